@@ -1,0 +1,68 @@
+//! `atmo`: a command-line Swiss army knife for the AT Protocol.
+//!
+//! Exit codes: 0 success, 1 invalid input or failed operation (one line on stderr names the
+//! problem), 2 usage error.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod cmd;
+mod error;
+mod io;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+/// A command-line tool for the AT Protocol (atproto).
+#[derive(Debug, Parser)]
+#[command(
+    name = "atmo",
+    version,
+    about = "A command-line tool for the AT Protocol (atproto)",
+    after_help = "Examples:\n  atmo syntax check handle Alice.Bsky.Social\n  atmo tid -n 3\n\nExit codes: 0 success, 1 invalid input or failed operation, 2 usage error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check and normalise atproto identifiers and strings.
+    Syntax(cmd::syntax::SyntaxArgs),
+    /// Print fresh TIDs (timestamp identifiers), strictly increasing.
+    Tid(cmd::tid::TidArgs),
+    /// Convert between atproto JSON and DAG-CBOR, and compute CIDs.
+    Data(cmd::data::DataArgs),
+    /// Generate, inspect and use atproto signing keys (did:key).
+    Key(cmd::key::KeyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Syntax(args) => cmd::syntax::run(args),
+        Command::Tid(args) => cmd::tid::run(args),
+        Command::Data(args) => cmd::data::run(args),
+        Command::Key(args) => cmd::key::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

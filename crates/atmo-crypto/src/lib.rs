@@ -1,0 +1,1 @@
+//! atproto keys and signatures.

@@ -1,0 +1,1 @@
+//! The atproto data model.
