@@ -37,6 +37,8 @@ enum Command {
     Data(cmd::data::DataArgs),
     /// Generate, inspect and use atproto signing keys (did:key).
     Key(cmd::key::KeyArgs),
+    /// Read, verify, build and compare repositories (CAR files).
+    Repo(cmd::repo::RepoArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Tid(args) => cmd::tid::run(args),
         Command::Data(args) => cmd::data::run(args),
         Command::Key(args) => cmd::key::run(args),
+        Command::Repo(args) => cmd::repo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -60,7 +60,9 @@ pub enum KeyError {
         at: usize,
     },
     /// The decoded bytes start with an unknown or unsupported multicodec.
-    #[error("unsupported multicodec prefix {code:#x} (expected 0xe7 secp256k1-pub or 0x1200 p256-pub)")]
+    #[error(
+        "unsupported multicodec prefix {code:#x} (expected 0xe7 secp256k1-pub or 0x1200 p256-pub)"
+    )]
     UnsupportedPublicCodec {
         /// The code read from the leading varint (0 if it could not be read).
         code: u64,
@@ -74,7 +76,9 @@ pub enum KeyError {
         code: u64,
     },
     /// An uncompressed point (65 bytes, `0x04` prefix) where atproto requires a compressed one.
-    #[error("{curve} public key is uncompressed (65 bytes); did:key and Multikey use 33-byte compressed points")]
+    #[error(
+        "{curve} public key is uncompressed (65 bytes); did:key and Multikey use 33-byte compressed points"
+    )]
     Uncompressed {
         /// The curve named by the multicodec.
         curve: Curve,

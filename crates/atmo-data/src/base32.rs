@@ -3,6 +3,7 @@
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// Maps an ASCII byte to its 5-bit value, or 0xff if it is not in the alphabet.
+#[allow(clippy::indexing_slicing)] // const evaluation: i < 32, and u8 indexes 256 entries
 const DECODE: [u8; 256] = {
     let mut t = [0xffu8; 256];
     let mut i = 0;
@@ -12,6 +13,12 @@ const DECODE: [u8; 256] = {
     }
     t
 };
+
+/// The symbol for the low five bits of `v`.
+#[inline]
+fn sym(v: u64) -> char {
+    char::from(ALPHABET.get((v & 31) as usize).copied().unwrap_or(b'a'))
+}
 
 /// Appends the base32 form of `bytes` to `out`.
 pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
@@ -23,12 +30,12 @@ pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(char::from(ALPHABET[((buf >> bits) & 31) as usize]));
+            out.push(sym(buf >> bits));
         }
         buf &= (1 << bits) - 1;
     }
     if bits > 0 {
-        out.push(char::from(ALPHABET[((buf << (5 - bits)) & 31) as usize]));
+        out.push(sym(buf << (5 - bits)));
     }
 }
 
@@ -40,7 +47,7 @@ pub(crate) fn decode(s: &[u8]) -> Result<Vec<u8>, usize> {
     let mut buf: u32 = 0;
     let mut bits: u32 = 0;
     for (i, &c) in s.iter().enumerate() {
-        let v = DECODE[usize::from(c)];
+        let v = DECODE.get(usize::from(c)).copied().unwrap_or(0xff);
         if v == 0xff {
             return Err(i);
         }

@@ -173,7 +173,7 @@ impl Cid {
     pub fn verify(&self, bytes: &[u8]) -> bool {
         self.hash == SHA2_256
             && self.len == 32
-            && self.digest() == Sha256::digest(bytes).as_slice()
+            && self.digest() == <[u8; 32]>::from(Sha256::digest(bytes))
     }
 
     /// Parses a binary CIDv1; the whole slice must be the CID.
@@ -197,22 +197,21 @@ impl Cid {
     /// [`CidError`] if the bytes do not start with a CIDv1 with a digest of at most 64 bytes.
     pub fn read_prefix(bytes: &[u8]) -> Result<(Self, &[u8]), CidError> {
         // Fast path: the common 36-byte atproto CIDs.
-        if let Some((head, rest)) = bytes.split_first_chunk::<4>() {
-            if let [0x01, codec @ (0x71 | 0x55), 0x12, 0x20] = *head {
-                if let Some((d, rest)) = rest.split_first_chunk::<32>() {
-                    let mut digest = [0u8; MAX_DIGEST_LEN];
-                    if let Some(dst) = digest.get_mut(..32) {
-                        dst.copy_from_slice(d);
-                    }
-                    let cid = Self {
-                        codec: u64::from(codec),
-                        hash: SHA2_256,
-                        len: 32,
-                        digest,
-                    };
-                    return Ok((cid, rest));
-                }
+        if let Some(([0x01, codec @ (0x71 | 0x55), 0x12, 0x20], Some((d, rest)))) = bytes
+            .split_first_chunk::<4>()
+            .map(|(h, r)| (*h, r.split_first_chunk::<32>()))
+        {
+            let mut digest = [0u8; MAX_DIGEST_LEN];
+            if let Some(dst) = digest.get_mut(..32) {
+                dst.copy_from_slice(d);
             }
+            let cid = Self {
+                codec: u64::from(codec),
+                hash: SHA2_256,
+                len: 32,
+                digest,
+            };
+            return Ok((cid, rest));
         }
         if let [0x12, 0x20, ..] = bytes {
             return Err(CidError::Version0);
@@ -288,6 +287,17 @@ impl Cid {
         let raw = base32::decode(body).map_err(|at| CidError::Base32 { at: at + 1 })?;
         Self::from_bytes(&raw)
     }
+}
+
+/// Checks that `raw` is exactly one binary CID this crate accepts, without building it.
+#[inline]
+pub(crate) fn check(raw: &[u8]) -> Result<(), CidError> {
+    if let [0x01, 0x71 | 0x55, 0x12, 0x20, rest @ ..] = raw {
+        if rest.len() == 32 {
+            return Ok(());
+        }
+    }
+    Cid::from_bytes(raw).map(|_| ())
 }
 
 fn varint_len(mut v: u64) -> usize {

@@ -2,5 +2,6 @@
 
 pub(crate) mod data;
 pub(crate) mod key;
+pub(crate) mod repo;
 pub(crate) mod syntax;
 pub(crate) mod tid;

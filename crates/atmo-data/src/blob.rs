@@ -1,0 +1,123 @@
+//! Blob references.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{Cid, Error, Map, Value};
+
+/// A reference to a blob (an image, a video...) stored beside a repository.
+///
+/// The current form is `{"$type": "blob", "ref": {"$link": CID}, "mimeType": ..., "size": ...}`;
+/// the legacy form `{"cid": "<CID string>", "mimeType": ...}` is read too and has no size
+/// (`size` is `None`). Writing gives the current form, or the legacy form when `size` is
+/// `None`.
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// use atmo_data::Blob;
+/// let v = atmo_data::json::from_str(r#"{"$type": "blob", "mimeType": "image/png", "size": 3,
+///     "ref": {"$link": "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"}}"#)?;
+/// let blob = Blob::from_value(&v)?;
+/// assert_eq!(blob.size, Some(3));
+/// assert_eq!(blob.to_value(), v);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Blob {
+    /// The blob's CID (normally raw, SHA2-256).
+    pub cid: Cid,
+    /// The MIME type.
+    pub mime_type: String,
+    /// Size in bytes; `None` for the legacy form.
+    pub size: Option<u64>,
+}
+
+fn bad(msg: &str) -> Error {
+    Error::Serde(format!("not a blob: {msg}"))
+}
+
+impl Blob {
+    /// A current-form blob reference.
+    pub fn new(cid: Cid, mime_type: impl Into<String>, size: u64) -> Self {
+        Self {
+            cid,
+            mime_type: mime_type.into(),
+            size: Some(size),
+        }
+    }
+
+    /// Reads either form from a data model value.
+    ///
+    /// # Errors
+    /// [`Error::Serde`] if the value is neither form.
+    pub fn from_value(v: &Value) -> Result<Self, Error> {
+        let m = v.as_map().ok_or_else(|| bad("not a map"))?;
+        let mime_type = m
+            .get("mimeType")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("`mimeType` must be a string"))?
+            .to_owned();
+        match m.get("$type") {
+            Some(Value::String(t)) if t == "blob" => {
+                let cid = *m
+                    .get("ref")
+                    .and_then(Value::as_link)
+                    .ok_or_else(|| bad("`ref` must be a link"))?;
+                let size = m
+                    .get("size")
+                    .and_then(Value::as_integer)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or_else(|| bad("`size` must be a non-negative integer"))?;
+                Ok(Self {
+                    cid,
+                    mime_type,
+                    size: Some(size),
+                })
+            }
+            Some(_) => Err(bad("`$type` is not \"blob\"")),
+            None => {
+                let s = m
+                    .get("cid")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("legacy form needs a `cid` string"))?;
+                Ok(Self {
+                    cid: Cid::parse(s)?,
+                    mime_type,
+                    size: None,
+                })
+            }
+        }
+    }
+
+    /// The data model value (current form, or legacy form if `size` is `None`).
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::with_capacity(4);
+        m.insert("mimeType", Value::String(self.mime_type.clone()));
+        match self.size {
+            Some(size) => {
+                m.insert("$type", Value::from("blob"));
+                m.insert("ref", Value::link(self.cid));
+                m.insert(
+                    "size",
+                    Value::Integer(i64::try_from(size).unwrap_or(i64::MAX)),
+                );
+            }
+            None => {
+                m.insert("cid", Value::String(self.cid.to_string()));
+            }
+        }
+        Value::Map(m)
+    }
+}
+
+impl Serialize for Blob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Blob::from_value(&v).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,518 @@
+//! The strict decoder, generic over what it builds (owned, borrowed, or nothing).
+
+use super::{DecodeError, DecodeErrorKind as K, DecodeLimits};
+use crate::value::Map;
+use crate::{Cid, Value, ValueRef};
+
+/// What the decoder builds from each item. Implementations are stateless, so the decoder
+/// is monomorphised into a tight loop for each.
+trait Sink<'a> {
+    type Out;
+    type Arr;
+    type Obj;
+    fn null() -> Self::Out;
+    fn bool(b: bool) -> Self::Out;
+    fn int(i: i64) -> Self::Out;
+    fn str(s: &'a str) -> Self::Out;
+    fn bytes(b: &'a [u8]) -> Self::Out;
+    /// Builds a link from the binary CID after tag 42's 0x00, checking it.
+    fn link(raw: &'a [u8]) -> Result<Self::Out, crate::CidError>;
+    fn arr(cap: usize) -> Self::Arr;
+    fn arr_push(a: &mut Self::Arr, v: Self::Out);
+    fn arr_end(a: Self::Arr) -> Self::Out;
+    fn obj(cap: usize) -> Self::Obj;
+    fn obj_push(o: &mut Self::Obj, k: &'a str, v: Self::Out);
+    fn obj_end(o: Self::Obj) -> Self::Out;
+}
+
+struct Owned;
+
+impl<'a> Sink<'a> for Owned {
+    type Out = Value;
+    type Arr = Vec<Value>;
+    type Obj = Vec<(std::borrow::Cow<'static, str>, Value)>;
+    #[inline]
+    fn null() -> Value {
+        Value::Null
+    }
+    #[inline]
+    fn bool(b: bool) -> Value {
+        Value::Bool(b)
+    }
+    #[inline]
+    fn int(i: i64) -> Value {
+        Value::Integer(i)
+    }
+    #[inline]
+    fn str(s: &'a str) -> Value {
+        Value::String(s.to_owned())
+    }
+    #[inline]
+    fn bytes(b: &'a [u8]) -> Value {
+        Value::Bytes(b.to_vec())
+    }
+    #[inline]
+    fn link(raw: &'a [u8]) -> Result<Value, crate::CidError> {
+        Cid::from_bytes(raw).map(Value::link)
+    }
+    #[inline]
+    fn arr(cap: usize) -> Vec<Value> {
+        Vec::with_capacity(cap)
+    }
+    #[inline]
+    fn arr_push(a: &mut Vec<Value>, v: Value) {
+        a.push(v);
+    }
+    #[inline]
+    fn arr_end(a: Vec<Value>) -> Value {
+        Value::Array(a)
+    }
+    #[inline]
+    fn obj(cap: usize) -> Self::Obj {
+        Vec::with_capacity(cap)
+    }
+    #[inline]
+    fn obj_push(o: &mut Self::Obj, k: &'a str, v: Value) {
+        o.push((crate::value::intern(k), v));
+    }
+    #[inline]
+    fn obj_end(o: Self::Obj) -> Value {
+        Value::Map(Map::from_sorted_unchecked(o))
+    }
+}
+
+struct Borrowed;
+
+impl<'a> Sink<'a> for Borrowed {
+    type Out = ValueRef<'a>;
+    type Arr = Vec<ValueRef<'a>>;
+    type Obj = Vec<(&'a str, ValueRef<'a>)>;
+    #[inline]
+    fn null() -> ValueRef<'a> {
+        ValueRef::Null
+    }
+    #[inline]
+    fn bool(b: bool) -> ValueRef<'a> {
+        ValueRef::Bool(b)
+    }
+    #[inline]
+    fn int(i: i64) -> ValueRef<'a> {
+        ValueRef::Integer(i)
+    }
+    #[inline]
+    fn str(s: &'a str) -> ValueRef<'a> {
+        ValueRef::String(s)
+    }
+    #[inline]
+    fn bytes(b: &'a [u8]) -> ValueRef<'a> {
+        ValueRef::Bytes(b)
+    }
+    #[inline]
+    fn link(raw: &'a [u8]) -> Result<ValueRef<'a>, crate::CidError> {
+        crate::cid::check(raw)?;
+        Ok(ValueRef::Link(crate::value_ref::CidRef::new_unchecked(raw)))
+    }
+    #[inline]
+    fn arr(cap: usize) -> Self::Arr {
+        Vec::with_capacity(cap)
+    }
+    #[inline]
+    fn arr_push(a: &mut Self::Arr, v: ValueRef<'a>) {
+        a.push(v);
+    }
+    #[inline]
+    fn arr_end(a: Self::Arr) -> ValueRef<'a> {
+        ValueRef::Array(a)
+    }
+    #[inline]
+    fn obj(cap: usize) -> Self::Obj {
+        Vec::with_capacity(cap)
+    }
+    #[inline]
+    fn obj_push(o: &mut Self::Obj, k: &'a str, v: ValueRef<'a>) {
+        o.push((k, v));
+    }
+    #[inline]
+    fn obj_end(o: Self::Obj) -> ValueRef<'a> {
+        ValueRef::Map(crate::value_ref::MapRef::from_sorted_unchecked(o))
+    }
+}
+
+/// Builds nothing: a strict validation pass.
+struct Nothing;
+
+impl<'a> Sink<'a> for Nothing {
+    type Out = ();
+    type Arr = ();
+    type Obj = ();
+    #[inline]
+    fn null() {}
+    #[inline]
+    fn bool(_: bool) {}
+    #[inline]
+    fn int(_: i64) {}
+    #[inline]
+    fn str(_: &'a str) {}
+    #[inline]
+    fn bytes(_: &'a [u8]) {}
+    #[inline]
+    fn link(raw: &'a [u8]) -> Result<(), crate::CidError> {
+        crate::cid::check(raw)
+    }
+    #[inline]
+    fn arr(_: usize) {}
+    #[inline]
+    fn arr_push(_: &mut (), _: ()) {}
+    #[inline]
+    fn arr_end(_: ()) {}
+    #[inline]
+    fn obj(_: usize) {}
+    #[inline]
+    fn obj_push(_: &mut (), _: &'a str, _: ()) {}
+    #[inline]
+    fn obj_end(_: ()) {}
+}
+
+struct Decoder<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    limits: DecodeLimits,
+}
+
+#[inline]
+fn err<T>(offset: usize, kind: K) -> Result<T, DecodeError> {
+    Err(DecodeError { offset, kind })
+}
+
+impl<'a> Decoder<'a> {
+    #[inline]
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => err(self.pos, K::UnexpectedEnd),
+        }
+    }
+
+    /// Reads the argument of a head whose initial byte (at `start`) had `info`,
+    /// enforcing the shortest form.
+    #[inline]
+    fn arg(&mut self, info: u8, start: usize) -> Result<u64, DecodeError> {
+        let v = match info {
+            0..=23 => return Ok(u64::from(info)),
+            24 => {
+                let v = u64::from(self.byte()?);
+                if v < 24 {
+                    return err(start, K::NonShortest);
+                }
+                v
+            }
+            25 => {
+                let v = u64::from(u16::from_be_bytes(self.array::<2>()?));
+                if v <= 0xff {
+                    return err(start, K::NonShortest);
+                }
+                v
+            }
+            26 => {
+                let v = u64::from(u32::from_be_bytes(self.array::<4>()?));
+                if v <= 0xffff {
+                    return err(start, K::NonShortest);
+                }
+                v
+            }
+            27 => {
+                let v = u64::from_be_bytes(self.array::<8>()?);
+                if v <= 0xffff_ffff {
+                    return err(start, K::NonShortest);
+                }
+                v
+            }
+            31 => return err(start, K::IndefiniteLength),
+            _ => return err(start, K::Reserved { info }),
+        };
+        Ok(v)
+    }
+
+    #[inline]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
+        match rest.first_chunk::<N>() {
+            Some(a) => {
+                self.pos += N;
+                Ok(*a)
+            }
+            None => err(self.buf.len(), K::UnexpectedEnd),
+        }
+    }
+
+    /// Takes `len` bytes of string content for an item starting at `start`.
+    #[inline]
+    fn take(&mut self, len: u64, start: usize) -> Result<&'a [u8], DecodeError> {
+        if len > self.limits.max_bytes as u64 {
+            return err(
+                start,
+                K::TooLong {
+                    len,
+                    max: self.limits.max_bytes,
+                },
+            );
+        }
+        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
+        match rest.get(..len as usize) {
+            Some(b) => {
+                self.pos += b.len();
+                Ok(b)
+            }
+            None => err(self.buf.len(), K::UnexpectedEnd),
+        }
+    }
+
+    #[inline]
+    fn text(&mut self, len: u64, start: usize) -> Result<&'a str, DecodeError> {
+        let b = self.take(len, start)?;
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(s),
+            Err(e) => err(self.pos - b.len() + e.valid_up_to(), K::InvalidUtf8),
+        }
+    }
+
+    /// Checks a collection length against the limits and the input left, and returns a
+    /// capacity the remaining input can justify (`min_size` bytes per entry at least).
+    #[inline]
+    fn count(&self, len: u64, start: usize, min_size: usize) -> Result<usize, DecodeError> {
+        if len > self.limits.max_items as u64 {
+            return err(
+                start,
+                K::TooManyItems {
+                    len,
+                    max: self.limits.max_items,
+                },
+            );
+        }
+        let left = (self.buf.len() - self.pos) / min_size;
+        if len > left as u64 {
+            return err(self.buf.len(), K::UnexpectedEnd);
+        }
+        Ok(len as usize)
+    }
+
+    fn value<S: Sink<'a>>(&mut self, depth: usize) -> Result<S::Out, DecodeError> {
+        let start = self.pos;
+        let ib = self.byte()?;
+        let info = ib & 0x1f;
+        match ib >> 5 {
+            0 => {
+                let v = self.arg(info, start)?;
+                match i64::try_from(v) {
+                    Ok(i) => Ok(S::int(i)),
+                    Err(_) => err(start, K::IntegerOverflow),
+                }
+            }
+            1 => {
+                let v = self.arg(info, start)?;
+                match i64::try_from(v) {
+                    Ok(i) => Ok(S::int(-1 - i)),
+                    Err(_) => err(start, K::IntegerOverflow),
+                }
+            }
+            2 => {
+                let len = self.arg(info, start)?;
+                Ok(S::bytes(self.take(len, start)?))
+            }
+            3 => {
+                let len = self.arg(info, start)?;
+                Ok(S::str(self.text(len, start)?))
+            }
+            4 => {
+                let len = self.arg(info, start)?;
+                if depth >= self.limits.max_depth {
+                    return err(
+                        start,
+                        K::TooDeep {
+                            max: self.limits.max_depth,
+                        },
+                    );
+                }
+                let n = self.count(len, start, 1)?;
+                let mut a = S::arr(n);
+                for _ in 0..n {
+                    let v = self.value::<S>(depth + 1)?;
+                    S::arr_push(&mut a, v);
+                }
+                Ok(S::arr_end(a))
+            }
+            5 => {
+                let len = self.arg(info, start)?;
+                if depth >= self.limits.max_depth {
+                    return err(
+                        start,
+                        K::TooDeep {
+                            max: self.limits.max_depth,
+                        },
+                    );
+                }
+                let n = self.count(len, start, 2)?;
+                let mut o = S::obj(n);
+                let mut prev: &[u8] = &[];
+                for i in 0..n {
+                    let kstart = self.pos;
+                    let kb = self.byte()?;
+                    if kb >> 5 != 3 {
+                        return err(kstart, K::NonStringKey);
+                    }
+                    let klen = self.arg(kb & 0x1f, kstart)?;
+                    let key = self.text(klen, kstart)?;
+                    if i > 0 {
+                        let kb = key.as_bytes();
+                        match prev.len().cmp(&kb.len()).then_with(|| prev.cmp(kb)) {
+                            std::cmp::Ordering::Less => {}
+                            std::cmp::Ordering::Equal => return err(kstart, K::DuplicateKey),
+                            std::cmp::Ordering::Greater => {
+                                return err(kstart, K::UnsortedKeys);
+                            }
+                        }
+                    }
+                    prev = key.as_bytes();
+                    let v = self.value::<S>(depth + 1)?;
+                    S::obj_push(&mut o, key, v);
+                }
+                Ok(S::obj_end(o))
+            }
+            6 => {
+                let tag = self.arg(info, start)?;
+                if tag != 42 {
+                    return err(start, K::Tag { tag });
+                }
+                let bstart = self.pos;
+                let bb = self.byte()?;
+                if bb >> 5 != 2 {
+                    return err(bstart, K::CidNotBytes);
+                }
+                let len = self.arg(bb & 0x1f, bstart)?;
+                let content = self.take(len, bstart)?;
+                match content.split_first() {
+                    Some((0, raw)) => match S::link(raw) {
+                        Ok(v) => Ok(v),
+                        Err(e) => err(bstart, K::Cid(e)),
+                    },
+                    _ => err(bstart, K::CidPrefix),
+                }
+            }
+            _ => match info {
+                20 => Ok(S::bool(false)),
+                21 => Ok(S::bool(true)),
+                22 => Ok(S::null()),
+                25..=27 => err(start, K::Float),
+                31 => err(start, K::IndefiniteLength),
+                24 => err(
+                    start,
+                    K::Simple {
+                        value: self.buf.get(start + 1).copied().unwrap_or(24),
+                    },
+                ),
+                28..=30 => err(start, K::Reserved { info }),
+                _ => err(start, K::Simple { value: info }),
+            },
+        }
+    }
+}
+
+fn run<'a, S: Sink<'a>>(
+    bytes: &'a [u8],
+    limits: &DecodeLimits,
+) -> Result<(S::Out, &'a [u8]), DecodeError> {
+    let mut d = Decoder {
+        buf: bytes,
+        pos: 0,
+        limits: *limits,
+    };
+    let v = d.value::<S>(0)?;
+    Ok((v, bytes.get(d.pos..).unwrap_or(&[])))
+}
+
+fn whole<'a, S: Sink<'a>>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<S::Out, DecodeError> {
+    let (v, rest) = run::<S>(bytes, limits)?;
+    if rest.is_empty() {
+        Ok(v)
+    } else {
+        err(
+            bytes.len() - rest.len(),
+            K::TrailingBytes { extra: rest.len() },
+        )
+    }
+}
+
+/// Decodes one strict DAG-CBOR value filling the whole input, with the default limits.
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// let v = atmo_data::cbor::decode(&[0xa1, 0x61, 0x61, 0x01])?; // {"a": 1}
+/// assert_eq!(v.get("a").and_then(|v| v.as_integer()), Some(1));
+/// assert!(atmo_data::cbor::decode(&[0xa1, 0x61, 0x61, 0xf9, 0x3c, 0x00]).is_err()); // a float
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`DecodeError`] with the offset and reason if the input is not strict DAG-CBOR.
+pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
+    whole::<Owned>(bytes, &DecodeLimits::DEFAULT)
+}
+
+/// Like [`decode`], with explicit limits.
+///
+/// # Errors
+/// [`DecodeError`] if the input is not strict DAG-CBOR or exceeds `limits`.
+pub fn decode_with(bytes: &[u8], limits: &DecodeLimits) -> Result<Value, DecodeError> {
+    whole::<Owned>(bytes, limits)
+}
+
+/// Decodes one value from the start of the input and returns the bytes after it (for
+/// streams of concatenated values, such as firehose frames).
+///
+/// # Errors
+/// [`DecodeError`] if the input does not start with a strict DAG-CBOR value.
+pub fn decode_prefix<'a>(
+    bytes: &'a [u8],
+    limits: &DecodeLimits,
+) -> Result<(Value, &'a [u8]), DecodeError> {
+    run::<Owned>(bytes, limits)
+}
+
+/// Decodes into a borrowed [`ValueRef`] that points into `bytes` (no string or byte
+/// copies), with the default limits. The same strict rules apply.
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// let bytes = atmo_data::cbor::encode(&atmo_data::json::from_str(r#"{"text": "hi"}"#)?);
+/// let v = atmo_data::cbor::decode_ref(&bytes)?;
+/// assert_eq!(v.get("text").and_then(|t| t.as_str()), Some("hi"));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`DecodeError`] if the input is not strict DAG-CBOR.
+pub fn decode_ref(bytes: &[u8]) -> Result<ValueRef<'_>, DecodeError> {
+    whole::<Borrowed>(bytes, &DecodeLimits::DEFAULT)
+}
+
+/// Like [`decode_ref`], with explicit limits.
+///
+/// # Errors
+/// [`DecodeError`] if the input is not strict DAG-CBOR or exceeds `limits`.
+pub fn decode_ref_with<'a>(
+    bytes: &'a [u8],
+    limits: &DecodeLimits,
+) -> Result<ValueRef<'a>, DecodeError> {
+    whole::<Borrowed>(bytes, limits)
+}
+
+/// Checks that the input is one strict DAG-CBOR value within `limits`, building nothing.
+///
+/// # Errors
+/// [`DecodeError`] if the input is not strict DAG-CBOR or exceeds `limits`.
+pub fn validate(bytes: &[u8], limits: &DecodeLimits) -> Result<(), DecodeError> {
+    whole::<Nothing>(bytes, limits)
+}

@@ -1,0 +1,300 @@
+//! atproto JSON: the JSON form of the data model.
+//!
+//! - A link is `{"$link": "<CID string>"}` and nothing else in that object.
+//! - Bytes are `{"$bytes": "<base64>"}` and nothing else in that object. Reading accepts
+//!   standard base64 with or without padding and with non-zero trailing bits (as the
+//!   official fixtures need); writing gives standard base64 without padding.
+//! - Numbers must be integers within `i64`: floats (`1.0`, `1e3`) are rejected.
+//! - Object keys must not repeat.
+//! - A `$type` key must hold a non-empty string; `"$type": "blob"` objects must have a
+//!   `ref` link, a string `mimeType` and an integer `size`.
+//!
+//! [`from_str`] accepts any value; [`record_from_str`] also requires an object at the top
+//! level, as for a record.
+
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
+
+use crate::Value;
+
+/// Why text is not atproto JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonError {
+    /// The text is not JSON, or breaks an atproto data model rule; `line`/`column` are
+    /// 1-based positions where the problem was noticed (0 if unknown).
+    #[error("invalid atproto JSON at line {line}, column {column}: {msg}")]
+    Invalid {
+        /// Line, 1-based.
+        line: usize,
+        /// Column, 1-based.
+        column: usize,
+        /// What is wrong.
+        msg: String,
+    },
+    /// The top level is not an object (required for records).
+    #[error("invalid atproto JSON: the top level must be an object, not {found}")]
+    NotAnObject {
+        /// The kind of value found.
+        found: &'static str,
+    },
+}
+
+impl From<serde_json::Error> for JsonError {
+    fn from(e: serde_json::Error) -> Self {
+        // serde_json appends " at line L column C" to the message; keep the bare message.
+        let mut msg = e.to_string();
+        if let Some(i) = msg.rfind(" at line ") {
+            msg.truncate(i);
+        }
+        Self::Invalid {
+            line: e.line(),
+            column: e.column(),
+            msg,
+        }
+    }
+}
+
+/// Lenient base64 for reading `$bytes`: standard alphabet, padding optional, trailing
+/// bits ignored.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Decodes the base64 of a `$bytes` object (lenient, see the module docs).
+pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    LENIENT.decode(s).ok()
+}
+
+/// Encodes bytes as standard base64 without padding (the `$bytes` form).
+pub(crate) fn encode_base64(b: &[u8]) -> String {
+    STANDARD_NO_PAD.encode(b)
+}
+
+/// Parses atproto JSON into a [`Value`] (any kind of value at the top level).
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// let v = atmo_data::json::from_str(r#"{"a": {"$bytes": "AQID"}, "b": 1}"#)?;
+/// assert_eq!(v.get("a").and_then(|a| a.as_bytes()), Some(&[1u8, 2, 3][..]));
+/// assert!(atmo_data::json::from_str(r#"{"a": 1.5}"#).is_err());
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`JsonError`] if the text is not JSON or breaks a data model rule.
+pub fn from_str(s: &str) -> Result<Value, JsonError> {
+    Ok(serde_json::from_str::<Value>(s)?)
+}
+
+/// Parses atproto JSON bytes (UTF-8) into a [`Value`].
+///
+/// # Errors
+/// [`JsonError`] if the bytes are not UTF-8 JSON or break a data model rule.
+pub fn from_slice(b: &[u8]) -> Result<Value, JsonError> {
+    Ok(serde_json::from_slice::<Value>(b)?)
+}
+
+/// Parses atproto JSON that must be an object at the top level (a record, or any "data
+/// object").
+///
+/// # Errors
+/// [`JsonError`] as for [`from_str`], and [`JsonError::NotAnObject`].
+pub fn record_from_str(s: &str) -> Result<Value, JsonError> {
+    check_object(from_str(s)?)
+}
+
+/// Like [`record_from_str`], from UTF-8 bytes.
+///
+/// # Errors
+/// [`JsonError`] as for [`from_slice`], and [`JsonError::NotAnObject`].
+pub fn record_from_slice(b: &[u8]) -> Result<Value, JsonError> {
+    check_object(from_slice(b)?)
+}
+
+fn check_object(v: Value) -> Result<Value, JsonError> {
+    match v {
+        Value::Map(_) => Ok(v),
+        other => Err(JsonError::NotAnObject {
+            found: other.kind(),
+        }),
+    }
+}
+
+/// Writes a [`Value`] as compact atproto JSON (keys in DAG-CBOR order).
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// let v = atmo_data::json::from_str(r#"{"b": {"$bytes": "AQID"}, "a": true}"#)?;
+/// assert_eq!(atmo_data::json::to_string(&v), r#"{"a":true,"b":{"$bytes":"AQID"}}"#);
+/// # Ok(()) }
+/// ```
+pub fn to_string(v: &Value) -> String {
+    let mut out = String::with_capacity(128);
+    write_value(v, &mut out);
+    out
+}
+
+/// Writes a [`Value`] as indented atproto JSON.
+pub fn to_string_pretty(v: &Value) -> String {
+    // Value's Serialize impl writes the atproto forms for human-readable formats and
+    // cannot fail (keys are strings, no floats); fall back to the compact form regardless.
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| to_string(v))
+}
+
+fn write_str(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or(""));
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or(""));
+    out.push('"');
+}
+
+fn write_value(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Integer(i) => out.push_str(&i.to_string()),
+        Value::String(s) => write_str(s, out),
+        Value::Bytes(b) => {
+            out.push_str("{\"$bytes\":\"");
+            out.push_str(&encode_base64(b));
+            out.push_str("\"}");
+        }
+        Value::Link(c) => {
+            out.push_str("{\"$link\":\"");
+            out.push_str(&c.to_string());
+            out.push_str("\"}");
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, e) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(e, out);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, e)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(k, out);
+                out.push(':');
+                write_value(e, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad(s: &str) -> String {
+        from_str(s).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn rejects_floats_and_big_integers() {
+        assert!(bad(r#"{"a": 1.0}"#).contains("float"));
+        assert!(bad(r#"{"a": 1e3}"#).contains("float"));
+        assert!(bad(r#"{"a": 9223372036854775808}"#).contains("i64"));
+        assert_eq!(
+            from_str("-9223372036854775808").unwrap(),
+            Value::Integer(i64::MIN)
+        );
+    }
+
+    #[test]
+    fn link_and_bytes_rules() {
+        let cid = "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a";
+        let v = from_str(&format!(r#"{{"$link": "{cid}"}}"#)).unwrap();
+        assert_eq!(v.as_link().unwrap().to_string(), cid);
+        assert!(bad(&format!(r#"{{"$link": "{cid}", "x": 1}}"#)).contains("$link"));
+        assert!(bad(r#"{"$link": 1}"#).contains("$link"));
+        assert!(bad(r#"{"$link": "."}"#).contains("CID"));
+        assert!(bad(r#"{"$bytes": "AQID", "x": 1}"#).contains("$bytes"));
+        assert!(bad(r#"{"$bytes": [1]}"#).contains("$bytes"));
+        assert!(bad(r#"{"$bytes": "!!"}"#).contains("base64"));
+        // Lenient reading: padding optional, trailing bits ignored.
+        assert_eq!(
+            from_str(r#"{"$bytes": "AQ=="}"#).unwrap(),
+            Value::Bytes(vec![1])
+        );
+        assert_eq!(
+            from_str(r#"{"$bytes": "AQ"}"#).unwrap(),
+            Value::Bytes(vec![1])
+        );
+        assert_eq!(
+            from_str(r#"{"$bytes": "123"}"#).unwrap(),
+            Value::Bytes(vec![0xd7, 0x6d])
+        );
+        assert_eq!(to_string(&Value::Bytes(vec![1])), r#"{"$bytes":"AQ"}"#);
+    }
+
+    #[test]
+    fn type_and_blob_rules() {
+        assert!(bad(r#"{"$type": null}"#).contains("$type"));
+        assert!(bad(r#"{"$type": ""}"#).contains("$type"));
+        assert!(bad(r#"{"$type": 1}"#).contains("$type"));
+        assert!(bad(r#"{"$type": "blob", "mimeType": "a/b", "size": 1}"#).contains("blob"));
+        let cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+        let ok = format!(
+            r#"{{"$type": "blob", "ref": {{"$link": "{cid}"}}, "mimeType": "a/b", "size": 1}}"#
+        );
+        assert!(from_str(&ok).is_ok());
+        let bad_size = ok.replace("\"size\": 1", "\"size\": \"1\"");
+        assert!(bad(&bad_size).contains("blob"));
+    }
+
+    #[test]
+    fn duplicate_keys_rejected() {
+        assert!(bad(r#"{"a": 1, "a": 2}"#).contains("duplicate"));
+    }
+
+    #[test]
+    fn top_level_object_required_for_records() {
+        assert!(matches!(
+            record_from_str(r#""blah""#),
+            Err(JsonError::NotAnObject { found: "string" })
+        ));
+        assert!(record_from_str("{}").is_ok());
+    }
+
+    #[test]
+    fn string_escapes_match_serde_json() {
+        let s = "a\"b\\c\n\u{1}\u{7f}é😀";
+        let v = Value::from(s);
+        assert_eq!(to_string(&v), serde_json::to_string(s).unwrap());
+        assert_eq!(from_str(&to_string(&v)).unwrap(), v);
+    }
+}

@@ -1,0 +1,130 @@
+//! serde support: typed Rust values to and from DAG-CBOR and atproto JSON.
+
+mod de;
+mod ser;
+mod value_serde;
+
+pub use de::from_value;
+pub use ser::to_value;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, cbor, json};
+
+/// Serializes to DAG-CBOR (a [`Cid`](crate::Cid) field becomes tag 42, a
+/// [`bytes`](crate::bytes) field a byte string, map keys are sorted).
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Like { subject: String, #[serde(rename = "createdAt")] created_at: String }
+/// let like = Like { subject: "at://x".into(), created_at: "2024-01-01T00:00:00Z".into() };
+/// let bytes = atmo_data::to_cbor(&like)?;
+/// assert_eq!(atmo_data::from_cbor::<Like>(&bytes)?, like);
+/// println!("{}", atmo_data::Cid::for_dag_cbor(&bytes));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::Serde`] for values the data model cannot hold (floats, non-string keys...).
+pub fn to_cbor<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, Error> {
+    Ok(cbor::encode(&to_value(v)?))
+}
+
+/// Deserializes strict DAG-CBOR into a typed value.
+///
+/// # Errors
+/// [`Error::Cbor`] if the bytes are not strict DAG-CBOR, [`Error::Serde`] if they do not
+/// fit the type.
+pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    from_value(cbor::decode(bytes)?)
+}
+
+/// Serializes to compact atproto JSON (`{"$link"}`, `{"$bytes"}`).
+///
+/// # Errors
+/// [`Error::Serde`] for values the data model cannot hold.
+pub fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String, Error> {
+    Ok(json::to_string(&to_value(v)?))
+}
+
+/// Deserializes atproto JSON into a typed value, applying the data model rules.
+///
+/// # Errors
+/// [`Error::Json`] if the text is not atproto JSON, [`Error::Serde`] if it does not fit
+/// the type.
+pub fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, Error> {
+    from_value(json::from_str(s)?)
+}
+
+/// `#[serde(with = "atmo_data::bytes")]` for `Vec<u8>` fields: a CBOR byte string, or
+/// `{"$bytes": "<base64>"}` in human-readable formats.
+pub mod bytes {
+    use std::fmt;
+
+    use serde::de::{self, MapAccess, SeqAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    use crate::json::{decode_base64, encode_base64};
+
+    /// Serializes bytes.
+    ///
+    /// # Errors
+    /// Whatever the serializer reports.
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry("$bytes", &encode_base64(b))?;
+            m.end()
+        } else {
+            s.serialize_bytes(b)
+        }
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("bytes or a $bytes object")
+        }
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(b) = seq.next_element::<u8>()? {
+                v.push(b);
+            }
+            Ok(v)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<u8>, A::Error> {
+            match map.next_key::<String>()?.as_deref() {
+                Some("$bytes") => {}
+                _ => return Err(de::Error::custom("expected a $bytes object")),
+            }
+            let s: String = map.next_value()?;
+            if map.next_key::<String>()?.is_some() {
+                return Err(de::Error::custom("a $bytes object must have no other keys"));
+            }
+            decode_base64(&s).ok_or_else(|| de::Error::custom("$bytes is not valid base64"))
+        }
+    }
+
+    /// Deserializes bytes.
+    ///
+    /// # Errors
+    /// If the input is neither bytes nor a `$bytes` object.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_any(BytesVisitor)
+        } else {
+            d.deserialize_byte_buf(BytesVisitor)
+        }
+    }
+}

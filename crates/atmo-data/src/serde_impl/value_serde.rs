@@ -1,0 +1,270 @@
+//! `Serialize`/`Deserialize` for [`Value`] and [`Cid`], applying the atproto conventions.
+//!
+//! Human-readable formats (JSON) see links as `{"$link": ...}` and bytes as
+//! `{"$bytes": ...}`. This crate's own value serializer is not human-readable: it
+//! receives a link as a newtype struct named [`LINK_TOKEN`] around the binary CID.
+
+use std::fmt;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::json::{decode_base64, encode_base64};
+use crate::value::{Map, key_cmp};
+use crate::{Cid, Value};
+
+/// Newtype-struct name that marks a CID (as binary bytes) between this crate's serde
+/// serializer/deserializer and the `Cid` impls.
+pub(crate) const LINK_TOKEN: &str = "$__atmo_data::Link";
+
+struct BytesRef<'a>(&'a [u8]);
+
+impl Serialize for BytesRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+impl Serialize for Cid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry("$link", &self.to_string())?;
+            m.end()
+        } else {
+            s.serialize_newtype_struct(LINK_TOKEN, &BytesRef(&self.to_bytes()))
+        }
+    }
+}
+
+struct CidVisitor;
+
+impl<'de> Visitor<'de> for CidVisitor {
+    type Value = Cid;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CID link")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cid, E> {
+        Cid::parse(v).map_err(E::custom)
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Cid, E> {
+        // Accept both the bare binary CID and the tag-42 form with its 0x00 prefix.
+        let raw = match v {
+            [0, rest @ ..] => rest,
+            _ => v,
+        };
+        Cid::from_bytes(raw).map_err(E::custom)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Cid, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cid, A::Error> {
+        let Some(k) = map.next_key::<String>()? else {
+            return Err(de::Error::custom("expected a $link object"));
+        };
+        if k != "$link" {
+            return Err(de::Error::custom(format!(
+                "expected a $link object, found key {k:?}"
+            )));
+        }
+        let s: String = map.next_value()?;
+        if map.next_key::<String>()?.is_some() {
+            return Err(de::Error::custom("a $link object must have no other keys"));
+        }
+        Cid::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_any(CidVisitor)
+        } else {
+            d.deserialize_newtype_struct(LINK_TOKEN, CidVisitor)
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Integer(i) => s.serialize_i64(*i),
+            Value::String(v) => s.serialize_str(v),
+            Value::Bytes(b) => {
+                if s.is_human_readable() {
+                    let mut m = s.serialize_map(Some(1))?;
+                    m.serialize_entry("$bytes", &encode_base64(b))?;
+                    m.end()
+                } else {
+                    s.serialize_bytes(b)
+                }
+            }
+            Value::Link(c) => c.serialize(s),
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for e in a {
+                    seq.serialize_element(e)?;
+                }
+                seq.end()
+            }
+            Value::Map(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m.iter() {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an atproto data model value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Integer(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        i64::try_from(v)
+            .map(Value::Integer)
+            .map_err(|_| E::custom(format!("integer {v} is out of the i64 range")))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        i64::try_from(v)
+            .map(Value::Integer)
+            .map_err(|_| E::custom(format!("integer {v} is out of the i64 range")))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        i64::try_from(v)
+            .map(Value::Integer)
+            .map_err(|_| E::custom(format!("integer {v} is out of the i64 range")))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
+        Err(E::custom("floats are not allowed in atproto data"))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
+        Ok(Value::Bytes(v.to_vec()))
+    }
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Value, E> {
+        Ok(Value::Bytes(v))
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(e) = seq.next_element()? {
+            v.push(e);
+        }
+        Ok(Value::Array(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries: Vec<(String, Value)> =
+            Vec::with_capacity(map.size_hint().unwrap_or(0).min(1024));
+        while let Some(k) = map.next_key::<String>()? {
+            let v: Value = map.next_value()?;
+            entries.push((k, v));
+        }
+        object(entries).map_err(de::Error::custom)
+    }
+}
+
+/// Applies the atproto object rules to collected JSON object entries.
+fn object(mut entries: Vec<(String, Value)>) -> Result<Value, String> {
+    // Special single-key objects first.
+    if let Some(i) = entries.iter().position(|(k, _)| k == "$link") {
+        if entries.len() != 1 {
+            return Err("a $link object must have no other keys".into());
+        }
+        let (_, v) = entries.swap_remove(i);
+        return match v {
+            Value::String(s) => Cid::parse(&s)
+                .map(Value::link)
+                .map_err(|e| format!("bad CID in $link: {e}")),
+            other => Err(format!("$link must be a string, not {}", other.kind())),
+        };
+    }
+    if let Some(i) = entries.iter().position(|(k, _)| k == "$bytes") {
+        if entries.len() != 1 {
+            return Err("a $bytes object must have no other keys".into());
+        }
+        let (_, v) = entries.swap_remove(i);
+        return match v {
+            Value::String(s) => decode_base64(&s)
+                .map(Value::Bytes)
+                .ok_or_else(|| "$bytes is not valid base64".to_owned()),
+            other => Err(format!("$bytes must be a string, not {}", other.kind())),
+        };
+    }
+    entries.sort_by(|a, b| key_cmp(&a.0, &b.0));
+    if let Some(w) = entries
+        .windows(2)
+        .find(|w| matches!(w, [a, b] if a.0 == b.0))
+    {
+        let k = w.first().map(|e| e.0.as_str()).unwrap_or_default();
+        return Err(format!("duplicate key {k:?}"));
+    }
+    let map = Map::from_sorted_unchecked(
+        entries
+            .into_iter()
+            .map(|(k, v)| (std::borrow::Cow::Owned(k), v))
+            .collect(),
+    );
+    if let Some(t) = map.get("$type") {
+        match t {
+            Value::String(s) if !s.is_empty() => {
+                if s == "blob" {
+                    check_blob(&map)?;
+                }
+            }
+            Value::String(_) => return Err("$type must not be empty".into()),
+            other => return Err(format!("$type must be a string, not {}", other.kind())),
+        }
+    }
+    Ok(Value::Map(map))
+}
+
+fn check_blob(m: &Map) -> Result<(), String> {
+    if !matches!(m.get("ref"), Some(Value::Link(_))) {
+        return Err("blob: `ref` must be a $link".into());
+    }
+    if !matches!(m.get("mimeType"), Some(Value::String(_))) {
+        return Err("blob: `mimeType` must be a string".into());
+    }
+    match m.get("size") {
+        Some(Value::Integer(n)) if *n >= 0 => Ok(()),
+        _ => Err("blob: `size` must be a non-negative integer".into()),
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}

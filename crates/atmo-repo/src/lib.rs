@@ -1,0 +1,1 @@
+//! atproto repositories: CAR, MST, commits.

@@ -1,0 +1,373 @@
+//! BCP 47 language tags.
+
+use crate::macros::{char_at, order_by_str, string_type_impls};
+
+/// A well-formed and valid BCP 47 language tag, such as `en`, `pt-BR` or `de-CH-1901`.
+///
+/// Syntax: the RFC 5646 grammar (language, extended language, script, region, variants,
+/// extensions, private use; private-use-only tags like `x-foo`; the grandfathered tags),
+/// with the atproto interop suite's stricter reading of the primary language subtag: it is
+/// 2 or 3 lower-case ASCII letters (so `JA` and the reserved 4-letter `jaja` are
+/// rejected; 5-8 letter "registered" primary subtags, of which none exist, are rejected
+/// too). Later subtags are case-insensitive. Validity (RFC 5646 §2.2.9): a variant or an
+/// extension singleton may not appear twice (compared case-insensitively). At most
+/// 256 bytes. The tag is kept exactly as given; no case folding is applied.
+///
+/// ```
+/// use atmo_syntax::Language;
+///
+/// let lang = Language::new("pt-BR")?;
+/// assert_eq!(lang.primary(), "pt");
+/// assert!(Language::new("x-private").is_ok());
+/// assert!(Language::new("de-DE-1901-1901").is_err());
+/// # Ok::<(), atmo_syntax::LanguageError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Language(String);
+
+/// Why a string is not a valid [`Language`] tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LanguageError {
+    /// The input is empty.
+    #[error("empty string")]
+    Empty,
+    /// The input is longer than [`Language::MAX_LEN`].
+    #[error("too long: {len} bytes, at most {max}")]
+    TooLong {
+        /// Length of the input in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A character other than an ASCII letter, digit or `-`.
+    #[error("invalid character {ch:?} at byte {at}")]
+    BadChar {
+        /// Byte offset of the character.
+        at: usize,
+        /// The character.
+        ch: char,
+    },
+    /// An empty subtag (leading, trailing or doubled `-`).
+    #[error("empty subtag at byte {at}")]
+    EmptySubtag {
+        /// Byte offset where the subtag should start.
+        at: usize,
+    },
+    /// The primary language subtag is not 2 or 3 lower-case letters.
+    #[error("primary language subtag must be 2 or 3 lower-case letters")]
+    BadPrimary,
+    /// A subtag that does not fit the grammar at its position.
+    #[error("unexpected subtag at byte {at}")]
+    BadSubtag {
+        /// Byte offset of the subtag.
+        at: usize,
+    },
+    /// A singleton (`x`, or an extension letter) without a following subtag.
+    #[error("singleton at byte {at} needs a following subtag")]
+    EmptyExtension {
+        /// Byte offset of the singleton.
+        at: usize,
+    },
+    /// A variant subtag appears twice.
+    #[error("duplicate variant subtag at byte {at}")]
+    DuplicateVariant {
+        /// Byte offset of the second occurrence.
+        at: usize,
+    },
+    /// An extension singleton appears twice.
+    #[error("duplicate extension singleton at byte {at}")]
+    DuplicateSingleton {
+        /// Byte offset of the second occurrence.
+        at: usize,
+    },
+}
+
+/// The grandfathered tags of RFC 5646 (irregular and regular).
+const GRANDFATHERED: [&str; 26] = [
+    "en-GB-oed",
+    "i-ami",
+    "i-bnn",
+    "i-default",
+    "i-enochian",
+    "i-hak",
+    "i-klingon",
+    "i-lux",
+    "i-mingo",
+    "i-navajo",
+    "i-pwn",
+    "i-tao",
+    "i-tay",
+    "i-tsu",
+    "sgn-BE-FR",
+    "sgn-BE-NL",
+    "sgn-CH-DE",
+    "art-lojban",
+    "cel-gaulish",
+    "no-bok",
+    "no-nyn",
+    "zh-guoyu",
+    "zh-hakka",
+    "zh-min",
+    "zh-min-nan",
+    "zh-xiang",
+];
+
+impl Language {
+    /// Maximum length of a language tag in bytes.
+    pub const MAX_LEN: usize = 256;
+
+    /// Parses and validates a language tag.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`LanguageError`] saying what is wrong and where.
+    pub fn new(s: &str) -> Result<Self, LanguageError> {
+        validate(s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    fn from_string(s: String) -> Result<Self, LanguageError> {
+        validate(&s)?;
+        Ok(Self(s))
+    }
+
+    /// The tag as a string.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Consumes the tag, returning its string.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The first subtag: the primary language (`pt` in `pt-BR`), `x` for a private-use
+    /// tag, or `i` for some grandfathered tags.
+    #[must_use]
+    pub fn primary(&self) -> &str {
+        self.0.split('-').next().unwrap_or_default()
+    }
+}
+
+fn is_alpha(s: &[u8]) -> bool {
+    s.iter().all(u8::is_ascii_alphabetic)
+}
+
+fn is_digit(s: &[u8]) -> bool {
+    s.iter().all(u8::is_ascii_digit)
+}
+
+fn is_variant(t: &[u8]) -> bool {
+    (5..=8).contains(&t.len()) || (t.len() == 4 && t.first().is_some_and(u8::is_ascii_digit))
+}
+
+fn is_private_singleton(t: &[u8]) -> bool {
+    matches!(t, b"x" | b"X")
+}
+
+fn validate(s: &str) -> Result<(), LanguageError> {
+    let bytes = s.as_bytes();
+    if bytes.is_empty() {
+        return Err(LanguageError::Empty);
+    }
+    if bytes.len() > Language::MAX_LEN {
+        return Err(LanguageError::TooLong {
+            len: bytes.len(),
+            max: Language::MAX_LEN,
+        });
+    }
+    if let Some(at) = bytes
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))
+    {
+        return Err(LanguageError::BadChar {
+            at,
+            ch: char_at(s, at),
+        });
+    }
+    // Subtags with their byte offsets (at most 128, as the input is at most 256 bytes).
+    let mut tags: Vec<(usize, &[u8])> = Vec::with_capacity(8);
+    let mut at = 0;
+    for t in bytes.split(|&b| b == b'-') {
+        if t.is_empty() {
+            return Err(LanguageError::EmptySubtag { at });
+        }
+        tags.push((at, t));
+        at += t.len() + 1;
+    }
+    let tag = |i: usize| tags.get(i).copied();
+
+    let Some((_, primary)) = tag(0) else {
+        return Err(LanguageError::Empty);
+    };
+    if is_private_singleton(primary) {
+        return private_use(0, tags.get(1..).unwrap_or_default());
+    }
+    if !primary.iter().all(u8::is_ascii_lowercase) {
+        return Err(LanguageError::BadPrimary);
+    }
+    if GRANDFATHERED.iter().any(|g| g.eq_ignore_ascii_case(s)) {
+        return Ok(());
+    }
+    if !(2..=3).contains(&primary.len()) {
+        return Err(LanguageError::BadPrimary);
+    }
+
+    let mut i = 1;
+    // Up to three extended language subtags.
+    while i <= 3 && tag(i).is_some_and(|(_, t)| t.len() == 3 && is_alpha(t)) {
+        i += 1;
+    }
+    // Script.
+    if tag(i).is_some_and(|(_, t)| t.len() == 4 && is_alpha(t)) {
+        i += 1;
+    }
+    // Region.
+    if tag(i).is_some_and(|(_, t)| (t.len() == 2 && is_alpha(t)) || (t.len() == 3 && is_digit(t))) {
+        i += 1;
+    }
+    // Variants, each at most once.
+    let variants_start = i;
+    while let Some((at, t)) = tag(i) {
+        if !is_variant(t) {
+            break;
+        }
+        let seen = tags
+            .get(variants_start..i)
+            .unwrap_or_default()
+            .iter()
+            .any(|(_, v)| v.eq_ignore_ascii_case(t));
+        if seen {
+            return Err(LanguageError::DuplicateVariant { at });
+        }
+        i += 1;
+    }
+    // Extensions: a singleton, then one or more subtags of 2-8 characters; each singleton
+    // at most once.
+    let mut singletons = [false; 36];
+    while let Some((at, t)) = tag(i) {
+        let [single] = t else { break };
+        if is_private_singleton(t) {
+            break;
+        }
+        let idx = match single.to_ascii_lowercase() {
+            d @ b'0'..=b'9' => usize::from(d - b'0'),
+            l => usize::from(l.saturating_sub(b'a')) + 10,
+        };
+        match singletons.get_mut(idx) {
+            Some(true) => return Err(LanguageError::DuplicateSingleton { at }),
+            Some(seen) => *seen = true,
+            None => return Err(LanguageError::BadSubtag { at }),
+        }
+        i += 1;
+        let first = i;
+        while tag(i).is_some_and(|(_, t)| (2..=8).contains(&t.len())) {
+            i += 1;
+        }
+        if i == first {
+            return Err(LanguageError::EmptyExtension { at });
+        }
+    }
+    // Private use.
+    if let Some((at, t)) = tag(i) {
+        if is_private_singleton(t) {
+            return private_use(at, tags.get(i + 1..).unwrap_or_default());
+        }
+        return Err(LanguageError::BadSubtag { at });
+    }
+    Ok(())
+}
+
+/// Checks the subtags after an `x` singleton at `at`: one or more of 1-8 characters.
+fn private_use(at: usize, rest: &[(usize, &[u8])]) -> Result<(), LanguageError> {
+    if rest.is_empty() {
+        return Err(LanguageError::EmptyExtension { at });
+    }
+    match rest.iter().find(|(_, t)| t.len() > 8) {
+        Some(&(at, _)) => Err(LanguageError::BadSubtag { at }),
+        None => Ok(()),
+    }
+}
+
+string_type_impls!(Language, LanguageError, "a BCP 47 language tag");
+order_by_str!(Language);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_and_positions() {
+        use LanguageError as E;
+        assert_eq!(Language::new(""), Err(E::Empty));
+        assert_eq!(Language::new("."), Err(E::BadChar { at: 0, ch: '.' }));
+        assert_eq!(Language::new("ja-"), Err(E::EmptySubtag { at: 3 }));
+        assert_eq!(Language::new("-ja"), Err(E::EmptySubtag { at: 0 }));
+        assert_eq!(Language::new("JA"), Err(E::BadPrimary));
+        assert_eq!(Language::new("jaja"), Err(E::BadPrimary));
+        assert_eq!(Language::new("j"), Err(E::BadPrimary));
+        assert_eq!(Language::new("123"), Err(E::BadPrimary));
+        assert_eq!(Language::new("i-bad-grandfathered"), Err(E::BadPrimary));
+        assert_eq!(Language::new("de-419-DE"), Err(E::BadSubtag { at: 7 }));
+        assert_eq!(Language::new("x"), Err(E::EmptyExtension { at: 0 }));
+        assert_eq!(Language::new("en-x"), Err(E::EmptyExtension { at: 3 }));
+        assert_eq!(Language::new("en-a-x-b"), Err(E::EmptyExtension { at: 3 }));
+        assert_eq!(Language::new("x-abcdefghi"), Err(E::BadSubtag { at: 2 }));
+        assert_eq!(
+            Language::new("de-DE-1901-1901"),
+            Err(E::DuplicateVariant { at: 11 })
+        );
+        assert_eq!(
+            Language::new("en-rozaj-ROZAJ"),
+            Err(E::DuplicateVariant { at: 9 })
+        );
+        assert_eq!(
+            Language::new("en-a-foo-a-bar"),
+            Err(E::DuplicateSingleton { at: 9 })
+        );
+        assert_eq!(
+            Language::new("en-u-co-phonebk-U-ca-buddhist"),
+            Err(E::DuplicateSingleton { at: 16 })
+        );
+    }
+
+    #[test]
+    fn grammar() {
+        for ok in [
+            "zh-yue",
+            "zh-yue-abc-def",
+            "zh-Hant-TW",
+            "sr-Latn-RS",
+            "es-419",
+            "en-US-u-ca-gregory",
+            "en-a-bb-b-cc",
+            "sl-rozaj-biske-1994",
+            "en-GB-oed",
+            "i-klingon",
+            "zh-min-nan",
+            "art-lojban",
+            "en-x-a-x-b",
+            "de-X-foo",
+            "hy-Latn-IT-arevela",
+            "x-a-12345678",
+        ] {
+            assert!(Language::new(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(Language::new("pt-BR").unwrap().primary(), "pt");
+    }
+
+    #[test]
+    fn length_limit() {
+        let ok = format!("x{}-ab", "-abcdefgh".repeat(28));
+        assert_eq!(ok.len(), Language::MAX_LEN);
+        assert!(Language::new(&ok).is_ok());
+        let long = format!("{ok}c");
+        assert_eq!(
+            Language::new(&long),
+            Err(LanguageError::TooLong { len: 257, max: 256 })
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! Namespaced identifiers (NSIDs) naming lexicons, collections and XRPC methods.
+
+use crate::handle::label_ok;
+use crate::macros::{char_at, order_by_str, string_type_impls};
+
+/// A syntactically valid NSID, such as `app.bsky.feed.post`.
+///
+/// Syntax (atproto NSID spec): at most 317 bytes of ASCII letters, digits, `.` and `-`; at
+/// least three `.`-separated segments, each 1 to 63 bytes. The leading segments form a
+/// reversed domain name (the authority): each segment may not start or end with `-`,
+/// and the first one may not start with a digit. The last segment (the name) holds only
+/// letters and digits and does not start with a digit. NSIDs are case-sensitive and
+/// are kept exactly as given.
+///
+/// ```
+/// use atmo_syntax::Nsid;
+///
+/// let nsid = Nsid::new("app.bsky.feed.post")?;
+/// assert_eq!(nsid.authority(), "app.bsky.feed");
+/// assert_eq!(nsid.name(), "post");
+/// assert_eq!(nsid.domain_authority(), "feed.bsky.app");
+/// assert!(Nsid::new("com.example").is_err());
+/// # Ok::<(), atmo_syntax::NsidError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Nsid(String);
+
+/// Why a string is not a valid [`Nsid`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NsidError {
+    /// The input is empty.
+    #[error("empty string")]
+    Empty,
+    /// The input is longer than [`Nsid::MAX_LEN`].
+    #[error("too long: {len} bytes, at most {max}")]
+    TooLong {
+        /// Length of the input in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A character outside `A-Za-z0-9.-`.
+    #[error("invalid character {ch:?} at byte {at}")]
+    BadChar {
+        /// Byte offset of the character.
+        at: usize,
+        /// The character.
+        ch: char,
+    },
+    /// Fewer than three segments.
+    #[error("needs at least three segments, found {count}")]
+    TooFewSegments {
+        /// Number of segments found.
+        count: usize,
+    },
+    /// An empty segment (leading, trailing or doubled `.`).
+    #[error("empty segment at byte {at}")]
+    EmptySegment {
+        /// Byte offset where the segment should start.
+        at: usize,
+    },
+    /// A segment longer than [`Nsid::MAX_SEGMENT_LEN`].
+    #[error("segment at byte {at} too long: {len} bytes, at most {max}")]
+    SegmentTooLong {
+        /// Byte offset of the segment.
+        at: usize,
+        /// Length of the segment.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An authority segment starts or ends with `-`.
+    #[error("segment starts or ends with '-' at byte {at}")]
+    HyphenAtSegmentEdge {
+        /// Byte offset of the hyphen.
+        at: usize,
+    },
+    /// The first segment or the name segment starts with a digit.
+    #[error("segment starts with a digit at byte {at}")]
+    LeadingDigit {
+        /// Byte offset of the segment.
+        at: usize,
+    },
+    /// The name segment holds something other than letters and digits.
+    #[error("invalid character {ch:?} in the name segment at byte {at}")]
+    BadNameChar {
+        /// Byte offset of the character.
+        at: usize,
+        /// The character.
+        ch: char,
+    },
+}
+
+impl Nsid {
+    /// Maximum length of an NSID in bytes (253 for the authority, 1 for the `.`, 63 for the
+    /// name).
+    pub const MAX_LEN: usize = 317;
+    /// Maximum length of one segment in bytes.
+    pub const MAX_SEGMENT_LEN: usize = 63;
+
+    /// Parses and validates an NSID.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`NsidError`] saying what is wrong and where.
+    pub fn new(s: &str) -> Result<Self, NsidError> {
+        validate(s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    fn from_string(s: String) -> Result<Self, NsidError> {
+        validate(&s)?;
+        Ok(Self(s))
+    }
+
+    /// The NSID as a string.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Consumes the NSID, returning its string.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// Everything before the last `.`, as written: `app.bsky.feed` for
+    /// `app.bsky.feed.post`.
+    #[must_use]
+    pub fn authority(&self) -> &str {
+        self.0.rsplit_once('.').map(|(a, _)| a).unwrap_or_default()
+    }
+
+    /// The name segment: `post` for `app.bsky.feed.post`.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.0.rsplit_once('.').map(|(_, n)| n).unwrap_or_default()
+    }
+
+    /// The authority as a DNS domain name (segments reversed, lower case):
+    /// `feed.bsky.app` for `app.bsky.feed.post`. Lexicon resolution looks up
+    /// `_lexicon.<domain_authority>`.
+    #[must_use]
+    pub fn domain_authority(&self) -> String {
+        let mut out = String::with_capacity(self.authority().len());
+        for (i, seg) in self.authority().rsplit('.').enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+        out.make_ascii_lowercase();
+        out
+    }
+}
+
+fn validate(s: &str) -> Result<(), NsidError> {
+    let bytes = s.as_bytes();
+    if bytes.is_empty() {
+        return Err(NsidError::Empty);
+    }
+    if bytes.len() > Nsid::MAX_LEN {
+        return Err(NsidError::TooLong {
+            len: bytes.len(),
+            max: Nsid::MAX_LEN,
+        });
+    }
+    if let Some(at) = bytes
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+    {
+        return Err(NsidError::BadChar {
+            at,
+            ch: char_at(s, at),
+        });
+    }
+    let count = bytes.split(|&b| b == b'.').count();
+    if count < 3 {
+        return Err(NsidError::TooFewSegments { count });
+    }
+    let mut at = 0;
+    for (i, seg) in bytes.split(|&b| b == b'.').enumerate() {
+        let Some(&first) = seg.first() else {
+            return Err(NsidError::EmptySegment { at });
+        };
+        if seg.len() > Nsid::MAX_SEGMENT_LEN {
+            return Err(NsidError::SegmentTooLong {
+                at,
+                len: seg.len(),
+                max: Nsid::MAX_SEGMENT_LEN,
+            });
+        }
+        let is_name = i + 1 == count;
+        if is_name {
+            if first.is_ascii_digit() {
+                return Err(NsidError::LeadingDigit { at });
+            }
+            if let Some(off) = seg.iter().position(|&b| !b.is_ascii_alphanumeric()) {
+                return Err(NsidError::BadNameChar {
+                    at: at + off,
+                    ch: char_at(s, at + off),
+                });
+            }
+        } else {
+            if !label_ok(seg) {
+                let off = if first == b'-' { 0 } else { seg.len() - 1 };
+                return Err(NsidError::HyphenAtSegmentEdge { at: at + off });
+            }
+            if i == 0 && first.is_ascii_digit() {
+                return Err(NsidError::LeadingDigit { at });
+            }
+        }
+        at += seg.len() + 1;
+    }
+    Ok(())
+}
+
+string_type_impls!(Nsid, NsidError, "an NSID string");
+order_by_str!(Nsid);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_and_positions() {
+        assert_eq!(Nsid::new(""), Err(NsidError::Empty));
+        assert_eq!(
+            Nsid::new("com.example"),
+            Err(NsidError::TooFewSegments { count: 2 })
+        );
+        assert_eq!(
+            Nsid::new("com.atproto.feed.p@st"),
+            Err(NsidError::BadChar { at: 18, ch: '@' })
+        );
+        assert_eq!(
+            Nsid::new("one.two..three"),
+            Err(NsidError::EmptySegment { at: 8 })
+        );
+        assert_eq!(
+            Nsid::new(".one.two.three"),
+            Err(NsidError::EmptySegment { at: 0 })
+        );
+        assert_eq!(
+            Nsid::new("0two.example.foo"),
+            Err(NsidError::LeadingDigit { at: 0 })
+        );
+        assert_eq!(
+            Nsid::new("com.example.fooBar.2"),
+            Err(NsidError::LeadingDigit { at: 19 })
+        );
+        assert_eq!(
+            Nsid::new("a-0.b-1.c-o"),
+            Err(NsidError::BadNameChar { at: 9, ch: '-' })
+        );
+        assert_eq!(
+            Nsid::new("com.-ex.foo"),
+            Err(NsidError::HyphenAtSegmentEdge { at: 4 })
+        );
+        assert_eq!(
+            Nsid::new("com.ex-.foo"),
+            Err(NsidError::HyphenAtSegmentEdge { at: 6 })
+        );
+    }
+
+    #[test]
+    fn limits() {
+        let seg63 = format!("com.{}.foo", "o".repeat(63));
+        assert!(Nsid::new(&seg63).is_ok());
+        let seg64 = format!("com.{}.foo", "o".repeat(64));
+        assert_eq!(
+            Nsid::new(&seg64),
+            Err(NsidError::SegmentTooLong {
+                at: 4,
+                len: 64,
+                max: 63
+            })
+        );
+        // Build exactly 317 bytes: authority segments then a name.
+        let mut s = String::from("com");
+        while s.len() + 1 + 63 + 1 + 20 < Nsid::MAX_LEN {
+            s.push('.');
+            s.push_str(&"a".repeat(63));
+        }
+        let name_len = Nsid::MAX_LEN - s.len() - 1;
+        let ok = format!("{s}.{}", "n".repeat(name_len));
+        assert_eq!(ok.len(), Nsid::MAX_LEN);
+        assert!(Nsid::new(&ok).is_ok());
+        let long = format!("{ok}n");
+        assert_eq!(
+            Nsid::new(&long),
+            Err(NsidError::TooLong { len: 318, max: 317 })
+        );
+    }
+
+    #[test]
+    fn accessors() {
+        let n = Nsid::new("com.Example.fooBar").unwrap();
+        assert_eq!(n.authority(), "com.Example");
+        assert_eq!(n.name(), "fooBar");
+        assert_eq!(n.domain_authority(), "example.com");
+    }
+}
