@@ -277,24 +277,40 @@ const main = async () => {
     ),
   )
   for (const k of Object.keys(fromEnv)) log(`PDS setting from the environment: ${k}`)
-  const pdsPort = await freePort()
-  const env = {
-    devMode: true,
-    serviceHandleDomains: ['.test'],
-    inviteRequired: false,
+  const secrets = {
     adminPassword: crypto.randomBytes(16).toString('hex'),
     jwtSecret: crypto.randomBytes(32).toString('hex'),
     dpopSecret: crypto.randomBytes(32).toString('hex'),
     plcRotationKeyK256PrivateKeyHex: Buffer.from(await rotationKey.export()).toString('hex'),
-    ...fromEnv,
-    port: pdsPort,
-    hostname: 'localhost',
-    dataDirectory: dataDir,
-    blobstoreDiskLocation: path.join(dataDir, 'blobs'),
-    didPlcUrl: plcUrl,
   }
-  pds = await PDS.fromEnv(env)
-  await pds.start()
+  // The free port is found before the PDS takes it (its URL goes into its config), so
+  // another process may take it in between: then try another one.
+  let env
+  let pdsPort
+  for (let attempt = 1; ; attempt++) {
+    pdsPort = await freePort()
+    env = {
+      devMode: true,
+      serviceHandleDomains: ['.test'],
+      inviteRequired: false,
+      ...secrets,
+      ...fromEnv,
+      port: pdsPort,
+      hostname: 'localhost',
+      dataDirectory: dataDir,
+      blobstoreDiskLocation: path.join(dataDir, 'blobs'),
+      didPlcUrl: plcUrl,
+    }
+    pds = await PDS.fromEnv(env)
+    try {
+      await pds.start()
+      break
+    } catch (err) {
+      if (err?.code !== 'EADDRINUSE' || attempt === 3) throw err
+      log(`port ${pdsPort} was taken meanwhile; trying another`)
+      await pds.destroy().catch(() => {})
+    }
+  }
   const pdsUrl = `http://localhost:${pdsPort}`
 
   const deadline = Date.now() + 30_000

@@ -155,6 +155,7 @@ struct Process {
     child: Child,
     stdin: Option<ChildStdin>,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    stderr_reader: Option<thread::JoinHandle<()>>,
 }
 
 impl fmt::Debug for RefNet {
@@ -176,6 +177,18 @@ pub fn refnet_dir() -> PathBuf {
 /// Whether tests may use the network: false only when `ATMO_REFNET=0`.
 pub fn is_enabled() -> bool {
     std::env::var_os("ATMO_REFNET").is_none_or(|v| v != "0")
+}
+
+/// True, after a loud `skipped: ATMO_REFNET=0 (<test>)` on stderr, when `ATMO_REFNET=0`:
+/// for tests that start a network of their own. The line goes straight to the process's
+/// stderr, which the test harness does not capture.
+pub fn skip_if_disabled() -> bool {
+    if is_enabled() {
+        return false;
+    }
+    let name = thread::current().name().unwrap_or("?").to_owned();
+    let _ = writeln!(io::stderr(), "skipped: ATMO_REFNET=0 ({name})");
+    true
 }
 
 static SHARED: OnceLock<Result<RefNet, RefNetError>> = OnceLock::new();
@@ -216,9 +229,10 @@ impl RefNet {
             })?;
         let stdin = child.stdin.take();
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(err) = child.stderr.take() {
-            forward_lines(err, Arc::clone(&stderr));
-        }
+        let stderr_reader = child
+            .stderr
+            .take()
+            .map(|err| forward_lines(err, Arc::clone(&stderr)));
         let (tx, rx) = mpsc::channel::<Option<String>>();
         if let Some(out) = child.stdout.take() {
             thread::spawn(move || {
@@ -233,11 +247,13 @@ impl RefNet {
             child,
             stdin,
             stderr,
+            stderr_reader,
         };
         let line = match rx.recv_timeout(READY_TIMEOUT) {
             Ok(Some(line)) => line,
             Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let status = wait_deadline(&mut process.child, Duration::from_secs(5));
+                process.drain_stderr();
                 return Err(RefNetError::Exited {
                     status: status.map_or_else(|| "still running".to_owned(), |s| s.to_string()),
                     stderr: tail(&process.stderr),
@@ -336,13 +352,10 @@ impl RefNet {
     ///
     /// As [`RefNet::shared`].
     pub fn shared_or_skip() -> Option<&'static RefNet> {
-        if is_enabled() {
-            Some(Self::shared())
-        } else {
-            // Straight to the process's stderr: the test harness does not capture this.
-            let name = thread::current().name().unwrap_or("?").to_owned();
-            let _ = writeln!(io::stderr(), "skipped: ATMO_REFNET=0 ({name})");
+        if skip_if_disabled() {
             None
+        } else {
+            Some(Self::shared())
         }
     }
 
@@ -392,6 +405,19 @@ impl Drop for RefNet {
 }
 
 impl Process {
+    /// Gives the stderr reader a moment to take the last lines of an exited process.
+    fn drain_stderr(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self
+            .stderr_reader
+            .as_ref()
+            .is_some_and(|r| !r.is_finished())
+            && Instant::now() < deadline
+        {
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Closes stdin (the network stops on EOF), waits up to [`STOP_TIMEOUT`], then kills.
     fn stop(&mut self) -> Option<ExitStatus> {
         drop(self.stdin.take());

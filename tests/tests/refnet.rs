@@ -365,8 +365,7 @@ fn base64_matches_rfc4648() {
 /// PDS going away mid-session needs.
 #[test]
 fn own_network_with_rate_limits_stops_cleanly() {
-    if !atmo_tests::refnet::is_enabled() {
-        eprintln!("skipped: ATMO_REFNET=0");
+    if atmo_tests::refnet::skip_if_disabled() {
         return;
     }
     let started = Instant::now();

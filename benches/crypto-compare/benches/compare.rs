@@ -28,7 +28,11 @@ fn compare(c: &mut Criterion) {
     // Same deterministic (RFC 6979) low-S signature on both sides.
     let digest: [u8; 32] = sha2::Sha256::digest(MSG).into();
     let c_sig = secp_sign.sign_ecdsa(&secp256k1::Message::from_digest(digest), &c_secret);
-    assert_eq!(c_sig.serialize_compact(), sig, "libsecp256k1 and atmo sign alike");
+    assert_eq!(
+        c_sig.serialize_compact(),
+        sig,
+        "libsecp256k1 and atmo sign alike"
+    );
 
     let mut group = c.benchmark_group("k256");
     group.throughput(Throughput::Elements(1));

@@ -12,7 +12,12 @@ use ipld_core::ipld::Ipld;
 fn benches(c: &mut Criterion) {
     let (path, blocks) = atmo_data_compare::corpus();
     let total: usize = blocks.iter().map(Vec::len).sum();
-    eprintln!("corpus {}: {} blocks, {} bytes", path.display(), blocks.len(), total);
+    eprintln!(
+        "corpus {}: {} blocks, {} bytes",
+        path.display(),
+        blocks.len(),
+        total
+    );
 
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Bytes(total as u64));
@@ -28,6 +33,15 @@ fn benches(c: &mut Criterion) {
             for blk in &blocks {
                 black_box(cbor::decode_ref(black_box(blk)).unwrap());
             }
+        })
+    });
+    g.bench_function("atmo ValueRef + full walk", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for blk in &blocks {
+                n += walk(&cbor::decode_ref(black_box(blk)).unwrap());
+            }
+            black_box(n)
         })
     });
     g.bench_function("atmo validate", |b| {
@@ -108,6 +122,19 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// Visits every value of a borrowed view (what a consumer reading all fields pays).
+fn walk(v: &atmo_data::ValueRef<'_>) -> usize {
+    use atmo_data::ValueRef;
+    match v {
+        ValueRef::String(s) => s.len(),
+        ValueRef::Bytes(b) => b.len(),
+        ValueRef::Link(c) => c.as_bytes().len(),
+        ValueRef::Array(a) => a.iter().map(|e| walk(&e)).sum(),
+        ValueRef::Map(m) => m.iter().map(|(k, e)| k.len() + walk(&e)).sum(),
+        _ => 1,
+    }
 }
 
 criterion_group!(compare, benches);

@@ -12,8 +12,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::CliError;
-
 /// A command-line tool for the AT Protocol (atproto).
 #[derive(Debug, Parser)]
 #[command(

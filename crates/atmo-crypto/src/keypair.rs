@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use k256::elliptic_curve::rand_core::{OsRng, RngCore};
 use sha2::Digest;
 
 use crate::encoding::{self, P256_PRIV, SECP256K1_PRIV};
@@ -44,7 +45,9 @@ pub enum Keypair {
 }
 
 impl Keypair {
-    /// Generates a new key from the operating system's random number generator.
+    /// Generates a new key from the operating system's random number generator (through
+    /// `getrandom`; no user-space RNG state). A failure of the OS generator is an error,
+    /// never a panic.
     ///
     /// ```
     /// # fn main() -> Result<(), atmo_crypto::Error> {
@@ -61,9 +64,11 @@ impl Keypair {
         let mut last = KeyError::InvalidScalar { curve };
         for _ in 0..MAX_DRAWS {
             let mut bytes = [0u8; PRIVATE_KEY_LEN];
-            getrandom::fill(&mut bytes).map_err(|e| Error::Randomness {
-                reason: e.to_string(),
-            })?;
+            OsRng
+                .try_fill_bytes(&mut bytes)
+                .map_err(|e| Error::Randomness {
+                    reason: e.to_string(),
+                })?;
             let result = Self::from_private_key_bytes(curve, &bytes);
             bytes.fill(0);
             match result {

@@ -68,6 +68,15 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function("atmo ValueRef + full walk", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for blk in &blocks {
+                n += walk(&cbor::decode_ref(black_box(blk)).unwrap());
+            }
+            black_box(n)
+        })
+    });
     g.bench_function("atmo validate", |b| {
         b.iter(|| {
             for blk in &blocks {
@@ -101,6 +110,19 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// Visits every value of a borrowed view (what a consumer reading all fields pays).
+fn walk(v: &atmo_data::ValueRef<'_>) -> usize {
+    use atmo_data::ValueRef;
+    match v {
+        ValueRef::String(s) => s.len(),
+        ValueRef::Bytes(b) => b.len(),
+        ValueRef::Link(c) => c.as_bytes().len(),
+        ValueRef::Array(a) => a.iter().map(|e| walk(&e)).sum(),
+        ValueRef::Map(m) => m.iter().map(|(k, e)| k.len() + walk(&e)).sum(),
+        _ => 1,
+    }
 }
 
 criterion_group!(data, benches);

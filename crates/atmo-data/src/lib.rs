@@ -8,7 +8,8 @@
 //!   convert (base32 lower case, `b` prefix).
 //! - [`Value`]: an owned data model value (null, bool, `i64`, string, bytes, link, array,
 //!   [`Map`]). A [`Map`] is a vector of entries kept in DAG-CBOR key order.
-//! - [`ValueRef`]: a borrowed view that points into the input (no string copies).
+//! - [`ValueRef`]: a borrowed, lazy view of validated input (no copies, no allocation);
+//!   [`MapRef::get`], [`ArrayRef::iter`], [`MapRef::iter`] read it on demand.
 //! - [`cbor`]: the strict decoder ([`cbor::decode`], [`cbor::decode_ref`],
 //!   [`cbor::validate`], [`cbor::decode_prefix`]) with [`cbor::DecodeLimits`], and the
 //!   deterministic encoder ([`cbor::encode`], [`cbor::encode_into`]).
@@ -56,4 +57,4 @@ pub use cid::{Cid, CidError};
 pub use error::Error;
 pub use serde_impl::{bytes, from_cbor, from_json, from_value, to_cbor, to_json, to_value};
 pub use value::{Map, Value, key_cmp};
-pub use value_ref::{CidRef, MapRef, ValueRef};
+pub use value_ref::{ArrayIter, ArrayRef, CidRef, MapIter, MapRef, ValueRef};

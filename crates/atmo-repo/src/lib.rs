@@ -1,1 +1,50 @@
-//! atproto repositories: CAR, MST, commits.
+//! atproto repositories: CAR files, the Merkle Search Tree, signed commits.
+//!
+//! - [`car`]: a zero-copy CAR v1 reader over `&[u8]` ([`car::CarReader`]) that checks
+//!   every block against its CID unless told to trust the input, bounded by
+//!   [`car::CarLimits`]; a writer ([`car::CarWriter`], [`car::write_car`]).
+//! - [`BlockStore`]: where blocks come from; [`MemoryBlockStore`] and [`CarBlockStore`].
+//! - [`mst`]: node codec ([`mst::NodeData`]), key layers, the tree ([`mst::Mst`]: walk in
+//!   key order with canonical-form checks, get, list a collection) and the builder
+//!   ([`mst::build`]).
+//! - [`Commit`]: decode (v3, and v2), sign with an atmo-crypto [`Keypair`](atmo_crypto::Keypair),
+//!   verify with a [`PublicKey`](atmo_crypto::PublicKey).
+//! - [`Repo`]: a whole repository from a CAR: records, [`Repo::verify`]; and
+//!   [`build_repo`]: records and a key to a signed repository CAR.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use atmo_crypto::{Curve, Keypair};
+//! let key = Keypair::generate(Curve::K256)?;
+//! let like = atmo_data::json::from_str(r#"{"$type": "app.bsky.feed.like"}"#)?;
+//! let built = atmo_repo::build_repo(
+//!     &"did:plc:abcdefghijklmnopqrstuvwx".parse()?,
+//!     &key,
+//!     atmo_syntax::Tid::now(),
+//!     [("app.bsky.feed.like/3kabcdefghij2".to_string(), like)],
+//! )?;
+//! let repo = atmo_repo::Repo::from_car(&built.car)?;
+//! assert_eq!(repo.records().count(), 1);
+//! # Ok(()) }
+//! ```
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod car;
+mod commit;
+mod error;
+pub mod mst;
+mod repo;
+mod store;
+
+pub use commit::{Commit, VERSION};
+pub use error::{CarError, CommitError, Error, MstError, RepoError};
+pub use repo::{BuiltRepo, Record, Records, Repo, VerifyOptions, VerifyReport, build_repo};
+pub use store::{BlockStore, CarBlockStore, MemoryBlockStore};

@@ -188,23 +188,25 @@ fn validate(s: &str) -> Result<(), LanguageError> {
             ch: char_at(s, at),
         });
     }
-    // Subtags with their byte offsets (at most 128, as the input is at most 256 bytes).
-    let mut tags: Vec<(usize, &[u8])> = Vec::with_capacity(8);
-    let mut at = 0;
-    for t in bytes.split(|&b| b == b'-') {
-        if t.is_empty() {
-            return Err(LanguageError::EmptySubtag { at });
-        }
-        tags.push((at, t));
-        at += t.len() + 1;
+    // Subtags with their byte offsets; none may be empty.
+    let subtags = || {
+        let mut at = 0;
+        bytes.split(|&b| b == b'-').map(move |t| {
+            let start = at;
+            at += t.len() + 1;
+            (start, t)
+        })
+    };
+    if let Some((at, _)) = subtags().find(|(_, t)| t.is_empty()) {
+        return Err(LanguageError::EmptySubtag { at });
     }
-    let tag = |i: usize| tags.get(i).copied();
+    let mut tags = subtags().peekable();
 
-    let Some((_, primary)) = tag(0) else {
+    let Some((_, primary)) = tags.next() else {
         return Err(LanguageError::Empty);
     };
     if is_private_singleton(primary) {
-        return private_use(0, tags.get(1..).unwrap_or_default());
+        return private_use(0, tags);
     }
     if !primary.iter().all(u8::is_ascii_lowercase) {
         return Err(LanguageError::BadPrimary);
@@ -216,80 +218,75 @@ fn validate(s: &str) -> Result<(), LanguageError> {
         return Err(LanguageError::BadPrimary);
     }
 
-    let mut i = 1;
     // Up to three extended language subtags.
-    while i <= 3 && tag(i).is_some_and(|(_, t)| t.len() == 3 && is_alpha(t)) {
-        i += 1;
-    }
-    // Script.
-    if tag(i).is_some_and(|(_, t)| t.len() == 4 && is_alpha(t)) {
-        i += 1;
-    }
-    // Region.
-    if tag(i).is_some_and(|(_, t)| (t.len() == 2 && is_alpha(t)) || (t.len() == 3 && is_digit(t))) {
-        i += 1;
-    }
-    // Variants, each at most once.
-    let variants_start = i;
-    while let Some((at, t)) = tag(i) {
-        if !is_variant(t) {
+    for _ in 0..3 {
+        if tags.next_if(|(_, t)| t.len() == 3 && is_alpha(t)).is_none() {
             break;
         }
-        let seen = tags
-            .get(variants_start..i)
-            .unwrap_or_default()
-            .iter()
-            .any(|(_, v)| v.eq_ignore_ascii_case(t));
-        if seen {
+    }
+    // Script.
+    let _ = tags.next_if(|(_, t)| t.len() == 4 && is_alpha(t));
+    // Region.
+    let _ = tags.next_if(|(_, t)| (t.len() == 2 && is_alpha(t)) || (t.len() == 3 && is_digit(t)));
+    // Variants, each at most once (compared with the variants before it).
+    let mut variants_start = None;
+    while let Some((at, t)) = tags.next_if(|(_, t)| is_variant(t)) {
+        let start = *variants_start.get_or_insert(at);
+        let before = bytes.get(start..at.saturating_sub(1)).unwrap_or_default();
+        if at > start
+            && before
+                .split(|&b| b == b'-')
+                .any(|v| v.eq_ignore_ascii_case(t))
+        {
             return Err(LanguageError::DuplicateVariant { at });
         }
-        i += 1;
     }
     // Extensions: a singleton, then one or more subtags of 2-8 characters; each singleton
     // at most once.
     let mut singletons = [false; 36];
-    while let Some((at, t)) = tag(i) {
-        let [single] = t else { break };
-        if is_private_singleton(t) {
-            break;
-        }
-        let idx = match single.to_ascii_lowercase() {
-            d @ b'0'..=b'9' => usize::from(d - b'0'),
-            l => usize::from(l.saturating_sub(b'a')) + 10,
+    while let Some((at, t)) = tags.next_if(|(_, t)| t.len() == 1 && !is_private_singleton(t)) {
+        let idx = match t.first().map(u8::to_ascii_lowercase) {
+            Some(d @ b'0'..=b'9') => usize::from(d - b'0'),
+            Some(l) => usize::from(l.saturating_sub(b'a')) + 10,
+            None => return Err(LanguageError::BadSubtag { at }),
         };
         match singletons.get_mut(idx) {
             Some(true) => return Err(LanguageError::DuplicateSingleton { at }),
             Some(seen) => *seen = true,
             None => return Err(LanguageError::BadSubtag { at }),
         }
-        i += 1;
-        let first = i;
-        while tag(i).is_some_and(|(_, t)| (2..=8).contains(&t.len())) {
-            i += 1;
+        let mut count = 0;
+        while tags.next_if(|(_, t)| (2..=8).contains(&t.len())).is_some() {
+            count += 1;
         }
-        if i == first {
+        if count == 0 {
             return Err(LanguageError::EmptyExtension { at });
         }
     }
     // Private use.
-    if let Some((at, t)) = tag(i) {
-        if is_private_singleton(t) {
-            return private_use(at, tags.get(i + 1..).unwrap_or_default());
-        }
-        return Err(LanguageError::BadSubtag { at });
+    match tags.next() {
+        Some((at, t)) if is_private_singleton(t) => private_use(at, tags),
+        Some((at, _)) => Err(LanguageError::BadSubtag { at }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Checks the subtags after an `x` singleton at `at`: one or more of 1-8 characters.
-fn private_use(at: usize, rest: &[(usize, &[u8])]) -> Result<(), LanguageError> {
-    if rest.is_empty() {
+fn private_use<'a>(
+    at: usize,
+    mut rest: impl Iterator<Item = (usize, &'a [u8])>,
+) -> Result<(), LanguageError> {
+    let mut count = 0;
+    for (sub_at, t) in rest.by_ref() {
+        if t.len() > 8 {
+            return Err(LanguageError::BadSubtag { at: sub_at });
+        }
+        count += 1;
+    }
+    if count == 0 {
         return Err(LanguageError::EmptyExtension { at });
     }
-    match rest.iter().find(|(_, t)| t.len() > 8) {
-        Some(&(at, _)) => Err(LanguageError::BadSubtag { at }),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 string_type_impls!(Language, LanguageError, "a BCP 47 language tag");

@@ -176,43 +176,63 @@ fn validate(s: &str) -> Result<(), NsidError> {
             ch: char_at(s, at),
         });
     }
-    let count = bytes.split(|&b| b == b'.').count();
+    // One pass: a segment is checked as part of the authority when the next one starts,
+    // and the last one as the name.
+    let mut count = 0;
+    let mut at = 0;
+    let mut last: &[u8] = &[];
+    let mut last_at = 0;
+    for seg in bytes.split(|&b| b == b'.') {
+        if count > 0 {
+            check_authority_segment(last, last_at, count == 1)?;
+        }
+        last = seg;
+        last_at = at;
+        count += 1;
+        at += seg.len() + 1;
+    }
     if count < 3 {
         return Err(NsidError::TooFewSegments { count });
     }
-    let mut at = 0;
-    for (i, seg) in bytes.split(|&b| b == b'.').enumerate() {
-        let Some(&first) = seg.first() else {
-            return Err(NsidError::EmptySegment { at });
-        };
-        if seg.len() > Nsid::MAX_SEGMENT_LEN {
-            return Err(NsidError::SegmentTooLong {
-                at,
-                len: seg.len(),
-                max: Nsid::MAX_SEGMENT_LEN,
-            });
-        }
-        let is_name = i + 1 == count;
-        if is_name {
-            if first.is_ascii_digit() {
-                return Err(NsidError::LeadingDigit { at });
-            }
-            if let Some(off) = seg.iter().position(|&b| !b.is_ascii_alphanumeric()) {
-                return Err(NsidError::BadNameChar {
-                    at: at + off,
-                    ch: char_at(s, at + off),
-                });
-            }
+    check_segment_len(last, last_at)?;
+    if last.first().is_some_and(u8::is_ascii_digit) {
+        return Err(NsidError::LeadingDigit { at: last_at });
+    }
+    if let Some(off) = last.iter().position(|&b| !b.is_ascii_alphanumeric()) {
+        return Err(NsidError::BadNameChar {
+            at: last_at + off,
+            ch: char_at(s, last_at + off),
+        });
+    }
+    Ok(())
+}
+
+fn check_segment_len(seg: &[u8], at: usize) -> Result<(), NsidError> {
+    if seg.is_empty() {
+        return Err(NsidError::EmptySegment { at });
+    }
+    if seg.len() > Nsid::MAX_SEGMENT_LEN {
+        return Err(NsidError::SegmentTooLong {
+            at,
+            len: seg.len(),
+            max: Nsid::MAX_SEGMENT_LEN,
+        });
+    }
+    Ok(())
+}
+
+fn check_authority_segment(seg: &[u8], at: usize, first: bool) -> Result<(), NsidError> {
+    check_segment_len(seg, at)?;
+    if !label_ok(seg) {
+        let off = if seg.first() == Some(&b'-') {
+            0
         } else {
-            if !label_ok(seg) {
-                let off = if first == b'-' { 0 } else { seg.len() - 1 };
-                return Err(NsidError::HyphenAtSegmentEdge { at: at + off });
-            }
-            if i == 0 && first.is_ascii_digit() {
-                return Err(NsidError::LeadingDigit { at });
-            }
-        }
-        at += seg.len() + 1;
+            seg.len() - 1
+        };
+        return Err(NsidError::HyphenAtSegmentEdge { at: at + off });
+    }
+    if first && seg.first().is_some_and(u8::is_ascii_digit) {
+        return Err(NsidError::LeadingDigit { at });
     }
     Ok(())
 }

@@ -13,7 +13,11 @@ trait Sink<'a> {
     fn null() -> Self::Out;
     fn bool(b: bool) -> Self::Out;
     fn int(i: i64) -> Self::Out;
-    fn str(s: &'a str) -> Self::Out;
+    /// A text string's bytes; `None` if they are not UTF-8.
+    fn str(b: &'a [u8]) -> Option<Self::Out>;
+    type Key;
+    /// A map key's bytes; `None` if they are not UTF-8.
+    fn key(b: &'a [u8]) -> Option<Self::Key>;
     fn bytes(b: &'a [u8]) -> Self::Out;
     /// Builds a link from the binary CID after tag 42's 0x00, checking it.
     fn link(raw: &'a [u8]) -> Result<Self::Out, crate::CidError>;
@@ -21,7 +25,7 @@ trait Sink<'a> {
     fn arr_push(a: &mut Self::Arr, v: Self::Out);
     fn arr_end(a: Self::Arr) -> Self::Out;
     fn obj(cap: usize) -> Self::Obj;
-    fn obj_push(o: &mut Self::Obj, k: &'a str, v: Self::Out);
+    fn obj_push(o: &mut Self::Obj, k: Self::Key, v: Self::Out);
     fn obj_end(o: Self::Obj) -> Self::Out;
 }
 
@@ -44,8 +48,20 @@ impl<'a> Sink<'a> for Owned {
         Value::Integer(i)
     }
     #[inline]
-    fn str(s: &'a str) -> Value {
-        Value::String(s.to_owned())
+    fn str(b: &'a [u8]) -> Option<Value> {
+        std::str::from_utf8(b)
+            .ok()
+            .map(|s| Value::String(s.to_owned()))
+    }
+    type Key = std::borrow::Cow<'static, str>;
+    #[inline]
+    fn key(b: &'a [u8]) -> Option<Self::Key> {
+        match crate::value::common_key(b) {
+            Some(k) => Some(std::borrow::Cow::Borrowed(k)),
+            None => std::str::from_utf8(b)
+                .ok()
+                .map(|s| std::borrow::Cow::Owned(s.to_owned())),
+        }
     }
     #[inline]
     fn bytes(b: &'a [u8]) -> Value {
@@ -72,69 +88,12 @@ impl<'a> Sink<'a> for Owned {
         Vec::with_capacity(cap)
     }
     #[inline]
-    fn obj_push(o: &mut Self::Obj, k: &'a str, v: Value) {
-        o.push((crate::value::intern(k), v));
+    fn obj_push(o: &mut Self::Obj, k: Self::Key, v: Value) {
+        o.push((k, v));
     }
     #[inline]
     fn obj_end(o: Self::Obj) -> Value {
         Value::Map(Map::from_sorted_unchecked(o))
-    }
-}
-
-struct Borrowed;
-
-impl<'a> Sink<'a> for Borrowed {
-    type Out = ValueRef<'a>;
-    type Arr = Vec<ValueRef<'a>>;
-    type Obj = Vec<(&'a str, ValueRef<'a>)>;
-    #[inline]
-    fn null() -> ValueRef<'a> {
-        ValueRef::Null
-    }
-    #[inline]
-    fn bool(b: bool) -> ValueRef<'a> {
-        ValueRef::Bool(b)
-    }
-    #[inline]
-    fn int(i: i64) -> ValueRef<'a> {
-        ValueRef::Integer(i)
-    }
-    #[inline]
-    fn str(s: &'a str) -> ValueRef<'a> {
-        ValueRef::String(s)
-    }
-    #[inline]
-    fn bytes(b: &'a [u8]) -> ValueRef<'a> {
-        ValueRef::Bytes(b)
-    }
-    #[inline]
-    fn link(raw: &'a [u8]) -> Result<ValueRef<'a>, crate::CidError> {
-        crate::cid::check(raw)?;
-        Ok(ValueRef::Link(crate::value_ref::CidRef::new_unchecked(raw)))
-    }
-    #[inline]
-    fn arr(cap: usize) -> Self::Arr {
-        Vec::with_capacity(cap)
-    }
-    #[inline]
-    fn arr_push(a: &mut Self::Arr, v: ValueRef<'a>) {
-        a.push(v);
-    }
-    #[inline]
-    fn arr_end(a: Self::Arr) -> ValueRef<'a> {
-        ValueRef::Array(a)
-    }
-    #[inline]
-    fn obj(cap: usize) -> Self::Obj {
-        Vec::with_capacity(cap)
-    }
-    #[inline]
-    fn obj_push(o: &mut Self::Obj, k: &'a str, v: ValueRef<'a>) {
-        o.push((k, v));
-    }
-    #[inline]
-    fn obj_end(o: Self::Obj) -> ValueRef<'a> {
-        ValueRef::Map(crate::value_ref::MapRef::from_sorted_unchecked(o))
     }
 }
 
@@ -152,7 +111,14 @@ impl<'a> Sink<'a> for Nothing {
     #[inline]
     fn int(_: i64) {}
     #[inline]
-    fn str(_: &'a str) {}
+    fn str(b: &'a [u8]) -> Option<()> {
+        (b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(())
+    }
+    type Key = ();
+    #[inline]
+    fn key(b: &'a [u8]) -> Option<()> {
+        Self::str(b)
+    }
     #[inline]
     fn bytes(_: &'a [u8]) {}
     #[inline]
@@ -168,7 +134,7 @@ impl<'a> Sink<'a> for Nothing {
     #[inline]
     fn obj(_: usize) {}
     #[inline]
-    fn obj_push(_: &mut (), _: &'a str, _: ()) {}
+    fn obj_push(_: &mut (), _: (), _: ()) {}
     #[inline]
     fn obj_end(_: ()) {}
 }
@@ -270,12 +236,13 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    #[inline]
-    fn text(&mut self, len: u64, start: usize) -> Result<&'a str, DecodeError> {
-        let b = self.take(len, start)?;
-        match std::str::from_utf8(b) {
-            Ok(s) => Ok(s),
-            Err(e) => err(self.pos - b.len() + e.valid_up_to(), K::InvalidUtf8),
+    /// The error for text bytes `b` (just taken) that are not UTF-8.
+    #[cold]
+    fn bad_utf8(&self, b: &[u8]) -> DecodeError {
+        let at = std::str::from_utf8(b).err().map_or(0, |e| e.valid_up_to());
+        DecodeError {
+            offset: self.pos - b.len() + at,
+            kind: K::InvalidUtf8,
         }
     }
 
@@ -299,33 +266,22 @@ impl<'a> Decoder<'a> {
         Ok(len as usize)
     }
 
+    /// One item: scalars are read inline, containers in an out-of-line function, so the
+    /// common leaf values cost no call.
+    #[inline(always)]
     fn value<S: Sink<'a>>(&mut self, depth: usize) -> Result<S::Out, DecodeError> {
+        match self.buf.get(self.pos) {
+            Some(&b) if b >> 5 == 4 || b >> 5 == 5 => self.container::<S>(depth),
+            _ => self.scalar::<S>(),
+        }
+    }
+
+    #[inline(never)]
+    fn container<S: Sink<'a>>(&mut self, depth: usize) -> Result<S::Out, DecodeError> {
         let start = self.pos;
         let ib = self.byte()?;
         let info = ib & 0x1f;
         match ib >> 5 {
-            0 => {
-                let v = self.arg(info, start)?;
-                match i64::try_from(v) {
-                    Ok(i) => Ok(S::int(i)),
-                    Err(_) => err(start, K::IntegerOverflow),
-                }
-            }
-            1 => {
-                let v = self.arg(info, start)?;
-                match i64::try_from(v) {
-                    Ok(i) => Ok(S::int(-1 - i)),
-                    Err(_) => err(start, K::IntegerOverflow),
-                }
-            }
-            2 => {
-                let len = self.arg(info, start)?;
-                Ok(S::bytes(self.take(len, start)?))
-            }
-            3 => {
-                let len = self.arg(info, start)?;
-                Ok(S::str(self.text(len, start)?))
-            }
             4 => {
                 let len = self.arg(info, start)?;
                 if depth >= self.limits.max_depth {
@@ -364,9 +320,9 @@ impl<'a> Decoder<'a> {
                         return err(kstart, K::NonStringKey);
                     }
                     let klen = self.arg(kb & 0x1f, kstart)?;
-                    let key = self.text(klen, kstart)?;
+                    let kb = self.take(klen, kstart)?;
+                    let key = S::key(kb).ok_or_else(|| self.bad_utf8(kb))?;
                     if i > 0 {
-                        let kb = key.as_bytes();
                         match prev.len().cmp(&kb.len()).then_with(|| prev.cmp(kb)) {
                             std::cmp::Ordering::Less => {}
                             std::cmp::Ordering::Equal => return err(kstart, K::DuplicateKey),
@@ -375,11 +331,49 @@ impl<'a> Decoder<'a> {
                             }
                         }
                     }
-                    prev = key.as_bytes();
+                    prev = kb;
                     let v = self.value::<S>(depth + 1)?;
                     S::obj_push(&mut o, key, v);
                 }
                 Ok(S::obj_end(o))
+            }
+            _ => self.scalar_at::<S>(start, ib),
+        }
+    }
+
+    #[inline(always)]
+    fn scalar<S: Sink<'a>>(&mut self) -> Result<S::Out, DecodeError> {
+        let start = self.pos;
+        let ib = self.byte()?;
+        self.scalar_at::<S>(start, ib)
+    }
+
+    #[inline(always)]
+    fn scalar_at<S: Sink<'a>>(&mut self, start: usize, ib: u8) -> Result<S::Out, DecodeError> {
+        let info = ib & 0x1f;
+        match ib >> 5 {
+            0 => {
+                let v = self.arg(info, start)?;
+                match i64::try_from(v) {
+                    Ok(i) => Ok(S::int(i)),
+                    Err(_) => err(start, K::IntegerOverflow),
+                }
+            }
+            1 => {
+                let v = self.arg(info, start)?;
+                match i64::try_from(v) {
+                    Ok(i) => Ok(S::int(-1 - i)),
+                    Err(_) => err(start, K::IntegerOverflow),
+                }
+            }
+            2 => {
+                let len = self.arg(info, start)?;
+                Ok(S::bytes(self.take(len, start)?))
+            }
+            3 => {
+                let len = self.arg(info, start)?;
+                let b = self.take(len, start)?;
+                S::str(b).ok_or_else(|| self.bad_utf8(b))
             }
             6 => {
                 let tag = self.arg(info, start)?;
@@ -481,8 +475,8 @@ pub fn decode_prefix<'a>(
     run::<Owned>(bytes, limits)
 }
 
-/// Decodes into a borrowed [`ValueRef`] that points into `bytes` (no string or byte
-/// copies), with the default limits. The same strict rules apply.
+/// Checks `bytes` with the same strict rules as [`decode`] (default limits), then returns
+/// a borrowed, lazy [`ValueRef`] view of them: no copies and no allocation.
 ///
 /// ```
 /// # fn main() -> Result<(), atmo_data::Error> {
@@ -495,7 +489,7 @@ pub fn decode_prefix<'a>(
 /// # Errors
 /// [`DecodeError`] if the input is not strict DAG-CBOR.
 pub fn decode_ref(bytes: &[u8]) -> Result<ValueRef<'_>, DecodeError> {
-    whole::<Borrowed>(bytes, &DecodeLimits::DEFAULT)
+    decode_ref_with(bytes, &DecodeLimits::DEFAULT)
 }
 
 /// Like [`decode_ref`], with explicit limits.
@@ -506,7 +500,8 @@ pub fn decode_ref_with<'a>(
     bytes: &'a [u8],
     limits: &DecodeLimits,
 ) -> Result<ValueRef<'a>, DecodeError> {
-    whole::<Borrowed>(bytes, limits)
+    whole::<Nothing>(bytes, limits)?;
+    Ok(ValueRef::from_validated(bytes))
 }
 
 /// Checks that the input is one strict DAG-CBOR value within `limits`, building nothing.

@@ -110,19 +110,9 @@ pub fn encode_ref_into(v: &ValueRef<'_>, out: &mut Vec<u8>) {
         ValueRef::String(s) => text(out, s),
         ValueRef::Bytes(b) => bytes(out, b),
         ValueRef::Link(c) => link_raw(out, c.as_bytes()),
-        ValueRef::Array(a) => {
-            head(out, 4, a.len() as u64);
-            for e in a {
-                encode_ref_into(e, out);
-            }
-        }
-        ValueRef::Map(m) => {
-            head(out, 5, m.len() as u64);
-            for (k, e) in m.iter() {
-                text(out, k);
-                encode_ref_into(e, out);
-            }
-        }
+        // Containers only come from validated input, which is already canonical.
+        ValueRef::Array(a) => out.extend_from_slice(a.as_encoded()),
+        ValueRef::Map(m) => out.extend_from_slice(m.as_encoded()),
     }
 }
 

@@ -27,7 +27,11 @@ fuzz_target!(|data: &[u8]| {
     let [selector, index, mask, rest @ ..] = data else {
         return;
     };
-    let curve = if selector & 1 == 0 { Curve::K256 } else { Curve::P256 };
+    let curve = if selector & 1 == 0 {
+        Curve::K256
+    } else {
+        Curve::P256
+    };
     let keypair = Keypair::from_private_key_bytes(curve, &[0x42; 32]).expect("fixed valid key");
     let key = keypair.public_key();
 
@@ -47,5 +51,9 @@ fuzz_target!(|data: &[u8]| {
     key.verify(msg, &sig).expect("own signature verifies");
     let at = usize::from(*index) % sig.len();
     sig[at] ^= mask;
-    assert_eq!(key.verify(msg, &sig).is_ok(), *mask == 0, "changed byte {at} by {mask:#x}");
+    assert_eq!(
+        key.verify(msg, &sig).is_ok(),
+        *mask == 0,
+        "changed byte {at} by {mask:#x}"
+    );
 });

@@ -1,0 +1,717 @@
+//! The Merkle Search Tree (MST) that maps `collection/rkey` keys to record CIDs.
+//!
+//! A node is the DAG-CBOR map `{l, e: [{p, k, v, t}]}`: `l` links the subtree of keys
+//! before the first entry (or is null), and each entry holds a key (`k`, the bytes after
+//! the `p` bytes it shares with the previous key of the node), the record CID `v`, and
+//! `t`, the subtree of keys between it and the next entry (or null). A key's layer is the
+//! number of leading zero bits of its SHA-256 divided by two (fanout 4); a node holds the
+//! keys of one layer and its subtrees sit exactly one layer below. The shape is therefore
+//! a function of the key set alone, and [`Mst::walk`] rejects any other shape.
+//!
+//! ```
+//! # fn main() -> Result<(), atmo_repo::Error> {
+//! use atmo_data::Cid;
+//! use atmo_repo::{MemoryBlockStore, mst};
+//!
+//! let record = Cid::for_dag_cbor(&[0xa0]);
+//! let keys = ["app.bsky.feed.like/3k2", "app.bsky.feed.post/3k1", "app.bsky.feed.post/3k3"];
+//! let built = mst::build(keys.iter().map(|k| (k.to_string(), record)))?;
+//!
+//! let mut store = MemoryBlockStore::new();
+//! for (_cid, bytes) in built.blocks {
+//!     store.put_dag_cbor(bytes);
+//! }
+//! let tree = mst::Mst::new(&store, built.root);
+//! assert_eq!(tree.get("app.bsky.feed.post/3k3")?, Some(record));
+//! let posts: Vec<String> = tree.list("app.bsky.feed.post").map(|r| r.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+//! assert_eq!(posts, ["app.bsky.feed.post/3k1", "app.bsky.feed.post/3k3"]);
+//! # Ok(()) }
+//! ```
+
+use atmo_data::cbor;
+use atmo_data::{Cid, ValueRef};
+use sha2::{Digest, Sha256};
+
+use crate::error::MstError;
+use crate::store::BlockStore;
+
+/// Highest possible layer: 256 bits of SHA-256 / 2.
+pub const MAX_LAYER: u8 = 128;
+
+/// The layer of a key: leading zero bits of SHA-256(key), divided by two.
+///
+/// ```
+/// assert_eq!(atmo_repo::mst::key_layer(b"blue"), 1);
+/// assert_eq!(atmo_repo::mst::key_layer(b"app.bsky.feed.post/9adeb165882c"), 8);
+/// ```
+pub fn key_layer(key: &[u8]) -> u8 {
+    let h: [u8; 32] = Sha256::digest(key).into();
+    let mut zeros = 0u32;
+    for b in h {
+        zeros += b.leading_zeros();
+        if b != 0 {
+            break;
+        }
+    }
+    (zeros / 2) as u8
+}
+
+/// Length of the common prefix of two byte strings.
+pub fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Checks that a key is `collection/rkey` with a valid NSID and record key.
+///
+/// # Errors
+/// [`MstError::InvalidKey`] saying what is wrong.
+pub fn check_key(key: &str) -> Result<(), MstError> {
+    let bad = |reason: String| MstError::InvalidKey {
+        key: key.to_owned(),
+        reason,
+    };
+    let (collection, rkey) = key
+        .split_once('/')
+        .ok_or_else(|| bad("no '/' between collection and record key".into()))?;
+    atmo_syntax::Nsid::new(collection).map_err(|e| bad(format!("collection: {e}")))?;
+    atmo_syntax::RecordKey::new(rkey).map_err(|e| bad(format!("record key: {e}")))?;
+    Ok(())
+}
+
+/// One decoded entry of a node, borrowing its key suffix from the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryData<'a> {
+    /// `p`: bytes shared with the previous key of the node.
+    pub prefix_len: usize,
+    /// `k`: the rest of the key.
+    pub key_suffix: &'a [u8],
+    /// `v`: the record's CID.
+    pub value: Cid,
+    /// `t`: the subtree between this entry and the next, if any.
+    pub right: Option<Cid>,
+}
+
+/// One decoded node, `{l, e}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeData<'a> {
+    /// `l`: the subtree before the first entry, if any.
+    pub left: Option<Cid>,
+    /// `e`: the entries.
+    pub entries: Vec<EntryData<'a>>,
+}
+
+fn shape(bytes: &[u8], reason: &'static str) -> MstError {
+    MstError::NodeShape {
+        cid: Cid::for_dag_cbor(bytes),
+        reason,
+    }
+}
+
+fn opt_link(v: &ValueRef<'_>) -> Option<Option<Cid>> {
+    match v {
+        ValueRef::Null => Some(None),
+        ValueRef::Link(c) => Some(Some(c.to_cid())),
+        _ => None,
+    }
+}
+
+impl<'a> NodeData<'a> {
+    /// Decodes a node block (strict DAG-CBOR, exactly the fields `l`, `e`, and `p`, `k`,
+    /// `v`, `t` per entry, `l` and `t` present even when null).
+    ///
+    /// # Errors
+    /// [`MstError::NodeCbor`] or [`MstError::NodeShape`] (with the block's CID).
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, MstError> {
+        let v = cbor::decode_ref(bytes).map_err(|source| MstError::NodeCbor {
+            cid: Cid::for_dag_cbor(bytes),
+            source,
+        })?;
+        let m = v
+            .as_map()
+            .ok_or_else(|| shape(bytes, "node is not a map"))?;
+        let mut it = m.iter();
+        let (2, Some(("e", e)), Some(("l", l))) = (m.len(), it.next(), it.next()) else {
+            return Err(shape(bytes, "node keys are not exactly {e, l}"));
+        };
+        let left = opt_link(&l).ok_or_else(|| shape(bytes, "l is neither a link nor null"))?;
+        let e = e
+            .as_array()
+            .ok_or_else(|| shape(bytes, "e is not an array"))?;
+        let mut entries = Vec::with_capacity(e.len());
+        for entry in e.iter() {
+            let m = entry
+                .as_map()
+                .ok_or_else(|| shape(bytes, "entry is not a map"))?;
+            let mut it = m.iter();
+            let (4, Some(("k", k)), Some(("p", p)), Some(("t", t)), Some(("v", v))) =
+                (m.len(), it.next(), it.next(), it.next(), it.next())
+            else {
+                return Err(shape(bytes, "entry keys are not exactly {k, p, t, v}"));
+            };
+            let key_suffix = k
+                .as_bytes()
+                .ok_or_else(|| shape(bytes, "k is not a byte string"))?;
+            let prefix_len = p
+                .as_integer()
+                .and_then(|p| usize::try_from(p).ok())
+                .ok_or_else(|| shape(bytes, "p is not a non-negative integer"))?;
+            let value = v.as_link().ok_or_else(|| shape(bytes, "v is not a link"))?;
+            let right = opt_link(&t).ok_or_else(|| shape(bytes, "t is neither a link nor null"))?;
+            entries.push(EntryData {
+                prefix_len,
+                key_suffix,
+                value,
+                right,
+            });
+        }
+        Ok(Self { left, entries })
+    }
+
+    /// Encodes the node as DAG-CBOR (the inverse of [`NodeData::decode`]).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.entries.len() * 80);
+        out.push(0xa2);
+        out.extend_from_slice(b"\x61e");
+        head(4, self.entries.len() as u64, &mut out);
+        for e in &self.entries {
+            out.push(0xa4);
+            out.extend_from_slice(b"\x61k");
+            head(2, e.key_suffix.len() as u64, &mut out);
+            out.extend_from_slice(e.key_suffix);
+            out.extend_from_slice(b"\x61p");
+            head(0, e.prefix_len as u64, &mut out);
+            out.extend_from_slice(b"\x61t");
+            opt_cid(e.right.as_ref(), &mut out);
+            out.extend_from_slice(b"\x61v");
+            cid(&e.value, &mut out);
+        }
+        out.extend_from_slice(b"\x61l");
+        opt_cid(self.left.as_ref(), &mut out);
+        out
+    }
+}
+
+fn head(major: u8, v: u64, out: &mut Vec<u8>) {
+    let m = major << 5;
+    if v < 24 {
+        out.push(m | v as u8);
+    } else if v < 0x100 {
+        out.extend_from_slice(&[m | 24, v as u8]);
+    } else if v < 0x1_0000 {
+        out.push(m | 25);
+        out.extend_from_slice(&(v as u16).to_be_bytes());
+    } else if v < 0x1_0000_0000 {
+        out.push(m | 26);
+        out.extend_from_slice(&(v as u32).to_be_bytes());
+    } else {
+        out.push(m | 27);
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+}
+
+fn cid(c: &Cid, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0xd8, 0x2a]);
+    head(2, c.encoded_len() as u64 + 1, out);
+    out.push(0);
+    c.write_bytes(out);
+}
+
+fn opt_cid(c: Option<&Cid>, out: &mut Vec<u8>) {
+    match c {
+        Some(c) => cid(c, out),
+        None => out.push(0xf6),
+    }
+}
+
+/// A node with its keys expanded and its layer checked.
+struct Node {
+    cid: Cid,
+    layer: u8,
+    left: Option<Cid>,
+    entries: Vec<(String, Cid, Option<Cid>)>,
+}
+
+/// Loads and checks one node: canonical prefixes, ASCII keys, one layer for all keys
+/// (equal to `expected` if given), the empty-node rules, no children on layer 0.
+fn load_node<S: BlockStore + ?Sized>(
+    store: &S,
+    cid: Cid,
+    expected: Option<u8>,
+) -> Result<Node, MstError> {
+    let bytes = store.get_block(&cid).ok_or(MstError::MissingNode { cid })?;
+    let data = NodeData::decode(bytes)?;
+    let mut entries: Vec<(String, Cid, Option<Cid>)> = Vec::with_capacity(data.entries.len());
+    let mut layer = expected;
+    for (index, e) in data.entries.iter().enumerate() {
+        let prev: &[u8] = entries.last().map_or(&[][..], |e| e.0.as_bytes());
+        if e.prefix_len > prev.len() {
+            return Err(MstError::PrefixTooLong {
+                cid,
+                index,
+                prefix: e.prefix_len as u64,
+            });
+        }
+        let shared = prev.get(..e.prefix_len).unwrap_or(&[]);
+        if !e.key_suffix.is_ascii() {
+            return Err(MstError::InvalidKey {
+                key: String::from_utf8_lossy(&[shared, e.key_suffix].concat()).into_owned(),
+                reason: "not ASCII".into(),
+            });
+        }
+        let mut key = String::with_capacity(shared.len() + e.key_suffix.len());
+        key.push_str(std::str::from_utf8(shared).unwrap_or_default());
+        key.push_str(std::str::from_utf8(e.key_suffix).unwrap_or_default());
+        let canonical = common_prefix_len(prev, key.as_bytes());
+        if e.prefix_len != canonical {
+            return Err(MstError::PrefixNotCanonical {
+                cid,
+                index,
+                found: e.prefix_len,
+                expected: canonical,
+            });
+        }
+        let kl = key_layer(key.as_bytes());
+        match layer {
+            None => layer = Some(kl),
+            Some(l) if l != kl => {
+                return Err(MstError::WrongLayer {
+                    key,
+                    key_layer: kl,
+                    node_layer: l,
+                });
+            }
+            Some(_) => {}
+        }
+        entries.push((key, e.value, e.right));
+    }
+    let is_root = expected.is_none();
+    if data.entries.is_empty() && (is_root == data.left.is_some()) {
+        return Err(MstError::EmptyNode { cid });
+    }
+    let layer = layer.unwrap_or(0);
+    if layer == 0 && (data.left.is_some() || entries.iter().any(|e| e.2.is_some())) {
+        return Err(MstError::ChildOfLeaf { cid });
+    }
+    Ok(Node {
+        cid,
+        layer,
+        left: data.left,
+        entries,
+    })
+}
+
+/// A Merkle Search Tree over a [`BlockStore`].
+#[derive(Debug, Clone, Copy)]
+pub struct Mst<'s, S: ?Sized> {
+    store: &'s S,
+    root: Cid,
+    any_keys: bool,
+}
+
+impl<'s, S: BlockStore + ?Sized> Mst<'s, S> {
+    /// The tree whose root node has this CID. Nothing is read until it is used.
+    pub fn new(store: &'s S, root: Cid) -> Self {
+        Self {
+            store,
+            root,
+            any_keys: false,
+        }
+    }
+
+    /// Accepts any ASCII keys instead of only `collection/rkey` repository paths (for
+    /// generic trees such as the interop test vectors). Every structural check stays.
+    pub fn any_keys(mut self) -> Self {
+        self.any_keys = true;
+        self
+    }
+
+    /// The root node's CID.
+    pub fn root(&self) -> Cid {
+        self.root
+    }
+
+    /// Every `(key, value CID)` in key order, checking the whole tree's canonical form on
+    /// the way (see [`MstError`]). The first error ends the walk.
+    pub fn walk(&self) -> Walk<'s, S> {
+        Walk {
+            store: self.store,
+            stack: Vec::new(),
+            start: Some(self.root),
+            last_key: String::new(),
+            last_collection_len: 0,
+            any_keys: self.any_keys,
+            started: false,
+            failed: false,
+            nodes: 0,
+        }
+    }
+
+    /// The value CID stored under `key`, if any. Reads only the nodes on the key's path.
+    ///
+    /// # Errors
+    /// [`MstError`] if a node on the path is missing or malformed.
+    pub fn get(&self, key: &str) -> Result<Option<Cid>, MstError> {
+        let mut cid = self.root;
+        let mut expected = None;
+        loop {
+            let node = load_node(self.store, cid, expected)?;
+            let idx = node.entries.partition_point(|(k, _, _)| k.as_str() < key);
+            if let Some((k, v, _)) = node.entries.get(idx) {
+                if k == key {
+                    return Ok(Some(*v));
+                }
+            }
+            let child = if idx == 0 {
+                node.left
+            } else {
+                node.entries.get(idx - 1).and_then(|e| e.2)
+            };
+            match (child, node.layer.checked_sub(1)) {
+                (Some(c), Some(l)) => {
+                    cid = c;
+                    expected = Some(l);
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Every `(key, value CID)` of one collection (keys starting with `collection/`), in
+    /// key order. Walks from the start of the tree and stops after the collection.
+    pub fn list(
+        &self,
+        collection: &str,
+    ) -> impl Iterator<Item = Result<(String, Cid), MstError>> + use<'s, S> {
+        let prefix = format!("{collection}/");
+        let mut done = false;
+        self.walk().filter_map(move |r| {
+            if done {
+                return None;
+            }
+            match r {
+                Err(e) => {
+                    done = true;
+                    Some(Err(e))
+                }
+                Ok((k, v)) if k.starts_with(&prefix) => Some(Ok((k, v))),
+                Ok((k, _)) => {
+                    if k.as_str() > prefix.as_str() {
+                        done = true;
+                    }
+                    None
+                }
+            }
+        })
+    }
+}
+
+struct Frame {
+    layer: u8,
+    entries: std::vec::IntoIter<(String, Cid, Option<Cid>)>,
+    next_child: Option<Cid>,
+}
+
+/// In-order walk of a tree; see [`Mst::walk`].
+#[derive(Debug)]
+pub struct Walk<'s, S: ?Sized> {
+    store: &'s S,
+    stack: Vec<Frame>,
+    start: Option<Cid>,
+    last_key: String,
+    last_collection_len: usize,
+    any_keys: bool,
+    started: bool,
+    failed: bool,
+    nodes: usize,
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame").field("layer", &self.layer).finish()
+    }
+}
+
+impl<S: BlockStore + ?Sized> Walk<'_, S> {
+    /// Number of nodes read so far.
+    pub fn nodes_read(&self) -> usize {
+        self.nodes
+    }
+
+    fn enter(&mut self, cid: Cid, expected: Option<u8>) -> Result<(), MstError> {
+        let node = load_node(self.store, cid, expected)?;
+        self.nodes += 1;
+        let _ = node.cid;
+        self.stack.push(Frame {
+            layer: node.layer,
+            entries: node.entries.into_iter(),
+            next_child: node.left,
+        });
+        Ok(())
+    }
+
+    fn check_key(&mut self, key: &str) -> Result<(), MstError> {
+        if self.started && key <= self.last_key.as_str() {
+            return Err(MstError::KeyOrder {
+                previous: self.last_key.clone(),
+                key: key.to_owned(),
+            });
+        }
+        self.started = true;
+        if self.any_keys {
+            self.last_key.clear();
+            self.last_key.push_str(key);
+            return Ok(());
+        }
+        // Keys of one collection are adjacent: check the NSID only when it changes.
+        let same_collection = self.last_collection_len > 0
+            && key.as_bytes().get(..self.last_collection_len)
+                == self.last_key.as_bytes().get(..self.last_collection_len);
+        if same_collection {
+            let rkey = key.get(self.last_collection_len..).unwrap_or_default();
+            atmo_syntax::RecordKey::new(rkey).map_err(|e| MstError::InvalidKey {
+                key: key.to_owned(),
+                reason: format!("record key: {e}"),
+            })?;
+        } else {
+            check_key(key)?;
+        }
+        self.last_collection_len = key.find('/').map_or(0, |i| i + 1);
+        self.last_key.clear();
+        self.last_key.push_str(key);
+        Ok(())
+    }
+
+    fn step(&mut self) -> Option<Result<(String, Cid), MstError>> {
+        if let Some(root) = self.start.take() {
+            if let Err(e) = self.enter(root, None) {
+                return Some(Err(e));
+            }
+        }
+        loop {
+            let top = self.stack.last_mut()?;
+            if let Some(child) = top.next_child.take() {
+                let Some(layer) = top.layer.checked_sub(1) else {
+                    // load_node rejects children on layer 0.
+                    return Some(Err(MstError::ChildOfLeaf { cid: child }));
+                };
+                if let Err(e) = self.enter(child, Some(layer)) {
+                    return Some(Err(e));
+                }
+                continue;
+            }
+            match top.entries.next() {
+                Some((key, value, right)) => {
+                    top.next_child = right;
+                    if let Err(e) = self.check_key(&key) {
+                        return Some(Err(e));
+                    }
+                    return Some(Ok((key, value)));
+                }
+                None => {
+                    self.stack.pop();
+                }
+            }
+        }
+    }
+}
+
+impl<S: BlockStore + ?Sized> Iterator for Walk<'_, S> {
+    type Item = Result<(String, Cid), MstError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let r = self.step();
+        if matches!(r, Some(Err(_))) {
+            self.failed = true;
+        }
+        r
+    }
+}
+
+/// The nodes of a tree built by [`build`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltTree {
+    /// The root node's CID.
+    pub root: Cid,
+    /// Every node block `(CID, DAG-CBOR bytes)`, children before parents, the root last.
+    pub blocks: Vec<(Cid, Vec<u8>)>,
+}
+
+/// Builds the canonical tree for a set of `(key, value CID)` pairs, given in strictly
+/// increasing key order.
+///
+/// # Errors
+/// [`MstError::UnsortedInput`] if the keys are not sorted and unique, and
+/// [`MstError::InvalidKey`] for a key that is not `collection/rkey`.
+pub fn build(entries: impl IntoIterator<Item = (String, Cid)>) -> Result<BuiltTree, MstError> {
+    build_inner(entries, true)
+}
+
+/// Like [`build`], accepting any keys (sorted and unique still), for generic trees such
+/// as the interop test vectors.
+///
+/// # Errors
+/// [`MstError::UnsortedInput`] if the keys are not sorted and unique.
+pub fn build_any_keys(
+    entries: impl IntoIterator<Item = (String, Cid)>,
+) -> Result<BuiltTree, MstError> {
+    build_inner(entries, false)
+}
+
+fn build_inner(
+    entries: impl IntoIterator<Item = (String, Cid)>,
+    check_keys: bool,
+) -> Result<BuiltTree, MstError> {
+    let mut items: Vec<(String, Cid, u8)> = Vec::new();
+    for (key, value) in entries {
+        if let Some((prev, _, _)) = items.last() {
+            if key.as_str() <= prev.as_str() {
+                return Err(MstError::UnsortedInput { key });
+            }
+        }
+        if check_keys {
+            check_key(&key)?;
+        }
+        let layer = key_layer(key.as_bytes());
+        items.push((key, value, layer));
+    }
+    let top = items.iter().map(|i| i.2).max().unwrap_or(0);
+    let mut blocks = Vec::new();
+    let root = build_node(&items, top, &mut blocks);
+    Ok(BuiltTree { root, blocks })
+}
+
+fn build_node(items: &[(String, Cid, u8)], layer: u8, out: &mut Vec<(Cid, Vec<u8>)>) -> Cid {
+    // A non-empty segment of lower keys becomes a subtree one layer down (an empty node
+    // pointing further down if none of its keys is on that layer).
+    let sub = |seg: &[(String, Cid, u8)], out: &mut Vec<(Cid, Vec<u8>)>| {
+        (!seg.is_empty()).then(|| build_node(seg, layer.saturating_sub(1), out))
+    };
+    let here: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.2 == layer)
+        .map(|(i, _)| i)
+        .collect();
+    let first = here.first().copied().unwrap_or(items.len());
+    let mut node = NodeData {
+        left: sub(items.get(..first).unwrap_or(&[]), out),
+        entries: Vec::with_capacity(here.len()),
+    };
+    let mut prev: &[u8] = &[];
+    for (n, &i) in here.iter().enumerate() {
+        let Some((key, value, _)) = items.get(i) else {
+            continue;
+        };
+        let end = here.get(n + 1).copied().unwrap_or(items.len());
+        let right = sub(items.get(i + 1..end).unwrap_or(&[]), out);
+        let p = common_prefix_len(prev, key.as_bytes());
+        node.entries.push(EntryData {
+            prefix_len: p,
+            key_suffix: key.as_bytes().get(p..).unwrap_or(&[]),
+            value: *value,
+            right,
+        });
+        prev = key.as_bytes();
+    }
+    let bytes = node.encode();
+    let cid = Cid::for_dag_cbor(&bytes);
+    out.push((cid, bytes));
+    cid
+}
+
+/// One difference between two trees, as [`diff`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A key only in the new tree.
+    Created {
+        /// The key.
+        key: String,
+        /// Its value in the new tree.
+        cid: Cid,
+    },
+    /// A key in both trees with different values.
+    Updated {
+        /// The key.
+        key: String,
+        /// Its value in the old tree.
+        old: Cid,
+        /// Its value in the new tree.
+        new: Cid,
+    },
+    /// A key only in the old tree.
+    Deleted {
+        /// The key.
+        key: String,
+        /// Its value in the old tree.
+        cid: Cid,
+    },
+}
+
+impl Change {
+    /// The key this change is about.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Created { key, .. } | Self::Updated { key, .. } | Self::Deleted { key, .. } => {
+                key
+            }
+        }
+    }
+}
+
+/// The changes from `old` to `new`, in key order. Both trees are walked in full with
+/// their canonical form checked (equal roots give no changes without reading anything).
+///
+/// # Errors
+/// The first [`MstError`] of either walk.
+pub fn diff<A: BlockStore + ?Sized, B: BlockStore + ?Sized>(
+    old: &Mst<'_, A>,
+    new: &Mst<'_, B>,
+) -> Result<Vec<Change>, MstError> {
+    let mut out = Vec::new();
+    if old.root == new.root {
+        return Ok(out);
+    }
+    let mut a = old.walk();
+    let mut b = new.walk();
+    let mut x = a.next().transpose()?;
+    let mut y = b.next().transpose()?;
+    loop {
+        match (x.take(), y.take()) {
+            (None, None) => return Ok(out),
+            (Some((key, cid)), None) => {
+                out.push(Change::Deleted { key, cid });
+                x = a.next().transpose()?;
+            }
+            (None, Some((key, cid))) => {
+                out.push(Change::Created { key, cid });
+                y = b.next().transpose()?;
+            }
+            (Some((ka, ca)), Some((kb, cb))) => match ka.cmp(&kb) {
+                std::cmp::Ordering::Less => {
+                    out.push(Change::Deleted { key: ka, cid: ca });
+                    x = a.next().transpose()?;
+                    y = Some((kb, cb));
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(Change::Created { key: kb, cid: cb });
+                    x = Some((ka, ca));
+                    y = b.next().transpose()?;
+                }
+                std::cmp::Ordering::Equal => {
+                    if ca != cb {
+                        out.push(Change::Updated {
+                            key: ka,
+                            old: ca,
+                            new: cb,
+                        });
+                    }
+                    x = a.next().transpose()?;
+                    y = b.next().transpose()?;
+                }
+            },
+        }
+    }
+}
