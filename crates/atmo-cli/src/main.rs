@@ -21,6 +21,8 @@ use clap::{Parser, Subcommand};
     after_help = "Examples:\n  atmo syntax check handle Alice.Bsky.Social\n  atmo tid -n 3\n\nExit codes: 0 success, 1 invalid input or failed operation, 2 usage error."
 )]
 struct Cli {
+    #[command(flatten)]
+    global: cmd::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +39,22 @@ enum Command {
     Key(cmd::key::KeyArgs),
     /// Read, verify, build and compare repositories (CAR files).
     Repo(cmd::repo::RepoArgs),
+    /// Resolve a handle or DID to its identity (DID, handle, PDS, signing key).
+    Resolve(cmd::resolve::ResolveArgs),
+    /// Log in with an app password and keep the session.
+    Login(cmd::session::LoginArgs),
+    /// Forget the stored session.
+    Logout(cmd::session::LogoutArgs),
+    /// Show who the stored session is for.
+    Whoami(cmd::session::WhoamiArgs),
+    /// Get, list, create, put and delete records.
+    Record(cmd::record::RecordArgs),
+    /// Upload and download blobs.
+    Blob(cmd::blob::BlobArgs),
+    /// Call any XRPC method.
+    Xrpc(cmd::xrpc::XrpcArgs),
+    /// Check and validate lexicons and records.
+    Lex(cmd::lex::LexArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +76,14 @@ fn main() -> ExitCode {
         Command::Data(args) => cmd::data::run(args),
         Command::Key(args) => cmd::key::run(args),
         Command::Repo(args) => cmd::repo::run(args),
+        Command::Resolve(args) => cmd::resolve::run(args, &cli.global),
+        Command::Login(args) => cmd::session::login(args, &cli.global),
+        Command::Logout(args) => cmd::session::logout(args, &cli.global),
+        Command::Whoami(args) => cmd::session::whoami(args, &cli.global),
+        Command::Record(args) => cmd::record::run(args, &cli.global),
+        Command::Blob(args) => cmd::blob::run(args, &cli.global),
+        Command::Xrpc(args) => cmd::xrpc::run(args, &cli.global),
+        Command::Lex(args) => cmd::lex::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -42,7 +42,9 @@ fn generated(n: usize) -> Vec<u8> {
         (format!("{collection}/{rkey}"), value)
     });
     build_repo(
-        &"did:plc:atmobenchcorpus000000000".parse().expect("valid DID"),
+        &"did:plc:atmobenchcorpus000000000"
+            .parse()
+            .expect("valid DID"),
         &key,
         clock.next(),
         records,
@@ -71,7 +73,9 @@ fn bench(c: &mut Criterion) {
         .join("../../tests/oracle/out/repo-10000.car");
     if let Ok(car) = std::fs::read(&corpus) {
         g.throughput(Throughput::Bytes(car.len() as u64));
-        g.bench_function("atproto_corpus_10k", |b| b.iter(|| decode_all(black_box(&car))));
+        g.bench_function("atproto_corpus_10k", |b| {
+            b.iter(|| decode_all(black_box(&car)))
+        });
     }
     g.finish();
 }

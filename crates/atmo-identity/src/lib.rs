@@ -1,0 +1,1 @@
+//! atproto identity: handle and DID resolution, DID documents, bidirectional checks.

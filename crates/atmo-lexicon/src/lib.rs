@@ -1,0 +1,1 @@
+//! atproto lexicons: the document model, runtime record validation, resolution, and the codegen library.

@@ -1,0 +1,1 @@
+//! XRPC for atproto: a sans-IO core and a hyper + rustls transport, sessions, rate limits, blobs.
