@@ -13,7 +13,9 @@ pub(crate) fn read_input(path: Option<&Path>) -> Result<Vec<u8>, CliError> {
     let mut buf = Vec::new();
     match path {
         None => read_bounded(std::io::stdin().lock(), &mut buf, "<stdin>")?,
-        Some(p) if p.as_os_str() == "-" => read_bounded(std::io::stdin().lock(), &mut buf, "<stdin>")?,
+        Some(p) if p.as_os_str() == "-" => {
+            read_bounded(std::io::stdin().lock(), &mut buf, "<stdin>")?
+        }
         Some(p) => {
             let f = std::fs::File::open(p)
                 .map_err(|e| CliError::failed(format!("cannot open {}: {e}", p.display())))?;

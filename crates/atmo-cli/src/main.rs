@@ -2,7 +2,10 @@
 //!
 //! Exit codes: 0 success, 1 invalid input or failed operation (one line on stderr names the
 //! problem), 2 usage error.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod cmd;
 mod error;

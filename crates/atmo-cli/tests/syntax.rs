@@ -57,7 +57,11 @@ fn invalid_values_exit_1_with_one_line_naming_the_problem() {
         assert_eq!(o.status.code(), Some(1), "{kind} {value}");
         assert!(o.stdout.is_empty(), "{kind} {value}: nothing on stdout");
         let err = stderr(&o);
-        assert_eq!(err.lines().count(), 1, "{kind} {value}: one line, got {err:?}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "{kind} {value}: one line, got {err:?}"
+        );
         assert!(
             err.to_lowercase().contains(&needle.to_lowercase()),
             "{kind} {value}: {err:?} should mention {needle:?}"
@@ -146,7 +150,12 @@ fn interop_vectors_through_the_cli() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -19,7 +19,12 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) pds: Option<String>,
     /// The did:plc directory.
-    #[arg(long, global = true, value_name = "URL", default_value = "https://plc.directory")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        default_value = "https://plc.directory"
+    )]
     pub(crate) plc: String,
     /// Resolve handles through this service's com.atproto.identity.resolveHandle.
     #[arg(long, global = true, value_name = "URL")]

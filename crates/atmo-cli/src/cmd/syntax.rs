@@ -24,7 +24,9 @@ enum SyntaxCommand {
     ///
     /// Exit 0 and the normalised form on stdout when valid; exit 1 and one line on stderr
     /// naming the problem when not (syntax, or semantics such as month 13).
-    #[command(after_help = "Examples:\n  atmo syntax check handle Alice.Bsky.Social   # prints alice.bsky.social\n  atmo syntax check did did:plc:ewvi7nxzyoun6zhxrhs64oiz\n  atmo syntax check datetime 1985-13-12T23:20:50.123Z   # exit 1: month out of range\n  atmo syntax check record-key -- -dash   # a value starting with '-' goes after --")]
+    #[command(
+        after_help = "Examples:\n  atmo syntax check handle Alice.Bsky.Social   # prints alice.bsky.social\n  atmo syntax check did did:plc:ewvi7nxzyoun6zhxrhs64oiz\n  atmo syntax check datetime 1985-13-12T23:20:50.123Z   # exit 1: month out of range\n  atmo syntax check record-key -- -dash   # a value starting with '-' goes after --"
+    )]
     Check {
         /// What the value should be.
         kind: Kind,

@@ -9,7 +9,9 @@ use crate::io::write_stdout;
 
 /// Arguments of `atmo tid`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  atmo tid          # one TID\n  atmo tid -n 1000  # a thousand, strictly increasing")]
+#[command(
+    after_help = "Examples:\n  atmo tid          # one TID\n  atmo tid -n 1000  # a thousand, strictly increasing"
+)]
 pub(crate) struct TidArgs {
     /// How many TIDs to print, one per line, strictly increasing.
     #[arg(short = 'n', long = "count", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
