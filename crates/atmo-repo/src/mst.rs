@@ -35,6 +35,11 @@ use sha2::{Digest, Sha256};
 use crate::error::MstError;
 use crate::store::BlockStore;
 
+mod edit;
+mod proof;
+
+pub use edit::{EditedTree, Editor};
+
 /// Highest possible layer: 256 bits of SHA-256 / 2.
 pub const MAX_LAYER: u8 = 128;
 

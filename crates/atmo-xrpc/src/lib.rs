@@ -1,1 +1,82 @@
-//! XRPC for atproto: a sans-IO core and a hyper + rustls transport, sessions, rate limits, blobs.
+//! XRPC for atproto: a sans-IO core and a hyper + rustls transport, sessions, rate
+//! limits, blobs.
+//!
+//! # Layers
+//!
+//! - The core (always built, no async runtime): [`XrpcRequest`] builds an
+//!   [`http::Request`] from an NSID, query parameters (percent-encoded, arrays as repeated
+//!   keys) and a [`RequestBody`] (JSON, DAG-CBOR, raw bytes); [`CallOptions`] carries the
+//!   `atproto-proxy` ([`ProxyTarget`]) and `atproto-accept-labelers` headers;
+//!   [`classify`] sorts a response into an [`XrpcResponse`] or an [`XrpcError`]
+//!   (`{error, message}`), and [`RateLimit`] reads the `ratelimit-*` headers. The
+//!   [`Endpoint`] trait describes one method for typed calls.
+//! - The `client` feature (default): [`Client`] on hyper + rustls (ring, webpki roots)
+//!   with timeouts, body caps, a tracing span per call, rate-limit tracking and an
+//!   optional wait-and-retry on 429; pagination streams; blob upload and CID-checked
+//!   download streams; app-password sessions with a single refresh in flight and a
+//!   file [`FileSessionStore`]; record and repo helpers.
+//!
+//! ```
+//! # fn main() -> Result<(), atmo_xrpc::Error> {
+//! use atmo_xrpc::{XrpcRequest, classify};
+//!
+//! let req = XrpcRequest::query("com.atproto.repo.getRecord")?
+//!     .param("repo", "alice.test")
+//!     .param("collection", "app.bsky.feed.post")
+//!     .param("rkey", "3jzfcijpj2z2a");
+//! let http_req = req.to_http("https://pds.example", None)?;
+//! assert_eq!(http_req.method(), http::Method::GET);
+//!
+//! // ... send it with any HTTP client, then:
+//! let err = classify(400, http::HeaderMap::new(), br#"{"error":"RecordNotFound"}"#[..].into())
+//!     .unwrap_err();
+//! assert!(err.is_not_found());
+//! # Ok(()) }
+//! ```
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod endpoint;
+mod error;
+mod request;
+mod response;
+
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "client")]
+mod blob;
+#[cfg(feature = "client")]
+mod pagination;
+#[cfg(feature = "client")]
+mod repo;
+#[cfg(feature = "client")]
+mod session;
+
+pub use endpoint::Endpoint;
+pub use error::{Error, Result, TransportError, TransportErrorKind};
+pub use request::{
+    ACCEPT_LABELERS_HEADER, CONTENT_LABELERS_HEADER, CallOptions, Labeler, Method, PROXY_HEADER,
+    ProxyTarget, RequestBody, XrpcRequest, apply_options, check_base, percent_encode_into,
+};
+pub use response::{
+    MAX_ERROR_BODY, MAX_ERROR_TEXT, RateLimit, XrpcError, XrpcResponse, classify,
+    parse_error_body,
+};
+
+#[cfg(feature = "client")]
+pub use blob::BlobStream;
+#[cfg(feature = "client")]
+pub use client::{Client, ClientBuilder, RetryPolicy};
+#[cfg(feature = "client")]
+pub use pagination::{Page, paginate};
+#[cfg(feature = "client")]
+pub use repo::{BlobRef, CreatedRecord, ListedRecord, RecordOutput, WriteOp};
+#[cfg(feature = "client")]
+pub use session::{FileSessionStore, SessionData, SessionStore};

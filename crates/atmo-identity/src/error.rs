@@ -1,0 +1,243 @@
+//! [`Error`]: everything that can go wrong while parsing or resolving an identity.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Any error from this crate.
+///
+/// It is `Clone` so that one failed resolution can be handed to every caller that waited
+/// on it (see the cache's in-flight de-duplication); transport errors are kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is neither a valid handle nor a valid DID.
+    #[error("{input:?} is neither a handle nor a DID: {reason}")]
+    InvalidIdentifier {
+        /// The input as given.
+        input: String,
+        /// Why it failed to parse.
+        reason: String,
+    },
+    /// A DID found in a response is not a valid DID.
+    #[error("invalid DID {input:?} from {source_name}: {error}")]
+    InvalidDid {
+        /// The text that should have been a DID (cut to 256 bytes).
+        input: String,
+        /// Where it came from (`"DNS TXT"`, `"well-known"`, a URL...).
+        source_name: String,
+        /// Why it is not a DID.
+        error: atmo_syntax::DidError,
+    },
+    /// A DID method this crate does not resolve (only `did:plc` and `did:web` are atproto).
+    #[error("unsupported DID method {method:?} (atproto uses did:plc and did:web)")]
+    UnsupportedDidMethod {
+        /// The method, e.g. `key`.
+        method: String,
+    },
+    /// A `did:web` that atproto does not allow (with a path, or not a host name).
+    #[error("unsupported did:web {did:?}: {reason}")]
+    UnsupportedDidWeb {
+        /// The DID.
+        did: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A DID document larger than the limit.
+    #[error("DID document is {len} bytes, more than the limit of {limit}")]
+    DocumentTooLarge {
+        /// Its size (or a lower bound when the download was cut off).
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A DID document that is not the JSON we expect.
+    #[error("malformed DID document at line {line}, column {column}: {message}")]
+    DocumentJson {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What serde_json reported.
+        message: String,
+    },
+    /// A DID document with too many entries in a list.
+    #[error("DID document has {count} entries in {field}, more than the limit of {limit}")]
+    DocumentTooManyEntries {
+        /// The field (`alsoKnownAs`, `verificationMethod`, `service`).
+        field: &'static str,
+        /// How many it holds.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The document's `id` is not the DID that was asked for.
+    #[error("DID document id {found:?} does not match the requested DID {expected:?}")]
+    DocumentIdMismatch {
+        /// The DID that was resolved.
+        expected: String,
+        /// The document's `id`.
+        found: String,
+    },
+    /// The document has no `#atproto` verification method.
+    #[error("DID document of {did} has no #atproto verification method")]
+    NoSigningKey {
+        /// The document's DID.
+        did: String,
+    },
+    /// The `#atproto` verification method holds a key we cannot use.
+    #[error("#atproto key of {did} (type {method_type:?}) is unusable: {error}")]
+    BadSigningKey {
+        /// The document's DID.
+        did: String,
+        /// The verification method's `type`.
+        method_type: String,
+        /// Why the key was rejected.
+        error: atmo_crypto::KeyError,
+    },
+    /// The `#atproto` verification method has a type or encoding this crate does not know.
+    #[error("#atproto key of {did} has unsupported type {method_type:?}")]
+    UnsupportedKeyType {
+        /// The document's DID.
+        did: String,
+        /// The verification method's `type`.
+        method_type: String,
+    },
+    /// The document names no `#atproto_pds` service of type `AtprotoPersonalDataServer`.
+    #[error("DID document of {did} names no #atproto_pds service")]
+    NoPds {
+        /// The document's DID.
+        did: String,
+    },
+    /// The PDS endpoint is not an `http(s)://host[:port]` URL.
+    #[error("PDS endpoint {endpoint:?} of {did} is not an http(s) URL without a path")]
+    BadPdsEndpoint {
+        /// The document's DID.
+        did: String,
+        /// The endpoint as written.
+        endpoint: String,
+    },
+    /// `_atproto.<handle>` holds several `did=` records naming different DIDs.
+    #[error("DNS TXT _atproto.{handle} names {count} different DIDs; the spec says to fail")]
+    DnsAmbiguous {
+        /// The handle.
+        handle: String,
+        /// How many different DIDs were named.
+        count: usize,
+    },
+    /// The well-known body is not a DID.
+    #[error("https://{handle}/.well-known/atproto-did: {reason}")]
+    WellKnownBody {
+        /// The handle.
+        handle: String,
+        /// What is wrong with the body.
+        reason: String,
+    },
+    /// No method found a DID for the handle.
+    #[error("handle {handle} did not resolve: {reason}")]
+    HandleNotFound {
+        /// The handle.
+        handle: String,
+        /// What each method said.
+        reason: String,
+    },
+    /// The DID is not known (HTTP 404 / 410 from the directory or the did:web host).
+    #[error("{did} was not found ({status})")]
+    DidNotFound {
+        /// The DID.
+        did: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A connection to a private, loopback, link-local or otherwise non-public address was
+    /// refused (server-side request forgery protection).
+    #[error("refusing to connect to {host} at {addr}: {reason} address (allow private networks to permit it)")]
+    Forbidden {
+        /// The host name of the URL.
+        host: String,
+        /// The address it resolved to.
+        addr: IpAddr,
+        /// The class of address (`loopback`, `private`, ...).
+        reason: &'static str,
+    },
+    /// A URL this crate will not fetch.
+    #[error("refusing URL {url:?}: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An unexpected HTTP status.
+    #[error("{url}: HTTP {status}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// A response body larger than the limit.
+    #[error("{url}: response body larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// The URL.
+        url: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// A request that did not finish in time.
+    #[error("{url}: no complete answer within {after:?}")]
+    Timeout {
+        /// The URL (or DNS name).
+        url: String,
+        /// The time limit.
+        after: Duration,
+    },
+    /// Connecting, TLS, or the HTTP exchange failed.
+    #[error("{url}: {message}")]
+    Transport {
+        /// The URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// A DNS lookup failed (other than "no such record").
+    #[error("DNS lookup of {name} failed: {message}")]
+    Dns {
+        /// The name looked up.
+        name: String,
+        /// What the resolver said.
+        message: String,
+    },
+    /// A JSON response (not a DID document) that does not parse.
+    #[error("{url}: malformed JSON response: {message}")]
+    ResponseJson {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An XRPC handle resolver answered with an error.
+    #[error("{url}: {error}: {message}")]
+    Xrpc {
+        /// The URL.
+        url: String,
+        /// The XRPC error name (e.g. `HandleNotFound`).
+        error: String,
+        /// The error message.
+        message: String,
+    },
+    /// The resolver could not be set up (TLS or DNS configuration).
+    #[error("resolver setup failed: {0}")]
+    Setup(String),
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary, for error messages.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default().to_owned()
+}

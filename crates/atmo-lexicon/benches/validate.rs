@@ -1,0 +1,2 @@
+//! Placeholder until the lexicon validation bench lands.
+fn main() {}

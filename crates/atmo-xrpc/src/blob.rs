@@ -1,0 +1,165 @@
+//! Blob download as a stream with the CID checked at the end, and streamed upload.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use sha2::{Digest, Sha256};
+
+use atmo_data::Cid;
+
+use crate::error::{Error, Result, TransportError, TransportErrorKind};
+
+/// A downloaded body as a stream of chunks. When made for a CID (a blob), the bytes are
+/// hashed as they pass and the last item is [`Error::CidMismatch`] if they do not match;
+/// bytes past the size cap end the stream with [`Error::TooLarge`].
+pub struct BlobStream {
+    inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+}
+
+impl std::fmt::Debug for BlobStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStream").finish_non_exhaustive()
+    }
+}
+
+struct State {
+    body: Incoming,
+    hasher: Option<(Sha256, Cid)>,
+    idle: Duration,
+    cap: u64,
+    seen: u64,
+    done: bool,
+}
+
+impl BlobStream {
+    pub(crate) fn new(body: Incoming, expected: Option<Cid>, idle: Duration, cap: u64) -> Self {
+        let st = State {
+            body,
+            hasher: expected.map(|c| (Sha256::new(), c)),
+            idle,
+            cap,
+            seen: 0,
+            done: false,
+        };
+        let s = futures_util::stream::unfold(st, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            loop {
+                let frame = match tokio::time::timeout(st.idle, st.body.frame()).await {
+                    Err(_) => {
+                        st.done = true;
+                        let e = TransportError::new(
+                            TransportErrorKind::Timeout,
+                            format!("no data for {:?} while downloading", st.idle),
+                        );
+                        return Some((Err(e.into()), st));
+                    }
+                    Ok(f) => f,
+                };
+                match frame {
+                    None => {
+                        st.done = true;
+                        let (hasher, expected) = st.hasher.take()?;
+                        let digest = hasher.finalize();
+                        let actual = Cid::new(expected.codec(), atmo_data::cid::SHA2_256, &digest)?;
+                        if actual == expected {
+                            return None;
+                        }
+                        return Some((Err(Error::CidMismatch { expected, actual }), st));
+                    }
+                    Some(Err(e)) => {
+                        st.done = true;
+                        let e = TransportError::from_err(TransportErrorKind::Io, &e);
+                        return Some((Err(e.into()), st));
+                    }
+                    Some(Ok(frame)) => {
+                        let Ok(data) = frame.into_data() else { continue };
+                        st.seen = st.seen.saturating_add(data.len() as u64);
+                        if st.seen > st.cap {
+                            st.done = true;
+                            let limit = usize::try_from(st.cap).unwrap_or(usize::MAX);
+                            return Some((Err(Error::TooLarge { limit }), st));
+                        }
+                        if let Some((h, _)) = st.hasher.as_mut() {
+                            h.update(&data);
+                        }
+                        return Some((Ok(data), st));
+                    }
+                }
+            }
+        });
+        Self { inner: Box::pin(s) }
+    }
+
+    /// Reads the whole stream into memory (the CID is checked at the end).
+    ///
+    /// # Errors
+    ///
+    /// The first error of the stream.
+    pub async fn to_vec(mut self) -> Result<Vec<u8>> {
+        use futures_util::StreamExt as _;
+        let mut out = Vec::new();
+        while let Some(chunk) = self.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+
+    /// Writes the whole stream to `w`; returns the byte count. With a CID the bytes are
+    /// all written before the check fails: write to a temporary file and rename it.
+    ///
+    /// # Errors
+    ///
+    /// The first error of the stream, or a write failure (as [`Error::Transport`] of
+    /// kind `Body`).
+    pub async fn write_to<W: tokio::io::AsyncWrite + Unpin>(mut self, w: &mut W) -> Result<u64> {
+        use futures_util::StreamExt as _;
+        use tokio::io::AsyncWriteExt as _;
+        let mut n = 0u64;
+        while let Some(chunk) = self.next().await {
+            let chunk = chunk?;
+            w.write_all(&chunk)
+                .await
+                .map_err(|e| TransportError::from_err(TransportErrorKind::Body, &e))?;
+            n += chunk.len() as u64;
+        }
+        w.flush()
+            .await
+            .map_err(|e| TransportError::from_err(TransportErrorKind::Body, &e))?;
+        Ok(n)
+    }
+}
+
+impl Stream for BlobStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// A request body read from an `AsyncRead` in 64 KiB chunks.
+pub(crate) fn reader_body(
+    reader: Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+) -> crate::client::ReqBody {
+    use tokio::io::AsyncReadExt as _;
+    let s = futures_util::stream::unfold(Some(reader), |r| async move {
+        let mut r = r?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match r.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(hyper::body::Frame::data(Bytes::from(buf))), Some(r)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    http_body_util::StreamBody::new(s).boxed_unsync()
+}
