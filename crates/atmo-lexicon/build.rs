@@ -23,7 +23,9 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CARGO_FEATURE_BUNDLED");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
-    let mut src = String::from("/// The embedded lexicon files: (path under `lexicons/`, text).\npub(crate) static FILES: &[(&str, &str)] = &[\n");
+    let mut src = String::from(
+        "/// The embedded lexicon files: (path under `lexicons/`, text).\npub(crate) static FILES: &[(&str, &str)] = &[\n",
+    );
     if std::env::var_os("CARGO_FEATURE_BUNDLED").is_some() {
         let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
         let root = manifest.join("../../lexicons");

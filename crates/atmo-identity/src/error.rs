@@ -150,7 +150,9 @@ pub enum Error {
     },
     /// A connection to a private, loopback, link-local or otherwise non-public address was
     /// refused (server-side request forgery protection).
-    #[error("refusing to connect to {host} at {addr}: {reason} address (allow private networks to permit it)")]
+    #[error(
+        "refusing to connect to {host} at {addr}: {reason} address (allow private networks to permit it)"
+    )]
     Forbidden {
         /// The host name of the URL.
         host: String,

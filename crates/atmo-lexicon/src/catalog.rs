@@ -263,7 +263,11 @@ pub fn def_refs<'a>(def: &'a Def, out: &mut Vec<&'a RefTarget>) {
         }
     };
     match def {
-        Def::Record(r) => r.record.properties.values().for_each(|s| schema_refs(s, out)),
+        Def::Record(r) => r
+            .record
+            .properties
+            .values()
+            .for_each(|s| schema_refs(s, out)),
         Def::Query(q) => {
             params(&q.parameters, out);
             body(&q.output, out);
@@ -304,7 +308,10 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
 
 fn collect_json(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> Result<(), Error> {
     if depth > MAX_DIR_DEPTH {
-        return Err(io_err(dir, format!("nested deeper than {MAX_DIR_DEPTH} levels")));
+        return Err(io_err(
+            dir,
+            format!("nested deeper than {MAX_DIR_DEPTH} levels"),
+        ));
     }
     let entries = std::fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
     for e in entries {

@@ -214,7 +214,10 @@ impl fmt::Display for Violation {
             Self::BadBlob { reason } => write!(f, "not a blob: {reason}"),
             Self::UnresolvedRef { target } => write!(f, "reference {target} is not in the catalog"),
             Self::NotADataType { target, kind } => {
-                write!(f, "reference {target} is a {kind}, which cannot describe data")
+                write!(
+                    f,
+                    "reference {target} is a {kind}, which cannot describe data"
+                )
             }
             Self::WrongToken { expected } => write!(f, "must be the token {expected}"),
             Self::BadRecordKey { reason } => write!(f, "record key not allowed: {reason}"),

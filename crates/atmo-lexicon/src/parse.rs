@@ -54,7 +54,10 @@ impl<'a> Obj<'a> {
     fn new(v: &'a Value, path: String) -> R<Self> {
         match v {
             Value::Object(m) => Ok(Self { m, path }),
-            other => Err(err(&path, format!("expected an object, found {}", kind(other)))),
+            other => Err(err(
+                &path,
+                format!("expected an object, found {}", kind(other)),
+            )),
         }
     }
 
@@ -298,7 +301,10 @@ fn parse_record(o: &Obj<'_>, base: &Nsid) -> R<RecordDef> {
         other => match other.strip_prefix("literal:") {
             Some(lit) => {
                 RecordKey::new(lit).map_err(|e| {
-                    err(&o.at("key"), format!("{lit:?} is not a valid record key: {e}"))
+                    err(
+                        &o.at("key"),
+                        format!("{lit:?} is not a valid record key: {e}"),
+                    )
                 })?;
                 RecordKeyType::Literal(lit.to_owned())
             }
@@ -448,7 +454,10 @@ fn parse_fields(o: &Obj<'_>, base: &Nsid, with_nullable: bool) -> R<Fields> {
     let mut properties = BTreeMap::new();
     if let Some(props) = o.obj("properties")? {
         if props.m.len() > MAX_ENTRIES {
-            return Err(err(&props.path, format!("more than {MAX_ENTRIES} properties")));
+            return Err(err(
+                &props.path,
+                format!("more than {MAX_ENTRIES} properties"),
+            ));
         }
         for (name, v) in props.m {
             let path = props.at(name);
@@ -732,7 +741,10 @@ fn parse_permission(o: &Obj<'_>) -> R<Permission> {
     match resource {
         "repo" => {
             if p.collection.is_empty() {
-                return Err(err(&o.at("collection"), "a repo permission needs collections"));
+                return Err(err(
+                    &o.at("collection"),
+                    "a repo permission needs collections",
+                ));
             }
             nsid_or_star(o, "collection", &p.collection)?;
             if let Some(a) = p
@@ -779,10 +791,16 @@ fn parse_permission(o: &Obj<'_>) -> R<Permission> {
         }
         "account" => {
             if !matches!(p.attr.as_deref(), Some("email" | "repo" | "status")) {
-                return Err(err(&o.at("attr"), "account attr must be email, repo or status"));
+                return Err(err(
+                    &o.at("attr"),
+                    "account attr must be email, repo or status",
+                ));
             }
             if !matches!(first_action, None | Some("read" | "manage")) {
-                return Err(err(&o.at("action"), "account action must be read or manage"));
+                return Err(err(
+                    &o.at("action"),
+                    "account action must be read or manage",
+                ));
             }
         }
         "identity" => {

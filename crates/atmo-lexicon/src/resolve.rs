@@ -51,16 +51,16 @@ pub struct Resolved {
 /// [`Error::NetworkResolutionUnavailable`].
 ///
 /// ```
-/// # fn main() -> Result<(), atmo_lexicon::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use atmo_lexicon::Resolver;
-/// let dir = std::env::temp_dir().join(format!("atmo-lexicon-doctest-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir).map_err(|e| atmo_lexicon::Error::Io { path: dir.display().to_string(), msg: e.to_string() })?;
-/// std::fs::write(dir.join("com.example.status.json"), r#"{"lexicon": 1, "id": "com.example.status",
-///     "defs": {"main": {"type": "token"}}}"#).map_err(|e| atmo_lexicon::Error::Io { path: String::new(), msg: e.to_string() })?;
+/// let dir = std::env::temp_dir().join(format!("atmo-lexicon-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// std::fs::write(dir.join("com.example.status.json"),
+///     r#"{"lexicon": 1, "id": "com.example.status", "defs": {"main": {"type": "token"}}}"#)?;
 /// let found = Resolver::new().search_path(&dir).bundled(false).resolve("com.example.status")?;
 /// assert_eq!(found.doc.id.as_str(), "com.example.status");
 /// assert!(Resolver::new().bundled(false).resolve("com.example.nothing").is_err());
-/// # let _ = std::fs::remove_dir_all(&dir);
+/// # std::fs::remove_dir_all(&dir)?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]

@@ -20,6 +20,15 @@ pub enum Error {
     /// The repository as a whole is inconsistent (missing blocks, bad records...), boxed.
     #[error(transparent)]
     Repo(Box<RepoError>),
+    /// A commit's operations do not check out, or writes cannot be applied (boxed).
+    #[error(transparent)]
+    Sync(Box<SyncError>),
+}
+
+impl From<SyncError> for Error {
+    fn from(e: SyncError) -> Self {
+        Self::Sync(Box::new(e))
+    }
 }
 
 impl From<MstError> for Error {
@@ -332,5 +341,83 @@ pub enum RepoError {
     DuplicatePath {
         /// The path.
         path: String,
+    },
+}
+
+/// Why a commit's operations do not check out against its blocks (sync 1.1 inversion),
+/// or why a batch of writes cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// A tree node needed to check or invert the operations is not among the blocks
+    /// (or is malformed).
+    #[error("operation on {path}: {source}")]
+    Tree {
+        /// The path of the operation being checked.
+        path: String,
+        /// The tree error (for a missing block, [`MstError::MissingNode`]), boxed.
+        source: Box<MstError>,
+    },
+    /// The new tree does not hold what the operation says (`cid` for a create or update,
+    /// nothing for a delete).
+    #[error("operation on {path}: the tree holds {found:?}, the operation says {expected:?}")]
+    OpMismatch {
+        /// The path.
+        path: String,
+        /// What the operation says the new tree holds.
+        expected: Option<Cid>,
+        /// What the tree holds.
+        found: Option<Cid>,
+    },
+    /// An operation whose fields do not fit its action (a create with `prev`, an update
+    /// or delete without it, a delete with `cid`...).
+    #[error("operation on {path} is malformed: {reason}")]
+    OpShape {
+        /// The path.
+        path: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Two operations on the same path in one commit.
+    #[error("two operations on {path} in one commit")]
+    DuplicateOp {
+        /// The path.
+        path: String,
+    },
+    /// A created or updated record's block is not among the blocks.
+    #[error("record block {cid} for {path} is missing")]
+    MissingRecord {
+        /// The path.
+        path: String,
+        /// The record CID.
+        cid: Cid,
+    },
+    /// Undoing the operations does not give the previous tree root.
+    #[error("inverted operations give tree root {found}, the commit's prevData is {expected}")]
+    PrevDataMismatch {
+        /// `prevData` of the commit.
+        expected: Cid,
+        /// The root after inverting the operations.
+        found: Cid,
+    },
+    /// A write creates a record that exists.
+    #[error("record {path} already exists")]
+    RecordExists {
+        /// The path.
+        path: String,
+    },
+    /// A write updates or deletes a record that does not exist.
+    #[error("record {path} does not exist")]
+    RecordNotFound {
+        /// The path.
+        path: String,
+    },
+    /// The revision given for a new commit is not after the previous one.
+    #[error("rev {rev} is not after the previous rev {prev}")]
+    RevNotAfter {
+        /// The new rev.
+        rev: String,
+        /// The previous rev.
+        prev: String,
     },
 }

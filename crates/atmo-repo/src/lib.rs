@@ -11,6 +11,11 @@
 //!   verify with a [`PublicKey`](atmo_crypto::PublicKey).
 //! - [`Repo`]: a whole repository from a CAR: records, [`Repo::verify`]; and
 //!   [`build_repo`]: records and a key to a signed repository CAR.
+//! - Edits and sync 1.1: [`mst::Editor`] (insert, update, delete: the new root and exactly
+//!   the new nodes), [`mst::Mst::proof`] (the nodes covering keys), [`apply_writes`] (a
+//!   batch of writes to a new signed commit with the blocks and operations of its
+//!   firehose `#commit`), [`verify_commit_ops`] / [`verify_commit`] (check a `#commit` by
+//!   inverting its operations on the partial tree its blocks hold).
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,8 +48,12 @@ mod error;
 pub mod mst;
 mod repo;
 mod store;
+mod sync;
 
 pub use commit::{Commit, VERSION};
-pub use error::{CarError, CommitError, Error, MstError, RepoError};
+pub use error::{CarError, CommitError, Error, MstError, RepoError, SyncError};
 pub use repo::{BuiltRepo, Record, Records, Repo, VerifyOptions, VerifyReport, build_repo};
 pub use store::{BlockStore, CarBlockStore, MemoryBlockStore};
+pub use sync::{
+    Action, CommitData, RepoOp, Write, apply_writes, next_rev, verify_commit, verify_commit_ops,
+};

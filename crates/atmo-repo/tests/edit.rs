@@ -123,8 +123,8 @@ proptest! {
         let old = built(&model);
         let store = store_of(&old.blocks);
         let mut ed = Editor::new(&store, old.root).unwrap();
-        let fresh: Vec<String> = ops.iter().filter_map(|o| match o {
-            Op::Put(k, _) | Op::Del(k) => Some(format!("com.example.other/n{k}")),
+        let fresh: Vec<String> = ops.iter().map(|o| match o {
+            Op::Put(k, _) | Op::Del(k) => format!("com.example.other/n{k}"),
         }).collect();
         for k in &fresh {
             ed.insert(k, val(7)).unwrap();
@@ -215,7 +215,10 @@ fn missing_node_changes_nothing() {
     let mut store = MemoryBlockStore::new();
     store.insert(t.root, root_bytes);
     let mut ed = Editor::new(&store, t.root).unwrap();
-    let k = (0..200).map(key).find(|k| mst::key_layer(k.as_bytes()) == 0).unwrap();
+    let k = (0..200)
+        .map(key)
+        .find(|k| mst::key_layer(k.as_bytes()) == 0)
+        .unwrap();
     let err = ed.remove(&k).unwrap_err();
     assert!(matches!(err, MstError::MissingNode { .. }), "{err:?}");
     let err = ed.insert("com.example.record/zzz", val(1)).unwrap_err();

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use atmo_data::Cid;
-use atmo_repo::MemoryBlockStore;
 use atmo_repo::mst::{self, Mst};
+use atmo_repo::{BlockStore, MemoryBlockStore};
 use serde_json::Value as Json;
 
 fn interop(rel: &str) -> String {
@@ -129,4 +129,91 @@ fn commit_proof_fixture_roots() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The sync 1.1 commit-proof fixtures, through the editor: applying the adds and deletes
+/// to the stored "before" tree gives the "after" root; the proof for the changed keys in
+/// the new tree holds exactly `blocksInProof`; and that proof alone is enough to undo
+/// the operations, in every order, back to the "before" root.
+#[test]
+fn commit_proof_fixtures_edit_prove_and_invert() {
+    let cases = json("firehose/commit-proof-fixtures.json");
+    let cases = cases.as_array().expect("array");
+    let strs = |v: &Json| -> Vec<String> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|s| s.as_str().expect("string").to_owned())
+            .collect()
+    };
+    for c in cases {
+        let comment = c["comment"].as_str().unwrap();
+        let leaf: Cid = c["leafValue"].as_str().unwrap().parse().unwrap();
+        let mut keys = strs(&c["keys"]);
+        keys.sort();
+        let (adds, dels) = (strs(&c["adds"]), strs(&c["dels"]));
+        let before = mst::build_any_keys(keys.iter().map(|k| (k.clone(), leaf))).unwrap();
+        let mut store = MemoryBlockStore::new();
+        for (cid, bytes) in &before.blocks {
+            assert!(store.insert(*cid, bytes.clone()));
+        }
+        let mut ed = mst::Editor::new(&store, before.root).unwrap().any_keys();
+        for k in &adds {
+            assert_eq!(ed.insert(k, leaf).unwrap(), None, "{comment}");
+        }
+        for k in &dels {
+            assert_eq!(ed.remove(k).unwrap(), Some(leaf), "{comment}");
+        }
+        let edited = ed.finish();
+        assert_eq!(
+            edited.root.to_string(),
+            c["rootAfterCommit"].as_str().unwrap(),
+            "{comment}"
+        );
+        let mut after = store.clone();
+        for (cid, bytes) in &edited.blocks {
+            assert!(after.insert(*cid, bytes.clone()));
+        }
+        let changed: Vec<&str> = adds.iter().chain(&dels).map(String::as_str).collect();
+        let proof = Mst::new(&after, edited.root)
+            .proof(changed.clone())
+            .unwrap();
+        let mut got: Vec<String> = proof.iter().map(Cid::to_string).collect();
+        let mut want = strs(&c["blocksInProof"]);
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{comment}: proof blocks");
+
+        let mut partial = MemoryBlockStore::new();
+        for cid in &proof {
+            partial.insert(*cid, after.get_block(cid).unwrap().to_vec());
+        }
+        for order in permutations(changed.len()) {
+            let mut inv = mst::Editor::new(&partial, edited.root).unwrap().any_keys();
+            for i in order {
+                let k = changed[i];
+                if adds.iter().any(|a| a == k) {
+                    assert_eq!(inv.remove(k).unwrap(), Some(leaf), "{comment}");
+                } else {
+                    assert_eq!(inv.insert(k, leaf).unwrap(), None, "{comment}");
+                }
+            }
+            assert_eq!(inv.finish().root, before.root, "{comment}: inverted");
+        }
+    }
+}
+
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for i in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(i, n - 1);
+            out.push(q);
+        }
+    }
+    out
 }

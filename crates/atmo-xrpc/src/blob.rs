@@ -71,7 +71,11 @@ impl BlobStream {
                         if actual == expected {
                             return None;
                         }
-                        return Some((Err(Error::CidMismatch { expected, actual }), st));
+                        let e = Error::CidMismatch {
+                            expected: expected.to_string(),
+                            actual: actual.to_string(),
+                        };
+                        return Some((Err(e), st));
                     }
                     Some(Err(e)) => {
                         st.done = true;

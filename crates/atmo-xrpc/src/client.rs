@@ -422,14 +422,14 @@ impl Client {
         req.headers_mut()
             .insert(http::header::USER_AGENT, self.inner.user_agent.clone());
         let fut = self.inner.http.request(req);
-        let res = async {
+        let res: Result<http::Response<Incoming>> = async {
             match tokio::time::timeout(self.inner.timeout, fut).await {
                 Err(_) => Err(TransportError::new(
                     TransportErrorKind::Timeout,
                     format!("{nsid}: no response within {:?}", self.inner.timeout),
                 )
                 .into()),
-                Ok(Err(e)) => Err(hyper_error(&e).into()),
+                Ok(Err(e)) => Err(Error::from(hyper_error(&e))),
                 Ok(Ok(res)) => {
                     tracing::Span::current().record("status", res.status().as_u16());
                     Ok(res)
@@ -437,8 +437,8 @@ impl Client {
             }
         }
         .instrument(span)
-        .await?;
-        let (parts, body) = res.into_parts();
+        .await;
+        let (parts, body) = res?.into_parts();
         self.track(&parts.headers);
         Ok((parts, body))
     }

@@ -10,7 +10,7 @@ use crate::response::XrpcError;
 pub enum Error {
     /// The service answered with an error status (and usually an `{error, message}` body).
     #[error(transparent)]
-    Xrpc(#[from] XrpcError),
+    Xrpc(Box<XrpcError>),
     /// The request never got a complete answer: connection, TLS, timeout, I/O.
     #[error(transparent)]
     Transport(#[from] TransportError),
@@ -51,9 +51,9 @@ pub enum Error {
     #[error("CID mismatch: asked for {expected}, the bytes hash to {actual}")]
     CidMismatch {
         /// The CID that was requested.
-        expected: atmo_data::Cid,
+        expected: String,
         /// The CID of the bytes received.
-        actual: atmo_data::Cid,
+        actual: String,
     },
     /// A call that needs a session was made without one (log in first).
     #[error("no session: log in first (this call needs an authenticated session)")]
@@ -101,6 +101,7 @@ pub struct TransportError {
 }
 
 impl TransportError {
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -160,7 +161,7 @@ impl Error {
     /// The XRPC error, if the service answered with one.
     pub fn as_xrpc(&self) -> Option<&XrpcError> {
         match self {
-            Self::Xrpc(e) => Some(e),
+            Self::Xrpc(e) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -173,5 +174,11 @@ impl Error {
     /// True when the service said the record (or blob, or repo) does not exist.
     pub fn is_not_found(&self) -> bool {
         self.as_xrpc().is_some_and(XrpcError::is_not_found)
+    }
+}
+
+impl From<XrpcError> for Error {
+    fn from(e: XrpcError) -> Self {
+        Self::Xrpc(Box::new(e))
     }
 }

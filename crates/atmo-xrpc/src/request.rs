@@ -280,7 +280,8 @@ impl XrpcRequest {
     }
 
     /// Adds the parameters of a serde value (a struct or map): strings, integers and
-    /// booleans as themselves, arrays as repeated keys, `null`/`None` left out.
+    /// booleans as themselves, arrays as repeated keys, `null`/`None` left out; keys
+    /// come in sorted order.
     ///
     /// # Errors
     ///

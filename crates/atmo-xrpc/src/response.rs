@@ -301,6 +301,8 @@ impl XrpcResponse {
 /// # Errors
 ///
 /// [`XrpcError`] for a status outside 200..300.
+// The error is the common case here and is consumed at once; boxing it buys nothing.
+#[allow(clippy::result_large_err)]
 pub fn classify(
     status: u16,
     headers: HeaderMap,

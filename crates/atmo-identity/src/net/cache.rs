@@ -121,7 +121,11 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            entries: self.map.lock().unwrap_or_else(PoisonError::into_inner).len(),
+            entries: self
+                .map
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len(),
         }
     }
 }

@@ -104,7 +104,10 @@ impl HttpClient {
         if authority.as_str().contains('@') {
             return Err(bad("user info in URLs is not allowed"));
         }
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let addrs = self.lookup(url, host, port).await?;
         let tcp = connect(url, &addrs).await?;

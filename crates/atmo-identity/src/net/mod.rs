@@ -1,0 +1,8 @@
+//! The network resolvers (feature `resolve-http`, DNS TXT with `resolve-dns`).
+
+mod cache;
+mod http;
+mod resolver;
+
+pub use cache::CacheStats;
+pub use resolver::{ResolvedIdentity, Resolver, ResolverConfig};

@@ -1,0 +1,573 @@
+//! atmo-xrpc against the real PDS of the reference network: sessions (create, resume,
+//! refresh, one refresh under 50 concurrent requests), records, pagination, blobs with
+//! CID checks, rate limits, a PDS that stops mid-session, and the `atmo` CLI commands.
+//!
+//! `ATMO_REFNET=0` skips them (loudly).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use atmo_data::{Cid, Value};
+use atmo_tests::refnet::{RefNet, skip_if_disabled};
+use atmo_xrpc::{Client, Error, FileSessionStore, RetryPolicy, SessionStore, WriteOp};
+use base64::Engine as _;
+use futures_util::TryStreamExt as _;
+use sha2::{Digest, Sha256};
+
+fn unique(prefix: &str) -> String {
+    let n = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let mut h = Sha256::new();
+    h.update(n.to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    h.update(prefix.as_bytes());
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(5)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{prefix}{hex}")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(unique(&format!("atmo-xrpc-{name}-")));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A fresh account on `pds`; the client holds its session.
+async fn new_account(client: &Client) -> (String, String) {
+    let handle = format!("{}.test", unique("u"));
+    let password = unique("pw-");
+    let s = client
+        .create_account(&handle, &format!("{handle}@example.com"), &password)
+        .await
+        .unwrap();
+    assert_eq!(s.handle, handle);
+    assert!(s.did.starts_with("did:plc:"), "{}", s.did);
+    (handle, password)
+}
+
+fn post(text: &str) -> Value {
+    atmo_data::json::record_from_str(&format!(
+        r#"{{"$type":"app.bsky.feed.post","text":"{text}","createdAt":"2024-01-01T00:00:00.000Z"}}"#
+    ))
+    .unwrap()
+}
+
+fn note(i: usize) -> Value {
+    atmo_data::json::record_from_str(&format!(r#"{{"$type":"com.example.note","n":{i}}}"#)).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// A loopback HTTP/1.1 proxy that counts requests per path and can corrupt a response body.
+
+#[derive(Default)]
+struct ProxyState {
+    counts: HashMap<String, usize>,
+    corrupt: Vec<String>,
+}
+
+struct Proxy {
+    url: String,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+impl Proxy {
+    fn start(upstream: u16) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(ProxyState::default()));
+        let st = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let st = Arc::clone(&st);
+                std::thread::spawn(move || {
+                    let _ = proxy_one(conn, upstream, &st);
+                });
+            }
+        });
+        Proxy {
+            url: format!("http://127.0.0.1:{port}"),
+            state,
+        }
+    }
+
+    fn count(&self, path: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn corrupt(&self, path: &str) {
+        self.state.lock().unwrap().corrupt.push(path.to_owned());
+    }
+}
+
+/// One request per connection: the request goes upstream with `connection: close`, the
+/// whole answer comes back, then both connections close.
+fn proxy_one(mut client: TcpStream, upstream: u16, st: &Mutex<ProxyState>) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default().to_owned();
+    let path = request_line
+        .split(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut len = 0usize;
+    let mut out_head = format!("{request_line}\r\n");
+    for l in lines {
+        let lower = l.to_ascii_lowercase();
+        if lower.starts_with("content-length:") {
+            len = lower["content-length:".len()..].trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        out_head.push_str(l);
+        out_head.push_str("\r\n");
+    }
+    out_head.push_str("connection: close\r\n\r\n");
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let corrupt = {
+        let mut s = st.lock().unwrap();
+        *s.counts.entry(path.clone()).or_default() += 1;
+        s.corrupt.contains(&path)
+    };
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    up.write_all(out_head.as_bytes())?;
+    up.write_all(&body)?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    if corrupt {
+        if let Some(i) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&answer[..i]).to_ascii_lowercase();
+            let mut at = i + 4;
+            if head.contains("transfer-encoding: chunked") {
+                at += answer[at..]
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .unwrap_or(0)
+                    + 2;
+            }
+            if let Some(b) = answer.get_mut(at) {
+                *b ^= 0x01;
+            }
+        }
+    }
+    client.write_all(&answer)?;
+    client.shutdown(Shutdown::Both)
+}
+
+// ---------------------------------------------------------------------------------------
+// HS256 for minting an expired access token with a known PDS JWT secret.
+
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(msg);
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+fn expired_copy(token: &str, secret: &str) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a JWT");
+    let header: serde_json::Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(
+        header["alg"], "HS256",
+        "the PDS signs access tokens with its JWT secret"
+    );
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    payload["iat"] = (now - 600).into();
+    payload["exp"] = (now - 300).into();
+    let input = format!("{}.{}", parts[0], b64.encode(payload.to_string()));
+    let sig = hmac_sha256(secret.as_bytes(), input.as_bytes());
+    format!("{input}.{}", b64.encode(sig))
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_records_and_pages() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let dir = temp_dir("session");
+    let store = Arc::new(FileSessionStore::new(dir.join("state/session.json")));
+    let client = Client::builder(&net.pds)
+        .session_store(store.clone())
+        .build()
+        .unwrap();
+    let (handle, password) = new_account(&client).await;
+
+    // Login saves the session, 0600.
+    let s = client.login(&handle, &password).await.unwrap();
+    let stored = store.load().unwrap().unwrap();
+    assert_eq!(stored, s);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(store.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Resume in a fresh client from the stored tokens.
+    let other = Client::new(&net.pds).unwrap();
+    let resumed = other.resume(stored.clone()).await.unwrap();
+    assert_eq!(
+        (resumed.did.as_str(), resumed.handle.as_str()),
+        (s.did.as_str(), handle.as_str())
+    );
+    let me = other.get_session().await.unwrap();
+    assert_eq!(me.get("did").and_then(Value::as_str), Some(s.did.as_str()));
+    // Refresh rotates the tokens, and the store follows.
+    let refreshed = client.refresh_session().await.unwrap();
+    assert_ne!(refreshed.refresh_jwt, s.refresh_jwt);
+    assert_eq!(store.load().unwrap().unwrap(), refreshed);
+    // A token that is no refresh token is refused as an expired session.
+    let stale = Client::new(&net.pds).unwrap();
+    let mut bogus = s.clone();
+    bogus.refresh_jwt = s.access_jwt.clone();
+    stale.set_session(bogus).await;
+    let e = stale.refresh_session().await.unwrap_err();
+    assert!(matches!(e, Error::SessionExpired(_)), "{e}");
+
+    // Records: create, get, put with swap, conflicting swap, delete.
+    let coll = "app.bsky.feed.post";
+    let a = client
+        .create_record(coll, None, &post("one"))
+        .await
+        .unwrap();
+    let rkey = a.uri.rsplit('/').next().unwrap().to_owned();
+    let got = client.get_record(&s.did, coll, &rkey, None).await.unwrap();
+    assert_eq!(got.value, post("one"));
+    assert_eq!(got.cid.as_deref(), Some(a.cid.as_str()));
+    assert_eq!(
+        Cid::for_dag_cbor(&atmo_data::cbor::encode(&got.value)).to_string(),
+        a.cid
+    );
+    let b = client
+        .put_record(coll, &rkey, &post("two"), Some(&a.cid))
+        .await
+        .unwrap();
+    assert_ne!(a.cid, b.cid);
+    let conflict = client
+        .put_record(coll, &rkey, &post("three"), Some(&a.cid))
+        .await
+        .unwrap_err();
+    assert!(
+        conflict.as_xrpc().is_some_and(|e| e.is_invalid_swap()),
+        "{conflict}"
+    );
+    client
+        .delete_record(coll, &rkey, Some(&b.cid))
+        .await
+        .unwrap();
+    let missing = client
+        .get_record(&s.did, coll, &rkey, None)
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+
+    // applyWrites, then every page of listRecords with 2 per page.
+    let writes: Vec<WriteOp> = (0..5)
+        .map(|i| WriteOp::Create {
+            collection: "com.example.note".into(),
+            rkey: Some(format!("k{i}")),
+            value: note(i),
+        })
+        .collect();
+    client.apply_writes(&writes).await.unwrap();
+    let all: Vec<_> = client
+        .list_records(&s.did, "com.example.note", Some(2))
+        .try_collect()
+        .await
+        .unwrap();
+    let mut keys: Vec<&str> = all
+        .iter()
+        .map(|r| r.uri.rsplit('/').next().unwrap())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
+    let page = client
+        .list_records_page(&s.did, "com.example.note", Some(2), None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.cursor.is_some());
+
+    // describeRepo answers "Could not resolve DID: Invalid hostname" on this network
+    // (the PDS resolves the DID itself), so its answer is not checked here.
+    let _ = client.describe_repo(&s.did).await;
+    let repos: Vec<Value> = client.list_repos(Some(1)).try_collect().await.unwrap();
+    assert!(
+        repos
+            .iter()
+            .any(|r| r.get("did").and_then(Value::as_str) == Some(&s.did))
+    );
+    let car = client
+        .get_repo(&s.did, None)
+        .await
+        .unwrap()
+        .to_vec()
+        .await
+        .unwrap();
+    assert!(car.len() > 100, "a CAR of {} bytes", car.len());
+
+    // Logout forgets it everywhere; writes then fail with NoSession.
+    client.logout().await.unwrap();
+    assert!(store.load().unwrap().is_none());
+    let e = client
+        .create_record(coll, None, &post("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NoSession), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_round_trip_and_corruption_is_caught() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let proxy = Proxy::start(net.pds_port().unwrap());
+    let client = Client::new(&proxy.url).unwrap();
+    new_account(&client).await;
+    let did = client.session().await.unwrap().did;
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let blob = client
+        .upload_blob(data.clone().into(), "application/octet-stream")
+        .await
+        .unwrap();
+    assert_eq!(blob.cid, Cid::for_raw(&data));
+    assert_eq!(blob.size, Some(data.len() as u64));
+    // Only blobs a record refers to are served.
+    let holder = |b: &atmo_data::Blob| {
+        let mut m = atmo_data::Map::new();
+        m.insert("$type", Value::String("com.example.blobholder".into()));
+        m.insert("blob", b.to_value());
+        Value::Map(m)
+    };
+    client.create_record("com.example.blobholder", None, &holder(&blob)).await.unwrap();
+
+    let back = client
+        .get_blob(&did, &blob.cid)
+        .await
+        .unwrap()
+        .to_vec()
+        .await
+        .unwrap();
+    assert!(back == data, "identical bytes");
+
+    // Streamed upload from a reader.
+    let more: Vec<u8> = data.iter().rev().copied().collect();
+    let direct = Client::new(&net.pds).unwrap();
+    direct.set_session(client.session().await.unwrap()).await;
+    let reader = std::io::Cursor::new(more.clone());
+    let b2 = direct
+        .upload_blob_reader(reader, "application/octet-stream", Some(more.len() as u64))
+        .await
+        .unwrap();
+    assert_eq!(b2.cid, Cid::for_raw(&more));
+    direct.create_record("com.example.blobholder", None, &holder(&b2)).await.unwrap();
+    let back2 = direct.get_blob(&did, &b2.cid).await.unwrap().to_vec().await.unwrap();
+    assert!(back2 == more, "identical bytes after a streamed upload");
+
+    // A corrupted download fails the CID check at the end of the stream.
+    proxy.corrupt("/xrpc/com.atproto.sync.getBlob");
+    let err = client
+        .get_blob(&did, &blob.cid)
+        .await
+        .unwrap()
+        .to_vec()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::CidMismatch { .. }), "{err}");
+    // A missing blob is an XRPC error, before any stream.
+    let absent = Cid::for_raw(b"never uploaded");
+    let e = client.get_blob(&did, &absent).await.unwrap_err();
+    assert!(e.as_xrpc().is_some(), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_refresh_for_fifty_expired_requests_then_pds_stops() {
+    if skip_if_disabled() {
+        return;
+    }
+    let secret = "7f".repeat(32);
+    let mut net = RefNet::start_with_env(&[("PDS_JWT_SECRET", &secret)]).unwrap();
+    let proxy = Proxy::start(net.pds_port().unwrap());
+    let client = Client::builder(&proxy.url)
+        .timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    new_account(&client).await;
+    let mut s = client.session().await.unwrap();
+    s.access_jwt = expired_copy(&s.access_jwt, &secret);
+    client.set_session(s.clone()).await;
+    // The expired token is refused as such.
+    let probe = Client::new(&net.pds).unwrap();
+    probe.set_session(s.clone()).await;
+    let res = probe.execute_probe().await;
+    assert!(res.is_some_and(|e| e.is_expired_token()));
+
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.get_session().await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    eprintln!(
+        "50 concurrent calls with one refresh: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(proxy.count("/xrpc/com.atproto.server.refreshSession"), 1);
+    assert!(proxy.count("/xrpc/com.atproto.server.getSession") >= 100);
+    assert_ne!(client.session().await.unwrap().access_jwt, s.access_jwt);
+
+    // The PDS goes away mid-session: a clear transport error, quickly.
+    net.stop().unwrap();
+    let started = Instant::now();
+    let e = client.get_session().await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(e, Error::Transport(_)), "{e}");
+    assert!(took < Duration::from_secs(12), "took {took:?}");
+    eprintln!("stopped PDS: {e} after {took:?}");
+}
+
+trait Probe {
+    async fn execute_probe(&self) -> Option<atmo_xrpc::XrpcError>;
+}
+
+impl Probe for Client {
+    /// getSession with the stored token, without the refresh logic (a raw request).
+    async fn execute_probe(&self) -> Option<atmo_xrpc::XrpcError> {
+        let s = self.session().await?;
+        let req = atmo_xrpc::XrpcRequest::query("com.atproto.server.getSession").ok()?;
+        let url = req.to_http(self.base(), None).ok()?.uri().to_string();
+        let res = atmo_tests::refnet::http_get_auth(&url, Some(&s.access_jwt)).ok()?;
+        let headers = http_headers(&res.headers);
+        Some(atmo_xrpc::XrpcError::from_parts(
+            res.status, &headers, &res.body,
+        ))
+    }
+}
+
+fn http_headers(pairs: &[(String, String)]) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    for (k, v) in pairs {
+        if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), v.parse()) {
+            h.append(k, v);
+        }
+    }
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_parsed_tracked_and_429_is_bounded() {
+    if skip_if_disabled() {
+        return;
+    }
+    let net = RefNet::start_with_env(&[("PDS_RATE_LIMITS_ENABLED", "true")]).unwrap();
+    let client = Client::new(&net.pds).unwrap();
+    let (handle, _) = new_account(&client).await;
+    let req = atmo_xrpc::XrpcRequest::query("com.atproto.server.describeServer").unwrap();
+    client.send(&req).await.unwrap();
+    let seen = client.rate_limits();
+    assert!(!seen.is_empty(), "rate-limit headers tracked");
+    let (host, _, rl) = &seen[0];
+    assert_eq!(host, "localhost");
+    assert!(rl.limit > 0 && rl.remaining < rl.limit, "{rl:?}");
+
+    // createSession is limited (30 per 5 minutes): a wrong password until 429.
+    let mut limited = None;
+    for _ in 0..100 {
+        match client.login(&handle, "wrong").await {
+            Err(Error::Xrpc(e)) if e.is_rate_limited() => {
+                limited = Some(e);
+                break;
+            }
+            Err(Error::Xrpc(e)) if e.is_auth_required() => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let e = limited.expect("a 429 within 100 attempts");
+    let rl = e
+        .rate_limit
+        .clone()
+        .expect("429 carries rate-limit headers");
+    assert_eq!(rl.remaining, 0);
+    let wait = rl.reset_in(SystemTime::now()).unwrap();
+    assert!(wait > Duration::from_secs(5), "{wait:?}");
+    // With retries on, a reset further away than max_wait returns the 429 at once.
+    let patient = Client::builder(&net.pds)
+        .retry(RetryPolicy {
+            retry_on_429: true,
+            max_wait: Duration::from_secs(2),
+            max_retries: 3,
+        })
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let e = patient.login(&handle, "wrong").await.unwrap_err();
+    assert!(e.as_xrpc().is_some_and(|x| x.is_rate_limited()), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
