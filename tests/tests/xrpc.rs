@@ -401,7 +401,10 @@ async fn blobs_round_trip_and_corruption_is_caught() {
         m.insert("blob", b.to_value());
         Value::Map(m)
     };
-    client.create_record("com.example.blobholder", None, &holder(&blob)).await.unwrap();
+    client
+        .create_record("com.example.blobholder", None, &holder(&blob))
+        .await
+        .unwrap();
 
     let back = client
         .get_blob(&did, &blob.cid)
@@ -422,8 +425,17 @@ async fn blobs_round_trip_and_corruption_is_caught() {
         .await
         .unwrap();
     assert_eq!(b2.cid, Cid::for_raw(&more));
-    direct.create_record("com.example.blobholder", None, &holder(&b2)).await.unwrap();
-    let back2 = direct.get_blob(&did, &b2.cid).await.unwrap().to_vec().await.unwrap();
+    direct
+        .create_record("com.example.blobholder", None, &holder(&b2))
+        .await
+        .unwrap();
+    let back2 = direct
+        .get_blob(&did, &b2.cid)
+        .await
+        .unwrap()
+        .to_vec()
+        .await
+        .unwrap();
     assert!(back2 == more, "identical bytes after a streamed upload");
 
     // A corrupted download fails the CID check at the end of the stream.
@@ -570,4 +582,203 @@ async fn rate_limits_are_parsed_tracked_and_429_is_bounded() {
     let e = patient.login(&handle, "wrong").await.unwrap_err();
     assert!(e.as_xrpc().is_some_and(|x| x.is_rate_limited()), "{e}");
     assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+/// The `atmo` binary next to this test's target directory, built when missing.
+fn atmo_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let bin = dir.join("atmo");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "atmo-cli"])
+            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p atmo-cli");
+    }
+    bin
+}
+
+fn atmo(
+    session: &std::path::Path,
+    pds: &str,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(atmo_bin());
+    cmd.args(args)
+        .args(["--pds", pds])
+        .env("ATMO_SESSION_FILE", session)
+        .env("ATMO_APP_PASSWORD", "unused")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_session_record_blob_xrpc() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let client = Client::new(&net.pds).unwrap();
+    let (handle, password) = new_account(&client).await;
+    let did = client.session().await.unwrap().did;
+    let dir = temp_dir("cli");
+    let sess = dir.join("session.json");
+    let pds = net.pds.as_str();
+
+    let mut login = std::process::Command::new(atmo_bin());
+    let out = login
+        .args(["login", &handle, "--pds", pds])
+        .env("ATMO_SESSION_FILE", &sess)
+        .env("ATMO_APP_PASSWORD", &password)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let me = ok_json(&atmo(&sess, pds, &["whoami", "--json"], None));
+    assert_eq!(
+        me,
+        serde_json::json!({"did": did, "handle": handle, "pds": pds})
+    );
+
+    let rec = br#"{"$type":"com.example.note","n":1}"#;
+    let created = ok_json(&atmo(
+        &sess,
+        pds,
+        &["record", "create", "com.example.note", "-", "--rkey", "one"],
+        Some(rec),
+    ));
+    let uri = created["uri"].as_str().unwrap().to_owned();
+    assert_eq!(uri, format!("at://{did}/com.example.note/one"));
+    let got = ok_json(&atmo(&sess, pds, &["record", "get", &uri, "--json"], None));
+    assert_eq!(got["value"]["n"], 1);
+    assert_eq!(got["cid"], created["cid"]);
+    let put = ok_json(&atmo(
+        &sess,
+        pds,
+        &["record", "put", &uri, "-"],
+        Some(br#"{"$type":"com.example.note","n":2}"#),
+    ));
+    assert_ne!(put["cid"], created["cid"]);
+    for i in 0..3 {
+        let body = format!(r#"{{"$type":"com.example.note","n":{}}}"#, 10 + i);
+        ok_json(&atmo(
+            &sess,
+            pds,
+            &["record", "create", "com.example.note"],
+            Some(body.as_bytes()),
+        ));
+    }
+    let list = atmo(
+        &sess,
+        pds,
+        &["record", "list", &did, "com.example.note", "--json"],
+        None,
+    );
+    assert!(list.status.success());
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 4);
+    let del = atmo(&sess, pds, &["record", "delete", &uri], None);
+    assert!(
+        del.status.success(),
+        "{}",
+        String::from_utf8_lossy(&del.stderr)
+    );
+    let missing = atmo(&sess, pds, &["record", "get", &uri], None);
+    assert_eq!(missing.status.code(), Some(1));
+
+    let file = dir.join("data.bin");
+    let data: Vec<u8> = (0..5000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let blob = ok_json(&atmo(
+        &sess,
+        pds,
+        &[
+            "blob",
+            "upload",
+            file.to_str().unwrap(),
+            "--mime",
+            "application/octet-stream",
+            "--json",
+        ],
+        None,
+    ));
+    let cid = blob["ref"]["$link"].as_str().unwrap().to_owned();
+    assert_eq!(cid, Cid::for_raw(&data).to_string());
+    let holder = format!(r#"{{"$type":"com.example.blobholder","blob":{blob}}}"#);
+    ok_json(&atmo(
+        &sess,
+        pds,
+        &["record", "create", "com.example.blobholder"],
+        Some(holder.as_bytes()),
+    ));
+    let back = dir.join("back.bin");
+    let get = atmo(
+        &sess,
+        pds,
+        &["blob", "get", &did, &cid, "-o", back.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        get.status.success(),
+        "{}",
+        String::from_utf8_lossy(&get.stderr)
+    );
+    assert!(std::fs::read(&back).unwrap() == data);
+
+    let x = ok_json(&atmo(
+        &sess,
+        pds,
+        &[
+            "xrpc",
+            "com.atproto.repo.listRecords",
+            &format!("repo={did}"),
+            "collection=com.example.note",
+            "limit=1",
+        ],
+        None,
+    ));
+    assert_eq!(x["records"].as_array().unwrap().len(), 1);
+    let x = ok_json(&atmo(
+        &sess,
+        pds,
+        &["xrpc", "com.atproto.server.getSession"],
+        None,
+    ));
+    assert_eq!(x["did"], did.as_str());
+
+    let out = atmo(&sess, pds, &["logout"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let write = atmo(
+        &sess,
+        pds,
+        &["record", "create", "com.example.note"],
+        Some(rec),
+    );
+    assert_eq!(write.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&write.stderr).contains("not logged in"));
+    let _ = std::fs::remove_dir_all(dir);
 }

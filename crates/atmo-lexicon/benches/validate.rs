@@ -1,4 +1,5 @@
 //! Validating an app.bsky.feed.post record against the bundled lexicons.
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use criterion::{Criterion, criterion_group, criterion_main};
 

@@ -169,13 +169,13 @@ pub enum Def {
     /// `record` (main only).
     Record(RecordDef),
     /// `query` (main only).
-    Query(QueryDef),
+    Query(Box<QueryDef>),
     /// `procedure` (main only).
-    Procedure(ProcedureDef),
+    Procedure(Box<ProcedureDef>),
     /// `subscription` (main only).
-    Subscription(SubscriptionDef),
+    Subscription(Box<SubscriptionDef>),
     /// `permission-set` (main only).
-    PermissionSet(PermissionSetDef),
+    PermissionSet(Box<PermissionSetDef>),
     /// `token`: a named value with no data of its own.
     Token(TokenDef),
     /// A plain data type: object, array, string, integer, boolean, bytes, cid-link, blob,

@@ -264,21 +264,21 @@ fn parse_def(v: &Value, path: String, name: &str, base: &Nsid) -> R<Def> {
     }
     Ok(match ty {
         "record" => Def::Record(parse_record(&o, base)?),
-        "query" => Def::Query(QueryDef {
+        "query" => Def::Query(Box::new(QueryDef {
             description: o.desc()?,
             parameters: parse_params_opt(&o, base)?,
             output: parse_body_opt(&o, "output", base)?,
             errors: parse_errors(&o)?,
-        }),
-        "procedure" => Def::Procedure(ProcedureDef {
+        })),
+        "procedure" => Def::Procedure(Box::new(ProcedureDef {
             description: o.desc()?,
             parameters: parse_params_opt(&o, base)?,
             input: parse_body_opt(&o, "input", base)?,
             output: parse_body_opt(&o, "output", base)?,
             errors: parse_errors(&o)?,
-        }),
-        "subscription" => Def::Subscription(parse_subscription(&o, base)?),
-        "permission-set" => Def::PermissionSet(parse_permission_set(&o)?),
+        })),
+        "subscription" => Def::Subscription(Box::new(parse_subscription(&o, base)?)),
+        "permission-set" => Def::PermissionSet(Box::new(parse_permission_set(&o)?)),
         "token" => Def::Token(TokenDef {
             description: o.desc()?,
         }),

@@ -83,7 +83,9 @@ impl BlobStream {
                         return Some((Err(e.into()), st));
                     }
                     Some(Ok(frame)) => {
-                        let Ok(data) = frame.into_data() else { continue };
+                        let Ok(data) = frame.into_data() else {
+                            continue;
+                        };
                         st.seen = st.seen.saturating_add(data.len() as u64);
                         if st.seen > st.cap {
                             st.done = true;

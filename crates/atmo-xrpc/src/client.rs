@@ -201,7 +201,8 @@ fn is_loopback(host: &str) -> bool {
     if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
         return true;
     }
-    h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An XRPC client for one service (a PDS, an AppView, a relay), cheap to clone.
@@ -351,7 +352,10 @@ impl Client {
                 Auth::None => (None, 0),
                 Auth::IfAny | Auth::Required => {
                     let st = self.inner.auth.lock().await;
-                    let token = st.session.as_ref().map(|s| format!("Bearer {}", s.access_jwt));
+                    let token = st
+                        .session
+                        .as_ref()
+                        .map(|s| format!("Bearer {}", s.access_jwt));
                     if token.is_none() && auth == Auth::Required {
                         return Err(Error::NoSession);
                     }
@@ -380,14 +384,19 @@ impl Client {
         let nsid = req.nsid.as_str();
         let mut retries = 0;
         loop {
-            let attempt = http_req.clone().map(|b| Full::new(b).map_err(|e| match e {}).boxed_unsync());
+            let attempt = http_req
+                .clone()
+                .map(|b| Full::new(b).map_err(|e| match e {}).boxed_unsync());
             let (parts, body) = self.exchange(nsid, attempt).await?;
             if parts.status.is_success() {
                 return Ok((parts, body));
             }
             let text = self.collect(body, MAX_ERROR_BODY).await.unwrap_or_default();
             let err = XrpcError::from_parts(parts.status.as_u16(), &parts.headers, &text);
-            if err.status == 429 && self.inner.retry.retry_on_429 && retries < self.inner.retry.max_retries {
+            if err.status == 429
+                && self.inner.retry.retry_on_429
+                && retries < self.inner.retry.max_retries
+            {
                 let wait = err
                     .rate_limit
                     .as_ref()
@@ -395,7 +404,11 @@ impl Client {
                     .unwrap_or(Duration::from_secs(1))
                     .max(Duration::from_millis(100));
                 if wait <= self.inner.retry.max_wait {
-                    tracing::info!(nsid, wait_ms = wait.as_millis() as u64, "429: waiting for the rate limit to reset");
+                    tracing::info!(
+                        nsid,
+                        wait_ms = wait.as_millis() as u64,
+                        "429: waiting for the rate limit to reset"
+                    );
                     tokio::time::sleep(wait).await;
                     retries += 1;
                     continue;
@@ -472,7 +485,9 @@ impl Client {
             )
             .into()),
             Ok(Err(e)) => {
-                if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
                     Err(Error::TooLarge { limit: cap })
                 } else {
                     Err(TransportError::from_err(TransportErrorKind::Io, e.as_ref()).into())

@@ -111,7 +111,10 @@ impl TransportError {
 
     /// Builds one from any error, with its chain of sources in the message.
     #[cfg(feature = "client")]
-    pub(crate) fn from_err(kind: TransportErrorKind, err: &(dyn std::error::Error + 'static)) -> Self {
+    pub(crate) fn from_err(
+        kind: TransportErrorKind,
+        err: &(dyn std::error::Error + 'static),
+    ) -> Self {
         let mut message = err.to_string();
         let mut source = err.source();
         while let Some(s) = source {

@@ -49,9 +49,9 @@ mod request;
 mod response;
 
 #[cfg(feature = "client")]
-mod client;
-#[cfg(feature = "client")]
 mod blob;
+#[cfg(feature = "client")]
+mod client;
 #[cfg(feature = "client")]
 mod pagination;
 #[cfg(feature = "client")]
@@ -66,8 +66,7 @@ pub use request::{
     ProxyTarget, RequestBody, XrpcRequest, apply_options, check_base, percent_encode_into,
 };
 pub use response::{
-    MAX_ERROR_BODY, MAX_ERROR_TEXT, RateLimit, XrpcError, XrpcResponse, classify,
-    parse_error_body,
+    MAX_ERROR_BODY, MAX_ERROR_TEXT, RateLimit, XrpcError, XrpcResponse, classify, parse_error_body,
 };
 
 #[cfg(feature = "client")]

@@ -328,7 +328,12 @@ impl Client {
     /// # Errors
     ///
     /// As [`Client::create_record`]; a read failure is [`Error::Transport`] (`Body`).
-    pub async fn upload_blob_reader<R>(&self, reader: R, mime_type: &str, len: Option<u64>) -> Result<Blob>
+    pub async fn upload_blob_reader<R>(
+        &self,
+        reader: R,
+        mime_type: &str,
+        len: Option<u64>,
+    ) -> Result<Blob>
     where
         R: tokio::io::AsyncRead + Send + 'static,
     {
@@ -347,7 +352,10 @@ impl Client {
             (format!("Bearer {}", s.access_jwt), st.generation)
         };
         let req = XrpcRequest::procedure("com.atproto.repo.uploadBlob")?;
-        let (mut parts, ()) = req.to_http(self.base(), Some(&token))?.map(drop).into_parts();
+        let (mut parts, ()) = req
+            .to_http(self.base(), Some(&token))?
+            .map(drop)
+            .into_parts();
         let h = &mut parts.headers;
         h.insert(
             http::header::CONTENT_TYPE,
@@ -358,7 +366,9 @@ impl Client {
             h.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(n));
         }
         let http_req = http::Request::from_parts(parts, reader_body(reader));
-        let (head, body) = self.exchange("com.atproto.repo.uploadBlob", http_req).await?;
+        let (head, body) = self
+            .exchange("com.atproto.repo.uploadBlob", http_req)
+            .await?;
         let bytes = self.collect(body, self.inner.max_body).await?;
         if !head.status.is_success() {
             let e = XrpcError::from_parts(head.status.as_u16(), &head.headers, &bytes);
@@ -383,13 +393,20 @@ impl Client {
     /// [`Error::CidMismatch`] if the bytes do not hash to `cid`.
     pub async fn get_blob(&self, did: &str, cid: &Cid) -> Result<BlobStream> {
         if cid.hash_code() != atmo_data::cid::SHA2_256 {
-            return Err(Error::Request(format!("{cid}: only sha2-256 CIDs can be checked")));
+            return Err(Error::Request(format!(
+                "{cid}: only sha2-256 CIDs can be checked"
+            )));
         }
         let req = XrpcRequest::query("com.atproto.sync.getBlob")?
             .param("did", did)
             .param("cid", cid);
         let (_, body) = self.call_head(&req, Auth::IfAny).await?;
-        Ok(BlobStream::new(body, Some(*cid), self.inner.timeout, u64::MAX))
+        Ok(BlobStream::new(
+            body,
+            Some(*cid),
+            self.inner.timeout,
+            u64::MAX,
+        ))
     }
 
     /// `com.atproto.sync.getRepo`: the repository as a CAR byte stream (check it with
@@ -411,7 +428,11 @@ impl Client {
     /// # Errors
     ///
     /// As [`Client::send`].
-    pub async fn list_repos_page(&self, limit: Option<u32>, cursor: Option<&str>) -> Result<Page<Value>> {
+    pub async fn list_repos_page(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Value>> {
         let req = XrpcRequest::query("com.atproto.sync.listRepos")?
             .param_opt("limit", limit)
             .param_opt("cursor", cursor);
@@ -426,7 +447,10 @@ impl Client {
     }
 
     /// Every repository the service hosts.
-    pub fn list_repos(&self, page_size: Option<u32>) -> impl Stream<Item = Result<Value>> + Send + 'static {
+    pub fn list_repos(
+        &self,
+        page_size: Option<u32>,
+    ) -> impl Stream<Item = Result<Value>> + Send + 'static {
         let client = self.clone();
         paginate(move |cursor| {
             let client = client.clone();
@@ -445,4 +469,3 @@ fn blob_of(v: &Value) -> Result<Blob> {
         message: e.to_string(),
     })
 }
-

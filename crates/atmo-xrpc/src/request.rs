@@ -128,8 +128,7 @@ impl ProxyTarget {
         let (did, service) = s
             .split_once('#')
             .ok_or_else(|| Error::Request(format!("proxy target {s:?} has no '#service_id'")))?;
-        let did = Did::new(did)
-            .map_err(|e| Error::Request(format!("proxy target {s:?}: {e}")))?;
+        let did = Did::new(did).map_err(|e| Error::Request(format!("proxy target {s:?}: {e}")))?;
         Self::new(&did, service)
     }
 
@@ -349,8 +348,9 @@ impl XrpcRequest {
         if let Some(headers) = b.headers_mut() {
             apply_options(headers, &self.options)?;
             if let Some(a) = auth {
-                let mut v = HeaderValue::from_str(a)
-                    .map_err(|_| Error::Request("authorization value is not a valid header".into()))?;
+                let mut v = HeaderValue::from_str(a).map_err(|_| {
+                    Error::Request("authorization value is not a valid header".into())
+                })?;
                 v.set_sensitive(true);
                 headers.insert(AUTHORIZATION, v);
             }
@@ -449,7 +449,10 @@ pub fn percent_encode_into(s: &str, out: &mut String) {
     }
 }
 
-fn params_to_pairs<T: Serialize + ?Sized>(params: &T, out: &mut Vec<(String, String)>) -> Result<()> {
+fn params_to_pairs<T: Serialize + ?Sized>(
+    params: &T,
+    out: &mut Vec<(String, String)>,
+) -> Result<()> {
     let bad = |message: String| Error::Encode {
         what: "query parameters",
         message,
@@ -479,6 +482,8 @@ fn scalar(key: &str, v: serde_json::Value) -> std::result::Result<String, String
         serde_json::Value::String(s) => Ok(s),
         serde_json::Value::Bool(b) => Ok(b.to_string()),
         serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-        other => Err(format!("parameter {key:?}: {other} is not a string, integer or boolean")),
+        other => Err(format!(
+            "parameter {key:?}: {other} is not a string, integer or boolean"
+        )),
     }
 }

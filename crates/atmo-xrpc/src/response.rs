@@ -255,7 +255,13 @@ impl XrpcResponse {
         self.headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
     }
 
     /// The body as a serde type, from atproto JSON (`$link` into [`atmo_data::Cid`] etc.).

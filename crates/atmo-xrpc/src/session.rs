@@ -159,7 +159,9 @@ impl SessionStore for FileSessionStore {
         if text.len() > 1024 * 1024 {
             return Err(self.err("larger than 1 MiB"));
         }
-        serde_json::from_slice(&text).map(Some).map_err(|e| self.err(e))
+        serde_json::from_slice(&text)
+            .map(Some)
+            .map_err(|e| self.err(e))
     }
 
     fn save(&self, session: &SessionData) -> Result<()> {
@@ -184,7 +186,9 @@ impl SessionStore for FileSessionStore {
             f.set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| self.err(e))?;
         }
-        f.write_all(&text).and_then(|()| f.sync_all()).map_err(|e| self.err(e))?;
+        f.write_all(&text)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| self.err(e))?;
         drop(f);
         std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))
     }
@@ -207,9 +211,8 @@ impl Client {
     /// [`Error::Xrpc`] (`AuthenticationRequired` for a wrong password), transport
     /// errors, store errors.
     pub async fn login(&self, identifier: &str, password: &str) -> Result<SessionData> {
-        let req = XrpcRequest::procedure("com.atproto.server.createSession")?.json(
-            &serde_json::json!({ "identifier": identifier, "password": password }),
-        )?;
+        let req = XrpcRequest::procedure("com.atproto.server.createSession")?
+            .json(&serde_json::json!({ "identifier": identifier, "password": password }))?;
         let res = self.call(&req, Auth::None).await?;
         self.install(res.json()?).await
     }
@@ -225,9 +228,8 @@ impl Client {
         email: &str,
         password: &str,
     ) -> Result<SessionData> {
-        let req = XrpcRequest::procedure("com.atproto.server.createAccount")?.json(
-            &serde_json::json!({ "handle": handle, "email": email, "password": password }),
-        )?;
+        let req = XrpcRequest::procedure("com.atproto.server.createAccount")?
+            .json(&serde_json::json!({ "handle": handle, "email": email, "password": password }))?;
         let res = self.call(&req, Auth::None).await?;
         self.install(res.json()?).await
     }

@@ -51,7 +51,11 @@ fn params_reject_floats_and_nested_objects() {
         q.clone().params_from(&serde_json::json!({"x": 1.5})),
         Err(Error::Encode { .. })
     ));
-    assert!(q.clone().params_from(&serde_json::json!({"x": {"y": 1}})).is_err());
+    assert!(
+        q.clone()
+            .params_from(&serde_json::json!({"x": {"y": 1}}))
+            .is_err()
+    );
     assert!(q.params_from(&serde_json::json!([1])).is_err());
 }
 
@@ -61,7 +65,9 @@ fn procedure_bodies_carry_content_type_and_auth() {
     let req = XrpcRequest::procedure("com.atproto.repo.createRecord")
         .unwrap()
         .body(RequestBody::value(&v));
-    let http = req.to_http("https://pds.example", Some("Bearer t0k")).unwrap();
+    let http = req
+        .to_http("https://pds.example", Some("Bearer t0k"))
+        .unwrap();
     assert_eq!(http.method(), http::Method::POST);
     assert_eq!(http.headers()["content-type"], "application/json");
     assert!(http.headers()["authorization"].is_sensitive());
@@ -91,8 +97,13 @@ fn procedure_bodies_carry_content_type_and_auth() {
     assert_eq!(&raw.body()[..], b"\x89PNG");
 
     // A body on a query is a mistake.
-    let bad = XrpcRequest::query("x.y.z").unwrap().body(RequestBody::value(&v));
-    assert!(matches!(bad.to_http("https://pds.example", None), Err(Error::Request(_))));
+    let bad = XrpcRequest::query("x.y.z")
+        .unwrap()
+        .body(RequestBody::value(&v));
+    assert!(matches!(
+        bad.to_http("https://pds.example", None),
+        Err(Error::Request(_))
+    ));
 }
 
 #[test]
@@ -116,7 +127,10 @@ fn proxy_and_labeler_headers() {
         .proxy(ProxyTarget::parse("did:web:api.bsky.app#bsky_appview").unwrap())
         .accept_labelers(vec![labeler]);
     let http = req.to_http("https://pds.example", None).unwrap();
-    assert_eq!(http.headers()["atproto-proxy"], "did:web:api.bsky.app#bsky_appview");
+    assert_eq!(
+        http.headers()["atproto-proxy"],
+        "did:web:api.bsky.app#bsky_appview"
+    );
     assert_eq!(
         http.headers()["atproto-accept-labelers"],
         "did:plc:ar7c4by46qjdydhdevvrndac;redact"
@@ -127,7 +141,10 @@ fn proxy_and_labeler_headers() {
         accept_labelers: Some(vec![]),
     };
     let merged = req.options.or(&defaults);
-    assert_eq!(merged.proxy.unwrap().as_str(), "did:web:api.bsky.app#bsky_appview");
+    assert_eq!(
+        merged.proxy.unwrap().as_str(),
+        "did:web:api.bsky.app#bsky_appview"
+    );
     let merged = CallOptions::default().or(&defaults);
     assert_eq!(merged.proxy.unwrap().service_id(), "svc");
 }
@@ -136,7 +153,10 @@ fn proxy_and_labeler_headers() {
 fn base_urls_are_checked() {
     let req = XrpcRequest::query("a.b.c").unwrap();
     for bad in ["", "ftp://x", "https://", "https://x?y", "https://u@x", "x"] {
-        assert!(matches!(req.to_http(bad, None), Err(Error::BaseUrl { .. })), "{bad}");
+        assert!(
+            matches!(req.to_http(bad, None), Err(Error::BaseUrl { .. })),
+            "{bad}"
+        );
     }
     let with_prefix = req.to_http("https://x.example/prefix/", None).unwrap();
     assert_eq!(with_prefix.uri(), "https://x.example/prefix/xrpc/a.b.c");
@@ -157,19 +177,40 @@ fn error_bodies() {
     assert_eq!(e.to_string(), "HTTP 401 ExpiredToken");
 
     // Not JSON, wrong types, empty strings: no names, the status still speaks.
-    for body in [&b"<html>bad gateway</html>"[..], br#"{"error": 5, "message": ["x"]}"#, br#"{"error": ""}"#, b""] {
+    for body in [
+        &b"<html>bad gateway</html>"[..],
+        br#"{"error": 5, "message": ["x"]}"#,
+        br#"{"error": ""}"#,
+        b"",
+    ] {
         let e = XrpcError::from_parts(502, &HeaderMap::new(), body);
         assert_eq!((e.error.as_deref(), e.message.as_deref()), (None, None));
         assert!(e.is_server_error());
         assert_eq!(e.to_string(), "HTTP 502 Bad Gateway");
     }
-    let (_, m) = parse_error_body(format!(r#"{{"error":"X","message":"{}"}}"#, "é".repeat(5000)).as_bytes());
+    let (_, m) =
+        parse_error_body(format!(r#"{{"error":"X","message":"{}"}}"#, "é".repeat(5000)).as_bytes());
     assert_eq!(m.unwrap().chars().count(), atmo_xrpc::MAX_ERROR_TEXT);
-    let e = classify(404, HeaderMap::new(), bytes::Bytes::from_static(br#"{"error":"RecordNotFound","message":"Could not locate record"}"#)).unwrap_err();
+    let e = classify(
+        404,
+        HeaderMap::new(),
+        bytes::Bytes::from_static(
+            br#"{"error":"RecordNotFound","message":"Could not locate record"}"#,
+        ),
+    )
+    .unwrap_err();
     assert!(e.is_not_found());
-    let ok = classify(200, headers(&[("content-type", "application/json; charset=utf-8")]), bytes::Bytes::from_static(br#"{"did":"did:plc:x"}"#)).unwrap();
+    let ok = classify(
+        200,
+        headers(&[("content-type", "application/json; charset=utf-8")]),
+        bytes::Bytes::from_static(br#"{"did":"did:plc:x"}"#),
+    )
+    .unwrap();
     assert_eq!(ok.content_type().as_deref(), Some("application/json"));
-    assert_eq!(ok.value().unwrap().get("did").and_then(|d| d.as_str()), Some("did:plc:x"));
+    assert_eq!(
+        ok.value().unwrap().get("did").and_then(|d| d.as_str()),
+        Some("did:plc:x")
+    );
 }
 
 #[test]
@@ -192,14 +233,29 @@ fn rate_limit_headers() {
     let later = now + Duration::from_secs(1000);
     assert_eq!(rl.reset_in(later), Some(Duration::ZERO));
     // A delta-seconds reset.
-    let d = RateLimit::from_headers(&headers(&[("ratelimit-limit", "10"), ("ratelimit-remaining", "1"), ("ratelimit-reset", "42")])).unwrap();
+    let d = RateLimit::from_headers(&headers(&[
+        ("ratelimit-limit", "10"),
+        ("ratelimit-remaining", "1"),
+        ("ratelimit-reset", "42"),
+    ]))
+    .unwrap();
     assert_eq!(d.reset_in(now), Some(Duration::from_secs(42)));
     assert!(!d.is_low(), "exactly 10% left is not below 10%");
     // Missing or junk values: no rate limit.
     assert!(RateLimit::from_headers(&headers(&[("ratelimit-limit", "10")])).is_none());
-    assert!(RateLimit::from_headers(&headers(&[("ratelimit-limit", "x"), ("ratelimit-remaining", "1")])).is_none());
+    assert!(
+        RateLimit::from_headers(&headers(&[
+            ("ratelimit-limit", "x"),
+            ("ratelimit-remaining", "1")
+        ]))
+        .is_none()
+    );
     // On an error response too.
-    let e = XrpcError::from_parts(429, &h, br#"{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}"#);
+    let e = XrpcError::from_parts(
+        429,
+        &h,
+        br#"{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}"#,
+    );
     assert!(e.is_rate_limited());
     assert_eq!(e.rate_limit.unwrap().remaining, 2);
 }

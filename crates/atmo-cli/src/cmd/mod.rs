@@ -2,6 +2,7 @@
 
 pub(crate) mod blob;
 pub(crate) mod data;
+pub(crate) mod export;
 pub(crate) mod key;
 pub(crate) mod lex;
 pub(crate) mod record;

@@ -13,7 +13,9 @@ use crate::io::println;
 
 /// Arguments of `atmo login`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "The app password comes from ATMO_APP_PASSWORD, else from standard input.\nExample:\n  ATMO_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx atmo login alice.bsky.social --pds https://bsky.social")]
+#[command(
+    after_help = "The app password comes from ATMO_APP_PASSWORD, else from standard input.\nExample:\n  ATMO_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx atmo login alice.bsky.social --pds https://bsky.social"
+)]
 pub(crate) struct LoginArgs {
     /// The account: a handle or a DID.
     identifier: String,
@@ -101,7 +103,9 @@ fn password() -> Result<String, CliError> {
         .map_err(|e| CliError::failed(format!("cannot read the app password: {e}")))?;
     let p = line.trim_end_matches(['\r', '\n']).to_owned();
     if p.is_empty() {
-        return Err(CliError::failed("no app password given (set ATMO_APP_PASSWORD)"));
+        return Err(CliError::failed(
+            "no app password given (set ATMO_APP_PASSWORD)",
+        ));
     }
     Ok(p)
 }
@@ -138,14 +142,19 @@ pub(crate) fn whoami(args: WhoamiArgs, global: &GlobalArgs) -> Result<(), CliErr
     runtime()?.block_on(async {
         let (client, _) = session_client(global).await?;
         let me = client.get_session().await.map_err(xrpc_err)?;
-        let s = client.session().await.ok_or_else(|| CliError::failed("session lost"))?;
+        let s = client
+            .session()
+            .await
+            .ok_or_else(|| CliError::failed("session lost"))?;
         let handle = me
             .get("handle")
             .and_then(|h| h.as_str())
             .unwrap_or(&s.handle)
             .to_owned();
         if args.json {
-            println(&serde_json::json!({ "did": s.did, "handle": handle, "pds": s.pds }).to_string())
+            println(
+                &serde_json::json!({ "did": s.did, "handle": handle, "pds": s.pds }).to_string(),
+            )
         } else {
             println(&format!("{handle}\t{}\t{}", s.did, s.pds))
         }
