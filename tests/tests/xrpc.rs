@@ -147,8 +147,8 @@ fn proxy_one(mut client: TcpStream, upstream: u16, st: &Mutex<ProxyState>) -> st
     let mut out_head = format!("{request_line}\r\n");
     for l in lines {
         let lower = l.to_ascii_lowercase();
-        if lower.starts_with("content-length:") {
-            len = lower["content-length:".len()..].trim().parse().unwrap_or(0);
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
         }
         if lower.starts_with("connection:") {
             continue;

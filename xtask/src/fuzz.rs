@@ -24,6 +24,10 @@ enum Seeds {
     JsonFixtures,
     /// Every string value in these JSON files under `tests/interop` that starts with the prefix.
     Strings(&'static [&'static str], &'static str),
+    /// The JSON text of the value under this key of every case in these files.
+    JsonField(&'static [&'static str], &'static str),
+    /// Every file with this extension in this directory (relative to the project root).
+    Files(&'static str, &'static str),
     /// No seeds: libFuzzer starts from nothing.
     None,
 }
@@ -52,6 +56,19 @@ fn seeds_for(target: &str) -> Seeds {
             ],
             "did:key:",
         ),
+        "lexicon_doc" => Seeds::JsonField(
+            &["lexicon/lexicon-valid.json", "lexicon/lexicon-invalid.json"],
+            "lexicon",
+        ),
+        "lexicon_validate" => Seeds::JsonField(
+            &[
+                "lexicon/record-data-valid.json",
+                "lexicon/record-data-invalid.json",
+            ],
+            "data",
+        ),
+        "repo_car" => Seeds::Files("crates/atmo-repo/tests/fixtures", "car"),
+        "identity_did_doc" => Seeds::Files("crates/atmo-identity/tests/fixtures", "json"),
         _ => Seeds::None,
     }
 }
@@ -137,6 +154,23 @@ fn seed(target: &str) -> Result<usize, String> {
             for file in files {
                 let v = read_json(&interop.join(file))?;
                 collect_strings(&v, prefix, &mut inputs);
+            }
+        }
+        Seeds::JsonField(files, key) => {
+            for file in files {
+                let v = read_json(&interop.join(file))?;
+                for case in v.as_array().into_iter().flatten() {
+                    if let Some(field) = case.get(key) {
+                        inputs.push(field.to_string().into_bytes());
+                    }
+                }
+            }
+        }
+        Seeds::Files(dir, ext) => {
+            for path in read_dir(&project_root().join(dir))? {
+                if path.extension().is_some_and(|e| e == ext) {
+                    inputs.push(fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?);
+                }
             }
         }
         Seeds::None => {}

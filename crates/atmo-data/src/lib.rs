@@ -49,6 +49,7 @@ pub mod cid;
 mod error;
 pub mod json;
 mod serde_impl;
+mod utf8;
 mod value;
 mod value_ref;
 

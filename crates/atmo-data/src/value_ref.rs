@@ -97,7 +97,7 @@ fn read(b: &[u8]) -> Option<(ValueRef<'_>, &[u8])> {
             if major == 2 {
                 (ValueRef::Bytes(s), rest)
             } else {
-                (ValueRef::String(std::str::from_utf8(s).ok()?), rest)
+                (ValueRef::String(crate::utf8::str(s)?), rest)
             }
         }
         4 | 5 => {
@@ -128,7 +128,20 @@ fn read(b: &[u8]) -> Option<(ValueRef<'_>, &[u8])> {
 impl<'a> ValueRef<'a> {
     /// The view of bytes that [`crate::cbor::validate`] accepted (the whole input).
     pub(crate) fn from_validated(b: &'a [u8]) -> Self {
-        read(b).map_or(ValueRef::Null, |(v, _)| v)
+        // The whole input is the value, so a container's end is known without a scan.
+        match head(b) {
+            Some((4, arg, body)) => ValueRef::Array(ArrayRef {
+                raw: b,
+                body,
+                len: usize::try_from(arg).unwrap_or(0),
+            }),
+            Some((5, arg, body)) => ValueRef::Map(MapRef {
+                raw: b,
+                body,
+                len: usize::try_from(arg).unwrap_or(0),
+            }),
+            _ => read(b).map_or(ValueRef::Null, |(v, _)| v),
+        }
     }
 
     /// The string, if this is one.
@@ -370,7 +383,7 @@ impl<'a> Iterator for MapIter<'a> {
         let (k, r) = read_key(self.rest)?;
         let key = match common_key(k) {
             Some(s) => s,
-            None => std::str::from_utf8(k).ok()?,
+            None => crate::utf8::str(k)?,
         };
         let (v, rest) = read(r)?;
         self.rest = rest;

@@ -320,10 +320,7 @@ fn collect_json(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> 
         let ft = e.file_type().map_err(|e| io_err(&p, e))?;
         if ft.is_dir() {
             collect_json(&p, depth + 1, out)?;
-        } else if p.extension().is_some_and(|x| x == "json") && !ft.is_dir() {
-            if ft.is_symlink() && p.is_dir() {
-                continue;
-            }
+        } else if p.extension().is_some_and(|x| x == "json") && !(ft.is_symlink() && p.is_dir()) {
             if out.len() >= MAX_FILES {
                 return Err(io_err(dir, format!("more than {MAX_FILES} lexicon files")));
             }

@@ -49,18 +49,14 @@ impl<'a> Sink<'a> for Owned {
     }
     #[inline]
     fn str(b: &'a [u8]) -> Option<Value> {
-        std::str::from_utf8(b)
-            .ok()
-            .map(|s| Value::String(s.to_owned()))
+        crate::utf8::str(b).map(|s| Value::String(s.to_owned()))
     }
     type Key = std::borrow::Cow<'static, str>;
     #[inline]
     fn key(b: &'a [u8]) -> Option<Self::Key> {
         match crate::value::common_key(b) {
             Some(k) => Some(std::borrow::Cow::Borrowed(k)),
-            None => std::str::from_utf8(b)
-                .ok()
-                .map(|s| std::borrow::Cow::Owned(s.to_owned())),
+            None => crate::utf8::str(b).map(|s| std::borrow::Cow::Owned(s.to_owned())),
         }
     }
     #[inline]
@@ -112,7 +108,8 @@ impl<'a> Sink<'a> for Nothing {
     fn int(_: i64) {}
     #[inline]
     fn str(b: &'a [u8]) -> Option<()> {
-        (b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(())
+        // No `&str` is needed here, so the cheap word-at-a-time ASCII check comes first.
+        (b.is_ascii() || crate::utf8::str(b).is_some()).then_some(())
     }
     type Key = ();
     #[inline]
@@ -163,9 +160,19 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads the argument of a head whose initial byte (at `start`) had `info`,
-    /// enforcing the shortest form.
-    #[inline]
+    /// enforcing the shortest form. Arguments below 24 (most of them) cost no call.
+    #[inline(always)]
     fn arg(&mut self, info: u8, start: usize) -> Result<u64, DecodeError> {
+        if info < 24 {
+            Ok(u64::from(info))
+        } else {
+            self.long_arg(info, start)
+        }
+    }
+
+    /// [`Self::arg`] for additional information 24 and above.
+    #[inline(never)]
+    fn long_arg(&mut self, info: u8, start: usize) -> Result<u64, DecodeError> {
         let v = match info {
             0..=23 => return Ok(u64::from(info)),
             24 => {
@@ -322,14 +329,13 @@ impl<'a> Decoder<'a> {
                     let klen = self.arg(kb & 0x1f, kstart)?;
                     let kb = self.take(klen, kstart)?;
                     let key = S::key(kb).ok_or_else(|| self.bad_utf8(kb))?;
-                    if i > 0 {
-                        match prev.len().cmp(&kb.len()).then_with(|| prev.cmp(kb)) {
-                            std::cmp::Ordering::Less => {}
-                            std::cmp::Ordering::Equal => return err(kstart, K::DuplicateKey),
-                            std::cmp::Ordering::Greater => {
-                                return err(kstart, K::UnsortedKeys);
-                            }
-                        }
+                    if i > 0 && !key_less(prev, kb) {
+                        let kind = if prev == kb {
+                            K::DuplicateKey
+                        } else {
+                            K::UnsortedKeys
+                        };
+                        return err(kstart, kind);
                     }
                     prev = kb;
                     let v = self.value::<S>(depth + 1)?;
@@ -412,6 +418,21 @@ impl<'a> Decoder<'a> {
             },
         }
     }
+}
+
+/// True if key `a` sorts strictly before key `b` in DAG-CBOR order (shorter first, then
+/// bytewise). Keys are short, so a byte loop beats a call to `memcmp`.
+#[inline(always)]
+fn key_less(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return a.len() < b.len();
+    }
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x < y;
+        }
+    }
+    false
 }
 
 fn run<'a, S: Sink<'a>>(

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Whole-process comparison: CAR file -> every record decoded with every block hash checked,
+# for 1k, 10k and 100k-record repositories made by @atproto/repo (tests/oracle/gen-corpus.sh),
+# through atmo-repo, atrium-repo, jacquard-repo, rsky-repo and @atproto/repo (Node).
+# Wall time from hyperfine (mean of several runs), peak RSS from /usr/bin/time -v.
+#
+#   benches/repo-compare/run.sh                 # build the drivers, run, print the table
+#   SIZES="10000" RUNS=5 benches/repo-compare/run.sh
+#   benches/repo-compare/run.sh --build-time    # also: clean release build of atmo-repo
+#                                               # vs atrium-repo, each in a fresh target dir
+#
+# Needs: cargo, node + npm (for the corpus and the @atproto/repo driver), hyperfine.
+# A driver that fails to build within BUILD_TIMEOUT seconds is left out of the table.
+set -uo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+OUT="$ROOT/tests/oracle/out"
+SIZES="${SIZES:-1000 10000 100000}"
+RUNS="${RUNS:-5}"
+BUILD_TIMEOUT="${BUILD_TIMEOUT:-600}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/target}"
+BIN="$CARGO_TARGET_DIR/release"
+
+command -v hyperfine >/dev/null || { echo "hyperfine is missing (apt-get install -y hyperfine)" >&2; exit 1; }
+
+# 1. Corpus.
+for n in $SIZES; do
+  [ -f "$OUT/repo-$n.car" ] || "$ROOT/tests/oracle/gen-corpus.sh" "$n" || exit 1
+done
+[ -d "$ROOT/tests/oracle/node_modules/@atproto/repo" ] || (cd "$ROOT/tests/oracle" && npm ci --no-audit --no-fund)
+
+# 2. Drivers.
+IMPLS=()
+CMDS=()
+for impl in atmo atrium jacquard rsky; do
+  echo "building repo-compare-$impl (release)..." >&2
+  if (cd "$HERE" && timeout "$BUILD_TIMEOUT" cargo build --release --quiet -p "repo-compare-$impl"); then
+    IMPLS+=("$impl-repo"); CMDS+=("$BIN/repo-compare-$impl")
+  else
+    echo "  repo-compare-$impl did not build; left out" >&2
+  fi
+done
+IMPLS+=("@atproto/repo"); CMDS+=("node $ROOT/tests/oracle/bench-read.mjs")
+
+# 3. Runs.
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+rss_kb() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'; }
+printf '\n%-8s %-14s %9s %9s %11s %9s %8s %8s\n' records implementation car_MB wall_ms vs_atmo rss_MB rss/car count
+for n in $SIZES; do
+  car="$OUT/repo-$n.car"
+  car_bytes=$(stat -c %s "$car")
+  args=()
+  for i in "${!IMPLS[@]}"; do args+=(-n "${IMPLS[$i]}" "${CMDS[$i]} $car"); done
+  hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$TMP/$n.json" "${args[@]}" >/dev/null 2>&1
+  atmo_ms=""
+  for i in "${!IMPLS[@]}"; do
+    ms=$(node -e "const r=require('$TMP/$n.json').results[$i]; console.log((r.mean*1000).toFixed(1))")
+    [ -z "$atmo_ms" ] && atmo_ms=$ms
+    count=$(${CMDS[$i]} "$car" 2>/dev/null | tail -1)
+    rss=$(rss_kb ${CMDS[$i]} "$car")
+    printf '%-8s %-14s %9.1f %9s %10.2fx %9.1f %8.2f %8s\n' "$n" "${IMPLS[$i]}" \
+      "$(echo "$car_bytes/1048576" | bc -l)" "$ms" "$(echo "$ms/$atmo_ms" | bc -l)" \
+      "$(echo "$rss/1024" | bc -l)" "$(echo "$rss*1024/$car_bytes" | bc -l)" "$count"
+  done
+done
+echo "(vs_atmo: that implementation's wall time / atmo-repo's; > 1 means atmo-repo is faster)"
+
+# 4. Clean release build times (optional: takes minutes).
+if [ "${1:-}" = "--build-time" ]; then
+  export CARGO_PROFILE_RELEASE_DEBUG=false
+  t0=$(date +%s.%N)
+  (cd "$ROOT" && CARGO_TARGET_DIR="$TMP/t-atmo" cargo build --release --quiet -p atmo-repo) || exit 1
+  t1=$(date +%s.%N)
+  (cd "$HERE" && CARGO_TARGET_DIR="$TMP/t-atrium" cargo build --release --quiet -p atrium-repo) || exit 1
+  t2=$(date +%s.%N)
+  a=$(echo "$t1-$t0" | bc -l); b=$(echo "$t2-$t1" | bc -l)
+  printf '\nclean release build: atmo-repo %.1f s, atrium-repo %.1f s (atmo/atrium = %.2f)\n' "$a" "$b" "$(echo "$a/$b" | bc -l)"
+fi
