@@ -8,6 +8,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let again = atmo_data::json::from_str(&text).expect("own JSON output parses");
         assert_eq!(again, v);
         let bytes = atmo_data::cbor::encode(&v);
-        assert_eq!(atmo_data::cbor::decode(&bytes).expect("own CBOR output decodes"), v);
+        assert_eq!(
+            atmo_data::cbor::decode(&bytes).expect("own CBOR output decodes"),
+            v
+        );
     }
 });

@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(doc.lexicon, 1);
     for (name, def) in &doc.defs {
-        assert!(!def.is_primary() || name == "main", "primary def {name} not main");
+        assert!(
+            !def.is_primary() || name == "main",
+            "primary def {name} not main"
+        );
         let mut refs = Vec::new();
         def_refs(def, &mut refs);
         for r in refs {

@@ -25,14 +25,18 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let again = write_car(&roots, blocks.iter().copied());
     let reread = CarReader::new(&again).expect("a written CAR reads back");
     assert_eq!(reread.roots(), roots.as_slice());
-    let back: Vec<_> = reread.collect::<Result<_, _>>().expect("written blocks read back");
+    let back: Vec<_> = reread
+        .collect::<Result<_, _>>()
+        .expect("written blocks read back");
     assert_eq!(back, blocks);
 
     if let Ok(repo) = atmo_repo::Repo::from_car(data) {
         let _ = repo.verify(&atmo_repo::VerifyOptions::new());
         for r in repo.records().take(64) {
             let Ok(r) = r else { break };
-            let got = repo.get(r.collection(), r.rkey()).expect("a listed record's path reads");
+            let got = repo
+                .get(r.collection(), r.rkey())
+                .expect("a listed record's path reads");
             assert_eq!(got.map(|g| g.cid()), Some(r.cid()));
             let _ = r.value();
         }

@@ -3,8 +3,8 @@
 //! of it never panics and yields keys in strictly increasing order.
 #![no_main]
 
-use atmo_repo::mst::{Mst, NodeData};
 use atmo_repo::MemoryBlockStore;
+use atmo_repo::mst::{Mst, NodeData};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(node) = NodeData::decode(data) else {
