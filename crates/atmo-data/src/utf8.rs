@@ -16,6 +16,22 @@ pub(crate) fn str(b: &[u8]) -> Option<&str> {
     }
 }
 
+/// An owned copy of the bytes, if they are UTF-8. Short strings are checked with SIMD too:
+/// copied into a 64-byte block padded with ASCII spaces (padding cannot complete a cut
+/// multi-byte sequence, so the block is UTF-8 exactly when the string is), then cut back
+/// at the string's length, which must fall on a character boundary.
+#[inline]
+pub(crate) fn string(b: &[u8]) -> Option<String> {
+    const PAD: usize = 16;
+    if b.len() < PAD || b.len() >= SIMD_MIN {
+        return str(b).map(str::to_owned);
+    }
+    let mut block = [b' '; SIMD_MIN];
+    block.get_mut(..b.len())?.copy_from_slice(b);
+    let s = simdutf8::basic::from_utf8(&block).ok()?;
+    s.get(..b.len()).map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -23,9 +39,13 @@ mod tests {
         let long_ok = "naïve café 🦋 ".repeat(10);
         let mut long_bad = long_ok.clone().into_bytes();
         long_bad[70] = 0xff;
-        let cases: [&[u8]; 6] = [
+        let cases: [&[u8]; 10] = [
             b"",
             b"ascii",
+            b"2024-01-01T00:11:39.496Z",
+            "naïve café 🦋 straße".as_bytes(),
+            b"cut in the middle \xf0\x9f\xa6",
+            b"lone continuation \x80 byte",
             "straße".as_bytes(),
             b"\xc3",
             long_ok.as_bytes(),
@@ -33,6 +53,11 @@ mod tests {
         ];
         for c in cases {
             assert_eq!(super::str(c), std::str::from_utf8(c).ok(), "{c:?}");
+            assert_eq!(
+                super::string(c).as_deref(),
+                std::str::from_utf8(c).ok(),
+                "{c:?}"
+            );
         }
     }
 }

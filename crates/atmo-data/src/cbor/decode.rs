@@ -49,7 +49,7 @@ impl<'a> Sink<'a> for Owned {
     }
     #[inline]
     fn str(b: &'a [u8]) -> Option<Value> {
-        crate::utf8::str(b).map(|s| Value::String(s.to_owned()))
+        crate::utf8::string(b).map(Value::String)
     }
     type Key = std::borrow::Cow<'static, str>;
     #[inline]
@@ -136,9 +136,12 @@ impl<'a> Sink<'a> for Nothing {
     fn obj_end(_: ()) {}
 }
 
+/// The decoder's state: the input not read yet (a slice cursor, which the compiler keeps
+/// in registers with fewer bounds checks than an index) and the input's total length, from
+/// which offsets for errors are computed.
 struct Decoder<'a> {
-    buf: &'a [u8],
-    pos: usize,
+    rest: &'a [u8],
+    total: usize,
     limits: DecodeLimits,
 }
 
@@ -148,14 +151,20 @@ fn err<T>(offset: usize, kind: K) -> Result<T, DecodeError> {
 }
 
 impl<'a> Decoder<'a> {
-    #[inline]
+    /// Offset of the next byte to read.
+    #[inline(always)]
+    fn pos(&self) -> usize {
+        self.total - self.rest.len()
+    }
+
+    #[inline(always)]
     fn byte(&mut self) -> Result<u8, DecodeError> {
-        match self.buf.get(self.pos) {
-            Some(&b) => {
-                self.pos += 1;
+        match self.rest.split_first() {
+            Some((&b, r)) => {
+                self.rest = r;
                 Ok(b)
             }
-            None => err(self.pos, K::UnexpectedEnd),
+            None => err(self.total, K::UnexpectedEnd),
         }
     }
 
@@ -165,6 +174,15 @@ impl<'a> Decoder<'a> {
     fn arg(&mut self, info: u8, start: usize) -> Result<u64, DecodeError> {
         if info < 24 {
             Ok(u64::from(info))
+        } else if info == 24 {
+            match self.rest.split_first() {
+                Some((&v, r)) if v >= 24 => {
+                    self.rest = r;
+                    Ok(u64::from(v))
+                }
+                Some(_) => err(start, K::NonShortest),
+                None => err(self.total, K::UnexpectedEnd),
+            }
         } else {
             self.long_arg(info, start)
         }
@@ -211,13 +229,12 @@ impl<'a> Decoder<'a> {
 
     #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
-        match rest.first_chunk::<N>() {
-            Some(a) => {
-                self.pos += N;
+        match self.rest.split_first_chunk::<N>() {
+            Some((a, r)) => {
+                self.rest = r;
                 Ok(*a)
             }
-            None => err(self.buf.len(), K::UnexpectedEnd),
+            None => err(self.total, K::UnexpectedEnd),
         }
     }
 
@@ -233,13 +250,13 @@ impl<'a> Decoder<'a> {
                 },
             );
         }
-        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
-        match rest.get(..len as usize) {
-            Some(b) => {
-                self.pos += b.len();
+        // `len <= max_bytes`, a usize, so the conversion is exact.
+        match self.rest.split_at_checked(len as usize) {
+            Some((b, r)) => {
+                self.rest = r;
                 Ok(b)
             }
-            None => err(self.buf.len(), K::UnexpectedEnd),
+            None => err(self.total, K::UnexpectedEnd),
         }
     }
 
@@ -248,7 +265,7 @@ impl<'a> Decoder<'a> {
     fn bad_utf8(&self, b: &[u8]) -> DecodeError {
         let at = std::str::from_utf8(b).err().map_or(0, |e| e.valid_up_to());
         DecodeError {
-            offset: self.pos - b.len() + at,
+            offset: self.pos() - b.len() + at,
             kind: K::InvalidUtf8,
         }
     }
@@ -266,9 +283,9 @@ impl<'a> Decoder<'a> {
                 },
             );
         }
-        let left = (self.buf.len() - self.pos) / min_size;
+        let left = self.rest.len() / min_size;
         if len > left as u64 {
-            return err(self.buf.len(), K::UnexpectedEnd);
+            return err(self.total, K::UnexpectedEnd);
         }
         Ok(len as usize)
     }
@@ -277,7 +294,7 @@ impl<'a> Decoder<'a> {
     /// common leaf values cost no call.
     #[inline(always)]
     fn value<S: Sink<'a>>(&mut self, depth: usize) -> Result<S::Out, DecodeError> {
-        match self.buf.get(self.pos) {
+        match self.rest.first() {
             Some(&b) if b >> 5 == 4 || b >> 5 == 5 => self.container::<S>(depth),
             _ => self.scalar::<S>(),
         }
@@ -285,7 +302,7 @@ impl<'a> Decoder<'a> {
 
     #[inline(never)]
     fn container<S: Sink<'a>>(&mut self, depth: usize) -> Result<S::Out, DecodeError> {
-        let start = self.pos;
+        let start = self.pos();
         let ib = self.byte()?;
         let info = ib & 0x1f;
         match ib >> 5 {
@@ -321,7 +338,7 @@ impl<'a> Decoder<'a> {
                 let mut o = S::obj(n);
                 let mut prev: &[u8] = &[];
                 for i in 0..n {
-                    let kstart = self.pos;
+                    let kstart = self.pos();
                     let kb = self.byte()?;
                     if kb >> 5 != 3 {
                         return err(kstart, K::NonStringKey);
@@ -349,7 +366,7 @@ impl<'a> Decoder<'a> {
 
     #[inline(always)]
     fn scalar<S: Sink<'a>>(&mut self) -> Result<S::Out, DecodeError> {
-        let start = self.pos;
+        let start = self.pos();
         let ib = self.byte()?;
         self.scalar_at::<S>(start, ib)
     }
@@ -386,7 +403,7 @@ impl<'a> Decoder<'a> {
                 if tag != 42 {
                     return err(start, K::Tag { tag });
                 }
-                let bstart = self.pos;
+                let bstart = self.pos();
                 let bb = self.byte()?;
                 if bb >> 5 != 2 {
                     return err(bstart, K::CidNotBytes);
@@ -410,7 +427,7 @@ impl<'a> Decoder<'a> {
                 24 => err(
                     start,
                     K::Simple {
-                        value: self.buf.get(start + 1).copied().unwrap_or(24),
+                        value: self.rest.first().copied().unwrap_or(24),
                     },
                 ),
                 28..=30 => err(start, K::Reserved { info }),
@@ -440,12 +457,12 @@ fn run<'a, S: Sink<'a>>(
     limits: &DecodeLimits,
 ) -> Result<(S::Out, &'a [u8]), DecodeError> {
     let mut d = Decoder {
-        buf: bytes,
-        pos: 0,
+        rest: bytes,
+        total: bytes.len(),
         limits: *limits,
     };
     let v = d.value::<S>(0)?;
-    Ok((v, bytes.get(d.pos..).unwrap_or(&[])))
+    Ok((v, d.rest))
 }
 
 fn whole<'a, S: Sink<'a>>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<S::Out, DecodeError> {
