@@ -10,6 +10,7 @@
 mod cmd;
 mod error;
 mod io;
+mod net;
 
 use std::process::ExitCode;
 

@@ -19,11 +19,14 @@ use crate::error::{Error, Result, TransportError, TransportErrorKind};
 /// bytes past the size cap end the stream with [`Error::TooLarge`].
 pub struct BlobStream {
     inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+    content_length: Option<u64>,
 }
 
 impl std::fmt::Debug for BlobStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlobStream").finish_non_exhaustive()
+        f.debug_struct("BlobStream")
+            .field("content_length", &self.content_length)
+            .finish_non_exhaustive()
     }
 }
 
@@ -37,7 +40,20 @@ struct State {
 }
 
 impl BlobStream {
-    pub(crate) fn new(body: Incoming, expected: Option<Cid>, idle: Duration, cap: u64) -> Self {
+    /// A stream over `body`; fails at once when the announced `content_length` is
+    /// already past `cap`.
+    pub(crate) fn new(
+        body: Incoming,
+        expected: Option<Cid>,
+        idle: Duration,
+        cap: u64,
+        content_length: Option<u64>,
+    ) -> Result<Self> {
+        if content_length.is_some_and(|n| n > cap) {
+            return Err(Error::TooLarge {
+                limit: usize::try_from(cap).unwrap_or(usize::MAX),
+            });
+        }
         let st = State {
             body,
             hasher: expected.map(|c| (Sha256::new(), c)),
@@ -100,7 +116,17 @@ impl BlobStream {
                 }
             }
         });
-        Self { inner: Box::pin(s) }
+        Ok(Self {
+            inner: Box::pin(s),
+            content_length,
+        })
+    }
+
+    /// The size the server announced (`Content-Length`), if it did: for progress
+    /// displays; the stream itself is still bounded by the client's download cap.
+    #[must_use]
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
     }
 
     /// Reads the whole stream into memory (the CID is checked at the end).

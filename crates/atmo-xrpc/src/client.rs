@@ -28,6 +28,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on a buffered response body.
 const MAX_BODY: usize = 64 * 1024 * 1024;
+/// Default cap on one blob download (`sync.getBlob`): 100 MiB.
+pub const DEFAULT_MAX_BLOB_DOWNLOAD: u64 = 100 * 1024 * 1024;
+/// Default cap on one repository download (`sync.getRepo`): 1 GiB.
+pub const DEFAULT_MAX_REPO_DOWNLOAD: u64 = 1024 * 1024 * 1024;
 
 /// When to wait and retry after `429 Too Many Requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +61,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     max_body: usize,
+    max_blob_download: u64,
+    max_repo_download: u64,
     retry: RetryPolicy,
     defaults: CallOptions,
     user_agent: String,
@@ -96,6 +102,24 @@ impl ClientBuilder {
     #[must_use]
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
+        self
+    }
+
+    /// The most bytes one blob download (`getBlob`) may stream (default
+    /// [`DEFAULT_MAX_BLOB_DOWNLOAD`], 100 MiB); past it the stream ends with
+    /// [`Error::TooLarge`].
+    #[must_use]
+    pub fn max_blob_download(mut self, bytes: u64) -> Self {
+        self.max_blob_download = bytes;
+        self
+    }
+
+    /// The most bytes one repository download (`getRepo`) may stream (default
+    /// [`DEFAULT_MAX_REPO_DOWNLOAD`], 1 GiB); past it the stream ends with
+    /// [`Error::TooLarge`].
+    #[must_use]
+    pub fn max_repo_download(mut self, bytes: u64) -> Self {
+        self.max_repo_download = bytes;
         self
     }
 
@@ -184,6 +208,8 @@ impl ClientBuilder {
                 host,
                 timeout: self.timeout,
                 max_body: self.max_body,
+                max_blob_download: self.max_blob_download,
+                max_repo_download: self.max_repo_download,
                 retry: self.retry,
                 defaults: self.defaults,
                 user_agent: http::HeaderValue::from_str(&self.user_agent)
@@ -233,6 +259,8 @@ pub(crate) struct Inner {
     host: String,
     pub(crate) timeout: Duration,
     pub(crate) max_body: usize,
+    pub(crate) max_blob_download: u64,
+    pub(crate) max_repo_download: u64,
     retry: RetryPolicy,
     defaults: CallOptions,
     user_agent: http::HeaderValue,
@@ -269,6 +297,8 @@ impl Client {
             connect_timeout: CONNECT_TIMEOUT,
             timeout: REQUEST_TIMEOUT,
             max_body: MAX_BODY,
+            max_blob_download: DEFAULT_MAX_BLOB_DOWNLOAD,
+            max_repo_download: DEFAULT_MAX_REPO_DOWNLOAD,
             retry: RetryPolicy::default(),
             defaults: CallOptions::default(),
             user_agent: concat!("atmo-xrpc/", env!("CARGO_PKG_VERSION")).to_owned(),

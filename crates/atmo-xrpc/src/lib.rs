@@ -72,7 +72,9 @@ pub use response::{
 #[cfg(feature = "client")]
 pub use blob::BlobStream;
 #[cfg(feature = "client")]
-pub use client::{Client, ClientBuilder, RetryPolicy};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_MAX_BLOB_DOWNLOAD, DEFAULT_MAX_REPO_DOWNLOAD, RetryPolicy,
+};
 #[cfg(feature = "client")]
 pub use pagination::{Page, paginate};
 #[cfg(feature = "client")]

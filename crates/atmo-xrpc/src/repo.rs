@@ -400,13 +400,14 @@ impl Client {
         let req = XrpcRequest::query("com.atproto.sync.getBlob")?
             .param("did", did)
             .param("cid", cid);
-        let (_, body) = self.call_head(&req, Auth::IfAny).await?;
-        Ok(BlobStream::new(
+        let (head, body) = self.call_head(&req, Auth::IfAny).await?;
+        BlobStream::new(
             body,
             Some(*cid),
             self.inner.timeout,
-            u64::MAX,
-        ))
+            self.inner.max_blob_download,
+            content_length(&head.headers),
+        )
     }
 
     /// `com.atproto.sync.getRepo`: the repository as a CAR byte stream (check it with
@@ -419,8 +420,14 @@ impl Client {
         let req = XrpcRequest::query("com.atproto.sync.getRepo")?
             .param("did", did)
             .param_opt("since", since);
-        let (_, body) = self.call_head(&req, Auth::IfAny).await?;
-        Ok(BlobStream::new(body, None, self.inner.timeout, u64::MAX))
+        let (head, body) = self.call_head(&req, Auth::IfAny).await?;
+        BlobStream::new(
+            body,
+            None,
+            self.inner.timeout,
+            self.inner.max_repo_download,
+            content_length(&head.headers),
+        )
     }
 
     /// One page of `com.atproto.sync.listRepos` (`{did, head, rev, active}` objects).
@@ -457,6 +464,17 @@ impl Client {
             async move { client.list_repos_page(page_size, cursor.as_deref()).await }
         })
     }
+}
+
+/// The `Content-Length` header, when present and a number.
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn blob_of(v: &Value) -> Result<Blob> {

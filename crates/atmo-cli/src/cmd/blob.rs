@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use super::GlobalArgs;
-use super::session::{read_client, runtime, session_client, xrpc_err};
 use crate::error::CliError;
 use crate::io::{println, read_input};
+use crate::net::{Progress, download, read_target, runtime, session_client, xrpc_err};
 
 /// Arguments of `atmo blob`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,8 @@ enum BlobCommand {
     },
     /// Download a blob, checking its bytes against the CID.
     Get {
-        /// The account's DID.
+        /// The account: a DID (or a handle). Read from --pds, else the session's PDS for
+        /// its own account, else the PDS the DID document names.
         did: String,
         /// The blob's CID.
         cid: String,
@@ -61,20 +62,10 @@ pub(crate) fn run(args: BlobArgs, global: &GlobalArgs) -> Result<(), CliError> {
                 let cid: atmo_data::Cid = cid
                     .parse()
                     .map_err(|e| CliError::usage(format!("{cid}: {e}")))?;
-                let client = read_client(global)?;
+                let (client, did) = read_target(&did, global).await?;
                 let stream = client.get_blob(&did, &cid).await.map_err(xrpc_err)?;
-                // Write beside the target and rename only once the CID checked out.
-                let tmp = output.with_extension("part");
-                let mut f = tokio::fs::File::create(&tmp).await?;
-                let res = stream.write_to(&mut f).await;
-                drop(f);
-                match res {
-                    Ok(_) => std::fs::rename(&tmp, &output).map_err(CliError::from),
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&tmp);
-                        Err(xrpc_err(e))
-                    }
-                }
+                let progress = Progress::new(cid.to_string(), stream.content_length());
+                download(stream, &output, progress).await
             }
         }
     })

@@ -6,9 +6,9 @@ use atmo_syntax::AtUri;
 use futures_util::TryStreamExt as _;
 
 use super::GlobalArgs;
-use super::session::{read_client, runtime, session_client, xrpc_err};
 use crate::error::CliError;
 use crate::io::{println, read_input};
+use crate::net::{read_target, runtime, session_client, xrpc_err};
 
 /// Arguments of `atmo record`.
 #[derive(Debug, clap::Args)]
@@ -21,7 +21,8 @@ pub(crate) struct RecordArgs {
 enum RecordCommand {
     /// Print one record (exit 1 if it does not exist).
     Get {
-        /// `at://did/collection/rkey`.
+        /// `at://did/collection/rkey` (or a handle as the authority). Read from --pds, else
+        /// the session's PDS for its own account, else the PDS the DID document names.
         uri: String,
         /// One JSON object {"uri","cid","value"}.
         #[arg(long)]
@@ -29,7 +30,7 @@ enum RecordCommand {
     },
     /// Every record of a collection, all pages.
     List {
-        /// The repository: a DID or handle.
+        /// The repository: a DID or handle (its PDS is found as for `record get`).
         repo: String,
         /// The collection NSID.
         collection: String,
@@ -92,9 +93,9 @@ pub(crate) fn run(args: RecordArgs, global: &GlobalArgs) -> Result<(), CliError>
         match args.command {
             RecordCommand::Get { uri, json } => {
                 let (repo, coll, rkey) = parse_uri(&uri)?;
-                let client = read_client(global)?;
+                let (client, did) = read_target(&repo, global).await?;
                 let r = client
-                    .get_record(&repo, &coll, &rkey, None)
+                    .get_record(&did, &coll, &rkey, None)
                     .await
                     .map_err(|e| {
                         if e.is_not_found() {
@@ -114,8 +115,8 @@ pub(crate) fn run(args: RecordArgs, global: &GlobalArgs) -> Result<(), CliError>
                 collection,
                 json,
             } => {
-                let client = read_client(global)?;
-                let mut s = std::pin::pin!(client.list_records(&repo, &collection, Some(100)));
+                let (client, did) = read_target(&repo, global).await?;
+                let mut s = std::pin::pin!(client.list_records(&did, &collection, Some(100)));
                 while let Some(r) = s.try_next().await.map_err(xrpc_err)? {
                     if json {
                         println(&record_json(&r)?)?;

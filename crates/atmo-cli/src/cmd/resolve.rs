@@ -1,11 +1,12 @@
 //! `atmo resolve`: a handle or DID to its identity, checked in both directions.
 
-use atmo_identity::{ResolvedIdentity, Resolver, ResolverConfig};
+use atmo_identity::ResolvedIdentity;
 use atmo_syntax::AtIdentifier;
 
 use super::GlobalArgs;
 use crate::error::CliError;
 use crate::io::println;
+use crate::net::{parse_identifier, resolver, runtime};
 
 /// Arguments of `atmo resolve`.
 #[derive(Debug, clap::Args)]
@@ -28,24 +29,9 @@ pub(crate) struct ResolveArgs {
 
 /// Runs `atmo resolve`.
 pub(crate) fn run(args: ResolveArgs, global: &GlobalArgs) -> Result<(), CliError> {
-    let input = args.identifier.trim();
-    let bare = input
-        .strip_prefix("at://")
-        .or_else(|| input.strip_prefix('@'))
-        .unwrap_or(input);
-    let id = AtIdentifier::new(bare)
-        .map_err(|e| CliError::failed(format!("{input:?} is neither a handle nor a DID: {e}")))?;
-
-    let mut config = ResolverConfig::default();
-    config.plc_url = global.plc.clone();
-    config.handle_resolver = global.handle_resolver.clone();
-    config.allow_private_network = global.allow_private_network;
-    let resolver = Resolver::new(config).map_err(CliError::failed)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failed(format!("cannot start the async runtime: {e}")))?;
-    let resolved = runtime
+    let id = parse_identifier(&args.identifier)?;
+    let resolver = resolver(global)?;
+    let resolved = runtime()?
         .block_on(resolver.resolve_identifier(&id))
         .map_err(|e| CliError::failed(format!("cannot resolve {}: {e}", id.as_str())))?;
 

@@ -2,19 +2,21 @@
 //! (`$ATMO_SESSION_FILE`, else `$XDG_STATE_HOME/atmo/session.json`, else
 //! `~/.local/state/atmo/session.json`, mode 0600).
 
-use std::io::BufRead as _;
-use std::sync::Arc;
-
-use atmo_xrpc::{Client, FileSessionStore, SessionData, SessionStore};
+use std::io::{BufRead as _, IsTerminal as _};
 
 use super::GlobalArgs;
 use crate::error::CliError;
 use crate::io::println;
+use crate::net::{client_for, pds_for, runtime, session_client, xrpc_err};
 
 /// Arguments of `atmo login`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "The app password comes from ATMO_APP_PASSWORD, else from standard input.\nExample:\n  ATMO_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx atmo login alice.bsky.social --pds https://bsky.social"
+    after_help = "Without --pds, the PDS is the one the account's DID document names.\n\
+                  The app password comes from ATMO_APP_PASSWORD, else from a prompt (not echoed\n\
+                  on a terminal) or one line of standard input.\n\n\
+                  Examples:\n  atmo login alice.bsky.social\n  \
+                  ATMO_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx atmo login did:plc:abc --pds https://pds.example"
 )]
 pub(crate) struct LoginArgs {
     /// The account: a handle or a DID.
@@ -33,74 +35,29 @@ pub(crate) struct WhoamiArgs {
     json: bool,
 }
 
-/// A current-thread tokio runtime for one command.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failed(format!("cannot start the async runtime: {e}")))
-}
-
-pub(crate) fn xrpc_err(e: atmo_xrpc::Error) -> CliError {
-    CliError::failed(e)
-}
-
-pub(crate) fn store() -> Result<Arc<FileSessionStore>, CliError> {
-    FileSessionStore::at_default_path()
-        .map(Arc::new)
-        .map_err(xrpc_err)
-}
-
-/// A client for `url` (loopback http allowed with --allow-private-network or always for
-/// loopback hosts).
-pub(crate) fn client_for(url: &str, global: &GlobalArgs) -> Result<Client, CliError> {
-    Client::builder(url)
-        .allow_insecure_http(global.allow_private_network)
-        .session_store(store()?)
-        .build()
-        .map_err(xrpc_err)
-}
-
-/// The stored session's client, or an exit-1 error that says to log in.
-pub(crate) async fn session_client(global: &GlobalArgs) -> Result<(Client, SessionData), CliError> {
-    let st = store()?;
-    let Some(session) = st.load().map_err(xrpc_err)? else {
-        return Err(CliError::failed(format!(
-            "not logged in (no session in {}): run `atmo login HANDLE --pds URL` first",
-            st.path().display()
-        )));
-    };
-    let pds = global.pds.clone().unwrap_or_else(|| session.pds.clone());
-    let client = client_for(&pds, global)?;
-    client.set_session(session.clone()).await;
-    Ok((client, session))
-}
-
-/// A client for reads: the --pds, else the session's PDS.
-pub(crate) fn read_client(global: &GlobalArgs) -> Result<Client, CliError> {
-    if let Some(p) = &global.pds {
-        return client_for(p, global);
-    }
-    match store()?.load().map_err(xrpc_err)? {
-        Some(s) => client_for(&s.pds, global),
-        None => Err(CliError::failed(
-            "no PDS to ask: pass --pds URL (or log in first; resolving the account's PDS is not wired yet)",
-        )),
-    }
-}
-
+/// The app password: `ATMO_APP_PASSWORD`, else a prompt on standard error and one line
+/// from standard input (not echoed when standard input is a terminal).
 fn password() -> Result<String, CliError> {
     if let Some(p) = std::env::var_os("ATMO_APP_PASSWORD").filter(|p| !p.is_empty()) {
         return p
             .into_string()
             .map_err(|_| CliError::failed("ATMO_APP_PASSWORD is not UTF-8"));
     }
-    eprint!("App password: ");
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::failed(format!("cannot read the app password: {e}")))?;
+    let line = if std::io::stdin().is_terminal() {
+        eprint!("App password: ");
+        match read_hidden() {
+            Some(line) => {
+                eprintln!();
+                line
+            }
+            None => {
+                eprint!("\r(cannot turn off echo: the password will be shown) App password: ");
+                read_line()?
+            }
+        }
+    } else {
+        read_line()?
+    };
     let p = line.trim_end_matches(['\r', '\n']).to_owned();
     if p.is_empty() {
         return Err(CliError::failed(
@@ -110,18 +67,59 @@ fn password() -> Result<String, CliError> {
     Ok(p)
 }
 
-/// `atmo login`.
+fn read_line() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::failed(format!("cannot read the app password: {e}")))?;
+    Ok(line)
+}
+
+/// Reads one line from the terminal with echo off, through `/bin/sh` and `stty` (no
+/// terminal library needed). The shell turns echo back on when it exits, including on
+/// Ctrl-C, which also reaches it. `None` when echo cannot be turned off.
+#[cfg(unix)]
+fn read_hidden() -> Option<String> {
+    const SCRIPT: &str = "stty -echo 2>/dev/null || exit 3; \
+        trap 'stty echo 2>/dev/null' EXIT; trap 'exit 130' INT TERM HUP; \
+        IFS= read -r p; printf '%s' \"$p\"";
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    match out.status.code() {
+        Some(3) => None,
+        Some(0 | 1) => String::from_utf8(out.stdout).ok(),
+        // Interrupted: the terminal is restored; stop here.
+        _ => std::process::exit(130),
+    }
+}
+
+#[cfg(not(unix))]
+fn read_hidden() -> Option<String> {
+    None
+}
+
+/// `atmo login`: with --pds, on that service; otherwise on the PDS the account's DID
+/// document names (resolved with --plc, --handle-resolver, --allow-private-network).
 pub(crate) fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), CliError> {
-    let Some(pds) = global.pds.clone() else {
-        return Err(CliError::failed(
-            "atmo login needs --pds URL for now: finding the account's PDS from its handle or DID is not wired yet",
-        ));
+    let rt = runtime()?;
+    let (pds, identifier) = match &global.pds {
+        Some(p) => (p.clone(), args.identifier.clone()),
+        None => {
+            let (did, pds) = rt.block_on(pds_for(&args.identifier, global))?;
+            (pds, did.to_string())
+        }
     };
     let password = password()?;
-    runtime()?.block_on(async {
+    rt.block_on(async {
         let client = client_for(&pds, global)?;
         let s = client
-            .login(&args.identifier, &password)
+            .login(&identifier, &password)
             .await
             .map_err(xrpc_err)?;
         eprintln!("logged in as {} ({}) on {}", s.handle, s.did, s.pds);

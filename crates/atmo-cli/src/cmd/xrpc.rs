@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use atmo_xrpc::{RequestBody, SessionStore as _, XrpcRequest};
+use atmo_xrpc::{RequestBody, XrpcRequest};
 
 use super::GlobalArgs;
-use super::session::{client_for, runtime, store, xrpc_err};
 use crate::error::CliError;
 use crate::io::{read_input, write_stdout};
+use crate::net::{client_for, runtime, stored_session, xrpc_err};
 
 /// Arguments of `atmo xrpc`.
 #[derive(Debug, clap::Args)]
@@ -42,7 +42,7 @@ pub(crate) fn run(args: XrpcArgs, global: &GlobalArgs) -> Result<(), CliError> {
         atmo_data::json::from_slice(&bytes).map_err(CliError::failed)?;
         req = req.body(RequestBody::Json(bytes.into()));
     }
-    let session = store()?.load().map_err(xrpc_err)?;
+    let session = stored_session()?;
     let pds = match (&global.pds, &session) {
         (Some(p), _) => p.clone(),
         (None, Some(s)) => s.pds.clone(),
