@@ -5,7 +5,7 @@
 # Wall time from hyperfine (mean of several runs), peak RSS from /usr/bin/time -v.
 #
 #   benches/repo-compare/run.sh                 # build the drivers, run, print the table
-#   SIZES="10000" RUNS=5 benches/repo-compare/run.sh
+#   SIZES="10000" RUNS=5 DRIVERS="atmo atrium" benches/repo-compare/run.sh
 #   benches/repo-compare/run.sh --build-time    # also: clean release build of atmo-repo
 #                                               # vs atrium-repo, each in a fresh target dir
 #
@@ -32,7 +32,7 @@ done
 # 2. Drivers.
 IMPLS=()
 CMDS=()
-for impl in atmo atrium jacquard rsky; do
+for impl in ${DRIVERS:-atmo atrium jacquard rsky}; do
   echo "building repo-compare-$impl (release)..." >&2
   if (cd "$HERE" && timeout "$BUILD_TIMEOUT" cargo build --release --quiet -p "repo-compare-$impl"); then
     IMPLS+=("$impl-repo"); CMDS+=("$BIN/repo-compare-$impl")
@@ -46,25 +46,28 @@ IMPLS+=("@atproto/repo"); CMDS+=("node $ROOT/tests/oracle/bench-read.mjs")
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 rss_kb() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'; }
-printf '\n%-8s %-14s %9s %9s %11s %9s %8s %8s\n' records implementation car_MB wall_ms vs_atmo rss_MB rss/car count
+printf '\n%-8s %-14s %7s %9s %9s %9s %9s %8s %8s %7s\n' records implementation car_MB wall_ms wall/atmo cpu_ms cpu/atmo rss_MB rss/car count
 for n in $SIZES; do
   car="$OUT/repo-$n.car"
   car_bytes=$(stat -c %s "$car")
   args=()
   for i in "${!IMPLS[@]}"; do args+=(-n "${IMPLS[$i]}" "${CMDS[$i]} $car"); done
   hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$TMP/$n.json" "${args[@]}" >/dev/null 2>&1
-  atmo_ms=""
+  atmo_ms=""; atmo_cpu=""
   for i in "${!IMPLS[@]}"; do
-    ms=$(node -e "const r=require('$TMP/$n.json').results[$i]; console.log((r.mean*1000).toFixed(1))")
-    [ -z "$atmo_ms" ] && atmo_ms=$ms
+    read -r ms cpu < <(node -e "const r=require('$TMP/$n.json').results[$i]; console.log((r.mean*1000).toFixed(1), ((r.user+r.system)*1000).toFixed(1))")
+    [ -z "$atmo_ms" ] && atmo_ms=$ms && atmo_cpu=$cpu
     count=$(${CMDS[$i]} "$car" 2>/dev/null | tail -1)
     rss=$(rss_kb ${CMDS[$i]} "$car")
-    printf '%-8s %-14s %9.1f %9s %10.2fx %9.1f %8.2f %8s\n' "$n" "${IMPLS[$i]}" \
+    printf '%-8s %-14s %7.1f %9s %8.2fx %9s %8.2fx %8.1f %8.2f %7s\n' "$n" "${IMPLS[$i]}" \
       "$(echo "$car_bytes/1048576" | bc -l)" "$ms" "$(echo "$ms/$atmo_ms" | bc -l)" \
+      "$cpu" "$(echo "$cpu/$atmo_cpu" | bc -l)" \
       "$(echo "$rss/1024" | bc -l)" "$(echo "$rss*1024/$car_bytes" | bc -l)" "$count"
   done
 done
-echo "(vs_atmo: that implementation's wall time / atmo-repo's; > 1 means atmo-repo is faster)"
+echo "(wall: mean wall time; cpu: mean user+system time, steadier on a shared machine;"
+echo " x/atmo: that implementation's time / atmo-repo's, > 1 means atmo-repo is faster;"
+echo " rss: peak resident set size from /usr/bin/time -v; car_MB: MiB)"
 
 # 4. Clean release build times (optional: takes minutes).
 if [ "${1:-}" = "--build-time" ]; then

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         Command::Tid(args) => cmd::tid::run(args),
         Command::Data(args) => cmd::data::run(args),
         Command::Key(args) => cmd::key::run(args),
-        Command::Repo(args) => cmd::repo::run(args),
+        Command::Repo(args) => cmd::repo::run(args, &cli.global),
         Command::Resolve(args) => cmd::resolve::run(args, &cli.global),
         Command::Login(args) => cmd::session::login(args, &cli.global),
         Command::Logout(args) => cmd::session::logout(args, &cli.global),

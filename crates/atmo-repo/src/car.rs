@@ -122,6 +122,9 @@ fn write_varint(mut v: u64, out: &mut Vec<u8>) {
     out.push(v as u8);
 }
 
+/// One block section: the CID, the offset of the CID in the input, the block's bytes.
+pub(crate) type Section<'a> = (Cid, usize, &'a [u8]);
+
 /// A zero-copy CAR v1 reader over a byte slice.
 ///
 /// [`CarReader::new`] reads and checks the header; iterating yields each block as
@@ -206,7 +209,29 @@ impl<'a> CarReader<'a> {
         self.pos
     }
 
-    fn read_block(&mut self) -> Result<(Cid, &'a [u8]), CarError> {
+    /// Whether blocks are checked against their CIDs.
+    pub(crate) fn checks_hashes(&self) -> bool {
+        self.check_hashes
+    }
+
+    /// The whole input.
+    pub(crate) fn input(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The next block with the offset of its CID in the input, or `None` at the end.
+    pub(crate) fn next_section(&mut self) -> Option<Result<Section<'a>, CarError>> {
+        if self.failed || self.pos >= self.bytes.len() {
+            return None;
+        }
+        let r = self.read_block();
+        if r.is_err() {
+            self.failed = true;
+        }
+        Some(r)
+    }
+
+    fn read_block(&mut self) -> Result<Section<'a>, CarError> {
         let at = self.pos;
         if self.blocks >= self.limits.max_blocks {
             return Err(CarError::TooManyBlocks {
@@ -246,7 +271,7 @@ impl<'a> CarReader<'a> {
         }
         self.pos = start + len;
         self.blocks += 1;
-        Ok((cid, data))
+        Ok((cid, start, data))
     }
 }
 
@@ -254,14 +279,8 @@ impl<'a> Iterator for CarReader<'a> {
     type Item = Result<(Cid, &'a [u8]), CarError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.pos >= self.bytes.len() {
-            return None;
-        }
-        let r = self.read_block();
-        if r.is_err() {
-            self.failed = true;
-        }
-        Some(r)
+        self.next_section()
+            .map(|r| r.map(|(cid, _, data)| (cid, data)))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Block stores: where the tree and the records are read from.
 
 use std::collections::HashMap;
+use std::collections::hash_map::{Entry, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use atmo_data::Cid;
 
@@ -83,6 +85,12 @@ impl BlockStore for MemoryBlockStore {
 /// A store over the blocks of a CAR file held in memory: an index from CID to the
 /// block's bytes inside the file, no copies.
 ///
+/// The index is compact (about 32 bytes per block): when the reader checked every block
+/// against its CID, the first 8 bytes of the SHA-256 digest are the hash key (they are
+/// uniformly distributed and not chosen by the file's author); for input read with
+/// [`CarReader::trust_hashes`] the key is a randomly keyed SipHash of the CID instead.
+/// A lookup compares the whole CID, read back from the file.
+///
 /// ```
 /// # fn main() -> Result<(), atmo_repo::Error> {
 /// use atmo_data::Cid;
@@ -97,8 +105,56 @@ impl BlockStore for MemoryBlockStore {
 #[derive(Debug, Clone)]
 pub struct CarBlockStore<'a> {
     roots: Vec<Cid>,
-    blocks: HashMap<Cid, &'a [u8]>,
+    bytes: &'a [u8],
+    index: HashMap<u64, Slot<'a>, BuildHasherDefault<KeyHasher>>,
+    /// Blocks whose key collided with a different CID's (rare; see [`CarBlockStore`]).
+    overflow: HashMap<Cid, &'a [u8]>,
+    /// `Some` when hashes were not checked: keys are then a keyed hash of the CID.
+    keyed: Option<RandomState>,
     sections: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot<'a> {
+    /// Offset of the block's CID in the file.
+    cid_at: usize,
+    data: &'a [u8],
+}
+
+/// Passes through the `u64` keys of the index (already uniformly distributed).
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by the index; fold anything else in, FNV-1a style.
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+fn index_key(cid: &Cid, keyed: Option<&RandomState>) -> u64 {
+    match keyed {
+        Some(state) => state.hash_one(cid),
+        None => {
+            let mut first = [0u8; 8];
+            if let Some(d) = cid.digest().get(..8) {
+                first.copy_from_slice(d);
+            }
+            // The codec is folded in so that a raw block and a DAG-CBOR block with the
+            // same bytes do not share a key.
+            u64::from_le_bytes(first) ^ cid.codec().wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        }
+    }
 }
 
 impl<'a> CarBlockStore<'a> {
@@ -115,19 +171,40 @@ impl<'a> CarBlockStore<'a> {
     ///
     /// # Errors
     /// [`CarError`] for the first bad section.
-    pub fn from_reader(reader: CarReader<'a>) -> Result<Self, CarError> {
+    pub fn from_reader(mut reader: CarReader<'a>) -> Result<Self, CarError> {
         let roots = reader.roots().to_vec();
-        let rest = reader.bytes_left();
-        let mut blocks = HashMap::with_capacity(rest / 128);
+        let bytes = reader.input();
+        let keyed = (!reader.checks_hashes()).then(RandomState::new);
+        // Repository blocks average a few hundred bytes; grow from there if needed.
+        let mut index = HashMap::with_capacity_and_hasher(
+            reader.bytes_left() / 256,
+            BuildHasherDefault::default(),
+        );
+        let mut overflow = HashMap::new();
         let mut sections = 0;
-        for b in reader {
-            let (cid, data) = b?;
-            blocks.insert(cid, data);
+        while let Some(b) = reader.next_section() {
+            let (cid, cid_at, data) = b?;
             sections += 1;
+            match index.entry(index_key(&cid, keyed.as_ref())) {
+                Entry::Vacant(v) => {
+                    v.insert(Slot { cid_at, data });
+                }
+                Entry::Occupied(mut o) => {
+                    if cid_at_is(bytes, o.get().cid_at, &cid) {
+                        // The same block again: the later copy wins, as in a map.
+                        o.insert(Slot { cid_at, data });
+                    } else {
+                        overflow.insert(cid, data);
+                    }
+                }
+            }
         }
         Ok(Self {
             roots,
-            blocks,
+            bytes,
+            index,
+            overflow,
+            keyed,
             sections,
         })
     }
@@ -139,12 +216,12 @@ impl<'a> CarBlockStore<'a> {
 
     /// Number of distinct blocks.
     pub fn len(&self) -> usize {
-        self.blocks.len()
+        self.index.len() + self.overflow.len()
     }
 
     /// True if the CAR held no block.
     pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty()
+        self.index.is_empty() && self.overflow.is_empty()
     }
 
     /// Number of block sections in the file (duplicates counted).
@@ -154,17 +231,40 @@ impl<'a> CarBlockStore<'a> {
 
     /// The bytes of a block, borrowed from the CAR.
     pub fn get(&self, cid: &Cid) -> Option<&'a [u8]> {
-        self.blocks.get(cid).copied()
+        if let Some(slot) = self.index.get(&index_key(cid, self.keyed.as_ref())) {
+            if cid_at_is(self.bytes, slot.cid_at, cid) {
+                return Some(slot.data);
+            }
+        }
+        if self.overflow.is_empty() {
+            return None;
+        }
+        self.overflow.get(cid).copied()
     }
 
     /// Every block, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Cid, &'a [u8])> {
-        self.blocks.iter().map(|(c, b)| (c, *b))
+    pub fn iter(&self) -> impl Iterator<Item = (Cid, &'a [u8])> + '_ {
+        let bytes = self.bytes;
+        self.index
+            .values()
+            .filter_map(move |s| {
+                let (cid, _) = Cid::read_prefix(bytes.get(s.cid_at..)?).ok()?;
+                Some((cid, s.data))
+            })
+            .chain(self.overflow.iter().map(|(c, d)| (*c, *d)))
     }
+}
+
+/// True if the CID written at `at` in the file is `cid`.
+fn cid_at_is(bytes: &[u8], at: usize, cid: &Cid) -> bool {
+    bytes
+        .get(at..)
+        .and_then(|b| Cid::read_prefix(b).ok())
+        .is_some_and(|(c, _)| c == *cid)
 }
 
 impl BlockStore for CarBlockStore<'_> {
     fn get_block(&self, cid: &Cid) -> Option<&[u8]> {
-        self.blocks.get(cid).copied()
+        self.get(cid)
     }
 }

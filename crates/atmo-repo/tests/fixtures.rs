@@ -43,12 +43,12 @@ fn atmo_builds_the_same_blocks_as_the_reference() {
         let ours: BTreeMap<_, _> = CarBlockStore::from_car(&built.car)
             .unwrap()
             .iter()
-            .map(|(c, b)| (*c, b.to_vec()))
+            .map(|(c, b)| (c, b.to_vec()))
             .collect();
         let theirs: BTreeMap<_, _> = CarBlockStore::from_car(&car)
             .unwrap()
             .iter()
-            .map(|(c, b)| (*c, b.to_vec()))
+            .map(|(c, b)| (c, b.to_vec()))
             .collect();
         assert_eq!(ours, theirs);
     }

@@ -190,7 +190,7 @@ fn write_sequences_match_the_reference_implementation() {
         let car = atmo_repo::CarBlockStore::from_car(&built.car).unwrap();
         let mut store = atmo_repo::MemoryBlockStore::new();
         for (c, b) in car.iter() {
-            store.insert(*c, b.to_vec());
+            store.insert(c, b.to_vec());
         }
         let mut head = built.commit_cid;
         for (n, (step, want)) in job["steps"]

@@ -60,7 +60,7 @@ fn setup(n: u64) -> (MemoryBlockStore, Cid, Keypair, BTreeMap<String, u64>) {
     let car = CarBlockStore::from_car(&built.car).unwrap();
     let mut store = MemoryBlockStore::new();
     for (c, b) in car.iter() {
-        store.insert(*c, b.to_vec());
+        store.insert(c, b.to_vec());
     }
     (store, built.commit_cid, key, model)
 }

@@ -8,11 +8,17 @@ use jacquard_repo::{BlockStore, MemoryBlockStore, Mst};
 use sha2::{Digest, Sha256};
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: repo-compare-jacquard FILE.car");
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: repo-compare-jacquard FILE.car");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     let n = rt.block_on(async {
         let bytes = std::fs::read(&path).expect("read");
-        let parsed = jacquard_repo::car::parse_car_bytes(&bytes).await.expect("parse CAR");
+        let parsed = jacquard_repo::car::parse_car_bytes(&bytes)
+            .await
+            .expect("parse CAR");
         drop(bytes);
         for (cid, data) in &parsed.blocks {
             let digest = Sha256::digest(data);

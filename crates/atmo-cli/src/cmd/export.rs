@@ -12,7 +12,6 @@ use crate::net::{Progress, download, read_target, runtime, xrpc_err};
 /// the DID document names. On a terminal, standard error shows a progress line (bytes,
 /// rate, and a percentage when the size is announced).
 // Wired into `atmo repo export` by the lead.
-#[allow(dead_code)]
 pub(crate) fn export(handle_or_did: &str, out: &Path, global: &GlobalArgs) -> Result<(), CliError> {
     runtime()?.block_on(async {
         let (client, did) = read_target(handle_or_did, global).await?;

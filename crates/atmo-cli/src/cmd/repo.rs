@@ -9,6 +9,7 @@ use atmo_repo::mst::{self, Change};
 use atmo_repo::{Repo, VerifyOptions, build_repo};
 use atmo_syntax::{Did, Tid};
 
+use super::GlobalArgs;
 use crate::error::CliError;
 use crate::io::{println, read_input};
 
@@ -94,6 +95,20 @@ enum RepoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Download a whole repository from its PDS as a CAR file.
+    ///
+    /// The PDS is found by resolving the handle or DID (or taken from --pds). On a
+    /// terminal a progress line shows the bytes received.
+    #[command(
+        after_help = "Examples:\n  atmo repo export alice.bsky.social -o alice.car\n  atmo repo export did:plc:ewvi7nxzyoun6zhxrhs64oiz -o repo.car && atmo repo verify repo.car"
+    )]
+    Export {
+        /// The account: a handle or a DID.
+        identifier: String,
+        /// Where to write the CAR file.
+        #[arg(short = 'o', long = "output", value_name = "FILE.car")]
+        output: PathBuf,
+    },
 }
 
 fn fail(e: impl std::fmt::Display) -> CliError {
@@ -105,8 +120,11 @@ fn s(v: impl Into<String>) -> Value {
 }
 
 /// Runs `atmo repo`.
-pub(crate) fn run(args: RepoArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: RepoArgs, global: &GlobalArgs) -> Result<(), CliError> {
     match args.command {
+        RepoCommand::Export { identifier, output } => {
+            super::export::export(&identifier, &output, global)
+        }
         RepoCommand::Ls {
             file,
             collection,
