@@ -268,6 +268,12 @@ const main = async () => {
   plc = PlcServer.create({ db: Database.mock(), port: 0 })
   const plcServer = await plc.start()
   const plcUrl = `http://${LOOPBACK}:${plcServer.address().port}`
+  // The PDS reaches the directory by name: its identity resolver fetches through a "safe"
+  // fetch that refuses IP-literal hosts outright (`allowIpHost: false`), so with the
+  // 127.0.0.1 URL every DID resolution inside the PDS (describeRepo, service proxying)
+  // failed with "Invalid hostname". `localhost` is answered 127.0.0.1 by the lookup guard
+  // above, so this still never leaves loopback. The ready line keeps the 127.0.0.1 URL.
+  const plcUrlForPds = `http://localhost:${plcServer.address().port}`
 
   const rotationKey = await Secp256k1Keypair.create({ exportable: true })
   const fromEnv = Object.fromEntries(
@@ -299,7 +305,7 @@ const main = async () => {
       hostname: 'localhost',
       dataDirectory: dataDir,
       blobstoreDiskLocation: path.join(dataDir, 'blobs'),
-      didPlcUrl: plcUrl,
+      didPlcUrl: plcUrlForPds,
     }
     pds = await PDS.fromEnv(env)
     try {

@@ -349,9 +349,22 @@ async fn sessions_records_and_pages() {
     assert_eq!(page.items.len(), 2);
     assert!(page.cursor.is_some());
 
-    // describeRepo answers "Could not resolve DID: Invalid hostname" on this network
-    // (the PDS resolves the DID itself), so its answer is not checked here.
-    let _ = client.describe_repo(&s.did).await;
+    // describeRepo: the PDS resolves the DID itself (through the local PLC).
+    let desc = client.describe_repo(&s.did).await.unwrap();
+    assert_eq!(
+        desc.get("did").and_then(Value::as_str),
+        Some(s.did.as_str())
+    );
+    assert_eq!(
+        desc.get("handle").and_then(Value::as_str),
+        Some(handle.as_str())
+    );
+    assert_eq!(
+        desc.get("handleIsCorrect").and_then(Value::as_bool),
+        Some(true)
+    );
+    let colls = atmo_data::json::to_string(desc.get("collections").unwrap());
+    assert!(colls.contains("com.example.note"), "{colls}");
     let repos: Vec<Value> = client.list_repos(Some(1)).try_collect().await.unwrap();
     assert!(
         repos

@@ -486,21 +486,30 @@ impl Client {
         Ok((parts, body))
     }
 
+    /// Records the rate-limit headers of a response per host and category, and warns
+    /// through `tracing` when a category drops below 10% left: once per drop (a category
+    /// that stays low is not warned about again until it has recovered, e.g. in a new
+    /// window). The warning names the host, the policy and the counts, never a token.
     fn track(&self, headers: &HeaderMap) {
         let Some(rl) = RateLimit::from_headers(headers) else {
             return;
         };
-        if rl.is_low() {
+        let low = rl.is_low();
+        let (policy, remaining, limit) = (rl.category(), rl.remaining, rl.limit);
+        let was_low = match self.inner.rates.lock() {
+            Ok(mut m) => m
+                .insert((self.inner.host.clone(), rl.category()), rl)
+                .is_some_and(|prev| prev.is_low()),
+            Err(_) => false,
+        };
+        if low && !was_low {
             tracing::warn!(
                 host = %self.inner.host,
-                policy = rl.policy.as_deref().unwrap_or(""),
-                remaining = rl.remaining,
-                limit = rl.limit,
+                policy = %policy,
+                remaining,
+                limit,
                 "rate limit: less than 10% left"
             );
-        }
-        if let Ok(mut m) = self.inner.rates.lock() {
-            m.insert((self.inner.host.clone(), rl.category()), rl);
         }
     }
 

@@ -1,5 +1,6 @@
 //! [`Resolver`]: handle -> DID, DID -> document, both directions checked, with a cache.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +31,12 @@ pub struct ResolverConfig {
     /// Look handles up in DNS TXT (`_atproto.<handle>`) before the well-known URL.
     /// Default true when the `resolve-dns` feature is on.
     pub use_dns: bool,
+    /// Ask these DNS servers (UDP, then TCP for truncated answers) instead of the system's
+    /// configured ones, e.g. a company resolver or a test server. Default none: the
+    /// system configuration (`/etc/resolv.conf`), or public resolvers when there is none.
+    /// The server addresses are trusted as configured: the SSRF policy applies to the
+    /// HTTP connections made from the answers, not to these.
+    pub dns_servers: Option<Vec<SocketAddr>>,
     /// For development networks: fetch `/.well-known/atproto-did` from this base URL with
     /// the `Host` header set to the handle, instead of from `https://<handle>`.
     pub well_known_endpoint: Option<String>,
@@ -54,6 +61,7 @@ impl Default for ResolverConfig {
             handle_resolver: None,
             allow_private_network: false,
             use_dns: cfg!(feature = "resolve-dns"),
+            dns_servers: None,
             well_known_endpoint: None,
             timeout: Duration::from_secs(10),
             cache_ttl: Duration::from_secs(600),
@@ -357,7 +365,12 @@ impl Resolver {
             let resolver = self
                 .inner
                 .dns
-                .get_or_try_init(|| async { build_dns(self.inner.config.timeout) })
+                .get_or_try_init(|| async {
+                    build_dns(
+                        self.inner.config.timeout,
+                        self.inner.config.dns_servers.as_deref(),
+                    )
+                })
                 .await?;
             let lookup =
                 tokio::time::timeout(self.inner.config.timeout, resolver.txt_lookup(name.clone()))
@@ -632,15 +645,41 @@ impl Resolver {
 }
 
 #[cfg(feature = "resolve-dns")]
-fn build_dns(timeout: Duration) -> Result<hickory_resolver::TokioResolver, Error> {
+fn build_dns(
+    timeout: Duration,
+    servers: Option<&[SocketAddr]>,
+) -> Result<hickory_resolver::TokioResolver, Error> {
     use hickory_resolver::config::ResolverConfig as DnsConfig;
+    use hickory_resolver::config::{NameServerConfig, NameServerConfigGroup};
     use hickory_resolver::name_server::TokioConnectionProvider;
-    let mut builder = match hickory_resolver::TokioResolver::builder_tokio() {
-        Ok(b) => b,
-        Err(_) => hickory_resolver::TokioResolver::builder_with_config(
-            DnsConfig::default(),
-            TokioConnectionProvider::default(),
-        ),
+    use hickory_resolver::proto::xfer::Protocol;
+    let mut builder = match servers {
+        Some(servers) => {
+            if servers.is_empty() {
+                return Err(Error::Setup("dns_servers is an empty list".to_owned()));
+            }
+            let group: NameServerConfigGroup = servers
+                .iter()
+                .flat_map(|&addr| {
+                    [
+                        NameServerConfig::new(addr, Protocol::Udp),
+                        NameServerConfig::new(addr, Protocol::Tcp),
+                    ]
+                })
+                .collect::<Vec<_>>()
+                .into();
+            hickory_resolver::TokioResolver::builder_with_config(
+                DnsConfig::from_parts(None, Vec::new(), group),
+                TokioConnectionProvider::default(),
+            )
+        }
+        None => match hickory_resolver::TokioResolver::builder_tokio() {
+            Ok(b) => b,
+            Err(_) => hickory_resolver::TokioResolver::builder_with_config(
+                DnsConfig::default(),
+                TokioConnectionProvider::default(),
+            ),
+        },
     };
     builder.options_mut().timeout = timeout;
     builder.options_mut().attempts = 1;
