@@ -1,5 +1,6 @@
 //! CAR v1 files: a zero-copy reader over `&[u8]` that checks every block against its
-//! CID, and a writer.
+//! CID, and a writer. With the `async` feature, `AsyncCarReader` streams the same format
+//! from a `tokio::io::AsyncRead` with the same limits, checks and errors.
 //!
 //! A CAR v1 file is a varint-prefixed DAG-CBOR header `{version: 1, roots: [CID...]}`
 //! followed by sections, each a varint length then a binary CID then the block's bytes.
@@ -25,6 +26,11 @@ use atmo_data::cbor::{self, DecodeLimits};
 use atmo_data::{Cid, Value, ValueRef};
 
 use crate::error::CarError;
+
+#[cfg(feature = "async")]
+mod stream;
+#[cfg(feature = "async")]
+pub use stream::AsyncCarReader;
 
 /// Bounds on what a [`CarReader`] accepts. Every size read from the input is checked
 /// against these before it is used.
@@ -258,21 +264,33 @@ impl<'a> CarReader<'a> {
                 at: self.bytes.len(),
                 needed: (start + len).saturating_sub(self.bytes.len()),
             })?;
-        // A CID cut short by the section's end is a bad CID, not a short file.
-        let (cid, data) =
-            Cid::read_prefix(section).map_err(|source| CarError::Cid { at: start, source })?;
-        if self.check_hashes {
-            if cid.hash_code() != atmo_data::cid::SHA2_256 || cid.digest().len() != 32 {
-                return Err(CarError::UnsupportedHash { at, cid });
-            }
-            if !cid.verify(data) {
-                return Err(CarError::HashMismatch { at, cid });
-            }
-        }
+        let (cid, data) = split_section(section, at, start, self.check_hashes)?;
         self.pos = start + len;
         self.blocks += 1;
         Ok((cid, start, data))
     }
+}
+
+/// Splits a block section (whose length varint is at `at` and whose CID starts at
+/// `start`) into its CID and data, checking the data against the CID if asked.
+fn split_section(
+    section: &[u8],
+    at: usize,
+    start: usize,
+    check_hashes: bool,
+) -> Result<(Cid, &[u8]), CarError> {
+    // A CID cut short by the section's end is a bad CID, not a short file.
+    let (cid, data) =
+        Cid::read_prefix(section).map_err(|source| CarError::Cid { at: start, source })?;
+    if check_hashes {
+        if cid.hash_code() != atmo_data::cid::SHA2_256 || cid.digest().len() != 32 {
+            return Err(CarError::UnsupportedHash { at, cid });
+        }
+        if !cid.verify(data) {
+            return Err(CarError::HashMismatch { at, cid });
+        }
+    }
+    Ok((cid, data))
 }
 
 impl<'a> Iterator for CarReader<'a> {

@@ -108,6 +108,15 @@ pub enum CarError {
         /// The limit.
         max: usize,
     },
+    /// Reading the input failed (only the async reader reads from I/O; an unexpected end
+    /// of input is [`CarError::Truncated`] instead).
+    #[error("I/O error reading the CAR at byte {at}: {kind}")]
+    Io {
+        /// Offset of the first byte that could not be read.
+        at: usize,
+        /// The kind of the I/O error.
+        kind: std::io::ErrorKind,
+    },
     /// A block section of length 0 (it must at least hold a CID).
     #[error("empty block section at byte {at}")]
     EmptySection {

@@ -127,6 +127,16 @@ impl<'a> NodeData<'a> {
     /// # Errors
     /// [`MstError::NodeCbor`] or [`MstError::NodeShape`] (with the block's CID).
     pub fn decode(bytes: &'a [u8]) -> Result<Self, MstError> {
+        // Nearly every node is in the one canonical layout with 36-byte CIDs: read that
+        // directly; anything else (including every malformed block) takes the general
+        // decoder, which accepts exactly the same nodes and says what is wrong.
+        if let Some(node) = fast::decode(bytes) {
+            return Ok(node);
+        }
+        Self::decode_general(bytes)
+    }
+
+    fn decode_general(bytes: &'a [u8]) -> Result<Self, MstError> {
         let v = cbor::decode_ref(bytes).map_err(|source| MstError::NodeCbor {
             cid: Cid::for_dag_cbor(bytes),
             source,
@@ -193,6 +203,101 @@ impl<'a> NodeData<'a> {
         out.extend_from_slice(b"\x61l");
         opt_cid(self.left.as_ref(), &mut out);
         out
+    }
+}
+
+/// The direct reader of canonical node blocks behind [`NodeData::decode`].
+mod fast {
+    use super::{EntryData, NodeData};
+    use atmo_data::Cid;
+
+    struct Bytes<'a>(&'a [u8]);
+
+    impl<'a> Bytes<'a> {
+        fn lit<const N: usize>(&mut self, want: &[u8; N]) -> Option<()> {
+            let (h, rest) = self.0.split_first_chunk::<N>()?;
+            (h == want).then(|| self.0 = rest)
+        }
+
+        fn byte(&mut self) -> Option<u8> {
+            let (b, rest) = self.0.split_first()?;
+            self.0 = rest;
+            Some(*b)
+        }
+
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            let (h, rest) = self.0.split_at_checked(n)?;
+            self.0 = rest;
+            Some(h)
+        }
+
+        /// A head of `major` in its shortest form, with a value below 65,536.
+        fn head(&mut self, major: u8) -> Option<usize> {
+            let b = self.byte()?;
+            if b >> 5 != major {
+                return None;
+            }
+            match b & 0x1f {
+                v @ 0..=23 => Some(usize::from(v)),
+                24 => Some(usize::from(self.byte()?)).filter(|v| *v >= 24),
+                25 => {
+                    let [hi, lo] = *self.take(2)?.first_chunk::<2>()?;
+                    Some(usize::from(u16::from_be_bytes([hi, lo]))).filter(|v| *v >= 256)
+                }
+                _ => None,
+            }
+        }
+
+        /// Tag 42 over 37 bytes: 0x00 then a CIDv1 (dag-cbor or raw, SHA-256).
+        fn link(&mut self) -> Option<Cid> {
+            self.lit(&[0xd8, 0x2a, 0x58, 0x25, 0x00])?;
+            let raw = self.take(36)?;
+            match raw {
+                [0x01, 0x71 | 0x55, 0x12, 0x20, ..] => {
+                    let (cid, rest) = Cid::read_prefix(raw).ok()?;
+                    rest.is_empty().then_some(cid)
+                }
+                _ => None,
+            }
+        }
+
+        fn opt_link(&mut self) -> Option<Option<Cid>> {
+            if self.0.first() == Some(&0xf6) {
+                self.0 = self.0.get(1..)?;
+                Some(None)
+            } else {
+                self.link().map(Some)
+            }
+        }
+    }
+
+    /// `{"e": [{"k", "p", "t", "v"}...], "l"}` exactly as strict DAG-CBOR lays it out, or
+    /// `None` for anything else.
+    pub(super) fn decode(bytes: &[u8]) -> Option<NodeData<'_>> {
+        let mut r = Bytes(bytes);
+        r.lit(b"\xa2\x61e")?;
+        let n = r.head(4)?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            r.lit(b"\xa4\x61k")?;
+            let len = r.head(2)?;
+            let key_suffix = r.take(len)?;
+            r.lit(b"\x61p")?;
+            let prefix_len = r.head(0)?;
+            r.lit(b"\x61t")?;
+            let right = r.opt_link()?;
+            r.lit(b"\x61v")?;
+            let value = r.link()?;
+            entries.push(EntryData {
+                prefix_len,
+                key_suffix,
+                value,
+                right,
+            });
+        }
+        r.lit(b"\x61l")?;
+        let left = r.opt_link()?;
+        r.0.is_empty().then_some(NodeData { left, entries })
     }
 }
 
@@ -841,5 +946,44 @@ impl<'s, S: BlockStore + ?Sized> Cursor<'s, S> {
         }
         self.last_key = Some(key.clone());
         Ok(Some((key, cid)))
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::{NodeData, fast};
+
+    /// Whenever the direct reader accepts a block, the general decoder accepts it too and
+    /// gives the same node: on every block of the fixtures, and on every one-byte change
+    /// of their tree nodes.
+    #[test]
+    fn direct_reader_agrees_with_the_general_decoder() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut nodes = 0;
+        for name in ["oracle-k256.car", "oracle-p256.car", "refpds-medium.car"] {
+            let car = std::fs::read(dir.join(name)).unwrap();
+            for block in crate::car::CarReader::new(&car).unwrap() {
+                let (_, bytes) = block.unwrap();
+                let Some(node) = fast::decode(bytes) else {
+                    assert!(NodeData::decode_general(bytes).is_err());
+                    continue;
+                };
+                nodes += 1;
+                assert_eq!(NodeData::decode_general(bytes).unwrap(), node);
+                for at in 0..bytes.len() {
+                    for flip in [0x01, 0x20, 0x80] {
+                        let mut bad = bytes.to_vec();
+                        bad[at] ^= flip;
+                        if let Some(n) = fast::decode(&bad) {
+                            assert_eq!(NodeData::decode_general(&bad).unwrap(), n);
+                        }
+                    }
+                    if let Some(n) = fast::decode(&bytes[..at]) {
+                        panic!("truncated node accepted: {n:?}");
+                    }
+                }
+            }
+        }
+        assert!(nodes > 20, "{nodes}");
     }
 }

@@ -112,6 +112,13 @@ pub struct CarBlockStore<'a> {
     /// `Some` when hashes were not checked: keys are then a keyed hash of the CID.
     keyed: Option<RandomState>,
     sections: usize,
+    /// Offset just past the block [`CarBlockStore::get`] last found: repositories are
+    /// usually written in the order they are read, so the next lookup is tried there
+    /// first (a CID compare on bytes about to be read anyway, instead of an index probe).
+    /// Only used when every block was hash-checked (same CID, same bytes).
+    next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Offset of the first section.
+    first: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -182,6 +189,7 @@ impl<'a> CarBlockStore<'a> {
         );
         let mut overflow = HashMap::new();
         let mut sections = 0;
+        let first = reader.position();
         while let Some(b) = reader.next_section() {
             let (cid, cid_at, data) = b?;
             sections += 1;
@@ -206,6 +214,8 @@ impl<'a> CarBlockStore<'a> {
             overflow,
             keyed,
             sections,
+            next: std::sync::Arc::new(first.into()),
+            first,
         })
     }
 
@@ -231,8 +241,20 @@ impl<'a> CarBlockStore<'a> {
 
     /// The bytes of a block, borrowed from the CAR.
     pub fn get(&self, cid: &Cid) -> Option<&'a [u8]> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.keyed.is_none() {
+            if let Some((data, end)) = self.section_at(self.next.load(Relaxed), cid) {
+                self.next.store(end, Relaxed);
+                return Some(data);
+            }
+        }
         if let Some(slot) = self.index.get(&index_key(cid, self.keyed.as_ref())) {
             if cid_at_is(self.bytes, slot.cid_at, cid) {
+                if self.keyed.is_none() {
+                    let end = slot.data.as_ptr_range().end as usize;
+                    let start = self.bytes.as_ptr_range().start as usize;
+                    self.next.store(end.wrapping_sub(start), Relaxed);
+                }
                 return Some(slot.data);
             }
         }
@@ -240,6 +262,28 @@ impl<'a> CarBlockStore<'a> {
             return None;
         }
         self.overflow.get(cid).copied()
+    }
+
+    /// The block of the section at `at` (validated by the reader) if its CID is `cid`,
+    /// with the offset of the section after it.
+    fn section_at(&self, at: usize, cid: &Cid) -> Option<(&'a [u8], usize)> {
+        let rest = self.bytes.get(at..)?;
+        let mut len = 0u64;
+        let mut used = 0;
+        for (i, b) in rest.iter().take(9).enumerate() {
+            len |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                used = i + 1;
+                break;
+            }
+        }
+        if used == 0 || at < self.first {
+            return None;
+        }
+        let len = usize::try_from(len).ok()?;
+        let section = rest.get(used..used.checked_add(len)?)?;
+        let (found, data) = Cid::read_prefix(section).ok()?;
+        (found == *cid).then_some((data, at + used + len))
     }
 
     /// Every block, in no particular order.
