@@ -1,5 +1,7 @@
 //! Project chores for atmo, run as `cargo xtask <task>`.
 //!
+//! - `cargo xtask codegen [--check]`: generate `crates/atmo-api` from `lexicons/` (or,
+//!   with `--lexicons DIR --out DIR`, a directory of your own lexicons).
 //! - `cargo xtask deps`: fail on any dependency edge the layering in DESIGN.md forbids.
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: seed and run the fuzz targets.
 //! - `cargo xtask fuzz-seed`: only write the seed corpora from the interop vectors.
@@ -8,6 +10,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod codegen;
 mod deps;
 mod fuzz;
 
@@ -17,6 +20,9 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
+  codegen [--check]             generate crates/atmo-api from lexicons/ (--check: fail on drift)
+  codegen --lexicons DIR --out DIR [--check]
+                                generate Rust for your own lexicons into DIR
   deps                          check the crate layering (DESIGN.md) and banned dependencies
   fuzz [--seconds N] [TARGET..] seed then run every fuzz target (or the named ones) N seconds each
   fuzz-seed                     write fuzz/corpus/<target>/ seeds from the interop vectors
@@ -25,6 +31,7 @@ tasks:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("codegen") => codegen::run(args.get(1..).unwrap_or_default()),
         Some("deps") => deps::run(),
         Some("fuzz") => fuzz::run(args.get(1..).unwrap_or_default()),
         Some("fuzz-seed") => fuzz::seed_all().map(|n| println!("wrote {n} seed files")),

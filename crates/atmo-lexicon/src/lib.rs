@@ -42,6 +42,8 @@
 
 pub mod bundled;
 mod catalog;
+#[cfg(feature = "codegen")]
+pub mod codegen;
 mod error;
 pub mod model;
 mod parse;

@@ -1,0 +1,758 @@
+//! Emission of one lexicon document as the body of one Rust module.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+use atmo_syntax::Nsid;
+
+use super::names::{Names, camel, screaming, serde_camel, snake};
+use super::{Options, type_string};
+use crate::Catalog;
+use crate::model::{
+    Body, Def, DefId, ErrorDef, LexiconDoc, ObjectType, ParamsType, RefTarget, Schema,
+    StringFormat, StringType, UnionType,
+};
+
+/// The Rust module path of an NSID: `app.bsky.feed.post` -> `[app_bsky, feed, post]`.
+pub(super) fn module_path(nsid: &Nsid) -> Vec<String> {
+    let segs: Vec<&str> = nsid.as_str().split('.').collect();
+    let mut out = Vec::with_capacity(segs.len());
+    if let [a, b, rest @ ..] = segs.as_slice() {
+        out.push(snake(&format!("{a}_{b}")));
+        out.extend(rest.iter().map(|s| snake(s)));
+    }
+    out
+}
+
+fn last_segment(nsid: &Nsid) -> &str {
+    nsid.as_str().rsplit('.').next().unwrap_or("")
+}
+
+/// The names given to one document's definitions.
+#[derive(Debug, Default)]
+pub(super) struct DocNames {
+    /// Type names taken in the module (definitions, reserved names).
+    types: Names,
+    /// Definition name -> Rust type name.
+    def_types: BTreeMap<String, String>,
+    /// Definition name (of a token) -> constant name.
+    consts: BTreeMap<String, String>,
+    /// Constant names taken in the module.
+    const_names: Names,
+}
+
+/// Names for every document of the catalog, computed before any emission so references
+/// across documents resolve to the same names.
+#[derive(Debug, Default)]
+pub(super) struct Index {
+    docs: HashMap<String, DocNames>,
+}
+
+impl Index {
+    pub(super) fn new(docs: &[&LexiconDoc]) -> Self {
+        let mut idx = Self::default();
+        for doc in docs {
+            idx.docs
+                .insert(doc.id.as_str().to_owned(), Self::name_doc(doc));
+        }
+        idx
+    }
+
+    fn name_doc(doc: &LexiconDoc) -> DocNames {
+        let mut n = DocNames::default();
+        n.const_names.claim("NSID");
+        let last = camel(last_segment(&doc.id));
+        match doc.main() {
+            Some(Def::Record(_)) => {
+                n.types.claim("Record");
+                n.def_types.insert("main".into(), "Record".into());
+            }
+            Some(Def::Query(_) | Def::Procedure(_)) => {
+                for r in ["Params", "Input", "Output", "Error"] {
+                    n.types.claim(r);
+                }
+                let marker = n.types.claim(&last);
+                n.def_types.insert("main".into(), marker);
+            }
+            Some(Def::Subscription(_)) => {
+                for r in ["Params", "Message", "Error"] {
+                    n.types.claim(r);
+                }
+            }
+            Some(Def::Type(_)) => {
+                // `Main` when another definition would take the NSID's own name
+                // (`app.bsky.embed.external` has `#external`).
+                let clash = doc
+                    .defs
+                    .keys()
+                    .any(|k| k.as_str() != "main" && camel(k) == last);
+                let name = n.types.claim(if clash { "Main" } else { &last });
+                n.def_types.insert("main".into(), name);
+            }
+            Some(Def::Token(_)) => {
+                let c = n.const_names.claim(&screaming(last_segment(&doc.id)));
+                n.consts.insert("main".into(), c);
+            }
+            _ => {}
+        }
+        for (name, def) in doc.defs.iter().filter(|(k, _)| k.as_str() != "main") {
+            match def {
+                Def::Token(_) => {
+                    let c = n.const_names.claim(&screaming(name));
+                    n.consts.insert(name.clone(), c);
+                }
+                Def::Type(_) | Def::Record(_) => {
+                    let t = n.types.claim(&camel(name));
+                    n.def_types.insert(name.clone(), t);
+                }
+                _ => {}
+            }
+        }
+        n
+    }
+}
+
+/// What emitting one document produced.
+pub(super) struct DocOut {
+    pub(super) doc: Vec<String>,
+    pub(super) body: String,
+    pub(super) items: usize,
+    pub(super) namespaces_used: BTreeSet<String>,
+}
+
+struct Emitter<'a> {
+    doc: &'a LexiconDoc,
+    cat: &'a Catalog,
+    index: &'a Index,
+    opts: &'a Options,
+    types: Names,
+    mods: Names,
+    out: String,
+    items: usize,
+    ns_used: BTreeSet<String>,
+}
+
+pub(super) fn emit_doc(doc: &LexiconDoc, cat: &Catalog, index: &Index, opts: &Options) -> DocOut {
+    let names = index.docs.get(doc.id.as_str());
+    let mut e = Emitter {
+        doc,
+        cat,
+        index,
+        opts,
+        types: names.map(|n| n.types.clone()).unwrap_or_default(),
+        mods: Names::new(),
+        out: String::new(),
+        items: 0,
+        ns_used: BTreeSet::new(),
+    };
+    let _ = writeln!(
+        e.out,
+        "/// The NSID of this lexicon.\npub const NSID: &str = {:?};",
+        doc.id.as_str()
+    );
+    e.items += 1;
+    if let Some(main) = doc.main() {
+        e.def("main", main);
+    }
+    for (name, def) in doc.defs.iter().filter(|(k, _)| k.as_str() != "main") {
+        e.def(name, def);
+    }
+    let mut mod_doc = vec![format!("`{}`", doc.id)];
+    let desc = doc
+        .description
+        .as_deref()
+        .or_else(|| doc.main().and_then(Def::description));
+    if let Some(d) = desc {
+        mod_doc.push(String::new());
+        mod_doc.extend(doc_lines(d));
+    }
+    DocOut {
+        doc: mod_doc,
+        body: e.out,
+        items: e.items,
+        namespaces_used: e.ns_used,
+    }
+}
+
+fn doc_lines(s: &str) -> Vec<String> {
+    s.lines().map(|l| l.trim_end().to_owned()).collect()
+}
+
+fn push_doc(out: &mut String, lines: &[String]) {
+    for l in lines {
+        if l.is_empty() {
+            out.push_str("///\n");
+        } else {
+            let _ = writeln!(out, "/// {l}");
+        }
+    }
+}
+
+fn desc_doc(title: String, desc: Option<&str>) -> Vec<String> {
+    let mut v = vec![title];
+    if let Some(d) = desc {
+        v.push(String::new());
+        v.extend(doc_lines(d));
+    }
+    v
+}
+
+const DERIVES: &str = "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]";
+
+impl Emitter<'_> {
+    fn def_id(&self, name: &str) -> DefId {
+        DefId::new(self.doc.id.clone(), name)
+    }
+
+    fn def_type_name(&self, name: &str) -> String {
+        self.index
+            .docs
+            .get(self.doc.id.as_str())
+            .and_then(|n| n.def_types.get(name))
+            .cloned()
+            .unwrap_or_else(|| camel(name))
+    }
+
+    fn def(&mut self, name: &str, def: &Def) {
+        let id = self.def_id(name);
+        match def {
+            Def::Record(r) => {
+                let doc = desc_doc(
+                    format!("A `{id}` record (key: `{}`).", r.key),
+                    r.description.as_deref(),
+                );
+                let ty = self.def_type_name(name);
+                self.object(&ty, &r.record, &doc, Some(&id));
+                let rt = &self.opts.runtime;
+                let _ = writeln!(
+                    self.out,
+                    "impl {ty} {{\n/// The record's collection NSID.\npub const NSID: &'static str = NSID;\n}}\nimpl {rt}::Collection for {ty} {{\nconst NSID: &'static str = NSID;\n}}"
+                );
+            }
+            Def::Query(q) => {
+                let params = self.params(q.parameters.as_ref());
+                let output = self.body("Output", q.output.as_ref());
+                self.errors(&q.errors);
+                self.endpoint(
+                    name,
+                    "Query",
+                    q.description.as_deref(),
+                    &params,
+                    &("()".into(), None),
+                    &output,
+                );
+            }
+            Def::Procedure(p) => {
+                let params = self.params(p.parameters.as_ref());
+                let input = self.body("Input", p.input.as_ref());
+                let output = self.body("Output", p.output.as_ref());
+                self.errors(&p.errors);
+                self.endpoint(
+                    name,
+                    "Procedure",
+                    p.description.as_deref(),
+                    &params,
+                    &input,
+                    &output,
+                );
+            }
+            Def::Subscription(s) => {
+                self.params(s.parameters.as_ref());
+                if let Some(m) = &s.message {
+                    let doc = desc_doc(
+                        format!("A message of the `{id}` subscription."),
+                        m.description.as_deref(),
+                    );
+                    self.union("Message", &m.schema, &doc);
+                }
+                self.errors(&s.errors);
+            }
+            Def::Token(t) => {
+                let c = self
+                    .index
+                    .docs
+                    .get(self.doc.id.as_str())
+                    .and_then(|n| n.consts.get(name))
+                    .cloned()
+                    .unwrap_or_else(|| screaming(name));
+                let mut s = String::new();
+                push_doc(
+                    &mut s,
+                    &desc_doc(format!("The token `{id}`."), t.description.as_deref()),
+                );
+                let _ = writeln!(s, "pub const {c}: &str = {:?};", type_string(&id));
+                self.out.push_str(&s);
+                self.items += 1;
+            }
+            Def::PermissionSet(_) => {}
+            Def::Type(schema) => {
+                let ty = self.def_type_name(name);
+                let doc = desc_doc(format!("`{id}`"), schema.description());
+                match schema {
+                    Schema::Object(o) => self.object(&ty, o, &doc, None),
+                    Schema::Union(u) => self.union(&ty, u, &doc),
+                    other => {
+                        let target = self.schema_type(other, &ty, &id);
+                        let mut s = String::new();
+                        push_doc(&mut s, &doc);
+                        let _ = writeln!(s, "pub type {ty} = {target};");
+                        self.out.push_str(&s);
+                        self.items += 1;
+                        if let Schema::String(st) = other {
+                            self.known_values(name, &ty, st);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Constants for a string definition's known or enumerated values.
+    fn known_values(&mut self, def_name: &str, ty: &str, st: &StringType) {
+        let values: Vec<&String> = st
+            .known_values
+            .iter()
+            .chain(st.enum_values.iter().flatten())
+            .collect();
+        if values.is_empty() {
+            return;
+        }
+        let m = self.mods.claim(&snake(def_name));
+        let mut s = format!("/// Known values of [`{ty}`].\npub mod {m} {{\n");
+        let mut consts = Names::new();
+        for v in values {
+            let short = v.rsplit('#').next().unwrap_or(v);
+            let c = consts.claim(&screaming(short));
+            let _ = writeln!(s, "/// `{v}`\npub const {c}: &str = {v:?};");
+            self.items += 1;
+        }
+        s.push_str("}\n");
+        self.out.push_str(&s);
+    }
+
+    /// A struct for an object. `record` is set for a record's object.
+    ///
+    /// Its serde impls are calls into the runtime's `MapSer`/`MapDe` rather than derives:
+    /// far less code per struct than serde's derive with `#[serde(flatten)]`.
+    fn object(&mut self, ty: &str, o: &ObjectType, doc: &[String], record: Option<&DefId>) {
+        let rt = self.opts.runtime.clone();
+        let mut fields = String::new();
+        let mut ser = String::new();
+        let mut de = String::new();
+        let mut taken = Names::new();
+        for (prop, schema) in &o.properties {
+            let field = taken.claim(&snake(prop));
+            let hint = format!("{ty}{}", camel(prop));
+            let mut rust = self.field_type(schema, &hint, ty, record);
+            let required = o.is_required(prop);
+            let nullable = o.is_nullable(prop);
+            if let Some(d) = schema.description() {
+                push_doc(&mut fields, &doc_lines(d));
+            }
+            if !required || nullable {
+                rust = format!("Option<{rust}>");
+            }
+            let _ = writeln!(fields, "pub {field}: {rust},");
+            let (sm, dm) = if required {
+                ("req", "req")
+            } else {
+                ("opt", "opt")
+            };
+            let dm = if required && nullable { "opt" } else { dm };
+            let _ = writeln!(ser, "m.{sm}({prop:?}, &self.{field})?;");
+            let _ = writeln!(de, "{field}: m.{dm}({prop:?})?,");
+        }
+        let extra = taken.claim("extra");
+        let mutable = if o.properties.is_empty() { "" } else { "mut " };
+        let mut s = String::new();
+        push_doc(&mut s, doc);
+        let _ = writeln!(s, "#[derive(Debug, Clone, PartialEq)]\npub struct {ty} {{");
+        s.push_str(&fields);
+        let _ = writeln!(
+            s,
+            "/// Fields not in the lexicon, kept as found.\npub {extra}: std::collections::BTreeMap<String, atmo_data::Value>,\n}}"
+        );
+        let _ = writeln!(
+            s,
+            "impl serde::Serialize for {ty} {{\nfn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\nlet {mutable}m = {rt}::MapSer::new(s)?;\n{ser}m.end(&self.{extra})\n}}\n}}"
+        );
+        let _ = writeln!(
+            s,
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\nlet {mutable}m = {rt}::MapDe::new(d)?;\nOk(Self {{\n{de}{extra}: m.rest(),\n}})\n}}\n}}"
+        );
+        self.out.push_str(&s);
+        self.items += 1;
+    }
+
+    /// The type of an object field: like [`Self::schema_type`], boxing a direct reference
+    /// that leads back to the containing definition.
+    fn field_type(
+        &mut self,
+        schema: &Schema,
+        hint: &str,
+        parent_ty: &str,
+        parent: Option<&DefId>,
+    ) -> String {
+        let parent_id = parent.cloned().unwrap_or_else(|| {
+            let name = self
+                .index
+                .docs
+                .get(self.doc.id.as_str())
+                .and_then(|n| n.def_types.iter().find(|(_, t)| *t == parent_ty))
+                .map(|(d, _)| d.clone())
+                .unwrap_or_default();
+            self.def_id(&name)
+        });
+        let t = self.schema_type(schema, hint, &parent_id);
+        if let Schema::Ref(r) = schema {
+            if self.reaches(&r.reference.target, &parent_id, &mut BTreeSet::new()) {
+                return format!("Box<{t}>");
+            }
+        }
+        t
+    }
+
+    /// True if definition `from` holds (through direct, unboxed refs) `to`.
+    fn reaches(&self, from: &DefId, to: &DefId, seen: &mut BTreeSet<DefId>) -> bool {
+        if from == to {
+            return true;
+        }
+        if !seen.insert(from.clone()) {
+            return false;
+        }
+        let obj = match self.cat.def(from) {
+            Some(Def::Type(Schema::Object(o))) => o,
+            Some(Def::Record(r)) => &r.record,
+            _ => return false,
+        };
+        obj.properties.values().any(|s| match s {
+            Schema::Ref(r) => self.reaches(&r.reference.target, to, seen),
+            _ => false,
+        })
+    }
+
+    /// The Rust type of a schema; inline objects and unions are emitted under `hint`.
+    fn schema_type(&mut self, schema: &Schema, hint: &str, ctx: &DefId) -> String {
+        match schema {
+            Schema::Null(_) => "()".into(),
+            Schema::Boolean(_) => "bool".into(),
+            Schema::Integer(_) => "i64".into(),
+            Schema::String(s) => string_type(s.format).into(),
+            Schema::Bytes(_) => format!("{}::Bytes", self.opts.runtime),
+            Schema::CidLink(_) => "atmo_data::Cid".into(),
+            Schema::Blob(_) => "atmo_data::Blob".into(),
+            Schema::Unknown(_) => "atmo_data::Value".into(),
+            Schema::Array(a) => {
+                let inner = self.schema_type(&a.items, &format!("{hint}Item"), ctx);
+                format!("Vec<{inner}>")
+            }
+            Schema::Object(o) => {
+                let name = self.types.claim(&camel(hint));
+                let doc = desc_doc(
+                    format!("An object inside `{ctx}`."),
+                    o.description.as_deref(),
+                );
+                self.object(&name, o, &doc, None);
+                name
+            }
+            Schema::Union(u) => {
+                let name = self.types.claim(&camel(hint));
+                let doc = desc_doc(format!("A union inside `{ctx}`."), u.description.as_deref());
+                self.union(&name, u, &doc);
+                name
+            }
+            Schema::Ref(r) => self.ref_type(&r.reference),
+        }
+    }
+
+    /// The Rust path of a referenced definition.
+    fn ref_type(&mut self, r: &RefTarget) -> String {
+        let t = &r.target;
+        let Some(def) = self.cat.def(t) else {
+            return "atmo_data::Value".into();
+        };
+        let name = match def {
+            Def::Record(_) | Def::Type(_) => self
+                .index
+                .docs
+                .get(t.nsid.as_str())
+                .and_then(|n| n.def_types.get(&t.name))
+                .cloned(),
+            Def::Token(_) => return "String".into(),
+            _ => None,
+        };
+        let Some(name) = name else {
+            return "atmo_data::Value".into();
+        };
+        if t.nsid == self.doc.id {
+            return name;
+        }
+        let path = module_path(&t.nsid);
+        let root = if self.opts.generates(t.nsid.as_str()) {
+            if let Some(ns) = path.first() {
+                self.ns_used.insert(ns.clone());
+            }
+            &self.opts.root
+        } else {
+            &self.opts.external_root
+        };
+        format!("{root}::{}::{name}", path.join("::"))
+    }
+
+    /// The variant name for a union member.
+    fn variant_name(&self, t: &DefId) -> String {
+        let last = last_segment(&t.nsid);
+        if t.nsid == self.doc.id {
+            if t.is_main() {
+                camel(last)
+            } else {
+                camel(&t.name)
+            }
+        } else if t.is_main() {
+            camel(last)
+        } else if last == "defs" {
+            camel(&t.name)
+        } else {
+            format!("{}{}", camel(last), camel(&t.name))
+        }
+    }
+
+    /// An enum for a union, with serde through the runtime helpers.
+    fn union(&mut self, ty: &str, u: &UnionType, doc: &[String]) {
+        let rt = self.opts.runtime.clone();
+        let mut variants = Names::new();
+        if !u.closed {
+            variants.claim("Unknown");
+        }
+        let mut members = Vec::new();
+        for r in &u.refs {
+            let v = variants.claim(&self.variant_name(&r.target));
+            let t = self.ref_type(r);
+            members.push((v, t, type_string(&r.target)));
+        }
+        let mut s = String::new();
+        push_doc(&mut s, doc);
+        let _ = writeln!(s, "#[derive(Debug, Clone, PartialEq)]\npub enum {ty} {{");
+        for (v, t, tag) in &members {
+            let _ = writeln!(s, "/// `{tag}`\n{v}(Box<{t}>),");
+        }
+        if !u.closed {
+            s.push_str("/// A `$type` this version does not know, kept as found.\nUnknown(atmo_data::Value),\n");
+        }
+        s.push_str("}\n");
+        let _ = writeln!(
+            s,
+            "impl serde::Serialize for {ty} {{\nfn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\nmatch self {{"
+        );
+        for (v, _, tag) in &members {
+            let _ = writeln!(s, "Self::{v}(v) => {rt}::serialize_tagged(s, {tag:?}, v),");
+        }
+        if !u.closed {
+            s.push_str("Self::Unknown(v) => serde::Serialize::serialize(v, s),\n");
+        }
+        s.push_str("}\n}\n}\n");
+        if members.is_empty() && u.closed {
+            s = s.replace("match self {", "match *self {");
+        }
+        let _ = writeln!(
+            s,
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\nlet (tag, v) = {rt}::deserialize_tagged(d)?;\nOk(match tag.as_deref() {{"
+        );
+        for (v, _, tag) in &members {
+            let _ = writeln!(s, "Some({tag:?}) => Self::{v}({rt}::from_value(v)?),");
+        }
+        if u.closed {
+            let _ = writeln!(s, "other => return Err({rt}::unknown_type(other)),");
+        } else {
+            s.push_str("_ => Self::Unknown(v),\n");
+        }
+        s.push_str("})\n}\n}\n");
+        if members.is_empty() && !u.closed {
+            // An open union with no listed members: everything is `Unknown`.
+            s = s.replace("let (tag, v) =", "let (_, v) =").replace(
+                "Ok(match tag.as_deref() {\n_ => Self::Unknown(v),\n})",
+                "Ok(Self::Unknown(v))",
+            );
+        }
+        self.out.push_str(&s);
+        self.items += 1;
+    }
+
+    /// The `Params` struct; returns the type to use (`()` for none).
+    fn params(&mut self, p: Option<&ParamsType>) -> String {
+        let Some(p) = p.filter(|p| !p.properties.is_empty()) else {
+            return "()".into();
+        };
+        let ctx = self.def_id("main");
+        let mut s = String::new();
+        push_doc(
+            &mut s,
+            &desc_doc(
+                format!("Query parameters of `{ctx}`."),
+                p.description.as_deref(),
+            ),
+        );
+        let _ = writeln!(
+            s,
+            "{DERIVES}\n#[serde(rename_all = \"camelCase\")]\npub struct Params {{"
+        );
+        let mut taken = Names::new();
+        for (prop, schema) in &p.properties {
+            let field = taken.claim(&snake(prop));
+            let mut rust = self.schema_type(schema, &format!("Params{}", camel(prop)), &ctx);
+            if let Some(d) = schema.description() {
+                push_doc(&mut s, &doc_lines(d));
+            }
+            let mut attrs = Vec::new();
+            if serde_camel(&field) != *prop {
+                attrs.push(format!("rename = {prop:?}"));
+            }
+            let required = p.required.iter().any(|r| r == prop);
+            if !required {
+                if matches!(schema, Schema::Array(_)) {
+                    attrs.push("default".into());
+                    attrs.push("skip_serializing_if = \"Vec::is_empty\"".into());
+                } else {
+                    attrs.push("default".into());
+                    attrs.push("skip_serializing_if = \"Option::is_none\"".into());
+                    rust = format!("Option<{rust}>");
+                }
+            }
+            if !attrs.is_empty() {
+                let _ = writeln!(s, "#[serde({})]", attrs.join(", "));
+            }
+            let _ = writeln!(s, "pub {field}: {rust},");
+        }
+        s.push_str("}\n");
+        self.out.push_str(&s);
+        self.items += 1;
+        "Params".into()
+    }
+
+    /// The `Input`/`Output` type; returns (type, Some(content type) for non-JSON bodies).
+    fn body(&mut self, name: &str, b: Option<&Body>) -> (String, Option<String>) {
+        let Some(b) = b else {
+            return ("()".into(), None);
+        };
+        if b.encoding != "application/json" {
+            return ("Vec<u8>".into(), Some(b.encoding.clone()));
+        }
+        let ctx = self.def_id("main");
+        let what = if name == "Input" { "input" } else { "output" };
+        let doc = desc_doc(format!("The {what} of `{ctx}`."), b.description.as_deref());
+        match &b.schema {
+            None => ("atmo_data::Value".into(), None),
+            Some(Schema::Object(o)) => {
+                self.object(name, o, &doc, None);
+                (name.into(), None)
+            }
+            Some(Schema::Union(u)) => {
+                self.union(name, u, &doc);
+                (name.into(), None)
+            }
+            Some(other) => {
+                let t = self.schema_type(other, name, &ctx);
+                let mut s = String::new();
+                push_doc(&mut s, &doc);
+                let _ = writeln!(s, "pub type {name} = {t};");
+                self.out.push_str(&s);
+                self.items += 1;
+                (name.into(), None)
+            }
+        }
+    }
+
+    fn errors(&mut self, errors: &[ErrorDef]) {
+        if errors.is_empty() {
+            return;
+        }
+        let mut names = Names::new();
+        let vs: Vec<(String, &ErrorDef)> = errors
+            .iter()
+            .map(|e| (names.claim(&camel(&e.name)), e))
+            .collect();
+        let mut s = format!(
+            "/// The errors `{}` declares.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\npub enum Error {{\n",
+            self.doc.id
+        );
+        for (v, e) in &vs {
+            push_doc(
+                &mut s,
+                &desc_doc(format!("`{}`", e.name), e.description.as_deref()),
+            );
+            let _ = writeln!(s, "{v},");
+        }
+        s.push_str("}\nimpl Error {\n/// The error name sent in the response body.\npub const fn as_str(self) -> &'static str {\nmatch self {\n");
+        for (v, e) in &vs {
+            let _ = writeln!(s, "Self::{v} => {:?},", e.name);
+        }
+        s.push_str("}\n}\n/// The declared error with this name, if any.\npub fn from_name(name: &str) -> Option<Self> {\nmatch name {\n");
+        for (v, e) in &vs {
+            let _ = writeln!(s, "{:?} => Some(Self::{v}),", e.name);
+        }
+        s.push_str("_ => None,\n}\n}\n}\n");
+        self.out.push_str(&s);
+        self.items += 1;
+    }
+
+    fn endpoint(
+        &mut self,
+        name: &str,
+        method: &str,
+        desc: Option<&str>,
+        params: &str,
+        input: &(String, Option<String>),
+        output: &(String, Option<String>),
+    ) {
+        let ty = self.def_type_name(name);
+        let rt = &self.opts.runtime;
+        let mut s = String::new();
+        push_doc(
+            &mut s,
+            &desc_doc(
+                format!("The `{}` {}.", self.doc.id, method.to_lowercase()),
+                desc,
+            ),
+        );
+        let _ = writeln!(
+            s,
+            "#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]\npub struct {ty};\nimpl atmo_xrpc::Endpoint for {ty} {{\nconst NSID: &'static str = NSID;\nconst METHOD: atmo_xrpc::Method = atmo_xrpc::Method::{method};\ntype Params = {params};\ntype Input = {};\ntype Output = {};",
+            input.0, output.0
+        );
+        if let Some(ct) = &input.1 {
+            let ct = if ct.contains('*') {
+                "application/octet-stream"
+            } else {
+                ct
+            };
+            let _ = writeln!(
+                s,
+                "fn request(params: &Self::Params, input: Option<&Self::Input>) -> atmo_xrpc::Result<atmo_xrpc::XrpcRequest> {{\n{rt}::binary_request::<Self>(params, input, {ct:?})\n}}"
+            );
+        }
+        if output.1.is_some() {
+            s.push_str("fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<Vec<u8>> {\nOk(res.body.to_vec())\n}\n");
+        }
+        s.push_str("}\n");
+        self.out.push_str(&s);
+        self.items += 1;
+    }
+}
+
+/// The Rust type for a string of a given format.
+fn string_type(f: Option<StringFormat>) -> &'static str {
+    match f {
+        None => "String",
+        Some(StringFormat::AtIdentifier) => "atmo_syntax::AtIdentifier",
+        Some(StringFormat::AtUri) => "atmo_syntax::AtUri",
+        Some(StringFormat::Cid) => "atmo_syntax::CidString",
+        Some(StringFormat::Datetime) => "atmo_syntax::LenientDatetime",
+        Some(StringFormat::Did) => "atmo_syntax::Did",
+        Some(StringFormat::Handle) => "atmo_syntax::Handle",
+        Some(StringFormat::Nsid) => "atmo_syntax::Nsid",
+        Some(StringFormat::Tid) => "atmo_syntax::Tid",
+        Some(StringFormat::RecordKey) => "atmo_syntax::RecordKey",
+        Some(StringFormat::Uri) => "atmo_syntax::Uri",
+        Some(StringFormat::Language) => "atmo_syntax::Language",
+    }
+}
