@@ -10,6 +10,7 @@
 mod cmd;
 mod error;
 mod io;
+mod lexnet;
 mod net;
 
 use std::process::ExitCode;

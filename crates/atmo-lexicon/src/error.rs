@@ -44,15 +44,25 @@ pub enum Error {
         /// The NSID in the file.
         found: String,
     },
-    /// Resolution reached the network step, which this version does not have.
+    /// Resolution reached the network step, but the resolver has no network fetcher
+    /// ([`crate::Resolver::fetcher`]).
     #[error(
         "lexicon {nsid} was not found in the search paths, the bundled set or the cache, and \
          network resolution (_lexicon DNS TXT -> DID -> PDS -> com.atproto.lexicon.schema) is \
-         not built yet"
+         not enabled"
     )]
     NetworkResolutionUnavailable {
         /// The NSID that was looked for.
         nsid: String,
+    },
+    /// The network step failed: no `_lexicon` DNS record, an unreachable PDS, no schema
+    /// record, or a record that is not a lexicon schema.
+    #[error("cannot resolve lexicon {nsid} from the network: {reason}")]
+    Fetch {
+        /// The NSID that was looked for.
+        nsid: String,
+        /// What went wrong, and where.
+        reason: String,
     },
     /// The bundled lexicon set was asked for but the `bundled` feature is off.
     #[error("the bundled lexicons are not compiled in (enable the `bundled` feature)")]

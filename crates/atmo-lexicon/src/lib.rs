@@ -8,7 +8,9 @@
 //!   them: [`Catalog::validate_record`] reports the path of the first bad field
 //!   (`$.embed.images[0].alt`).
 //! - [`Resolver`] finds one lexicon: the user's search paths, the bundled set, a cache
-//!   directory. Network resolution is not built yet.
+//!   directory, then the network through a caller-supplied [`LexiconFetcher`] (the pure
+//!   parts are here: [`dns_name`], [`parse_dns_txt`], [`check_schema_record`],
+//!   [`write_cache`]).
 //!
 //! The [`model`] is what a code generator walks: [`Def`] and [`Schema`] are enums with one
 //! variant per lexicon type, and every reference is already absolute ([`RefTarget`] ->
@@ -55,7 +57,10 @@ pub use catalog::{Catalog, MAX_DIR_DEPTH, MAX_FILE_SIZE, MAX_FILES, def_refs, sc
 pub use error::{DocError, Error, ValidationError, Violation};
 pub use model::{Def, DefId, LexiconDoc, RefError, RefTarget, Schema};
 pub use parse::MAX_ENTRIES;
-pub use resolve::{Resolved, Resolver, Source};
+pub use resolve::{
+    Fetched, LexiconFetcher, MAX_TXT_RECORDS, Provenance, Resolved, Resolver, SCHEMA_COLLECTION,
+    Source, check_schema_record, dns_name, parse_dns_txt, read_provenance, write_cache,
+};
 pub use validate::{MAX_DEPTH, ValidateOptions, mime_matches};
 
 impl LexiconDoc {

@@ -1,6 +1,7 @@
 //! `atmo lex`: check lexicon documents, validate records against lexicons, and resolve
-//! lexicons locally.
+//! lexicons (locally, then from the network).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use atmo_data::{Map, Value};
@@ -39,8 +40,9 @@ enum LexCommand {
         /// The record file, or `-` for standard input (the default).
         file: Option<PathBuf>,
     },
-    /// Find a lexicon by NSID: the --lexicons directories, the bundled set, then the
-    /// cache directory. Network resolution is not built yet.
+    /// Find a lexicon by NSID: the --lexicons directories, the bundled set, the cache
+    /// directory, then the network (`_lexicon.<authority>` DNS TXT -> DID -> PDS ->
+    /// com.atproto.lexicon.schema record), caching what it fetched with the record's CID.
     Resolve {
         /// The lexicon's NSID.
         nsid: String,
@@ -50,14 +52,23 @@ enum LexCommand {
         /// A directory searched before the bundled set; may be repeated.
         #[arg(long, value_name = "DIR")]
         lexicons: Vec<PathBuf>,
-        /// A cache directory searched after the bundled set.
+        /// The cache directory, searched after the bundled set and written after a
+        /// network fetch (default: $XDG_CACHE_HOME/atmo/lexicons, or
+        /// ~/.cache/atmo/lexicons).
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
+        /// Do not use the network (fail when no local step has the lexicon).
+        #[arg(long)]
+        offline: bool,
+        /// Ask this DNS server (IP:PORT, or IP for port 53) for the `_lexicon` TXT record
+        /// instead of the system's resolvers; may be repeated.
+        #[arg(long, value_name = "ADDR", value_parser = crate::lexnet::parse_dns_server)]
+        dns_server: Vec<SocketAddr>,
     },
 }
 
 /// Runs `atmo lex`.
-pub(crate) fn run(args: LexArgs, _global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: LexArgs, global: &GlobalArgs) -> Result<(), CliError> {
     match args.command {
         LexCommand::Check { file } => check(file),
         LexCommand::Validate {
@@ -70,7 +81,23 @@ pub(crate) fn run(args: LexArgs, _global: &GlobalArgs) -> Result<(), CliError> {
             json,
             lexicons,
             cache_dir,
-        } => resolve(&nsid, json, lexicons, cache_dir),
+            offline,
+            dns_server,
+        } => {
+            let network = (!offline).then(|| {
+                crate::lexnet::NetFetcher::new(
+                    global.clone(),
+                    (!dns_server.is_empty()).then_some(dns_server),
+                )
+            });
+            resolve(
+                &nsid,
+                json,
+                lexicons,
+                cache_dir.or_else(default_cache_dir),
+                network,
+            )
+        }
     }
 }
 
@@ -108,11 +135,26 @@ fn validate(nsid: &str, dirs: &[PathBuf], file: Option<PathBuf>) -> Result<(), C
     }
 }
 
+/// `$XDG_CACHE_HOME/atmo/lexicons`, else `$HOME/.cache/atmo/lexicons` (absolute paths
+/// only), else no cache.
+fn default_cache_dir() -> Option<PathBuf> {
+    let abs = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    std::env::var_os("XDG_CACHE_HOME")
+        .and_then(abs)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(abs)
+                .map(|h| h.join(".cache"))
+        })
+        .map(|c| c.join("atmo").join("lexicons"))
+}
+
 fn resolve(
     nsid: &str,
     json: bool,
     dirs: Vec<PathBuf>,
     cache_dir: Option<PathBuf>,
+    network: Option<crate::lexnet::NetFetcher>,
 ) -> Result<(), CliError> {
     let mut r = Resolver::new();
     for d in dirs {
@@ -121,18 +163,34 @@ fn resolve(
     if let Some(c) = cache_dir {
         r = r.cache_dir(c);
     }
+    if let Some(f) = network {
+        r = r.fetcher(f);
+    }
     let found = r.resolve(nsid).map_err(CliError::failed)?;
     let doc = &found.doc;
     if json {
-        let (kind, path) = match &found.source {
-            Source::SearchPath(p) => ("search-path", p.display().to_string()),
-            Source::Bundled(p) => ("bundled", format!("lexicons/{p}")),
-            Source::Cache(p) => ("cache", p.display().to_string()),
-            _ => ("other", String::new()),
-        };
         let mut source = Map::new();
+        let (kind, path) = match &found.source {
+            Source::SearchPath(p) => ("search-path", Some(p.display().to_string())),
+            Source::Bundled(p) => ("bundled", Some(format!("lexicons/{p}"))),
+            Source::Cache(p) => ("cache", Some(p.display().to_string())),
+            Source::Network { uri, cached, .. } => {
+                source.insert("uri", Value::from(uri.as_str()));
+                ("network", cached.as_ref().map(|p| p.display().to_string()))
+            }
+            _ => ("other", None),
+        };
         source.insert("kind", Value::from(kind));
-        source.insert("path", Value::from(path));
+        if let Some(path) = path {
+            source.insert("path", Value::from(path));
+        }
+        if let Some(p) = &found.provenance {
+            source.insert("did", Value::from(p.did.as_str()));
+            source.insert("cid", Value::from(p.cid.as_str()));
+            if !p.fetched_at.is_empty() {
+                source.insert("fetchedAt", Value::from(p.fetched_at.as_str()));
+            }
+        }
         let defs = doc
             .defs
             .iter()
@@ -157,6 +215,16 @@ fn resolve(
     }
     println(&format!("id: {}", doc.id))?;
     println(&format!("source: {}", found.source))?;
+    if let (Source::Cache(_), Some(p)) = (&found.source, &found.provenance) {
+        println(&format!(
+            "fetched: at://{}/{}/{} (cid {}) at {}",
+            p.did,
+            atmo_lexicon::SCHEMA_COLLECTION,
+            doc.id,
+            p.cid,
+            p.fetched_at
+        ))?;
+    }
     println(&format!("defs: {}", defs_summary(doc)))?;
     for (name, def) in &doc.defs {
         let marker = match def {

@@ -359,9 +359,26 @@ impl Resolver {
     ///
     /// [`Error::DnsAmbiguous`], [`Error::Dns`], [`Error::Timeout`].
     pub async fn resolve_handle_dns(&self, handle: &Handle) -> Result<Option<Did>, Error> {
+        let records = self.txt_lookup(&handle::dns_txt_name(handle)).await?;
+        if records.is_empty() {
+            return Ok(None);
+        }
+        handle::parse_dns_txt(handle, records)
+    }
+
+    /// The TXT strings at DNS name `name` (each record's character strings joined, at most
+    /// 64 records), through the configured [`dns_servers`](ResolverConfig::dns_servers)
+    /// or the system's; empty when the name has no TXT record (or does not exist). Used for
+    /// handles (`_atproto.<handle>`) and lexicon authorities (`_lexicon.<authority>`).
+    /// Without the `resolve-dns` feature this always answers an empty list.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Dns`], [`Error::Timeout`], [`Error::Setup`] for an empty server list.
+    pub async fn txt_lookup(&self, name: &str) -> Result<Vec<String>, Error> {
         #[cfg(feature = "resolve-dns")]
         {
-            let name = handle::dns_txt_name(handle);
+            let name = name.to_owned();
             let resolver = self
                 .inner
                 .dns
@@ -381,7 +398,7 @@ impl Resolver {
                     })?;
             let lookup = match lookup {
                 Ok(l) => l,
-                Err(e) if e.is_no_records_found() => return Ok(None),
+                Err(e) if e.is_no_records_found() => return Ok(Vec::new()),
                 Err(e) => {
                     return Err(Error::Dns {
                         name,
@@ -389,7 +406,7 @@ impl Resolver {
                     });
                 }
             };
-            let records: Vec<String> = lookup
+            Ok(lookup
                 .iter()
                 .take(64)
                 .map(|txt| {
@@ -398,13 +415,12 @@ impl Resolver {
                         .map(|chunk| String::from_utf8_lossy(chunk))
                         .collect::<String>()
                 })
-                .collect();
-            handle::parse_dns_txt(handle, records)
+                .collect())
         }
         #[cfg(not(feature = "resolve-dns"))]
         {
-            let _ = handle;
-            Ok(None)
+            let _ = name;
+            Ok(Vec::new())
         }
     }
 

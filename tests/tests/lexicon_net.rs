@@ -1,0 +1,386 @@
+//! Lexicon resolution from the network, against the reference network: an account
+//! publishes a `com.atproto.lexicon.schema` record, a loopback DNS server run by the test
+//! answers `_lexicon.<authority>` TXT `did=<that DID>`, and `atmo lex resolve` finds the
+//! document through DNS -> DID (the refnet PLC) -> PDS -> getRecord, caches it with the
+//! record's CID, and finds it in the cache next time without asking DNS.
+//!
+//! `ATMO_REFNET=0` skips them (loudly). The binary is built once per run
+//! (`cargo build -p atmo-cli`) into this target directory; `ATMO_BIN=<path>` uses another.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use atmo_data::Cid;
+use atmo_tests::refnet::RefNet;
+use atmo_xrpc::Client;
+
+const SCHEMA: &str = "com.atproto.lexicon.schema";
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
+        % 100_000_000;
+    format!("{prefix}{t}x{n}x{}", std::process::id())
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(unique(&format!("atmo-lexnet-{name}-")));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The `atmo` binary of this target directory, built once per test process; `ATMO_BIN`
+/// overrides it.
+fn atmo_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("ATMO_BIN").filter(|p| !p.is_empty()) {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "atmo-cli", "--bin", "atmo"])
+            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p atmo-cli");
+        dir.join("atmo")
+    })
+}
+
+fn atmo(args: &[&str]) -> Output {
+    Command::new(atmo_bin())
+        .args(args)
+        .env_remove("ATMO_SESSION_FILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+fn ok_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A fresh account: (its client holding the session, its DID).
+async fn account(net: &RefNet) -> (Client, String) {
+    let client = Client::new(&net.pds).unwrap();
+    let handle = format!("{}.test", unique("lx"));
+    let s = client
+        .create_account(&handle, &format!("{handle}@example.com"), &unique("pw-"))
+        .await
+        .unwrap();
+    (client, s.did)
+}
+
+/// A `com.atproto.lexicon.schema` record holding a record lexicon with this `id`.
+fn schema_record(id: &str) -> atmo_data::Value {
+    atmo_data::json::record_from_str(&format!(
+        r#"{{"$type": "{SCHEMA}", "lexicon": 1, "id": "{id}",
+            "description": "A status post, published for the lexicon resolution test.",
+            "defs": {{"main": {{"type": "record", "key": "tid", "record": {{"type": "object",
+                "required": ["status", "createdAt"], "properties": {{
+                    "status": {{"type": "string", "minLength": 1, "maxGraphemes": 1, "maxLength": 32}},
+                    "createdAt": {{"type": "string", "format": "datetime"}}}}}}}}}}}}"#
+    ))
+    .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// A tiny authoritative DNS server (UDP) answering TXT questions from a table.
+
+struct TestDns {
+    addr: SocketAddr,
+    queries: Arc<Mutex<Vec<String>>>,
+    answering: Arc<AtomicBool>,
+}
+
+impl TestDns {
+    fn start(table: HashMap<String, Vec<String>>) -> TestDns {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = udp.local_addr().unwrap();
+        let queries = Arc::new(Mutex::new(Vec::new()));
+        let answering = Arc::new(AtomicBool::new(true));
+        let (q, on) = (queries.clone(), answering.clone());
+        thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = udp.recv_from(&mut buf) {
+                if !on.load(Ordering::SeqCst) {
+                    continue;
+                }
+                if let Some(reply) = dns_answer(&buf[..n], &table, &q) {
+                    let _ = udp.send_to(&reply, from);
+                }
+            }
+        });
+        TestDns {
+            addr,
+            queries,
+            answering,
+        }
+    }
+
+    fn queries(&self) -> Vec<String> {
+        self.queries.lock().unwrap().clone()
+    }
+
+    /// Stops answering (and logging): the server is as good as gone.
+    fn silence(&self) {
+        self.answering.store(false, Ordering::SeqCst);
+    }
+}
+
+const TYPE_TXT: u16 = 16;
+
+/// The answer to one DNS query message (TXT records of a known name, NXDOMAIN for
+/// others), or `None` for one it cannot read.
+fn dns_answer(
+    q: &[u8],
+    table: &HashMap<String, Vec<String>>,
+    log: &Mutex<Vec<String>>,
+) -> Option<Vec<u8>> {
+    let be16 = |at: usize| Some(u16::from_be_bytes([*q.get(at)?, *q.get(at + 1)?]));
+    let flags = be16(2)?;
+    if be16(4)? != 1 || flags & 0x8000 != 0 {
+        return None;
+    }
+    let mut i = 12;
+    let mut labels = Vec::new();
+    loop {
+        let len = usize::from(*q.get(i)?);
+        i += 1;
+        if len == 0 {
+            break;
+        }
+        if len & 0xc0 != 0 {
+            return None;
+        }
+        labels.push(String::from_utf8_lossy(q.get(i..i + len)?).to_ascii_lowercase());
+        i += len;
+    }
+    let qtype = be16(i)?;
+    let question_end = i + 4;
+    let name = labels.join(".");
+    log.lock().unwrap().push(name.clone());
+    let records = table.get(&name);
+    let answers: Vec<&String> = match records {
+        Some(r) if qtype == TYPE_TXT => r.iter().collect(),
+        _ => Vec::new(),
+    };
+    let rcode: u16 = if records.is_some() { 0 } else { 3 };
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(q.get(0..2)?);
+    let out_flags = 0x8000 | (flags & 0x7800) | 0x0400 | (flags & 0x0100) | rcode;
+    out.extend_from_slice(&out_flags.to_be_bytes());
+    out.extend_from_slice(&1u16.to_be_bytes());
+    out.extend_from_slice(&u16::try_from(answers.len()).ok()?.to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(q.get(12..question_end)?);
+    for txt in answers {
+        out.extend_from_slice(&[0xc0, 0x0c]);
+        out.extend_from_slice(&TYPE_TXT.to_be_bytes());
+        out.extend_from_slice(&1u16.to_be_bytes());
+        out.extend_from_slice(&60u32.to_be_bytes());
+        let mut rdata = Vec::new();
+        for chunk in txt.as_bytes().chunks(255) {
+            rdata.push(u8::try_from(chunk.len()).ok()?);
+            rdata.extend_from_slice(chunk);
+        }
+        out.extend_from_slice(&u16::try_from(rdata.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(&rdata);
+    }
+    Some(out)
+}
+
+/// `atmo lex resolve NSID --json` with the cache in `cache`, DNS at `dns`, and the
+/// refnet's PLC, no bundled-set match (the NSIDs are not official).
+fn resolve(net: &RefNet, nsid: &str, cache: &Path, dns: SocketAddr, extra: &[&str]) -> Output {
+    let dns = dns.to_string();
+    let cache = cache.display().to_string();
+    let mut args = vec![
+        "lex",
+        "resolve",
+        nsid,
+        "--json",
+        "--cache-dir",
+        &cache,
+        "--dns-server",
+        &dns,
+        "--plc",
+        &net.plc,
+        "--allow-private-network",
+    ];
+    args.extend_from_slice(extra);
+    atmo(&args)
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolves_from_the_network_then_from_the_cache() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let nsid = "com.example.status.post";
+    let (client, did) = account(net).await;
+    let record = schema_record(nsid);
+    let put = client
+        .put_record(SCHEMA, nsid, &record, None)
+        .await
+        .unwrap();
+    // The CID the PDS reports is the record's DAG-CBOR CID.
+    assert_eq!(
+        put.cid,
+        Cid::for_dag_cbor(&atmo_data::cbor::encode(&record)).to_string()
+    );
+    let dns = TestDns::start(HashMap::from([(
+        "_lexicon.status.example.com".to_owned(),
+        vec!["v=other".to_owned(), format!("did={did}")],
+    )]));
+    let cache = temp_dir("cache");
+
+    // 1. From the network.
+    let v = ok_json(&resolve(net, nsid, &cache, dns.addr, &[]));
+    assert_eq!(v["id"], nsid);
+    let src = &v["source"];
+    assert_eq!(src["kind"], "network", "{v}");
+    assert_eq!(src["did"], did.as_str());
+    assert_eq!(src["cid"], put.cid.as_str());
+    assert_eq!(src["uri"], format!("at://{did}/{SCHEMA}/{nsid}"));
+    let cached = cache.join(format!("{nsid}.json"));
+    assert_eq!(src["path"], cached.display().to_string());
+    assert_eq!(v["defs"][0]["name"], "main");
+    assert_eq!(v["defs"][0]["type"], "record");
+    assert_eq!(
+        dns.queries(),
+        vec!["_lexicon.status.example.com".to_owned()]
+    );
+
+    // The cache holds the document and a sidecar with the DID and CID.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cached).unwrap()).unwrap();
+    assert_eq!(doc["id"], nsid);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cache.join(format!("{nsid}.meta"))).unwrap())
+            .unwrap();
+    assert_eq!(meta["did"], did.as_str());
+    assert_eq!(meta["cid"], put.cid.as_str());
+
+    // 2. From the cache, with the DNS server gone silent: no query reaches it.
+    dns.silence();
+    let v = ok_json(&resolve(net, nsid, &cache, dns.addr, &[]));
+    assert_eq!(v["source"]["kind"], "cache", "{v}");
+    assert_eq!(v["source"]["path"], cached.display().to_string());
+    assert_eq!(v["source"]["did"], did.as_str());
+    assert_eq!(v["source"]["cid"], put.cid.as_str());
+    assert_eq!(dns.queries().len(), 1);
+    // Also with the network off, and in text form (which names the record it came from).
+    let v = ok_json(&resolve(net, nsid, &cache, dns.addr, &["--offline"]));
+    assert_eq!(v["source"]["kind"], "cache");
+    let out = atmo(&[
+        "lex",
+        "resolve",
+        nsid,
+        "--offline",
+        "--cache-dir",
+        &cache.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("source: cache: {}", cached.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "fetched: at://{did}/{SCHEMA}/{nsid} (cid {})",
+            put.cid
+        )),
+        "{text}"
+    );
+    assert_eq!(dns.queries().len(), 1);
+
+    // 3. Offline with an empty cache: exit 1 naming the missing network step.
+    let empty = temp_dir("empty");
+    let out = resolve(net, nsid, &empty, dns.addr, &["--offline"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not enabled"));
+    std::fs::remove_dir_all(&cache).unwrap();
+    std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_failures_exit_1_and_cache_nothing() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let (client, did) = account(net).await;
+    // A record whose document names another NSID than its key.
+    client
+        .put_record(
+            SCHEMA,
+            "com.example.status.liar",
+            &schema_record("com.example.status.post"),
+            None,
+        )
+        .await
+        .unwrap();
+    let dns = TestDns::start(HashMap::from([(
+        "_lexicon.status.example.com".to_owned(),
+        vec![format!("did={did}")],
+    )]));
+    let cache = temp_dir("neg");
+
+    let out = resolve(net, "com.example.status.liar", &cache, dns.addr, &[]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("defines com.example.status.post, expected com.example.status.liar"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("at://{did}/{SCHEMA}/com.example.status.liar")),
+        "{err}"
+    );
+
+    // No record under that key.
+    let out = resolve(net, "com.example.status.missing", &cache, dns.addr, &[]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("has no record"), "{err}");
+
+    // No _lexicon record for the authority (NXDOMAIN).
+    let out = resolve(net, "org.example.nothing.here", &cache, dns.addr, &[]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("_lexicon.nothing.example.org has no did= TXT record"),
+        "{err}"
+    );
+
+    assert_eq!(std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0), 0);
+    let _ = std::fs::remove_dir_all(&cache);
+}
