@@ -9,59 +9,13 @@
 //! uses another one.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::time::SystemTime;
 
 use atmo_data::{Cid, Value};
 use atmo_tests::refnet::RefNet;
+use atmo_tests::support::{atmo_bin, temp_dir, unique};
 use atmo_xrpc::Client;
-use sha2::{Digest, Sha256};
-
-fn unique(prefix: &str) -> String {
-    let n = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let mut h = Sha256::new();
-    h.update(n.to_le_bytes());
-    h.update(std::process::id().to_le_bytes());
-    h.update(prefix.as_bytes());
-    let hex: String = h
-        .finalize()
-        .iter()
-        .take(5)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{prefix}{hex}")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(unique(&format!("atmo-cli-net-{name}-")));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The `atmo` binary of this target directory, built (or brought up to date) once per
-/// test process; `ATMO_BIN` overrides it.
-fn atmo_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("ATMO_BIN").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p);
-        }
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "atmo-cli", "--bin", "atmo"])
-            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p atmo-cli");
-        dir.join("atmo")
-    })
-}
 
 /// Runs `atmo ARGS` with the session file `session` and the given environment, stdin
 /// closed (or fed `stdin`).

@@ -2,7 +2,6 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use atmo_identity::{Error, HandleSource, Resolver, ResolverConfig};
 use atmo_syntax::{Did, Handle};
 use atmo_tests::refnet::{RefNet, http_post_json};
+use atmo_tests::support::atmo_bin;
 
 /// A handle nobody else in this test process uses: `<prefix><unique>.test`.
 fn fresh_handle(prefix: &str) -> String {
@@ -316,30 +316,14 @@ fn concurrent_resolves_make_one_request() {
 // ---------------------------------------------------------------------------------------
 // `atmo resolve` against the network.
 
-/// The `atmo` binary next to this test's own build (`target/<profile>/atmo`), built by
-/// `cargo build -p atmo-cli` or by any workspace-wide `cargo test`.
-fn atmo_bin() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join("atmo");
-    if bin.is_file() {
-        Some(bin)
-    } else {
-        eprintln!(
-            "skipped: {} is not built (run `cargo build -p atmo-cli` first)",
-            bin.display()
-        );
-        None
-    }
-}
-
 #[test]
 fn cli_resolve_against_the_network() {
     let Some(net) = RefNet::shared_or_skip() else {
         return;
     };
-    let Some(atmo) = atmo_bin() else { return };
+    let atmo = atmo_bin();
     let acct = create_account(net, "cli");
-    let run = |args: &[&str]| Command::new(&atmo).args(args).output().unwrap();
+    let run = |args: &[&str]| Command::new(atmo).args(args).output().unwrap();
     let net_args = [
         "--plc",
         net.plc.as_str(),

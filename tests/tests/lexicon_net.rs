@@ -9,55 +9,18 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use atmo_data::Cid;
 use atmo_tests::refnet::RefNet;
+use atmo_tests::support::{atmo_bin, temp_dir, unique};
 use atmo_xrpc::Client;
 
 const SCHEMA: &str = "com.atproto.lexicon.schema";
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_micros()
-        % 100_000_000;
-    format!("{prefix}{t}x{n}x{}", std::process::id())
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(unique(&format!("atmo-lexnet-{name}-")));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The `atmo` binary of this target directory, built once per test process; `ATMO_BIN`
-/// overrides it.
-fn atmo_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("ATMO_BIN").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p);
-        }
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "atmo-cli", "--bin", "atmo"])
-            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p atmo-cli");
-        dir.join("atmo")
-    })
-}
 
 fn atmo(args: &[&str]) -> Output {
     Command::new(atmo_bin())

@@ -18,24 +18,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use atmo_identity::{Error as IdError, HandleSource, Resolver, ResolverConfig};
 use atmo_syntax::{Did, Handle};
 use atmo_tests::refnet::{RefNet, http_get, skip_if_disabled};
+use atmo_tests::support::unique;
 use atmo_xrpc::{CallOptions, Client, Labeler, ProxyTarget, RetryPolicy, XrpcRequest};
 use base64::Engine as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
-
-/// A name nobody else in this test process uses.
-fn unique(prefix: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_micros()
-        % 100_000_000;
-    format!("{prefix}{t}x{n}")
-}
 
 struct Account {
     did: String,

@@ -7,40 +7,16 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use atmo_data::{Cid, Value};
 use atmo_tests::refnet::{RefNet, skip_if_disabled};
+use atmo_tests::support::{atmo_bin, temp_dir, unique};
 use atmo_xrpc::{Client, Error, FileSessionStore, RetryPolicy, SessionStore, WriteOp};
 use base64::Engine as _;
 use futures_util::TryStreamExt as _;
 use sha2::{Digest, Sha256};
-
-fn unique(prefix: &str) -> String {
-    let n = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let mut h = Sha256::new();
-    h.update(n.to_le_bytes());
-    h.update(std::process::id().to_le_bytes());
-    h.update(prefix.as_bytes());
-    let hex: String = h
-        .finalize()
-        .iter()
-        .take(5)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{prefix}{hex}")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(unique(&format!("atmo-xrpc-{name}-")));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A fresh account on `pds`; the client holds its session.
 async fn new_account(client: &Client) -> (String, String) {
@@ -595,22 +571,6 @@ async fn rate_limits_are_parsed_tracked_and_429_is_bounded() {
     let e = patient.login(&handle, "wrong").await.unwrap_err();
     assert!(e.as_xrpc().is_some_and(|x| x.is_rate_limited()), "{e}");
     assert!(started.elapsed() < Duration::from_secs(3));
-}
-
-/// The `atmo` binary next to this test's target directory, built when missing.
-fn atmo_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let bin = dir.join("atmo");
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "atmo-cli"])
-            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p atmo-cli");
-    }
-    bin
 }
 
 fn atmo(
