@@ -215,3 +215,18 @@ fn error_messages_name_offset_and_reason() {
         "invalid DAG-CBOR at byte 3: floats are not allowed"
     );
 }
+
+/// 128 nested arrays each claiming (almost) the whole remaining input as its length:
+/// rejected as truncated, without reserving depth x length entries on the way.
+#[test]
+fn nested_length_heads_fail_cleanly() {
+    let padding = 1 << 20;
+    let mut input = Vec::new();
+    for _ in 0..127 {
+        input.push(0x9a); // array, 4-byte length
+        input.extend_from_slice(&(padding as u32).to_be_bytes());
+    }
+    input.resize(input.len() + padding, 0xf6);
+    let e = atmo_data::cbor::decode(&input).unwrap_err();
+    assert_eq!(e.kind, K::UnexpectedEnd, "{e}");
+}

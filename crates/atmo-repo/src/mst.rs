@@ -277,7 +277,9 @@ mod fast {
         let mut r = Bytes(bytes);
         r.lit(b"\xa2\x61e")?;
         let n = r.head(4)?;
-        let mut entries = Vec::with_capacity(n);
+        // Every entry takes at least 50 bytes (four keys, a key suffix head and a link), so
+        // the input left bounds what is worth reserving.
+        let mut entries = Vec::with_capacity(n.min(r.0.len() / 50));
         for _ in 0..n {
             r.lit(b"\xa4\x61k")?;
             let len = r.head(2)?;

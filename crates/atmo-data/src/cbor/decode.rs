@@ -4,6 +4,13 @@ use super::{DecodeError, DecodeErrorKind as K, DecodeLimits};
 use crate::value::Map;
 use crate::{Cid, Value, ValueRef};
 
+/// Most entries reserved up front for one array or map. A length head is only checked
+/// against the input left, and every nesting level reserves before its children are read,
+/// so without this cap a few hundred bytes of nested heads could reserve gigabytes
+/// (depth x length x entry size) before the decoder reaches the end and fails. Longer
+/// collections simply grow.
+const MAX_PREALLOC: usize = 1024;
+
 /// What the decoder builds from each item. Implementations are stateless, so the decoder
 /// is monomorphised into a tight loop for each.
 trait Sink<'a> {
@@ -317,7 +324,7 @@ impl<'a> Decoder<'a> {
                     );
                 }
                 let n = self.count(len, start, 1)?;
-                let mut a = S::arr(n);
+                let mut a = S::arr(n.min(MAX_PREALLOC));
                 for _ in 0..n {
                     let v = self.value::<S>(depth + 1)?;
                     S::arr_push(&mut a, v);
@@ -335,7 +342,7 @@ impl<'a> Decoder<'a> {
                     );
                 }
                 let n = self.count(len, start, 2)?;
-                let mut o = S::obj(n);
+                let mut o = S::obj(n.min(MAX_PREALLOC));
                 let mut prev: &[u8] = &[];
                 for i in 0..n {
                     let kstart = self.pos();
