@@ -1,6 +1,6 @@
 //! CID strings (syntax only).
 
-use crate::macros::{char_at, order_by_str, string_type_impls};
+use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A string that looks like a CID, such as
 /// `bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a`.
@@ -58,33 +58,6 @@ impl CidString {
     pub const MIN_LEN: usize = 8;
     /// Maximum length in bytes.
     pub const MAX_LEN: usize = 256;
-
-    /// Checks the syntax of a CID string.
-    ///
-    /// # Errors
-    ///
-    /// Returns a [`CidStringError`] saying what is wrong and where.
-    pub fn new(s: &str) -> Result<Self, CidStringError> {
-        validate(s)?;
-        Ok(Self(s.to_owned()))
-    }
-
-    fn from_string(s: String) -> Result<Self, CidStringError> {
-        validate(&s)?;
-        Ok(Self(s))
-    }
-
-    /// The CID string.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Consumes the value, returning its string.
-    #[must_use]
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
 fn validate(s: &str) -> Result<(), CidStringError> {
@@ -117,6 +90,7 @@ fn validate(s: &str) -> Result<(), CidStringError> {
 }
 
 string_type_impls!(CidString, CidStringError, "a CID string");
+validated_string!(CidString, CidStringError, "CID string");
 order_by_str!(CidString);
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Decentralized identifiers (`did:method:identifier`).
 
-use crate::macros::{char_at, order_by_str, string_type_impls};
+use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A syntactically valid DID, such as `did:plc:ewvi7nxzyoun6zhxrhs64oiz`.
 ///
@@ -77,33 +77,6 @@ pub enum DidError {
 impl Did {
     /// Maximum length of a DID in bytes (2 KiB).
     pub const MAX_LEN: usize = 2048;
-
-    /// Parses and validates a DID.
-    ///
-    /// # Errors
-    ///
-    /// Returns a [`DidError`] saying what is wrong and where.
-    pub fn new(s: &str) -> Result<Self, DidError> {
-        validate(s)?;
-        Ok(Self(s.to_owned()))
-    }
-
-    fn from_string(s: String) -> Result<Self, DidError> {
-        validate(&s)?;
-        Ok(Self(s))
-    }
-
-    /// The DID as a string.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Consumes the DID, returning its string.
-    #[must_use]
-    pub fn into_string(self) -> String {
-        self.0
-    }
 
     /// The method name, e.g. `plc` or `web`.
     #[must_use]
@@ -185,6 +158,7 @@ fn validate(s: &str) -> Result<(), DidError> {
 }
 
 string_type_impls!(Did, DidError, "a DID string");
+validated_string!(Did, DidError, "DID");
 order_by_str!(Did);
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! BCP 47 language tags.
 
-use crate::macros::{char_at, order_by_str, string_type_impls};
+use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A well-formed and valid BCP 47 language tag, such as `en`, `pt-BR` or `de-CH-1901`.
 ///
@@ -116,33 +116,6 @@ const GRANDFATHERED: [&str; 26] = [
 impl Language {
     /// Maximum length of a language tag in bytes.
     pub const MAX_LEN: usize = 256;
-
-    /// Parses and validates a language tag.
-    ///
-    /// # Errors
-    ///
-    /// Returns a [`LanguageError`] saying what is wrong and where.
-    pub fn new(s: &str) -> Result<Self, LanguageError> {
-        validate(s)?;
-        Ok(Self(s.to_owned()))
-    }
-
-    fn from_string(s: String) -> Result<Self, LanguageError> {
-        validate(&s)?;
-        Ok(Self(s))
-    }
-
-    /// The tag as a string.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Consumes the tag, returning its string.
-    #[must_use]
-    pub fn into_string(self) -> String {
-        self.0
-    }
 
     /// The first subtag: the primary language (`pt` in `pt-BR`), `x` for a private-use
     /// tag, or `i` for some grandfathered tags.
@@ -290,6 +263,7 @@ fn private_use<'a>(
 }
 
 string_type_impls!(Language, LanguageError, "a BCP 47 language tag");
+validated_string!(Language, LanguageError, "language tag");
 order_by_str!(Language);
 
 #[cfg(test)]

@@ -1,5 +1,42 @@
 //! The trait impls shared by every string-backed syntax type.
 
+/// The constructor and accessors of a type that is a `String` checked by the module's
+/// `fn validate(&str) -> Result<(), E>` and stored as given (no normalisation).
+/// `$what` names the type in the generated docs.
+macro_rules! validated_string {
+    ($ty:ident, $err:ty, $what:literal) => {
+        impl $ty {
+            #[doc = concat!("Parses and validates a ", $what, ".")]
+            ///
+            /// # Errors
+            ///
+            #[doc = concat!("Returns a [`", stringify!($err), "`] saying what is wrong and where.")]
+            pub fn new(s: &str) -> ::core::result::Result<Self, $err> {
+                validate(s)?;
+                Ok(Self(s.to_owned()))
+            }
+
+            /// Validates an owned string, keeping its allocation.
+            fn from_string(s: String) -> ::core::result::Result<Self, $err> {
+                validate(&s)?;
+                Ok(Self(s))
+            }
+
+            #[doc = concat!("The ", $what, " as a string.")]
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            #[doc = concat!("Consumes the ", $what, ", returning its string.")]
+            #[must_use]
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+    };
+}
+
 /// Implements the common conversions for a validated string type.
 ///
 /// The type must provide `fn new(&str) -> Result<Self, E>`,
@@ -138,6 +175,7 @@ macro_rules! order_by_str {
 
 pub(crate) use order_by_str;
 pub(crate) use string_type_impls;
+pub(crate) use validated_string;
 
 /// The `char` starting at byte `at` of `s`, for error reports (U+FFFD if `at` is not on a
 /// character boundary, which the parsers never do).

@@ -1,7 +1,7 @@
 //! Namespaced identifiers (NSIDs) naming lexicons, collections and XRPC methods.
 
 use crate::handle::label_ok;
-use crate::macros::{char_at, order_by_str, string_type_impls};
+use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A syntactically valid NSID, such as `app.bsky.feed.post`.
 ///
@@ -98,33 +98,6 @@ impl Nsid {
     pub const MAX_LEN: usize = 317;
     /// Maximum length of one segment in bytes.
     pub const MAX_SEGMENT_LEN: usize = 63;
-
-    /// Parses and validates an NSID.
-    ///
-    /// # Errors
-    ///
-    /// Returns an [`NsidError`] saying what is wrong and where.
-    pub fn new(s: &str) -> Result<Self, NsidError> {
-        validate(s)?;
-        Ok(Self(s.to_owned()))
-    }
-
-    fn from_string(s: String) -> Result<Self, NsidError> {
-        validate(&s)?;
-        Ok(Self(s))
-    }
-
-    /// The NSID as a string.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Consumes the NSID, returning its string.
-    #[must_use]
-    pub fn into_string(self) -> String {
-        self.0
-    }
 
     /// Everything before the last `.`, as written: `app.bsky.feed` for
     /// `app.bsky.feed.post`.
@@ -238,6 +211,7 @@ fn check_authority_segment(seg: &[u8], at: usize, first: bool) -> Result<(), Nsi
 }
 
 string_type_impls!(Nsid, NsidError, "an NSID string");
+validated_string!(Nsid, NsidError, "NSID");
 order_by_str!(Nsid);
 
 #[cfg(test)]

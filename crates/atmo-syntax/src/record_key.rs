@@ -1,6 +1,6 @@
 //! Record keys: the last path segment of a record's AT-URI.
 
-use crate::macros::{char_at, order_by_str, string_type_impls};
+use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A syntactically valid record key, such as `self` or a TID like `3jwdwj2ctlk26`.
 ///
@@ -50,33 +50,6 @@ pub enum RecordKeyError {
 impl RecordKey {
     /// Maximum length of a record key in bytes.
     pub const MAX_LEN: usize = 512;
-
-    /// Parses and validates a record key.
-    ///
-    /// # Errors
-    ///
-    /// Returns a [`RecordKeyError`] saying what is wrong and where.
-    pub fn new(s: &str) -> Result<Self, RecordKeyError> {
-        validate(s)?;
-        Ok(Self(s.to_owned()))
-    }
-
-    fn from_string(s: String) -> Result<Self, RecordKeyError> {
-        validate(&s)?;
-        Ok(Self(s))
-    }
-
-    /// The record key as a string.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Consumes the record key, returning its string.
-    #[must_use]
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
 impl From<crate::Tid> for RecordKey {
@@ -111,6 +84,7 @@ fn validate(s: &str) -> Result<(), RecordKeyError> {
 }
 
 string_type_impls!(RecordKey, RecordKeyError, "a record key string");
+validated_string!(RecordKey, RecordKeyError, "record key");
 order_by_str!(RecordKey);
 
 #[cfg(test)]

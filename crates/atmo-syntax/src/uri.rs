@@ -1,6 +1,6 @@
 //! Generic URIs (the Lexicon `uri` string format).
 
-use crate::macros::{char_at, order_by_str, string_type_impls};
+use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A URI in the sense of the Lexicon `uri` format, such as `https://example.com/path`
 /// or `dns:example.com`.
@@ -64,33 +64,6 @@ impl Uri {
     /// Maximum length in bytes (8 KiB).
     pub const MAX_LEN: usize = 8192;
 
-    /// Parses and validates a URI.
-    ///
-    /// # Errors
-    ///
-    /// Returns a [`UriError`] saying what is wrong and where.
-    pub fn new(s: &str) -> Result<Self, UriError> {
-        validate(s)?;
-        Ok(Self(s.to_owned()))
-    }
-
-    fn from_string(s: String) -> Result<Self, UriError> {
-        validate(&s)?;
-        Ok(Self(s))
-    }
-
-    /// The URI as a string.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Consumes the value, returning its string.
-    #[must_use]
-    pub fn into_string(self) -> String {
-        self.0
-    }
-
     /// The scheme, as written (e.g. `https`).
     #[must_use]
     pub fn scheme(&self) -> &str {
@@ -143,6 +116,7 @@ fn validate(s: &str) -> Result<(), UriError> {
 }
 
 string_type_impls!(Uri, UriError, "a URI string");
+validated_string!(Uri, UriError, "URI");
 order_by_str!(Uri);
 
 #[cfg(test)]
