@@ -481,7 +481,12 @@ async fn one_refresh_for_fifty_expired_requests_then_pds_stops() {
         started.elapsed()
     );
     assert_eq!(proxy.count("/xrpc/com.atproto.server.refreshSession"), 1);
-    assert!(proxy.count("/xrpc/com.atproto.server.getSession") >= 100);
+    // Each call succeeds once; a call that went out before the refresh finished was
+    // refused as expired first and retried. Calls the scheduler starts after the refresh
+    // already carry the new token, so the total is between 51 and 100.
+    let calls = proxy.count("/xrpc/com.atproto.server.getSession");
+    eprintln!("getSession requests through the proxy: {calls}");
+    assert!((51..=100).contains(&calls), "{calls}");
     assert_ne!(client.session().await.unwrap().access_jwt, s.access_jwt);
 
     // The PDS goes away mid-session: a clear transport error, quickly.
