@@ -977,3 +977,68 @@ async fn proxy_and_labeler_headers_reach_the_pds_and_per_call_options_win() {
     );
     assert_eq!(a.count("/xrpc/"), 1, "nothing was forwarded");
 }
+
+// ---------------------------------------------------------------------------------------
+// Well-known redirects ("HTTP redirects (eg, 301, 302) are allowed, up to a reasonable
+// number of redirect hops"), from a loopback server: no reference network needed.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn well_known_redirects_are_followed_within_limits() {
+    let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+    let server = TestHttp::start(move |port, seen| {
+        let to = |status, location: String| (status, vec![("location".into(), location)], vec![]);
+        match seen.path.as_str() {
+            // A path on the same origin, then an absolute URL, then the answer.
+            "/.well-known/atproto-did" if seen.header("host") == Some("hop.example.com") => {
+                to(302, "/moved/atproto-did".into())
+            }
+            "/moved/atproto-did" => to(301, format!("http://127.0.0.1:{port}/final")),
+            "/final" => (200, vec![], format!("{did}\n").into_bytes()),
+            // A loop, and a Location the client does not follow.
+            "/.well-known/atproto-did" if seen.header("host") == Some("loop.example.com") => {
+                to(307, "/.well-known/atproto-did".into())
+            }
+            _ => to(308, "relative/path".into()),
+        }
+    });
+    let mut c = ResolverConfig::default();
+    c.allow_private_network = true;
+    c.use_dns = false;
+    c.well_known_endpoint = Some(format!("http://127.0.0.1:{}", server.port));
+    let r = Resolver::new(c).unwrap();
+
+    let found = r
+        .resolve_handle_well_known(&Handle::new("hop.example.com").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.as_str(), did);
+    let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(
+        paths,
+        ["/.well-known/atproto-did", "/moved/atproto-did", "/final"]
+    );
+
+    let e = r
+        .resolve_handle_well_known(&Handle::new("loop.example.com").unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            IdError::Redirect {
+                reason: "too many redirects",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // One request from the first handle; for the loop, the first request and five
+    // followed redirects, then the sixth redirect is refused.
+    assert_eq!(server.count("/.well-known/atproto-did"), 1 + 6);
+
+    let e = r
+        .resolve_handle_well_known(&Handle::new("other.example.com").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, IdError::Redirect { .. }), "{e}");
+}

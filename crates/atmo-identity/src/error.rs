@@ -177,6 +177,15 @@ pub enum Error {
         /// The status code.
         status: u16,
     },
+    /// A redirect that is not followed: too many hops, no usable `Location`, or a
+    /// downgrade from https to http.
+    #[error("{url}: redirect not followed: {reason}")]
+    Redirect {
+        /// The URL that answered with the redirect.
+        url: String,
+        /// Why it is not followed.
+        reason: &'static str,
+    },
     /// A response body larger than the limit.
     #[error("{url}: response body larger than {limit} bytes")]
     ResponseTooLarge {

@@ -51,7 +51,7 @@ pub use document::{DidDocument, DocumentLimits, Service, VerificationMethod};
 pub use error::Error;
 pub use handle::HandleSource;
 #[cfg(feature = "resolve-http")]
-pub use net::{CacheStats, ResolvedIdentity, Resolver, ResolverConfig};
+pub use net::{CacheStats, MAX_WELL_KNOWN_REDIRECTS, ResolvedIdentity, Resolver, ResolverConfig};
 
 /// The public did:plc directory.
 pub const DEFAULT_PLC_URL: &str = "https://plc.directory";

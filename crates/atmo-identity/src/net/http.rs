@@ -22,6 +22,8 @@ const MAX_ADDRS: usize = 16;
 #[derive(Debug)]
 pub(crate) struct Response {
     pub(crate) status: u16,
+    /// The `Location` header of a redirect, if it is valid text.
+    pub(crate) location: Option<String>,
     pub(crate) body: Bytes,
 }
 
@@ -204,6 +206,12 @@ where
             .await
             .map_err(|e| transport(url, format!("HTTP: {e}")))?;
         let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 2048)
+            .map(str::to_owned);
         if let Some(len) = res
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -233,6 +241,7 @@ where
         }
         Ok(Response {
             status,
+            location,
             body: Bytes::from(buf),
         })
     }

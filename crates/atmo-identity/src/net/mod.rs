@@ -5,4 +5,4 @@ mod http;
 mod resolver;
 
 pub use cache::CacheStats;
-pub use resolver::{ResolvedIdentity, Resolver, ResolverConfig};
+pub use resolver::{MAX_WELL_KNOWN_REDIRECTS, ResolvedIdentity, Resolver, ResolverConfig};

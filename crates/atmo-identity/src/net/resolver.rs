@@ -425,15 +425,18 @@ impl Resolver {
     }
 
     /// Handle -> DID through `https://<handle>/.well-known/atproto-did` (or the configured
-    /// [`well_known_endpoint`](ResolverConfig::well_known_endpoint)). Redirects are not
-    /// followed.
+    /// [`well_known_endpoint`](ResolverConfig::well_known_endpoint)). Redirects (301, 302,
+    /// 303, 307, 308) are followed, as the handle spec allows, up to
+    /// [`MAX_WELL_KNOWN_REDIRECTS`] hops; every hop goes through the same SSRF policy, and
+    /// a redirect from https to plain http is refused unless private networks are allowed.
     ///
     /// # Errors
     ///
-    /// [`Error::Status`] for a non-2xx answer, [`Error::WellKnownBody`] for a body that is
-    /// not a DID, transport and SSRF errors.
+    /// [`Error::Status`] for a non-2xx answer, [`Error::Redirect`] for a redirect that is
+    /// not followed, [`Error::WellKnownBody`] for a body that is not a DID, transport and
+    /// SSRF errors.
     pub async fn resolve_handle_well_known(&self, handle: &Handle) -> Result<Did, Error> {
-        let (url, host) = match &self.inner.config.well_known_endpoint {
+        let (mut url, mut host) = match &self.inner.config.well_known_endpoint {
             Some(base) => (
                 format!("{}/.well-known/atproto-did", base.trim_end_matches('/')),
                 Some(handle.as_str()),
@@ -443,18 +446,49 @@ impl Resolver {
                 None,
             ),
         };
-        let res = self
-            .inner
-            .http
-            .get(&url, "text/plain", MAX_WELL_KNOWN_BODY, host)
-            .await?;
-        if !(200..300).contains(&res.status) {
-            return Err(Error::Status {
-                url,
-                status: res.status,
-            });
+        let mut hops = 0;
+        loop {
+            let res = self
+                .inner
+                .http
+                .get(&url, "text/plain", MAX_WELL_KNOWN_BODY, host)
+                .await?;
+            if matches!(res.status, 301 | 302 | 303 | 307 | 308) {
+                let refuse = |reason| Error::Redirect {
+                    url: clip(&url, 512),
+                    reason,
+                };
+                if hops == MAX_WELL_KNOWN_REDIRECTS {
+                    return Err(refuse("too many redirects"));
+                }
+                hops += 1;
+                let location = res
+                    .location
+                    .ok_or_else(|| refuse("no usable Location header"))?;
+                let next = redirect_target(&url, &location)
+                    .ok_or_else(|| refuse("Location is not an absolute URL or path"))?;
+                if url.starts_with("https://")
+                    && next.starts_with("http://")
+                    && !self.inner.http.allow_private
+                {
+                    return Err(refuse("redirect from https to http"));
+                }
+                // A path on the same origin keeps the Host the first request used; another
+                // origin is asked under its own name.
+                if !location.starts_with('/') || location.starts_with("//") {
+                    host = None;
+                }
+                url = next;
+                continue;
+            }
+            if !(200..300).contains(&res.status) {
+                return Err(Error::Status {
+                    url,
+                    status: res.status,
+                });
+            }
+            return handle::parse_well_known(handle, &res.body);
         }
-        handle::parse_well_known(handle, &res.body)
     }
 
     /// Handle -> DID through `com.atproto.identity.resolveHandle` on `service`.
@@ -700,4 +734,49 @@ fn build_dns(
     builder.options_mut().timeout = timeout;
     builder.options_mut().attempts = 1;
     Ok(builder.build())
+}
+
+/// Most redirects followed by [`Resolver::resolve_handle_well_known`].
+pub const MAX_WELL_KNOWN_REDIRECTS: usize = 5;
+
+/// The URL a `Location` header points to from `base`: an absolute http(s) URL, or an
+/// absolute path on `base`'s origin. Other relative forms are not followed.
+fn redirect_target(base: &str, location: &str) -> Option<String> {
+    if location.starts_with("https://") || location.starts_with("http://") {
+        return Some(location.to_owned());
+    }
+    if !location.starts_with('/') || location.starts_with("//") {
+        return None;
+    }
+    let scheme_end = base.find("://")? + 3;
+    let origin_end = base
+        .get(scheme_end..)?
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    Some(format!("{}{location}", base.get(..origin_end)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_target;
+
+    #[test]
+    fn redirect_targets() {
+        let base = "https://alice.example.com/.well-known/atproto-did";
+        assert_eq!(
+            redirect_target(base, "/other/atproto-did").as_deref(),
+            Some("https://alice.example.com/other/atproto-did")
+        );
+        assert_eq!(
+            redirect_target("http://127.0.0.1:8080", "/x").as_deref(),
+            Some("http://127.0.0.1:8080/x")
+        );
+        assert_eq!(
+            redirect_target(base, "https://b.example/.well-known/atproto-did").as_deref(),
+            Some("https://b.example/.well-known/atproto-did")
+        );
+        assert_eq!(redirect_target(base, "//b.example/x"), None);
+        assert_eq!(redirect_target(base, "relative/x"), None);
+        assert_eq!(redirect_target(base, "ftp://b.example/x"), None);
+    }
 }
