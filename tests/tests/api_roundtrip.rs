@@ -183,3 +183,58 @@ fn reference_pds_records_round_trip_through_generated_types() {
     println!("{seen:?}");
     assert_eq!(seen.len(), 4, "all four collections present: {seen:?}");
 }
+
+/// The `knownValues` of a field or parameter in a bundled lexicon file.
+fn known_values(file: &str, path: &[&str]) -> Vec<String> {
+    let p = format!("{}/../lexicons/{file}", env!("CARGO_MANIFEST_DIR"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let mut at = &doc;
+    for k in path {
+        at = &at[*k];
+    }
+    at["knownValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn field_and_parameter_known_values_are_constants() {
+    use atmo_api::app_bsky::actor::defs::{saved_feed_type, thread_view_pref_sort};
+    use atmo_api::app_bsky::feed::get_author_feed::params_filter;
+    assert_eq!(
+        [
+            params_filter::POSTS_WITH_REPLIES,
+            params_filter::POSTS_NO_REPLIES,
+            params_filter::POSTS_WITH_MEDIA,
+            params_filter::POSTS_AND_AUTHOR_THREADS,
+            params_filter::POSTS_WITH_VIDEO,
+        ]
+        .to_vec(),
+        known_values(
+            "app/bsky/feed/getAuthorFeed.json",
+            &["defs", "main", "parameters", "properties", "filter"]
+        )
+    );
+    assert_eq!(
+        [
+            saved_feed_type::FEED,
+            saved_feed_type::LIST,
+            saved_feed_type::TIMELINE
+        ]
+        .to_vec(),
+        known_values(
+            "app/bsky/actor/defs.json",
+            &["defs", "savedFeed", "properties", "type"]
+        )
+    );
+    let sorts = known_values(
+        "app/bsky/actor/defs.json",
+        &["defs", "threadViewPref", "properties", "sort"],
+    );
+    assert!(sorts.iter().any(|s| s == thread_view_pref_sort::OLDEST));
+    assert!(sorts.iter().any(|s| s == thread_view_pref_sort::NEWEST));
+}

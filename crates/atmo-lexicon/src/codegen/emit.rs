@@ -299,7 +299,7 @@ impl Emitter<'_> {
                         self.out.push_str(&s);
                         self.items += 1;
                         if let Schema::String(st) = other {
-                            self.known_values(name, &ty, st);
+                            self.known_values(&snake(name), &format!("[`{ty}`]"), st);
                         }
                     }
                 }
@@ -307,8 +307,9 @@ impl Emitter<'_> {
         }
     }
 
-    /// Constants for a string definition's known or enumerated values.
-    fn known_values(&mut self, def_name: &str, ty: &str, st: &StringType) {
+    /// Constants for the known or enumerated values of a string definition or field, in a
+    /// module named after `module_hint`; `what` names the string in the module's doc.
+    fn known_values(&mut self, module_hint: &str, what: &str, st: &StringType) {
         let values: Vec<&String> = st
             .known_values
             .iter()
@@ -317,8 +318,8 @@ impl Emitter<'_> {
         if values.is_empty() {
             return;
         }
-        let m = self.mods.claim(&snake(def_name));
-        let mut s = format!("/// Known values of [`{ty}`].\npub mod {m} {{\n");
+        let m = self.mods.claim(module_hint);
+        let mut s = format!("/// Known values of {what}.\npub mod {m} {{\n");
         let mut consts = Names::new();
         for v in values {
             let short = v.rsplit('#').next().unwrap_or(v);
@@ -340,8 +341,20 @@ impl Emitter<'_> {
         let mut ser = String::new();
         let mut de = String::new();
         let mut taken = Names::new();
+        let mut field_values = Vec::new();
         for (prop, schema) in &o.properties {
             let field = taken.claim(&snake(prop));
+            let strings = match schema {
+                Schema::String(st) => Some(st),
+                Schema::Array(a) => match &*a.items {
+                    Schema::String(st) => Some(st),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(st) = strings {
+                field_values.push((snake(&format!("{ty}_{prop}")), prop, st));
+            }
             let hint = format!("{ty}{}", camel(prop));
             let mut rust = self.field_type(schema, &hint, ty, record);
             let required = o.is_required(prop);
@@ -382,6 +395,9 @@ impl Emitter<'_> {
         );
         self.out.push_str(&s);
         self.items += 1;
+        for (module, prop, st) in field_values {
+            self.known_values(&module, &format!("the `{prop}` field of [`{ty}`]"), st);
+        }
     }
 
     /// The type of an object field: like [`Self::schema_type`], boxing a direct reference
@@ -597,8 +613,18 @@ impl Emitter<'_> {
             "{DERIVES}\n#[serde(rename_all = \"camelCase\")]\npub struct Params {{"
         );
         let mut taken = Names::new();
+        let mut field_values = Vec::new();
         for (prop, schema) in &p.properties {
             let field = taken.claim(&snake(prop));
+            match schema {
+                Schema::String(st) => field_values.push((prop, st)),
+                Schema::Array(a) => {
+                    if let Schema::String(st) = &*a.items {
+                        field_values.push((prop, st));
+                    }
+                }
+                _ => {}
+            }
             let mut rust = self.schema_type(schema, &format!("Params{}", camel(prop)), &ctx);
             if let Some(d) = schema.description() {
                 push_doc(&mut s, &doc_lines(d));
@@ -626,6 +652,14 @@ impl Emitter<'_> {
         s.push_str("}\n");
         self.out.push_str(&s);
         self.items += 1;
+        for (prop, st) in field_values {
+            let module = snake(&format!("params_{prop}"));
+            self.known_values(
+                &module,
+                &format!("the `{prop}` parameter of [`Params`]"),
+                st,
+            );
+        }
         "Params".into()
     }
 

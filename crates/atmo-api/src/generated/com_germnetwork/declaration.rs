@@ -78,3 +78,12 @@ impl<'de> serde::Deserialize<'de> for MessageMe {
         })
     }
 }
+/// Known values of the `showButtonTo` field of [`MessageMe`].
+pub mod message_me_show_button_to {
+    /// `none`
+    pub const NONE: &str = "none";
+    /// `usersIFollow`
+    pub const USERS_I_FOLLOW: &str = "usersIFollow";
+    /// `everyone`
+    pub const EVERYONE: &str = "everyone";
+}

@@ -116,6 +116,17 @@ impl<'de> serde::Deserialize<'de> for ContentLabelPref {
         })
     }
 }
+/// Known values of the `visibility` field of [`ContentLabelPref`].
+pub mod content_label_pref_visibility {
+    /// `ignore`
+    pub const IGNORE: &str = "ignore";
+    /// `show`
+    pub const SHOW: &str = "show";
+    /// `warn`
+    pub const WARN: &str = "warn";
+    /// `hide`
+    pub const HIDE: &str = "hide";
+}
 /// `app.bsky.actor.defs#declaredAgePref`
 ///
 /// Read-only preference containing value(s) inferred from the user's declared birthdate. Absence of this preference object in the response indicates that the user has not made a declaration.
@@ -386,6 +397,13 @@ impl<'de> serde::Deserialize<'de> for MutedWord {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `actorTarget` field of [`MutedWord`].
+pub mod muted_word_actor_target {
+    /// `all`
+    pub const ALL: &str = "all";
+    /// `exclude-following`
+    pub const EXCLUDE_FOLLOWING: &str = "exclude-following";
 }
 /// `app.bsky.actor.defs#mutedWordTarget`
 pub type MutedWordTarget = String;
@@ -808,6 +826,15 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedActivitySubscription {
         })
     }
 }
+/// Known values of the `allowSubscriptions` field of [`ProfileAssociatedActivitySubscription`].
+pub mod profile_associated_activity_subscription_allow_subscriptions {
+    /// `followers`
+    pub const FOLLOWERS: &str = "followers";
+    /// `mutuals`
+    pub const MUTUALS: &str = "mutuals";
+    /// `none`
+    pub const NONE: &str = "none";
+}
 /// `app.bsky.actor.defs#profileAssociatedChat`
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileAssociatedChat {
@@ -834,6 +861,24 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedChat {
         })
     }
 }
+/// Known values of the `allowGroupInvites` field of [`ProfileAssociatedChat`].
+pub mod profile_associated_chat_allow_group_invites {
+    /// `all`
+    pub const ALL: &str = "all";
+    /// `none`
+    pub const NONE: &str = "none";
+    /// `following`
+    pub const FOLLOWING: &str = "following";
+}
+/// Known values of the `allowIncoming` field of [`ProfileAssociatedChat`].
+pub mod profile_associated_chat_allow_incoming {
+    /// `all`
+    pub const ALL: &str = "all";
+    /// `none`
+    pub const NONE: &str = "none";
+    /// `following`
+    pub const FOLLOWING: &str = "following";
+}
 /// `app.bsky.actor.defs#profileAssociatedGerm`
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileAssociatedGerm {
@@ -859,6 +904,13 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedGerm {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `showButtonTo` field of [`ProfileAssociatedGerm`].
+pub mod profile_associated_germ_show_button_to {
+    /// `usersIFollow`
+    pub const USERS_I_FOLLOW: &str = "usersIFollow";
+    /// `everyone`
+    pub const EVERYONE: &str = "everyone";
 }
 /// `app.bsky.actor.defs#profileView`
 #[derive(Debug, Clone, PartialEq)]
@@ -1096,6 +1148,15 @@ impl<'de> serde::Deserialize<'de> for SavedFeed {
         })
     }
 }
+/// Known values of the `type` field of [`SavedFeed`].
+pub mod saved_feed_type {
+    /// `feed`
+    pub const FEED: &str = "feed";
+    /// `list`
+    pub const LIST: &str = "list";
+    /// `timeline`
+    pub const TIMELINE: &str = "timeline";
+}
 /// `app.bsky.actor.defs#savedFeedsPref`
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedFeedsPref {
@@ -1229,6 +1290,11 @@ impl<'de> serde::Deserialize<'de> for StatusView {
         })
     }
 }
+/// Known values of the `status` field of [`StatusView`].
+pub mod status_view_status {
+    /// `app.bsky.actor.status#live`
+    pub const LIVE: &str = "app.bsky.actor.status#live";
+}
 /// `app.bsky.actor.defs#threadViewPref`
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadViewPref {
@@ -1252,6 +1318,19 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPref {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `sort` field of [`ThreadViewPref`].
+pub mod thread_view_pref_sort {
+    /// `oldest`
+    pub const OLDEST: &str = "oldest";
+    /// `newest`
+    pub const NEWEST: &str = "newest";
+    /// `most-likes`
+    pub const MOST_LIKES: &str = "most-likes";
+    /// `random`
+    pub const RANDOM: &str = "random";
+    /// `hotness`
+    pub const HOTNESS: &str = "hotness";
 }
 /// `app.bsky.actor.defs#verificationPrefs`
 ///
@@ -1312,6 +1391,24 @@ impl<'de> serde::Deserialize<'de> for VerificationState {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `trustedVerifierStatus` field of [`VerificationState`].
+pub mod verification_state_trusted_verifier_status {
+    /// `valid`
+    pub const VALID: &str = "valid";
+    /// `invalid`
+    pub const INVALID: &str = "invalid";
+    /// `none`
+    pub const NONE: &str = "none";
+}
+/// Known values of the `verifiedStatus` field of [`VerificationState`].
+pub mod verification_state_verified_status {
+    /// `valid`
+    pub const VALID: &str = "valid";
+    /// `invalid`
+    pub const INVALID: &str = "invalid";
+    /// `none`
+    pub const NONE: &str = "none";
 }
 /// `app.bsky.actor.defs#verificationView`
 ///

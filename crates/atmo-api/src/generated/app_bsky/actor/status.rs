@@ -65,6 +65,11 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+/// Known values of the `status` field of [`Record`].
+pub mod record_status {
+    /// `app.bsky.actor.status#live`
+    pub const LIVE: &str = "app.bsky.actor.status#live";
+}
 impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;

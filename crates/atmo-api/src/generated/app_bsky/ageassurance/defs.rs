@@ -181,6 +181,20 @@ impl<'de> serde::Deserialize<'de> for ConfigRegion {
         })
     }
 }
+/// Known values of the `additionalVerificationMethods` field of [`ConfigRegion`].
+pub mod config_region_additional_verification_methods {
+    /// `device`
+    pub const DEVICE: &str = "device";
+}
+/// Known values of the `platforms` field of [`ConfigRegion`].
+pub mod config_region_platforms {
+    /// `web`
+    pub const WEB: &str = "web";
+    /// `ios`
+    pub const IOS: &str = "ios";
+    /// `android`
+    pub const ANDROID: &str = "android";
+}
 /// `app.bsky.ageassurance.defs#configRegionRuleDefault`
 ///
 /// Age Assurance rule that applies by default.
@@ -445,6 +459,28 @@ impl<'de> serde::Deserialize<'de> for Event {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `access` field of [`Event`].
+pub mod event_access {
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `none`
+    pub const NONE: &str = "none";
+    /// `safe`
+    pub const SAFE: &str = "safe";
+    /// `full`
+    pub const FULL: &str = "full";
+}
+/// Known values of the `status` field of [`Event`].
+pub mod event_status {
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `assured`
+    pub const ASSURED: &str = "assured";
+    /// `blocked`
+    pub const BLOCKED: &str = "blocked";
 }
 /// `app.bsky.ageassurance.defs#state`
 ///

@@ -39,6 +39,13 @@ impl<'de> serde::Deserialize<'de> for Video {
         })
     }
 }
+/// Known values of the `presentation` field of [`Video`].
+pub mod video_presentation {
+    /// `default`
+    pub const DEFAULT: &str = "default";
+    /// `gif`
+    pub const GIF: &str = "gif";
+}
 /// `app.bsky.embed.video#caption`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caption {
@@ -103,4 +110,11 @@ impl<'de> serde::Deserialize<'de> for View {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `presentation` field of [`View`].
+pub mod view_presentation {
+    /// `default`
+    pub const DEFAULT: &str = "default";
+    /// `gif`
+    pub const GIF: &str = "gif";
 }

@@ -212,6 +212,13 @@ impl<'de> serde::Deserialize<'de> for GeneratorView {
         })
     }
 }
+/// Known values of the `contentMode` field of [`GeneratorView`].
+pub mod generator_view_content_mode {
+    /// `app.bsky.feed.defs#contentModeUnspecified`
+    pub const CONTENT_MODE_UNSPECIFIED: &str = "app.bsky.feed.defs#contentModeUnspecified";
+    /// `app.bsky.feed.defs#contentModeVideo`
+    pub const CONTENT_MODE_VIDEO: &str = "app.bsky.feed.defs#contentModeVideo";
+}
 /// `app.bsky.feed.defs#generatorViewerState`
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratorViewerState {
@@ -268,6 +275,33 @@ impl<'de> serde::Deserialize<'de> for Interaction {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `event` field of [`Interaction`].
+pub mod interaction_event {
+    /// `app.bsky.feed.defs#requestLess`
+    pub const REQUEST_LESS: &str = "app.bsky.feed.defs#requestLess";
+    /// `app.bsky.feed.defs#requestMore`
+    pub const REQUEST_MORE: &str = "app.bsky.feed.defs#requestMore";
+    /// `app.bsky.feed.defs#clickthroughItem`
+    pub const CLICKTHROUGH_ITEM: &str = "app.bsky.feed.defs#clickthroughItem";
+    /// `app.bsky.feed.defs#clickthroughAuthor`
+    pub const CLICKTHROUGH_AUTHOR: &str = "app.bsky.feed.defs#clickthroughAuthor";
+    /// `app.bsky.feed.defs#clickthroughReposter`
+    pub const CLICKTHROUGH_REPOSTER: &str = "app.bsky.feed.defs#clickthroughReposter";
+    /// `app.bsky.feed.defs#clickthroughEmbed`
+    pub const CLICKTHROUGH_EMBED: &str = "app.bsky.feed.defs#clickthroughEmbed";
+    /// `app.bsky.feed.defs#interactionSeen`
+    pub const INTERACTION_SEEN: &str = "app.bsky.feed.defs#interactionSeen";
+    /// `app.bsky.feed.defs#interactionLike`
+    pub const INTERACTION_LIKE: &str = "app.bsky.feed.defs#interactionLike";
+    /// `app.bsky.feed.defs#interactionRepost`
+    pub const INTERACTION_REPOST: &str = "app.bsky.feed.defs#interactionRepost";
+    /// `app.bsky.feed.defs#interactionReply`
+    pub const INTERACTION_REPLY: &str = "app.bsky.feed.defs#interactionReply";
+    /// `app.bsky.feed.defs#interactionQuote`
+    pub const INTERACTION_QUOTE: &str = "app.bsky.feed.defs#interactionQuote";
+    /// `app.bsky.feed.defs#interactionShare`
+    pub const INTERACTION_SHARE: &str = "app.bsky.feed.defs#interactionShare";
 }
 /// The token `app.bsky.feed.defs#interactionLike`.
 ///

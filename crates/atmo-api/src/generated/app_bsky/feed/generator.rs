@@ -83,6 +83,13 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+/// Known values of the `contentMode` field of [`Record`].
+pub mod record_content_mode {
+    /// `app.bsky.feed.defs#contentModeUnspecified`
+    pub const CONTENT_MODE_UNSPECIFIED: &str = "app.bsky.feed.defs#contentModeUnspecified";
+    /// `app.bsky.feed.defs#contentModeVideo`
+    pub const CONTENT_MODE_VIDEO: &str = "app.bsky.feed.defs#contentModeVideo";
+}
 impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;

@@ -16,6 +16,19 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+/// Known values of the `filter` parameter of [`Params`].
+pub mod params_filter {
+    /// `posts_with_replies`
+    pub const POSTS_WITH_REPLIES: &str = "posts_with_replies";
+    /// `posts_no_replies`
+    pub const POSTS_NO_REPLIES: &str = "posts_no_replies";
+    /// `posts_with_media`
+    pub const POSTS_WITH_MEDIA: &str = "posts_with_media";
+    /// `posts_and_author_threads`
+    pub const POSTS_AND_AUTHOR_THREADS: &str = "posts_and_author_threads";
+    /// `posts_with_video`
+    pub const POSTS_WITH_VIDEO: &str = "posts_with_video";
+}
 /// The output of `app.bsky.feed.getAuthorFeed`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

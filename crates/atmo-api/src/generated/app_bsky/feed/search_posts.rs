@@ -40,6 +40,13 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<atmo_syntax::Uri>,
 }
+/// Known values of the `sort` parameter of [`Params`].
+pub mod params_sort {
+    /// `top`
+    pub const TOP: &str = "top";
+    /// `latest`
+    pub const LATEST: &str = "latest";
+}
 /// The output of `app.bsky.feed.searchPosts`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

@@ -93,6 +93,26 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<atmo_syntax::Uri>,
 }
+/// Known values of the `queryLanguage` parameter of [`Params`].
+pub mod params_query_language {
+    /// `ja`
+    pub const JA: &str = "ja";
+    /// `zh`
+    pub const ZH: &str = "zh";
+    /// `ko`
+    pub const KO: &str = "ko";
+    /// `th`
+    pub const TH: &str = "th";
+    /// `ar`
+    pub const AR: &str = "ar";
+}
+/// Known values of the `sort` parameter of [`Params`].
+pub mod params_sort {
+    /// `recent`
+    pub const RECENT: &str = "recent";
+    /// `top`
+    pub const TOP: &str = "top";
+}
 /// The output of `app.bsky.feed.searchPostsV2`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
@@ -128,6 +148,19 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `detectedQueryLanguages` field of [`Output`].
+pub mod output_detected_query_languages {
+    /// `ja`
+    pub const JA: &str = "ja";
+    /// `zh`
+    pub const ZH: &str = "zh";
+    /// `ko`
+    pub const KO: &str = "ko";
+    /// `th`
+    pub const TH: &str = "th";
+    /// `ar`
+    pub const AR: &str = "ar";
 }
 /// The errors `app.bsky.feed.searchPostsV2` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -13,6 +13,13 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
 }
+/// Known values of the `sort` parameter of [`Params`].
+pub mod params_sort {
+    /// `latest`
+    pub const LATEST: &str = "latest";
+    /// `top`
+    pub const TOP: &str = "top";
+}
 /// The output of `app.bsky.graph.getFollowers`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

@@ -15,6 +15,13 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub purposes: Vec<String>,
 }
+/// Known values of the `purposes` parameter of [`Params`].
+pub mod params_purposes {
+    /// `modlist`
+    pub const MODLIST: &str = "modlist";
+    /// `curatelist`
+    pub const CURATELIST: &str = "curatelist";
+}
 /// The output of `app.bsky.graph.getListsWithMembership`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

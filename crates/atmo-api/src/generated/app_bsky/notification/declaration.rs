@@ -27,6 +27,15 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+/// Known values of the `allowSubscriptions` field of [`Record`].
+pub mod record_allow_subscriptions {
+    /// `followers`
+    pub const FOLLOWERS: &str = "followers";
+    /// `mutuals`
+    pub const MUTUALS: &str = "mutuals";
+    /// `none`
+    pub const NONE: &str = "none";
+}
 impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;

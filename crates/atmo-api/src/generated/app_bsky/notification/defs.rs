@@ -55,6 +55,13 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
         })
     }
 }
+/// Known values of the `include` field of [`ChatPreference`].
+pub mod chat_preference_include {
+    /// `all`
+    pub const ALL: &str = "all";
+    /// `accepted`
+    pub const ACCEPTED: &str = "accepted";
+}
 /// `app.bsky.notification.defs#filterablePreference`
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterablePreference {
@@ -83,6 +90,13 @@ impl<'de> serde::Deserialize<'de> for FilterablePreference {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `include` field of [`FilterablePreference`].
+pub mod filterable_preference_include {
+    /// `all`
+    pub const ALL: &str = "all";
+    /// `follows`
+    pub const FOLLOWS: &str = "follows";
 }
 /// `app.bsky.notification.defs#preference`
 #[derive(Debug, Clone, PartialEq)]

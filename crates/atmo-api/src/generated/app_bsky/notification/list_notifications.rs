@@ -113,3 +113,32 @@ impl<'de> serde::Deserialize<'de> for Notification {
         })
     }
 }
+/// Known values of the `reason` field of [`Notification`].
+pub mod notification_reason {
+    /// `like`
+    pub const LIKE: &str = "like";
+    /// `repost`
+    pub const REPOST: &str = "repost";
+    /// `follow`
+    pub const FOLLOW: &str = "follow";
+    /// `mention`
+    pub const MENTION: &str = "mention";
+    /// `reply`
+    pub const REPLY: &str = "reply";
+    /// `quote`
+    pub const QUOTE: &str = "quote";
+    /// `starterpack-joined`
+    pub const STARTERPACK_JOINED: &str = "starterpack-joined";
+    /// `verified`
+    pub const VERIFIED: &str = "verified";
+    /// `unverified`
+    pub const UNVERIFIED: &str = "unverified";
+    /// `like-via-repost`
+    pub const LIKE_VIA_REPOST: &str = "like-via-repost";
+    /// `repost-via-repost`
+    pub const REPOST_VIA_REPOST: &str = "repost-via-repost";
+    /// `subscribed-post`
+    pub const SUBSCRIBED_POST: &str = "subscribed-post";
+    /// `contact-match`
+    pub const CONTACT_MATCH: &str = "contact-match";
+}

@@ -37,6 +37,15 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `platform` field of [`Input`].
+pub mod input_platform {
+    /// `ios`
+    pub const IOS: &str = "ios";
+    /// `android`
+    pub const ANDROID: &str = "android";
+    /// `web`
+    pub const WEB: &str = "web";
+}
 /// The `app.bsky.notification.registerPush` procedure.
 ///
 /// Register to receive push notifications, via a specified service, for the requesting account. Requires auth.

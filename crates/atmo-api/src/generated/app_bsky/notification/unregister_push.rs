@@ -33,6 +33,15 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `platform` field of [`Input`].
+pub mod input_platform {
+    /// `ios`
+    pub const IOS: &str = "ios";
+    /// `android`
+    pub const ANDROID: &str = "android";
+    /// `web`
+    pub const WEB: &str = "web";
+}
 /// The `app.bsky.notification.unregisterPush` procedure.
 ///
 /// The inverse of registerPush - inform a specified service that push notifications should no longer be sent to the given token for the requesting account. Requires auth.

@@ -55,6 +55,15 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
         })
     }
 }
+/// Known values of the `status` field of [`AgeAssuranceEvent`].
+pub mod age_assurance_event_status {
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `assured`
+    pub const ASSURED: &str = "assured";
+}
 /// `app.bsky.unspecced.defs#ageAssuranceState`
 ///
 /// The computed state of the age assurance process, returned to the user in question on certain authenticated requests.
@@ -84,6 +93,17 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceState {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `status` field of [`AgeAssuranceState`].
+pub mod age_assurance_state_status {
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `assured`
+    pub const ASSURED: &str = "assured";
+    /// `blocked`
+    pub const BLOCKED: &str = "blocked";
 }
 /// `app.bsky.unspecced.defs#skeletonSearchActor`
 #[derive(Debug, Clone, PartialEq)]
@@ -200,6 +220,11 @@ impl<'de> serde::Deserialize<'de> for SkeletonTrend {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `status` field of [`SkeletonTrend`].
+pub mod skeleton_trend_status {
+    /// `hot`
+    pub const HOT: &str = "hot";
 }
 /// `app.bsky.unspecced.defs#threadItemBlocked`
 #[derive(Debug, Clone, PartialEq)]
@@ -357,6 +382,11 @@ impl<'de> serde::Deserialize<'de> for TrendView {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `status` field of [`TrendView`].
+pub mod trend_view_status {
+    /// `hot`
+    pub const HOT: &str = "hot";
 }
 /// `app.bsky.unspecced.defs#trendingTopic`
 #[derive(Debug, Clone, PartialEq)]

@@ -20,6 +20,15 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
 }
+/// Known values of the `sort` parameter of [`Params`].
+pub mod params_sort {
+    /// `newest`
+    pub const NEWEST: &str = "newest";
+    /// `oldest`
+    pub const OLDEST: &str = "oldest";
+    /// `top`
+    pub const TOP: &str = "top";
+}
 /// The output of `app.bsky.unspecced.getPostThreadV2`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

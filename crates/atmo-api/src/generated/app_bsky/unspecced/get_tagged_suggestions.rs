@@ -65,3 +65,10 @@ impl<'de> serde::Deserialize<'de> for Suggestion {
         })
     }
 }
+/// Known values of the `subjectType` field of [`Suggestion`].
+pub mod suggestion_subject_type {
+    /// `actor`
+    pub const ACTOR: &str = "actor";
+    /// `feed`
+    pub const FEED: &str = "feed";
+}

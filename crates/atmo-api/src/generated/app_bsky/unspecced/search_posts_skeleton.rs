@@ -43,6 +43,13 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+/// Known values of the `sort` parameter of [`Params`].
+pub mod params_sort {
+    /// `top`
+    pub const TOP: &str = "top";
+    /// `latest`
+    pub const LATEST: &str = "latest";
+}
 /// The output of `app.bsky.unspecced.searchPostsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

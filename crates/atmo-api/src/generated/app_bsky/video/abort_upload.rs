@@ -55,6 +55,17 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+/// Known values of the `state` field of [`Output`].
+pub mod output_state {
+    /// `aborted`
+    pub const ABORTED: &str = "aborted";
+    /// `completed`
+    pub const COMPLETED: &str = "completed";
+    /// `failed`
+    pub const FAILED: &str = "failed";
+    /// `expired`
+    pub const EXPIRED: &str = "expired";
+}
 /// The errors `app.bsky.video.abortUpload` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

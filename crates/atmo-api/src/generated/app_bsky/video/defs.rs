@@ -48,3 +48,37 @@ impl<'de> serde::Deserialize<'de> for JobStatus {
         })
     }
 }
+/// Known values of the `failureCode` field of [`JobStatus`].
+pub mod job_status_failure_code {
+    /// `validation_failure`
+    pub const VALIDATION_FAILURE: &str = "validation_failure";
+    /// `encoding_failure`
+    pub const ENCODING_FAILURE: &str = "encoding_failure";
+    /// `pds_upload_failure`
+    pub const PDS_UPLOAD_FAILURE: &str = "pds_upload_failure";
+    /// `pds_upload_unsupported_blob_size`
+    pub const PDS_UPLOAD_UNSUPPORTED_BLOB_SIZE: &str = "pds_upload_unsupported_blob_size";
+    /// `generic_failure`
+    pub const GENERIC_FAILURE: &str = "generic_failure";
+}
+/// Known values of the `state` field of [`JobStatus`].
+pub mod job_status_state {
+    /// `JOB_STATE_CREATED`
+    pub const JOB_STATE_CREATED: &str = "JOB_STATE_CREATED";
+    /// `JOB_STATE_ENCODING`
+    pub const JOB_STATE_ENCODING: &str = "JOB_STATE_ENCODING";
+    /// `JOB_STATE_ENCODED`
+    pub const JOB_STATE_ENCODED: &str = "JOB_STATE_ENCODED";
+    /// `JOB_STATE_SCANNING`
+    pub const JOB_STATE_SCANNING: &str = "JOB_STATE_SCANNING";
+    /// `JOB_STATE_SCANNED`
+    pub const JOB_STATE_SCANNED: &str = "JOB_STATE_SCANNED";
+    /// `JOB_STATE_UPLOADING`
+    pub const JOB_STATE_UPLOADING: &str = "JOB_STATE_UPLOADING";
+    /// `JOB_STATE_UPLOADED`
+    pub const JOB_STATE_UPLOADED: &str = "JOB_STATE_UPLOADED";
+    /// `JOB_STATE_COMPLETED`
+    pub const JOB_STATE_COMPLETED: &str = "JOB_STATE_COMPLETED";
+    /// `JOB_STATE_FAILED`
+    pub const JOB_STATE_FAILED: &str = "JOB_STATE_FAILED";
+}

@@ -57,6 +57,21 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+/// Known values of the `state` field of [`Output`].
+pub mod output_state {
+    /// `created`
+    pub const CREATED: &str = "created";
+    /// `finishing`
+    pub const FINISHING: &str = "finishing";
+    /// `completed`
+    pub const COMPLETED: &str = "completed";
+    /// `failed`
+    pub const FAILED: &str = "failed";
+    /// `aborted`
+    pub const ABORTED: &str = "aborted";
+    /// `expired`
+    pub const EXPIRED: &str = "expired";
+}
 /// The errors `app.bsky.video.getUploadStatus` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

@@ -30,6 +30,24 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+/// Known values of the `allowGroupInvites` field of [`Record`].
+pub mod record_allow_group_invites {
+    /// `all`
+    pub const ALL: &str = "all";
+    /// `none`
+    pub const NONE: &str = "none";
+    /// `following`
+    pub const FOLLOWING: &str = "following";
+}
+/// Known values of the `allowIncoming` field of [`Record`].
+pub mod record_allow_incoming {
+    /// `all`
+    pub const ALL: &str = "all";
+    /// `none`
+    pub const NONE: &str = "none";
+    /// `following`
+    pub const FOLLOWING: &str = "following";
+}
 impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;

@@ -21,6 +21,34 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
+/// Known values of the `kind` parameter of [`Params`].
+pub mod params_kind {
+    /// `direct`
+    pub const DIRECT: &str = "direct";
+    /// `group`
+    pub const GROUP: &str = "group";
+}
+/// Known values of the `lockStatus` parameter of [`Params`].
+pub mod params_lock_status {
+    /// `unlocked`
+    pub const UNLOCKED: &str = "unlocked";
+    /// `locked`
+    pub const LOCKED: &str = "locked";
+    /// `locked-permanently`
+    pub const LOCKED_PERMANENTLY: &str = "locked-permanently";
+}
+/// Known values of the `readState` parameter of [`Params`].
+pub mod params_read_state {
+    /// `unread`
+    pub const UNREAD: &str = "unread";
+}
+/// Known values of the `status` parameter of [`Params`].
+pub mod params_status {
+    /// `request`
+    pub const REQUEST: &str = "request";
+    /// `accepted`
+    pub const ACCEPTED: &str = "accepted";
+}
 /// The output of `chat.bsky.convo.listConvos`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

@@ -24,6 +24,13 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `status` field of [`Input`].
+pub mod input_status {
+    /// `request`
+    pub const REQUEST: &str = "request";
+    /// `accepted`
+    pub const ACCEPTED: &str = "accepted";
+}
 /// The output of `chat.bsky.convo.updateAllRead`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

@@ -51,6 +51,13 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+/// Known values of the `status` field of [`Output`].
+pub mod output_status {
+    /// `joined`
+    pub const JOINED: &str = "joined";
+    /// `pending`
+    pub const PENDING: &str = "pending";
+}
 /// The errors `chat.bsky.group.requestJoin` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

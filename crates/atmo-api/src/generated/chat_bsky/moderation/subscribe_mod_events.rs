@@ -222,6 +222,13 @@ impl<'de> serde::Deserialize<'de> for EventChatAccepted {
         })
     }
 }
+/// Known values of the `method` field of [`EventChatAccepted`].
+pub mod event_chat_accepted_method {
+    /// `explicit`
+    pub const EXPLICIT: &str = "explicit";
+    /// `message`
+    pub const MESSAGE: &str = "message";
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage`
 ///
 /// Fired when the first message was sent on a convo.
@@ -663,6 +670,13 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberLeft {
         })
     }
 }
+/// Known values of the `leaveMethod` field of [`EventGroupChatMemberLeft`].
+pub mod event_group_chat_member_left_leave_method {
+    /// `voluntary`
+    pub const VOLUNTARY: &str = "voluntary";
+    /// `kicked`
+    pub const KICKED: &str = "kicked";
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated`
 ///
 /// Fired when a group chat's metadata or status changes.
@@ -744,6 +758,42 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatUpdated {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `lockReason` field of [`EventGroupChatUpdated`].
+pub mod event_group_chat_updated_lock_reason {
+    /// `owner_action`
+    pub const OWNER_ACTION: &str = "owner_action";
+    /// `owner_left`
+    pub const OWNER_LEFT: &str = "owner_left";
+    /// `owner_deactivated`
+    pub const OWNER_DEACTIVATED: &str = "owner_deactivated";
+    /// `owner_deleted`
+    pub const OWNER_DELETED: &str = "owner_deleted";
+    /// `owner_suspended`
+    pub const OWNER_SUSPENDED: &str = "owner_suspended";
+    /// `owner_taken_down`
+    pub const OWNER_TAKEN_DOWN: &str = "owner_taken_down";
+    /// `label_applied`
+    pub const LABEL_APPLIED: &str = "label_applied";
+    /// `convo_taken_down`
+    pub const CONVO_TAKEN_DOWN: &str = "convo_taken_down";
+}
+/// Known values of the `updateType` field of [`EventGroupChatUpdated`].
+pub mod event_group_chat_updated_update_type {
+    /// `name_changed`
+    pub const NAME_CHANGED: &str = "name_changed";
+    /// `locked`
+    pub const LOCKED: &str = "locked";
+    /// `locked_permanently`
+    pub const LOCKED_PERMANENTLY: &str = "locked_permanently";
+    /// `unlocked`
+    pub const UNLOCKED: &str = "unlocked";
+    /// `join_link_created`
+    pub const JOIN_LINK_CREATED: &str = "join_link_created";
+    /// `join_link_disabled`
+    pub const JOIN_LINK_DISABLED: &str = "join_link_disabled";
+    /// `join_link_settings_changed`
+    pub const JOIN_LINK_SETTINGS_CHANGED: &str = "join_link_settings_changed";
 }
 /// `chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded`
 ///

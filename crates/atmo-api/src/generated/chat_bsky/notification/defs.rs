@@ -27,6 +27,13 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
         })
     }
 }
+/// Known values of the `include` field of [`ChatPreference`].
+pub mod chat_preference_include {
+    /// `all`
+    pub const ALL: &str = "all";
+    /// `follows`
+    pub const FOLLOWS: &str = "follows";
+}
 /// `chat.bsky.notification.defs#preferences`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preferences {

@@ -12,6 +12,13 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
 }
+/// Known values of the `sort` parameter of [`Params`].
+pub mod params_sort {
+    /// `recent`
+    pub const RECENT: &str = "recent";
+    /// `usage`
+    pub const USAGE: &str = "usage";
+}
 /// The output of `com.atproto.admin.getInviteCodes`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

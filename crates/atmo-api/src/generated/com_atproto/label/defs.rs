@@ -125,6 +125,33 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinition {
         })
     }
 }
+/// Known values of the `blurs` field of [`LabelValueDefinition`].
+pub mod label_value_definition_blurs {
+    /// `content`
+    pub const CONTENT: &str = "content";
+    /// `media`
+    pub const MEDIA: &str = "media";
+    /// `none`
+    pub const NONE: &str = "none";
+}
+/// Known values of the `defaultSetting` field of [`LabelValueDefinition`].
+pub mod label_value_definition_default_setting {
+    /// `ignore`
+    pub const IGNORE: &str = "ignore";
+    /// `warn`
+    pub const WARN: &str = "warn";
+    /// `hide`
+    pub const HIDE: &str = "hide";
+}
+/// Known values of the `severity` field of [`LabelValueDefinition`].
+pub mod label_value_definition_severity {
+    /// `inform`
+    pub const INFORM: &str = "inform";
+    /// `alert`
+    pub const ALERT: &str = "alert";
+    /// `none`
+    pub const NONE: &str = "none";
+}
 /// `com.atproto.label.defs#labelValueDefinitionStrings`
 ///
 /// Strings which describe the label in the UI, localized into a specific language.

@@ -91,6 +91,11 @@ impl<'de> serde::Deserialize<'de> for Info {
         })
     }
 }
+/// Known values of the `name` field of [`Info`].
+pub mod info_name {
+    /// `OutdatedCursor`
+    pub const OUTDATED_CURSOR: &str = "OutdatedCursor";
+}
 /// `com.atproto.label.subscribeLabels#labels`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Labels {

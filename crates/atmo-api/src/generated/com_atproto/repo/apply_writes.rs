@@ -236,6 +236,13 @@ impl<'de> serde::Deserialize<'de> for CreateResult {
         })
     }
 }
+/// Known values of the `validationStatus` field of [`CreateResult`].
+pub mod create_result_validation_status {
+    /// `valid`
+    pub const VALID: &str = "valid";
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+}
 /// `com.atproto.repo.applyWrites#delete`
 ///
 /// Operation which deletes an existing record.
@@ -341,4 +348,11 @@ impl<'de> serde::Deserialize<'de> for UpdateResult {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `validationStatus` field of [`UpdateResult`].
+pub mod update_result_validation_status {
+    /// `valid`
+    pub const VALID: &str = "valid";
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
 }

@@ -81,6 +81,13 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+/// Known values of the `validationStatus` field of [`Output`].
+pub mod output_validation_status {
+    /// `valid`
+    pub const VALID: &str = "valid";
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+}
 /// The errors `com.atproto.repo.putRecord` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

@@ -46,6 +46,15 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+/// Known values of the `status` field of [`Output`].
+pub mod output_status {
+    /// `takendown`
+    pub const TAKENDOWN: &str = "takendown";
+    /// `suspended`
+    pub const SUSPENDED: &str = "suspended";
+    /// `deactivated`
+    pub const DEACTIVATED: &str = "deactivated";
+}
 /// The `com.atproto.server.getSession` query.
 ///
 /// Get information about the current auth session. Requires auth.

@@ -52,6 +52,15 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+/// Known values of the `status` field of [`Output`].
+pub mod output_status {
+    /// `takendown`
+    pub const TAKENDOWN: &str = "takendown";
+    /// `suspended`
+    pub const SUSPENDED: &str = "suspended";
+    /// `deactivated`
+    pub const DEACTIVATED: &str = "deactivated";
+}
 /// The errors `com.atproto.server.refreshSession` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

@@ -42,6 +42,21 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+/// Known values of the `status` field of [`Output`].
+pub mod output_status {
+    /// `takendown`
+    pub const TAKENDOWN: &str = "takendown";
+    /// `suspended`
+    pub const SUSPENDED: &str = "suspended";
+    /// `deleted`
+    pub const DELETED: &str = "deleted";
+    /// `deactivated`
+    pub const DEACTIVATED: &str = "deactivated";
+    /// `desynchronized`
+    pub const DESYNCHRONIZED: &str = "desynchronized";
+    /// `throttled`
+    pub const THROTTLED: &str = "throttled";
+}
 /// The errors `com.atproto.sync.getRepoStatus` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

@@ -85,3 +85,18 @@ impl<'de> serde::Deserialize<'de> for Repo {
         })
     }
 }
+/// Known values of the `status` field of [`Repo`].
+pub mod repo_status {
+    /// `takendown`
+    pub const TAKENDOWN: &str = "takendown";
+    /// `suspended`
+    pub const SUSPENDED: &str = "suspended";
+    /// `deleted`
+    pub const DELETED: &str = "deleted";
+    /// `deactivated`
+    pub const DEACTIVATED: &str = "deactivated";
+    /// `desynchronized`
+    pub const DESYNCHRONIZED: &str = "desynchronized";
+    /// `throttled`
+    pub const THROTTLED: &str = "throttled";
+}

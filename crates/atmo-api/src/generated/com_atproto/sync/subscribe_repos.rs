@@ -134,6 +134,21 @@ impl<'de> serde::Deserialize<'de> for Account {
         })
     }
 }
+/// Known values of the `status` field of [`Account`].
+pub mod account_status {
+    /// `takendown`
+    pub const TAKENDOWN: &str = "takendown";
+    /// `suspended`
+    pub const SUSPENDED: &str = "suspended";
+    /// `deleted`
+    pub const DELETED: &str = "deleted";
+    /// `deactivated`
+    pub const DEACTIVATED: &str = "deactivated";
+    /// `desynchronized`
+    pub const DESYNCHRONIZED: &str = "desynchronized";
+    /// `throttled`
+    pub const THROTTLED: &str = "throttled";
+}
 /// `com.atproto.sync.subscribeRepos#commit`
 ///
 /// Represents an update of repository state. Note that empty commits are allowed, which include no repo data changes, but an update to rev and signature.
@@ -263,6 +278,11 @@ impl<'de> serde::Deserialize<'de> for Info {
         })
     }
 }
+/// Known values of the `name` field of [`Info`].
+pub mod info_name {
+    /// `OutdatedCursor`
+    pub const OUTDATED_CURSOR: &str = "OutdatedCursor";
+}
 /// `com.atproto.sync.subscribeRepos#repoOp`
 ///
 /// A repo operation, ie a mutation of a single record.
@@ -298,6 +318,15 @@ impl<'de> serde::Deserialize<'de> for RepoOp {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `action` field of [`RepoOp`].
+pub mod repo_op_action {
+    /// `create`
+    pub const CREATE: &str = "create";
+    /// `update`
+    pub const UPDATE: &str = "update";
+    /// `delete`
+    pub const DELETE: &str = "delete";
 }
 /// `com.atproto.sync.subscribeRepos#sync`
 ///

@@ -13,6 +13,19 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+/// Known values of the `events` parameter of [`Params`].
+pub mod params_events {
+    /// `accountCreated`
+    pub const ACCOUNT_CREATED: &str = "accountCreated";
+    /// `emailUpdated`
+    pub const EMAIL_UPDATED: &str = "emailUpdated";
+    /// `emailConfirmed`
+    pub const EMAIL_CONFIRMED: &str = "emailConfirmed";
+    /// `passwordUpdated`
+    pub const PASSWORD_UPDATED: &str = "passwordUpdated";
+    /// `handleUpdated`
+    pub const HANDLE_UPDATED: &str = "handleUpdated";
+}
 /// The output of `tools.ozone.hosting.getAccountHistory`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

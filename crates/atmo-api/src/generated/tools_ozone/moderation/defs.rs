@@ -36,6 +36,21 @@ impl<'de> serde::Deserialize<'de> for AccountEvent {
         })
     }
 }
+/// Known values of the `status` field of [`AccountEvent`].
+pub mod account_event_status {
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `deactivated`
+    pub const DEACTIVATED: &str = "deactivated";
+    /// `deleted`
+    pub const DELETED: &str = "deleted";
+    /// `takendown`
+    pub const TAKENDOWN: &str = "takendown";
+    /// `suspended`
+    pub const SUSPENDED: &str = "suspended";
+    /// `tombstoned`
+    pub const TOMBSTONED: &str = "tombstoned";
+}
 /// `tools.ozone.moderation.defs#accountHosting`
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountHosting {
@@ -73,6 +88,19 @@ impl<'de> serde::Deserialize<'de> for AccountHosting {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `status` field of [`AccountHosting`].
+pub mod account_hosting_status {
+    /// `takendown`
+    pub const TAKENDOWN: &str = "takendown";
+    /// `suspended`
+    pub const SUSPENDED: &str = "suspended";
+    /// `deleted`
+    pub const DELETED: &str = "deleted";
+    /// `deactivated`
+    pub const DEACTIVATED: &str = "deactivated";
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
 }
 /// `tools.ozone.moderation.defs#accountStats`
 ///
@@ -215,6 +243,15 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
         })
     }
 }
+/// Known values of the `status` field of [`AgeAssuranceEvent`].
+pub mod age_assurance_event_status {
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `assured`
+    pub const ASSURED: &str = "assured";
+}
 /// `tools.ozone.moderation.defs#ageAssuranceOverrideEvent`
 ///
 /// Age assurance status override by moderators. Only works on DID subjects.
@@ -247,6 +284,15 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceOverrideEvent {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `status` field of [`AgeAssuranceOverrideEvent`].
+pub mod age_assurance_override_event_status {
+    /// `assured`
+    pub const ASSURED: &str = "assured";
+    /// `reset`
+    pub const RESET: &str = "reset";
+    /// `blocked`
+    pub const BLOCKED: &str = "blocked";
 }
 /// `tools.ozone.moderation.defs#ageAssurancePurgeEvent`
 ///
@@ -934,6 +980,13 @@ impl<'de> serde::Deserialize<'de> for ModEventTakedown {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `targetServices` field of [`ModEventTakedown`].
+pub mod mod_event_takedown_target_services {
+    /// `appview`
+    pub const APPVIEW: &str = "appview";
+    /// `pds`
+    pub const PDS: &str = "pds";
 }
 /// `tools.ozone.moderation.defs#modEventUnmute`
 ///
@@ -1767,6 +1820,15 @@ impl<'de> serde::Deserialize<'de> for RecordEvent {
         })
     }
 }
+/// Known values of the `op` field of [`RecordEvent`].
+pub mod record_event_op {
+    /// `create`
+    pub const CREATE: &str = "create";
+    /// `update`
+    pub const UPDATE: &str = "update";
+    /// `delete`
+    pub const DELETE: &str = "delete";
+}
 /// `tools.ozone.moderation.defs#recordHosting`
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordHosting {
@@ -1798,6 +1860,13 @@ impl<'de> serde::Deserialize<'de> for RecordHosting {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `status` field of [`RecordHosting`].
+pub mod record_hosting_status {
+    /// `deleted`
+    pub const DELETED: &str = "deleted";
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
 }
 /// `tools.ozone.moderation.defs#recordView`
 #[derive(Debug, Clone, PartialEq)]
@@ -2312,6 +2381,22 @@ impl<'de> serde::Deserialize<'de> for ScheduledActionView {
         })
     }
 }
+/// Known values of the `action` field of [`ScheduledActionView`].
+pub mod scheduled_action_view_action {
+    /// `takedown`
+    pub const TAKEDOWN: &str = "takedown";
+}
+/// Known values of the `status` field of [`ScheduledActionView`].
+pub mod scheduled_action_view_status {
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `executed`
+    pub const EXECUTED: &str = "executed";
+    /// `cancelled`
+    pub const CANCELLED: &str = "cancelled";
+    /// `failed`
+    pub const FAILED: &str = "failed";
+}
 /// `tools.ozone.moderation.defs#subjectReviewState`
 pub type SubjectReviewState = String;
 /// Known values of [`SubjectReviewState`].
@@ -2506,6 +2591,26 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusView {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `ageAssuranceState` field of [`SubjectStatusView`].
+pub mod subject_status_view_age_assurance_state {
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `assured`
+    pub const ASSURED: &str = "assured";
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `reset`
+    pub const RESET: &str = "reset";
+    /// `blocked`
+    pub const BLOCKED: &str = "blocked";
+}
+/// Known values of the `ageAssuranceUpdatedBy` field of [`SubjectStatusView`].
+pub mod subject_status_view_age_assurance_updated_by {
+    /// `admin`
+    pub const ADMIN: &str = "admin";
+    /// `user`
+    pub const USER: &str = "user";
 }
 /// A union inside `tools.ozone.moderation.defs#subjectView`.
 #[derive(Debug, Clone, PartialEq)]

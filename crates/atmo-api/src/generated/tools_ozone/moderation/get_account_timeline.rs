@@ -118,3 +118,85 @@ impl<'de> serde::Deserialize<'de> for TimelineItemSummary {
         })
     }
 }
+/// Known values of the `eventSubjectType` field of [`TimelineItemSummary`].
+pub mod timeline_item_summary_event_subject_type {
+    /// `account`
+    pub const ACCOUNT: &str = "account";
+    /// `record`
+    pub const RECORD: &str = "record";
+    /// `chat`
+    pub const CHAT: &str = "chat";
+}
+/// Known values of the `eventType` field of [`TimelineItemSummary`].
+pub mod timeline_item_summary_event_type {
+    /// `tools.ozone.moderation.defs#modEventTakedown`
+    pub const MOD_EVENT_TAKEDOWN: &str = "tools.ozone.moderation.defs#modEventTakedown";
+    /// `tools.ozone.moderation.defs#modEventReverseTakedown`
+    pub const MOD_EVENT_REVERSE_TAKEDOWN: &str =
+        "tools.ozone.moderation.defs#modEventReverseTakedown";
+    /// `tools.ozone.moderation.defs#modEventComment`
+    pub const MOD_EVENT_COMMENT: &str = "tools.ozone.moderation.defs#modEventComment";
+    /// `tools.ozone.moderation.defs#modEventReport`
+    pub const MOD_EVENT_REPORT: &str = "tools.ozone.moderation.defs#modEventReport";
+    /// `tools.ozone.moderation.defs#modEventLabel`
+    pub const MOD_EVENT_LABEL: &str = "tools.ozone.moderation.defs#modEventLabel";
+    /// `tools.ozone.moderation.defs#modEventAcknowledge`
+    pub const MOD_EVENT_ACKNOWLEDGE: &str = "tools.ozone.moderation.defs#modEventAcknowledge";
+    /// `tools.ozone.moderation.defs#modEventEscalate`
+    pub const MOD_EVENT_ESCALATE: &str = "tools.ozone.moderation.defs#modEventEscalate";
+    /// `tools.ozone.moderation.defs#modEventMute`
+    pub const MOD_EVENT_MUTE: &str = "tools.ozone.moderation.defs#modEventMute";
+    /// `tools.ozone.moderation.defs#modEventUnmute`
+    pub const MOD_EVENT_UNMUTE: &str = "tools.ozone.moderation.defs#modEventUnmute";
+    /// `tools.ozone.moderation.defs#modEventMuteReporter`
+    pub const MOD_EVENT_MUTE_REPORTER: &str = "tools.ozone.moderation.defs#modEventMuteReporter";
+    /// `tools.ozone.moderation.defs#modEventUnmuteReporter`
+    pub const MOD_EVENT_UNMUTE_REPORTER: &str =
+        "tools.ozone.moderation.defs#modEventUnmuteReporter";
+    /// `tools.ozone.moderation.defs#modEventEmail`
+    pub const MOD_EVENT_EMAIL: &str = "tools.ozone.moderation.defs#modEventEmail";
+    /// `tools.ozone.moderation.defs#modEventResolveAppeal`
+    pub const MOD_EVENT_RESOLVE_APPEAL: &str = "tools.ozone.moderation.defs#modEventResolveAppeal";
+    /// `tools.ozone.moderation.defs#modEventDivert`
+    pub const MOD_EVENT_DIVERT: &str = "tools.ozone.moderation.defs#modEventDivert";
+    /// `tools.ozone.moderation.defs#modEventTag`
+    pub const MOD_EVENT_TAG: &str = "tools.ozone.moderation.defs#modEventTag";
+    /// `tools.ozone.moderation.defs#accountEvent`
+    pub const ACCOUNT_EVENT: &str = "tools.ozone.moderation.defs#accountEvent";
+    /// `tools.ozone.moderation.defs#identityEvent`
+    pub const IDENTITY_EVENT: &str = "tools.ozone.moderation.defs#identityEvent";
+    /// `tools.ozone.moderation.defs#recordEvent`
+    pub const RECORD_EVENT: &str = "tools.ozone.moderation.defs#recordEvent";
+    /// `tools.ozone.moderation.defs#modEventPriorityScore`
+    pub const MOD_EVENT_PRIORITY_SCORE: &str = "tools.ozone.moderation.defs#modEventPriorityScore";
+    /// `tools.ozone.moderation.defs#revokeAccountCredentialsEvent`
+    pub const REVOKE_ACCOUNT_CREDENTIALS_EVENT: &str =
+        "tools.ozone.moderation.defs#revokeAccountCredentialsEvent";
+    /// `tools.ozone.moderation.defs#ageAssuranceEvent`
+    pub const AGE_ASSURANCE_EVENT: &str = "tools.ozone.moderation.defs#ageAssuranceEvent";
+    /// `tools.ozone.moderation.defs#ageAssuranceOverrideEvent`
+    pub const AGE_ASSURANCE_OVERRIDE_EVENT: &str =
+        "tools.ozone.moderation.defs#ageAssuranceOverrideEvent";
+    /// `tools.ozone.moderation.defs#timelineEventPlcCreate`
+    pub const TIMELINE_EVENT_PLC_CREATE: &str =
+        "tools.ozone.moderation.defs#timelineEventPlcCreate";
+    /// `tools.ozone.moderation.defs#timelineEventPlcOperation`
+    pub const TIMELINE_EVENT_PLC_OPERATION: &str =
+        "tools.ozone.moderation.defs#timelineEventPlcOperation";
+    /// `tools.ozone.moderation.defs#timelineEventPlcTombstone`
+    pub const TIMELINE_EVENT_PLC_TOMBSTONE: &str =
+        "tools.ozone.moderation.defs#timelineEventPlcTombstone";
+    /// `tools.ozone.hosting.getAccountHistory#accountCreated`
+    pub const ACCOUNT_CREATED: &str = "tools.ozone.hosting.getAccountHistory#accountCreated";
+    /// `tools.ozone.hosting.getAccountHistory#emailConfirmed`
+    pub const EMAIL_CONFIRMED: &str = "tools.ozone.hosting.getAccountHistory#emailConfirmed";
+    /// `tools.ozone.hosting.getAccountHistory#passwordUpdated`
+    pub const PASSWORD_UPDATED: &str = "tools.ozone.hosting.getAccountHistory#passwordUpdated";
+    /// `tools.ozone.hosting.getAccountHistory#handleUpdated`
+    pub const HANDLE_UPDATED: &str = "tools.ozone.hosting.getAccountHistory#handleUpdated";
+    /// `tools.ozone.moderation.defs#scheduleTakedownEvent`
+    pub const SCHEDULE_TAKEDOWN_EVENT: &str = "tools.ozone.moderation.defs#scheduleTakedownEvent";
+    /// `tools.ozone.moderation.defs#cancelScheduledTakedownEvent`
+    pub const CANCEL_SCHEDULED_TAKEDOWN_EVENT: &str =
+        "tools.ozone.moderation.defs#cancelScheduledTakedownEvent";
+}

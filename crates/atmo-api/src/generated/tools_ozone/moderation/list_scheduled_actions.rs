@@ -45,6 +45,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `statuses` field of [`Input`].
+pub mod input_statuses {
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `executed`
+    pub const EXECUTED: &str = "executed";
+    /// `cancelled`
+    pub const CANCELLED: &str = "cancelled";
+    /// `failed`
+    pub const FAILED: &str = "failed";
+}
 /// The output of `tools.ozone.moderation.listScheduledActions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

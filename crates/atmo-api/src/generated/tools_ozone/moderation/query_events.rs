@@ -69,6 +69,35 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with_strike: Option<bool>,
 }
+/// Known values of the `ageAssuranceState` parameter of [`Params`].
+pub mod params_age_assurance_state {
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `assured`
+    pub const ASSURED: &str = "assured";
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `reset`
+    pub const RESET: &str = "reset";
+    /// `blocked`
+    pub const BLOCKED: &str = "blocked";
+}
+/// Known values of the `sortDirection` parameter of [`Params`].
+pub mod params_sort_direction {
+    /// `asc`
+    pub const ASC: &str = "asc";
+    /// `desc`
+    pub const DESC: &str = "desc";
+}
+/// Known values of the `subjectType` parameter of [`Params`].
+pub mod params_subject_type {
+    /// `account`
+    pub const ACCOUNT: &str = "account";
+    /// `record`
+    pub const RECORD: &str = "record";
+    /// `conversation`
+    pub const CONVERSATION: &str = "conversation";
+}
 /// The output of `tools.ozone.moderation.queryEvents`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

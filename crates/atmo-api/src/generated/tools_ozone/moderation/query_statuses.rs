@@ -107,6 +107,59 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takendown: Option<bool>,
 }
+/// Known values of the `ageAssuranceState` parameter of [`Params`].
+pub mod params_age_assurance_state {
+    /// `pending`
+    pub const PENDING: &str = "pending";
+    /// `assured`
+    pub const ASSURED: &str = "assured";
+    /// `unknown`
+    pub const UNKNOWN: &str = "unknown";
+    /// `reset`
+    pub const RESET: &str = "reset";
+    /// `blocked`
+    pub const BLOCKED: &str = "blocked";
+}
+/// Known values of the `reviewState` parameter of [`Params`].
+pub mod params_review_state {
+    /// `tools.ozone.moderation.defs#reviewOpen`
+    pub const REVIEW_OPEN: &str = "tools.ozone.moderation.defs#reviewOpen";
+    /// `tools.ozone.moderation.defs#reviewClosed`
+    pub const REVIEW_CLOSED: &str = "tools.ozone.moderation.defs#reviewClosed";
+    /// `tools.ozone.moderation.defs#reviewEscalated`
+    pub const REVIEW_ESCALATED: &str = "tools.ozone.moderation.defs#reviewEscalated";
+    /// `tools.ozone.moderation.defs#reviewNone`
+    pub const REVIEW_NONE: &str = "tools.ozone.moderation.defs#reviewNone";
+}
+/// Known values of the `sortDirection` parameter of [`Params`].
+pub mod params_sort_direction {
+    /// `asc`
+    pub const ASC: &str = "asc";
+    /// `desc`
+    pub const DESC: &str = "desc";
+}
+/// Known values of the `sortField` parameter of [`Params`].
+pub mod params_sort_field {
+    /// `lastReviewedAt`
+    pub const LAST_REVIEWED_AT: &str = "lastReviewedAt";
+    /// `lastReportedAt`
+    pub const LAST_REPORTED_AT: &str = "lastReportedAt";
+    /// `reportedRecordsCount`
+    pub const REPORTED_RECORDS_COUNT: &str = "reportedRecordsCount";
+    /// `takendownRecordsCount`
+    pub const TAKENDOWN_RECORDS_COUNT: &str = "takendownRecordsCount";
+    /// `priorityScore`
+    pub const PRIORITY_SCORE: &str = "priorityScore";
+}
+/// Known values of the `subjectType` parameter of [`Params`].
+pub mod params_subject_type {
+    /// `account`
+    pub const ACCOUNT: &str = "account";
+    /// `record`
+    pub const RECORD: &str = "record";
+    /// `conversation`
+    pub const CONVERSATION: &str = "conversation";
+}
 /// The output of `tools.ozone.moderation.queryStatuses`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

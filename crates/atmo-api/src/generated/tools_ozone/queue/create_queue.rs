@@ -45,6 +45,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `subjectTypes` field of [`Input`].
+pub mod input_subject_types {
+    /// `account`
+    pub const ACCOUNT: &str = "account";
+    /// `record`
+    pub const RECORD: &str = "record";
+    /// `message`
+    pub const MESSAGE: &str = "message";
+    /// `conversation`
+    pub const CONVERSATION: &str = "conversation";
+}
 /// The output of `tools.ozone.queue.createQueue`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

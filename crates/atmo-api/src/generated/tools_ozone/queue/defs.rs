@@ -158,3 +158,14 @@ impl<'de> serde::Deserialize<'de> for QueueView {
         })
     }
 }
+/// Known values of the `subjectTypes` field of [`QueueView`].
+pub mod queue_view_subject_types {
+    /// `account`
+    pub const ACCOUNT: &str = "account";
+    /// `record`
+    pub const RECORD: &str = "record";
+    /// `message`
+    pub const MESSAGE: &str = "message";
+    /// `conversation`
+    pub const CONVERSATION: &str = "conversation";
+}

@@ -27,6 +27,19 @@ impl<'de> serde::Deserialize<'de> for AssignmentActivity {
         })
     }
 }
+/// Known values of the `previousStatus` field of [`AssignmentActivity`].
+pub mod assignment_activity_previous_status {
+    /// `open`
+    pub const OPEN: &str = "open";
+    /// `closed`
+    pub const CLOSED: &str = "closed";
+    /// `escalated`
+    pub const ESCALATED: &str = "escalated";
+    /// `queued`
+    pub const QUEUED: &str = "queued";
+    /// `assigned`
+    pub const ASSIGNED: &str = "assigned";
+}
 /// `tools.ozone.report.defs#assignmentView`
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssignmentView {
@@ -95,6 +108,19 @@ impl<'de> serde::Deserialize<'de> for CloseActivity {
         })
     }
 }
+/// Known values of the `previousStatus` field of [`CloseActivity`].
+pub mod close_activity_previous_status {
+    /// `open`
+    pub const OPEN: &str = "open";
+    /// `closed`
+    pub const CLOSED: &str = "closed";
+    /// `escalated`
+    pub const ESCALATED: &str = "escalated";
+    /// `queued`
+    pub const QUEUED: &str = "queued";
+    /// `assigned`
+    pub const ASSIGNED: &str = "assigned";
+}
 /// `tools.ozone.report.defs#escalationActivity`
 ///
 /// Activity recording a report being escalated.
@@ -120,6 +146,19 @@ impl<'de> serde::Deserialize<'de> for EscalationActivity {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `previousStatus` field of [`EscalationActivity`].
+pub mod escalation_activity_previous_status {
+    /// `open`
+    pub const OPEN: &str = "open";
+    /// `closed`
+    pub const CLOSED: &str = "closed";
+    /// `escalated`
+    pub const ESCALATED: &str = "escalated";
+    /// `queued`
+    pub const QUEUED: &str = "queued";
+    /// `assigned`
+    pub const ASSIGNED: &str = "assigned";
 }
 /// `tools.ozone.report.defs#historicalStats`
 ///
@@ -270,6 +309,19 @@ impl<'de> serde::Deserialize<'de> for QueueActivity {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `previousStatus` field of [`QueueActivity`].
+pub mod queue_activity_previous_status {
+    /// `open`
+    pub const OPEN: &str = "open";
+    /// `closed`
+    pub const CLOSED: &str = "closed";
+    /// `escalated`
+    pub const ESCALATED: &str = "escalated";
+    /// `queued`
+    pub const QUEUED: &str = "queued";
+    /// `assigned`
+    pub const ASSIGNED: &str = "assigned";
 }
 /// The token `tools.ozone.report.defs#reasonAppeal`.
 ///
@@ -560,6 +612,19 @@ impl<'de> serde::Deserialize<'de> for ReopenActivity {
         })
     }
 }
+/// Known values of the `previousStatus` field of [`ReopenActivity`].
+pub mod reopen_activity_previous_status {
+    /// `open`
+    pub const OPEN: &str = "open";
+    /// `closed`
+    pub const CLOSED: &str = "closed";
+    /// `escalated`
+    pub const ESCALATED: &str = "escalated";
+    /// `queued`
+    pub const QUEUED: &str = "queued";
+    /// `assigned`
+    pub const ASSIGNED: &str = "assigned";
+}
 /// A union inside `tools.ozone.report.defs#reportActivityView`.
 ///
 /// The typed activity object describing what occurred.
@@ -830,4 +895,17 @@ impl<'de> serde::Deserialize<'de> for ReportView {
             extra: m.rest(),
         })
     }
+}
+/// Known values of the `status` field of [`ReportView`].
+pub mod report_view_status {
+    /// `open`
+    pub const OPEN: &str = "open";
+    /// `closed`
+    pub const CLOSED: &str = "closed";
+    /// `escalated`
+    pub const ESCALATED: &str = "escalated";
+    /// `queued`
+    pub const QUEUED: &str = "queued";
+    /// `assigned`
+    pub const ASSIGNED: &str = "assigned";
 }

@@ -22,6 +22,13 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_direction: Option<String>,
 }
+/// Known values of the `sortDirection` parameter of [`Params`].
+pub mod params_sort_direction {
+    /// `asc`
+    pub const ASC: &str = "asc";
+    /// `desc`
+    pub const DESC: &str = "desc";
+}
 /// The output of `tools.ozone.report.queryActivities`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

@@ -46,6 +46,44 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<String>,
 }
+/// Known values of the `sortDirection` parameter of [`Params`].
+pub mod params_sort_direction {
+    /// `asc`
+    pub const ASC: &str = "asc";
+    /// `desc`
+    pub const DESC: &str = "desc";
+}
+/// Known values of the `sortField` parameter of [`Params`].
+pub mod params_sort_field {
+    /// `createdAt`
+    pub const CREATED_AT: &str = "createdAt";
+    /// `updatedAt`
+    pub const UPDATED_AT: &str = "updatedAt";
+}
+/// Known values of the `status` parameter of [`Params`].
+pub mod params_status {
+    /// `open`
+    pub const OPEN: &str = "open";
+    /// `closed`
+    pub const CLOSED: &str = "closed";
+    /// `escalated`
+    pub const ESCALATED: &str = "escalated";
+    /// `queued`
+    pub const QUEUED: &str = "queued";
+    /// `assigned`
+    pub const ASSIGNED: &str = "assigned";
+}
+/// Known values of the `subjectType` parameter of [`Params`].
+pub mod params_subject_type {
+    /// `account`
+    pub const ACCOUNT: &str = "account";
+    /// `record`
+    pub const RECORD: &str = "record";
+    /// `message`
+    pub const MESSAGE: &str = "message";
+    /// `conversation`
+    pub const CONVERSATION: &str = "conversation";
+}
 /// The output of `tools.ozone.report.queryReports`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

@@ -41,6 +41,13 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `sortDirection` field of [`Input`].
+pub mod input_sort_direction {
+    /// `asc`
+    pub const ASC: &str = "asc";
+    /// `desc`
+    pub const DESC: &str = "desc";
+}
 /// The output of `tools.ozone.safelink.queryEvents`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

@@ -98,3 +98,14 @@ impl<'de> serde::Deserialize<'de> for ViewerConfig {
         })
     }
 }
+/// Known values of the `role` field of [`ViewerConfig`].
+pub mod viewer_config_role {
+    /// `tools.ozone.team.defs#roleAdmin`
+    pub const ROLE_ADMIN: &str = "tools.ozone.team.defs#roleAdmin";
+    /// `tools.ozone.team.defs#roleModerator`
+    pub const ROLE_MODERATOR: &str = "tools.ozone.team.defs#roleModerator";
+    /// `tools.ozone.team.defs#roleTriage`
+    pub const ROLE_TRIAGE: &str = "tools.ozone.team.defs#roleTriage";
+    /// `tools.ozone.team.defs#roleVerifier`
+    pub const ROLE_VERIFIER: &str = "tools.ozone.team.defs#roleVerifier";
+}

@@ -17,6 +17,22 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_direction: Option<String>,
 }
+/// Known values of the `sortBy` parameter of [`Params`].
+pub mod params_sort_by {
+    /// `name`
+    pub const NAME: &str = "name";
+    /// `createdAt`
+    pub const CREATED_AT: &str = "createdAt";
+    /// `updatedAt`
+    pub const UPDATED_AT: &str = "updatedAt";
+}
+/// Known values of the `sortDirection` parameter of [`Params`].
+pub mod params_sort_direction {
+    /// `asc`
+    pub const ASC: &str = "asc";
+    /// `desc`
+    pub const DESC: &str = "desc";
+}
 /// The output of `tools.ozone.set.querySets`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

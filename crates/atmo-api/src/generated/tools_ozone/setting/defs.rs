@@ -51,3 +51,21 @@ impl<'de> serde::Deserialize<'de> for OptionDef {
         })
     }
 }
+/// Known values of the `managerRole` field of [`OptionDef`].
+pub mod option_def_manager_role {
+    /// `tools.ozone.team.defs#roleModerator`
+    pub const ROLE_MODERATOR: &str = "tools.ozone.team.defs#roleModerator";
+    /// `tools.ozone.team.defs#roleTriage`
+    pub const ROLE_TRIAGE: &str = "tools.ozone.team.defs#roleTriage";
+    /// `tools.ozone.team.defs#roleAdmin`
+    pub const ROLE_ADMIN: &str = "tools.ozone.team.defs#roleAdmin";
+    /// `tools.ozone.team.defs#roleVerifier`
+    pub const ROLE_VERIFIER: &str = "tools.ozone.team.defs#roleVerifier";
+}
+/// Known values of the `scope` field of [`OptionDef`].
+pub mod option_def_scope {
+    /// `instance`
+    pub const INSTANCE: &str = "instance";
+    /// `personal`
+    pub const PERSONAL: &str = "personal";
+}

@@ -18,6 +18,13 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
+/// Known values of the `scope` parameter of [`Params`].
+pub mod params_scope {
+    /// `instance`
+    pub const INSTANCE: &str = "instance";
+    /// `personal`
+    pub const PERSONAL: &str = "personal";
+}
 /// The output of `tools.ozone.setting.listOptions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

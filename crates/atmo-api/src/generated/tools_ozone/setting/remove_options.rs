@@ -27,6 +27,13 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `scope` field of [`Input`].
+pub mod input_scope {
+    /// `instance`
+    pub const INSTANCE: &str = "instance";
+    /// `personal`
+    pub const PERSONAL: &str = "personal";
+}
 /// The output of `tools.ozone.setting.removeOptions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

@@ -36,6 +36,24 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `managerRole` field of [`Input`].
+pub mod input_manager_role {
+    /// `tools.ozone.team.defs#roleModerator`
+    pub const ROLE_MODERATOR: &str = "tools.ozone.team.defs#roleModerator";
+    /// `tools.ozone.team.defs#roleTriage`
+    pub const ROLE_TRIAGE: &str = "tools.ozone.team.defs#roleTriage";
+    /// `tools.ozone.team.defs#roleVerifier`
+    pub const ROLE_VERIFIER: &str = "tools.ozone.team.defs#roleVerifier";
+    /// `tools.ozone.team.defs#roleAdmin`
+    pub const ROLE_ADMIN: &str = "tools.ozone.team.defs#roleAdmin";
+}
+/// Known values of the `scope` field of [`Input`].
+pub mod input_scope {
+    /// `instance`
+    pub const INSTANCE: &str = "instance";
+    /// `personal`
+    pub const PERSONAL: &str = "personal";
+}
 /// The output of `tools.ozone.setting.upsertOption`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {

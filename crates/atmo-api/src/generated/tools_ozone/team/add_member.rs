@@ -27,6 +27,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+/// Known values of the `role` field of [`Input`].
+pub mod input_role {
+    /// `tools.ozone.team.defs#roleAdmin`
+    pub const ROLE_ADMIN: &str = "tools.ozone.team.defs#roleAdmin";
+    /// `tools.ozone.team.defs#roleModerator`
+    pub const ROLE_MODERATOR: &str = "tools.ozone.team.defs#roleModerator";
+    /// `tools.ozone.team.defs#roleVerifier`
+    pub const ROLE_VERIFIER: &str = "tools.ozone.team.defs#roleVerifier";
+    /// `tools.ozone.team.defs#roleTriage`
+    pub const ROLE_TRIAGE: &str = "tools.ozone.team.defs#roleTriage";
+}
 /// The output of `tools.ozone.team.addMember`.
 pub type Output = crate::tools_ozone::team::defs::Member;
 /// The errors `tools.ozone.team.addMember` declares.

@@ -42,6 +42,17 @@ impl<'de> serde::Deserialize<'de> for Member {
         })
     }
 }
+/// Known values of the `role` field of [`Member`].
+pub mod member_role {
+    /// `tools.ozone.team.defs#roleAdmin`
+    pub const ROLE_ADMIN: &str = "tools.ozone.team.defs#roleAdmin";
+    /// `tools.ozone.team.defs#roleModerator`
+    pub const ROLE_MODERATOR: &str = "tools.ozone.team.defs#roleModerator";
+    /// `tools.ozone.team.defs#roleTriage`
+    pub const ROLE_TRIAGE: &str = "tools.ozone.team.defs#roleTriage";
+    /// `tools.ozone.team.defs#roleVerifier`
+    pub const ROLE_VERIFIER: &str = "tools.ozone.team.defs#roleVerifier";
+}
 /// The token `tools.ozone.team.defs#roleAdmin`.
 ///
 /// Admin role. Highest level of access, can perform all actions.

@@ -30,6 +30,13 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<atmo_syntax::Did>,
 }
+/// Known values of the `sortDirection` parameter of [`Params`].
+pub mod params_sort_direction {
+    /// `asc`
+    pub const ASC: &str = "asc";
+    /// `desc`
+    pub const DESC: &str = "desc";
+}
 /// The output of `tools.ozone.verification.listVerifications`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
