@@ -238,3 +238,40 @@ fn field_and_parameter_known_values_are_constants() {
     assert!(sorts.iter().any(|s| s == thread_view_pref_sort::OLDEST));
     assert!(sorts.iter().any(|s| s == thread_view_pref_sort::NEWEST));
 }
+
+#[test]
+fn optional_nullable_fields_keep_null_apart_from_absent() {
+    use atmo_api::com_atproto::repo::put_record::Input;
+    let base = serde_json::json!({
+        "repo": "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+        "collection": "app.bsky.feed.post",
+        "rkey": "3jzfcijpj2z2a",
+        "record": {"text": "x"},
+    });
+    let mut null = base.clone();
+    null["swapRecord"] = serde_json::Value::Null;
+    let mut cid = base.clone();
+    cid["swapRecord"] = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm".into();
+    for (json, expect) in [
+        (&base, None),
+        (&null, Some(None)),
+        (
+            &cid,
+            Some(Some(
+                "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm".to_owned(),
+            )),
+        ),
+    ] {
+        let input: Input = atmo_data::from_json(&json.to_string()).unwrap();
+        assert_eq!(
+            input
+                .swap_record
+                .as_ref()
+                .map(|o| o.as_ref().map(|c| c.as_str().to_owned())),
+            expect
+        );
+        let back: serde_json::Value =
+            serde_json::from_str(&atmo_data::to_json(&input).unwrap()).unwrap();
+        assert_eq!(&back, json);
+    }
+}

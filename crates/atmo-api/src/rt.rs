@@ -105,6 +105,21 @@ impl MapDe {
         }
     }
 
+    /// Takes an optional and nullable field: `None` if absent, `Some(None)` if null.
+    ///
+    /// # Errors
+    /// If the field is present, not null, and not a `T`.
+    pub fn opt_nullable<T: DeserializeOwned, E: serde::de::Error>(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<Option<T>>, E> {
+        match self.map.remove(key) {
+            Some(Value::Null) => Ok(Some(None)),
+            Some(v) => field(key, v).map(|t| Some(Some(t))),
+            None => Ok(None),
+        }
+    }
+
     /// The fields not taken, kept as found.
     pub fn rest(self) -> BTreeMap<String, Value> {
         self.map.into_entries().into_iter().collect()

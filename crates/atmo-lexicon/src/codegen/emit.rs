@@ -362,7 +362,14 @@ impl Emitter<'_> {
             if let Some(d) = schema.description() {
                 push_doc(&mut fields, &doc_lines(d));
             }
-            if !required || nullable {
+            if !required && nullable {
+                // Absent and null mean different things (putRecord's `swapRecord`).
+                push_doc(
+                    &mut fields,
+                    &["Optional and nullable: `None` is absent, `Some(None)` is null.".into()],
+                );
+                rust = format!("Option<Option<{rust}>>");
+            } else if !required || nullable {
                 rust = format!("Option<{rust}>");
             }
             let _ = writeln!(fields, "pub {field}: {rust},");
@@ -371,7 +378,11 @@ impl Emitter<'_> {
             } else {
                 ("opt", "opt")
             };
-            let dm = if required && nullable { "opt" } else { dm };
+            let dm = match (required, nullable) {
+                (true, true) => "opt",
+                (false, true) => "opt_nullable",
+                _ => dm,
+            };
             let _ = writeln!(ser, "m.{sm}({prop:?}, &self.{field})?;");
             let _ = writeln!(de, "{field}: m.{dm}({prop:?})?,");
         }

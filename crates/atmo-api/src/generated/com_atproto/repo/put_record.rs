@@ -15,7 +15,8 @@ pub struct Input {
     /// Compare and swap with the previous commit by CID.
     pub swap_commit: Option<atmo_syntax::CidString>,
     /// Compare and swap with the previous record by CID. WARNING: nullable and optional field; may cause problems with golang implementation
-    pub swap_record: Option<atmo_syntax::CidString>,
+    /// Optional and nullable: `None` is absent, `Some(None)` is null.
+    pub swap_record: Option<Option<atmo_syntax::CidString>>,
     /// Can be set to 'false' to skip Lexicon schema validation of record data, 'true' to require it, or leave unset to validate only for known Lexicons.
     pub validate: Option<bool>,
     /// Fields not in the lexicon, kept as found.
@@ -43,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for Input {
             repo: m.req("repo")?,
             rkey: m.req("rkey")?,
             swap_commit: m.opt("swapCommit")?,
-            swap_record: m.opt("swapRecord")?,
+            swap_record: m.opt_nullable("swapRecord")?,
             validate: m.opt("validate")?,
             extra: m.rest(),
         })
