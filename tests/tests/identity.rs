@@ -205,9 +205,17 @@ fn proxy(upstream: u16, rewrite: impl Fn(&str) -> String + Send + Sync + 'static
                 }
                 let head = String::from_utf8_lossy(&head).into_owned();
                 let (line, rest) = head.split_once("\r\n").unwrap();
+                // One request per connection: upstream is asked to close after answering,
+                // so reading to the end gives the whole answer.
+                let rest: String = rest
+                    .split_inclusive("\r\n")
+                    .filter(|h| !h.to_ascii_lowercase().starts_with("connection:"))
+                    .collect();
                 let mut server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
                 server
-                    .write_all(format!("{}\r\n{rest}", rewrite(line)).as_bytes())
+                    .write_all(
+                        format!("{}\r\nconnection: close\r\n{rest}", rewrite(line)).as_bytes(),
+                    )
                     .unwrap();
                 let mut answer = Vec::new();
                 let _ = server.read_to_end(&mut answer);

@@ -1042,3 +1042,63 @@ async fn well_known_redirects_are_followed_within_limits() {
         .unwrap_err();
     assert!(matches!(e, IdError::Redirect { .. }), "{e}");
 }
+
+/// A keep-alive HTTP/1.1 server on 127.0.0.1 that answers every request on a connection
+/// with `body`, and counts the connections it accepted.
+fn keep_alive_server(body: &'static str) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if conn.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                    match conn.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolver_reuses_kept_alive_connections() {
+    let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+    let (port, accepted) = keep_alive_server("did:plc:ewvi7nxzyoun6zhxrhs64oiz\n");
+    let mut c = ResolverConfig::default();
+    c.allow_private_network = true;
+    c.use_dns = false;
+    c.well_known_endpoint = Some(format!("http://127.0.0.1:{port}"));
+    let r = Resolver::new(c).unwrap();
+    let h = Handle::new("keep.example.com").unwrap();
+    for _ in 0..5 {
+        assert_eq!(r.resolve_handle_well_known(&h).await.unwrap().as_str(), did);
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection, reused");
+    // Another Host is another origin, on its own connection.
+    let other = Handle::new("other-keep.example.com").unwrap();
+    assert_eq!(
+        r.resolve_handle_well_known(&other).await.unwrap().as_str(),
+        did
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}

@@ -1,9 +1,11 @@
 //! A small HTTP/1.1 GET client on hyper + rustls with the SSRF policy applied to every
-//! resolved address, a deadline on every request and a cap on every body.
+//! resolved address, a deadline on every request, a cap on every body, and kept-alive
+//! connections reused per origin (a resolver asks the same PLC directory again and again).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Uri, header};
@@ -17,6 +19,62 @@ use crate::ssrf::check_addr;
 
 /// Most addresses tried per host name.
 const MAX_ADDRS: usize = 16;
+
+/// Idle connections kept per origin.
+const MAX_IDLE_PER_ORIGIN: usize = 4;
+
+/// How long an idle connection is kept. Short: the SSRF check ran when it was opened, and
+/// the name's addresses may change.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where a connection goes: scheme, host, port and the `Host` header it was opened for.
+type Origin = (bool, String, u16, Option<String>);
+
+/// An idle HTTP/1.1 connection, ready for the next request.
+struct Idle {
+    sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    since: Instant,
+}
+
+/// Idle connections by origin.
+#[derive(Default)]
+struct Pool {
+    idle: Mutex<HashMap<Origin, Vec<Idle>>>,
+}
+
+impl Pool {
+    /// A live idle connection to `origin`, if one is kept.
+    fn take(
+        &self,
+        origin: &Origin,
+    ) -> Option<hyper::client::conn::http1::SendRequest<Empty<Bytes>>> {
+        let mut idle = self.idle.lock().ok()?;
+        let list = idle.get_mut(origin)?;
+        while let Some(c) = list.pop() {
+            if c.since.elapsed() < IDLE_TIMEOUT && !c.sender.is_closed() && c.sender.is_ready() {
+                return Some(c.sender);
+            }
+        }
+        None
+    }
+
+    fn put(&self, origin: Origin, sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>) {
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        idle.retain(|_, l| {
+            l.retain(|c| c.since.elapsed() < IDLE_TIMEOUT && !c.sender.is_closed());
+            !l.is_empty()
+        });
+        let list = idle.entry(origin).or_default();
+        if list.len() < MAX_IDLE_PER_ORIGIN {
+            list.push(Idle {
+                sender,
+                since: Instant::now(),
+            });
+        }
+    }
+}
 
 /// One GET's answer.
 #[derive(Debug)]
@@ -34,6 +92,7 @@ pub(crate) struct HttpClient {
     pub(crate) allow_private: bool,
     timeout: Duration,
     user_agent: String,
+    pool: Arc<Pool>,
 }
 
 impl HttpClient {
@@ -57,6 +116,7 @@ impl HttpClient {
             allow_private,
             timeout,
             user_agent,
+            pool: Arc::default(),
         })
     }
 
@@ -111,18 +171,33 @@ impl HttpClient {
             .trim_start_matches('[')
             .trim_end_matches(']');
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let addrs = self.lookup(url, host, port).await?;
-        let tcp = connect(url, &addrs).await?;
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let host_value = host_header.unwrap_or(authority.as_str());
-        let req = Request::get(path)
-            .header(header::HOST, host_value)
-            .header(header::USER_AGENT, &self.user_agent)
-            .header(header::ACCEPT, accept)
-            .header(header::CONNECTION, "close")
-            .body(Empty::<Bytes>::new())
-            .map_err(|_| bad("cannot build a request for it"))?;
-        if tls {
+        let req = || {
+            Request::get(path)
+                .header(header::HOST, host_value)
+                .header(header::USER_AGENT, &self.user_agent)
+                .header(header::ACCEPT, accept)
+                .body(Empty::<Bytes>::new())
+                .map_err(|_| bad("cannot build a request for it"))
+        };
+        let origin: Origin = (tls, host.to_owned(), port, host_header.map(str::to_owned));
+        // A kept connection first; if it fails before an answer (the server closed it
+        // while idle), once more on a new one: a GET can be repeated.
+        if let Some(sender) = self.pool.take(&origin) {
+            match exchange(url, sender, req()?, max_bytes).await {
+                Ok((res, Some(sender))) => {
+                    self.pool.put(origin, sender);
+                    return Ok(res);
+                }
+                Ok((res, None)) => return Ok(res),
+                Err(Retry::No(e)) => return Err(e),
+                Err(Retry::Yes(_)) => {}
+            }
+        }
+        let addrs = self.lookup(url, host, port).await?;
+        let tcp = connect(url, &addrs).await?;
+        let sender = if tls {
             let name_text = host_header
                 .map(|h| h.rsplit_once(':').map_or(h, |(n, _)| n))
                 .unwrap_or(host);
@@ -133,9 +208,17 @@ impl HttpClient {
                 .connect(name, tcp)
                 .await
                 .map_err(|e| transport(url, format!("TLS: {e}")))?;
-            exchange(url, TokioIo::new(stream), req, max_bytes).await
+            handshake(url, TokioIo::new(stream)).await?
         } else {
-            exchange(url, TokioIo::new(tcp), req, max_bytes).await
+            handshake(url, TokioIo::new(tcp)).await?
+        };
+        match exchange(url, sender, req()?, max_bytes).await {
+            Ok((res, Some(sender))) => {
+                self.pool.put(origin, sender);
+                Ok(res)
+            }
+            Ok((res, None)) => Ok(res),
+            Err(Retry::No(e) | Retry::Yes(e)) => Err(e),
         }
     }
 
@@ -187,65 +270,92 @@ async fn connect(url: &str, addrs: &[SocketAddr]) -> Result<TcpStream, Error> {
     Err(transport(url, last))
 }
 
-async fn exchange<T>(
+/// The HTTP/1.1 handshake on a connected stream; the connection is driven by a task that
+/// ends when the connection closes or its sender is dropped.
+async fn handshake<T>(
     url: &str,
     io: TokioIo<T>,
-    req: Request<Empty<Bytes>>,
-    max_bytes: usize,
-) -> Result<Response, Error>
+) -> Result<hyper::client::conn::http1::SendRequest<Empty<Bytes>>, Error>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| transport(url, format!("HTTP handshake: {e}")))?;
-    let driver = tokio::spawn(conn);
-    let result = async {
-        let res = sender
-            .send_request(req)
-            .await
-            .map_err(|e| transport(url, format!("HTTP: {e}")))?;
-        let status = res.status().as_u16();
-        let location = res
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| v.len() <= 2048)
-            .map(str::to_owned);
-        if let Some(len) = res
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            if len > max_bytes as u64 {
-                return Err(Error::ResponseTooLarge {
-                    url: clip(url, 512),
-                    limit: max_bytes,
-                });
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+/// A failed exchange: `Yes` if nothing was answered, so a GET may be sent again on
+/// another connection.
+enum Retry {
+    Yes(Error),
+    No(Error),
+}
+
+/// One request and its whole (capped) answer; the sender comes back if the connection
+/// can take another request.
+async fn exchange(
+    url: &str,
+    mut sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    req: Request<Empty<Bytes>>,
+    max_bytes: usize,
+) -> Result<
+    (
+        Response,
+        Option<hyper::client::conn::http1::SendRequest<Empty<Bytes>>>,
+    ),
+    Retry,
+> {
+    sender
+        .ready()
+        .await
+        .map_err(|e| Retry::Yes(transport(url, format!("HTTP: {e}"))))?;
+    let res = sender
+        .send_request(req)
+        .await
+        .map_err(|e| Retry::Yes(transport(url, format!("HTTP: {e}"))))?;
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 2048)
+        .map(str::to_owned);
+    let too_large = || {
+        Retry::No(Error::ResponseTooLarge {
+            url: clip(url, 512),
+            limit: max_bytes,
+        })
+    };
+    if res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|len| len > max_bytes as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = res.into_body();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| Retry::No(transport(url, format!("reading the body: {e}"))))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len().saturating_add(data.len()) > max_bytes {
+                return Err(too_large());
             }
+            buf.extend_from_slice(&data);
         }
-        let mut body = res.into_body();
-        let mut buf: Vec<u8> = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| transport(url, format!("reading the body: {e}")))?;
-            if let Ok(data) = frame.into_data() {
-                if buf.len().saturating_add(data.len()) > max_bytes {
-                    return Err(Error::ResponseTooLarge {
-                        url: clip(url, 512),
-                        limit: max_bytes,
-                    });
-                }
-                buf.extend_from_slice(&data);
-            }
-        }
-        Ok(Response {
+    }
+    let reusable = !sender.is_closed();
+    Ok((
+        Response {
             status,
             location,
             body: Bytes::from(buf),
-        })
-    }
-    .await;
-    driver.abort();
-    result
+        },
+        reusable.then_some(sender),
+    ))
 }
