@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Whole-process comparison: CAR file -> every record decoded with every block hash checked,
 # for 1k, 10k and 100k-record repositories made by @atproto/repo (tests/oracle/gen-corpus.sh),
-# through atmo-repo, atrium-repo, jacquard-repo, rsky-repo and @atproto/repo (Node).
+# through atmo-repo, atrium-repo, jacquard-repo, rsky-repo, @atproto/repo (Node) and the
+# Python `atproto` package. Each driver's header comment says what its library checks and
+# what the driver adds (jacquard-repo, rsky-repo and Python `atproto` do not check block
+# hashes themselves, so their drivers hash every block).
 # Wall time from hyperfine (mean of several runs), peak RSS from /usr/bin/time -v.
 #
 #   benches/repo-compare/run.sh                 # build the drivers, run, print the table
@@ -9,15 +12,22 @@
 #   benches/repo-compare/run.sh --build-time    # also: clean release build of atmo-repo
 #                                               # vs atrium-repo, each in a fresh target dir
 #
-# Needs: cargo, node + npm (for the corpus and the @atproto/repo driver), hyperfine.
-# A driver that fails to build within BUILD_TIMEOUT seconds is left out of the table.
+# DRIVERS (default: all) names any of: atmo atrium jacquard rsky node python. The first is
+# the baseline of the x/atmo columns.
+# Needs: cargo, node + npm (for the corpus and the @atproto/repo driver), hyperfine,
+# python3 with venv (for the Python driver: a venv in benches/repo-compare/target/pyvenv,
+# from python/requirements.txt).
+# Cargo drivers are built under `nice -n 19`; one that fails to build within BUILD_TIMEOUT
+# seconds (default 1200: jacquard-repo's dependency tree is large) is left out of the table,
+# and so is the Python driver if its venv cannot be made.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="$ROOT/tests/oracle/out"
 SIZES="${SIZES:-1000 10000 100000}"
 RUNS="${RUNS:-5}"
-BUILD_TIMEOUT="${BUILD_TIMEOUT:-600}"
+BUILD_TIMEOUT="${BUILD_TIMEOUT:-1200}"
+VENV="$HERE/target/pyvenv"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/target}"
 BIN="$CARGO_TARGET_DIR/release"
 
@@ -27,20 +37,47 @@ command -v hyperfine >/dev/null || { echo "hyperfine is missing (apt-get install
 for n in $SIZES; do
   [ -f "$OUT/repo-$n.car" ] || "$ROOT/tests/oracle/gen-corpus.sh" "$n" || exit 1
 done
-[ -d "$ROOT/tests/oracle/node_modules/@atproto/repo" ] || (cd "$ROOT/tests/oracle" && npm ci --no-audit --no-fund)
+case " ${DRIVERS:-node} " in *" node "*)
+  [ -d "$ROOT/tests/oracle/node_modules/@atproto/repo" ] || (cd "$ROOT/tests/oracle" && npm ci --no-audit --no-fund) ;;
+esac
 
 # 2. Drivers.
+# The Python venv is (re)made when python/requirements.txt differs from the one it was made from.
+python_venv() {
+  local req="$HERE/python/requirements.txt"
+  if [ -x "$VENV/bin/python" ] && cmp -s "$req" "$VENV/requirements.txt"; then return 0; fi
+  rm -rf "$VENV"
+  nice -n 19 python3 -m venv "$VENV" || { echo "  (python3 -m venv failed: apt-get install -y python3-venv?)" >&2; return 1; }
+  timeout "$BUILD_TIMEOUT" nice -n 19 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req" || return 1
+  cp "$req" "$VENV/requirements.txt"
+}
 IMPLS=()
 CMDS=()
-for impl in ${DRIVERS:-atmo atrium jacquard rsky}; do
+for impl in ${DRIVERS:-atmo atrium jacquard rsky node python}; do
+  t0=$(date +%s)
+  case "$impl" in
+    node)
+      IMPLS+=("@atproto/repo"); CMDS+=("node $ROOT/tests/oracle/bench-read.mjs")
+      continue ;;
+    python)
+      echo "preparing the Python atproto venv..." >&2
+      if python_venv; then
+        IMPLS+=("atproto-py"); CMDS+=("$VENV/bin/python $HERE/python/bench_read.py")
+        echo "  ready in $(( $(date +%s) - t0 )) s" >&2
+      else
+        echo "  the Python venv could not be made; left out" >&2
+      fi
+      continue ;;
+  esac
   echo "building repo-compare-$impl (release)..." >&2
-  if (cd "$HERE" && timeout "$BUILD_TIMEOUT" cargo build --release --quiet -p "repo-compare-$impl"); then
+  if (cd "$HERE" && timeout "$BUILD_TIMEOUT" nice -n 19 cargo build --release --quiet -p "repo-compare-$impl"); then
     IMPLS+=("$impl-repo"); CMDS+=("$BIN/repo-compare-$impl")
+    echo "  built in $(( $(date +%s) - t0 )) s" >&2
   else
-    echo "  repo-compare-$impl did not build; left out" >&2
+    echo "  repo-compare-$impl did not build within ${BUILD_TIMEOUT} s; left out" >&2
   fi
 done
-IMPLS+=("@atproto/repo"); CMDS+=("node $ROOT/tests/oracle/bench-read.mjs")
+[ "${#IMPLS[@]}" -gt 0 ] || { echo "no driver to run" >&2; exit 1; }
 
 # 3. Runs.
 TMP="$(mktemp -d)"
