@@ -145,7 +145,7 @@ pub fn record_value<R: Collection>(record: &R) -> Result<Value, atmo_data::Error
     let mut v = atmo_data::to_value(record)?;
     if let Value::Map(m) = &mut v {
         if m.get("$type").is_none() {
-            m.insert("$type", Value::String(R::NSID.to_owned()));
+            m.insert("$type", Value::from(R::NSID));
         }
     }
     Ok(v)
@@ -198,7 +198,7 @@ pub fn deserialize_tagged<'de, D: Deserializer<'de>>(
     let v = Value::deserialize(d)?;
     let tag = match &v {
         Value::Map(m) => match m.get("$type") {
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => Some(s.to_string()),
             _ => None,
         },
         _ => None,

@@ -91,7 +91,7 @@ impl Blob {
     /// The data model value (current form, or legacy form if `size` is `None`).
     pub fn to_value(&self) -> Value {
         let mut m = Map::with_capacity(4);
-        m.insert("mimeType", Value::String(self.mime_type.clone()));
+        m.insert("mimeType", Value::from(self.mime_type.as_str()));
         match self.size {
             Some(size) => {
                 m.insert("$type", Value::from("blob"));
@@ -102,7 +102,7 @@ impl Blob {
                 );
             }
             None => {
-                m.insert("cid", Value::String(self.cid.to_string()));
+                m.insert("cid", Value::from(self.cid.to_string()));
             }
         }
         Value::Map(m)

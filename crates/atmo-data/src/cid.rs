@@ -190,6 +190,28 @@ impl Cid {
         }
     }
 
+    /// [`Self::from_bytes`] into a new box. The common 36-byte atproto CIDs are built in
+    /// place on the heap, rather than on the stack and then copied (the decoder's links).
+    #[inline]
+    pub(crate) fn boxed_from_bytes(bytes: &[u8]) -> Result<Box<Self>, CidError> {
+        if let Some(([0x01, codec @ (0x71 | 0x55), 0x12, 0x20], d)) = bytes.split_first_chunk::<4>()
+        {
+            if let Ok(d) = <&[u8; 32]>::try_from(d) {
+                let mut cid = Box::new(Self {
+                    codec: u64::from(*codec),
+                    hash: SHA2_256,
+                    len: 32,
+                    digest: [0; MAX_DIGEST_LEN],
+                });
+                if let Some((dst, _)) = cid.digest.split_first_chunk_mut::<32>() {
+                    *dst = *d;
+                }
+                return Ok(cid);
+            }
+        }
+        Self::from_bytes(bytes).map(Box::new)
+    }
+
     /// Reads a binary CIDv1 from the start of `bytes` and returns it with the bytes after
     /// it (for CAR and MST readers).
     ///

@@ -7,7 +7,8 @@
 //!   [`Cid::from_bytes`], [`Cid::read_prefix`], [`Cid::to_bytes`], `FromStr` and `Display`
 //!   convert (base32 lower case, `b` prefix).
 //! - [`Value`]: an owned data model value (null, bool, `i64`, string, bytes, link, array,
-//!   [`Map`]). A [`Map`] is a vector of entries kept in DAG-CBOR key order.
+//!   [`Map`]). A [`Map`] is a vector of entries kept in DAG-CBOR key order. Strings are
+//!   [`Str`], which keeps short strings inline (no heap allocation).
 //! - [`ValueRef`]: a borrowed, lazy view of validated input (no copies, no allocation);
 //!   [`MapRef::get`], [`ArrayRef::iter`], [`MapRef::iter`] read it on demand.
 //! - [`cbor`]: the strict decoder ([`cbor::decode`], [`cbor::decode_ref`],
@@ -49,6 +50,7 @@ pub mod cid;
 mod error;
 pub mod json;
 mod serde_impl;
+mod str;
 mod utf8;
 mod value;
 mod value_ref;
@@ -57,5 +59,6 @@ pub use blob::Blob;
 pub use cid::{Cid, CidError};
 pub use error::Error;
 pub use serde_impl::{bytes, from_cbor, from_json, from_value, to_cbor, to_json, to_value};
+pub use str::{INLINE_LEN, Str};
 pub use value::{Map, Value, key_cmp};
 pub use value_ref::{ArrayIter, ArrayRef, CidRef, MapIter, MapRef, ValueRef};

@@ -21,15 +21,15 @@ pub(crate) fn str(b: &[u8]) -> Option<&str> {
 /// multi-byte sequence, so the block is UTF-8 exactly when the string is), then cut back
 /// at the string's length, which must fall on a character boundary.
 #[inline]
-pub(crate) fn string(b: &[u8]) -> Option<String> {
+pub(crate) fn string(b: &[u8]) -> Option<crate::Str> {
     const PAD: usize = 16;
     if b.len() < PAD || b.len() >= SIMD_MIN {
-        return str(b).map(str::to_owned);
+        return str(b).map(crate::Str::new);
     }
     let mut block = [b' '; SIMD_MIN];
     block.get_mut(..b.len())?.copy_from_slice(b);
     let s = simdutf8::basic::from_utf8(&block).ok()?;
-    s.get(..b.len()).map(str::to_owned)
+    s.get(..b.len()).map(crate::Str::new)
 }
 
 #[cfg(test)]

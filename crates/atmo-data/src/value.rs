@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::Cid;
+use crate::{Cid, Str};
 
 /// One value of the atproto data model: what a DAG-CBOR block or an atproto JSON
 /// document holds.
@@ -31,8 +31,9 @@ pub enum Value {
     Bool(bool),
     /// A signed 64-bit integer (atproto has no floats).
     Integer(i64),
-    /// A UTF-8 string.
-    String(String),
+    /// A UTF-8 string ([`Str`] keeps strings of up to 24 bytes inline, without a heap
+    /// allocation).
+    String(Str),
     /// A byte string (`{"$bytes": ...}` in JSON).
     Bytes(Vec<u8>),
     /// A CID link (CBOR tag 42, `{"$link": ...}` in JSON).
@@ -142,11 +143,16 @@ impl From<i64> for Value {
 }
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Self::String(s.to_owned())
+        Self::String(Str::new(s))
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
+        Self::String(Str::from(s))
+    }
+}
+impl From<Str> for Value {
+    fn from(s: Str) -> Self {
         Self::String(s)
     }
 }

@@ -203,7 +203,7 @@ impl<'a> ValueRef<'a> {
             Self::Null => Value::Null,
             Self::Bool(b) => Value::Bool(*b),
             Self::Integer(i) => Value::Integer(*i),
-            Self::String(s) => Value::String((*s).to_owned()),
+            Self::String(s) => Value::from(*s),
             Self::Bytes(b) => Value::Bytes(b.to_vec()),
             Self::Link(c) => Value::link(c.to_cid()),
             Self::Array(a) => Value::Array(a.iter().map(|v| v.to_owned_value()).collect()),

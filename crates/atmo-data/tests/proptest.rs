@@ -34,7 +34,7 @@ fn value() -> impl Strategy<Value = Value> {
             Just(-25)
         ]
         .prop_map(Value::Integer),
-        ".{0,20}".prop_map(Value::String),
+        ".{0,40}".prop_map(Value::from),
         proptest::collection::vec(any::<u8>(), 0..40).prop_map(Value::Bytes),
         cid().prop_map(Value::link),
     ];

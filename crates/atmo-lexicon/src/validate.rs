@@ -124,7 +124,9 @@ impl<'a> Validator<'a> {
             Some(Value::String(t)) => {
                 return Err(self.fail_at(
                     Seg::Key("$type"),
-                    Violation::UnexpectedType { found: t.clone() },
+                    Violation::UnexpectedType {
+                        found: t.to_string(),
+                    },
                 ));
             }
             Some(other) => {

@@ -75,11 +75,11 @@ impl Commit {
 
     fn to_map(&self, with_sig: bool) -> Map {
         let mut m = Map::with_capacity(6);
-        m.insert("did", Value::String(self.did.as_str().to_owned()));
+        m.insert("did", Value::String(self.did.as_str().into()));
         m.insert("version", Value::Integer(self.version));
         m.insert("data", Value::link(self.data));
         if let Some(rev) = &self.rev {
-            m.insert("rev", Value::String(rev.as_str().to_owned()));
+            m.insert("rev", Value::String(rev.as_str().into()));
         }
         m.insert("prev", self.prev.map_or(Value::Null, Value::link));
         if with_sig {

@@ -73,7 +73,7 @@ pub enum WriteOp {
 impl WriteOp {
     fn to_value(&self) -> Value {
         let mut m = atmo_data::Map::new();
-        let s = |x: &str| Value::String(x.to_owned());
+        let s = |x: &str| Value::from(x.to_owned());
         match self {
             Self::Create {
                 collection,
@@ -219,10 +219,10 @@ impl Client {
         record: &Value,
     ) -> Result<CreatedRecord> {
         let mut body = atmo_data::Map::new();
-        body.insert("repo", Value::String(self.session_did().await?));
-        body.insert("collection", Value::String(collection.to_owned()));
+        body.insert("repo", Value::from(self.session_did().await?));
+        body.insert("collection", Value::from(collection.to_owned()));
         if let Some(r) = rkey {
-            body.insert("rkey", Value::String(r.to_owned()));
+            body.insert("rkey", Value::from(r.to_owned()));
         }
         body.insert("record", record.clone());
         let req = XrpcRequest::procedure("com.atproto.repo.createRecord")?
@@ -244,12 +244,12 @@ impl Client {
         swap_record: Option<&str>,
     ) -> Result<CreatedRecord> {
         let mut body = atmo_data::Map::new();
-        body.insert("repo", Value::String(self.session_did().await?));
-        body.insert("collection", Value::String(collection.to_owned()));
-        body.insert("rkey", Value::String(rkey.to_owned()));
+        body.insert("repo", Value::from(self.session_did().await?));
+        body.insert("collection", Value::from(collection.to_owned()));
+        body.insert("rkey", Value::from(rkey.to_owned()));
         body.insert("record", record.clone());
         if let Some(s) = swap_record {
-            body.insert("swapRecord", Value::String(s.to_owned()));
+            body.insert("swapRecord", Value::from(s.to_owned()));
         }
         let req = XrpcRequest::procedure("com.atproto.repo.putRecord")?
             .body(RequestBody::value(&Value::Map(body)));
@@ -268,11 +268,11 @@ impl Client {
         swap_record: Option<&str>,
     ) -> Result<()> {
         let mut body = atmo_data::Map::new();
-        body.insert("repo", Value::String(self.session_did().await?));
-        body.insert("collection", Value::String(collection.to_owned()));
-        body.insert("rkey", Value::String(rkey.to_owned()));
+        body.insert("repo", Value::from(self.session_did().await?));
+        body.insert("collection", Value::from(collection.to_owned()));
+        body.insert("rkey", Value::from(rkey.to_owned()));
         if let Some(s) = swap_record {
-            body.insert("swapRecord", Value::String(s.to_owned()));
+            body.insert("swapRecord", Value::from(s.to_owned()));
         }
         let req = XrpcRequest::procedure("com.atproto.repo.deleteRecord")?
             .body(RequestBody::value(&Value::Map(body)));
@@ -287,7 +287,7 @@ impl Client {
     /// As [`Client::create_record`].
     pub async fn apply_writes(&self, writes: &[WriteOp]) -> Result<Value> {
         let mut body = atmo_data::Map::new();
-        body.insert("repo", Value::String(self.session_did().await?));
+        body.insert("repo", Value::from(self.session_did().await?));
         body.insert(
             "writes",
             Value::Array(writes.iter().map(WriteOp::to_value).collect()),

@@ -116,7 +116,7 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 }
 
 fn s(v: impl Into<String>) -> Value {
-    Value::String(v.into())
+    Value::from(v.into())
 }
 
 /// Runs `atmo repo`.
@@ -265,7 +265,7 @@ pub(crate) fn run(args: RepoArgs, global: &GlobalArgs) -> Result<(), CliError> {
                     return Err(at("not an object".into()));
                 };
                 let path = match m.remove("path") {
-                    Some(Value::String(p)) => p,
+                    Some(Value::String(p)) => p.into_string(),
                     _ => return Err(at("\"path\" must be a string".into())),
                 };
                 let value = match m.remove("value") {

@@ -59,11 +59,13 @@ impl<'a> Sink<'a> for Owned {
         crate::utf8::string(b).map(Value::String)
     }
     type Key = std::borrow::Cow<'static, str>;
-    #[inline]
+    // Inlined, so the key stays in registers (a call would return it through memory that
+    // is read back at once); keys outside the common set go out of line.
+    #[inline(always)]
     fn key(b: &'a [u8]) -> Option<Self::Key> {
         match crate::value::common_key(b) {
             Some(k) => Some(std::borrow::Cow::Borrowed(k)),
-            None => crate::utf8::str(b).map(|s| std::borrow::Cow::Owned(s.to_owned())),
+            None => other_key(b),
         }
     }
     #[inline]
@@ -72,7 +74,7 @@ impl<'a> Sink<'a> for Owned {
     }
     #[inline]
     fn link(raw: &'a [u8]) -> Result<Value, crate::CidError> {
-        Cid::from_bytes(raw).map(Value::link)
+        Cid::boxed_from_bytes(raw).map(Value::Link)
     }
     #[inline]
     fn arr(cap: usize) -> Vec<Value> {
@@ -80,7 +82,7 @@ impl<'a> Sink<'a> for Owned {
     }
     #[inline]
     fn arr_push(a: &mut Vec<Value>, v: Value) {
-        a.push(v);
+        push(a, v);
     }
     #[inline]
     fn arr_end(a: Vec<Value>) -> Value {
@@ -92,12 +94,43 @@ impl<'a> Sink<'a> for Owned {
     }
     #[inline]
     fn obj_push(o: &mut Self::Obj, k: Self::Key, v: Value) {
-        o.push((k, v));
+        push(o, (k, v));
     }
     #[inline]
     fn obj_end(o: Self::Obj) -> Value {
         Value::Map(Map::from_sorted_unchecked(o))
     }
+}
+
+/// A map key that is not one of the common ones, as an owned string.
+#[inline(never)]
+fn other_key(b: &[u8]) -> Option<std::borrow::Cow<'static, str>> {
+    crate::utf8::str(b).map(|s| std::borrow::Cow::Owned(s.to_owned()))
+}
+
+/// `v.push(x)`, with the common case (room left: collections reserve their length up to
+/// [`MAX_PREALLOC`]) free of any call, so that `x` is written straight into place rather
+/// than kept on the stack across a possible reallocation and copied.
+#[inline(always)]
+fn push<T>(v: &mut Vec<T>, x: T) {
+    if v.len() < v.capacity() {
+        v.push(x);
+    } else {
+        push_grow(v, x);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn push_grow<T>(v: &mut Vec<T>, x: T) {
+    v.push(x);
+}
+
+/// True if `b` is UTF-8. No `&str` is needed, so the cheap word-at-a-time ASCII check
+/// comes first.
+#[inline]
+fn text_ok(b: &[u8]) -> bool {
+    b.is_ascii() || crate::utf8::str(b).is_some()
 }
 
 /// Builds nothing: a strict validation pass.
@@ -115,13 +148,12 @@ impl<'a> Sink<'a> for Nothing {
     fn int(_: i64) {}
     #[inline]
     fn str(b: &'a [u8]) -> Option<()> {
-        // No `&str` is needed here, so the cheap word-at-a-time ASCII check comes first.
-        (b.is_ascii() || crate::utf8::str(b).is_some()).then_some(())
+        text_ok(b).then_some(())
     }
     type Key = ();
     #[inline]
     fn key(b: &'a [u8]) -> Option<()> {
-        Self::str(b)
+        text_ok(b).then_some(())
     }
     #[inline]
     fn bytes(_: &'a [u8]) {}
@@ -143,6 +175,46 @@ impl<'a> Sink<'a> for Nothing {
     fn obj_end(_: ()) {}
 }
 
+/// Where a decoded item goes: returned ([`Ret`]) or pushed into the array or map being
+/// built ([`ArrPut`], [`ObjPut`]).
+trait Put<T> {
+    type R;
+    fn put(self, v: T) -> Self::R;
+}
+
+/// Returns the item.
+struct Ret;
+
+impl<T> Put<T> for Ret {
+    type R = T;
+    #[inline(always)]
+    fn put(self, v: T) -> T {
+        v
+    }
+}
+
+/// Pushes the item onto an array being built.
+struct ArrPut<'x, 'a, S: Sink<'a>>(&'x mut S::Arr);
+
+impl<'a, S: Sink<'a>> Put<S::Out> for ArrPut<'_, 'a, S> {
+    type R = ();
+    #[inline(always)]
+    fn put(self, v: S::Out) {
+        S::arr_push(self.0, v);
+    }
+}
+
+/// Pushes the item, under its key, onto a map being built.
+struct ObjPut<'x, 'a, S: Sink<'a>>(&'x mut S::Obj, S::Key);
+
+impl<'a, S: Sink<'a>> Put<S::Out> for ObjPut<'_, 'a, S> {
+    type R = ();
+    #[inline(always)]
+    fn put(self, v: S::Out) {
+        S::obj_push(self.0, self.1, v);
+    }
+}
+
 /// The decoder's state: the input not read yet (a slice cursor, which the compiler keeps
 /// in registers with fewer bounds checks than an index) and the input's total length, from
 /// which offsets for errors are computed.
@@ -152,9 +224,20 @@ struct Decoder<'a> {
     limits: DecodeLimits,
 }
 
+/// The decoder's internal error: boxed, so that a `Result<Value, Fail>` is no bigger than
+/// a `Value` (the error takes the enum's spare tag values) and each item returns through
+/// one small slot. Errors are rare, so the allocation is off the hot path.
+type Fail = Box<DecodeError>;
+
+#[cold]
+#[inline(never)]
+fn fail(offset: usize, kind: K) -> Fail {
+    Box::new(DecodeError { offset, kind })
+}
+
 #[inline]
-fn err<T>(offset: usize, kind: K) -> Result<T, DecodeError> {
-    Err(DecodeError { offset, kind })
+fn err<T>(offset: usize, kind: K) -> Result<T, Fail> {
+    Err(fail(offset, kind))
 }
 
 impl<'a> Decoder<'a> {
@@ -165,7 +248,7 @@ impl<'a> Decoder<'a> {
     }
 
     #[inline(always)]
-    fn byte(&mut self) -> Result<u8, DecodeError> {
+    fn byte(&mut self) -> Result<u8, Fail> {
         match self.rest.split_first() {
             Some((&b, r)) => {
                 self.rest = r;
@@ -178,7 +261,7 @@ impl<'a> Decoder<'a> {
     /// Reads the argument of a head whose initial byte (at `start`) had `info`,
     /// enforcing the shortest form. Arguments below 24 (most of them) cost no call.
     #[inline(always)]
-    fn arg(&mut self, info: u8, start: usize) -> Result<u64, DecodeError> {
+    fn arg(&mut self, info: u8, start: usize) -> Result<u64, Fail> {
         if info < 24 {
             Ok(u64::from(info))
         } else if info == 24 {
@@ -197,7 +280,7 @@ impl<'a> Decoder<'a> {
 
     /// [`Self::arg`] for additional information 24 and above.
     #[inline(never)]
-    fn long_arg(&mut self, info: u8, start: usize) -> Result<u64, DecodeError> {
+    fn long_arg(&mut self, info: u8, start: usize) -> Result<u64, Fail> {
         let v = match info {
             0..=23 => return Ok(u64::from(info)),
             24 => {
@@ -235,7 +318,7 @@ impl<'a> Decoder<'a> {
     }
 
     #[inline]
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Fail> {
         match self.rest.split_first_chunk::<N>() {
             Some((a, r)) => {
                 self.rest = r;
@@ -247,7 +330,7 @@ impl<'a> Decoder<'a> {
 
     /// Takes `len` bytes of string content for an item starting at `start`.
     #[inline]
-    fn take(&mut self, len: u64, start: usize) -> Result<&'a [u8], DecodeError> {
+    fn take(&mut self, len: u64, start: usize) -> Result<&'a [u8], Fail> {
         if len > self.limits.max_bytes as u64 {
             return err(
                 start,
@@ -269,18 +352,15 @@ impl<'a> Decoder<'a> {
 
     /// The error for text bytes `b` (just taken) that are not UTF-8.
     #[cold]
-    fn bad_utf8(&self, b: &[u8]) -> DecodeError {
+    fn bad_utf8(&self, b: &[u8]) -> Fail {
         let at = std::str::from_utf8(b).err().map_or(0, |e| e.valid_up_to());
-        DecodeError {
-            offset: self.pos() - b.len() + at,
-            kind: K::InvalidUtf8,
-        }
+        fail(self.pos() - b.len() + at, K::InvalidUtf8)
     }
 
     /// Checks a collection length against the limits and the input left, and returns a
     /// capacity the remaining input can justify (`min_size` bytes per entry at least).
     #[inline]
-    fn count(&self, len: u64, start: usize, min_size: usize) -> Result<usize, DecodeError> {
+    fn count(&self, len: u64, start: usize, min_size: usize) -> Result<usize, Fail> {
         if len > self.limits.max_items as u64 {
             return err(
                 start,
@@ -300,15 +380,31 @@ impl<'a> Decoder<'a> {
     /// One item: scalars are read inline, containers in an out-of-line function, so the
     /// common leaf values cost no call.
     #[inline(always)]
-    fn value<S: Sink<'a>>(&mut self, depth: usize) -> Result<S::Out, DecodeError> {
+    fn value<S: Sink<'a>>(&mut self, depth: usize) -> Result<S::Out, Fail> {
+        self.item::<S, _>(depth, Ret)
+    }
+
+    /// One item, handed to `to` (which stores it). A scalar is built right where `to`
+    /// puts it rather than returned and copied: a value written piecewise and read back
+    /// whole at once stalls the CPU's store forwarding.
+    #[inline(always)]
+    fn item<S: Sink<'a>, P: Put<S::Out>>(&mut self, depth: usize, to: P) -> Result<P::R, Fail> {
         match self.rest.first() {
-            Some(&b) if b >> 5 == 4 || b >> 5 == 5 => self.container::<S>(depth),
-            _ => self.scalar::<S>(),
+            Some(&b) if b >> 5 == 4 || b >> 5 == 5 => self.container::<S, P>(depth, to),
+            _ => {
+                let start = self.pos();
+                let ib = self.byte()?;
+                self.scalar_at::<S, P>(start, ib, to)
+            }
         }
     }
 
     #[inline(never)]
-    fn container<S: Sink<'a>>(&mut self, depth: usize) -> Result<S::Out, DecodeError> {
+    fn container<S: Sink<'a>, P: Put<S::Out>>(
+        &mut self,
+        depth: usize,
+        to: P,
+    ) -> Result<P::R, Fail> {
         let start = self.pos();
         let ib = self.byte()?;
         let info = ib & 0x1f;
@@ -326,10 +422,9 @@ impl<'a> Decoder<'a> {
                 let n = self.count(len, start, 1)?;
                 let mut a = S::arr(n.min(MAX_PREALLOC));
                 for _ in 0..n {
-                    let v = self.value::<S>(depth + 1)?;
-                    S::arr_push(&mut a, v);
+                    self.item::<S, _>(depth + 1, ArrPut::<S>(&mut a))?;
                 }
-                Ok(S::arr_end(a))
+                Ok(to.put(S::arr_end(a)))
             }
             5 => {
                 let len = self.arg(info, start)?;
@@ -362,48 +457,48 @@ impl<'a> Decoder<'a> {
                         return err(kstart, kind);
                     }
                     prev = kb;
-                    let v = self.value::<S>(depth + 1)?;
-                    S::obj_push(&mut o, key, v);
+                    self.item::<S, _>(depth + 1, ObjPut::<S>(&mut o, key))?;
                 }
-                Ok(S::obj_end(o))
+                Ok(to.put(S::obj_end(o)))
             }
-            _ => self.scalar_at::<S>(start, ib),
+            _ => self.scalar_at::<S, P>(start, ib, to),
         }
     }
 
     #[inline(always)]
-    fn scalar<S: Sink<'a>>(&mut self) -> Result<S::Out, DecodeError> {
-        let start = self.pos();
-        let ib = self.byte()?;
-        self.scalar_at::<S>(start, ib)
-    }
-
-    #[inline(always)]
-    fn scalar_at<S: Sink<'a>>(&mut self, start: usize, ib: u8) -> Result<S::Out, DecodeError> {
+    fn scalar_at<S: Sink<'a>, P: Put<S::Out>>(
+        &mut self,
+        start: usize,
+        ib: u8,
+        to: P,
+    ) -> Result<P::R, Fail> {
         let info = ib & 0x1f;
         match ib >> 5 {
             0 => {
                 let v = self.arg(info, start)?;
                 match i64::try_from(v) {
-                    Ok(i) => Ok(S::int(i)),
+                    Ok(i) => Ok(to.put(S::int(i))),
                     Err(_) => err(start, K::IntegerOverflow),
                 }
             }
             1 => {
                 let v = self.arg(info, start)?;
                 match i64::try_from(v) {
-                    Ok(i) => Ok(S::int(-1 - i)),
+                    Ok(i) => Ok(to.put(S::int(-1 - i))),
                     Err(_) => err(start, K::IntegerOverflow),
                 }
             }
             2 => {
                 let len = self.arg(info, start)?;
-                Ok(S::bytes(self.take(len, start)?))
+                Ok(to.put(S::bytes(self.take(len, start)?)))
             }
             3 => {
                 let len = self.arg(info, start)?;
                 let b = self.take(len, start)?;
-                S::str(b).ok_or_else(|| self.bad_utf8(b))
+                match S::str(b) {
+                    Some(v) => Ok(to.put(v)),
+                    None => Err(self.bad_utf8(b)),
+                }
             }
             6 => {
                 let tag = self.arg(info, start)?;
@@ -419,16 +514,16 @@ impl<'a> Decoder<'a> {
                 let content = self.take(len, bstart)?;
                 match content.split_first() {
                     Some((0, raw)) => match S::link(raw) {
-                        Ok(v) => Ok(v),
+                        Ok(v) => Ok(to.put(v)),
                         Err(e) => err(bstart, K::Cid(e)),
                     },
                     _ => err(bstart, K::CidPrefix),
                 }
             }
             _ => match info {
-                20 => Ok(S::bool(false)),
-                21 => Ok(S::bool(true)),
-                22 => Ok(S::null()),
+                20 => Ok(to.put(S::bool(false))),
+                21 => Ok(to.put(S::bool(true))),
+                22 => Ok(to.put(S::null())),
                 25..=27 => err(start, K::Float),
                 31 => err(start, K::IndefiniteLength),
                 24 => err(
@@ -459,10 +554,13 @@ fn key_less(a: &[u8], b: &[u8]) -> bool {
     false
 }
 
+// `run` and `whole` are inlined into the public entry points, so that the decoded value
+// is returned through one slot instead of being copied out of each layer.
+#[inline(always)]
 fn run<'a, S: Sink<'a>>(
     bytes: &'a [u8],
     limits: &DecodeLimits,
-) -> Result<(S::Out, &'a [u8]), DecodeError> {
+) -> Result<(S::Out, &'a [u8]), Fail> {
     let mut d = Decoder {
         rest: bytes,
         total: bytes.len(),
@@ -472,7 +570,8 @@ fn run<'a, S: Sink<'a>>(
     Ok((v, d.rest))
 }
 
-fn whole<'a, S: Sink<'a>>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<S::Out, DecodeError> {
+#[inline(always)]
+fn whole<'a, S: Sink<'a>>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<S::Out, Fail> {
     let (v, rest) = run::<S>(bytes, limits)?;
     if rest.is_empty() {
         Ok(v)
@@ -497,7 +596,7 @@ fn whole<'a, S: Sink<'a>>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<S::O
 /// # Errors
 /// [`DecodeError`] with the offset and reason if the input is not strict DAG-CBOR.
 pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
-    whole::<Owned>(bytes, &DecodeLimits::DEFAULT)
+    whole::<Owned>(bytes, &DecodeLimits::DEFAULT).map_err(|e| *e)
 }
 
 /// Like [`decode`], with explicit limits.
@@ -505,7 +604,7 @@ pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
 /// # Errors
 /// [`DecodeError`] if the input is not strict DAG-CBOR or exceeds `limits`.
 pub fn decode_with(bytes: &[u8], limits: &DecodeLimits) -> Result<Value, DecodeError> {
-    whole::<Owned>(bytes, limits)
+    whole::<Owned>(bytes, limits).map_err(|e| *e)
 }
 
 /// Decodes one value from the start of the input and returns the bytes after it (for
@@ -517,7 +616,7 @@ pub fn decode_prefix<'a>(
     bytes: &'a [u8],
     limits: &DecodeLimits,
 ) -> Result<(Value, &'a [u8]), DecodeError> {
-    run::<Owned>(bytes, limits)
+    run::<Owned>(bytes, limits).map_err(|e| *e)
 }
 
 /// Checks `bytes` with the same strict rules as [`decode`] (default limits), then returns
@@ -545,7 +644,7 @@ pub fn decode_ref_with<'a>(
     bytes: &'a [u8],
     limits: &DecodeLimits,
 ) -> Result<ValueRef<'a>, DecodeError> {
-    whole::<Nothing>(bytes, limits)?;
+    whole::<Nothing>(bytes, limits).map_err(|e| *e)?;
     Ok(ValueRef::from_validated(bytes))
 }
 
@@ -554,5 +653,5 @@ pub fn decode_ref_with<'a>(
 /// # Errors
 /// [`DecodeError`] if the input is not strict DAG-CBOR or exceeds `limits`.
 pub fn validate(bytes: &[u8], limits: &DecodeLimits) -> Result<(), DecodeError> {
-    whole::<Nothing>(bytes, limits)
+    whole::<Nothing>(bytes, limits).map_err(|e| *e)
 }

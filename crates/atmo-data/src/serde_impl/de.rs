@@ -34,7 +34,7 @@ impl<'de> IntoDeserializer<'de, Error> for Value {
 
 fn link_as_map(cid: &crate::Cid) -> Value {
     let mut m = Map::with_capacity(1);
-    m.insert("$link", Value::String(cid.to_string()));
+    m.insert("$link", Value::from(cid.to_string()));
     Value::Map(m)
 }
 
@@ -50,7 +50,7 @@ impl<'de> de::Deserializer<'de> for Value {
             Value::Null => v.visit_unit(),
             Value::Bool(b) => v.visit_bool(b),
             Value::Integer(i) => v.visit_i64(i),
-            Value::String(s) => v.visit_string(s),
+            Value::String(s) => v.visit_string(s.into_string()),
             Value::Bytes(b) => v.visit_byte_buf(b),
             // Without a hint, a link reads as its JSON form, which `Value` and `Cid`
             // visitors both understand.

@@ -4,7 +4,7 @@ use serde::ser::{self, Serialize};
 
 use super::value_serde::LINK_TOKEN;
 use crate::value::Map;
-use crate::{Cid, Error, Value};
+use crate::{Cid, Error, Str, Value};
 
 impl ser::Error for Error {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
@@ -90,10 +90,10 @@ impl ser::Serializer for ValueSerializer {
         ))
     }
     fn serialize_char(self, v: char) -> Result<Value, Error> {
-        Ok(Value::String(v.to_string()))
+        Ok(Value::String(Str::from(v)))
     }
     fn serialize_str(self, v: &str) -> Result<Value, Error> {
-        Ok(Value::String(v.to_owned()))
+        Ok(Value::from(v))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Value, Error> {
         Ok(Value::Bytes(v.to_vec()))
@@ -116,7 +116,7 @@ impl ser::Serializer for ValueSerializer {
         _: u32,
         variant: &'static str,
     ) -> Result<Value, Error> {
-        Ok(Value::String(variant.to_owned()))
+        Ok(Value::from(variant))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -250,7 +250,7 @@ impl ser::SerializeMap for MapSer {
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), Error> {
         match k.serialize(ValueSerializer)? {
             Value::String(s) => {
-                self.key = Some(s);
+                self.key = Some(s.into_string());
                 Ok(())
             }
             other => Err(Error::Serde(format!(
