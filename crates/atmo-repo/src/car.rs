@@ -128,7 +128,78 @@ fn write_varint(mut v: u64, out: &mut Vec<u8>) {
     out.push(v as u8);
 }
 
-/// One block section: the CID, the offset of the CID in the input, the block's bytes.
+/// Files smaller than this per thread are read by [`read_file`] on the calling thread.
+const MIN_FILE_BYTES_PER_THREAD: usize = 2 << 20;
+
+/// Reads a whole file into memory, like [`std::fs::read`], on up to [`default_threads`]
+/// threads for a large file (on Unix; elsewhere this is [`std::fs::read`]).
+///
+/// For a file of tens of MiB, such as a large repository CAR, most of the time of reading
+/// it goes to the kernel copying the bytes and mapping fresh memory under them, work
+/// that splits well between threads: each reads one part of the file into its part of
+/// the buffer.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let path = std::env::temp_dir().join(format!("atmo-read-file-doc-{}.car", std::process::id()));
+/// let cid = atmo_data::Cid::for_raw(b"blob");
+/// std::fs::write(&path, atmo_repo::car::write_car(&[cid], [(cid, &b"blob"[..])]))?;
+/// let bytes = atmo_repo::car::read_file(&path)?;
+/// std::fs::remove_file(&path)?;
+/// let store = atmo_repo::CarBlockStore::from_car(&bytes)?;
+/// assert_eq!(store.get(&cid), Some(&b"blob"[..]));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Any I/O error of opening or reading the file.
+pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<Vec<u8>> {
+    let path = path.as_ref();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        let most = len / MIN_FILE_BYTES_PER_THREAD;
+        if most >= 2 {
+            let threads = default_threads().min(most);
+            let chunk = len.div_ceil(threads);
+            let mut buf = vec![0u8; len];
+            let file = &file;
+            let read = |i: usize, part: &mut [u8]| {
+                let at = u64::try_from(i.saturating_mul(chunk)).unwrap_or(u64::MAX);
+                file.read_exact_at(part, at)
+            };
+            let done = std::thread::scope(|scope| {
+                let mut parts = buf.chunks_mut(chunk).enumerate();
+                let first = parts.next();
+                let handles: Vec<_> = parts
+                    .map(|(i, part)| {
+                        std::thread::Builder::new().spawn_scoped(scope, move || read(i, part))
+                    })
+                    .collect();
+                let mut result = first.map_or(Ok(()), |(i, part)| read(i, part));
+                for h in handles {
+                    let r = match h {
+                        Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                        Err(_) => Err(std::io::Error::other("thread")),
+                    };
+                    result = result.and(r);
+                }
+                result
+            });
+            // A file that changed size under us (or a part that could not be read on its
+            // own thread) is read again the ordinary way.
+            if done.is_ok() && file.metadata()?.len() == len as u64 {
+                return Ok(buf);
+            }
+        }
+    }
+    std::fs::read(path)
+}
+
+/// One block section: the CID, an offset in the input (of the CID or of the section,
+/// as the function returning it says), the block's bytes.
 pub(crate) type Section<'a> = (Cid, usize, &'a [u8]);
 
 /// A zero-copy CAR v1 reader over a byte slice.
@@ -145,8 +216,24 @@ pub struct CarReader<'a> {
     roots: Vec<Cid>,
     limits: CarLimits,
     check_hashes: bool,
+    /// 0 until set: [`default_threads`], looked up only when needed.
+    threads: usize,
     blocks: usize,
     failed: bool,
+}
+
+/// Most threads [`CarReader::threads`] picks by default.
+pub const DEFAULT_MAX_THREADS: usize = 4;
+
+/// The thread count a new [`CarReader`] uses for [`CarBlockStore`](crate::CarBlockStore):
+/// the machine's available parallelism, at most [`DEFAULT_MAX_THREADS`] (1 if unknown).
+pub fn default_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, DEFAULT_MAX_THREADS)
+    })
 }
 
 impl<'a> CarReader<'a> {
@@ -187,9 +274,42 @@ impl<'a> CarReader<'a> {
             roots,
             limits,
             check_hashes: true,
+            threads: 0,
             blocks: 0,
             failed: false,
         })
+    }
+
+    /// Sets how many threads (the calling one included) read and hash-check the blocks
+    /// when a [`CarBlockStore`](crate::CarBlockStore) or [`Repo`](crate::Repo) is made
+    /// from this reader: with 1 (or 0) they are read one after the other on the calling
+    /// thread. The default is [`default_threads`]. Files under 512 KiB are read on the
+    /// calling thread whatever this says (starting a thread costs more than hashing a few
+    /// hundred KiB), and iterating the reader itself always checks each block as it is
+    /// yielded.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), atmo_repo::Error> {
+    /// use atmo_data::Cid;
+    /// use atmo_repo::{CarBlockStore, car::{CarReader, write_car}};
+    /// let cid = Cid::for_raw(b"blob");
+    /// let car = write_car(&[cid], [(cid, &b"blob"[..])]);
+    /// let store = CarBlockStore::from_reader(CarReader::new(&car)?.threads(1))?;
+    /// assert_eq!(store.get(&cid), Some(&b"blob"[..]));
+    /// # Ok(()) }
+    /// ```
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// The thread count set by [`Self::threads`], or [`default_threads`].
+    pub fn thread_count(&self) -> usize {
+        if self.threads == 0 {
+            default_threads()
+        } else {
+            self.threads
+        }
     }
 
     /// Stops checking block bytes against their CIDs. Only for input you trust (for
@@ -225,19 +345,54 @@ impl<'a> CarReader<'a> {
         self.bytes
     }
 
+    /// The next block (checked against its CID if the reader checks hashes) with the
+    /// offset of its section (not of its CID), or `None` at the end.
+    pub(crate) fn next_section_at(&mut self) -> Option<Result<Section<'a>, CarError>> {
+        if self.failed || self.pos >= self.bytes.len() {
+            return None;
+        }
+        let r = self.read_section();
+        if r.is_err() {
+            self.failed = true;
+        }
+        Some(r.map(|(cid, _, data, at)| (cid, at, data)))
+    }
+
+    /// A reader over the same input and settings that starts at `pos` (which the caller
+    /// believes is a section start), with its block count at zero.
+    pub(crate) fn fork_at(&self, pos: usize) -> Self {
+        Self {
+            bytes: self.bytes,
+            pos,
+            roots: Vec::new(),
+            limits: self.limits,
+            check_hashes: self.check_hashes,
+            threads: 1,
+            blocks: 0,
+            failed: false,
+        }
+    }
+
+    /// The limits.
+    pub(crate) fn limits(&self) -> &CarLimits {
+        &self.limits
+    }
+
     /// The next block with the offset of its CID in the input, or `None` at the end.
     pub(crate) fn next_section(&mut self) -> Option<Result<Section<'a>, CarError>> {
         if self.failed || self.pos >= self.bytes.len() {
             return None;
         }
-        let r = self.read_block();
+        let r = self.read_section();
         if r.is_err() {
             self.failed = true;
         }
-        Some(r)
+        Some(r.map(|(cid, cid_at, data, _)| (cid, cid_at, data)))
     }
 
-    fn read_block(&mut self) -> Result<Section<'a>, CarError> {
+    /// Reads one section, checking its hash if the reader checks hashes. Returns the CID,
+    /// its offset, the data and the section's offset.
+    fn read_section(&mut self) -> Result<(Cid, usize, &'a [u8], usize), CarError> {
         let at = self.pos;
         if self.blocks >= self.limits.max_blocks {
             return Err(CarError::TooManyBlocks {
@@ -267,8 +422,79 @@ impl<'a> CarReader<'a> {
         let (cid, data) = split_section(section, at, start, self.check_hashes)?;
         self.pos = start + len;
         self.blocks += 1;
-        Ok((cid, start, data))
+        Ok((cid, start, data, at))
     }
+}
+
+/// The first offset at or after `from` (looking at most 64 KiB further) where a chain of
+/// plausible sections starts: eight sections (or fewer ending exactly at the end of the
+/// input) with shortest-form lengths within `limits`, each starting with a SHA-256 CIDv1.
+/// A guess for splitting the work of reading a file, never trusted: the reader before
+/// must land on it exactly.
+pub(crate) fn resync(bytes: &[u8], from: usize, limits: &CarLimits) -> Option<usize> {
+    let plausible = |mut q: usize| {
+        for _ in 0..8 {
+            if q == bytes.len() {
+                return true;
+            }
+            let Ok((len, after)) = read_varint(bytes, q, limits.max_varint_len) else {
+                return false;
+            };
+            if len == 0 || len > limits.max_block_len as u64 {
+                return false;
+            }
+            if !matches!(
+                bytes.get(after..after + 4),
+                Some([0x01, 0x71 | 0x55, 0x12, 0x20])
+            ) {
+                return false;
+            }
+            q = after + len as usize;
+            if q > bytes.len() {
+                return false;
+            }
+        }
+        true
+    };
+    let end = from.saturating_add(64 << 10).min(bytes.len());
+    (from..end).find(|&p| plausible(p))
+}
+
+/// The section whose length varint is at `at`, in input the reader already walked over:
+/// its CID, its data and the offset of the section after it. `None` if the bytes there
+/// do not frame a section.
+pub(crate) fn section_at(input: &[u8], at: usize) -> Option<(Cid, &[u8], usize)> {
+    let rest = input.get(at..)?;
+    let mut len = 0u64;
+    let mut used = 0;
+    for (i, b) in rest.iter().take(9).enumerate() {
+        len |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            used = i + 1;
+            break;
+        }
+    }
+    if used == 0 {
+        return None;
+    }
+    let len = usize::try_from(len).ok()?;
+    let section = rest.get(used..used.checked_add(len)?)?;
+    let (cid, data) = Cid::read_prefix(section).ok()?;
+    Some((cid, data, at + used + len))
+}
+
+/// The CID at the start of a section and the bytes after it. A CID cut short by the
+/// section's end is a bad CID, not a short file.
+fn read_cid(section: &[u8], start: usize) -> Result<(Cid, &[u8]), CarError> {
+    Cid::read_prefix(section).map_err(|source| CarError::Cid { at: start, source })
+}
+
+/// Only SHA2-256 CIDs (32-byte digests) can be checked.
+fn check_hash_kind(cid: &Cid, at: usize) -> Result<(), CarError> {
+    if cid.hash_code() != atmo_data::cid::SHA2_256 || cid.digest().len() != 32 {
+        return Err(CarError::UnsupportedHash { at, cid: *cid });
+    }
+    Ok(())
 }
 
 /// Splits a block section (whose length varint is at `at` and whose CID starts at
@@ -279,13 +505,9 @@ fn split_section(
     start: usize,
     check_hashes: bool,
 ) -> Result<(Cid, &[u8]), CarError> {
-    // A CID cut short by the section's end is a bad CID, not a short file.
-    let (cid, data) =
-        Cid::read_prefix(section).map_err(|source| CarError::Cid { at: start, source })?;
+    let (cid, data) = read_cid(section, start)?;
     if check_hashes {
-        if cid.hash_code() != atmo_data::cid::SHA2_256 || cid.digest().len() != 32 {
-            return Err(CarError::UnsupportedHash { at, cid });
-        }
+        check_hash_kind(&cid, at)?;
         if !cid.verify(data) {
             return Err(CarError::HashMismatch { at, cid });
         }

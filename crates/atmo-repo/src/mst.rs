@@ -32,6 +32,9 @@ use atmo_data::cbor;
 use atmo_data::{Cid, ValueRef};
 use sha2::{Digest, Sha256};
 
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+
 use crate::error::MstError;
 use crate::store::BlockStore;
 
@@ -50,6 +53,18 @@ pub const MAX_LAYER: u8 = 128;
 /// assert_eq!(atmo_repo::mst::key_layer(b"app.bsky.feed.post/9adeb165882c"), 8);
 /// ```
 pub fn key_layer(key: &[u8]) -> u8 {
+    // Keys of up to 55 bytes (nearly all) fit one padded SHA-256 block: compress it
+    // directly and count the zeros in the state words.
+    if let Some(state) = one_block_sha256(key) {
+        let mut zeros = 0u32;
+        for w in state {
+            zeros += w.leading_zeros();
+            if w != 0 {
+                break;
+            }
+        }
+        return (zeros / 2) as u8;
+    }
     let h: [u8; 32] = Sha256::digest(key).into();
     let mut zeros = 0u32;
     for b in h {
@@ -59,6 +74,31 @@ pub fn key_layer(key: &[u8]) -> u8 {
         }
     }
     (zeros / 2) as u8
+}
+
+/// SHA-256 of at most 55 bytes as its eight state words (the digest, big-endian), or
+/// `None` for longer input.
+fn one_block_sha256(msg: &[u8]) -> Option<[u32; 8]> {
+    if msg.len() > 55 {
+        return None;
+    }
+    let mut block = [0u8; 64];
+    block.get_mut(..msg.len())?.copy_from_slice(msg);
+    *block.get_mut(msg.len())? = 0x80;
+    let bits = (msg.len() as u64) * 8;
+    block.get_mut(56..)?.copy_from_slice(&bits.to_be_bytes());
+    let mut state: [u32; 8] = [
+        0x6a09_e667,
+        0xbb67_ae85,
+        0x3c6e_f372,
+        0xa54f_f53a,
+        0x510e_527f,
+        0x9b05_688c,
+        0x1f83_d9ab,
+        0x5be0_cd19,
+    ];
+    sha2::compress256(&mut state, &[block.into()]);
+    Some(state)
 }
 
 /// Length of the common prefix of two byte strings.
@@ -448,14 +488,206 @@ impl<'s, S: BlockStore + ?Sized> Mst<'s, S> {
         Walk {
             store: self.store,
             stack: Vec::new(),
-            start: Some(self.root),
+            start: Some((self.root, None)),
             last_key: String::new(),
             last_collection_len: 0,
             any_keys: self.any_keys,
             started: false,
             failed: false,
             nodes: 0,
+            ahead: Vec::new(),
         }
+    }
+
+    /// The walk of the subtree at `cid`, which must be on `layer`.
+    fn walk_subtree(&self, cid: Cid, layer: Option<u8>) -> Walk<'s, S> {
+        let mut walk = self.walk();
+        walk.start = Some((cid, layer));
+        walk
+    }
+
+    /// Every `(key, value CID)` handed to `f` on up to `threads` threads (the calling one
+    /// included), in no particular order, with the checks of [`Mst::walk`]. The tree is
+    /// cut into independent subtrees that the threads take in turn; the keys where they
+    /// meet are checked for order at the end.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), atmo_repo::Error> {
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use atmo_data::Cid;
+    /// use atmo_repo::{MemoryBlockStore, MstError, mst};
+    ///
+    /// let record = Cid::for_dag_cbor(&[0xa0]);
+    /// let keys = (0..500).map(|i| (format!("app.bsky.feed.like/3k{i:04}"), record));
+    /// let built = mst::build(keys)?;
+    /// let mut store = MemoryBlockStore::new();
+    /// for (_cid, bytes) in built.blocks {
+    ///     store.put_dag_cbor(bytes);
+    /// }
+    /// let seen = AtomicUsize::new(0);
+    /// mst::Mst::new(&store, built.root).par_walk(2, |_key, _cid| {
+    ///     seen.fetch_add(1, Ordering::Relaxed);
+    ///     Ok::<(), MstError>(())
+    /// })?;
+    /// assert_eq!(seen.into_inner(), 500);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// An error (of the tree, or returned by `f`) whenever [`Mst::walk`] would meet one:
+    /// the first in key order, unless the tree has several problems on one key. Once one
+    /// is found the work after it is abandoned, but `f` may already have seen keys after
+    /// it.
+    pub fn par_walk<E, F>(&self, threads: usize, f: F) -> Result<(), E>
+    where
+        S: Sync,
+        E: From<MstError> + Send,
+        F: Fn(String, Cid) -> Result<(), E> + Sync,
+    {
+        let parts = self.parts(threads.saturating_mul(16));
+        let next = AtomicUsize::new(0);
+        // Index of the first part that failed so far: later parts are not worth finishing.
+        let failed = AtomicUsize::new(usize::MAX);
+        let run = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Relaxed);
+                let Some(part) = parts.get(i) else { break };
+                if i > failed.load(Relaxed) {
+                    break;
+                }
+                let out = self.run_part(part, || i > failed.load(Relaxed), &f);
+                if out.error.is_some() {
+                    failed.fetch_min(i, Relaxed);
+                }
+                done.push((i, out));
+            }
+            done
+        };
+        let mut done = std::thread::scope(|scope| {
+            // The parts are shared out as threads ask: a thread that cannot be started
+            // (a platform without threads) leaves its share to the others.
+            let handles: Vec<_> = (1..threads.max(1))
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, run).ok())
+                .collect();
+            let mut done = run();
+            for h in handles {
+                done.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            done
+        });
+        done.sort_unstable_by_key(|(i, _)| *i);
+        // Every part before the first failure ran to its end: check them in key order.
+        let mut last: Option<String> = None;
+        for (_, out) in done {
+            // The order of a part's first key against the key before it is checked before
+            // anything found after that key.
+            if let (Some(prev), Some(first)) = (&last, &out.first) {
+                if first <= prev {
+                    return Err(MstError::KeyOrder {
+                        previous: prev.clone(),
+                        key: first.clone(),
+                    }
+                    .into());
+                }
+            }
+            if let Some(e) = out.error {
+                return Err(e);
+            }
+            if out.last.is_some() {
+                last = out.last;
+            }
+        }
+        Ok(())
+    }
+
+    /// The tree as a sequence of keys and subtrees in key order, opening nodes from the
+    /// root down until there are at least `want` items (or only keys are left).
+    fn parts(&self, want: usize) -> Vec<Part> {
+        let mut parts = vec![Part::Tree(self.root, None)];
+        while parts.len() < want && parts.iter().any(|p| matches!(p, Part::Tree(..))) {
+            let mut opened = Vec::with_capacity(parts.len() * 4);
+            for part in parts {
+                let Part::Tree(cid, expected) = part else {
+                    opened.push(part);
+                    continue;
+                };
+                // A bad node stays in its place: errors before it in key order come first.
+                let node = match load_node(self.store, cid, expected) {
+                    Ok(node) => node,
+                    Err(e) => {
+                        opened.push(Part::Bad(e));
+                        continue;
+                    }
+                };
+                // load_node rejects children on layer 0, so `child` is `Some` below.
+                let child = node.layer.checked_sub(1);
+                let tree = |c: Cid| match child {
+                    Some(l) => Part::Tree(c, Some(l)),
+                    None => Part::Bad(MstError::ChildOfLeaf { cid: c }),
+                };
+                opened.extend(node.left.map(tree));
+                for (key, value, right) in node.entries {
+                    opened.push(Part::Key(key, value));
+                    opened.extend(right.map(tree));
+                }
+            }
+            parts = opened;
+        }
+        parts
+    }
+
+    /// Walks one part, handing its keys to `f`, until it ends, fails or `stop` says so.
+    fn run_part<E, F>(&self, part: &Part, stop: impl Fn() -> bool, f: &F) -> PartOutcome<E>
+    where
+        E: From<MstError>,
+        F: Fn(String, Cid) -> Result<(), E>,
+    {
+        let mut out = PartOutcome {
+            first: None,
+            last: None,
+            error: None,
+        };
+        match part {
+            Part::Bad(e) => out.error = Some(e.clone().into()),
+            Part::Key(key, value) => {
+                let checked = if self.any_keys {
+                    Ok(())
+                } else {
+                    check_key(key)
+                };
+                out.error = match checked {
+                    Ok(()) => f(key.clone(), *value).err(),
+                    Err(e) => Some(e.into()),
+                };
+                out.first = Some(key.clone());
+                out.last = out.first.clone();
+            }
+            Part::Tree(cid, layer) => {
+                let mut walk = self.walk_subtree(*cid, *layer);
+                let mut n = 0u32;
+                for item in walk.by_ref() {
+                    let r = item.map_err(E::from).and_then(|(key, value)| {
+                        if out.first.is_none() {
+                            out.first = Some(key.clone());
+                        }
+                        f(key, value)
+                    });
+                    if let Err(e) = r {
+                        out.error = Some(e);
+                        break;
+                    }
+                    n = n.wrapping_add(1);
+                    if n % 256 == 0 && stop() {
+                        break;
+                    }
+                }
+                if walk.started {
+                    out.last = Some(walk.last_key);
+                }
+            }
+        }
+        out
     }
 
     /// The value CID stored under `key`, if any. Reads only the nodes on the key's path.
@@ -517,6 +749,23 @@ impl<'s, S: BlockStore + ?Sized> Mst<'s, S> {
     }
 }
 
+/// A piece of the tree for [`Mst::par_walk`].
+enum Part {
+    /// A key of an opened node and its value.
+    Key(String, Cid),
+    /// A subtree not opened yet and the layer it must be on (`None` for the root).
+    Tree(Cid, Option<u8>),
+    /// A subtree under a layer-0 node (an error once reached).
+    Bad(MstError),
+}
+
+/// What one thread found in one [`Part`].
+struct PartOutcome<E> {
+    first: Option<String>,
+    last: Option<String>,
+    error: Option<E>,
+}
+
 struct Frame {
     layer: u8,
     entries: std::vec::IntoIter<(String, Cid, Option<Cid>)>,
@@ -528,13 +777,16 @@ struct Frame {
 pub struct Walk<'s, S: ?Sized> {
     store: &'s S,
     stack: Vec<Frame>,
-    start: Option<Cid>,
+    /// The node to start from and the layer it must be on (`None` for the root).
+    start: Option<(Cid, Option<u8>)>,
     last_key: String,
     last_collection_len: usize,
     any_keys: bool,
     started: bool,
     failed: bool,
     nodes: usize,
+    /// The CIDs handed to [`BlockStore::prefetch`] (kept to reuse its allocation).
+    ahead: Vec<Cid>,
 }
 
 impl std::fmt::Debug for Frame {
@@ -553,6 +805,14 @@ impl<S: BlockStore + ?Sized> Walk<'_, S> {
         let node = load_node(self.store, cid, expected)?;
         self.nodes += 1;
         let _ = node.cid;
+        // The node's records and subtrees are what the walk reads next.
+        self.ahead.clear();
+        self.ahead.extend(node.left);
+        for (_, value, right) in &node.entries {
+            self.ahead.push(*value);
+            self.ahead.extend(*right);
+        }
+        self.store.prefetch(&self.ahead);
         self.stack.push(Frame {
             layer: node.layer,
             entries: node.entries.into_iter(),
@@ -594,8 +854,8 @@ impl<S: BlockStore + ?Sized> Walk<'_, S> {
     }
 
     fn step(&mut self) -> Option<Result<(String, Cid), MstError>> {
-        if let Some(root) = self.start.take() {
-            if let Err(e) = self.enter(root, None) {
+        if let Some((root, layer)) = self.start.take() {
+            if let Err(e) = self.enter(root, layer) {
                 return Some(Err(e));
             }
         }
@@ -948,6 +1208,31 @@ impl<'s, S: BlockStore + ?Sized> Cursor<'s, S> {
         }
         self.last_key = Some(key.clone());
         Ok(Some((key, cid)))
+    }
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use sha2::{Digest, Sha256};
+
+    /// The one-block shortcut gives the digest of the general hasher, at every length
+    /// around the 55-byte limit.
+    #[test]
+    fn one_block_sha256_is_sha256() {
+        for len in 0..=80usize {
+            let msg: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            let want: [u8; 32] = Sha256::digest(&msg).into();
+            match super::one_block_sha256(&msg) {
+                Some(state) => {
+                    let got: Vec<u8> = state.iter().flat_map(|w| w.to_be_bytes()).collect();
+                    assert_eq!(got, want, "{len}");
+                }
+                None => assert!(len > 55, "{len}"),
+            }
+        }
+        let keys = (0..2000).map(|i| format!("app.bsky.feed.post/3k{i:011}"));
+        let layers: Vec<u8> = keys.map(|k| super::key_layer(k.as_bytes())).collect();
+        assert!(layers.iter().any(|l| *l >= 2), "{layers:?}");
     }
 }
 

@@ -47,8 +47,9 @@ pub struct Repo<'a> {
 }
 
 impl<'a> Repo<'a> {
-    /// Reads a repository CAR with the default limits, checking every block's hash, and
-    /// decodes its commit.
+    /// Reads a repository CAR with the default limits, checking every block's hash (on
+    /// [`car::default_threads`](crate::car::default_threads) threads for a large file),
+    /// and decodes its commit.
     ///
     /// # Errors
     /// [`Error::Car`] for a bad file, [`RepoError::NoRoot`] or
@@ -111,6 +112,68 @@ impl<'a> Repo<'a> {
             store: &self.store,
             prefix: None,
         }
+    }
+
+    /// Hands every record to `f` on up to `threads` threads (the calling one included;
+    /// [`car::default_threads`](crate::car::default_threads) is a good choice), in no
+    /// particular order, with the same checks as [`Repo::records`], and returns the
+    /// number of records. The tree is cut into subtrees that the threads walk in turn, so
+    /// the walk, the record lookups and whatever `f` does (such as decoding the record)
+    /// run side by side. With `threads` at most 1 this is [`Repo::records`] in a loop.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use atmo_crypto::{Curve, Keypair};
+    /// # let key = Keypair::generate(Curve::K256)?;
+    /// # let like = atmo_data::json::from_str(r#"{"$type": "app.bsky.feed.like"}"#)?;
+    /// # let records = (0..50).map(|i| (format!("app.bsky.feed.like/3kabcdefgh{i:03}"), like.clone()));
+    /// # let did = "did:plc:abcdefghijklmnopqrstuvwx".parse()?;
+    /// # let car = atmo_repo::build_repo(&did, &key, atmo_syntax::Tid::now(), records)?.car;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let repo = atmo_repo::Repo::from_car(&car)?;
+    /// let likes = AtomicUsize::new(0);
+    /// let n = repo.for_each_record(2, |record| {
+    ///     if record.value()?.get("$type").and_then(|t| t.as_str()) == Some("app.bsky.feed.like") {
+    ///         likes.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!((n, likes.into_inner()), (50, 50));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The first problem in key order: of the tree (as for [`Repo::records`]), a missing
+    /// record block, or an error returned by `f`. Once one is found the rest of the work
+    /// is abandoned, but `f` may already have seen records after it.
+    pub fn for_each_record<F>(&self, threads: usize, f: F) -> Result<usize, Error>
+    where
+        F: Fn(Record<'a>) -> Result<(), Error> + Sync,
+    {
+        if threads <= 1 {
+            let mut n = 0;
+            for record in self.records() {
+                f(record?)?;
+                n += 1;
+            }
+            return Ok(n);
+        }
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        let store = &self.store;
+        self.mst()
+            .par_walk(threads, |path, cid| -> Result<(), Error> {
+                let Some(bytes) = store.get(&cid) else {
+                    return Err(RepoError::MissingBlock {
+                        what: "record",
+                        cid,
+                    }
+                    .into());
+                };
+                f(Record { path, cid, bytes })?;
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            })?;
+        Ok(count.into_inner())
     }
 
     /// The records of one collection, in record key order.

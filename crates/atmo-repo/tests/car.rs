@@ -287,3 +287,260 @@ fn the_first_error_ends_iteration() {
     assert!(r.next().unwrap().is_err());
     assert!(r.next().is_none());
 }
+
+/// `n` raw blocks of about 1 KiB each (enough for the store to use several threads).
+fn many_blocks(n: usize) -> Vec<(Cid, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let data: Vec<u8> = (0..1000 + i % 50).map(|j| (i * 31 + j) as u8).collect();
+            (Cid::for_raw(&data), data)
+        })
+        .collect()
+}
+
+fn store_err(car: &[u8], threads: usize) -> CarError {
+    let reader = CarReader::new(car).unwrap().threads(threads);
+    atmo_repo::CarBlockStore::from_reader(reader).expect_err("input must be rejected")
+}
+
+/// Offset of each section's length varint in a CAR written by `write_car`.
+fn section_offsets(car: &[u8]) -> Vec<usize> {
+    let (hlen, mut pos) = (car[0] as usize, 1);
+    pos += hlen;
+    let mut out = Vec::new();
+    while pos < car.len() {
+        out.push(pos);
+        let (mut len, mut used) = (0usize, 0);
+        while car[pos + used] & 0x80 != 0 {
+            len |= ((car[pos + used] & 0x7f) as usize) << (7 * used);
+            used += 1;
+        }
+        len |= (car[pos + used] as usize) << (7 * used);
+        pos += used + 1 + len;
+    }
+    out
+}
+
+#[test]
+fn store_on_several_threads_finds_every_block() {
+    let blocks = many_blocks(3000);
+    let car = write_car(
+        &[blocks[0].0],
+        blocks.iter().map(|(c, b)| (*c, b.as_slice())),
+    );
+    assert!(car.len() > 2 << 20);
+    for threads in [1, 2, 3, 8] {
+        let reader = CarReader::new(&car).unwrap().threads(threads);
+        assert_eq!(reader.thread_count(), threads);
+        let store = atmo_repo::CarBlockStore::from_reader(reader).unwrap();
+        assert_eq!(store.len(), blocks.len());
+        assert_eq!(store.sections(), blocks.len());
+        for (cid, data) in &blocks {
+            assert_eq!(store.get(cid), Some(data.as_slice()));
+        }
+        // In reverse too (no help from the file order), and through the trait.
+        for (cid, data) in blocks.iter().rev() {
+            use atmo_repo::BlockStore;
+            store.prefetch(&[*cid]);
+            assert_eq!(store.get_block(cid), Some(data.as_slice()));
+        }
+        assert_eq!(store.get(&Cid::for_raw(b"absent")), None);
+        assert_eq!(store.get(&Cid::for_dag_cbor(&blocks[5].1)), None);
+        let mut all: Vec<_> = store.iter().map(|(c, _)| c).collect();
+        all.sort();
+        let mut want: Vec<_> = blocks.iter().map(|(c, _)| *c).collect();
+        want.sort();
+        assert_eq!(all, want);
+    }
+    assert_eq!(CarReader::new(&car).unwrap().threads(0).thread_count(), 1);
+    assert!((1..=atmo_repo::car::DEFAULT_MAX_THREADS).contains(&atmo_repo::car::default_threads()));
+}
+
+#[test]
+fn store_reports_the_first_bad_section_whatever_the_threads() {
+    let blocks = many_blocks(3000);
+    let car = write_car(
+        &[blocks[0].0],
+        blocks.iter().map(|(c, b)| (*c, b.as_slice())),
+    );
+    let offsets = section_offsets(&car);
+    assert_eq!(offsets.len(), blocks.len());
+    let flip = |car: &mut Vec<u8>, i: usize| {
+        let end = offsets.get(i + 1).copied().unwrap_or(car.len());
+        car[end - 1] ^= 1;
+    };
+    // Bad hashes in both halves: the earlier one is reported.
+    let mut bad = car.clone();
+    flip(&mut bad, 2500);
+    flip(&mut bad, 700);
+    // A framing error after them: still the first bad hash.
+    bad.extend_from_slice(&[0x80]);
+    for threads in [1, 2, 4] {
+        assert_eq!(
+            store_err(&bad, threads),
+            CarError::HashMismatch {
+                at: offsets[700],
+                cid: blocks[700].0
+            }
+        );
+    }
+    // Only a bad hash late in the file.
+    let mut late = car.clone();
+    flip(&mut late, 2999);
+    for threads in [1, 2, 4] {
+        assert_eq!(
+            store_err(&late, threads),
+            CarError::HashMismatch {
+                at: offsets[2999],
+                cid: blocks[2999].0
+            }
+        );
+    }
+    // A framing error before any bad hash wins.
+    let mut cut = car.clone();
+    flip(&mut cut, 2000);
+    cut[offsets[1000]] = 0;
+    for threads in [1, 2, 4] {
+        assert_eq!(
+            store_err(&cut, threads),
+            CarError::EmptySection { at: offsets[1000] }
+        );
+    }
+    // Trusting the input lets bad hashes through, on any thread count.
+    let trusted = atmo_repo::CarBlockStore::from_reader(
+        CarReader::new(&late).unwrap().trust_hashes().threads(2),
+    )
+    .unwrap();
+    assert_eq!(trusted.len(), blocks.len());
+    assert!(trusted.get(&blocks[2999].0).is_some());
+    assert_eq!(trusted.get(&blocks[10].0), Some(blocks[10].1.as_slice()));
+}
+
+#[test]
+fn store_keeps_one_copy_of_a_repeated_block() {
+    let blocks = blocks();
+    let mut sections: Vec<(Cid, &[u8])> = blocks.iter().map(|(c, b)| (*c, b.as_slice())).collect();
+    sections.push(sections[0]);
+    sections.push(sections[1]);
+    sections.push(sections[0]);
+    let car = write_car(&[blocks[0].0], sections.iter().copied());
+    for trust in [false, true] {
+        let mut reader = CarReader::new(&car).unwrap();
+        if trust {
+            reader = reader.trust_hashes();
+        }
+        let store = atmo_repo::CarBlockStore::from_reader(reader).unwrap();
+        assert_eq!((store.len(), store.sections()), (2, 5));
+        assert_eq!(store.iter().count(), 2);
+        for (cid, data) in &blocks {
+            assert_eq!(store.get(cid), Some(data.as_slice()));
+        }
+    }
+    // Trusted input may repeat a CID with other bytes: the later copy wins, as in a map.
+    let (cid, _) = blocks[0];
+    let car = write_car(&[cid], [(cid, &b"first"[..]), (cid, &b"second"[..])]);
+    let store = atmo_repo::CarBlockStore::from_reader(CarReader::new(&car).unwrap().trust_hashes())
+        .unwrap();
+    assert_eq!(store.get(&cid), Some(&b"second"[..]));
+    assert_eq!(store.len(), 1);
+}
+
+fn store_result(car: &[u8], limits: CarLimits, threads: usize) -> Result<usize, CarError> {
+    let reader = CarReader::with_limits(car, limits)?.threads(threads);
+    atmo_repo::CarBlockStore::from_reader(reader).map(|s| s.sections())
+}
+
+fn reader_result(car: &[u8], limits: CarLimits) -> Result<usize, CarError> {
+    CarReader::with_limits(car, limits)?.try_fold(0, |n, b| b.map(|_| n + 1))
+}
+
+#[test]
+fn store_applies_the_block_limit_to_the_whole_file() {
+    let blocks = many_blocks(3000);
+    let mut car = write_car(
+        &[blocks[0].0],
+        blocks.iter().map(|(c, b)| (*c, b.as_slice())),
+    );
+    for max in [1, 1000, 1500, 2999, 3000, 3001] {
+        let limits = CarLimits::DEFAULT.with_max_blocks(max);
+        let want = reader_result(&car, limits);
+        assert_eq!(want.is_ok(), max >= 3000);
+        for threads in [1, 2, 3, 4] {
+            assert_eq!(
+                store_result(&car, limits, threads),
+                want,
+                "max {max}, {threads} threads"
+            );
+        }
+    }
+    // Exactly at the limit with a bad section after it: the limit is what fails.
+    car.extend_from_slice(&[0x00]);
+    let limits = CarLimits::DEFAULT.with_max_blocks(3000);
+    let want = reader_result(&car, limits);
+    assert!(
+        matches!(want, Err(CarError::TooManyBlocks { .. })),
+        "{want:?}"
+    );
+    for threads in [1, 2, 4] {
+        assert_eq!(store_result(&car, limits, threads), want);
+    }
+}
+
+#[test]
+fn store_is_not_fooled_by_sections_inside_a_block() {
+    // A large block whose bytes are themselves a run of well-formed sections: a thread
+    // that starts reading inside it sees plausible sections that the file does not have.
+    let inner = many_blocks(1100).split_off(400);
+    let mut fake = Vec::new();
+    for (cid, data) in &inner {
+        fake.extend(section(cid, data));
+    }
+    let mut blocks = many_blocks(400);
+    let big = (Cid::for_raw(&fake), fake);
+    blocks.insert(150, big.clone());
+    let car = write_car(
+        &[blocks[0].0],
+        blocks.iter().map(|(c, b)| (*c, b.as_slice())),
+    );
+    for threads in [1, 2, 3, 4, 8] {
+        let reader = CarReader::new(&car).unwrap().threads(threads);
+        let store = atmo_repo::CarBlockStore::from_reader(reader).unwrap();
+        assert_eq!(store.sections(), blocks.len(), "{threads} threads");
+        assert_eq!(store.get(&big.0), Some(big.1.as_slice()));
+        // The sections inside the big block are not blocks of the file.
+        assert_eq!(store.get(&inner[350].0), None);
+    }
+    // And with a bad hash after the big block, the same error on any thread count.
+    let offsets = section_offsets(&car);
+    let mut bad = car.clone();
+    bad[offsets[300] - 1] ^= 1;
+    let want = reader_result(&bad, CarLimits::DEFAULT);
+    assert!(
+        matches!(want, Err(CarError::HashMismatch { .. })),
+        "{want:?}"
+    );
+    for threads in [1, 2, 3, 4, 8] {
+        assert_eq!(store_result(&bad, CarLimits::DEFAULT, threads), want);
+    }
+}
+
+#[test]
+fn read_file_reads_what_std_reads() {
+    let dir = std::env::temp_dir();
+    for (n, size) in [(0, 0usize), (1, 1000), (2, 9 << 20), (3, (13 << 20) + 7)] {
+        let path = dir.join(format!(
+            "atmo-repo-read-file-{}-{n}.bin",
+            std::process::id()
+        ));
+        let data: Vec<u8> = (0..size).map(|i| (i * 7 + i / 4099) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let read = atmo_repo::car::read_file(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert!(read.unwrap() == data, "{size} bytes");
+    }
+    let missing = dir.join(format!(
+        "atmo-repo-read-file-{}-missing",
+        std::process::id()
+    ));
+    assert!(atmo_repo::car::read_file(&missing).is_err());
+}

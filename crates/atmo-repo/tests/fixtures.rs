@@ -121,3 +121,68 @@ fn collection_listing_and_get() {
         assert!(repo.get(&c, "nonexistent").unwrap().is_none());
     }
 }
+
+#[test]
+fn for_each_record_sees_what_records_yields() {
+    for name in [
+        "oracle-k256.car",
+        "oracle-p256.car",
+        "refpds-medium.car",
+        "refpds-small.car",
+    ] {
+        let car = std::fs::read(fixture(name)).unwrap();
+        let repo = Repo::from_car(&car).unwrap();
+        let want: Vec<(String, String)> = repo
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r.path().to_owned(), r.cid().to_string())
+            })
+            .collect();
+        for threads in [1, 2, 4] {
+            let seen = std::sync::Mutex::new(Vec::new());
+            let n = repo
+                .for_each_record(threads, |r| {
+                    r.value()?;
+                    seen.lock()
+                        .unwrap()
+                        .push((r.path().to_owned(), r.cid().to_string()));
+                    Ok(())
+                })
+                .unwrap();
+            let mut seen = seen.into_inner().unwrap();
+            seen.sort();
+            assert_eq!(n, want.len());
+            assert_eq!(seen, want, "{name}, {threads} threads");
+        }
+    }
+}
+
+#[test]
+fn for_each_record_reports_a_missing_record_like_records() {
+    let car = std::fs::read(fixture("refpds-medium.car")).unwrap();
+    let repo = Repo::from_car(&car).unwrap();
+    let paths: Vec<(String, atmo_data::Cid)> = repo
+        .records()
+        .map(|r| r.map(|r| (r.path().to_owned(), r.cid())).unwrap())
+        .collect();
+    assert!(paths.len() > 20, "{}", paths.len());
+    // Drop two record blocks; both walks must report the first one in key order.
+    let (a, b) = (&paths[paths.len() / 3], &paths[paths.len() - 2]);
+    let store = CarBlockStore::from_car(&car).unwrap();
+    let kept = store
+        .iter()
+        .filter(|(cid, _)| cid != &a.1 && cid != &b.1)
+        .collect::<Vec<_>>();
+    let cut = atmo_repo::car::write_car(store.roots(), kept);
+    let repo = Repo::from_car(&cut).unwrap();
+    let first = repo.records().find_map(Result::err).unwrap();
+    assert!(
+        matches!(&first, atmo_repo::Error::Repo(e) if matches!(**e, atmo_repo::RepoError::MissingBlock { cid, .. } if cid == a.1)),
+        "{first:?}"
+    );
+    for threads in [1, 2, 4] {
+        let err = repo.for_each_record(threads, |_| Ok(())).unwrap_err();
+        assert_eq!(err.to_string(), first.to_string());
+    }
+}

@@ -32,10 +32,18 @@ fn put(store: &mut MemoryBlockStore, node: &NodeData<'_>) -> Cid {
 }
 
 fn walk_err(store: &MemoryBlockStore, root: Cid) -> MstError {
-    Mst::new(store, root)
+    let err = Mst::new(store, root)
         .walk()
         .find_map(Result::err)
-        .expect("the tree must be rejected")
+        .expect("the tree must be rejected");
+    // The parallel walk finds the same problem, on any number of threads.
+    for threads in [1, 2, 3] {
+        let par = Mst::new(store, root)
+            .par_walk(threads, |_, _| Ok::<(), MstError>(()))
+            .expect_err("the parallel walk must reject the tree");
+        assert_eq!(par, err, "{threads} threads");
+    }
+    err
 }
 
 /// A node holding full keys (prefix-compressed canonically).
@@ -404,4 +412,82 @@ fn child_of_leaf_and_empty_nodes() {
         walk_err(&store, skipping),
         MstError::WrongLayer { .. }
     ));
+}
+
+#[test]
+fn parallel_walk_matches_the_walk_on_a_large_tree() {
+    let keys: Vec<(String, Cid)> = (0..3000)
+        .map(|i| {
+            let collection = [
+                "app.bsky.feed.like",
+                "app.bsky.feed.post",
+                "app.bsky.graph.follow",
+            ][i % 3];
+            (
+                format!("{collection}/3k{i:06}"),
+                Cid::for_dag_cbor(&[0x18, (i % 200) as u8 + 24]),
+            )
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    let built = mst::build(keys.clone()).unwrap();
+    let store_without = |skip: &[Cid]| {
+        let mut store = MemoryBlockStore::new();
+        for (cid, bytes) in &built.blocks {
+            if !skip.contains(cid) {
+                store.put_dag_cbor(bytes.clone());
+            }
+        }
+        store
+    };
+    let store = store_without(&[]);
+    for threads in [1, 2, 4, 7] {
+        let seen = std::sync::Mutex::new(Vec::new());
+        Mst::new(&store, built.root)
+            .par_walk(threads, |k, v| {
+                seen.lock().unwrap().push((k, v));
+                Ok::<(), MstError>(())
+            })
+            .unwrap();
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(seen, keys, "{threads} threads");
+    }
+    // Missing nodes anywhere (one, or two far apart): the same first error as the walk.
+    let nodes: Vec<Cid> = built.blocks.iter().map(|(c, _)| *c).collect();
+    for pick in [
+        vec![0],
+        vec![nodes.len() / 2],
+        vec![nodes.len() - 2],
+        vec![5, nodes.len() - 3],
+        vec![nodes.len() - 3, 5],
+    ] {
+        let skip: Vec<Cid> = pick.iter().map(|&i| nodes[i]).collect();
+        let store = store_without(&skip);
+        assert!(matches!(
+            walk_err(&store, built.root),
+            MstError::MissingNode { .. }
+        ));
+    }
+    // An error from `f` stops the walk and comes back, the first in key order.
+    for threads in [1, 3] {
+        let r = Mst::new(&store, built.root).par_walk(threads, |k, _| {
+            if k.ends_with("0777") || k.ends_with("2777") {
+                Err(MstError::InvalidKey {
+                    key: k,
+                    reason: "test".into(),
+                })
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(
+            r,
+            Err(MstError::InvalidKey {
+                key: "app.bsky.feed.like/3k000777".into(),
+                reason: "test".into()
+            })
+        );
+    }
 }
