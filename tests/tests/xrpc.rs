@@ -288,6 +288,21 @@ async fn sessions_records_and_pages() {
         conflict.as_xrpc().is_some_and(|e| e.is_invalid_swap()),
         "{conflict}"
     );
+    // swapRecord: null writes only where there is no record yet.
+    let taken = client
+        .put_record_if_absent(coll, &rkey, &post("four"))
+        .await
+        .unwrap_err();
+    assert!(
+        taken.as_xrpc().is_some_and(|e| e.is_invalid_swap()),
+        "{taken}"
+    );
+    let fresh_key = atmo_syntax::Tid::now().into_string();
+    let c = client
+        .put_record_if_absent(coll, &fresh_key, &post("five"))
+        .await
+        .unwrap();
+    assert!(c.uri.ends_with(&fresh_key), "{}", c.uri);
     client
         .delete_record(coll, &rkey, Some(&b.cid))
         .await

@@ -243,13 +243,42 @@ impl Client {
         record: &Value,
         swap_record: Option<&str>,
     ) -> Result<CreatedRecord> {
+        let swap = swap_record.map(|s| Value::from(s.to_owned()));
+        self.put_record_swap(collection, rkey, record, swap).await
+    }
+
+    /// `com.atproto.repo.putRecord` with `swapRecord: null`: writes only if there is no
+    /// record at that key yet (else [`XrpcError::is_invalid_swap`]). Unlike
+    /// [`Client::create_record`], the record key is the caller's and an existing record
+    /// is never replaced.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::create_record`].
+    pub async fn put_record_if_absent(
+        &self,
+        collection: &str,
+        rkey: &str,
+        record: &Value,
+    ) -> Result<CreatedRecord> {
+        self.put_record_swap(collection, rkey, record, Some(Value::Null))
+            .await
+    }
+
+    async fn put_record_swap(
+        &self,
+        collection: &str,
+        rkey: &str,
+        record: &Value,
+        swap: Option<Value>,
+    ) -> Result<CreatedRecord> {
         let mut body = atmo_data::Map::new();
         body.insert("repo", Value::from(self.session_did().await?));
         body.insert("collection", Value::from(collection.to_owned()));
         body.insert("rkey", Value::from(rkey.to_owned()));
         body.insert("record", record.clone());
-        if let Some(s) = swap_record {
-            body.insert("swapRecord", Value::from(s.to_owned()));
+        if let Some(s) = swap {
+            body.insert("swapRecord", s);
         }
         let req = XrpcRequest::procedure("com.atproto.repo.putRecord")?
             .body(RequestBody::value(&Value::Map(body)));
