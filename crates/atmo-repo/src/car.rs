@@ -131,13 +131,81 @@ fn write_varint(mut v: u64, out: &mut Vec<u8>) {
 /// Files smaller than this per thread are read by [`read_file`] on the calling thread.
 const MIN_FILE_BYTES_PER_THREAD: usize = 2 << 20;
 
+/// Files at least this large are read by [`read_file`] into memory on huge pages (Linux).
+#[cfg(target_os = "linux")]
+const MIN_HUGE_FILE_BYTES: usize = 2 << 20;
+
+/// The size (and alignment) of a transparent huge page on x86-64 and most arm64 kernels.
+#[cfg(target_os = "linux")]
+const HUGE_PAGE: usize = 2 << 20;
+
+/// The bytes of a file read by [`read_file`]: dereferences to `[u8]`.
+///
+/// A small file is an ordinary vector. On Linux a large one lives in an anonymous memory
+/// mapping advised onto transparent huge pages, which the kernel fills with a few hundred
+/// page faults instead of one per 4 KiB, and whose random reads (a tree walk) miss the
+/// TLB far less.
+pub struct FileBytes {
+    inner: FileInner,
+}
+
+enum FileInner {
+    Vec(Vec<u8>),
+    /// A mapping and where the file's bytes sit in it (from a huge-page boundary).
+    #[cfg(target_os = "linux")]
+    Map(memmap2::MmapMut, std::ops::Range<usize>),
+}
+
+impl FileBytes {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        match &self.inner {
+            FileInner::Vec(v) => v,
+            #[cfg(target_os = "linux")]
+            FileInner::Map(m, range) => m.get(range.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The bytes as a vector (a copy if they are in a mapping).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.inner {
+            FileInner::Vec(v) => v,
+            #[cfg(target_os = "linux")]
+            FileInner::Map(..) => self.as_slice().to_vec(),
+        }
+    }
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[u8]> for FileBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl std::fmt::Debug for FileBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileBytes")
+            .field("len", &self.as_slice().len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Reads a whole file into memory, like [`std::fs::read`], on up to [`default_threads`]
 /// threads for a large file (on Unix; elsewhere this is [`std::fs::read`]).
 ///
 /// For a file of tens of MiB, such as a large repository CAR, most of the time of reading
-/// it goes to the kernel copying the bytes and mapping fresh memory under them, work
-/// that splits well between threads: each reads one part of the file into its part of
-/// the buffer.
+/// it goes to the kernel copying the bytes and mapping fresh memory under them. On Linux
+/// such a file is read into memory on transparent huge pages (see [`FileBytes`]), and on
+/// Unix the copying is split between threads: each reads one part of the file into its
+/// part of the buffer.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -153,49 +221,87 @@ const MIN_FILE_BYTES_PER_THREAD: usize = 2 << 20;
 ///
 /// # Errors
 /// Any I/O error of opening or reading the file.
-pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<Vec<u8>> {
+pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<FileBytes> {
     let path = path.as_ref();
     #[cfg(unix)]
     {
-        use std::os::unix::fs::FileExt;
         let file = std::fs::File::open(path)?;
         let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
-        let most = len / MIN_FILE_BYTES_PER_THREAD;
-        if most >= 2 {
-            let threads = default_threads().min(most);
-            let chunk = len.div_ceil(threads);
-            let mut buf = vec![0u8; len];
-            let file = &file;
-            let read = |i: usize, part: &mut [u8]| {
-                let at = u64::try_from(i.saturating_mul(chunk)).unwrap_or(u64::MAX);
-                file.read_exact_at(part, at)
-            };
-            let done = std::thread::scope(|scope| {
-                let mut parts = buf.chunks_mut(chunk).enumerate();
-                let first = parts.next();
-                let handles: Vec<_> = parts
-                    .map(|(i, part)| {
-                        std::thread::Builder::new().spawn_scoped(scope, move || read(i, part))
-                    })
-                    .collect();
-                let mut result = first.map_or(Ok(()), |(i, part)| read(i, part));
-                for h in handles {
-                    let r = match h {
-                        Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                        Err(_) => Err(std::io::Error::other("thread")),
-                    };
-                    result = result.and(r);
+        #[cfg(target_os = "linux")]
+        if len >= MIN_HUGE_FILE_BYTES {
+            if let Some(mut map) = huge_buffer(len) {
+                // The file's bytes start at the first huge-page boundary of the mapping.
+                let skip = map.as_ptr().align_offset(HUGE_PAGE).min(HUGE_PAGE);
+                let range = skip..skip + len;
+                if let Some(buf) = map.get_mut(range.clone()) {
+                    // A file that changed size under us is read again the ordinary way.
+                    if read_parts(&file, buf).is_ok() && file.metadata()?.len() == len as u64 {
+                        return Ok(FileBytes {
+                            inner: FileInner::Map(map, range),
+                        });
+                    }
                 }
-                result
-            });
-            // A file that changed size under us (or a part that could not be read on its
-            // own thread) is read again the ordinary way.
-            if done.is_ok() && file.metadata()?.len() == len as u64 {
-                return Ok(buf);
+            }
+        }
+        if len / MIN_FILE_BYTES_PER_THREAD >= 2 {
+            let mut buf = vec![0u8; len];
+            if read_parts(&file, &mut buf).is_ok() && file.metadata()?.len() == len as u64 {
+                return Ok(FileBytes {
+                    inner: FileInner::Vec(buf),
+                });
             }
         }
     }
-    std::fs::read(path)
+    std::fs::read(path).map(|v| FileBytes {
+        inner: FileInner::Vec(v),
+    })
+}
+
+/// Zeroed memory for `len` bytes from a huge-page boundary, advised onto transparent huge
+/// pages (a kernel without them gives ordinary pages). `None` if it cannot be mapped.
+#[cfg(target_os = "linux")]
+fn huge_buffer(len: usize) -> Option<memmap2::MmapMut> {
+    let map = memmap2::MmapMut::map_anon(len.checked_add(HUGE_PAGE)?).ok()?;
+    // Only advice: memory without huge pages works the same, only slower.
+    let _ = map.advise(memmap2::Advice::HugePage);
+    Some(map)
+}
+
+/// Fills `buf` from the start of `file`, on up to [`default_threads`] threads (each
+/// reads one part) when it is large.
+#[cfg(unix)]
+fn read_parts(file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let len = buf.len();
+    let threads = default_threads()
+        .min(len / MIN_FILE_BYTES_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return file.read_exact_at(buf, 0);
+    }
+    let chunk = len.div_ceil(threads);
+    let read = |i: usize, part: &mut [u8]| {
+        let at = u64::try_from(i.saturating_mul(chunk)).unwrap_or(u64::MAX);
+        file.read_exact_at(part, at)
+    };
+    std::thread::scope(|scope| {
+        let mut parts = buf.chunks_mut(chunk).enumerate();
+        let first = parts.next();
+        let handles: Vec<_> = parts
+            .map(|(i, part)| std::thread::Builder::new().spawn_scoped(scope, move || read(i, part)))
+            .collect();
+        let mut result = first.map_or(Ok(()), |(i, part)| read(i, part));
+        for h in handles {
+            // A part whose thread could not be started fails the whole read, which is
+            // then done again the ordinary way.
+            let r = match h {
+                Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                Err(_) => Err(std::io::Error::other("thread")),
+            };
+            result = result.and(r);
+        }
+        result
+    })
 }
 
 /// One block section: the CID, an offset in the input (of the CID or of the section,

@@ -13,7 +13,8 @@
 //!   on several threads ([`Repo::for_each_record`]), [`Repo::verify`]; and
 //!   [`build_repo`]: records and a key to a signed repository CAR. Large CARs are read
 //!   and hash-checked on several threads ([`car::CarReader::threads`]; default
-//!   [`car::default_threads`]); [`car::read_file`] loads a file on several threads too.
+//!   [`car::default_threads`]); [`car::read_file`] loads a file on several threads too
+//!   (on Linux into transparent huge pages: [`car::FileBytes`]).
 //! - Edits and sync 1.1: [`mst::Editor`] (insert, update, delete: the new root and exactly
 //!   the new nodes), [`mst::Mst::proof`] (the nodes covering keys), [`apply_writes`] (a
 //!   batch of writes to a new signed commit with the blocks and operations of its

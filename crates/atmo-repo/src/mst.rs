@@ -176,6 +176,21 @@ impl<'a> NodeData<'a> {
         Self::decode_general(bytes)
     }
 
+    /// [`Self::decode`] into a reused vector of entries (cleared first); returns `l`.
+    fn decode_into(
+        bytes: &'a [u8],
+        entries: &mut Vec<EntryData<'a>>,
+    ) -> Result<Option<Cid>, MstError> {
+        entries.clear();
+        if let Some(left) = fast::decode_into(bytes, entries) {
+            return Ok(left);
+        }
+        entries.clear();
+        let node = Self::decode_general(bytes)?;
+        entries.extend(node.entries);
+        Ok(node.left)
+    }
+
     fn decode_general(bytes: &'a [u8]) -> Result<Self, MstError> {
         let v = cbor::decode_ref(bytes).map_err(|source| MstError::NodeCbor {
             cid: Cid::for_dag_cbor(bytes),
@@ -314,12 +329,22 @@ mod fast {
     /// `{"e": [{"k", "p", "t", "v"}...], "l"}` exactly as strict DAG-CBOR lays it out, or
     /// `None` for anything else.
     pub(super) fn decode(bytes: &[u8]) -> Option<NodeData<'_>> {
+        let mut entries = Vec::new();
+        let left = decode_into(bytes, &mut entries)?;
+        Some(NodeData { left, entries })
+    }
+
+    /// [`decode`] appending the entries to `entries`; returns `l`.
+    pub(super) fn decode_into<'a>(
+        bytes: &'a [u8],
+        entries: &mut Vec<EntryData<'a>>,
+    ) -> Option<Option<Cid>> {
         let mut r = Bytes(bytes);
         r.lit(b"\xa2\x61e")?;
         let n = r.head(4)?;
         // Every entry takes at least 50 bytes (four keys, a key suffix head and a link), so
         // the input left bounds what is worth reserving.
-        let mut entries = Vec::with_capacity(n.min(r.0.len() / 50));
+        entries.reserve(n.min(r.0.len() / 50));
         for _ in 0..n {
             r.lit(b"\xa4\x61k")?;
             let len = r.head(2)?;
@@ -339,7 +364,7 @@ mod fast {
         }
         r.lit(b"\x61l")?;
         let left = r.opt_link()?;
-        r.0.is_empty().then_some(NodeData { left, entries })
+        r.0.is_empty().then_some(left)
     }
 }
 
@@ -390,12 +415,52 @@ fn load_node<S: BlockStore + ?Sized>(
     cid: Cid,
     expected: Option<u8>,
 ) -> Result<Node, MstError> {
+    load_node_reusing(store, cid, expected, Vec::new(), &mut Vec::new())
+}
+
+/// [`load_node`] filling `entries` (empty) and decoding through `scratch` (its contents do
+/// not matter): vectors a walk reuses from node to node.
+fn load_node_reusing<'b, S: BlockStore + ?Sized>(
+    store: &'b S,
+    cid: Cid,
+    expected: Option<u8>,
+    mut entries: Vec<Entry>,
+    scratch: &mut Vec<EntryData<'b>>,
+) -> Result<Node, MstError> {
     let bytes = store.get_block(&cid).ok_or(MstError::MissingNode { cid })?;
-    let data = NodeData::decode(bytes)?;
-    let mut entries: Vec<(String, Cid, Option<Cid>)> = Vec::with_capacity(data.entries.len());
+    let left = NodeData::decode_into(bytes, scratch)?;
+    let data = NodeData {
+        left,
+        entries: std::mem::take(scratch),
+    };
+    let checked = check_node(cid, expected, &data, &mut entries);
+    let left = data.left;
+    *scratch = data.entries;
+    Ok(Node {
+        cid,
+        layer: checked?,
+        left,
+        entries,
+    })
+}
+
+/// A node entry with its whole key: key, value, right subtree.
+type Entry = (String, Cid, Option<Cid>);
+
+/// Expands and checks the keys of `data` into `entries`: canonical prefixes, ASCII keys,
+/// one layer for all keys (equal to `expected` if given), the empty-node rules, no
+/// children on layer 0. Returns the node's layer.
+fn check_node(
+    cid: Cid,
+    expected: Option<u8>,
+    data: &NodeData<'_>,
+    entries: &mut Vec<Entry>,
+) -> Result<u8, MstError> {
+    entries.reserve(data.entries.len());
     let mut layer = expected;
     for (index, e) in data.entries.iter().enumerate() {
-        let prev: &[u8] = entries.last().map_or(&[][..], |e| e.0.as_bytes());
+        // Keys before this one are ASCII: any prefix of them is a `str`.
+        let prev: &str = entries.last().map_or("", |e| e.0.as_str());
         if e.prefix_len > prev.len() {
             return Err(MstError::PrefixTooLong {
                 cid,
@@ -403,17 +468,21 @@ fn load_node<S: BlockStore + ?Sized>(
                 prefix: e.prefix_len as u64,
             });
         }
-        let shared = prev.get(..e.prefix_len).unwrap_or(&[]);
-        if !e.key_suffix.is_ascii() {
-            return Err(MstError::InvalidKey {
-                key: String::from_utf8_lossy(&[shared, e.key_suffix].concat()).into_owned(),
-                reason: "not ASCII".into(),
-            });
-        }
-        let mut key = String::with_capacity(shared.len() + e.key_suffix.len());
-        key.push_str(std::str::from_utf8(shared).unwrap_or_default());
-        key.push_str(std::str::from_utf8(e.key_suffix).unwrap_or_default());
-        let canonical = common_prefix_len(prev, key.as_bytes());
+        let shared = prev.get(..e.prefix_len).unwrap_or_default();
+        let suffix = match std::str::from_utf8(e.key_suffix) {
+            Ok(s) if s.is_ascii() => s,
+            _ => {
+                return Err(MstError::InvalidKey {
+                    key: String::from_utf8_lossy(&[shared.as_bytes(), e.key_suffix].concat())
+                        .into_owned(),
+                    reason: "not ASCII".into(),
+                });
+            }
+        };
+        let mut key = String::with_capacity(shared.len() + suffix.len());
+        key.push_str(shared);
+        key.push_str(suffix);
+        let canonical = common_prefix_len(prev.as_bytes(), key.as_bytes());
         if e.prefix_len != canonical {
             return Err(MstError::PrefixNotCanonical {
                 cid,
@@ -444,12 +513,7 @@ fn load_node<S: BlockStore + ?Sized>(
     if layer == 0 && (data.left.is_some() || entries.iter().any(|e| e.2.is_some())) {
         return Err(MstError::ChildOfLeaf { cid });
     }
-    Ok(Node {
-        cid,
-        layer,
-        left: data.left,
-        entries,
-    })
+    Ok(layer)
 }
 
 /// A Merkle Search Tree over a [`BlockStore`].
@@ -496,6 +560,8 @@ impl<'s, S: BlockStore + ?Sized> Mst<'s, S> {
             failed: false,
             nodes: 0,
             ahead: Vec::new(),
+            spare: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -768,7 +834,9 @@ struct PartOutcome<E> {
 
 struct Frame {
     layer: u8,
-    entries: std::vec::IntoIter<(String, Cid, Option<Cid>)>,
+    /// The node's entries; those before `next` were handed out (their keys taken).
+    entries: Vec<Entry>,
+    next: usize,
     next_child: Option<Cid>,
 }
 
@@ -787,6 +855,10 @@ pub struct Walk<'s, S: ?Sized> {
     nodes: usize,
     /// The CIDs handed to [`BlockStore::prefetch`] (kept to reuse its allocation).
     ahead: Vec<Cid>,
+    /// Emptied entry vectors of nodes walked, for the next nodes.
+    spare: Vec<Vec<Entry>>,
+    /// The decoder's entry vector, reused from node to node.
+    scratch: Vec<EntryData<'s>>,
 }
 
 impl std::fmt::Debug for Frame {
@@ -795,14 +867,15 @@ impl std::fmt::Debug for Frame {
     }
 }
 
-impl<S: BlockStore + ?Sized> Walk<'_, S> {
+impl<'s, S: BlockStore + ?Sized> Walk<'s, S> {
     /// Number of nodes read so far.
     pub fn nodes_read(&self) -> usize {
         self.nodes
     }
 
     fn enter(&mut self, cid: Cid, expected: Option<u8>) -> Result<(), MstError> {
-        let node = load_node(self.store, cid, expected)?;
+        let entries = self.spare.pop().unwrap_or_default();
+        let node = load_node_reusing(self.store, cid, expected, entries, &mut self.scratch)?;
         self.nodes += 1;
         let _ = node.cid;
         // The node's records and subtrees are what the walk reads next.
@@ -815,7 +888,8 @@ impl<S: BlockStore + ?Sized> Walk<'_, S> {
         self.store.prefetch(&self.ahead);
         self.stack.push(Frame {
             layer: node.layer,
-            entries: node.entries.into_iter(),
+            entries: node.entries,
+            next: 0,
             next_child: node.left,
         });
         Ok(())
@@ -871,16 +945,21 @@ impl<S: BlockStore + ?Sized> Walk<'_, S> {
                 }
                 continue;
             }
-            match top.entries.next() {
+            match top.entries.get_mut(top.next) {
                 Some((key, value, right)) => {
-                    top.next_child = right;
+                    let (key, value) = (std::mem::take(key), *value);
+                    top.next += 1;
+                    top.next_child = *right;
                     if let Err(e) = self.check_key(&key) {
                         return Some(Err(e));
                     }
                     return Some(Ok((key, value)));
                 }
                 None => {
-                    self.stack.pop();
+                    if let Some(mut done) = self.stack.pop().map(|f| f.entries) {
+                        done.clear();
+                        self.spare.push(done);
+                    }
                 }
             }
         }

@@ -5,6 +5,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
 use atmo_data::Cid;
+use atmo_data::cid::SHA2_256;
 
 use crate::car::{CarLimits, CarReader, resync, section_at};
 use crate::error::CarError;
@@ -99,13 +100,14 @@ impl BlockStore for MemoryBlockStore {
 ///
 /// Reading checks every block against its CID (unless the reader was told to trust the
 /// input), on several threads for large files (see [`CarReader::threads`]). The index is
-/// an open-addressing table of 8-byte slots (the section's offset and as many bits of a
-/// 64-bit key as the rest holds), kept at most two-thirds full: about 12 to 24 bytes per
-/// block. When every block was hash-checked the key is the start of the SHA-256 digest
-/// mixed with a random per-store seed (the digest cannot be chosen freely by the file's
-/// author, the seed cannot be known); for input read with [`CarReader::trust_hashes`] it
-/// is a randomly keyed SipHash of the whole CID. A lookup compares the whole CID, read
-/// back from the file.
+/// an open-addressing table of slots holding the section's offset and as many bits of a
+/// 64-bit key as the rest holds, kept at most two-thirds full: 4-byte slots for a file
+/// under 64 MiB (about 6 to 12 bytes per block, a table that stays in cache longer),
+/// 8-byte slots for a larger one. When every block was hash-checked the key is the start
+/// of the SHA-256 digest mixed with a random per-store seed (the digest cannot be chosen
+/// freely by the file's author, the seed cannot be known); for input read with
+/// [`CarReader::trust_hashes`] it is a randomly keyed SipHash of the whole CID. A lookup
+/// compares the whole CID, read back from the file.
 ///
 /// ```
 /// # fn main() -> Result<(), atmo_repo::Error> {
@@ -129,22 +131,80 @@ pub struct CarBlockStore<'a> {
 }
 
 /// The index: linear probing over a power-of-two number of slots, each the section's
-/// offset in the low `at_bits` bits and the key's high bits above them. An empty slot is
-/// 0 (no section starts at offset 0, the header does).
+/// offset in the low `at_bits` bits and the key's top `tag_bits` bits above them. An
+/// empty slot is 0 (no section starts at offset 0, the header does).
 #[derive(Debug, Clone)]
 struct Table {
-    slots: Box<[u64]>,
+    slots: Slots,
     at_bits: u32,
+    tag_bits: u32,
+}
+
+/// The slots of a [`Table`]: 4 bytes each when offsets leave enough bits of the key.
+#[derive(Debug, Clone)]
+enum Slots {
+    Narrow(Box<[u32]>),
+    Wide(Box<[u64]>),
+}
+
+/// Fewest key bits a 4-byte slot must keep beside the offset: with fewer, lookups would
+/// read too many sections whose CID is not the one looked for.
+const MIN_NARROW_TAG_BITS: u32 = 6;
+
+impl Slots {
+    fn len(&self) -> usize {
+        match self {
+            Self::Narrow(s) => s.len(),
+            Self::Wide(s) => s.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<u64> {
+        match self {
+            Self::Narrow(s) => s.get(i).map(|v| u64::from(*v)),
+            Self::Wide(s) => s.get(i).copied(),
+        }
+    }
+
+    /// Stores `slot` (which fits the slot width) at `i`.
+    fn set(&mut self, i: usize, slot: u64) {
+        match self {
+            Self::Narrow(s) => {
+                if let (Some(dst), Ok(v)) = (s.get_mut(i), u32::try_from(slot)) {
+                    *dst = v;
+                }
+            }
+            Self::Wide(s) => {
+                if let Some(dst) = s.get_mut(i) {
+                    *dst = slot;
+                }
+            }
+        }
+    }
 }
 
 impl Table {
     /// A table for `n` sections of a file of `len` bytes.
     fn new(n: usize, len: usize) -> Self {
+        let at_bits = usize::BITS - len.leading_zeros();
+        Self::with_width(n, len, at_bits + MIN_NARROW_TAG_BITS > u32::BITS)
+    }
+
+    /// A table for `n` sections of a file of `len` bytes, of 8-byte slots if `wide`
+    /// (else 4-byte ones, which must leave at least one bit for the key).
+    fn with_width(n: usize, len: usize, wide: bool) -> Self {
         // At most two-thirds full.
         let cap = (n + n / 2 + 1).max(8).next_power_of_two();
+        let at_bits = usize::BITS - len.leading_zeros();
+        let (slots, width) = if !wide && at_bits < u32::BITS {
+            (Slots::Narrow(vec![0; cap].into_boxed_slice()), u32::BITS)
+        } else {
+            (Slots::Wide(vec![0; cap].into_boxed_slice()), u64::BITS)
+        };
         Self {
-            slots: vec![0; cap].into_boxed_slice(),
-            at_bits: usize::BITS - len.leading_zeros(),
+            slots,
+            at_bits,
+            tag_bits: width.saturating_sub(at_bits),
         }
     }
 
@@ -152,8 +212,12 @@ impl Table {
         self.slots.len().wrapping_sub(1)
     }
 
+    /// The key's top `tag_bits` bits (the index position comes from its low bits).
     fn tag(&self, key: u64) -> u64 {
-        key.checked_shr(self.at_bits).unwrap_or(0)
+        match self.tag_bits {
+            0 => 0,
+            b => key.checked_shr(u64::BITS - b).unwrap_or(0),
+        }
     }
 
     fn at(&self, slot: u64) -> usize {
@@ -353,25 +417,29 @@ impl<'a> CarBlockStore<'a> {
         slots: impl Iterator<Item = &'s Slot>,
         n: usize,
     ) -> (Table, usize) {
-        let mut table = Table::new(n, bytes.len());
+        Self::fill_table(Table::new(n, bytes.len()), bytes, slots)
+    }
+
+    /// Puts `slots` (in file order) into an empty `table`; see [`Self::build_table`].
+    fn fill_table<'s>(
+        mut table: Table,
+        bytes: &[u8],
+        slots: impl Iterator<Item = &'s Slot>,
+    ) -> (Table, usize) {
         let mask = table.mask();
         let mut blocks = 0;
         for new in slots {
             let packed = table.pack(new.key, new.at);
             let tag = table.tag(new.key);
             let mut i = new.key as usize & mask;
-            while let Some(slot) = table.slots.get(i).copied() {
+            while let Some(slot) = table.slots.get(i) {
                 if slot == 0 {
-                    if let Some(dst) = table.slots.get_mut(i) {
-                        *dst = packed;
-                    }
+                    table.slots.set(i, packed);
                     blocks += 1;
                     break;
                 }
                 if table.tag_of_slot(slot) == tag && same_cid(bytes, table.at(slot), new.at) {
-                    if let Some(dst) = table.slots.get_mut(i) {
-                        *dst = packed;
-                    }
+                    table.slots.set(i, packed);
                     break;
                 }
                 i = (i + 1) & mask;
@@ -407,15 +475,13 @@ impl<'a> CarBlockStore<'a> {
         let mask = self.table.mask();
         let mut i = key as usize & mask;
         loop {
-            let slot = *self.table.slots.get(i)?;
+            let slot = self.table.slots.get(i)?;
             if slot == 0 {
                 return None;
             }
             if self.table.tag_of_slot(slot) == tag {
-                if let Some((found, data, _)) = section_at(self.bytes, self.table.at(slot)) {
-                    if found == *cid {
-                        return Some(data);
-                    }
+                if let Some(data) = block_if(self.bytes, self.table.at(slot), cid) {
+                    return Some(data);
                 }
             }
             i = (i + 1) & mask;
@@ -426,12 +492,37 @@ impl<'a> CarBlockStore<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (Cid, &'a [u8])> + '_ {
         let bytes = self.bytes;
         let table = &self.table;
-        table
-            .slots
-            .iter()
-            .filter(|s| **s != 0)
-            .filter_map(move |s| section_at(bytes, table.at(*s)).map(|(cid, data, _)| (cid, data)))
+        (0..table.slots.len())
+            .filter_map(|i| table.slots.get(i))
+            .filter(|s| *s != 0)
+            .filter_map(move |s| section_at(bytes, table.at(s)).map(|(cid, data, _)| (cid, data)))
     }
+}
+
+/// The data of the section whose length varint is at `at` if its CID is `cid`.
+fn block_if<'b>(bytes: &'b [u8], at: usize, cid: &Cid) -> Option<&'b [u8]> {
+    // The usual atproto CID (CIDv1, one-byte codec, SHA-256) is compared as bytes, in
+    // place; anything else (or a CID written in another form) is parsed and compared.
+    let fast = (cid.hash_code() == SHA2_256 && cid.digest().len() == 32)
+        .then(|| u8::try_from(cid.codec()).ok().filter(|c| *c < 0x80))
+        .flatten();
+    if let Some(codec) = fast {
+        // Repository sections are under 16 KiB: a length of one or two bytes.
+        let section = match *bytes.get(at..)? {
+            [b0, ref after @ ..] if b0 < 0x80 => after.get(..usize::from(b0)),
+            [b0, b1, ref after @ ..] if b1 < 0x80 && b1 != 0 => {
+                after.get(..(usize::from(b0 & 0x7f) | usize::from(b1) << 7))
+            }
+            _ => None,
+        };
+        if let Some((head, rest)) = section.and_then(|s| s.split_first_chunk::<4>()) {
+            if *head == [0x01, codec, 0x12, 0x20] {
+                let (digest, data) = rest.split_first_chunk::<32>()?;
+                return (digest[..] == *cid.digest()).then_some(data);
+            }
+        }
+    }
+    section_at(bytes, at).and_then(|(c, data, _)| (c == *cid).then_some(data))
 }
 
 /// True if the sections at `a` and `b` have the same CID.
@@ -493,7 +584,7 @@ impl BlockStore for CarBlockStore<'_> {
                 .table
                 .slots
                 .get(key as usize & mask)
-                .map_or(0, |s| self.table.at(*s));
+                .map_or(0, |s| self.table.at(s));
         }
         // Records are a few hundred bytes: touch their first cache lines too.
         let mut sum = 0u8;
@@ -503,5 +594,64 @@ impl BlockStore for CarBlockStore<'_> {
             }
         }
         std::hint::black_box(sum);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::car::write_car;
+
+    #[test]
+    fn narrow_and_wide_tables_find_the_same_blocks() {
+        let data: Vec<Vec<u8>> = (0..3000u32)
+            .map(|i| i.to_le_bytes().repeat(1 + i as usize % 5))
+            .collect();
+        let cids: Vec<Cid> = data.iter().map(|d| Cid::for_raw(d)).collect();
+        // Every tenth block a second time: one block, two sections.
+        let sections: Vec<(Cid, &[u8])> = cids
+            .iter()
+            .zip(&data)
+            .map(|(c, d)| (*c, d.as_slice()))
+            .chain(
+                cids.iter()
+                    .zip(&data)
+                    .step_by(10)
+                    .map(|(c, d)| (*c, d.as_slice())),
+            )
+            .collect();
+        let car = write_car(&cids[..1], sections.iter().copied());
+        let store = CarBlockStore::from_car(&car).unwrap();
+        assert!(matches!(store.table.slots, Slots::Narrow(_)));
+        assert_eq!((store.len(), store.sections()), (3000, 3300));
+        let mut reader = CarReader::new(&car).unwrap();
+        let mut slots = Vec::new();
+        while let Some(Ok((cid, at, _))) = reader.next_section_at() {
+            slots.push(Slot {
+                key: store.keys.key(&cid),
+                at,
+            });
+        }
+        let absent = Cid::for_raw(b"absent");
+        for wide in [false, true] {
+            let table = Table::with_width(slots.len(), car.len(), wide);
+            let (table, blocks) = CarBlockStore::fill_table(table, &car, slots.iter());
+            assert_eq!(matches!(table.slots, Slots::Wide(_)), wide);
+            let rebuilt = CarBlockStore {
+                table,
+                blocks,
+                ..store.clone()
+            };
+            assert_eq!(rebuilt.len(), 3000);
+            for (cid, d) in cids.iter().zip(&data) {
+                assert_eq!(rebuilt.get(cid), Some(d.as_slice()));
+            }
+            assert_eq!(rebuilt.get(&absent), None);
+            let mut all: Vec<Cid> = rebuilt.iter().map(|(c, _)| c).collect();
+            all.sort();
+            let mut want = cids.clone();
+            want.sort();
+            assert_eq!(all, want);
+        }
     }
 }

@@ -527,7 +527,13 @@ fn store_is_not_fooled_by_sections_inside_a_block() {
 #[test]
 fn read_file_reads_what_std_reads() {
     let dir = std::env::temp_dir();
-    for (n, size) in [(0, 0usize), (1, 1000), (2, 9 << 20), (3, (13 << 20) + 7)] {
+    for (n, size) in [
+        (0, 0usize),
+        (1, 1000),
+        (2, 3 << 20),
+        (3, 9 << 20),
+        (4, (13 << 20) + 7),
+    ] {
         let path = dir.join(format!(
             "atmo-repo-read-file-{}-{n}.bin",
             std::process::id()
@@ -536,7 +542,9 @@ fn read_file_reads_what_std_reads() {
         std::fs::write(&path, &data).unwrap();
         let read = atmo_repo::car::read_file(&path);
         std::fs::remove_file(&path).unwrap();
-        assert!(read.unwrap() == data, "{size} bytes");
+        let read = read.unwrap();
+        assert!(*read == data[..], "{size} bytes");
+        assert!(read.into_vec() == data, "{size} bytes");
     }
     let missing = dir.join(format!(
         "atmo-repo-read-file-{}-missing",
