@@ -308,6 +308,9 @@ fn read_parts(file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<()> {
 /// as the function returning it says), the block's bytes.
 pub(crate) type Section<'a> = (Cid, usize, &'a [u8]);
 
+/// A section as read: the CID, its offset, the block's bytes and the section's offset.
+type RawSection<'a> = (Cid, usize, &'a [u8], usize);
+
 /// A zero-copy CAR v1 reader over a byte slice.
 ///
 /// [`CarReader::new`] reads and checks the header; iterating yields each block as
@@ -454,14 +457,8 @@ impl<'a> CarReader<'a> {
     /// The next block (checked against its CID if the reader checks hashes) with the
     /// offset of its section (not of its CID), or `None` at the end.
     pub(crate) fn next_section_at(&mut self) -> Option<Result<Section<'a>, CarError>> {
-        if self.failed || self.pos >= self.bytes.len() {
-            return None;
-        }
-        let r = self.read_section();
-        if r.is_err() {
-            self.failed = true;
-        }
-        Some(r.map(|(cid, _, data, at)| (cid, at, data)))
+        self.next_raw()
+            .map(|r| r.map(|(cid, _, data, at)| (cid, at, data)))
     }
 
     /// A reader over the same input and settings that starts at `pos` (which the caller
@@ -486,6 +483,13 @@ impl<'a> CarReader<'a> {
 
     /// The next block with the offset of its CID in the input, or `None` at the end.
     pub(crate) fn next_section(&mut self) -> Option<Result<Section<'a>, CarError>> {
+        self.next_raw()
+            .map(|r| r.map(|(cid, cid_at, data, _)| (cid, cid_at, data)))
+    }
+
+    /// The next section as [`Self::read_section`] gives it, or `None` at the end or after
+    /// an error.
+    fn next_raw(&mut self) -> Option<Result<RawSection<'a>, CarError>> {
         if self.failed || self.pos >= self.bytes.len() {
             return None;
         }
@@ -493,12 +497,12 @@ impl<'a> CarReader<'a> {
         if r.is_err() {
             self.failed = true;
         }
-        Some(r.map(|(cid, cid_at, data, _)| (cid, cid_at, data)))
+        Some(r)
     }
 
     /// Reads one section, checking its hash if the reader checks hashes. Returns the CID,
     /// its offset, the data and the section's offset.
-    fn read_section(&mut self) -> Result<(Cid, usize, &'a [u8], usize), CarError> {
+    fn read_section(&mut self) -> Result<RawSection<'a>, CarError> {
         let at = self.pos;
         if self.blocks >= self.limits.max_blocks {
             return Err(CarError::TooManyBlocks {
