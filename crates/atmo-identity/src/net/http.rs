@@ -51,7 +51,9 @@ impl Pool {
         let mut idle = self.idle.lock().ok()?;
         let list = idle.get_mut(origin)?;
         while let Some(c) = list.pop() {
-            if c.since.elapsed() < IDLE_TIMEOUT && !c.sender.is_closed() && c.sender.is_ready() {
+            // Not `is_ready()`: a connection that has just finished an answer may not be
+            // marked ready yet; `exchange` waits for readiness and retries if it is gone.
+            if c.since.elapsed() < IDLE_TIMEOUT && !c.sender.is_closed() {
                 return Some(c.sender);
             }
         }
