@@ -1101,4 +1101,14 @@ async fn resolver_reuses_kept_alive_connections() {
         did
     );
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
+
+    // At most 32 idle connections in all: 40 more origins, twice over, reuse 30 of them
+    // (the two above hold the other 2 places) and connect again for the other 10.
+    let many: Vec<Handle> = (0..40)
+        .map(|i| Handle::new(&format!("h{i}.example.com")).unwrap())
+        .collect();
+    for h in many.iter().chain(&many) {
+        assert_eq!(r.resolve_handle_well_known(h).await.unwrap().as_str(), did);
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 2 + 40 + 10);
 }

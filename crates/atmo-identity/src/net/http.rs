@@ -23,6 +23,10 @@ const MAX_ADDRS: usize = 16;
 /// Idle connections kept per origin.
 const MAX_IDLE_PER_ORIGIN: usize = 4;
 
+/// Idle connections kept in all. Well-known lookups go to a new origin per handle: without
+/// this cap a resolver verifying many handles would hold a socket for each for 30 s.
+const MAX_IDLE_TOTAL: usize = 32;
+
 /// How long an idle connection is kept. Short: the SSRF check ran when it was opened, and
 /// the name's addresses may change.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,10 +68,15 @@ impl Pool {
         let Ok(mut idle) = self.idle.lock() else {
             return;
         };
+        let mut total = 0;
         idle.retain(|_, l| {
             l.retain(|c| c.since.elapsed() < IDLE_TIMEOUT && !c.sender.is_closed());
+            total += l.len();
             !l.is_empty()
         });
+        if total >= MAX_IDLE_TOTAL {
+            return;
+        }
         let list = idle.entry(origin).or_default();
         if list.len() < MAX_IDLE_PER_ORIGIN {
             list.push(Idle {
