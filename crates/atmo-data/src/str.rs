@@ -54,10 +54,11 @@ impl Str {
         self.0.as_str()
     }
 
-    /// True if the text is stored inline (no heap allocation).
+    /// True if the text is stored inline (no heap allocation, no reference to a static
+    /// string: [`Str::from_static`] keeps longer text as a reference).
     #[inline]
     pub fn is_inline(&self) -> bool {
-        !self.0.is_heap_allocated()
+        !self.0.is_heap_allocated() && self.0.len() <= INLINE_LEN
     }
 
     /// The text as a [`String`] (reusing the heap buffer when there is one).
@@ -312,6 +313,8 @@ mod tests {
         assert!(set.contains("k"));
         const LONG: Str = Str::from_static("app.bsky.richtext.facet#mention");
         assert_eq!(LONG, "app.bsky.richtext.facet#mention");
+        assert!(!LONG.is_inline());
+        assert!(Str::from_static("app.bsky.feed.post").is_inline());
     }
 
     #[test]
