@@ -473,9 +473,10 @@ impl Resolver {
                 {
                     return Err(refuse("redirect from https to http"));
                 }
-                // A path on the same origin keeps the Host the first request used; another
-                // origin is asked under its own name.
-                if !location.starts_with('/') || location.starts_with("//") {
+                // A path on the same origin (the only relative form `redirect_target`
+                // follows) keeps the Host the first request used; another origin is asked
+                // under its own name.
+                if !location.starts_with('/') {
                     host = None;
                 }
                 url = next;
