@@ -20,11 +20,12 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
     ("atmo-data", &["atmo-syntax"]),
     ("atmo-crypto", &["atmo-syntax", "atmo-data"]),
     ("atmo-repo", &["atmo-syntax", "atmo-data", "atmo-crypto"]),
+    ("atmo-http", &[]),
     (
         "atmo-identity",
-        &["atmo-syntax", "atmo-data", "atmo-crypto"],
+        &["atmo-syntax", "atmo-data", "atmo-crypto", "atmo-http"],
     ),
-    ("atmo-xrpc", &["atmo-syntax", "atmo-data"]),
+    ("atmo-xrpc", &["atmo-syntax", "atmo-data", "atmo-http"]),
     ("atmo-lexicon", &["atmo-syntax", "atmo-data"]),
     (
         "atmo-firehose",
@@ -33,6 +34,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-data",
             "atmo-crypto",
             "atmo-repo",
+            "atmo-http",
             "atmo-identity",
         ],
     ),
@@ -42,11 +44,15 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-syntax",
             "atmo-data",
             "atmo-crypto",
+            "atmo-http",
             "atmo-identity",
             "atmo-xrpc",
         ],
     ),
-    ("atmo-api", &["atmo-syntax", "atmo-data", "atmo-xrpc"]),
+    (
+        "atmo-api",
+        &["atmo-syntax", "atmo-data", "atmo-http", "atmo-xrpc"],
+    ),
     (
         "atmo",
         &[
@@ -54,6 +60,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-data",
             "atmo-crypto",
             "atmo-repo",
+            "atmo-http",
             "atmo-identity",
             "atmo-xrpc",
             "atmo-lexicon",
@@ -70,6 +77,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-data",
             "atmo-crypto",
             "atmo-repo",
+            "atmo-http",
             "atmo-identity",
             "atmo-xrpc",
             "atmo-lexicon",
@@ -86,6 +94,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-data",
             "atmo-crypto",
             "atmo-repo",
+            "atmo-http",
             "atmo-identity",
             "atmo-xrpc",
             "atmo-lexicon",
@@ -114,6 +123,18 @@ pub(crate) const NETWORK: &[&str] = &[
     "tokio-tungstenite",
     "tungstenite",
     "mio",
+];
+
+/// The HTTP stack: only `atmo-http` may depend on these (normal or build edges), so that
+/// every connection goes through its one connect policy. Tests may use them directly.
+pub(crate) const HTTP_STACK: &[&str] = &[
+    "hyper",
+    "hyper-util",
+    "hyper-rustls",
+    "rustls",
+    "tokio-rustls",
+    "webpki-roots",
+    "reqwest",
 ];
 
 /// One broken rule.
@@ -178,8 +199,8 @@ pub(crate) struct Edge {
     pub(crate) kind: String,
 }
 
-/// The pure rule: edges between workspace crates must be in [`ALLOWED`], and every
-/// workspace crate must be in the table.
+/// The pure rule: edges between workspace crates must be in [`ALLOWED`], every
+/// workspace crate must be in the table, and only `atmo-http` uses the [`HTTP_STACK`].
 pub(crate) fn layering_violations(members: &BTreeSet<String>, edges: &[Edge]) -> Vec<Violation> {
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let mut violations = Vec::new();
@@ -194,6 +215,12 @@ pub(crate) fn layering_violations(members: &BTreeSet<String>, edges: &[Edge]) ->
         let Some(ok) = allowed.get(e.from.as_str()) else {
             continue;
         };
+        if HTTP_STACK.contains(&e.to.as_str()) && e.from != "atmo-http" && e.kind != "development" {
+            violations.push(Violation(format!(
+                "{} -> {} ({} dependency): only atmo-http talks HTTP (one stack, one connect policy)",
+                e.from, e.to, e.kind
+            )));
+        }
         if members.contains(&e.to) && !ok.contains(&e.to.as_str()) {
             violations.push(Violation(format!(
                 "{} -> {} ({} dependency) is not allowed by the layering",

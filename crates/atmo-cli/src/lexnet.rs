@@ -10,7 +10,6 @@ use atmo_data::Cid;
 use atmo_identity::{Resolver, ResolverConfig};
 use atmo_lexicon::{Error as LexError, Fetched, LexiconFetcher, SCHEMA_COLLECTION};
 use atmo_syntax::Nsid;
-use atmo_xrpc::Client;
 
 use crate::cmd::GlobalArgs;
 use crate::net;
@@ -50,10 +49,7 @@ impl NetFetcher {
         let (_, pds) = net::pds_for(did.as_str(), &self.global)
             .await
             .map_err(|e| e.to_string())?;
-        let client = Client::builder(&pds)
-            .allow_insecure_http(self.global.allow_private_network)
-            .build()
-            .map_err(|e| e.to_string())?;
+        let client = net::client_for(&pds, &self.global).map_err(|e| e.to_string())?;
         let uri = format!("at://{did}/{SCHEMA_COLLECTION}/{nsid}");
         let out = client
             .get_record(did.as_str(), SCHEMA_COLLECTION, nsid.as_str(), None)

@@ -3,13 +3,15 @@
 //! live" (its DID and PDS), plus a progress line for downloads.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use atmo_http::ConnectPolicy;
 use atmo_identity::{Resolver, ResolverConfig};
 use atmo_syntax::{AtIdentifier, Did};
-use atmo_xrpc::{Client, FileSessionStore, SessionData, SessionStore as _, XrpcRequest};
+use atmo_xrpc::{
+    Client, FileSessionStore, PasswordSession, SessionData, SessionStore as _, XrpcRequest,
+};
 
 use crate::cmd::GlobalArgs;
 use crate::error::CliError;
@@ -39,18 +41,40 @@ pub(crate) fn stored_session() -> Result<Option<SessionData>, CliError> {
     store()?.load().map_err(xrpc_err)
 }
 
-/// A client for `url` that saves refreshed sessions to the store (plain http only to
-/// loopback hosts, or anywhere with --allow-private-network).
+/// The connect policy of the network commands: public addresses over https only, unless
+/// --allow-private-network; the hosts of URLs the user gave (--pds) or vetted before (the
+/// stored session's PDS, checked when it was logged in to) are allowed as they are. A PDS
+/// named by a DID document gets no exemption: the library refuses it at connect time when
+/// it resolves to a loopback, private or link-local address, naming the address.
+fn policy(global: &GlobalArgs, session: Option<&SessionData>) -> ConnectPolicy {
+    let mut p = ConnectPolicy::default().allow_private_network(global.allow_private_network);
+    for url in global.pds.iter().chain(session.map(|s| &s.pds)) {
+        if let Some(host) = url
+            .parse::<http::Uri>()
+            .ok()
+            .as_ref()
+            .and_then(http::Uri::host)
+        {
+            p = p.allow_host(host);
+        }
+    }
+    p
+}
+
+/// A client for `url` under the commands' connect policy.
 pub(crate) fn client_for(url: &str, global: &GlobalArgs) -> Result<Client, CliError> {
+    let session = stored_session().ok().flatten();
     Client::builder(url)
-        .allow_insecure_http(global.allow_private_network)
-        .session_store(store()?)
+        .policy(policy(global, session.as_ref()))
         .build()
         .map_err(xrpc_err)
 }
 
-/// The stored session's client (on --pds if given), or an exit-1 error that says to log in.
-pub(crate) async fn session_client(global: &GlobalArgs) -> Result<(Client, SessionData), CliError> {
+/// The stored session on its client (on --pds if given), saving refreshed tokens to the
+/// store, or an exit-1 error that says to log in.
+pub(crate) async fn session_client(
+    global: &GlobalArgs,
+) -> Result<(Client, PasswordSession), CliError> {
     let st = store()?;
     let Some(session) = st.load().map_err(xrpc_err)? else {
         return Err(CliError::failed(format!(
@@ -60,8 +84,8 @@ pub(crate) async fn session_client(global: &GlobalArgs) -> Result<(Client, Sessi
     };
     let pds = global.pds.clone().unwrap_or_else(|| session.pds.clone());
     let client = client_for(&pds, global)?;
-    client.set_session(session.clone()).await;
-    Ok((client, session))
+    let s = PasswordSession::resume(&client, session, Some(st));
+    Ok((s.client(), s))
 }
 
 /// The identity resolver configured by --plc, --handle-resolver and
@@ -86,9 +110,9 @@ pub(crate) fn parse_identifier(input: &str) -> Result<AtIdentifier, CliError> {
 }
 
 /// The DID and PDS URL of a handle or DID, through the resolver (handle -> DID -> DID
-/// document -> `#atproto_pds`). The PDS URL comes from a document anyone can write, so
-/// it is refused when it points at a private, loopback or link-local address, unless
-/// --allow-private-network.
+/// document -> `#atproto_pds`). The PDS URL comes from a document anyone can write: the
+/// connect policy refuses it at connect time when it points at a private, loopback or
+/// link-local address, unless --allow-private-network.
 pub(crate) async fn pds_for(
     identifier: &str,
     global: &GlobalArgs,
@@ -111,56 +135,7 @@ pub(crate) async fn pds_for(
         .map_err(|e| CliError::failed(format!("{did}: {e}")))?
         .trim_end_matches('/')
         .to_owned();
-    check_service_url(&pds, global.allow_private_network)
-        .await
-        .map_err(|why| CliError::failed(format!("{did}: refusing its PDS {pds}: {why}")))?;
     Ok((did, pds))
-}
-
-/// Refuses a resolved service URL that is not https, or whose host is (or resolves to) a
-/// non-public address, unless private networks are allowed.
-async fn check_service_url(url: &str, allow_private: bool) -> Result<(), String> {
-    if allow_private {
-        return Ok(());
-    }
-    let Some(rest) = url.strip_prefix("https://") else {
-        return Err(
-            "not an https URL (pass --allow-private-network for development networks)".into(),
-        );
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let (host, port) = split_host_port(authority).ok_or("no host")?;
-    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| format!("cannot look up {host}: {e}"))?
-            .map(|a| a.ip())
-            .collect(),
-    };
-    for ip in addrs {
-        atmo_identity::ssrf::check_addr(host, ip, false).map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-/// `host[:port]` or `[v6][:port]` -> (host without brackets, port, default 443).
-fn split_host_port(authority: &str) -> Option<(&str, u16)> {
-    let authority = authority.rsplit('@').next()?;
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, after) = v6.split_once(']')?;
-        (h, after.strip_prefix(':'))
-    } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    let port = match port {
-        Some(p) => p.parse().ok()?,
-        None => 443,
-    };
-    (!host.is_empty()).then_some((host, port))
 }
 
 /// Where to read an account's data: a client and the account's DID.
@@ -177,14 +152,14 @@ pub(crate) async fn read_target(
 ) -> Result<(Client, String), CliError> {
     let id = parse_identifier(identifier)?;
     let session = stored_session()?;
-    let own = session
-        .as_ref()
-        .filter(|s| s.did == id.as_str() || s.handle.eq_ignore_ascii_case(id.as_str()));
+    let own = session.as_ref().filter(|s| {
+        s.did.as_str() == id.as_str() || s.handle.as_str().eq_ignore_ascii_case(id.as_str())
+    });
     let (pds, did) = match (&global.pds, own) {
         (Some(pds), _) => {
             let did = match (&id, own) {
                 (AtIdentifier::Did(d), _) => d.to_string(),
-                (AtIdentifier::Handle(_), Some(s)) => s.did.clone(),
+                (AtIdentifier::Handle(_), Some(s)) => s.did.to_string(),
                 (AtIdentifier::Handle(h), None) => match &global.handle_resolver {
                     Some(_) => resolver(global)?
                         .resolve_handle(h)
@@ -196,15 +171,15 @@ pub(crate) async fn read_target(
             };
             (pds.clone(), did)
         }
-        (None, Some(s)) => (s.pds.clone(), s.did.clone()),
+        (None, Some(s)) => (s.pds.clone(), s.did.to_string()),
         (None, None) => {
             let (did, pds) = pds_for(identifier, global).await?;
             (pds, did.to_string())
         }
     };
-    let client = client_for(&pds, global)?;
+    let mut client = client_for(&pds, global)?;
     if let Some(s) = session.filter(|s| s.pds.trim_end_matches('/') == pds.trim_end_matches('/')) {
-        client.set_session(s).await;
+        client = PasswordSession::resume(&client, s, Some(store()?)).client();
     }
     Ok((client, did))
 }

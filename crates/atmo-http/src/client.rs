@@ -258,33 +258,36 @@ impl HttpClient {
         accept: &str,
         max_bytes: u64,
     ) -> Result<http::Response<Bytes>, Error> {
-        self.get_with_host(url, accept, max_bytes, None).await
+        let mut headers = http::HeaderMap::new();
+        let accept = header::HeaderValue::from_str(accept).map_err(|_| Error::Url {
+            url: clip(url, 512),
+            reason: "the Accept value is not a valid header",
+        })?;
+        headers.insert(header::ACCEPT, accept);
+        self.get_with_headers(url, headers, max_bytes).await
     }
 
-    /// [`HttpClient::get`] with the `Host` header replaced (a server reached under
-    /// another name than the one it should see, as in tests).
+    /// `GET url` with these headers (a `Host` replaces the URL's, as in tests where a
+    /// server is reached under another name than the one it should see; `Connection:
+    /// close` keeps the connection out of the pool), the whole body read as
+    /// [`HttpClient::get`] does.
     ///
     /// # Errors
     ///
     /// As [`HttpClient::get`].
-    pub async fn get_with_host(
+    pub async fn get_with_headers(
         &self,
         url: &str,
-        accept: &str,
+        headers: http::HeaderMap,
         max_bytes: u64,
-        host: Option<&str>,
     ) -> Result<http::Response<Bytes>, Error> {
-        let bad = |reason| Error::Url {
-            url: clip(url, 512),
-            reason,
-        };
-        let mut b = http::Request::get(url).header(header::ACCEPT, accept);
-        if let Some(h) = host {
-            b = b.header(header::HOST, h);
-        }
-        let req = b
+        let mut req = http::Request::get(url)
             .body(crate::transport::empty())
-            .map_err(|_| bad("cannot build a request for it"))?;
+            .map_err(|_| Error::Url {
+                url: clip(url, 512),
+                reason: "cannot build a request for it",
+            })?;
+        req.headers_mut().extend(headers);
         let deadline = Instant::now() + self.inner.timeout;
         let res = self.request(req).await?;
         let (parts, body) = res.into_parts();

@@ -7,12 +7,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::Stream;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
 
 use atmo_data::Cid;
 
-use crate::error::{Error, Result, TransportError, TransportErrorKind};
+use atmo_http::Body;
+
+use crate::error::{Error, Result};
 
 /// A downloaded body as a stream of chunks. When made for a CID (a blob), the bytes are
 /// hashed as they pass and the last item is [`Error::CidMismatch`] if they do not match;
@@ -31,7 +32,7 @@ impl std::fmt::Debug for BlobStream {
 }
 
 struct State {
-    body: Incoming,
+    body: Body,
     hasher: Option<(Sha256, Cid)>,
     idle: Duration,
     cap: u64,
@@ -43,7 +44,7 @@ impl BlobStream {
     /// A stream over `body`; fails at once when the announced `content_length` is
     /// already past `cap`.
     pub(crate) fn new(
-        body: Incoming,
+        body: Body,
         expected: Option<Cid>,
         idle: Duration,
         cap: u64,
@@ -70,10 +71,11 @@ impl BlobStream {
                 let frame = match tokio::time::timeout(st.idle, st.body.frame()).await {
                     Err(_) => {
                         st.done = true;
-                        let e = TransportError::new(
-                            TransportErrorKind::Timeout,
-                            format!("no data for {:?} while downloading", st.idle),
-                        );
+                        let e = atmo_http::Error::Timeout {
+                            url: "download".into(),
+                            what: "next chunk",
+                            after: st.idle,
+                        };
                         return Some((Err(e.into()), st));
                     }
                     Ok(f) => f,
@@ -95,7 +97,6 @@ impl BlobStream {
                     }
                     Some(Err(e)) => {
                         st.done = true;
-                        let e = TransportError::from_err(TransportErrorKind::Io, &e);
                         return Some((Err(e.into()), st));
                     }
                     Some(Ok(frame)) => {
@@ -156,14 +157,16 @@ impl BlobStream {
         let mut n = 0u64;
         while let Some(chunk) = self.next().await {
             let chunk = chunk?;
-            w.write_all(&chunk)
-                .await
-                .map_err(|e| TransportError::from_err(TransportErrorKind::Body, &e))?;
+            w.write_all(&chunk).await.map_err(|e| Error::Write {
+                kind: e.kind(),
+                message: e.to_string(),
+            })?;
             n += chunk.len() as u64;
         }
-        w.flush()
-            .await
-            .map_err(|e| TransportError::from_err(TransportErrorKind::Body, &e))?;
+        w.flush().await.map_err(|e| Error::Write {
+            kind: e.kind(),
+            message: e.to_string(),
+        })?;
         Ok(n)
     }
 }
@@ -177,9 +180,7 @@ impl Stream for BlobStream {
 }
 
 /// A request body read from an `AsyncRead` in 64 KiB chunks.
-pub(crate) fn reader_body(
-    reader: Pin<Box<dyn tokio::io::AsyncRead + Send>>,
-) -> crate::client::ReqBody {
+pub(crate) fn reader_body(reader: Pin<Box<dyn tokio::io::AsyncRead + Send>>) -> Body {
     use tokio::io::AsyncReadExt as _;
     let s = futures_util::stream::unfold(Some(reader), |r| async move {
         let mut r = r?;
@@ -188,9 +189,15 @@ pub(crate) fn reader_body(
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
-                Some((Ok(hyper::body::Frame::data(Bytes::from(buf))), Some(r)))
+                Some((Ok(http_body::Frame::data(Bytes::from(buf))), Some(r)))
             }
-            Err(e) => Some((Err(e), None)),
+            Err(e) => Some((
+                Err(atmo_http::Error::Body {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                }),
+                None,
+            )),
         }
     });
     http_body_util::StreamBody::new(s).boxed_unsync()

@@ -1,26 +1,20 @@
-//! The hyper + rustls transport.
+//! The client: XRPC calls over the shared transport (atmo-http), with an [`Auth`]
+//! plugged in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use atmo_http::{Body, ConnectPolicy, HttpClient, Transport};
+use atmo_syntax::Nsid;
 use bytes::Bytes;
 use http::HeaderMap;
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper_util::client::legacy::Client as LegacyClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tracing::Instrument;
 
-use crate::error::{Error, Result, TransportError, TransportErrorKind};
+use crate::auth::{Auth, AuthDecision, AuthRequest, AuthResponse, NoAuth};
+use crate::error::{Error, Result};
 use crate::request::{CallOptions, XrpcRequest, apply_options, check_base};
 use crate::response::{MAX_ERROR_BODY, RateLimit, XrpcError, XrpcResponse};
-use crate::session::{AuthState, SessionStore};
-
-pub(crate) type ReqBody = UnsyncBoxBody<Bytes, std::io::Error>;
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// Default connect timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,6 +26,9 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_BLOB_DOWNLOAD: u64 = 100 * 1024 * 1024;
 /// Default cap on one repository download (`sync.getRepo`): 1 GiB.
 pub const DEFAULT_MAX_REPO_DOWNLOAD: u64 = 1024 * 1024 * 1024;
+/// The most times one call is sent again because its [`Auth`] asked (a refresh, then a
+/// new DPoP nonce).
+const MAX_AUTH_RETRIES: u32 = 2;
 
 /// When to wait and retry after `429 Too Many Requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +55,8 @@ impl Default for RetryPolicy {
 #[derive(Clone)]
 pub struct ClientBuilder {
     base: String,
+    transport: Option<Arc<dyn Transport>>,
+    policy: ConnectPolicy,
     connect_timeout: Duration,
     timeout: Duration,
     max_body: usize,
@@ -66,15 +65,14 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     defaults: CallOptions,
     user_agent: String,
-    allow_insecure_http: bool,
-    store: Option<Arc<dyn SessionStore>>,
+    auth: Arc<dyn Auth>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base", &self.base)
-            .field("connect_timeout", &self.connect_timeout)
+            .field("policy", &self.policy)
             .field("timeout", &self.timeout)
             .field("max_body", &self.max_body)
             .field("retry", &self.retry)
@@ -83,7 +81,7 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Connect timeout (default 10 s).
+    /// Connect timeout (default 10 s), for the client's own transport.
     #[must_use]
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
@@ -144,18 +142,42 @@ impl ClientBuilder {
         self
     }
 
-    /// Allow plain `http://` to hosts that are not loopback (off: only https, and http
-    /// to `localhost`, `127.0.0.0/8` and `::1`).
+    /// The connect policy of the client's own transport (default: https only, public
+    /// addresses only). Not used with [`ClientBuilder::http`] or
+    /// [`ClientBuilder::transport`], whose own policy applies.
     #[must_use]
-    pub fn allow_insecure_http(mut self, yes: bool) -> Self {
-        self.allow_insecure_http = yes;
+    pub fn policy(mut self, policy: ConnectPolicy) -> Self {
+        self.policy = policy;
         self
     }
 
-    /// Where sessions are saved after login and refresh, and removed on logout.
+    /// Allow every address and plain http (a development network, a PDS on loopback).
     #[must_use]
-    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
-        self.store = Some(store);
+    pub fn allow_private_network(mut self, yes: bool) -> Self {
+        self.policy = self.policy.allow_private_network(yes);
+        self
+    }
+
+    /// Send through this HTTP client (share one pool and one policy with the identity
+    /// resolver and other clients).
+    #[must_use]
+    pub fn http(mut self, http: HttpClient) -> Self {
+        self.policy = http.policy().clone();
+        self.transport = Some(Arc::new(http));
+        self
+    }
+
+    /// Send through any [`Transport`] (tests, WASM, your own HTTP stack).
+    #[must_use]
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// How calls are authenticated (default [`NoAuth`]); see [`Client::with_auth`].
+    #[must_use]
+    pub fn auth(mut self, auth: Arc<dyn Auth>) -> Self {
+        self.auth = auth;
         self
     }
 
@@ -163,8 +185,8 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::BaseUrl`] for a bad URL, [`Error::Transport`] (`Insecure`) for plain http
-    /// to a non-loopback host without [`ClientBuilder::allow_insecure_http`].
+    /// [`Error::BaseUrl`] for a bad URL; [`Error::Transport`] when the connect policy
+    /// refuses the URL (plain http to a host it does not allow).
     pub fn build(self) -> Result<Client> {
         let base = check_base(&self.base)?.to_owned();
         let uri: http::Uri = base.parse().map_err(|_| Error::BaseUrl {
@@ -172,38 +194,23 @@ impl ClientBuilder {
             reason: "not a URL",
         })?;
         let host = uri.host().unwrap_or_default().to_owned();
-        if uri.scheme_str() == Some("http") && !self.allow_insecure_http && !is_loopback(&host) {
-            return Err(TransportError::new(
-                TransportErrorKind::Insecure,
-                format!("{base}: plain http is only allowed to loopback hosts"),
-            )
-            .into());
-        }
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(self.connect_timeout));
-        http.set_nodelay(true);
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TransportError::from_err(TransportErrorKind::Connect, &e))?
-        .with_root_certificates(rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        })
-        .with_no_client_auth();
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
-        let http = LegacyClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(https);
+        let transport: Arc<dyn Transport> = match self.transport {
+            Some(t) => t,
+            None => {
+                self.policy.check_uri(&uri)?;
+                Arc::new(
+                    HttpClient::builder()
+                        .policy(self.policy)
+                        .connect_timeout(self.connect_timeout)
+                        .timeout(self.timeout)
+                        .user_agent(self.user_agent.clone())
+                        .build()?,
+                )
+            }
+        };
         Ok(Client {
-            inner: Arc::new(Inner {
-                http,
+            shared: Arc::new(Shared {
+                transport,
                 base,
                 host,
                 timeout: self.timeout,
@@ -215,68 +222,64 @@ impl ClientBuilder {
                 user_agent: http::HeaderValue::from_str(&self.user_agent)
                     .unwrap_or_else(|_| http::HeaderValue::from_static("atmo-xrpc")),
                 rates: StdMutex::new(HashMap::new()),
-                auth: tokio::sync::Mutex::new(AuthState::default()),
-                store: self.store,
             }),
+            auth: self.auth,
         })
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
-        return true;
-    }
-    h.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// An XRPC client for one service (a PDS, an AppView, a relay), cheap to clone.
+///
+/// The transport (with its connect policy) and the rate-limit tracking are shared by
+/// clones and by [`Client::with_auth`]; the [`Auth`] is per client value.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), atmo_xrpc::Error> {
-/// let client = atmo_xrpc::Client::new("https://bsky.social")?;
-/// let desc = client.describe_repo("atproto.com").await?;
-/// println!("{}", desc.get("did").and_then(|d| d.as_str()).unwrap_or("?"));
-/// # Ok(()) }
+/// use atmo_xrpc::{Client, PasswordSession};
+///
+/// let public = Client::new("https://pds.example.com")?;
+/// let session = PasswordSession::login(&public, "alice.example.com", "app-password").await?;
+/// let client = session.client(); // every call now carries the session, refreshed as needed
+/// let res = client.send(&atmo_xrpc::XrpcRequest::query("com.atproto.server.getSession")?).await?;
+/// # let _ = res; Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<Inner>,
+    shared: Arc<Shared>,
+    auth: Arc<dyn Auth>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base", &self.inner.base)
+            .field("base", &self.shared.base)
+            .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
 }
 
-pub(crate) struct Inner {
-    http: LegacyClient<Https, ReqBody>,
-    pub(crate) base: String,
+struct Shared {
+    transport: Arc<dyn Transport>,
+    base: String,
     host: String,
-    pub(crate) timeout: Duration,
-    pub(crate) max_body: usize,
-    pub(crate) max_blob_download: u64,
-    pub(crate) max_repo_download: u64,
+    timeout: Duration,
+    max_body: usize,
+    max_blob_download: u64,
+    max_repo_download: u64,
     retry: RetryPolicy,
     defaults: CallOptions,
     user_agent: http::HeaderValue,
     rates: StdMutex<HashMap<(String, String), RateLimit>>,
-    pub(crate) auth: tokio::sync::Mutex<AuthState>,
-    pub(crate) store: Option<Arc<dyn SessionStore>>,
 }
 
-/// Whether a call sends the session's access token.
+/// Whether a call is authorized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Auth {
+pub(crate) enum AuthMode {
     /// Never.
     None,
-    /// When there is a session.
+    /// When the client's auth has credentials.
     IfAny,
-    /// Always; without a session the call fails with [`Error::NoSession`].
+    /// Always; without credentials the call fails with [`Error::NoSession`].
     Required,
 }
 
@@ -294,6 +297,8 @@ impl Client {
     pub fn builder(base: &str) -> ClientBuilder {
         ClientBuilder {
             base: base.to_owned(),
+            transport: None,
+            policy: ConnectPolicy::default(),
             connect_timeout: CONNECT_TIMEOUT,
             timeout: REQUEST_TIMEOUT,
             max_body: MAX_BODY,
@@ -302,19 +307,64 @@ impl Client {
             retry: RetryPolicy::default(),
             defaults: CallOptions::default(),
             user_agent: concat!("atmo-xrpc/", env!("CARGO_PKG_VERSION")).to_owned(),
-            allow_insecure_http: false,
-            store: None,
+            auth: Arc::new(NoAuth),
         }
+    }
+
+    /// This client with another [`Auth`] (same service, transport and settings).
+    #[must_use]
+    pub fn with_auth(&self, auth: impl Auth + 'static) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            auth: Arc::new(auth),
+        }
+    }
+
+    /// This client with an [`Auth`] already shared.
+    #[must_use]
+    pub fn with_shared_auth(&self, auth: Arc<dyn Auth>) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            auth,
+        }
+    }
+
+    /// This client without credentials.
+    #[must_use]
+    pub fn without_auth(&self) -> Self {
+        self.with_auth(NoAuth)
+    }
+
+    /// The client's [`Auth`].
+    pub fn auth(&self) -> &Arc<dyn Auth> {
+        &self.auth
     }
 
     /// The service URL (no trailing `/`).
     pub fn base(&self) -> &str {
-        &self.inner.base
+        &self.shared.base
+    }
+
+    /// The deadline of a request (and, for streams, of each chunk).
+    pub fn timeout(&self) -> Duration {
+        self.shared.timeout
+    }
+
+    pub(crate) fn max_body(&self) -> usize {
+        self.shared.max_body
+    }
+
+    pub(crate) fn max_blob_download(&self) -> u64 {
+        self.shared.max_blob_download
+    }
+
+    pub(crate) fn max_repo_download(&self) -> u64 {
+        self.shared.max_repo_download
     }
 
     /// The last rate-limit headers seen, per host and category (policy).
     pub fn rate_limits(&self) -> Vec<(String, String, RateLimit)> {
-        self.inner
+        self.shared
             .rates
             .lock()
             .map(|m| {
@@ -325,24 +375,33 @@ impl Client {
             .unwrap_or_default()
     }
 
-    /// Sends a call, with the session's access token when there is a session, and
-    /// returns the buffered success response.
+    /// Sends a call, authorized when the client's auth has credentials, and returns the
+    /// buffered success response.
     ///
     /// # Errors
     ///
-    /// [`Error::Xrpc`] for an error answer, [`Error::Transport`] for a failed exchange,
-    /// [`Error::TooLarge`] past the body cap.
+    /// [`Error::Xrpc`] for an error answer, [`Error::Transport`] for a failed exchange
+    /// (the connect policy's refusals among them), [`Error::TooLarge`] past the body cap.
     pub async fn send(&self, req: &XrpcRequest) -> Result<XrpcResponse> {
-        self.call(req, Auth::IfAny).await
+        self.call(req, AuthMode::IfAny).await
     }
 
-    /// Sends a call that needs a session.
+    /// Sends a call that needs credentials.
     ///
     /// # Errors
     ///
-    /// As [`Client::send`], and [`Error::NoSession`] without a session.
+    /// As [`Client::send`], and [`Error::NoSession`] without credentials.
     pub async fn send_authed(&self, req: &XrpcRequest) -> Result<XrpcResponse> {
-        self.call(req, Auth::Required).await
+        self.call(req, AuthMode::Required).await
+    }
+
+    /// Sends a call without credentials, whatever the client's auth.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send`].
+    pub async fn send_public(&self, req: &XrpcRequest) -> Result<XrpcResponse> {
+        self.call(req, AuthMode::None).await
     }
 
     /// A typed call of an [`crate::Endpoint`].
@@ -360,9 +419,10 @@ impl Client {
         E::decode(&res)
     }
 
-    pub(crate) async fn call(&self, req: &XrpcRequest, auth: Auth) -> Result<XrpcResponse> {
-        let (head, body) = self.call_head(req, auth).await?;
-        let body = self.collect(body, self.inner.max_body).await?;
+    pub(crate) async fn call(&self, req: &XrpcRequest, mode: AuthMode) -> Result<XrpcResponse> {
+        let deadline = Instant::now() + self.shared.timeout;
+        let (head, body) = self.call_head(req, mode).await?;
+        let body = self.collect(body, self.shared.max_body, deadline).await?;
         Ok(XrpcResponse {
             status: head.status.as_u16(),
             headers: head.headers,
@@ -370,62 +430,116 @@ impl Client {
         })
     }
 
-    /// The success head and the unread body; refreshes an expired session once.
+    /// The success head and the unread body of a call whose request can be sent again.
     pub(crate) async fn call_head(
         &self,
         req: &XrpcRequest,
-        auth: Auth,
-    ) -> Result<(http::response::Parts, Incoming)> {
-        let mut refreshed = false;
-        loop {
-            let (token, generation) = match auth {
-                Auth::None => (None, 0),
-                Auth::IfAny | Auth::Required => {
-                    let st = self.inner.auth.lock().await;
-                    let token = st
-                        .session
-                        .as_ref()
-                        .map(|s| format!("Bearer {}", s.access_jwt));
-                    if token.is_none() && auth == Auth::Required {
-                        return Err(Error::NoSession);
-                    }
-                    (token, st.generation)
-                }
-            };
-            match self.execute(req, token.as_deref()).await {
-                Err(Error::Xrpc(e)) if e.is_expired_token() && token.is_some() && !refreshed => {
-                    refreshed = true;
-                    self.refresh_after(generation).await?;
-                }
-                other => return other,
-            }
-        }
+        mode: AuthMode,
+    ) -> Result<(http::response::Parts, Body)> {
+        let opts = req.options.or(&self.shared.defaults);
+        let template = req.to_http(&self.shared.base, None)?;
+        let make = || {
+            let mut r = template.clone().map(atmo_http::full);
+            apply_options(r.headers_mut(), &opts)?;
+            Ok(Some(r))
+        };
+        self.run(&req.nsid, mode, make).await
     }
 
-    /// One call with a given `Authorization` value, with 429 retries.
-    pub(crate) async fn execute(
+    /// Sends a request whose body is a stream: it is sent once (an auth that asks for a
+    /// retry gets its refresh, and the caller gets the error).
+    pub(crate) async fn call_streaming(
         &self,
-        req: &XrpcRequest,
-        auth: Option<&str>,
-    ) -> Result<(http::response::Parts, Incoming)> {
-        let mut http_req = req.to_http(&self.inner.base, auth)?;
-        let opts = req.options.or(&self.inner.defaults);
-        apply_options(http_req.headers_mut(), &opts)?;
-        let nsid = req.nsid.as_str();
-        let mut retries = 0;
+        nsid: &Nsid,
+        req: http::Request<Body>,
+        mode: AuthMode,
+    ) -> Result<(http::response::Parts, Body)> {
+        let mut once = Some(req);
+        self.run(nsid, mode, move || Ok(once.take())).await
+    }
+
+    /// The exchange loop: authorize, send, show the auth the answer, retry as it says (at
+    /// most [`MAX_AUTH_RETRIES`] times) and on 429 as the retry policy says.
+    async fn run(
+        &self,
+        nsid: &Nsid,
+        mode: AuthMode,
+        mut make: impl FnMut() -> Result<Option<http::Request<Body>>>,
+    ) -> Result<(http::response::Parts, Body)> {
+        let use_auth = match mode {
+            AuthMode::None => false,
+            AuthMode::IfAny => self.auth.is_authenticated(),
+            AuthMode::Required => {
+                if !self.auth.is_authenticated() {
+                    return Err(Error::NoSession);
+                }
+                true
+            }
+        };
+        let mut auth_retries = 0;
+        let mut rate_retries = 0;
+        let mut last: Option<XrpcError> = None;
         loop {
-            let attempt = http_req
-                .clone()
-                .map(|b| Full::new(b).map_err(|e| match e {}).boxed_unsync());
-            let (parts, body) = self.exchange(nsid, attempt).await?;
+            let Some(mut req) = make()? else {
+                // A streamed body cannot be sent twice.
+                return Err(last.map_or(Error::NoSession, Error::from));
+            };
+            req.headers_mut()
+                .insert(http::header::USER_AGENT, self.shared.user_agent.clone());
+            let uri = req.uri().clone();
+            let ticket = if use_auth {
+                let (mut parts, body) = req.into_parts();
+                let t = self
+                    .auth
+                    .authorize(AuthRequest {
+                        method: &parts.method,
+                        uri: &uri,
+                        nsid,
+                        headers: &mut parts.headers,
+                        attempt: auth_retries,
+                    })
+                    .await?;
+                req = http::Request::from_parts(parts, body);
+                Some(t)
+            } else {
+                None
+            };
+            let (parts, body) = self.exchange(nsid, req).await?;
             if parts.status.is_success() {
+                if let Some(t) = ticket {
+                    let info = AuthResponse {
+                        uri: &uri,
+                        status: parts.status.as_u16(),
+                        headers: &parts.headers,
+                        error: None,
+                    };
+                    self.auth.on_response(t, &info).await?;
+                }
                 return Ok((parts, body));
             }
-            let text = self.collect(body, MAX_ERROR_BODY).await.unwrap_or_default();
+            let deadline = Instant::now() + self.shared.timeout;
+            let text = self
+                .collect(body, MAX_ERROR_BODY, deadline)
+                .await
+                .unwrap_or_default();
             let err = XrpcError::from_parts(parts.status.as_u16(), &parts.headers, &text);
+            if let Some(t) = ticket {
+                let info = AuthResponse {
+                    uri: &uri,
+                    status: err.status,
+                    headers: &parts.headers,
+                    error: Some(&err),
+                };
+                let decision = self.auth.on_response(t, &info).await?;
+                if decision == AuthDecision::Retry && auth_retries < MAX_AUTH_RETRIES {
+                    auth_retries += 1;
+                    last = Some(err);
+                    continue;
+                }
+            }
             if err.status == 429
-                && self.inner.retry.retry_on_429
-                && retries < self.inner.retry.max_retries
+                && self.shared.retry.retry_on_429
+                && rate_retries < self.shared.retry.max_retries
             {
                 let wait = err
                     .rate_limit
@@ -433,14 +547,15 @@ impl Client {
                     .and_then(|r| r.reset_in(SystemTime::now()))
                     .unwrap_or(Duration::from_secs(1))
                     .max(Duration::from_millis(100));
-                if wait <= self.inner.retry.max_wait {
+                if wait <= self.shared.retry.max_wait {
                     tracing::info!(
-                        nsid,
+                        nsid = nsid.as_str(),
                         wait_ms = wait.as_millis() as u64,
                         "429: waiting for the rate limit to reset"
                     );
                     tokio::time::sleep(wait).await;
-                    retries += 1;
+                    rate_retries += 1;
+                    last = Some(err);
                     continue;
                 }
             }
@@ -448,40 +563,29 @@ impl Client {
         }
     }
 
-    /// Sends one HTTP request and waits for the response head, under the deadline; a
-    /// span per call names the NSID, host and status (never the token).
-    pub(crate) async fn exchange(
+    /// Sends one HTTP request through the transport and waits for the response head; a
+    /// span per call names the NSID, host and status (never a token).
+    async fn exchange(
         &self,
-        nsid: &str,
-        mut req: http::Request<ReqBody>,
-    ) -> Result<(http::response::Parts, Incoming)> {
+        nsid: &Nsid,
+        req: http::Request<Body>,
+    ) -> Result<(http::response::Parts, Body)> {
         let span = tracing::debug_span!(
             "xrpc",
-            nsid,
-            host = %self.inner.host,
+            nsid = nsid.as_str(),
+            host = %self.shared.host,
             method = %req.method(),
             status = tracing::field::Empty
         );
-        req.headers_mut()
-            .insert(http::header::USER_AGENT, self.inner.user_agent.clone());
-        let fut = self.inner.http.request(req);
-        let res: Result<http::Response<Incoming>> = async {
-            match tokio::time::timeout(self.inner.timeout, fut).await {
-                Err(_) => Err(TransportError::new(
-                    TransportErrorKind::Timeout,
-                    format!("{nsid}: no response within {:?}", self.inner.timeout),
-                )
-                .into()),
-                Ok(Err(e)) => Err(Error::from(hyper_error(&e))),
-                Ok(Ok(res)) => {
-                    tracing::Span::current().record("status", res.status().as_u16());
-                    Ok(res)
-                }
-            }
+        let fut = self.shared.transport.send(req);
+        let res = async {
+            let res = fut.await?;
+            tracing::Span::current().record("status", res.status().as_u16());
+            Ok::<_, Error>(res)
         }
         .instrument(span)
-        .await;
-        let (parts, body) = res?.into_parts();
+        .await?;
+        let (parts, body) = res.into_parts();
         self.track(&parts.headers);
         Ok((parts, body))
     }
@@ -496,15 +600,15 @@ impl Client {
         };
         let low = rl.is_low();
         let (policy, remaining, limit) = (rl.category(), rl.remaining, rl.limit);
-        let was_low = match self.inner.rates.lock() {
+        let was_low = match self.shared.rates.lock() {
             Ok(mut m) => m
-                .insert((self.inner.host.clone(), rl.category()), rl)
+                .insert((self.shared.host.clone(), rl.category()), rl)
                 .is_some_and(|prev| prev.is_low()),
             Err(_) => false,
         };
         if low && !was_low {
             tracing::warn!(
-                host = %self.inner.host,
+                host = %self.shared.host,
                 policy = %policy,
                 remaining,
                 limit,
@@ -513,35 +617,13 @@ impl Client {
         }
     }
 
-    /// Reads a whole body, capped, under the request deadline.
-    pub(crate) async fn collect(&self, body: Incoming, cap: usize) -> Result<Bytes> {
-        let deadline = Instant::now() + self.inner.timeout;
-        let fut = Limited::new(body, cap).collect();
-        match tokio::time::timeout_at(deadline.into(), fut).await {
-            Err(_) => Err(TransportError::new(
-                TransportErrorKind::Timeout,
-                format!("body not complete within {:?}", self.inner.timeout),
-            )
-            .into()),
-            Ok(Err(e)) => {
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some()
-                {
-                    Err(Error::TooLarge { limit: cap })
-                } else {
-                    Err(TransportError::from_err(TransportErrorKind::Io, e.as_ref()).into())
-                }
-            }
-            Ok(Ok(c)) => Ok(c.to_bytes()),
-        }
+    /// Reads a whole body, capped, before the deadline.
+    pub(crate) async fn collect(&self, body: Body, cap: usize, deadline: Instant) -> Result<Bytes> {
+        atmo_http::read_body(body, cap as u64, Some(deadline), &self.shared.base)
+            .await
+            .map_err(|e| match e {
+                atmo_http::Error::TooLarge { .. } => Error::TooLarge { limit: cap },
+                other => Error::Transport(other),
+            })
     }
-}
-
-pub(crate) fn hyper_error(e: &hyper_util::client::legacy::Error) -> TransportError {
-    let kind = if e.is_connect() {
-        TransportErrorKind::Connect
-    } else {
-        TransportErrorKind::Io
-    };
-    TransportError::from_err(kind, e)
 }

@@ -1,6 +1,6 @@
-//! The crate's error type, and the opaque transport error.
+//! The crate's error type.
 
-use std::fmt;
+use std::path::PathBuf;
 
 use crate::response::XrpcError;
 
@@ -11,9 +11,10 @@ pub enum Error {
     /// The service answered with an error status (and usually an `{error, message}` body).
     #[error(transparent)]
     Xrpc(Box<XrpcError>),
-    /// The request never got a complete answer: connection, TLS, timeout, I/O.
+    /// The request never got a complete answer: the connect policy refused it, or the
+    /// connection, TLS, a deadline or I/O failed.
     #[error(transparent)]
-    Transport(#[from] TransportError),
+    Transport(#[from] atmo_http::Error),
     /// A service URL that cannot be used.
     #[error("invalid service URL {url:?}: {reason}")]
     BaseUrl {
@@ -55,17 +56,27 @@ pub enum Error {
         /// The CID of the bytes received.
         actual: String,
     },
+    /// Writing a download to the caller's writer failed.
+    #[error("writing the download failed: {message}")]
+    Write {
+        /// The I/O error kind.
+        kind: std::io::ErrorKind,
+        /// What failed.
+        message: String,
+    },
     /// A call that needs a session was made without one (log in first).
     #[error("no session: log in first (this call needs an authenticated session)")]
     NoSession,
-    /// The session could not be refreshed; log in again.
+    /// The session could not be refreshed (the service's answer is kept); log in again.
     #[error("the session expired and could not be refreshed ({0}); log in again")]
-    SessionExpired(String),
-    /// Reading or writing the session store failed.
-    #[error("session store {path}: {message}")]
+    SessionExpired(Box<XrpcError>),
+    /// Reading, writing or locking the session store failed.
+    #[error("session store {}: {message}", path.display())]
     SessionStore {
-        /// The file.
-        path: String,
+        /// The file (or another store's name).
+        path: PathBuf,
+        /// The I/O error kind, when the failure was I/O.
+        kind: Option<std::io::ErrorKind>,
         /// What failed.
         message: String,
     },
@@ -73,92 +84,6 @@ pub enum Error {
 
 /// A convenient alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// What kind of transport failure a [`TransportError`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TransportErrorKind {
-    /// Connecting failed (refused, unreachable, DNS, TLS handshake).
-    Connect,
-    /// The connect or request deadline passed.
-    Timeout,
-    /// The connection broke while sending or receiving.
-    Io,
-    /// The peer sent something that is not HTTP.
-    Protocol,
-    /// Plain `http://` to a host that is not loopback (use https).
-    Insecure,
-    /// Reading a local body source (a file, a stream) failed.
-    Body,
-}
-
-/// A failure below XRPC: opaque, with [`TransportError::kind`] and `is_*` checks, so no
-/// dependency's error type leaks into the API.
-#[derive(Debug)]
-pub struct TransportError {
-    kind: TransportErrorKind,
-    message: String,
-}
-
-impl TransportError {
-    #[cfg_attr(not(feature = "client"), allow(dead_code))]
-    pub(crate) fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// Builds one from any error, with its chain of sources in the message.
-    #[cfg(feature = "client")]
-    pub(crate) fn from_err(
-        kind: TransportErrorKind,
-        err: &(dyn std::error::Error + 'static),
-    ) -> Self {
-        let mut message = err.to_string();
-        let mut source = err.source();
-        while let Some(s) = source {
-            let text = s.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = s.source();
-        }
-        Self::new(kind, message)
-    }
-
-    /// The kind of failure.
-    pub fn kind(&self) -> TransportErrorKind {
-        self.kind
-    }
-
-    /// True when a deadline passed.
-    pub fn is_timeout(&self) -> bool {
-        self.kind == TransportErrorKind::Timeout
-    }
-
-    /// True when the connection could not be made.
-    pub fn is_connect(&self) -> bool {
-        self.kind == TransportErrorKind::Connect
-    }
-}
-
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            TransportErrorKind::Connect => "cannot connect",
-            TransportErrorKind::Timeout => "timed out",
-            TransportErrorKind::Io => "connection failed",
-            TransportErrorKind::Protocol => "HTTP protocol error",
-            TransportErrorKind::Insecure => "refused insecure URL",
-            TransportErrorKind::Body => "cannot read the request body",
-        };
-        write!(f, "{what}: {}", self.message)
-    }
-}
-
-impl std::error::Error for TransportError {}
 
 impl Error {
     /// The XRPC error, if the service answered with one.

@@ -49,6 +49,8 @@ mod request;
 mod response;
 
 #[cfg(feature = "client")]
+mod auth;
+#[cfg(feature = "client")]
 mod blob;
 #[cfg(feature = "client")]
 mod client;
@@ -60,7 +62,7 @@ mod repo;
 mod session;
 
 pub use endpoint::Endpoint;
-pub use error::{Error, Result, TransportError, TransportErrorKind};
+pub use error::{Error, Result};
 pub use request::{
     ACCEPT_LABELERS_HEADER, CONTENT_LABELERS_HEADER, CallOptions, Labeler, Method, PROXY_HEADER,
     ProxyTarget, RequestBody, XrpcRequest, apply_options, check_base, percent_encode_into,
@@ -69,6 +71,8 @@ pub use response::{
     MAX_ERROR_BODY, MAX_ERROR_TEXT, RateLimit, XrpcError, XrpcResponse, classify, parse_error_body,
 };
 
+#[cfg(feature = "client")]
+pub use auth::{Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket, NoAuth};
 #[cfg(feature = "client")]
 pub use blob::BlobStream;
 #[cfg(feature = "client")]
@@ -80,4 +84,4 @@ pub use pagination::{Page, paginate};
 #[cfg(feature = "client")]
 pub use repo::{BlobRef, CreatedRecord, ListedRecord, RecordOutput, WriteOp};
 #[cfg(feature = "client")]
-pub use session::{FileSessionStore, SessionData, SessionStore};
+pub use session::{FileSessionStore, PasswordSession, SessionData, SessionStore, StoreGuard};

@@ -8,11 +8,10 @@ use futures_util::Stream;
 use atmo_data::{Blob, Cid, Value};
 
 use crate::blob::{BlobStream, reader_body};
-use crate::client::{Auth, Client};
+use crate::client::{AuthMode, Client};
 use crate::error::{Error, Result};
 use crate::pagination::{Page, paginate};
 use crate::request::{RequestBody, XrpcRequest};
-use crate::response::XrpcError;
 
 /// A record as read: its AT-URI, CID and value.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,14 +136,17 @@ fn created_of(v: &Value, what: &str) -> Result<CreatedRecord> {
 
 impl Client {
     async fn session_did(&self) -> Result<String> {
-        self.session().await.map(|s| s.did).ok_or(Error::NoSession)
+        self.auth()
+            .account_did()
+            .map(String::from)
+            .ok_or(Error::NoSession)
     }
 
     /// `com.atproto.repo.getRecord`.
     ///
     /// # Errors
     ///
-    /// [`Error::Xrpc`] with [`XrpcError::is_not_found`] for a missing record.
+    /// [`Error::Xrpc`] with [`crate::XrpcError::is_not_found`] for a missing record.
     pub async fn get_record(
         &self,
         repo: &str,
@@ -231,7 +233,7 @@ impl Client {
     }
 
     /// `com.atproto.repo.putRecord` in the session's repo; with `swap_record`, only if
-    /// the current record has that CID (else [`XrpcError::is_invalid_swap`]).
+    /// the current record has that CID (else [`crate::XrpcError::is_invalid_swap`]).
     ///
     /// # Errors
     ///
@@ -248,7 +250,7 @@ impl Client {
     }
 
     /// `com.atproto.repo.putRecord` with `swapRecord: null`: writes only if there is no
-    /// record at that key yet (else [`XrpcError::is_invalid_swap`]). Unlike
+    /// record at that key yet (else [`crate::XrpcError::is_invalid_swap`]). Unlike
     /// [`Client::create_record`], the record key is the caller's and an existing record
     /// is never replaced.
     ///
@@ -375,16 +377,8 @@ impl Client {
         mime_type: &str,
         len: Option<u64>,
     ) -> Result<Blob> {
-        let (token, generation) = {
-            let st = self.inner.auth.lock().await;
-            let s = st.session.as_ref().ok_or(Error::NoSession)?;
-            (format!("Bearer {}", s.access_jwt), st.generation)
-        };
         let req = XrpcRequest::procedure("com.atproto.repo.uploadBlob")?;
-        let (mut parts, ()) = req
-            .to_http(self.base(), Some(&token))?
-            .map(drop)
-            .into_parts();
+        let (mut parts, ()) = req.to_http(self.base(), None)?.map(drop).into_parts();
         let h = &mut parts.headers;
         h.insert(
             http::header::CONTENT_TYPE,
@@ -395,17 +389,11 @@ impl Client {
             h.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(n));
         }
         let http_req = http::Request::from_parts(parts, reader_body(reader));
+        let deadline = std::time::Instant::now() + self.timeout();
         let (head, body) = self
-            .exchange("com.atproto.repo.uploadBlob", http_req)
+            .call_streaming(&req.nsid, http_req, AuthMode::Required)
             .await?;
-        let bytes = self.collect(body, self.inner.max_body).await?;
-        if !head.status.is_success() {
-            let e = XrpcError::from_parts(head.status.as_u16(), &head.headers, &bytes);
-            if e.is_expired_token() {
-                self.refresh_after(generation).await?;
-            }
-            return Err(e.into());
-        }
+        let bytes = self.collect(body, self.max_body(), deadline).await?;
         let res = crate::response::XrpcResponse {
             status: head.status.as_u16(),
             headers: head.headers,
@@ -429,12 +417,12 @@ impl Client {
         let req = XrpcRequest::query("com.atproto.sync.getBlob")?
             .param("did", did)
             .param("cid", cid);
-        let (head, body) = self.call_head(&req, Auth::IfAny).await?;
+        let (head, body) = self.call_head(&req, AuthMode::IfAny).await?;
         BlobStream::new(
             body,
             Some(*cid),
-            self.inner.timeout,
-            self.inner.max_blob_download,
+            self.timeout(),
+            self.max_blob_download(),
             content_length(&head.headers),
         )
     }
@@ -449,12 +437,12 @@ impl Client {
         let req = XrpcRequest::query("com.atproto.sync.getRepo")?
             .param("did", did)
             .param_opt("since", since);
-        let (head, body) = self.call_head(&req, Auth::IfAny).await?;
+        let (head, body) = self.call_head(&req, AuthMode::IfAny).await?;
         BlobStream::new(
             body,
             None,
-            self.inner.timeout,
-            self.inner.max_repo_download,
+            self.timeout(),
+            self.max_repo_download(),
             content_length(&head.headers),
         )
     }

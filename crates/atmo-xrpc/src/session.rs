@@ -1,10 +1,14 @@
-//! App-password sessions: login, resume, refresh (one in flight), logout, stores.
+//! App-password sessions: login, resume, refresh (one in flight per process, one across
+//! processes that share a store), logout, stores.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use atmo_syntax::{Did, Handle};
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Auth, Client};
+use crate::auth::{Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket};
+use crate::client::{AuthMode, Client};
 use crate::error::{Error, Result};
 use crate::request::XrpcRequest;
 
@@ -13,14 +17,14 @@ use crate::request::XrpcRequest;
 #[serde(rename_all = "camelCase")]
 pub struct SessionData {
     /// The account's DID.
-    pub did: String,
-    /// The account's handle.
-    pub handle: String,
+    pub did: Did,
+    /// The account's handle (`handle.invalid` when the service cannot verify it).
+    pub handle: Handle,
     /// The access token (short-lived).
     pub access_jwt: String,
     /// The refresh token.
     pub refresh_jwt: String,
-    /// The service the session belongs to.
+    /// The service the session belongs to (its base URL).
     pub pds: String,
     /// The account email, if the service said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,28 +42,25 @@ impl std::fmt::Debug for SessionData {
     }
 }
 
+/// What `createSession`, `createAccount` and `refreshSession` answer.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SessionOut {
-    did: String,
-    handle: String,
+    did: Did,
+    handle: Handle,
     access_jwt: String,
     refresh_jwt: String,
     #[serde(default)]
     email: Option<String>,
 }
 
-/// The client's session state: the session and a generation counter that goes up on
-/// every refresh, so that of many requests that saw the same expired token only the
-/// first refreshes.
-#[derive(Default)]
-pub(crate) struct AuthState {
-    pub(crate) session: Option<SessionData>,
-    pub(crate) generation: u64,
-}
+/// Held while a store is locked; dropping it unlocks.
+pub trait StoreGuard: Send {}
 
-/// Where sessions are kept between runs.
-pub trait SessionStore: Send + Sync {
+impl StoreGuard for () {}
+
+/// Where a session is kept between runs.
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// The stored session, if any.
     ///
     /// # Errors
@@ -78,9 +79,22 @@ pub trait SessionStore: Send + Sync {
     ///
     /// [`Error::SessionStore`] when it cannot be removed.
     fn delete(&self) -> Result<()>;
+    /// Takes the store's lock, shared with every process using the same store, until the
+    /// guard is dropped; may block (it is called on a blocking thread). A refresh runs
+    /// under it: it reloads the store first, and a session another process refreshed
+    /// meanwhile is adopted instead of refreshed again (a refresh token is single-use).
+    /// The default takes no lock (a store used by one process).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SessionStore`] when the lock cannot be taken.
+    fn lock(&self) -> Result<Box<dyn StoreGuard>> {
+        Ok(Box::new(()))
+    }
 }
 
-/// A session in a JSON file, written with mode 0600.
+/// A session in a JSON file, written with mode 0600 (atomically: a sibling file renamed
+/// over it), locked across processes with an advisory lock on `<file>.lock`.
 ///
 /// The default path is `$ATMO_SESSION_FILE`, else `$XDG_STATE_HOME/atmo/session.json`,
 /// else `~/.local/state/atmo/session.json`.
@@ -97,6 +111,11 @@ pub trait SessionStore: Send + Sync {
 pub struct FileSessionStore {
     path: PathBuf,
 }
+
+/// The open lock file; the lock goes with the descriptor.
+struct FileGuard(#[allow(dead_code, reason = "held for its lock")] std::fs::File);
+
+impl StoreGuard for FileGuard {}
 
 impl FileSessionStore {
     /// A store at `path`.
@@ -131,7 +150,8 @@ impl FileSessionStore {
             return Ok(PathBuf::from(h).join(".local/state/atmo/session.json"));
         }
         Err(Error::SessionStore {
-            path: "<none>".into(),
+            path: PathBuf::from("<none>"),
+            kind: None,
             message: "set ATMO_SESSION_FILE, XDG_STATE_HOME or HOME".into(),
         })
     }
@@ -143,9 +163,36 @@ impl FileSessionStore {
 
     fn err(&self, message: impl std::fmt::Display) -> Error {
         Error::SessionStore {
-            path: self.path.display().to_string(),
+            path: self.path.clone(),
+            kind: None,
             message: message.to_string(),
         }
+    }
+
+    fn io_err(&self, e: &std::io::Error) -> Error {
+        Error::SessionStore {
+            path: self.path.clone(),
+            kind: Some(e.kind()),
+            message: e.to_string(),
+        }
+    }
+
+    fn ensure_dir(&self) -> Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| self.io_err(&e))?;
+        }
+        Ok(())
+    }
+
+    fn private_file(&self, path: &Path, truncate: bool) -> Result<std::fs::File> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(truncate);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        opts.open(path).map_err(|e| self.io_err(&e))
     }
 }
 
@@ -154,7 +201,7 @@ impl SessionStore for FileSessionStore {
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.err(e)),
+            Err(e) => return Err(self.io_err(&e)),
         };
         if text.len() > 1024 * 1024 {
             return Err(self.err("larger than 1 MiB"));
@@ -166,169 +213,262 @@ impl SessionStore for FileSessionStore {
 
     fn save(&self, session: &SessionData) -> Result<()> {
         use std::io::Write as _;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| self.err(e))?;
-        }
+        self.ensure_dir()?;
         let text = serde_json::to_vec_pretty(session).map_err(|e| self.err(e))?;
-        // Write a sibling file with 0600 from the start, then rename over the old one.
-        let tmp = self.path.with_extension("json.tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp).map_err(|e| self.err(e))?;
+        // A sibling file with 0600 from the start, named per process so that two
+        // processes saving at once never write the same file, then renamed over the old.
+        let tmp = self
+            .path
+            .with_extension(format!("json.{}.tmp", std::process::id()));
+        let mut f = self.private_file(&tmp, true)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
             f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.io_err(&e))?;
         }
         f.write_all(&text)
             .and_then(|()| f.sync_all())
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.io_err(&e))?;
         drop(f);
-        std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))
+        std::fs::rename(&tmp, &self.path).map_err(|e| self.io_err(&e))
     }
 
     fn delete(&self) -> Result<()> {
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.err(e)),
+            Err(e) => Err(self.io_err(&e)),
         }
+    }
+
+    fn lock(&self) -> Result<Box<dyn StoreGuard>> {
+        self.ensure_dir()?;
+        let f = self.private_file(&self.path.with_extension("json.lock"), false)?;
+        f.lock().map_err(|e| self.io_err(&e))?;
+        Ok(Box::new(FileGuard(f)))
     }
 }
 
-impl Client {
+/// An app-password session: an [`Auth`] that sends `Bearer <accessJwt>`, and on
+/// `ExpiredToken` refreshes once (however many calls saw the same expired token) and has
+/// the call sent again. Cheap to clone; clones share the session.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), atmo_xrpc::Error> {
+/// use std::sync::Arc;
+/// use atmo_xrpc::{Client, FileSessionStore, PasswordSession, SessionStore as _};
+///
+/// let pds = Client::new("https://pds.example.com")?;
+/// let store = Arc::new(FileSessionStore::at_default_path()?);
+/// let session = match store.load()? {
+///     Some(saved) => PasswordSession::resume(&pds, saved, Some(store)),
+///     None => PasswordSession::login_with_store(&pds, "alice.example.com", "app-password", store).await?,
+/// };
+/// let client = session.client();
+/// # let _ = client; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PasswordSession {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The service, without credentials (for the session calls themselves).
+    client: Client,
+    store: Option<Arc<dyn SessionStore>>,
+    /// The account (fixed for the session's life).
+    did: Did,
+    state: tokio::sync::Mutex<State>,
+    /// Whether the session was logged out.
+    ended: std::sync::atomic::AtomicBool,
+}
+
+/// The session and a generation counter that goes up on every change.
+struct State {
+    data: SessionData,
+    generation: u64,
+}
+
+impl std::fmt::Debug for PasswordSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordSession")
+            .field("service", &self.inner.client.base())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordSession {
     /// `com.atproto.server.createSession` with a handle, DID or email and an app
-    /// password; the client keeps (and the store saves) the session.
+    /// password.
     ///
     /// # Errors
     ///
     /// [`Error::Xrpc`] (`AuthenticationRequired` for a wrong password), transport
-    /// errors, store errors.
-    pub async fn login(&self, identifier: &str, password: &str) -> Result<SessionData> {
-        let req = XrpcRequest::procedure("com.atproto.server.createSession")?
-            .json(&serde_json::json!({ "identifier": identifier, "password": password }))?;
-        let res = self.call(&req, Auth::None).await?;
-        self.install(res.json()?).await
+    /// errors.
+    pub async fn login(client: &Client, identifier: &str, password: &str) -> Result<Self> {
+        Self::start(client, identifier, password, None).await
     }
 
-    /// `com.atproto.server.createAccount`; the new account's session is kept.
+    /// [`PasswordSession::login`], saving the session to `store` now and after every
+    /// refresh.
     ///
     /// # Errors
     ///
-    /// As [`Client::login`].
+    /// As [`PasswordSession::login`], and store errors.
+    pub async fn login_with_store(
+        client: &Client,
+        identifier: &str,
+        password: &str,
+        store: Arc<dyn SessionStore>,
+    ) -> Result<Self> {
+        Self::start(client, identifier, password, Some(store)).await
+    }
+
+    async fn start(
+        client: &Client,
+        identifier: &str,
+        password: &str,
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Result<Self> {
+        let req = XrpcRequest::procedure("com.atproto.server.createSession")?
+            .json(&serde_json::json!({ "identifier": identifier, "password": password }))?;
+        let res = client.call(&req, AuthMode::None).await?;
+        Self::from_answer(client, res.json()?, store)
+    }
+
+    /// `com.atproto.server.createAccount`; the new account's session.
+    ///
+    /// # Errors
+    ///
+    /// As [`PasswordSession::login`].
     pub async fn create_account(
-        &self,
+        client: &Client,
         handle: &str,
         email: &str,
         password: &str,
-    ) -> Result<SessionData> {
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Result<Self> {
         let req = XrpcRequest::procedure("com.atproto.server.createAccount")?
             .json(&serde_json::json!({ "handle": handle, "email": email, "password": password }))?;
-        let res = self.call(&req, Auth::None).await?;
-        self.install(res.json()?).await
+        let res = client.call(&req, AuthMode::None).await?;
+        Self::from_answer(client, res.json()?, store)
     }
 
-    async fn install(&self, out: SessionOut) -> Result<SessionData> {
+    fn from_answer(
+        client: &Client,
+        out: SessionOut,
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Result<Self> {
         let data = SessionData {
             did: out.did,
             handle: out.handle,
             access_jwt: out.access_jwt,
             refresh_jwt: out.refresh_jwt,
-            pds: self.base().to_owned(),
+            pds: client.base().to_owned(),
             email: out.email,
         };
-        if let Some(store) = &self.inner.store {
-            store.save(&data)?;
+        if let Some(s) = &store {
+            s.save(&data)?;
         }
-        let mut st = self.inner.auth.lock().await;
-        st.session = Some(data.clone());
-        st.generation += 1;
-        Ok(data)
+        Ok(Self::resume(client, data, store))
     }
 
-    /// Uses stored tokens without asking the network.
-    pub async fn set_session(&self, session: SessionData) {
-        let mut st = self.inner.auth.lock().await;
-        st.session = Some(session);
-        st.generation += 1;
-    }
-
-    /// Resumes stored tokens: `com.atproto.server.getSession`, refreshing them if the
-    /// access token expired; returns the session as it now is.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::SessionExpired`] when the tokens cannot be refreshed, and as
-    /// [`Client::login`].
-    pub async fn resume(&self, session: SessionData) -> Result<SessionData> {
-        self.set_session(session).await;
-        let res = self.get_session().await?;
-        let mut st = self.inner.auth.lock().await;
-        if let Some(s) = st.session.as_mut() {
-            if let Some(h) = res.get("handle").and_then(|h| h.as_str()) {
-                s.handle = h.to_owned();
-            }
+    /// Stored tokens, used as they are (no network); an expired access token is
+    /// refreshed on first use.
+    #[must_use]
+    pub fn resume(
+        client: &Client,
+        data: SessionData,
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client: client.without_auth(),
+                store,
+                did: data.did.clone(),
+                state: tokio::sync::Mutex::new(State {
+                    data,
+                    generation: 0,
+                }),
+                ended: std::sync::atomic::AtomicBool::new(false),
+            }),
         }
-        st.session.clone().ok_or(Error::NoSession)
     }
 
-    /// The current session, if any.
-    pub async fn session(&self) -> Option<SessionData> {
-        self.inner.auth.lock().await.session.clone()
+    /// A client for the session's service that authenticates with this session.
+    #[must_use]
+    pub fn client(&self) -> Client {
+        self.inner.client.with_auth(self.clone())
     }
 
-    /// `com.atproto.server.getSession` (`{did, handle, email, ...}`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoSession`] without a session, and as [`Client::send`].
-    pub async fn get_session(&self) -> Result<atmo_data::Value> {
-        let req = XrpcRequest::query("com.atproto.server.getSession")?;
-        self.call(&req, Auth::Required).await?.value()
+    /// The session as it is now (tokens included).
+    pub async fn data(&self) -> SessionData {
+        self.inner.state.lock().await.data.clone()
+    }
+
+    /// The account's DID.
+    #[must_use]
+    pub fn did(&self) -> &Did {
+        &self.inner.did
     }
 
     /// Refreshes the session now (`com.atproto.server.refreshSession`).
     ///
     /// # Errors
     ///
-    /// [`Error::NoSession`], [`Error::SessionExpired`].
-    pub async fn refresh_session(&self) -> Result<SessionData> {
-        let generation = self.inner.auth.lock().await.generation;
+    /// [`Error::SessionExpired`] when the service refuses the refresh token, transport
+    /// and store errors.
+    pub async fn refresh(&self) -> Result<SessionData> {
+        let generation = self.inner.state.lock().await.generation;
         self.refresh_after(generation).await?;
-        self.session().await.ok_or(Error::NoSession)
+        Ok(self.data().await)
     }
 
-    /// Refreshes unless another caller already did since `generation` was read: the
-    /// lock is held across the refresh call, so there is one refresh in flight.
-    pub(crate) async fn refresh_after(&self, generation: u64) -> Result<()> {
-        let mut st = self.inner.auth.lock().await;
+    /// Refreshes unless the session changed since `generation` was read. The state lock
+    /// is held across the refresh, so there is one refresh in flight per process; the
+    /// store's lock is held too, so there is one across processes sharing the store.
+    async fn refresh_after(&self, generation: u64) -> Result<()> {
+        let mut st = self.inner.state.lock().await;
         if st.generation != generation {
             return Ok(());
         }
-        let Some(current) = st.session.clone() else {
-            return Err(Error::NoSession);
-        };
-        st.generation += 1;
-        let req = XrpcRequest::procedure("com.atproto.server.refreshSession")?;
-        let bearer = format!("Bearer {}", current.refresh_jwt);
-        let res = match self.execute(&req, Some(&bearer)).await {
-            Ok((head, body)) => {
-                let body = self.collect(body, self.inner.max_body).await?;
-                crate::response::XrpcResponse {
-                    status: head.status.as_u16(),
-                    headers: head.headers,
-                    body,
+        let _guard = match &self.inner.store {
+            Some(store) => {
+                let store = Arc::clone(store);
+                let guard = tokio::task::spawn_blocking(move || store.lock())
+                    .await
+                    .map_err(|e| Error::SessionStore {
+                        path: PathBuf::from("<lock>"),
+                        kind: None,
+                        message: e.to_string(),
+                    })??;
+                // Another process may have refreshed while we waited for the lock: its
+                // tokens are the live ones (ours were spent by its refresh).
+                if let Some(stored) = self.load_store()? {
+                    if stored.did == st.data.did && stored.refresh_jwt != st.data.refresh_jwt {
+                        tracing::debug!("session refreshed by another process; adopting it");
+                        st.data = stored;
+                        st.generation += 1;
+                        return Ok(());
+                    }
                 }
+                Some(guard)
             }
+            None => None,
+        };
+        let current = st.data.clone();
+        let req = XrpcRequest::procedure("com.atproto.server.refreshSession")?;
+        let bearer = bearer(&current.refresh_jwt)?;
+        let client = &self.inner.client;
+        let res = client
+            .call_with_header(&req, http::header::AUTHORIZATION, bearer)
+            .await;
+        let res = match res {
+            Ok(r) => r,
             Err(Error::Xrpc(e)) => {
                 tracing::warn!(error = %e, "session refresh refused");
-                return Err(Error::SessionExpired(e.to_string()));
+                return Err(Error::SessionExpired(e));
             }
             Err(e) => return Err(e),
         };
@@ -344,34 +484,132 @@ impl Client {
         if let Some(store) = &self.inner.store {
             store.save(&data)?;
         }
-        st.session = Some(data);
+        st.data = data;
+        st.generation += 1;
         tracing::debug!("session refreshed");
         Ok(())
     }
 
-    /// `com.atproto.server.deleteSession`, then forgets the session (here and in the
-    /// store) even when the service call fails.
+    fn load_store(&self) -> Result<Option<SessionData>> {
+        match &self.inner.store {
+            Some(s) => s.load(),
+            None => Ok(None),
+        }
+    }
+
+    /// `com.atproto.server.deleteSession`, then forgets the session (in the store too)
+    /// even when the service call fails. Clients using this session fail with
+    /// [`Error::NoSession`] afterwards.
     ///
     /// # Errors
     ///
-    /// [`Error::NoSession`] without a session; store errors.
+    /// Store errors.
     pub async fn logout(&self) -> Result<()> {
-        let session = {
-            let mut st = self.inner.auth.lock().await;
+        let data = {
+            let mut st = self.inner.state.lock().await;
             st.generation += 1;
-            st.session.take()
+            st.data.clone()
         };
-        let Some(session) = session else {
-            return Err(Error::NoSession);
-        };
+        self.inner
+            .ended
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let req = XrpcRequest::procedure("com.atproto.server.deleteSession")?;
-        let bearer = format!("Bearer {}", session.refresh_jwt);
-        if let Err(e) = self.execute(&req, Some(&bearer)).await {
+        let res = match bearer(&data.refresh_jwt) {
+            Ok(b) => {
+                self.inner
+                    .client
+                    .call_with_header(&req, http::header::AUTHORIZATION, b)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = res {
             tracing::debug!(error = %e, "deleteSession failed; forgetting the session anyway");
         }
         if let Some(store) = &self.inner.store {
             store.delete()?;
         }
         Ok(())
+    }
+}
+
+fn bearer(token: &str) -> Result<http::HeaderValue> {
+    let mut v = http::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| Error::Request("the token is not a valid header value".into()))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+impl Auth for PasswordSession {
+    fn authorize<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a, AuthTicket> {
+        Box::pin(async move {
+            if self.inner.ended.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(Error::NoSession);
+            }
+            let st = self.inner.state.lock().await;
+            req.headers
+                .insert(http::header::AUTHORIZATION, bearer(&st.data.access_jwt)?);
+            Ok(AuthTicket(st.generation))
+        })
+    }
+
+    fn on_response<'a>(
+        &'a self,
+        ticket: AuthTicket,
+        res: &'a AuthResponse<'a>,
+    ) -> AuthFuture<'a, AuthDecision> {
+        Box::pin(async move {
+            match res.error {
+                Some(e) if e.is_expired_token() => {
+                    self.refresh_after(ticket.0).await?;
+                    Ok(AuthDecision::Retry)
+                }
+                _ => Ok(AuthDecision::Done),
+            }
+        })
+    }
+
+    fn is_authenticated(&self) -> bool {
+        !self.inner.ended.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn account_did(&self) -> Option<Did> {
+        Some(self.inner.did.clone())
+    }
+}
+
+impl Client {
+    /// A buffered call without the client's auth, with one header set (the session calls
+    /// that carry the refresh token).
+    async fn call_with_header(
+        &self,
+        req: &XrpcRequest,
+        name: http::HeaderName,
+        value: http::HeaderValue,
+    ) -> Result<crate::response::XrpcResponse> {
+        let client = self.with_auth(FixedHeader { name, value });
+        client.call(req, AuthMode::Required).await
+    }
+}
+
+/// One fixed header as an [`Auth`] (internal: refresh and logout calls).
+#[derive(Debug)]
+struct FixedHeader {
+    name: http::HeaderName,
+    value: http::HeaderValue,
+}
+
+impl Auth for FixedHeader {
+    fn authorize<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a, AuthTicket> {
+        req.headers.insert(self.name.clone(), self.value.clone());
+        Box::pin(async { Ok(AuthTicket::default()) })
+    }
+
+    fn on_response<'a>(
+        &'a self,
+        _ticket: AuthTicket,
+        _res: &'a AuthResponse<'a>,
+    ) -> AuthFuture<'a, AuthDecision> {
+        Box::pin(async { Ok(AuthDecision::Done) })
     }
 }

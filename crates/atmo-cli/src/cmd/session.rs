@@ -7,7 +7,9 @@ use std::io::{BufRead as _, IsTerminal as _};
 use super::GlobalArgs;
 use crate::error::CliError;
 use crate::io::println;
-use crate::net::{client_for, pds_for, runtime, session_client, xrpc_err};
+use atmo_xrpc::{PasswordSession, XrpcRequest};
+
+use crate::net::{client_for, pds_for, runtime, session_client, store, xrpc_err};
 
 /// Arguments of `atmo login`.
 #[derive(Debug, clap::Args)]
@@ -118,10 +120,10 @@ pub(crate) fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), CliError
     let password = password()?;
     rt.block_on(async {
         let client = client_for(&pds, global)?;
-        let s = client
-            .login(&identifier, &password)
+        let session = PasswordSession::login_with_store(&client, &identifier, &password, store()?)
             .await
             .map_err(xrpc_err)?;
+        let s = session.data().await;
         eprintln!("logged in as {} ({}) on {}", s.handle, s.did, s.pds);
         Ok(())
     })
@@ -130,24 +132,27 @@ pub(crate) fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), CliError
 /// `atmo logout`.
 pub(crate) fn logout(_args: LogoutArgs, global: &GlobalArgs) -> Result<(), CliError> {
     runtime()?.block_on(async {
-        let (client, _) = session_client(global).await?;
-        client.logout().await.map_err(xrpc_err)
+        let (_, session) = session_client(global).await?;
+        session.logout().await.map_err(xrpc_err)
     })
 }
 
 /// `atmo whoami`.
 pub(crate) fn whoami(args: WhoamiArgs, global: &GlobalArgs) -> Result<(), CliError> {
     runtime()?.block_on(async {
-        let (client, _) = session_client(global).await?;
-        let me = client.get_session().await.map_err(xrpc_err)?;
-        let s = client
-            .session()
+        let (client, session) = session_client(global).await?;
+        let req = XrpcRequest::query("com.atproto.server.getSession").map_err(xrpc_err)?;
+        let me = client
+            .send_authed(&req)
             .await
-            .ok_or_else(|| CliError::failed("session lost"))?;
+            .map_err(xrpc_err)?
+            .value()
+            .map_err(xrpc_err)?;
+        let s = session.data().await;
         let handle = me
             .get("handle")
             .and_then(|h| h.as_str())
-            .unwrap_or(&s.handle)
+            .unwrap_or(s.handle.as_str())
             .to_owned();
         if args.json {
             println(

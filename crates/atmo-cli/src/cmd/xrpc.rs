@@ -7,7 +7,9 @@ use atmo_xrpc::{RequestBody, XrpcRequest};
 use super::GlobalArgs;
 use crate::error::CliError;
 use crate::io::{read_input, write_stdout};
-use crate::net::{client_for, runtime, stored_session, xrpc_err};
+use atmo_xrpc::PasswordSession;
+
+use crate::net::{client_for, runtime, store, stored_session, xrpc_err};
 
 /// Arguments of `atmo xrpc`.
 #[derive(Debug, clap::Args)]
@@ -53,9 +55,9 @@ pub(crate) fn run(args: XrpcArgs, global: &GlobalArgs) -> Result<(), CliError> {
         }
     };
     runtime()?.block_on(async {
-        let client = client_for(&pds, global)?;
+        let mut client = client_for(&pds, global)?;
         if let Some(s) = session.filter(|s| s.pds == pds) {
-            client.set_session(s).await;
+            client = PasswordSession::resume(&client, s, Some(store()?)).client();
         }
         let res = client.send(&req).await.map_err(xrpc_err)?;
         write_stdout(&res.body)?;

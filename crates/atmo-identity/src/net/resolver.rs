@@ -140,12 +140,30 @@ impl Resolver {
     ///
     /// [`Error::Setup`] when TLS cannot be configured.
     pub fn new(config: ResolverConfig) -> Result<Self, Error> {
-        let http = HttpClient::new(
-            config.allow_private_network,
-            config.timeout,
-            config.user_agent.clone(),
-        )?;
-        Ok(Self {
+        let http = atmo_http::HttpClient::builder()
+            .allow_private_network(config.allow_private_network)
+            .timeout(config.timeout)
+            .user_agent(config.user_agent.clone())
+            .build()
+            .map_err(|e| Error::Setup(e.to_string()))?;
+        Ok(Self::with_http(config, http))
+    }
+
+    /// A resolver that fetches through `http`, sharing its connection pool and its connect
+    /// policy (which then decides where connections may go; `allow_private_network`,
+    /// `timeout` and `user_agent` of `config` are not used for HTTP).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), atmo_http::Error> {
+    /// let http = atmo_http::HttpClient::new()?;
+    /// let resolver = atmo_identity::Resolver::with_http(Default::default(), http.clone());
+    /// // ... and the same `http` for XRPC clients: one pool, one policy.
+    /// # let _ = resolver; Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_http(config: ResolverConfig, http: atmo_http::HttpClient) -> Self {
+        let http = HttpClient::new(http);
+        Self {
             inner: Arc::new(Inner {
                 docs: Cache::new(config.cache_ttl, config.cache_capacity),
                 handles: Cache::new(config.cache_ttl, config.cache_capacity),
@@ -154,7 +172,13 @@ impl Resolver {
                 #[cfg(feature = "resolve-dns")]
                 dns: tokio::sync::OnceCell::new(),
             }),
-        })
+        }
+    }
+
+    /// The HTTP transport this resolver fetches through (share it with XRPC clients).
+    #[must_use]
+    pub fn http(&self) -> &atmo_http::HttpClient {
+        self.inner.http.transport()
     }
 
     /// The configuration.
@@ -451,7 +475,7 @@ impl Resolver {
             let res = self
                 .inner
                 .http
-                .get(&url, "text/plain", MAX_WELL_KNOWN_BODY, host)
+                .get(&url, "text/plain", MAX_WELL_KNOWN_BODY, host, false)
                 .await?;
             if matches!(res.status, 301 | 302 | 303 | 307 | 308) {
                 let refuse = |reason| Error::Redirect {
@@ -507,7 +531,7 @@ impl Resolver {
         let res = self
             .inner
             .http
-            .get(&url, "application/json", 16 * 1024, None)
+            .get(&url, "application/json", 16 * 1024, None, true)
             .await?;
         let json: serde_json::Value = serde_json::from_slice(&res.body).map_err(|e| {
             if res.status == 200 {
@@ -588,7 +612,13 @@ impl Resolver {
             let res = self
                 .inner
                 .http
-                .get(&url, "application/did+ld+json, application/json", max, None)
+                .get(
+                    &url,
+                    "application/did+ld+json, application/json",
+                    max,
+                    None,
+                    true,
+                )
                 .await
                 .map_err(|e| match e {
                     Error::ResponseTooLarge { limit, .. } => Error::DocumentTooLarge {
@@ -679,7 +709,7 @@ impl Resolver {
             let res = self
                 .inner
                 .http
-                .get(&url, "application/json", MAX_AUDIT_LOG_BYTES, None)
+                .get(&url, "application/json", MAX_AUDIT_LOG_BYTES, None, true)
                 .await?;
             match res.status {
                 200..=299 => parse_audit_log(&res.body, MAX_AUDIT_LOG_BYTES),
