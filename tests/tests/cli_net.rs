@@ -67,14 +67,24 @@ fn with<'a>(args: &[&'a str], net: &'a [&'a str; 5]) -> Vec<&'a str> {
 
 /// A fresh account: (client holding its session, handle, password, DID).
 async fn account(net: &RefNet) -> (Client, String, String, String) {
-    let client = Client::new(&net.pds).unwrap();
+    let client = Client::builder(&net.pds)
+        .allow_private_network(true)
+        .build()
+        .unwrap();
     let handle = format!("{}.test", unique("n"));
     let password = unique("pw-");
-    let s = client
-        .create_account(&handle, &format!("{handle}@example.com"), &password)
-        .await
-        .unwrap();
-    (client, handle, password, s.did)
+    let session = atmo_xrpc::PasswordSession::create_account(
+        &client,
+        &handle,
+        &format!("{handle}@example.com"),
+        &password,
+        None,
+    )
+    .await
+    .unwrap();
+    let client = session.client();
+    let s = session.data().await;
+    (client, handle, password, s.did.to_string())
 }
 
 fn note(i: usize) -> Value {
@@ -378,6 +388,7 @@ async fn download_caps_bound_blobs_and_repos() {
     let cid = Cid::for_raw(&data);
 
     let small = Client::builder(&net.pds)
+        .allow_private_network(true)
         .max_blob_download(1000)
         .max_repo_download(2000)
         .build()
@@ -406,7 +417,10 @@ async fn download_caps_bound_blobs_and_repos() {
     );
 
     // The defaults let both through, with the size announced for the blob.
-    let roomy = Client::new(&net.pds).unwrap();
+    let roomy = Client::builder(&net.pds)
+        .allow_private_network(true)
+        .build()
+        .unwrap();
     let stream = roomy.get_blob(&did, &cid).await.unwrap();
     assert_eq!(stream.content_length(), Some(data.len() as u64));
     assert!(stream.to_vec().await.unwrap() == data);

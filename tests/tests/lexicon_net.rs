@@ -46,13 +46,23 @@ fn ok_json(out: &Output) -> serde_json::Value {
 
 /// A fresh account: (its client holding the session, its DID).
 async fn account(net: &RefNet) -> (Client, String) {
-    let client = Client::new(&net.pds).unwrap();
-    let handle = format!("{}.test", unique("lx"));
-    let s = client
-        .create_account(&handle, &format!("{handle}@example.com"), &unique("pw-"))
-        .await
+    let client = Client::builder(&net.pds)
+        .allow_private_network(true)
+        .build()
         .unwrap();
-    (client, s.did)
+    let handle = format!("{}.test", unique("lx"));
+    let session = atmo_xrpc::PasswordSession::create_account(
+        &client,
+        &handle,
+        &format!("{handle}@example.com"),
+        &unique("pw-"),
+        None,
+    )
+    .await
+    .unwrap();
+    let client = session.client();
+    let s = session.data().await;
+    (client, s.did.to_string())
 }
 
 /// A `com.atproto.lexicon.schema` record holding a record lexicon with this `id`.

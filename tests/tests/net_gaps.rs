@@ -31,22 +31,34 @@ struct Account {
     handle: String,
     password: String,
     client: Client,
+    session: atmo_xrpc::PasswordSession,
 }
 
 /// A fresh account on the PDS; its client holds the session.
 async fn account(pds: &str, prefix: &str) -> Account {
-    let client = Client::new(pds).unwrap();
+    let client = Client::builder(pds)
+        .allow_private_network(true)
+        .build()
+        .unwrap();
     let handle = format!("{}.test", unique(prefix));
     let password = unique("pw-");
-    let s = client
-        .create_account(&handle, &format!("{handle}@example.com"), &password)
-        .await
-        .unwrap();
+    let session = atmo_xrpc::PasswordSession::create_account(
+        &client,
+        &handle,
+        &format!("{handle}@example.com"),
+        &password,
+        None,
+    )
+    .await
+    .unwrap();
+    let client = session.client();
+    let s = session.data().await;
     Account {
-        did: s.did,
+        did: s.did.to_string(),
         handle,
         password,
         client,
+        session,
     }
 }
 
@@ -644,8 +656,9 @@ async fn rate_limit_warning_once_below_ten_percent_and_no_secrets() {
     let mut limited = false;
     let mut low_answers_after_warning = 0;
     for _ in 0..100 {
-        match acct.client.login(&acct.handle, &acct.password).await {
+        match atmo_xrpc::PasswordSession::login(&acct.client, &acct.handle, &acct.password).await {
             Ok(s) => {
+                let s = s.data().await;
                 secrets.push(s.access_jwt);
                 secrets.push(s.refresh_jwt);
                 if !capture.rate_warnings().is_empty() {
@@ -749,6 +762,7 @@ async fn rate_limited_call_waits_for_reset_and_succeeds() {
     // One 429, then 200: the call succeeds after waiting.
     let server = limited_first(1);
     let client = Client::builder(&format!("http://127.0.0.1:{}", server.port))
+        .allow_private_network(true)
         .retry(policy)
         .build()
         .unwrap();
@@ -770,7 +784,10 @@ async fn rate_limited_call_waits_for_reset_and_succeeds() {
 
     // Without retries the 429 comes back at once, with its headers.
     let server = limited_first(1);
-    let plain = Client::new(&format!("http://127.0.0.1:{}", server.port)).unwrap();
+    let plain = Client::builder(&format!("http://127.0.0.1:{}", server.port))
+        .allow_private_network(true)
+        .build()
+        .unwrap();
     let e = plain.send(&req).await.unwrap_err();
     let x = e.as_xrpc().unwrap();
     assert!(x.is_rate_limited(), "{e}");
@@ -780,6 +797,7 @@ async fn rate_limited_call_waits_for_reset_and_succeeds() {
     // Always 429: at most max_retries retries, then the error.
     let server = limited_first(usize::MAX);
     let client = Client::builder(&format!("http://127.0.0.1:{}", server.port))
+        .allow_private_network(true)
         .retry(policy)
         .build()
         .unwrap();
@@ -887,7 +905,7 @@ async fn proxy_and_labeler_headers_reach_the_pds_and_per_call_options_win() {
         return;
     };
     let acct = account(&net.pds, "proxy").await;
-    let session = acct.client.session().await.unwrap();
+    let session = acct.session.clone();
     let (a, b) = (stand_in_appview("A"), stand_in_appview("B"));
     let target =
         |s: &TestHttp, id: &str| ProxyTarget::parse(&format!("{}#{id}", did_web(s.port))).unwrap();
@@ -916,13 +934,14 @@ async fn proxy_and_labeler_headers_reach_the_pds_and_per_call_options_win() {
     // Per-client defaults: the PDS reads the header, resolves A's did:web and forwards
     // the call there with a service token for A, and the labelers header with it.
     let client = Client::builder(&net.pds)
+        .allow_private_network(true)
         .default_options(CallOptions {
             proxy: Some(target(&a, "bsky_appview")),
             accept_labelers: Some(vec![labeler(L1, false)]),
         })
         .build()
         .unwrap();
-    client.set_session(session).await;
+    let client = client.with_auth(session);
     let res = client.send_authed(&profile()).await.unwrap();
     assert_eq!(display_name(&res.value().unwrap()).as_deref(), Some("A"));
     let calls: Vec<Seen> = a

@@ -13,22 +13,43 @@ use std::time::{Duration, Instant, SystemTime};
 use atmo_data::{Cid, Value};
 use atmo_tests::refnet::{RefNet, skip_if_disabled};
 use atmo_tests::support::{atmo_bin, temp_dir, unique};
-use atmo_xrpc::{Client, Error, FileSessionStore, RetryPolicy, SessionStore, WriteOp};
+use atmo_xrpc::{
+    Client, Error, FileSessionStore, PasswordSession, RetryPolicy, SessionData, SessionStore,
+    WriteOp,
+};
 use base64::Engine as _;
 use futures_util::TryStreamExt as _;
 use sha2::{Digest, Sha256};
 
-/// A fresh account on `pds`; the client holds its session.
-async fn new_account(client: &Client) -> (String, String) {
+/// A client for a service on the loopback reference network (private addresses allowed).
+fn dev(url: &str) -> atmo_xrpc::ClientBuilder {
+    Client::builder(url).allow_private_network(true)
+}
+
+/// A fresh account on `client`'s service: a client that carries its session, the
+/// session, its handle and password.
+async fn new_account(client: &Client) -> (Client, PasswordSession, String, String) {
     let handle = format!("{}.test", unique("u"));
     let password = unique("pw-");
-    let s = client
-        .create_account(&handle, &format!("{handle}@example.com"), &password)
-        .await
-        .unwrap();
-    assert_eq!(s.handle, handle);
-    assert!(s.did.starts_with("did:plc:"), "{}", s.did);
-    (handle, password)
+    let session = PasswordSession::create_account(
+        client,
+        &handle,
+        &format!("{handle}@example.com"),
+        &password,
+        None,
+    )
+    .await
+    .unwrap();
+    let s = session.data().await;
+    assert_eq!(s.handle.as_str(), handle);
+    assert!(s.did.as_str().starts_with("did:plc:"), "{}", s.did);
+    (session.client(), session, handle, password)
+}
+
+/// getSession through `client` (with its auth).
+async fn get_session(client: &Client) -> Result<Value, Error> {
+    let req = atmo_xrpc::XrpcRequest::query("com.atproto.server.getSession")?;
+    client.send_authed(&req).await?.value()
 }
 
 fn post(text: &str) -> Value {
@@ -221,14 +242,15 @@ async fn sessions_records_and_pages() {
     };
     let dir = temp_dir("session");
     let store = Arc::new(FileSessionStore::new(dir.join("state/session.json")));
-    let client = Client::builder(&net.pds)
-        .session_store(store.clone())
-        .build()
-        .unwrap();
-    let (handle, password) = new_account(&client).await;
+    let public = dev(&net.pds).build().unwrap();
+    let (_, _, handle, password) = new_account(&public).await;
 
     // Login saves the session, 0600.
-    let s = client.login(&handle, &password).await.unwrap();
+    let session = PasswordSession::login_with_store(&public, &handle, &password, store.clone())
+        .await
+        .unwrap();
+    let client = session.client();
+    let s = session.data().await;
     let stored = store.load().unwrap().unwrap();
     assert_eq!(stored, s);
     #[cfg(unix)]
@@ -241,24 +263,23 @@ async fn sessions_records_and_pages() {
         assert_eq!(mode & 0o777, 0o600);
     }
     // Resume in a fresh client from the stored tokens.
-    let other = Client::new(&net.pds).unwrap();
-    let resumed = other.resume(stored.clone()).await.unwrap();
+    let other = dev(&net.pds).build().unwrap();
+    let resumed = PasswordSession::resume(&other, stored.clone(), None);
     assert_eq!(
-        (resumed.did.as_str(), resumed.handle.as_str()),
+        (resumed.did().as_str(), resumed.data().await.handle.as_str()),
         (s.did.as_str(), handle.as_str())
     );
-    let me = other.get_session().await.unwrap();
+    let me = get_session(&resumed.client()).await.unwrap();
     assert_eq!(me.get("did").and_then(Value::as_str), Some(s.did.as_str()));
     // Refresh rotates the tokens, and the store follows.
-    let refreshed = client.refresh_session().await.unwrap();
+    let refreshed = session.refresh().await.unwrap();
     assert_ne!(refreshed.refresh_jwt, s.refresh_jwt);
     assert_eq!(store.load().unwrap().unwrap(), refreshed);
     // A token that is no refresh token is refused as an expired session.
-    let stale = Client::new(&net.pds).unwrap();
     let mut bogus = s.clone();
     bogus.refresh_jwt = s.access_jwt.clone();
-    stale.set_session(bogus).await;
-    let e = stale.refresh_session().await.unwrap_err();
+    let stale = PasswordSession::resume(&other, bogus, None);
+    let e = stale.refresh().await.unwrap_err();
     assert!(matches!(e, Error::SessionExpired(_)), "{e}");
 
     // Records: create, get, put with swap, conflicting swap, delete.
@@ -268,7 +289,7 @@ async fn sessions_records_and_pages() {
         .await
         .unwrap();
     let rkey = a.uri.rsplit('/').next().unwrap().to_owned();
-    let got = client.get_record(&s.did, coll, &rkey, None).await.unwrap();
+    let got = client.get_record(s.did.as_str(), coll, &rkey, None).await.unwrap();
     assert_eq!(got.value, post("one"));
     assert_eq!(got.cid.as_deref(), Some(a.cid.as_str()));
     assert_eq!(
@@ -308,7 +329,7 @@ async fn sessions_records_and_pages() {
         .await
         .unwrap();
     let missing = client
-        .get_record(&s.did, coll, &rkey, None)
+        .get_record(s.did.as_str(), coll, &rkey, None)
         .await
         .unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
@@ -323,7 +344,7 @@ async fn sessions_records_and_pages() {
         .collect();
     client.apply_writes(&writes).await.unwrap();
     let all: Vec<_> = client
-        .list_records(&s.did, "com.example.note", Some(2))
+        .list_records(s.did.as_str(), "com.example.note", Some(2))
         .try_collect()
         .await
         .unwrap();
@@ -334,14 +355,14 @@ async fn sessions_records_and_pages() {
     keys.sort_unstable();
     assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
     let page = client
-        .list_records_page(&s.did, "com.example.note", Some(2), None)
+        .list_records_page(s.did.as_str(), "com.example.note", Some(2), None)
         .await
         .unwrap();
     assert_eq!(page.items.len(), 2);
     assert!(page.cursor.is_some());
 
     // describeRepo: the PDS resolves the DID itself (through the local PLC).
-    let desc = client.describe_repo(&s.did).await.unwrap();
+    let desc = client.describe_repo(s.did.as_str()).await.unwrap();
     assert_eq!(
         desc.get("did").and_then(Value::as_str),
         Some(s.did.as_str())
@@ -360,10 +381,10 @@ async fn sessions_records_and_pages() {
     assert!(
         repos
             .iter()
-            .any(|r| r.get("did").and_then(Value::as_str) == Some(&s.did))
+            .any(|r| r.get("did").and_then(Value::as_str) == Some(s.did.as_str()))
     );
     let car = client
-        .get_repo(&s.did, None)
+        .get_repo(s.did.as_str(), None)
         .await
         .unwrap()
         .to_vec()
@@ -372,7 +393,7 @@ async fn sessions_records_and_pages() {
     assert!(car.len() > 100, "a CAR of {} bytes", car.len());
 
     // Logout forgets it everywhere; writes then fail with NoSession.
-    client.logout().await.unwrap();
+    session.logout().await.unwrap();
     assert!(store.load().unwrap().is_none());
     let e = client
         .create_record(coll, None, &post("x"))
@@ -388,9 +409,9 @@ async fn blobs_round_trip_and_corruption_is_caught() {
         return;
     };
     let proxy = Proxy::start(net.pds_port().unwrap());
-    let client = Client::new(&proxy.url).unwrap();
-    new_account(&client).await;
-    let did = client.session().await.unwrap().did;
+    let public = dev(&proxy.url).build().unwrap();
+    let (client, session, _, _) = new_account(&public).await;
+    let did = session.did().to_string();
     let data: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let blob = client
         .upload_blob(data.clone().into(), "application/octet-stream")
@@ -421,8 +442,8 @@ async fn blobs_round_trip_and_corruption_is_caught() {
 
     // Streamed upload from a reader.
     let more: Vec<u8> = data.iter().rev().copied().collect();
-    let direct = Client::new(&net.pds).unwrap();
-    direct.set_session(client.session().await.unwrap()).await;
+    let direct = dev(&net.pds).build().unwrap();
+    let direct = PasswordSession::resume(&direct, session.data().await, None).client();
     let reader = std::io::Cursor::new(more.clone());
     let b2 = direct
         .upload_blob_reader(reader, "application/octet-stream", Some(more.len() as u64))
@@ -466,26 +487,25 @@ async fn one_refresh_for_fifty_expired_requests_then_pds_stops() {
     let secret = "7f".repeat(32);
     let mut net = RefNet::start_with_env(&[("PDS_JWT_SECRET", &secret)]).unwrap();
     let proxy = Proxy::start(net.pds_port().unwrap());
-    let client = Client::builder(&proxy.url)
+    let public = dev(&proxy.url)
         .timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
-    new_account(&client).await;
-    let mut s = client.session().await.unwrap();
+    let (_, session, _, _) = new_account(&public).await;
+    let mut s = session.data().await;
     s.access_jwt = expired_copy(&s.access_jwt, &secret);
-    client.set_session(s.clone()).await;
+    let session = PasswordSession::resume(&public, s.clone(), None);
+    let client = session.client();
     // The expired token is refused as such.
-    let probe = Client::new(&net.pds).unwrap();
-    probe.set_session(s.clone()).await;
-    let res = probe.execute_probe().await;
+    let res = execute_probe(&net.pds, &s).await;
     assert!(res.is_some_and(|e| e.is_expired_token()));
 
     let started = Instant::now();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let c = client.clone();
-            tokio::spawn(async move { c.get_session().await })
+            tokio::spawn(async move { get_session(&c).await })
         })
         .collect();
     for t in tasks {
@@ -502,34 +522,28 @@ async fn one_refresh_for_fifty_expired_requests_then_pds_stops() {
     let calls = proxy.count("/xrpc/com.atproto.server.getSession");
     eprintln!("getSession requests through the proxy: {calls}");
     assert!((51..=100).contains(&calls), "{calls}");
-    assert_ne!(client.session().await.unwrap().access_jwt, s.access_jwt);
+    assert_ne!(session.data().await.access_jwt, s.access_jwt);
 
     // The PDS goes away mid-session: a clear transport error, quickly.
     net.stop().unwrap();
     let started = Instant::now();
-    let e = client.get_session().await.unwrap_err();
+    let e = get_session(&client).await.unwrap_err();
     let took = started.elapsed();
     assert!(matches!(e, Error::Transport(_)), "{e}");
     assert!(took < Duration::from_secs(12), "took {took:?}");
     eprintln!("stopped PDS: {e} after {took:?}");
 }
 
-trait Probe {
-    async fn execute_probe(&self) -> Option<atmo_xrpc::XrpcError>;
-}
-
-impl Probe for Client {
-    /// getSession with the stored token, without the refresh logic (a raw request).
-    async fn execute_probe(&self) -> Option<atmo_xrpc::XrpcError> {
-        let s = self.session().await?;
-        let req = atmo_xrpc::XrpcRequest::query("com.atproto.server.getSession").ok()?;
-        let url = req.to_http(self.base(), None).ok()?.uri().to_string();
-        let res = atmo_tests::refnet::http_get_auth(&url, Some(&s.access_jwt)).ok()?;
-        let headers = http_headers(&res.headers);
-        Some(atmo_xrpc::XrpcError::from_parts(
-            res.status, &headers, &res.body,
-        ))
-    }
+/// getSession on `pds` with the session's access token, without the refresh logic (a
+/// raw request).
+async fn execute_probe(pds: &str, s: &SessionData) -> Option<atmo_xrpc::XrpcError> {
+    let req = atmo_xrpc::XrpcRequest::query("com.atproto.server.getSession").ok()?;
+    let url = req.to_http(pds, None).ok()?.uri().to_string();
+    let res = atmo_tests::refnet::http_get_auth(&url, Some(&s.access_jwt)).ok()?;
+    let headers = http_headers(&res.headers);
+    Some(atmo_xrpc::XrpcError::from_parts(
+        res.status, &headers, &res.body,
+    ))
 }
 
 fn http_headers(pairs: &[(String, String)]) -> http::HeaderMap {
@@ -548,8 +562,8 @@ async fn rate_limits_are_parsed_tracked_and_429_is_bounded() {
         return;
     }
     let net = RefNet::start_with_env(&[("PDS_RATE_LIMITS_ENABLED", "true")]).unwrap();
-    let client = Client::new(&net.pds).unwrap();
-    let (handle, _) = new_account(&client).await;
+    let client = dev(&net.pds).build().unwrap();
+    let (_, _, handle, _) = new_account(&client).await;
     let req = atmo_xrpc::XrpcRequest::query("com.atproto.server.describeServer").unwrap();
     client.send(&req).await.unwrap();
     let seen = client.rate_limits();
@@ -561,7 +575,7 @@ async fn rate_limits_are_parsed_tracked_and_429_is_bounded() {
     // createSession is limited (30 per 5 minutes): a wrong password until 429.
     let mut limited = None;
     for _ in 0..100 {
-        match client.login(&handle, "wrong").await {
+        match PasswordSession::login(&client, &handle, "wrong").await {
             Err(Error::Xrpc(e)) if e.is_rate_limited() => {
                 limited = Some(e);
                 break;
@@ -579,7 +593,7 @@ async fn rate_limits_are_parsed_tracked_and_429_is_bounded() {
     let wait = rl.reset_in(SystemTime::now()).unwrap();
     assert!(wait > Duration::from_secs(5), "{wait:?}");
     // With retries on, a reset further away than max_wait returns the 429 at once.
-    let patient = Client::builder(&net.pds)
+    let patient = dev(&net.pds)
         .retry(RetryPolicy {
             retry_on_429: true,
             max_wait: Duration::from_secs(2),
@@ -588,7 +602,9 @@ async fn rate_limits_are_parsed_tracked_and_429_is_bounded() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let e = patient.login(&handle, "wrong").await.unwrap_err();
+    let e = PasswordSession::login(&patient, &handle, "wrong")
+        .await
+        .unwrap_err();
     assert!(e.as_xrpc().is_some_and(|x| x.is_rate_limited()), "{e}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
@@ -629,9 +645,9 @@ async fn cli_session_record_blob_xrpc() {
     let Some(net) = RefNet::shared_or_skip() else {
         return;
     };
-    let client = Client::new(&net.pds).unwrap();
-    let (handle, password) = new_account(&client).await;
-    let did = client.session().await.unwrap().did;
+    let public = dev(&net.pds).build().unwrap();
+    let (_client, session, handle, password) = new_account(&public).await;
+    let did = session.did().to_string();
     let dir = temp_dir("cli");
     let sess = dir.join("session.json");
     let pds = net.pds.as_str();
