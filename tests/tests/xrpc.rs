@@ -289,7 +289,10 @@ async fn sessions_records_and_pages() {
         .await
         .unwrap();
     let rkey = a.uri.rsplit('/').next().unwrap().to_owned();
-    let got = client.get_record(s.did.as_str(), coll, &rkey, None).await.unwrap();
+    let got = client
+        .get_record(s.did.as_str(), coll, &rkey, None)
+        .await
+        .unwrap();
     assert_eq!(got.value, post("one"));
     assert_eq!(got.cid.as_deref(), Some(a.cid.as_str()));
     assert_eq!(
@@ -532,6 +535,68 @@ async fn one_refresh_for_fifty_expired_requests_then_pds_stops() {
     assert!(matches!(e, Error::Transport(_)), "{e}");
     assert!(took < Duration::from_secs(12), "took {took:?}");
     eprintln!("stopped PDS: {e} after {took:?}");
+}
+
+/// Two processes share one session file; each makes 20 concurrent calls on an expired
+/// access token. The store's lock makes exactly one refresh happen, the other process
+/// adopts its tokens, and no call and no session is lost; twice over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_sharing_a_session_file_refresh_once() {
+    if skip_if_disabled() {
+        return;
+    }
+    let secret = "5e".repeat(32);
+    let net = RefNet::start_with_env(&[("PDS_JWT_SECRET", &secret)]).unwrap();
+    let proxy = Proxy::start(net.pds_port().unwrap());
+    let public = dev(&proxy.url).build().unwrap();
+    let (_, session, _, _) = new_account(&public).await;
+    let dir = temp_dir("shared-session");
+    let file = dir.join("session.json");
+    let store = FileSessionStore::new(&file);
+    let mut current = session.data().await;
+    for round in 1..=2 {
+        let mut s = current.clone();
+        s.access_jwt = expired_copy(&s.access_jwt, &secret);
+        store.save(&s).unwrap();
+        let spawn = || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_session-child"))
+                .args([proxy.url.as_str(), file.to_str().unwrap(), "20"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "20");
+        }
+        assert_eq!(
+            proxy.count("/xrpc/com.atproto.server.refreshSession"),
+            round,
+            "exactly one refresh in round {round}"
+        );
+        let after = store.load().unwrap().unwrap();
+        assert_ne!(
+            after.refresh_jwt, s.refresh_jwt,
+            "the store holds the new tokens"
+        );
+        // The stored session is live: a third party can use it without refreshing.
+        let check = PasswordSession::resume(&public, after.clone(), None).client();
+        get_session(&check).await.unwrap();
+        assert_eq!(
+            proxy.count("/xrpc/com.atproto.server.refreshSession"),
+            round
+        );
+        current = after;
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// getSession on `pds` with the session's access token, without the refresh logic (a

@@ -391,35 +391,39 @@ mod tests {
         assert_eq!(l, "r [####################] 100% 10 B of 5 B");
     }
 
-    #[test]
-    fn host_and_port() {
-        assert_eq!(split_host_port("pds.example"), Some(("pds.example", 443)));
-        assert_eq!(
-            split_host_port("pds.example:8443"),
-            Some(("pds.example", 8443))
-        );
-        assert_eq!(split_host_port("[::1]:80"), Some(("::1", 80)));
-        assert_eq!(split_host_port("[::1]"), Some(("::1", 443)));
-        assert_eq!(split_host_port(""), None);
-        assert_eq!(split_host_port("h:notaport"), None);
+    fn global(pds: Option<&str>, allow_private_network: bool) -> GlobalArgs {
+        GlobalArgs {
+            pds: pds.map(str::to_owned),
+            plc: "https://plc.directory".into(),
+            handle_resolver: None,
+            allow_private_network,
+        }
     }
 
     #[test]
-    fn private_pds_urls_are_refused_unless_allowed() {
-        let rt = runtime().unwrap();
+    fn private_pds_urls_are_refused_unless_allowed_or_given() {
+        let with = |p: &ConnectPolicy, url: &str| {
+            let uri: http::Uri = url.parse().unwrap();
+            let host = uri.host().unwrap().trim_matches(['[', ']']).to_owned();
+            let ip: std::net::IpAddr = host.parse().unwrap();
+            p.check_uri(&uri).and_then(|()| p.check_addr(&host, ip))
+        };
+        let strict = policy(&global(None, false), None);
+        let open = policy(&global(None, true), None);
         for url in [
-            "http://pds.example",
+            "http://10.0.0.1",
             "https://127.0.0.1",
             "https://10.1.2.3:443/",
             "https://[::1]:8080",
             "https://169.254.169.254/latest",
         ] {
-            assert!(rt.block_on(check_service_url(url, false)).is_err(), "{url}");
-            assert!(rt.block_on(check_service_url(url, true)).is_ok(), "{url}");
+            assert!(with(&strict, url).is_err(), "{url}");
+            assert!(with(&open, url).is_ok(), "{url}");
         }
-        assert!(
-            rt.block_on(check_service_url("https://1.1.1.1", false))
-                .is_ok()
-        );
+        assert!(with(&strict, "https://1.1.1.1").is_ok());
+        // A --pds the user gave is reached as given; others stay refused.
+        let given = policy(&global(Some("http://127.0.0.1:2583"), false), None);
+        assert!(with(&given, "http://127.0.0.1:2583/xrpc/x").is_ok());
+        assert!(with(&given, "https://10.1.2.3").is_err());
     }
 }
