@@ -152,7 +152,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 fn is_leap(year: u32) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {

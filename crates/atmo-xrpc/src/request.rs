@@ -429,10 +429,10 @@ pub fn check_base(base: &str) -> Result<&str> {
     if uri.query().is_some() || trimmed.contains('#') {
         return Err(err("no query or fragment allowed"));
     }
-    if let Some(a) = uri.authority() {
-        if a.as_str().contains('@') {
-            return Err(err("user info is not allowed"));
-        }
+    if let Some(a) = uri.authority()
+        && a.as_str().contains('@')
+    {
+        return Err(err("user info is not allowed"));
     }
     Ok(trimmed)
 }

@@ -445,13 +445,14 @@ impl PasswordSession {
                     })??;
                 // Another process may have refreshed while we waited for the lock: its
                 // tokens are the live ones (ours were spent by its refresh).
-                if let Some(stored) = self.load_store()? {
-                    if stored.did == st.data.did && stored.refresh_jwt != st.data.refresh_jwt {
-                        tracing::debug!("session refreshed by another process; adopting it");
-                        st.data = stored;
-                        st.generation += 1;
-                        return Ok(());
-                    }
+                if let Some(stored) = self.load_store()?
+                    && stored.did == st.data.did
+                    && stored.refresh_jwt != st.data.refresh_jwt
+                {
+                    tracing::debug!("session refreshed by another process; adopting it");
+                    st.data = stored;
+                    st.generation += 1;
+                    return Ok(());
                 }
                 Some(guard)
             }
