@@ -1,8 +1,13 @@
 //! The network resolvers (feature `resolve-http`, DNS TXT with `resolve-dns`).
 
 mod cache;
+mod config;
+mod dids;
+mod handles;
 mod http;
 mod resolver;
 
 pub use cache::CacheStats;
-pub use resolver::{MAX_WELL_KNOWN_REDIRECTS, ResolvedIdentity, Resolver, ResolverConfig};
+pub use config::{ResolvedIdentity, ResolverConfig};
+pub use handles::MAX_WELL_KNOWN_REDIRECTS;
+pub use resolver::Resolver;
