@@ -395,3 +395,67 @@ fn cli_resolve_against_the_network() {
     args.extend(net_args);
     assert_eq!(run(&args).status.code(), Some(1));
 }
+
+/// The PDS a DID document names is untrusted data: a client for it refuses loopback and
+/// private addresses (and plain http) by default, naming what it refused, and reaches it
+/// only when allowed. The policy lives in the shared transport, so the library enforces
+/// it without a separate lookup.
+#[test]
+fn a_document_pds_on_loopback_is_refused_unless_allowed() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let acct = create_account(net, "pol");
+    let r = Resolver::new(config(net)).unwrap();
+    let rt = rt();
+    let doc = rt
+        .block_on(r.resolve_did(&Did::new(&acct.did).unwrap()))
+        .unwrap();
+    let pds = doc.require_pds_endpoint().unwrap().to_owned();
+    assert!(pds.starts_with("http://localhost:"), "{pds}");
+    let describe = atmo_xrpc::XrpcRequest::query("com.atproto.server.describeServer").unwrap();
+
+    // Plain http to a host the policy does not allow: refused when the client is built.
+    let e = atmo_xrpc::Client::new(&pds).unwrap_err();
+    match &e {
+        atmo_xrpc::Error::Transport(atmo_http::Error::Insecure { url }) => {
+            assert!(url.starts_with(&pds), "{url}")
+        }
+        other => panic!("expected Insecure, got {other}"),
+    }
+    // The same host over https: refused at connect time, naming the address.
+    let https = pds.replacen("http://", "https://", 1);
+    let client = atmo_xrpc::Client::new(&https).unwrap();
+    let e = rt.block_on(client.send(&describe)).unwrap_err();
+    match &e {
+        atmo_xrpc::Error::Transport(atmo_http::Error::Forbidden { host, addr, reason }) => {
+            assert_eq!(host, "localhost");
+            assert!(addr.is_loopback(), "{addr}");
+            assert_eq!(*reason, "loopback");
+        }
+        other => panic!("expected Forbidden, got {other}"),
+    }
+    assert!(
+        e.to_string().contains("refusing to connect to localhost"),
+        "{e}"
+    );
+    // Allowed explicitly (the whole private network, or this host): it answers.
+    for client in [
+        atmo_xrpc::Client::builder(&pds)
+            .allow_private_network(true)
+            .build()
+            .unwrap(),
+        atmo_xrpc::Client::builder(&pds)
+            .policy(atmo_http::ConnectPolicy::default().allow_host("localhost"))
+            .build()
+            .unwrap(),
+        // Sharing the resolver's transport shares its (private-network) policy.
+        atmo_xrpc::Client::builder(&pds)
+            .http(r.http().clone())
+            .build()
+            .unwrap(),
+    ] {
+        let res = rt.block_on(client.send(&describe)).unwrap();
+        assert_eq!(res.status, 200);
+    }
+}

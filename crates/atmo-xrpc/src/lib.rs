@@ -10,11 +10,17 @@
 //!   [`classify`] sorts a response into an [`XrpcResponse`] or an [`XrpcError`]
 //!   (`{error, message}`), and [`RateLimit`] reads the `ratelimit-*` headers. The
 //!   [`Endpoint`] trait describes one method for typed calls.
-//! - The `client` feature (default): [`Client`] on hyper + rustls (ring, webpki roots)
-//!   with timeouts, body caps, a tracing span per call, rate-limit tracking and an
-//!   optional wait-and-retry on 429; pagination streams; blob upload and CID-checked
-//!   download streams; app-password sessions with a single refresh in flight and a
-//!   file [`FileSessionStore`]; record and repo helpers.
+//! - The `client` feature (default): [`Client`] over the shared transport of `atmo-http`
+//!   (hyper + rustls, one connect policy: https and public addresses only unless allowed,
+//!   checked on every connection), with deadlines, body caps, a tracing span per call,
+//!   rate-limit tracking and an optional wait-and-retry on 429; pagination streams; blob
+//!   upload and CID-checked download streams; record and repo helpers.
+//! - Authentication is a plug-in: the client holds an [`Auth`] that authorizes each
+//!   request and sees each answer (to refresh, or to learn a DPoP nonce, and retry).
+//!   [`NoAuth`] for public calls; [`PasswordSession`] for app passwords (one refresh in
+//!   flight per process, and one across processes sharing a [`FileSessionStore`], whose
+//!   lock makes the second process adopt the first one's tokens); OAuth sessions
+//!   implement the same trait in `atmo-oauth`.
 //!
 //! ```
 //! # fn main() -> Result<(), atmo_xrpc::Error> {
