@@ -145,9 +145,10 @@ pub(crate) struct Violation(pub(crate) String);
 pub(crate) fn run() -> Result<(), String> {
     let (members, mut violations) = check_edges()?;
     violations.extend(check_pure(&members)?);
+    violations.extend(crate::cycles::check(&project_root()));
     if violations.is_empty() {
         println!(
-            "deps: ok ({} workspace crates; layering and pure-crate rules hold)",
+            "deps: ok ({} workspace crates; layering, pure-crate, one-HTTP-stack and no-file-cycle rules hold)",
             members.len()
         );
         Ok(())

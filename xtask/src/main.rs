@@ -11,6 +11,7 @@
 )]
 
 mod codegen;
+mod cycles;
 mod deps;
 mod fuzz;
 

@@ -12,7 +12,7 @@ use atmo_syntax::Nsid;
 use http::HeaderMap;
 
 use crate::error::Result;
-use crate::response::XrpcError;
+use crate::xrpc_error::XrpcError;
 
 /// What [`Auth`] methods return.
 pub type AuthFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;

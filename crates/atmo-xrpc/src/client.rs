@@ -14,7 +14,8 @@ use tracing::Instrument;
 use crate::auth::{Auth, AuthDecision, AuthRequest, AuthResponse, NoAuth};
 use crate::error::{Error, Result};
 use crate::request::{CallOptions, XrpcRequest, apply_options, check_base};
-use crate::response::{MAX_ERROR_BODY, RateLimit, XrpcError, XrpcResponse};
+use crate::response::XrpcResponse;
+use crate::xrpc_error::{MAX_ERROR_BODY, RateLimit, XrpcError};
 
 /// Default connect timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

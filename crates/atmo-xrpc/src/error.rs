@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::response::XrpcError;
+use crate::xrpc_error::XrpcError;
 
 /// Everything that can go wrong in an XRPC call.
 #[derive(Debug, thiserror::Error)]

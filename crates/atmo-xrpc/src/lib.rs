@@ -53,6 +53,7 @@ mod endpoint;
 mod error;
 mod request;
 mod response;
+mod xrpc_error;
 
 #[cfg(feature = "client")]
 mod auth;
@@ -73,9 +74,8 @@ pub use request::{
     ACCEPT_LABELERS_HEADER, CONTENT_LABELERS_HEADER, CallOptions, Labeler, Method, PROXY_HEADER,
     ProxyTarget, RequestBody, XrpcRequest, apply_options, check_base, percent_encode_into,
 };
-pub use response::{
-    MAX_ERROR_BODY, MAX_ERROR_TEXT, RateLimit, XrpcError, XrpcResponse, classify, parse_error_body,
-};
+pub use response::{XrpcResponse, classify};
+pub use xrpc_error::{MAX_ERROR_BODY, MAX_ERROR_TEXT, RateLimit, XrpcError, parse_error_body};
 
 #[cfg(feature = "client")]
 pub use auth::{Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket, NoAuth};
