@@ -85,3 +85,49 @@ mod tests {
         }
     }
 }
+
+/// A fresh account on the PDS at `pds` (private addresses allowed: the reference network
+/// is on loopback), with a handle `<prefix><unique>.test`.
+#[derive(Debug, Clone)]
+pub struct TestAccount {
+    /// A client for the PDS that authenticates with the account's session.
+    pub client: atmo_xrpc::Client,
+    /// The session.
+    pub session: atmo_xrpc::PasswordSession,
+    /// The account's DID.
+    pub did: String,
+    /// The handle.
+    pub handle: String,
+    /// The password.
+    pub password: String,
+}
+
+/// Creates a [`TestAccount`] on the PDS at `pds` with `com.atproto.server.createAccount`.
+///
+/// # Panics
+///
+/// If the PDS refuses (a test failure).
+pub async fn test_account(pds: &str, prefix: &str) -> TestAccount {
+    let public = atmo_xrpc::Client::builder(pds)
+        .allow_private_network(true)
+        .build()
+        .unwrap_or_else(|e| panic!("client for {pds}: {e}"));
+    let handle = format!("{}.test", unique(prefix));
+    let password = unique("pw-");
+    let session = atmo_xrpc::PasswordSession::create_account(
+        &public,
+        &handle,
+        &format!("{handle}@example.com"),
+        &password,
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("createAccount {handle}: {e}"));
+    TestAccount {
+        client: session.client(),
+        did: session.did().to_string(),
+        session,
+        handle,
+        password,
+    }
+}

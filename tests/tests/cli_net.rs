@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 
 use atmo_data::{Cid, Value};
 use atmo_tests::refnet::RefNet;
-use atmo_tests::support::{atmo_bin, temp_dir, unique};
+use atmo_tests::support::{atmo_bin, temp_dir};
 use atmo_xrpc::Client;
 
 /// Runs `atmo ARGS` with the session file `session` and the given environment, stdin
@@ -67,24 +67,8 @@ fn with<'a>(args: &[&'a str], net: &'a [&'a str; 5]) -> Vec<&'a str> {
 
 /// A fresh account: (client holding its session, handle, password, DID).
 async fn account(net: &RefNet) -> (Client, String, String, String) {
-    let client = Client::builder(&net.pds)
-        .allow_private_network(true)
-        .build()
-        .unwrap();
-    let handle = format!("{}.test", unique("n"));
-    let password = unique("pw-");
-    let session = atmo_xrpc::PasswordSession::create_account(
-        &client,
-        &handle,
-        &format!("{handle}@example.com"),
-        &password,
-        None,
-    )
-    .await
-    .unwrap();
-    let client = session.client();
-    let s = session.data().await;
-    (client, handle, password, s.did.to_string())
+    let a = atmo_tests::support::test_account(&net.pds, "n").await;
+    (a.client, a.handle, a.password, a.did)
 }
 
 fn note(i: usize) -> Value {

@@ -17,7 +17,7 @@ use std::thread;
 
 use atmo_data::Cid;
 use atmo_tests::refnet::RefNet;
-use atmo_tests::support::{atmo_bin, temp_dir, unique};
+use atmo_tests::support::{atmo_bin, temp_dir};
 use atmo_xrpc::Client;
 
 const SCHEMA: &str = "com.atproto.lexicon.schema";
@@ -46,23 +46,8 @@ fn ok_json(out: &Output) -> serde_json::Value {
 
 /// A fresh account: (its client holding the session, its DID).
 async fn account(net: &RefNet) -> (Client, String) {
-    let client = Client::builder(&net.pds)
-        .allow_private_network(true)
-        .build()
-        .unwrap();
-    let handle = format!("{}.test", unique("lx"));
-    let session = atmo_xrpc::PasswordSession::create_account(
-        &client,
-        &handle,
-        &format!("{handle}@example.com"),
-        &unique("pw-"),
-        None,
-    )
-    .await
-    .unwrap();
-    let client = session.client();
-    let s = session.data().await;
-    (client, s.did.to_string())
+    let a = atmo_tests::support::test_account(&net.pds, "lx").await;
+    (a.client, a.did)
 }
 
 /// A `com.atproto.lexicon.schema` record holding a record lexicon with this `id`.

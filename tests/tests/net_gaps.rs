@@ -36,29 +36,13 @@ struct Account {
 
 /// A fresh account on the PDS; its client holds the session.
 async fn account(pds: &str, prefix: &str) -> Account {
-    let client = Client::builder(pds)
-        .allow_private_network(true)
-        .build()
-        .unwrap();
-    let handle = format!("{}.test", unique(prefix));
-    let password = unique("pw-");
-    let session = atmo_xrpc::PasswordSession::create_account(
-        &client,
-        &handle,
-        &format!("{handle}@example.com"),
-        &password,
-        None,
-    )
-    .await
-    .unwrap();
-    let client = session.client();
-    let s = session.data().await;
+    let a = atmo_tests::support::test_account(pds, prefix).await;
     Account {
-        did: s.did.to_string(),
-        handle,
-        password,
-        client,
-        session,
+        did: a.did,
+        handle: a.handle,
+        password: a.password,
+        client: a.client,
+        session: a.session,
     }
 }
 
