@@ -48,6 +48,7 @@ pub use rt::{Collection, record_value};
 #[allow(
     missing_docs,                     // lexicons describe most fields, not all
     clippy::large_enum_variant,       // union payloads are boxed; Unknown holds a Value
+    clippy::too_many_arguments,       // `new` takes every required field
     clippy::doc_markdown,             // descriptions are lexicon prose
     clippy::doc_lazy_continuation,    // descriptions are lexicon prose
     rustdoc::bare_urls,               // descriptions are lexicon prose

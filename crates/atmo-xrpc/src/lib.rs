@@ -43,6 +43,7 @@
     )
 )]
 
+mod call_error;
 mod endpoint;
 mod error;
 mod request;
@@ -58,8 +59,11 @@ mod pagination;
 mod repo;
 #[cfg(feature = "client")]
 mod session;
+#[cfg(feature = "client")]
+mod typed;
 
-pub use endpoint::Endpoint;
+pub use call_error::{CallError, EndpointError};
+pub use endpoint::{BinaryInput, Call, Endpoint, JSON_ENCODING, Paginated};
 pub use error::{Error, Result, TransportError, TransportErrorKind};
 pub use request::{
     ACCEPT_LABELERS_HEADER, CONTENT_LABELERS_HEADER, CallOptions, Labeler, Method, PROXY_HEADER,

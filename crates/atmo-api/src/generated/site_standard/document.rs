@@ -78,6 +78,7 @@ impl<'de> serde::Deserialize<'de> for RecordLinks {
 ///
 /// A document record representing a published article, blog post, or other content. Documents can belong to a publication or exist independently.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Strong reference to a Bluesky post. Useful to keep track of comments off-platform.
     pub bsky_post_ref: Option<crate::com_atproto::repo::strong_ref::StrongRef>,
@@ -152,14 +153,55 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        site: impl Into<atmo_syntax::Uri>,
+        title: impl Into<String>,
+        published_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            bsky_post_ref: Default::default(),
+            content: Default::default(),
+            contributors: Default::default(),
+            cover_image: Default::default(),
+            description: Default::default(),
+            labels: Default::default(),
+            links: Default::default(),
+            path: Default::default(),
+            published_at: published_at.into(),
+            site: site.into(),
+            tags: Default::default(),
+            text_content: Default::default(),
+            title: title.into(),
+            updated_at: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+    with_bsky_post_ref bsky_post_ref some crate::com_atproto::repo::strong_ref::StrongRef,
+    with_content content some RecordContent,
+    with_contributors contributors some Vec<Contributor>,
+    with_cover_image cover_image some atmo_data::Blob,
+    with_description description some String,
+    with_labels labels some RecordLabels,
+    with_links links some RecordLinks,
+    with_path path some String,
+    with_tags tags some Vec<String>,
+    with_text_content text_content some String,
+    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }
 /// `site.standard.document#contributor`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Contributor {
     pub did: atmo_syntax::Did,
     pub display_name: Option<String>,
@@ -186,4 +228,19 @@ impl<'de> serde::Deserialize<'de> for Contributor {
             extra: m.rest(),
         })
     }
+}
+impl Contributor {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+        Self {
+            did: did.into(),
+            display_name: Default::default(),
+            role: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Contributor;
+    with_display_name display_name some String,
+    with_role role some String,
 }

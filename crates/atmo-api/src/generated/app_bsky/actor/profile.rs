@@ -35,7 +35,8 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 /// A `app.bsky.actor.profile` record (key: `literal:self`).
 ///
 /// A declaration of a Bluesky account profile.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Record {
     /// Small image to be displayed next to posts from account. AKA, 'profile picture'
     pub avatar: Option<atmo_data::Blob>,
@@ -90,9 +91,28 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Record;
+    with_avatar avatar some atmo_data::Blob,
+    with_banner banner some atmo_data::Blob,
+    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_description description some String,
+    with_display_name display_name some String,
+    with_joined_via_starter_pack joined_via_starter_pack some crate::com_atproto::repo::strong_ref::StrongRef,
+    with_labels labels some RecordLabels,
+    with_pinned_post pinned_post some crate::com_atproto::repo::strong_ref::StrongRef,
+    with_pronouns pronouns some String,
+    with_website website some atmo_syntax::Uri,
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }

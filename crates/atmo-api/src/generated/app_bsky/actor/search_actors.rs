@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.actor.searchActors";
 /// Query parameters of `app.bsky.actor.searchActors`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -16,8 +17,21 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+    with_q q some String,
+    with_term term some String,
+}
 /// The output of `app.bsky.actor.searchActors`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actors: Vec<crate::app_bsky::actor::defs::ProfileView>,
     pub cursor: Option<String>,
@@ -42,6 +56,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>) -> Self {
+        Self {
+            actors: actors.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `app.bsky.actor.searchActors` query.
 ///
 /// Find actors (profiles) matching search criteria. Does not require auth.
@@ -53,4 +80,22 @@ impl atmo_xrpc::Endpoint for SearchActors {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchActors;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchActors {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.actor.searchActorsTypeahead";
 /// Query parameters of `app.bsky.actor.searchActorsTypeahead`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -14,8 +15,20 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_limit limit some i64,
+    with_q q some String,
+    with_term term some String,
+}
 /// The output of `app.bsky.actor.searchActorsTypeahead`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actors: Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
     /// Fields not in the lexicon, kept as found.
@@ -37,6 +50,15 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>) -> Self {
+        Self {
+            actors: actors.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.actor.searchActorsTypeahead` query.
 ///
 /// Find actor suggestions for a prefix search term. Expected use is for auto-completion during text field entry. Does not require auth.
@@ -48,4 +70,14 @@ impl atmo_xrpc::Endpoint for SearchActorsTypeahead {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchActorsTypeahead;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

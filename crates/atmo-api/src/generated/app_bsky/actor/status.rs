@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for RecordEmbed {
 ///
 /// A declaration of a Bluesky account status.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     /// The duration of the status in minutes. Applications can choose to impose minimum and maximum limits.
@@ -65,6 +66,25 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        status: impl Into<String>,
+        created_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            created_at: created_at.into(),
+            duration_minutes: Default::default(),
+            embed: Default::default(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+    with_duration_minutes duration_minutes some i64,
+    with_embed embed some RecordEmbed,
+}
 /// Known values of the `status` field of [`Record`].
 pub mod record_status {
     /// `app.bsky.actor.status#live`
@@ -76,6 +96,7 @@ impl Record {
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }
 /// The token `app.bsky.actor.status#live`.
 ///

@@ -14,4 +14,14 @@ impl atmo_xrpc::Endpoint for GetConfig {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetConfig {
+    type Endpoint = GetConfig;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

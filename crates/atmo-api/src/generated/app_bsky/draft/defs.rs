@@ -87,6 +87,7 @@ impl<'de> serde::Deserialize<'de> for DraftThreadgateAllowItem {
 ///
 /// A draft containing an array of draft posts.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Draft {
     /// UUIDv4 identifier of the device that created this draft.
     pub device_id: Option<String>,
@@ -129,8 +130,30 @@ impl<'de> serde::Deserialize<'de> for Draft {
         })
     }
 }
+impl Draft {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(posts: impl Into<Vec<DraftPost>>) -> Self {
+        Self {
+            device_id: Default::default(),
+            device_name: Default::default(),
+            langs: Default::default(),
+            postgate_embedding_rules: Default::default(),
+            posts: posts.into(),
+            threadgate_allow: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Draft;
+    with_device_id device_id some String,
+    with_device_name device_name some String,
+    with_langs langs some Vec<atmo_syntax::Language>,
+    with_postgate_embedding_rules postgate_embedding_rules some Vec<DraftPostgateEmbeddingRulesItem>,
+    with_threadgate_allow threadgate_allow some Vec<DraftThreadgateAllowItem>,
+}
 /// `app.bsky.draft.defs#draftEmbedCaption`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedCaption {
     pub content: String,
     pub lang: atmo_syntax::Language,
@@ -155,8 +178,19 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedCaption {
         })
     }
 }
+impl DraftEmbedCaption {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(lang: impl Into<atmo_syntax::Language>, content: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            lang: lang.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftEmbedExternal`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedExternal {
     pub uri: atmo_syntax::Uri,
     /// Fields not in the lexicon, kept as found.
@@ -178,8 +212,18 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedExternal {
         })
     }
 }
+impl DraftEmbedExternal {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(uri: impl Into<atmo_syntax::Uri>) -> Self {
+        Self {
+            uri: uri.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftEmbedGallery`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedGallery {
     pub items: DraftEmbedGalleryItems,
     /// Fields not in the lexicon, kept as found.
@@ -199,6 +243,15 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedGallery {
             items: m.req("items")?,
             extra: m.rest(),
         })
+    }
+}
+impl DraftEmbedGallery {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(items: impl Into<DraftEmbedGalleryItems>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.draft.defs#draftEmbedGalleryItems`.
@@ -236,6 +289,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedGalleryItemsItem {
 pub type DraftEmbedGalleryItems = Vec<DraftEmbedGalleryItemsItem>;
 /// `app.bsky.draft.defs#draftEmbedImage`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedImage {
     pub alt: Option<String>,
     pub local_ref: DraftEmbedLocalRef,
@@ -260,8 +314,22 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedImage {
         })
     }
 }
+impl DraftEmbedImage {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(local_ref: impl Into<DraftEmbedLocalRef>) -> Self {
+        Self {
+            alt: Default::default(),
+            local_ref: local_ref.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { DraftEmbedImage;
+    with_alt alt some String,
+}
 /// `app.bsky.draft.defs#draftEmbedLocalRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedLocalRef {
     /// Local, on-device ref to file to be embedded. Embeds are currently device-bound for drafts.
     pub path: String,
@@ -284,8 +352,18 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedLocalRef {
         })
     }
 }
+impl DraftEmbedLocalRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftEmbedRecord`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedRecord {
     pub record: crate::com_atproto::repo::strong_ref::StrongRef,
     /// Fields not in the lexicon, kept as found.
@@ -307,8 +385,18 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedRecord {
         })
     }
 }
+impl DraftEmbedRecord {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(record: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>) -> Self {
+        Self {
+            record: record.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftEmbedVideo`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedVideo {
     pub alt: Option<String>,
     pub captions: Option<Vec<DraftEmbedCaption>>,
@@ -335,6 +423,21 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedVideo {
             extra: m.rest(),
         })
     }
+}
+impl DraftEmbedVideo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(local_ref: impl Into<DraftEmbedLocalRef>) -> Self {
+        Self {
+            alt: Default::default(),
+            captions: Default::default(),
+            local_ref: local_ref.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { DraftEmbedVideo;
+    with_alt alt some String,
+    with_captions captions some Vec<DraftEmbedCaption>,
 }
 /// A union inside `app.bsky.draft.defs#draftPost`.
 ///
@@ -371,6 +474,7 @@ impl<'de> serde::Deserialize<'de> for DraftPostLabels {
 ///
 /// One of the posts that compose a draft.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftPost {
     pub embed_externals: Option<Vec<DraftEmbedExternal>>,
     pub embed_gallery: Option<DraftEmbedGallery>,
@@ -412,10 +516,34 @@ impl<'de> serde::Deserialize<'de> for DraftPost {
         })
     }
 }
+impl DraftPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            embed_externals: Default::default(),
+            embed_gallery: Default::default(),
+            embed_images: Default::default(),
+            embed_records: Default::default(),
+            embed_videos: Default::default(),
+            labels: Default::default(),
+            text: text.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { DraftPost;
+    with_embed_externals embed_externals some Vec<DraftEmbedExternal>,
+    with_embed_gallery embed_gallery some DraftEmbedGallery,
+    with_embed_images embed_images some Vec<DraftEmbedImage>,
+    with_embed_records embed_records some Vec<DraftEmbedRecord>,
+    with_embed_videos embed_videos some Vec<DraftEmbedVideo>,
+    with_labels labels some DraftPostLabels,
+}
 /// `app.bsky.draft.defs#draftView`
 ///
 /// View to present drafts data to users.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftView {
     /// The time the draft was created.
     pub created_at: atmo_syntax::LenientDatetime,
@@ -449,10 +577,28 @@ impl<'de> serde::Deserialize<'de> for DraftView {
         })
     }
 }
+impl DraftView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        id: impl Into<atmo_syntax::Tid>,
+        draft: impl Into<Draft>,
+        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        updated_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            created_at: created_at.into(),
+            draft: draft.into(),
+            id: id.into(),
+            updated_at: updated_at.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftWithId`
 ///
 /// A draft with an identifier, used to store drafts in private storage (stash).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftWithId {
     pub draft: Draft,
     /// A TID to be used as a draft identifier.
@@ -476,5 +622,15 @@ impl<'de> serde::Deserialize<'de> for DraftWithId {
             id: m.req("id")?,
             extra: m.rest(),
         })
+    }
+}
+impl DraftWithId {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(id: impl Into<atmo_syntax::Tid>, draft: impl Into<Draft>) -> Self {
+        Self {
+            draft: draft.into(),
+            id: id.into(),
+            extra: Default::default(),
+        }
     }
 }

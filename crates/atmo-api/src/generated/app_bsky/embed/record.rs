@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.embed.record";
 /// `app.bsky.embed.record`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub record: crate::com_atproto::repo::strong_ref::StrongRef,
     /// Fields not in the lexicon, kept as found.
@@ -22,6 +23,15 @@ impl<'de> serde::Deserialize<'de> for Record {
             record: m.req("record")?,
             extra: m.rest(),
         })
+    }
+}
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(record: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>) -> Self {
+        Self {
+            record: record.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.embed.record#view`.
@@ -105,6 +115,7 @@ impl<'de> serde::Deserialize<'de> for ViewRecord2 {
 }
 /// `app.bsky.embed.record#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub record: ViewRecord2,
     /// Fields not in the lexicon, kept as found.
@@ -126,8 +137,18 @@ impl<'de> serde::Deserialize<'de> for View {
         })
     }
 }
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(record: impl Into<ViewRecord2>) -> Self {
+        Self {
+            record: record.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.record#viewBlocked`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewBlocked {
     pub author: crate::app_bsky::feed::defs::BlockedAuthor,
     pub blocked: bool,
@@ -155,8 +176,24 @@ impl<'de> serde::Deserialize<'de> for ViewBlocked {
         })
     }
 }
+impl ViewBlocked {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        uri: impl Into<atmo_syntax::AtUri>,
+        blocked: impl Into<bool>,
+        author: impl Into<crate::app_bsky::feed::defs::BlockedAuthor>,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            blocked: blocked.into(),
+            uri: uri.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.record#viewDetached`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewDetached {
     pub detached: bool,
     pub uri: atmo_syntax::AtUri,
@@ -181,8 +218,19 @@ impl<'de> serde::Deserialize<'de> for ViewDetached {
         })
     }
 }
+impl ViewDetached {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(uri: impl Into<atmo_syntax::AtUri>, detached: impl Into<bool>) -> Self {
+        Self {
+            detached: detached.into(),
+            uri: uri.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.record#viewNotFound`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewNotFound {
     pub not_found: bool,
     pub uri: atmo_syntax::AtUri,
@@ -205,6 +253,16 @@ impl<'de> serde::Deserialize<'de> for ViewNotFound {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl ViewNotFound {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(uri: impl Into<atmo_syntax::AtUri>, not_found: impl Into<bool>) -> Self {
+        Self {
+            not_found: not_found.into(),
+            uri: uri.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.embed.record#viewRecord`.
@@ -262,6 +320,7 @@ impl<'de> serde::Deserialize<'de> for ViewRecordEmbedsItem {
 }
 /// `app.bsky.embed.record#viewRecord`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewRecord {
     pub author: crate::app_bsky::actor::defs::ProfileViewBasic,
     pub cid: atmo_syntax::CidString,
@@ -313,4 +372,37 @@ impl<'de> serde::Deserialize<'de> for ViewRecord {
             extra: m.rest(),
         })
     }
+}
+impl ViewRecord {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        uri: impl Into<atmo_syntax::AtUri>,
+        cid: impl Into<atmo_syntax::CidString>,
+        author: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
+        value: impl Into<atmo_data::Value>,
+        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            cid: cid.into(),
+            embeds: Default::default(),
+            indexed_at: indexed_at.into(),
+            labels: Default::default(),
+            like_count: Default::default(),
+            quote_count: Default::default(),
+            reply_count: Default::default(),
+            repost_count: Default::default(),
+            uri: uri.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ViewRecord;
+    with_embeds embeds some Vec<ViewRecordEmbedsItem>,
+    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count some i64,
+    with_quote_count quote_count some i64,
+    with_reply_count reply_count some i64,
+    with_repost_count repost_count some i64,
 }

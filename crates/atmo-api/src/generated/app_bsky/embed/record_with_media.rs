@@ -40,6 +40,7 @@ impl<'de> serde::Deserialize<'de> for RecordWithMediaMedia {
 }
 /// `app.bsky.embed.recordWithMedia`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordWithMedia {
     pub media: RecordWithMediaMedia,
     pub record: crate::app_bsky::embed::record::Record,
@@ -62,6 +63,19 @@ impl<'de> serde::Deserialize<'de> for RecordWithMedia {
             record: m.req("record")?,
             extra: m.rest(),
         })
+    }
+}
+impl RecordWithMedia {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        record: impl Into<crate::app_bsky::embed::record::Record>,
+        media: impl Into<RecordWithMediaMedia>,
+    ) -> Self {
+        Self {
+            media: media.into(),
+            record: record.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.embed.recordWithMedia#view`.
@@ -107,6 +121,7 @@ impl<'de> serde::Deserialize<'de> for ViewMedia {
 }
 /// `app.bsky.embed.recordWithMedia#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub media: ViewMedia,
     pub record: crate::app_bsky::embed::record::View,
@@ -129,5 +144,18 @@ impl<'de> serde::Deserialize<'de> for View {
             record: m.req("record")?,
             extra: m.rest(),
         })
+    }
+}
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        record: impl Into<crate::app_bsky::embed::record::View>,
+        media: impl Into<ViewMedia>,
+    ) -> Self {
+        Self {
+            media: media.into(),
+            record: record.into(),
+            extra: Default::default(),
+        }
     }
 }

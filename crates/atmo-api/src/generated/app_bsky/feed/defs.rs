@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.defs";
 /// `app.bsky.feed.defs#blockedAuthor`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BlockedAuthor {
     pub did: atmo_syntax::Did,
     pub viewer: Option<crate::app_bsky::actor::defs::ViewerState>,
@@ -27,8 +28,22 @@ impl<'de> serde::Deserialize<'de> for BlockedAuthor {
         })
     }
 }
+impl BlockedAuthor {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+        Self {
+            did: did.into(),
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { BlockedAuthor;
+    with_viewer viewer some crate::app_bsky::actor::defs::ViewerState,
+}
 /// `app.bsky.feed.defs#blockedPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BlockedPost {
     pub author: BlockedAuthor,
     pub blocked: bool,
@@ -54,6 +69,21 @@ impl<'de> serde::Deserialize<'de> for BlockedPost {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl BlockedPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        uri: impl Into<atmo_syntax::AtUri>,
+        blocked: impl Into<bool>,
+        author: impl Into<BlockedAuthor>,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            blocked: blocked.into(),
+            uri: uri.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The token `app.bsky.feed.defs#clickthroughAuthor`.
@@ -115,6 +145,7 @@ impl<'de> serde::Deserialize<'de> for FeedViewPostReason {
 }
 /// `app.bsky.feed.defs#feedViewPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FeedViewPost {
     /// Context provided by feed generator that may be passed back alongside interactions.
     pub feed_context: Option<String>,
@@ -150,8 +181,28 @@ impl<'de> serde::Deserialize<'de> for FeedViewPost {
         })
     }
 }
+impl FeedViewPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(post: impl Into<PostView>) -> Self {
+        Self {
+            feed_context: Default::default(),
+            post: post.into(),
+            reason: Default::default(),
+            reply: Default::default(),
+            req_id: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { FeedViewPost;
+    with_feed_context feed_context some String,
+    with_reason reason some FeedViewPostReason,
+    with_reply reply some ReplyRef,
+    with_req_id req_id some String,
+}
 /// `app.bsky.feed.defs#generatorView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GeneratorView {
     pub accepts_interactions: Option<bool>,
     pub avatar: Option<atmo_syntax::Uri>,
@@ -212,6 +263,45 @@ impl<'de> serde::Deserialize<'de> for GeneratorView {
         })
     }
 }
+impl GeneratorView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        uri: impl Into<atmo_syntax::AtUri>,
+        cid: impl Into<atmo_syntax::CidString>,
+        did: impl Into<atmo_syntax::Did>,
+        creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+        display_name: impl Into<String>,
+        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            accepts_interactions: Default::default(),
+            avatar: Default::default(),
+            cid: cid.into(),
+            content_mode: Default::default(),
+            creator: creator.into(),
+            description: Default::default(),
+            description_facets: Default::default(),
+            did: did.into(),
+            display_name: display_name.into(),
+            indexed_at: indexed_at.into(),
+            labels: Default::default(),
+            like_count: Default::default(),
+            uri: uri.into(),
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { GeneratorView;
+    with_accepts_interactions accepts_interactions some bool,
+    with_avatar avatar some atmo_syntax::Uri,
+    with_content_mode content_mode some String,
+    with_description description some String,
+    with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count some i64,
+    with_viewer viewer some GeneratorViewerState,
+}
 /// Known values of the `contentMode` field of [`GeneratorView`].
 pub mod generator_view_content_mode {
     /// `app.bsky.feed.defs#contentModeUnspecified`
@@ -220,7 +310,8 @@ pub mod generator_view_content_mode {
     pub const CONTENT_MODE_VIDEO: &str = "app.bsky.feed.defs#contentModeVideo";
 }
 /// `app.bsky.feed.defs#generatorViewerState`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct GeneratorViewerState {
     pub like: Option<atmo_syntax::AtUri>,
     /// Fields not in the lexicon, kept as found.
@@ -242,8 +333,18 @@ impl<'de> serde::Deserialize<'de> for GeneratorViewerState {
         })
     }
 }
+impl GeneratorViewerState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { GeneratorViewerState;
+    with_like like some atmo_syntax::AtUri,
+}
 /// `app.bsky.feed.defs#interaction`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Interaction {
     pub event: Option<String>,
     /// Context on a feed item that was originally supplied by the feed generator on getFeedSkeleton.
@@ -275,6 +376,18 @@ impl<'de> serde::Deserialize<'de> for Interaction {
             extra: m.rest(),
         })
     }
+}
+impl Interaction {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Interaction;
+    with_event event some String,
+    with_feed_context feed_context some String,
+    with_item item some atmo_syntax::AtUri,
+    with_req_id req_id some String,
 }
 /// Known values of the `event` field of [`Interaction`].
 pub mod interaction_event {
@@ -331,6 +444,7 @@ pub const INTERACTION_SHARE: &str = "app.bsky.feed.defs#interactionShare";
 ///
 /// The post's likers whom you also follow
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct KnownLikers {
     pub actors: Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
     pub count: i64,
@@ -355,8 +469,22 @@ impl<'de> serde::Deserialize<'de> for KnownLikers {
         })
     }
 }
+impl KnownLikers {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        count: impl Into<i64>,
+        actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            actors: actors.into(),
+            count: count.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.feed.defs#notFoundPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct NotFoundPost {
     pub not_found: bool,
     pub uri: atmo_syntax::AtUri,
@@ -379,6 +507,16 @@ impl<'de> serde::Deserialize<'de> for NotFoundPost {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl NotFoundPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(uri: impl Into<atmo_syntax::AtUri>, not_found: impl Into<bool>) -> Self {
+        Self {
+            not_found: not_found.into(),
+            uri: uri.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.feed.defs#postView`.
@@ -436,6 +574,7 @@ impl<'de> serde::Deserialize<'de> for PostViewEmbed {
 }
 /// `app.bsky.feed.defs#postView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PostView {
     pub author: crate::app_bsky::actor::defs::ProfileViewBasic,
     pub bookmark_count: Option<i64>,
@@ -500,8 +639,50 @@ impl<'de> serde::Deserialize<'de> for PostView {
         })
     }
 }
+impl PostView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        uri: impl Into<atmo_syntax::AtUri>,
+        cid: impl Into<atmo_syntax::CidString>,
+        author: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
+        record: impl Into<atmo_data::Value>,
+        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            bookmark_count: Default::default(),
+            cid: cid.into(),
+            debug: Default::default(),
+            embed: Default::default(),
+            indexed_at: indexed_at.into(),
+            labels: Default::default(),
+            like_count: Default::default(),
+            quote_count: Default::default(),
+            record: record.into(),
+            reply_count: Default::default(),
+            repost_count: Default::default(),
+            threadgate: Default::default(),
+            uri: uri.into(),
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { PostView;
+    with_bookmark_count bookmark_count some i64,
+    with_debug debug some atmo_data::Value,
+    with_embed embed some PostViewEmbed,
+    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count some i64,
+    with_quote_count quote_count some i64,
+    with_reply_count reply_count some i64,
+    with_repost_count repost_count some i64,
+    with_threadgate threadgate some ThreadgateView,
+    with_viewer viewer some ViewerState,
+}
 /// `app.bsky.feed.defs#reasonPin`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ReasonPin {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -518,8 +699,15 @@ impl<'de> serde::Deserialize<'de> for ReasonPin {
         Ok(Self { extra: m.rest() })
     }
 }
+impl ReasonPin {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.feed.defs#reasonRepost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReasonRepost {
     pub by: crate::app_bsky::actor::defs::ProfileViewBasic,
     pub cid: Option<atmo_syntax::CidString>,
@@ -549,6 +737,25 @@ impl<'de> serde::Deserialize<'de> for ReasonRepost {
             extra: m.rest(),
         })
     }
+}
+impl ReasonRepost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        by: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
+        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            by: by.into(),
+            cid: Default::default(),
+            indexed_at: indexed_at.into(),
+            uri: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ReasonRepost;
+    with_cid cid some atmo_syntax::CidString,
+    with_uri uri some atmo_syntax::AtUri,
 }
 /// A union inside `app.bsky.feed.defs#replyRef`.
 #[derive(Debug, Clone, PartialEq)]
@@ -630,6 +837,7 @@ impl<'de> serde::Deserialize<'de> for ReplyRefRoot {
 }
 /// `app.bsky.feed.defs#replyRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReplyRef {
     /// When parent is a reply to another post, this is the author of that post.
     pub grandparent_author: Option<crate::app_bsky::actor::defs::ProfileViewBasic>,
@@ -657,6 +865,20 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
             extra: m.rest(),
         })
     }
+}
+impl ReplyRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(root: impl Into<ReplyRefRoot>, parent: impl Into<ReplyRefParent>) -> Self {
+        Self {
+            grandparent_author: Default::default(),
+            parent: parent.into(),
+            root: root.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ReplyRef;
+    with_grandparent_author grandparent_author some crate::app_bsky::actor::defs::ProfileViewBasic,
 }
 /// The token `app.bsky.feed.defs#requestLess`.
 ///
@@ -705,6 +927,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPostReason {
 }
 /// `app.bsky.feed.defs#skeletonFeedPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SkeletonFeedPost {
     /// Context that will be passed through to client and may be passed to feed generator back alongside interactions.
     pub feed_context: Option<String>,
@@ -733,8 +956,24 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPost {
         })
     }
 }
+impl SkeletonFeedPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(post: impl Into<atmo_syntax::AtUri>) -> Self {
+        Self {
+            feed_context: Default::default(),
+            post: post.into(),
+            reason: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { SkeletonFeedPost;
+    with_feed_context feed_context some String,
+    with_reason reason some SkeletonFeedPostReason,
+}
 /// `app.bsky.feed.defs#skeletonReasonPin`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SkeletonReasonPin {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -751,8 +990,15 @@ impl<'de> serde::Deserialize<'de> for SkeletonReasonPin {
         Ok(Self { extra: m.rest() })
     }
 }
+impl SkeletonReasonPin {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.feed.defs#skeletonReasonRepost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SkeletonReasonRepost {
     pub repost: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -774,10 +1020,20 @@ impl<'de> serde::Deserialize<'de> for SkeletonReasonRepost {
         })
     }
 }
+impl SkeletonReasonRepost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(repost: impl Into<atmo_syntax::AtUri>) -> Self {
+        Self {
+            repost: repost.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.feed.defs#threadContext`
 ///
 /// Metadata about this post within the context of the thread it is in.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ThreadContext {
     pub root_author_like: Option<atmo_syntax::AtUri>,
     /// Fields not in the lexicon, kept as found.
@@ -798,6 +1054,15 @@ impl<'de> serde::Deserialize<'de> for ThreadContext {
             extra: m.rest(),
         })
     }
+}
+impl ThreadContext {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ThreadContext;
+    with_root_author_like root_author_like some atmo_syntax::AtUri,
 }
 /// A union inside `app.bsky.feed.defs#threadViewPost`.
 #[derive(Debug, Clone, PartialEq)]
@@ -887,6 +1152,7 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPostRepliesItem {
 }
 /// `app.bsky.feed.defs#threadViewPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ThreadViewPost {
     pub parent: Option<ThreadViewPostParent>,
     pub post: PostView,
@@ -917,8 +1183,26 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPost {
         })
     }
 }
+impl ThreadViewPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(post: impl Into<PostView>) -> Self {
+        Self {
+            parent: Default::default(),
+            post: post.into(),
+            replies: Default::default(),
+            thread_context: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ThreadViewPost;
+    with_parent parent some ThreadViewPostParent,
+    with_replies replies some Vec<ThreadViewPostRepliesItem>,
+    with_thread_context thread_context some ThreadContext,
+}
 /// `app.bsky.feed.defs#threadgateView`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ThreadgateView {
     pub cid: Option<atmo_syntax::CidString>,
     pub lists: Option<Vec<crate::app_bsky::graph::defs::ListViewBasic>>,
@@ -949,10 +1233,23 @@ impl<'de> serde::Deserialize<'de> for ThreadgateView {
         })
     }
 }
+impl ThreadgateView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ThreadgateView;
+    with_cid cid some atmo_syntax::CidString,
+    with_lists lists some Vec<crate::app_bsky::graph::defs::ListViewBasic>,
+    with_record record some atmo_data::Value,
+    with_uri uri some atmo_syntax::AtUri,
+}
 /// `app.bsky.feed.defs#viewerState`
 ///
 /// Metadata about the requesting account's relationship with the subject content. Only has meaningful content for authed requests.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ViewerState {
     pub bookmarked: Option<bool>,
     pub embedding_disabled: Option<bool>,
@@ -995,4 +1292,20 @@ impl<'de> serde::Deserialize<'de> for ViewerState {
             extra: m.rest(),
         })
     }
+}
+impl ViewerState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ViewerState;
+    with_bookmarked bookmarked some bool,
+    with_embedding_disabled embedding_disabled some bool,
+    with_known_likers known_likers some KnownLikers,
+    with_like like some atmo_syntax::AtUri,
+    with_pinned pinned some bool,
+    with_reply_disabled reply_disabled some bool,
+    with_repost repost some atmo_syntax::AtUri,
+    with_thread_muted thread_muted some bool,
 }

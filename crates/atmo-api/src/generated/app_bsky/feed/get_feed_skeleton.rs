@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getFeedSkeleton";
 /// Query parameters of `app.bsky.feed.getFeedSkeleton`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -12,8 +13,23 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(feed: impl Into<atmo_syntax::AtUri>) -> Self {
+        Self {
+            cursor: Default::default(),
+            feed: feed.into(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+}
 /// The output of `app.bsky.feed.getFeedSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub feed: Vec<crate::app_bsky::feed::defs::SkeletonFeedPost>,
@@ -42,6 +58,21 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(feed: impl Into<Vec<crate::app_bsky::feed::defs::SkeletonFeedPost>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            feed: feed.into(),
+            req_id: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+    with_req_id req_id some String,
+}
 /// The errors `app.bsky.feed.getFeedSkeleton` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -63,6 +94,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.feed.getFeedSkeleton` query.
 ///
 /// Get a skeleton of a feed provided by a feed generator. Auth is optional, depending on provider requirements, and provides the DID of the requester. Implemented by Feed Generator Service.
@@ -74,4 +118,22 @@ impl atmo_xrpc::Endpoint for GetFeedSkeleton {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetFeedSkeleton;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetFeedSkeleton {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

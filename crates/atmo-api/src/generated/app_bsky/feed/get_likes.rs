@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getLikes";
 /// Query parameters of `app.bsky.feed.getLikes`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// CID of the subject record (aka, specific version of record), to filter likes.
@@ -15,8 +16,25 @@ pub struct Params {
     /// AT-URI of the subject (eg, a post record).
     pub uri: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            limit: Default::default(),
+            uri: uri.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_cid cid some atmo_syntax::CidString,
+    with_cursor cursor some String,
+    with_limit limit some i64,
+}
 /// The output of `app.bsky.feed.getLikes`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: Option<atmo_syntax::CidString>,
     pub cursor: Option<String>,
@@ -47,6 +65,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(uri: impl Into<atmo_syntax::AtUri>, likes: impl Into<Vec<Like>>) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            likes: likes.into(),
+            uri: uri.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cid cid some atmo_syntax::CidString,
+    with_cursor cursor some String,
+}
 /// The `app.bsky.feed.getLikes` query.
 ///
 /// Get like records which reference a subject (by AT-URI and CID).
@@ -58,9 +92,28 @@ impl atmo_xrpc::Endpoint for GetLikes {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetLikes;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetLikes {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `app.bsky.feed.getLikes#like`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Like {
     pub actor: crate::app_bsky::actor::defs::ProfileView,
     pub created_at: atmo_syntax::LenientDatetime,
@@ -86,5 +139,20 @@ impl<'de> serde::Deserialize<'de> for Like {
             indexed_at: m.req("indexedAt")?,
             extra: m.rest(),
         })
+    }
+}
+impl Like {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+    ) -> Self {
+        Self {
+            actor: actor.into(),
+            created_at: created_at.into(),
+            indexed_at: indexed_at.into(),
+            extra: Default::default(),
+        }
     }
 }

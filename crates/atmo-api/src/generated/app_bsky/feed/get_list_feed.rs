@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getListFeed";
 /// Query parameters of `app.bsky.feed.getListFeed`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -12,8 +13,23 @@ pub struct Params {
     /// Reference (AT-URI) to the list record.
     pub list: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(list: impl Into<atmo_syntax::AtUri>) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            list: list.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+}
 /// The output of `app.bsky.feed.getListFeed`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub feed: Vec<crate::app_bsky::feed::defs::FeedViewPost>,
@@ -38,6 +54,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(feed: impl Into<Vec<crate::app_bsky::feed::defs::FeedViewPost>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            feed: feed.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The errors `app.bsky.feed.getListFeed` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -59,6 +88,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.feed.getListFeed` query.
 ///
 /// Get a feed of recent posts from a list (posts and reposts from any actors on the list). Does not require auth.
@@ -70,4 +112,22 @@ impl atmo_xrpc::Endpoint for GetListFeed {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetListFeed;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetListFeed {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getQuotes";
 /// Query parameters of `app.bsky.feed.getQuotes`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// If supplied, filters to quotes of specific version (by CID) of the post record.
@@ -15,8 +16,25 @@ pub struct Params {
     /// Reference (AT-URI) of post record
     pub uri: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            limit: Default::default(),
+            uri: uri.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_cid cid some atmo_syntax::CidString,
+    with_cursor cursor some String,
+    with_limit limit some i64,
+}
 /// The output of `app.bsky.feed.getQuotes`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: Option<atmo_syntax::CidString>,
     pub cursor: Option<String>,
@@ -47,6 +65,25 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        uri: impl Into<atmo_syntax::AtUri>,
+        posts: impl Into<Vec<crate::app_bsky::feed::defs::PostView>>,
+    ) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            posts: posts.into(),
+            uri: uri.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cid cid some atmo_syntax::CidString,
+    with_cursor cursor some String,
+}
 /// The `app.bsky.feed.getQuotes` query.
 ///
 /// Get a list of quotes for a given post.
@@ -58,4 +95,22 @@ impl atmo_xrpc::Endpoint for GetQuotes {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetQuotes;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetQuotes {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

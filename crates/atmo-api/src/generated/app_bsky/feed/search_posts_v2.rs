@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.feed.searchPostsV2";
 /// Query parameters of `app.bsky.feed.searchPostsV2`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Search the full index instead of the recent-post window.
@@ -93,6 +94,43 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<atmo_syntax::Uri>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_all_time all_time some bool,
+    with_authors authors set Vec<atmo_syntax::AtIdentifier>,
+    with_cursor cursor some String,
+    with_domains domains set Vec<String>,
+    with_embedded_at_uris embedded_at_uris set Vec<atmo_syntax::AtUri>,
+    with_exclude_authors exclude_authors set Vec<atmo_syntax::AtIdentifier>,
+    with_exclude_domains exclude_domains set Vec<String>,
+    with_exclude_embedded_at_uris exclude_embedded_at_uris set Vec<atmo_syntax::AtUri>,
+    with_exclude_hashtags exclude_hashtags set Vec<String>,
+    with_exclude_languages exclude_languages set Vec<atmo_syntax::Language>,
+    with_exclude_mentions exclude_mentions set Vec<atmo_syntax::AtIdentifier>,
+    with_exclude_replies exclude_replies some bool,
+    with_exclude_urls exclude_urls set Vec<atmo_syntax::Uri>,
+    with_following following some bool,
+    with_has_media has_media some bool,
+    with_has_video has_video some bool,
+    with_hashtags hashtags set Vec<String>,
+    with_languages languages set Vec<atmo_syntax::Language>,
+    with_limit limit some i64,
+    with_mentions mentions set Vec<atmo_syntax::AtIdentifier>,
+    with_query query some String,
+    with_query_language query_language some String,
+    with_replies_only replies_only some bool,
+    with_reply_parent_uri reply_parent_uri some atmo_syntax::AtUri,
+    with_since since some String,
+    with_sort sort some String,
+    with_thread_root_uri thread_root_uri some atmo_syntax::AtUri,
+    with_until until some String,
+    with_urls urls set Vec<atmo_syntax::Uri>,
+}
 /// Known values of the `queryLanguage` parameter of [`Params`].
 pub mod params_query_language {
     /// `ja`
@@ -115,6 +153,7 @@ pub mod params_sort {
 }
 /// The output of `app.bsky.feed.searchPostsV2`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Cursor for the next page of results.
     pub cursor: Option<String>,
@@ -148,6 +187,23 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(posts: impl Into<Vec<crate::app_bsky::feed::defs::PostView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            detected_query_languages: Default::default(),
+            hits_total: Default::default(),
+            posts: posts.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+    with_detected_query_languages detected_query_languages some Vec<String>,
+    with_hits_total hits_total some i64,
 }
 /// Known values of the `detectedQueryLanguages` field of [`Output`].
 pub mod output_detected_query_languages {
@@ -183,6 +239,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.feed.searchPostsV2` query.
 ///
 /// Find posts matching a search query or filters, returning search hits for matching post records.
@@ -194,4 +263,22 @@ impl atmo_xrpc::Endpoint for SearchPostsV2 {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchPostsV2;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchPostsV2 {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

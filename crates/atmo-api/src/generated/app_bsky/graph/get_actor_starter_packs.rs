@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.getActorStarterPacks";
 /// Query parameters of `app.bsky.graph.getActorStarterPacks`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub actor: atmo_syntax::AtIdentifier,
@@ -11,8 +12,23 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(actor: impl Into<atmo_syntax::AtIdentifier>) -> Self {
+        Self {
+            actor: actor.into(),
+            cursor: Default::default(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+}
 /// The output of `app.bsky.graph.getActorStarterPacks`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub starter_packs: Vec<crate::app_bsky::graph::defs::StarterPackViewBasic>,
@@ -37,6 +53,21 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        starter_packs: impl Into<Vec<crate::app_bsky::graph::defs::StarterPackViewBasic>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            starter_packs: starter_packs.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `app.bsky.graph.getActorStarterPacks` query.
 ///
 /// Get a list of starter packs created by the actor.
@@ -48,4 +79,22 @@ impl atmo_xrpc::Endpoint for GetActorStarterPacks {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetActorStarterPacks;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetActorStarterPacks {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

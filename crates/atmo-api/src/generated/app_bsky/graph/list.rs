@@ -34,6 +34,7 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 ///
 /// Record representing a list of accounts (actors). Scope includes both moderation-oriented lists and curration-oriented lists.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub avatar: Option<atmo_data::Blob>,
     pub created_at: atmo_syntax::LenientDatetime,
@@ -76,9 +77,35 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        name: impl Into<String>,
+        purpose: impl Into<crate::app_bsky::graph::defs::ListPurpose>,
+        created_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            avatar: Default::default(),
+            created_at: created_at.into(),
+            description: Default::default(),
+            description_facets: Default::default(),
+            labels: Default::default(),
+            name: name.into(),
+            purpose: purpose.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+    with_avatar avatar some atmo_data::Blob,
+    with_description description some String,
+    with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels some RecordLabels,
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.muteActorList";
 /// The input of `app.bsky.graph.muteActorList`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub list: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,15 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(list: impl Into<atmo_syntax::AtUri>) -> Self {
+        Self {
+            list: list.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.graph.muteActorList` procedure.
 ///
 /// Creates a mute relationship for the specified list of accounts. Mutes are private in Bluesky. Requires auth.
@@ -35,4 +45,14 @@ impl atmo_xrpc::Endpoint for MuteActorList {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = MuteActorList;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.notification.updateSeen";
 /// The input of `app.bsky.notification.updateSeen`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub seen_at: atmo_syntax::LenientDatetime,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,15 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(seen_at: impl Into<atmo_syntax::LenientDatetime>) -> Self {
+        Self {
+            seen_at: seen_at.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.notification.updateSeen` procedure.
 ///
 /// Notify server that the requesting account has seen notifications. Requires auth.
@@ -35,4 +45,14 @@ impl atmo_xrpc::Endpoint for UpdateSeen {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateSeen;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getSuggestionsSkeleton";
 /// Query parameters of `app.bsky.unspecced.getSuggestionsSkeleton`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -16,8 +17,21 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+    with_relative_to_did relative_to_did some atmo_syntax::Did,
+    with_viewer viewer some atmo_syntax::Did,
+}
 /// The output of `app.bsky.unspecced.getSuggestionsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actors: Vec<crate::app_bsky::unspecced::defs::SkeletonSearchActor>,
     pub cursor: Option<String>,
@@ -54,6 +68,27 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        actors: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonSearchActor>>,
+    ) -> Self {
+        Self {
+            actors: actors.into(),
+            cursor: Default::default(),
+            rec_id: Default::default(),
+            rec_id_str: Default::default(),
+            relative_to_did: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+    with_rec_id rec_id some i64,
+    with_rec_id_str rec_id_str some String,
+    with_relative_to_did relative_to_did some atmo_syntax::Did,
+}
 /// The `app.bsky.unspecced.getSuggestionsSkeleton` query.
 ///
 /// Get a skeleton of suggested actors. Intended to be called and then hydrated through app.bsky.actor.getSuggestions
@@ -65,4 +100,22 @@ impl atmo_xrpc::Endpoint for GetSuggestionsSkeleton {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSuggestionsSkeleton;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetSuggestionsSkeleton {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

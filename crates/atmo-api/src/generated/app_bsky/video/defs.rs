@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.video.defs";
 /// `app.bsky.video.defs#jobStatus`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JobStatus {
     pub blob: Option<atmo_data::Blob>,
     pub did: atmo_syntax::Did,
@@ -47,6 +48,33 @@ impl<'de> serde::Deserialize<'de> for JobStatus {
             extra: m.rest(),
         })
     }
+}
+impl JobStatus {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        job_id: impl Into<String>,
+        did: impl Into<atmo_syntax::Did>,
+        state: impl Into<String>,
+    ) -> Self {
+        Self {
+            blob: Default::default(),
+            did: did.into(),
+            error: Default::default(),
+            failure_code: Default::default(),
+            job_id: job_id.into(),
+            message: Default::default(),
+            progress: Default::default(),
+            state: state.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { JobStatus;
+    with_blob blob some atmo_data::Blob,
+    with_error error some String,
+    with_failure_code failure_code some String,
+    with_message message some String,
+    with_progress progress some i64,
 }
 /// Known values of the `failureCode` field of [`JobStatus`].
 pub mod job_status_failure_code {

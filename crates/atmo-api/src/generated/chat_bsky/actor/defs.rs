@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.actor.defs";
 /// `chat.bsky.actor.defs#directConvoMember`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct DirectConvoMember {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -19,10 +20,17 @@ impl<'de> serde::Deserialize<'de> for DirectConvoMember {
         Ok(Self { extra: m.rest() })
     }
 }
+impl DirectConvoMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `chat.bsky.actor.defs#groupConvoMember`
 ///
 /// A current group convo member.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GroupConvoMember {
     /// Who added this member. Only present if the member was added (instead of joining via link).
     pub added_by: Option<ProfileViewBasic>,
@@ -49,6 +57,19 @@ impl<'de> serde::Deserialize<'de> for GroupConvoMember {
         })
     }
 }
+impl GroupConvoMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(role: impl Into<MemberRole>) -> Self {
+        Self {
+            added_by: Default::default(),
+            role: role.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { GroupConvoMember;
+    with_added_by added_by some ProfileViewBasic,
+}
 /// `chat.bsky.actor.defs#memberRole`
 pub type MemberRole = String;
 /// Known values of [`MemberRole`].
@@ -61,7 +82,8 @@ pub mod member_role {
 /// `chat.bsky.actor.defs#pastGroupConvoMember`
 ///
 /// A past group convo member.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct PastGroupConvoMember {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -76,6 +98,12 @@ impl<'de> serde::Deserialize<'de> for PastGroupConvoMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let m = crate::rt::MapDe::new(d)?;
         Ok(Self { extra: m.rest() })
+    }
+}
+impl PastGroupConvoMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
     }
 }
 /// A union inside `chat.bsky.actor.defs#profileViewBasic`.
@@ -127,6 +155,7 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasicKind {
 }
 /// `chat.bsky.actor.defs#profileViewBasic`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileViewBasic {
     pub associated: Option<crate::app_bsky::actor::defs::ProfileAssociated>,
     pub avatar: Option<atmo_syntax::Uri>,
@@ -179,4 +208,34 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
             extra: m.rest(),
         })
     }
+}
+impl ProfileViewBasic {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>, handle: impl Into<atmo_syntax::Handle>) -> Self {
+        Self {
+            associated: Default::default(),
+            avatar: Default::default(),
+            chat_disabled: Default::default(),
+            created_at: Default::default(),
+            did: did.into(),
+            display_name: Default::default(),
+            handle: handle.into(),
+            kind: Default::default(),
+            labels: Default::default(),
+            verification: Default::default(),
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ProfileViewBasic;
+    with_associated associated some crate::app_bsky::actor::defs::ProfileAssociated,
+    with_avatar avatar some atmo_syntax::Uri,
+    with_chat_disabled chat_disabled some bool,
+    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_display_name display_name some String,
+    with_kind kind some ProfileViewBasicKind,
+    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
+    with_verification verification some crate::app_bsky::actor::defs::VerificationState,
+    with_viewer viewer some crate::app_bsky::actor::defs::ViewerState,
 }

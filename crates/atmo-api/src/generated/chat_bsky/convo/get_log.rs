@@ -2,11 +2,21 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.convo.getLog";
 /// Query parameters of `chat.bsky.convo.getLog`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
 }
 /// A union inside `chat.bsky.convo.getLog#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -279,6 +289,7 @@ impl<'de> serde::Deserialize<'de> for OutputLogsItem {
 }
 /// The output of `chat.bsky.convo.getLog`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub logs: Vec<OutputLogsItem>,
@@ -303,6 +314,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(logs: impl Into<Vec<OutputLogsItem>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            logs: logs.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `chat.bsky.convo.getLog` query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GetLog;
@@ -312,4 +336,22 @@ impl atmo_xrpc::Endpoint for GetLog {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetLog;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetLog {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

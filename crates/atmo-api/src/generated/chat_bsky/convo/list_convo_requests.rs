@@ -2,13 +2,24 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.convo.listConvoRequests";
 /// Query parameters of `chat.bsky.convo.listConvoRequests`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
 }
 /// A union inside `chat.bsky.convo.listConvoRequests#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +58,7 @@ impl<'de> serde::Deserialize<'de> for OutputRequestsItem {
 }
 /// The output of `chat.bsky.convo.listConvoRequests`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub requests: Vec<OutputRequestsItem>,
@@ -71,6 +83,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(requests: impl Into<Vec<OutputRequestsItem>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            requests: requests.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `chat.bsky.convo.listConvoRequests` query.
 ///
 /// Returns a page of incoming conversation requests for the user. Direct convo requests are returned as convoView; group join requests made by the user are returned as joinRequestConvoView.
@@ -82,4 +107,22 @@ impl atmo_xrpc::Endpoint for ListConvoRequests {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListConvoRequests;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListConvoRequests {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

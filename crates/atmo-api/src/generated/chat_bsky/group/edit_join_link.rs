@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.group.editJoinLink";
 /// The input of `chat.bsky.group.editJoinLink`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     pub join_rule: Option<crate::chat_bsky::group::defs::JoinRule>,
@@ -30,8 +31,24 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            join_rule: Default::default(),
+            require_approval: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_join_rule join_rule some crate::chat_bsky::group::defs::JoinRule,
+    with_require_approval require_approval some bool,
+}
 /// The output of `chat.bsky.group.editJoinLink`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub join_link: crate::chat_bsky::group::defs::JoinLinkView,
     /// Fields not in the lexicon, kept as found.
@@ -51,6 +68,15 @@ impl<'de> serde::Deserialize<'de> for Output {
             join_link: m.req("joinLink")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(join_link: impl Into<crate::chat_bsky::group::defs::JoinLinkView>) -> Self {
+        Self {
+            join_link: join_link.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.group.editJoinLink` declares.
@@ -82,6 +108,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.group.editJoinLink` procedure.
 ///
 /// Edits the existing join link settings for the group convo.
@@ -93,4 +132,14 @@ impl atmo_xrpc::Endpoint for EditJoinLink {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = EditJoinLink;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

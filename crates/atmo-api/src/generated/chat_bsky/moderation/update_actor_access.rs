@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.moderation.updateActorAccess";
 /// The input of `chat.bsky.moderation.updateActorAccess`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub actor: atmo_syntax::Did,
     pub allow_access: bool,
@@ -30,6 +31,20 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(actor: impl Into<atmo_syntax::Did>, allow_access: impl Into<bool>) -> Self {
+        Self {
+            actor: actor.into(),
+            allow_access: allow_access.into(),
+            r#ref: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_ref r#ref some String,
+}
 /// The `chat.bsky.moderation.updateActorAccess` procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UpdateActorAccess;
@@ -39,4 +54,14 @@ impl atmo_xrpc::Endpoint for UpdateActorAccess {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateActorAccess;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

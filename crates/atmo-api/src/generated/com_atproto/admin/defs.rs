@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.defs";
 /// `com.atproto.admin.defs#accountView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AccountView {
     pub deactivated_at: Option<atmo_syntax::LenientDatetime>,
     pub did: atmo_syntax::Did,
@@ -57,8 +58,44 @@ impl<'de> serde::Deserialize<'de> for AccountView {
         })
     }
 }
+impl AccountView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        did: impl Into<atmo_syntax::Did>,
+        handle: impl Into<atmo_syntax::Handle>,
+        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            deactivated_at: Default::default(),
+            did: did.into(),
+            email: Default::default(),
+            email_confirmed_at: Default::default(),
+            handle: handle.into(),
+            indexed_at: indexed_at.into(),
+            invite_note: Default::default(),
+            invited_by: Default::default(),
+            invites: Default::default(),
+            invites_disabled: Default::default(),
+            related_records: Default::default(),
+            threat_signatures: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AccountView;
+    with_deactivated_at deactivated_at some atmo_syntax::LenientDatetime,
+    with_email email some String,
+    with_email_confirmed_at email_confirmed_at some atmo_syntax::LenientDatetime,
+    with_invite_note invite_note some String,
+    with_invited_by invited_by some crate::com_atproto::server::defs::InviteCode,
+    with_invites invites some Vec<crate::com_atproto::server::defs::InviteCode>,
+    with_invites_disabled invites_disabled some bool,
+    with_related_records related_records some Vec<atmo_data::Value>,
+    with_threat_signatures threat_signatures some Vec<ThreatSignature>,
+}
 /// `com.atproto.admin.defs#repoBlobRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RepoBlobRef {
     pub cid: atmo_syntax::CidString,
     pub did: atmo_syntax::Did,
@@ -86,8 +123,23 @@ impl<'de> serde::Deserialize<'de> for RepoBlobRef {
         })
     }
 }
+impl RepoBlobRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>, cid: impl Into<atmo_syntax::CidString>) -> Self {
+        Self {
+            cid: cid.into(),
+            did: did.into(),
+            record_uri: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RepoBlobRef;
+    with_record_uri record_uri some atmo_syntax::AtUri,
+}
 /// `com.atproto.admin.defs#repoRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RepoRef {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -109,8 +161,18 @@ impl<'de> serde::Deserialize<'de> for RepoRef {
         })
     }
 }
+impl RepoRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+        Self {
+            did: did.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.admin.defs#statusAttr`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StatusAttr {
     pub applied: bool,
     pub r#ref: Option<String>,
@@ -135,8 +197,22 @@ impl<'de> serde::Deserialize<'de> for StatusAttr {
         })
     }
 }
+impl StatusAttr {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(applied: impl Into<bool>) -> Self {
+        Self {
+            applied: applied.into(),
+            r#ref: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { StatusAttr;
+    with_ref r#ref some String,
+}
 /// `com.atproto.admin.defs#threatSignature`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ThreatSignature {
     pub property: String,
     pub value: String,
@@ -159,5 +235,15 @@ impl<'de> serde::Deserialize<'de> for ThreatSignature {
             value: m.req("value")?,
             extra: m.rest(),
         })
+    }
+}
+impl ThreatSignature {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(property: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            property: property.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.enableAccountInvites";
 /// The input of `com.atproto.admin.enableAccountInvites`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub account: atmo_syntax::Did,
     /// Optional reason for enabled invites.
@@ -28,6 +29,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(account: impl Into<atmo_syntax::Did>) -> Self {
+        Self {
+            account: account.into(),
+            note: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_note note some String,
+}
 /// The `com.atproto.admin.enableAccountInvites` procedure.
 ///
 /// Re-enable an account's ability to receive invite codes.
@@ -39,4 +53,14 @@ impl atmo_xrpc::Endpoint for EnableAccountInvites {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = EnableAccountInvites;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.admin.getSubjectStatus";
 /// Query parameters of `com.atproto.admin.getSubjectStatus`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,6 +12,17 @@ pub struct Params {
     pub did: Option<atmo_syntax::Did>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<atmo_syntax::AtUri>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_blob blob some atmo_syntax::CidString,
+    with_did did some atmo_syntax::Did,
+    with_uri uri some atmo_syntax::AtUri,
 }
 /// A union inside `com.atproto.admin.getSubjectStatus#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +63,7 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
 }
 /// The output of `com.atproto.admin.getSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub deactivated: Option<crate::com_atproto::admin::defs::StatusAttr>,
     pub subject: OutputSubject,
@@ -78,6 +91,21 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(subject: impl Into<OutputSubject>) -> Self {
+        Self {
+            deactivated: Default::default(),
+            subject: subject.into(),
+            takedown: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_deactivated deactivated some crate::com_atproto::admin::defs::StatusAttr,
+    with_takedown takedown some crate::com_atproto::admin::defs::StatusAttr,
+}
 /// The `com.atproto.admin.getSubjectStatus` query.
 ///
 /// Get the service-specific admin status of a subject (account, record, or blob).
@@ -89,4 +117,14 @@ impl atmo_xrpc::Endpoint for GetSubjectStatus {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSubjectStatus;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -40,6 +40,7 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
 }
 /// The input of `com.atproto.admin.updateSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub deactivated: Option<crate::com_atproto::admin::defs::StatusAttr>,
     pub subject: InputSubject,
@@ -66,6 +67,21 @@ impl<'de> serde::Deserialize<'de> for Input {
             extra: m.rest(),
         })
     }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(subject: impl Into<InputSubject>) -> Self {
+        Self {
+            deactivated: Default::default(),
+            subject: subject.into(),
+            takedown: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_deactivated deactivated some crate::com_atproto::admin::defs::StatusAttr,
+    with_takedown takedown some crate::com_atproto::admin::defs::StatusAttr,
 }
 /// A union inside `com.atproto.admin.updateSubjectStatus#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,6 +122,7 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
 }
 /// The output of `com.atproto.admin.updateSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub subject: OutputSubject,
     pub takedown: Option<crate::com_atproto::admin::defs::StatusAttr>,
@@ -130,6 +147,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(subject: impl Into<OutputSubject>) -> Self {
+        Self {
+            subject: subject.into(),
+            takedown: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_takedown takedown some crate::com_atproto::admin::defs::StatusAttr,
+}
 /// The `com.atproto.admin.updateSubjectStatus` procedure.
 ///
 /// Update the service-specific admin status of a subject (account, record, or blob).
@@ -141,4 +171,14 @@ impl atmo_xrpc::Endpoint for UpdateSubjectStatus {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateSubjectStatus;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

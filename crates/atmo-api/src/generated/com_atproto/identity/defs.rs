@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.identity.defs";
 /// `com.atproto.identity.defs#identityInfo`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct IdentityInfo {
     pub did: atmo_syntax::Did,
     /// The complete DID document for the identity.
@@ -30,5 +31,20 @@ impl<'de> serde::Deserialize<'de> for IdentityInfo {
             handle: m.req("handle")?,
             extra: m.rest(),
         })
+    }
+}
+impl IdentityInfo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        did: impl Into<atmo_syntax::Did>,
+        handle: impl Into<atmo_syntax::Handle>,
+        did_doc: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            did: did.into(),
+            did_doc: did_doc.into(),
+            handle: handle.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.identity.signPlcOperation";
 /// The input of `com.atproto.identity.signPlcOperation`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     pub also_known_as: Option<Vec<String>>,
     pub rotation_keys: Option<Vec<String>>,
@@ -37,8 +38,22 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+    with_also_known_as also_known_as some Vec<String>,
+    with_rotation_keys rotation_keys some Vec<String>,
+    with_services services some atmo_data::Value,
+    with_token token some String,
+    with_verification_methods verification_methods some atmo_data::Value,
+}
 /// The output of `com.atproto.identity.signPlcOperation`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// A signed DID PLC operation.
     pub operation: atmo_data::Value,
@@ -61,6 +76,15 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(operation: impl Into<atmo_data::Value>) -> Self {
+        Self {
+            operation: operation.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.identity.signPlcOperation` procedure.
 ///
 /// Signs a PLC operation to update some value(s) in the requesting DID's document.
@@ -72,4 +96,14 @@ impl atmo_xrpc::Endpoint for SignPlcOperation {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = SignPlcOperation;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.repo.listMissingBlobs";
 /// Query parameters of `com.atproto.repo.listMissingBlobs`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10,8 +11,19 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+}
 /// The output of `com.atproto.repo.listMissingBlobs`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub blobs: Vec<RecordBlob>,
     pub cursor: Option<String>,
@@ -36,6 +48,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(blobs: impl Into<Vec<RecordBlob>>) -> Self {
+        Self {
+            blobs: blobs.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `com.atproto.repo.listMissingBlobs` query.
 ///
 /// Returns a list of missing blobs for the requesting account. Intended to be used in the account migration flow.
@@ -47,9 +72,28 @@ impl atmo_xrpc::Endpoint for ListMissingBlobs {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListMissingBlobs;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListMissingBlobs {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `com.atproto.repo.listMissingBlobs#recordBlob`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordBlob {
     pub cid: atmo_syntax::CidString,
     pub record_uri: atmo_syntax::AtUri,
@@ -72,5 +116,18 @@ impl<'de> serde::Deserialize<'de> for RecordBlob {
             record_uri: m.req("recordUri")?,
             extra: m.rest(),
         })
+    }
+}
+impl RecordBlob {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        cid: impl Into<atmo_syntax::CidString>,
+        record_uri: impl Into<atmo_syntax::AtUri>,
+    ) -> Self {
+        Self {
+            cid: cid.into(),
+            record_uri: record_uri.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.listRecords";
 /// Query parameters of `com.atproto.repo.listRecords`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The NSID of the record type.
@@ -18,8 +19,29 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverse: Option<bool>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        repo: impl Into<atmo_syntax::AtIdentifier>,
+        collection: impl Into<atmo_syntax::Nsid>,
+    ) -> Self {
+        Self {
+            collection: collection.into(),
+            cursor: Default::default(),
+            limit: Default::default(),
+            repo: repo.into(),
+            reverse: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+    with_reverse reverse some bool,
+}
 /// The output of `com.atproto.repo.listRecords`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub records: Vec<Record>,
@@ -44,6 +66,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(records: impl Into<Vec<Record>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            records: records.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `com.atproto.repo.listRecords` query.
 ///
 /// List a range of records in a repository, matching a specific collection. Does not require auth.
@@ -55,9 +90,28 @@ impl atmo_xrpc::Endpoint for ListRecords {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListRecords;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListRecords {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `com.atproto.repo.listRecords#record`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub cid: atmo_syntax::CidString,
     pub uri: atmo_syntax::AtUri,
@@ -83,5 +137,20 @@ impl<'de> serde::Deserialize<'de> for Record {
             value: m.req("value")?,
             extra: m.rest(),
         })
+    }
+}
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        uri: impl Into<atmo_syntax::AtUri>,
+        cid: impl Into<atmo_syntax::CidString>,
+        value: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            cid: cid.into(),
+            uri: uri.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
     }
 }

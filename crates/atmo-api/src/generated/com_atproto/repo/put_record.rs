@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.putRecord";
 /// The input of `com.atproto.repo.putRecord`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The NSID of the record collection.
     pub collection: atmo_syntax::Nsid,
@@ -50,8 +51,34 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        repo: impl Into<atmo_syntax::AtIdentifier>,
+        collection: impl Into<atmo_syntax::Nsid>,
+        rkey: impl Into<atmo_syntax::RecordKey>,
+        record: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            collection: collection.into(),
+            record: record.into(),
+            repo: repo.into(),
+            rkey: rkey.into(),
+            swap_commit: Default::default(),
+            swap_record: Default::default(),
+            validate: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_swap_commit swap_commit some atmo_syntax::CidString,
+    with_swap_record swap_record some Option<atmo_syntax::CidString>,
+    with_validate validate some bool,
+}
 /// The output of `com.atproto.repo.putRecord`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: atmo_syntax::CidString,
     pub commit: Option<crate::com_atproto::repo::defs::CommitMeta>,
@@ -82,6 +109,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(uri: impl Into<atmo_syntax::AtUri>, cid: impl Into<atmo_syntax::CidString>) -> Self {
+        Self {
+            cid: cid.into(),
+            commit: Default::default(),
+            uri: uri.into(),
+            validation_status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_commit commit some crate::com_atproto::repo::defs::CommitMeta,
+    with_validation_status validation_status some String,
+}
 /// Known values of the `validationStatus` field of [`Output`].
 pub mod output_validation_status {
     /// `valid`
@@ -110,6 +153,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.repo.putRecord` procedure.
 ///
 /// Write a repository record, creating or updating it as needed. Requires auth, implemented by PDS.
@@ -121,4 +177,14 @@ impl atmo_xrpc::Endpoint for PutRecord {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = PutRecord;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

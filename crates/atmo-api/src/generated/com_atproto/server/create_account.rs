@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.createAccount";
 /// The input of `com.atproto.server.createAccount`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Pre-existing atproto DID, being imported to a new account.
     pub did: Option<atmo_syntax::Did>,
@@ -53,8 +54,36 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(handle: impl Into<atmo_syntax::Handle>) -> Self {
+        Self {
+            did: Default::default(),
+            email: Default::default(),
+            handle: handle.into(),
+            invite_code: Default::default(),
+            password: Default::default(),
+            plc_op: Default::default(),
+            recovery_key: Default::default(),
+            verification_code: Default::default(),
+            verification_phone: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_did did some atmo_syntax::Did,
+    with_email email some String,
+    with_invite_code invite_code some String,
+    with_password password some String,
+    with_plc_op plc_op some atmo_data::Value,
+    with_recovery_key recovery_key some String,
+    with_verification_code verification_code some String,
+    with_verification_phone verification_phone some String,
+}
 /// The output of `com.atproto.server.createAccount`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub access_jwt: String,
     /// The DID of the new account.
@@ -89,6 +118,27 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        access_jwt: impl Into<String>,
+        refresh_jwt: impl Into<String>,
+        handle: impl Into<atmo_syntax::Handle>,
+        did: impl Into<atmo_syntax::Did>,
+    ) -> Self {
+        Self {
+            access_jwt: access_jwt.into(),
+            did: did.into(),
+            did_doc: Default::default(),
+            handle: handle.into(),
+            refresh_jwt: refresh_jwt.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_did_doc did_doc some atmo_data::Value,
 }
 /// The errors `com.atproto.server.createAccount` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,6 +185,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.createAccount` procedure.
 ///
 /// Create an account. Implemented by PDS.
@@ -146,4 +209,14 @@ impl atmo_xrpc::Endpoint for CreateAccount {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateAccount;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.deleteAccount";
 /// The input of `com.atproto.server.deleteAccount`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     pub password: String,
@@ -30,6 +31,21 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        did: impl Into<atmo_syntax::Did>,
+        password: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
+        Self {
+            did: did.into(),
+            password: password.into(),
+            token: token.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The errors `com.atproto.server.deleteAccount` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -55,6 +71,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.deleteAccount` procedure.
 ///
 /// Delete an actor's account with a token and password. Can only be called after requesting a deletion token. Requires auth.
@@ -66,4 +95,14 @@ impl atmo_xrpc::Endpoint for DeleteAccount {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteAccount;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -26,6 +26,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.deleteSession` procedure.
 ///
 /// Delete the current session. Requires auth using the 'refreshJwt' (not the 'accessJwt').
@@ -37,4 +50,14 @@ impl atmo_xrpc::Endpoint for DeleteSession {
     type Params = ();
     type Input = ();
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for DeleteSession {
+    type Endpoint = DeleteSession;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

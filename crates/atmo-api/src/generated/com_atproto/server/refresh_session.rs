@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.refreshSession";
 /// The output of `com.atproto.server.refreshSession`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub access_jwt: String,
     pub active: Option<bool>,
@@ -52,6 +53,37 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        access_jwt: impl Into<String>,
+        refresh_jwt: impl Into<String>,
+        handle: impl Into<atmo_syntax::Handle>,
+        did: impl Into<atmo_syntax::Did>,
+    ) -> Self {
+        Self {
+            access_jwt: access_jwt.into(),
+            active: Default::default(),
+            did: did.into(),
+            did_doc: Default::default(),
+            email: Default::default(),
+            email_auth_factor: Default::default(),
+            email_confirmed: Default::default(),
+            handle: handle.into(),
+            refresh_jwt: refresh_jwt.into(),
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_active active some bool,
+    with_did_doc did_doc some atmo_data::Value,
+    with_email email some String,
+    with_email_auth_factor email_auth_factor some bool,
+    with_email_confirmed email_confirmed some bool,
+    with_status status some String,
+}
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
     /// `takendown`
@@ -90,6 +122,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.refreshSession` procedure.
 ///
 /// Refresh an authentication session. Requires auth using the 'refreshJwt' (not the 'accessJwt').
@@ -101,4 +146,14 @@ impl atmo_xrpc::Endpoint for RefreshSession {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for RefreshSession {
+    type Endpoint = RefreshSession;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,13 +3,21 @@
 pub const NSID: &str = "com.atproto.sync.getHead";
 /// Query parameters of `com.atproto.sync.getHead`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The DID of the repo.
     pub did: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+        Self { did: did.into() }
+    }
+}
 /// The output of `com.atproto.sync.getHead`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub root: atmo_syntax::CidString,
     /// Fields not in the lexicon, kept as found.
@@ -29,6 +37,15 @@ impl<'de> serde::Deserialize<'de> for Output {
             root: m.req("root")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(root: impl Into<atmo_syntax::CidString>) -> Self {
+        Self {
+            root: root.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.sync.getHead` declares.
@@ -52,6 +69,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getHead` query.
 ///
 /// DEPRECATED - please use com.atproto.sync.getLatestCommit instead
@@ -63,4 +93,14 @@ impl atmo_xrpc::Endpoint for GetHead {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetHead;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,13 +3,21 @@
 pub const NSID: &str = "com.atproto.sync.getRepoStatus";
 /// Query parameters of `com.atproto.sync.getRepoStatus`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The DID of the repo.
     pub did: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+        Self { did: did.into() }
+    }
+}
 /// The output of `com.atproto.sync.getRepoStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub active: bool,
     pub did: atmo_syntax::Did,
@@ -41,6 +49,22 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>, active: impl Into<bool>) -> Self {
+        Self {
+            active: active.into(),
+            did: did.into(),
+            rev: Default::default(),
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_rev rev some atmo_syntax::Tid,
+    with_status status some String,
 }
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
@@ -78,6 +102,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getRepoStatus` query.
 ///
 /// Get the hosting status for a repository, on this server. Expected to be implemented by PDS and Relay.
@@ -89,4 +126,14 @@ impl atmo_xrpc::Endpoint for GetRepoStatus {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRepoStatus;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

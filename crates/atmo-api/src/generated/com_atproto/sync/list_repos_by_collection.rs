@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.sync.listReposByCollection";
 /// Query parameters of `com.atproto.sync.listReposByCollection`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub collection: atmo_syntax::Nsid,
@@ -12,8 +13,23 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(collection: impl Into<atmo_syntax::Nsid>) -> Self {
+        Self {
+            collection: collection.into(),
+            cursor: Default::default(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+}
 /// The output of `com.atproto.sync.listReposByCollection`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub repos: Vec<Repo>,
@@ -38,6 +54,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(repos: impl Into<Vec<Repo>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            repos: repos.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `com.atproto.sync.listReposByCollection` query.
 ///
 /// Enumerates all the DIDs which have records with the given collection NSID.
@@ -49,9 +78,28 @@ impl atmo_xrpc::Endpoint for ListReposByCollection {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListReposByCollection;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListReposByCollection {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `com.atproto.sync.listReposByCollection#repo`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Repo {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -71,5 +119,14 @@ impl<'de> serde::Deserialize<'de> for Repo {
             did: m.req("did")?,
             extra: m.rest(),
         })
+    }
+}
+impl Repo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+        Self {
+            did: did.into(),
+            extra: Default::default(),
+        }
     }
 }

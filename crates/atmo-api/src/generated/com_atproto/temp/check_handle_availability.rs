@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.temp.checkHandleAvailability";
 /// Query parameters of `com.atproto.temp.checkHandleAvailability`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// User-provided birth date. Might be used to build handle suggestions.
@@ -13,6 +14,20 @@ pub struct Params {
     pub email: Option<String>,
     /// Tentative handle. Will be checked for availability or used to build handle suggestions.
     pub handle: atmo_syntax::Handle,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(handle: impl Into<atmo_syntax::Handle>) -> Self {
+        Self {
+            birth_date: Default::default(),
+            email: Default::default(),
+            handle: handle.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_birth_date birth_date some atmo_syntax::LenientDatetime,
+    with_email email some String,
 }
 /// A union inside `com.atproto.temp.checkHandleAvailability#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +72,7 @@ impl<'de> serde::Deserialize<'de> for OutputResult {
 }
 /// The output of `com.atproto.temp.checkHandleAvailability`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Echo of the input handle.
     pub handle: atmo_syntax::Handle,
@@ -82,6 +98,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(handle: impl Into<atmo_syntax::Handle>, result: impl Into<OutputResult>) -> Self {
+        Self {
+            handle: handle.into(),
+            result: result.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The errors `com.atproto.temp.checkHandleAvailability` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -105,6 +131,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.temp.checkHandleAvailability` query.
 ///
 /// Checks whether the provided handle is available. If the handle is not available, available suggestions will be returned. Optional inputs will be used to generate suggestions.
@@ -116,11 +155,22 @@ impl atmo_xrpc::Endpoint for CheckHandleAvailability {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = CheckHandleAvailability;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `com.atproto.temp.checkHandleAvailability#resultAvailable`
 ///
 /// Indicates the provided handle is available.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ResultAvailable {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -137,10 +187,17 @@ impl<'de> serde::Deserialize<'de> for ResultAvailable {
         Ok(Self { extra: m.rest() })
     }
 }
+impl ResultAvailable {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `com.atproto.temp.checkHandleAvailability#resultUnavailable`
 ///
 /// Indicates the provided handle is unavailable and gives suggestions of available handles.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ResultUnavailable {
     /// List of suggested handles based on the provided inputs.
     pub suggestions: Vec<Suggestion>,
@@ -163,8 +220,18 @@ impl<'de> serde::Deserialize<'de> for ResultUnavailable {
         })
     }
 }
+impl ResultUnavailable {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(suggestions: impl Into<Vec<Suggestion>>) -> Self {
+        Self {
+            suggestions: suggestions.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.temp.checkHandleAvailability#suggestion`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Suggestion {
     pub handle: atmo_syntax::Handle,
     /// Method used to build this suggestion. Should be considered opaque to clients. Can be used for metrics.
@@ -188,5 +255,15 @@ impl<'de> serde::Deserialize<'de> for Suggestion {
             method: m.req("method")?,
             extra: m.rest(),
         })
+    }
+}
+impl Suggestion {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(handle: impl Into<atmo_syntax::Handle>, method: impl Into<String>) -> Self {
+        Self {
+            handle: handle.into(),
+            method: method.into(),
+            extra: Default::default(),
+        }
     }
 }

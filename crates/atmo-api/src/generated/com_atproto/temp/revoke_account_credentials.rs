@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.temp.revokeAccountCredentials";
 /// The input of `com.atproto.temp.revokeAccountCredentials`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub account: atmo_syntax::AtIdentifier,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,15 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(account: impl Into<atmo_syntax::AtIdentifier>) -> Self {
+        Self {
+            account: account.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.temp.revokeAccountCredentials` procedure.
 ///
 /// Revoke sessions, password, and app passwords associated with account. May be resolved by a password reset.
@@ -35,4 +45,14 @@ impl atmo_xrpc::Endpoint for RevokeAccountCredentials {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RevokeAccountCredentials;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

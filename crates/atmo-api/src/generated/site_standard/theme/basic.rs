@@ -113,6 +113,7 @@ impl<'de> serde::Deserialize<'de> for RecordForeground {
 ///
 /// A simplified theme definition for publications, providing basic color customization for content display across different platforms and applications.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Color used for links and button backgrounds.
     pub accent: RecordAccent,
@@ -148,9 +149,27 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        background: impl Into<RecordBackground>,
+        foreground: impl Into<RecordForeground>,
+        accent: impl Into<RecordAccent>,
+        accent_foreground: impl Into<RecordAccentForeground>,
+    ) -> Self {
+        Self {
+            accent: accent.into(),
+            accent_foreground: accent_foreground.into(),
+            background: background.into(),
+            foreground: foreground.into(),
+            extra: Default::default(),
+        }
+    }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

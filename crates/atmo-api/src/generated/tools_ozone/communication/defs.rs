@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.communication.defs";
 /// `tools.ozone.communication.defs#templateView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TemplateView {
     /// Subject of the message, used in emails.
     pub content_markdown: String,
@@ -52,4 +53,33 @@ impl<'de> serde::Deserialize<'de> for TemplateView {
             extra: m.rest(),
         })
     }
+}
+impl TemplateView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        content_markdown: impl Into<String>,
+        disabled: impl Into<bool>,
+        last_updated_by: impl Into<atmo_syntax::Did>,
+        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        updated_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            content_markdown: content_markdown.into(),
+            created_at: created_at.into(),
+            disabled: disabled.into(),
+            id: id.into(),
+            lang: Default::default(),
+            last_updated_by: last_updated_by.into(),
+            name: name.into(),
+            subject: Default::default(),
+            updated_at: updated_at.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { TemplateView;
+    with_lang lang some atmo_syntax::Language,
+    with_subject subject some String,
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.communication.updateTemplate";
 /// The input of `tools.ozone.communication.updateTemplate`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Content of the template, markdown supported, can contain variable placeholders.
     pub content_markdown: Option<String>,
@@ -48,6 +49,29 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            content_markdown: Default::default(),
+            disabled: Default::default(),
+            id: id.into(),
+            lang: Default::default(),
+            name: Default::default(),
+            subject: Default::default(),
+            updated_by: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_content_markdown content_markdown some String,
+    with_disabled disabled some bool,
+    with_lang lang some atmo_syntax::Language,
+    with_name name some String,
+    with_subject subject some String,
+    with_updated_by updated_by some atmo_syntax::Did,
+}
 /// The output of `tools.ozone.communication.updateTemplate`.
 pub type Output = crate::tools_ozone::communication::defs::TemplateView;
 /// The errors `tools.ozone.communication.updateTemplate` declares.
@@ -71,6 +95,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.communication.updateTemplate` procedure.
 ///
 /// Administrative action to update an existing communication template. Allows passing partial fields to patch specific fields only.
@@ -82,4 +119,14 @@ impl atmo_xrpc::Endpoint for UpdateTemplate {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateTemplate;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

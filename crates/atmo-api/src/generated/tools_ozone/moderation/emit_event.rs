@@ -277,6 +277,7 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
 }
 /// The input of `tools.ozone.moderation.emitEvent`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub created_by: atmo_syntax::Did,
     pub event: InputEvent,
@@ -318,6 +319,31 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        event: impl Into<InputEvent>,
+        subject: impl Into<InputSubject>,
+        created_by: impl Into<atmo_syntax::Did>,
+    ) -> Self {
+        Self {
+            created_by: created_by.into(),
+            event: event.into(),
+            external_id: Default::default(),
+            mod_tool: Default::default(),
+            report_action: Default::default(),
+            subject: subject.into(),
+            subject_blob_cids: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_external_id external_id some String,
+    with_mod_tool mod_tool some crate::tools_ozone::moderation::defs::ModTool,
+    with_report_action report_action some ReportAction,
+    with_subject_blob_cids subject_blob_cids some Vec<atmo_syntax::CidString>,
+}
 /// The output of `tools.ozone.moderation.emitEvent`.
 pub type Output = crate::tools_ozone::moderation::defs::ModEventView;
 /// The errors `tools.ozone.moderation.emitEvent` declares.
@@ -347,6 +373,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.moderation.emitEvent` procedure.
 ///
 /// Take a moderation action on an actor.
@@ -358,11 +397,22 @@ impl atmo_xrpc::Endpoint for EmitEvent {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = EmitEvent;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `tools.ozone.moderation.emitEvent#reportAction`
 ///
 /// Target specific reports when emitting a moderation event
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ReportAction {
     /// Target ALL reports on the subject
     pub all: Option<bool>,
@@ -396,4 +446,16 @@ impl<'de> serde::Deserialize<'de> for ReportAction {
             extra: m.rest(),
         })
     }
+}
+impl ReportAction {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ReportAction;
+    with_all all some bool,
+    with_ids ids some Vec<i64>,
+    with_note note some String,
+    with_types types some Vec<String>,
 }

@@ -3,9 +3,16 @@
 pub const NSID: &str = "tools.ozone.moderation.getRepo";
 /// Query parameters of `tools.ozone.moderation.getRepo`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub did: atmo_syntax::Did,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+        Self { did: did.into() }
+    }
 }
 /// The output of `tools.ozone.moderation.getRepo`.
 pub type Output = crate::tools_ozone::moderation::defs::RepoViewDetail;
@@ -30,6 +37,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.moderation.getRepo` query.
 ///
 /// Get details about a repository.
@@ -41,4 +61,14 @@ impl atmo_xrpc::Endpoint for GetRepo {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRepo;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

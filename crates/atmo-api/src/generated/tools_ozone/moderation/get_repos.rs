@@ -3,9 +3,16 @@
 pub const NSID: &str = "tools.ozone.moderation.getRepos";
 /// Query parameters of `tools.ozone.moderation.getRepos`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub dids: Vec<atmo_syntax::Did>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self { dids: dids.into() }
+    }
 }
 /// A union inside `tools.ozone.moderation.getRepos#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +53,7 @@ impl<'de> serde::Deserialize<'de> for OutputReposItem {
 }
 /// The output of `tools.ozone.moderation.getRepos`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub repos: Vec<OutputReposItem>,
     /// Fields not in the lexicon, kept as found.
@@ -67,6 +75,15 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(repos: impl Into<Vec<OutputReposItem>>) -> Self {
+        Self {
+            repos: repos.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.moderation.getRepos` query.
 ///
 /// Get details about some repositories.
@@ -78,4 +95,14 @@ impl atmo_xrpc::Endpoint for GetRepos {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRepos;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

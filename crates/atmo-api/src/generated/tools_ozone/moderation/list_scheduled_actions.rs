@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.moderation.listScheduledActions";
 /// The input of `tools.ozone.moderation.listScheduledActions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Cursor for pagination
     pub cursor: Option<String>,
@@ -45,6 +46,27 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(statuses: impl Into<Vec<String>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            ends_before: Default::default(),
+            limit: Default::default(),
+            starts_after: Default::default(),
+            statuses: statuses.into(),
+            subjects: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_cursor cursor some String,
+    with_ends_before ends_before some atmo_syntax::LenientDatetime,
+    with_limit limit some i64,
+    with_starts_after starts_after some atmo_syntax::LenientDatetime,
+    with_subjects subjects some Vec<atmo_syntax::Did>,
+}
 /// Known values of the `statuses` field of [`Input`].
 pub mod input_statuses {
     /// `pending`
@@ -58,6 +80,7 @@ pub mod input_statuses {
 }
 /// The output of `tools.ozone.moderation.listScheduledActions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actions: Vec<crate::tools_ozone::moderation::defs::ScheduledActionView>,
     /// Cursor for next page of results
@@ -83,6 +106,21 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        actions: impl Into<Vec<crate::tools_ozone::moderation::defs::ScheduledActionView>>,
+    ) -> Self {
+        Self {
+            actions: actions.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `tools.ozone.moderation.listScheduledActions` procedure.
 ///
 /// List scheduled moderation actions with optional filtering
@@ -94,4 +132,14 @@ impl atmo_xrpc::Endpoint for ListScheduledActions {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ListScheduledActions;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.moderation.queryEvents";
 /// Query parameters of `tools.ozone.moderation.queryEvents`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// If specified, only events where all of these labels were added are returned
@@ -69,6 +70,37 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with_strike: Option<bool>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_added_labels added_labels set Vec<String>,
+    with_added_tags added_tags set Vec<String>,
+    with_age_assurance_state age_assurance_state some String,
+    with_batch_id batch_id some String,
+    with_collections collections set Vec<atmo_syntax::Nsid>,
+    with_comment comment some String,
+    with_created_after created_after some atmo_syntax::LenientDatetime,
+    with_created_before created_before some atmo_syntax::LenientDatetime,
+    with_created_by created_by some atmo_syntax::Did,
+    with_cursor cursor some String,
+    with_has_comment has_comment some bool,
+    with_include_all_user_records include_all_user_records some bool,
+    with_limit limit some i64,
+    with_mod_tool mod_tool set Vec<String>,
+    with_policies policies set Vec<String>,
+    with_removed_labels removed_labels set Vec<String>,
+    with_removed_tags removed_tags set Vec<String>,
+    with_report_types report_types set Vec<String>,
+    with_sort_direction sort_direction some String,
+    with_subject subject some atmo_syntax::Uri,
+    with_subject_type subject_type some String,
+    with_types types set Vec<String>,
+    with_with_strike with_strike some bool,
+}
 /// Known values of the `ageAssuranceState` parameter of [`Params`].
 pub mod params_age_assurance_state {
     /// `pending`
@@ -100,6 +132,7 @@ pub mod params_subject_type {
 }
 /// The output of `tools.ozone.moderation.queryEvents`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub events: Vec<crate::tools_ozone::moderation::defs::ModEventView>,
@@ -124,6 +157,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(events: impl Into<Vec<crate::tools_ozone::moderation::defs::ModEventView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            events: events.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `tools.ozone.moderation.queryEvents` query.
 ///
 /// List moderation events related to a subject.
@@ -135,4 +181,22 @@ impl atmo_xrpc::Endpoint for QueryEvents {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QueryEvents;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QueryEvents {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

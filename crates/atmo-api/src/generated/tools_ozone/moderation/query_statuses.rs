@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.moderation.queryStatuses";
 /// Query parameters of `tools.ozone.moderation.queryStatuses`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// If specified, only subjects with the given age assurance state will be returned.
@@ -107,6 +108,50 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takendown: Option<bool>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_age_assurance_state age_assurance_state some String,
+    with_appealed appealed some bool,
+    with_collections collections set Vec<atmo_syntax::Nsid>,
+    with_comment comment some String,
+    with_cursor cursor some String,
+    with_exclude_tags exclude_tags set Vec<String>,
+    with_hosting_deleted_after hosting_deleted_after some atmo_syntax::LenientDatetime,
+    with_hosting_deleted_before hosting_deleted_before some atmo_syntax::LenientDatetime,
+    with_hosting_statuses hosting_statuses set Vec<String>,
+    with_hosting_updated_after hosting_updated_after some atmo_syntax::LenientDatetime,
+    with_hosting_updated_before hosting_updated_before some atmo_syntax::LenientDatetime,
+    with_ignore_subjects ignore_subjects set Vec<atmo_syntax::Uri>,
+    with_include_all_user_records include_all_user_records some bool,
+    with_include_muted include_muted some bool,
+    with_last_reviewed_by last_reviewed_by some atmo_syntax::Did,
+    with_limit limit some i64,
+    with_min_account_suspend_count min_account_suspend_count some i64,
+    with_min_priority_score min_priority_score some i64,
+    with_min_reported_records_count min_reported_records_count some i64,
+    with_min_strike_count min_strike_count some i64,
+    with_min_takendown_records_count min_takendown_records_count some i64,
+    with_only_muted only_muted some bool,
+    with_queue_count queue_count some i64,
+    with_queue_index queue_index some i64,
+    with_queue_seed queue_seed some String,
+    with_reported_after reported_after some atmo_syntax::LenientDatetime,
+    with_reported_before reported_before some atmo_syntax::LenientDatetime,
+    with_review_state review_state some String,
+    with_reviewed_after reviewed_after some atmo_syntax::LenientDatetime,
+    with_reviewed_before reviewed_before some atmo_syntax::LenientDatetime,
+    with_sort_direction sort_direction some String,
+    with_sort_field sort_field some String,
+    with_subject subject some atmo_syntax::Uri,
+    with_subject_type subject_type some String,
+    with_tags tags set Vec<String>,
+    with_takendown takendown some bool,
+}
 /// Known values of the `ageAssuranceState` parameter of [`Params`].
 pub mod params_age_assurance_state {
     /// `pending`
@@ -162,6 +207,7 @@ pub mod params_subject_type {
 }
 /// The output of `tools.ozone.moderation.queryStatuses`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub subject_statuses: Vec<crate::tools_ozone::moderation::defs::SubjectStatusView>,
@@ -186,6 +232,21 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        subject_statuses: impl Into<Vec<crate::tools_ozone::moderation::defs::SubjectStatusView>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            subject_statuses: subject_statuses.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `tools.ozone.moderation.queryStatuses` query.
 ///
 /// View moderation statuses of subjects (record or repo).
@@ -197,4 +258,22 @@ impl atmo_xrpc::Endpoint for QueryStatuses {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QueryStatuses;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QueryStatuses {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

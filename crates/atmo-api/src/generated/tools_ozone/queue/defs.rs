@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.queue.defs";
 /// `tools.ozone.queue.defs#assignmentView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AssignmentView {
     pub did: atmo_syntax::Did,
     pub end_at: Option<atmo_syntax::LenientDatetime>,
@@ -40,8 +41,32 @@ impl<'de> serde::Deserialize<'de> for AssignmentView {
         })
     }
 }
+impl AssignmentView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        id: impl Into<i64>,
+        did: impl Into<atmo_syntax::Did>,
+        queue: impl Into<QueueView>,
+        start_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            did: did.into(),
+            end_at: Default::default(),
+            id: id.into(),
+            moderator: Default::default(),
+            queue: queue.into(),
+            start_at: start_at.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AssignmentView;
+    with_end_at end_at some atmo_syntax::LenientDatetime,
+    with_moderator moderator some crate::tools_ozone::team::defs::Member,
+}
 /// `tools.ozone.queue.defs#queueStats`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct QueueStats {
     /// Percentage of reports actioned (actionedCount / inboundCount * 100), rounded to nearest integer. Absent when inboundCount is 0.
     pub action_rate: Option<i64>,
@@ -88,8 +113,24 @@ impl<'de> serde::Deserialize<'de> for QueueStats {
         })
     }
 }
+impl QueueStats {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { QueueStats;
+    with_action_rate action_rate some i64,
+    with_actioned_count actioned_count some i64,
+    with_avg_handling_time_sec avg_handling_time_sec some i64,
+    with_escalated_count escalated_count some i64,
+    with_inbound_count inbound_count some i64,
+    with_last_updated last_updated some atmo_syntax::LenientDatetime,
+    with_pending_count pending_count some i64,
+}
 /// `tools.ozone.queue.defs#queueView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct QueueView {
     /// Collection name for record subjects (e.g., 'app.bsky.feed.post')
     pub collection: Option<atmo_syntax::Nsid>,
@@ -157,6 +198,43 @@ impl<'de> serde::Deserialize<'de> for QueueView {
             extra: m.rest(),
         })
     }
+}
+impl QueueView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        id: impl Into<i64>,
+        name: impl Into<String>,
+        created_by: impl Into<atmo_syntax::Did>,
+        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        updated_at: impl Into<atmo_syntax::LenientDatetime>,
+        enabled: impl Into<bool>,
+        stats: impl Into<QueueStats>,
+    ) -> Self {
+        Self {
+            collection: Default::default(),
+            created_at: created_at.into(),
+            created_by: created_by.into(),
+            deleted_at: Default::default(),
+            description: Default::default(),
+            enabled: enabled.into(),
+            id: id.into(),
+            name: name.into(),
+            recommended_policies: Default::default(),
+            report_types: Default::default(),
+            stats: stats.into(),
+            subject_types: Default::default(),
+            updated_at: updated_at.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { QueueView;
+    with_collection collection some atmo_syntax::Nsid,
+    with_deleted_at deleted_at some atmo_syntax::LenientDatetime,
+    with_description description some String,
+    with_recommended_policies recommended_policies some Vec<String>,
+    with_report_types report_types some Vec<String>,
+    with_subject_types subject_types some Vec<String>,
 }
 /// Known values of the `subjectTypes` field of [`QueueView`].
 pub mod queue_view_subject_types {

@@ -74,6 +74,7 @@ impl<'de> serde::Deserialize<'de> for InputActivity {
 }
 /// The input of `tools.ozone.report.createActivity`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The type of activity to record.
     pub activity: InputActivity,
@@ -116,8 +117,30 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(activity: impl Into<InputActivity>) -> Self {
+        Self {
+            activity: activity.into(),
+            event_id: Default::default(),
+            internal_note: Default::default(),
+            is_automated: Default::default(),
+            public_note: Default::default(),
+            report_id: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_event_id event_id some i64,
+    with_internal_note internal_note some String,
+    with_is_automated is_automated some bool,
+    with_public_note public_note some String,
+    with_report_id report_id some i64,
+}
 /// The output of `tools.ozone.report.createActivity`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub activity: crate::tools_ozone::report::defs::ReportActivityView,
     /// Fields not in the lexicon, kept as found.
@@ -137,6 +160,15 @@ impl<'de> serde::Deserialize<'de> for Output {
             activity: m.req("activity")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(activity: impl Into<crate::tools_ozone::report::defs::ReportActivityView>) -> Self {
+        Self {
+            activity: activity.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.report.createActivity` declares.
@@ -174,6 +206,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.report.createActivity` procedure.
 ///
 /// Register an activity on a report. For state-change activity types, validates the transition and updates report.status atomically.
@@ -185,4 +230,14 @@ impl atmo_xrpc::Endpoint for CreateActivity {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateActivity;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.getLatestReport";
 /// The output of `tools.ozone.report.getLatestReport`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub report: crate::tools_ozone::report::defs::ReportView,
     /// Fields not in the lexicon, kept as found.
@@ -22,6 +23,15 @@ impl<'de> serde::Deserialize<'de> for Output {
             report: m.req("report")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(report: impl Into<crate::tools_ozone::report::defs::ReportView>) -> Self {
+        Self {
+            report: report.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.report.getLatestReport` declares.
@@ -47,6 +57,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.report.getLatestReport` query.
 ///
 /// Get the most recent report.
@@ -58,4 +81,14 @@ impl atmo_xrpc::Endpoint for GetLatestReport {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for GetLatestReport {
+    type Endpoint = GetLatestReport;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.queryReports";
 /// Query parameters of `tools.ozone.report.queryReports`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Filter by the DID of the moderator permanently assigned to the report.
@@ -46,6 +47,44 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(status: impl Into<String>) -> Self {
+        Self {
+            assigned_to: Default::default(),
+            collections: Default::default(),
+            cursor: Default::default(),
+            did: Default::default(),
+            is_muted: Default::default(),
+            limit: Default::default(),
+            queue_id: Default::default(),
+            report_types: Default::default(),
+            reported_after: Default::default(),
+            reported_before: Default::default(),
+            sort_direction: Default::default(),
+            sort_field: Default::default(),
+            status: status.into(),
+            subject: Default::default(),
+            subject_type: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+    with_assigned_to assigned_to some atmo_syntax::Did,
+    with_collections collections set Vec<atmo_syntax::Nsid>,
+    with_cursor cursor some String,
+    with_did did some atmo_syntax::Did,
+    with_is_muted is_muted some bool,
+    with_limit limit some i64,
+    with_queue_id queue_id some i64,
+    with_report_types report_types set Vec<String>,
+    with_reported_after reported_after some atmo_syntax::LenientDatetime,
+    with_reported_before reported_before some atmo_syntax::LenientDatetime,
+    with_sort_direction sort_direction some String,
+    with_sort_field sort_field some String,
+    with_subject subject some atmo_syntax::Uri,
+    with_subject_type subject_type some String,
+}
 /// Known values of the `sortDirection` parameter of [`Params`].
 pub mod params_sort_direction {
     /// `asc`
@@ -86,6 +125,7 @@ pub mod params_subject_type {
 }
 /// The output of `tools.ozone.report.queryReports`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub reports: Vec<crate::tools_ozone::report::defs::ReportView>,
@@ -110,6 +150,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(reports: impl Into<Vec<crate::tools_ozone::report::defs::ReportView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            reports: reports.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `tools.ozone.report.queryReports` query.
 ///
 /// View moderation reports. Reports are individual instances of content being reported, as opposed to subject statuses which aggregate reports at the subject level.
@@ -121,4 +174,22 @@ impl atmo_xrpc::Endpoint for QueryReports {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QueryReports;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QueryReports {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.safelink.queryEvents";
 /// The input of `tools.ozone.safelink.queryEvents`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     /// Cursor for pagination
     pub cursor: Option<String>,
@@ -41,6 +42,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+    with_cursor cursor some String,
+    with_limit limit some i64,
+    with_pattern_type pattern_type some String,
+    with_sort_direction sort_direction some String,
+    with_urls urls some Vec<String>,
+}
 /// Known values of the `sortDirection` field of [`Input`].
 pub mod input_sort_direction {
     /// `asc`
@@ -50,6 +64,7 @@ pub mod input_sort_direction {
 }
 /// The output of `tools.ozone.safelink.queryEvents`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Next cursor for pagination. Only present if there are more results.
     pub cursor: Option<String>,
@@ -75,6 +90,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(events: impl Into<Vec<crate::tools_ozone::safelink::defs::Event>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            events: events.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `tools.ozone.safelink.queryEvents` procedure.
 ///
 /// Query URL safety audit events
@@ -86,4 +114,14 @@ impl atmo_xrpc::Endpoint for QueryEvents {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = QueryEvents;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

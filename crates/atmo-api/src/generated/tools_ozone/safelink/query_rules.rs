@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.safelink.queryRules";
 /// The input of `tools.ozone.safelink.queryRules`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     /// Filter by action types
     pub actions: Option<Vec<String>>,
@@ -53,6 +54,22 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+    with_actions actions some Vec<String>,
+    with_created_by created_by some atmo_syntax::Did,
+    with_cursor cursor some String,
+    with_limit limit some i64,
+    with_pattern_type pattern_type some String,
+    with_reason reason some String,
+    with_sort_direction sort_direction some String,
+    with_urls urls some Vec<String>,
+}
 /// Known values of the `sortDirection` field of [`Input`].
 pub mod input_sort_direction {
     /// `asc`
@@ -62,6 +79,7 @@ pub mod input_sort_direction {
 }
 /// The output of `tools.ozone.safelink.queryRules`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Next cursor for pagination. Only present if there are more results.
     pub cursor: Option<String>,
@@ -87,6 +105,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(rules: impl Into<Vec<crate::tools_ozone::safelink::defs::UrlRule>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            rules: rules.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `tools.ozone.safelink.queryRules` procedure.
 ///
 /// Query URL safety rules
@@ -98,4 +129,14 @@ impl atmo_xrpc::Endpoint for QueryRules {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = QueryRules;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.safelink.removeRule";
 /// The input of `tools.ozone.safelink.removeRule`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Optional comment about why the rule is being removed
     pub comment: Option<String>,
@@ -36,6 +37,25 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        url: impl Into<String>,
+        pattern: impl Into<crate::tools_ozone::safelink::defs::PatternType>,
+    ) -> Self {
+        Self {
+            comment: Default::default(),
+            created_by: Default::default(),
+            pattern: pattern.into(),
+            url: url.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+    with_comment comment some String,
+    with_created_by created_by some atmo_syntax::Did,
+}
 /// The output of `tools.ozone.safelink.removeRule`.
 pub type Output = crate::tools_ozone::safelink::defs::Event;
 /// The errors `tools.ozone.safelink.removeRule` declares.
@@ -61,6 +81,19 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.safelink.removeRule` procedure.
 ///
 /// Remove an existing URL safety rule
@@ -72,4 +105,14 @@ impl atmo_xrpc::Endpoint for RemoveRule {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RemoveRule;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.server.getConfig";
 /// The output of `tools.ozone.server.getConfig`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     pub appview: Option<ServiceConfig>,
     pub blob_divert: Option<ServiceConfig>,
@@ -40,6 +41,20 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Output;
+    with_appview appview some ServiceConfig,
+    with_blob_divert blob_divert some ServiceConfig,
+    with_chat chat some ServiceConfig,
+    with_pds pds some ServiceConfig,
+    with_verifier_did verifier_did some atmo_syntax::Did,
+    with_viewer viewer some ViewerConfig,
+}
 /// The `tools.ozone.server.getConfig` query.
 ///
 /// Get details about ozone's server configuration.
@@ -51,9 +66,20 @@ impl atmo_xrpc::Endpoint for GetConfig {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetConfig {
+    type Endpoint = GetConfig;
+    fn params(&self) -> &() {
+        &()
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `tools.ozone.server.getConfig#serviceConfig`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ServiceConfig {
     pub url: Option<atmo_syntax::Uri>,
     /// Fields not in the lexicon, kept as found.
@@ -75,8 +101,18 @@ impl<'de> serde::Deserialize<'de> for ServiceConfig {
         })
     }
 }
+impl ServiceConfig {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ServiceConfig;
+    with_url url some atmo_syntax::Uri,
+}
 /// `tools.ozone.server.getConfig#viewerConfig`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ViewerConfig {
     pub role: Option<String>,
     /// Fields not in the lexicon, kept as found.
@@ -97,6 +133,15 @@ impl<'de> serde::Deserialize<'de> for ViewerConfig {
             extra: m.rest(),
         })
     }
+}
+impl ViewerConfig {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ViewerConfig;
+    with_role role some String,
 }
 /// Known values of the `role` field of [`ViewerConfig`].
 pub mod viewer_config_role {

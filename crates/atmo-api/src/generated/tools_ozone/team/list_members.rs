@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.team.listMembers";
 /// Query parameters of `tools.ozone.team.listMembers`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -16,8 +17,22 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+    with_cursor cursor some String,
+    with_disabled disabled some bool,
+    with_limit limit some i64,
+    with_q q some String,
+    with_roles roles set Vec<String>,
+}
 /// The output of `tools.ozone.team.listMembers`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub members: Vec<crate::tools_ozone::team::defs::Member>,
@@ -42,6 +57,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(members: impl Into<Vec<crate::tools_ozone::team::defs::Member>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            members: members.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+    with_cursor cursor some String,
+}
 /// The `tools.ozone.team.listMembers` query.
 ///
 /// List all members with access to the ozone service.
@@ -53,4 +81,22 @@ impl atmo_xrpc::Endpoint for ListMembers {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListMembers;
+    fn params(&self) -> &Params {
+        self
+    }
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListMembers {
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

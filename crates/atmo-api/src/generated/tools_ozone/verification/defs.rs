@@ -117,6 +117,7 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectRepo {
 ///
 /// Verification data for the associated subject.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerificationView {
     /// Timestamp when the verification was created.
     pub created_at: atmo_syntax::LenientDatetime,
@@ -182,4 +183,41 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
             extra: m.rest(),
         })
     }
+}
+impl VerificationView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    pub fn new(
+        issuer: impl Into<atmo_syntax::Did>,
+        uri: impl Into<atmo_syntax::AtUri>,
+        subject: impl Into<atmo_syntax::Did>,
+        handle: impl Into<atmo_syntax::Handle>,
+        display_name: impl Into<String>,
+        created_at: impl Into<atmo_syntax::LenientDatetime>,
+    ) -> Self {
+        Self {
+            created_at: created_at.into(),
+            display_name: display_name.into(),
+            handle: handle.into(),
+            issuer: issuer.into(),
+            issuer_profile: Default::default(),
+            issuer_repo: Default::default(),
+            revoke_reason: Default::default(),
+            revoked_at: Default::default(),
+            revoked_by: Default::default(),
+            subject: subject.into(),
+            subject_profile: Default::default(),
+            subject_repo: Default::default(),
+            uri: uri.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { VerificationView;
+    with_issuer_profile issuer_profile some VerificationViewIssuerProfile,
+    with_issuer_repo issuer_repo some VerificationViewIssuerRepo,
+    with_revoke_reason revoke_reason some String,
+    with_revoked_at revoked_at some atmo_syntax::LenientDatetime,
+    with_revoked_by revoked_by some atmo_syntax::Did,
+    with_subject_profile subject_profile some VerificationViewSubjectProfile,
+    with_subject_repo subject_repo some VerificationViewSubjectRepo,
 }
