@@ -288,8 +288,8 @@ impl fmt::Display for Bytes {
 }
 
 /// The `with_*` setters of a generated struct's optional fields, one line per field:
-/// `with_name field some Type` sets `Some(v.into())`, `with_name field set Type` sets
-/// `v.into()` (a list parameter). Generic, so nothing is compiled until a setter is used.
+/// `with_name field some Type` sets `Some(v.into())`, `exact` sets `Some(v)` (string
+/// formats: `"...".parse()?` infers them), `set` sets `v.into()` (a list parameter). Generic, so nothing is compiled until a setter is used.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __atmo_api_setters {
@@ -303,6 +303,14 @@ macro_rules! __atmo_api_setters {
         #[must_use]
         pub fn $setter(mut self, v: impl Into<$t>) -> Self {
             self.$field = Some(v.into());
+            self
+        }
+    };
+    (@one $setter:ident $field:ident exact $t:ty) => {
+        #[doc = concat!("Sets `", stringify!($field), "`.")]
+        #[must_use]
+        pub fn $setter(mut self, v: $t) -> Self {
+            self.$field = Some(v);
             self
         }
     };

@@ -7,9 +7,9 @@ use atmo_xrpc::{Endpoint, Method, XrpcResponse};
 #[test]
 fn query_request_and_output() {
     let params = get_record::Params::new(
-        "alice.test".parse::<atmo_syntax::AtIdentifier>().unwrap(),
-        "app.bsky.feed.post".parse::<atmo_syntax::Nsid>().unwrap(),
-        "3k4duaz5vfs2b".parse::<atmo_syntax::RecordKey>().unwrap(),
+        "alice.test".parse().unwrap(),
+        "app.bsky.feed.post".parse().unwrap(),
+        "3k4duaz5vfs2b".parse().unwrap(),
     );
     let req = get_record::GetRecord::request(&params, None).unwrap();
     assert_eq!(
@@ -88,8 +88,8 @@ fn calls_and_pagination_are_generated() {
     use atmo_api::com_atproto::{repo::list_records, server::describe_server};
     use atmo_xrpc::{Call, Paginated};
     let p = list_records::Params::new(
-        "alice.test".parse::<atmo_syntax::AtIdentifier>().unwrap(),
-        "app.bsky.feed.post".parse::<atmo_syntax::Nsid>().unwrap(),
+        "alice.test".parse().unwrap(),
+        "app.bsky.feed.post".parse().unwrap(),
     )
     .with_limit(2);
     assert_eq!(
@@ -117,10 +117,10 @@ fn record_value_sets_type() {
     use atmo_api::com_atproto::repo::strong_ref;
     let subject = strong_ref::StrongRef::new(
         "at://did:plc:z72i7hdynmk6r22z27h6tvur/app.bsky.feed.post/3k4duaz5vfs2b"
-            .parse::<atmo_syntax::AtUri>()
+            .parse()
             .unwrap(),
         "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
-            .parse::<atmo_syntax::CidString>()
+            .parse()
             .unwrap(),
     );
     let like = like::Record::new(

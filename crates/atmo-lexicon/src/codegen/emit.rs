@@ -989,8 +989,14 @@ fn constructors(
     let mut s = format!(
         "impl {ty} {{\n/// A value with the required fields; set the others with the `with_*` methods.\npub fn new("
     );
+    // String formats take their exact type, so `"...".parse()?` infers it.
+    let exact = |m: &Member| m.ty.starts_with("atmo_syntax::");
     for m in &args {
-        let _ = write!(s, "{}: impl Into<{}>, ", m.field, m.ty);
+        if exact(m) {
+            let _ = write!(s, "{}: {}, ", m.field, m.ty);
+        } else {
+            let _ = write!(s, "{}: impl Into<{}>, ", m.field, m.ty);
+        }
     }
     s.push_str(") -> Self {\n");
     if args.is_empty() {
@@ -999,7 +1005,9 @@ fn constructors(
         s.push_str("Self {\n");
     }
     for m in members.iter().filter(|_| !args.is_empty()) {
-        if m.required {
+        if m.required && exact(m) {
+            let _ = writeln!(s, "{},", m.field);
+        } else if m.required {
             let _ = writeln!(s, "{0}: {0}.into(),", m.field);
         } else {
             let _ = writeln!(s, "{}: Default::default(),", m.field);
@@ -1017,7 +1025,11 @@ fn constructors(
         let _ = writeln!(s, "{rt}::setters! {{ {ty};");
         for m in setters {
             let name = m.field.trim_start_matches("r#");
-            let kind = if m.wrap { "some" } else { "set" };
+            let kind = match (m.wrap, exact(m)) {
+                (true, true) => "exact",
+                (true, false) => "some",
+                _ => "set",
+            };
             let _ = writeln!(s, "    with_{name} {} {kind} {},", m.field, m.ty);
         }
         s.push_str("}\n");

@@ -101,12 +101,9 @@ impl<'de> serde::Deserialize<'de> for MessageMe {
 }
 impl MessageMe {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        show_button_to: impl Into<String>,
-        message_me_url: impl Into<atmo_syntax::Uri>,
-    ) -> Self {
+    pub fn new(show_button_to: impl Into<String>, message_me_url: atmo_syntax::Uri) -> Self {
         Self {
-            message_me_url: message_me_url.into(),
+            message_me_url,
             show_button_to: show_button_to.into(),
             extra: Default::default(),
         }

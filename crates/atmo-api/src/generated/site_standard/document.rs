@@ -155,9 +155,9 @@ impl<'de> serde::Deserialize<'de> for Record {
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        site: impl Into<atmo_syntax::Uri>,
+        site: atmo_syntax::Uri,
         title: impl Into<String>,
-        published_at: impl Into<atmo_syntax::LenientDatetime>,
+        published_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             bsky_post_ref: Default::default(),
@@ -168,8 +168,8 @@ impl Record {
             labels: Default::default(),
             links: Default::default(),
             path: Default::default(),
-            published_at: published_at.into(),
-            site: site.into(),
+            published_at,
+            site,
             tags: Default::default(),
             text_content: Default::default(),
             title: title.into(),
@@ -189,7 +189,7 @@ crate::rt::setters! { Record;
     with_path path some String,
     with_tags tags some Vec<String>,
     with_text_content text_content some String,
-    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
 }
 impl Record {
     /// The record's collection NSID.
@@ -231,9 +231,9 @@ impl<'de> serde::Deserialize<'de> for Contributor {
 }
 impl Contributor {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             display_name: Default::default(),
             role: Default::default(),
             extra: Default::default(),

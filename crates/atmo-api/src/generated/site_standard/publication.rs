@@ -85,7 +85,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(url: impl Into<atmo_syntax::Uri>, name: impl Into<String>) -> Self {
+    pub fn new(url: atmo_syntax::Uri, name: impl Into<String>) -> Self {
         Self {
             basic_theme: Default::default(),
             description: Default::default(),
@@ -93,7 +93,7 @@ impl Record {
             labels: Default::default(),
             name: name.into(),
             preferences: Default::default(),
-            url: url.into(),
+            url,
             extra: Default::default(),
         }
     }

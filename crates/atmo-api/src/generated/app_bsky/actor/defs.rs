@@ -162,7 +162,7 @@ impl ContentLabelPref {
     }
 }
 crate::rt::setters! { ContentLabelPref;
-    with_labeler_did labeler_did some atmo_syntax::Did,
+    with_labeler_did labeler_did exact atmo_syntax::Did,
 }
 /// Known values of the `visibility` field of [`ContentLabelPref`].
 pub mod content_label_pref_visibility {
@@ -420,9 +420,9 @@ impl<'de> serde::Deserialize<'de> for LabelerPrefItem {
 }
 impl LabelerPrefItem {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }
@@ -558,7 +558,7 @@ impl MutedWord {
 }
 crate::rt::setters! { MutedWord;
     with_actor_target actor_target some String,
-    with_expires_at expires_at some atmo_syntax::LenientDatetime,
+    with_expires_at expires_at exact atmo_syntax::LenientDatetime,
     with_id id some String,
 }
 /// Known values of the `actorTarget` field of [`MutedWord`].
@@ -662,7 +662,7 @@ impl Nux {
 }
 crate::rt::setters! { Nux;
     with_data data some String,
-    with_expires_at expires_at some atmo_syntax::LenientDatetime,
+    with_expires_at expires_at exact atmo_syntax::LenientDatetime,
 }
 /// `app.bsky.actor.defs#personalDetailsPref`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -696,7 +696,7 @@ impl PersonalDetailsPref {
     }
 }
 crate::rt::setters! { PersonalDetailsPref;
-    with_birth_date birth_date some atmo_syntax::LenientDatetime,
+    with_birth_date birth_date exact atmo_syntax::LenientDatetime,
 }
 /// A union inside `app.bsky.actor.defs#postInteractionSettingsPref`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1159,12 +1159,9 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedGerm {
 }
 impl ProfileAssociatedGerm {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        show_button_to: impl Into<String>,
-        message_me_url: impl Into<atmo_syntax::Uri>,
-    ) -> Self {
+    pub fn new(show_button_to: impl Into<String>, message_me_url: atmo_syntax::Uri) -> Self {
         Self {
-            message_me_url: message_me_url.into(),
+            message_me_url,
             show_button_to: show_button_to.into(),
             extra: Default::default(),
         }
@@ -1243,16 +1240,16 @@ impl<'de> serde::Deserialize<'de> for ProfileView {
 }
 impl ProfileView {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
             associated: Default::default(),
             avatar: Default::default(),
             created_at: Default::default(),
             debug: Default::default(),
             description: Default::default(),
-            did: did.into(),
+            did,
             display_name: Default::default(),
-            handle: handle.into(),
+            handle,
             indexed_at: Default::default(),
             labels: Default::default(),
             pronouns: Default::default(),
@@ -1265,12 +1262,12 @@ impl ProfileView {
 }
 crate::rt::setters! { ProfileView;
     with_associated associated some ProfileAssociated,
-    with_avatar avatar some atmo_syntax::Uri,
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_avatar avatar exact atmo_syntax::Uri,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
     with_debug debug some atmo_data::Value,
     with_description description some String,
     with_display_name display_name some String,
-    with_indexed_at indexed_at some atmo_syntax::LenientDatetime,
+    with_indexed_at indexed_at exact atmo_syntax::LenientDatetime,
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
     with_pronouns pronouns some String,
     with_status status some StatusView,
@@ -1337,15 +1334,15 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
 }
 impl ProfileViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
             associated: Default::default(),
             avatar: Default::default(),
             created_at: Default::default(),
             debug: Default::default(),
-            did: did.into(),
+            did,
             display_name: Default::default(),
-            handle: handle.into(),
+            handle,
             labels: Default::default(),
             pronouns: Default::default(),
             status: Default::default(),
@@ -1357,8 +1354,8 @@ impl ProfileViewBasic {
 }
 crate::rt::setters! { ProfileViewBasic;
     with_associated associated some ProfileAssociated,
-    with_avatar avatar some atmo_syntax::Uri,
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_avatar avatar exact atmo_syntax::Uri,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
     with_debug debug some atmo_data::Value,
     with_display_name display_name some String,
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
@@ -1454,7 +1451,7 @@ impl<'de> serde::Deserialize<'de> for ProfileViewDetailed {
 }
 impl ProfileViewDetailed {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
             associated: Default::default(),
             avatar: Default::default(),
@@ -1462,11 +1459,11 @@ impl ProfileViewDetailed {
             created_at: Default::default(),
             debug: Default::default(),
             description: Default::default(),
-            did: did.into(),
+            did,
             display_name: Default::default(),
             followers_count: Default::default(),
             follows_count: Default::default(),
-            handle: handle.into(),
+            handle,
             indexed_at: Default::default(),
             joined_via_starter_pack: Default::default(),
             labels: Default::default(),
@@ -1483,15 +1480,15 @@ impl ProfileViewDetailed {
 }
 crate::rt::setters! { ProfileViewDetailed;
     with_associated associated some ProfileAssociated,
-    with_avatar avatar some atmo_syntax::Uri,
-    with_banner banner some atmo_syntax::Uri,
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_avatar avatar exact atmo_syntax::Uri,
+    with_banner banner exact atmo_syntax::Uri,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
     with_debug debug some atmo_data::Value,
     with_description description some String,
     with_display_name display_name some String,
     with_followers_count followers_count some i64,
     with_follows_count follows_count some i64,
-    with_indexed_at indexed_at some atmo_syntax::LenientDatetime,
+    with_indexed_at indexed_at exact atmo_syntax::LenientDatetime,
     with_joined_via_starter_pack joined_via_starter_pack some crate::app_bsky::graph::defs::StarterPackViewBasic,
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
     with_pinned_post pinned_post some crate::com_atproto::repo::strong_ref::StrongRef,
@@ -1500,7 +1497,7 @@ crate::rt::setters! { ProfileViewDetailed;
     with_status status some StatusView,
     with_verification verification some VerificationState,
     with_viewer viewer some ViewerState,
-    with_website website some atmo_syntax::Uri,
+    with_website website exact atmo_syntax::Uri,
 }
 /// `app.bsky.actor.defs#savedFeed`
 #[derive(Debug, Clone, PartialEq)]
@@ -1741,13 +1738,13 @@ impl StatusView {
     }
 }
 crate::rt::setters! { StatusView;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
     with_embed embed some StatusViewEmbed,
-    with_expires_at expires_at some atmo_syntax::LenientDatetime,
+    with_expires_at expires_at exact atmo_syntax::LenientDatetime,
     with_is_active is_active some bool,
     with_is_disabled is_disabled some bool,
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_uri uri some atmo_syntax::AtUri,
+    with_uri uri exact atmo_syntax::AtUri,
 }
 /// Known values of the `status` field of [`StatusView`].
 pub mod status_view_status {
@@ -1955,25 +1952,25 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
 impl VerificationView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        issuer: impl Into<atmo_syntax::Did>,
-        uri: impl Into<atmo_syntax::AtUri>,
+        issuer: atmo_syntax::Did,
+        uri: atmo_syntax::AtUri,
         is_valid: impl Into<bool>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             is_valid: is_valid.into(),
-            issuer: issuer.into(),
+            issuer,
             issuer_display_name: Default::default(),
             issuer_handle: Default::default(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { VerificationView;
     with_issuer_display_name issuer_display_name some String,
-    with_issuer_handle issuer_handle some atmo_syntax::Handle,
+    with_issuer_handle issuer_handle exact atmo_syntax::Handle,
 }
 /// `app.bsky.actor.defs#viewerState`
 ///
@@ -2045,10 +2042,10 @@ impl ViewerState {
 crate::rt::setters! { ViewerState;
     with_activity_subscription activity_subscription some crate::app_bsky::notification::defs::ActivitySubscription,
     with_blocked_by blocked_by some bool,
-    with_blocking blocking some atmo_syntax::AtUri,
+    with_blocking blocking exact atmo_syntax::AtUri,
     with_blocking_by_list blocking_by_list some crate::app_bsky::graph::defs::ListViewBasic,
-    with_followed_by followed_by some atmo_syntax::AtUri,
-    with_following following some atmo_syntax::AtUri,
+    with_followed_by followed_by exact atmo_syntax::AtUri,
+    with_following following exact atmo_syntax::AtUri,
     with_known_followers known_followers some KnownFollowers,
     with_muted muted some bool,
     with_muted_by_list muted_by_list some crate::app_bsky::graph::defs::ListViewBasic,

@@ -11,10 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(actor: impl Into<atmo_syntax::AtIdentifier>) -> Self {
-        Self {
-            actor: actor.into(),
-        }
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self { actor }
     }
 }
 /// The output of `app.bsky.actor.getProfile`.

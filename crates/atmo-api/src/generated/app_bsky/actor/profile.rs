@@ -99,14 +99,14 @@ impl Record {
 crate::rt::setters! { Record;
     with_avatar avatar some atmo_data::Blob,
     with_banner banner some atmo_data::Blob,
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
     with_description description some String,
     with_display_name display_name some String,
     with_joined_via_starter_pack joined_via_starter_pack some crate::com_atproto::repo::strong_ref::StrongRef,
     with_labels labels some RecordLabels,
     with_pinned_post pinned_post some crate::com_atproto::repo::strong_ref::StrongRef,
     with_pronouns pronouns some String,
-    with_website website some atmo_syntax::Uri,
+    with_website website exact atmo_syntax::Uri,
 }
 impl Record {
     /// The record's collection NSID.

@@ -68,12 +68,9 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        status: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-    ) -> Self {
+    pub fn new(status: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             duration_minutes: Default::default(),
             embed: Default::default(),
             status: status.into(),

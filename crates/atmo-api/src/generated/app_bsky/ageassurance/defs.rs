@@ -296,10 +296,10 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountNewerThan {
 }
 impl ConfigRegionRuleIfAccountNewerThan {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(date: impl Into<atmo_syntax::LenientDatetime>, access: impl Into<Access>) -> Self {
+    pub fn new(date: atmo_syntax::LenientDatetime, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
-            date: date.into(),
+            date,
             extra: Default::default(),
         }
     }
@@ -336,10 +336,10 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountOlderThan {
 }
 impl ConfigRegionRuleIfAccountOlderThan {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(date: impl Into<atmo_syntax::LenientDatetime>, access: impl Into<Access>) -> Self {
+    pub fn new(date: atmo_syntax::LenientDatetime, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
-            date: date.into(),
+            date,
             extra: Default::default(),
         }
     }
@@ -574,7 +574,7 @@ impl<'de> serde::Deserialize<'de> for Event {
 impl Event {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         status: impl Into<String>,
         access: impl Into<String>,
         attempt_id: impl Into<String>,
@@ -586,7 +586,7 @@ impl Event {
             complete_ip: Default::default(),
             complete_ua: Default::default(),
             country_code: country_code.into(),
-            created_at: created_at.into(),
+            created_at,
             email: Default::default(),
             init_ip: Default::default(),
             init_ua: Default::default(),
@@ -671,7 +671,7 @@ impl State {
     }
 }
 crate::rt::setters! { State;
-    with_last_initiated_at last_initiated_at some atmo_syntax::LenientDatetime,
+    with_last_initiated_at last_initiated_at exact atmo_syntax::LenientDatetime,
 }
 /// `app.bsky.ageassurance.defs#stateMetadata`
 ///
@@ -707,7 +707,7 @@ impl StateMetadata {
     }
 }
 crate::rt::setters! { StateMetadata;
-    with_account_created_at account_created_at some atmo_syntax::LenientDatetime,
+    with_account_created_at account_created_at exact atmo_syntax::LenientDatetime,
 }
 /// `app.bsky.ageassurance.defs#status`
 ///

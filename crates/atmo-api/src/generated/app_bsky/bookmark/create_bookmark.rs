@@ -30,10 +30,10 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, cid: impl Into<atmo_syntax::CidString>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
-            cid: cid.into(),
-            uri: uri.into(),
+            cid,
+            uri,
             extra: Default::default(),
         }
     }

@@ -122,5 +122,5 @@ impl BookmarkView {
     }
 }
 crate::rt::setters! { BookmarkView;
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
 }

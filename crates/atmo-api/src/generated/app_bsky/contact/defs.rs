@@ -78,10 +78,10 @@ impl<'de> serde::Deserialize<'de> for Notification {
 }
 impl Notification {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(from: impl Into<atmo_syntax::Did>, to: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(from: atmo_syntax::Did, to: atmo_syntax::Did) -> Self {
         Self {
-            from: from.into(),
-            to: to.into(),
+            from,
+            to,
             extra: Default::default(),
         }
     }
@@ -117,13 +117,10 @@ impl<'de> serde::Deserialize<'de> for SyncStatus {
 }
 impl SyncStatus {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        synced_at: impl Into<atmo_syntax::LenientDatetime>,
-        matches_count: impl Into<i64>,
-    ) -> Self {
+    pub fn new(synced_at: atmo_syntax::LenientDatetime, matches_count: impl Into<i64>) -> Self {
         Self {
             matches_count: matches_count.into(),
-            synced_at: synced_at.into(),
+            synced_at,
             extra: Default::default(),
         }
     }

@@ -28,9 +28,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(subject: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(subject: atmo_syntax::Did) -> Self {
         Self {
-            subject: subject.into(),
+            subject,
             extra: Default::default(),
         }
     }

@@ -32,10 +32,10 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(from: impl Into<atmo_syntax::Did>, to: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(from: atmo_syntax::Did, to: atmo_syntax::Did) -> Self {
         Self {
-            from: from.into(),
-            to: to.into(),
+            from,
+            to,
             extra: Default::default(),
         }
     }

@@ -61,9 +61,9 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(id: impl Into<atmo_syntax::Tid>) -> Self {
+    pub fn new(id: atmo_syntax::Tid) -> Self {
         Self {
-            id: id.into(),
+            id,
             extra: Default::default(),
         }
     }

@@ -180,10 +180,10 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedCaption {
 }
 impl DraftEmbedCaption {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(lang: impl Into<atmo_syntax::Language>, content: impl Into<String>) -> Self {
+    pub fn new(lang: atmo_syntax::Language, content: impl Into<String>) -> Self {
         Self {
             content: content.into(),
-            lang: lang.into(),
+            lang,
             extra: Default::default(),
         }
     }
@@ -214,9 +214,9 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedExternal {
 }
 impl DraftEmbedExternal {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::Uri>) -> Self {
+    pub fn new(uri: atmo_syntax::Uri) -> Self {
         Self {
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -580,16 +580,16 @@ impl<'de> serde::Deserialize<'de> for DraftView {
 impl DraftView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        id: impl Into<atmo_syntax::Tid>,
+        id: atmo_syntax::Tid,
         draft: impl Into<Draft>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-        updated_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             draft: draft.into(),
-            id: id.into(),
-            updated_at: updated_at.into(),
+            id,
+            updated_at,
             extra: Default::default(),
         }
     }
@@ -626,10 +626,10 @@ impl<'de> serde::Deserialize<'de> for DraftWithId {
 }
 impl DraftWithId {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(id: impl Into<atmo_syntax::Tid>, draft: impl Into<Draft>) -> Self {
+    pub fn new(id: atmo_syntax::Tid, draft: impl Into<Draft>) -> Self {
         Self {
             draft: draft.into(),
-            id: id.into(),
+            id,
             extra: Default::default(),
         }
     }

@@ -119,7 +119,7 @@ impl<'de> serde::Deserialize<'de> for External {
 impl External {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::Uri>,
+        uri: atmo_syntax::Uri,
         title: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
@@ -128,7 +128,7 @@ impl External {
             description: description.into(),
             thumb: Default::default(),
             title: title.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -232,7 +232,7 @@ impl<'de> serde::Deserialize<'de> for ViewExternal {
 impl ViewExternal {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::Uri>,
+        uri: atmo_syntax::Uri,
         title: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
@@ -247,7 +247,7 @@ impl ViewExternal {
             thumb: Default::default(),
             title: title.into(),
             updated_at: Default::default(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -255,12 +255,12 @@ impl ViewExternal {
 crate::rt::setters! { ViewExternal;
     with_associated_profiles associated_profiles some Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
     with_associated_refs associated_refs some Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
     with_reading_time reading_time some i64,
     with_source source some ViewExternalSource,
-    with_thumb thumb some atmo_syntax::Uri,
-    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+    with_thumb thumb exact atmo_syntax::Uri,
+    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
 }
 /// `app.bsky.embed.external#viewExternalSource`
 ///
@@ -304,20 +304,20 @@ impl<'de> serde::Deserialize<'de> for ViewExternalSource {
 }
 impl ViewExternalSource {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::Uri>, title: impl Into<String>) -> Self {
+    pub fn new(uri: atmo_syntax::Uri, title: impl Into<String>) -> Self {
         Self {
             description: Default::default(),
             icon: Default::default(),
             theme: Default::default(),
             title: title.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { ViewExternalSource;
     with_description description some String,
-    with_icon icon some atmo_syntax::Uri,
+    with_icon icon exact atmo_syntax::Uri,
     with_theme theme some ViewExternalSourceTheme,
 }
 /// `app.bsky.embed.external#viewExternalSourceTheme`

@@ -207,16 +207,16 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
 impl ViewImage {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        thumbnail: impl Into<atmo_syntax::Uri>,
-        fullsize: impl Into<atmo_syntax::Uri>,
+        thumbnail: atmo_syntax::Uri,
+        fullsize: atmo_syntax::Uri,
         alt: impl Into<String>,
         aspect_ratio: impl Into<crate::app_bsky::embed::defs::AspectRatio>,
     ) -> Self {
         Self {
             alt: alt.into(),
             aspect_ratio: aspect_ratio.into(),
-            fullsize: fullsize.into(),
-            thumbnail: thumbnail.into(),
+            fullsize,
+            thumbnail,
             extra: Default::default(),
         }
     }

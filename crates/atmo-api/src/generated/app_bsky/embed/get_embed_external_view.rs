@@ -13,10 +13,10 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(url: impl Into<atmo_syntax::Uri>, uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+    pub fn new(url: atmo_syntax::Uri, uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self {
             uris: uris.into(),
-            url: url.into(),
+            url,
         }
     }
 }

@@ -152,15 +152,15 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
 impl ViewImage {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        thumb: impl Into<atmo_syntax::Uri>,
-        fullsize: impl Into<atmo_syntax::Uri>,
+        thumb: atmo_syntax::Uri,
+        fullsize: atmo_syntax::Uri,
         alt: impl Into<String>,
     ) -> Self {
         Self {
             alt: alt.into(),
             aspect_ratio: Default::default(),
-            fullsize: fullsize.into(),
-            thumb: thumb.into(),
+            fullsize,
+            thumb,
             extra: Default::default(),
         }
     }

@@ -179,14 +179,14 @@ impl<'de> serde::Deserialize<'de> for ViewBlocked {
 impl ViewBlocked {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
+        uri: atmo_syntax::AtUri,
         blocked: impl Into<bool>,
         author: impl Into<crate::app_bsky::feed::defs::BlockedAuthor>,
     ) -> Self {
         Self {
             author: author.into(),
             blocked: blocked.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -220,10 +220,10 @@ impl<'de> serde::Deserialize<'de> for ViewDetached {
 }
 impl ViewDetached {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, detached: impl Into<bool>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, detached: impl Into<bool>) -> Self {
         Self {
             detached: detached.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -257,10 +257,10 @@ impl<'de> serde::Deserialize<'de> for ViewNotFound {
 }
 impl ViewNotFound {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, not_found: impl Into<bool>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, not_found: impl Into<bool>) -> Self {
         Self {
             not_found: not_found.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -376,23 +376,23 @@ impl<'de> serde::Deserialize<'de> for ViewRecord {
 impl ViewRecord {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         author: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
         value: impl Into<atmo_data::Value>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             author: author.into(),
-            cid: cid.into(),
+            cid,
             embeds: Default::default(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             labels: Default::default(),
             like_count: Default::default(),
             quote_count: Default::default(),
             reply_count: Default::default(),
             repost_count: Default::default(),
-            uri: uri.into(),
+            uri,
             value: value.into(),
             extra: Default::default(),
         }

@@ -95,10 +95,10 @@ impl<'de> serde::Deserialize<'de> for Caption {
 }
 impl Caption {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(lang: impl Into<atmo_syntax::Language>, file: impl Into<atmo_data::Blob>) -> Self {
+    pub fn new(lang: atmo_syntax::Language, file: impl Into<atmo_data::Blob>) -> Self {
         Self {
             file: file.into(),
-            lang: lang.into(),
+            lang,
             extra: Default::default(),
         }
     }
@@ -145,15 +145,12 @@ impl<'de> serde::Deserialize<'de> for View {
 }
 impl View {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        cid: impl Into<atmo_syntax::CidString>,
-        playlist: impl Into<atmo_syntax::Uri>,
-    ) -> Self {
+    pub fn new(cid: atmo_syntax::CidString, playlist: atmo_syntax::Uri) -> Self {
         Self {
             alt: Default::default(),
             aspect_ratio: Default::default(),
-            cid: cid.into(),
-            playlist: playlist.into(),
+            cid,
+            playlist,
             presentation: Default::default(),
             thumbnail: Default::default(),
             extra: Default::default(),
@@ -164,7 +161,7 @@ crate::rt::setters! { View;
     with_alt alt some String,
     with_aspect_ratio aspect_ratio some crate::app_bsky::embed::defs::AspectRatio,
     with_presentation presentation some String,
-    with_thumbnail thumbnail some atmo_syntax::Uri,
+    with_thumbnail thumbnail exact atmo_syntax::Uri,
 }
 /// Known values of the `presentation` field of [`View`].
 pub mod view_presentation {

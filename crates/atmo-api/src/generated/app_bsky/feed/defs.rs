@@ -30,9 +30,9 @@ impl<'de> serde::Deserialize<'de> for BlockedAuthor {
 }
 impl BlockedAuthor {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             viewer: Default::default(),
             extra: Default::default(),
         }
@@ -74,14 +74,14 @@ impl<'de> serde::Deserialize<'de> for BlockedPost {
 impl BlockedPost {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
+        uri: atmo_syntax::AtUri,
         blocked: impl Into<bool>,
         author: impl Into<BlockedAuthor>,
     ) -> Self {
         Self {
             author: author.into(),
             blocked: blocked.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -266,27 +266,27 @@ impl<'de> serde::Deserialize<'de> for GeneratorView {
 impl GeneratorView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
-        did: impl Into<atmo_syntax::Did>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        did: atmo_syntax::Did,
         creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
         display_name: impl Into<String>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             accepts_interactions: Default::default(),
             avatar: Default::default(),
-            cid: cid.into(),
+            cid,
             content_mode: Default::default(),
             creator: creator.into(),
             description: Default::default(),
             description_facets: Default::default(),
-            did: did.into(),
+            did,
             display_name: display_name.into(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             labels: Default::default(),
             like_count: Default::default(),
-            uri: uri.into(),
+            uri,
             viewer: Default::default(),
             extra: Default::default(),
         }
@@ -294,7 +294,7 @@ impl GeneratorView {
 }
 crate::rt::setters! { GeneratorView;
     with_accepts_interactions accepts_interactions some bool,
-    with_avatar avatar some atmo_syntax::Uri,
+    with_avatar avatar exact atmo_syntax::Uri,
     with_content_mode content_mode some String,
     with_description description some String,
     with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
@@ -340,7 +340,7 @@ impl GeneratorViewerState {
     }
 }
 crate::rt::setters! { GeneratorViewerState;
-    with_like like some atmo_syntax::AtUri,
+    with_like like exact atmo_syntax::AtUri,
 }
 /// `app.bsky.feed.defs#interaction`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -386,7 +386,7 @@ impl Interaction {
 crate::rt::setters! { Interaction;
     with_event event some String,
     with_feed_context feed_context some String,
-    with_item item some atmo_syntax::AtUri,
+    with_item item exact atmo_syntax::AtUri,
     with_req_id req_id some String,
 }
 /// Known values of the `event` field of [`Interaction`].
@@ -511,10 +511,10 @@ impl<'de> serde::Deserialize<'de> for NotFoundPost {
 }
 impl NotFoundPost {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, not_found: impl Into<bool>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, not_found: impl Into<bool>) -> Self {
         Self {
             not_found: not_found.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -642,19 +642,19 @@ impl<'de> serde::Deserialize<'de> for PostView {
 impl PostView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         author: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
         record: impl Into<atmo_data::Value>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             author: author.into(),
             bookmark_count: Default::default(),
-            cid: cid.into(),
+            cid,
             debug: Default::default(),
             embed: Default::default(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             labels: Default::default(),
             like_count: Default::default(),
             quote_count: Default::default(),
@@ -662,7 +662,7 @@ impl PostView {
             reply_count: Default::default(),
             repost_count: Default::default(),
             threadgate: Default::default(),
-            uri: uri.into(),
+            uri,
             viewer: Default::default(),
             extra: Default::default(),
         }
@@ -742,20 +742,20 @@ impl ReasonRepost {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         by: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             by: by.into(),
             cid: Default::default(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             uri: Default::default(),
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { ReasonRepost;
-    with_cid cid some atmo_syntax::CidString,
-    with_uri uri some atmo_syntax::AtUri,
+    with_cid cid exact atmo_syntax::CidString,
+    with_uri uri exact atmo_syntax::AtUri,
 }
 /// A union inside `app.bsky.feed.defs#replyRef`.
 #[derive(Debug, Clone, PartialEq)]
@@ -958,10 +958,10 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPost {
 }
 impl SkeletonFeedPost {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(post: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(post: atmo_syntax::AtUri) -> Self {
         Self {
             feed_context: Default::default(),
-            post: post.into(),
+            post,
             reason: Default::default(),
             extra: Default::default(),
         }
@@ -1022,9 +1022,9 @@ impl<'de> serde::Deserialize<'de> for SkeletonReasonRepost {
 }
 impl SkeletonReasonRepost {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(repost: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(repost: atmo_syntax::AtUri) -> Self {
         Self {
-            repost: repost.into(),
+            repost,
             extra: Default::default(),
         }
     }
@@ -1062,7 +1062,7 @@ impl ThreadContext {
     }
 }
 crate::rt::setters! { ThreadContext;
-    with_root_author_like root_author_like some atmo_syntax::AtUri,
+    with_root_author_like root_author_like exact atmo_syntax::AtUri,
 }
 /// A union inside `app.bsky.feed.defs#threadViewPost`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1240,10 +1240,10 @@ impl ThreadgateView {
     }
 }
 crate::rt::setters! { ThreadgateView;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
     with_lists lists some Vec<crate::app_bsky::graph::defs::ListViewBasic>,
     with_record record some atmo_data::Value,
-    with_uri uri some atmo_syntax::AtUri,
+    with_uri uri exact atmo_syntax::AtUri,
 }
 /// `app.bsky.feed.defs#viewerState`
 ///
@@ -1303,9 +1303,9 @@ crate::rt::setters! { ViewerState;
     with_bookmarked bookmarked some bool,
     with_embedding_disabled embedding_disabled some bool,
     with_known_likers known_likers some KnownLikers,
-    with_like like some atmo_syntax::AtUri,
+    with_like like exact atmo_syntax::AtUri,
     with_pinned pinned some bool,
     with_reply_disabled reply_disabled some bool,
-    with_repost repost some atmo_syntax::AtUri,
+    with_repost repost exact atmo_syntax::AtUri,
     with_thread_muted thread_muted some bool,
 }

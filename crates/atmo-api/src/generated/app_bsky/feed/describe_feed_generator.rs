@@ -33,9 +33,9 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, feeds: impl Into<Vec<Feed>>) -> Self {
+    pub fn new(did: atmo_syntax::Did, feeds: impl Into<Vec<Feed>>) -> Self {
         Self {
-            did: did.into(),
+            did,
             feeds: feeds.into(),
             links: Default::default(),
             extra: Default::default(),
@@ -93,9 +93,9 @@ impl<'de> serde::Deserialize<'de> for Feed {
 }
 impl Feed {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }

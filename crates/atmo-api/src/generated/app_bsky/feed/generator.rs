@@ -87,18 +87,18 @@ impl<'de> serde::Deserialize<'de> for Record {
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
+        did: atmo_syntax::Did,
         display_name: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             accepts_interactions: Default::default(),
             avatar: Default::default(),
             content_mode: Default::default(),
-            created_at: created_at.into(),
+            created_at,
             description: Default::default(),
             description_facets: Default::default(),
-            did: did.into(),
+            did,
             display_name: display_name.into(),
             labels: Default::default(),
             extra: Default::default(),

@@ -14,9 +14,9 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(actor: impl Into<atmo_syntax::AtIdentifier>) -> Self {
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
-            actor: actor.into(),
+            actor,
             cursor: Default::default(),
             limit: Default::default(),
         }

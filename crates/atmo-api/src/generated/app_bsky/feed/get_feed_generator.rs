@@ -11,8 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(feed: impl Into<atmo_syntax::AtUri>) -> Self {
-        Self { feed: feed.into() }
+    pub fn new(feed: atmo_syntax::AtUri) -> Self {
+        Self { feed }
     }
 }
 /// The output of `app.bsky.feed.getFeedGenerator`.

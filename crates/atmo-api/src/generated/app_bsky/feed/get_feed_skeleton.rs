@@ -15,10 +15,10 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(feed: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(feed: atmo_syntax::AtUri) -> Self {
         Self {
             cursor: Default::default(),
-            feed: feed.into(),
+            feed,
             limit: Default::default(),
         }
     }

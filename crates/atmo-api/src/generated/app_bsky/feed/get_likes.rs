@@ -18,17 +18,17 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             cid: Default::default(),
             cursor: Default::default(),
             limit: Default::default(),
-            uri: uri.into(),
+            uri,
         }
     }
 }
 crate::rt::setters! { Params;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
     with_cursor cursor some String,
     with_limit limit some i64,
 }
@@ -67,18 +67,18 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, likes: impl Into<Vec<Like>>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, likes: impl Into<Vec<Like>>) -> Self {
         Self {
             cid: Default::default(),
             cursor: Default::default(),
             likes: likes.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { Output;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
     with_cursor cursor some String,
 }
 /// The `app.bsky.feed.getLikes` query.
@@ -144,14 +144,14 @@ impl<'de> serde::Deserialize<'de> for Like {
 impl Like {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
+        created_at: atmo_syntax::LenientDatetime,
         actor: impl Into<crate::app_bsky::actor::defs::ProfileView>,
     ) -> Self {
         Self {
             actor: actor.into(),
-            created_at: created_at.into(),
-            indexed_at: indexed_at.into(),
+            created_at,
+            indexed_at,
             extra: Default::default(),
         }
     }

@@ -17,11 +17,11 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             depth: Default::default(),
             parent_height: Default::default(),
-            uri: uri.into(),
+            uri,
         }
     }
 }

@@ -18,17 +18,17 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             cid: Default::default(),
             cursor: Default::default(),
             limit: Default::default(),
-            uri: uri.into(),
+            uri,
         }
     }
 }
 crate::rt::setters! { Params;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
     with_cursor cursor some String,
     with_limit limit some i64,
 }
@@ -68,20 +68,20 @@ impl<'de> serde::Deserialize<'de> for Output {
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
+        uri: atmo_syntax::AtUri,
         reposted_by: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>,
     ) -> Self {
         Self {
             cid: Default::default(),
             cursor: Default::default(),
             reposted_by: reposted_by.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { Output;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
     with_cursor cursor some String,
 }
 /// The `app.bsky.feed.getRepostedBy` query.

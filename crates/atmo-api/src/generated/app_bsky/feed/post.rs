@@ -140,12 +140,9 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        text: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-    ) -> Self {
+    pub fn new(text: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             embed: Default::default(),
             entities: Default::default(),
             facets: Default::default(),

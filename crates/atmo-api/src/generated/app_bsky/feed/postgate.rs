@@ -70,15 +70,12 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        post: impl Into<atmo_syntax::AtUri>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-    ) -> Self {
+    pub fn new(post: atmo_syntax::AtUri, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             detached_embedding_uris: Default::default(),
             embedding_rules: Default::default(),
-            post: post.into(),
+            post,
             extra: Default::default(),
         }
     }

@@ -37,10 +37,10 @@ impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         subject: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             subject: subject.into(),
             via: Default::default(),
             extra: Default::default(),

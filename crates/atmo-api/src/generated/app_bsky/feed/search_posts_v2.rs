@@ -124,10 +124,10 @@ crate::rt::setters! { Params;
     with_query query some String,
     with_query_language query_language some String,
     with_replies_only replies_only some bool,
-    with_reply_parent_uri reply_parent_uri some atmo_syntax::AtUri,
+    with_reply_parent_uri reply_parent_uri exact atmo_syntax::AtUri,
     with_since since some String,
     with_sort sort some String,
-    with_thread_root_uri thread_root_uri some atmo_syntax::AtUri,
+    with_thread_root_uri thread_root_uri exact atmo_syntax::AtUri,
     with_until until some String,
     with_urls urls set Vec<atmo_syntax::Uri>,
 }

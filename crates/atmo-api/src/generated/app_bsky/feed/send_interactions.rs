@@ -39,7 +39,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_feed feed some atmo_syntax::AtUri,
+    with_feed feed exact atmo_syntax::AtUri,
 }
 /// The output of `app.bsky.feed.sendInteractions`.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -92,15 +92,12 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        post: impl Into<atmo_syntax::AtUri>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-    ) -> Self {
+    pub fn new(post: atmo_syntax::AtUri, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             allow: Default::default(),
-            created_at: created_at.into(),
+            created_at,
             hidden_replies: Default::default(),
-            post: post.into(),
+            post,
             extra: Default::default(),
         }
     }
@@ -199,9 +196,9 @@ impl<'de> serde::Deserialize<'de> for ListRule {
 }
 impl ListRule {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(list: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(list: atmo_syntax::AtUri) -> Self {
         Self {
-            list: list.into(),
+            list,
             extra: Default::default(),
         }
     }

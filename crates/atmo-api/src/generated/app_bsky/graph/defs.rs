@@ -35,12 +35,12 @@ impl<'de> serde::Deserialize<'de> for ListItemView {
 impl ListItemView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
+        uri: atmo_syntax::AtUri,
         subject: impl Into<crate::app_bsky::actor::defs::ProfileView>,
     ) -> Self {
         Self {
             subject: subject.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -116,32 +116,32 @@ impl<'de> serde::Deserialize<'de> for ListView {
 impl ListView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
         name: impl Into<String>,
         purpose: impl Into<ListPurpose>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             avatar: Default::default(),
-            cid: cid.into(),
+            cid,
             creator: creator.into(),
             description: Default::default(),
             description_facets: Default::default(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             labels: Default::default(),
             list_item_count: Default::default(),
             name: name.into(),
             purpose: purpose.into(),
-            uri: uri.into(),
+            uri,
             viewer: Default::default(),
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { ListView;
-    with_avatar avatar some atmo_syntax::Uri,
+    with_avatar avatar exact atmo_syntax::Uri,
     with_description description some String,
     with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
@@ -199,28 +199,28 @@ impl<'de> serde::Deserialize<'de> for ListViewBasic {
 impl ListViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         name: impl Into<String>,
         purpose: impl Into<ListPurpose>,
     ) -> Self {
         Self {
             avatar: Default::default(),
-            cid: cid.into(),
+            cid,
             indexed_at: Default::default(),
             labels: Default::default(),
             list_item_count: Default::default(),
             name: name.into(),
             purpose: purpose.into(),
-            uri: uri.into(),
+            uri,
             viewer: Default::default(),
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { ListViewBasic;
-    with_avatar avatar some atmo_syntax::Uri,
-    with_indexed_at indexed_at some atmo_syntax::LenientDatetime,
+    with_avatar avatar exact atmo_syntax::Uri,
+    with_indexed_at indexed_at exact atmo_syntax::LenientDatetime,
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
     with_list_item_count list_item_count some i64,
     with_viewer viewer some ListViewerState,
@@ -259,7 +259,7 @@ impl ListViewerState {
     }
 }
 crate::rt::setters! { ListViewerState;
-    with_blocked blocked some atmo_syntax::AtUri,
+    with_blocked blocked exact atmo_syntax::AtUri,
     with_muted muted some bool,
 }
 /// The token `app.bsky.graph.defs#modlist`.
@@ -297,9 +297,9 @@ impl<'de> serde::Deserialize<'de> for NotFoundActor {
 }
 impl NotFoundActor {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(actor: impl Into<atmo_syntax::AtIdentifier>, not_found: impl Into<bool>) -> Self {
+    pub fn new(actor: atmo_syntax::AtIdentifier, not_found: impl Into<bool>) -> Self {
         Self {
-            actor: actor.into(),
+            actor,
             not_found: not_found.into(),
             extra: Default::default(),
         }
@@ -361,13 +361,13 @@ impl<'de> serde::Deserialize<'de> for Relationship {
 }
 impl Relationship {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             blocked_by: Default::default(),
             blocked_by_list: Default::default(),
             blocking: Default::default(),
             blocking_by_list: Default::default(),
-            did: did.into(),
+            did,
             followed_by: Default::default(),
             following: Default::default(),
             extra: Default::default(),
@@ -375,12 +375,12 @@ impl Relationship {
     }
 }
 crate::rt::setters! { Relationship;
-    with_blocked_by blocked_by some atmo_syntax::AtUri,
-    with_blocked_by_list blocked_by_list some atmo_syntax::AtUri,
-    with_blocking blocking some atmo_syntax::AtUri,
-    with_blocking_by_list blocking_by_list some atmo_syntax::AtUri,
-    with_followed_by followed_by some atmo_syntax::AtUri,
-    with_following following some atmo_syntax::AtUri,
+    with_blocked_by blocked_by exact atmo_syntax::AtUri,
+    with_blocked_by_list blocked_by_list exact atmo_syntax::AtUri,
+    with_blocking blocking exact atmo_syntax::AtUri,
+    with_blocking_by_list blocking_by_list exact atmo_syntax::AtUri,
+    with_followed_by followed_by exact atmo_syntax::AtUri,
+    with_following following exact atmo_syntax::AtUri,
 }
 /// `app.bsky.graph.defs#starterPackView`
 #[derive(Debug, Clone, PartialEq)]
@@ -439,24 +439,24 @@ impl<'de> serde::Deserialize<'de> for StarterPackView {
 impl StarterPackView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         record: impl Into<atmo_data::Value>,
         creator: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            cid: cid.into(),
+            cid,
             creator: creator.into(),
             feeds: Default::default(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             joined_all_time_count: Default::default(),
             joined_week_count: Default::default(),
             labels: Default::default(),
             list: Default::default(),
             list_items_sample: Default::default(),
             record: record.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -520,22 +520,22 @@ impl<'de> serde::Deserialize<'de> for StarterPackViewBasic {
 impl StarterPackViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         record: impl Into<atmo_data::Value>,
         creator: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            cid: cid.into(),
+            cid,
             creator: creator.into(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             joined_all_time_count: Default::default(),
             joined_week_count: Default::default(),
             labels: Default::default(),
             list_item_count: Default::default(),
             record: record.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }

@@ -35,13 +35,10 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        subject: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-    ) -> Self {
+    pub fn new(subject: atmo_syntax::Did, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
-            created_at: created_at.into(),
-            subject: subject.into(),
+            created_at,
+            subject,
             via: Default::default(),
             extra: Default::default(),
         }

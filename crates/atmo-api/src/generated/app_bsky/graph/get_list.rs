@@ -15,11 +15,11 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(list: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(list: atmo_syntax::AtUri) -> Self {
         Self {
             cursor: Default::default(),
             limit: Default::default(),
-            list: list.into(),
+            list,
         }
     }
 }

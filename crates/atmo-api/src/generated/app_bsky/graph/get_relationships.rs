@@ -14,9 +14,9 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(actor: impl Into<atmo_syntax::AtIdentifier>) -> Self {
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
-            actor: actor.into(),
+            actor,
             others: Default::default(),
         }
     }
@@ -99,7 +99,7 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_actor actor some atmo_syntax::Did,
+    with_actor actor exact atmo_syntax::Did,
 }
 /// The errors `app.bsky.graph.getRelationships` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,10 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(starter_pack: impl Into<atmo_syntax::AtUri>) -> Self {
-        Self {
-            starter_pack: starter_pack.into(),
-        }
+    pub fn new(starter_pack: atmo_syntax::AtUri) -> Self {
+        Self { starter_pack }
     }
 }
 /// The output of `app.bsky.graph.getStarterPack`.

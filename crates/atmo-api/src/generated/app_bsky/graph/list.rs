@@ -81,11 +81,11 @@ impl Record {
     pub fn new(
         name: impl Into<String>,
         purpose: impl Into<crate::app_bsky::graph::defs::ListPurpose>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             avatar: Default::default(),
-            created_at: created_at.into(),
+            created_at,
             description: Default::default(),
             description_facets: Default::default(),
             labels: Default::default(),

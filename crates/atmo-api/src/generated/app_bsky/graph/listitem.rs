@@ -38,14 +38,14 @@ impl<'de> serde::Deserialize<'de> for Record {
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        subject: impl Into<atmo_syntax::Did>,
-        list: impl Into<atmo_syntax::AtUri>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        subject: atmo_syntax::Did,
+        list: atmo_syntax::AtUri,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
-            list: list.into(),
-            subject: subject.into(),
+            created_at,
+            list,
+            subject,
             extra: Default::default(),
         }
     }

@@ -35,9 +35,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(actor: impl Into<atmo_syntax::AtIdentifier>) -> Self {
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
-            actor: actor.into(),
+            actor,
             only_quoteposts: Default::default(),
             only_reposts: Default::default(),
             extra: Default::default(),

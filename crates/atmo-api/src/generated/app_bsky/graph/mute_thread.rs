@@ -27,9 +27,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(root: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(root: atmo_syntax::AtUri) -> Self {
         Self {
-            root: root.into(),
+            root,
             extra: Default::default(),
         }
     }

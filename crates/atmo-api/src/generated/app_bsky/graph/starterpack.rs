@@ -48,15 +48,15 @@ impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         name: impl Into<String>,
-        list: impl Into<atmo_syntax::AtUri>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        list: atmo_syntax::AtUri,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             description: Default::default(),
             description_facets: Default::default(),
             feeds: Default::default(),
-            list: list.into(),
+            list,
             name: name.into(),
             extra: Default::default(),
         }
@@ -101,9 +101,9 @@ impl<'de> serde::Deserialize<'de> for FeedItem {
 }
 impl FeedItem {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }

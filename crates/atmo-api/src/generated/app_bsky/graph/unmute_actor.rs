@@ -27,9 +27,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(actor: impl Into<atmo_syntax::AtIdentifier>) -> Self {
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
-            actor: actor.into(),
+            actor,
             extra: Default::default(),
         }
     }

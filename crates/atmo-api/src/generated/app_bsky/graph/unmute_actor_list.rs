@@ -27,9 +27,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(list: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(list: atmo_syntax::AtUri) -> Self {
         Self {
-            list: list.into(),
+            list,
             extra: Default::default(),
         }
     }

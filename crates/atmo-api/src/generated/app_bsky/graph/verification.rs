@@ -43,16 +43,16 @@ impl<'de> serde::Deserialize<'de> for Record {
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        subject: impl Into<atmo_syntax::Did>,
-        handle: impl Into<atmo_syntax::Handle>,
+        subject: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
         display_name: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             display_name: display_name.into(),
-            handle: handle.into(),
-            subject: subject.into(),
+            handle,
+            subject,
             extra: Default::default(),
         }
     }

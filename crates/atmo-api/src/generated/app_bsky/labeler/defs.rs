@@ -88,18 +88,18 @@ impl<'de> serde::Deserialize<'de> for LabelerView {
 impl LabelerView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            cid: cid.into(),
+            cid,
             creator: creator.into(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             labels: Default::default(),
             like_count: Default::default(),
-            uri: uri.into(),
+            uri,
             viewer: Default::default(),
             extra: Default::default(),
         }
@@ -170,23 +170,23 @@ impl<'de> serde::Deserialize<'de> for LabelerViewDetailed {
 impl LabelerViewDetailed {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
         policies: impl Into<LabelerPolicies>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            cid: cid.into(),
+            cid,
             creator: creator.into(),
-            indexed_at: indexed_at.into(),
+            indexed_at,
             labels: Default::default(),
             like_count: Default::default(),
             policies: policies.into(),
             reason_types: Default::default(),
             subject_collections: Default::default(),
             subject_types: Default::default(),
-            uri: uri.into(),
+            uri,
             viewer: Default::default(),
             extra: Default::default(),
         }
@@ -231,5 +231,5 @@ impl LabelerViewerState {
     }
 }
 crate::rt::setters! { LabelerViewerState;
-    with_like like some atmo_syntax::AtUri,
+    with_like like exact atmo_syntax::AtUri,
 }

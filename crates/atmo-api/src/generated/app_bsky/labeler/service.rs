@@ -78,10 +78,10 @@ impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         policies: impl Into<crate::app_bsky::labeler::defs::LabelerPolicies>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             labels: Default::default(),
             policies: policies.into(),
             reason_types: Default::default(),

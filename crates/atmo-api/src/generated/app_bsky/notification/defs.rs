@@ -322,12 +322,12 @@ impl<'de> serde::Deserialize<'de> for SubjectActivitySubscription {
 impl SubjectActivitySubscription {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        subject: impl Into<atmo_syntax::Did>,
+        subject: atmo_syntax::Did,
         activity_subscription: impl Into<ActivitySubscription>,
     ) -> Self {
         Self {
             activity_subscription: activity_subscription.into(),
-            subject: subject.into(),
+            subject,
             extra: Default::default(),
         }
     }

@@ -19,7 +19,7 @@ impl Params {
 }
 crate::rt::setters! { Params;
     with_priority priority some bool,
-    with_seen_at seen_at some atmo_syntax::LenientDatetime,
+    with_seen_at seen_at exact atmo_syntax::LenientDatetime,
 }
 /// The output of `app.bsky.notification.getUnreadCount`.
 #[derive(Debug, Clone, PartialEq)]

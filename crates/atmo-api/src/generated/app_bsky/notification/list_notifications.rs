@@ -29,7 +29,7 @@ crate::rt::setters! { Params;
     with_limit limit some i64,
     with_priority priority some bool,
     with_reasons reasons set Vec<String>,
-    with_seen_at seen_at some atmo_syntax::LenientDatetime,
+    with_seen_at seen_at exact atmo_syntax::LenientDatetime,
 }
 /// The output of `app.bsky.notification.listNotifications`.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +79,7 @@ impl Output {
 crate::rt::setters! { Output;
     with_cursor cursor some String,
     with_priority priority some bool,
-    with_seen_at seen_at some atmo_syntax::LenientDatetime,
+    with_seen_at seen_at exact atmo_syntax::LenientDatetime,
 }
 /// The `app.bsky.notification.listNotifications` query.
 ///
@@ -167,32 +167,32 @@ impl<'de> serde::Deserialize<'de> for Notification {
 impl Notification {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         author: impl Into<crate::app_bsky::actor::defs::ProfileView>,
         reason: impl Into<String>,
         record: impl Into<atmo_data::Value>,
         is_read: impl Into<bool>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             author: author.into(),
-            cid: cid.into(),
-            indexed_at: indexed_at.into(),
+            cid,
+            indexed_at,
             is_read: is_read.into(),
             labels: Default::default(),
             reason: reason.into(),
             reason_subject: Default::default(),
             record: record.into(),
             starter_pack: Default::default(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { Notification;
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_reason_subject reason_subject some atmo_syntax::AtUri,
+    with_reason_subject reason_subject exact atmo_syntax::AtUri,
     with_starter_pack starter_pack some crate::app_bsky::graph::defs::StarterPackViewBasic,
 }
 /// Known values of the `reason` field of [`Notification`].

@@ -31,12 +31,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        subject: impl Into<atmo_syntax::Did>,
+        subject: atmo_syntax::Did,
         activity_subscription: impl Into<crate::app_bsky::notification::defs::ActivitySubscription>,
     ) -> Self {
         Self {
             activity_subscription: activity_subscription.into(),
-            subject: subject.into(),
+            subject,
             extra: Default::default(),
         }
     }
@@ -70,10 +70,10 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(subject: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(subject: atmo_syntax::Did) -> Self {
         Self {
             activity_subscription: Default::default(),
-            subject: subject.into(),
+            subject,
             extra: Default::default(),
         }
     }

@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        service_did: impl Into<atmo_syntax::Did>,
+        service_did: atmo_syntax::Did,
         token: impl Into<String>,
         platform: impl Into<String>,
         app_id: impl Into<String>,
@@ -45,7 +45,7 @@ impl Input {
         Self {
             app_id: app_id.into(),
             platform: platform.into(),
-            service_did: service_did.into(),
+            service_did,
             token: token.into(),
             extra: Default::default(),
         }

@@ -27,9 +27,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(seen_at: impl Into<atmo_syntax::LenientDatetime>) -> Self {
+    pub fn new(seen_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
-            seen_at: seen_at.into(),
+            seen_at,
             extra: Default::default(),
         }
     }

@@ -142,9 +142,9 @@ impl<'de> serde::Deserialize<'de> for Link {
 }
 impl Link {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::Uri>) -> Self {
+    pub fn new(uri: atmo_syntax::Uri) -> Self {
         Self {
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -177,9 +177,9 @@ impl<'de> serde::Deserialize<'de> for Mention {
 }
 impl Mention {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }

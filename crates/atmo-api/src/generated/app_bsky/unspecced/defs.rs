@@ -59,7 +59,7 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
 impl AgeAssuranceEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         status: impl Into<String>,
         attempt_id: impl Into<String>,
     ) -> Self {
@@ -67,7 +67,7 @@ impl AgeAssuranceEvent {
             attempt_id: attempt_id.into(),
             complete_ip: Default::default(),
             complete_ua: Default::default(),
-            created_at: created_at.into(),
+            created_at,
             email: Default::default(),
             init_ip: Default::default(),
             init_ua: Default::default(),
@@ -134,7 +134,7 @@ impl AgeAssuranceState {
     }
 }
 crate::rt::setters! { AgeAssuranceState;
-    with_last_initiated_at last_initiated_at some atmo_syntax::LenientDatetime,
+    with_last_initiated_at last_initiated_at exact atmo_syntax::LenientDatetime,
 }
 /// Known values of the `status` field of [`AgeAssuranceState`].
 pub mod age_assurance_state_status {
@@ -173,9 +173,9 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchActor {
 }
 impl SkeletonSearchActor {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }
@@ -206,9 +206,9 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchPost {
 }
 impl SkeletonSearchPost {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -239,9 +239,9 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchStarterPack {
 }
 impl SkeletonSearchStarterPack {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -300,7 +300,7 @@ impl SkeletonTrend {
         topic: impl Into<String>,
         display_name: impl Into<String>,
         link: impl Into<String>,
-        started_at: impl Into<atmo_syntax::LenientDatetime>,
+        started_at: atmo_syntax::LenientDatetime,
         post_count: impl Into<i64>,
         dids: impl Into<Vec<atmo_syntax::Did>>,
     ) -> Self {
@@ -311,7 +311,7 @@ impl SkeletonTrend {
             display_name: display_name.into(),
             link: link.into(),
             post_count: post_count.into(),
-            started_at: started_at.into(),
+            started_at,
             status: Default::default(),
             topic: topic.into(),
             extra: Default::default(),
@@ -544,7 +544,7 @@ impl TrendView {
         topic: impl Into<String>,
         display_name: impl Into<String>,
         link: impl Into<String>,
-        started_at: impl Into<atmo_syntax::LenientDatetime>,
+        started_at: atmo_syntax::LenientDatetime,
         post_count: impl Into<i64>,
         actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>,
     ) -> Self {
@@ -555,7 +555,7 @@ impl TrendView {
             display_name: display_name.into(),
             link: link.into(),
             post_count: post_count.into(),
-            started_at: started_at.into(),
+            started_at,
             status: Default::default(),
             topic: topic.into(),
             extra: Default::default(),

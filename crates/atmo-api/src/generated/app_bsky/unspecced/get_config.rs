@@ -89,9 +89,9 @@ impl<'de> serde::Deserialize<'de> for LiveNowConfig {
 }
 impl LiveNowConfig {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, domains: impl Into<Vec<String>>) -> Self {
+    pub fn new(did: atmo_syntax::Did, domains: impl Into<Vec<String>>) -> Self {
         Self {
-            did: did.into(),
+            did,
             domains: domains.into(),
             extra: Default::default(),
         }

@@ -20,7 +20,7 @@ impl Params {
 }
 crate::rt::setters! { Params;
     with_limit limit some i64,
-    with_viewer viewer some atmo_syntax::Did,
+    with_viewer viewer exact atmo_syntax::Did,
 }
 /// The output of `app.bsky.unspecced.getOnboardingSuggestedStarterPacksSkeleton`.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,10 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(anchor: impl Into<atmo_syntax::AtUri>) -> Self {
-        Self {
-            anchor: anchor.into(),
-        }
+    pub fn new(anchor: atmo_syntax::AtUri) -> Self {
+        Self { anchor }
     }
 }
 /// The output of `app.bsky.unspecced.getPostThreadOtherV2`.
@@ -136,13 +134,13 @@ impl<'de> serde::Deserialize<'de> for ThreadItem {
 impl ThreadItem {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
+        uri: atmo_syntax::AtUri,
         depth: impl Into<i64>,
         value: impl Into<ThreadItemValue>,
     ) -> Self {
         Self {
             depth: depth.into(),
-            uri: uri.into(),
+            uri,
             value: value.into(),
             extra: Default::default(),
         }

@@ -24,7 +24,7 @@ impl Params {
 crate::rt::setters! { Params;
     with_category category some String,
     with_limit limit some i64,
-    with_viewer viewer some atmo_syntax::Did,
+    with_viewer viewer exact atmo_syntax::Did,
 }
 /// The output of `app.bsky.unspecced.getSuggestedUsersForSeeMoreSkeleton`.
 #[derive(Debug, Clone, PartialEq)]

@@ -26,8 +26,8 @@ impl Params {
 crate::rt::setters! { Params;
     with_cursor cursor some String,
     with_limit limit some i64,
-    with_relative_to_did relative_to_did some atmo_syntax::Did,
-    with_viewer viewer some atmo_syntax::Did,
+    with_relative_to_did relative_to_did exact atmo_syntax::Did,
+    with_viewer viewer exact atmo_syntax::Did,
 }
 /// The output of `app.bsky.unspecced.getSuggestionsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +87,7 @@ crate::rt::setters! { Output;
     with_cursor cursor some String,
     with_rec_id rec_id some i64,
     with_rec_id_str rec_id_str some String,
-    with_relative_to_did relative_to_did some atmo_syntax::Did,
+    with_relative_to_did relative_to_did exact atmo_syntax::Did,
 }
 /// The `app.bsky.unspecced.getSuggestionsSkeleton` query.
 ///

@@ -91,10 +91,10 @@ impl Suggestion {
     pub fn new(
         tag: impl Into<String>,
         subject_type: impl Into<String>,
-        subject: impl Into<atmo_syntax::Uri>,
+        subject: atmo_syntax::Uri,
     ) -> Self {
         Self {
-            subject: subject.into(),
+            subject,
             subject_type: subject_type.into(),
             tag: tag.into(),
             extra: Default::default(),

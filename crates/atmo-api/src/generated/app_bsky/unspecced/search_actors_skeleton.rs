@@ -36,7 +36,7 @@ crate::rt::setters! { Params;
     with_cursor cursor some String,
     with_limit limit some i64,
     with_typeahead typeahead some bool,
-    with_viewer viewer some atmo_syntax::Did,
+    with_viewer viewer exact atmo_syntax::Did,
 }
 /// The output of `app.bsky.unspecced.searchActorsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]

@@ -65,18 +65,18 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_author author some atmo_syntax::AtIdentifier,
+    with_author author exact atmo_syntax::AtIdentifier,
     with_cursor cursor some String,
     with_domain domain some String,
-    with_lang lang some atmo_syntax::Language,
+    with_lang lang exact atmo_syntax::Language,
     with_limit limit some i64,
-    with_mentions mentions some atmo_syntax::AtIdentifier,
+    with_mentions mentions exact atmo_syntax::AtIdentifier,
     with_since since some String,
     with_sort sort some String,
     with_tag tag set Vec<String>,
     with_until until some String,
-    with_url url some atmo_syntax::Uri,
-    with_viewer viewer some atmo_syntax::Did,
+    with_url url exact atmo_syntax::Uri,
+    with_viewer viewer exact atmo_syntax::Did,
 }
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {

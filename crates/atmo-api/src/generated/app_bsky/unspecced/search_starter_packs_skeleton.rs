@@ -31,7 +31,7 @@ impl Params {
 crate::rt::setters! { Params;
     with_cursor cursor some String,
     with_limit limit some i64,
-    with_viewer viewer some atmo_syntax::Did,
+    with_viewer viewer exact atmo_syntax::Did,
 }
 /// The output of `app.bsky.unspecced.searchStarterPacksSkeleton`.
 #[derive(Debug, Clone, PartialEq)]

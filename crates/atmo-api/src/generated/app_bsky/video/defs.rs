@@ -51,14 +51,10 @@ impl<'de> serde::Deserialize<'de> for JobStatus {
 }
 impl JobStatus {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        job_id: impl Into<String>,
-        did: impl Into<atmo_syntax::Did>,
-        state: impl Into<String>,
-    ) -> Self {
+    pub fn new(job_id: impl Into<String>, did: atmo_syntax::Did, state: impl Into<String>) -> Self {
         Self {
             blob: Default::default(),
-            did: did.into(),
+            did,
             error: Default::default(),
             failure_code: Default::default(),
             job_id: job_id.into(),

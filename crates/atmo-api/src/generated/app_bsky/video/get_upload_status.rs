@@ -74,12 +74,12 @@ impl Output {
         part_size_bytes: impl Into<i64>,
         part_count: impl Into<i64>,
         received_parts: impl Into<Vec<i64>>,
-        expires_at: impl Into<atmo_syntax::LenientDatetime>,
+        expires_at: atmo_syntax::LenientDatetime,
         state: impl Into<String>,
     ) -> Self {
         Self {
             completed_job_id: Default::default(),
-            expires_at: expires_at.into(),
+            expires_at,
             failure_reason: Default::default(),
             job_id: job_id.into(),
             job_status: Default::default(),

@@ -105,10 +105,10 @@ impl Output {
         job_id: impl Into<String>,
         part_size_bytes: impl Into<i64>,
         part_count: impl Into<i64>,
-        expires_at: impl Into<atmo_syntax::LenientDatetime>,
+        expires_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            expires_at: expires_at.into(),
+            expires_at,
             job_id: job_id.into(),
             part_count: part_count.into(),
             part_size_bytes: part_size_bytes.into(),

@@ -211,15 +211,15 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
 }
 impl ProfileViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
             associated: Default::default(),
             avatar: Default::default(),
             chat_disabled: Default::default(),
             created_at: Default::default(),
-            did: did.into(),
+            did,
             display_name: Default::default(),
-            handle: handle.into(),
+            handle,
             kind: Default::default(),
             labels: Default::default(),
             verification: Default::default(),
@@ -230,9 +230,9 @@ impl ProfileViewBasic {
 }
 crate::rt::setters! { ProfileViewBasic;
     with_associated associated some crate::app_bsky::actor::defs::ProfileAssociated,
-    with_avatar avatar some atmo_syntax::Uri,
+    with_avatar avatar exact atmo_syntax::Uri,
     with_chat_disabled chat_disabled some bool,
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
     with_display_name display_name some String,
     with_kind kind some ProfileViewBasicKind,
     with_labels labels some Vec<crate::com_atproto::label::defs::Label>,

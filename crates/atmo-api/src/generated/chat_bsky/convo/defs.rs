@@ -50,10 +50,10 @@ impl<'de> serde::Deserialize<'de> for ConvoRef {
 }
 impl ConvoRef {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, convo_id: impl Into<String>) -> Self {
+    pub fn new(did: atmo_syntax::Did, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }
@@ -297,13 +297,13 @@ impl DeletedMessageView {
         id: impl Into<String>,
         rev: impl Into<String>,
         sender: impl Into<MessageViewSender>,
-        sent_at: impl Into<atmo_syntax::LenientDatetime>,
+        sent_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             id: id.into(),
             rev: rev.into(),
             sender: sender.into(),
-            sent_at: sent_at.into(),
+            sent_at,
             extra: Default::default(),
         }
     }
@@ -394,7 +394,7 @@ impl<'de> serde::Deserialize<'de> for GroupConvo {
 impl GroupConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         lock_status: impl Into<ConvoLockStatus>,
         lock_status_moderation_override: impl Into<bool>,
         member_count: impl Into<i64>,
@@ -402,7 +402,7 @@ impl GroupConvo {
         name: impl Into<String>,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             join_link: Default::default(),
             join_request_count: Default::default(),
             lock_status: lock_status.into(),
@@ -2274,13 +2274,13 @@ impl<'de> serde::Deserialize<'de> for MessageRef {
 impl MessageRef {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
+        did: atmo_syntax::Did,
         message_id: impl Into<String>,
         convo_id: impl Into<String>,
     ) -> Self {
         Self {
             convo_id: convo_id.into(),
-            did: did.into(),
+            did,
             message_id: message_id.into(),
             extra: Default::default(),
         }
@@ -2424,7 +2424,7 @@ impl MessageView {
         rev: impl Into<String>,
         text: impl Into<String>,
         sender: impl Into<MessageViewSender>,
-        sent_at: impl Into<atmo_syntax::LenientDatetime>,
+        sent_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             embed: Default::default(),
@@ -2434,7 +2434,7 @@ impl MessageView {
             reply_to: Default::default(),
             rev: rev.into(),
             sender: sender.into(),
-            sent_at: sent_at.into(),
+            sent_at,
             text: text.into(),
             extra: Default::default(),
         }
@@ -2472,9 +2472,9 @@ impl<'de> serde::Deserialize<'de> for MessageViewSender {
 }
 impl MessageViewSender {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }
@@ -2514,10 +2514,10 @@ impl ReactionView {
     pub fn new(
         value: impl Into<String>,
         sender: impl Into<ReactionViewSender>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             sender: sender.into(),
             value: value.into(),
             extra: Default::default(),
@@ -2550,9 +2550,9 @@ impl<'de> serde::Deserialize<'de> for ReactionViewSender {
 }
 impl ReactionViewSender {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }
@@ -3055,9 +3055,9 @@ impl<'de> serde::Deserialize<'de> for SystemMessageReferredUser {
 }
 impl SystemMessageReferredUser {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }
@@ -3235,14 +3235,14 @@ impl SystemMessageView {
     pub fn new(
         id: impl Into<String>,
         rev: impl Into<String>,
-        sent_at: impl Into<atmo_syntax::LenientDatetime>,
+        sent_at: atmo_syntax::LenientDatetime,
         data: impl Into<SystemMessageViewData>,
     ) -> Self {
         Self {
             data: data.into(),
             id: id.into(),
             rev: rev.into(),
-            sent_at: sent_at.into(),
+            sent_at,
             extra: Default::default(),
         }
     }

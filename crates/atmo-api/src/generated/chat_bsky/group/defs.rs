@@ -201,11 +201,11 @@ impl JoinLinkView {
         enabled_status: impl Into<LinkEnabledStatus>,
         require_approval: impl Into<bool>,
         join_rule: impl Into<JoinRule>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             code: code.into(),
-            created_at: created_at.into(),
+            created_at,
             enabled_status: enabled_status.into(),
             join_rule: join_rule.into(),
             require_approval: require_approval.into(),
@@ -244,7 +244,7 @@ impl JoinLinkViewerState {
     }
 }
 crate::rt::setters! { JoinLinkViewerState;
-    with_requested_at requested_at some atmo_syntax::LenientDatetime,
+    with_requested_at requested_at exact atmo_syntax::LenientDatetime,
 }
 /// `chat.bsky.group.defs#joinRequestConvoView`
 ///
@@ -345,11 +345,11 @@ impl JoinRequestView {
     pub fn new(
         convo_id: impl Into<String>,
         requested_by: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,
-        requested_at: impl Into<atmo_syntax::LenientDatetime>,
+        requested_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             convo_id: convo_id.into(),
-            requested_at: requested_at.into(),
+            requested_at,
             requested_by: requested_by.into(),
             extra: Default::default(),
         }

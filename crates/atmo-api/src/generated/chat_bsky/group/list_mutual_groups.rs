@@ -14,11 +14,11 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(subject: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(subject: atmo_syntax::Did) -> Self {
         Self {
             cursor: Default::default(),
             limit: Default::default(),
-            subject: subject.into(),
+            subject,
         }
     }
 }

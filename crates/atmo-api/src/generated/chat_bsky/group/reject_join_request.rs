@@ -30,10 +30,10 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(convo_id: impl Into<String>, member: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(convo_id: impl Into<String>, member: atmo_syntax::Did) -> Self {
         Self {
             convo_id: convo_id.into(),
-            member: member.into(),
+            member,
             extra: Default::default(),
         }
     }

@@ -166,7 +166,7 @@ impl<'de> serde::Deserialize<'de> for GroupConvo {
 impl GroupConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         join_request_count: impl Into<i64>,
         lock_status: impl Into<crate::chat_bsky::convo::defs::ConvoLockStatus>,
         member_count: impl Into<i64>,
@@ -174,7 +174,7 @@ impl GroupConvo {
         name: impl Into<String>,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             join_link: Default::default(),
             join_request_count: join_request_count.into(),
             lock_status: lock_status.into(),

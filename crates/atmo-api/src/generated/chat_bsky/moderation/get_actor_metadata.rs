@@ -10,10 +10,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(actor: impl Into<atmo_syntax::Did>) -> Self {
-        Self {
-            actor: actor.into(),
-        }
+    pub fn new(actor: atmo_syntax::Did) -> Self {
+        Self { actor }
     }
 }
 /// The output of `chat.bsky.moderation.getActorMetadata`.

@@ -249,18 +249,18 @@ impl<'de> serde::Deserialize<'de> for EventChatAccepted {
 impl EventChatAccepted {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         method: impl Into<String>,
         rev: impl Into<String>,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: Default::default(),
             group_name: Default::default(),
             method: method.into(),
@@ -273,7 +273,7 @@ impl EventChatAccepted {
 crate::rt::setters! { EventChatAccepted;
     with_group_member_count group_member_count some i64,
     with_group_name group_name some String,
-    with_owner_did owner_did some atmo_syntax::Did,
+    with_owner_did owner_did exact atmo_syntax::Did,
 }
 /// Known values of the `method` field of [`EventChatAccepted`].
 pub mod event_chat_accepted_method {
@@ -328,19 +328,19 @@ impl<'de> serde::Deserialize<'de> for EventConvoFirstMessage {
 impl EventConvoFirstMessage {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         rev: impl Into<String>,
         convo_id: impl Into<String>,
-        user: impl Into<atmo_syntax::Did>,
+        user: atmo_syntax::Did,
         recipients: impl Into<Vec<atmo_syntax::Did>>,
     ) -> Self {
         Self {
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             message_id: Default::default(),
             recipients: recipients.into(),
             rev: rev.into(),
-            user: user.into(),
+            user,
             extra: Default::default(),
         }
     }
@@ -407,25 +407,25 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatCreated {
 impl EventGroupChatCreated {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         group_member_count: impl Into<i64>,
         group_name: impl Into<String>,
         initial_member_dids: impl Into<Vec<atmo_syntax::Did>>,
-        owner_did: impl Into<atmo_syntax::Did>,
+        owner_did: atmo_syntax::Did,
         rev: impl Into<String>,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: group_member_count.into(),
             group_name: group_name.into(),
             initial_member_dids: initial_member_dids.into(),
-            owner_did: owner_did.into(),
+            owner_did,
             rev: rev.into(),
             extra: Default::default(),
         }
@@ -493,26 +493,26 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequest {
 impl EventGroupChatJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         group_member_count: impl Into<i64>,
         group_name: impl Into<String>,
         join_link_code: impl Into<String>,
-        owner_did: impl Into<atmo_syntax::Did>,
+        owner_did: atmo_syntax::Did,
         rev: impl Into<String>,
         subject_follows_owner: impl Into<bool>,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: group_member_count.into(),
             group_name: group_name.into(),
             join_link_code: join_link_code.into(),
-            owner_did: owner_did.into(),
+            owner_did,
             rev: rev.into(),
             subject_follows_owner: subject_follows_owner.into(),
             extra: Default::default(),
@@ -577,26 +577,26 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestApproved {
 impl EventGroupChatJoinRequestApproved {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         group_member_count: impl Into<i64>,
         group_name: impl Into<String>,
-        owner_did: impl Into<atmo_syntax::Did>,
+        owner_did: atmo_syntax::Did,
         rev: impl Into<String>,
-        subject_did: impl Into<atmo_syntax::Did>,
+        subject_did: atmo_syntax::Did,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: group_member_count.into(),
             group_name: group_name.into(),
-            owner_did: owner_did.into(),
+            owner_did,
             rev: rev.into(),
-            subject_did: subject_did.into(),
+            subject_did,
             extra: Default::default(),
         }
     }
@@ -659,26 +659,26 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestRejected {
 impl EventGroupChatJoinRequestRejected {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         group_member_count: impl Into<i64>,
         group_name: impl Into<String>,
-        owner_did: impl Into<atmo_syntax::Did>,
+        owner_did: atmo_syntax::Did,
         rev: impl Into<String>,
-        subject_did: impl Into<atmo_syntax::Did>,
+        subject_did: atmo_syntax::Did,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: group_member_count.into(),
             group_name: group_name.into(),
-            owner_did: owner_did.into(),
+            owner_did,
             rev: rev.into(),
-            subject_did: subject_did.into(),
+            subject_did,
             extra: Default::default(),
         }
     }
@@ -749,29 +749,29 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberAdded {
 impl EventGroupChatMemberAdded {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         group_member_count: impl Into<i64>,
         group_name: impl Into<String>,
-        owner_did: impl Into<atmo_syntax::Did>,
+        owner_did: atmo_syntax::Did,
         request_members_count: impl Into<i64>,
         rev: impl Into<String>,
-        subject_did: impl Into<atmo_syntax::Did>,
+        subject_did: atmo_syntax::Did,
         subject_follows_owner: impl Into<bool>,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: group_member_count.into(),
             group_name: group_name.into(),
-            owner_did: owner_did.into(),
+            owner_did,
             request_members_count: request_members_count.into(),
             rev: rev.into(),
-            subject_did: subject_did.into(),
+            subject_did,
             subject_follows_owner: subject_follows_owner.into(),
             extra: Default::default(),
         }
@@ -839,26 +839,26 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberJoined {
 impl EventGroupChatMemberJoined {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         group_member_count: impl Into<i64>,
         group_name: impl Into<String>,
         join_link_code: impl Into<String>,
-        owner_did: impl Into<atmo_syntax::Did>,
+        owner_did: atmo_syntax::Did,
         rev: impl Into<String>,
         subject_follows_owner: impl Into<bool>,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: group_member_count.into(),
             group_name: group_name.into(),
             join_link_code: join_link_code.into(),
-            owner_did: owner_did.into(),
+            owner_did,
             rev: rev.into(),
             subject_follows_owner: subject_follows_owner.into(),
             extra: Default::default(),
@@ -927,28 +927,28 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberLeft {
 impl EventGroupChatMemberLeft {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         group_member_count: impl Into<i64>,
         group_name: impl Into<String>,
         leave_method: impl Into<String>,
-        owner_did: impl Into<atmo_syntax::Did>,
+        owner_did: atmo_syntax::Did,
         rev: impl Into<String>,
-        subject_did: impl Into<atmo_syntax::Did>,
+        subject_did: atmo_syntax::Did,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: group_member_count.into(),
             group_name: group_name.into(),
             leave_method: leave_method.into(),
-            owner_did: owner_did.into(),
+            owner_did,
             rev: rev.into(),
-            subject_did: subject_did.into(),
+            subject_did,
             extra: Default::default(),
         }
     }
@@ -1046,21 +1046,21 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatUpdated {
 impl EventGroupChatUpdated {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        convo_created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
         convo_id: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         group_member_count: impl Into<i64>,
         group_name: impl Into<String>,
-        owner_did: impl Into<atmo_syntax::Did>,
+        owner_did: atmo_syntax::Did,
         rev: impl Into<String>,
         update_type: impl Into<String>,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            convo_created_at: convo_created_at.into(),
+            actor_did,
+            convo_created_at,
             convo_id: convo_id.into(),
-            created_at: created_at.into(),
+            created_at,
             group_member_count: group_member_count.into(),
             group_name: group_name.into(),
             join_link_code: Default::default(),
@@ -1069,7 +1069,7 @@ impl EventGroupChatUpdated {
             lock_reason: Default::default(),
             new_name: Default::default(),
             old_name: Default::default(),
-            owner_did: owner_did.into(),
+            owner_did,
             rev: rev.into(),
             update_type: update_type.into(),
             extra: Default::default(),
@@ -1160,14 +1160,14 @@ impl<'de> serde::Deserialize<'de> for EventRateLimitExceeded {
 impl EventRateLimitExceeded {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        actor_did: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        actor_did: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
         endpoint: impl Into<String>,
         rev: impl Into<String>,
     ) -> Self {
         Self {
-            actor_did: actor_did.into(),
-            created_at: created_at.into(),
+            actor_did,
+            created_at,
             endpoint: endpoint.into(),
             rev: rev.into(),
             extra: Default::default(),

@@ -33,9 +33,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(actor: impl Into<atmo_syntax::Did>, allow_access: impl Into<bool>) -> Self {
+    pub fn new(actor: atmo_syntax::Did, allow_access: impl Into<bool>) -> Self {
         Self {
-            actor: actor.into(),
+            actor,
             allow_access: allow_access.into(),
             r#ref: Default::default(),
             extra: Default::default(),

@@ -61,17 +61,17 @@ impl<'de> serde::Deserialize<'de> for AccountView {
 impl AccountView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        handle: impl Into<atmo_syntax::Handle>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        did: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
+        indexed_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             deactivated_at: Default::default(),
-            did: did.into(),
+            did,
             email: Default::default(),
             email_confirmed_at: Default::default(),
-            handle: handle.into(),
-            indexed_at: indexed_at.into(),
+            handle,
+            indexed_at,
             invite_note: Default::default(),
             invited_by: Default::default(),
             invites: Default::default(),
@@ -83,9 +83,9 @@ impl AccountView {
     }
 }
 crate::rt::setters! { AccountView;
-    with_deactivated_at deactivated_at some atmo_syntax::LenientDatetime,
+    with_deactivated_at deactivated_at exact atmo_syntax::LenientDatetime,
     with_email email some String,
-    with_email_confirmed_at email_confirmed_at some atmo_syntax::LenientDatetime,
+    with_email_confirmed_at email_confirmed_at exact atmo_syntax::LenientDatetime,
     with_invite_note invite_note some String,
     with_invited_by invited_by some crate::com_atproto::server::defs::InviteCode,
     with_invites invites some Vec<crate::com_atproto::server::defs::InviteCode>,
@@ -125,17 +125,17 @@ impl<'de> serde::Deserialize<'de> for RepoBlobRef {
 }
 impl RepoBlobRef {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, cid: impl Into<atmo_syntax::CidString>) -> Self {
+    pub fn new(did: atmo_syntax::Did, cid: atmo_syntax::CidString) -> Self {
         Self {
-            cid: cid.into(),
-            did: did.into(),
+            cid,
+            did,
             record_uri: Default::default(),
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { RepoBlobRef;
-    with_record_uri record_uri some atmo_syntax::AtUri,
+    with_record_uri record_uri exact atmo_syntax::AtUri,
 }
 /// `com.atproto.admin.defs#repoRef`
 #[derive(Debug, Clone, PartialEq)]
@@ -163,9 +163,9 @@ impl<'de> serde::Deserialize<'de> for RepoRef {
 }
 impl RepoRef {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }

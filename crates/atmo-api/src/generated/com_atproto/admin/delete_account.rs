@@ -27,9 +27,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }

@@ -31,9 +31,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(account: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(account: atmo_syntax::Did) -> Self {
         Self {
-            account: account.into(),
+            account,
             note: Default::default(),
             extra: Default::default(),
         }

@@ -20,9 +20,9 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_blob blob some atmo_syntax::CidString,
-    with_did did some atmo_syntax::Did,
-    with_uri uri some atmo_syntax::AtUri,
+    with_blob blob exact atmo_syntax::CidString,
+    with_did did exact atmo_syntax::Did,
+    with_uri uri exact atmo_syntax::AtUri,
 }
 /// A union inside `com.atproto.admin.getSubjectStatus#`.
 #[derive(Debug, Clone, PartialEq)]

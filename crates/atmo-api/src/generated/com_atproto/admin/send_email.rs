@@ -41,15 +41,15 @@ impl<'de> serde::Deserialize<'de> for Input {
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        recipient_did: impl Into<atmo_syntax::Did>,
+        recipient_did: atmo_syntax::Did,
         content: impl Into<String>,
-        sender_did: impl Into<atmo_syntax::Did>,
+        sender_did: atmo_syntax::Did,
     ) -> Self {
         Self {
             comment: Default::default(),
             content: content.into(),
-            recipient_did: recipient_did.into(),
-            sender_did: sender_did.into(),
+            recipient_did,
+            sender_did,
             subject: Default::default(),
             extra: Default::default(),
         }

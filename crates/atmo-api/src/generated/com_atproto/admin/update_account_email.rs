@@ -31,9 +31,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(account: impl Into<atmo_syntax::AtIdentifier>, email: impl Into<String>) -> Self {
+    pub fn new(account: atmo_syntax::AtIdentifier, email: impl Into<String>) -> Self {
         Self {
-            account: account.into(),
+            account,
             email: email.into(),
             extra: Default::default(),
         }

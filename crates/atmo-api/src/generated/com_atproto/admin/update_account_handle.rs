@@ -30,10 +30,10 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
-            did: did.into(),
-            handle: handle.into(),
+            did,
+            handle,
             extra: Default::default(),
         }
     }

@@ -31,10 +31,10 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, signing_key: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did, signing_key: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
-            signing_key: signing_key.into(),
+            did,
+            signing_key,
             extra: Default::default(),
         }
     }

@@ -36,14 +36,14 @@ impl<'de> serde::Deserialize<'de> for IdentityInfo {
 impl IdentityInfo {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        handle: impl Into<atmo_syntax::Handle>,
+        did: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
         did_doc: impl Into<atmo_data::Value>,
     ) -> Self {
         Self {
-            did: did.into(),
+            did,
             did_doc: did_doc.into(),
-            handle: handle.into(),
+            handle,
             extra: Default::default(),
         }
     }

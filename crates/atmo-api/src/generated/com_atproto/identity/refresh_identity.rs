@@ -27,9 +27,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(identifier: impl Into<atmo_syntax::AtIdentifier>) -> Self {
+    pub fn new(identifier: atmo_syntax::AtIdentifier) -> Self {
         Self {
-            identifier: identifier.into(),
+            identifier,
             extra: Default::default(),
         }
     }

@@ -11,10 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(handle: impl Into<atmo_syntax::Handle>) -> Self {
-        Self {
-            handle: handle.into(),
-        }
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
+        Self { handle }
     }
 }
 /// The output of `com.atproto.identity.resolveHandle`.
@@ -43,9 +41,9 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }

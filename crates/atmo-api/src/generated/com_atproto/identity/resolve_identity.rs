@@ -11,10 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(identifier: impl Into<atmo_syntax::AtIdentifier>) -> Self {
-        Self {
-            identifier: identifier.into(),
-        }
+    pub fn new(identifier: atmo_syntax::AtIdentifier) -> Self {
+        Self { identifier }
     }
 }
 /// The output of `com.atproto.identity.resolveIdentity`.

@@ -28,9 +28,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
         Self {
-            handle: handle.into(),
+            handle,
             extra: Default::default(),
         }
     }

@@ -63,19 +63,19 @@ impl<'de> serde::Deserialize<'de> for Label {
 impl Label {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        src: impl Into<atmo_syntax::Did>,
-        uri: impl Into<atmo_syntax::Uri>,
+        src: atmo_syntax::Did,
+        uri: atmo_syntax::Uri,
         val: impl Into<String>,
-        cts: impl Into<atmo_syntax::LenientDatetime>,
+        cts: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             cid: Default::default(),
-            cts: cts.into(),
+            cts,
             exp: Default::default(),
             neg: Default::default(),
             sig: Default::default(),
-            src: src.into(),
-            uri: uri.into(),
+            src,
+            uri,
             val: val.into(),
             ver: Default::default(),
             extra: Default::default(),
@@ -83,8 +83,8 @@ impl Label {
     }
 }
 crate::rt::setters! { Label;
-    with_cid cid some atmo_syntax::CidString,
-    with_exp exp some atmo_syntax::LenientDatetime,
+    with_cid cid exact atmo_syntax::CidString,
+    with_exp exp exact atmo_syntax::LenientDatetime,
     with_neg neg some bool,
     with_sig sig some crate::rt::Bytes,
     with_ver ver some i64,
@@ -244,13 +244,13 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinitionStrings {
 impl LabelValueDefinitionStrings {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        lang: impl Into<atmo_syntax::Language>,
+        lang: atmo_syntax::Language,
         name: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
         Self {
             description: description.into(),
-            lang: lang.into(),
+            lang,
             name: name.into(),
             extra: Default::default(),
         }

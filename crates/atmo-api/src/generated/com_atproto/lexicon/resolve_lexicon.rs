@@ -11,8 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(nsid: impl Into<atmo_syntax::Nsid>) -> Self {
-        Self { nsid: nsid.into() }
+    pub fn new(nsid: atmo_syntax::Nsid) -> Self {
+        Self { nsid }
     }
 }
 /// The output of `com.atproto.lexicon.resolveLexicon`.
@@ -51,14 +51,14 @@ impl<'de> serde::Deserialize<'de> for Output {
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         schema: impl Into<crate::com_atproto::lexicon::schema::Record>,
     ) -> Self {
         Self {
-            cid: cid.into(),
+            cid,
             schema: schema.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }

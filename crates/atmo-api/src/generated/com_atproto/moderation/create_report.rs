@@ -158,15 +158,15 @@ impl Output {
         id: impl Into<i64>,
         reason_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>,
         subject: impl Into<OutputSubject>,
-        reported_by: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        reported_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             id: id.into(),
             reason: Default::default(),
             reason_type: reason_type.into(),
-            reported_by: reported_by.into(),
+            reported_by,
             subject: subject.into(),
             extra: Default::default(),
         }

@@ -75,12 +75,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        repo: impl Into<atmo_syntax::AtIdentifier>,
-        writes: impl Into<Vec<InputWritesItem>>,
-    ) -> Self {
+    pub fn new(repo: atmo_syntax::AtIdentifier, writes: impl Into<Vec<InputWritesItem>>) -> Self {
         Self {
-            repo: repo.into(),
+            repo,
             swap_commit: Default::default(),
             validate: Default::default(),
             writes: writes.into(),
@@ -89,7 +86,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_swap_commit swap_commit some atmo_syntax::CidString,
+    with_swap_commit swap_commit exact atmo_syntax::CidString,
     with_validate validate some bool,
 }
 /// A union inside `com.atproto.repo.applyWrites#`.
@@ -264,12 +261,9 @@ impl<'de> serde::Deserialize<'de> for Create {
 }
 impl Create {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        collection: impl Into<atmo_syntax::Nsid>,
-        value: impl Into<atmo_data::Value>,
-    ) -> Self {
+    pub fn new(collection: atmo_syntax::Nsid, value: impl Into<atmo_data::Value>) -> Self {
         Self {
-            collection: collection.into(),
+            collection,
             rkey: Default::default(),
             value: value.into(),
             extra: Default::default(),
@@ -277,7 +271,7 @@ impl Create {
     }
 }
 crate::rt::setters! { Create;
-    with_rkey rkey some atmo_syntax::RecordKey,
+    with_rkey rkey exact atmo_syntax::RecordKey,
 }
 /// `com.atproto.repo.applyWrites#createResult`
 #[derive(Debug, Clone, PartialEq)]
@@ -311,10 +305,10 @@ impl<'de> serde::Deserialize<'de> for CreateResult {
 }
 impl CreateResult {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, cid: impl Into<atmo_syntax::CidString>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
-            cid: cid.into(),
-            uri: uri.into(),
+            cid,
+            uri,
             validation_status: Default::default(),
             extra: Default::default(),
         }
@@ -361,13 +355,10 @@ impl<'de> serde::Deserialize<'de> for Delete {
 }
 impl Delete {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        collection: impl Into<atmo_syntax::Nsid>,
-        rkey: impl Into<atmo_syntax::RecordKey>,
-    ) -> Self {
+    pub fn new(collection: atmo_syntax::Nsid, rkey: atmo_syntax::RecordKey) -> Self {
         Self {
-            collection: collection.into(),
-            rkey: rkey.into(),
+            collection,
+            rkey,
             extra: Default::default(),
         }
     }
@@ -432,13 +423,13 @@ impl<'de> serde::Deserialize<'de> for Update {
 impl Update {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        collection: impl Into<atmo_syntax::Nsid>,
-        rkey: impl Into<atmo_syntax::RecordKey>,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
         value: impl Into<atmo_data::Value>,
     ) -> Self {
         Self {
-            collection: collection.into(),
-            rkey: rkey.into(),
+            collection,
+            rkey,
             value: value.into(),
             extra: Default::default(),
         }
@@ -476,10 +467,10 @@ impl<'de> serde::Deserialize<'de> for UpdateResult {
 }
 impl UpdateResult {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, cid: impl Into<atmo_syntax::CidString>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
-            cid: cid.into(),
-            uri: uri.into(),
+            cid,
+            uri,
             validation_status: Default::default(),
             extra: Default::default(),
         }

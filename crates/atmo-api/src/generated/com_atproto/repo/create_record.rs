@@ -49,14 +49,14 @@ impl<'de> serde::Deserialize<'de> for Input {
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        repo: impl Into<atmo_syntax::AtIdentifier>,
-        collection: impl Into<atmo_syntax::Nsid>,
+        repo: atmo_syntax::AtIdentifier,
+        collection: atmo_syntax::Nsid,
         record: impl Into<atmo_data::Value>,
     ) -> Self {
         Self {
-            collection: collection.into(),
+            collection,
             record: record.into(),
-            repo: repo.into(),
+            repo,
             rkey: Default::default(),
             swap_commit: Default::default(),
             validate: Default::default(),
@@ -65,8 +65,8 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_rkey rkey some atmo_syntax::RecordKey,
-    with_swap_commit swap_commit some atmo_syntax::CidString,
+    with_rkey rkey exact atmo_syntax::RecordKey,
+    with_swap_commit swap_commit exact atmo_syntax::CidString,
     with_validate validate some bool,
 }
 /// The output of `com.atproto.repo.createRecord`.
@@ -104,11 +104,11 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, cid: impl Into<atmo_syntax::CidString>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
-            cid: cid.into(),
+            cid,
             commit: Default::default(),
-            uri: uri.into(),
+            uri,
             validation_status: Default::default(),
             extra: Default::default(),
         }

@@ -30,10 +30,10 @@ impl<'de> serde::Deserialize<'de> for CommitMeta {
 }
 impl CommitMeta {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(cid: impl Into<atmo_syntax::CidString>, rev: impl Into<atmo_syntax::Tid>) -> Self {
+    pub fn new(cid: atmo_syntax::CidString, rev: atmo_syntax::Tid) -> Self {
         Self {
-            cid: cid.into(),
-            rev: rev.into(),
+            cid,
+            rev,
             extra: Default::default(),
         }
     }

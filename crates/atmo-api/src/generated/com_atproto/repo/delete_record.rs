@@ -45,14 +45,14 @@ impl<'de> serde::Deserialize<'de> for Input {
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        repo: impl Into<atmo_syntax::AtIdentifier>,
-        collection: impl Into<atmo_syntax::Nsid>,
-        rkey: impl Into<atmo_syntax::RecordKey>,
+        repo: atmo_syntax::AtIdentifier,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
     ) -> Self {
         Self {
-            collection: collection.into(),
-            repo: repo.into(),
-            rkey: rkey.into(),
+            collection,
+            repo,
+            rkey,
             swap_commit: Default::default(),
             swap_record: Default::default(),
             extra: Default::default(),
@@ -60,8 +60,8 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_swap_commit swap_commit some atmo_syntax::CidString,
-    with_swap_record swap_record some atmo_syntax::CidString,
+    with_swap_commit swap_commit exact atmo_syntax::CidString,
+    with_swap_record swap_record exact atmo_syntax::CidString,
 }
 /// The output of `com.atproto.repo.deleteRecord`.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -11,8 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(repo: impl Into<atmo_syntax::AtIdentifier>) -> Self {
-        Self { repo: repo.into() }
+    pub fn new(repo: atmo_syntax::AtIdentifier) -> Self {
+        Self { repo }
     }
 }
 /// The output of `com.atproto.repo.describeRepo`.
@@ -57,17 +57,17 @@ impl<'de> serde::Deserialize<'de> for Output {
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        handle: impl Into<atmo_syntax::Handle>,
-        did: impl Into<atmo_syntax::Did>,
+        handle: atmo_syntax::Handle,
+        did: atmo_syntax::Did,
         did_doc: impl Into<atmo_data::Value>,
         collections: impl Into<Vec<atmo_syntax::Nsid>>,
         handle_is_correct: impl Into<bool>,
     ) -> Self {
         Self {
             collections: collections.into(),
-            did: did.into(),
+            did,
             did_doc: did_doc.into(),
-            handle: handle.into(),
+            handle,
             handle_is_correct: handle_is_correct.into(),
             extra: Default::default(),
         }

@@ -19,20 +19,20 @@ pub struct Params {
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        repo: impl Into<atmo_syntax::AtIdentifier>,
-        collection: impl Into<atmo_syntax::Nsid>,
-        rkey: impl Into<atmo_syntax::RecordKey>,
+        repo: atmo_syntax::AtIdentifier,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
     ) -> Self {
         Self {
             cid: Default::default(),
-            collection: collection.into(),
-            repo: repo.into(),
-            rkey: rkey.into(),
+            collection,
+            repo,
+            rkey,
         }
     }
 }
 crate::rt::setters! { Params;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
 }
 /// The output of `com.atproto.repo.getRecord`.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,17 +66,17 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, value: impl Into<atmo_data::Value>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, value: impl Into<atmo_data::Value>) -> Self {
         Self {
             cid: Default::default(),
-            uri: uri.into(),
+            uri,
             value: value.into(),
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { Output;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
 }
 /// The errors `com.atproto.repo.getRecord` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -120,13 +120,10 @@ impl<'de> serde::Deserialize<'de> for RecordBlob {
 }
 impl RecordBlob {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        cid: impl Into<atmo_syntax::CidString>,
-        record_uri: impl Into<atmo_syntax::AtUri>,
-    ) -> Self {
+    pub fn new(cid: atmo_syntax::CidString, record_uri: atmo_syntax::AtUri) -> Self {
         Self {
-            cid: cid.into(),
-            record_uri: record_uri.into(),
+            cid,
+            record_uri,
             extra: Default::default(),
         }
     }

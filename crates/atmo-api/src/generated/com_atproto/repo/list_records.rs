@@ -21,15 +21,12 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        repo: impl Into<atmo_syntax::AtIdentifier>,
-        collection: impl Into<atmo_syntax::Nsid>,
-    ) -> Self {
+    pub fn new(repo: atmo_syntax::AtIdentifier, collection: atmo_syntax::Nsid) -> Self {
         Self {
-            collection: collection.into(),
+            collection,
             cursor: Default::default(),
             limit: Default::default(),
-            repo: repo.into(),
+            repo,
             reverse: Default::default(),
         }
     }
@@ -142,13 +139,13 @@ impl<'de> serde::Deserialize<'de> for Record {
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         value: impl Into<atmo_data::Value>,
     ) -> Self {
         Self {
-            cid: cid.into(),
-            uri: uri.into(),
+            cid,
+            uri,
             value: value.into(),
             extra: Default::default(),
         }

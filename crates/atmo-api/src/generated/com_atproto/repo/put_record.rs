@@ -54,16 +54,16 @@ impl<'de> serde::Deserialize<'de> for Input {
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        repo: impl Into<atmo_syntax::AtIdentifier>,
-        collection: impl Into<atmo_syntax::Nsid>,
-        rkey: impl Into<atmo_syntax::RecordKey>,
+        repo: atmo_syntax::AtIdentifier,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
         record: impl Into<atmo_data::Value>,
     ) -> Self {
         Self {
-            collection: collection.into(),
+            collection,
             record: record.into(),
-            repo: repo.into(),
-            rkey: rkey.into(),
+            repo,
+            rkey,
             swap_commit: Default::default(),
             swap_record: Default::default(),
             validate: Default::default(),
@@ -72,7 +72,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_swap_commit swap_commit some atmo_syntax::CidString,
+    with_swap_commit swap_commit exact atmo_syntax::CidString,
     with_swap_record swap_record some Option<atmo_syntax::CidString>,
     with_validate validate some bool,
 }
@@ -111,11 +111,11 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, cid: impl Into<atmo_syntax::CidString>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
-            cid: cid.into(),
+            cid,
             commit: Default::default(),
-            uri: uri.into(),
+            uri,
             validation_status: Default::default(),
             extra: Default::default(),
         }

@@ -54,7 +54,7 @@ impl Output {
     pub fn new(
         activated: impl Into<bool>,
         valid_did: impl Into<bool>,
-        repo_commit: impl Into<atmo_syntax::CidString>,
+        repo_commit: atmo_syntax::CidString,
         repo_rev: impl Into<String>,
         repo_blocks: impl Into<i64>,
         indexed_records: impl Into<i64>,
@@ -69,7 +69,7 @@ impl Output {
             indexed_records: indexed_records.into(),
             private_state_values: private_state_values.into(),
             repo_blocks: repo_blocks.into(),
-            repo_commit: repo_commit.into(),
+            repo_commit,
             repo_rev: repo_rev.into(),
             valid_did: valid_did.into(),
             extra: Default::default(),

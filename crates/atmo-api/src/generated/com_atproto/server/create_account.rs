@@ -56,11 +56,11 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
         Self {
             did: Default::default(),
             email: Default::default(),
-            handle: handle.into(),
+            handle,
             invite_code: Default::default(),
             password: Default::default(),
             plc_op: Default::default(),
@@ -72,7 +72,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_did did some atmo_syntax::Did,
+    with_did did exact atmo_syntax::Did,
     with_email email some String,
     with_invite_code invite_code some String,
     with_password password some String,
@@ -124,14 +124,14 @@ impl Output {
     pub fn new(
         access_jwt: impl Into<String>,
         refresh_jwt: impl Into<String>,
-        handle: impl Into<atmo_syntax::Handle>,
-        did: impl Into<atmo_syntax::Did>,
+        handle: atmo_syntax::Handle,
+        did: atmo_syntax::Did,
     ) -> Self {
         Self {
             access_jwt: access_jwt.into(),
-            did: did.into(),
+            did,
             did_doc: Default::default(),
-            handle: handle.into(),
+            handle,
             refresh_jwt: refresh_jwt.into(),
             extra: Default::default(),
         }

@@ -139,10 +139,10 @@ impl AppPassword {
     pub fn new(
         name: impl Into<String>,
         password: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             name: name.into(),
             password: password.into(),
             privileged: Default::default(),

@@ -39,7 +39,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_for_account for_account some atmo_syntax::Did,
+    with_for_account for_account exact atmo_syntax::Did,
 }
 /// The output of `com.atproto.server.createInviteCode`.
 #[derive(Debug, Clone, PartialEq)]

@@ -33,7 +33,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_delete_after delete_after some atmo_syntax::LenientDatetime,
+    with_delete_after delete_after exact atmo_syntax::LenientDatetime,
 }
 /// The `com.atproto.server.deactivateAccount` procedure.
 ///

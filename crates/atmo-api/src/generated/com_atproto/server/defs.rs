@@ -51,13 +51,13 @@ impl InviteCode {
         disabled: impl Into<bool>,
         for_account: impl Into<String>,
         created_by: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         uses: impl Into<Vec<InviteCodeUse>>,
     ) -> Self {
         Self {
             available: available.into(),
             code: code.into(),
-            created_at: created_at.into(),
+            created_at,
             created_by: created_by.into(),
             disabled: disabled.into(),
             for_account: for_account.into(),
@@ -95,13 +95,10 @@ impl<'de> serde::Deserialize<'de> for InviteCodeUse {
 }
 impl InviteCodeUse {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        used_by: impl Into<atmo_syntax::Did>,
-        used_at: impl Into<atmo_syntax::LenientDatetime>,
-    ) -> Self {
+    pub fn new(used_by: atmo_syntax::Did, used_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
-            used_at: used_at.into(),
-            used_by: used_by.into(),
+            used_at,
+            used_by,
             extra: Default::default(),
         }
     }

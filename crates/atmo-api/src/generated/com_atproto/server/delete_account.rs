@@ -34,12 +34,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
+        did: atmo_syntax::Did,
         password: impl Into<String>,
         token: impl Into<String>,
     ) -> Self {
         Self {
-            did: did.into(),
+            did,
             password: password.into(),
             token: token.into(),
             extra: Default::default(),

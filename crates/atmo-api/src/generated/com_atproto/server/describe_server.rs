@@ -54,15 +54,12 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        available_user_domains: impl Into<Vec<String>>,
-    ) -> Self {
+    pub fn new(did: atmo_syntax::Did, available_user_domains: impl Into<Vec<String>>) -> Self {
         Self {
             available_user_domains: available_user_domains.into(),
             blob_upload_limit: Default::default(),
             contact: Default::default(),
-            did: did.into(),
+            did,
             invite_code_required: Default::default(),
             links: Default::default(),
             phone_verification_required: Default::default(),
@@ -166,6 +163,6 @@ impl Links {
     }
 }
 crate::rt::setters! { Links;
-    with_privacy_policy privacy_policy some atmo_syntax::Uri,
-    with_terms_of_service terms_of_service some atmo_syntax::Uri,
+    with_privacy_policy privacy_policy exact atmo_syntax::Uri,
+    with_terms_of_service terms_of_service exact atmo_syntax::Uri,
 }

@@ -27,7 +27,7 @@ impl Params {
 }
 crate::rt::setters! { Params;
     with_exp exp some i64,
-    with_lxm lxm some atmo_syntax::Nsid,
+    with_lxm lxm exact atmo_syntax::Nsid,
 }
 /// The output of `com.atproto.server.getServiceAuth`.
 #[derive(Debug, Clone, PartialEq)]

@@ -49,15 +49,15 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(handle: impl Into<atmo_syntax::Handle>, did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(handle: atmo_syntax::Handle, did: atmo_syntax::Did) -> Self {
         Self {
             active: Default::default(),
-            did: did.into(),
+            did,
             did_doc: Default::default(),
             email: Default::default(),
             email_auth_factor: Default::default(),
             email_confirmed: Default::default(),
-            handle: handle.into(),
+            handle,
             status: Default::default(),
             extra: Default::default(),
         }

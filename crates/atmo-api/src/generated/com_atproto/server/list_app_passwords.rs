@@ -122,12 +122,9 @@ impl<'de> serde::Deserialize<'de> for AppPassword {
 }
 impl AppPassword {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        name: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             name: name.into(),
             privileged: Default::default(),
             extra: Default::default(),

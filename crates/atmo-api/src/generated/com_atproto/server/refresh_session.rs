@@ -58,18 +58,18 @@ impl Output {
     pub fn new(
         access_jwt: impl Into<String>,
         refresh_jwt: impl Into<String>,
-        handle: impl Into<atmo_syntax::Handle>,
-        did: impl Into<atmo_syntax::Did>,
+        handle: atmo_syntax::Handle,
+        did: atmo_syntax::Did,
     ) -> Self {
         Self {
             access_jwt: access_jwt.into(),
             active: Default::default(),
-            did: did.into(),
+            did,
             did_doc: Default::default(),
             email: Default::default(),
             email_auth_factor: Default::default(),
             email_confirmed: Default::default(),
-            handle: handle.into(),
+            handle,
             refresh_jwt: refresh_jwt.into(),
             status: Default::default(),
             extra: Default::default(),

@@ -33,7 +33,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_did did some atmo_syntax::Did,
+    with_did did exact atmo_syntax::Did,
 }
 /// The output of `com.atproto.server.reserveSigningKey`.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,11 +13,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, cid: impl Into<atmo_syntax::CidString>) -> Self {
-        Self {
-            cid: cid.into(),
-            did: did.into(),
-        }
+    pub fn new(did: atmo_syntax::Did, cid: atmo_syntax::CidString) -> Self {
+        Self { cid, did }
     }
 }
 /// The errors `com.atproto.sync.getBlob` declares.

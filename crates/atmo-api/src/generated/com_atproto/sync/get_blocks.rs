@@ -12,13 +12,10 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        cids: impl Into<Vec<atmo_syntax::CidString>>,
-    ) -> Self {
+    pub fn new(did: atmo_syntax::Did, cids: impl Into<Vec<atmo_syntax::CidString>>) -> Self {
         Self {
             cids: cids.into(),
-            did: did.into(),
+            did,
         }
     }
 }

@@ -11,8 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
-        Self { did: did.into() }
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
     }
 }
 /// The output of `com.atproto.sync.getHead`.
@@ -41,9 +41,9 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(root: impl Into<atmo_syntax::CidString>) -> Self {
+    pub fn new(root: atmo_syntax::CidString) -> Self {
         Self {
-            root: root.into(),
+            root,
             extra: Default::default(),
         }
     }

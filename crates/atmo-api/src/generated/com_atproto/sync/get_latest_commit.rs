@@ -11,8 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
-        Self { did: did.into() }
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
     }
 }
 /// The output of `com.atproto.sync.getLatestCommit`.
@@ -44,10 +44,10 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(cid: impl Into<atmo_syntax::CidString>, rev: impl Into<atmo_syntax::Tid>) -> Self {
+    pub fn new(cid: atmo_syntax::CidString, rev: atmo_syntax::Tid) -> Self {
         Self {
-            cid: cid.into(),
-            rev: rev.into(),
+            cid,
+            rev,
             extra: Default::default(),
         }
     }

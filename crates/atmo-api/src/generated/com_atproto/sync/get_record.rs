@@ -15,14 +15,14 @@ pub struct Params {
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        collection: impl Into<atmo_syntax::Nsid>,
-        rkey: impl Into<atmo_syntax::RecordKey>,
+        did: atmo_syntax::Did,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
     ) -> Self {
         Self {
-            collection: collection.into(),
-            did: did.into(),
-            rkey: rkey.into(),
+            collection,
+            did,
+            rkey,
         }
     }
 }

@@ -14,15 +14,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             since: Default::default(),
         }
     }
 }
 crate::rt::setters! { Params;
-    with_since since some atmo_syntax::Tid,
+    with_since since exact atmo_syntax::Tid,
 }
 /// The errors `com.atproto.sync.getRepo` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

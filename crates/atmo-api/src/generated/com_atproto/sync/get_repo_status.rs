@@ -11,8 +11,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
-        Self { did: did.into() }
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
     }
 }
 /// The output of `com.atproto.sync.getRepoStatus`.
@@ -52,10 +52,10 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, active: impl Into<bool>) -> Self {
+    pub fn new(did: atmo_syntax::Did, active: impl Into<bool>) -> Self {
         Self {
             active: active.into(),
-            did: did.into(),
+            did,
             rev: Default::default(),
             status: Default::default(),
             extra: Default::default(),
@@ -63,7 +63,7 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_rev rev some atmo_syntax::Tid,
+    with_rev rev exact atmo_syntax::Tid,
     with_status status some String,
 }
 /// Known values of the `status` field of [`Output`].

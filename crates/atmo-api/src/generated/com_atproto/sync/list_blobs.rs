@@ -18,10 +18,10 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             cursor: Default::default(),
-            did: did.into(),
+            did,
             limit: Default::default(),
             since: Default::default(),
         }
@@ -30,7 +30,7 @@ impl Params {
 crate::rt::setters! { Params;
     with_cursor cursor some String,
     with_limit limit some i64,
-    with_since since some atmo_syntax::Tid,
+    with_since since exact atmo_syntax::Tid,
 }
 /// The output of `com.atproto.sync.listBlobs`.
 #[derive(Debug, Clone, PartialEq)]

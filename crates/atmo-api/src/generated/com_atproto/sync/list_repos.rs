@@ -131,16 +131,12 @@ impl<'de> serde::Deserialize<'de> for Repo {
 }
 impl Repo {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        head: impl Into<atmo_syntax::CidString>,
-        rev: impl Into<atmo_syntax::Tid>,
-    ) -> Self {
+    pub fn new(did: atmo_syntax::Did, head: atmo_syntax::CidString, rev: atmo_syntax::Tid) -> Self {
         Self {
             active: Default::default(),
-            did: did.into(),
-            head: head.into(),
-            rev: rev.into(),
+            did,
+            head,
+            rev,
             status: Default::default(),
             extra: Default::default(),
         }

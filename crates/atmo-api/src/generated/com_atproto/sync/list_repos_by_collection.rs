@@ -15,9 +15,9 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(collection: impl Into<atmo_syntax::Nsid>) -> Self {
+    pub fn new(collection: atmo_syntax::Nsid) -> Self {
         Self {
-            collection: collection.into(),
+            collection,
             cursor: Default::default(),
             limit: Default::default(),
         }
@@ -123,9 +123,9 @@ impl<'de> serde::Deserialize<'de> for Repo {
 }
 impl Repo {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }

@@ -162,16 +162,16 @@ impl Account {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         seq: impl Into<i64>,
-        did: impl Into<atmo_syntax::Did>,
-        time: impl Into<atmo_syntax::LenientDatetime>,
+        did: atmo_syntax::Did,
+        time: atmo_syntax::LenientDatetime,
         active: impl Into<bool>,
     ) -> Self {
         Self {
             active: active.into(),
-            did: did.into(),
+            did,
             seq: seq.into(),
             status: Default::default(),
-            time: time.into(),
+            time,
             extra: Default::default(),
         }
     }
@@ -269,14 +269,14 @@ impl Commit {
         seq: impl Into<i64>,
         rebase: impl Into<bool>,
         too_big: impl Into<bool>,
-        repo: impl Into<atmo_syntax::Did>,
+        repo: atmo_syntax::Did,
         commit: impl Into<atmo_data::Cid>,
-        rev: impl Into<atmo_syntax::Tid>,
+        rev: atmo_syntax::Tid,
         since: impl Into<Option<atmo_syntax::Tid>>,
         blocks: impl Into<crate::rt::Bytes>,
         ops: impl Into<Vec<RepoOp>>,
         blobs: impl Into<Vec<atmo_data::Cid>>,
-        time: impl Into<atmo_syntax::LenientDatetime>,
+        time: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             blobs: blobs.into(),
@@ -285,11 +285,11 @@ impl Commit {
             ops: ops.into(),
             prev_data: Default::default(),
             rebase: rebase.into(),
-            repo: repo.into(),
-            rev: rev.into(),
+            repo,
+            rev,
             seq: seq.into(),
             since: since.into(),
-            time: time.into(),
+            time,
             too_big: too_big.into(),
             extra: Default::default(),
         }
@@ -338,20 +338,20 @@ impl Identity {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         seq: impl Into<i64>,
-        did: impl Into<atmo_syntax::Did>,
-        time: impl Into<atmo_syntax::LenientDatetime>,
+        did: atmo_syntax::Did,
+        time: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            did: did.into(),
+            did,
             handle: Default::default(),
             seq: seq.into(),
-            time: time.into(),
+            time,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { Identity;
-    with_handle handle some atmo_syntax::Handle,
+    with_handle handle exact atmo_syntax::Handle,
 }
 /// `com.atproto.sync.subscribeRepos#info`
 #[derive(Debug, Clone, PartialEq)]
@@ -510,17 +510,17 @@ impl SyncDef {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         seq: impl Into<i64>,
-        did: impl Into<atmo_syntax::Did>,
+        did: atmo_syntax::Did,
         blocks: impl Into<crate::rt::Bytes>,
         rev: impl Into<String>,
-        time: impl Into<atmo_syntax::LenientDatetime>,
+        time: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             blocks: blocks.into(),
-            did: did.into(),
+            did,
             rev: rev.into(),
             seq: seq.into(),
-            time: time.into(),
+            time,
             extra: Default::default(),
         }
     }

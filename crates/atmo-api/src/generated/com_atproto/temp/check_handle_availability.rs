@@ -17,16 +17,16 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
         Self {
             birth_date: Default::default(),
             email: Default::default(),
-            handle: handle.into(),
+            handle,
         }
     }
 }
 crate::rt::setters! { Params;
-    with_birth_date birth_date some atmo_syntax::LenientDatetime,
+    with_birth_date birth_date exact atmo_syntax::LenientDatetime,
     with_email email some String,
 }
 /// A union inside `com.atproto.temp.checkHandleAvailability#`.
@@ -100,9 +100,9 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(handle: impl Into<atmo_syntax::Handle>, result: impl Into<OutputResult>) -> Self {
+    pub fn new(handle: atmo_syntax::Handle, result: impl Into<OutputResult>) -> Self {
         Self {
-            handle: handle.into(),
+            handle,
             result: result.into(),
             extra: Default::default(),
         }
@@ -259,9 +259,9 @@ impl<'de> serde::Deserialize<'de> for Suggestion {
 }
 impl Suggestion {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(handle: impl Into<atmo_syntax::Handle>, method: impl Into<String>) -> Self {
+    pub fn new(handle: atmo_syntax::Handle, method: impl Into<String>) -> Self {
         Self {
-            handle: handle.into(),
+            handle,
             method: method.into(),
             extra: Default::default(),
         }

@@ -31,7 +31,7 @@ impl Params {
 crate::rt::setters! { Params;
     with_include_takedowns include_takedowns some bool,
     with_social_proof social_proof set Vec<atmo_syntax::Did>,
-    with_viewer viewer some atmo_syntax::Did,
+    with_viewer viewer exact atmo_syntax::Did,
 }
 /// The output of `internal.bsky.actor.getProfiles`.
 #[derive(Debug, Clone, PartialEq)]

@@ -33,16 +33,16 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(publication: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(publication: atmo_syntax::AtUri) -> Self {
         Self {
             created_at: Default::default(),
-            publication: publication.into(),
+            publication,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { Record;
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
 }
 impl Record {
     /// The record's collection NSID.

@@ -60,8 +60,8 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_created_by created_by some atmo_syntax::Did,
-    with_lang lang some atmo_syntax::Language,
+    with_created_by created_by exact atmo_syntax::Did,
+    with_lang lang exact atmo_syntax::Language,
 }
 /// The output of `tools.ozone.communication.createTemplate`.
 pub type Output = crate::tools_ozone::communication::defs::TemplateView;

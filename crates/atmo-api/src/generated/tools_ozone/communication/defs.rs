@@ -61,25 +61,25 @@ impl TemplateView {
         name: impl Into<String>,
         content_markdown: impl Into<String>,
         disabled: impl Into<bool>,
-        last_updated_by: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-        updated_at: impl Into<atmo_syntax::LenientDatetime>,
+        last_updated_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             content_markdown: content_markdown.into(),
-            created_at: created_at.into(),
+            created_at,
             disabled: disabled.into(),
             id: id.into(),
             lang: Default::default(),
-            last_updated_by: last_updated_by.into(),
+            last_updated_by,
             name: name.into(),
             subject: Default::default(),
-            updated_at: updated_at.into(),
+            updated_at,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { TemplateView;
-    with_lang lang some atmo_syntax::Language,
+    with_lang lang exact atmo_syntax::Language,
     with_subject subject some String,
 }

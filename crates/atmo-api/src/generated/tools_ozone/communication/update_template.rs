@@ -67,10 +67,10 @@ impl Input {
 crate::rt::setters! { Input;
     with_content_markdown content_markdown some String,
     with_disabled disabled some bool,
-    with_lang lang some atmo_syntax::Language,
+    with_lang lang exact atmo_syntax::Language,
     with_name name some String,
     with_subject subject some String,
-    with_updated_by updated_by some atmo_syntax::Did,
+    with_updated_by updated_by exact atmo_syntax::Did,
 }
 /// The output of `tools.ozone.communication.updateTemplate`.
 pub type Output = crate::tools_ozone::communication::defs::TemplateView;

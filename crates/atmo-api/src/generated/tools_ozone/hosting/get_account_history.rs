@@ -16,10 +16,10 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             cursor: Default::default(),
-            did: did.into(),
+            did,
             events: Default::default(),
             limit: Default::default(),
         }
@@ -148,7 +148,7 @@ impl AccountCreated {
 }
 crate::rt::setters! { AccountCreated;
     with_email email some String,
-    with_handle handle some atmo_syntax::Handle,
+    with_handle handle exact atmo_syntax::Handle,
 }
 /// `tools.ozone.hosting.getAccountHistory#emailConfirmed`
 #[derive(Debug, Clone, PartialEq)]
@@ -322,10 +322,10 @@ impl Event {
     pub fn new(
         details: impl Into<EventDetails>,
         created_by: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             created_by: created_by.into(),
             details: details.into(),
             extra: Default::default(),
@@ -358,9 +358,9 @@ impl<'de> serde::Deserialize<'de> for HandleUpdated {
 }
 impl HandleUpdated {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(handle: impl Into<atmo_syntax::Handle>) -> Self {
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
         Self {
-            handle: handle.into(),
+            handle,
             extra: Default::default(),
         }
     }

@@ -141,9 +141,9 @@ impl<'de> serde::Deserialize<'de> for FailedCancellation {
 }
 impl FailedCancellation {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, error: impl Into<String>) -> Self {
+    pub fn new(did: atmo_syntax::Did, error: impl Into<String>) -> Self {
         Self {
-            did: did.into(),
+            did,
             error: error.into(),
             error_code: Default::default(),
             extra: Default::default(),

@@ -39,15 +39,12 @@ impl<'de> serde::Deserialize<'de> for AccountEvent {
 }
 impl AccountEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        timestamp: impl Into<atmo_syntax::LenientDatetime>,
-        active: impl Into<bool>,
-    ) -> Self {
+    pub fn new(timestamp: atmo_syntax::LenientDatetime, active: impl Into<bool>) -> Self {
         Self {
             active: active.into(),
             comment: Default::default(),
             status: Default::default(),
-            timestamp: timestamp.into(),
+            timestamp,
             extra: Default::default(),
         }
     }
@@ -125,11 +122,11 @@ impl AccountHosting {
     }
 }
 crate::rt::setters! { AccountHosting;
-    with_created_at created_at some atmo_syntax::LenientDatetime,
-    with_deactivated_at deactivated_at some atmo_syntax::LenientDatetime,
-    with_deleted_at deleted_at some atmo_syntax::LenientDatetime,
-    with_reactivated_at reactivated_at some atmo_syntax::LenientDatetime,
-    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
+    with_deactivated_at deactivated_at exact atmo_syntax::LenientDatetime,
+    with_deleted_at deleted_at exact atmo_syntax::LenientDatetime,
+    with_reactivated_at reactivated_at exact atmo_syntax::LenientDatetime,
+    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
 }
 /// Known values of the `status` field of [`AccountHosting`].
 pub mod account_hosting_status {
@@ -247,8 +244,8 @@ impl AccountStrike {
 }
 crate::rt::setters! { AccountStrike;
     with_active_strike_count active_strike_count some i64,
-    with_first_strike_at first_strike_at some atmo_syntax::LenientDatetime,
-    with_last_strike_at last_strike_at some atmo_syntax::LenientDatetime,
+    with_first_strike_at first_strike_at exact atmo_syntax::LenientDatetime,
+    with_last_strike_at last_strike_at exact atmo_syntax::LenientDatetime,
     with_total_strike_count total_strike_count some i64,
 }
 /// `tools.ozone.moderation.defs#ageAssuranceEvent`
@@ -316,7 +313,7 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
 impl AgeAssuranceEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
         status: impl Into<String>,
         attempt_id: impl Into<String>,
     ) -> Self {
@@ -326,7 +323,7 @@ impl AgeAssuranceEvent {
             complete_ip: Default::default(),
             complete_ua: Default::default(),
             country_code: Default::default(),
-            created_at: created_at.into(),
+            created_at,
             init_ip: Default::default(),
             init_ua: Default::default(),
             region_code: Default::default(),
@@ -525,14 +522,14 @@ impl<'de> serde::Deserialize<'de> for BlobView {
 impl BlobView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        cid: impl Into<atmo_syntax::CidString>,
+        cid: atmo_syntax::CidString,
         mime_type: impl Into<String>,
         size: impl Into<i64>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            cid: cid.into(),
-            created_at: created_at.into(),
+            cid,
+            created_at,
             details: Default::default(),
             mime_type: mime_type.into(),
             moderation: Default::default(),
@@ -609,10 +606,10 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
 }
 impl ConvoView {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, convo_id: impl Into<String>) -> Self {
+    pub fn new(did: atmo_syntax::Did, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }
@@ -657,12 +654,12 @@ impl<'de> serde::Deserialize<'de> for IdentityEvent {
 }
 impl IdentityEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(timestamp: impl Into<atmo_syntax::LenientDatetime>) -> Self {
+    pub fn new(timestamp: atmo_syntax::LenientDatetime) -> Self {
         Self {
             comment: Default::default(),
             handle: Default::default(),
             pds_host: Default::default(),
-            timestamp: timestamp.into(),
+            timestamp,
             tombstone: Default::default(),
             extra: Default::default(),
         }
@@ -670,8 +667,8 @@ impl IdentityEvent {
 }
 crate::rt::setters! { IdentityEvent;
     with_comment comment some String,
-    with_handle handle some atmo_syntax::Handle,
-    with_pds_host pds_host some atmo_syntax::Uri,
+    with_handle handle exact atmo_syntax::Handle,
+    with_pds_host pds_host exact atmo_syntax::Uri,
     with_tombstone tombstone some bool,
 }
 /// `tools.ozone.moderation.defs#imageDetails`
@@ -905,7 +902,7 @@ crate::rt::setters! { ModEventEmail;
     with_policies policies some Vec<String>,
     with_severity_level severity_level some String,
     with_strike_count strike_count some i64,
-    with_strike_expires_at strike_expires_at some atmo_syntax::LenientDatetime,
+    with_strike_expires_at strike_expires_at exact atmo_syntax::LenientDatetime,
 }
 /// `tools.ozone.moderation.defs#modEventEscalate`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1380,7 +1377,7 @@ crate::rt::setters! { ModEventTakedown;
     with_policies policies some Vec<String>,
     with_severity_level severity_level some String,
     with_strike_count strike_count some i64,
-    with_strike_expires_at strike_expires_at some atmo_syntax::LenientDatetime,
+    with_strike_expires_at strike_expires_at exact atmo_syntax::LenientDatetime,
     with_target_services target_services some Vec<String>,
 }
 /// Known values of the `targetServices` field of [`ModEventTakedown`].
@@ -1797,12 +1794,12 @@ impl ModEventView {
         event: impl Into<ModEventViewEvent>,
         subject: impl Into<ModEventViewSubject>,
         subject_blob_cids: impl Into<Vec<String>>,
-        created_by: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
-            created_by: created_by.into(),
+            created_at,
+            created_by,
             creator_handle: Default::default(),
             event: event.into(),
             id: id.into(),
@@ -2170,12 +2167,12 @@ impl ModEventViewDetail {
         event: impl Into<ModEventViewDetailEvent>,
         subject: impl Into<ModEventViewDetailSubject>,
         subject_blobs: impl Into<Vec<BlobView>>,
-        created_by: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
-            created_by: created_by.into(),
+            created_at,
+            created_by,
             event: event.into(),
             id: id.into(),
             mod_tool: Default::default(),
@@ -2335,18 +2332,18 @@ impl<'de> serde::Deserialize<'de> for RecordEvent {
 }
 impl RecordEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(timestamp: impl Into<atmo_syntax::LenientDatetime>, op: impl Into<String>) -> Self {
+    pub fn new(timestamp: atmo_syntax::LenientDatetime, op: impl Into<String>) -> Self {
         Self {
             cid: Default::default(),
             comment: Default::default(),
             op: op.into(),
-            timestamp: timestamp.into(),
+            timestamp,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { RecordEvent;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
     with_comment comment some String,
 }
 /// Known values of the `op` field of [`RecordEvent`].
@@ -2404,9 +2401,9 @@ impl RecordHosting {
     }
 }
 crate::rt::setters! { RecordHosting;
-    with_created_at created_at some atmo_syntax::LenientDatetime,
-    with_deleted_at deleted_at some atmo_syntax::LenientDatetime,
-    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
+    with_deleted_at deleted_at exact atmo_syntax::LenientDatetime,
+    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
 }
 /// Known values of the `status` field of [`RecordHosting`].
 pub mod record_hosting_status {
@@ -2460,21 +2457,21 @@ impl<'de> serde::Deserialize<'de> for RecordView {
 impl RecordView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         value: impl Into<atmo_data::Value>,
         blob_cids: impl Into<Vec<atmo_syntax::CidString>>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
         moderation: impl Into<Moderation>,
         repo: impl Into<RepoView>,
     ) -> Self {
         Self {
             blob_cids: blob_cids.into(),
-            cid: cid.into(),
-            indexed_at: indexed_at.into(),
+            cid,
+            indexed_at,
             moderation: moderation.into(),
             repo: repo.into(),
-            uri: uri.into(),
+            uri,
             value: value.into(),
             extra: Default::default(),
         }
@@ -2528,22 +2525,22 @@ impl<'de> serde::Deserialize<'de> for RecordViewDetail {
 impl RecordViewDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        uri: impl Into<atmo_syntax::AtUri>,
-        cid: impl Into<atmo_syntax::CidString>,
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
         value: impl Into<atmo_data::Value>,
         blobs: impl Into<Vec<BlobView>>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
         moderation: impl Into<ModerationDetail>,
         repo: impl Into<RepoView>,
     ) -> Self {
         Self {
             blobs: blobs.into(),
-            cid: cid.into(),
-            indexed_at: indexed_at.into(),
+            cid,
+            indexed_at,
             labels: Default::default(),
             moderation: moderation.into(),
             repo: repo.into(),
-            uri: uri.into(),
+            uri,
             value: value.into(),
             extra: Default::default(),
         }
@@ -2578,9 +2575,9 @@ impl<'de> serde::Deserialize<'de> for RecordViewNotFound {
 }
 impl RecordViewNotFound {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -2713,18 +2710,18 @@ impl<'de> serde::Deserialize<'de> for RepoView {
 impl RepoView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        handle: impl Into<atmo_syntax::Handle>,
+        did: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
         related_records: impl Into<Vec<atmo_data::Value>>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
         moderation: impl Into<Moderation>,
     ) -> Self {
         Self {
             deactivated_at: Default::default(),
-            did: did.into(),
+            did,
             email: Default::default(),
-            handle: handle.into(),
-            indexed_at: indexed_at.into(),
+            handle,
+            indexed_at,
             invite_note: Default::default(),
             invited_by: Default::default(),
             invites_disabled: Default::default(),
@@ -2736,7 +2733,7 @@ impl RepoView {
     }
 }
 crate::rt::setters! { RepoView;
-    with_deactivated_at deactivated_at some atmo_syntax::LenientDatetime,
+    with_deactivated_at deactivated_at exact atmo_syntax::LenientDatetime,
     with_email email some String,
     with_invite_note invite_note some String,
     with_invited_by invited_by some crate::com_atproto::server::defs::InviteCode,
@@ -2809,19 +2806,19 @@ impl<'de> serde::Deserialize<'de> for RepoViewDetail {
 impl RepoViewDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        handle: impl Into<atmo_syntax::Handle>,
+        did: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
         related_records: impl Into<Vec<atmo_data::Value>>,
-        indexed_at: impl Into<atmo_syntax::LenientDatetime>,
+        indexed_at: atmo_syntax::LenientDatetime,
         moderation: impl Into<ModerationDetail>,
     ) -> Self {
         Self {
             deactivated_at: Default::default(),
-            did: did.into(),
+            did,
             email: Default::default(),
             email_confirmed_at: Default::default(),
-            handle: handle.into(),
-            indexed_at: indexed_at.into(),
+            handle,
+            indexed_at,
             invite_note: Default::default(),
             invited_by: Default::default(),
             invites: Default::default(),
@@ -2835,9 +2832,9 @@ impl RepoViewDetail {
     }
 }
 crate::rt::setters! { RepoViewDetail;
-    with_deactivated_at deactivated_at some atmo_syntax::LenientDatetime,
+    with_deactivated_at deactivated_at exact atmo_syntax::LenientDatetime,
     with_email email some String,
-    with_email_confirmed_at email_confirmed_at some atmo_syntax::LenientDatetime,
+    with_email_confirmed_at email_confirmed_at exact atmo_syntax::LenientDatetime,
     with_invite_note invite_note some String,
     with_invited_by invited_by some crate::com_atproto::server::defs::InviteCode,
     with_invites invites some Vec<crate::com_atproto::server::defs::InviteCode>,
@@ -2871,9 +2868,9 @@ impl<'de> serde::Deserialize<'de> for RepoViewNotFound {
 }
 impl RepoViewNotFound {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             extra: Default::default(),
         }
     }
@@ -2937,7 +2934,7 @@ impl<'de> serde::Deserialize<'de> for ReporterStats {
 impl ReporterStats {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        did: impl Into<atmo_syntax::Did>,
+        did: atmo_syntax::Did,
         account_report_count: impl Into<i64>,
         record_report_count: impl Into<i64>,
         reported_account_count: impl Into<i64>,
@@ -2949,7 +2946,7 @@ impl ReporterStats {
     ) -> Self {
         Self {
             account_report_count: account_report_count.into(),
-            did: did.into(),
+            did,
             labeled_account_count: labeled_account_count.into(),
             labeled_record_count: labeled_record_count.into(),
             record_report_count: record_report_count.into(),
@@ -3056,9 +3053,9 @@ impl ScheduleTakedownEvent {
 }
 crate::rt::setters! { ScheduleTakedownEvent;
     with_comment comment some String,
-    with_execute_after execute_after some atmo_syntax::LenientDatetime,
-    with_execute_at execute_at some atmo_syntax::LenientDatetime,
-    with_execute_until execute_until some atmo_syntax::LenientDatetime,
+    with_execute_after execute_after exact atmo_syntax::LenientDatetime,
+    with_execute_at execute_at exact atmo_syntax::LenientDatetime,
+    with_execute_until execute_until exact atmo_syntax::LenientDatetime,
 }
 /// `tools.ozone.moderation.defs#scheduledActionView`
 ///
@@ -3148,16 +3145,16 @@ impl ScheduledActionView {
     pub fn new(
         id: impl Into<i64>,
         action: impl Into<String>,
-        did: impl Into<atmo_syntax::Did>,
-        created_by: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        did: atmo_syntax::Did,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
         status: impl Into<String>,
     ) -> Self {
         Self {
             action: action.into(),
-            created_at: created_at.into(),
-            created_by: created_by.into(),
-            did: did.into(),
+            created_at,
+            created_by,
+            did,
             event_data: Default::default(),
             execute_after: Default::default(),
             execute_at: Default::default(),
@@ -3175,14 +3172,14 @@ impl ScheduledActionView {
 }
 crate::rt::setters! { ScheduledActionView;
     with_event_data event_data some atmo_data::Value,
-    with_execute_after execute_after some atmo_syntax::LenientDatetime,
-    with_execute_at execute_at some atmo_syntax::LenientDatetime,
-    with_execute_until execute_until some atmo_syntax::LenientDatetime,
+    with_execute_after execute_after exact atmo_syntax::LenientDatetime,
+    with_execute_at execute_at exact atmo_syntax::LenientDatetime,
+    with_execute_until execute_until exact atmo_syntax::LenientDatetime,
     with_execution_event_id execution_event_id some i64,
-    with_last_executed_at last_executed_at some atmo_syntax::LenientDatetime,
+    with_last_executed_at last_executed_at exact atmo_syntax::LenientDatetime,
     with_last_failure_reason last_failure_reason some String,
     with_randomize_execution randomize_execution some bool,
-    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
 }
 /// Known values of the `action` field of [`ScheduledActionView`].
 pub mod scheduled_action_view_action {
@@ -3401,8 +3398,8 @@ impl SubjectStatusView {
     pub fn new(
         id: impl Into<i64>,
         subject: impl Into<SubjectStatusViewSubject>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-        updated_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
         review_state: impl Into<SubjectReviewState>,
     ) -> Self {
         Self {
@@ -3412,7 +3409,7 @@ impl SubjectStatusView {
             age_assurance_updated_by: Default::default(),
             appealed: Default::default(),
             comment: Default::default(),
-            created_at: created_at.into(),
+            created_at,
             hosting: Default::default(),
             id: id.into(),
             last_appealed_at: Default::default(),
@@ -3430,7 +3427,7 @@ impl SubjectStatusView {
             suspend_until: Default::default(),
             tags: Default::default(),
             takendown: Default::default(),
-            updated_at: updated_at.into(),
+            updated_at,
             extra: Default::default(),
         }
     }
@@ -3443,17 +3440,17 @@ crate::rt::setters! { SubjectStatusView;
     with_appealed appealed some bool,
     with_comment comment some String,
     with_hosting hosting some SubjectStatusViewHosting,
-    with_last_appealed_at last_appealed_at some atmo_syntax::LenientDatetime,
-    with_last_reported_at last_reported_at some atmo_syntax::LenientDatetime,
-    with_last_reviewed_at last_reviewed_at some atmo_syntax::LenientDatetime,
-    with_last_reviewed_by last_reviewed_by some atmo_syntax::Did,
-    with_mute_reporting_until mute_reporting_until some atmo_syntax::LenientDatetime,
-    with_mute_until mute_until some atmo_syntax::LenientDatetime,
+    with_last_appealed_at last_appealed_at exact atmo_syntax::LenientDatetime,
+    with_last_reported_at last_reported_at exact atmo_syntax::LenientDatetime,
+    with_last_reviewed_at last_reviewed_at exact atmo_syntax::LenientDatetime,
+    with_last_reviewed_by last_reviewed_by exact atmo_syntax::Did,
+    with_mute_reporting_until mute_reporting_until exact atmo_syntax::LenientDatetime,
+    with_mute_until mute_until exact atmo_syntax::LenientDatetime,
     with_priority_score priority_score some i64,
     with_records_stats records_stats some RecordsStats,
     with_subject_blob_cids subject_blob_cids some Vec<atmo_syntax::CidString>,
     with_subject_repo_handle subject_repo_handle some String,
-    with_suspend_until suspend_until some atmo_syntax::LenientDatetime,
+    with_suspend_until suspend_until exact atmo_syntax::LenientDatetime,
     with_tags tags some Vec<String>,
     with_takendown takendown some bool,
 }

@@ -324,10 +324,10 @@ impl Input {
     pub fn new(
         event: impl Into<InputEvent>,
         subject: impl Into<InputSubject>,
-        created_by: impl Into<atmo_syntax::Did>,
+        created_by: atmo_syntax::Did,
     ) -> Self {
         Self {
-            created_by: created_by.into(),
+            created_by,
             event: event.into(),
             external_id: Default::default(),
             mod_tool: Default::default(),

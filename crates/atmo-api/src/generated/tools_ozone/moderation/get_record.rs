@@ -12,15 +12,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             cid: Default::default(),
-            uri: uri.into(),
+            uri,
         }
     }
 }
 crate::rt::setters! { Params;
-    with_cid cid some atmo_syntax::CidString,
+    with_cid cid exact atmo_syntax::CidString,
 }
 /// The output of `tools.ozone.moderation.getRecord`.
 pub type Output = crate::tools_ozone::moderation::defs::RecordViewDetail;

@@ -10,8 +10,8 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
-        Self { did: did.into() }
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
     }
 }
 /// The output of `tools.ozone.moderation.getRepo`.

@@ -62,9 +62,9 @@ impl Input {
 }
 crate::rt::setters! { Input;
     with_cursor cursor some String,
-    with_ends_before ends_before some atmo_syntax::LenientDatetime,
+    with_ends_before ends_before exact atmo_syntax::LenientDatetime,
     with_limit limit some i64,
-    with_starts_after starts_after some atmo_syntax::LenientDatetime,
+    with_starts_after starts_after exact atmo_syntax::LenientDatetime,
     with_subjects subjects some Vec<atmo_syntax::Did>,
 }
 /// Known values of the `statuses` field of [`Input`].

@@ -73,12 +73,12 @@ impl Input {
     pub fn new(
         action: impl Into<InputAction>,
         subjects: impl Into<Vec<atmo_syntax::Did>>,
-        created_by: impl Into<atmo_syntax::Did>,
+        created_by: atmo_syntax::Did,
         scheduling: impl Into<SchedulingConfig>,
     ) -> Self {
         Self {
             action: action.into(),
-            created_by: created_by.into(),
+            created_by,
             mod_tool: Default::default(),
             scheduling: scheduling.into(),
             subjects: subjects.into(),
@@ -145,11 +145,11 @@ impl<'de> serde::Deserialize<'de> for FailedScheduling {
 }
 impl FailedScheduling {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(subject: impl Into<atmo_syntax::Did>, error: impl Into<String>) -> Self {
+    pub fn new(subject: atmo_syntax::Did, error: impl Into<String>) -> Self {
         Self {
             error: error.into(),
             error_code: Default::default(),
-            subject: subject.into(),
+            subject,
             extra: Default::default(),
         }
     }
@@ -239,9 +239,9 @@ impl SchedulingConfig {
     }
 }
 crate::rt::setters! { SchedulingConfig;
-    with_execute_after execute_after some atmo_syntax::LenientDatetime,
-    with_execute_at execute_at some atmo_syntax::LenientDatetime,
-    with_execute_until execute_until some atmo_syntax::LenientDatetime,
+    with_execute_after execute_after exact atmo_syntax::LenientDatetime,
+    with_execute_at execute_at exact atmo_syntax::LenientDatetime,
+    with_execute_until execute_until exact atmo_syntax::LenientDatetime,
 }
 /// `tools.ozone.moderation.scheduleAction#takedown`
 ///
@@ -319,5 +319,5 @@ crate::rt::setters! { Takedown;
     with_policies policies some Vec<String>,
     with_severity_level severity_level some String,
     with_strike_count strike_count some i64,
-    with_strike_expires_at strike_expires_at some atmo_syntax::LenientDatetime,
+    with_strike_expires_at strike_expires_at exact atmo_syntax::LenientDatetime,
 }

@@ -61,7 +61,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_collection collection some atmo_syntax::Nsid,
+    with_collection collection exact atmo_syntax::Nsid,
     with_description description some String,
     with_recommended_policies recommended_policies some Vec<String>,
     with_report_types report_types some Vec<String>,

@@ -45,23 +45,23 @@ impl AssignmentView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         id: impl Into<i64>,
-        did: impl Into<atmo_syntax::Did>,
+        did: atmo_syntax::Did,
         queue: impl Into<QueueView>,
-        start_at: impl Into<atmo_syntax::LenientDatetime>,
+        start_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            did: did.into(),
+            did,
             end_at: Default::default(),
             id: id.into(),
             moderator: Default::default(),
             queue: queue.into(),
-            start_at: start_at.into(),
+            start_at,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { AssignmentView;
-    with_end_at end_at some atmo_syntax::LenientDatetime,
+    with_end_at end_at exact atmo_syntax::LenientDatetime,
     with_moderator moderator some crate::tools_ozone::team::defs::Member,
 }
 /// `tools.ozone.queue.defs#queueStats`
@@ -125,7 +125,7 @@ crate::rt::setters! { QueueStats;
     with_avg_handling_time_sec avg_handling_time_sec some i64,
     with_escalated_count escalated_count some i64,
     with_inbound_count inbound_count some i64,
-    with_last_updated last_updated some atmo_syntax::LenientDatetime,
+    with_last_updated last_updated exact atmo_syntax::LenientDatetime,
     with_pending_count pending_count some i64,
 }
 /// `tools.ozone.queue.defs#queueView`
@@ -204,16 +204,16 @@ impl QueueView {
     pub fn new(
         id: impl Into<i64>,
         name: impl Into<String>,
-        created_by: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-        updated_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
         enabled: impl Into<bool>,
         stats: impl Into<QueueStats>,
     ) -> Self {
         Self {
             collection: Default::default(),
-            created_at: created_at.into(),
-            created_by: created_by.into(),
+            created_at,
+            created_by,
             deleted_at: Default::default(),
             description: Default::default(),
             enabled: enabled.into(),
@@ -223,14 +223,14 @@ impl QueueView {
             report_types: Default::default(),
             stats: stats.into(),
             subject_types: Default::default(),
-            updated_at: updated_at.into(),
+            updated_at,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { QueueView;
-    with_collection collection some atmo_syntax::Nsid,
-    with_deleted_at deleted_at some atmo_syntax::LenientDatetime,
+    with_collection collection exact atmo_syntax::Nsid,
+    with_deleted_at deleted_at exact atmo_syntax::LenientDatetime,
     with_description description some String,
     with_recommended_policies recommended_policies some Vec<String>,
     with_report_types report_types some Vec<String>,

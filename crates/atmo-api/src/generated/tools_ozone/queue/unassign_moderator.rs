@@ -32,9 +32,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(queue_id: impl Into<i64>, did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(queue_id: impl Into<i64>, did: atmo_syntax::Did) -> Self {
         Self {
-            did: did.into(),
+            did,
             queue_id: queue_id.into(),
             extra: Default::default(),
         }

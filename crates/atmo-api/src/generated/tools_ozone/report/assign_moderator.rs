@@ -51,7 +51,7 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_did did some atmo_syntax::Did,
+    with_did did exact atmo_syntax::Did,
     with_is_permanent is_permanent some bool,
     with_queue_id queue_id some i64,
 }

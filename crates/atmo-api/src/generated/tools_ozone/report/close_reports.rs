@@ -40,12 +40,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(subject: impl Into<atmo_syntax::Uri>) -> Self {
+    pub fn new(subject: atmo_syntax::Uri) -> Self {
         Self {
             internal_note: Default::default(),
             is_automated: Default::default(),
             report_types: Default::default(),
-            subject: subject.into(),
+            subject,
             extra: Default::default(),
         }
     }

@@ -97,24 +97,24 @@ impl AssignmentView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
         id: impl Into<i64>,
-        did: impl Into<atmo_syntax::Did>,
+        did: atmo_syntax::Did,
         report_id: impl Into<i64>,
-        start_at: impl Into<atmo_syntax::LenientDatetime>,
+        start_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            did: did.into(),
+            did,
             end_at: Default::default(),
             id: id.into(),
             moderator: Default::default(),
             queue: Default::default(),
             report_id: report_id.into(),
-            start_at: start_at.into(),
+            start_at,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { AssignmentView;
-    with_end_at end_at some atmo_syntax::LenientDatetime,
+    with_end_at end_at exact atmo_syntax::LenientDatetime,
     with_moderator moderator some crate::tools_ozone::team::defs::Member,
     with_queue queue some crate::tools_ozone::queue::defs::QueueView,
 }
@@ -291,7 +291,7 @@ crate::rt::setters! { HistoricalStats;
     with_action_rate action_rate some i64,
     with_actioned_count actioned_count some i64,
     with_avg_handling_time_sec avg_handling_time_sec some i64,
-    with_computed_at computed_at some atmo_syntax::LenientDatetime,
+    with_computed_at computed_at exact atmo_syntax::LenientDatetime,
     with_escalated_count escalated_count some i64,
     with_inbound_count inbound_count some i64,
     with_pending_count pending_count some i64,
@@ -359,7 +359,7 @@ crate::rt::setters! { LiveStats;
     with_avg_handling_time_sec avg_handling_time_sec some i64,
     with_escalated_count escalated_count some i64,
     with_inbound_count inbound_count some i64,
-    with_last_updated last_updated some atmo_syntax::LenientDatetime,
+    with_last_updated last_updated exact atmo_syntax::LenientDatetime,
     with_pending_count pending_count some i64,
 }
 /// `tools.ozone.report.defs#noteActivity`
@@ -895,13 +895,13 @@ impl ReportActivityView {
         report_id: impl Into<i64>,
         activity: impl Into<ReportActivityViewActivity>,
         is_automated: impl Into<bool>,
-        created_by: impl Into<atmo_syntax::Did>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             activity: activity.into(),
-            created_at: created_at.into(),
-            created_by: created_by.into(),
+            created_at,
+            created_by,
             id: id.into(),
             internal_note: Default::default(),
             is_automated: is_automated.into(),
@@ -958,13 +958,10 @@ impl<'de> serde::Deserialize<'de> for ReportAssignment {
 }
 impl ReportAssignment {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(
-        did: impl Into<atmo_syntax::Did>,
-        assigned_at: impl Into<atmo_syntax::LenientDatetime>,
-    ) -> Self {
+    pub fn new(did: atmo_syntax::Did, assigned_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
-            assigned_at: assigned_at.into(),
-            did: did.into(),
+            assigned_at,
+            did,
             moderator: Default::default(),
             extra: Default::default(),
         }
@@ -1082,9 +1079,9 @@ impl ReportView {
         status: impl Into<String>,
         subject: impl Into<crate::tools_ozone::moderation::defs::SubjectView>,
         report_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>,
-        reported_by: impl Into<atmo_syntax::Did>,
+        reported_by: atmo_syntax::Did,
         reporter: impl Into<crate::tools_ozone::moderation::defs::SubjectView>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
             action_event_ids: Default::default(),
@@ -1092,7 +1089,7 @@ impl ReportView {
             actions: Default::default(),
             assignment: Default::default(),
             comment: Default::default(),
-            created_at: created_at.into(),
+            created_at,
             event_id: event_id.into(),
             id: id.into(),
             is_automated: Default::default(),
@@ -1101,7 +1098,7 @@ impl ReportView {
             queued_at: Default::default(),
             related_report_count: Default::default(),
             report_type: report_type.into(),
-            reported_by: reported_by.into(),
+            reported_by,
             reporter: reporter.into(),
             status: status.into(),
             subject: subject.into(),
@@ -1120,10 +1117,10 @@ crate::rt::setters! { ReportView;
     with_is_automated is_automated some bool,
     with_is_muted is_muted some bool,
     with_queue queue some crate::tools_ozone::queue::defs::QueueView,
-    with_queued_at queued_at some atmo_syntax::LenientDatetime,
+    with_queued_at queued_at exact atmo_syntax::LenientDatetime,
     with_related_report_count related_report_count some i64,
     with_subject_status subject_status some crate::tools_ozone::moderation::defs::SubjectStatusView,
-    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
 }
 /// Known values of the `status` field of [`ReportView`].
 pub mod report_view_status {

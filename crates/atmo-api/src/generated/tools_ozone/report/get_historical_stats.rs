@@ -36,12 +36,12 @@ impl Params {
 }
 crate::rt::setters! { Params;
     with_cursor cursor some String,
-    with_end_date end_date some atmo_syntax::LenientDatetime,
+    with_end_date end_date exact atmo_syntax::LenientDatetime,
     with_limit limit some i64,
-    with_moderator_did moderator_did some atmo_syntax::Did,
+    with_moderator_did moderator_did exact atmo_syntax::Did,
     with_queue_id queue_id some i64,
     with_report_types report_types set Vec<String>,
-    with_start_date start_date some atmo_syntax::LenientDatetime,
+    with_start_date start_date exact atmo_syntax::LenientDatetime,
 }
 /// The output of `tools.ozone.report.getHistoricalStats`.
 #[derive(Debug, Clone, PartialEq)]

@@ -23,7 +23,7 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_moderator_did moderator_did some atmo_syntax::Did,
+    with_moderator_did moderator_did exact atmo_syntax::Did,
     with_queue_id queue_id some i64,
     with_report_types report_types set Vec<String>,
 }

@@ -31,8 +31,8 @@ impl Params {
 }
 crate::rt::setters! { Params;
     with_activity_types activity_types set Vec<String>,
-    with_created_after created_after some atmo_syntax::LenientDatetime,
-    with_created_before created_before some atmo_syntax::LenientDatetime,
+    with_created_after created_after exact atmo_syntax::LenientDatetime,
+    with_created_before created_before exact atmo_syntax::LenientDatetime,
     with_cursor cursor some String,
     with_limit limit some i64,
     with_sort_direction sort_direction some String,

@@ -70,19 +70,19 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_assigned_to assigned_to some atmo_syntax::Did,
+    with_assigned_to assigned_to exact atmo_syntax::Did,
     with_collections collections set Vec<atmo_syntax::Nsid>,
     with_cursor cursor some String,
-    with_did did some atmo_syntax::Did,
+    with_did did exact atmo_syntax::Did,
     with_is_muted is_muted some bool,
     with_limit limit some i64,
     with_queue_id queue_id some i64,
     with_report_types report_types set Vec<String>,
-    with_reported_after reported_after some atmo_syntax::LenientDatetime,
-    with_reported_before reported_before some atmo_syntax::LenientDatetime,
+    with_reported_after reported_after exact atmo_syntax::LenientDatetime,
+    with_reported_before reported_before exact atmo_syntax::LenientDatetime,
     with_sort_direction sort_direction some String,
     with_sort_field sort_field some String,
-    with_subject subject some atmo_syntax::Uri,
+    with_subject subject exact atmo_syntax::Uri,
     with_subject_type subject_type some String,
 }
 /// Known values of the `sortDirection` parameter of [`Params`].

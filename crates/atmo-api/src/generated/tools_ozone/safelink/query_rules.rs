@@ -62,7 +62,7 @@ impl Input {
 }
 crate::rt::setters! { Input;
     with_actions actions some Vec<String>,
-    with_created_by created_by some atmo_syntax::Did,
+    with_created_by created_by exact atmo_syntax::Did,
     with_cursor cursor some String,
     with_limit limit some i64,
     with_pattern_type pattern_type some String,

@@ -64,7 +64,7 @@ impl Input {
 }
 crate::rt::setters! { Input;
     with_comment comment some String,
-    with_created_by created_by some atmo_syntax::Did,
+    with_created_by created_by exact atmo_syntax::Did,
 }
 /// The output of `tools.ozone.safelink.updateRule`.
 pub type Output = crate::tools_ozone::safelink::defs::Event;

@@ -52,7 +52,7 @@ crate::rt::setters! { Output;
     with_blob_divert blob_divert some ServiceConfig,
     with_chat chat some ServiceConfig,
     with_pds pds some ServiceConfig,
-    with_verifier_did verifier_did some atmo_syntax::Did,
+    with_verifier_did verifier_did exact atmo_syntax::Did,
     with_viewer viewer some ViewerConfig,
 }
 /// The `tools.ozone.server.getConfig` query.
@@ -108,7 +108,7 @@ impl ServiceConfig {
     }
 }
 crate::rt::setters! { ServiceConfig;
-    with_url url some atmo_syntax::Uri,
+    with_url url exact atmo_syntax::Uri,
 }
 /// `tools.ozone.server.getConfig#viewerConfig`
 #[derive(Debug, Clone, PartialEq, Default)]

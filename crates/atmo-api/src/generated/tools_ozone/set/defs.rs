@@ -82,15 +82,15 @@ impl SetView {
     pub fn new(
         name: impl Into<String>,
         set_size: impl Into<i64>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
-        updated_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             description: Default::default(),
             name: name.into(),
             set_size: set_size.into(),
-            updated_at: updated_at.into(),
+            updated_at,
             extra: Default::default(),
         }
     }

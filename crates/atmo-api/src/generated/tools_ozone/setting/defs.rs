@@ -55,20 +55,20 @@ impl<'de> serde::Deserialize<'de> for OptionDef {
 impl OptionDef {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        key: impl Into<atmo_syntax::Nsid>,
+        key: atmo_syntax::Nsid,
         value: impl Into<atmo_data::Value>,
-        did: impl Into<atmo_syntax::Did>,
+        did: atmo_syntax::Did,
         scope: impl Into<String>,
-        created_by: impl Into<atmo_syntax::Did>,
-        last_updated_by: impl Into<atmo_syntax::Did>,
+        created_by: atmo_syntax::Did,
+        last_updated_by: atmo_syntax::Did,
     ) -> Self {
         Self {
             created_at: Default::default(),
-            created_by: created_by.into(),
+            created_by,
             description: Default::default(),
-            did: did.into(),
-            key: key.into(),
-            last_updated_by: last_updated_by.into(),
+            did,
+            key,
+            last_updated_by,
             manager_role: Default::default(),
             scope: scope.into(),
             updated_at: Default::default(),
@@ -78,10 +78,10 @@ impl OptionDef {
     }
 }
 crate::rt::setters! { OptionDef;
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
     with_description description some String,
     with_manager_role manager_role some String,
-    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
 }
 /// Known values of the `managerRole` field of [`OptionDef`].
 pub mod option_def_manager_role {

@@ -40,13 +40,13 @@ impl<'de> serde::Deserialize<'de> for Input {
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        key: impl Into<atmo_syntax::Nsid>,
+        key: atmo_syntax::Nsid,
         scope: impl Into<String>,
         value: impl Into<atmo_data::Value>,
     ) -> Self {
         Self {
             description: Default::default(),
-            key: key.into(),
+            key,
             manager_role: Default::default(),
             scope: scope.into(),
             value: value.into(),

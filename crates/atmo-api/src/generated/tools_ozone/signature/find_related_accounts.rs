@@ -14,10 +14,10 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             cursor: Default::default(),
-            did: did.into(),
+            did,
             limit: Default::default(),
         }
     }

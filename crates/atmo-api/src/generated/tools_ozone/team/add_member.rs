@@ -30,9 +30,9 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, role: impl Into<String>) -> Self {
+    pub fn new(did: atmo_syntax::Did, role: impl Into<String>) -> Self {
         Self {
-            did: did.into(),
+            did,
             role: role.into(),
             extra: Default::default(),
         }

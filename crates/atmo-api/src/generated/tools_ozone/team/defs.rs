@@ -45,10 +45,10 @@ impl<'de> serde::Deserialize<'de> for Member {
 }
 impl Member {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(did: impl Into<atmo_syntax::Did>, role: impl Into<String>) -> Self {
+    pub fn new(did: atmo_syntax::Did, role: impl Into<String>) -> Self {
         Self {
             created_at: Default::default(),
-            did: did.into(),
+            did,
             disabled: Default::default(),
             last_updated_by: Default::default(),
             profile: Default::default(),
@@ -59,11 +59,11 @@ impl Member {
     }
 }
 crate::rt::setters! { Member;
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
     with_disabled disabled some bool,
     with_last_updated_by last_updated_by some String,
     with_profile profile some crate::app_bsky::actor::defs::ProfileViewDetailed,
-    with_updated_at updated_at some atmo_syntax::LenientDatetime,
+    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
 }
 /// Known values of the `role` field of [`Member`].
 pub mod member_role {

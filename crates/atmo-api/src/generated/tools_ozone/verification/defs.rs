@@ -187,27 +187,27 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
 impl VerificationView {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        issuer: impl Into<atmo_syntax::Did>,
-        uri: impl Into<atmo_syntax::AtUri>,
-        subject: impl Into<atmo_syntax::Did>,
-        handle: impl Into<atmo_syntax::Handle>,
+        issuer: atmo_syntax::Did,
+        uri: atmo_syntax::AtUri,
+        subject: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
         display_name: impl Into<String>,
-        created_at: impl Into<atmo_syntax::LenientDatetime>,
+        created_at: atmo_syntax::LenientDatetime,
     ) -> Self {
         Self {
-            created_at: created_at.into(),
+            created_at,
             display_name: display_name.into(),
-            handle: handle.into(),
-            issuer: issuer.into(),
+            handle,
+            issuer,
             issuer_profile: Default::default(),
             issuer_repo: Default::default(),
             revoke_reason: Default::default(),
             revoked_at: Default::default(),
             revoked_by: Default::default(),
-            subject: subject.into(),
+            subject,
             subject_profile: Default::default(),
             subject_repo: Default::default(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
@@ -216,8 +216,8 @@ crate::rt::setters! { VerificationView;
     with_issuer_profile issuer_profile some VerificationViewIssuerProfile,
     with_issuer_repo issuer_repo some VerificationViewIssuerRepo,
     with_revoke_reason revoke_reason some String,
-    with_revoked_at revoked_at some atmo_syntax::LenientDatetime,
-    with_revoked_by revoked_by some atmo_syntax::Did,
+    with_revoked_at revoked_at exact atmo_syntax::LenientDatetime,
+    with_revoked_by revoked_by exact atmo_syntax::Did,
     with_subject_profile subject_profile some VerificationViewSubjectProfile,
     with_subject_repo subject_repo some VerificationViewSubjectRepo,
 }

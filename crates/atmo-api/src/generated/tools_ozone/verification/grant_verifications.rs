@@ -130,10 +130,10 @@ impl<'de> serde::Deserialize<'de> for GrantError {
 }
 impl GrantError {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(error: impl Into<String>, subject: impl Into<atmo_syntax::Did>) -> Self {
+    pub fn new(error: impl Into<String>, subject: atmo_syntax::Did) -> Self {
         Self {
             error: error.into(),
-            subject: subject.into(),
+            subject,
             extra: Default::default(),
         }
     }
@@ -178,19 +178,19 @@ impl<'de> serde::Deserialize<'de> for VerificationInput {
 impl VerificationInput {
     /// A value with the required fields; set the others with the `with_*` methods.
     pub fn new(
-        subject: impl Into<atmo_syntax::Did>,
-        handle: impl Into<atmo_syntax::Handle>,
+        subject: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
         display_name: impl Into<String>,
     ) -> Self {
         Self {
             created_at: Default::default(),
             display_name: display_name.into(),
-            handle: handle.into(),
-            subject: subject.into(),
+            handle,
+            subject,
             extra: Default::default(),
         }
     }
 }
 crate::rt::setters! { VerificationInput;
-    with_created_at created_at some atmo_syntax::LenientDatetime,
+    with_created_at created_at exact atmo_syntax::LenientDatetime,
 }

@@ -38,8 +38,8 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_created_after created_after some atmo_syntax::LenientDatetime,
-    with_created_before created_before some atmo_syntax::LenientDatetime,
+    with_created_after created_after exact atmo_syntax::LenientDatetime,
+    with_created_before created_before exact atmo_syntax::LenientDatetime,
     with_cursor cursor some String,
     with_is_revoked is_revoked some bool,
     with_issuers issuers set Vec<atmo_syntax::Did>,

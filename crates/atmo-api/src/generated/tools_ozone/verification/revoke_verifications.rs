@@ -140,10 +140,10 @@ impl<'de> serde::Deserialize<'de> for RevokeError {
 }
 impl RevokeError {
     /// A value with the required fields; set the others with the `with_*` methods.
-    pub fn new(uri: impl Into<atmo_syntax::AtUri>, error: impl Into<String>) -> Self {
+    pub fn new(uri: atmo_syntax::AtUri, error: impl Into<String>) -> Self {
         Self {
             error: error.into(),
-            uri: uri.into(),
+            uri,
             extra: Default::default(),
         }
     }
