@@ -42,6 +42,9 @@
 
 pub mod rt;
 
+#[cfg(all(feature = "com_atproto", feature = "client"))]
+pub mod records;
+
 pub use rt::{Collection, record_value};
 
 // Generated code: lints that do not fit code written from lexicon JSON.

@@ -145,7 +145,7 @@ impl Client {
     pub fn paginate<C>(
         &self,
         first: C,
-    ) -> impl Stream<Item = Result<OutputOf<C>, ErrorOf<C>>> + Send + 'static
+    ) -> impl Stream<Item = Result<OutputOf<C>, ErrorOf<C>>> + Send + use<C>
     where
         C: Call,
         C::Endpoint: Paginated,
