@@ -74,7 +74,7 @@ impl<R> From<Stored<R>> for (AtUri, Option<Cid>, R) {
 /// assert_eq!(Swap::none(), Swap::default());
 /// assert_eq!(Swap::absent().record, Some(None));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Swap {
     /// The repo's current commit must have this CID.
