@@ -9,12 +9,18 @@
 //!   `atproto-proxy` ([`ProxyTarget`]) and `atproto-accept-labelers` headers;
 //!   [`classify`] sorts a response into an [`XrpcResponse`] or an [`XrpcError`]
 //!   (`{error, message}`), and [`RateLimit`] reads the `ratelimit-*` headers. The
-//!   [`Endpoint`] trait describes one method for typed calls.
+//!   [`Endpoint`] trait describes one method for typed calls (with its declared errors,
+//!   an [`EndpointError`]); [`Call`] is a value that names a whole call, [`Paginated`] an
+//!   endpoint with a cursor, [`CallError`] the error of a typed call (the endpoint's
+//!   declared error, or any other [`Error`]). atmo-api generates all of them from the
+//!   lexicons.
 //! - The `client` feature (default): [`Client`] on hyper + rustls (ring, webpki roots)
 //!   with timeouts, body caps, a tracing span per call, rate-limit tracking and an
 //!   optional wait-and-retry on 429; pagination streams; blob upload and CID-checked
 //!   download streams; app-password sessions with a single refresh in flight and a
-//!   file [`FileSessionStore`]; record and repo helpers.
+//!   file [`FileSessionStore`]; record and repo helpers; typed calls
+//!   ([`Client::invoke`], [`Client::invoke_endpoint`]) and typed pagination
+//!   ([`Client::paginate`]).
 //!
 //! ```
 //! # fn main() -> Result<(), atmo_xrpc::Error> {
