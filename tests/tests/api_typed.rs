@@ -52,15 +52,42 @@ async fn server_and_identity_calls() {
         desc.available_user_domains
     );
 
-    // An error createAccount declares: the handle is taken.
     let (handle, did, password) = account(&client).await;
+    // The handle is taken: the reference PDS answers with a generic InvalidRequest, not
+    // the declared HandleNotAvailable, so it is `Other`.
     let again = server::create_account::Input::new(handle.clone())
         .with_email(format!("other-{handle}@example.com"))
         .with_password("whatever-1234");
-    let err = client.invoke(&again).await.unwrap_err();
+    // (Without a session: a logged-in client sends its access token, which createAccount
+    // would read as a service-auth token.)
+    let err = Client::new(&net.pds)
+        .unwrap()
+        .invoke(&again)
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, CallError::Other(_)), "{err:?}");
+    assert_eq!(
+        err.as_xrpc().and_then(|x| x.error_name()),
+        Some("InvalidRequest")
+    );
+    // A domain the PDS does not serve: the declared UnsupportedDomain.
+    let elsewhere: Handle = format!("{}.example.com", unique("t")).parse().unwrap();
+    let err = Client::new(&net.pds)
+        .unwrap()
+        .invoke(
+            server::create_account::Input::new(elsewhere)
+                .with_email(format!("{}@example.com", unique("e")))
+                .with_password("whatever-1234"),
+        )
+        .await
+        .unwrap_err();
     assert!(
-        err.is_endpoint(&server::create_account::Error::HandleNotAvailable),
+        err.is_endpoint(&server::create_account::Error::UnsupportedDomain),
         "{err:?}"
+    );
+    assert_eq!(
+        err.endpoint().map(atmo_xrpc::EndpointError::as_str),
+        Some("UnsupportedDomain")
     );
 
     let session = client
@@ -136,7 +163,9 @@ async fn repo_calls_and_typed_records() {
         .await
         .unwrap();
     assert_ne!(second.cid, first.cid);
-    // The same swap again: the record is no longer at that CID.
+    // The same swap again: the record is no longer at that CID. (A put of the content
+    // already there is a no-op the PDS answers before checking swaps: change it.)
+    let edited = post::Record::new("hello, edited twice", now());
     let err = records
         .put(&rkey, &edited, Swap::record(first.cid))
         .await
@@ -164,11 +193,15 @@ async fn repo_calls_and_typed_records() {
     assert_eq!(all.len(), 5);
     assert!(all.iter().all(|r| r.cid.is_some()));
     assert!(all.iter().any(|r| r.value.text == "hello, edited"));
+    assert!(all.iter().all(|r| r.value.text != "hello, edited twice"));
 
     // Typed pagination over listRecords, two per page.
     let params = repo::list_records::Params::new(me.clone(), posts.clone()).with_limit(2);
     let pages: Vec<_> = client.paginate(&params).try_collect().await.unwrap();
-    assert_eq!(pages.len(), 3, "{pages:?}");
+    // The PDS gives a cursor with every non-empty page, so the stream ends on an empty one.
+    let full: Vec<_> = pages.iter().filter(|p| !p.records.is_empty()).collect();
+    assert_eq!(full.len(), 3, "{pages:?}");
+    assert!(pages.len() <= 4);
     assert_eq!(pages.iter().map(|p| p.records.len()).sum::<usize>(), 5);
 
     // A wrong swapCommit on create: the declared InvalidSwap.
@@ -212,7 +245,7 @@ async fn repo_calls_and_typed_records() {
     assert_eq!(desc.handle, handle);
     assert!(desc.collections.contains(&posts), "{:?}", desc.collections);
 
-    let rk: RecordKey = "applied".parse().unwrap();
+    let rk: RecordKey = "3jzfcijpj2z2a".parse().unwrap();
     let writes = vec![
         repo::apply_writes::InputWritesItem::Create(Box::new(
             repo::apply_writes::Create::new(
@@ -319,17 +352,28 @@ async fn sync_calls() {
         .await
         .unwrap();
     assert!(!proof.is_empty());
+    // A missing record gives a proof of its absence; a missing repo the declared error.
     let missing: RecordKey = "3zzzzzzzzzzzz".parse().unwrap();
-    let err = anon
+    let absent = anon
         .invoke(sync::get_record::Params::new(
             did.clone(),
+            posts.clone(),
+            missing.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(!absent.is_empty());
+    let nobody: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
+    let err = anon
+        .invoke(sync::get_record::Params::new(
+            nobody,
             posts.clone(),
             missing,
         ))
         .await
         .unwrap_err();
     assert!(
-        err.is_endpoint(&sync::get_record::Error::RecordNotFound),
+        err.is_endpoint(&sync::get_record::Error::RepoNotFound),
         "{err:?}"
     );
 
@@ -355,10 +399,10 @@ async fn sync_calls() {
         ))
         .await
         .unwrap_err();
-    assert!(
-        err.is_endpoint(&sync::get_blob::Error::BlobNotFound),
-        "{err:?}"
-    );
+    // The reference PDS answers InvalidRequest "Blob not found" (not the declared
+    // BlobNotFound): `Other`.
+    assert!(err.endpoint().is_none(), "{err:?}");
+    assert_eq!(err.as_xrpc().map(|x| x.status), Some(400));
 
     let blobs: Vec<_> = anon
         .paginate(sync::list_blobs::Params::new(did.clone()))

@@ -104,7 +104,9 @@ impl Client {
     /// Every page of a cursor-paginated query, as a stream of outputs: `first` gives the
     /// parameters of the first page (its cursor, if any, is where to start); each next
     /// page asks for the cursor of the previous one, until an output has no cursor or
-    /// repeats the one asked for. The first error ends the stream.
+    /// repeats the one asked for. The first error ends the stream. Some services (the
+    /// reference PDS among them) give a cursor with every non-empty page, so the last
+    /// page may be empty.
     ///
     /// The stream holds a clone of the client, so it may outlive `self` and be spawned.
     ///
