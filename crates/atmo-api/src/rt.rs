@@ -326,3 +326,20 @@ macro_rules! __atmo_api_setters {
 
 #[doc(hidden)]
 pub use __atmo_api_setters as setters;
+
+/// `From` each member type of a generated union (`Variant path::Type,` per line), boxing
+/// it into its variant.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __atmo_api_union_from {
+    ($ty:ident; $($variant:ident $t:ty,)*) => {
+        $(impl From<$t> for $ty {
+            fn from(v: $t) -> Self {
+                Self::$variant(Box::new(v))
+            }
+        })*
+    };
+}
+
+#[doc(hidden)]
+pub use __atmo_api_union_from as union_from;

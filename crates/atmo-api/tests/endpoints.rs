@@ -138,3 +138,28 @@ fn record_value_sets_type() {
     let back: like::Record = atmo_data::from_value(v.clone()).unwrap();
     assert_eq!(atmo_api::record_value(&back).unwrap(), v);
 }
+
+#[cfg(feature = "app_bsky")]
+#[test]
+fn built_post_with_union_member_and_setters() {
+    use atmo_api::app_bsky::embed::external;
+    use atmo_api::app_bsky::feed::post;
+    let link = external::External::new("https://example.com".parse().unwrap(), "t", "d");
+    let p = post::Record::new(
+        "hi",
+        atmo_syntax::LenientDatetime::new("2024-01-01T00:00:00.000Z"),
+    )
+    .with_embed(external::Main::new(link))
+    .with_langs(vec!["en".parse().unwrap()]);
+    assert!(matches!(p.embed, Some(post::RecordEmbed::External(_))));
+    let json = atmo_data::to_json(&atmo_api::record_value(&p).unwrap()).unwrap();
+    assert!(
+        json.contains(r#""$type":"app.bsky.embed.external""#),
+        "{json}"
+    );
+    assert!(json.contains(r#""$type":"app.bsky.feed.post""#), "{json}");
+    assert!(json.contains(r#""langs":["en"]"#), "{json}");
+    // Every optional field has a setter; a struct with none required is Default.
+    let params = atmo_api::app_bsky::feed::get_timeline::Params::default().with_limit(10);
+    assert_eq!(params.limit, Some(10));
+}

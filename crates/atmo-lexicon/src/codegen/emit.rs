@@ -579,11 +579,24 @@ impl Emitter<'_> {
             variants.claim("Unknown");
         }
         let mut members = Vec::new();
+        let mut objects = Vec::new();
         for r in &u.refs {
             let v = variants.claim(&self.variant_name(&r.target));
             let t = self.ref_type(r);
+            if matches!(
+                self.cat.def(&r.target),
+                Some(Def::Record(_) | Def::Type(Schema::Object(_)))
+            ) {
+                objects.push((v.clone(), t.clone()));
+            }
             members.push((v, t, type_string(&r.target)));
         }
+        // `From` each member object, so `with_embed(images)` takes the member itself; not
+        // for a type listed twice, nor the union itself.
+        let from: Vec<&(String, String)> = objects
+            .iter()
+            .filter(|(_, t)| t != ty && objects.iter().filter(|(_, o)| o == t).count() == 1)
+            .collect();
         let mut s = String::new();
         push_doc(&mut s, doc);
         let _ = writeln!(s, "#[derive(Debug, Clone, PartialEq)]\npub enum {ty} {{");
@@ -627,6 +640,13 @@ impl Emitter<'_> {
                 "Ok(match tag.as_deref() {\n_ => Self::Unknown(v),\n})",
                 "Ok(Self::Unknown(v))",
             );
+        }
+        if !from.is_empty() {
+            let _ = writeln!(s, "{rt}::union_from! {{ {ty};");
+            for (v, t) in from {
+                let _ = writeln!(s, "    {v} {t},");
+            }
+            s.push_str("}\n");
         }
         self.out.push_str(&s);
         self.items += 1;

@@ -53,6 +53,9 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A union inside `site.standard.document`.
 ///
 /// Array of values describing relationships between this document and external resources

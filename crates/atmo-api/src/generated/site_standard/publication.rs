@@ -32,6 +32,9 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `site.standard.publication` record (key: `tid`).
 ///
 /// A publication record representing a blog, website, or content platform. Publications serve as containers for documents and define the overall branding and settings.

@@ -727,6 +727,9 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefPostgateEmbeddi
         })
     }
 }
+crate::rt::union_from! { PostInteractionSettingsPrefPostgateEmbeddingRulesItem;
+    PostgateDisableRule crate::app_bsky::feed::postgate::DisableRule,
+}
 /// A union inside `app.bsky.actor.defs#postInteractionSettingsPref`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PostInteractionSettingsPrefThreadgateAllowRulesItem {
@@ -779,6 +782,12 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefThreadgateAllow
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { PostInteractionSettingsPrefThreadgateAllowRulesItem;
+    ThreadgateMentionRule crate::app_bsky::feed::threadgate::MentionRule,
+    ThreadgateFollowerRule crate::app_bsky::feed::threadgate::FollowerRule,
+    ThreadgateFollowingRule crate::app_bsky::feed::threadgate::FollowingRule,
+    ThreadgateListRule crate::app_bsky::feed::threadgate::ListRule,
 }
 /// `app.bsky.actor.defs#postInteractionSettingsPref`
 ///
@@ -970,6 +979,24 @@ impl<'de> serde::Deserialize<'de> for PreferencesItem {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { PreferencesItem;
+    AdultContentPref AdultContentPref,
+    ContentLabelPref ContentLabelPref,
+    SavedFeedsPref SavedFeedsPref,
+    SavedFeedsPrefV2 SavedFeedsPrefV2,
+    PersonalDetailsPref PersonalDetailsPref,
+    DeclaredAgePref DeclaredAgePref,
+    FeedViewPref FeedViewPref,
+    ThreadViewPref ThreadViewPref,
+    InterestsPref InterestsPref,
+    MutedWordsPref MutedWordsPref,
+    HiddenPostsPref HiddenPostsPref,
+    BskyAppStatePref BskyAppStatePref,
+    LabelersPref LabelersPref,
+    PostInteractionSettingsPref PostInteractionSettingsPref,
+    VerificationPrefs VerificationPrefs,
+    LiveEventPreferences LiveEventPreferences,
 }
 /// `app.bsky.actor.defs#preferences`
 pub type Preferences = Vec<PreferencesItem>;
@@ -1666,6 +1693,9 @@ impl<'de> serde::Deserialize<'de> for StatusViewEmbed {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { StatusViewEmbed;
+    ExternalView crate::app_bsky::embed::external::View,
 }
 /// `app.bsky.actor.defs#statusView`
 #[derive(Debug, Clone, PartialEq)]

@@ -32,6 +32,9 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.actor.profile` record (key: `literal:self`).
 ///
 /// A declaration of a Bluesky account profile.

@@ -28,6 +28,9 @@ impl<'de> serde::Deserialize<'de> for RecordEmbed {
         })
     }
 }
+crate::rt::union_from! { RecordEmbed;
+    External crate::app_bsky::embed::external::Main,
+}
 /// A `app.bsky.actor.status` record (key: `literal:self`).
 ///
 /// A declaration of a Bluesky account status.

@@ -142,6 +142,15 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRulesItem {
         })
     }
 }
+crate::rt::union_from! { ConfigRegionRulesItem;
+    ConfigRegionRuleDefault ConfigRegionRuleDefault,
+    ConfigRegionRuleIfDeclaredOverAge ConfigRegionRuleIfDeclaredOverAge,
+    ConfigRegionRuleIfDeclaredUnderAge ConfigRegionRuleIfDeclaredUnderAge,
+    ConfigRegionRuleIfAssuredOverAge ConfigRegionRuleIfAssuredOverAge,
+    ConfigRegionRuleIfAssuredUnderAge ConfigRegionRuleIfAssuredUnderAge,
+    ConfigRegionRuleIfAccountNewerThan ConfigRegionRuleIfAccountNewerThan,
+    ConfigRegionRuleIfAccountOlderThan ConfigRegionRuleIfAccountOlderThan,
+}
 /// `app.bsky.ageassurance.defs#configRegion`
 ///
 /// The Age Assurance configuration for a specific region.

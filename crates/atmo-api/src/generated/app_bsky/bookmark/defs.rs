@@ -76,6 +76,11 @@ impl<'de> serde::Deserialize<'de> for BookmarkViewItem {
         })
     }
 }
+crate::rt::union_from! { BookmarkViewItem;
+    BlockedPost crate::app_bsky::feed::defs::BlockedPost,
+    NotFoundPost crate::app_bsky::feed::defs::NotFoundPost,
+    PostView crate::app_bsky::feed::defs::PostView,
+}
 /// `app.bsky.bookmark.defs#bookmarkView`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

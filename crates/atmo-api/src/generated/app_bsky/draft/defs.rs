@@ -30,6 +30,9 @@ impl<'de> serde::Deserialize<'de> for DraftPostgateEmbeddingRulesItem {
         })
     }
 }
+crate::rt::union_from! { DraftPostgateEmbeddingRulesItem;
+    PostgateDisableRule crate::app_bsky::feed::postgate::DisableRule,
+}
 /// A union inside `app.bsky.draft.defs#draft`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DraftThreadgateAllowItem {
@@ -82,6 +85,12 @@ impl<'de> serde::Deserialize<'de> for DraftThreadgateAllowItem {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { DraftThreadgateAllowItem;
+    ThreadgateMentionRule crate::app_bsky::feed::threadgate::MentionRule,
+    ThreadgateFollowerRule crate::app_bsky::feed::threadgate::FollowerRule,
+    ThreadgateFollowingRule crate::app_bsky::feed::threadgate::FollowingRule,
+    ThreadgateListRule crate::app_bsky::feed::threadgate::ListRule,
 }
 /// `app.bsky.draft.defs#draft`
 ///
@@ -283,6 +292,9 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedGalleryItemsItem {
         })
     }
 }
+crate::rt::union_from! { DraftEmbedGalleryItemsItem;
+    DraftEmbedImage DraftEmbedImage,
+}
 /// `app.bsky.draft.defs#draftEmbedGalleryItems`
 ///
 /// The schema-level maxLength of 20 is a future-proof ceiling. Clients should currently enforce a soft limit of 10 items in authoring UIs.
@@ -469,6 +481,9 @@ impl<'de> serde::Deserialize<'de> for DraftPostLabels {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { DraftPostLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
 }
 /// `app.bsky.draft.defs#draftPost`
 ///

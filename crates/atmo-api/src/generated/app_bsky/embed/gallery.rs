@@ -28,6 +28,9 @@ impl<'de> serde::Deserialize<'de> for GalleryItemsItem {
         })
     }
 }
+crate::rt::union_from! { GalleryItemsItem;
+    Image Image,
+}
 /// `app.bsky.embed.gallery`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -134,6 +137,9 @@ impl<'de> serde::Deserialize<'de> for ViewItemsItem {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { ViewItemsItem;
+    ViewImage ViewImage,
 }
 /// `app.bsky.embed.gallery#view`
 #[derive(Debug, Clone, PartialEq)]

@@ -113,6 +113,16 @@ impl<'de> serde::Deserialize<'de> for ViewRecord2 {
         })
     }
 }
+crate::rt::union_from! { ViewRecord2;
+    ViewRecord ViewRecord,
+    ViewNotFound ViewNotFound,
+    ViewBlocked ViewBlocked,
+    ViewDetached ViewDetached,
+    GeneratorView crate::app_bsky::feed::defs::GeneratorView,
+    ListView crate::app_bsky::graph::defs::ListView,
+    LabelerView crate::app_bsky::labeler::defs::LabelerView,
+    StarterPackViewBasic crate::app_bsky::graph::defs::StarterPackViewBasic,
+}
 /// `app.bsky.embed.record#view`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -317,6 +327,14 @@ impl<'de> serde::Deserialize<'de> for ViewRecordEmbedsItem {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { ViewRecordEmbedsItem;
+    ImagesView crate::app_bsky::embed::images::View,
+    VideoView crate::app_bsky::embed::video::View,
+    GalleryView crate::app_bsky::embed::gallery::View,
+    ExternalView crate::app_bsky::embed::external::View,
+    View View,
+    RecordWithMediaView crate::app_bsky::embed::record_with_media::View,
 }
 /// `app.bsky.embed.record#viewRecord`
 #[derive(Debug, Clone, PartialEq)]

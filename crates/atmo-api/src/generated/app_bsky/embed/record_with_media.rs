@@ -38,6 +38,12 @@ impl<'de> serde::Deserialize<'de> for RecordWithMediaMedia {
         })
     }
 }
+crate::rt::union_from! { RecordWithMediaMedia;
+    Images crate::app_bsky::embed::images::Images,
+    Video crate::app_bsky::embed::video::Video,
+    Gallery crate::app_bsky::embed::gallery::Gallery,
+    External crate::app_bsky::embed::external::Main,
+}
 /// `app.bsky.embed.recordWithMedia`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -118,6 +124,12 @@ impl<'de> serde::Deserialize<'de> for ViewMedia {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { ViewMedia;
+    ImagesView crate::app_bsky::embed::images::View,
+    VideoView crate::app_bsky::embed::video::View,
+    GalleryView crate::app_bsky::embed::gallery::View,
+    ExternalView crate::app_bsky::embed::external::View,
 }
 /// `app.bsky.embed.recordWithMedia#view`
 #[derive(Debug, Clone, PartialEq)]

@@ -143,6 +143,10 @@ impl<'de> serde::Deserialize<'de> for FeedViewPostReason {
         })
     }
 }
+crate::rt::union_from! { FeedViewPostReason;
+    ReasonRepost ReasonRepost,
+    ReasonPin ReasonPin,
+}
 /// `app.bsky.feed.defs#feedViewPost`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -572,6 +576,14 @@ impl<'de> serde::Deserialize<'de> for PostViewEmbed {
         })
     }
 }
+crate::rt::union_from! { PostViewEmbed;
+    ImagesView crate::app_bsky::embed::images::View,
+    VideoView crate::app_bsky::embed::video::View,
+    GalleryView crate::app_bsky::embed::gallery::View,
+    ExternalView crate::app_bsky::embed::external::View,
+    RecordView crate::app_bsky::embed::record::View,
+    RecordWithMediaView crate::app_bsky::embed::record_with_media::View,
+}
 /// `app.bsky.feed.defs#postView`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -796,6 +808,11 @@ impl<'de> serde::Deserialize<'de> for ReplyRefParent {
         })
     }
 }
+crate::rt::union_from! { ReplyRefParent;
+    PostView PostView,
+    NotFoundPost NotFoundPost,
+    BlockedPost BlockedPost,
+}
 /// A union inside `app.bsky.feed.defs#replyRef`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReplyRefRoot {
@@ -834,6 +851,11 @@ impl<'de> serde::Deserialize<'de> for ReplyRefRoot {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { ReplyRefRoot;
+    PostView PostView,
+    NotFoundPost NotFoundPost,
+    BlockedPost BlockedPost,
 }
 /// `app.bsky.feed.defs#replyRef`
 #[derive(Debug, Clone, PartialEq)]
@@ -924,6 +946,10 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPostReason {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { SkeletonFeedPostReason;
+    SkeletonReasonRepost SkeletonReasonRepost,
+    SkeletonReasonPin SkeletonReasonPin,
 }
 /// `app.bsky.feed.defs#skeletonFeedPost`
 #[derive(Debug, Clone, PartialEq)]
@@ -1107,6 +1133,11 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPostParent {
         })
     }
 }
+crate::rt::union_from! { ThreadViewPostParent;
+    ThreadViewPost ThreadViewPost,
+    NotFoundPost NotFoundPost,
+    BlockedPost BlockedPost,
+}
 /// A union inside `app.bsky.feed.defs#threadViewPost`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ThreadViewPostRepliesItem {
@@ -1149,6 +1180,11 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPostRepliesItem {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { ThreadViewPostRepliesItem;
+    ThreadViewPost ThreadViewPost,
+    NotFoundPost NotFoundPost,
+    BlockedPost BlockedPost,
 }
 /// `app.bsky.feed.defs#threadViewPost`
 #[derive(Debug, Clone, PartialEq)]

@@ -32,6 +32,9 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.feed.generator` record (key: `any`).
 ///
 /// Record declaring of the existence of a feed generator, and containing metadata about it. The record can exist in any repository.

@@ -72,6 +72,11 @@ impl<'de> serde::Deserialize<'de> for OutputThread {
         })
     }
 }
+crate::rt::union_from! { OutputThread;
+    ThreadViewPost crate::app_bsky::feed::defs::ThreadViewPost,
+    NotFoundPost crate::app_bsky::feed::defs::NotFoundPost,
+    BlockedPost crate::app_bsky::feed::defs::BlockedPost,
+}
 /// The output of `app.bsky.feed.getPostThread`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

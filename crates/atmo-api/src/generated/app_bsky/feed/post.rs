@@ -50,6 +50,14 @@ impl<'de> serde::Deserialize<'de> for RecordEmbed {
         })
     }
 }
+crate::rt::union_from! { RecordEmbed;
+    Images crate::app_bsky::embed::images::Images,
+    Video crate::app_bsky::embed::video::Video,
+    Gallery crate::app_bsky::embed::gallery::Gallery,
+    External crate::app_bsky::embed::external::Main,
+    Record crate::app_bsky::embed::record::Record,
+    RecordWithMedia crate::app_bsky::embed::record_with_media::RecordWithMedia,
+}
 /// A union inside `app.bsky.feed.post`.
 ///
 /// Self-label values for this post. Effectively content warnings.
@@ -80,6 +88,9 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
 }
 /// A `app.bsky.feed.post` record (key: `tid`).
 ///

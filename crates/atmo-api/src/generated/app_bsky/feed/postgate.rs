@@ -30,6 +30,9 @@ impl<'de> serde::Deserialize<'de> for RecordEmbeddingRulesItem {
         })
     }
 }
+crate::rt::union_from! { RecordEmbeddingRulesItem;
+    DisableRule DisableRule,
+}
 /// A `app.bsky.feed.postgate` record (key: `tid`).
 ///
 /// Record defining interaction rules for a post. The record key (rkey) of the postgate record must match the record key of the post, and that record must be in the same repository.

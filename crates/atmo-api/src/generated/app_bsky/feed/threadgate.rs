@@ -52,6 +52,12 @@ impl<'de> serde::Deserialize<'de> for RecordAllowItem {
         })
     }
 }
+crate::rt::union_from! { RecordAllowItem;
+    MentionRule MentionRule,
+    FollowerRule FollowerRule,
+    FollowingRule FollowingRule,
+    ListRule ListRule,
+}
 /// A `app.bsky.feed.threadgate` record (key: `tid`).
 ///
 /// Record defining interaction gating rules for a thread (aka, reply controls). The record key (rkey) of the threadgate record must match the record key of the thread's root post, and that record must be in the same repository.

@@ -61,6 +61,10 @@ impl<'de> serde::Deserialize<'de> for OutputRelationshipsItem {
         })
     }
 }
+crate::rt::union_from! { OutputRelationshipsItem;
+    Relationship crate::app_bsky::graph::defs::Relationship,
+    NotFoundActor crate::app_bsky::graph::defs::NotFoundActor,
+}
 /// The output of `app.bsky.graph.getRelationships`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

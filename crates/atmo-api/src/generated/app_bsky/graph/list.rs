@@ -30,6 +30,9 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.graph.list` record (key: `tid`).
 ///
 /// Record representing a list of accounts (actors). Scope includes both moderation-oriented lists and curration-oriented lists.

@@ -59,6 +59,10 @@ impl<'de> serde::Deserialize<'de> for OutputViewsItem {
         })
     }
 }
+crate::rt::union_from! { OutputViewsItem;
+    LabelerView crate::app_bsky::labeler::defs::LabelerView,
+    LabelerViewDetailed crate::app_bsky::labeler::defs::LabelerViewDetailed,
+}
 /// The output of `app.bsky.labeler.getServices`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

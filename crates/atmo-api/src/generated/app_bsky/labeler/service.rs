@@ -30,6 +30,9 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.labeler.service` record (key: `literal:self`).
 ///
 /// A declaration of the existence of labeler service.

@@ -36,6 +36,11 @@ impl<'de> serde::Deserialize<'de> for FacetFeaturesItem {
         })
     }
 }
+crate::rt::union_from! { FacetFeaturesItem;
+    Mention Mention,
+    Link Link,
+    Tag Tag,
+}
 /// `app.bsky.richtext.facet`
 ///
 /// Annotation of a sub-string within rich text.

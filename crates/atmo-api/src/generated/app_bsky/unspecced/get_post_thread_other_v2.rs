@@ -100,6 +100,9 @@ impl<'de> serde::Deserialize<'de> for ThreadItemValue {
         })
     }
 }
+crate::rt::union_from! { ThreadItemValue;
+    ThreadItemPost crate::app_bsky::unspecced::defs::ThreadItemPost,
+}
 /// `app.bsky.unspecced.getPostThreadOtherV2#threadItem`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

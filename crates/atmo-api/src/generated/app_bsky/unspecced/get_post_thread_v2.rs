@@ -171,6 +171,12 @@ impl<'de> serde::Deserialize<'de> for ThreadItemValue {
         })
     }
 }
+crate::rt::union_from! { ThreadItemValue;
+    ThreadItemPost crate::app_bsky::unspecced::defs::ThreadItemPost,
+    ThreadItemNoUnauthenticated crate::app_bsky::unspecced::defs::ThreadItemNoUnauthenticated,
+    ThreadItemNotFound crate::app_bsky::unspecced::defs::ThreadItemNotFound,
+    ThreadItemBlocked crate::app_bsky::unspecced::defs::ThreadItemBlocked,
+}
 /// `app.bsky.unspecced.getPostThreadV2#threadItem`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

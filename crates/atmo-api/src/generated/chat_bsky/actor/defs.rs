@@ -153,6 +153,11 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasicKind {
         })
     }
 }
+crate::rt::union_from! { ProfileViewBasicKind;
+    DirectConvoMember DirectConvoMember,
+    GroupConvoMember GroupConvoMember,
+    PastGroupConvoMember PastGroupConvoMember,
+}
 /// `chat.bsky.actor.defs#profileViewBasic`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -104,6 +104,10 @@ impl<'de> serde::Deserialize<'de> for ConvoViewKind {
         })
     }
 }
+crate::rt::union_from! { ConvoViewKind;
+    DirectConvo DirectConvo,
+    GroupConvo GroupConvo,
+}
 /// A union inside `chat.bsky.convo.defs#convoView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConvoViewLastMessage {
@@ -149,6 +153,11 @@ impl<'de> serde::Deserialize<'de> for ConvoViewLastMessage {
         })
     }
 }
+crate::rt::union_from! { ConvoViewLastMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+    SystemMessageView SystemMessageView,
+}
 /// A union inside `chat.bsky.convo.defs#convoView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConvoViewLastReaction {
@@ -177,6 +186,9 @@ impl<'de> serde::Deserialize<'de> for ConvoViewLastReaction {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { ConvoViewLastReaction;
+    MessageAndReactionView MessageAndReactionView,
 }
 /// `chat.bsky.convo.defs#convoView`
 #[derive(Debug, Clone, PartialEq)]
@@ -550,6 +562,10 @@ impl<'de> serde::Deserialize<'de> for LogAddReactionMessage {
         })
     }
 }
+crate::rt::union_from! { LogAddReactionMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+}
 /// `chat.bsky.convo.defs#logAddReaction`
 ///
 /// Event indicating a reaction was added to a message.
@@ -782,6 +798,10 @@ impl<'de> serde::Deserialize<'de> for LogCreateMessageMessage {
         })
     }
 }
+crate::rt::union_from! { LogCreateMessageMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+}
 /// `chat.bsky.convo.defs#logCreateMessage`
 ///
 /// Event indicating a user-originated message was created. Is not emitted for system messages.
@@ -873,6 +893,10 @@ impl<'de> serde::Deserialize<'de> for LogDeleteMessageMessage {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { LogDeleteMessageMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
 }
 /// `chat.bsky.convo.defs#logDeleteMessage`
 ///
@@ -1539,6 +1563,11 @@ impl<'de> serde::Deserialize<'de> for LogReadConvoMessage {
         })
     }
 }
+crate::rt::union_from! { LogReadConvoMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+    SystemMessageView SystemMessageView,
+}
 /// `chat.bsky.convo.defs#logReadConvo`
 ///
 /// Event indicating a convo was read up to a certain message.
@@ -1669,6 +1698,11 @@ impl<'de> serde::Deserialize<'de> for LogReadMessageMessage {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { LogReadMessageMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+    SystemMessageView SystemMessageView,
 }
 /// `chat.bsky.convo.defs#logReadMessage`
 ///
@@ -1855,6 +1889,10 @@ impl<'de> serde::Deserialize<'de> for LogRemoveReactionMessage {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { LogRemoveReactionMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
 }
 /// `chat.bsky.convo.defs#logRemoveReaction`
 ///
@@ -2189,6 +2227,10 @@ impl<'de> serde::Deserialize<'de> for MessageInputEmbed {
         })
     }
 }
+crate::rt::union_from! { MessageInputEmbed;
+    Record crate::app_bsky::embed::record::Record,
+    JoinLink crate::chat_bsky::embed::join_link::JoinLink,
+}
 /// `chat.bsky.convo.defs#messageInput`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -2317,6 +2359,10 @@ impl<'de> serde::Deserialize<'de> for MessageViewEmbed {
         })
     }
 }
+crate::rt::union_from! { MessageViewEmbed;
+    RecordView crate::app_bsky::embed::record::View,
+    JoinLinkView crate::chat_bsky::embed::join_link::View,
+}
 /// A union inside `chat.bsky.convo.defs#messageView`.
 ///
 /// If set, the message this message is replying to. The full view of the referenced message is embedded so the client can render it inline. Only a single level is embedded: the embedded message will not itself have a populated 'replyTo' field even if it was also a reply.
@@ -2365,6 +2411,11 @@ impl<'de> serde::Deserialize<'de> for MessageViewReplyTo {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { MessageViewReplyTo;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+    MessageBeforeUserJoinedGroupView MessageBeforeUserJoinedGroupView,
 }
 /// `chat.bsky.convo.defs#messageView`
 #[derive(Debug, Clone, PartialEq)]
@@ -3196,6 +3247,20 @@ impl<'de> serde::Deserialize<'de> for SystemMessageViewData {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { SystemMessageViewData;
+    SystemMessageDataAddMember SystemMessageDataAddMember,
+    SystemMessageDataRemoveMember SystemMessageDataRemoveMember,
+    SystemMessageDataMemberJoin SystemMessageDataMemberJoin,
+    SystemMessageDataMemberLeave SystemMessageDataMemberLeave,
+    SystemMessageDataLockConvo SystemMessageDataLockConvo,
+    SystemMessageDataUnlockConvo SystemMessageDataUnlockConvo,
+    SystemMessageDataLockConvoPermanently SystemMessageDataLockConvoPermanently,
+    SystemMessageDataEditGroup SystemMessageDataEditGroup,
+    SystemMessageDataCreateJoinLink SystemMessageDataCreateJoinLink,
+    SystemMessageDataEditJoinLink SystemMessageDataEditJoinLink,
+    SystemMessageDataEnableJoinLink SystemMessageDataEnableJoinLink,
+    SystemMessageDataDisableJoinLink SystemMessageDataDisableJoinLink,
 }
 /// `chat.bsky.convo.defs#systemMessageView`
 #[derive(Debug, Clone, PartialEq)]

@@ -287,6 +287,38 @@ impl<'de> serde::Deserialize<'de> for OutputLogsItem {
         })
     }
 }
+crate::rt::union_from! { OutputLogsItem;
+    LogBeginConvo crate::chat_bsky::convo::defs::LogBeginConvo,
+    LogAcceptConvo crate::chat_bsky::convo::defs::LogAcceptConvo,
+    LogLeaveConvo crate::chat_bsky::convo::defs::LogLeaveConvo,
+    LogMuteConvo crate::chat_bsky::convo::defs::LogMuteConvo,
+    LogUnmuteConvo crate::chat_bsky::convo::defs::LogUnmuteConvo,
+    LogCreateMessage crate::chat_bsky::convo::defs::LogCreateMessage,
+    LogDeleteMessage crate::chat_bsky::convo::defs::LogDeleteMessage,
+    LogReadMessage crate::chat_bsky::convo::defs::LogReadMessage,
+    LogAddReaction crate::chat_bsky::convo::defs::LogAddReaction,
+    LogRemoveReaction crate::chat_bsky::convo::defs::LogRemoveReaction,
+    LogReadConvo crate::chat_bsky::convo::defs::LogReadConvo,
+    LogAddMember crate::chat_bsky::convo::defs::LogAddMember,
+    LogRemoveMember crate::chat_bsky::convo::defs::LogRemoveMember,
+    LogMemberJoin crate::chat_bsky::convo::defs::LogMemberJoin,
+    LogMemberLeave crate::chat_bsky::convo::defs::LogMemberLeave,
+    LogLockConvo crate::chat_bsky::convo::defs::LogLockConvo,
+    LogUnlockConvo crate::chat_bsky::convo::defs::LogUnlockConvo,
+    LogLockConvoPermanently crate::chat_bsky::convo::defs::LogLockConvoPermanently,
+    LogEditGroup crate::chat_bsky::convo::defs::LogEditGroup,
+    LogCreateJoinLink crate::chat_bsky::convo::defs::LogCreateJoinLink,
+    LogEditJoinLink crate::chat_bsky::convo::defs::LogEditJoinLink,
+    LogEnableJoinLink crate::chat_bsky::convo::defs::LogEnableJoinLink,
+    LogDisableJoinLink crate::chat_bsky::convo::defs::LogDisableJoinLink,
+    LogIncomingJoinRequest crate::chat_bsky::convo::defs::LogIncomingJoinRequest,
+    LogApproveJoinRequest crate::chat_bsky::convo::defs::LogApproveJoinRequest,
+    LogRejectJoinRequest crate::chat_bsky::convo::defs::LogRejectJoinRequest,
+    LogOutgoingJoinRequest crate::chat_bsky::convo::defs::LogOutgoingJoinRequest,
+    LogWithdrawIncomingJoinRequest crate::chat_bsky::convo::defs::LogWithdrawIncomingJoinRequest,
+    LogWithdrawOutgoingJoinRequest crate::chat_bsky::convo::defs::LogWithdrawOutgoingJoinRequest,
+    LogReadJoinRequests crate::chat_bsky::convo::defs::LogReadJoinRequests,
+}
 /// The output of `chat.bsky.convo.getLog`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -71,6 +71,11 @@ impl<'de> serde::Deserialize<'de> for OutputMessagesItem {
         })
     }
 }
+crate::rt::union_from! { OutputMessagesItem;
+    MessageView crate::chat_bsky::convo::defs::MessageView,
+    DeletedMessageView crate::chat_bsky::convo::defs::DeletedMessageView,
+    SystemMessageView crate::chat_bsky::convo::defs::SystemMessageView,
+}
 /// The output of `chat.bsky.convo.getMessages`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

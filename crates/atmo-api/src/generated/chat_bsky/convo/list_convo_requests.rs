@@ -56,6 +56,10 @@ impl<'de> serde::Deserialize<'de> for OutputRequestsItem {
         })
     }
 }
+crate::rt::union_from! { OutputRequestsItem;
+    ConvoView crate::chat_bsky::convo::defs::ConvoView,
+    JoinRequestConvoView crate::chat_bsky::group::defs::JoinRequestConvoView,
+}
 /// The output of `chat.bsky.convo.listConvoRequests`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -82,6 +82,11 @@ impl<'de> serde::Deserialize<'de> for ViewJoinLinkPreview {
         })
     }
 }
+crate::rt::union_from! { ViewJoinLinkPreview;
+    JoinLinkPreviewView crate::chat_bsky::group::defs::JoinLinkPreviewView,
+    DisabledJoinLinkPreviewView crate::chat_bsky::group::defs::DisabledJoinLinkPreviewView,
+    InvalidJoinLinkPreviewView crate::chat_bsky::group::defs::InvalidJoinLinkPreviewView,
+}
 /// `chat.bsky.embed.joinLink#view`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -63,6 +63,11 @@ impl<'de> serde::Deserialize<'de> for OutputJoinLinkPreviewsItem {
         })
     }
 }
+crate::rt::union_from! { OutputJoinLinkPreviewsItem;
+    JoinLinkPreviewView crate::chat_bsky::group::defs::JoinLinkPreviewView,
+    DisabledJoinLinkPreviewView crate::chat_bsky::group::defs::DisabledJoinLinkPreviewView,
+    InvalidJoinLinkPreviewView crate::chat_bsky::group::defs::InvalidJoinLinkPreviewView,
+}
 /// The output of `chat.bsky.group.getJoinLinkPreviews`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

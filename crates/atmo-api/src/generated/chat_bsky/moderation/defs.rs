@@ -40,6 +40,10 @@ impl<'de> serde::Deserialize<'de> for ConvoViewKind {
         })
     }
 }
+crate::rt::union_from! { ConvoViewKind;
+    DirectConvo DirectConvo,
+    GroupConvo GroupConvo,
+}
 /// `chat.bsky.moderation.defs#convoView`
 ///
 /// A view of a conversation for moderation purposes. Unlike chat.bsky.convo.defs#convoView, it does not include viewer-specific data (such as muted, unreadCount, status, lastMessage, lastReaction), since the requester is a moderator and not a member of the conversation. The member list is not included; use chat.bsky.moderation.getConvoMembers to list members.

@@ -75,6 +75,10 @@ impl<'de> serde::Deserialize<'de> for OutputMessagesItem {
         })
     }
 }
+crate::rt::union_from! { OutputMessagesItem;
+    MessageView crate::chat_bsky::convo::defs::MessageView,
+    SystemMessageView crate::chat_bsky::convo::defs::SystemMessageView,
+}
 /// The output of `chat.bsky.moderation.getMessageContext`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -150,6 +150,19 @@ impl<'de> serde::Deserialize<'de> for Message {
         })
     }
 }
+crate::rt::union_from! { Message;
+    EventConvoFirstMessage EventConvoFirstMessage,
+    EventGroupChatCreated EventGroupChatCreated,
+    EventGroupChatMemberAdded EventGroupChatMemberAdded,
+    EventGroupChatMemberJoined EventGroupChatMemberJoined,
+    EventGroupChatJoinRequest EventGroupChatJoinRequest,
+    EventGroupChatJoinRequestApproved EventGroupChatJoinRequestApproved,
+    EventGroupChatJoinRequestRejected EventGroupChatJoinRequestRejected,
+    EventChatAccepted EventChatAccepted,
+    EventGroupChatMemberLeft EventGroupChatMemberLeft,
+    EventGroupChatUpdated EventGroupChatUpdated,
+    EventRateLimitExceeded EventRateLimitExceeded,
+}
 /// The errors `chat.bsky.moderation.subscribeModEvents` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

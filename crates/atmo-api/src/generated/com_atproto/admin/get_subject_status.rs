@@ -61,6 +61,11 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
         })
     }
 }
+crate::rt::union_from! { OutputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    RepoBlobRef crate::com_atproto::admin::defs::RepoBlobRef,
+}
 /// The output of `com.atproto.admin.getSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

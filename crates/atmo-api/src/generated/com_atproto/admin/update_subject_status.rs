@@ -38,6 +38,11 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
         })
     }
 }
+crate::rt::union_from! { InputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    RepoBlobRef crate::com_atproto::admin::defs::RepoBlobRef,
+}
 /// The input of `com.atproto.admin.updateSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -119,6 +124,11 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { OutputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    RepoBlobRef crate::com_atproto::admin::defs::RepoBlobRef,
 }
 /// The output of `com.atproto.admin.updateSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]

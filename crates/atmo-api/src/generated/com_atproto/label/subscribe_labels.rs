@@ -54,6 +54,10 @@ impl<'de> serde::Deserialize<'de> for Message {
         })
     }
 }
+crate::rt::union_from! { Message;
+    Labels Labels,
+    Info Info,
+}
 /// The errors `com.atproto.label.subscribeLabels` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

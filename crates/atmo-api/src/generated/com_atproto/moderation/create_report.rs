@@ -30,6 +30,10 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
         })
     }
 }
+crate::rt::union_from! { InputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+}
 /// The input of `com.atproto.moderation.createReport`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -112,6 +116,10 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { OutputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
 }
 /// The output of `com.atproto.moderation.createReport`.
 #[derive(Debug, Clone, PartialEq)]

@@ -37,6 +37,11 @@ impl<'de> serde::Deserialize<'de> for InputWritesItem {
         })
     }
 }
+crate::rt::union_from! { InputWritesItem;
+    Create Create,
+    Update Update,
+    Delete Delete,
+}
 /// The input of `com.atproto.repo.applyWrites`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -130,6 +135,11 @@ impl<'de> serde::Deserialize<'de> for OutputResultsItem {
             other => return Err(crate::rt::unknown_type(other)),
         })
     }
+}
+crate::rt::union_from! { OutputResultsItem;
+    CreateResult CreateResult,
+    UpdateResult UpdateResult,
+    DeleteResult DeleteResult,
 }
 /// The output of `com.atproto.repo.applyWrites`.
 #[derive(Debug, Clone, PartialEq, Default)]

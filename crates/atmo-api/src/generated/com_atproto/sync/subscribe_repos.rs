@@ -78,6 +78,13 @@ impl<'de> serde::Deserialize<'de> for Message {
         })
     }
 }
+crate::rt::union_from! { Message;
+    Commit Commit,
+    SyncDef SyncDef,
+    Identity Identity,
+    Account Account,
+    Info Info,
+}
 /// The errors `com.atproto.sync.subscribeRepos` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {

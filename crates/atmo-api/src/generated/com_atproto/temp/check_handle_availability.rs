@@ -70,6 +70,10 @@ impl<'de> serde::Deserialize<'de> for OutputResult {
         })
     }
 }
+crate::rt::union_from! { OutputResult;
+    ResultAvailable ResultAvailable,
+    ResultUnavailable ResultUnavailable,
+}
 /// The output of `com.atproto.temp.checkHandleAvailability`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -28,6 +28,9 @@ impl<'de> serde::Deserialize<'de> for RecordAccent {
         })
     }
 }
+crate::rt::union_from! { RecordAccent;
+    ColorRgb crate::site_standard::theme::color::Rgb,
+}
 /// A union inside `site.standard.theme.basic`.
 ///
 /// Color used for button text.
@@ -54,6 +57,9 @@ impl<'de> serde::Deserialize<'de> for RecordAccentForeground {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { RecordAccentForeground;
+    ColorRgb crate::site_standard::theme::color::Rgb,
 }
 /// A union inside `site.standard.theme.basic`.
 ///
@@ -82,6 +88,9 @@ impl<'de> serde::Deserialize<'de> for RecordBackground {
         })
     }
 }
+crate::rt::union_from! { RecordBackground;
+    ColorRgb crate::site_standard::theme::color::Rgb,
+}
 /// A union inside `site.standard.theme.basic`.
 ///
 /// Color used for content text.
@@ -108,6 +117,9 @@ impl<'de> serde::Deserialize<'de> for RecordForeground {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { RecordForeground;
+    ColorRgb crate::site_standard::theme::color::Rgb,
 }
 /// A `site.standard.theme.basic` record (key: `tid`).
 ///

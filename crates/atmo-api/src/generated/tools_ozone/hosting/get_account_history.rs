@@ -287,6 +287,13 @@ impl<'de> serde::Deserialize<'de> for EventDetails {
         })
     }
 }
+crate::rt::union_from! { EventDetails;
+    AccountCreated AccountCreated,
+    EmailUpdated EmailUpdated,
+    EmailConfirmed EmailConfirmed,
+    PasswordUpdated PasswordUpdated,
+    HandleUpdated HandleUpdated,
+}
 /// `tools.ozone.hosting.getAccountHistory#event`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

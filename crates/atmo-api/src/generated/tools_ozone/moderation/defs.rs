@@ -480,6 +480,10 @@ impl<'de> serde::Deserialize<'de> for BlobViewDetails {
         })
     }
 }
+crate::rt::union_from! { BlobViewDetails;
+    ImageDetails ImageDetails,
+    VideoDetails VideoDetails,
+}
 /// `tools.ozone.moderation.defs#blobView`
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -1700,6 +1704,33 @@ impl<'de> serde::Deserialize<'de> for ModEventViewEvent {
         })
     }
 }
+crate::rt::union_from! { ModEventViewEvent;
+    ModEventTakedown ModEventTakedown,
+    ModEventReverseTakedown ModEventReverseTakedown,
+    ModEventComment ModEventComment,
+    ModEventReport ModEventReport,
+    ModEventLabel ModEventLabel,
+    ModEventAcknowledge ModEventAcknowledge,
+    ModEventEscalate ModEventEscalate,
+    ModEventMute ModEventMute,
+    ModEventUnmute ModEventUnmute,
+    ModEventMuteReporter ModEventMuteReporter,
+    ModEventUnmuteReporter ModEventUnmuteReporter,
+    ModEventEmail ModEventEmail,
+    ModEventResolveAppeal ModEventResolveAppeal,
+    ModEventDivert ModEventDivert,
+    ModEventTag ModEventTag,
+    AccountEvent AccountEvent,
+    IdentityEvent IdentityEvent,
+    RecordEvent RecordEvent,
+    ModEventPriorityScore ModEventPriorityScore,
+    AgeAssuranceEvent AgeAssuranceEvent,
+    AgeAssuranceOverrideEvent AgeAssuranceOverrideEvent,
+    AgeAssurancePurgeEvent AgeAssurancePurgeEvent,
+    RevokeAccountCredentialsEvent RevokeAccountCredentialsEvent,
+    ScheduleTakedownEvent ScheduleTakedownEvent,
+    CancelScheduledTakedownEvent CancelScheduledTakedownEvent,
+}
 /// A union inside `tools.ozone.moderation.defs#modEventView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModEventViewSubject {
@@ -1738,6 +1769,12 @@ impl<'de> serde::Deserialize<'de> for ModEventViewSubject {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { ModEventViewSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    MessageRef crate::chat_bsky::convo::defs::MessageRef,
+    ConvoRef crate::chat_bsky::convo::defs::ConvoRef,
 }
 /// `tools.ozone.moderation.defs#modEventView`
 #[derive(Debug, Clone, PartialEq)]
@@ -2057,6 +2094,33 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailEvent {
         })
     }
 }
+crate::rt::union_from! { ModEventViewDetailEvent;
+    ModEventTakedown ModEventTakedown,
+    ModEventReverseTakedown ModEventReverseTakedown,
+    ModEventComment ModEventComment,
+    ModEventReport ModEventReport,
+    ModEventLabel ModEventLabel,
+    ModEventAcknowledge ModEventAcknowledge,
+    ModEventEscalate ModEventEscalate,
+    ModEventMute ModEventMute,
+    ModEventUnmute ModEventUnmute,
+    ModEventMuteReporter ModEventMuteReporter,
+    ModEventUnmuteReporter ModEventUnmuteReporter,
+    ModEventEmail ModEventEmail,
+    ModEventResolveAppeal ModEventResolveAppeal,
+    ModEventDivert ModEventDivert,
+    ModEventTag ModEventTag,
+    AccountEvent AccountEvent,
+    IdentityEvent IdentityEvent,
+    RecordEvent RecordEvent,
+    ModEventPriorityScore ModEventPriorityScore,
+    AgeAssuranceEvent AgeAssuranceEvent,
+    AgeAssuranceOverrideEvent AgeAssuranceOverrideEvent,
+    AgeAssurancePurgeEvent AgeAssurancePurgeEvent,
+    RevokeAccountCredentialsEvent RevokeAccountCredentialsEvent,
+    ScheduleTakedownEvent ScheduleTakedownEvent,
+    CancelScheduledTakedownEvent CancelScheduledTakedownEvent,
+}
 /// A union inside `tools.ozone.moderation.defs#modEventViewDetail`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModEventViewDetailSubject {
@@ -2117,6 +2181,13 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailSubject {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { ModEventViewDetailSubject;
+    RepoView RepoView,
+    RepoViewNotFound RepoViewNotFound,
+    RecordView RecordView,
+    RecordViewNotFound RecordViewNotFound,
+    ConvoView ConvoView,
 }
 /// `tools.ozone.moderation.defs#modEventViewDetail`
 #[derive(Debug, Clone, PartialEq)]
@@ -3247,6 +3318,10 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewHosting {
         })
     }
 }
+crate::rt::union_from! { SubjectStatusViewHosting;
+    AccountHosting AccountHosting,
+    RecordHosting RecordHosting,
+}
 /// A union inside `tools.ozone.moderation.defs#subjectStatusView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SubjectStatusViewSubject {
@@ -3285,6 +3360,12 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewSubject {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { SubjectStatusViewSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    MessageRef crate::chat_bsky::convo::defs::MessageRef,
+    ConvoRef crate::chat_bsky::convo::defs::ConvoRef,
 }
 /// `tools.ozone.moderation.defs#subjectStatusView`
 #[derive(Debug, Clone, PartialEq)]

@@ -246,6 +246,33 @@ impl<'de> serde::Deserialize<'de> for InputEvent {
         })
     }
 }
+crate::rt::union_from! { InputEvent;
+    ModEventTakedown crate::tools_ozone::moderation::defs::ModEventTakedown,
+    ModEventAcknowledge crate::tools_ozone::moderation::defs::ModEventAcknowledge,
+    ModEventEscalate crate::tools_ozone::moderation::defs::ModEventEscalate,
+    ModEventComment crate::tools_ozone::moderation::defs::ModEventComment,
+    ModEventLabel crate::tools_ozone::moderation::defs::ModEventLabel,
+    ModEventReport crate::tools_ozone::moderation::defs::ModEventReport,
+    ModEventMute crate::tools_ozone::moderation::defs::ModEventMute,
+    ModEventUnmute crate::tools_ozone::moderation::defs::ModEventUnmute,
+    ModEventMuteReporter crate::tools_ozone::moderation::defs::ModEventMuteReporter,
+    ModEventUnmuteReporter crate::tools_ozone::moderation::defs::ModEventUnmuteReporter,
+    ModEventReverseTakedown crate::tools_ozone::moderation::defs::ModEventReverseTakedown,
+    ModEventResolveAppeal crate::tools_ozone::moderation::defs::ModEventResolveAppeal,
+    ModEventEmail crate::tools_ozone::moderation::defs::ModEventEmail,
+    ModEventDivert crate::tools_ozone::moderation::defs::ModEventDivert,
+    ModEventTag crate::tools_ozone::moderation::defs::ModEventTag,
+    AccountEvent crate::tools_ozone::moderation::defs::AccountEvent,
+    IdentityEvent crate::tools_ozone::moderation::defs::IdentityEvent,
+    RecordEvent crate::tools_ozone::moderation::defs::RecordEvent,
+    ModEventPriorityScore crate::tools_ozone::moderation::defs::ModEventPriorityScore,
+    AgeAssuranceEvent crate::tools_ozone::moderation::defs::AgeAssuranceEvent,
+    AgeAssuranceOverrideEvent crate::tools_ozone::moderation::defs::AgeAssuranceOverrideEvent,
+    AgeAssurancePurgeEvent crate::tools_ozone::moderation::defs::AgeAssurancePurgeEvent,
+    RevokeAccountCredentialsEvent crate::tools_ozone::moderation::defs::RevokeAccountCredentialsEvent,
+    ScheduleTakedownEvent crate::tools_ozone::moderation::defs::ScheduleTakedownEvent,
+    CancelScheduledTakedownEvent crate::tools_ozone::moderation::defs::CancelScheduledTakedownEvent,
+}
 /// A union inside `tools.ozone.moderation.emitEvent#`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InputSubject {
@@ -274,6 +301,10 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { InputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
 }
 /// The input of `tools.ozone.moderation.emitEvent`.
 #[derive(Debug, Clone, PartialEq)]

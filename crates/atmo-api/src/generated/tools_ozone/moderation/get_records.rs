@@ -51,6 +51,10 @@ impl<'de> serde::Deserialize<'de> for OutputRecordsItem {
         })
     }
 }
+crate::rt::union_from! { OutputRecordsItem;
+    RecordViewDetail crate::tools_ozone::moderation::defs::RecordViewDetail,
+    RecordViewNotFound crate::tools_ozone::moderation::defs::RecordViewNotFound,
+}
 /// The output of `tools.ozone.moderation.getRecords`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -51,6 +51,10 @@ impl<'de> serde::Deserialize<'de> for OutputReposItem {
         })
     }
 }
+crate::rt::union_from! { OutputReposItem;
+    RepoViewDetail crate::tools_ozone::moderation::defs::RepoViewDetail,
+    RepoViewNotFound crate::tools_ozone::moderation::defs::RepoViewNotFound,
+}
 /// The output of `tools.ozone.moderation.getRepos`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

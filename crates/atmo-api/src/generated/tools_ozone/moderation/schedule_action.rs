@@ -30,6 +30,9 @@ impl<'de> serde::Deserialize<'de> for InputAction {
         })
     }
 }
+crate::rt::union_from! { InputAction;
+    Takedown Takedown,
+}
 /// The input of `tools.ozone.moderation.scheduleAction`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

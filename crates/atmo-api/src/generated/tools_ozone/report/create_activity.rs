@@ -72,6 +72,14 @@ impl<'de> serde::Deserialize<'de> for InputActivity {
         })
     }
 }
+crate::rt::union_from! { InputActivity;
+    QueueActivity crate::tools_ozone::report::defs::QueueActivity,
+    AssignmentActivity crate::tools_ozone::report::defs::AssignmentActivity,
+    EscalationActivity crate::tools_ozone::report::defs::EscalationActivity,
+    CloseActivity crate::tools_ozone::report::defs::CloseActivity,
+    ReopenActivity crate::tools_ozone::report::defs::ReopenActivity,
+    NoteActivity crate::tools_ozone::report::defs::NoteActivity,
+}
 /// The input of `tools.ozone.report.createActivity`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

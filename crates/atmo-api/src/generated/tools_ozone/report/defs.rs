@@ -821,6 +821,14 @@ impl<'de> serde::Deserialize<'de> for ReportActivityViewActivity {
         })
     }
 }
+crate::rt::union_from! { ReportActivityViewActivity;
+    QueueActivity QueueActivity,
+    AssignmentActivity AssignmentActivity,
+    EscalationActivity EscalationActivity,
+    CloseActivity CloseActivity,
+    ReopenActivity ReopenActivity,
+    NoteActivity NoteActivity,
+}
 /// `tools.ozone.report.defs#reportActivityView`
 ///
 /// A single activity entry on a report.

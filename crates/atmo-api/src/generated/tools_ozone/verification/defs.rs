@@ -57,6 +57,10 @@ impl<'de> serde::Deserialize<'de> for VerificationViewIssuerRepo {
         })
     }
 }
+crate::rt::union_from! { VerificationViewIssuerRepo;
+    RepoViewDetail crate::tools_ozone::moderation::defs::RepoViewDetail,
+    RepoViewNotFound crate::tools_ozone::moderation::defs::RepoViewNotFound,
+}
 /// A union inside `tools.ozone.verification.defs#verificationView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VerificationViewSubjectProfile {
@@ -112,6 +116,10 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectRepo {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { VerificationViewSubjectRepo;
+    RepoViewDetail crate::tools_ozone::moderation::defs::RepoViewDetail,
+    RepoViewNotFound crate::tools_ozone::moderation::defs::RepoViewNotFound,
 }
 /// `tools.ozone.verification.defs#verificationView`
 ///
