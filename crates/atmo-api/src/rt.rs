@@ -287,39 +287,43 @@ impl fmt::Display for Bytes {
     }
 }
 
-/// The `with_*` setters of a generated struct's optional fields, one line per field:
-/// `with_name field some Type` sets `Some(v.into())`, `exact` sets `Some(v)` (string
-/// formats: `"...".parse()?` infers them), `set` sets `v.into()` (a list parameter). Generic, so nothing is compiled until a setter is used.
+/// The `with_*` setters of a generated struct's optional fields, one line per field
+/// (`with_name field Type,`) in up to three groups, in this order: `some` sets `Some(v.into())`, `exact` sets
+/// `Some(v)` (string formats, so `"...".parse()?` infers them), `set` sets `v.into()` (a
+/// list parameter). Generic or `#[inline]`, so nothing is compiled until a setter is used.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __atmo_api_setters {
-    ($ty:ident; $($setter:ident $field:ident $kind:ident $t:ty,)*) => {
+    ($ty:ident;
+        $(some { $($s_name:ident $s_field:ident $s_t:ty,)* })?
+        $(exact { $($e_name:ident $e_field:ident $e_t:ty,)* })?
+        $(set { $($v_name:ident $v_field:ident $v_t:ty,)* })?
+    ) => {
         impl $ty {
-            $($crate::__atmo_api_setters!(@one $setter $field $kind $t);)*
-        }
-    };
-    (@one $setter:ident $field:ident some $t:ty) => {
-        #[doc = concat!("Sets `", stringify!($field), "`.")]
-        #[must_use]
-        pub fn $setter(mut self, v: impl Into<$t>) -> Self {
-            self.$field = Some(v.into());
-            self
-        }
-    };
-    (@one $setter:ident $field:ident exact $t:ty) => {
-        #[doc = concat!("Sets `", stringify!($field), "`.")]
-        #[must_use]
-        pub fn $setter(mut self, v: $t) -> Self {
-            self.$field = Some(v);
-            self
-        }
-    };
-    (@one $setter:ident $field:ident set $t:ty) => {
-        #[doc = concat!("Sets `", stringify!($field), "`.")]
-        #[must_use]
-        pub fn $setter(mut self, v: impl Into<$t>) -> Self {
-            self.$field = v.into();
-            self
+            $($(
+                #[must_use]
+                #[inline]
+                pub fn $s_name(mut self, v: impl Into<$s_t>) -> Self {
+                    self.$s_field = Some(v.into());
+                    self
+                }
+            )*)?
+            $($(
+                #[must_use]
+                #[inline]
+                pub fn $e_name(mut self, v: $e_t) -> Self {
+                    self.$e_field = Some(v);
+                    self
+                }
+            )*)?
+            $($(
+                #[must_use]
+                #[inline]
+                pub fn $v_name(mut self, v: impl Into<$v_t>) -> Self {
+                    self.$v_field = v.into();
+                    self
+                }
+            )*)?
         }
     };
 }
@@ -334,6 +338,7 @@ pub use __atmo_api_setters as setters;
 macro_rules! __atmo_api_union_from {
     ($ty:ident; $($variant:ident $t:ty,)*) => {
         $(impl From<$t> for $ty {
+            #[inline]
             fn from(v: $t) -> Self {
                 Self::$variant(Box::new(v))
             }

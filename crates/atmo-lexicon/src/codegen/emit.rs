@@ -824,7 +824,7 @@ impl Emitter<'_> {
             let _ = writeln!(s, "{:?} => Some(Self::{v}),", e.name);
         }
         s.push_str("_ => None,\n}\n}\n}\n");
-        s.push_str("impl atmo_xrpc::EndpointError for Error {\nfn from_name(name: &str) -> Option<Self> {\nSelf::from_name(name)\n}\nfn as_str(&self) -> &'static str {\nSelf::as_str(*self)\n}\n}\nimpl std::fmt::Display for Error {\nfn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\nf.write_str(self.as_str())\n}\n}\n");
+        s.push_str("impl atmo_xrpc::EndpointError for Error {\n#[inline]\nfn from_name(name: &str) -> Option<Self> {\nSelf::from_name(name)\n}\n#[inline]\nfn as_str(&self) -> &'static str {\nSelf::as_str(*self)\n}\n}\nimpl std::fmt::Display for Error {\n#[inline]\nfn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\nf.write_str(self.as_str())\n}\n}\n");
         self.out.push_str(&s);
         self.items += 1;
         true
@@ -878,7 +878,7 @@ impl Emitter<'_> {
         if let Some((target, params, input)) = call {
             let _ = writeln!(
                 s,
-                "impl atmo_xrpc::Call for {target} {{\ntype Endpoint = {ty};\nfn params(&self) -> &{} {{\n{params}\n}}\nfn input(&self) -> Option<&{}> {{\n{input}\n}}\n}}",
+                "impl atmo_xrpc::Call for {target} {{\ntype Endpoint = {ty};\n#[inline]\nfn params(&self) -> &{} {{\n{params}\n}}\n#[inline]\nfn input(&self) -> Option<&{}> {{\n{input}\n}}\n}}",
                 ep.params, ep.input.ty
             );
         }
@@ -890,7 +890,7 @@ impl Emitter<'_> {
             };
             let _ = writeln!(
                 s,
-                "impl atmo_xrpc::Paginated for {ty} {{\nfn set_cursor(params: &mut Params, cursor: Option<String>) {{\nparams.cursor = cursor;\n}}\nfn cursor(output: &Output) -> Option<&str> {{\n{cursor}\n}}\n}}"
+                "impl atmo_xrpc::Paginated for {ty} {{\n#[inline]\nfn set_cursor(params: &mut Params, cursor: Option<String>) {{\nparams.cursor = cursor;\n}}\n#[inline]\nfn cursor(output: &Output) -> Option<&str> {{\n{cursor}\n}}\n}}"
             );
         }
         self.out.push_str(&s);
@@ -1007,7 +1007,7 @@ fn constructors(
         }
     }
     let mut s = format!(
-        "impl {ty} {{\n/// A value with the required fields; set the others with the `with_*` methods.\npub fn new("
+        "impl {ty} {{\n/// A value with the required fields; set the others with the `with_*` methods.\n#[inline]\npub fn new("
     );
     // String formats take their exact type, so `"...".parse()?` infers it.
     let exact = |m: &Member| m.ty.starts_with("atmo_syntax::");
@@ -1041,16 +1041,29 @@ fn constructors(
     }
     let setters: Vec<&Member> = members.iter().filter(|m| !m.required).collect();
     if !setters.is_empty() {
-        // One line per field; the runtime's macro writes the `with_*` methods.
+        // One line per field, grouped by kind; the runtime's macro writes the `with_*`
+        // methods.
         let _ = writeln!(s, "{rt}::setters! {{ {ty};");
-        for m in setters {
-            let name = m.field.trim_start_matches("r#");
-            let kind = match (m.wrap, exact(m)) {
-                (true, true) => "exact",
-                (true, false) => "some",
-                _ => "set",
-            };
-            let _ = writeln!(s, "    with_{name} {} {kind} {},", m.field, m.ty);
+        for kind in ["some", "exact", "set"] {
+            let group: Vec<&&Member> = setters
+                .iter()
+                .filter(|m| {
+                    kind == match (m.wrap, exact(m)) {
+                        (true, true) => "exact",
+                        (true, false) => "some",
+                        _ => "set",
+                    }
+                })
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "  {kind} {{");
+            for m in group {
+                let name = m.field.trim_start_matches("r#");
+                let _ = writeln!(s, "    with_{name} {} {},", m.field, m.ty);
+            }
+            s.push_str("  }\n");
         }
         s.push_str("}\n");
     }

@@ -46,6 +46,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(version: impl Into<String>, current_key: impl Into<crate::rt::Bytes>) -> Self {
         Self {
             continuity_proofs: Default::default(),
@@ -58,9 +59,11 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_continuity_proofs continuity_proofs some Vec<crate::rt::Bytes>,
-    with_key_package key_package some crate::rt::Bytes,
-    with_message_me message_me some MessageMe,
+  some {
+    with_continuity_proofs continuity_proofs Vec<crate::rt::Bytes>,
+    with_key_package key_package crate::rt::Bytes,
+    with_message_me message_me MessageMe,
+  }
 }
 impl Record {
     /// The record's collection NSID.
@@ -101,6 +104,7 @@ impl<'de> serde::Deserialize<'de> for MessageMe {
 }
 impl MessageMe {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(show_button_to: impl Into<String>, message_me_url: atmo_syntax::Uri) -> Self {
         Self {
             message_me_url,

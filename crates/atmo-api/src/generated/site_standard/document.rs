@@ -157,6 +157,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         site: atmo_syntax::Uri,
         title: impl Into<String>,
@@ -182,17 +183,21 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_bsky_post_ref bsky_post_ref some crate::com_atproto::repo::strong_ref::StrongRef,
-    with_content content some RecordContent,
-    with_contributors contributors some Vec<Contributor>,
-    with_cover_image cover_image some atmo_data::Blob,
-    with_description description some String,
-    with_labels labels some RecordLabels,
-    with_links links some RecordLinks,
-    with_path path some String,
-    with_tags tags some Vec<String>,
-    with_text_content text_content some String,
-    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_bsky_post_ref bsky_post_ref crate::com_atproto::repo::strong_ref::StrongRef,
+    with_content content RecordContent,
+    with_contributors contributors Vec<Contributor>,
+    with_cover_image cover_image atmo_data::Blob,
+    with_description description String,
+    with_labels labels RecordLabels,
+    with_links links RecordLinks,
+    with_path path String,
+    with_tags tags Vec<String>,
+    with_text_content text_content String,
+  }
+  exact {
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 impl Record {
     /// The record's collection NSID.
@@ -234,6 +239,7 @@ impl<'de> serde::Deserialize<'de> for Contributor {
 }
 impl Contributor {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -244,6 +250,8 @@ impl Contributor {
     }
 }
 crate::rt::setters! { Contributor;
-    with_display_name display_name some String,
-    with_role role some String,
+  some {
+    with_display_name display_name String,
+    with_role role String,
+  }
 }

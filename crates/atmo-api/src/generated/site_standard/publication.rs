@@ -88,6 +88,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(url: atmo_syntax::Uri, name: impl Into<String>) -> Self {
         Self {
             basic_theme: Default::default(),
@@ -102,11 +103,13 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_basic_theme basic_theme some crate::site_standard::theme::basic::Record,
-    with_description description some String,
-    with_icon icon some atmo_data::Blob,
-    with_labels labels some RecordLabels,
-    with_preferences preferences some Preferences,
+  some {
+    with_basic_theme basic_theme crate::site_standard::theme::basic::Record,
+    with_description description String,
+    with_icon icon atmo_data::Blob,
+    with_labels labels RecordLabels,
+    with_preferences preferences Preferences,
+  }
 }
 impl Record {
     /// The record's collection NSID.
@@ -143,10 +146,13 @@ impl<'de> serde::Deserialize<'de> for Preferences {
 }
 impl Preferences {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Preferences;
-    with_show_in_discover show_in_discover some bool,
+  some {
+    with_show_in_discover show_in_discover bool,
+  }
 }

@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(hide_from_algorithmic_recommendations: impl Into<bool>) -> Self {
         Self {
             hide_from_algorithmic_recommendations: hide_from_algorithmic_recommendations.into(),

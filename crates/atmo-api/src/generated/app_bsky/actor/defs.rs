@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for AdultContentPref {
 }
 impl AdultContentPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(enabled: impl Into<bool>) -> Self {
         Self {
             enabled: enabled.into(),
@@ -62,6 +63,7 @@ impl<'de> serde::Deserialize<'de> for BskyAppProgressGuide {
 }
 impl BskyAppProgressGuide {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(guide: impl Into<String>) -> Self {
         Self {
             guide: guide.into(),
@@ -109,15 +111,18 @@ impl<'de> serde::Deserialize<'de> for BskyAppStatePref {
 }
 impl BskyAppStatePref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { BskyAppStatePref;
-    with_active_progress_guide active_progress_guide some BskyAppProgressGuide,
-    with_is_beta_user is_beta_user some bool,
-    with_nuxs nuxs some Vec<Nux>,
-    with_queued_nudges queued_nudges some Vec<String>,
+  some {
+    with_active_progress_guide active_progress_guide BskyAppProgressGuide,
+    with_is_beta_user is_beta_user bool,
+    with_nuxs nuxs Vec<Nux>,
+    with_queued_nudges queued_nudges Vec<String>,
+  }
 }
 /// `app.bsky.actor.defs#contentLabelPref`
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +157,7 @@ impl<'de> serde::Deserialize<'de> for ContentLabelPref {
 }
 impl ContentLabelPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(label: impl Into<String>, visibility: impl Into<String>) -> Self {
         Self {
             label: label.into(),
@@ -162,7 +168,9 @@ impl ContentLabelPref {
     }
 }
 crate::rt::setters! { ContentLabelPref;
-    with_labeler_did labeler_did exact atmo_syntax::Did,
+  exact {
+    with_labeler_did labeler_did atmo_syntax::Did,
+  }
 }
 /// Known values of the `visibility` field of [`ContentLabelPref`].
 pub mod content_label_pref_visibility {
@@ -212,14 +220,17 @@ impl<'de> serde::Deserialize<'de> for DeclaredAgePref {
 }
 impl DeclaredAgePref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { DeclaredAgePref;
-    with_is_over_age13 is_over_age13 some bool,
-    with_is_over_age16 is_over_age16 some bool,
-    with_is_over_age18 is_over_age18 some bool,
+  some {
+    with_is_over_age13 is_over_age13 bool,
+    with_is_over_age16 is_over_age16 bool,
+    with_is_over_age18 is_over_age18 bool,
+  }
 }
 /// `app.bsky.actor.defs#feedViewPref`
 #[derive(Debug, Clone, PartialEq)]
@@ -268,6 +279,7 @@ impl<'de> serde::Deserialize<'de> for FeedViewPref {
 }
 impl FeedViewPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feed: impl Into<String>) -> Self {
         Self {
             feed: feed.into(),
@@ -281,11 +293,13 @@ impl FeedViewPref {
     }
 }
 crate::rt::setters! { FeedViewPref;
-    with_hide_quote_posts hide_quote_posts some bool,
-    with_hide_replies hide_replies some bool,
-    with_hide_replies_by_like_count hide_replies_by_like_count some i64,
-    with_hide_replies_by_unfollowed hide_replies_by_unfollowed some bool,
-    with_hide_reposts hide_reposts some bool,
+  some {
+    with_hide_quote_posts hide_quote_posts bool,
+    with_hide_replies hide_replies bool,
+    with_hide_replies_by_like_count hide_replies_by_like_count i64,
+    with_hide_replies_by_unfollowed hide_replies_by_unfollowed bool,
+    with_hide_reposts hide_reposts bool,
+  }
 }
 /// `app.bsky.actor.defs#hiddenPostsPref`
 #[derive(Debug, Clone, PartialEq)]
@@ -314,6 +328,7 @@ impl<'de> serde::Deserialize<'de> for HiddenPostsPref {
 }
 impl HiddenPostsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(items: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self {
             items: items.into(),
@@ -348,6 +363,7 @@ impl<'de> serde::Deserialize<'de> for InterestsPref {
 }
 impl InterestsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(tags: impl Into<Vec<String>>) -> Self {
         Self {
             tags: tags.into(),
@@ -386,6 +402,7 @@ impl<'de> serde::Deserialize<'de> for KnownFollowers {
 }
 impl KnownFollowers {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(count: impl Into<i64>, followers: impl Into<Vec<ProfileViewBasic>>) -> Self {
         Self {
             count: count.into(),
@@ -420,6 +437,7 @@ impl<'de> serde::Deserialize<'de> for LabelerPrefItem {
 }
 impl LabelerPrefItem {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -453,6 +471,7 @@ impl<'de> serde::Deserialize<'de> for LabelersPref {
 }
 impl LabelersPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(labelers: impl Into<Vec<LabelerPrefItem>>) -> Self {
         Self {
             labelers: labelers.into(),
@@ -493,13 +512,16 @@ impl<'de> serde::Deserialize<'de> for LiveEventPreferences {
 }
 impl LiveEventPreferences {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { LiveEventPreferences;
-    with_hidden_feed_ids hidden_feed_ids some Vec<String>,
-    with_hide_all_feeds hide_all_feeds some bool,
+  some {
+    with_hidden_feed_ids hidden_feed_ids Vec<String>,
+    with_hide_all_feeds hide_all_feeds bool,
+  }
 }
 /// `app.bsky.actor.defs#mutedWord`
 ///
@@ -545,6 +567,7 @@ impl<'de> serde::Deserialize<'de> for MutedWord {
 }
 impl MutedWord {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(value: impl Into<String>, targets: impl Into<Vec<MutedWordTarget>>) -> Self {
         Self {
             actor_target: Default::default(),
@@ -557,9 +580,13 @@ impl MutedWord {
     }
 }
 crate::rt::setters! { MutedWord;
-    with_actor_target actor_target some String,
-    with_expires_at expires_at exact atmo_syntax::LenientDatetime,
-    with_id id some String,
+  some {
+    with_actor_target actor_target String,
+    with_id id String,
+  }
+  exact {
+    with_expires_at expires_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `actorTarget` field of [`MutedWord`].
 pub mod muted_word_actor_target {
@@ -604,6 +631,7 @@ impl<'de> serde::Deserialize<'de> for MutedWordsPref {
 }
 impl MutedWordsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(items: impl Into<Vec<MutedWord>>) -> Self {
         Self {
             items: items.into(),
@@ -650,6 +678,7 @@ impl<'de> serde::Deserialize<'de> for Nux {
 }
 impl Nux {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(id: impl Into<String>, completed: impl Into<bool>) -> Self {
         Self {
             completed: completed.into(),
@@ -661,8 +690,12 @@ impl Nux {
     }
 }
 crate::rt::setters! { Nux;
-    with_data data some String,
-    with_expires_at expires_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_data data String,
+  }
+  exact {
+    with_expires_at expires_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `app.bsky.actor.defs#personalDetailsPref`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -691,12 +724,15 @@ impl<'de> serde::Deserialize<'de> for PersonalDetailsPref {
 }
 impl PersonalDetailsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { PersonalDetailsPref;
-    with_birth_date birth_date exact atmo_syntax::LenientDatetime,
+  exact {
+    with_birth_date birth_date atmo_syntax::LenientDatetime,
+  }
 }
 /// A union inside `app.bsky.actor.defs#postInteractionSettingsPref`.
 #[derive(Debug, Clone, PartialEq)]
@@ -823,13 +859,16 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPref {
 }
 impl PostInteractionSettingsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { PostInteractionSettingsPref;
-    with_postgate_embedding_rules postgate_embedding_rules some Vec<PostInteractionSettingsPrefPostgateEmbeddingRulesItem>,
-    with_threadgate_allow_rules threadgate_allow_rules some Vec<PostInteractionSettingsPrefThreadgateAllowRulesItem>,
+  some {
+    with_postgate_embedding_rules postgate_embedding_rules Vec<PostInteractionSettingsPrefPostgateEmbeddingRulesItem>,
+    with_threadgate_allow_rules threadgate_allow_rules Vec<PostInteractionSettingsPrefThreadgateAllowRulesItem>,
+  }
 }
 /// A union inside `app.bsky.actor.defs#preferences`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1044,18 +1083,21 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociated {
 }
 impl ProfileAssociated {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ProfileAssociated;
-    with_activity_subscription activity_subscription some ProfileAssociatedActivitySubscription,
-    with_chat chat some ProfileAssociatedChat,
-    with_feedgens feedgens some i64,
-    with_germ germ some ProfileAssociatedGerm,
-    with_labeler labeler some bool,
-    with_lists lists some i64,
-    with_starter_packs starter_packs some i64,
+  some {
+    with_activity_subscription activity_subscription ProfileAssociatedActivitySubscription,
+    with_chat chat ProfileAssociatedChat,
+    with_feedgens feedgens i64,
+    with_germ germ ProfileAssociatedGerm,
+    with_labeler labeler bool,
+    with_lists lists i64,
+    with_starter_packs starter_packs i64,
+  }
 }
 /// `app.bsky.actor.defs#profileAssociatedActivitySubscription`
 #[derive(Debug, Clone, PartialEq)]
@@ -1083,6 +1125,7 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedActivitySubscription {
 }
 impl ProfileAssociatedActivitySubscription {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(allow_subscriptions: impl Into<String>) -> Self {
         Self {
             allow_subscriptions: allow_subscriptions.into(),
@@ -1128,6 +1171,7 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedChat {
 }
 impl ProfileAssociatedChat {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(allow_incoming: impl Into<String>) -> Self {
         Self {
             allow_group_invites: Default::default(),
@@ -1137,7 +1181,9 @@ impl ProfileAssociatedChat {
     }
 }
 crate::rt::setters! { ProfileAssociatedChat;
-    with_allow_group_invites allow_group_invites some String,
+  some {
+    with_allow_group_invites allow_group_invites String,
+  }
 }
 /// Known values of the `allowGroupInvites` field of [`ProfileAssociatedChat`].
 pub mod profile_associated_chat_allow_group_invites {
@@ -1186,6 +1232,7 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedGerm {
 }
 impl ProfileAssociatedGerm {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(show_button_to: impl Into<String>, message_me_url: atmo_syntax::Uri) -> Self {
         Self {
             message_me_url,
@@ -1267,6 +1314,7 @@ impl<'de> serde::Deserialize<'de> for ProfileView {
 }
 impl ProfileView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
             associated: Default::default(),
@@ -1288,18 +1336,22 @@ impl ProfileView {
     }
 }
 crate::rt::setters! { ProfileView;
-    with_associated associated some ProfileAssociated,
-    with_avatar avatar exact atmo_syntax::Uri,
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_debug debug some atmo_data::Value,
-    with_description description some String,
-    with_display_name display_name some String,
-    with_indexed_at indexed_at exact atmo_syntax::LenientDatetime,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_pronouns pronouns some String,
-    with_status status some StatusView,
-    with_verification verification some VerificationState,
-    with_viewer viewer some ViewerState,
+  some {
+    with_associated associated ProfileAssociated,
+    with_debug debug atmo_data::Value,
+    with_description description String,
+    with_display_name display_name String,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_pronouns pronouns String,
+    with_status status StatusView,
+    with_verification verification VerificationState,
+    with_viewer viewer ViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_indexed_at indexed_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `app.bsky.actor.defs#profileViewBasic`
 #[derive(Debug, Clone, PartialEq)]
@@ -1361,6 +1413,7 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
 }
 impl ProfileViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
             associated: Default::default(),
@@ -1380,16 +1433,20 @@ impl ProfileViewBasic {
     }
 }
 crate::rt::setters! { ProfileViewBasic;
-    with_associated associated some ProfileAssociated,
-    with_avatar avatar exact atmo_syntax::Uri,
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_debug debug some atmo_data::Value,
-    with_display_name display_name some String,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_pronouns pronouns some String,
-    with_status status some StatusView,
-    with_verification verification some VerificationState,
-    with_viewer viewer some ViewerState,
+  some {
+    with_associated associated ProfileAssociated,
+    with_debug debug atmo_data::Value,
+    with_display_name display_name String,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_pronouns pronouns String,
+    with_status status StatusView,
+    with_verification verification VerificationState,
+    with_viewer viewer ViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `app.bsky.actor.defs#profileViewDetailed`
 #[derive(Debug, Clone, PartialEq)]
@@ -1478,6 +1535,7 @@ impl<'de> serde::Deserialize<'de> for ProfileViewDetailed {
 }
 impl ProfileViewDetailed {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
             associated: Default::default(),
@@ -1506,25 +1564,29 @@ impl ProfileViewDetailed {
     }
 }
 crate::rt::setters! { ProfileViewDetailed;
-    with_associated associated some ProfileAssociated,
-    with_avatar avatar exact atmo_syntax::Uri,
-    with_banner banner exact atmo_syntax::Uri,
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_debug debug some atmo_data::Value,
-    with_description description some String,
-    with_display_name display_name some String,
-    with_followers_count followers_count some i64,
-    with_follows_count follows_count some i64,
-    with_indexed_at indexed_at exact atmo_syntax::LenientDatetime,
-    with_joined_via_starter_pack joined_via_starter_pack some crate::app_bsky::graph::defs::StarterPackViewBasic,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_pinned_post pinned_post some crate::com_atproto::repo::strong_ref::StrongRef,
-    with_posts_count posts_count some i64,
-    with_pronouns pronouns some String,
-    with_status status some StatusView,
-    with_verification verification some VerificationState,
-    with_viewer viewer some ViewerState,
-    with_website website exact atmo_syntax::Uri,
+  some {
+    with_associated associated ProfileAssociated,
+    with_debug debug atmo_data::Value,
+    with_description description String,
+    with_display_name display_name String,
+    with_followers_count followers_count i64,
+    with_follows_count follows_count i64,
+    with_joined_via_starter_pack joined_via_starter_pack crate::app_bsky::graph::defs::StarterPackViewBasic,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_pinned_post pinned_post crate::com_atproto::repo::strong_ref::StrongRef,
+    with_posts_count posts_count i64,
+    with_pronouns pronouns String,
+    with_status status StatusView,
+    with_verification verification VerificationState,
+    with_viewer viewer ViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_banner banner atmo_syntax::Uri,
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_indexed_at indexed_at atmo_syntax::LenientDatetime,
+    with_website website atmo_syntax::Uri,
+  }
 }
 /// `app.bsky.actor.defs#savedFeed`
 #[derive(Debug, Clone, PartialEq)]
@@ -1561,6 +1623,7 @@ impl<'de> serde::Deserialize<'de> for SavedFeed {
 }
 impl SavedFeed {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<String>,
         r#type: impl Into<String>,
@@ -1617,6 +1680,7 @@ impl<'de> serde::Deserialize<'de> for SavedFeedsPref {
 }
 impl SavedFeedsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         pinned: impl Into<Vec<atmo_syntax::AtUri>>,
         saved: impl Into<Vec<atmo_syntax::AtUri>>,
@@ -1630,7 +1694,9 @@ impl SavedFeedsPref {
     }
 }
 crate::rt::setters! { SavedFeedsPref;
-    with_timeline_index timeline_index some i64,
+  some {
+    with_timeline_index timeline_index i64,
+  }
 }
 /// `app.bsky.actor.defs#savedFeedsPrefV2`
 #[derive(Debug, Clone, PartialEq)]
@@ -1658,6 +1724,7 @@ impl<'de> serde::Deserialize<'de> for SavedFeedsPrefV2 {
 }
 impl SavedFeedsPrefV2 {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(items: impl Into<Vec<SavedFeed>>) -> Self {
         Self {
             items: items.into(),
@@ -1752,6 +1819,7 @@ impl<'de> serde::Deserialize<'de> for StatusView {
 }
 impl StatusView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(status: impl Into<String>, record: impl Into<atmo_data::Value>) -> Self {
         Self {
             cid: Default::default(),
@@ -1768,13 +1836,17 @@ impl StatusView {
     }
 }
 crate::rt::setters! { StatusView;
-    with_cid cid exact atmo_syntax::CidString,
-    with_embed embed some StatusViewEmbed,
-    with_expires_at expires_at exact atmo_syntax::LenientDatetime,
-    with_is_active is_active some bool,
-    with_is_disabled is_disabled some bool,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_uri uri exact atmo_syntax::AtUri,
+  some {
+    with_embed embed StatusViewEmbed,
+    with_is_active is_active bool,
+    with_is_disabled is_disabled bool,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+    with_expires_at expires_at atmo_syntax::LenientDatetime,
+    with_uri uri atmo_syntax::AtUri,
+  }
 }
 /// Known values of the `status` field of [`StatusView`].
 pub mod status_view_status {
@@ -1808,12 +1880,15 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPref {
 }
 impl ThreadViewPref {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ThreadViewPref;
-    with_sort sort some String,
+  some {
+    with_sort sort String,
+  }
 }
 /// Known values of the `sort` field of [`ThreadViewPref`].
 pub mod thread_view_pref_sort {
@@ -1857,12 +1932,15 @@ impl<'de> serde::Deserialize<'de> for VerificationPrefs {
 }
 impl VerificationPrefs {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { VerificationPrefs;
-    with_hide_badges hide_badges some bool,
+  some {
+    with_hide_badges hide_badges bool,
+  }
 }
 /// `app.bsky.actor.defs#verificationState`
 ///
@@ -1901,6 +1979,7 @@ impl<'de> serde::Deserialize<'de> for VerificationState {
 }
 impl VerificationState {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         verifications: impl Into<Vec<VerificationView>>,
         verified_status: impl Into<String>,
@@ -1981,6 +2060,7 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
 }
 impl VerificationView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         issuer: atmo_syntax::Did,
         uri: atmo_syntax::AtUri,
@@ -1999,8 +2079,12 @@ impl VerificationView {
     }
 }
 crate::rt::setters! { VerificationView;
-    with_issuer_display_name issuer_display_name some String,
-    with_issuer_handle issuer_handle exact atmo_syntax::Handle,
+  some {
+    with_issuer_display_name issuer_display_name String,
+  }
+  exact {
+    with_issuer_handle issuer_handle atmo_syntax::Handle,
+  }
 }
 /// `app.bsky.actor.defs#viewerState`
 ///
@@ -2065,20 +2149,25 @@ impl<'de> serde::Deserialize<'de> for ViewerState {
 }
 impl ViewerState {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ViewerState;
-    with_activity_subscription activity_subscription some crate::app_bsky::notification::defs::ActivitySubscription,
-    with_blocked_by blocked_by some bool,
-    with_blocking blocking exact atmo_syntax::AtUri,
-    with_blocking_by_list blocking_by_list some crate::app_bsky::graph::defs::ListViewBasic,
-    with_followed_by followed_by exact atmo_syntax::AtUri,
-    with_following following exact atmo_syntax::AtUri,
-    with_known_followers known_followers some KnownFollowers,
-    with_muted muted some bool,
-    with_muted_by_list muted_by_list some crate::app_bsky::graph::defs::ListViewBasic,
-    with_muted_only_quoteposts muted_only_quoteposts some bool,
-    with_muted_only_reposts muted_only_reposts some bool,
+  some {
+    with_activity_subscription activity_subscription crate::app_bsky::notification::defs::ActivitySubscription,
+    with_blocked_by blocked_by bool,
+    with_blocking_by_list blocking_by_list crate::app_bsky::graph::defs::ListViewBasic,
+    with_known_followers known_followers KnownFollowers,
+    with_muted muted bool,
+    with_muted_by_list muted_by_list crate::app_bsky::graph::defs::ListViewBasic,
+    with_muted_only_quoteposts muted_only_quoteposts bool,
+    with_muted_only_reposts muted_only_reposts bool,
+  }
+  exact {
+    with_blocking blocking atmo_syntax::AtUri,
+    with_followed_by followed_by atmo_syntax::AtUri,
+    with_following following atmo_syntax::AtUri,
+  }
 }

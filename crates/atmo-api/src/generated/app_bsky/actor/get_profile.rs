@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self { actor }
     }
@@ -32,9 +33,11 @@ impl atmo_xrpc::Endpoint for GetProfile {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetProfile;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actors: impl Into<Vec<atmo_syntax::AtIdentifier>>) -> Self {
         Self {
             actors: actors.into(),
@@ -42,6 +43,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         profiles: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewDetailed>>,
     ) -> Self {
@@ -66,9 +68,11 @@ impl atmo_xrpc::Endpoint for GetProfiles {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetProfiles;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -13,13 +13,16 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `app.bsky.actor.getSuggestions`.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>) -> Self {
         Self {
             actors: actors.into(),
@@ -69,9 +73,11 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
-    with_rec_id rec_id some i64,
-    with_rec_id_str rec_id_str some String,
+  some {
+    with_cursor cursor String,
+    with_rec_id rec_id i64,
+    with_rec_id_str rec_id_str String,
+  }
 }
 /// The `app.bsky.actor.getSuggestions` query.
 ///
@@ -88,17 +94,21 @@ impl atmo_xrpc::Endpoint for GetSuggestions {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSuggestions;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetSuggestions {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -95,21 +95,26 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Record;
-    with_avatar avatar some atmo_data::Blob,
-    with_banner banner some atmo_data::Blob,
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_description description some String,
-    with_display_name display_name some String,
-    with_joined_via_starter_pack joined_via_starter_pack some crate::com_atproto::repo::strong_ref::StrongRef,
-    with_labels labels some RecordLabels,
-    with_pinned_post pinned_post some crate::com_atproto::repo::strong_ref::StrongRef,
-    with_pronouns pronouns some String,
-    with_website website exact atmo_syntax::Uri,
+  some {
+    with_avatar avatar atmo_data::Blob,
+    with_banner banner atmo_data::Blob,
+    with_description description String,
+    with_display_name display_name String,
+    with_joined_via_starter_pack joined_via_starter_pack crate::com_atproto::repo::strong_ref::StrongRef,
+    with_labels labels RecordLabels,
+    with_pinned_post pinned_post crate::com_atproto::repo::strong_ref::StrongRef,
+    with_pronouns pronouns String,
+  }
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_website website atmo_syntax::Uri,
+  }
 }
 impl Record {
     /// The record's collection NSID.

@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(preferences: impl Into<crate::app_bsky::actor::defs::Preferences>) -> Self {
         Self {
             preferences: preferences.into(),
@@ -49,9 +50,11 @@ impl atmo_xrpc::Endpoint for PutPreferences {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = PutPreferences;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

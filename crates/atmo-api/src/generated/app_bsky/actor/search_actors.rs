@@ -19,15 +19,18 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_q q some String,
-    with_term term some String,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_q q String,
+    with_term term String,
+  }
 }
 /// The output of `app.bsky.actor.searchActors`.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>) -> Self {
         Self {
             actors: actors.into(),
@@ -67,7 +71,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `app.bsky.actor.searchActors` query.
 ///
@@ -84,17 +90,21 @@ impl atmo_xrpc::Endpoint for SearchActors {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = SearchActors;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for SearchActors {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

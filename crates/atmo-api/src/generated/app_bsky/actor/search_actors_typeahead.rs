@@ -17,14 +17,17 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_limit limit some i64,
-    with_q q some String,
-    with_term term some String,
+  some {
+    with_limit limit i64,
+    with_q q String,
+    with_term term String,
+  }
 }
 /// The output of `app.bsky.actor.searchActorsTypeahead`.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +55,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>) -> Self {
         Self {
             actors: actors.into(),
@@ -74,9 +78,11 @@ impl atmo_xrpc::Endpoint for SearchActorsTypeahead {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = SearchActorsTypeahead;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

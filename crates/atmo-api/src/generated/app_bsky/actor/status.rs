@@ -71,6 +71,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(status: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             created_at,
@@ -82,8 +83,10 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_duration_minutes duration_minutes some i64,
-    with_embed embed some RecordEmbed,
+  some {
+    with_duration_minutes duration_minutes i64,
+    with_embed embed RecordEmbed,
+  }
 }
 /// Known values of the `status` field of [`Record`].
 pub mod record_status {

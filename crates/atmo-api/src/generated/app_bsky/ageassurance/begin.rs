@@ -40,6 +40,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         email: impl Into<String>,
         language: impl Into<String>,
@@ -55,7 +56,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_region_code region_code some String,
+  some {
+    with_region_code region_code String,
+  }
 }
 /// The output of `app.bsky.ageassurance.begin`.
 pub type Output = crate::app_bsky::ageassurance::defs::State;
@@ -93,14 +96,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -120,9 +126,11 @@ impl atmo_xrpc::Endpoint for Begin {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = Begin;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

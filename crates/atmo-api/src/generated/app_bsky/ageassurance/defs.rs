@@ -44,6 +44,7 @@ impl<'de> serde::Deserialize<'de> for Config {
 }
 impl Config {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(regions: impl Into<Vec<ConfigRegion>>) -> Self {
         Self {
             regions: regions.into(),
@@ -203,6 +204,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegion {
 }
 impl ConfigRegion {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         country_code: impl Into<String>,
         min_access_age: impl Into<i64>,
@@ -220,9 +222,11 @@ impl ConfigRegion {
     }
 }
 crate::rt::setters! { ConfigRegion;
-    with_additional_verification_methods additional_verification_methods some Vec<String>,
-    with_platforms platforms some Vec<String>,
-    with_region_code region_code some String,
+  some {
+    with_additional_verification_methods additional_verification_methods Vec<String>,
+    with_platforms platforms Vec<String>,
+    with_region_code region_code String,
+  }
 }
 /// Known values of the `additionalVerificationMethods` field of [`ConfigRegion`].
 pub mod config_region_additional_verification_methods {
@@ -266,6 +270,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleDefault {
 }
 impl ConfigRegionRuleDefault {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
@@ -305,6 +310,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountNewerThan {
 }
 impl ConfigRegionRuleIfAccountNewerThan {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(date: atmo_syntax::LenientDatetime, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
@@ -345,6 +351,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountOlderThan {
 }
 impl ConfigRegionRuleIfAccountOlderThan {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(date: atmo_syntax::LenientDatetime, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
@@ -385,6 +392,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAssuredOverAge {
 }
 impl ConfigRegionRuleIfAssuredOverAge {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(age: impl Into<i64>, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
@@ -425,6 +433,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAssuredUnderAge {
 }
 impl ConfigRegionRuleIfAssuredUnderAge {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(age: impl Into<i64>, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
@@ -465,6 +474,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfDeclaredOverAge {
 }
 impl ConfigRegionRuleIfDeclaredOverAge {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(age: impl Into<i64>, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
@@ -505,6 +515,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfDeclaredUnderAge {
 }
 impl ConfigRegionRuleIfDeclaredUnderAge {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(age: impl Into<i64>, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
@@ -582,6 +593,7 @@ impl<'de> serde::Deserialize<'de> for Event {
 }
 impl Event {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         created_at: atmo_syntax::LenientDatetime,
         status: impl Into<String>,
@@ -606,12 +618,14 @@ impl Event {
     }
 }
 crate::rt::setters! { Event;
-    with_complete_ip complete_ip some String,
-    with_complete_ua complete_ua some String,
-    with_email email some String,
-    with_init_ip init_ip some String,
-    with_init_ua init_ua some String,
-    with_region_code region_code some String,
+  some {
+    with_complete_ip complete_ip String,
+    with_complete_ua complete_ua String,
+    with_email email String,
+    with_init_ip init_ip String,
+    with_init_ua init_ua String,
+    with_region_code region_code String,
+  }
 }
 /// Known values of the `access` field of [`Event`].
 pub mod event_access {
@@ -670,6 +684,7 @@ impl<'de> serde::Deserialize<'de> for State {
 }
 impl State {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(status: impl Into<Status>, access: impl Into<Access>) -> Self {
         Self {
             access: access.into(),
@@ -680,7 +695,9 @@ impl State {
     }
 }
 crate::rt::setters! { State;
-    with_last_initiated_at last_initiated_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_last_initiated_at last_initiated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `app.bsky.ageassurance.defs#stateMetadata`
 ///
@@ -711,12 +728,15 @@ impl<'de> serde::Deserialize<'de> for StateMetadata {
 }
 impl StateMetadata {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { StateMetadata;
-    with_account_created_at account_created_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_account_created_at account_created_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `app.bsky.ageassurance.defs#status`
 ///

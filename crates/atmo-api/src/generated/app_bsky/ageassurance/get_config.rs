@@ -18,9 +18,11 @@ impl atmo_xrpc::Endpoint for GetConfig {
 }
 impl atmo_xrpc::Call for GetConfig {
     type Endpoint = GetConfig;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

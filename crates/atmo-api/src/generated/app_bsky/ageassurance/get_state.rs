@@ -12,6 +12,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(country_code: impl Into<String>) -> Self {
         Self {
             country_code: country_code.into(),
@@ -20,7 +21,9 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_region_code region_code some String,
+  some {
+    with_region_code region_code String,
+  }
 }
 /// The output of `app.bsky.ageassurance.getState`.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +54,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         state: impl Into<crate::app_bsky::ageassurance::defs::State>,
         metadata: impl Into<crate::app_bsky::ageassurance::defs::StateMetadata>,
@@ -77,9 +81,11 @@ impl atmo_xrpc::Endpoint for GetState {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetState;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

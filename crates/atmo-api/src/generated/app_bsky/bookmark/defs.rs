@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Bookmark {
 }
 impl Bookmark {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>) -> Self {
         Self {
             subject: subject.into(),
@@ -114,6 +115,7 @@ impl<'de> serde::Deserialize<'de> for BookmarkView {
 }
 impl BookmarkView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
         item: impl Into<BookmarkViewItem>,
@@ -127,5 +129,7 @@ impl BookmarkView {
     }
 }
 crate::rt::setters! { BookmarkView;
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
 }

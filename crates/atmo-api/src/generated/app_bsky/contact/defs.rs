@@ -34,6 +34,7 @@ impl<'de> serde::Deserialize<'de> for MatchAndContactIndex {
 }
 impl MatchAndContactIndex {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         r#match: impl Into<crate::app_bsky::actor::defs::ProfileView>,
         contact_index: impl Into<i64>,
@@ -78,6 +79,7 @@ impl<'de> serde::Deserialize<'de> for Notification {
 }
 impl Notification {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(from: atmo_syntax::Did, to: atmo_syntax::Did) -> Self {
         Self {
             from,
@@ -117,6 +119,7 @@ impl<'de> serde::Deserialize<'de> for SyncStatus {
 }
 impl SyncStatus {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(synced_at: atmo_syntax::LenientDatetime, matches_count: impl Into<i64>) -> Self {
         Self {
             matches_count: matches_count.into(),

@@ -28,12 +28,15 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Output;
-    with_sync_status sync_status some crate::app_bsky::contact::defs::SyncStatus,
+  some {
+    with_sync_status sync_status crate::app_bsky::contact::defs::SyncStatus,
+  }
 }
 /// The errors `app.bsky.contact.getSyncStatus` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,14 +64,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -88,9 +94,11 @@ impl atmo_xrpc::Endpoint for GetSyncStatus {
 }
 impl atmo_xrpc::Call for GetSyncStatus {
     type Endpoint = GetSyncStatus;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

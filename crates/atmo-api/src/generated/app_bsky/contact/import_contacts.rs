@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(token: impl Into<String>, contacts: impl Into<Vec<String>>) -> Self {
         Self {
             contacts: contacts.into(),
@@ -70,6 +71,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         matches_and_contact_indexes: impl Into<
             Vec<crate::app_bsky::contact::defs::MatchAndContactIndex>,
@@ -119,14 +121,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -146,9 +151,11 @@ impl atmo_xrpc::Endpoint for ImportContacts {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = ImportContacts;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

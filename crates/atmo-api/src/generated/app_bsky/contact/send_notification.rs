@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(from: atmo_syntax::Did, to: atmo_syntax::Did) -> Self {
         Self {
             from,
@@ -61,6 +62,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -80,9 +82,11 @@ impl atmo_xrpc::Endpoint for SendNotification {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = SendNotification;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -141,6 +141,7 @@ impl<'de> serde::Deserialize<'de> for Draft {
 }
 impl Draft {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(posts: impl Into<Vec<DraftPost>>) -> Self {
         Self {
             device_id: Default::default(),
@@ -154,11 +155,13 @@ impl Draft {
     }
 }
 crate::rt::setters! { Draft;
-    with_device_id device_id some String,
-    with_device_name device_name some String,
-    with_langs langs some Vec<atmo_syntax::Language>,
-    with_postgate_embedding_rules postgate_embedding_rules some Vec<DraftPostgateEmbeddingRulesItem>,
-    with_threadgate_allow threadgate_allow some Vec<DraftThreadgateAllowItem>,
+  some {
+    with_device_id device_id String,
+    with_device_name device_name String,
+    with_langs langs Vec<atmo_syntax::Language>,
+    with_postgate_embedding_rules postgate_embedding_rules Vec<DraftPostgateEmbeddingRulesItem>,
+    with_threadgate_allow threadgate_allow Vec<DraftThreadgateAllowItem>,
+  }
 }
 /// `app.bsky.draft.defs#draftEmbedCaption`
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +192,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedCaption {
 }
 impl DraftEmbedCaption {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(lang: atmo_syntax::Language, content: impl Into<String>) -> Self {
         Self {
             content: content.into(),
@@ -223,6 +227,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedExternal {
 }
 impl DraftEmbedExternal {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::Uri) -> Self {
         Self {
             uri,
@@ -256,6 +261,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedGallery {
 }
 impl DraftEmbedGallery {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(items: impl Into<DraftEmbedGalleryItems>) -> Self {
         Self {
             items: items.into(),
@@ -328,6 +334,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedImage {
 }
 impl DraftEmbedImage {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(local_ref: impl Into<DraftEmbedLocalRef>) -> Self {
         Self {
             alt: Default::default(),
@@ -337,7 +344,9 @@ impl DraftEmbedImage {
     }
 }
 crate::rt::setters! { DraftEmbedImage;
-    with_alt alt some String,
+  some {
+    with_alt alt String,
+  }
 }
 /// `app.bsky.draft.defs#draftEmbedLocalRef`
 #[derive(Debug, Clone, PartialEq)]
@@ -366,6 +375,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedLocalRef {
 }
 impl DraftEmbedLocalRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(path: impl Into<String>) -> Self {
         Self {
             path: path.into(),
@@ -399,6 +409,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedRecord {
 }
 impl DraftEmbedRecord {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(record: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>) -> Self {
         Self {
             record: record.into(),
@@ -438,6 +449,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedVideo {
 }
 impl DraftEmbedVideo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(local_ref: impl Into<DraftEmbedLocalRef>) -> Self {
         Self {
             alt: Default::default(),
@@ -448,8 +460,10 @@ impl DraftEmbedVideo {
     }
 }
 crate::rt::setters! { DraftEmbedVideo;
-    with_alt alt some String,
-    with_captions captions some Vec<DraftEmbedCaption>,
+  some {
+    with_alt alt String,
+    with_captions captions Vec<DraftEmbedCaption>,
+  }
 }
 /// A union inside `app.bsky.draft.defs#draftPost`.
 ///
@@ -533,6 +547,7 @@ impl<'de> serde::Deserialize<'de> for DraftPost {
 }
 impl DraftPost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(text: impl Into<String>) -> Self {
         Self {
             embed_externals: Default::default(),
@@ -547,12 +562,14 @@ impl DraftPost {
     }
 }
 crate::rt::setters! { DraftPost;
-    with_embed_externals embed_externals some Vec<DraftEmbedExternal>,
-    with_embed_gallery embed_gallery some DraftEmbedGallery,
-    with_embed_images embed_images some Vec<DraftEmbedImage>,
-    with_embed_records embed_records some Vec<DraftEmbedRecord>,
-    with_embed_videos embed_videos some Vec<DraftEmbedVideo>,
-    with_labels labels some DraftPostLabels,
+  some {
+    with_embed_externals embed_externals Vec<DraftEmbedExternal>,
+    with_embed_gallery embed_gallery DraftEmbedGallery,
+    with_embed_images embed_images Vec<DraftEmbedImage>,
+    with_embed_records embed_records Vec<DraftEmbedRecord>,
+    with_embed_videos embed_videos Vec<DraftEmbedVideo>,
+    with_labels labels DraftPostLabels,
+  }
 }
 /// `app.bsky.draft.defs#draftView`
 ///
@@ -594,6 +611,7 @@ impl<'de> serde::Deserialize<'de> for DraftView {
 }
 impl DraftView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: atmo_syntax::Tid,
         draft: impl Into<Draft>,
@@ -641,6 +659,7 @@ impl<'de> serde::Deserialize<'de> for DraftWithId {
 }
 impl DraftWithId {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(id: atmo_syntax::Tid, draft: impl Into<Draft>) -> Self {
         Self {
             draft: draft.into(),

@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for AspectRatio {
 }
 impl AspectRatio {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(width: impl Into<i64>, height: impl Into<i64>) -> Self {
         Self {
             height: height.into(),

@@ -29,6 +29,7 @@ impl<'de> serde::Deserialize<'de> for Main {
 }
 impl Main {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(external: impl Into<External>) -> Self {
         Self {
             external: external.into(),
@@ -70,6 +71,7 @@ impl<'de> serde::Deserialize<'de> for ColorRgb {
 }
 impl ColorRgb {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(r: impl Into<i64>, g: impl Into<i64>, b: impl Into<i64>) -> Self {
         Self {
             b: b.into(),
@@ -118,6 +120,7 @@ impl<'de> serde::Deserialize<'de> for External {
 }
 impl External {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::Uri,
         title: impl Into<String>,
@@ -134,8 +137,10 @@ impl External {
     }
 }
 crate::rt::setters! { External;
-    with_associated_refs associated_refs some Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
-    with_thumb thumb some atmo_data::Blob,
+  some {
+    with_associated_refs associated_refs Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
+    with_thumb thumb atmo_data::Blob,
+  }
 }
 /// `app.bsky.embed.external#view`
 #[derive(Debug, Clone, PartialEq)]
@@ -163,6 +168,7 @@ impl<'de> serde::Deserialize<'de> for View {
 }
 impl View {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(external: impl Into<ViewExternal>) -> Self {
         Self {
             external: external.into(),
@@ -231,6 +237,7 @@ impl<'de> serde::Deserialize<'de> for ViewExternal {
 }
 impl ViewExternal {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::Uri,
         title: impl Into<String>,
@@ -253,14 +260,18 @@ impl ViewExternal {
     }
 }
 crate::rt::setters! { ViewExternal;
-    with_associated_profiles associated_profiles some Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
-    with_associated_refs associated_refs some Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_reading_time reading_time some i64,
-    with_source source some ViewExternalSource,
-    with_thumb thumb exact atmo_syntax::Uri,
-    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_associated_profiles associated_profiles Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
+    with_associated_refs associated_refs Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_reading_time reading_time i64,
+    with_source source ViewExternalSource,
+  }
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_thumb thumb atmo_syntax::Uri,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `app.bsky.embed.external#viewExternalSource`
 ///
@@ -304,6 +315,7 @@ impl<'de> serde::Deserialize<'de> for ViewExternalSource {
 }
 impl ViewExternalSource {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::Uri, title: impl Into<String>) -> Self {
         Self {
             description: Default::default(),
@@ -316,9 +328,13 @@ impl ViewExternalSource {
     }
 }
 crate::rt::setters! { ViewExternalSource;
-    with_description description some String,
-    with_icon icon exact atmo_syntax::Uri,
-    with_theme theme some ViewExternalSourceTheme,
+  some {
+    with_description description String,
+    with_theme theme ViewExternalSourceTheme,
+  }
+  exact {
+    with_icon icon atmo_syntax::Uri,
+  }
 }
 /// `app.bsky.embed.external#viewExternalSourceTheme`
 ///
@@ -357,13 +373,16 @@ impl<'de> serde::Deserialize<'de> for ViewExternalSourceTheme {
 }
 impl ViewExternalSourceTheme {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ViewExternalSourceTheme;
-    with_accent_foreground_rgb accent_foreground_rgb some ColorRgb,
-    with_accent_rgb accent_rgb some ColorRgb,
-    with_background_rgb background_rgb some ColorRgb,
-    with_foreground_rgb foreground_rgb some ColorRgb,
+  some {
+    with_accent_foreground_rgb accent_foreground_rgb ColorRgb,
+    with_accent_rgb accent_rgb ColorRgb,
+    with_background_rgb background_rgb ColorRgb,
+    with_foreground_rgb foreground_rgb ColorRgb,
+  }
 }

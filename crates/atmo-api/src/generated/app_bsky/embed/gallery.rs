@@ -58,6 +58,7 @@ impl<'de> serde::Deserialize<'de> for Gallery {
 }
 impl Gallery {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(items: impl Into<Vec<GalleryItemsItem>>) -> Self {
         Self {
             items: items.into(),
@@ -98,6 +99,7 @@ impl<'de> serde::Deserialize<'de> for Image {
 }
 impl Image {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         image: impl Into<atmo_data::Blob>,
         alt: impl Into<String>,
@@ -167,6 +169,7 @@ impl<'de> serde::Deserialize<'de> for View {
 }
 impl View {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(items: impl Into<Vec<ViewItemsItem>>) -> Self {
         Self {
             items: items.into(),
@@ -212,6 +215,7 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
 }
 impl ViewImage {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         thumbnail: atmo_syntax::Uri,
         fullsize: atmo_syntax::Uri,

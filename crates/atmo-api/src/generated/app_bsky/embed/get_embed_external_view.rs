@@ -13,6 +13,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(url: atmo_syntax::Uri, uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self {
             uris: uris.into(),
@@ -54,14 +55,17 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Output;
-    with_associated_records associated_records some Vec<atmo_data::Value>,
-    with_associated_refs associated_refs some Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
-    with_view view some crate::app_bsky::embed::external::View,
+  some {
+    with_associated_records associated_records Vec<atmo_data::Value>,
+    with_associated_refs associated_refs Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
+    with_view view crate::app_bsky::embed::external::View,
+  }
 }
 /// The `app.bsky.embed.getEmbedExternalView` query.
 ///
@@ -78,9 +82,11 @@ impl atmo_xrpc::Endpoint for GetEmbedExternalView {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetEmbedExternalView;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Images {
 }
 impl Images {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(images: impl Into<Vec<Image>>) -> Self {
         Self {
             images: images.into(),
@@ -68,6 +69,7 @@ impl<'de> serde::Deserialize<'de> for Image {
 }
 impl Image {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(image: impl Into<atmo_data::Blob>, alt: impl Into<String>) -> Self {
         Self {
             alt: alt.into(),
@@ -78,7 +80,9 @@ impl Image {
     }
 }
 crate::rt::setters! { Image;
-    with_aspect_ratio aspect_ratio some crate::app_bsky::embed::defs::AspectRatio,
+  some {
+    with_aspect_ratio aspect_ratio crate::app_bsky::embed::defs::AspectRatio,
+  }
 }
 /// `app.bsky.embed.images#view`
 #[derive(Debug, Clone, PartialEq)]
@@ -106,6 +110,7 @@ impl<'de> serde::Deserialize<'de> for View {
 }
 impl View {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(images: impl Into<Vec<ViewImage>>) -> Self {
         Self {
             images: images.into(),
@@ -151,6 +156,7 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
 }
 impl ViewImage {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         thumb: atmo_syntax::Uri,
         fullsize: atmo_syntax::Uri,
@@ -166,5 +172,7 @@ impl ViewImage {
     }
 }
 crate::rt::setters! { ViewImage;
-    with_aspect_ratio aspect_ratio some crate::app_bsky::embed::defs::AspectRatio,
+  some {
+    with_aspect_ratio aspect_ratio crate::app_bsky::embed::defs::AspectRatio,
+  }
 }

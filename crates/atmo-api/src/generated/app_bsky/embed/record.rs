@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(record: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>) -> Self {
         Self {
             record: record.into(),
@@ -149,6 +150,7 @@ impl<'de> serde::Deserialize<'de> for View {
 }
 impl View {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(record: impl Into<ViewRecord2>) -> Self {
         Self {
             record: record.into(),
@@ -188,6 +190,7 @@ impl<'de> serde::Deserialize<'de> for ViewBlocked {
 }
 impl ViewBlocked {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         blocked: impl Into<bool>,
@@ -230,6 +233,7 @@ impl<'de> serde::Deserialize<'de> for ViewDetached {
 }
 impl ViewDetached {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, detached: impl Into<bool>) -> Self {
         Self {
             detached: detached.into(),
@@ -267,6 +271,7 @@ impl<'de> serde::Deserialize<'de> for ViewNotFound {
 }
 impl ViewNotFound {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, not_found: impl Into<bool>) -> Self {
         Self {
             not_found: not_found.into(),
@@ -393,6 +398,7 @@ impl<'de> serde::Deserialize<'de> for ViewRecord {
 }
 impl ViewRecord {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -417,10 +423,12 @@ impl ViewRecord {
     }
 }
 crate::rt::setters! { ViewRecord;
-    with_embeds embeds some Vec<ViewRecordEmbedsItem>,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_like_count like_count some i64,
-    with_quote_count quote_count some i64,
-    with_reply_count reply_count some i64,
-    with_repost_count repost_count some i64,
+  some {
+    with_embeds embeds Vec<ViewRecordEmbedsItem>,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_quote_count quote_count i64,
+    with_reply_count reply_count i64,
+    with_repost_count repost_count i64,
+  }
 }

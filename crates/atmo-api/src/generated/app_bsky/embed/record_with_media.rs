@@ -73,6 +73,7 @@ impl<'de> serde::Deserialize<'de> for RecordWithMedia {
 }
 impl RecordWithMedia {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         record: impl Into<crate::app_bsky::embed::record::Record>,
         media: impl Into<RecordWithMediaMedia>,
@@ -160,6 +161,7 @@ impl<'de> serde::Deserialize<'de> for View {
 }
 impl View {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         record: impl Into<crate::app_bsky::embed::record::View>,
         media: impl Into<ViewMedia>,

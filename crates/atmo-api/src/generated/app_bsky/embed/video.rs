@@ -42,6 +42,7 @@ impl<'de> serde::Deserialize<'de> for Video {
 }
 impl Video {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(video: impl Into<atmo_data::Blob>) -> Self {
         Self {
             alt: Default::default(),
@@ -54,10 +55,12 @@ impl Video {
     }
 }
 crate::rt::setters! { Video;
-    with_alt alt some String,
-    with_aspect_ratio aspect_ratio some crate::app_bsky::embed::defs::AspectRatio,
-    with_captions captions some Vec<Caption>,
-    with_presentation presentation some String,
+  some {
+    with_alt alt String,
+    with_aspect_ratio aspect_ratio crate::app_bsky::embed::defs::AspectRatio,
+    with_captions captions Vec<Caption>,
+    with_presentation presentation String,
+  }
 }
 /// Known values of the `presentation` field of [`Video`].
 pub mod video_presentation {
@@ -95,6 +98,7 @@ impl<'de> serde::Deserialize<'de> for Caption {
 }
 impl Caption {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(lang: atmo_syntax::Language, file: impl Into<atmo_data::Blob>) -> Self {
         Self {
             file: file.into(),
@@ -145,6 +149,7 @@ impl<'de> serde::Deserialize<'de> for View {
 }
 impl View {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(cid: atmo_syntax::CidString, playlist: atmo_syntax::Uri) -> Self {
         Self {
             alt: Default::default(),
@@ -158,10 +163,14 @@ impl View {
     }
 }
 crate::rt::setters! { View;
-    with_alt alt some String,
-    with_aspect_ratio aspect_ratio some crate::app_bsky::embed::defs::AspectRatio,
-    with_presentation presentation some String,
-    with_thumbnail thumbnail exact atmo_syntax::Uri,
+  some {
+    with_alt alt String,
+    with_aspect_ratio aspect_ratio crate::app_bsky::embed::defs::AspectRatio,
+    with_presentation presentation String,
+  }
+  exact {
+    with_thumbnail thumbnail atmo_syntax::Uri,
+  }
 }
 /// Known values of the `presentation` field of [`View`].
 pub mod view_presentation {

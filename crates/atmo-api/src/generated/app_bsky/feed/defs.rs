@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for BlockedAuthor {
 }
 impl BlockedAuthor {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -39,7 +40,9 @@ impl BlockedAuthor {
     }
 }
 crate::rt::setters! { BlockedAuthor;
-    with_viewer viewer some crate::app_bsky::actor::defs::ViewerState,
+  some {
+    with_viewer viewer crate::app_bsky::actor::defs::ViewerState,
+  }
 }
 /// `app.bsky.feed.defs#blockedPost`
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +76,7 @@ impl<'de> serde::Deserialize<'de> for BlockedPost {
 }
 impl BlockedPost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         blocked: impl Into<bool>,
@@ -187,6 +191,7 @@ impl<'de> serde::Deserialize<'de> for FeedViewPost {
 }
 impl FeedViewPost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(post: impl Into<PostView>) -> Self {
         Self {
             feed_context: Default::default(),
@@ -199,10 +204,12 @@ impl FeedViewPost {
     }
 }
 crate::rt::setters! { FeedViewPost;
-    with_feed_context feed_context some String,
-    with_reason reason some FeedViewPostReason,
-    with_reply reply some ReplyRef,
-    with_req_id req_id some String,
+  some {
+    with_feed_context feed_context String,
+    with_reason reason FeedViewPostReason,
+    with_reply reply ReplyRef,
+    with_req_id req_id String,
+  }
 }
 /// `app.bsky.feed.defs#generatorView`
 #[derive(Debug, Clone, PartialEq)]
@@ -269,6 +276,7 @@ impl<'de> serde::Deserialize<'de> for GeneratorView {
 }
 impl GeneratorView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -297,14 +305,18 @@ impl GeneratorView {
     }
 }
 crate::rt::setters! { GeneratorView;
-    with_accepts_interactions accepts_interactions some bool,
-    with_avatar avatar exact atmo_syntax::Uri,
-    with_content_mode content_mode some String,
-    with_description description some String,
-    with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_like_count like_count some i64,
-    with_viewer viewer some GeneratorViewerState,
+  some {
+    with_accepts_interactions accepts_interactions bool,
+    with_content_mode content_mode String,
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_viewer viewer GeneratorViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+  }
 }
 /// Known values of the `contentMode` field of [`GeneratorView`].
 pub mod generator_view_content_mode {
@@ -339,12 +351,15 @@ impl<'de> serde::Deserialize<'de> for GeneratorViewerState {
 }
 impl GeneratorViewerState {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { GeneratorViewerState;
-    with_like like exact atmo_syntax::AtUri,
+  exact {
+    with_like like atmo_syntax::AtUri,
+  }
 }
 /// `app.bsky.feed.defs#interaction`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -383,15 +398,20 @@ impl<'de> serde::Deserialize<'de> for Interaction {
 }
 impl Interaction {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Interaction;
-    with_event event some String,
-    with_feed_context feed_context some String,
-    with_item item exact atmo_syntax::AtUri,
-    with_req_id req_id some String,
+  some {
+    with_event event String,
+    with_feed_context feed_context String,
+    with_req_id req_id String,
+  }
+  exact {
+    with_item item atmo_syntax::AtUri,
+  }
 }
 /// Known values of the `event` field of [`Interaction`].
 pub mod interaction_event {
@@ -475,6 +495,7 @@ impl<'de> serde::Deserialize<'de> for KnownLikers {
 }
 impl KnownLikers {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         count: impl Into<i64>,
         actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>,
@@ -515,6 +536,7 @@ impl<'de> serde::Deserialize<'de> for NotFoundPost {
 }
 impl NotFoundPost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, not_found: impl Into<bool>) -> Self {
         Self {
             not_found: not_found.into(),
@@ -653,6 +675,7 @@ impl<'de> serde::Deserialize<'de> for PostView {
 }
 impl PostView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -681,16 +704,18 @@ impl PostView {
     }
 }
 crate::rt::setters! { PostView;
-    with_bookmark_count bookmark_count some i64,
-    with_debug debug some atmo_data::Value,
-    with_embed embed some PostViewEmbed,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_like_count like_count some i64,
-    with_quote_count quote_count some i64,
-    with_reply_count reply_count some i64,
-    with_repost_count repost_count some i64,
-    with_threadgate threadgate some ThreadgateView,
-    with_viewer viewer some ViewerState,
+  some {
+    with_bookmark_count bookmark_count i64,
+    with_debug debug atmo_data::Value,
+    with_embed embed PostViewEmbed,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_quote_count quote_count i64,
+    with_reply_count reply_count i64,
+    with_repost_count repost_count i64,
+    with_threadgate threadgate ThreadgateView,
+    with_viewer viewer ViewerState,
+  }
 }
 /// `app.bsky.feed.defs#reasonPin`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -713,6 +738,7 @@ impl<'de> serde::Deserialize<'de> for ReasonPin {
 }
 impl ReasonPin {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -752,6 +778,7 @@ impl<'de> serde::Deserialize<'de> for ReasonRepost {
 }
 impl ReasonRepost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         by: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
         indexed_at: atmo_syntax::LenientDatetime,
@@ -766,8 +793,10 @@ impl ReasonRepost {
     }
 }
 crate::rt::setters! { ReasonRepost;
-    with_cid cid exact atmo_syntax::CidString,
-    with_uri uri exact atmo_syntax::AtUri,
+  exact {
+    with_cid cid atmo_syntax::CidString,
+    with_uri uri atmo_syntax::AtUri,
+  }
 }
 /// A union inside `app.bsky.feed.defs#replyRef`.
 #[derive(Debug, Clone, PartialEq)]
@@ -890,6 +919,7 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
 }
 impl ReplyRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(root: impl Into<ReplyRefRoot>, parent: impl Into<ReplyRefParent>) -> Self {
         Self {
             grandparent_author: Default::default(),
@@ -900,7 +930,9 @@ impl ReplyRef {
     }
 }
 crate::rt::setters! { ReplyRef;
-    with_grandparent_author grandparent_author some crate::app_bsky::actor::defs::ProfileViewBasic,
+  some {
+    with_grandparent_author grandparent_author crate::app_bsky::actor::defs::ProfileViewBasic,
+  }
 }
 /// The token `app.bsky.feed.defs#requestLess`.
 ///
@@ -984,6 +1016,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPost {
 }
 impl SkeletonFeedPost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(post: atmo_syntax::AtUri) -> Self {
         Self {
             feed_context: Default::default(),
@@ -994,8 +1027,10 @@ impl SkeletonFeedPost {
     }
 }
 crate::rt::setters! { SkeletonFeedPost;
-    with_feed_context feed_context some String,
-    with_reason reason some SkeletonFeedPostReason,
+  some {
+    with_feed_context feed_context String,
+    with_reason reason SkeletonFeedPostReason,
+  }
 }
 /// `app.bsky.feed.defs#skeletonReasonPin`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1018,6 +1053,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonReasonPin {
 }
 impl SkeletonReasonPin {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -1048,6 +1084,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonReasonRepost {
 }
 impl SkeletonReasonRepost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(repost: atmo_syntax::AtUri) -> Self {
         Self {
             repost,
@@ -1083,12 +1120,15 @@ impl<'de> serde::Deserialize<'de> for ThreadContext {
 }
 impl ThreadContext {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ThreadContext;
-    with_root_author_like root_author_like exact atmo_syntax::AtUri,
+  exact {
+    with_root_author_like root_author_like atmo_syntax::AtUri,
+  }
 }
 /// A union inside `app.bsky.feed.defs#threadViewPost`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1221,6 +1261,7 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPost {
 }
 impl ThreadViewPost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(post: impl Into<PostView>) -> Self {
         Self {
             parent: Default::default(),
@@ -1232,9 +1273,11 @@ impl ThreadViewPost {
     }
 }
 crate::rt::setters! { ThreadViewPost;
-    with_parent parent some ThreadViewPostParent,
-    with_replies replies some Vec<ThreadViewPostRepliesItem>,
-    with_thread_context thread_context some ThreadContext,
+  some {
+    with_parent parent ThreadViewPostParent,
+    with_replies replies Vec<ThreadViewPostRepliesItem>,
+    with_thread_context thread_context ThreadContext,
+  }
 }
 /// `app.bsky.feed.defs#threadgateView`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1271,15 +1314,20 @@ impl<'de> serde::Deserialize<'de> for ThreadgateView {
 }
 impl ThreadgateView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ThreadgateView;
-    with_cid cid exact atmo_syntax::CidString,
-    with_lists lists some Vec<crate::app_bsky::graph::defs::ListViewBasic>,
-    with_record record some atmo_data::Value,
-    with_uri uri exact atmo_syntax::AtUri,
+  some {
+    with_lists lists Vec<crate::app_bsky::graph::defs::ListViewBasic>,
+    with_record record atmo_data::Value,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+    with_uri uri atmo_syntax::AtUri,
+  }
 }
 /// `app.bsky.feed.defs#viewerState`
 ///
@@ -1331,17 +1379,22 @@ impl<'de> serde::Deserialize<'de> for ViewerState {
 }
 impl ViewerState {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ViewerState;
-    with_bookmarked bookmarked some bool,
-    with_embedding_disabled embedding_disabled some bool,
-    with_known_likers known_likers some KnownLikers,
-    with_like like exact atmo_syntax::AtUri,
-    with_pinned pinned some bool,
-    with_reply_disabled reply_disabled some bool,
-    with_repost repost exact atmo_syntax::AtUri,
-    with_thread_muted thread_muted some bool,
+  some {
+    with_bookmarked bookmarked bool,
+    with_embedding_disabled embedding_disabled bool,
+    with_known_likers known_likers KnownLikers,
+    with_pinned pinned bool,
+    with_reply_disabled reply_disabled bool,
+    with_thread_muted thread_muted bool,
+  }
+  exact {
+    with_like like atmo_syntax::AtUri,
+    with_repost repost atmo_syntax::AtUri,
+  }
 }

@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, feeds: impl Into<Vec<Feed>>) -> Self {
         Self {
             did,
@@ -43,7 +44,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_links links some Links,
+  some {
+    with_links links Links,
+  }
 }
 /// The `app.bsky.feed.describeFeedGenerator` query.
 ///
@@ -60,9 +63,11 @@ impl atmo_xrpc::Endpoint for DescribeFeedGenerator {
 }
 impl atmo_xrpc::Call for DescribeFeedGenerator {
     type Endpoint = DescribeFeedGenerator;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -93,6 +98,7 @@ impl<'de> serde::Deserialize<'de> for Feed {
 }
 impl Feed {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             uri,
@@ -129,11 +135,14 @@ impl<'de> serde::Deserialize<'de> for Links {
 }
 impl Links {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Links;
-    with_privacy_policy privacy_policy some String,
-    with_terms_of_service terms_of_service some String,
+  some {
+    with_privacy_policy privacy_policy String,
+    with_terms_of_service terms_of_service String,
+  }
 }

@@ -89,6 +89,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         did: atmo_syntax::Did,
         display_name: impl Into<String>,
@@ -109,12 +110,14 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_accepts_interactions accepts_interactions some bool,
-    with_avatar avatar some atmo_data::Blob,
-    with_content_mode content_mode some String,
-    with_description description some String,
-    with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
-    with_labels labels some RecordLabels,
+  some {
+    with_accepts_interactions accepts_interactions bool,
+    with_avatar avatar atmo_data::Blob,
+    with_content_mode content_mode String,
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels RecordLabels,
+  }
 }
 /// Known values of the `contentMode` field of [`Record`].
 pub mod record_content_mode {

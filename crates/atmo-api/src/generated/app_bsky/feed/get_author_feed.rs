@@ -19,6 +19,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
             actor,
@@ -30,10 +31,12 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_filter filter some String,
-    with_include_pins include_pins some bool,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_filter filter String,
+    with_include_pins include_pins bool,
+    with_limit limit i64,
+  }
 }
 /// Known values of the `filter` parameter of [`Params`].
 pub mod params_filter {
@@ -77,6 +80,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feed: impl Into<Vec<crate::app_bsky::feed::defs::FeedViewPost>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -86,7 +90,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The errors `app.bsky.feed.getAuthorFeed` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,14 +120,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -141,17 +150,21 @@ impl atmo_xrpc::Endpoint for GetAuthorFeed {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetAuthorFeed;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetAuthorFeed {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feed: atmo_syntax::AtUri) -> Self {
         Self { feed }
     }
@@ -49,6 +50,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         view: impl Into<crate::app_bsky::feed::defs::GeneratorView>,
         is_online: impl Into<bool>,
@@ -77,9 +79,11 @@ impl atmo_xrpc::Endpoint for GetFeedGenerator {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetFeedGenerator;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

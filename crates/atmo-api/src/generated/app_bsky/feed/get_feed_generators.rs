@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feeds: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self {
             feeds: feeds.into(),
@@ -42,6 +43,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feeds: impl Into<Vec<crate::app_bsky::feed::defs::GeneratorView>>) -> Self {
         Self {
             feeds: feeds.into(),
@@ -64,9 +66,11 @@ impl atmo_xrpc::Endpoint for GetFeedGenerators {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetFeedGenerators;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -15,6 +15,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feed: atmo_syntax::AtUri) -> Self {
         Self {
             cursor: Default::default(),
@@ -24,8 +25,10 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `app.bsky.feed.getFeedSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +63,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feed: impl Into<Vec<crate::app_bsky::feed::defs::SkeletonFeedPost>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -70,8 +74,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
-    with_req_id req_id some String,
+  some {
+    with_cursor cursor String,
+    with_req_id req_id String,
+  }
 }
 /// The errors `app.bsky.feed.getFeedSkeleton` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,14 +101,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -122,17 +131,21 @@ impl atmo_xrpc::Endpoint for GetFeedSkeleton {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetFeedSkeleton;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetFeedSkeleton {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -18,6 +18,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             cid: Default::default(),
@@ -28,9 +29,13 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cid cid exact atmo_syntax::CidString,
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
 }
 /// The output of `app.bsky.feed.getLikes`.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +72,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, likes: impl Into<Vec<Like>>) -> Self {
         Self {
             cid: Default::default(),
@@ -78,8 +84,12 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cid cid exact atmo_syntax::CidString,
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
 }
 /// The `app.bsky.feed.getLikes` query.
 ///
@@ -96,17 +106,21 @@ impl atmo_xrpc::Endpoint for GetLikes {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetLikes;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetLikes {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -143,6 +157,7 @@ impl<'de> serde::Deserialize<'de> for Like {
 }
 impl Like {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         indexed_at: atmo_syntax::LenientDatetime,
         created_at: atmo_syntax::LenientDatetime,

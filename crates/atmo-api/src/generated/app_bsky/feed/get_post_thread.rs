@@ -17,6 +17,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             depth: Default::default(),
@@ -26,8 +27,10 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_depth depth some i64,
-    with_parent_height parent_height some i64,
+  some {
+    with_depth depth i64,
+    with_parent_height parent_height i64,
+  }
 }
 /// A union inside `app.bsky.feed.getPostThread#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,6 +109,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(thread: impl Into<OutputThread>) -> Self {
         Self {
             thread: thread.into(),
@@ -115,7 +119,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_threadgate threadgate some crate::app_bsky::feed::defs::ThreadgateView,
+  some {
+    with_threadgate threadgate crate::app_bsky::feed::defs::ThreadgateView,
+  }
 }
 /// The errors `app.bsky.feed.getPostThread` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,14 +145,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -166,9 +175,11 @@ impl atmo_xrpc::Endpoint for GetPostThread {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetPostThread;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self { uris: uris.into() }
     }
@@ -41,6 +42,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(posts: impl Into<Vec<crate::app_bsky::feed::defs::PostView>>) -> Self {
         Self {
             posts: posts.into(),
@@ -63,9 +65,11 @@ impl atmo_xrpc::Endpoint for GetPosts {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetPosts;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

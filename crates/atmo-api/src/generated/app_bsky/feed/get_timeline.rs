@@ -16,14 +16,17 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_algorithm algorithm some String,
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_algorithm algorithm String,
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `app.bsky.feed.getTimeline`.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +57,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feed: impl Into<Vec<crate::app_bsky::feed::defs::FeedViewPost>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -63,7 +67,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `app.bsky.feed.getTimeline` query.
 ///
@@ -80,17 +86,21 @@ impl atmo_xrpc::Endpoint for GetTimeline {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetTimeline;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetTimeline {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -151,6 +151,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(text: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             created_at,
@@ -167,13 +168,15 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_embed embed some RecordEmbed,
-    with_entities entities some Vec<Entity>,
-    with_facets facets some Vec<crate::app_bsky::richtext::facet::Facet>,
-    with_labels labels some RecordLabels,
-    with_langs langs some Vec<atmo_syntax::Language>,
-    with_reply reply some ReplyRef,
-    with_tags tags some Vec<String>,
+  some {
+    with_embed embed RecordEmbed,
+    with_entities entities Vec<Entity>,
+    with_facets facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels RecordLabels,
+    with_langs langs Vec<atmo_syntax::Language>,
+    with_reply reply ReplyRef,
+    with_tags tags Vec<String>,
+  }
 }
 impl Record {
     /// The record's collection NSID.
@@ -218,6 +221,7 @@ impl<'de> serde::Deserialize<'de> for Entity {
 }
 impl Entity {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         index: impl Into<TextSlice>,
         r#type: impl Into<String>,
@@ -260,6 +264,7 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
 }
 impl ReplyRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         root: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
         parent: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
@@ -302,6 +307,7 @@ impl<'de> serde::Deserialize<'de> for TextSlice {
 }
 impl TextSlice {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(start: impl Into<i64>, end: impl Into<i64>) -> Self {
         Self {
             end: end.into(),

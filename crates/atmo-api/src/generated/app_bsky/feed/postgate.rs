@@ -73,6 +73,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(post: atmo_syntax::AtUri, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             created_at,
@@ -84,8 +85,10 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_detached_embedding_uris detached_embedding_uris some Vec<atmo_syntax::AtUri>,
-    with_embedding_rules embedding_rules some Vec<RecordEmbeddingRulesItem>,
+  some {
+    with_detached_embedding_uris detached_embedding_uris Vec<atmo_syntax::AtUri>,
+    with_embedding_rules embedding_rules Vec<RecordEmbeddingRulesItem>,
+  }
 }
 impl Record {
     /// The record's collection NSID.
@@ -118,6 +121,7 @@ impl<'de> serde::Deserialize<'de> for DisableRule {
 }
 impl DisableRule {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }

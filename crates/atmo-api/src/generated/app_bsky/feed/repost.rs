@@ -35,6 +35,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
         created_at: atmo_syntax::LenientDatetime,
@@ -48,7 +49,9 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_via via some crate::com_atproto::repo::strong_ref::StrongRef,
+  some {
+    with_via via crate::com_atproto::repo::strong_ref::StrongRef,
+  }
 }
 impl Record {
     /// The record's collection NSID.

@@ -96,40 +96,47 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_all_time all_time some bool,
-    with_authors authors set Vec<atmo_syntax::AtIdentifier>,
-    with_cursor cursor some String,
-    with_domains domains set Vec<String>,
-    with_embedded_at_uris embedded_at_uris set Vec<atmo_syntax::AtUri>,
-    with_exclude_authors exclude_authors set Vec<atmo_syntax::AtIdentifier>,
-    with_exclude_domains exclude_domains set Vec<String>,
-    with_exclude_embedded_at_uris exclude_embedded_at_uris set Vec<atmo_syntax::AtUri>,
-    with_exclude_hashtags exclude_hashtags set Vec<String>,
-    with_exclude_languages exclude_languages set Vec<atmo_syntax::Language>,
-    with_exclude_mentions exclude_mentions set Vec<atmo_syntax::AtIdentifier>,
-    with_exclude_replies exclude_replies some bool,
-    with_exclude_urls exclude_urls set Vec<atmo_syntax::Uri>,
-    with_following following some bool,
-    with_has_media has_media some bool,
-    with_has_video has_video some bool,
-    with_hashtags hashtags set Vec<String>,
-    with_languages languages set Vec<atmo_syntax::Language>,
-    with_limit limit some i64,
-    with_mentions mentions set Vec<atmo_syntax::AtIdentifier>,
-    with_query query some String,
-    with_query_language query_language some String,
-    with_replies_only replies_only some bool,
-    with_reply_parent_uri reply_parent_uri exact atmo_syntax::AtUri,
-    with_since since some String,
-    with_sort sort some String,
-    with_thread_root_uri thread_root_uri exact atmo_syntax::AtUri,
-    with_until until some String,
-    with_urls urls set Vec<atmo_syntax::Uri>,
+  some {
+    with_all_time all_time bool,
+    with_cursor cursor String,
+    with_exclude_replies exclude_replies bool,
+    with_following following bool,
+    with_has_media has_media bool,
+    with_has_video has_video bool,
+    with_limit limit i64,
+    with_query query String,
+    with_query_language query_language String,
+    with_replies_only replies_only bool,
+    with_since since String,
+    with_sort sort String,
+    with_until until String,
+  }
+  exact {
+    with_reply_parent_uri reply_parent_uri atmo_syntax::AtUri,
+    with_thread_root_uri thread_root_uri atmo_syntax::AtUri,
+  }
+  set {
+    with_authors authors Vec<atmo_syntax::AtIdentifier>,
+    with_domains domains Vec<String>,
+    with_embedded_at_uris embedded_at_uris Vec<atmo_syntax::AtUri>,
+    with_exclude_authors exclude_authors Vec<atmo_syntax::AtIdentifier>,
+    with_exclude_domains exclude_domains Vec<String>,
+    with_exclude_embedded_at_uris exclude_embedded_at_uris Vec<atmo_syntax::AtUri>,
+    with_exclude_hashtags exclude_hashtags Vec<String>,
+    with_exclude_languages exclude_languages Vec<atmo_syntax::Language>,
+    with_exclude_mentions exclude_mentions Vec<atmo_syntax::AtIdentifier>,
+    with_exclude_urls exclude_urls Vec<atmo_syntax::Uri>,
+    with_hashtags hashtags Vec<String>,
+    with_languages languages Vec<atmo_syntax::Language>,
+    with_mentions mentions Vec<atmo_syntax::AtIdentifier>,
+    with_urls urls Vec<atmo_syntax::Uri>,
+  }
 }
 /// Known values of the `queryLanguage` parameter of [`Params`].
 pub mod params_query_language {
@@ -190,6 +197,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(posts: impl Into<Vec<crate::app_bsky::feed::defs::PostView>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -201,9 +209,11 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
-    with_detected_query_languages detected_query_languages some Vec<String>,
-    with_hits_total hits_total some i64,
+  some {
+    with_cursor cursor String,
+    with_detected_query_languages detected_query_languages Vec<String>,
+    with_hits_total hits_total i64,
+  }
 }
 /// Known values of the `detectedQueryLanguages` field of [`Output`].
 pub mod output_detected_query_languages {
@@ -240,14 +250,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -267,17 +280,21 @@ impl atmo_xrpc::Endpoint for SearchPostsV2 {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = SearchPostsV2;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for SearchPostsV2 {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

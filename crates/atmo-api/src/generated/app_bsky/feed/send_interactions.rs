@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(interactions: impl Into<Vec<crate::app_bsky::feed::defs::Interaction>>) -> Self {
         Self {
             feed: Default::default(),
@@ -39,7 +40,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_feed feed exact atmo_syntax::AtUri,
+  exact {
+    with_feed feed atmo_syntax::AtUri,
+  }
 }
 /// The output of `app.bsky.feed.sendInteractions`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -62,6 +65,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -81,9 +85,11 @@ impl atmo_xrpc::Endpoint for SendInteractions {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = SendInteractions;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -98,6 +98,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(post: atmo_syntax::AtUri, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             allow: Default::default(),
@@ -109,8 +110,10 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_allow allow some Vec<RecordAllowItem>,
-    with_hidden_replies hidden_replies some Vec<atmo_syntax::AtUri>,
+  some {
+    with_allow allow Vec<RecordAllowItem>,
+    with_hidden_replies hidden_replies Vec<atmo_syntax::AtUri>,
+  }
 }
 impl Record {
     /// The record's collection NSID.
@@ -143,6 +146,7 @@ impl<'de> serde::Deserialize<'de> for FollowerRule {
 }
 impl FollowerRule {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -170,6 +174,7 @@ impl<'de> serde::Deserialize<'de> for FollowingRule {
 }
 impl FollowingRule {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -202,6 +207,7 @@ impl<'de> serde::Deserialize<'de> for ListRule {
 }
 impl ListRule {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(list: atmo_syntax::AtUri) -> Self {
         Self {
             list,
@@ -232,6 +238,7 @@ impl<'de> serde::Deserialize<'de> for MentionRule {
 }
 impl MentionRule {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }

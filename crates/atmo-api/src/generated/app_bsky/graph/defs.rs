@@ -34,6 +34,7 @@ impl<'de> serde::Deserialize<'de> for ListItemView {
 }
 impl ListItemView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         subject: impl Into<crate::app_bsky::actor::defs::ProfileView>,
@@ -115,6 +116,7 @@ impl<'de> serde::Deserialize<'de> for ListView {
 }
 impl ListView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -141,12 +143,16 @@ impl ListView {
     }
 }
 crate::rt::setters! { ListView;
-    with_avatar avatar exact atmo_syntax::Uri,
-    with_description description some String,
-    with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_list_item_count list_item_count some i64,
-    with_viewer viewer some ListViewerState,
+  some {
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_list_item_count list_item_count i64,
+    with_viewer viewer ListViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+  }
 }
 /// `app.bsky.graph.defs#listViewBasic`
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +204,7 @@ impl<'de> serde::Deserialize<'de> for ListViewBasic {
 }
 impl ListViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -219,11 +226,15 @@ impl ListViewBasic {
     }
 }
 crate::rt::setters! { ListViewBasic;
-    with_avatar avatar exact atmo_syntax::Uri,
-    with_indexed_at indexed_at exact atmo_syntax::LenientDatetime,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_list_item_count list_item_count some i64,
-    with_viewer viewer some ListViewerState,
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_list_item_count list_item_count i64,
+    with_viewer viewer ListViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_indexed_at indexed_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `app.bsky.graph.defs#listViewerState`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -254,13 +265,18 @@ impl<'de> serde::Deserialize<'de> for ListViewerState {
 }
 impl ListViewerState {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ListViewerState;
-    with_blocked blocked exact atmo_syntax::AtUri,
-    with_muted muted some bool,
+  some {
+    with_muted muted bool,
+  }
+  exact {
+    with_blocked blocked atmo_syntax::AtUri,
+  }
 }
 /// The token `app.bsky.graph.defs#modlist`.
 ///
@@ -297,6 +313,7 @@ impl<'de> serde::Deserialize<'de> for NotFoundActor {
 }
 impl NotFoundActor {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier, not_found: impl Into<bool>) -> Self {
         Self {
             actor,
@@ -361,6 +378,7 @@ impl<'de> serde::Deserialize<'de> for Relationship {
 }
 impl Relationship {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             blocked_by: Default::default(),
@@ -375,12 +393,14 @@ impl Relationship {
     }
 }
 crate::rt::setters! { Relationship;
-    with_blocked_by blocked_by exact atmo_syntax::AtUri,
-    with_blocked_by_list blocked_by_list exact atmo_syntax::AtUri,
-    with_blocking blocking exact atmo_syntax::AtUri,
-    with_blocking_by_list blocking_by_list exact atmo_syntax::AtUri,
-    with_followed_by followed_by exact atmo_syntax::AtUri,
-    with_following following exact atmo_syntax::AtUri,
+  exact {
+    with_blocked_by blocked_by atmo_syntax::AtUri,
+    with_blocked_by_list blocked_by_list atmo_syntax::AtUri,
+    with_blocking blocking atmo_syntax::AtUri,
+    with_blocking_by_list blocking_by_list atmo_syntax::AtUri,
+    with_followed_by followed_by atmo_syntax::AtUri,
+    with_following following atmo_syntax::AtUri,
+  }
 }
 /// `app.bsky.graph.defs#starterPackView`
 #[derive(Debug, Clone, PartialEq)]
@@ -438,6 +458,7 @@ impl<'de> serde::Deserialize<'de> for StarterPackView {
 }
 impl StarterPackView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -462,12 +483,14 @@ impl StarterPackView {
     }
 }
 crate::rt::setters! { StarterPackView;
-    with_feeds feeds some Vec<crate::app_bsky::feed::defs::GeneratorView>,
-    with_joined_all_time_count joined_all_time_count some i64,
-    with_joined_week_count joined_week_count some i64,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_list list some ListViewBasic,
-    with_list_items_sample list_items_sample some Vec<ListItemView>,
+  some {
+    with_feeds feeds Vec<crate::app_bsky::feed::defs::GeneratorView>,
+    with_joined_all_time_count joined_all_time_count i64,
+    with_joined_week_count joined_week_count i64,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_list list ListViewBasic,
+    with_list_items_sample list_items_sample Vec<ListItemView>,
+  }
 }
 /// `app.bsky.graph.defs#starterPackViewBasic`
 #[derive(Debug, Clone, PartialEq)]
@@ -519,6 +542,7 @@ impl<'de> serde::Deserialize<'de> for StarterPackViewBasic {
 }
 impl StarterPackViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -541,8 +565,10 @@ impl StarterPackViewBasic {
     }
 }
 crate::rt::setters! { StarterPackViewBasic;
-    with_joined_all_time_count joined_all_time_count some i64,
-    with_joined_week_count joined_week_count some i64,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_list_item_count list_item_count some i64,
+  some {
+    with_joined_all_time_count joined_all_time_count i64,
+    with_joined_week_count joined_week_count i64,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_list_item_count list_item_count i64,
+  }
 }

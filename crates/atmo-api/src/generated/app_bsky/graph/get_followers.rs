@@ -16,6 +16,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
             actor,
@@ -26,9 +27,11 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_sort sort some String,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_sort sort String,
+  }
 }
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
@@ -69,6 +72,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: impl Into<crate::app_bsky::actor::defs::ProfileView>,
         followers: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>,
@@ -82,7 +86,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `app.bsky.graph.getFollowers` query.
 ///
@@ -99,17 +105,21 @@ impl atmo_xrpc::Endpoint for GetFollowers {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetFollowers;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetFollowers {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -18,6 +18,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
             actor,
@@ -28,9 +29,13 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_purposes purposes set Vec<String>,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  set {
+    with_purposes purposes Vec<String>,
+  }
 }
 /// Known values of the `purposes` parameter of [`Params`].
 pub mod params_purposes {
@@ -68,6 +73,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(lists_with_membership: impl Into<Vec<ListWithMembership>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -77,7 +83,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `app.bsky.graph.getListsWithMembership` query.
 ///
@@ -94,17 +102,21 @@ impl atmo_xrpc::Endpoint for GetListsWithMembership {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetListsWithMembership;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetListsWithMembership {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -140,6 +152,7 @@ impl<'de> serde::Deserialize<'de> for ListWithMembership {
 }
 impl ListWithMembership {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(list: impl Into<crate::app_bsky::graph::defs::ListView>) -> Self {
         Self {
             list: list.into(),
@@ -149,5 +162,7 @@ impl ListWithMembership {
     }
 }
 crate::rt::setters! { ListWithMembership;
-    with_list_item list_item some crate::app_bsky::graph::defs::ListItemView,
+  some {
+    with_list_item list_item crate::app_bsky::graph::defs::ListItemView,
+  }
 }

@@ -14,6 +14,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
             actor,
@@ -22,7 +23,9 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_others others set Vec<atmo_syntax::AtIdentifier>,
+  set {
+    with_others others Vec<atmo_syntax::AtIdentifier>,
+  }
 }
 /// A union inside `app.bsky.graph.getRelationships#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +97,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(relationships: impl Into<Vec<OutputRelationshipsItem>>) -> Self {
         Self {
             actor: Default::default(),
@@ -103,7 +107,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_actor actor exact atmo_syntax::Did,
+  exact {
+    with_actor actor atmo_syntax::Did,
+  }
 }
 /// The errors `app.bsky.graph.getRelationships` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,14 +135,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -156,9 +165,11 @@ impl atmo_xrpc::Endpoint for GetRelationships {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetRelationships;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

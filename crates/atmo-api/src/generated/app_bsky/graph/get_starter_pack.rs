@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(starter_pack: atmo_syntax::AtUri) -> Self {
         Self { starter_pack }
     }
@@ -41,6 +42,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(starter_pack: impl Into<crate::app_bsky::graph::defs::StarterPackView>) -> Self {
         Self {
             starter_pack: starter_pack.into(),
@@ -63,9 +65,11 @@ impl atmo_xrpc::Endpoint for GetStarterPack {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetStarterPack;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self { uris: uris.into() }
     }
@@ -40,6 +41,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         starter_packs: impl Into<Vec<crate::app_bsky::graph::defs::StarterPackViewBasic>>,
     ) -> Self {
@@ -64,9 +66,11 @@ impl atmo_xrpc::Endpoint for GetStarterPacks {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetStarterPacks;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -15,6 +15,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
             actor,
@@ -24,8 +25,10 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `app.bsky.graph.getStarterPacksWithMembership`.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +62,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(starter_packs_with_membership: impl Into<Vec<StarterPackWithMembership>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -68,7 +72,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `app.bsky.graph.getStarterPacksWithMembership` query.
 ///
@@ -85,17 +91,21 @@ impl atmo_xrpc::Endpoint for GetStarterPacksWithMembership {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetStarterPacksWithMembership;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetStarterPacksWithMembership {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -131,6 +141,7 @@ impl<'de> serde::Deserialize<'de> for StarterPackWithMembership {
 }
 impl StarterPackWithMembership {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(starter_pack: impl Into<crate::app_bsky::graph::defs::StarterPackView>) -> Self {
         Self {
             list_item: Default::default(),
@@ -140,5 +151,7 @@ impl StarterPackWithMembership {
     }
 }
 crate::rt::setters! { StarterPackWithMembership;
-    with_list_item list_item some crate::app_bsky::graph::defs::ListItemView,
+  some {
+    with_list_item list_item crate::app_bsky::graph::defs::ListItemView,
+  }
 }

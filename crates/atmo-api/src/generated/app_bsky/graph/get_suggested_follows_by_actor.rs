@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self { actor }
     }
@@ -52,6 +53,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(suggestions: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>) -> Self {
         Self {
             is_fallback: Default::default(),
@@ -63,9 +65,11 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_is_fallback is_fallback some bool,
-    with_rec_id rec_id some i64,
-    with_rec_id_str rec_id_str some String,
+  some {
+    with_is_fallback is_fallback bool,
+    with_rec_id rec_id i64,
+    with_rec_id_str rec_id_str String,
+  }
 }
 /// The `app.bsky.graph.getSuggestedFollowsByActor` query.
 ///
@@ -82,9 +86,11 @@ impl atmo_xrpc::Endpoint for GetSuggestedFollowsByActor {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSuggestedFollowsByActor;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

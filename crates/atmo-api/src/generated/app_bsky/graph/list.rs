@@ -81,6 +81,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         name: impl Into<String>,
         purpose: impl Into<crate::app_bsky::graph::defs::ListPurpose>,
@@ -99,10 +100,12 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_avatar avatar some atmo_data::Blob,
-    with_description description some String,
-    with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
-    with_labels labels some RecordLabels,
+  some {
+    with_avatar avatar atmo_data::Blob,
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels RecordLabels,
+  }
 }
 impl Record {
     /// The record's collection NSID.

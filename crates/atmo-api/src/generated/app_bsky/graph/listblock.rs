@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: atmo_syntax::AtUri, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             created_at,

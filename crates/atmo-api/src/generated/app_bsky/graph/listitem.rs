@@ -37,6 +37,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: atmo_syntax::Did,
         list: atmo_syntax::AtUri,

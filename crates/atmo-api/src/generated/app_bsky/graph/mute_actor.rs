@@ -35,6 +35,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
         Self {
             actor,
@@ -45,8 +46,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_only_quoteposts only_quoteposts some bool,
-    with_only_reposts only_reposts some bool,
+  some {
+    with_only_quoteposts only_quoteposts bool,
+    with_only_reposts only_reposts bool,
+  }
 }
 /// The `app.bsky.graph.muteActor` procedure.
 ///
@@ -63,9 +66,11 @@ impl atmo_xrpc::Endpoint for MuteActor {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = MuteActor;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -15,6 +15,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(q: impl Into<String>) -> Self {
         Self {
             cursor: Default::default(),
@@ -24,8 +25,10 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `app.bsky.graph.searchStarterPacks`.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +59,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         starter_packs: impl Into<Vec<crate::app_bsky::graph::defs::StarterPackViewBasic>>,
     ) -> Self {
@@ -67,7 +71,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `app.bsky.graph.searchStarterPacks` query.
 ///
@@ -84,17 +90,21 @@ impl atmo_xrpc::Endpoint for SearchStarterPacks {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = SearchStarterPacks;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for SearchStarterPacks {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -46,6 +46,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         name: impl Into<String>,
         list: atmo_syntax::AtUri,
@@ -63,9 +64,11 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_description description some String,
-    with_description_facets description_facets some Vec<crate::app_bsky::richtext::facet::Facet>,
-    with_feeds feeds some Vec<FeedItem>,
+  some {
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_feeds feeds Vec<FeedItem>,
+  }
 }
 impl Record {
     /// The record's collection NSID.
@@ -101,6 +104,7 @@ impl<'de> serde::Deserialize<'de> for FeedItem {
 }
 impl FeedItem {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             uri,

@@ -42,6 +42,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: atmo_syntax::Did,
         handle: atmo_syntax::Handle,

@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for LabelerPolicies {
 }
 impl LabelerPolicies {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(label_values: impl Into<Vec<crate::com_atproto::label::defs::LabelValue>>) -> Self {
         Self {
             label_value_definitions: Default::default(),
@@ -41,7 +42,9 @@ impl LabelerPolicies {
     }
 }
 crate::rt::setters! { LabelerPolicies;
-    with_label_value_definitions label_value_definitions some Vec<crate::com_atproto::label::defs::LabelValueDefinition>,
+  some {
+    with_label_value_definitions label_value_definitions Vec<crate::com_atproto::label::defs::LabelValueDefinition>,
+  }
 }
 /// `app.bsky.labeler.defs#labelerView`
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +90,7 @@ impl<'de> serde::Deserialize<'de> for LabelerView {
 }
 impl LabelerView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -106,9 +110,11 @@ impl LabelerView {
     }
 }
 crate::rt::setters! { LabelerView;
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_like_count like_count some i64,
-    with_viewer viewer some LabelerViewerState,
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_viewer viewer LabelerViewerState,
+  }
 }
 /// `app.bsky.labeler.defs#labelerViewDetailed`
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +175,7 @@ impl<'de> serde::Deserialize<'de> for LabelerViewDetailed {
 }
 impl LabelerViewDetailed {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -193,12 +200,14 @@ impl LabelerViewDetailed {
     }
 }
 crate::rt::setters! { LabelerViewDetailed;
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_like_count like_count some i64,
-    with_reason_types reason_types some Vec<crate::com_atproto::moderation::defs::ReasonType>,
-    with_subject_collections subject_collections some Vec<atmo_syntax::Nsid>,
-    with_subject_types subject_types some Vec<crate::com_atproto::moderation::defs::SubjectType>,
-    with_viewer viewer some LabelerViewerState,
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_reason_types reason_types Vec<crate::com_atproto::moderation::defs::ReasonType>,
+    with_subject_collections subject_collections Vec<atmo_syntax::Nsid>,
+    with_subject_types subject_types Vec<crate::com_atproto::moderation::defs::SubjectType>,
+    with_viewer viewer LabelerViewerState,
+  }
 }
 /// `app.bsky.labeler.defs#labelerViewerState`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -226,10 +235,13 @@ impl<'de> serde::Deserialize<'de> for LabelerViewerState {
 }
 impl LabelerViewerState {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { LabelerViewerState;
-    with_like like exact atmo_syntax::AtUri,
+  exact {
+    with_like like atmo_syntax::AtUri,
+  }
 }

@@ -12,6 +12,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
         Self {
             detailed: Default::default(),
@@ -20,7 +21,9 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_detailed detailed some bool,
+  some {
+    with_detailed detailed bool,
+  }
 }
 /// A union inside `app.bsky.labeler.getServices#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +92,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(views: impl Into<Vec<OutputViewsItem>>) -> Self {
         Self {
             views: views.into(),
@@ -111,9 +115,11 @@ impl atmo_xrpc::Endpoint for GetServices {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetServices;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -79,6 +79,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         policies: impl Into<crate::app_bsky::labeler::defs::LabelerPolicies>,
         created_at: atmo_syntax::LenientDatetime,
@@ -95,10 +96,12 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_labels labels some RecordLabels,
-    with_reason_types reason_types some Vec<crate::com_atproto::moderation::defs::ReasonType>,
-    with_subject_collections subject_collections some Vec<atmo_syntax::Nsid>,
-    with_subject_types subject_types some Vec<crate::com_atproto::moderation::defs::SubjectType>,
+  some {
+    with_labels labels RecordLabels,
+    with_reason_types reason_types Vec<crate::com_atproto::moderation::defs::ReasonType>,
+    with_subject_collections subject_collections Vec<atmo_syntax::Nsid>,
+    with_subject_types subject_types Vec<crate::com_atproto::moderation::defs::SubjectType>,
+  }
 }
 impl Record {
     /// The record's collection NSID.

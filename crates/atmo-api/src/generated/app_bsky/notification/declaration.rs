@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(allow_subscriptions: impl Into<String>) -> Self {
         Self {
             allow_subscriptions: allow_subscriptions.into(),

@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for ActivitySubscription {
 }
 impl ActivitySubscription {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(post: impl Into<bool>, reply: impl Into<bool>) -> Self {
         Self {
             post: post.into(),
@@ -69,6 +70,7 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
 }
 impl ChatPreference {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(include: impl Into<String>, push: impl Into<bool>) -> Self {
         Self {
             include: include.into(),
@@ -116,6 +118,7 @@ impl<'de> serde::Deserialize<'de> for FilterablePreference {
 }
 impl FilterablePreference {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(include: impl Into<String>, list: impl Into<bool>, push: impl Into<bool>) -> Self {
         Self {
             include: include.into(),
@@ -161,6 +164,7 @@ impl<'de> serde::Deserialize<'de> for Preference {
 }
 impl Preference {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(list: impl Into<bool>, push: impl Into<bool>) -> Self {
         Self {
             list: list.into(),
@@ -232,6 +236,7 @@ impl<'de> serde::Deserialize<'de> for Preferences {
 }
 impl Preferences {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         chat: impl Into<ChatPreference>,
         follow: impl Into<FilterablePreference>,
@@ -286,6 +291,7 @@ impl<'de> serde::Deserialize<'de> for RecordDeleted {
 }
 impl RecordDeleted {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -321,6 +327,7 @@ impl<'de> serde::Deserialize<'de> for SubjectActivitySubscription {
 }
 impl SubjectActivitySubscription {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: atmo_syntax::Did,
         activity_subscription: impl Into<ActivitySubscription>,

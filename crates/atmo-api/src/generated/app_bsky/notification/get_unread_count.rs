@@ -13,13 +13,18 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_priority priority some bool,
-    with_seen_at seen_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_priority priority bool,
+  }
+  exact {
+    with_seen_at seen_at atmo_syntax::LenientDatetime,
+  }
 }
 /// The output of `app.bsky.notification.getUnreadCount`.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +52,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(count: impl Into<i64>) -> Self {
         Self {
             count: count.into(),
@@ -69,9 +75,11 @@ impl atmo_xrpc::Endpoint for GetUnreadCount {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetUnreadCount;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

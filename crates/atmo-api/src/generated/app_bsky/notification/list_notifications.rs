@@ -20,16 +20,23 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_priority priority some bool,
-    with_reasons reasons set Vec<String>,
-    with_seen_at seen_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_priority priority bool,
+  }
+  exact {
+    with_seen_at seen_at atmo_syntax::LenientDatetime,
+  }
+  set {
+    with_reasons reasons Vec<String>,
+  }
 }
 /// The output of `app.bsky.notification.listNotifications`.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +73,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(notifications: impl Into<Vec<Notification>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -77,9 +85,13 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
-    with_priority priority some bool,
-    with_seen_at seen_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_cursor cursor String,
+    with_priority priority bool,
+  }
+  exact {
+    with_seen_at seen_at atmo_syntax::LenientDatetime,
+  }
 }
 /// The `app.bsky.notification.listNotifications` query.
 ///
@@ -96,17 +108,21 @@ impl atmo_xrpc::Endpoint for ListNotifications {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListNotifications;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListNotifications {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -166,6 +182,7 @@ impl<'de> serde::Deserialize<'de> for Notification {
 }
 impl Notification {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -191,9 +208,13 @@ impl Notification {
     }
 }
 crate::rt::setters! { Notification;
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_reason_subject reason_subject exact atmo_syntax::AtUri,
-    with_starter_pack starter_pack some crate::app_bsky::graph::defs::StarterPackViewBasic,
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_starter_pack starter_pack crate::app_bsky::graph::defs::StarterPackViewBasic,
+  }
+  exact {
+    with_reason_subject reason_subject atmo_syntax::AtUri,
+  }
 }
 /// Known values of the `reason` field of [`Notification`].
 pub mod notification_reason {

@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: atmo_syntax::Did,
         activity_subscription: impl Into<crate::app_bsky::notification::defs::ActivitySubscription>,
@@ -70,6 +71,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: atmo_syntax::Did) -> Self {
         Self {
             activity_subscription: Default::default(),
@@ -79,7 +81,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_activity_subscription activity_subscription some crate::app_bsky::notification::defs::ActivitySubscription,
+  some {
+    with_activity_subscription activity_subscription crate::app_bsky::notification::defs::ActivitySubscription,
+  }
 }
 /// The `app.bsky.notification.putActivitySubscription` procedure.
 ///
@@ -96,9 +100,11 @@ impl atmo_xrpc::Endpoint for PutActivitySubscription {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = PutActivitySubscription;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -64,24 +64,27 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_chat chat some crate::app_bsky::notification::defs::ChatPreference,
-    with_follow follow some crate::app_bsky::notification::defs::FilterablePreference,
-    with_like like some crate::app_bsky::notification::defs::FilterablePreference,
-    with_like_via_repost like_via_repost some crate::app_bsky::notification::defs::FilterablePreference,
-    with_mention mention some crate::app_bsky::notification::defs::FilterablePreference,
-    with_quote quote some crate::app_bsky::notification::defs::FilterablePreference,
-    with_reply reply some crate::app_bsky::notification::defs::FilterablePreference,
-    with_repost repost some crate::app_bsky::notification::defs::FilterablePreference,
-    with_repost_via_repost repost_via_repost some crate::app_bsky::notification::defs::FilterablePreference,
-    with_starterpack_joined starterpack_joined some crate::app_bsky::notification::defs::Preference,
-    with_subscribed_post subscribed_post some crate::app_bsky::notification::defs::Preference,
-    with_unverified unverified some crate::app_bsky::notification::defs::Preference,
-    with_verified verified some crate::app_bsky::notification::defs::Preference,
+  some {
+    with_chat chat crate::app_bsky::notification::defs::ChatPreference,
+    with_follow follow crate::app_bsky::notification::defs::FilterablePreference,
+    with_like like crate::app_bsky::notification::defs::FilterablePreference,
+    with_like_via_repost like_via_repost crate::app_bsky::notification::defs::FilterablePreference,
+    with_mention mention crate::app_bsky::notification::defs::FilterablePreference,
+    with_quote quote crate::app_bsky::notification::defs::FilterablePreference,
+    with_reply reply crate::app_bsky::notification::defs::FilterablePreference,
+    with_repost repost crate::app_bsky::notification::defs::FilterablePreference,
+    with_repost_via_repost repost_via_repost crate::app_bsky::notification::defs::FilterablePreference,
+    with_starterpack_joined starterpack_joined crate::app_bsky::notification::defs::Preference,
+    with_subscribed_post subscribed_post crate::app_bsky::notification::defs::Preference,
+    with_unverified unverified crate::app_bsky::notification::defs::Preference,
+    with_verified verified crate::app_bsky::notification::defs::Preference,
+  }
 }
 /// The output of `app.bsky.notification.putPreferencesV2`.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +112,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(preferences: impl Into<crate::app_bsky::notification::defs::Preferences>) -> Self {
         Self {
             preferences: preferences.into(),
@@ -131,9 +135,11 @@ impl atmo_xrpc::Endpoint for PutPreferencesV2 {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = PutPreferencesV2;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

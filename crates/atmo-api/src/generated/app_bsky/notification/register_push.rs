@@ -40,6 +40,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         service_did: atmo_syntax::Did,
         token: impl Into<String>,
@@ -57,7 +58,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_age_restricted age_restricted some bool,
+  some {
+    with_age_restricted age_restricted bool,
+  }
 }
 /// Known values of the `platform` field of [`Input`].
 pub mod input_platform {
@@ -83,9 +86,11 @@ impl atmo_xrpc::Endpoint for RegisterPush {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = RegisterPush;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

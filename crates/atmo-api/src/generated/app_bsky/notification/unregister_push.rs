@@ -36,6 +36,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         service_did: atmo_syntax::Did,
         token: impl Into<String>,
@@ -75,9 +76,11 @@ impl atmo_xrpc::Endpoint for UnregisterPush {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UnregisterPush;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -72,6 +72,7 @@ impl<'de> serde::Deserialize<'de> for Facet {
 }
 impl Facet {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(index: impl Into<ByteSlice>, features: impl Into<Vec<FacetFeaturesItem>>) -> Self {
         Self {
             features: features.into(),
@@ -111,6 +112,7 @@ impl<'de> serde::Deserialize<'de> for ByteSlice {
 }
 impl ByteSlice {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(byte_start: impl Into<i64>, byte_end: impl Into<i64>) -> Self {
         Self {
             byte_end: byte_end.into(),
@@ -147,6 +149,7 @@ impl<'de> serde::Deserialize<'de> for Link {
 }
 impl Link {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::Uri) -> Self {
         Self {
             uri,
@@ -182,6 +185,7 @@ impl<'de> serde::Deserialize<'de> for Mention {
 }
 impl Mention {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -217,6 +221,7 @@ impl<'de> serde::Deserialize<'de> for Tag {
 }
 impl Tag {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(tag: impl Into<String>) -> Self {
         Self {
             tag: tag.into(),

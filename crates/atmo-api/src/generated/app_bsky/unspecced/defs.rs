@@ -58,6 +58,7 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
 }
 impl AgeAssuranceEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         created_at: atmo_syntax::LenientDatetime,
         status: impl Into<String>,
@@ -77,11 +78,13 @@ impl AgeAssuranceEvent {
     }
 }
 crate::rt::setters! { AgeAssuranceEvent;
-    with_complete_ip complete_ip some String,
-    with_complete_ua complete_ua some String,
-    with_email email some String,
-    with_init_ip init_ip some String,
-    with_init_ua init_ua some String,
+  some {
+    with_complete_ip complete_ip String,
+    with_complete_ua complete_ua String,
+    with_email email String,
+    with_init_ip init_ip String,
+    with_init_ua init_ua String,
+  }
 }
 /// Known values of the `status` field of [`AgeAssuranceEvent`].
 pub mod age_assurance_event_status {
@@ -125,6 +128,7 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceState {
 }
 impl AgeAssuranceState {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(status: impl Into<String>) -> Self {
         Self {
             last_initiated_at: Default::default(),
@@ -134,7 +138,9 @@ impl AgeAssuranceState {
     }
 }
 crate::rt::setters! { AgeAssuranceState;
-    with_last_initiated_at last_initiated_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_last_initiated_at last_initiated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `status` field of [`AgeAssuranceState`].
 pub mod age_assurance_state_status {
@@ -173,6 +179,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchActor {
 }
 impl SkeletonSearchActor {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -206,6 +213,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchPost {
 }
 impl SkeletonSearchPost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             uri,
@@ -239,6 +247,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchStarterPack {
 }
 impl SkeletonSearchStarterPack {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             uri,
@@ -296,6 +305,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonTrend {
 }
 impl SkeletonTrend {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         topic: impl Into<String>,
         display_name: impl Into<String>,
@@ -319,9 +329,11 @@ impl SkeletonTrend {
     }
 }
 crate::rt::setters! { SkeletonTrend;
-    with_category category some String,
-    with_description description some String,
-    with_status status some String,
+  some {
+    with_category category String,
+    with_description description String,
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`SkeletonTrend`].
 pub mod skeleton_trend_status {
@@ -354,6 +366,7 @@ impl<'de> serde::Deserialize<'de> for ThreadItemBlocked {
 }
 impl ThreadItemBlocked {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(author: impl Into<crate::app_bsky::feed::defs::BlockedAuthor>) -> Self {
         Self {
             author: author.into(),
@@ -382,6 +395,7 @@ impl<'de> serde::Deserialize<'de> for ThreadItemNoUnauthenticated {
 }
 impl ThreadItemNoUnauthenticated {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -407,6 +421,7 @@ impl<'de> serde::Deserialize<'de> for ThreadItemNotFound {
 }
 impl ThreadItemNotFound {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -465,6 +480,7 @@ impl<'de> serde::Deserialize<'de> for ThreadItemPost {
 }
 impl ThreadItemPost {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         post: impl Into<crate::app_bsky::feed::defs::PostView>,
         more_parents: impl Into<bool>,
@@ -487,8 +503,10 @@ impl ThreadItemPost {
     }
 }
 crate::rt::setters! { ThreadItemPost;
-    with_op_thread_post_count op_thread_post_count some i64,
-    with_op_thread_post_index op_thread_post_index some i64,
+  some {
+    with_op_thread_post_count op_thread_post_count i64,
+    with_op_thread_post_index op_thread_post_index i64,
+  }
 }
 /// `app.bsky.unspecced.defs#trendView`
 #[derive(Debug, Clone, PartialEq)]
@@ -540,6 +558,7 @@ impl<'de> serde::Deserialize<'de> for TrendView {
 }
 impl TrendView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         topic: impl Into<String>,
         display_name: impl Into<String>,
@@ -563,9 +582,11 @@ impl TrendView {
     }
 }
 crate::rt::setters! { TrendView;
-    with_category category some String,
-    with_description description some String,
-    with_status status some String,
+  some {
+    with_category category String,
+    with_description description String,
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`TrendView`].
 pub mod trend_view_status {
@@ -607,6 +628,7 @@ impl<'de> serde::Deserialize<'de> for TrendingTopic {
 }
 impl TrendingTopic {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(topic: impl Into<String>, link: impl Into<String>) -> Self {
         Self {
             description: Default::default(),
@@ -618,6 +640,8 @@ impl TrendingTopic {
     }
 }
 crate::rt::setters! { TrendingTopic;
-    with_description description some String,
-    with_display_name display_name some String,
+  some {
+    with_description description String,
+    with_display_name display_name String,
+  }
 }

@@ -18,9 +18,11 @@ impl atmo_xrpc::Endpoint for GetAgeAssuranceState {
 }
 impl atmo_xrpc::Call for GetAgeAssuranceState {
     type Endpoint = GetAgeAssuranceState;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -30,13 +30,16 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Output;
-    with_check_email_confirmed check_email_confirmed some bool,
-    with_live_now live_now some Vec<LiveNowConfig>,
+  some {
+    with_check_email_confirmed check_email_confirmed bool,
+    with_live_now live_now Vec<LiveNowConfig>,
+  }
 }
 /// The `app.bsky.unspecced.getConfig` query.
 ///
@@ -53,9 +56,11 @@ impl atmo_xrpc::Endpoint for GetConfig {
 }
 impl atmo_xrpc::Call for GetConfig {
     type Endpoint = GetConfig;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -89,6 +94,7 @@ impl<'de> serde::Deserialize<'de> for LiveNowConfig {
 }
 impl LiveNowConfig {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, domains: impl Into<Vec<String>>) -> Self {
         Self {
             did,

@@ -14,13 +14,18 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_limit limit some i64,
-    with_viewer viewer exact atmo_syntax::Did,
+  some {
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
 }
 /// The output of `app.bsky.unspecced.getOnboardingSuggestedStarterPacksSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +53,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(starter_packs: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self {
             starter_packs: starter_packs.into(),
@@ -70,9 +76,11 @@ impl atmo_xrpc::Endpoint for GetOnboardingSuggestedStarterPacksSkeleton {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetOnboardingSuggestedStarterPacksSkeleton;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

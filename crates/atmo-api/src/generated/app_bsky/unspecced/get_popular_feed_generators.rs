@@ -15,14 +15,17 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_query query some String,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_query query String,
+  }
 }
 /// The output of `app.bsky.unspecced.getPopularFeedGenerators`.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +56,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(feeds: impl Into<Vec<crate::app_bsky::feed::defs::GeneratorView>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -62,7 +66,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `app.bsky.unspecced.getPopularFeedGenerators` query.
 ///
@@ -79,17 +85,21 @@ impl atmo_xrpc::Endpoint for GetPopularFeedGenerators {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetPopularFeedGenerators;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetPopularFeedGenerators {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

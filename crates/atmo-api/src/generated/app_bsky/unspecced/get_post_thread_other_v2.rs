@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(anchor: atmo_syntax::AtUri) -> Self {
         Self { anchor }
     }
@@ -42,6 +43,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(thread: impl Into<Vec<ThreadItem>>) -> Self {
         Self {
             thread: thread.into(),
@@ -64,9 +66,11 @@ impl atmo_xrpc::Endpoint for GetPostThreadOtherV2 {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetPostThreadOtherV2;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -136,6 +140,7 @@ impl<'de> serde::Deserialize<'de> for ThreadItem {
 }
 impl ThreadItem {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         depth: impl Into<i64>,

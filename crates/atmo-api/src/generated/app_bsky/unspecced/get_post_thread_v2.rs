@@ -23,6 +23,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(anchor: atmo_syntax::AtUri) -> Self {
         Self {
             above: Default::default(),
@@ -34,10 +35,12 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_above above some bool,
-    with_below below some i64,
-    with_branching_factor branching_factor some i64,
-    with_sort sort some String,
+  some {
+    with_above above bool,
+    with_below below i64,
+    with_branching_factor branching_factor i64,
+    with_sort sort String,
+  }
 }
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
@@ -82,6 +85,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(thread: impl Into<Vec<ThreadItem>>, has_other_replies: impl Into<bool>) -> Self {
         Self {
             has_other_replies: has_other_replies.into(),
@@ -92,7 +96,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_threadgate threadgate some crate::app_bsky::feed::defs::ThreadgateView,
+  some {
+    with_threadgate threadgate crate::app_bsky::feed::defs::ThreadgateView,
+  }
 }
 /// The `app.bsky.unspecced.getPostThreadV2` query.
 ///
@@ -109,9 +115,11 @@ impl atmo_xrpc::Endpoint for GetPostThreadV2 {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetPostThreadV2;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -210,6 +218,7 @@ impl<'de> serde::Deserialize<'de> for ThreadItem {
 }
 impl ThreadItem {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         depth: impl Into<i64>,

@@ -11,12 +11,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_limit limit some i64,
+  some {
+    with_limit limit i64,
+  }
 }
 /// The output of `app.bsky.unspecced.getSuggestedStarterPacks`.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +47,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         starter_packs: impl Into<Vec<crate::app_bsky::graph::defs::StarterPackView>>,
     ) -> Self {
@@ -68,9 +72,11 @@ impl atmo_xrpc::Endpoint for GetSuggestedStarterPacks {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSuggestedStarterPacks;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -14,13 +14,16 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_category category some String,
-    with_limit limit some i64,
+  some {
+    with_category category String,
+    with_limit limit i64,
+  }
 }
 /// The output of `app.bsky.unspecced.getSuggestedUsers`.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +59,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>) -> Self {
         Self {
             actors: actors.into(),
@@ -66,8 +70,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_rec_id rec_id some String,
-    with_rec_id_str rec_id_str some String,
+  some {
+    with_rec_id rec_id String,
+    with_rec_id_str rec_id_str String,
+  }
 }
 /// The `app.bsky.unspecced.getSuggestedUsers` query.
 ///
@@ -84,9 +90,11 @@ impl atmo_xrpc::Endpoint for GetSuggestedUsers {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSuggestedUsers;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

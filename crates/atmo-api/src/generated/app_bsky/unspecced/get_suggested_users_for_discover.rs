@@ -11,12 +11,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_limit limit some i64,
+  some {
+    with_limit limit i64,
+  }
 }
 /// The output of `app.bsky.unspecced.getSuggestedUsersForDiscover`.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +51,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>) -> Self {
         Self {
             actors: actors.into(),
@@ -57,7 +61,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_rec_id_str rec_id_str some String,
+  some {
+    with_rec_id_str rec_id_str String,
+  }
 }
 /// The `app.bsky.unspecced.getSuggestedUsersForDiscover` query.
 ///
@@ -74,9 +80,11 @@ impl atmo_xrpc::Endpoint for GetSuggestedUsersForDiscover {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSuggestedUsersForDiscover;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

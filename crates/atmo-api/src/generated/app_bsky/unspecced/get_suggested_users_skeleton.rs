@@ -17,14 +17,19 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_category category some String,
-    with_limit limit some i64,
-    with_viewer viewer exact atmo_syntax::Did,
+  some {
+    with_category category String,
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
 }
 /// The output of `app.bsky.unspecced.getSuggestedUsersSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +65,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
         Self {
             dids: dids.into(),
@@ -70,8 +76,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_rec_id rec_id some String,
-    with_rec_id_str rec_id_str some String,
+  some {
+    with_rec_id rec_id String,
+    with_rec_id_str rec_id_str String,
+  }
 }
 /// The `app.bsky.unspecced.getSuggestedUsersSkeleton` query.
 ///
@@ -88,9 +96,11 @@ impl atmo_xrpc::Endpoint for GetSuggestedUsersSkeleton {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSuggestedUsersSkeleton;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -19,15 +19,20 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_relative_to_did relative_to_did exact atmo_syntax::Did,
-    with_viewer viewer exact atmo_syntax::Did,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_relative_to_did relative_to_did atmo_syntax::Did,
+    with_viewer viewer atmo_syntax::Did,
+  }
 }
 /// The output of `app.bsky.unspecced.getSuggestionsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +75,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actors: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonSearchActor>>,
     ) -> Self {
@@ -84,10 +90,14 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
-    with_rec_id rec_id some i64,
-    with_rec_id_str rec_id_str some String,
-    with_relative_to_did relative_to_did exact atmo_syntax::Did,
+  some {
+    with_cursor cursor String,
+    with_rec_id rec_id i64,
+    with_rec_id_str rec_id_str String,
+  }
+  exact {
+    with_relative_to_did relative_to_did atmo_syntax::Did,
+  }
 }
 /// The `app.bsky.unspecced.getSuggestionsSkeleton` query.
 ///
@@ -104,17 +114,21 @@ impl atmo_xrpc::Endpoint for GetSuggestionsSkeleton {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSuggestionsSkeleton;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetSuggestionsSkeleton {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(suggestions: impl Into<Vec<Suggestion>>) -> Self {
         Self {
             suggestions: suggestions.into(),
@@ -49,9 +50,11 @@ impl atmo_xrpc::Endpoint for GetTaggedSuggestions {
 }
 impl atmo_xrpc::Call for GetTaggedSuggestions {
     type Endpoint = GetTaggedSuggestions;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -88,6 +91,7 @@ impl<'de> serde::Deserialize<'de> for Suggestion {
 }
 impl Suggestion {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         tag: impl Into<String>,
         subject_type: impl Into<String>,

@@ -14,13 +14,18 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_limit limit some i64,
-    with_viewer viewer exact atmo_syntax::Did,
+  some {
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
 }
 /// The output of `app.bsky.unspecced.getTrendingTopics`.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +56,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         topics: impl Into<Vec<crate::app_bsky::unspecced::defs::TrendingTopic>>,
         suggested: impl Into<Vec<crate::app_bsky::unspecced::defs::TrendingTopic>>,
@@ -77,9 +83,11 @@ impl atmo_xrpc::Endpoint for GetTrendingTopics {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetTrendingTopics;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

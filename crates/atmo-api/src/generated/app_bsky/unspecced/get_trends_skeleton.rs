@@ -14,13 +14,18 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_limit limit some i64,
-    with_viewer viewer exact atmo_syntax::Did,
+  some {
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
 }
 /// The output of `app.bsky.unspecced.getTrendsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +57,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(trends: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonTrend>>) -> Self {
         Self {
             rec_id_str: Default::default(),
@@ -61,7 +67,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_rec_id_str rec_id_str some String,
+  some {
+    with_rec_id_str rec_id_str String,
+  }
 }
 /// The `app.bsky.unspecced.getTrendsSkeleton` query.
 ///
@@ -78,9 +86,11 @@ impl atmo_xrpc::Endpoint for GetTrendsSkeleton {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetTrendsSkeleton;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -46,6 +46,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(q: impl Into<String>) -> Self {
         Self {
             author: Default::default(),
@@ -65,18 +66,24 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_author author exact atmo_syntax::AtIdentifier,
-    with_cursor cursor some String,
-    with_domain domain some String,
-    with_lang lang exact atmo_syntax::Language,
-    with_limit limit some i64,
-    with_mentions mentions exact atmo_syntax::AtIdentifier,
-    with_since since some String,
-    with_sort sort some String,
-    with_tag tag set Vec<String>,
-    with_until until some String,
-    with_url url exact atmo_syntax::Uri,
-    with_viewer viewer exact atmo_syntax::Did,
+  some {
+    with_cursor cursor String,
+    with_domain domain String,
+    with_limit limit i64,
+    with_since since String,
+    with_sort sort String,
+    with_until until String,
+  }
+  exact {
+    with_author author atmo_syntax::AtIdentifier,
+    with_lang lang atmo_syntax::Language,
+    with_mentions mentions atmo_syntax::AtIdentifier,
+    with_url url atmo_syntax::Uri,
+    with_viewer viewer atmo_syntax::Did,
+  }
+  set {
+    with_tag tag Vec<String>,
+  }
 }
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
@@ -118,6 +125,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         posts: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonSearchPost>>,
     ) -> Self {
@@ -130,8 +138,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
-    with_hits_total hits_total some i64,
+  some {
+    with_cursor cursor String,
+    with_hits_total hits_total i64,
+  }
 }
 /// The errors `app.bsky.unspecced.searchPostsSkeleton` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -155,14 +165,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -182,17 +195,21 @@ impl atmo_xrpc::Endpoint for SearchPostsSkeleton {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = SearchPostsSkeleton;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for SearchPostsSkeleton {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -19,6 +19,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(q: impl Into<String>) -> Self {
         Self {
             cursor: Default::default(),
@@ -29,9 +30,13 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_viewer viewer exact atmo_syntax::Did,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
 }
 /// The output of `app.bsky.unspecced.searchStarterPacksSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +71,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         starter_packs: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonSearchStarterPack>>,
     ) -> Self {
@@ -78,8 +84,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
-    with_hits_total hits_total some i64,
+  some {
+    with_cursor cursor String,
+    with_hits_total hits_total i64,
+  }
 }
 /// The errors `app.bsky.unspecced.searchStarterPacksSkeleton` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,14 +111,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -130,17 +141,21 @@ impl atmo_xrpc::Endpoint for SearchStarterPacksSkeleton {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = SearchStarterPacksSkeleton;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for SearchStarterPacksSkeleton {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

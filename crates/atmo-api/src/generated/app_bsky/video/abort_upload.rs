@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(job_id: impl Into<String>) -> Self {
         Self {
             job_id: job_id.into(),
@@ -68,6 +69,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(state: impl Into<String>) -> Self {
         Self {
             completed_job_id: Default::default(),
@@ -78,8 +80,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_completed_job_id completed_job_id some String,
-    with_failure_reason failure_reason some String,
+  some {
+    with_completed_job_id completed_job_id String,
+    with_failure_reason failure_reason String,
+  }
 }
 /// Known values of the `state` field of [`Output`].
 pub mod output_state {
@@ -122,14 +126,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -149,9 +156,11 @@ impl atmo_xrpc::Endpoint for AbortUpload {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = AbortUpload;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

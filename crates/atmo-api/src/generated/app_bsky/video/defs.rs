@@ -51,6 +51,7 @@ impl<'de> serde::Deserialize<'de> for JobStatus {
 }
 impl JobStatus {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(job_id: impl Into<String>, did: atmo_syntax::Did, state: impl Into<String>) -> Self {
         Self {
             blob: Default::default(),
@@ -66,11 +67,13 @@ impl JobStatus {
     }
 }
 crate::rt::setters! { JobStatus;
-    with_blob blob some atmo_data::Blob,
-    with_error error some String,
-    with_failure_code failure_code some String,
-    with_message message some String,
-    with_progress progress some i64,
+  some {
+    with_blob blob atmo_data::Blob,
+    with_error error String,
+    with_failure_code failure_code String,
+    with_message message String,
+    with_progress progress i64,
+  }
 }
 /// Known values of the `failureCode` field of [`JobStatus`].
 pub mod job_status_failure_code {

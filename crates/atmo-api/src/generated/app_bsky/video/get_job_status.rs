@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(job_id: impl Into<String>) -> Self {
         Self {
             job_id: job_id.into(),
@@ -42,6 +43,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(job_status: impl Into<crate::app_bsky::video::defs::JobStatus>) -> Self {
         Self {
             job_status: job_status.into(),
@@ -64,9 +66,11 @@ impl atmo_xrpc::Endpoint for GetJobStatus {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetJobStatus;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -39,6 +39,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(can_upload: impl Into<bool>) -> Self {
         Self {
             can_upload: can_upload.into(),
@@ -51,10 +52,12 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_error error some String,
-    with_message message some String,
-    with_remaining_daily_bytes remaining_daily_bytes some i64,
-    with_remaining_daily_videos remaining_daily_videos some i64,
+  some {
+    with_error error String,
+    with_message message String,
+    with_remaining_daily_bytes remaining_daily_bytes i64,
+    with_remaining_daily_videos remaining_daily_videos i64,
+  }
 }
 /// The `app.bsky.video.getUploadLimits` query.
 ///
@@ -71,9 +74,11 @@ impl atmo_xrpc::Endpoint for GetUploadLimits {
 }
 impl atmo_xrpc::Call for GetUploadLimits {
     type Endpoint = GetUploadLimits;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

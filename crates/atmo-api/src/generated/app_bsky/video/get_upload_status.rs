@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(job_id: impl Into<String>) -> Self {
         Self {
             job_id: job_id.into(),
@@ -69,6 +70,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         job_id: impl Into<String>,
         part_size_bytes: impl Into<i64>,
@@ -92,9 +94,11 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_completed_job_id completed_job_id some String,
-    with_failure_reason failure_reason some String,
-    with_job_status job_status some crate::app_bsky::video::defs::JobStatus,
+  some {
+    with_completed_job_id completed_job_id String,
+    with_failure_reason failure_reason String,
+    with_job_status job_status crate::app_bsky::video::defs::JobStatus,
+  }
 }
 /// Known values of the `state` field of [`Output`].
 pub mod output_state {
@@ -135,14 +139,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -162,9 +169,11 @@ impl atmo_xrpc::Endpoint for GetUploadStatus {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetUploadStatus;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

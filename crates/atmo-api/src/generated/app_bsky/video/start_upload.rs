@@ -48,6 +48,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(size_bytes: impl Into<i64>, mime_type: impl Into<String>) -> Self {
         Self {
             duration_ms: Default::default(),
@@ -61,10 +62,12 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_duration_ms duration_ms some i64,
-    with_height height some i64,
-    with_name name some String,
-    with_width width some i64,
+  some {
+    with_duration_ms duration_ms i64,
+    with_height height i64,
+    with_name name String,
+    with_width width i64,
+  }
 }
 /// The output of `app.bsky.video.startUpload`.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +104,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         job_id: impl Into<String>,
         part_size_bytes: impl Into<i64>,
@@ -182,14 +186,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -209,9 +216,11 @@ impl atmo_xrpc::Endpoint for StartUpload {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = StartUpload;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(job_status: impl Into<crate::app_bsky::video::defs::JobStatus>) -> Self {
         Self {
             job_status: job_status.into(),

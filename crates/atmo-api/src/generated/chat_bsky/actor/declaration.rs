@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(allow_incoming: impl Into<String>) -> Self {
         Self {
             allow_group_invites: Default::default(),
@@ -42,7 +43,9 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_allow_group_invites allow_group_invites some String,
+  some {
+    with_allow_group_invites allow_group_invites String,
+  }
 }
 /// Known values of the `allowGroupInvites` field of [`Record`].
 pub mod record_allow_group_invites {

@@ -22,6 +22,7 @@ impl<'de> serde::Deserialize<'de> for DirectConvoMember {
 }
 impl DirectConvoMember {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -59,6 +60,7 @@ impl<'de> serde::Deserialize<'de> for GroupConvoMember {
 }
 impl GroupConvoMember {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(role: impl Into<MemberRole>) -> Self {
         Self {
             added_by: Default::default(),
@@ -68,7 +70,9 @@ impl GroupConvoMember {
     }
 }
 crate::rt::setters! { GroupConvoMember;
-    with_added_by added_by some ProfileViewBasic,
+  some {
+    with_added_by added_by ProfileViewBasic,
+  }
 }
 /// `chat.bsky.actor.defs#memberRole`
 pub type MemberRole = String;
@@ -102,6 +106,7 @@ impl<'de> serde::Deserialize<'de> for PastGroupConvoMember {
 }
 impl PastGroupConvoMember {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -216,6 +221,7 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
 }
 impl ProfileViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
         Self {
             associated: Default::default(),
@@ -234,13 +240,17 @@ impl ProfileViewBasic {
     }
 }
 crate::rt::setters! { ProfileViewBasic;
-    with_associated associated some crate::app_bsky::actor::defs::ProfileAssociated,
-    with_avatar avatar exact atmo_syntax::Uri,
-    with_chat_disabled chat_disabled some bool,
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_display_name display_name some String,
-    with_kind kind some ProfileViewBasicKind,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_verification verification some crate::app_bsky::actor::defs::VerificationState,
-    with_viewer viewer some crate::app_bsky::actor::defs::ViewerState,
+  some {
+    with_associated associated crate::app_bsky::actor::defs::ProfileAssociated,
+    with_chat_disabled chat_disabled bool,
+    with_display_name display_name String,
+    with_kind kind ProfileViewBasicKind,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_verification verification crate::app_bsky::actor::defs::VerificationState,
+    with_viewer viewer crate::app_bsky::actor::defs::ViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
 }

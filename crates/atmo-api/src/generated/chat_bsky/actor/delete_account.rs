@@ -22,6 +22,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -39,9 +40,11 @@ impl atmo_xrpc::Endpoint for DeleteAccount {
 }
 impl atmo_xrpc::Call for DeleteAccount {
     type Endpoint = DeleteAccount;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -18,9 +18,11 @@ impl atmo_xrpc::Endpoint for ExportAccountData {
 }
 impl atmo_xrpc::Call for ExportAccountData {
     type Endpoint = ExportAccountData;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -36,6 +36,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         chat_disabled: impl Into<bool>,
         can_create_groups: impl Into<bool>,
@@ -64,9 +65,11 @@ impl atmo_xrpc::Endpoint for GetStatus {
 }
 impl atmo_xrpc::Call for GetStatus {
     type Endpoint = GetStatus;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

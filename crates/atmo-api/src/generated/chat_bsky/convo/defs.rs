@@ -50,6 +50,7 @@ impl<'de> serde::Deserialize<'de> for ConvoRef {
 }
 impl ConvoRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -243,6 +244,7 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
 }
 impl ConvoView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<String>,
         rev: impl Into<String>,
@@ -265,10 +267,12 @@ impl ConvoView {
     }
 }
 crate::rt::setters! { ConvoView;
-    with_kind kind some ConvoViewKind,
-    with_last_message last_message some ConvoViewLastMessage,
-    with_last_reaction last_reaction some ConvoViewLastReaction,
-    with_status status some ConvoStatus,
+  some {
+    with_kind kind ConvoViewKind,
+    with_last_message last_message ConvoViewLastMessage,
+    with_last_reaction last_reaction ConvoViewLastReaction,
+    with_status status ConvoStatus,
+  }
 }
 /// `chat.bsky.convo.defs#deletedMessageView`
 #[derive(Debug, Clone, PartialEq)]
@@ -305,6 +309,7 @@ impl<'de> serde::Deserialize<'de> for DeletedMessageView {
 }
 impl DeletedMessageView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<String>,
         rev: impl Into<String>,
@@ -341,6 +346,7 @@ impl<'de> serde::Deserialize<'de> for DirectConvo {
 }
 impl DirectConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -405,6 +411,7 @@ impl<'de> serde::Deserialize<'de> for GroupConvo {
 }
 impl GroupConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         created_at: atmo_syntax::LenientDatetime,
         lock_status: impl Into<ConvoLockStatus>,
@@ -428,9 +435,11 @@ impl GroupConvo {
     }
 }
 crate::rt::setters! { GroupConvo;
-    with_join_link join_link some crate::chat_bsky::group::defs::JoinLinkView,
-    with_join_request_count join_request_count some i64,
-    with_unread_join_request_count unread_join_request_count some i64,
+  some {
+    with_join_link join_link crate::chat_bsky::group::defs::JoinLinkView,
+    with_join_request_count join_request_count i64,
+    with_unread_join_request_count unread_join_request_count i64,
+  }
 }
 /// `chat.bsky.convo.defs#logAcceptConvo`
 ///
@@ -463,6 +472,7 @@ impl<'de> serde::Deserialize<'de> for LogAcceptConvo {
 }
 impl LogAcceptConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -510,6 +520,7 @@ impl<'de> serde::Deserialize<'de> for LogAddMember {
 }
 impl LogAddMember {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -607,6 +618,7 @@ impl<'de> serde::Deserialize<'de> for LogAddReaction {
 }
 impl LogAddReaction {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -624,7 +636,9 @@ impl LogAddReaction {
     }
 }
 crate::rt::setters! { LogAddReaction;
-    with_related_profiles related_profiles some Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  some {
+    with_related_profiles related_profiles Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
 }
 /// `chat.bsky.convo.defs#logApproveJoinRequest`
 ///
@@ -661,6 +675,7 @@ impl<'de> serde::Deserialize<'de> for LogApproveJoinRequest {
 }
 impl LogApproveJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -705,6 +720,7 @@ impl<'de> serde::Deserialize<'de> for LogBeginConvo {
 }
 impl LogBeginConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -748,6 +764,7 @@ impl<'de> serde::Deserialize<'de> for LogCreateJoinLink {
 }
 impl LogCreateJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -840,6 +857,7 @@ impl<'de> serde::Deserialize<'de> for LogCreateMessage {
 }
 impl LogCreateMessage {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -855,7 +873,9 @@ impl LogCreateMessage {
     }
 }
 crate::rt::setters! { LogCreateMessage;
-    with_related_profiles related_profiles some Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  some {
+    with_related_profiles related_profiles Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
 }
 /// A union inside `chat.bsky.convo.defs#logDeleteMessage`.
 #[derive(Debug, Clone, PartialEq)]
@@ -932,6 +952,7 @@ impl<'de> serde::Deserialize<'de> for LogDeleteMessage {
 }
 impl LogDeleteMessage {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -980,6 +1001,7 @@ impl<'de> serde::Deserialize<'de> for LogDisableJoinLink {
 }
 impl LogDisableJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1028,6 +1050,7 @@ impl<'de> serde::Deserialize<'de> for LogEditGroup {
 }
 impl LogEditGroup {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1076,6 +1099,7 @@ impl<'de> serde::Deserialize<'de> for LogEditJoinLink {
 }
 impl LogEditJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1124,6 +1148,7 @@ impl<'de> serde::Deserialize<'de> for LogEnableJoinLink {
 }
 impl LogEnableJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1172,6 +1197,7 @@ impl<'de> serde::Deserialize<'de> for LogIncomingJoinRequest {
 }
 impl LogIncomingJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1216,6 +1242,7 @@ impl<'de> serde::Deserialize<'de> for LogLeaveConvo {
 }
 impl LogLeaveConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -1263,6 +1290,7 @@ impl<'de> serde::Deserialize<'de> for LogLockConvo {
 }
 impl LogLockConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1317,6 +1345,7 @@ impl<'de> serde::Deserialize<'de> for LogLockConvoPermanently {
 }
 impl LogLockConvoPermanently {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1371,6 +1400,7 @@ impl<'de> serde::Deserialize<'de> for LogMemberJoin {
 }
 impl LogMemberJoin {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1425,6 +1455,7 @@ impl<'de> serde::Deserialize<'de> for LogMemberLeave {
 }
 impl LogMemberLeave {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1471,6 +1502,7 @@ impl<'de> serde::Deserialize<'de> for LogMuteConvo {
 }
 impl LogMuteConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -1510,6 +1542,7 @@ impl<'de> serde::Deserialize<'de> for LogOutgoingJoinRequest {
 }
 impl LogOutgoingJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -1602,6 +1635,7 @@ impl<'de> serde::Deserialize<'de> for LogReadConvo {
 }
 impl LogReadConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1646,6 +1680,7 @@ impl<'de> serde::Deserialize<'de> for LogReadJoinRequests {
 }
 impl LogReadJoinRequests {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -1738,6 +1773,7 @@ impl<'de> serde::Deserialize<'de> for LogReadMessage {
 }
 impl LogReadMessage {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1786,6 +1822,7 @@ impl<'de> serde::Deserialize<'de> for LogRejectJoinRequest {
 }
 impl LogRejectJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1838,6 +1875,7 @@ impl<'de> serde::Deserialize<'de> for LogRemoveMember {
 }
 impl LogRemoveMember {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1935,6 +1973,7 @@ impl<'de> serde::Deserialize<'de> for LogRemoveReaction {
 }
 impl LogRemoveReaction {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -1952,7 +1991,9 @@ impl LogRemoveReaction {
     }
 }
 crate::rt::setters! { LogRemoveReaction;
-    with_related_profiles related_profiles some Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  some {
+    with_related_profiles related_profiles Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
 }
 /// `chat.bsky.convo.defs#logUnlockConvo`
 ///
@@ -1993,6 +2034,7 @@ impl<'de> serde::Deserialize<'de> for LogUnlockConvo {
 }
 impl LogUnlockConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -2039,6 +2081,7 @@ impl<'de> serde::Deserialize<'de> for LogUnmuteConvo {
 }
 impl LogUnmuteConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -2082,6 +2125,7 @@ impl<'de> serde::Deserialize<'de> for LogWithdrawIncomingJoinRequest {
 }
 impl LogWithdrawIncomingJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         rev: impl Into<String>,
         convo_id: impl Into<String>,
@@ -2126,6 +2170,7 @@ impl<'de> serde::Deserialize<'de> for LogWithdrawOutgoingJoinRequest {
 }
 impl LogWithdrawOutgoingJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -2163,6 +2208,7 @@ impl<'de> serde::Deserialize<'de> for MessageAndReactionView {
 }
 impl MessageAndReactionView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(message: impl Into<MessageView>, reaction: impl Into<ReactionView>) -> Self {
         Self {
             message: message.into(),
@@ -2194,6 +2240,7 @@ impl<'de> serde::Deserialize<'de> for MessageBeforeUserJoinedGroupView {
 }
 impl MessageBeforeUserJoinedGroupView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -2268,6 +2315,7 @@ impl<'de> serde::Deserialize<'de> for MessageInput {
 }
 impl MessageInput {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(text: impl Into<String>) -> Self {
         Self {
             embed: Default::default(),
@@ -2279,9 +2327,11 @@ impl MessageInput {
     }
 }
 crate::rt::setters! { MessageInput;
-    with_embed embed some MessageInputEmbed,
-    with_facets facets some Vec<crate::app_bsky::richtext::facet::Facet>,
-    with_reply_to reply_to some ReplyRef,
+  some {
+    with_embed embed MessageInputEmbed,
+    with_facets facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_reply_to reply_to ReplyRef,
+  }
 }
 /// `chat.bsky.convo.defs#messageRef`
 #[derive(Debug, Clone, PartialEq)]
@@ -2315,6 +2365,7 @@ impl<'de> serde::Deserialize<'de> for MessageRef {
 }
 impl MessageRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         did: atmo_syntax::Did,
         message_id: impl Into<String>,
@@ -2470,6 +2521,7 @@ impl<'de> serde::Deserialize<'de> for MessageView {
 }
 impl MessageView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<String>,
         rev: impl Into<String>,
@@ -2492,10 +2544,12 @@ impl MessageView {
     }
 }
 crate::rt::setters! { MessageView;
-    with_embed embed some MessageViewEmbed,
-    with_facets facets some Vec<crate::app_bsky::richtext::facet::Facet>,
-    with_reactions reactions some Vec<ReactionView>,
-    with_reply_to reply_to some MessageViewReplyTo,
+  some {
+    with_embed embed MessageViewEmbed,
+    with_facets facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_reactions reactions Vec<ReactionView>,
+    with_reply_to reply_to MessageViewReplyTo,
+  }
 }
 /// `chat.bsky.convo.defs#messageViewSender`
 #[derive(Debug, Clone, PartialEq)]
@@ -2523,6 +2577,7 @@ impl<'de> serde::Deserialize<'de> for MessageViewSender {
 }
 impl MessageViewSender {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -2562,6 +2617,7 @@ impl<'de> serde::Deserialize<'de> for ReactionView {
 }
 impl ReactionView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         value: impl Into<String>,
         sender: impl Into<ReactionViewSender>,
@@ -2601,6 +2657,7 @@ impl<'de> serde::Deserialize<'de> for ReactionViewSender {
 }
 impl ReactionViewSender {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -2636,6 +2693,7 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
 }
 impl ReplyRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(message_id: impl Into<String>) -> Self {
         Self {
             message_id: message_id.into(),
@@ -2679,6 +2737,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataAddMember {
 }
 impl SystemMessageDataAddMember {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         member: impl Into<SystemMessageReferredUser>,
         role: impl Into<crate::chat_bsky::actor::defs::MemberRole>,
@@ -2715,6 +2774,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataCreateJoinLink {
 }
 impl SystemMessageDataCreateJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -2742,6 +2802,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataDisableJoinLink {
 }
 impl SystemMessageDataDisableJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -2779,13 +2840,16 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataEditGroup {
 }
 impl SystemMessageDataEditGroup {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { SystemMessageDataEditGroup;
-    with_new_name new_name some String,
-    with_old_name old_name some String,
+  some {
+    with_new_name new_name String,
+    with_old_name old_name String,
+  }
 }
 /// `chat.bsky.convo.defs#systemMessageDataEditJoinLink`
 ///
@@ -2810,6 +2874,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataEditJoinLink {
 }
 impl SystemMessageDataEditJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -2837,6 +2902,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataEnableJoinLink {
 }
 impl SystemMessageDataEnableJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -2870,6 +2936,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataLockConvo {
 }
 impl SystemMessageDataLockConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(locked_by: impl Into<SystemMessageReferredUser>) -> Self {
         Self {
             locked_by: locked_by.into(),
@@ -2906,6 +2973,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataLockConvoPermanently {
 }
 impl SystemMessageDataLockConvoPermanently {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(locked_by: impl Into<SystemMessageReferredUser>) -> Self {
         Self {
             locked_by: locked_by.into(),
@@ -2950,6 +3018,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataMemberJoin {
 }
 impl SystemMessageDataMemberJoin {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         member: impl Into<SystemMessageReferredUser>,
         role: impl Into<crate::chat_bsky::actor::defs::MemberRole>,
@@ -2963,7 +3032,9 @@ impl SystemMessageDataMemberJoin {
     }
 }
 crate::rt::setters! { SystemMessageDataMemberJoin;
-    with_approved_by approved_by some SystemMessageReferredUser,
+  some {
+    with_approved_by approved_by SystemMessageReferredUser,
+  }
 }
 /// `chat.bsky.convo.defs#systemMessageDataMemberLeave`
 ///
@@ -2994,6 +3065,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataMemberLeave {
 }
 impl SystemMessageDataMemberLeave {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(member: impl Into<SystemMessageReferredUser>) -> Self {
         Self {
             member: member.into(),
@@ -3033,6 +3105,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataRemoveMember {
 }
 impl SystemMessageDataRemoveMember {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         member: impl Into<SystemMessageReferredUser>,
         removed_by: impl Into<SystemMessageReferredUser>,
@@ -3073,6 +3146,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataUnlockConvo {
 }
 impl SystemMessageDataUnlockConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(unlocked_by: impl Into<SystemMessageReferredUser>) -> Self {
         Self {
             unlocked_by: unlocked_by.into(),
@@ -3106,6 +3180,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageReferredUser {
 }
 impl SystemMessageReferredUser {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -3297,6 +3372,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageView {
 }
 impl SystemMessageView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<String>,
         rev: impl Into<String>,

@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(members: impl Into<Vec<atmo_syntax::Did>>) -> Self {
         Self {
             members: members.into(),
@@ -45,6 +46,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(can_chat: impl Into<bool>) -> Self {
         Self {
             can_chat: can_chat.into(),
@@ -54,7 +56,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_convo convo some crate::chat_bsky::convo::defs::ConvoView,
+  some {
+    with_convo convo crate::chat_bsky::convo::defs::ConvoView,
+  }
 }
 /// The `chat.bsky.convo.getConvoAvailability` query.
 ///
@@ -71,9 +75,11 @@ impl atmo_xrpc::Endpoint for GetConvoAvailability {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetConvoAvailability;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -11,12 +11,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// A union inside `chat.bsky.convo.getLog#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -348,6 +351,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(logs: impl Into<Vec<OutputLogsItem>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -357,7 +361,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `chat.bsky.convo.getLog` query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -372,17 +378,21 @@ impl atmo_xrpc::Endpoint for GetLog {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetLog;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetLog {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -12,12 +12,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_include_group_chats include_group_chats some bool,
+  some {
+    with_include_group_chats include_group_chats bool,
+  }
 }
 /// The output of `chat.bsky.convo.getUnreadCounts`.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +53,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         unread_accepted_convos: impl Into<i64>,
         unread_request_convos: impl Into<i64>,
@@ -76,9 +80,11 @@ impl atmo_xrpc::Endpoint for GetUnreadCounts {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetUnreadCounts;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

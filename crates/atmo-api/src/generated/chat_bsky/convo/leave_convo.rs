@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -63,6 +64,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convo_id: impl Into<String>, rev: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -99,14 +101,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -126,9 +131,11 @@ impl atmo_xrpc::Endpoint for LeaveConvo {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = LeaveConvo;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

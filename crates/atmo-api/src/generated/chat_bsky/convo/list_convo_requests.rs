@@ -13,13 +13,16 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// A union inside `chat.bsky.convo.listConvoRequests#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +92,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(requests: impl Into<Vec<OutputRequestsItem>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -98,7 +102,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `chat.bsky.convo.listConvoRequests` query.
 ///
@@ -115,17 +121,21 @@ impl atmo_xrpc::Endpoint for ListConvoRequests {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListConvoRequests;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListConvoRequests {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

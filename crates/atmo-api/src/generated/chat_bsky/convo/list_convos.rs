@@ -24,17 +24,20 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_kind kind some String,
-    with_limit limit some i64,
-    with_lock_status lock_status some String,
-    with_read_state read_state some String,
-    with_status status some String,
+  some {
+    with_cursor cursor String,
+    with_kind kind String,
+    with_limit limit i64,
+    with_lock_status lock_status String,
+    with_read_state read_state String,
+    with_status status String,
+  }
 }
 /// Known values of the `kind` parameter of [`Params`].
 pub mod params_kind {
@@ -93,6 +96,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convos: impl Into<Vec<crate::chat_bsky::convo::defs::ConvoView>>) -> Self {
         Self {
             convos: convos.into(),
@@ -102,7 +106,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `chat.bsky.convo.listConvos` query.
 ///
@@ -119,17 +125,21 @@ impl atmo_xrpc::Endpoint for ListConvos {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListConvos;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListConvos {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

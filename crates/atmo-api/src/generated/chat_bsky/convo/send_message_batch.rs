@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(items: impl Into<Vec<BatchItem>>) -> Self {
         Self {
             items: items.into(),
@@ -60,6 +61,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(items: impl Into<Vec<crate::chat_bsky::convo::defs::MessageView>>) -> Self {
         Self {
             items: items.into(),
@@ -97,14 +99,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -124,9 +129,11 @@ impl atmo_xrpc::Endpoint for SendMessageBatch {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = SendMessageBatch;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -160,6 +167,7 @@ impl<'de> serde::Deserialize<'de> for BatchItem {
 }
 impl BatchItem {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         convo_id: impl Into<String>,
         message: impl Into<crate::chat_bsky::convo::defs::MessageInput>,

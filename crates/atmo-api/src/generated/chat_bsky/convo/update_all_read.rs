@@ -27,12 +27,15 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_status status some String,
+  some {
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`Input`].
 pub mod input_status {
@@ -68,6 +71,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(updated_count: impl Into<i64>) -> Self {
         Self {
             updated_count: updated_count.into(),
@@ -90,9 +94,11 @@ impl atmo_xrpc::Endpoint for UpdateAllRead {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateAllRead;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

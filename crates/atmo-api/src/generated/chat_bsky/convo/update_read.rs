@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -39,7 +40,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_message_id message_id some String,
+  some {
+    with_message_id message_id String,
+  }
 }
 /// The output of `chat.bsky.convo.updateRead`.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +70,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convo: impl Into<crate::chat_bsky::convo::defs::ConvoView>) -> Self {
         Self {
             convo: convo.into(),
@@ -96,14 +100,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -123,9 +130,11 @@ impl atmo_xrpc::Endpoint for UpdateRead {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateRead;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -28,6 +28,7 @@ impl<'de> serde::Deserialize<'de> for JoinLink {
 }
 impl JoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -113,6 +114,7 @@ impl<'de> serde::Deserialize<'de> for View {
 }
 impl View {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(join_link_preview: impl Into<ViewJoinLinkPreview>) -> Self {
         Self {
             join_link_preview: join_link_preview.into(),

@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convo_id: impl Into<String>, members: impl Into<Vec<atmo_syntax::Did>>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -67,6 +68,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convo: impl Into<crate::chat_bsky::convo::defs::ConvoView>) -> Self {
         Self {
             added_members: Default::default(),
@@ -76,7 +78,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_added_members added_members some Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  some {
+    with_added_members added_members Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
 }
 /// The errors `chat.bsky.group.addMembers` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,14 +140,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -163,9 +170,11 @@ impl atmo_xrpc::Endpoint for AddMembers {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = AddMembers;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

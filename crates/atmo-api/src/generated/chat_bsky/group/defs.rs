@@ -29,6 +29,7 @@ impl<'de> serde::Deserialize<'de> for DisabledJoinLinkPreviewView {
 }
 impl DisabledJoinLinkPreviewView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -64,6 +65,7 @@ impl<'de> serde::Deserialize<'de> for InvalidJoinLinkPreviewView {
 }
 impl InvalidJoinLinkPreviewView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -127,6 +129,7 @@ impl<'de> serde::Deserialize<'de> for JoinLinkPreviewView {
 }
 impl JoinLinkPreviewView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         convo_id: impl Into<String>,
         code: impl Into<String>,
@@ -153,8 +156,10 @@ impl JoinLinkPreviewView {
     }
 }
 crate::rt::setters! { JoinLinkPreviewView;
-    with_convo convo some crate::chat_bsky::convo::defs::ConvoView,
-    with_viewer viewer some JoinLinkViewerState,
+  some {
+    with_convo convo crate::chat_bsky::convo::defs::ConvoView,
+    with_viewer viewer JoinLinkViewerState,
+  }
 }
 /// `chat.bsky.group.defs#joinLinkView`
 ///
@@ -196,6 +201,7 @@ impl<'de> serde::Deserialize<'de> for JoinLinkView {
 }
 impl JoinLinkView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         code: impl Into<String>,
         enabled_status: impl Into<LinkEnabledStatus>,
@@ -239,12 +245,15 @@ impl<'de> serde::Deserialize<'de> for JoinLinkViewerState {
 }
 impl JoinLinkViewerState {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { JoinLinkViewerState;
-    with_requested_at requested_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_requested_at requested_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `chat.bsky.group.defs#joinRequestConvoView`
 ///
@@ -289,6 +298,7 @@ impl<'de> serde::Deserialize<'de> for JoinRequestConvoView {
 }
 impl JoinRequestConvoView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         convo_id: impl Into<String>,
         name: impl Into<String>,
@@ -342,6 +352,7 @@ impl<'de> serde::Deserialize<'de> for JoinRequestView {
 }
 impl JoinRequestView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         convo_id: impl Into<String>,
         requested_by: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,

@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -43,8 +44,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_join_rule join_rule some crate::chat_bsky::group::defs::JoinRule,
-    with_require_approval require_approval some bool,
+  some {
+    with_join_rule join_rule crate::chat_bsky::group::defs::JoinRule,
+    with_require_approval require_approval bool,
+  }
 }
 /// The output of `chat.bsky.group.editJoinLink`.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +75,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(join_link: impl Into<crate::chat_bsky::group::defs::JoinLinkView>) -> Self {
         Self {
             join_link: join_link.into(),
@@ -109,14 +113,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -136,9 +143,11 @@ impl atmo_xrpc::Endpoint for EditJoinLink {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = EditJoinLink;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(codes: impl Into<Vec<String>>) -> Self {
         Self {
             codes: codes.into(),
@@ -94,6 +95,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(join_link_previews: impl Into<Vec<OutputJoinLinkPreviewsItem>>) -> Self {
         Self {
             join_link_previews: join_link_previews.into(),
@@ -116,9 +118,11 @@ impl atmo_xrpc::Endpoint for GetJoinLinkPreviews {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetJoinLinkPreviews;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

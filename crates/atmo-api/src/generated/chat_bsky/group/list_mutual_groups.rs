@@ -14,6 +14,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: atmo_syntax::Did) -> Self {
         Self {
             cursor: Default::default(),
@@ -23,8 +24,10 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `chat.bsky.group.listMutualGroups`.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +58,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convos: impl Into<Vec<crate::chat_bsky::convo::defs::ConvoView>>) -> Self {
         Self {
             convos: convos.into(),
@@ -64,7 +68,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `chat.bsky.group.listMutualGroups` query.
 ///
@@ -81,17 +87,21 @@ impl atmo_xrpc::Endpoint for ListMutualGroups {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListMutualGroups;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListMutualGroups {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

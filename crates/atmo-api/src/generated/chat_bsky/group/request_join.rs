@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -64,6 +65,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(status: impl Into<String>) -> Self {
         Self {
             convo: Default::default(),
@@ -73,7 +75,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_convo convo some crate::chat_bsky::convo::defs::ConvoView,
+  some {
+    with_convo convo crate::chat_bsky::convo::defs::ConvoView,
+  }
 }
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
@@ -124,14 +128,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -151,9 +158,11 @@ impl atmo_xrpc::Endpoint for RequestJoin {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = RequestJoin;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

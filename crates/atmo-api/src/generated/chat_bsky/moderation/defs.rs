@@ -79,6 +79,7 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
 }
 impl ConvoView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(id: impl Into<String>, rev: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -89,7 +90,9 @@ impl ConvoView {
     }
 }
 crate::rt::setters! { ConvoView;
-    with_kind kind some ConvoViewKind,
+  some {
+    with_kind kind ConvoViewKind,
+  }
 }
 /// `chat.bsky.moderation.defs#directConvo`
 ///
@@ -114,6 +117,7 @@ impl<'de> serde::Deserialize<'de> for DirectConvo {
 }
 impl DirectConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -169,6 +173,7 @@ impl<'de> serde::Deserialize<'de> for GroupConvo {
 }
 impl GroupConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         created_at: atmo_syntax::LenientDatetime,
         join_request_count: impl Into<i64>,
@@ -190,5 +195,7 @@ impl GroupConvo {
     }
 }
 crate::rt::setters! { GroupConvo;
-    with_join_link join_link some crate::chat_bsky::group::defs::JoinLinkView,
+  some {
+    with_join_link join_link crate::chat_bsky::group::defs::JoinLinkView,
+  }
 }

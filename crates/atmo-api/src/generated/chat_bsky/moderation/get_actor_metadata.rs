@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::Did) -> Self {
         Self { actor }
     }
@@ -46,6 +47,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         day: impl Into<Metadata>,
         month: impl Into<Metadata>,
@@ -72,9 +74,11 @@ impl atmo_xrpc::Endpoint for GetActorMetadata {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetActorMetadata;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -114,6 +118,7 @@ impl<'de> serde::Deserialize<'de> for Metadata {
 }
 impl Metadata {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         messages_sent: impl Into<i64>,
         messages_received: impl Into<i64>,

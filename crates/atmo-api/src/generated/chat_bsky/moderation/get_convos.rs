@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convo_ids: impl Into<Vec<String>>) -> Self {
         Self {
             convo_ids: convo_ids.into(),
@@ -42,6 +43,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(convos: impl Into<Vec<crate::chat_bsky::moderation::defs::ConvoView>>) -> Self {
         Self {
             convos: convos.into(),
@@ -64,9 +66,11 @@ impl atmo_xrpc::Endpoint for GetConvos {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetConvos;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -22,6 +22,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(message_id: impl Into<String>) -> Self {
         Self {
             after: Default::default(),
@@ -33,10 +34,12 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_after after some i64,
-    with_before before some i64,
-    with_convo_id convo_id some String,
-    with_max_interleaved_system_messages max_interleaved_system_messages some i64,
+  some {
+    with_after after i64,
+    with_before before i64,
+    with_convo_id convo_id String,
+    with_max_interleaved_system_messages max_interleaved_system_messages i64,
+  }
 }
 /// A union inside `chat.bsky.moderation.getMessageContext#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +108,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(messages: impl Into<Vec<OutputMessagesItem>>) -> Self {
         Self {
             messages: messages.into(),
@@ -125,9 +129,11 @@ impl atmo_xrpc::Endpoint for GetMessageContext {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetMessageContext;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -12,12 +12,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// A message of the `chat.bsky.moderation.subscribeModEvents` subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,14 +194,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -261,6 +267,7 @@ impl<'de> serde::Deserialize<'de> for EventChatAccepted {
 }
 impl EventChatAccepted {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -284,9 +291,13 @@ impl EventChatAccepted {
     }
 }
 crate::rt::setters! { EventChatAccepted;
-    with_group_member_count group_member_count some i64,
-    with_group_name group_name some String,
-    with_owner_did owner_did exact atmo_syntax::Did,
+  some {
+    with_group_member_count group_member_count i64,
+    with_group_name group_name String,
+  }
+  exact {
+    with_owner_did owner_did atmo_syntax::Did,
+  }
 }
 /// Known values of the `method` field of [`EventChatAccepted`].
 pub mod event_chat_accepted_method {
@@ -340,6 +351,7 @@ impl<'de> serde::Deserialize<'de> for EventConvoFirstMessage {
 }
 impl EventConvoFirstMessage {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         created_at: atmo_syntax::LenientDatetime,
         rev: impl Into<String>,
@@ -359,7 +371,9 @@ impl EventConvoFirstMessage {
     }
 }
 crate::rt::setters! { EventConvoFirstMessage;
-    with_message_id message_id some String,
+  some {
+    with_message_id message_id String,
+  }
 }
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated`
 ///
@@ -419,6 +433,7 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatCreated {
 }
 impl EventGroupChatCreated {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -505,6 +520,7 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequest {
 }
 impl EventGroupChatJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -589,6 +605,7 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestApproved {
 }
 impl EventGroupChatJoinRequestApproved {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -671,6 +688,7 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestRejected {
 }
 impl EventGroupChatJoinRequestRejected {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -761,6 +779,7 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberAdded {
 }
 impl EventGroupChatMemberAdded {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -851,6 +870,7 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberJoined {
 }
 impl EventGroupChatMemberJoined {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -939,6 +959,7 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberLeft {
 }
 impl EventGroupChatMemberLeft {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -1058,6 +1079,7 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatUpdated {
 }
 impl EventGroupChatUpdated {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         convo_created_at: atmo_syntax::LenientDatetime,
@@ -1090,12 +1112,14 @@ impl EventGroupChatUpdated {
     }
 }
 crate::rt::setters! { EventGroupChatUpdated;
-    with_join_link_code join_link_code some String,
-    with_join_link_followers_only join_link_followers_only some bool,
-    with_join_link_requires_approval join_link_requires_approval some bool,
-    with_lock_reason lock_reason some String,
-    with_new_name new_name some String,
-    with_old_name old_name some String,
+  some {
+    with_join_link_code join_link_code String,
+    with_join_link_followers_only join_link_followers_only bool,
+    with_join_link_requires_approval join_link_requires_approval bool,
+    with_lock_reason lock_reason String,
+    with_new_name new_name String,
+    with_old_name old_name String,
+  }
 }
 /// Known values of the `lockReason` field of [`EventGroupChatUpdated`].
 pub mod event_group_chat_updated_lock_reason {
@@ -1172,6 +1196,7 @@ impl<'de> serde::Deserialize<'de> for EventRateLimitExceeded {
 }
 impl EventRateLimitExceeded {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actor_did: atmo_syntax::Did,
         created_at: atmo_syntax::LenientDatetime,

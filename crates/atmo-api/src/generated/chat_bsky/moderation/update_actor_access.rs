@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(actor: atmo_syntax::Did, allow_access: impl Into<bool>) -> Self {
         Self {
             actor,
@@ -43,7 +44,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_ref r#ref some String,
+  some {
+    with_ref r#ref String,
+  }
 }
 /// The `chat.bsky.moderation.updateActorAccess` procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,9 +61,11 @@ impl atmo_xrpc::Endpoint for UpdateActorAccess {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateActorAccess;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
 }
 impl ChatPreference {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(include: impl Into<String>, push: impl Into<bool>) -> Self {
         Self {
             include: include.into(),
@@ -74,6 +75,7 @@ impl<'de> serde::Deserialize<'de> for Preferences {
 }
 impl Preferences {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(chat: impl Into<ChatPreference>, chat_request: impl Into<ChatPreference>) -> Self {
         Self {
             chat: chat.into(),

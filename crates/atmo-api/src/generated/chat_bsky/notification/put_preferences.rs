@@ -30,13 +30,16 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_chat chat some crate::chat_bsky::notification::defs::ChatPreference,
-    with_chat_request chat_request some crate::chat_bsky::notification::defs::ChatPreference,
+  some {
+    with_chat chat crate::chat_bsky::notification::defs::ChatPreference,
+    with_chat_request chat_request crate::chat_bsky::notification::defs::ChatPreference,
+  }
 }
 /// The output of `chat.bsky.notification.putPreferences`.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +67,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(preferences: impl Into<crate::chat_bsky::notification::defs::Preferences>) -> Self {
         Self {
             preferences: preferences.into(),
@@ -86,9 +90,11 @@ impl atmo_xrpc::Endpoint for PutPreferences {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = PutPreferences;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

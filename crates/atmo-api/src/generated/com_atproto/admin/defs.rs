@@ -60,6 +60,7 @@ impl<'de> serde::Deserialize<'de> for AccountView {
 }
 impl AccountView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         did: atmo_syntax::Did,
         handle: atmo_syntax::Handle,
@@ -83,15 +84,19 @@ impl AccountView {
     }
 }
 crate::rt::setters! { AccountView;
-    with_deactivated_at deactivated_at exact atmo_syntax::LenientDatetime,
-    with_email email some String,
-    with_email_confirmed_at email_confirmed_at exact atmo_syntax::LenientDatetime,
-    with_invite_note invite_note some String,
-    with_invited_by invited_by some crate::com_atproto::server::defs::InviteCode,
-    with_invites invites some Vec<crate::com_atproto::server::defs::InviteCode>,
-    with_invites_disabled invites_disabled some bool,
-    with_related_records related_records some Vec<atmo_data::Value>,
-    with_threat_signatures threat_signatures some Vec<ThreatSignature>,
+  some {
+    with_email email String,
+    with_invite_note invite_note String,
+    with_invited_by invited_by crate::com_atproto::server::defs::InviteCode,
+    with_invites invites Vec<crate::com_atproto::server::defs::InviteCode>,
+    with_invites_disabled invites_disabled bool,
+    with_related_records related_records Vec<atmo_data::Value>,
+    with_threat_signatures threat_signatures Vec<ThreatSignature>,
+  }
+  exact {
+    with_deactivated_at deactivated_at atmo_syntax::LenientDatetime,
+    with_email_confirmed_at email_confirmed_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `com.atproto.admin.defs#repoBlobRef`
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +130,7 @@ impl<'de> serde::Deserialize<'de> for RepoBlobRef {
 }
 impl RepoBlobRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, cid: atmo_syntax::CidString) -> Self {
         Self {
             cid,
@@ -135,7 +141,9 @@ impl RepoBlobRef {
     }
 }
 crate::rt::setters! { RepoBlobRef;
-    with_record_uri record_uri exact atmo_syntax::AtUri,
+  exact {
+    with_record_uri record_uri atmo_syntax::AtUri,
+  }
 }
 /// `com.atproto.admin.defs#repoRef`
 #[derive(Debug, Clone, PartialEq)]
@@ -163,6 +171,7 @@ impl<'de> serde::Deserialize<'de> for RepoRef {
 }
 impl RepoRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -199,6 +208,7 @@ impl<'de> serde::Deserialize<'de> for StatusAttr {
 }
 impl StatusAttr {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(applied: impl Into<bool>) -> Self {
         Self {
             applied: applied.into(),
@@ -208,7 +218,9 @@ impl StatusAttr {
     }
 }
 crate::rt::setters! { StatusAttr;
-    with_ref r#ref some String,
+  some {
+    with_ref r#ref String,
+  }
 }
 /// `com.atproto.admin.defs#threatSignature`
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +251,7 @@ impl<'de> serde::Deserialize<'de> for ThreatSignature {
 }
 impl ThreatSignature {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(property: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             property: property.into(),

@@ -31,6 +31,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(account: atmo_syntax::Did) -> Self {
         Self {
             account,
@@ -40,7 +41,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_note note some String,
+  some {
+    with_note note String,
+  }
 }
 /// The `com.atproto.admin.disableAccountInvites` procedure.
 ///
@@ -57,9 +60,11 @@ impl atmo_xrpc::Endpoint for DisableAccountInvites {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = DisableAccountInvites;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -30,13 +30,16 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_accounts accounts some Vec<String>,
-    with_codes codes some Vec<String>,
+  some {
+    with_accounts accounts Vec<String>,
+    with_codes codes Vec<String>,
+  }
 }
 /// The `com.atproto.admin.disableInviteCodes` procedure.
 ///
@@ -53,9 +56,11 @@ impl atmo_xrpc::Endpoint for DisableInviteCodes {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = DisableInviteCodes;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self { did }
     }
@@ -31,9 +32,11 @@ impl atmo_xrpc::Endpoint for GetAccountInfo {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetAccountInfo;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

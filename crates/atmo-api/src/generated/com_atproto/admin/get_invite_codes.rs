@@ -15,14 +15,17 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_sort sort some String,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_sort sort String,
+  }
 }
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
@@ -60,6 +63,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(codes: impl Into<Vec<crate::com_atproto::server::defs::InviteCode>>) -> Self {
         Self {
             codes: codes.into(),
@@ -69,7 +73,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `com.atproto.admin.getInviteCodes` query.
 ///
@@ -86,17 +92,21 @@ impl atmo_xrpc::Endpoint for GetInviteCodes {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetInviteCodes;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetInviteCodes {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -15,14 +15,17 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_blob blob exact atmo_syntax::CidString,
-    with_did did exact atmo_syntax::Did,
-    with_uri uri exact atmo_syntax::AtUri,
+  exact {
+    with_blob blob atmo_syntax::CidString,
+    with_did did atmo_syntax::Did,
+    with_uri uri atmo_syntax::AtUri,
+  }
 }
 /// A union inside `com.atproto.admin.getSubjectStatus#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +101,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: impl Into<OutputSubject>) -> Self {
         Self {
             deactivated: Default::default(),
@@ -108,8 +112,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_deactivated deactivated some crate::com_atproto::admin::defs::StatusAttr,
-    with_takedown takedown some crate::com_atproto::admin::defs::StatusAttr,
+  some {
+    with_deactivated deactivated crate::com_atproto::admin::defs::StatusAttr,
+    with_takedown takedown crate::com_atproto::admin::defs::StatusAttr,
+  }
 }
 /// The `com.atproto.admin.getSubjectStatus` query.
 ///
@@ -126,9 +132,11 @@ impl atmo_xrpc::Endpoint for GetSubjectStatus {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSubjectStatus;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -40,6 +40,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         recipient_did: atmo_syntax::Did,
         content: impl Into<String>,
@@ -56,8 +57,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_comment comment some String,
-    with_subject subject some String,
+  some {
+    with_comment comment String,
+    with_subject subject String,
+  }
 }
 /// The output of `com.atproto.admin.sendEmail`.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +88,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(sent: impl Into<bool>) -> Self {
         Self {
             sent: sent.into(),
@@ -107,9 +111,11 @@ impl atmo_xrpc::Endpoint for SendEmail {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = SendEmail;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -31,6 +31,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(account: atmo_syntax::AtIdentifier, email: impl Into<String>) -> Self {
         Self {
             account,
@@ -54,9 +55,11 @@ impl atmo_xrpc::Endpoint for UpdateAccountEmail {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateAccountEmail;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

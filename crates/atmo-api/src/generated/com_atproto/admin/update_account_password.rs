@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, password: impl Into<String>) -> Self {
         Self {
             did,
@@ -53,9 +54,11 @@ impl atmo_xrpc::Endpoint for UpdateAccountPassword {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateAccountPassword;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -31,6 +31,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, signing_key: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -54,9 +55,11 @@ impl atmo_xrpc::Endpoint for UpdateAccountSigningKey {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateAccountSigningKey;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

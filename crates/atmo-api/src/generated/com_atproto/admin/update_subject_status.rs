@@ -75,6 +75,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: impl Into<InputSubject>) -> Self {
         Self {
             deactivated: Default::default(),
@@ -85,8 +86,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_deactivated deactivated some crate::com_atproto::admin::defs::StatusAttr,
-    with_takedown takedown some crate::com_atproto::admin::defs::StatusAttr,
+  some {
+    with_deactivated deactivated crate::com_atproto::admin::defs::StatusAttr,
+    with_takedown takedown crate::com_atproto::admin::defs::StatusAttr,
+  }
 }
 /// A union inside `com.atproto.admin.updateSubjectStatus#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +162,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: impl Into<OutputSubject>) -> Self {
         Self {
             subject: subject.into(),
@@ -168,7 +172,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_takedown takedown some crate::com_atproto::admin::defs::StatusAttr,
+  some {
+    with_takedown takedown crate::com_atproto::admin::defs::StatusAttr,
+  }
 }
 /// The `com.atproto.admin.updateSubjectStatus` procedure.
 ///
@@ -185,9 +191,11 @@ impl atmo_xrpc::Endpoint for UpdateSubjectStatus {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateSubjectStatus;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -35,6 +35,7 @@ impl<'de> serde::Deserialize<'de> for IdentityInfo {
 }
 impl IdentityInfo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         did: atmo_syntax::Did,
         handle: atmo_syntax::Handle,

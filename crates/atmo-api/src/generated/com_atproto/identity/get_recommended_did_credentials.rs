@@ -37,15 +37,18 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Output;
-    with_also_known_as also_known_as some Vec<String>,
-    with_rotation_keys rotation_keys some Vec<String>,
-    with_services services some atmo_data::Value,
-    with_verification_methods verification_methods some atmo_data::Value,
+  some {
+    with_also_known_as also_known_as Vec<String>,
+    with_rotation_keys rotation_keys Vec<String>,
+    with_services services atmo_data::Value,
+    with_verification_methods verification_methods atmo_data::Value,
+  }
 }
 /// The `com.atproto.identity.getRecommendedDidCredentials` query.
 ///
@@ -62,9 +65,11 @@ impl atmo_xrpc::Endpoint for GetRecommendedDidCredentials {
 }
 impl atmo_xrpc::Call for GetRecommendedDidCredentials {
     type Endpoint = GetRecommendedDidCredentials;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -16,9 +16,11 @@ impl atmo_xrpc::Endpoint for RequestPlcOperationSignature {
 }
 impl atmo_xrpc::Call for RequestPlcOperationSignature {
     type Endpoint = RequestPlcOperationSignature;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -40,16 +40,19 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_also_known_as also_known_as some Vec<String>,
-    with_rotation_keys rotation_keys some Vec<String>,
-    with_services services some atmo_data::Value,
-    with_token token some String,
-    with_verification_methods verification_methods some atmo_data::Value,
+  some {
+    with_also_known_as also_known_as Vec<String>,
+    with_rotation_keys rotation_keys Vec<String>,
+    with_services services atmo_data::Value,
+    with_token token String,
+    with_verification_methods verification_methods atmo_data::Value,
+  }
 }
 /// The output of `com.atproto.identity.signPlcOperation`.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +81,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(operation: impl Into<atmo_data::Value>) -> Self {
         Self {
             operation: operation.into(),
@@ -100,9 +104,11 @@ impl atmo_xrpc::Endpoint for SignPlcOperation {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = SignPlcOperation;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -28,6 +28,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(handle: atmo_syntax::Handle) -> Self {
         Self {
             handle,
@@ -50,9 +51,11 @@ impl atmo_xrpc::Endpoint for UpdateHandle {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateHandle;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

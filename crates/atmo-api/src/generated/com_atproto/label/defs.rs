@@ -62,6 +62,7 @@ impl<'de> serde::Deserialize<'de> for Label {
 }
 impl Label {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         src: atmo_syntax::Did,
         uri: atmo_syntax::Uri,
@@ -83,11 +84,15 @@ impl Label {
     }
 }
 crate::rt::setters! { Label;
-    with_cid cid exact atmo_syntax::CidString,
-    with_exp exp exact atmo_syntax::LenientDatetime,
-    with_neg neg some bool,
-    with_sig sig some crate::rt::Bytes,
-    with_ver ver some i64,
+  some {
+    with_neg neg bool,
+    with_sig sig crate::rt::Bytes,
+    with_ver ver i64,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+    with_exp exp atmo_syntax::LenientDatetime,
+  }
 }
 /// `com.atproto.label.defs#labelValue`
 pub type LabelValue = String;
@@ -158,6 +163,7 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinition {
 }
 impl LabelValueDefinition {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         identifier: impl Into<String>,
         severity: impl Into<String>,
@@ -176,8 +182,10 @@ impl LabelValueDefinition {
     }
 }
 crate::rt::setters! { LabelValueDefinition;
-    with_adult_only adult_only some bool,
-    with_default_setting default_setting some String,
+  some {
+    with_adult_only adult_only bool,
+    with_default_setting default_setting String,
+  }
 }
 /// Known values of the `blurs` field of [`LabelValueDefinition`].
 pub mod label_value_definition_blurs {
@@ -243,6 +251,7 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinitionStrings {
 }
 impl LabelValueDefinitionStrings {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         lang: atmo_syntax::Language,
         name: impl Into<String>,
@@ -285,6 +294,7 @@ impl<'de> serde::Deserialize<'de> for SelfLabel {
 }
 impl SelfLabel {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(val: impl Into<String>) -> Self {
         Self {
             val: val.into(),
@@ -320,6 +330,7 @@ impl<'de> serde::Deserialize<'de> for SelfLabels {
 }
 impl SelfLabels {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(values: impl Into<Vec<SelfLabel>>) -> Self {
         Self {
             values: values.into(),

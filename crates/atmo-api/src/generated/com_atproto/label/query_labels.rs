@@ -18,6 +18,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri_patterns: impl Into<Vec<String>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -28,9 +29,13 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_sources sources set Vec<atmo_syntax::Did>,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  set {
+    with_sources sources Vec<atmo_syntax::Did>,
+  }
 }
 /// The output of `com.atproto.label.queryLabels`.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +66,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(labels: impl Into<Vec<crate::com_atproto::label::defs::Label>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -70,7 +76,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `com.atproto.label.queryLabels` query.
 ///
@@ -87,17 +95,21 @@ impl atmo_xrpc::Endpoint for QueryLabels {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = QueryLabels;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for QueryLabels {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -12,12 +12,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some i64,
+  some {
+    with_cursor cursor i64,
+  }
 }
 /// A message of the `com.atproto.label.subscribeLabels` subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,14 +83,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -121,6 +127,7 @@ impl<'de> serde::Deserialize<'de> for Info {
 }
 impl Info {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             message: Default::default(),
@@ -130,7 +137,9 @@ impl Info {
     }
 }
 crate::rt::setters! { Info;
-    with_message message some String,
+  some {
+    with_message message String,
+  }
 }
 /// Known values of the `name` field of [`Info`].
 pub mod info_name {
@@ -166,6 +175,7 @@ impl<'de> serde::Deserialize<'de> for Labels {
 }
 impl Labels {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         seq: impl Into<i64>,
         labels: impl Into<Vec<crate::com_atproto::label::defs::Label>>,

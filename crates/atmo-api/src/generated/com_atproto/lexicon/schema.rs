@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(lexicon: impl Into<i64>) -> Self {
         Self {
             lexicon: lexicon.into(),

@@ -71,6 +71,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         reason_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>,
         subject: impl Into<InputSubject>,
@@ -85,8 +86,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_mod_tool mod_tool some ModTool,
-    with_reason reason some String,
+  some {
+    with_mod_tool mod_tool ModTool,
+    with_reason reason String,
+  }
 }
 /// A union inside `com.atproto.moderation.createReport#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +165,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         reason_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>,
@@ -181,7 +185,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_reason reason some String,
+  some {
+    with_reason reason String,
+  }
 }
 /// The `com.atproto.moderation.createReport` procedure.
 ///
@@ -198,9 +204,11 @@ impl atmo_xrpc::Endpoint for CreateReport {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CreateReport;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -238,6 +246,7 @@ impl<'de> serde::Deserialize<'de> for ModTool {
 }
 impl ModTool {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             meta: Default::default(),
@@ -247,5 +256,7 @@ impl ModTool {
     }
 }
 crate::rt::setters! { ModTool;
-    with_meta meta some atmo_data::Value,
+  some {
+    with_meta meta atmo_data::Value,
+  }
 }

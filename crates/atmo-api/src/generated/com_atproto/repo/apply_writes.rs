@@ -80,6 +80,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(repo: atmo_syntax::AtIdentifier, writes: impl Into<Vec<InputWritesItem>>) -> Self {
         Self {
             repo,
@@ -91,8 +92,12 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_swap_commit swap_commit exact atmo_syntax::CidString,
-    with_validate validate some bool,
+  some {
+    with_validate validate bool,
+  }
+  exact {
+    with_swap_commit swap_commit atmo_syntax::CidString,
+  }
 }
 /// A union inside `com.atproto.repo.applyWrites#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,13 +175,16 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Output;
-    with_commit commit some crate::com_atproto::repo::defs::CommitMeta,
-    with_results results some Vec<OutputResultsItem>,
+  some {
+    with_commit commit crate::com_atproto::repo::defs::CommitMeta,
+    with_results results Vec<OutputResultsItem>,
+  }
 }
 /// The errors `com.atproto.repo.applyWrites` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -202,14 +210,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -229,9 +240,11 @@ impl atmo_xrpc::Endpoint for ApplyWrites {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = ApplyWrites;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -271,6 +284,7 @@ impl<'de> serde::Deserialize<'de> for Create {
 }
 impl Create {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(collection: atmo_syntax::Nsid, value: impl Into<atmo_data::Value>) -> Self {
         Self {
             collection,
@@ -281,7 +295,9 @@ impl Create {
     }
 }
 crate::rt::setters! { Create;
-    with_rkey rkey exact atmo_syntax::RecordKey,
+  exact {
+    with_rkey rkey atmo_syntax::RecordKey,
+  }
 }
 /// `com.atproto.repo.applyWrites#createResult`
 #[derive(Debug, Clone, PartialEq)]
@@ -315,6 +331,7 @@ impl<'de> serde::Deserialize<'de> for CreateResult {
 }
 impl CreateResult {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
             cid,
@@ -325,7 +342,9 @@ impl CreateResult {
     }
 }
 crate::rt::setters! { CreateResult;
-    with_validation_status validation_status some String,
+  some {
+    with_validation_status validation_status String,
+  }
 }
 /// Known values of the `validationStatus` field of [`CreateResult`].
 pub mod create_result_validation_status {
@@ -365,6 +384,7 @@ impl<'de> serde::Deserialize<'de> for Delete {
 }
 impl Delete {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(collection: atmo_syntax::Nsid, rkey: atmo_syntax::RecordKey) -> Self {
         Self {
             collection,
@@ -394,6 +414,7 @@ impl<'de> serde::Deserialize<'de> for DeleteResult {
 }
 impl DeleteResult {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -432,6 +453,7 @@ impl<'de> serde::Deserialize<'de> for Update {
 }
 impl Update {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         collection: atmo_syntax::Nsid,
         rkey: atmo_syntax::RecordKey,
@@ -477,6 +499,7 @@ impl<'de> serde::Deserialize<'de> for UpdateResult {
 }
 impl UpdateResult {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
             cid,
@@ -487,7 +510,9 @@ impl UpdateResult {
     }
 }
 crate::rt::setters! { UpdateResult;
-    with_validation_status validation_status some String,
+  some {
+    with_validation_status validation_status String,
+  }
 }
 /// Known values of the `validationStatus` field of [`UpdateResult`].
 pub mod update_result_validation_status {

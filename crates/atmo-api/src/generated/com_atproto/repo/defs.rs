@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for CommitMeta {
 }
 impl CommitMeta {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(cid: atmo_syntax::CidString, rev: atmo_syntax::Tid) -> Self {
         Self {
             cid,

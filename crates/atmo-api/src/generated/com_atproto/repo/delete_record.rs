@@ -44,6 +44,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         repo: atmo_syntax::AtIdentifier,
         collection: atmo_syntax::Nsid,
@@ -60,8 +61,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_swap_commit swap_commit exact atmo_syntax::CidString,
-    with_swap_record swap_record exact atmo_syntax::CidString,
+  exact {
+    with_swap_commit swap_commit atmo_syntax::CidString,
+    with_swap_record swap_record atmo_syntax::CidString,
+  }
 }
 /// The output of `com.atproto.repo.deleteRecord`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -89,12 +92,15 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Output;
-    with_commit commit some crate::com_atproto::repo::defs::CommitMeta,
+  some {
+    with_commit commit crate::com_atproto::repo::defs::CommitMeta,
+  }
 }
 /// The errors `com.atproto.repo.deleteRecord` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,14 +124,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -145,9 +154,11 @@ impl atmo_xrpc::Endpoint for DeleteRecord {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = DeleteRecord;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(repo: atmo_syntax::AtIdentifier) -> Self {
         Self { repo }
     }
@@ -56,6 +57,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         handle: atmo_syntax::Handle,
         did: atmo_syntax::Did,
@@ -88,9 +90,11 @@ impl atmo_xrpc::Endpoint for DescribeRepo {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = DescribeRepo;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -18,6 +18,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         repo: atmo_syntax::AtIdentifier,
         collection: atmo_syntax::Nsid,
@@ -32,7 +33,9 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cid cid exact atmo_syntax::CidString,
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
 }
 /// The output of `com.atproto.repo.getRecord`.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +69,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, value: impl Into<atmo_data::Value>) -> Self {
         Self {
             cid: Default::default(),
@@ -76,7 +80,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cid cid exact atmo_syntax::CidString,
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
 }
 /// The errors `com.atproto.repo.getRecord` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,14 +106,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -127,9 +136,11 @@ impl atmo_xrpc::Endpoint for GetRecord {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetRecord;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

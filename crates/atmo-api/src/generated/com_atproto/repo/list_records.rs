@@ -21,6 +21,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(repo: atmo_syntax::AtIdentifier, collection: atmo_syntax::Nsid) -> Self {
         Self {
             collection,
@@ -32,9 +33,11 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_reverse reverse some bool,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_reverse reverse bool,
+  }
 }
 /// The output of `com.atproto.repo.listRecords`.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +68,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(records: impl Into<Vec<Record>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -74,7 +78,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `com.atproto.repo.listRecords` query.
 ///
@@ -91,17 +97,21 @@ impl atmo_xrpc::Endpoint for ListRecords {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListRecords;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListRecords {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -138,6 +148,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,

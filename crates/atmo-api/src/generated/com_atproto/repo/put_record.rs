@@ -53,6 +53,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         repo: atmo_syntax::AtIdentifier,
         collection: atmo_syntax::Nsid,
@@ -72,9 +73,13 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_swap_commit swap_commit exact atmo_syntax::CidString,
-    with_swap_record swap_record some Option<atmo_syntax::CidString>,
-    with_validate validate some bool,
+  some {
+    with_swap_record swap_record Option<atmo_syntax::CidString>,
+    with_validate validate bool,
+  }
+  exact {
+    with_swap_commit swap_commit atmo_syntax::CidString,
+  }
 }
 /// The output of `com.atproto.repo.putRecord`.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +116,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
             cid,
@@ -122,8 +128,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_commit commit some crate::com_atproto::repo::defs::CommitMeta,
-    with_validation_status validation_status some String,
+  some {
+    with_commit commit crate::com_atproto::repo::defs::CommitMeta,
+    with_validation_status validation_status String,
+  }
 }
 /// Known values of the `validationStatus` field of [`Output`].
 pub mod output_validation_status {
@@ -154,14 +162,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -181,9 +192,11 @@ impl atmo_xrpc::Endpoint for PutRecord {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = PutRecord;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

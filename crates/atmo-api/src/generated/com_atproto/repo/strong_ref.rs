@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for StrongRef {
 }
 impl StrongRef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
         Self {
             cid,

@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(blob: impl Into<atmo_data::Blob>) -> Self {
         Self {
             blob: blob.into(),

@@ -16,9 +16,11 @@ impl atmo_xrpc::Endpoint for ActivateAccount {
 }
 impl atmo_xrpc::Call for ActivateAccount {
     type Endpoint = ActivateAccount;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

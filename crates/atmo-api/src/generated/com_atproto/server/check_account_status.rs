@@ -51,6 +51,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         activated: impl Into<bool>,
         valid_did: impl Into<bool>,
@@ -91,9 +92,11 @@ impl atmo_xrpc::Endpoint for CheckAccountStatus {
 }
 impl atmo_xrpc::Call for CheckAccountStatus {
     type Endpoint = CheckAccountStatus;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

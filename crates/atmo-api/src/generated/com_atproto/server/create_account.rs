@@ -56,6 +56,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(handle: atmo_syntax::Handle) -> Self {
         Self {
             did: Default::default(),
@@ -72,14 +73,18 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_did did exact atmo_syntax::Did,
-    with_email email some String,
-    with_invite_code invite_code some String,
-    with_password password some String,
-    with_plc_op plc_op some atmo_data::Value,
-    with_recovery_key recovery_key some String,
-    with_verification_code verification_code some String,
-    with_verification_phone verification_phone some String,
+  some {
+    with_email email String,
+    with_invite_code invite_code String,
+    with_password password String,
+    with_plc_op plc_op atmo_data::Value,
+    with_recovery_key recovery_key String,
+    with_verification_code verification_code String,
+    with_verification_phone verification_phone String,
+  }
+  exact {
+    with_did did atmo_syntax::Did,
+  }
 }
 /// The output of `com.atproto.server.createAccount`.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +126,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         access_jwt: impl Into<String>,
         refresh_jwt: impl Into<String>,
@@ -138,7 +144,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_did_doc did_doc some atmo_data::Value,
+  some {
+    with_did_doc did_doc atmo_data::Value,
+  }
 }
 /// The errors `com.atproto.server.createAccount` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,14 +194,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -213,9 +224,11 @@ impl atmo_xrpc::Endpoint for CreateAccount {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CreateAccount;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

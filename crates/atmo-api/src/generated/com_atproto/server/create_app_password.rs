@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -41,7 +42,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_privileged privileged some bool,
+  some {
+    with_privileged privileged bool,
+  }
 }
 /// The output of `com.atproto.server.createAppPassword`.
 pub type Output = AppPassword;
@@ -67,14 +70,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -94,9 +100,11 @@ impl atmo_xrpc::Endpoint for CreateAppPassword {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CreateAppPassword;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -136,6 +144,7 @@ impl<'de> serde::Deserialize<'de> for AppPassword {
 }
 impl AppPassword {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         name: impl Into<String>,
         password: impl Into<String>,
@@ -151,5 +160,7 @@ impl AppPassword {
     }
 }
 crate::rt::setters! { AppPassword;
-    with_privileged privileged some bool,
+  some {
+    with_privileged privileged bool,
+  }
 }

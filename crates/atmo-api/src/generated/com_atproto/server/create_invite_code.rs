@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(use_count: impl Into<i64>) -> Self {
         Self {
             for_account: Default::default(),
@@ -39,7 +40,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_for_account for_account exact atmo_syntax::Did,
+  exact {
+    with_for_account for_account atmo_syntax::Did,
+  }
 }
 /// The output of `com.atproto.server.createInviteCode`.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +70,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -89,9 +93,11 @@ impl atmo_xrpc::Endpoint for CreateInviteCode {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CreateInviteCode;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

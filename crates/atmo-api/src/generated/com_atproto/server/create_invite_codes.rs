@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(code_count: impl Into<i64>, use_count: impl Into<i64>) -> Self {
         Self {
             code_count: code_count.into(),
@@ -43,7 +44,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_for_accounts for_accounts some Vec<atmo_syntax::Did>,
+  some {
+    with_for_accounts for_accounts Vec<atmo_syntax::Did>,
+  }
 }
 /// The output of `com.atproto.server.createInviteCodes`.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +74,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(codes: impl Into<Vec<AccountCodes>>) -> Self {
         Self {
             codes: codes.into(),
@@ -93,9 +97,11 @@ impl atmo_xrpc::Endpoint for CreateInviteCodes {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CreateInviteCodes;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -129,6 +135,7 @@ impl<'de> serde::Deserialize<'de> for AccountCodes {
 }
 impl AccountCodes {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(account: impl Into<String>, codes: impl Into<Vec<String>>) -> Self {
         Self {
             account: account.into(),

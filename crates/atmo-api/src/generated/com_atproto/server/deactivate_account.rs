@@ -28,12 +28,15 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_delete_after delete_after exact atmo_syntax::LenientDatetime,
+  exact {
+    with_delete_after delete_after atmo_syntax::LenientDatetime,
+  }
 }
 /// The `com.atproto.server.deactivateAccount` procedure.
 ///
@@ -50,9 +53,11 @@ impl atmo_xrpc::Endpoint for DeactivateAccount {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = DeactivateAccount;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

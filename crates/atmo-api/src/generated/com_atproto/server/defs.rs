@@ -45,6 +45,7 @@ impl<'de> serde::Deserialize<'de> for InviteCode {
 }
 impl InviteCode {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         code: impl Into<String>,
         available: impl Into<i64>,
@@ -95,6 +96,7 @@ impl<'de> serde::Deserialize<'de> for InviteCodeUse {
 }
 impl InviteCodeUse {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(used_by: atmo_syntax::Did, used_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             used_at,

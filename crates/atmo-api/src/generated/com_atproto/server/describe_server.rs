@@ -54,6 +54,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, available_user_domains: impl Into<Vec<String>>) -> Self {
         Self {
             available_user_domains: available_user_domains.into(),
@@ -68,11 +69,13 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_blob_upload_limit blob_upload_limit some i64,
-    with_contact contact some Contact,
-    with_invite_code_required invite_code_required some bool,
-    with_links links some Links,
-    with_phone_verification_required phone_verification_required some bool,
+  some {
+    with_blob_upload_limit blob_upload_limit i64,
+    with_contact contact Contact,
+    with_invite_code_required invite_code_required bool,
+    with_links links Links,
+    with_phone_verification_required phone_verification_required bool,
+  }
 }
 /// The `com.atproto.server.describeServer` query.
 ///
@@ -89,9 +92,11 @@ impl atmo_xrpc::Endpoint for DescribeServer {
 }
 impl atmo_xrpc::Call for DescribeServer {
     type Endpoint = DescribeServer;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -122,12 +127,15 @@ impl<'de> serde::Deserialize<'de> for Contact {
 }
 impl Contact {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Contact;
-    with_email email some String,
+  some {
+    with_email email String,
+  }
 }
 /// `com.atproto.server.describeServer#links`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -158,11 +166,14 @@ impl<'de> serde::Deserialize<'de> for Links {
 }
 impl Links {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Links;
-    with_privacy_policy privacy_policy exact atmo_syntax::Uri,
-    with_terms_of_service terms_of_service exact atmo_syntax::Uri,
+  exact {
+    with_privacy_policy privacy_policy atmo_syntax::Uri,
+    with_terms_of_service terms_of_service atmo_syntax::Uri,
+  }
 }

@@ -14,13 +14,16 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_create_available create_available some bool,
-    with_include_used include_used some bool,
+  some {
+    with_create_available create_available bool,
+    with_include_used include_used bool,
+  }
 }
 /// The output of `com.atproto.server.getAccountInviteCodes`.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +51,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(codes: impl Into<Vec<crate::com_atproto::server::defs::InviteCode>>) -> Self {
         Self {
             codes: codes.into(),
@@ -77,14 +81,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -104,9 +111,11 @@ impl atmo_xrpc::Endpoint for GetAccountInviteCodes {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetAccountInviteCodes;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -17,6 +17,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(aud: impl Into<String>) -> Self {
         Self {
             aud: aud.into(),
@@ -26,8 +27,12 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_exp exp some i64,
-    with_lxm lxm exact atmo_syntax::Nsid,
+  some {
+    with_exp exp i64,
+  }
+  exact {
+    with_lxm lxm atmo_syntax::Nsid,
+  }
 }
 /// The output of `com.atproto.server.getServiceAuth`.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +60,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(token: impl Into<String>) -> Self {
         Self {
             token: token.into(),
@@ -86,14 +92,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -113,9 +122,11 @@ impl atmo_xrpc::Endpoint for GetServiceAuth {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetServiceAuth;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -49,6 +49,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(handle: atmo_syntax::Handle, did: atmo_syntax::Did) -> Self {
         Self {
             active: Default::default(),
@@ -64,12 +65,14 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_active active some bool,
-    with_did_doc did_doc some atmo_data::Value,
-    with_email email some String,
-    with_email_auth_factor email_auth_factor some bool,
-    with_email_confirmed email_confirmed some bool,
-    with_status status some String,
+  some {
+    with_active active bool,
+    with_did_doc did_doc atmo_data::Value,
+    with_email email String,
+    with_email_auth_factor email_auth_factor bool,
+    with_email_confirmed email_confirmed bool,
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
@@ -95,9 +98,11 @@ impl atmo_xrpc::Endpoint for GetSession {
 }
 impl atmo_xrpc::Call for GetSession {
     type Endpoint = GetSession;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

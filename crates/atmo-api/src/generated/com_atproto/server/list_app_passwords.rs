@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(passwords: impl Into<Vec<AppPassword>>) -> Self {
         Self {
             passwords: passwords.into(),
@@ -56,14 +57,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -83,9 +87,11 @@ impl atmo_xrpc::Endpoint for ListAppPasswords {
 }
 impl atmo_xrpc::Call for ListAppPasswords {
     type Endpoint = ListAppPasswords;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -122,6 +128,7 @@ impl<'de> serde::Deserialize<'de> for AppPassword {
 }
 impl AppPassword {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             created_at,
@@ -132,5 +139,7 @@ impl AppPassword {
     }
 }
 crate::rt::setters! { AppPassword;
-    with_privileged privileged some bool,
+  some {
+    with_privileged privileged bool,
+  }
 }

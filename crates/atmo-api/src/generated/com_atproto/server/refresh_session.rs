@@ -55,6 +55,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         access_jwt: impl Into<String>,
         refresh_jwt: impl Into<String>,
@@ -77,12 +78,14 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_active active some bool,
-    with_did_doc did_doc some atmo_data::Value,
-    with_email email some String,
-    with_email_auth_factor email_auth_factor some bool,
-    with_email_confirmed email_confirmed some bool,
-    with_status status some String,
+  some {
+    with_active active bool,
+    with_did_doc did_doc atmo_data::Value,
+    with_email email String,
+    with_email_auth_factor email_auth_factor bool,
+    with_email_confirmed email_confirmed bool,
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
@@ -123,14 +126,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -150,9 +156,11 @@ impl atmo_xrpc::Endpoint for RefreshSession {
 }
 impl atmo_xrpc::Call for RefreshSession {
     type Endpoint = RefreshSession;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -16,9 +16,11 @@ impl atmo_xrpc::Endpoint for RequestAccountDelete {
 }
 impl atmo_xrpc::Call for RequestAccountDelete {
     type Endpoint = RequestAccountDelete;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

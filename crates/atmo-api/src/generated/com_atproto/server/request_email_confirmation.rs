@@ -16,9 +16,11 @@ impl atmo_xrpc::Endpoint for RequestEmailConfirmation {
 }
 impl atmo_xrpc::Call for RequestEmailConfirmation {
     type Endpoint = RequestEmailConfirmation;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

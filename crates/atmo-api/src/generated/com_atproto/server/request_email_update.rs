@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(token_required: impl Into<bool>) -> Self {
         Self {
             token_required: token_required.into(),
@@ -49,9 +50,11 @@ impl atmo_xrpc::Endpoint for RequestEmailUpdate {
 }
 impl atmo_xrpc::Call for RequestEmailUpdate {
     type Endpoint = RequestEmailUpdate;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -28,12 +28,15 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_did did exact atmo_syntax::Did,
+  exact {
+    with_did did atmo_syntax::Did,
+  }
 }
 /// The output of `com.atproto.server.reserveSigningKey`.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +65,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(signing_key: impl Into<String>) -> Self {
         Self {
             signing_key: signing_key.into(),
@@ -84,9 +88,11 @@ impl atmo_xrpc::Endpoint for ReserveSigningKey {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = ReserveSigningKey;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

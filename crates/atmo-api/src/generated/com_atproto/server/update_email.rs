@@ -34,6 +34,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(email: impl Into<String>) -> Self {
         Self {
             email: email.into(),
@@ -44,8 +45,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_email_auth_factor email_auth_factor some bool,
-    with_token token some String,
+  some {
+    with_email_auth_factor email_auth_factor bool,
+    with_token token String,
+  }
 }
 /// The errors `com.atproto.server.updateEmail` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,14 +80,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -104,9 +110,11 @@ impl atmo_xrpc::Endpoint for UpdateEmail {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateEmail;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

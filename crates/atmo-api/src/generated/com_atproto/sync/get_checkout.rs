@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self { did }
     }
@@ -34,9 +35,11 @@ impl atmo_xrpc::Endpoint for GetCheckout {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetCheckout;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

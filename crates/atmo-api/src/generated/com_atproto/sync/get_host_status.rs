@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(hostname: impl Into<String>) -> Self {
         Self {
             hostname: hostname.into(),
@@ -54,6 +55,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(hostname: impl Into<String>) -> Self {
         Self {
             account_count: Default::default(),
@@ -65,9 +67,11 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_account_count account_count some i64,
-    with_seq seq some i64,
-    with_status status some crate::com_atproto::sync::defs::HostStatus,
+  some {
+    with_account_count account_count i64,
+    with_seq seq i64,
+    with_status status crate::com_atproto::sync::defs::HostStatus,
+  }
 }
 /// The errors `com.atproto.sync.getHostStatus` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,14 +95,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -118,9 +125,11 @@ impl atmo_xrpc::Endpoint for GetHostStatus {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetHostStatus;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

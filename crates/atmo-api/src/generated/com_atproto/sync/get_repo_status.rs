@@ -11,6 +11,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self { did }
     }
@@ -52,6 +53,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, active: impl Into<bool>) -> Self {
         Self {
             active: active.into(),
@@ -63,8 +65,12 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_rev rev exact atmo_syntax::Tid,
-    with_status status some String,
+  some {
+    with_status status String,
+  }
+  exact {
+    with_rev rev atmo_syntax::Tid,
+  }
 }
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
@@ -103,14 +109,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -130,9 +139,11 @@ impl atmo_xrpc::Endpoint for GetRepoStatus {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetRepoStatus;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -18,6 +18,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             cursor: Default::default(),
@@ -28,9 +29,13 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_since since exact atmo_syntax::Tid,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_since since atmo_syntax::Tid,
+  }
 }
 /// The output of `com.atproto.sync.listBlobs`.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +66,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(cids: impl Into<Vec<atmo_syntax::CidString>>) -> Self {
         Self {
             cids: cids.into(),
@@ -70,7 +76,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The errors `com.atproto.sync.listBlobs` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,14 +114,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -133,17 +144,21 @@ impl atmo_xrpc::Endpoint for ListBlobs {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListBlobs;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListBlobs {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

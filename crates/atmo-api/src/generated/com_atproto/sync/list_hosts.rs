@@ -13,13 +13,16 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `com.atproto.sync.listHosts`.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +54,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(hosts: impl Into<Vec<Host>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -60,7 +64,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `com.atproto.sync.listHosts` query.
 ///
@@ -77,17 +83,21 @@ impl atmo_xrpc::Endpoint for ListHosts {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListHosts;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListHosts {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -129,6 +139,7 @@ impl<'de> serde::Deserialize<'de> for Host {
 }
 impl Host {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(hostname: impl Into<String>) -> Self {
         Self {
             account_count: Default::default(),
@@ -140,7 +151,9 @@ impl Host {
     }
 }
 crate::rt::setters! { Host;
-    with_account_count account_count some i64,
-    with_seq seq some i64,
-    with_status status some crate::com_atproto::sync::defs::HostStatus,
+  some {
+    with_account_count account_count i64,
+    with_seq seq i64,
+    with_status status crate::com_atproto::sync::defs::HostStatus,
+  }
 }

@@ -13,13 +13,16 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `com.atproto.sync.listRepos`.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +53,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(repos: impl Into<Vec<Repo>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -59,7 +63,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `com.atproto.sync.listRepos` query.
 ///
@@ -76,17 +82,21 @@ impl atmo_xrpc::Endpoint for ListRepos {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListRepos;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListRepos {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -131,6 +141,7 @@ impl<'de> serde::Deserialize<'de> for Repo {
 }
 impl Repo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, head: atmo_syntax::CidString, rev: atmo_syntax::Tid) -> Self {
         Self {
             active: Default::default(),
@@ -143,8 +154,10 @@ impl Repo {
     }
 }
 crate::rt::setters! { Repo;
-    with_active active some bool,
-    with_status status some String,
+  some {
+    with_active active bool,
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`Repo`].
 pub mod repo_status {

@@ -15,6 +15,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(collection: atmo_syntax::Nsid) -> Self {
         Self {
             collection,
@@ -24,8 +25,10 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `com.atproto.sync.listReposByCollection`.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +59,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(repos: impl Into<Vec<Repo>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -65,7 +69,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `com.atproto.sync.listReposByCollection` query.
 ///
@@ -82,17 +88,21 @@ impl atmo_xrpc::Endpoint for ListReposByCollection {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListReposByCollection;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListReposByCollection {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -123,6 +133,7 @@ impl<'de> serde::Deserialize<'de> for Repo {
 }
 impl Repo {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,

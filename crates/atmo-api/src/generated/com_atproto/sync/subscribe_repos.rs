@@ -12,12 +12,15 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some i64,
+  some {
+    with_cursor cursor i64,
+  }
 }
 /// A message of the `com.atproto.sync.subscribeRepos` subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,14 +116,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -167,6 +173,7 @@ impl<'de> serde::Deserialize<'de> for Account {
 }
 impl Account {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         seq: impl Into<i64>,
         did: atmo_syntax::Did,
@@ -184,7 +191,9 @@ impl Account {
     }
 }
 crate::rt::setters! { Account;
-    with_status status some String,
+  some {
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`Account`].
 pub mod account_status {
@@ -272,6 +281,7 @@ impl<'de> serde::Deserialize<'de> for Commit {
 }
 impl Commit {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         seq: impl Into<i64>,
         rebase: impl Into<bool>,
@@ -303,7 +313,9 @@ impl Commit {
     }
 }
 crate::rt::setters! { Commit;
-    with_prev_data prev_data some atmo_data::Cid,
+  some {
+    with_prev_data prev_data atmo_data::Cid,
+  }
 }
 /// `com.atproto.sync.subscribeRepos#identity`
 ///
@@ -343,6 +355,7 @@ impl<'de> serde::Deserialize<'de> for Identity {
 }
 impl Identity {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         seq: impl Into<i64>,
         did: atmo_syntax::Did,
@@ -358,7 +371,9 @@ impl Identity {
     }
 }
 crate::rt::setters! { Identity;
-    with_handle handle exact atmo_syntax::Handle,
+  exact {
+    with_handle handle atmo_syntax::Handle,
+  }
 }
 /// `com.atproto.sync.subscribeRepos#info`
 #[derive(Debug, Clone, PartialEq)]
@@ -389,6 +404,7 @@ impl<'de> serde::Deserialize<'de> for Info {
 }
 impl Info {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             message: Default::default(),
@@ -398,7 +414,9 @@ impl Info {
     }
 }
 crate::rt::setters! { Info;
-    with_message message some String,
+  some {
+    with_message message String,
+  }
 }
 /// Known values of the `name` field of [`Info`].
 pub mod info_name {
@@ -444,6 +462,7 @@ impl<'de> serde::Deserialize<'de> for RepoOp {
 }
 impl RepoOp {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         action: impl Into<String>,
         path: impl Into<String>,
@@ -459,7 +478,9 @@ impl RepoOp {
     }
 }
 crate::rt::setters! { RepoOp;
-    with_prev prev some atmo_data::Cid,
+  some {
+    with_prev prev atmo_data::Cid,
+  }
 }
 /// Known values of the `action` field of [`RepoOp`].
 pub mod repo_op_action {
@@ -515,6 +536,7 @@ impl<'de> serde::Deserialize<'de> for SyncDef {
 }
 impl SyncDef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         seq: impl Into<i64>,
         did: atmo_syntax::Did,

@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(handle: impl Into<String>) -> Self {
         Self {
             handle: handle.into(),
@@ -55,6 +56,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -74,9 +76,11 @@ impl atmo_xrpc::Endpoint for AddReservedHandle {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = AddReservedHandle;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -17,6 +17,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(handle: atmo_syntax::Handle) -> Self {
         Self {
             birth_date: Default::default(),
@@ -26,8 +27,12 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_birth_date birth_date exact atmo_syntax::LenientDatetime,
-    with_email email some String,
+  some {
+    with_email email String,
+  }
+  exact {
+    with_birth_date birth_date atmo_syntax::LenientDatetime,
+  }
 }
 /// A union inside `com.atproto.temp.checkHandleAvailability#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +109,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(handle: atmo_syntax::Handle, result: impl Into<OutputResult>) -> Self {
         Self {
             handle,
@@ -136,14 +142,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -163,9 +172,11 @@ impl atmo_xrpc::Endpoint for CheckHandleAvailability {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = CheckHandleAvailability;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -193,6 +204,7 @@ impl<'de> serde::Deserialize<'de> for ResultAvailable {
 }
 impl ResultAvailable {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -226,6 +238,7 @@ impl<'de> serde::Deserialize<'de> for ResultUnavailable {
 }
 impl ResultUnavailable {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(suggestions: impl Into<Vec<Suggestion>>) -> Self {
         Self {
             suggestions: suggestions.into(),
@@ -263,6 +276,7 @@ impl<'de> serde::Deserialize<'de> for Suggestion {
 }
 impl Suggestion {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(handle: atmo_syntax::Handle, method: impl Into<String>) -> Self {
         Self {
             handle,

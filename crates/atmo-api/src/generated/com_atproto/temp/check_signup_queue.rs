@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(activated: impl Into<bool>) -> Self {
         Self {
             activated: activated.into(),
@@ -43,8 +44,10 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_estimated_time_ms estimated_time_ms some i64,
-    with_place_in_queue place_in_queue some i64,
+  some {
+    with_estimated_time_ms estimated_time_ms i64,
+    with_place_in_queue place_in_queue i64,
+  }
 }
 /// The `com.atproto.temp.checkSignupQueue` query.
 ///
@@ -61,9 +64,11 @@ impl atmo_xrpc::Endpoint for CheckSignupQueue {
 }
 impl atmo_xrpc::Call for CheckSignupQueue {
     type Endpoint = CheckSignupQueue;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

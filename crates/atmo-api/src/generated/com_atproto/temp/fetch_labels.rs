@@ -13,13 +13,16 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_limit limit some i64,
-    with_since since some i64,
+  some {
+    with_limit limit i64,
+    with_since since i64,
+  }
 }
 /// The output of `com.atproto.temp.fetchLabels`.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +50,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(labels: impl Into<Vec<crate::com_atproto::label::defs::Label>>) -> Self {
         Self {
             labels: labels.into(),
@@ -69,9 +73,11 @@ impl atmo_xrpc::Endpoint for FetchLabels {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = FetchLabels;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -19,6 +19,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
         Self {
             dids: dids.into(),
@@ -29,9 +30,15 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_include_takedowns include_takedowns some bool,
-    with_social_proof social_proof set Vec<atmo_syntax::Did>,
-    with_viewer viewer exact atmo_syntax::Did,
+  some {
+    with_include_takedowns include_takedowns bool,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
+  set {
+    with_social_proof social_proof Vec<atmo_syntax::Did>,
+  }
 }
 /// The output of `internal.bsky.actor.getProfiles`.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +66,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         profiles: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewDetailed>>,
     ) -> Self {
@@ -83,9 +91,11 @@ impl atmo_xrpc::Endpoint for GetProfiles {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetProfiles;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

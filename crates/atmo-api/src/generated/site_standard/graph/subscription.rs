@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(publication: atmo_syntax::AtUri) -> Self {
         Self {
             created_at: Default::default(),
@@ -42,7 +43,9 @@ impl Record {
     }
 }
 crate::rt::setters! { Record;
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
 }
 impl Record {
     /// The record's collection NSID.

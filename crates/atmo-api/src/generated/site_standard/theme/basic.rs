@@ -162,6 +162,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         background: impl Into<RecordBackground>,
         foreground: impl Into<RecordForeground>,

@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Rgb {
 }
 impl Rgb {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(r: impl Into<i64>, g: impl Into<i64>, b: impl Into<i64>) -> Self {
         Self {
             b: b.into(),
@@ -77,6 +78,7 @@ impl<'de> serde::Deserialize<'de> for Rgba {
 }
 impl Rgba {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(r: impl Into<i64>, g: impl Into<i64>, b: impl Into<i64>, a: impl Into<i64>) -> Self {
         Self {
             a: a.into(),

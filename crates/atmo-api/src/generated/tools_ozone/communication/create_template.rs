@@ -44,6 +44,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: impl Into<String>,
         content_markdown: impl Into<String>,
@@ -60,8 +61,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_created_by created_by exact atmo_syntax::Did,
-    with_lang lang exact atmo_syntax::Language,
+  exact {
+    with_created_by created_by atmo_syntax::Did,
+    with_lang lang atmo_syntax::Language,
+  }
 }
 /// The output of `tools.ozone.communication.createTemplate`.
 pub type Output = crate::tools_ozone::communication::defs::TemplateView;
@@ -87,14 +90,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -114,9 +120,11 @@ impl atmo_xrpc::Endpoint for CreateTemplate {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CreateTemplate;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

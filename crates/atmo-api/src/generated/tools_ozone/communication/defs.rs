@@ -56,6 +56,7 @@ impl<'de> serde::Deserialize<'de> for TemplateView {
 }
 impl TemplateView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<String>,
         name: impl Into<String>,
@@ -80,6 +81,10 @@ impl TemplateView {
     }
 }
 crate::rt::setters! { TemplateView;
-    with_lang lang exact atmo_syntax::Language,
-    with_subject subject some String,
+  some {
+    with_subject subject String,
+  }
+  exact {
+    with_lang lang atmo_syntax::Language,
+  }
 }

@@ -27,6 +27,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         communication_templates: impl Into<Vec<crate::tools_ozone::communication::defs::TemplateView>>,
     ) -> Self {
@@ -51,9 +52,11 @@ impl atmo_xrpc::Endpoint for ListTemplates {
 }
 impl atmo_xrpc::Call for ListTemplates {
     type Endpoint = ListTemplates;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

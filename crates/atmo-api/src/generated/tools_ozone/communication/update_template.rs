@@ -51,6 +51,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(id: impl Into<String>) -> Self {
         Self {
             content_markdown: Default::default(),
@@ -65,12 +66,16 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_content_markdown content_markdown some String,
-    with_disabled disabled some bool,
-    with_lang lang exact atmo_syntax::Language,
-    with_name name some String,
-    with_subject subject some String,
-    with_updated_by updated_by exact atmo_syntax::Did,
+  some {
+    with_content_markdown content_markdown String,
+    with_disabled disabled bool,
+    with_name name String,
+    with_subject subject String,
+  }
+  exact {
+    with_lang lang atmo_syntax::Language,
+    with_updated_by updated_by atmo_syntax::Did,
+  }
 }
 /// The output of `tools.ozone.communication.updateTemplate`.
 pub type Output = crate::tools_ozone::communication::defs::TemplateView;
@@ -96,14 +101,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -123,9 +131,11 @@ impl atmo_xrpc::Endpoint for UpdateTemplate {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateTemplate;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

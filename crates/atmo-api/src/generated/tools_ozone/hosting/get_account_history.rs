@@ -16,6 +16,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             cursor: Default::default(),
@@ -26,9 +27,13 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_events events set Vec<String>,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  set {
+    with_events events Vec<String>,
+  }
 }
 /// Known values of the `events` parameter of [`Params`].
 pub mod params_events {
@@ -72,6 +77,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(events: impl Into<Vec<Event>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -81,7 +87,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.hosting.getAccountHistory` query.
 ///
@@ -98,17 +106,21 @@ impl atmo_xrpc::Endpoint for GetAccountHistory {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetAccountHistory;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetAccountHistory {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -142,13 +154,18 @@ impl<'de> serde::Deserialize<'de> for AccountCreated {
 }
 impl AccountCreated {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { AccountCreated;
-    with_email email some String,
-    with_handle handle exact atmo_syntax::Handle,
+  some {
+    with_email email String,
+  }
+  exact {
+    with_handle handle atmo_syntax::Handle,
+  }
 }
 /// `tools.ozone.hosting.getAccountHistory#emailConfirmed`
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +193,7 @@ impl<'de> serde::Deserialize<'de> for EmailConfirmed {
 }
 impl EmailConfirmed {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(email: impl Into<String>) -> Self {
         Self {
             email: email.into(),
@@ -209,6 +227,7 @@ impl<'de> serde::Deserialize<'de> for EmailUpdated {
 }
 impl EmailUpdated {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(email: impl Into<String>) -> Self {
         Self {
             email: email.into(),
@@ -326,6 +345,7 @@ impl<'de> serde::Deserialize<'de> for Event {
 }
 impl Event {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         details: impl Into<EventDetails>,
         created_by: impl Into<String>,
@@ -365,6 +385,7 @@ impl<'de> serde::Deserialize<'de> for HandleUpdated {
 }
 impl HandleUpdated {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(handle: atmo_syntax::Handle) -> Self {
         Self {
             handle,
@@ -393,6 +414,7 @@ impl<'de> serde::Deserialize<'de> for PasswordUpdated {
 }
 impl PasswordUpdated {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }

@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subjects: impl Into<Vec<atmo_syntax::Did>>) -> Self {
         Self {
             comment: Default::default(),
@@ -41,7 +42,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// The output of `tools.ozone.moderation.cancelScheduledActions`.
 pub type Output = CancellationResults;
@@ -60,9 +63,11 @@ impl atmo_xrpc::Endpoint for CancelScheduledActions {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CancelScheduledActions;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -98,6 +103,7 @@ impl<'de> serde::Deserialize<'de> for CancellationResults {
 }
 impl CancellationResults {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         succeeded: impl Into<Vec<atmo_syntax::Did>>,
         failed: impl Into<Vec<FailedCancellation>>,
@@ -141,6 +147,7 @@ impl<'de> serde::Deserialize<'de> for FailedCancellation {
 }
 impl FailedCancellation {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, error: impl Into<String>) -> Self {
         Self {
             did,
@@ -151,5 +158,7 @@ impl FailedCancellation {
     }
 }
 crate::rt::setters! { FailedCancellation;
-    with_error_code error_code some String,
+  some {
+    with_error_code error_code String,
+  }
 }

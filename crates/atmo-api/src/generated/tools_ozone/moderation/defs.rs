@@ -39,6 +39,7 @@ impl<'de> serde::Deserialize<'de> for AccountEvent {
 }
 impl AccountEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(timestamp: atmo_syntax::LenientDatetime, active: impl Into<bool>) -> Self {
         Self {
             active: active.into(),
@@ -50,8 +51,10 @@ impl AccountEvent {
     }
 }
 crate::rt::setters! { AccountEvent;
-    with_comment comment some String,
-    with_status status some String,
+  some {
+    with_comment comment String,
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`AccountEvent`].
 pub mod account_event_status {
@@ -109,6 +112,7 @@ impl<'de> serde::Deserialize<'de> for AccountHosting {
 }
 impl AccountHosting {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(status: impl Into<String>) -> Self {
         Self {
             created_at: Default::default(),
@@ -122,11 +126,13 @@ impl AccountHosting {
     }
 }
 crate::rt::setters! { AccountHosting;
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_deactivated_at deactivated_at exact atmo_syntax::LenientDatetime,
-    with_deleted_at deleted_at exact atmo_syntax::LenientDatetime,
-    with_reactivated_at reactivated_at exact atmo_syntax::LenientDatetime,
-    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_deactivated_at deactivated_at atmo_syntax::LenientDatetime,
+    with_deleted_at deleted_at atmo_syntax::LenientDatetime,
+    with_reactivated_at reactivated_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `status` field of [`AccountHosting`].
 pub mod account_hosting_status {
@@ -186,16 +192,19 @@ impl<'de> serde::Deserialize<'de> for AccountStats {
 }
 impl AccountStats {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { AccountStats;
-    with_appeal_count appeal_count some i64,
-    with_escalate_count escalate_count some i64,
-    with_report_count report_count some i64,
-    with_suspend_count suspend_count some i64,
-    with_takedown_count takedown_count some i64,
+  some {
+    with_appeal_count appeal_count i64,
+    with_escalate_count escalate_count i64,
+    with_report_count report_count i64,
+    with_suspend_count suspend_count i64,
+    with_takedown_count takedown_count i64,
+  }
 }
 /// `tools.ozone.moderation.defs#accountStrike`
 ///
@@ -238,15 +247,20 @@ impl<'de> serde::Deserialize<'de> for AccountStrike {
 }
 impl AccountStrike {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { AccountStrike;
-    with_active_strike_count active_strike_count some i64,
-    with_first_strike_at first_strike_at exact atmo_syntax::LenientDatetime,
-    with_last_strike_at last_strike_at exact atmo_syntax::LenientDatetime,
-    with_total_strike_count total_strike_count some i64,
+  some {
+    with_active_strike_count active_strike_count i64,
+    with_total_strike_count total_strike_count i64,
+  }
+  exact {
+    with_first_strike_at first_strike_at atmo_syntax::LenientDatetime,
+    with_last_strike_at last_strike_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.moderation.defs#ageAssuranceEvent`
 ///
@@ -312,6 +326,7 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
 }
 impl AgeAssuranceEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         created_at: atmo_syntax::LenientDatetime,
         status: impl Into<String>,
@@ -333,13 +348,15 @@ impl AgeAssuranceEvent {
     }
 }
 crate::rt::setters! { AgeAssuranceEvent;
-    with_access access some crate::app_bsky::ageassurance::defs::Access,
-    with_complete_ip complete_ip some String,
-    with_complete_ua complete_ua some String,
-    with_country_code country_code some String,
-    with_init_ip init_ip some String,
-    with_init_ua init_ua some String,
-    with_region_code region_code some String,
+  some {
+    with_access access crate::app_bsky::ageassurance::defs::Access,
+    with_complete_ip complete_ip String,
+    with_complete_ua complete_ua String,
+    with_country_code country_code String,
+    with_init_ip init_ip String,
+    with_init_ua init_ua String,
+    with_region_code region_code String,
+  }
 }
 /// Known values of the `status` field of [`AgeAssuranceEvent`].
 pub mod age_assurance_event_status {
@@ -386,6 +403,7 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceOverrideEvent {
 }
 impl AgeAssuranceOverrideEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(comment: impl Into<String>, status: impl Into<String>) -> Self {
         Self {
             access: Default::default(),
@@ -396,7 +414,9 @@ impl AgeAssuranceOverrideEvent {
     }
 }
 crate::rt::setters! { AgeAssuranceOverrideEvent;
-    with_access access some crate::app_bsky::ageassurance::defs::Access,
+  some {
+    with_access access crate::app_bsky::ageassurance::defs::Access,
+  }
 }
 /// Known values of the `status` field of [`AgeAssuranceOverrideEvent`].
 pub mod age_assurance_override_event_status {
@@ -436,6 +456,7 @@ impl<'de> serde::Deserialize<'de> for AgeAssurancePurgeEvent {
 }
 impl AgeAssurancePurgeEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(comment: impl Into<String>) -> Self {
         Self {
             comment: comment.into(),
@@ -525,6 +546,7 @@ impl<'de> serde::Deserialize<'de> for BlobView {
 }
 impl BlobView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         cid: atmo_syntax::CidString,
         mime_type: impl Into<String>,
@@ -543,8 +565,10 @@ impl BlobView {
     }
 }
 crate::rt::setters! { BlobView;
-    with_details details some BlobViewDetails,
-    with_moderation moderation some Moderation,
+  some {
+    with_details details BlobViewDetails,
+    with_moderation moderation Moderation,
+  }
 }
 /// `tools.ozone.moderation.defs#cancelScheduledTakedownEvent`
 ///
@@ -574,12 +598,15 @@ impl<'de> serde::Deserialize<'de> for CancelScheduledTakedownEvent {
 }
 impl CancelScheduledTakedownEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { CancelScheduledTakedownEvent;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.moderation.defs#convoView`
 #[derive(Debug, Clone, PartialEq)]
@@ -610,6 +637,7 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
 }
 impl ConvoView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, convo_id: impl Into<String>) -> Self {
         Self {
             convo_id: convo_id.into(),
@@ -658,6 +686,7 @@ impl<'de> serde::Deserialize<'de> for IdentityEvent {
 }
 impl IdentityEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(timestamp: atmo_syntax::LenientDatetime) -> Self {
         Self {
             comment: Default::default(),
@@ -670,10 +699,14 @@ impl IdentityEvent {
     }
 }
 crate::rt::setters! { IdentityEvent;
-    with_comment comment some String,
-    with_handle handle exact atmo_syntax::Handle,
-    with_pds_host pds_host exact atmo_syntax::Uri,
-    with_tombstone tombstone some bool,
+  some {
+    with_comment comment String,
+    with_tombstone tombstone bool,
+  }
+  exact {
+    with_handle handle atmo_syntax::Handle,
+    with_pds_host pds_host atmo_syntax::Uri,
+  }
 }
 /// `tools.ozone.moderation.defs#imageDetails`
 #[derive(Debug, Clone, PartialEq)]
@@ -704,6 +737,7 @@ impl<'de> serde::Deserialize<'de> for ImageDetails {
 }
 impl ImageDetails {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(width: impl Into<i64>, height: impl Into<i64>) -> Self {
         Self {
             height: height.into(),
@@ -745,13 +779,16 @@ impl<'de> serde::Deserialize<'de> for ModEventAcknowledge {
 }
 impl ModEventAcknowledge {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventAcknowledge;
-    with_acknowledge_account_subjects acknowledge_account_subjects some bool,
-    with_comment comment some String,
+  some {
+    with_acknowledge_account_subjects acknowledge_account_subjects bool,
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventComment`
 ///
@@ -785,13 +822,16 @@ impl<'de> serde::Deserialize<'de> for ModEventComment {
 }
 impl ModEventComment {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventComment;
-    with_comment comment some String,
-    with_sticky sticky some bool,
+  some {
+    with_comment comment String,
+    with_sticky sticky bool,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventDivert`
 ///
@@ -821,12 +861,15 @@ impl<'de> serde::Deserialize<'de> for ModEventDivert {
 }
 impl ModEventDivert {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventDivert;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventEmail`
 ///
@@ -885,6 +928,7 @@ impl<'de> serde::Deserialize<'de> for ModEventEmail {
 }
 impl ModEventEmail {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject_line: impl Into<String>) -> Self {
         Self {
             comment: Default::default(),
@@ -900,13 +944,17 @@ impl ModEventEmail {
     }
 }
 crate::rt::setters! { ModEventEmail;
-    with_comment comment some String,
-    with_content content some String,
-    with_is_delivered is_delivered some bool,
-    with_policies policies some Vec<String>,
-    with_severity_level severity_level some String,
-    with_strike_count strike_count some i64,
-    with_strike_expires_at strike_expires_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_comment comment String,
+    with_content content String,
+    with_is_delivered is_delivered bool,
+    with_policies policies Vec<String>,
+    with_severity_level severity_level String,
+    with_strike_count strike_count i64,
+  }
+  exact {
+    with_strike_expires_at strike_expires_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventEscalate`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -934,12 +982,15 @@ impl<'de> serde::Deserialize<'de> for ModEventEscalate {
 }
 impl ModEventEscalate {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventEscalate;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventLabel`
 ///
@@ -979,6 +1030,7 @@ impl<'de> serde::Deserialize<'de> for ModEventLabel {
 }
 impl ModEventLabel {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         create_label_vals: impl Into<Vec<String>>,
         negate_label_vals: impl Into<Vec<String>>,
@@ -993,8 +1045,10 @@ impl ModEventLabel {
     }
 }
 crate::rt::setters! { ModEventLabel;
-    with_comment comment some String,
-    with_duration_in_hours duration_in_hours some i64,
+  some {
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventMute`
 ///
@@ -1028,6 +1082,7 @@ impl<'de> serde::Deserialize<'de> for ModEventMute {
 }
 impl ModEventMute {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(duration_in_hours: impl Into<i64>) -> Self {
         Self {
             comment: Default::default(),
@@ -1037,7 +1092,9 @@ impl ModEventMute {
     }
 }
 crate::rt::setters! { ModEventMute;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventMuteReporter`
 ///
@@ -1071,13 +1128,16 @@ impl<'de> serde::Deserialize<'de> for ModEventMuteReporter {
 }
 impl ModEventMuteReporter {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventMuteReporter;
-    with_comment comment some String,
-    with_duration_in_hours duration_in_hours some i64,
+  some {
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventPriorityScore`
 ///
@@ -1110,6 +1170,7 @@ impl<'de> serde::Deserialize<'de> for ModEventPriorityScore {
 }
 impl ModEventPriorityScore {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(score: impl Into<i64>) -> Self {
         Self {
             comment: Default::default(),
@@ -1119,7 +1180,9 @@ impl ModEventPriorityScore {
     }
 }
 crate::rt::setters! { ModEventPriorityScore;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventReport`
 ///
@@ -1156,6 +1219,7 @@ impl<'de> serde::Deserialize<'de> for ModEventReport {
 }
 impl ModEventReport {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(report_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>) -> Self {
         Self {
             comment: Default::default(),
@@ -1166,8 +1230,10 @@ impl ModEventReport {
     }
 }
 crate::rt::setters! { ModEventReport;
-    with_comment comment some String,
-    with_is_reporter_muted is_reporter_muted some bool,
+  some {
+    with_comment comment String,
+    with_is_reporter_muted is_reporter_muted bool,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventResolveAppeal`
 ///
@@ -1198,12 +1264,15 @@ impl<'de> serde::Deserialize<'de> for ModEventResolveAppeal {
 }
 impl ModEventResolveAppeal {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventResolveAppeal;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventReverseTakedown`
 ///
@@ -1246,15 +1315,18 @@ impl<'de> serde::Deserialize<'de> for ModEventReverseTakedown {
 }
 impl ModEventReverseTakedown {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventReverseTakedown;
-    with_comment comment some String,
-    with_policies policies some Vec<String>,
-    with_severity_level severity_level some String,
-    with_strike_count strike_count some i64,
+  some {
+    with_comment comment String,
+    with_policies policies Vec<String>,
+    with_severity_level severity_level String,
+    with_strike_count strike_count i64,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventTag`
 ///
@@ -1297,6 +1369,7 @@ impl<'de> serde::Deserialize<'de> for ModEventTag {
 }
 impl ModEventTag {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(add: impl Into<Vec<String>>, remove: impl Into<Vec<String>>) -> Self {
         Self {
             add: add.into(),
@@ -1308,8 +1381,10 @@ impl ModEventTag {
     }
 }
 crate::rt::setters! { ModEventTag;
-    with_comment comment some String,
-    with_duration_in_hours duration_in_hours some i64,
+  some {
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventTakedown`
 ///
@@ -1370,19 +1445,24 @@ impl<'de> serde::Deserialize<'de> for ModEventTakedown {
 }
 impl ModEventTakedown {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventTakedown;
-    with_acknowledge_account_subjects acknowledge_account_subjects some bool,
-    with_comment comment some String,
-    with_duration_in_hours duration_in_hours some i64,
-    with_policies policies some Vec<String>,
-    with_severity_level severity_level some String,
-    with_strike_count strike_count some i64,
-    with_strike_expires_at strike_expires_at exact atmo_syntax::LenientDatetime,
-    with_target_services target_services some Vec<String>,
+  some {
+    with_acknowledge_account_subjects acknowledge_account_subjects bool,
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+    with_policies policies Vec<String>,
+    with_severity_level severity_level String,
+    with_strike_count strike_count i64,
+    with_target_services target_services Vec<String>,
+  }
+  exact {
+    with_strike_expires_at strike_expires_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `targetServices` field of [`ModEventTakedown`].
 pub mod mod_event_takedown_target_services {
@@ -1420,12 +1500,15 @@ impl<'de> serde::Deserialize<'de> for ModEventUnmute {
 }
 impl ModEventUnmute {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventUnmute;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.moderation.defs#modEventUnmuteReporter`
 ///
@@ -1456,12 +1539,15 @@ impl<'de> serde::Deserialize<'de> for ModEventUnmuteReporter {
 }
 impl ModEventUnmuteReporter {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModEventUnmuteReporter;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// A union inside `tools.ozone.moderation.defs#modEventView`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1826,6 +1912,7 @@ impl<'de> serde::Deserialize<'de> for ModEventView {
 }
 impl ModEventView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         event: impl Into<ModEventViewEvent>,
@@ -1849,9 +1936,11 @@ impl ModEventView {
     }
 }
 crate::rt::setters! { ModEventView;
-    with_creator_handle creator_handle some String,
-    with_mod_tool mod_tool some ModTool,
-    with_subject_handle subject_handle some String,
+  some {
+    with_creator_handle creator_handle String,
+    with_mod_tool mod_tool ModTool,
+    with_subject_handle subject_handle String,
+  }
 }
 /// A union inside `tools.ozone.moderation.defs#modEventViewDetail`.
 #[derive(Debug, Clone, PartialEq)]
@@ -2233,6 +2322,7 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetail {
 }
 impl ModEventViewDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         event: impl Into<ModEventViewDetailEvent>,
@@ -2254,7 +2344,9 @@ impl ModEventViewDetail {
     }
 }
 crate::rt::setters! { ModEventViewDetail;
-    with_mod_tool mod_tool some ModTool,
+  some {
+    with_mod_tool mod_tool ModTool,
+  }
 }
 /// `tools.ozone.moderation.defs#modTool`
 ///
@@ -2289,6 +2381,7 @@ impl<'de> serde::Deserialize<'de> for ModTool {
 }
 impl ModTool {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             meta: Default::default(),
@@ -2298,7 +2391,9 @@ impl ModTool {
     }
 }
 crate::rt::setters! { ModTool;
-    with_meta meta some atmo_data::Value,
+  some {
+    with_meta meta atmo_data::Value,
+  }
 }
 /// `tools.ozone.moderation.defs#moderation`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2326,12 +2421,15 @@ impl<'de> serde::Deserialize<'de> for Moderation {
 }
 impl Moderation {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Moderation;
-    with_subject_status subject_status some SubjectStatusView,
+  some {
+    with_subject_status subject_status SubjectStatusView,
+  }
 }
 /// `tools.ozone.moderation.defs#moderationDetail`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2359,12 +2457,15 @@ impl<'de> serde::Deserialize<'de> for ModerationDetail {
 }
 impl ModerationDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ModerationDetail;
-    with_subject_status subject_status some SubjectStatusView,
+  some {
+    with_subject_status subject_status SubjectStatusView,
+  }
 }
 /// `tools.ozone.moderation.defs#recordEvent`
 ///
@@ -2403,6 +2504,7 @@ impl<'de> serde::Deserialize<'de> for RecordEvent {
 }
 impl RecordEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(timestamp: atmo_syntax::LenientDatetime, op: impl Into<String>) -> Self {
         Self {
             cid: Default::default(),
@@ -2414,8 +2516,12 @@ impl RecordEvent {
     }
 }
 crate::rt::setters! { RecordEvent;
-    with_cid cid exact atmo_syntax::CidString,
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
 }
 /// Known values of the `op` field of [`RecordEvent`].
 pub mod record_event_op {
@@ -2461,6 +2567,7 @@ impl<'de> serde::Deserialize<'de> for RecordHosting {
 }
 impl RecordHosting {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(status: impl Into<String>) -> Self {
         Self {
             created_at: Default::default(),
@@ -2472,9 +2579,11 @@ impl RecordHosting {
     }
 }
 crate::rt::setters! { RecordHosting;
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_deleted_at deleted_at exact atmo_syntax::LenientDatetime,
-    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_deleted_at deleted_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `status` field of [`RecordHosting`].
 pub mod record_hosting_status {
@@ -2527,6 +2636,7 @@ impl<'de> serde::Deserialize<'de> for RecordView {
 }
 impl RecordView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -2595,6 +2705,7 @@ impl<'de> serde::Deserialize<'de> for RecordViewDetail {
 }
 impl RecordViewDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         uri: atmo_syntax::AtUri,
         cid: atmo_syntax::CidString,
@@ -2618,7 +2729,9 @@ impl RecordViewDetail {
     }
 }
 crate::rt::setters! { RecordViewDetail;
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+  }
 }
 /// `tools.ozone.moderation.defs#recordViewNotFound`
 #[derive(Debug, Clone, PartialEq)]
@@ -2646,6 +2759,7 @@ impl<'de> serde::Deserialize<'de> for RecordViewNotFound {
 }
 impl RecordViewNotFound {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             uri,
@@ -2710,19 +2824,22 @@ impl<'de> serde::Deserialize<'de> for RecordsStats {
 }
 impl RecordsStats {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { RecordsStats;
-    with_appealed_count appealed_count some i64,
-    with_escalated_count escalated_count some i64,
-    with_pending_count pending_count some i64,
-    with_processed_count processed_count some i64,
-    with_reported_count reported_count some i64,
-    with_subject_count subject_count some i64,
-    with_takendown_count takendown_count some i64,
-    with_total_reports total_reports some i64,
+  some {
+    with_appealed_count appealed_count i64,
+    with_escalated_count escalated_count i64,
+    with_pending_count pending_count i64,
+    with_processed_count processed_count i64,
+    with_reported_count reported_count i64,
+    with_subject_count subject_count i64,
+    with_takendown_count takendown_count i64,
+    with_total_reports total_reports i64,
+  }
 }
 /// `tools.ozone.moderation.defs#repoView`
 #[derive(Debug, Clone, PartialEq)]
@@ -2780,6 +2897,7 @@ impl<'de> serde::Deserialize<'de> for RepoView {
 }
 impl RepoView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         did: atmo_syntax::Did,
         handle: atmo_syntax::Handle,
@@ -2804,12 +2922,16 @@ impl RepoView {
     }
 }
 crate::rt::setters! { RepoView;
-    with_deactivated_at deactivated_at exact atmo_syntax::LenientDatetime,
-    with_email email some String,
-    with_invite_note invite_note some String,
-    with_invited_by invited_by some crate::com_atproto::server::defs::InviteCode,
-    with_invites_disabled invites_disabled some bool,
-    with_threat_signatures threat_signatures some Vec<crate::com_atproto::admin::defs::ThreatSignature>,
+  some {
+    with_email email String,
+    with_invite_note invite_note String,
+    with_invited_by invited_by crate::com_atproto::server::defs::InviteCode,
+    with_invites_disabled invites_disabled bool,
+    with_threat_signatures threat_signatures Vec<crate::com_atproto::admin::defs::ThreatSignature>,
+  }
+  exact {
+    with_deactivated_at deactivated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.moderation.defs#repoViewDetail`
 #[derive(Debug, Clone, PartialEq)]
@@ -2876,6 +2998,7 @@ impl<'de> serde::Deserialize<'de> for RepoViewDetail {
 }
 impl RepoViewDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         did: atmo_syntax::Did,
         handle: atmo_syntax::Handle,
@@ -2903,15 +3026,19 @@ impl RepoViewDetail {
     }
 }
 crate::rt::setters! { RepoViewDetail;
-    with_deactivated_at deactivated_at exact atmo_syntax::LenientDatetime,
-    with_email email some String,
-    with_email_confirmed_at email_confirmed_at exact atmo_syntax::LenientDatetime,
-    with_invite_note invite_note some String,
-    with_invited_by invited_by some crate::com_atproto::server::defs::InviteCode,
-    with_invites invites some Vec<crate::com_atproto::server::defs::InviteCode>,
-    with_invites_disabled invites_disabled some bool,
-    with_labels labels some Vec<crate::com_atproto::label::defs::Label>,
-    with_threat_signatures threat_signatures some Vec<crate::com_atproto::admin::defs::ThreatSignature>,
+  some {
+    with_email email String,
+    with_invite_note invite_note String,
+    with_invited_by invited_by crate::com_atproto::server::defs::InviteCode,
+    with_invites invites Vec<crate::com_atproto::server::defs::InviteCode>,
+    with_invites_disabled invites_disabled bool,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_threat_signatures threat_signatures Vec<crate::com_atproto::admin::defs::ThreatSignature>,
+  }
+  exact {
+    with_deactivated_at deactivated_at atmo_syntax::LenientDatetime,
+    with_email_confirmed_at email_confirmed_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.moderation.defs#repoViewNotFound`
 #[derive(Debug, Clone, PartialEq)]
@@ -2939,6 +3066,7 @@ impl<'de> serde::Deserialize<'de> for RepoViewNotFound {
 }
 impl RepoViewNotFound {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -3004,6 +3132,7 @@ impl<'de> serde::Deserialize<'de> for ReporterStats {
 }
 impl ReporterStats {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         did: atmo_syntax::Did,
         account_report_count: impl Into<i64>,
@@ -3074,6 +3203,7 @@ impl<'de> serde::Deserialize<'de> for RevokeAccountCredentialsEvent {
 }
 impl RevokeAccountCredentialsEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(comment: impl Into<String>) -> Self {
         Self {
             comment: comment.into(),
@@ -3118,15 +3248,20 @@ impl<'de> serde::Deserialize<'de> for ScheduleTakedownEvent {
 }
 impl ScheduleTakedownEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ScheduleTakedownEvent;
-    with_comment comment some String,
-    with_execute_after execute_after exact atmo_syntax::LenientDatetime,
-    with_execute_at execute_at exact atmo_syntax::LenientDatetime,
-    with_execute_until execute_until exact atmo_syntax::LenientDatetime,
+  some {
+    with_comment comment String,
+  }
+  exact {
+    with_execute_after execute_after atmo_syntax::LenientDatetime,
+    with_execute_at execute_at atmo_syntax::LenientDatetime,
+    with_execute_until execute_until atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.moderation.defs#scheduledActionView`
 ///
@@ -3213,6 +3348,7 @@ impl<'de> serde::Deserialize<'de> for ScheduledActionView {
 }
 impl ScheduledActionView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         action: impl Into<String>,
@@ -3242,15 +3378,19 @@ impl ScheduledActionView {
     }
 }
 crate::rt::setters! { ScheduledActionView;
-    with_event_data event_data some atmo_data::Value,
-    with_execute_after execute_after exact atmo_syntax::LenientDatetime,
-    with_execute_at execute_at exact atmo_syntax::LenientDatetime,
-    with_execute_until execute_until exact atmo_syntax::LenientDatetime,
-    with_execution_event_id execution_event_id some i64,
-    with_last_executed_at last_executed_at exact atmo_syntax::LenientDatetime,
-    with_last_failure_reason last_failure_reason some String,
-    with_randomize_execution randomize_execution some bool,
-    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_event_data event_data atmo_data::Value,
+    with_execution_event_id execution_event_id i64,
+    with_last_failure_reason last_failure_reason String,
+    with_randomize_execution randomize_execution bool,
+  }
+  exact {
+    with_execute_after execute_after atmo_syntax::LenientDatetime,
+    with_execute_at execute_at atmo_syntax::LenientDatetime,
+    with_execute_until execute_until atmo_syntax::LenientDatetime,
+    with_last_executed_at last_executed_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `action` field of [`ScheduledActionView`].
 pub mod scheduled_action_view_action {
@@ -3476,6 +3616,7 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusView {
 }
 impl SubjectStatusView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         subject: impl Into<SubjectStatusViewSubject>,
@@ -3514,26 +3655,30 @@ impl SubjectStatusView {
     }
 }
 crate::rt::setters! { SubjectStatusView;
-    with_account_stats account_stats some AccountStats,
-    with_account_strike account_strike some AccountStrike,
-    with_age_assurance_state age_assurance_state some String,
-    with_age_assurance_updated_by age_assurance_updated_by some String,
-    with_appealed appealed some bool,
-    with_comment comment some String,
-    with_hosting hosting some SubjectStatusViewHosting,
-    with_last_appealed_at last_appealed_at exact atmo_syntax::LenientDatetime,
-    with_last_reported_at last_reported_at exact atmo_syntax::LenientDatetime,
-    with_last_reviewed_at last_reviewed_at exact atmo_syntax::LenientDatetime,
-    with_last_reviewed_by last_reviewed_by exact atmo_syntax::Did,
-    with_mute_reporting_until mute_reporting_until exact atmo_syntax::LenientDatetime,
-    with_mute_until mute_until exact atmo_syntax::LenientDatetime,
-    with_priority_score priority_score some i64,
-    with_records_stats records_stats some RecordsStats,
-    with_subject_blob_cids subject_blob_cids some Vec<atmo_syntax::CidString>,
-    with_subject_repo_handle subject_repo_handle some String,
-    with_suspend_until suspend_until exact atmo_syntax::LenientDatetime,
-    with_tags tags some Vec<String>,
-    with_takendown takendown some bool,
+  some {
+    with_account_stats account_stats AccountStats,
+    with_account_strike account_strike AccountStrike,
+    with_age_assurance_state age_assurance_state String,
+    with_age_assurance_updated_by age_assurance_updated_by String,
+    with_appealed appealed bool,
+    with_comment comment String,
+    with_hosting hosting SubjectStatusViewHosting,
+    with_priority_score priority_score i64,
+    with_records_stats records_stats RecordsStats,
+    with_subject_blob_cids subject_blob_cids Vec<atmo_syntax::CidString>,
+    with_subject_repo_handle subject_repo_handle String,
+    with_tags tags Vec<String>,
+    with_takendown takendown bool,
+  }
+  exact {
+    with_last_appealed_at last_appealed_at atmo_syntax::LenientDatetime,
+    with_last_reported_at last_reported_at atmo_syntax::LenientDatetime,
+    with_last_reviewed_at last_reviewed_at atmo_syntax::LenientDatetime,
+    with_last_reviewed_by last_reviewed_by atmo_syntax::Did,
+    with_mute_reporting_until mute_reporting_until atmo_syntax::LenientDatetime,
+    with_mute_until mute_until atmo_syntax::LenientDatetime,
+    with_suspend_until suspend_until atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `ageAssuranceState` field of [`SubjectStatusView`].
 pub mod subject_status_view_age_assurance_state {
@@ -3617,6 +3762,7 @@ impl<'de> serde::Deserialize<'de> for SubjectView {
 }
 impl SubjectView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         r#type: impl Into<crate::com_atproto::moderation::defs::SubjectType>,
         subject: impl Into<String>,
@@ -3633,10 +3779,12 @@ impl SubjectView {
     }
 }
 crate::rt::setters! { SubjectView;
-    with_profile profile some SubjectViewProfile,
-    with_record record some RecordViewDetail,
-    with_repo repo some RepoViewDetail,
-    with_status status some SubjectStatusView,
+  some {
+    with_profile profile SubjectViewProfile,
+    with_record record RecordViewDetail,
+    with_repo repo RepoViewDetail,
+    with_status status SubjectStatusView,
+  }
 }
 /// The token `tools.ozone.moderation.defs#timelineEventPlcCreate`.
 ///
@@ -3684,6 +3832,7 @@ impl<'de> serde::Deserialize<'de> for VideoDetails {
 }
 impl VideoDetails {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(width: impl Into<i64>, height: impl Into<i64>, length: impl Into<i64>) -> Self {
         Self {
             height: height.into(),

@@ -352,6 +352,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         event: impl Into<InputEvent>,
         subject: impl Into<InputSubject>,
@@ -370,10 +371,12 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_external_id external_id some String,
-    with_mod_tool mod_tool some crate::tools_ozone::moderation::defs::ModTool,
-    with_report_action report_action some ReportAction,
-    with_subject_blob_cids subject_blob_cids some Vec<atmo_syntax::CidString>,
+  some {
+    with_external_id external_id String,
+    with_mod_tool mod_tool crate::tools_ozone::moderation::defs::ModTool,
+    with_report_action report_action ReportAction,
+    with_subject_blob_cids subject_blob_cids Vec<atmo_syntax::CidString>,
+  }
 }
 /// The output of `tools.ozone.moderation.emitEvent`.
 pub type Output = crate::tools_ozone::moderation::defs::ModEventView;
@@ -405,14 +408,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -432,9 +438,11 @@ impl atmo_xrpc::Endpoint for EmitEvent {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = EmitEvent;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -480,13 +488,16 @@ impl<'de> serde::Deserialize<'de> for ReportAction {
 }
 impl ReportAction {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ReportAction;
-    with_all all some bool,
-    with_ids ids some Vec<i64>,
-    with_note note some String,
-    with_types types some Vec<String>,
+  some {
+    with_all all bool,
+    with_ids ids Vec<i64>,
+    with_note note String,
+    with_types types Vec<String>,
+  }
 }

@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self { did }
     }
@@ -40,6 +41,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(timeline: impl Into<Vec<TimelineItem>>) -> Self {
         Self {
             timeline: timeline.into(),
@@ -69,14 +71,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -96,9 +101,11 @@ impl atmo_xrpc::Endpoint for GetAccountTimeline {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetAccountTimeline;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -132,6 +139,7 @@ impl<'de> serde::Deserialize<'de> for TimelineItem {
 }
 impl TimelineItem {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(day: impl Into<String>, summary: impl Into<Vec<TimelineItemSummary>>) -> Self {
         Self {
             day: day.into(),
@@ -172,6 +180,7 @@ impl<'de> serde::Deserialize<'de> for TimelineItemSummary {
 }
 impl TimelineItemSummary {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         event_subject_type: impl Into<String>,
         event_type: impl Into<String>,

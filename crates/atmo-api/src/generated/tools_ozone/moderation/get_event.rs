@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(id: impl Into<i64>) -> Self {
         Self { id: id.into() }
     }
@@ -31,9 +32,11 @@ impl atmo_xrpc::Endpoint for GetEvent {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetEvent;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

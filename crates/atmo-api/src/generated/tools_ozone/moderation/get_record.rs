@@ -12,6 +12,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri) -> Self {
         Self {
             cid: Default::default(),
@@ -20,7 +21,9 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cid cid exact atmo_syntax::CidString,
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
 }
 /// The output of `tools.ozone.moderation.getRecord`.
 pub type Output = crate::tools_ozone::moderation::defs::RecordViewDetail;
@@ -46,14 +49,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -73,9 +79,11 @@ impl atmo_xrpc::Endpoint for GetRecord {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetRecord;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self { uris: uris.into() }
     }
@@ -81,6 +82,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(records: impl Into<Vec<OutputRecordsItem>>) -> Self {
         Self {
             records: records.into(),
@@ -103,9 +105,11 @@ impl atmo_xrpc::Endpoint for GetRecords {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetRecords;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

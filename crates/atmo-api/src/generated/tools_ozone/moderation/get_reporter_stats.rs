@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
         Self { dids: dids.into() }
     }
@@ -40,6 +41,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(stats: impl Into<Vec<crate::tools_ozone::moderation::defs::ReporterStats>>) -> Self {
         Self {
             stats: stats.into(),
@@ -62,9 +64,11 @@ impl atmo_xrpc::Endpoint for GetReporterStats {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetReporterStats;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

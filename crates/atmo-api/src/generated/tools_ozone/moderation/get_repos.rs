@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
         Self { dids: dids.into() }
     }
@@ -81,6 +82,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(repos: impl Into<Vec<OutputReposItem>>) -> Self {
         Self {
             repos: repos.into(),
@@ -103,9 +105,11 @@ impl atmo_xrpc::Endpoint for GetRepos {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetRepos;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

@@ -10,6 +10,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subjects: impl Into<Vec<String>>) -> Self {
         Self {
             subjects: subjects.into(),
@@ -42,6 +43,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subjects: impl Into<Vec<crate::tools_ozone::moderation::defs::SubjectView>>,
     ) -> Self {
@@ -66,9 +68,11 @@ impl atmo_xrpc::Endpoint for GetSubjects {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetSubjects;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

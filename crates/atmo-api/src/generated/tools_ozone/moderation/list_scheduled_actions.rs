@@ -48,6 +48,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(statuses: impl Into<Vec<String>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -61,11 +62,15 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_cursor cursor some String,
-    with_ends_before ends_before exact atmo_syntax::LenientDatetime,
-    with_limit limit some i64,
-    with_starts_after starts_after exact atmo_syntax::LenientDatetime,
-    with_subjects subjects some Vec<atmo_syntax::Did>,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_subjects subjects Vec<atmo_syntax::Did>,
+  }
+  exact {
+    with_ends_before ends_before atmo_syntax::LenientDatetime,
+    with_starts_after starts_after atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `statuses` field of [`Input`].
 pub mod input_statuses {
@@ -108,6 +113,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         actions: impl Into<Vec<crate::tools_ozone::moderation::defs::ScheduledActionView>>,
     ) -> Self {
@@ -119,7 +125,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.moderation.listScheduledActions` procedure.
 ///
@@ -136,9 +144,11 @@ impl atmo_xrpc::Endpoint for ListScheduledActions {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = ListScheduledActions;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

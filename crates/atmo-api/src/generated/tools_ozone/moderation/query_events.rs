@@ -72,34 +72,41 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_added_labels added_labels set Vec<String>,
-    with_added_tags added_tags set Vec<String>,
-    with_age_assurance_state age_assurance_state some String,
-    with_batch_id batch_id some String,
-    with_collections collections set Vec<atmo_syntax::Nsid>,
-    with_comment comment some String,
-    with_created_after created_after exact atmo_syntax::LenientDatetime,
-    with_created_before created_before exact atmo_syntax::LenientDatetime,
-    with_created_by created_by exact atmo_syntax::Did,
-    with_cursor cursor some String,
-    with_has_comment has_comment some bool,
-    with_include_all_user_records include_all_user_records some bool,
-    with_limit limit some i64,
-    with_mod_tool mod_tool set Vec<String>,
-    with_policies policies set Vec<String>,
-    with_removed_labels removed_labels set Vec<String>,
-    with_removed_tags removed_tags set Vec<String>,
-    with_report_types report_types set Vec<String>,
-    with_sort_direction sort_direction some String,
-    with_subject subject exact atmo_syntax::Uri,
-    with_subject_type subject_type some String,
-    with_types types set Vec<String>,
-    with_with_strike with_strike some bool,
+  some {
+    with_age_assurance_state age_assurance_state String,
+    with_batch_id batch_id String,
+    with_comment comment String,
+    with_cursor cursor String,
+    with_has_comment has_comment bool,
+    with_include_all_user_records include_all_user_records bool,
+    with_limit limit i64,
+    with_sort_direction sort_direction String,
+    with_subject_type subject_type String,
+    with_with_strike with_strike bool,
+  }
+  exact {
+    with_created_after created_after atmo_syntax::LenientDatetime,
+    with_created_before created_before atmo_syntax::LenientDatetime,
+    with_created_by created_by atmo_syntax::Did,
+    with_subject subject atmo_syntax::Uri,
+  }
+  set {
+    with_added_labels added_labels Vec<String>,
+    with_added_tags added_tags Vec<String>,
+    with_collections collections Vec<atmo_syntax::Nsid>,
+    with_mod_tool mod_tool Vec<String>,
+    with_policies policies Vec<String>,
+    with_removed_labels removed_labels Vec<String>,
+    with_removed_tags removed_tags Vec<String>,
+    with_report_types report_types Vec<String>,
+    with_types types Vec<String>,
+  }
 }
 /// Known values of the `ageAssuranceState` parameter of [`Params`].
 pub mod params_age_assurance_state {
@@ -159,6 +166,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(events: impl Into<Vec<crate::tools_ozone::moderation::defs::ModEventView>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -168,7 +176,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.moderation.queryEvents` query.
 ///
@@ -185,17 +195,21 @@ impl atmo_xrpc::Endpoint for QueryEvents {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = QueryEvents;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for QueryEvents {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

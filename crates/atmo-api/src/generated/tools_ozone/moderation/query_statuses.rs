@@ -110,47 +110,54 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_age_assurance_state age_assurance_state some String,
-    with_appealed appealed some bool,
-    with_collections collections set Vec<atmo_syntax::Nsid>,
-    with_comment comment some String,
-    with_cursor cursor some String,
-    with_exclude_tags exclude_tags set Vec<String>,
-    with_hosting_deleted_after hosting_deleted_after exact atmo_syntax::LenientDatetime,
-    with_hosting_deleted_before hosting_deleted_before exact atmo_syntax::LenientDatetime,
-    with_hosting_statuses hosting_statuses set Vec<String>,
-    with_hosting_updated_after hosting_updated_after exact atmo_syntax::LenientDatetime,
-    with_hosting_updated_before hosting_updated_before exact atmo_syntax::LenientDatetime,
-    with_ignore_subjects ignore_subjects set Vec<atmo_syntax::Uri>,
-    with_include_all_user_records include_all_user_records some bool,
-    with_include_muted include_muted some bool,
-    with_last_reviewed_by last_reviewed_by exact atmo_syntax::Did,
-    with_limit limit some i64,
-    with_min_account_suspend_count min_account_suspend_count some i64,
-    with_min_priority_score min_priority_score some i64,
-    with_min_reported_records_count min_reported_records_count some i64,
-    with_min_strike_count min_strike_count some i64,
-    with_min_takendown_records_count min_takendown_records_count some i64,
-    with_only_muted only_muted some bool,
-    with_queue_count queue_count some i64,
-    with_queue_index queue_index some i64,
-    with_queue_seed queue_seed some String,
-    with_reported_after reported_after exact atmo_syntax::LenientDatetime,
-    with_reported_before reported_before exact atmo_syntax::LenientDatetime,
-    with_review_state review_state some String,
-    with_reviewed_after reviewed_after exact atmo_syntax::LenientDatetime,
-    with_reviewed_before reviewed_before exact atmo_syntax::LenientDatetime,
-    with_sort_direction sort_direction some String,
-    with_sort_field sort_field some String,
-    with_subject subject exact atmo_syntax::Uri,
-    with_subject_type subject_type some String,
-    with_tags tags set Vec<String>,
-    with_takendown takendown some bool,
+  some {
+    with_age_assurance_state age_assurance_state String,
+    with_appealed appealed bool,
+    with_comment comment String,
+    with_cursor cursor String,
+    with_include_all_user_records include_all_user_records bool,
+    with_include_muted include_muted bool,
+    with_limit limit i64,
+    with_min_account_suspend_count min_account_suspend_count i64,
+    with_min_priority_score min_priority_score i64,
+    with_min_reported_records_count min_reported_records_count i64,
+    with_min_strike_count min_strike_count i64,
+    with_min_takendown_records_count min_takendown_records_count i64,
+    with_only_muted only_muted bool,
+    with_queue_count queue_count i64,
+    with_queue_index queue_index i64,
+    with_queue_seed queue_seed String,
+    with_review_state review_state String,
+    with_sort_direction sort_direction String,
+    with_sort_field sort_field String,
+    with_subject_type subject_type String,
+    with_takendown takendown bool,
+  }
+  exact {
+    with_hosting_deleted_after hosting_deleted_after atmo_syntax::LenientDatetime,
+    with_hosting_deleted_before hosting_deleted_before atmo_syntax::LenientDatetime,
+    with_hosting_updated_after hosting_updated_after atmo_syntax::LenientDatetime,
+    with_hosting_updated_before hosting_updated_before atmo_syntax::LenientDatetime,
+    with_last_reviewed_by last_reviewed_by atmo_syntax::Did,
+    with_reported_after reported_after atmo_syntax::LenientDatetime,
+    with_reported_before reported_before atmo_syntax::LenientDatetime,
+    with_reviewed_after reviewed_after atmo_syntax::LenientDatetime,
+    with_reviewed_before reviewed_before atmo_syntax::LenientDatetime,
+    with_subject subject atmo_syntax::Uri,
+  }
+  set {
+    with_collections collections Vec<atmo_syntax::Nsid>,
+    with_exclude_tags exclude_tags Vec<String>,
+    with_hosting_statuses hosting_statuses Vec<String>,
+    with_ignore_subjects ignore_subjects Vec<atmo_syntax::Uri>,
+    with_tags tags Vec<String>,
+  }
 }
 /// Known values of the `ageAssuranceState` parameter of [`Params`].
 pub mod params_age_assurance_state {
@@ -234,6 +241,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject_statuses: impl Into<Vec<crate::tools_ozone::moderation::defs::SubjectStatusView>>,
     ) -> Self {
@@ -245,7 +253,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.moderation.queryStatuses` query.
 ///
@@ -262,17 +272,21 @@ impl atmo_xrpc::Endpoint for QueryStatuses {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = QueryStatuses;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for QueryStatuses {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -73,6 +73,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         action: impl Into<InputAction>,
         subjects: impl Into<Vec<atmo_syntax::Did>>,
@@ -90,7 +91,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_mod_tool mod_tool some crate::tools_ozone::moderation::defs::ModTool,
+  some {
+    with_mod_tool mod_tool crate::tools_ozone::moderation::defs::ModTool,
+  }
 }
 /// The output of `tools.ozone.moderation.scheduleAction`.
 pub type Output = ScheduledActionResults;
@@ -109,9 +112,11 @@ impl atmo_xrpc::Endpoint for ScheduleAction {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = ScheduleAction;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -148,6 +153,7 @@ impl<'de> serde::Deserialize<'de> for FailedScheduling {
 }
 impl FailedScheduling {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: atmo_syntax::Did, error: impl Into<String>) -> Self {
         Self {
             error: error.into(),
@@ -158,7 +164,9 @@ impl FailedScheduling {
     }
 }
 crate::rt::setters! { FailedScheduling;
-    with_error_code error_code some String,
+  some {
+    with_error_code error_code String,
+  }
 }
 /// `tools.ozone.moderation.scheduleAction#scheduledActionResults`
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +197,7 @@ impl<'de> serde::Deserialize<'de> for ScheduledActionResults {
 }
 impl ScheduledActionResults {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         succeeded: impl Into<Vec<atmo_syntax::Did>>,
         failed: impl Into<Vec<FailedScheduling>>,
@@ -237,14 +246,17 @@ impl<'de> serde::Deserialize<'de> for SchedulingConfig {
 }
 impl SchedulingConfig {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { SchedulingConfig;
-    with_execute_after execute_after exact atmo_syntax::LenientDatetime,
-    with_execute_at execute_at exact atmo_syntax::LenientDatetime,
-    with_execute_until execute_until exact atmo_syntax::LenientDatetime,
+  exact {
+    with_execute_after execute_after atmo_syntax::LenientDatetime,
+    with_execute_at execute_at atmo_syntax::LenientDatetime,
+    with_execute_until execute_until atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.moderation.scheduleAction#takedown`
 ///
@@ -309,18 +321,23 @@ impl<'de> serde::Deserialize<'de> for Takedown {
 }
 impl Takedown {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Takedown;
-    with_acknowledge_account_subjects acknowledge_account_subjects some bool,
-    with_comment comment some String,
-    with_duration_in_hours duration_in_hours some i64,
-    with_email_content email_content some String,
-    with_email_subject email_subject some String,
-    with_policies policies some Vec<String>,
-    with_severity_level severity_level some String,
-    with_strike_count strike_count some i64,
-    with_strike_expires_at strike_expires_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_acknowledge_account_subjects acknowledge_account_subjects bool,
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+    with_email_content email_content String,
+    with_email_subject email_subject String,
+    with_policies policies Vec<String>,
+    with_severity_level severity_level String,
+    with_strike_count strike_count i64,
+  }
+  exact {
+    with_strike_expires_at strike_expires_at atmo_syntax::LenientDatetime,
+  }
 }

@@ -18,15 +18,18 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_q q some String,
-    with_term term some String,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_q q String,
+    with_term term String,
+  }
 }
 /// The output of `tools.ozone.moderation.searchRepos`.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +60,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(repos: impl Into<Vec<crate::tools_ozone::moderation::defs::RepoView>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -66,7 +70,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.moderation.searchRepos` query.
 ///
@@ -83,17 +89,21 @@ impl atmo_xrpc::Endpoint for SearchRepos {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = SearchRepos;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for SearchRepos {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -48,6 +48,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             collection: Default::default(),
@@ -61,11 +62,15 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_collection collection exact atmo_syntax::Nsid,
-    with_description description some String,
-    with_recommended_policies recommended_policies some Vec<String>,
-    with_report_types report_types some Vec<String>,
-    with_subject_types subject_types some Vec<String>,
+  some {
+    with_description description String,
+    with_recommended_policies recommended_policies Vec<String>,
+    with_report_types report_types Vec<String>,
+    with_subject_types subject_types Vec<String>,
+  }
+  exact {
+    with_collection collection atmo_syntax::Nsid,
+  }
 }
 /// Known values of the `subjectTypes` field of [`Input`].
 pub mod input_subject_types {
@@ -104,6 +109,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(queue: impl Into<crate::tools_ozone::queue::defs::QueueView>) -> Self {
         Self {
             queue: queue.into(),
@@ -141,14 +147,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -168,9 +177,11 @@ impl atmo_xrpc::Endpoint for CreateQueue {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CreateQueue;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -43,6 +43,7 @@ impl<'de> serde::Deserialize<'de> for AssignmentView {
 }
 impl AssignmentView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         did: atmo_syntax::Did,
@@ -61,8 +62,12 @@ impl AssignmentView {
     }
 }
 crate::rt::setters! { AssignmentView;
-    with_end_at end_at exact atmo_syntax::LenientDatetime,
-    with_moderator moderator some crate::tools_ozone::team::defs::Member,
+  some {
+    with_moderator moderator crate::tools_ozone::team::defs::Member,
+  }
+  exact {
+    with_end_at end_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.queue.defs#queueStats`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -115,18 +120,23 @@ impl<'de> serde::Deserialize<'de> for QueueStats {
 }
 impl QueueStats {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { QueueStats;
-    with_action_rate action_rate some i64,
-    with_actioned_count actioned_count some i64,
-    with_avg_handling_time_sec avg_handling_time_sec some i64,
-    with_escalated_count escalated_count some i64,
-    with_inbound_count inbound_count some i64,
-    with_last_updated last_updated exact atmo_syntax::LenientDatetime,
-    with_pending_count pending_count some i64,
+  some {
+    with_action_rate action_rate i64,
+    with_actioned_count actioned_count i64,
+    with_avg_handling_time_sec avg_handling_time_sec i64,
+    with_escalated_count escalated_count i64,
+    with_inbound_count inbound_count i64,
+    with_pending_count pending_count i64,
+  }
+  exact {
+    with_last_updated last_updated atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.queue.defs#queueView`
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +211,7 @@ impl<'de> serde::Deserialize<'de> for QueueView {
 }
 impl QueueView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         name: impl Into<String>,
@@ -229,12 +240,16 @@ impl QueueView {
     }
 }
 crate::rt::setters! { QueueView;
-    with_collection collection exact atmo_syntax::Nsid,
-    with_deleted_at deleted_at exact atmo_syntax::LenientDatetime,
-    with_description description some String,
-    with_recommended_policies recommended_policies some Vec<String>,
-    with_report_types report_types some Vec<String>,
-    with_subject_types subject_types some Vec<String>,
+  some {
+    with_description description String,
+    with_recommended_policies recommended_policies Vec<String>,
+    with_report_types report_types Vec<String>,
+    with_subject_types subject_types Vec<String>,
+  }
+  exact {
+    with_collection collection atmo_syntax::Nsid,
+    with_deleted_at deleted_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `subjectTypes` field of [`QueueView`].
 pub mod queue_view_subject_types {

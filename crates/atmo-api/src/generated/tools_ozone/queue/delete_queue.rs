@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(queue_id: impl Into<i64>) -> Self {
         Self {
             migrate_to_queue_id: Default::default(),
@@ -41,7 +42,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_migrate_to_queue_id migrate_to_queue_id some i64,
+  some {
+    with_migrate_to_queue_id migrate_to_queue_id i64,
+  }
 }
 /// The output of `tools.ozone.queue.deleteQueue`.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +76,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(deleted: impl Into<bool>) -> Self {
         Self {
             deleted: deleted.into(),
@@ -82,7 +86,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_reports_migrated reports_migrated some i64,
+  some {
+    with_reports_migrated reports_migrated i64,
+  }
 }
 /// The `tools.ozone.queue.deleteQueue` procedure.
 ///
@@ -99,9 +105,11 @@ impl atmo_xrpc::Endpoint for DeleteQueue {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = DeleteQueue;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -22,16 +22,21 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_dids dids set Vec<atmo_syntax::Did>,
-    with_limit limit some i64,
-    with_only_active only_active some bool,
-    with_queue_ids queue_ids set Vec<i64>,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_only_active only_active bool,
+  }
+  set {
+    with_dids dids Vec<atmo_syntax::Did>,
+    with_queue_ids queue_ids Vec<i64>,
+  }
 }
 /// The output of `tools.ozone.queue.getAssignments`.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +67,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         assignments: impl Into<Vec<crate::tools_ozone::queue::defs::AssignmentView>>,
     ) -> Self {
@@ -73,7 +79,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.queue.getAssignments` query.
 ///
@@ -90,17 +98,21 @@ impl atmo_xrpc::Endpoint for GetAssignments {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetAssignments;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetAssignments {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

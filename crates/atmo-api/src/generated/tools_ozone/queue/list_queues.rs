@@ -25,17 +25,22 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_collection collection some String,
-    with_cursor cursor some String,
-    with_enabled enabled some bool,
-    with_limit limit some i64,
-    with_report_types report_types set Vec<String>,
-    with_subject_type subject_type some String,
+  some {
+    with_collection collection String,
+    with_cursor cursor String,
+    with_enabled enabled bool,
+    with_limit limit i64,
+    with_subject_type subject_type String,
+  }
+  set {
+    with_report_types report_types Vec<String>,
+  }
 }
 /// The output of `tools.ozone.queue.listQueues`.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +71,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(queues: impl Into<Vec<crate::tools_ozone::queue::defs::QueueView>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -75,7 +81,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.queue.listQueues` query.
 ///
@@ -92,17 +100,21 @@ impl atmo_xrpc::Endpoint for ListQueues {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListQueues;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListQueues {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(start_report_id: impl Into<i64>, end_report_id: impl Into<i64>) -> Self {
         Self {
             end_report_id: end_report_id.into(),
@@ -71,6 +72,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(assigned: impl Into<i64>, unmatched: impl Into<i64>) -> Self {
         Self {
             assigned: assigned.into(),
@@ -103,14 +105,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -130,9 +135,11 @@ impl atmo_xrpc::Endpoint for RouteReports {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = RouteReports;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

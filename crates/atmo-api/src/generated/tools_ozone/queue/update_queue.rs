@@ -44,6 +44,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(queue_id: impl Into<i64>) -> Self {
         Self {
             description: Default::default(),
@@ -56,10 +57,12 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_description description some String,
-    with_enabled enabled some bool,
-    with_name name some String,
-    with_recommended_policies recommended_policies some Vec<String>,
+  some {
+    with_description description String,
+    with_enabled enabled bool,
+    with_name name String,
+    with_recommended_policies recommended_policies Vec<String>,
+  }
 }
 /// The output of `tools.ozone.queue.updateQueue`.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +90,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(queue: impl Into<crate::tools_ozone::queue::defs::QueueView>) -> Self {
         Self {
             queue: queue.into(),
@@ -118,14 +122,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -145,9 +152,11 @@ impl atmo_xrpc::Endpoint for UpdateQueue {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateQueue;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -40,6 +40,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(report_id: impl Into<i64>) -> Self {
         Self {
             did: Default::default(),
@@ -51,9 +52,13 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_did did exact atmo_syntax::Did,
-    with_is_permanent is_permanent some bool,
-    with_queue_id queue_id some i64,
+  some {
+    with_is_permanent is_permanent bool,
+    with_queue_id queue_id i64,
+  }
+  exact {
+    with_did did atmo_syntax::Did,
+  }
 }
 /// The output of `tools.ozone.report.assignModerator`.
 pub type Output = crate::tools_ozone::report::defs::AssignmentView;
@@ -87,14 +92,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -114,9 +122,11 @@ impl atmo_xrpc::Endpoint for AssignModerator {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = AssignModerator;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -40,6 +40,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(subject: atmo_syntax::Uri) -> Self {
         Self {
             internal_note: Default::default(),
@@ -51,9 +52,11 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_internal_note internal_note some String,
-    with_is_automated is_automated some bool,
-    with_report_types report_types some Vec<String>,
+  some {
+    with_internal_note internal_note String,
+    with_is_automated is_automated bool,
+    with_report_types report_types Vec<String>,
+  }
 }
 /// The output of `tools.ozone.report.closeReports`.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +89,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(closed_count: impl Into<i64>, report_ids: impl Into<Vec<i64>>) -> Self {
         Self {
             closed_count: closed_count.into(),
@@ -109,9 +113,11 @@ impl atmo_xrpc::Endpoint for CloseReports {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CloseReports;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -127,6 +127,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(activity: impl Into<InputActivity>) -> Self {
         Self {
             activity: activity.into(),
@@ -140,11 +141,13 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_event_id event_id some i64,
-    with_internal_note internal_note some String,
-    with_is_automated is_automated some bool,
-    with_public_note public_note some String,
-    with_report_id report_id some i64,
+  some {
+    with_event_id event_id i64,
+    with_internal_note internal_note String,
+    with_is_automated is_automated bool,
+    with_public_note public_note String,
+    with_report_id report_id i64,
+  }
 }
 /// The output of `tools.ozone.report.createActivity`.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +175,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(activity: impl Into<crate::tools_ozone::report::defs::ReportActivityView>) -> Self {
         Self {
             activity: activity.into(),
@@ -215,14 +219,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -242,9 +249,11 @@ impl atmo_xrpc::Endpoint for CreateActivity {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = CreateActivity;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -30,12 +30,15 @@ impl<'de> serde::Deserialize<'de> for AssignmentActivity {
 }
 impl AssignmentActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { AssignmentActivity;
-    with_previous_status previous_status some String,
+  some {
+    with_previous_status previous_status String,
+  }
 }
 /// Known values of the `previousStatus` field of [`AssignmentActivity`].
 pub mod assignment_activity_previous_status {
@@ -95,6 +98,7 @@ impl<'de> serde::Deserialize<'de> for AssignmentView {
 }
 impl AssignmentView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         did: atmo_syntax::Did,
@@ -114,9 +118,13 @@ impl AssignmentView {
     }
 }
 crate::rt::setters! { AssignmentView;
-    with_end_at end_at exact atmo_syntax::LenientDatetime,
-    with_moderator moderator some crate::tools_ozone::team::defs::Member,
-    with_queue queue some crate::tools_ozone::queue::defs::QueueView,
+  some {
+    with_moderator moderator crate::tools_ozone::team::defs::Member,
+    with_queue queue crate::tools_ozone::queue::defs::QueueView,
+  }
+  exact {
+    with_end_at end_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.report.defs#closeActivity`
 ///
@@ -147,12 +155,15 @@ impl<'de> serde::Deserialize<'de> for CloseActivity {
 }
 impl CloseActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { CloseActivity;
-    with_previous_status previous_status some String,
+  some {
+    with_previous_status previous_status String,
+  }
 }
 /// Known values of the `previousStatus` field of [`CloseActivity`].
 pub mod close_activity_previous_status {
@@ -196,12 +207,15 @@ impl<'de> serde::Deserialize<'de> for EscalationActivity {
 }
 impl EscalationActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { EscalationActivity;
-    with_previous_status previous_status some String,
+  some {
+    with_previous_status previous_status String,
+  }
 }
 /// Known values of the `previousStatus` field of [`EscalationActivity`].
 pub mod escalation_activity_previous_status {
@@ -273,6 +287,7 @@ impl<'de> serde::Deserialize<'de> for HistoricalStats {
 }
 impl HistoricalStats {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(date: impl Into<String>) -> Self {
         Self {
             action_rate: Default::default(),
@@ -288,13 +303,17 @@ impl HistoricalStats {
     }
 }
 crate::rt::setters! { HistoricalStats;
-    with_action_rate action_rate some i64,
-    with_actioned_count actioned_count some i64,
-    with_avg_handling_time_sec avg_handling_time_sec some i64,
-    with_computed_at computed_at exact atmo_syntax::LenientDatetime,
-    with_escalated_count escalated_count some i64,
-    with_inbound_count inbound_count some i64,
-    with_pending_count pending_count some i64,
+  some {
+    with_action_rate action_rate i64,
+    with_actioned_count actioned_count i64,
+    with_avg_handling_time_sec avg_handling_time_sec i64,
+    with_escalated_count escalated_count i64,
+    with_inbound_count inbound_count i64,
+    with_pending_count pending_count i64,
+  }
+  exact {
+    with_computed_at computed_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.report.defs#liveStats`
 ///
@@ -349,18 +368,23 @@ impl<'de> serde::Deserialize<'de> for LiveStats {
 }
 impl LiveStats {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { LiveStats;
-    with_action_rate action_rate some i64,
-    with_actioned_count actioned_count some i64,
-    with_avg_handling_time_sec avg_handling_time_sec some i64,
-    with_escalated_count escalated_count some i64,
-    with_inbound_count inbound_count some i64,
-    with_last_updated last_updated exact atmo_syntax::LenientDatetime,
-    with_pending_count pending_count some i64,
+  some {
+    with_action_rate action_rate i64,
+    with_actioned_count actioned_count i64,
+    with_avg_handling_time_sec avg_handling_time_sec i64,
+    with_escalated_count escalated_count i64,
+    with_inbound_count inbound_count i64,
+    with_pending_count pending_count i64,
+  }
+  exact {
+    with_last_updated last_updated atmo_syntax::LenientDatetime,
+  }
 }
 /// `tools.ozone.report.defs#noteActivity`
 ///
@@ -385,6 +409,7 @@ impl<'de> serde::Deserialize<'de> for NoteActivity {
 }
 impl NoteActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -418,12 +443,15 @@ impl<'de> serde::Deserialize<'de> for QueueActivity {
 }
 impl QueueActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { QueueActivity;
-    with_previous_status previous_status some String,
+  some {
+    with_previous_status previous_status String,
+  }
 }
 /// Known values of the `previousStatus` field of [`QueueActivity`].
 pub mod queue_activity_previous_status {
@@ -730,12 +758,15 @@ impl<'de> serde::Deserialize<'de> for ReopenActivity {
 }
 impl ReopenActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ReopenActivity;
-    with_previous_status previous_status some String,
+  some {
+    with_previous_status previous_status String,
+  }
 }
 /// Known values of the `previousStatus` field of [`ReopenActivity`].
 pub mod reopen_activity_previous_status {
@@ -898,6 +929,7 @@ impl<'de> serde::Deserialize<'de> for ReportActivityView {
 }
 impl ReportActivityView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         report_id: impl Into<i64>,
@@ -923,11 +955,13 @@ impl ReportActivityView {
     }
 }
 crate::rt::setters! { ReportActivityView;
-    with_internal_note internal_note some String,
-    with_meta meta some atmo_data::Value,
-    with_moderator moderator some crate::tools_ozone::team::defs::Member,
-    with_public_note public_note some String,
-    with_report report some ReportView,
+  some {
+    with_internal_note internal_note String,
+    with_meta meta atmo_data::Value,
+    with_moderator moderator crate::tools_ozone::team::defs::Member,
+    with_public_note public_note String,
+    with_report report ReportView,
+  }
 }
 /// `tools.ozone.report.defs#reportAssignment`
 ///
@@ -966,6 +1000,7 @@ impl<'de> serde::Deserialize<'de> for ReportAssignment {
 }
 impl ReportAssignment {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, assigned_at: atmo_syntax::LenientDatetime) -> Self {
         Self {
             assigned_at,
@@ -976,7 +1011,9 @@ impl ReportAssignment {
     }
 }
 crate::rt::setters! { ReportAssignment;
-    with_moderator moderator some crate::tools_ozone::team::defs::Member,
+  some {
+    with_moderator moderator crate::tools_ozone::team::defs::Member,
+  }
 }
 /// `tools.ozone.report.defs#reportView`
 #[derive(Debug, Clone, PartialEq)]
@@ -1081,6 +1118,7 @@ impl<'de> serde::Deserialize<'de> for ReportView {
 }
 impl ReportView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         event_id: impl Into<i64>,
@@ -1117,18 +1155,22 @@ impl ReportView {
     }
 }
 crate::rt::setters! { ReportView;
-    with_action_event_ids action_event_ids some Vec<i64>,
-    with_action_note action_note some String,
-    with_actions actions some Vec<crate::tools_ozone::moderation::defs::ModEventView>,
-    with_assignment assignment some ReportAssignment,
-    with_comment comment some String,
-    with_is_automated is_automated some bool,
-    with_is_muted is_muted some bool,
-    with_queue queue some crate::tools_ozone::queue::defs::QueueView,
-    with_queued_at queued_at exact atmo_syntax::LenientDatetime,
-    with_related_report_count related_report_count some i64,
-    with_subject_status subject_status some crate::tools_ozone::moderation::defs::SubjectStatusView,
-    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_action_event_ids action_event_ids Vec<i64>,
+    with_action_note action_note String,
+    with_actions actions Vec<crate::tools_ozone::moderation::defs::ModEventView>,
+    with_assignment assignment ReportAssignment,
+    with_comment comment String,
+    with_is_automated is_automated bool,
+    with_is_muted is_muted bool,
+    with_queue queue crate::tools_ozone::queue::defs::QueueView,
+    with_related_report_count related_report_count i64,
+    with_subject_status subject_status crate::tools_ozone::moderation::defs::SubjectStatusView,
+  }
+  exact {
+    with_queued_at queued_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `status` field of [`ReportView`].
 pub mod report_view_status {

@@ -30,18 +30,25 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_end_date end_date exact atmo_syntax::LenientDatetime,
-    with_limit limit some i64,
-    with_moderator_did moderator_did exact atmo_syntax::Did,
-    with_queue_id queue_id some i64,
-    with_report_types report_types set Vec<String>,
-    with_start_date start_date exact atmo_syntax::LenientDatetime,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_queue_id queue_id i64,
+  }
+  exact {
+    with_end_date end_date atmo_syntax::LenientDatetime,
+    with_moderator_did moderator_did atmo_syntax::Did,
+    with_start_date start_date atmo_syntax::LenientDatetime,
+  }
+  set {
+    with_report_types report_types Vec<String>,
+  }
 }
 /// The output of `tools.ozone.report.getHistoricalStats`.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +79,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(stats: impl Into<Vec<crate::tools_ozone::report::defs::HistoricalStats>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -81,7 +89,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.report.getHistoricalStats` query.
 ///
@@ -98,17 +108,21 @@ impl atmo_xrpc::Endpoint for GetHistoricalStats {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetHistoricalStats;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetHistoricalStats {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -18,14 +18,21 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_moderator_did moderator_did exact atmo_syntax::Did,
-    with_queue_id queue_id some i64,
-    with_report_types report_types set Vec<String>,
+  some {
+    with_queue_id queue_id i64,
+  }
+  exact {
+    with_moderator_did moderator_did atmo_syntax::Did,
+  }
+  set {
+    with_report_types report_types Vec<String>,
+  }
 }
 /// The output of `tools.ozone.report.getLiveStats`.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +61,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(stats: impl Into<crate::tools_ozone::report::defs::LiveStats>) -> Self {
         Self {
             stats: stats.into(),
@@ -76,9 +84,11 @@ impl atmo_xrpc::Endpoint for GetLiveStats {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetLiveStats;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }

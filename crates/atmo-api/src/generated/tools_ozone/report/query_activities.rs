@@ -25,17 +25,24 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_activity_types activity_types set Vec<String>,
-    with_created_after created_after exact atmo_syntax::LenientDatetime,
-    with_created_before created_before exact atmo_syntax::LenientDatetime,
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_sort_direction sort_direction some String,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_sort_direction sort_direction String,
+  }
+  exact {
+    with_created_after created_after atmo_syntax::LenientDatetime,
+    with_created_before created_before atmo_syntax::LenientDatetime,
+  }
+  set {
+    with_activity_types activity_types Vec<String>,
+  }
 }
 /// Known values of the `sortDirection` parameter of [`Params`].
 pub mod params_sort_direction {
@@ -73,6 +80,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         activities: impl Into<Vec<crate::tools_ozone::report::defs::ReportActivityView>>,
     ) -> Self {
@@ -84,7 +92,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.report.queryActivities` query.
 ///
@@ -101,17 +111,21 @@ impl atmo_xrpc::Endpoint for QueryActivities {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = QueryActivities;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for QueryActivities {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

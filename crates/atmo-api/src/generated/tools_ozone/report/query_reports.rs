@@ -49,6 +49,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(status: impl Into<String>) -> Self {
         Self {
             assigned_to: Default::default(),
@@ -70,20 +71,26 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_assigned_to assigned_to exact atmo_syntax::Did,
-    with_collections collections set Vec<atmo_syntax::Nsid>,
-    with_cursor cursor some String,
-    with_did did exact atmo_syntax::Did,
-    with_is_muted is_muted some bool,
-    with_limit limit some i64,
-    with_queue_id queue_id some i64,
-    with_report_types report_types set Vec<String>,
-    with_reported_after reported_after exact atmo_syntax::LenientDatetime,
-    with_reported_before reported_before exact atmo_syntax::LenientDatetime,
-    with_sort_direction sort_direction some String,
-    with_sort_field sort_field some String,
-    with_subject subject exact atmo_syntax::Uri,
-    with_subject_type subject_type some String,
+  some {
+    with_cursor cursor String,
+    with_is_muted is_muted bool,
+    with_limit limit i64,
+    with_queue_id queue_id i64,
+    with_sort_direction sort_direction String,
+    with_sort_field sort_field String,
+    with_subject_type subject_type String,
+  }
+  exact {
+    with_assigned_to assigned_to atmo_syntax::Did,
+    with_did did atmo_syntax::Did,
+    with_reported_after reported_after atmo_syntax::LenientDatetime,
+    with_reported_before reported_before atmo_syntax::LenientDatetime,
+    with_subject subject atmo_syntax::Uri,
+  }
+  set {
+    with_collections collections Vec<atmo_syntax::Nsid>,
+    with_report_types report_types Vec<String>,
+  }
 }
 /// Known values of the `sortDirection` parameter of [`Params`].
 pub mod params_sort_direction {
@@ -152,6 +159,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(reports: impl Into<Vec<crate::tools_ozone::report::defs::ReportView>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -161,7 +169,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.report.queryReports` query.
 ///
@@ -178,17 +188,21 @@ impl atmo_xrpc::Endpoint for QueryReports {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = QueryReports;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for QueryReports {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -36,6 +36,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(report_id: impl Into<i64>, queue_id: impl Into<i64>) -> Self {
         Self {
             comment: Default::default(),
@@ -46,7 +47,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// The output of `tools.ozone.report.reassignQueue`.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +77,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(report: impl Into<crate::tools_ozone::report::defs::ReportView>) -> Self {
         Self {
             report: report.into(),
@@ -129,14 +133,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -156,9 +163,11 @@ impl atmo_xrpc::Endpoint for ReassignQueue {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = ReassignQueue;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

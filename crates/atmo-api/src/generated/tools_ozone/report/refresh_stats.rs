@@ -36,6 +36,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(start_date: impl Into<String>, end_date: impl Into<String>) -> Self {
         Self {
             end_date: end_date.into(),
@@ -46,7 +47,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_queue_ids queue_ids some Vec<i64>,
+  some {
+    with_queue_ids queue_ids Vec<i64>,
+  }
 }
 /// The output of `tools.ozone.report.refreshStats`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -69,6 +72,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -88,9 +92,11 @@ impl atmo_xrpc::Endpoint for RefreshStats {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = RefreshStats;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

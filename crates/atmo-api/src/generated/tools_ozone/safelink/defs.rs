@@ -68,6 +68,7 @@ impl<'de> serde::Deserialize<'de> for Event {
 }
 impl Event {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         id: impl Into<i64>,
         event_type: impl Into<EventType>,
@@ -93,7 +94,9 @@ impl Event {
     }
 }
 crate::rt::setters! { Event;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }
 /// `tools.ozone.safelink.defs#eventType`
 pub type EventType = String;
@@ -182,6 +185,7 @@ impl<'de> serde::Deserialize<'de> for UrlRule {
 }
 impl UrlRule {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         url: impl Into<String>,
         pattern: impl Into<PatternType>,
@@ -205,5 +209,7 @@ impl UrlRule {
     }
 }
 crate::rt::setters! { UrlRule;
-    with_comment comment some String,
+  some {
+    with_comment comment String,
+  }
 }

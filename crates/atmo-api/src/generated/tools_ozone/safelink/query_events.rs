@@ -44,16 +44,19 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_pattern_type pattern_type some String,
-    with_sort_direction sort_direction some String,
-    with_urls urls some Vec<String>,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_pattern_type pattern_type String,
+    with_sort_direction sort_direction String,
+    with_urls urls Vec<String>,
+  }
 }
 /// Known values of the `sortDirection` field of [`Input`].
 pub mod input_sort_direction {
@@ -92,6 +95,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(events: impl Into<Vec<crate::tools_ozone::safelink::defs::Event>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -101,7 +105,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.safelink.queryEvents` procedure.
 ///
@@ -118,9 +124,11 @@ impl atmo_xrpc::Endpoint for QueryEvents {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = QueryEvents;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

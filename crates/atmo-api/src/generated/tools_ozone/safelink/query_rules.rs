@@ -56,19 +56,24 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Input;
-    with_actions actions some Vec<String>,
-    with_created_by created_by exact atmo_syntax::Did,
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_pattern_type pattern_type some String,
-    with_reason reason some String,
-    with_sort_direction sort_direction some String,
-    with_urls urls some Vec<String>,
+  some {
+    with_actions actions Vec<String>,
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_pattern_type pattern_type String,
+    with_reason reason String,
+    with_sort_direction sort_direction String,
+    with_urls urls Vec<String>,
+  }
+  exact {
+    with_created_by created_by atmo_syntax::Did,
+  }
 }
 /// Known values of the `sortDirection` field of [`Input`].
 pub mod input_sort_direction {
@@ -107,6 +112,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(rules: impl Into<Vec<crate::tools_ozone::safelink::defs::UrlRule>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -116,7 +122,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.safelink.queryRules` procedure.
 ///
@@ -133,9 +141,11 @@ impl atmo_xrpc::Endpoint for QueryRules {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = QueryRules;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

@@ -45,6 +45,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         url: impl Into<String>,
         pattern: impl Into<crate::tools_ozone::safelink::defs::PatternType>,
@@ -63,8 +64,12 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_comment comment some String,
-    with_created_by created_by exact atmo_syntax::Did,
+  some {
+    with_comment comment String,
+  }
+  exact {
+    with_created_by created_by atmo_syntax::Did,
+  }
 }
 /// The output of `tools.ozone.safelink.updateRule`.
 pub type Output = crate::tools_ozone::safelink::defs::Event;
@@ -92,14 +97,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -119,9 +127,11 @@ impl atmo_xrpc::Endpoint for UpdateRule {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateRule;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

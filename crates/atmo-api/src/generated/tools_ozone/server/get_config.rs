@@ -43,17 +43,22 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Output;
-    with_appview appview some ServiceConfig,
-    with_blob_divert blob_divert some ServiceConfig,
-    with_chat chat some ServiceConfig,
-    with_pds pds some ServiceConfig,
-    with_verifier_did verifier_did exact atmo_syntax::Did,
-    with_viewer viewer some ViewerConfig,
+  some {
+    with_appview appview ServiceConfig,
+    with_blob_divert blob_divert ServiceConfig,
+    with_chat chat ServiceConfig,
+    with_pds pds ServiceConfig,
+    with_viewer viewer ViewerConfig,
+  }
+  exact {
+    with_verifier_did verifier_did atmo_syntax::Did,
+  }
 }
 /// The `tools.ozone.server.getConfig` query.
 ///
@@ -70,9 +75,11 @@ impl atmo_xrpc::Endpoint for GetConfig {
 }
 impl atmo_xrpc::Call for GetConfig {
     type Endpoint = GetConfig;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
@@ -103,12 +110,15 @@ impl<'de> serde::Deserialize<'de> for ServiceConfig {
 }
 impl ServiceConfig {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ServiceConfig;
-    with_url url exact atmo_syntax::Uri,
+  exact {
+    with_url url atmo_syntax::Uri,
+  }
 }
 /// `tools.ozone.server.getConfig#viewerConfig`
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -136,12 +146,15 @@ impl<'de> serde::Deserialize<'de> for ViewerConfig {
 }
 impl ViewerConfig {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { ViewerConfig;
-    with_role role some String,
+  some {
+    with_role role String,
+  }
 }
 /// Known values of the `role` field of [`ViewerConfig`].
 pub mod viewer_config_role {

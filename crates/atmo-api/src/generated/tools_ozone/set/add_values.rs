@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>, values: impl Into<Vec<String>>) -> Self {
         Self {
             name: name.into(),
@@ -55,9 +56,11 @@ impl atmo_xrpc::Endpoint for AddValues {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = AddValues;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

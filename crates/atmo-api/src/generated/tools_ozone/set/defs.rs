@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Set {
 }
 impl Set {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             description: Default::default(),
@@ -39,7 +40,9 @@ impl Set {
     }
 }
 crate::rt::setters! { Set;
-    with_description description some String,
+  some {
+    with_description description String,
+  }
 }
 /// `tools.ozone.set.defs#setView`
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +82,7 @@ impl<'de> serde::Deserialize<'de> for SetView {
 }
 impl SetView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         name: impl Into<String>,
         set_size: impl Into<i64>,
@@ -96,5 +100,7 @@ impl SetView {
     }
 }
 crate::rt::setters! { SetView;
-    with_description description some String,
+  some {
+    with_description description String,
+  }
 }

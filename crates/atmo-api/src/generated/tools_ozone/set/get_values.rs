@@ -14,6 +14,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             cursor: Default::default(),
@@ -23,8 +24,10 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `tools.ozone.set.getValues`.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         set: impl Into<crate::tools_ozone::set::defs::SetView>,
         values: impl Into<Vec<String>>,
@@ -71,7 +75,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The errors `tools.ozone.set.getValues` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,14 +103,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -124,17 +133,21 @@ impl atmo_xrpc::Endpoint for GetValues {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = GetValues;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for GetValues {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

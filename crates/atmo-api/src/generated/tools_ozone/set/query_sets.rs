@@ -20,16 +20,19 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
-    with_name_prefix name_prefix some String,
-    with_sort_by sort_by some String,
-    with_sort_direction sort_direction some String,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_name_prefix name_prefix String,
+    with_sort_by sort_by String,
+    with_sort_direction sort_direction String,
+  }
 }
 /// Known values of the `sortBy` parameter of [`Params`].
 pub mod params_sort_by {
@@ -76,6 +79,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(sets: impl Into<Vec<crate::tools_ozone::set::defs::SetView>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -85,7 +89,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.set.querySets` query.
 ///
@@ -102,17 +108,21 @@ impl atmo_xrpc::Endpoint for QuerySets {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = QuerySets;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for QuerySets {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

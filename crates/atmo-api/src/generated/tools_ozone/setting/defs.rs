@@ -54,6 +54,7 @@ impl<'de> serde::Deserialize<'de> for OptionDef {
 }
 impl OptionDef {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         key: atmo_syntax::Nsid,
         value: impl Into<atmo_data::Value>,
@@ -78,10 +79,14 @@ impl OptionDef {
     }
 }
 crate::rt::setters! { OptionDef;
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_description description some String,
-    with_manager_role manager_role some String,
-    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_description description String,
+    with_manager_role manager_role String,
+  }
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `managerRole` field of [`OptionDef`].
 pub mod option_def_manager_role {

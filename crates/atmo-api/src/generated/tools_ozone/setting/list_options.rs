@@ -21,16 +21,21 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_keys keys set Vec<atmo_syntax::Nsid>,
-    with_limit limit some i64,
-    with_prefix prefix some String,
-    with_scope scope some String,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_prefix prefix String,
+    with_scope scope String,
+  }
+  set {
+    with_keys keys Vec<atmo_syntax::Nsid>,
+  }
 }
 /// Known values of the `scope` parameter of [`Params`].
 pub mod params_scope {
@@ -68,6 +73,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(options: impl Into<Vec<crate::tools_ozone::setting::defs::OptionDef>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -77,7 +83,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.setting.listOptions` query.
 ///
@@ -94,17 +102,21 @@ impl atmo_xrpc::Endpoint for ListOptions {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListOptions;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListOptions {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

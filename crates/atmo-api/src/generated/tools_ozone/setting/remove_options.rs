@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(keys: impl Into<Vec<atmo_syntax::Nsid>>, scope: impl Into<String>) -> Self {
         Self {
             keys: keys.into(),
@@ -66,6 +67,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -85,9 +87,11 @@ impl atmo_xrpc::Endpoint for RemoveOptions {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = RemoveOptions;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

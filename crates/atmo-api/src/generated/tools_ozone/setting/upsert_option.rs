@@ -39,6 +39,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         key: atmo_syntax::Nsid,
         scope: impl Into<String>,
@@ -55,8 +56,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_description description some String,
-    with_manager_role manager_role some String,
+  some {
+    with_description description String,
+    with_manager_role manager_role String,
+  }
 }
 /// Known values of the `managerRole` field of [`Input`].
 pub mod input_manager_role {
@@ -102,6 +105,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(option: impl Into<crate::tools_ozone::setting::defs::OptionDef>) -> Self {
         Self {
             option: option.into(),
@@ -124,9 +128,11 @@ impl atmo_xrpc::Endpoint for UpsertOption {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpsertOption;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

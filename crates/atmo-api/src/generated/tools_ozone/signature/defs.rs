@@ -30,6 +30,7 @@ impl<'de> serde::Deserialize<'de> for SigDetail {
 }
 impl SigDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(property: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             property: property.into(),

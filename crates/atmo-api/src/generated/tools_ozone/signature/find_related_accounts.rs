@@ -14,6 +14,7 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             cursor: Default::default(),
@@ -23,8 +24,10 @@ impl Params {
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_limit limit some i64,
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// The output of `tools.ozone.signature.findRelatedAccounts`.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +58,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(accounts: impl Into<Vec<RelatedAccount>>) -> Self {
         Self {
             accounts: accounts.into(),
@@ -64,7 +68,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.signature.findRelatedAccounts` query.
 ///
@@ -81,17 +87,21 @@ impl atmo_xrpc::Endpoint for FindRelatedAccounts {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = FindRelatedAccounts;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for FindRelatedAccounts {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }
@@ -125,6 +135,7 @@ impl<'de> serde::Deserialize<'de> for RelatedAccount {
 }
 impl RelatedAccount {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(account: impl Into<crate::com_atproto::admin::defs::AccountView>) -> Self {
         Self {
             account: account.into(),
@@ -134,5 +145,7 @@ impl RelatedAccount {
     }
 }
 crate::rt::setters! { RelatedAccount;
-    with_similarities similarities some Vec<crate::tools_ozone::signature::defs::SigDetail>,
+  some {
+    with_similarities similarities Vec<crate::tools_ozone::signature::defs::SigDetail>,
+  }
 }

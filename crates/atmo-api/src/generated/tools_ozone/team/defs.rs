@@ -45,6 +45,7 @@ impl<'de> serde::Deserialize<'de> for Member {
 }
 impl Member {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did, role: impl Into<String>) -> Self {
         Self {
             created_at: Default::default(),
@@ -59,11 +60,15 @@ impl Member {
     }
 }
 crate::rt::setters! { Member;
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
-    with_disabled disabled some bool,
-    with_last_updated_by last_updated_by some String,
-    with_profile profile some crate::app_bsky::actor::defs::ProfileViewDetailed,
-    with_updated_at updated_at exact atmo_syntax::LenientDatetime,
+  some {
+    with_disabled disabled bool,
+    with_last_updated_by last_updated_by String,
+    with_profile profile crate::app_bsky::actor::defs::ProfileViewDetailed,
+  }
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `role` field of [`Member`].
 pub mod member_role {

@@ -19,16 +19,21 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_cursor cursor some String,
-    with_disabled disabled some bool,
-    with_limit limit some i64,
-    with_q q some String,
-    with_roles roles set Vec<String>,
+  some {
+    with_cursor cursor String,
+    with_disabled disabled bool,
+    with_limit limit i64,
+    with_q q String,
+  }
+  set {
+    with_roles roles Vec<String>,
+  }
 }
 /// The output of `tools.ozone.team.listMembers`.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +64,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(members: impl Into<Vec<crate::tools_ozone::team::defs::Member>>) -> Self {
         Self {
             cursor: Default::default(),
@@ -68,7 +74,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.team.listMembers` query.
 ///
@@ -85,17 +93,21 @@ impl atmo_xrpc::Endpoint for ListMembers {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListMembers;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListMembers {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

@@ -33,6 +33,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(did: atmo_syntax::Did) -> Self {
         Self {
             did,
@@ -43,8 +44,10 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_disabled disabled some bool,
-    with_role role some String,
+  some {
+    with_disabled disabled bool,
+    with_role role String,
+  }
 }
 /// Known values of the `role` field of [`Input`].
 pub mod input_role {
@@ -83,14 +86,17 @@ impl Error {
     }
 }
 impl atmo_xrpc::EndpointError for Error {
+    #[inline]
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
+    #[inline]
     fn as_str(&self) -> &'static str {
         Self::as_str(*self)
     }
 }
 impl std::fmt::Display for Error {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -110,9 +116,11 @@ impl atmo_xrpc::Endpoint for UpdateMember {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = UpdateMember;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }

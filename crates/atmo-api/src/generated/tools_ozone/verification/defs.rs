@@ -194,6 +194,7 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
 }
 impl VerificationView {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         issuer: atmo_syntax::Did,
         uri: atmo_syntax::AtUri,
@@ -221,11 +222,15 @@ impl VerificationView {
     }
 }
 crate::rt::setters! { VerificationView;
-    with_issuer_profile issuer_profile some VerificationViewIssuerProfile,
-    with_issuer_repo issuer_repo some VerificationViewIssuerRepo,
-    with_revoke_reason revoke_reason some String,
-    with_revoked_at revoked_at exact atmo_syntax::LenientDatetime,
-    with_revoked_by revoked_by exact atmo_syntax::Did,
-    with_subject_profile subject_profile some VerificationViewSubjectProfile,
-    with_subject_repo subject_repo some VerificationViewSubjectRepo,
+  some {
+    with_issuer_profile issuer_profile VerificationViewIssuerProfile,
+    with_issuer_repo issuer_repo VerificationViewIssuerRepo,
+    with_revoke_reason revoke_reason String,
+    with_subject_profile subject_profile VerificationViewSubjectProfile,
+    with_subject_repo subject_repo VerificationViewSubjectRepo,
+  }
+  exact {
+    with_revoked_at revoked_at atmo_syntax::LenientDatetime,
+    with_revoked_by revoked_by atmo_syntax::Did,
+  }
 }

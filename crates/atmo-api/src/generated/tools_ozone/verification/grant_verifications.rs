@@ -28,6 +28,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(verifications: impl Into<Vec<VerificationInput>>) -> Self {
         Self {
             verifications: verifications.into(),
@@ -64,6 +65,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         verifications: impl Into<Vec<crate::tools_ozone::verification::defs::VerificationView>>,
         failed_verifications: impl Into<Vec<GrantError>>,
@@ -90,9 +92,11 @@ impl atmo_xrpc::Endpoint for GrantVerifications {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = GrantVerifications;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -130,6 +134,7 @@ impl<'de> serde::Deserialize<'de> for GrantError {
 }
 impl GrantError {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(error: impl Into<String>, subject: atmo_syntax::Did) -> Self {
         Self {
             error: error.into(),
@@ -177,6 +182,7 @@ impl<'de> serde::Deserialize<'de> for VerificationInput {
 }
 impl VerificationInput {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         subject: atmo_syntax::Did,
         handle: atmo_syntax::Handle,
@@ -192,5 +198,7 @@ impl VerificationInput {
     }
 }
 crate::rt::setters! { VerificationInput;
-    with_created_at created_at exact atmo_syntax::LenientDatetime,
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
 }

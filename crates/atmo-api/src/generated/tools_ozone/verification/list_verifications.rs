@@ -33,19 +33,26 @@ pub struct Params {
 }
 impl Params {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 }
 crate::rt::setters! { Params;
-    with_created_after created_after exact atmo_syntax::LenientDatetime,
-    with_created_before created_before exact atmo_syntax::LenientDatetime,
-    with_cursor cursor some String,
-    with_is_revoked is_revoked some bool,
-    with_issuers issuers set Vec<atmo_syntax::Did>,
-    with_limit limit some i64,
-    with_sort_direction sort_direction some String,
-    with_subjects subjects set Vec<atmo_syntax::Did>,
+  some {
+    with_cursor cursor String,
+    with_is_revoked is_revoked bool,
+    with_limit limit i64,
+    with_sort_direction sort_direction String,
+  }
+  exact {
+    with_created_after created_after atmo_syntax::LenientDatetime,
+    with_created_before created_before atmo_syntax::LenientDatetime,
+  }
+  set {
+    with_issuers issuers Vec<atmo_syntax::Did>,
+    with_subjects subjects Vec<atmo_syntax::Did>,
+  }
 }
 /// Known values of the `sortDirection` parameter of [`Params`].
 pub mod params_sort_direction {
@@ -83,6 +90,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         verifications: impl Into<Vec<crate::tools_ozone::verification::defs::VerificationView>>,
     ) -> Self {
@@ -94,7 +102,9 @@ impl Output {
     }
 }
 crate::rt::setters! { Output;
-    with_cursor cursor some String,
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The `tools.ozone.verification.listVerifications` query.
 ///
@@ -111,17 +121,21 @@ impl atmo_xrpc::Endpoint for ListVerifications {
 }
 impl atmo_xrpc::Call for Params {
     type Endpoint = ListVerifications;
+    #[inline]
     fn params(&self) -> &Params {
         self
     }
+    #[inline]
     fn input(&self) -> Option<&()> {
         None
     }
 }
 impl atmo_xrpc::Paginated for ListVerifications {
+    #[inline]
     fn set_cursor(params: &mut Params, cursor: Option<String>) {
         params.cursor = cursor;
     }
+    #[inline]
     fn cursor(output: &Output) -> Option<&str> {
         output.cursor.as_deref()
     }

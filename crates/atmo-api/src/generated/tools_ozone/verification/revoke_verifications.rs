@@ -32,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
         Self {
             revoke_reason: Default::default(),
@@ -41,7 +42,9 @@ impl Input {
     }
 }
 crate::rt::setters! { Input;
-    with_revoke_reason revoke_reason some String,
+  some {
+    with_revoke_reason revoke_reason String,
+  }
 }
 /// The output of `tools.ozone.verification.revokeVerifications`.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +77,7 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(
         revoked_verifications: impl Into<Vec<atmo_syntax::AtUri>>,
         failed_revocations: impl Into<Vec<RevokeError>>,
@@ -100,9 +104,11 @@ impl atmo_xrpc::Endpoint for RevokeVerifications {
 }
 impl atmo_xrpc::Call for Input {
     type Endpoint = RevokeVerifications;
+    #[inline]
     fn params(&self) -> &() {
         &()
     }
+    #[inline]
     fn input(&self) -> Option<&Input> {
         Some(self)
     }
@@ -140,6 +146,7 @@ impl<'de> serde::Deserialize<'de> for RevokeError {
 }
 impl RevokeError {
     /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
     pub fn new(uri: atmo_syntax::AtUri, error: impl Into<String>) -> Self {
         Self {
             error: error.into(),
