@@ -429,3 +429,95 @@ async fn sync_calls() {
     assert!(pages.len() >= 2, "{} pages", pages.len());
     assert!(pages.iter().any(|p| p.repos.iter().any(|r| r.did == did)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_server_and_repo_calls() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let client = Client::new(&net.pds).unwrap();
+    let (handle, did, _) = account(&client).await;
+
+    // App passwords: create, list, revoke (a procedure without output).
+    let name = unique("app");
+    let created = client
+        .invoke(server::create_app_password::Input::new(name.clone()).with_privileged(false))
+        .await
+        .unwrap();
+    assert_eq!(created.name, name);
+    assert!(!created.password.is_empty());
+    let listed = client
+        .invoke(server::list_app_passwords::ListAppPasswords)
+        .await
+        .unwrap();
+    assert!(listed.passwords.iter().any(|p| p.name == name));
+    client
+        .invoke(server::revoke_app_password::Input::new(name.clone()))
+        .await
+        .unwrap();
+    let listed = client
+        .invoke(server::list_app_passwords::ListAppPasswords)
+        .await
+        .unwrap();
+    assert!(listed.passwords.iter().all(|p| p.name != name));
+
+    let status = client
+        .invoke(server::check_account_status::CheckAccountStatus)
+        .await
+        .unwrap();
+    assert!(status.activated);
+    assert!(status.valid_did);
+    assert!(status.repo_blocks > 0);
+
+    let auth = client
+        .invoke(server::get_service_auth::Params::new(did.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(auth.token.split('.').count(), 3, "{}", auth.token);
+
+    let creds = client
+        .invoke(identity::get_recommended_did_credentials::GetRecommendedDidCredentials)
+        .await
+        .unwrap();
+    let aka = creds.also_known_as.unwrap_or_default();
+    assert!(aka.contains(&format!("at://{handle}")), "{aka:?}");
+
+    let missing: Vec<_> = client
+        .paginate(repo::list_missing_blobs::Params::new())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(missing.iter().all(|p| p.blobs.is_empty()));
+
+    // Deactivate, see it in sync.getRepoStatus, activate again (procedures without output).
+    client
+        .invoke(server::deactivate_account::Input::new())
+        .await
+        .unwrap();
+    let anon = Client::new(&net.pds).unwrap();
+    let status = anon
+        .invoke(sync::get_repo_status::Params::new(did.clone()))
+        .await
+        .unwrap();
+    assert!(!status.active);
+    client
+        .invoke(server::activate_account::ActivateAccount)
+        .await
+        .unwrap();
+    let status = anon
+        .invoke(sync::get_repo_status::Params::new(did.clone()))
+        .await
+        .unwrap();
+    assert!(status.active);
+
+    // A declared error of a call with parameters only: getLatestCommit of no repo.
+    let nobody: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
+    let err = anon
+        .invoke(sync::get_latest_commit::Params::new(nobody))
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_endpoint(&sync::get_latest_commit::Error::RepoNotFound),
+        "{err:?}"
+    );
+}
