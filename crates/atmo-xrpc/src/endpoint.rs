@@ -87,7 +87,13 @@ pub trait Endpoint {
     ///
     /// [`crate::Error::Decode`] when the body is not the output type.
     fn decode(res: &XrpcResponse) -> Result<Self::Output> {
-        res.json()
+        match res.json() {
+            // A method without output (`()`) may still answer `{}`.
+            Err(e) if res.body.trim_ascii() == b"{}" => {
+                atmo_data::from_json::<Self::Output>("null").map_err(|_| e)
+            }
+            other => other,
+        }
     }
 }
 
@@ -263,4 +269,35 @@ pub trait Paginated: Endpoint {
     fn set_cursor(params: &mut Self::Params, cursor: Option<String>);
     /// The `cursor` of the next page, `None` on the last page.
     fn cursor(output: &Self::Output) -> Option<&str>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoOutput;
+    impl Endpoint for NoOutput {
+        const NSID: &'static str = "com.example.revoke";
+        const METHOD: Method = Method::Procedure;
+        type Params = ();
+        type Input = ();
+        type Output = ();
+        type Error = std::convert::Infallible;
+    }
+
+    fn res(body: &'static [u8]) -> XrpcResponse {
+        XrpcResponse {
+            status: 200,
+            headers: http::HeaderMap::new(),
+            body: Bytes::from_static(body),
+        }
+    }
+
+    #[test]
+    fn no_output_accepts_empty_null_and_empty_object() {
+        for body in [&b""[..], b"null", b"{}", b" {} \n"] {
+            assert!(NoOutput::decode(&res(body)).is_ok(), "{body:?}");
+        }
+        assert!(NoOutput::decode(&res(b"[1]")).is_err());
+    }
 }
