@@ -305,10 +305,10 @@ async fn sync_calls() {
     // A blob, attached to a profile-less post so it is kept.
     let data = b"some blob bytes for sync".to_vec();
     let up = client
-        .invoke_endpoint::<repo::upload_blob::UploadBlob>(
-            &(),
-            Some(&BinaryInput::new(data.clone()).content_type("text/plain")),
-        )
+        .invoke((
+            repo::upload_blob::UploadBlob,
+            BinaryInput::new(data.clone()).content_type("text/plain"),
+        ))
         .await
         .unwrap();
     let mut with_blob = atmo_api::record_value(&post::Record::new("blob", now())).unwrap();

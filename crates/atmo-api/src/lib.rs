@@ -15,8 +15,9 @@
 //!   the `Input` of a procedure without parameters, the marker of a method that takes
 //!   neither; `client.invoke(call)` returns the `Output` or an
 //!   [`atmo_xrpc::CallError`] with the endpoint's error typed. Methods that take both
-//!   parameters and an input, or a binary input, go through
-//!   `client.invoke_endpoint::<Marker>(&params, Some(&input))`;
+//!   parameters and an input, or a binary input, are called with a tuple
+//!   (`client.invoke((UploadBlob, BinaryInput::new(bytes)))`, `(Marker, params, input)`)
+//!   or `client.invoke_endpoint::<Marker>(&params, Some(&input))`;
 //! - binary bodies (blobs, CAR files, videos) say so in `INPUT_ENCODING` /
 //!   `OUTPUT_ENCODING`: the input is an [`atmo_xrpc::BinaryInput`], the output the whole
 //!   body as `bytes::Bytes`, read under the client's body cap (for large repos and blobs

@@ -237,6 +237,62 @@ impl<C: Call + ?Sized> Call for &C {
     }
 }
 
+/// `(Marker, input)`: a call of a method without parameters, for any input (a binary
+/// one among them: `client.invoke((UploadBlob, BinaryInput::new(bytes)))`).
+///
+/// ```
+/// # fn main() -> Result<(), atmo_xrpc::Error> {
+/// use atmo_xrpc::{BinaryInput, Call, Endpoint, Method, XrpcRequest};
+///
+/// struct UploadBlob;
+/// impl Endpoint for UploadBlob {
+///     const NSID: &'static str = "com.atproto.repo.uploadBlob";
+///     const METHOD: Method = Method::Procedure;
+///     const INPUT_ENCODING: &'static str = "*/*";
+///     type Params = ();
+///     type Input = BinaryInput;
+///     type Output = atmo_data::Value;
+///     type Error = std::convert::Infallible;
+///     fn request(p: &(), i: Option<&BinaryInput>) -> atmo_xrpc::Result<XrpcRequest> {
+///         BinaryInput::request::<Self>(p, i)
+///     }
+/// }
+/// let call = (UploadBlob, BinaryInput::new(&b"GIF89a"[..]).content_type("image/gif"));
+/// let req = call.request()?.to_http("https://pds.example", None)?;
+/// assert_eq!(req.headers()["content-type"], "image/gif");
+/// # Ok(()) }
+/// ```
+impl<E, I> Call for (E, I)
+where
+    E: Endpoint<Params = (), Input = I>,
+{
+    type Endpoint = E;
+
+    fn params(&self) -> &() {
+        &()
+    }
+
+    fn input(&self) -> Option<&I> {
+        Some(&self.1)
+    }
+}
+
+/// `(Marker, params, input)`: a call of any method, parameters and input both given.
+impl<E, P, I> Call for (E, P, I)
+where
+    E: Endpoint<Params = P, Input = I>,
+{
+    type Endpoint = E;
+
+    fn params(&self) -> &P {
+        &self.1
+    }
+
+    fn input(&self) -> Option<&I> {
+        Some(&self.2)
+    }
+}
+
 /// An endpoint that pages with a `cursor` parameter and a `cursor` in its output
 /// (`listRecords`, `listRepos`, `getTimeline`...): what `Client::paginate` needs.
 ///

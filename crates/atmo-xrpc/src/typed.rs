@@ -16,8 +16,10 @@ type ErrorOf<C> = CallError<<<C as Call>::Endpoint as Endpoint>::Error>;
 
 impl Client {
     /// Makes a typed call: the parameters or input as one [`Call`] value (a generated
-    /// `Params` or `Input`, or the marker type of a method that takes neither), the
-    /// endpoint's output back, its declared errors typed in [`CallError::Endpoint`].
+    /// `Params` or `Input`, the marker type of a method that takes neither, or a tuple
+    /// `(Marker, input)` / `(Marker, params, input)` for any method, binary inputs
+    /// included), the endpoint's output back, its declared errors typed in
+    /// [`CallError::Endpoint`].
     ///
     /// The access token is sent when the client has a session. Outputs are read whole,
     /// under the client's body cap (`ClientBuilder::max_body`), binary ones included.
