@@ -14,6 +14,8 @@ type OutputOf<C> = <<C as Call>::Endpoint as Endpoint>::Output;
 /// The error of call `C`.
 type ErrorOf<C> = CallError<<<C as Call>::Endpoint as Endpoint>::Error>;
 
+// Named `invoke` (not `call`) because client.rs has a private `Client::call` today; rename
+// when the client rewrite frees the name.
 impl Client {
     /// Makes a typed call: the parameters or input as one [`Call`] value (a generated
     /// `Params` or `Input`, the marker type of a method that takes neither, or a tuple
