@@ -134,17 +134,9 @@ fn unknown_union_members_and_fields_round_trip() {
 
 #[test]
 fn known_union_member_serializes_with_its_type() {
-    let embed = feed::post::RecordEmbed::External(Box::new(embed::external::Main {
-        external: embed::external::External {
-            uri: "https://example.com".parse().unwrap(),
-            title: "t".into(),
-            description: "d".into(),
-            thumb: None,
-            associated_refs: None,
-            extra: BTreeMap::new(),
-        },
-        extra: BTreeMap::new(),
-    }));
+    let embed = feed::post::RecordEmbed::External(Box::new(embed::external::Main::new(
+        embed::external::External::new("https://example.com".parse().unwrap(), "t", "d"),
+    )));
     let json = atmo_data::to_json(&embed).unwrap();
     assert!(
         json.starts_with(r#"{"$type":"app.bsky.embed.external","#),

@@ -8,25 +8,79 @@
 //!   (`app_bsky::feed::post::Record`) that implements [`Collection`]; [`record_value`]
 //!   gives it with its `$type` for writing;
 //! - a query or procedure gives `Params`, `Input`, `Output`, an `Error` enum of the
-//!   declared errors, and a marker type implementing [`atmo_xrpc::Endpoint`]
-//!   (`app_bsky::feed::get_likes::GetLikes`);
+//!   declared errors (implementing [`atmo_xrpc::EndpointError`]), and a marker type
+//!   implementing [`atmo_xrpc::Endpoint`] (`app_bsky::feed::get_likes::GetLikes`) whose
+//!   `Error` is that enum ([`std::convert::Infallible`] when none is declared). The value
+//!   that names a whole call implements [`atmo_xrpc::Call`]: the `Params` of a query,
+//!   the `Input` of a procedure without parameters, the marker of a method that takes
+//!   neither; `client.invoke(call)` returns the `Output` or an
+//!   [`atmo_xrpc::CallError`] with the endpoint's error typed. Methods that take both
+//!   parameters and an input, or a binary input, are called with a tuple
+//!   (`client.invoke((UploadBlob, BinaryInput::new(bytes)))`, `(Marker, params, input)`)
+//!   or `client.invoke_endpoint::<Marker>(&params, Some(&input))`;
+//! - binary bodies (blobs, CAR files, videos) say so in `INPUT_ENCODING` /
+//!   `OUTPUT_ENCODING`: the input is an [`atmo_xrpc::BinaryInput`], the output the whole
+//!   body as `bytes::Bytes`, read under the client's body cap (for large repos and blobs
+//!   atmo-xrpc's `BlobStream` downloads stream instead);
+//! - a query with a `cursor` parameter and a `cursor` output implements
+//!   [`atmo_xrpc::Paginated`], so `client.paginate(params)` streams its pages;
 //! - objects are structs with `Option` for fields that are not required (or nullable),
 //!   and every struct keeps the fields it does not know in `extra`, so re-encoding gives
-//!   the same bytes and CID. Their serde impls are short generated calls into
-//!   [`rt::MapSer`]/[`rt::MapDe`] rather than derives, which keeps this crate quick to
-//!   compile; they read through [`atmo_data::Value`], which is what `atmo_data::from_cbor`
-//!   and `from_json` decode into anyway. A record read from data keeps its `$type` in
-//!   `extra`; union members do not (the enum variant is the `$type`). An explicit `null`
-//!   in a field that is neither required nor nullable reads as `None` and is not written
-//!   back (no official record carries one);
+//!   the same bytes and CID. Structs (and `Params`) are `#[non_exhaustive]`: build one
+//!   with `new(required fields...)` (in the lexicon's `required` order; string formats
+//!   take their exact atmo-syntax type, other fields anything `Into` theirs) and a
+//!   `with_<field>` setter per optional field, so code keeps compiling when a lexicon
+//!   adds an optional field; one with no required field is also `Default`. Their serde
+//!   impls are short generated calls into [`rt::MapSer`]/[`rt::MapDe`] rather than
+//!   derives, which keeps this crate quick to compile; they read through
+//!   [`atmo_data::Value`], which is what `atmo_data::from_cbor` and `from_json` decode
+//!   into anyway. A record read from data keeps its `$type` in `extra`; union members
+//!   do not (the enum variant is the `$type`). An explicit `null` in a field that is
+//!   neither required nor nullable reads as `None` and is not written back (no official
+//!   record carries one);
 //! - unions are enums tagged by `$type`; open unions have an `Unknown` variant holding
 //!   the value as found, so data newer than these lexicons never fails a read;
 //! - string formats are atmo-syntax types (`Did`, `Handle`, `AtUri`...), except
 //!   `datetime`, which is [`atmo_syntax::LenientDatetime`]: old records with a sloppy
 //!   timestamp still decode, and keep their exact text;
-//! - tokens, and the known values of string definitions, are string constants;
-//! - only data types and constants: no builders, no client, derives limited to `Debug`,
-//!   `Clone`, `PartialEq` (and `Copy`, `Eq`, `Hash` on markers and error enums).
+//! - tokens, and the known values of string definitions, are string constants.
+//!
+//! With the `client` feature, `records::Records` gives typed create / get / put /
+//! delete / list of any [`Collection`] on one repo, returning `AtUri` and `Cid`.
+//!
+#![cfg_attr(all(feature = "app_bsky", feature = "client"), doc = "```no_run")]
+#![cfg_attr(not(all(feature = "app_bsky", feature = "client")), doc = "```ignore")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use atmo_api::app_bsky::feed::post;
+//! use atmo_api::com_atproto::repo::{create_record, get_record};
+//! use atmo_api::com_atproto::server::describe_server::DescribeServer;
+//! use atmo_syntax::LenientDatetime;
+//!
+//! let client = atmo_xrpc::Client::new("https://pds.example")?;
+//! let session = client.login("alice.example", "app-password").await?;
+//! let did: atmo_syntax::Did = session.did.parse()?;
+//!
+//! // Any endpoint: the call value in, the typed output out.
+//! let server = client.invoke(DescribeServer).await?;
+//! println!("{}", server.did);
+//!
+//! // A post, built without naming its optional fields.
+//! let post = post::Record::new("hello from atmo", LenientDatetime::new("2024-05-01T12:00:00Z"))
+//!     .with_langs(vec!["en".parse()?]);
+//! let input = create_record::Input::new(did.clone().into(), post::Record::NSID.parse()?,
+//!     atmo_api::record_value(&post)?);
+//! let created = client.invoke(&input).await?;
+//!
+//! // Declared errors come back typed; `?` still gives an atmo_xrpc::Error.
+//! let Some(rkey) = created.uri.rkey().cloned() else { return Ok(()) };
+//! let params = get_record::Params::new(did.into(), post::Record::NSID.parse()?, rkey);
+//! match client.invoke(&params).await {
+//!     Ok(found) => println!("{:?}", found.value),
+//!     Err(e) if e.is_endpoint(&get_record::Error::RecordNotFound) => println!("gone"),
+//!     Err(e) => return Err(atmo_xrpc::Error::from(e).into()),
+//! }
+//! # Ok(()) }
+//! ```
 //!
 #![cfg_attr(feature = "com_atproto", doc = "```")]
 #![cfg_attr(not(feature = "com_atproto"), doc = "```ignore")]
@@ -42,12 +96,16 @@
 
 pub mod rt;
 
+#[cfg(all(feature = "com_atproto", feature = "client"))]
+pub mod records;
+
 pub use rt::{Collection, record_value};
 
 // Generated code: lints that do not fit code written from lexicon JSON.
 #[allow(
     missing_docs,                     // lexicons describe most fields, not all
     clippy::large_enum_variant,       // union payloads are boxed; Unknown holds a Value
+    clippy::too_many_arguments,       // `new` takes every required field
     clippy::doc_markdown,             // descriptions are lexicon prose
     clippy::doc_lazy_continuation,    // descriptions are lexicon prose
     rustdoc::bare_urls,               // descriptions are lexicon prose

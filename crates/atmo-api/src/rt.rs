@@ -1,9 +1,10 @@
 //! The small runtime the generated code calls: `$type`-tagged union serde, bytes fields,
-//! binary request bodies. Also used by code generated from your own lexicons.
+//! the [`Collection`] trait of records. Also used by code generated from your own lexicons.
 
 use std::fmt;
 
 use atmo_data::Value;
+use atmo_syntax::{Nsid, NsidError};
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
@@ -131,9 +132,57 @@ fn field<T: DeserializeOwned, E: serde::de::Error>(key: &str, v: Value) -> Resul
 }
 
 /// A record type: the generated `Record` of a record lexicon.
+///
+/// ```
+/// # #[cfg(feature = "app_bsky")] {
+/// use atmo_api::{Collection, rt::RecordKeyKind};
+/// use atmo_api::app_bsky::{actor::profile, feed::post};
+///
+/// assert_eq!(post::Record::NSID, "app.bsky.feed.post");
+/// assert_eq!(post::Record::nsid().map(|n| n.name().to_owned()), Ok("post".to_owned()));
+/// assert_eq!(post::Record::KEY, RecordKeyKind::Tid);
+/// assert_eq!(profile::Record::KEY.fixed(), Some("self"));
+/// # }
+/// ```
 pub trait Collection: Serialize + DeserializeOwned {
     /// The collection NSID, which is also the record's `$type`.
     const NSID: &'static str;
+    /// The kind of record key the lexicon asks for.
+    const KEY: RecordKeyKind;
+
+    /// The collection NSID, typed.
+    ///
+    /// # Errors
+    ///
+    /// Never for a generated record (its NSID was checked when it was generated); for a
+    /// hand-written impl, if `NSID` is not a valid NSID.
+    fn nsid() -> Result<Nsid, NsidError> {
+        Nsid::new(Self::NSID)
+    }
+}
+
+/// The record key a record lexicon asks for (its `key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordKeyKind {
+    /// `tid`: a TID, which the PDS picks on create.
+    Tid,
+    /// `nsid`: an NSID.
+    Nsid,
+    /// `any`: any valid record key.
+    Any,
+    /// `literal:<key>`: exactly that key (`self` for profiles).
+    Literal(&'static str),
+}
+
+impl RecordKeyKind {
+    /// The one key a `literal:` kind allows.
+    pub fn fixed(self) -> Option<&'static str> {
+        match self {
+            Self::Literal(k) => Some(k),
+            _ => None,
+        }
+    }
 }
 
 /// A record as a data model value with its `$type` set (a record read from the network
@@ -232,27 +281,70 @@ pub fn unknown_type<E: serde::de::Error>(tag: Option<&str>) -> E {
     }
 }
 
-/// A request with a non-JSON body (blobs, CAR files, videos).
-///
-/// # Errors
-/// As [`atmo_xrpc::Endpoint::request`].
-pub fn binary_request<E: atmo_xrpc::Endpoint + ?Sized>(
-    params: &E::Params,
-    input: Option<&Vec<u8>>,
-    content_type: &str,
-) -> atmo_xrpc::Result<atmo_xrpc::XrpcRequest> {
-    let mut req = atmo_xrpc::XrpcRequest::new(E::METHOD, E::NSID)?.params_from(params)?;
-    if let Some(data) = input {
-        req = req.body(atmo_xrpc::RequestBody::Bytes {
-            content_type: content_type.to_owned(),
-            data: bytes::Bytes::from(data.clone()),
-        });
-    }
-    Ok(req)
-}
-
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} bytes", self.0.len())
     }
 }
+
+/// The `with_*` setters of a generated struct's optional fields, one line per field
+/// (`with_name field Type,`) in up to three groups, in this order: `some` sets `Some(v.into())`, `exact` sets
+/// `Some(v)` (string formats, so `"...".parse()?` infers them), `set` sets `v.into()` (a
+/// list parameter). Generic or `#[inline]`, so nothing is compiled until a setter is used.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __atmo_api_setters {
+    ($ty:ident;
+        $(some { $($s_name:ident $s_field:ident $s_t:ty,)* })?
+        $(exact { $($e_name:ident $e_field:ident $e_t:ty,)* })?
+        $(set { $($v_name:ident $v_field:ident $v_t:ty,)* })?
+    ) => {
+        impl $ty {
+            $($(
+                #[must_use]
+                #[inline]
+                pub fn $s_name(mut self, v: impl Into<$s_t>) -> Self {
+                    self.$s_field = Some(v.into());
+                    self
+                }
+            )*)?
+            $($(
+                #[must_use]
+                #[inline]
+                pub fn $e_name(mut self, v: $e_t) -> Self {
+                    self.$e_field = Some(v);
+                    self
+                }
+            )*)?
+            $($(
+                #[must_use]
+                #[inline]
+                pub fn $v_name(mut self, v: impl Into<$v_t>) -> Self {
+                    self.$v_field = v.into();
+                    self
+                }
+            )*)?
+        }
+    };
+}
+
+#[doc(hidden)]
+pub use __atmo_api_setters as setters;
+
+/// `From` each member type of a generated union (`Variant path::Type,` per line), boxing
+/// it into its variant.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __atmo_api_union_from {
+    ($ty:ident; $($variant:ident $t:ty,)*) => {
+        $(impl From<$t> for $ty {
+            #[inline]
+            fn from(v: $t) -> Self {
+                Self::$variant(Box::new(v))
+            }
+        })*
+    };
+}
+
+#[doc(hidden)]
+pub use __atmo_api_union_from as union_from;

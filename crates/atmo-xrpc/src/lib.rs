@@ -9,12 +9,18 @@
 //!   `atproto-proxy` ([`ProxyTarget`]) and `atproto-accept-labelers` headers;
 //!   [`classify`] sorts a response into an [`XrpcResponse`] or an [`XrpcError`]
 //!   (`{error, message}`), and [`RateLimit`] reads the `ratelimit-*` headers. The
-//!   [`Endpoint`] trait describes one method for typed calls.
+//!   [`Endpoint`] trait describes one method for typed calls (with its declared errors,
+//!   an [`EndpointError`]); [`Call`] is a value that names a whole call, [`Paginated`] an
+//!   endpoint with a cursor, [`CallError`] the error of a typed call (the endpoint's
+//!   declared error, or any other [`Error`]). atmo-api generates all of them from the
+//!   lexicons.
 //! - The `client` feature (default): [`Client`] over the shared transport of `atmo-http`
 //!   (hyper + rustls, one connect policy: https and public addresses only unless allowed,
 //!   checked on every connection), with deadlines, body caps, a tracing span per call,
 //!   rate-limit tracking and an optional wait-and-retry on 429; pagination streams; blob
-//!   upload and CID-checked download streams; record and repo helpers.
+//!   upload and CID-checked download streams; record and repo helpers; typed calls
+//!   ([`Client::invoke`], [`Client::invoke_endpoint`]) and typed pagination
+//!   ([`Client::paginate`]).
 //! - Authentication is a plug-in: the client holds an [`Auth`] that authorizes each
 //!   request and sees each answer (to refresh, or to learn a DPoP nonce, and retry).
 //!   [`NoAuth`] for public calls; [`PasswordSession`] for app passwords (one refresh in
@@ -49,6 +55,7 @@
     )
 )]
 
+mod call_error;
 mod endpoint;
 mod error;
 mod request;
@@ -67,8 +74,11 @@ mod pagination;
 mod repo;
 #[cfg(feature = "client")]
 mod session;
+#[cfg(feature = "client")]
+mod typed;
 
-pub use endpoint::Endpoint;
+pub use call_error::{CallError, EndpointError};
+pub use endpoint::{BinaryInput, Call, Endpoint, JSON_ENCODING, Paginated};
 pub use error::{Error, Result};
 pub use request::{
     ACCEPT_LABELERS_HEADER, CONTENT_LABELERS_HEADER, CallOptions, Labeler, Method, PROXY_HEADER,

@@ -9,8 +9,8 @@ use super::names::{Names, camel, screaming, serde_camel, snake};
 use super::{Options, type_string};
 use crate::Catalog;
 use crate::model::{
-    Body, Def, DefId, ErrorDef, LexiconDoc, ObjectType, ParamsType, RefTarget, Schema,
-    StringFormat, StringType, UnionType,
+    Body, Def, DefId, ErrorDef, LexiconDoc, ObjectType, ParamsType, RecordKeyType, RefTarget,
+    Schema, StringFormat, StringType, UnionType,
 };
 
 /// The Rust module path of an NSID: `app.bsky.feed.post` -> `[app_bsky, feed, post]`.
@@ -224,37 +224,47 @@ impl Emitter<'_> {
                 let ty = self.def_type_name(name);
                 self.object(&ty, &r.record, &doc, Some(&id));
                 let rt = &self.opts.runtime;
+                let key = match &r.key {
+                    RecordKeyType::Tid => "Tid".to_owned(),
+                    RecordKeyType::Nsid => "Nsid".to_owned(),
+                    RecordKeyType::Literal(l) => format!("Literal({l:?})"),
+                    _ => "Any".to_owned(),
+                };
                 let _ = writeln!(
                     self.out,
-                    "impl {ty} {{\n/// The record's collection NSID.\npub const NSID: &'static str = NSID;\n}}\nimpl {rt}::Collection for {ty} {{\nconst NSID: &'static str = NSID;\n}}"
+                    "impl {ty} {{\n/// The record's collection NSID.\npub const NSID: &'static str = NSID;\n}}\nimpl {rt}::Collection for {ty} {{\nconst NSID: &'static str = NSID;\nconst KEY: {rt}::RecordKeyKind = {rt}::RecordKeyKind::{key};\n}}"
                 );
             }
             Def::Query(q) => {
                 let params = self.params(q.parameters.as_ref());
                 let output = self.body("Output", q.output.as_ref());
-                self.errors(&q.errors);
-                self.endpoint(
-                    name,
-                    "Query",
-                    q.description.as_deref(),
-                    &params,
-                    &("()".into(), None),
-                    &output,
-                );
+                let errors = self.errors(&q.errors);
+                let ep = Ep {
+                    method: "Query",
+                    desc: q.description.as_deref(),
+                    params,
+                    input: BodyType::none(),
+                    output,
+                    errors,
+                    paginated: paginated(q.parameters.as_ref(), q.output.as_ref()),
+                };
+                self.endpoint(name, &ep);
             }
             Def::Procedure(p) => {
                 let params = self.params(p.parameters.as_ref());
                 let input = self.body("Input", p.input.as_ref());
                 let output = self.body("Output", p.output.as_ref());
-                self.errors(&p.errors);
-                self.endpoint(
-                    name,
-                    "Procedure",
-                    p.description.as_deref(),
-                    &params,
-                    &input,
-                    &output,
-                );
+                let errors = self.errors(&p.errors);
+                let ep = Ep {
+                    method: "Procedure",
+                    desc: p.description.as_deref(),
+                    params,
+                    input,
+                    output,
+                    errors,
+                    paginated: None,
+                };
+                self.endpoint(name, &ep);
             }
             Def::Subscription(s) => {
                 self.params(s.parameters.as_ref());
@@ -342,6 +352,7 @@ impl Emitter<'_> {
         let mut de = String::new();
         let mut taken = Names::new();
         let mut field_values = Vec::new();
+        let mut members = Vec::new();
         for (prop, schema) in &o.properties {
             let field = taken.claim(&snake(prop));
             let strings = match schema {
@@ -368,9 +379,16 @@ impl Emitter<'_> {
                     &mut fields,
                     &["Optional and nullable: `None` is absent, `Some(None)` is null.".into()],
                 );
+                members.push(Member::opt(&field, format!("Option<{rust}>")));
                 rust = format!("Option<Option<{rust}>>");
-            } else if !required || nullable {
+            } else if !required {
+                members.push(Member::opt(&field, rust.clone()));
                 rust = format!("Option<{rust}>");
+            } else if nullable {
+                rust = format!("Option<{rust}>");
+                members.push(Member::req(prop, &field, rust.clone()));
+            } else {
+                members.push(Member::req(prop, &field, rust.clone()));
             }
             let _ = writeln!(fields, "pub {field}: {rust},");
             let (sm, dm) = if required {
@@ -390,7 +408,15 @@ impl Emitter<'_> {
         let mutable = if o.properties.is_empty() { "" } else { "mut " };
         let mut s = String::new();
         push_doc(&mut s, doc);
-        let _ = writeln!(s, "#[derive(Debug, Clone, PartialEq)]\npub struct {ty} {{");
+        let default = if members.iter().any(|m| m.required) {
+            ""
+        } else {
+            ", Default"
+        };
+        let _ = writeln!(
+            s,
+            "#[derive(Debug, Clone, PartialEq{default})]\n#[non_exhaustive]\npub struct {ty} {{"
+        );
         s.push_str(&fields);
         let _ = writeln!(
             s,
@@ -404,6 +430,7 @@ impl Emitter<'_> {
             s,
             "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\nlet {mutable}m = {rt}::MapDe::new(d)?;\nOk(Self {{\n{de}{extra}: m.rest(),\n}})\n}}\n}}"
         );
+        s.push_str(&constructors(&rt, ty, &o.required, &members, Some(&extra)));
         self.out.push_str(&s);
         self.items += 1;
         for (module, prop, st) in field_values {
@@ -552,11 +579,24 @@ impl Emitter<'_> {
             variants.claim("Unknown");
         }
         let mut members = Vec::new();
+        let mut objects = Vec::new();
         for r in &u.refs {
             let v = variants.claim(&self.variant_name(&r.target));
             let t = self.ref_type(r);
+            if matches!(
+                self.cat.def(&r.target),
+                Some(Def::Record(_) | Def::Type(Schema::Object(_)))
+            ) {
+                objects.push((v.clone(), t.clone()));
+            }
             members.push((v, t, type_string(&r.target)));
         }
+        // `From` each member object, so `with_embed(images)` takes the member itself; not
+        // for a type listed twice, nor the union itself.
+        let from: Vec<&(String, String)> = objects
+            .iter()
+            .filter(|(_, t)| t != ty && objects.iter().filter(|(_, o)| o == t).count() == 1)
+            .collect();
         let mut s = String::new();
         push_doc(&mut s, doc);
         let _ = writeln!(s, "#[derive(Debug, Clone, PartialEq)]\npub enum {ty} {{");
@@ -601,6 +641,13 @@ impl Emitter<'_> {
                 "Ok(Self::Unknown(v))",
             );
         }
+        if !from.is_empty() {
+            let _ = writeln!(s, "{rt}::union_from! {{ {ty};");
+            for (v, t) in from {
+                let _ = writeln!(s, "    {v} {t},");
+            }
+            s.push_str("}\n");
+        }
         self.out.push_str(&s);
         self.items += 1;
     }
@@ -619,12 +666,18 @@ impl Emitter<'_> {
                 p.description.as_deref(),
             ),
         );
+        let default = if p.properties.keys().any(|k| p.required.contains(k)) {
+            ""
+        } else {
+            "#[derive(Default)]\n"
+        };
         let _ = writeln!(
             s,
-            "{DERIVES}\n#[serde(rename_all = \"camelCase\")]\npub struct Params {{"
+            "{DERIVES}\n{default}#[non_exhaustive]\n#[serde(rename_all = \"camelCase\")]\npub struct Params {{"
         );
         let mut taken = Names::new();
         let mut field_values = Vec::new();
+        let mut members = Vec::new();
         for (prop, schema) in &p.properties {
             let field = taken.claim(&snake(prop));
             match schema {
@@ -649,11 +702,21 @@ impl Emitter<'_> {
                 if matches!(schema, Schema::Array(_)) {
                     attrs.push("default".into());
                     attrs.push("skip_serializing_if = \"Vec::is_empty\"".into());
+                    members.push(Member {
+                        prop: prop.clone(),
+                        field: field.clone(),
+                        ty: rust.clone(),
+                        required: false,
+                        wrap: false,
+                    });
                 } else {
                     attrs.push("default".into());
                     attrs.push("skip_serializing_if = \"Option::is_none\"".into());
+                    members.push(Member::opt(&field, rust.clone()));
                     rust = format!("Option<{rust}>");
                 }
+            } else {
+                members.push(Member::req(prop, &field, rust.clone()));
             }
             if !attrs.is_empty() {
                 let _ = writeln!(s, "#[serde({})]", attrs.join(", "));
@@ -661,6 +724,8 @@ impl Emitter<'_> {
             let _ = writeln!(s, "pub {field}: {rust},");
         }
         s.push_str("}\n");
+        let rt = &self.opts.runtime;
+        s.push_str(&constructors(rt, "Params", &p.required, &members, None));
         self.out.push_str(&s);
         self.items += 1;
         for (prop, st) in field_values {
@@ -674,26 +739,44 @@ impl Emitter<'_> {
         "Params".into()
     }
 
-    /// The `Input`/`Output` type; returns (type, Some(content type) for non-JSON bodies).
-    fn body(&mut self, name: &str, b: Option<&Body>) -> (String, Option<String>) {
+    /// The `Input`/`Output` type.
+    fn body(&mut self, name: &str, b: Option<&Body>) -> BodyType {
         let Some(b) = b else {
-            return ("()".into(), None);
+            return BodyType::none();
         };
         if b.encoding != "application/json" {
-            return ("Vec<u8>".into(), Some(b.encoding.clone()));
+            let ty = if name == "Input" {
+                "atmo_xrpc::BinaryInput"
+            } else {
+                "bytes::Bytes"
+            };
+            return BodyType {
+                ty: ty.into(),
+                encoding: Some(b.encoding.clone()),
+                local: false,
+            };
         }
         let ctx = self.def_id("main");
         let what = if name == "Input" { "input" } else { "output" };
         let doc = desc_doc(format!("The {what} of `{ctx}`."), b.description.as_deref());
+        let local = |ty: &str| BodyType {
+            ty: ty.into(),
+            encoding: None,
+            local: true,
+        };
         match &b.schema {
-            None => ("atmo_data::Value".into(), None),
+            None => BodyType {
+                ty: "atmo_data::Value".into(),
+                encoding: None,
+                local: false,
+            },
             Some(Schema::Object(o)) => {
                 self.object(name, o, &doc, None);
-                (name.into(), None)
+                local(name)
             }
             Some(Schema::Union(u)) => {
                 self.union(name, u, &doc);
-                (name.into(), None)
+                local(name)
             }
             Some(other) => {
                 let t = self.schema_type(other, name, &ctx);
@@ -702,14 +785,19 @@ impl Emitter<'_> {
                 let _ = writeln!(s, "pub type {name} = {t};");
                 self.out.push_str(&s);
                 self.items += 1;
-                (name.into(), None)
+                BodyType {
+                    ty: name.into(),
+                    encoding: None,
+                    local: false,
+                }
             }
         }
     }
 
-    fn errors(&mut self, errors: &[ErrorDef]) {
+    /// The `Error` enum of the declared errors; false if there are none.
+    fn errors(&mut self, errors: &[ErrorDef]) -> bool {
         if errors.is_empty() {
-            return;
+            return false;
         }
         let mut names = Names::new();
         let vs: Vec<(String, &ErrorDef)> = errors
@@ -736,52 +824,250 @@ impl Emitter<'_> {
             let _ = writeln!(s, "{:?} => Some(Self::{v}),", e.name);
         }
         s.push_str("_ => None,\n}\n}\n}\n");
+        s.push_str("impl atmo_xrpc::EndpointError for Error {\n#[inline]\nfn from_name(name: &str) -> Option<Self> {\nSelf::from_name(name)\n}\n#[inline]\nfn as_str(&self) -> &'static str {\nSelf::as_str(*self)\n}\n}\nimpl std::fmt::Display for Error {\n#[inline]\nfn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\nf.write_str(self.as_str())\n}\n}\n");
         self.out.push_str(&s);
         self.items += 1;
+        true
     }
 
-    fn endpoint(
-        &mut self,
-        name: &str,
-        method: &str,
-        desc: Option<&str>,
-        params: &str,
-        input: &(String, Option<String>),
-        output: &(String, Option<String>),
-    ) {
+    fn endpoint(&mut self, name: &str, ep: &Ep<'_>) {
         let ty = self.def_type_name(name);
-        let rt = &self.opts.runtime;
+        let method = ep.method;
         let mut s = String::new();
         push_doc(
             &mut s,
             &desc_doc(
                 format!("The `{}` {}.", self.doc.id, method.to_lowercase()),
-                desc,
+                ep.desc,
             ),
         );
+        let error = if ep.errors {
+            "Error"
+        } else {
+            "std::convert::Infallible"
+        };
         let _ = writeln!(
             s,
-            "#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]\npub struct {ty};\nimpl atmo_xrpc::Endpoint for {ty} {{\nconst NSID: &'static str = NSID;\nconst METHOD: atmo_xrpc::Method = atmo_xrpc::Method::{method};\ntype Params = {params};\ntype Input = {};\ntype Output = {};",
-            input.0, output.0
+            "#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]\npub struct {ty};\nimpl atmo_xrpc::Endpoint for {ty} {{\nconst NSID: &'static str = NSID;\nconst METHOD: atmo_xrpc::Method = atmo_xrpc::Method::{method};\ntype Params = {};\ntype Input = {};\ntype Output = {};\ntype Error = {error};",
+            ep.params, ep.input.ty, ep.output.ty
         );
-        if let Some(ct) = &input.1 {
-            let ct = if ct.contains('*') {
-                "application/octet-stream"
+        if let Some(ct) = &ep.input.encoding {
+            let _ = writeln!(
+                s,
+                "const INPUT_ENCODING: &'static str = {ct:?};\nfn request(params: &Self::Params, input: Option<&Self::Input>) -> atmo_xrpc::Result<atmo_xrpc::XrpcRequest> {{\natmo_xrpc::BinaryInput::request::<Self>(params, input)\n}}"
+            );
+        }
+        if let Some(ct) = &ep.output.encoding {
+            let _ = writeln!(
+                s,
+                "const OUTPUT_ENCODING: &'static str = {ct:?};\nfn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<bytes::Bytes> {{\nOk(res.body.clone())\n}}"
+            );
+        }
+        s.push_str("}\n");
+        // The value that names the whole call, for `Client::invoke`.
+        let no_input = ep.input.ty == "()";
+        let call = if ep.params != "()" && no_input {
+            Some(("Params", "self", "None"))
+        } else if ep.params == "()" && no_input {
+            Some((ty.as_str(), "&()", "None"))
+        } else if ep.params == "()" && ep.input.local {
+            Some(("Input", "&()", "Some(self)"))
+        } else {
+            None
+        };
+        if let Some((target, params, input)) = call {
+            let _ = writeln!(
+                s,
+                "impl atmo_xrpc::Call for {target} {{\ntype Endpoint = {ty};\n#[inline]\nfn params(&self) -> &{} {{\n{params}\n}}\n#[inline]\nfn input(&self) -> Option<&{}> {{\n{input}\n}}\n}}",
+                ep.params, ep.input.ty
+            );
+        }
+        if let Some(required) = ep.paginated {
+            let cursor = if required {
+                "Some(&output.cursor)"
             } else {
-                ct
+                "output.cursor.as_deref()"
             };
             let _ = writeln!(
                 s,
-                "fn request(params: &Self::Params, input: Option<&Self::Input>) -> atmo_xrpc::Result<atmo_xrpc::XrpcRequest> {{\n{rt}::binary_request::<Self>(params, input, {ct:?})\n}}"
+                "impl atmo_xrpc::Paginated for {ty} {{\n#[inline]\nfn set_cursor(params: &mut Params, cursor: Option<String>) {{\nparams.cursor = cursor;\n}}\n#[inline]\nfn cursor(output: &Output) -> Option<&str> {{\n{cursor}\n}}\n}}"
             );
         }
-        if output.1.is_some() {
-            s.push_str("fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<Vec<u8>> {\nOk(res.body.to_vec())\n}\n");
-        }
-        s.push_str("}\n");
         self.out.push_str(&s);
         self.items += 1;
     }
+}
+
+/// The Rust type of an endpoint's input or output.
+struct BodyType {
+    /// The type (`()` for none).
+    ty: String,
+    /// The content type of a non-JSON body.
+    encoding: Option<String>,
+    /// True if the type is a struct or enum of this module.
+    local: bool,
+}
+
+impl BodyType {
+    fn none() -> Self {
+        Self {
+            ty: "()".into(),
+            encoding: None,
+            local: false,
+        }
+    }
+}
+
+/// What [`Emitter::endpoint`] needs.
+struct Ep<'a> {
+    method: &'static str,
+    desc: Option<&'a str>,
+    params: String,
+    input: BodyType,
+    output: BodyType,
+    errors: bool,
+    /// `Some(output cursor is required)` for a cursor-paginated query.
+    paginated: Option<bool>,
+}
+
+/// `Some(output cursor is required)` if a query has an optional string `cursor`
+/// parameter and a string `cursor` in its JSON object output.
+fn paginated(params: Option<&ParamsType>, output: Option<&Body>) -> Option<bool> {
+    let p = params?;
+    let plain = |s: &Schema| matches!(s, Schema::String(st) if st.format.is_none());
+    if !p.properties.get("cursor").is_some_and(plain) || p.required.iter().any(|r| r == "cursor") {
+        return None;
+    }
+    let out = output?;
+    if out.encoding != "application/json" {
+        return None;
+    }
+    match &out.schema {
+        Some(Schema::Object(o))
+            if o.properties.get("cursor").is_some_and(plain) && !o.is_nullable("cursor") =>
+        {
+            Some(o.is_required("cursor"))
+        }
+        _ => None,
+    }
+}
+
+/// One field of a generated struct, for its constructor and setters.
+struct Member {
+    /// The lexicon name.
+    prop: String,
+    /// The Rust field.
+    field: String,
+    /// The type a constructor argument or setter takes (`impl Into<..>`).
+    ty: String,
+    /// In the constructor, else a setter.
+    required: bool,
+    /// The setter wraps the value in `Some`.
+    wrap: bool,
+}
+
+impl Member {
+    fn req(prop: &str, field: &str, ty: String) -> Self {
+        Self {
+            prop: prop.to_owned(),
+            field: field.to_owned(),
+            ty,
+            required: true,
+            wrap: false,
+        }
+    }
+
+    fn opt(field: &str, ty: String) -> Self {
+        Self {
+            prop: String::new(),
+            field: field.to_owned(),
+            ty,
+            required: false,
+            wrap: true,
+        }
+    }
+}
+
+/// `new(required...)` and a `with_<field>` setter per other field: generic, so nothing
+/// is compiled for them until they are used. Constructor arguments follow the
+/// lexicon's `required` order.
+fn constructors(
+    rt: &str,
+    ty: &str,
+    required: &[String],
+    members: &[Member],
+    extra: Option<&str>,
+) -> String {
+    let mut args = Vec::new();
+    for r in required {
+        if let Some(m) = members.iter().find(|m| m.required && &m.prop == r) {
+            if !args.iter().any(|a: &&Member| a.field == m.field) {
+                args.push(m);
+            }
+        }
+    }
+    let mut s = format!(
+        "impl {ty} {{\n/// A value with the required fields; set the others with the `with_*` methods.\n#[inline]\npub fn new("
+    );
+    // String formats take their exact type, so `"...".parse()?` infers it.
+    let exact = |m: &Member| m.ty.starts_with("atmo_syntax::");
+    for m in &args {
+        if exact(m) {
+            let _ = write!(s, "{}: {}, ", m.field, m.ty);
+        } else {
+            let _ = write!(s, "{}: impl Into<{}>, ", m.field, m.ty);
+        }
+    }
+    s.push_str(") -> Self {\n");
+    if args.is_empty() {
+        s.push_str("Self::default()\n}\n}\n");
+    } else {
+        s.push_str("Self {\n");
+    }
+    for m in members.iter().filter(|_| !args.is_empty()) {
+        if m.required && exact(m) {
+            let _ = writeln!(s, "{},", m.field);
+        } else if m.required {
+            let _ = writeln!(s, "{0}: {0}.into(),", m.field);
+        } else {
+            let _ = writeln!(s, "{}: Default::default(),", m.field);
+        }
+    }
+    if !args.is_empty() {
+        if let Some(extra) = extra {
+            let _ = writeln!(s, "{extra}: Default::default(),");
+        }
+        s.push_str("}\n}\n}\n");
+    }
+    let setters: Vec<&Member> = members.iter().filter(|m| !m.required).collect();
+    if !setters.is_empty() {
+        // One line per field, grouped by kind; the runtime's macro writes the `with_*`
+        // methods.
+        let _ = writeln!(s, "{rt}::setters! {{ {ty};");
+        for kind in ["some", "exact", "set"] {
+            let group: Vec<&&Member> = setters
+                .iter()
+                .filter(|m| {
+                    kind == match (m.wrap, exact(m)) {
+                        (true, true) => "exact",
+                        (true, false) => "some",
+                        _ => "set",
+                    }
+                })
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "  {kind} {{");
+            for m in group {
+                let name = m.field.trim_start_matches("r#");
+                let _ = writeln!(s, "    with_{name} {} {},", m.field, m.ty);
+            }
+            s.push_str("  }\n");
+        }
+        s.push_str("}\n");
+    }
+    s
 }
 
 /// The Rust type for a string of a given format.

@@ -3,14 +3,18 @@
 //! [`generate`] turns a [`Catalog`] into one Rust module per NSID:
 //! `app.bsky.feed.getLikes` becomes the module `app_bsky::feed::get_likes` holding
 //! `Params`, `Output`, `Error` and a marker type `GetLikes` that implements
-//! `atmo_xrpc::Endpoint`; a record NSID gives a `Record` struct; objects become structs
-//! that keep unknown fields in `extra`; unions become enums tagged by `$type`, and open
+//! `atmo_xrpc::Endpoint` (its `Error` enum implements `atmo_xrpc::EndpointError`; the
+//! call value implements `atmo_xrpc::Call`, a cursor query `atmo_xrpc::Paginated`); a
+//! record NSID gives a `Record` struct implementing `Collection`; objects become
+//! `#[non_exhaustive]` structs with `new(required...)` and `with_*` setters that keep
+//! unknown fields in `extra`; unions become enums tagged by `$type`, and open
 //! unions have an `Unknown(atmo_data::Value)` variant, so data newer than the lexicons
 //! never fails a read. The output is deterministic.
 //!
 //! `cargo xtask codegen` uses it to write `crates/atmo-api`. The same entry point serves
 //! your own lexicons, from an xtask or a build script: generated code refers to
-//! `atmo_data`, `atmo_syntax`, `atmo_xrpc` and `serde`, to the small runtime in
+//! `atmo_data`, `atmo_syntax`, `atmo_xrpc`, `serde` and (for binary outputs) `bytes`
+//! with its `serde` feature, to the small runtime in
 //! `atmo_api::rt`, and to `atmo_api` for the official lexicons it references, so the
 //! crate that includes it depends on those.
 //!

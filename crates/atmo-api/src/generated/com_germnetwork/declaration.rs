@@ -5,6 +5,7 @@ pub const NSID: &str = "com.germnetwork.declaration";
 ///
 /// A declaration of a Germ Network account
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Array of opaque values to allow for key rolling
     pub continuity_proofs: Option<Vec<crate::rt::Bytes>>,
@@ -44,14 +45,37 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(version: impl Into<String>, current_key: impl Into<crate::rt::Bytes>) -> Self {
+        Self {
+            continuity_proofs: Default::default(),
+            current_key: current_key.into(),
+            key_package: Default::default(),
+            message_me: Default::default(),
+            version: version.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_continuity_proofs continuity_proofs Vec<crate::rt::Bytes>,
+    with_key_package key_package crate::rt::Bytes,
+    with_message_me message_me MessageMe,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }
 /// `com.germnetwork.declaration#messageMe`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MessageMe {
     /// A URL to present to an account that does not have its own com.germnetwork.declaration record, must have an empty fragment component, where the app should fill in the fragment component with the DIDs of the two accounts who wish to message each other
     pub message_me_url: atmo_syntax::Uri,
@@ -76,6 +100,17 @@ impl<'de> serde::Deserialize<'de> for MessageMe {
             show_button_to: m.req("showButtonTo")?,
             extra: m.rest(),
         })
+    }
+}
+impl MessageMe {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(show_button_to: impl Into<String>, message_me_url: atmo_syntax::Uri) -> Self {
+        Self {
+            message_me_url,
+            show_button_to: show_button_to.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// Known values of the `showButtonTo` field of [`MessageMe`].

@@ -53,6 +53,9 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A union inside `site.standard.document`.
 ///
 /// Array of values describing relationships between this document and external resources
@@ -78,6 +81,7 @@ impl<'de> serde::Deserialize<'de> for RecordLinks {
 ///
 /// A document record representing a published article, blog post, or other content. Documents can belong to a publication or exist independently.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Strong reference to a Bluesky post. Useful to keep track of comments off-platform.
     pub bsky_post_ref: Option<crate::com_atproto::repo::strong_ref::StrongRef>,
@@ -152,14 +156,60 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        site: atmo_syntax::Uri,
+        title: impl Into<String>,
+        published_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            bsky_post_ref: Default::default(),
+            content: Default::default(),
+            contributors: Default::default(),
+            cover_image: Default::default(),
+            description: Default::default(),
+            labels: Default::default(),
+            links: Default::default(),
+            path: Default::default(),
+            published_at,
+            site,
+            tags: Default::default(),
+            text_content: Default::default(),
+            title: title.into(),
+            updated_at: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_bsky_post_ref bsky_post_ref crate::com_atproto::repo::strong_ref::StrongRef,
+    with_content content RecordContent,
+    with_contributors contributors Vec<Contributor>,
+    with_cover_image cover_image atmo_data::Blob,
+    with_description description String,
+    with_labels labels RecordLabels,
+    with_links links RecordLinks,
+    with_path path String,
+    with_tags tags Vec<String>,
+    with_text_content text_content String,
+  }
+  exact {
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }
 /// `site.standard.document#contributor`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Contributor {
     pub did: atmo_syntax::Did,
     pub display_name: Option<String>,
@@ -186,4 +236,22 @@ impl<'de> serde::Deserialize<'de> for Contributor {
             extra: m.rest(),
         })
     }
+}
+impl Contributor {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            display_name: Default::default(),
+            role: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Contributor;
+  some {
+    with_display_name display_name String,
+    with_role role String,
+  }
 }

@@ -32,10 +32,14 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `site.standard.publication` record (key: `tid`).
 ///
 /// A publication record representing a blog, website, or content platform. Publications serve as containers for documents and define the overall branding and settings.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Simplified publication theme for tools and apps to utilize when displaying content.
     pub basic_theme: Option<crate::site_standard::theme::basic::Record>,
@@ -83,14 +87,41 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(url: atmo_syntax::Uri, name: impl Into<String>) -> Self {
+        Self {
+            basic_theme: Default::default(),
+            description: Default::default(),
+            icon: Default::default(),
+            labels: Default::default(),
+            name: name.into(),
+            preferences: Default::default(),
+            url,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_basic_theme basic_theme crate::site_standard::theme::basic::Record,
+    with_description description String,
+    with_icon icon atmo_data::Blob,
+    with_labels labels RecordLabels,
+    with_preferences preferences Preferences,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }
 /// `site.standard.publication#preferences`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Preferences {
     /// Boolean which decides whether the publication should appear in discovery feeds.
     pub show_in_discover: Option<bool>,
@@ -112,4 +143,16 @@ impl<'de> serde::Deserialize<'de> for Preferences {
             extra: m.rest(),
         })
     }
+}
+impl Preferences {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Preferences;
+  some {
+    with_show_in_discover show_in_discover bool,
+  }
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.actor.contentVisibilityDeclaration";
 ///
 /// A declaration of an account's preferences for appearing in content discovery surfaces.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Whether the account requests that its posts be hidden from algorithmic recommendations. Consumers must treat a missing record as false.
     pub hide_from_algorithmic_recommendations: bool,
@@ -31,9 +32,20 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(hide_from_algorithmic_recommendations: impl Into<bool>) -> Self {
+        Self {
+            hide_from_algorithmic_recommendations: hide_from_algorithmic_recommendations.into(),
+            extra: Default::default(),
+        }
+    }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }

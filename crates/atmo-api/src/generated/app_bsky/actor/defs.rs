@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.actor.defs";
 /// `app.bsky.actor.defs#adultContentPref`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AdultContentPref {
     pub enabled: bool,
     /// Fields not in the lexicon, kept as found.
@@ -24,10 +25,21 @@ impl<'de> serde::Deserialize<'de> for AdultContentPref {
         })
     }
 }
+impl AdultContentPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(enabled: impl Into<bool>) -> Self {
+        Self {
+            enabled: enabled.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.actor.defs#bskyAppProgressGuide`
 ///
 /// If set, an active progress guide. Once completed, can be set to undefined. Should have unspecced fields tracking progress.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BskyAppProgressGuide {
     pub guide: String,
     /// Fields not in the lexicon, kept as found.
@@ -49,10 +61,21 @@ impl<'de> serde::Deserialize<'de> for BskyAppProgressGuide {
         })
     }
 }
+impl BskyAppProgressGuide {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(guide: impl Into<String>) -> Self {
+        Self {
+            guide: guide.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.actor.defs#bskyAppStatePref`
 ///
 /// A grab bag of state that's specific to the bsky.app program. Third-party apps shouldn't use this.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct BskyAppStatePref {
     pub active_progress_guide: Option<BskyAppProgressGuide>,
     /// Indicates if the user is participating in the beta features program.
@@ -86,8 +109,24 @@ impl<'de> serde::Deserialize<'de> for BskyAppStatePref {
         })
     }
 }
+impl BskyAppStatePref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { BskyAppStatePref;
+  some {
+    with_active_progress_guide active_progress_guide BskyAppProgressGuide,
+    with_is_beta_user is_beta_user bool,
+    with_nuxs nuxs Vec<Nux>,
+    with_queued_nudges queued_nudges Vec<String>,
+  }
+}
 /// `app.bsky.actor.defs#contentLabelPref`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ContentLabelPref {
     pub label: String,
     /// Which labeler does this preference apply to? If undefined, applies globally.
@@ -116,6 +155,23 @@ impl<'de> serde::Deserialize<'de> for ContentLabelPref {
         })
     }
 }
+impl ContentLabelPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(label: impl Into<String>, visibility: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            labeler_did: Default::default(),
+            visibility: visibility.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ContentLabelPref;
+  exact {
+    with_labeler_did labeler_did atmo_syntax::Did,
+  }
+}
 /// Known values of the `visibility` field of [`ContentLabelPref`].
 pub mod content_label_pref_visibility {
     /// `ignore`
@@ -130,7 +186,8 @@ pub mod content_label_pref_visibility {
 /// `app.bsky.actor.defs#declaredAgePref`
 ///
 /// Read-only preference containing value(s) inferred from the user's declared birthdate. Absence of this preference object in the response indicates that the user has not made a declaration.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct DeclaredAgePref {
     /// Indicates if the user has declared that they are over 13 years of age.
     pub is_over_age13: Option<bool>,
@@ -161,8 +218,23 @@ impl<'de> serde::Deserialize<'de> for DeclaredAgePref {
         })
     }
 }
+impl DeclaredAgePref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { DeclaredAgePref;
+  some {
+    with_is_over_age13 is_over_age13 bool,
+    with_is_over_age16 is_over_age16 bool,
+    with_is_over_age18 is_over_age18 bool,
+  }
+}
 /// `app.bsky.actor.defs#feedViewPref`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FeedViewPref {
     /// The URI of the feed, or an identifier which describes the feed.
     pub feed: String,
@@ -205,8 +277,33 @@ impl<'de> serde::Deserialize<'de> for FeedViewPref {
         })
     }
 }
+impl FeedViewPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(feed: impl Into<String>) -> Self {
+        Self {
+            feed: feed.into(),
+            hide_quote_posts: Default::default(),
+            hide_replies: Default::default(),
+            hide_replies_by_like_count: Default::default(),
+            hide_replies_by_unfollowed: Default::default(),
+            hide_reposts: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { FeedViewPref;
+  some {
+    with_hide_quote_posts hide_quote_posts bool,
+    with_hide_replies hide_replies bool,
+    with_hide_replies_by_like_count hide_replies_by_like_count i64,
+    with_hide_replies_by_unfollowed hide_replies_by_unfollowed bool,
+    with_hide_reposts hide_reposts bool,
+  }
+}
 /// `app.bsky.actor.defs#hiddenPostsPref`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct HiddenPostsPref {
     /// A list of URIs of posts the account owner has hidden.
     pub items: Vec<atmo_syntax::AtUri>,
@@ -229,8 +326,19 @@ impl<'de> serde::Deserialize<'de> for HiddenPostsPref {
         })
     }
 }
+impl HiddenPostsPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(items: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.actor.defs#interestsPref`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct InterestsPref {
     /// A list of tags which describe the account owner's interests gathered during onboarding.
     pub tags: Vec<String>,
@@ -253,10 +361,21 @@ impl<'de> serde::Deserialize<'de> for InterestsPref {
         })
     }
 }
+impl InterestsPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(tags: impl Into<Vec<String>>) -> Self {
+        Self {
+            tags: tags.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.actor.defs#knownFollowers`
 ///
 /// The subject's followers whom you also follow
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct KnownFollowers {
     pub count: i64,
     pub followers: Vec<ProfileViewBasic>,
@@ -281,8 +400,20 @@ impl<'de> serde::Deserialize<'de> for KnownFollowers {
         })
     }
 }
+impl KnownFollowers {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(count: impl Into<i64>, followers: impl Into<Vec<ProfileViewBasic>>) -> Self {
+        Self {
+            count: count.into(),
+            followers: followers.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.actor.defs#labelerPrefItem`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LabelerPrefItem {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -304,8 +435,19 @@ impl<'de> serde::Deserialize<'de> for LabelerPrefItem {
         })
     }
 }
+impl LabelerPrefItem {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.actor.defs#labelersPref`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LabelersPref {
     pub labelers: Vec<LabelerPrefItem>,
     /// Fields not in the lexicon, kept as found.
@@ -327,10 +469,21 @@ impl<'de> serde::Deserialize<'de> for LabelersPref {
         })
     }
 }
+impl LabelersPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(labelers: impl Into<Vec<LabelerPrefItem>>) -> Self {
+        Self {
+            labelers: labelers.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.actor.defs#liveEventPreferences`
 ///
 /// Preferences for live events.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct LiveEventPreferences {
     /// A list of feed IDs that the user has hidden from live events.
     pub hidden_feed_ids: Option<Vec<String>>,
@@ -357,10 +510,24 @@ impl<'de> serde::Deserialize<'de> for LiveEventPreferences {
         })
     }
 }
+impl LiveEventPreferences {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { LiveEventPreferences;
+  some {
+    with_hidden_feed_ids hidden_feed_ids Vec<String>,
+    with_hide_all_feeds hide_all_feeds bool,
+  }
+}
 /// `app.bsky.actor.defs#mutedWord`
 ///
 /// A word that the account owner has muted.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MutedWord {
     /// Groups of users to apply the muted word to. If undefined, applies to all users.
     pub actor_target: Option<String>,
@@ -398,6 +565,29 @@ impl<'de> serde::Deserialize<'de> for MutedWord {
         })
     }
 }
+impl MutedWord {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(value: impl Into<String>, targets: impl Into<Vec<MutedWordTarget>>) -> Self {
+        Self {
+            actor_target: Default::default(),
+            expires_at: Default::default(),
+            id: Default::default(),
+            targets: targets.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { MutedWord;
+  some {
+    with_actor_target actor_target String,
+    with_id id String,
+  }
+  exact {
+    with_expires_at expires_at atmo_syntax::LenientDatetime,
+  }
+}
 /// Known values of the `actorTarget` field of [`MutedWord`].
 pub mod muted_word_actor_target {
     /// `all`
@@ -416,6 +606,7 @@ pub mod muted_word_target {
 }
 /// `app.bsky.actor.defs#mutedWordsPref`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MutedWordsPref {
     /// A list of words the account owner has muted.
     pub items: Vec<MutedWord>,
@@ -438,10 +629,21 @@ impl<'de> serde::Deserialize<'de> for MutedWordsPref {
         })
     }
 }
+impl MutedWordsPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(items: impl Into<Vec<MutedWord>>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.actor.defs#nux`
 ///
 /// A new user experiences (NUX) storage object
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Nux {
     pub completed: bool,
     /// Arbitrary data for the NUX. The structure is defined by the NUX itself. Limited to 300 characters.
@@ -474,8 +676,30 @@ impl<'de> serde::Deserialize<'de> for Nux {
         })
     }
 }
+impl Nux {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: impl Into<String>, completed: impl Into<bool>) -> Self {
+        Self {
+            completed: completed.into(),
+            data: Default::default(),
+            expires_at: Default::default(),
+            id: id.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Nux;
+  some {
+    with_data data String,
+  }
+  exact {
+    with_expires_at expires_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `app.bsky.actor.defs#personalDetailsPref`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct PersonalDetailsPref {
     /// The birth date of account owner.
     pub birth_date: Option<atmo_syntax::LenientDatetime>,
@@ -497,6 +721,18 @@ impl<'de> serde::Deserialize<'de> for PersonalDetailsPref {
             extra: m.rest(),
         })
     }
+}
+impl PersonalDetailsPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { PersonalDetailsPref;
+  exact {
+    with_birth_date birth_date atmo_syntax::LenientDatetime,
+  }
 }
 /// A union inside `app.bsky.actor.defs#postInteractionSettingsPref`.
 #[derive(Debug, Clone, PartialEq)]
@@ -526,6 +762,9 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefPostgateEmbeddi
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { PostInteractionSettingsPrefPostgateEmbeddingRulesItem;
+    PostgateDisableRule crate::app_bsky::feed::postgate::DisableRule,
 }
 /// A union inside `app.bsky.actor.defs#postInteractionSettingsPref`.
 #[derive(Debug, Clone, PartialEq)]
@@ -580,10 +819,17 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefThreadgateAllow
         })
     }
 }
+crate::rt::union_from! { PostInteractionSettingsPrefThreadgateAllowRulesItem;
+    ThreadgateMentionRule crate::app_bsky::feed::threadgate::MentionRule,
+    ThreadgateFollowerRule crate::app_bsky::feed::threadgate::FollowerRule,
+    ThreadgateFollowingRule crate::app_bsky::feed::threadgate::FollowingRule,
+    ThreadgateListRule crate::app_bsky::feed::threadgate::ListRule,
+}
 /// `app.bsky.actor.defs#postInteractionSettingsPref`
 ///
 /// Default post interaction settings for the account. These values should be applied as default values when creating new posts. These refs should mirror the threadgate and postgate records exactly.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct PostInteractionSettingsPref {
     /// Matches postgate record. List of rules defining who can embed this users posts. If value is an empty array or is undefined, no particular rules apply and anyone can embed.
     pub postgate_embedding_rules:
@@ -610,6 +856,19 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPref {
             extra: m.rest(),
         })
     }
+}
+impl PostInteractionSettingsPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { PostInteractionSettingsPref;
+  some {
+    with_postgate_embedding_rules postgate_embedding_rules Vec<PostInteractionSettingsPrefPostgateEmbeddingRulesItem>,
+    with_threadgate_allow_rules threadgate_allow_rules Vec<PostInteractionSettingsPrefThreadgateAllowRulesItem>,
+  }
 }
 /// A union inside `app.bsky.actor.defs#preferences`.
 #[derive(Debug, Clone, PartialEq)]
@@ -760,10 +1019,29 @@ impl<'de> serde::Deserialize<'de> for PreferencesItem {
         })
     }
 }
+crate::rt::union_from! { PreferencesItem;
+    AdultContentPref AdultContentPref,
+    ContentLabelPref ContentLabelPref,
+    SavedFeedsPref SavedFeedsPref,
+    SavedFeedsPrefV2 SavedFeedsPrefV2,
+    PersonalDetailsPref PersonalDetailsPref,
+    DeclaredAgePref DeclaredAgePref,
+    FeedViewPref FeedViewPref,
+    ThreadViewPref ThreadViewPref,
+    InterestsPref InterestsPref,
+    MutedWordsPref MutedWordsPref,
+    HiddenPostsPref HiddenPostsPref,
+    BskyAppStatePref BskyAppStatePref,
+    LabelersPref LabelersPref,
+    PostInteractionSettingsPref PostInteractionSettingsPref,
+    VerificationPrefs VerificationPrefs,
+    LiveEventPreferences LiveEventPreferences,
+}
 /// `app.bsky.actor.defs#preferences`
 pub type Preferences = Vec<PreferencesItem>;
 /// `app.bsky.actor.defs#profileAssociated`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ProfileAssociated {
     pub activity_subscription: Option<ProfileAssociatedActivitySubscription>,
     pub chat: Option<ProfileAssociatedChat>,
@@ -803,8 +1081,27 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociated {
         })
     }
 }
+impl ProfileAssociated {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ProfileAssociated;
+  some {
+    with_activity_subscription activity_subscription ProfileAssociatedActivitySubscription,
+    with_chat chat ProfileAssociatedChat,
+    with_feedgens feedgens i64,
+    with_germ germ ProfileAssociatedGerm,
+    with_labeler labeler bool,
+    with_lists lists i64,
+    with_starter_packs starter_packs i64,
+  }
+}
 /// `app.bsky.actor.defs#profileAssociatedActivitySubscription`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileAssociatedActivitySubscription {
     pub allow_subscriptions: String,
     /// Fields not in the lexicon, kept as found.
@@ -826,6 +1123,16 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedActivitySubscription {
         })
     }
 }
+impl ProfileAssociatedActivitySubscription {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(allow_subscriptions: impl Into<String>) -> Self {
+        Self {
+            allow_subscriptions: allow_subscriptions.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `allowSubscriptions` field of [`ProfileAssociatedActivitySubscription`].
 pub mod profile_associated_activity_subscription_allow_subscriptions {
     /// `followers`
@@ -837,6 +1144,7 @@ pub mod profile_associated_activity_subscription_allow_subscriptions {
 }
 /// `app.bsky.actor.defs#profileAssociatedChat`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileAssociatedChat {
     pub allow_group_invites: Option<String>,
     pub allow_incoming: String,
@@ -861,6 +1169,22 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedChat {
         })
     }
 }
+impl ProfileAssociatedChat {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(allow_incoming: impl Into<String>) -> Self {
+        Self {
+            allow_group_invites: Default::default(),
+            allow_incoming: allow_incoming.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ProfileAssociatedChat;
+  some {
+    with_allow_group_invites allow_group_invites String,
+  }
+}
 /// Known values of the `allowGroupInvites` field of [`ProfileAssociatedChat`].
 pub mod profile_associated_chat_allow_group_invites {
     /// `all`
@@ -881,6 +1205,7 @@ pub mod profile_associated_chat_allow_incoming {
 }
 /// `app.bsky.actor.defs#profileAssociatedGerm`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileAssociatedGerm {
     pub message_me_url: atmo_syntax::Uri,
     pub show_button_to: String,
@@ -905,6 +1230,17 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedGerm {
         })
     }
 }
+impl ProfileAssociatedGerm {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(show_button_to: impl Into<String>, message_me_url: atmo_syntax::Uri) -> Self {
+        Self {
+            message_me_url,
+            show_button_to: show_button_to.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `showButtonTo` field of [`ProfileAssociatedGerm`].
 pub mod profile_associated_germ_show_button_to {
     /// `usersIFollow`
@@ -914,6 +1250,7 @@ pub mod profile_associated_germ_show_button_to {
 }
 /// `app.bsky.actor.defs#profileView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileView {
     pub associated: Option<ProfileAssociated>,
     pub avatar: Option<atmo_syntax::Uri>,
@@ -975,8 +1312,50 @@ impl<'de> serde::Deserialize<'de> for ProfileView {
         })
     }
 }
+impl ProfileView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
+        Self {
+            associated: Default::default(),
+            avatar: Default::default(),
+            created_at: Default::default(),
+            debug: Default::default(),
+            description: Default::default(),
+            did,
+            display_name: Default::default(),
+            handle,
+            indexed_at: Default::default(),
+            labels: Default::default(),
+            pronouns: Default::default(),
+            status: Default::default(),
+            verification: Default::default(),
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ProfileView;
+  some {
+    with_associated associated ProfileAssociated,
+    with_debug debug atmo_data::Value,
+    with_description description String,
+    with_display_name display_name String,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_pronouns pronouns String,
+    with_status status StatusView,
+    with_verification verification VerificationState,
+    with_viewer viewer ViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_indexed_at indexed_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `app.bsky.actor.defs#profileViewBasic`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileViewBasic {
     pub associated: Option<ProfileAssociated>,
     pub avatar: Option<atmo_syntax::Uri>,
@@ -1032,8 +1411,46 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
         })
     }
 }
+impl ProfileViewBasic {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
+        Self {
+            associated: Default::default(),
+            avatar: Default::default(),
+            created_at: Default::default(),
+            debug: Default::default(),
+            did,
+            display_name: Default::default(),
+            handle,
+            labels: Default::default(),
+            pronouns: Default::default(),
+            status: Default::default(),
+            verification: Default::default(),
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ProfileViewBasic;
+  some {
+    with_associated associated ProfileAssociated,
+    with_debug debug atmo_data::Value,
+    with_display_name display_name String,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_pronouns pronouns String,
+    with_status status StatusView,
+    with_verification verification VerificationState,
+    with_viewer viewer ViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `app.bsky.actor.defs#profileViewDetailed`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileViewDetailed {
     pub associated: Option<ProfileAssociated>,
     pub avatar: Option<atmo_syntax::Uri>,
@@ -1116,8 +1533,64 @@ impl<'de> serde::Deserialize<'de> for ProfileViewDetailed {
         })
     }
 }
+impl ProfileViewDetailed {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
+        Self {
+            associated: Default::default(),
+            avatar: Default::default(),
+            banner: Default::default(),
+            created_at: Default::default(),
+            debug: Default::default(),
+            description: Default::default(),
+            did,
+            display_name: Default::default(),
+            followers_count: Default::default(),
+            follows_count: Default::default(),
+            handle,
+            indexed_at: Default::default(),
+            joined_via_starter_pack: Default::default(),
+            labels: Default::default(),
+            pinned_post: Default::default(),
+            posts_count: Default::default(),
+            pronouns: Default::default(),
+            status: Default::default(),
+            verification: Default::default(),
+            viewer: Default::default(),
+            website: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ProfileViewDetailed;
+  some {
+    with_associated associated ProfileAssociated,
+    with_debug debug atmo_data::Value,
+    with_description description String,
+    with_display_name display_name String,
+    with_followers_count followers_count i64,
+    with_follows_count follows_count i64,
+    with_joined_via_starter_pack joined_via_starter_pack crate::app_bsky::graph::defs::StarterPackViewBasic,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_pinned_post pinned_post crate::com_atproto::repo::strong_ref::StrongRef,
+    with_posts_count posts_count i64,
+    with_pronouns pronouns String,
+    with_status status StatusView,
+    with_verification verification VerificationState,
+    with_viewer viewer ViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_banner banner atmo_syntax::Uri,
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_indexed_at indexed_at atmo_syntax::LenientDatetime,
+    with_website website atmo_syntax::Uri,
+  }
+}
 /// `app.bsky.actor.defs#savedFeed`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SavedFeed {
     pub id: String,
     pub pinned: bool,
@@ -1148,6 +1621,24 @@ impl<'de> serde::Deserialize<'de> for SavedFeed {
         })
     }
 }
+impl SavedFeed {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<String>,
+        r#type: impl Into<String>,
+        value: impl Into<String>,
+        pinned: impl Into<bool>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            pinned: pinned.into(),
+            r#type: r#type.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `type` field of [`SavedFeed`].
 pub mod saved_feed_type {
     /// `feed`
@@ -1159,6 +1650,7 @@ pub mod saved_feed_type {
 }
 /// `app.bsky.actor.defs#savedFeedsPref`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SavedFeedsPref {
     pub pinned: Vec<atmo_syntax::AtUri>,
     pub saved: Vec<atmo_syntax::AtUri>,
@@ -1186,8 +1678,29 @@ impl<'de> serde::Deserialize<'de> for SavedFeedsPref {
         })
     }
 }
+impl SavedFeedsPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        pinned: impl Into<Vec<atmo_syntax::AtUri>>,
+        saved: impl Into<Vec<atmo_syntax::AtUri>>,
+    ) -> Self {
+        Self {
+            pinned: pinned.into(),
+            saved: saved.into(),
+            timeline_index: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { SavedFeedsPref;
+  some {
+    with_timeline_index timeline_index i64,
+  }
+}
 /// `app.bsky.actor.defs#savedFeedsPrefV2`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SavedFeedsPrefV2 {
     pub items: Vec<SavedFeed>,
     /// Fields not in the lexicon, kept as found.
@@ -1207,6 +1720,16 @@ impl<'de> serde::Deserialize<'de> for SavedFeedsPrefV2 {
             items: m.req("items")?,
             extra: m.rest(),
         })
+    }
+}
+impl SavedFeedsPrefV2 {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(items: impl Into<Vec<SavedFeed>>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.actor.defs#statusView`.
@@ -1238,8 +1761,12 @@ impl<'de> serde::Deserialize<'de> for StatusViewEmbed {
         })
     }
 }
+crate::rt::union_from! { StatusViewEmbed;
+    ExternalView crate::app_bsky::embed::external::View,
+}
 /// `app.bsky.actor.defs#statusView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StatusView {
     pub cid: Option<atmo_syntax::CidString>,
     /// An optional embed associated with the status.
@@ -1290,13 +1817,45 @@ impl<'de> serde::Deserialize<'de> for StatusView {
         })
     }
 }
+impl StatusView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(status: impl Into<String>, record: impl Into<atmo_data::Value>) -> Self {
+        Self {
+            cid: Default::default(),
+            embed: Default::default(),
+            expires_at: Default::default(),
+            is_active: Default::default(),
+            is_disabled: Default::default(),
+            labels: Default::default(),
+            record: record.into(),
+            status: status.into(),
+            uri: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { StatusView;
+  some {
+    with_embed embed StatusViewEmbed,
+    with_is_active is_active bool,
+    with_is_disabled is_disabled bool,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+    with_expires_at expires_at atmo_syntax::LenientDatetime,
+    with_uri uri atmo_syntax::AtUri,
+  }
+}
 /// Known values of the `status` field of [`StatusView`].
 pub mod status_view_status {
     /// `app.bsky.actor.status#live`
     pub const LIVE: &str = "app.bsky.actor.status#live";
 }
 /// `app.bsky.actor.defs#threadViewPref`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ThreadViewPref {
     /// Sorting mode for threads.
     pub sort: Option<String>,
@@ -1319,6 +1878,18 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPref {
         })
     }
 }
+impl ThreadViewPref {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ThreadViewPref;
+  some {
+    with_sort sort String,
+  }
+}
 /// Known values of the `sort` field of [`ThreadViewPref`].
 pub mod thread_view_pref_sort {
     /// `oldest`
@@ -1335,7 +1906,8 @@ pub mod thread_view_pref_sort {
 /// `app.bsky.actor.defs#verificationPrefs`
 ///
 /// Preferences for how verified accounts appear in the app.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct VerificationPrefs {
     /// Hide the blue check badges for verified accounts and trusted verifiers.
     pub hide_badges: Option<bool>,
@@ -1358,10 +1930,23 @@ impl<'de> serde::Deserialize<'de> for VerificationPrefs {
         })
     }
 }
+impl VerificationPrefs {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { VerificationPrefs;
+  some {
+    with_hide_badges hide_badges bool,
+  }
+}
 /// `app.bsky.actor.defs#verificationState`
 ///
 /// Represents the verification information about the user this object is attached to.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerificationState {
     /// The user's status as a trusted verifier.
     pub trusted_verifier_status: String,
@@ -1392,6 +1977,22 @@ impl<'de> serde::Deserialize<'de> for VerificationState {
         })
     }
 }
+impl VerificationState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        verifications: impl Into<Vec<VerificationView>>,
+        verified_status: impl Into<String>,
+        trusted_verifier_status: impl Into<String>,
+    ) -> Self {
+        Self {
+            trusted_verifier_status: trusted_verifier_status.into(),
+            verifications: verifications.into(),
+            verified_status: verified_status.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `trustedVerifierStatus` field of [`VerificationState`].
 pub mod verification_state_trusted_verifier_status {
     /// `valid`
@@ -1414,6 +2015,7 @@ pub mod verification_state_verified_status {
 ///
 /// An individual verification for an associated subject.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerificationView {
     /// Timestamp when the verification was created.
     pub created_at: atmo_syntax::LenientDatetime,
@@ -1456,10 +2058,39 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
         })
     }
 }
+impl VerificationView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        issuer: atmo_syntax::Did,
+        uri: atmo_syntax::AtUri,
+        is_valid: impl Into<bool>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            is_valid: is_valid.into(),
+            issuer,
+            issuer_display_name: Default::default(),
+            issuer_handle: Default::default(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { VerificationView;
+  some {
+    with_issuer_display_name issuer_display_name String,
+  }
+  exact {
+    with_issuer_handle issuer_handle atmo_syntax::Handle,
+  }
+}
 /// `app.bsky.actor.defs#viewerState`
 ///
 /// Metadata about the requesting account's relationship with the subject account. Only has meaningful content for authed requests.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ViewerState {
     /// This property is present only in selected cases, as an optimization.
     pub activity_subscription: Option<crate::app_bsky::notification::defs::ActivitySubscription>,
@@ -1515,4 +2146,28 @@ impl<'de> serde::Deserialize<'de> for ViewerState {
             extra: m.rest(),
         })
     }
+}
+impl ViewerState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ViewerState;
+  some {
+    with_activity_subscription activity_subscription crate::app_bsky::notification::defs::ActivitySubscription,
+    with_blocked_by blocked_by bool,
+    with_blocking_by_list blocking_by_list crate::app_bsky::graph::defs::ListViewBasic,
+    with_known_followers known_followers KnownFollowers,
+    with_muted muted bool,
+    with_muted_by_list muted_by_list crate::app_bsky::graph::defs::ListViewBasic,
+    with_muted_only_quoteposts muted_only_quoteposts bool,
+    with_muted_only_reposts muted_only_reposts bool,
+  }
+  exact {
+    with_blocking blocking atmo_syntax::AtUri,
+    with_followed_by followed_by atmo_syntax::AtUri,
+    with_following following atmo_syntax::AtUri,
+  }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.actor.getPreferences";
 /// The output of `app.bsky.actor.getPreferences`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub preferences: crate::app_bsky::actor::defs::Preferences,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(preferences: impl Into<crate::app_bsky::actor::defs::Preferences>) -> Self {
+        Self {
+            preferences: preferences.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.actor.getPreferences` query.
 ///
 /// Get private preferences attached to the current account. Expected use is synchronization between multiple devices, and import/export during account migration. Requires auth.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for GetPreferences {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetPreferences {
+    type Endpoint = GetPreferences;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

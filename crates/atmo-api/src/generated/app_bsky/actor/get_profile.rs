@@ -3,10 +3,18 @@
 pub const NSID: &str = "app.bsky.actor.getProfile";
 /// Query parameters of `app.bsky.actor.getProfile`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Handle or DID of account to fetch profile of.
     pub actor: atmo_syntax::AtIdentifier,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self { actor }
+    }
 }
 /// The output of `app.bsky.actor.getProfile`.
 pub type Output = crate::app_bsky::actor::defs::ProfileViewDetailed;
@@ -21,4 +29,16 @@ impl atmo_xrpc::Endpoint for GetProfile {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetProfile;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

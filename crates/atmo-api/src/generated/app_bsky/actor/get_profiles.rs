@@ -3,12 +3,23 @@
 pub const NSID: &str = "app.bsky.actor.getProfiles";
 /// Query parameters of `app.bsky.actor.getProfiles`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub actors: Vec<atmo_syntax::AtIdentifier>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actors: impl Into<Vec<atmo_syntax::AtIdentifier>>) -> Self {
+        Self {
+            actors: actors.into(),
+        }
+    }
+}
 /// The output of `app.bsky.actor.getProfiles`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub profiles: Vec<crate::app_bsky::actor::defs::ProfileViewDetailed>,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +41,18 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        profiles: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewDetailed>>,
+    ) -> Self {
+        Self {
+            profiles: profiles.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.actor.getProfiles` query.
 ///
 /// Get detailed profile views of multiple actors.
@@ -41,4 +64,16 @@ impl atmo_xrpc::Endpoint for GetProfiles {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetProfiles;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -32,10 +32,14 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.actor.profile` record (key: `literal:self`).
 ///
 /// A declaration of a Bluesky account profile.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Record {
     /// Small image to be displayed next to posts from account. AKA, 'profile picture'
     pub avatar: Option<atmo_data::Blob>,
@@ -90,9 +94,33 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_avatar avatar atmo_data::Blob,
+    with_banner banner atmo_data::Blob,
+    with_description description String,
+    with_display_name display_name String,
+    with_joined_via_starter_pack joined_via_starter_pack crate::com_atproto::repo::strong_ref::StrongRef,
+    with_labels labels RecordLabels,
+    with_pinned_post pinned_post crate::com_atproto::repo::strong_ref::StrongRef,
+    with_pronouns pronouns String,
+  }
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_website website atmo_syntax::Uri,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }

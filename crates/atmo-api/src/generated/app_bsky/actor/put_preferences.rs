@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.actor.putPreferences";
 /// The input of `app.bsky.actor.putPreferences`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub preferences: crate::app_bsky::actor::defs::Preferences,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(preferences: impl Into<crate::app_bsky::actor::defs::Preferences>) -> Self {
+        Self {
+            preferences: preferences.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.actor.putPreferences` procedure.
 ///
 /// Set the private preferences attached to the account.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for PutPreferences {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = PutPreferences;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.actor.searchActorsTypeahead";
 /// Query parameters of `app.bsky.actor.searchActorsTypeahead`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -14,8 +15,23 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_limit limit i64,
+    with_q q String,
+    with_term term String,
+  }
+}
 /// The output of `app.bsky.actor.searchActorsTypeahead`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actors: Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
     /// Fields not in the lexicon, kept as found.
@@ -37,6 +53,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>) -> Self {
+        Self {
+            actors: actors.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.actor.searchActorsTypeahead` query.
 ///
 /// Find actor suggestions for a prefix search term. Expected use is for auto-completion during text field entry. Does not require auth.
@@ -48,4 +74,16 @@ impl atmo_xrpc::Endpoint for SearchActorsTypeahead {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchActorsTypeahead;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -28,10 +28,14 @@ impl<'de> serde::Deserialize<'de> for RecordEmbed {
         })
     }
 }
+crate::rt::union_from! { RecordEmbed;
+    External crate::app_bsky::embed::external::Main,
+}
 /// A `app.bsky.actor.status` record (key: `literal:self`).
 ///
 /// A declaration of a Bluesky account status.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     /// The duration of the status in minutes. Applications can choose to impose minimum and maximum limits.
@@ -65,6 +69,25 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(status: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            created_at,
+            duration_minutes: Default::default(),
+            embed: Default::default(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_duration_minutes duration_minutes i64,
+    with_embed embed RecordEmbed,
+  }
+}
 /// Known values of the `status` field of [`Record`].
 pub mod record_status {
     /// `app.bsky.actor.status#live`
@@ -76,6 +99,7 @@ impl Record {
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }
 /// The token `app.bsky.actor.status#live`.
 ///

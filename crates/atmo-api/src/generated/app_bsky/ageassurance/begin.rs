@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.ageassurance.begin";
 /// The input of `app.bsky.ageassurance.begin`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// An ISO 3166-1 alpha-2 code of the user's location.
     pub country_code: String,
@@ -36,6 +37,28 @@ impl<'de> serde::Deserialize<'de> for Input {
             extra: m.rest(),
         })
     }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        email: impl Into<String>,
+        language: impl Into<String>,
+        country_code: impl Into<String>,
+    ) -> Self {
+        Self {
+            country_code: country_code.into(),
+            email: email.into(),
+            language: language.into(),
+            region_code: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_region_code region_code String,
+  }
 }
 /// The output of `app.bsky.ageassurance.begin`.
 pub type Output = crate::app_bsky::ageassurance::defs::State;
@@ -72,6 +95,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.ageassurance.begin` procedure.
 ///
 /// Initiate Age Assurance for an account.
@@ -83,4 +122,16 @@ impl atmo_xrpc::Endpoint for Begin {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = Begin;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -19,6 +19,7 @@ pub mod access {
 /// `app.bsky.ageassurance.defs#config`
 ///
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// The per-region Age Assurance configuration.
     pub regions: Vec<ConfigRegion>,
@@ -39,6 +40,16 @@ impl<'de> serde::Deserialize<'de> for Config {
             regions: m.req("regions")?,
             extra: m.rest(),
         })
+    }
+}
+impl Config {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(regions: impl Into<Vec<ConfigRegion>>) -> Self {
+        Self {
+            regions: regions.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.ageassurance.defs#configRegion`.
@@ -132,10 +143,20 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRulesItem {
         })
     }
 }
+crate::rt::union_from! { ConfigRegionRulesItem;
+    ConfigRegionRuleDefault ConfigRegionRuleDefault,
+    ConfigRegionRuleIfDeclaredOverAge ConfigRegionRuleIfDeclaredOverAge,
+    ConfigRegionRuleIfDeclaredUnderAge ConfigRegionRuleIfDeclaredUnderAge,
+    ConfigRegionRuleIfAssuredOverAge ConfigRegionRuleIfAssuredOverAge,
+    ConfigRegionRuleIfAssuredUnderAge ConfigRegionRuleIfAssuredUnderAge,
+    ConfigRegionRuleIfAccountNewerThan ConfigRegionRuleIfAccountNewerThan,
+    ConfigRegionRuleIfAccountOlderThan ConfigRegionRuleIfAccountOlderThan,
+}
 /// `app.bsky.ageassurance.defs#configRegion`
 ///
 /// The Age Assurance configuration for a specific region.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigRegion {
     /// Verification methods permitted in this region in addition to the third-party (KWS) flow, which is always supported. `device` permits using the native on-device age APIs (e.g. Apple Declared Age Range, Google Play Age Signals).
     pub additional_verification_methods: Option<Vec<String>>,
@@ -181,6 +202,32 @@ impl<'de> serde::Deserialize<'de> for ConfigRegion {
         })
     }
 }
+impl ConfigRegion {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        country_code: impl Into<String>,
+        min_access_age: impl Into<i64>,
+        rules: impl Into<Vec<ConfigRegionRulesItem>>,
+    ) -> Self {
+        Self {
+            additional_verification_methods: Default::default(),
+            country_code: country_code.into(),
+            min_access_age: min_access_age.into(),
+            platforms: Default::default(),
+            region_code: Default::default(),
+            rules: rules.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ConfigRegion;
+  some {
+    with_additional_verification_methods additional_verification_methods Vec<String>,
+    with_platforms platforms Vec<String>,
+    with_region_code region_code String,
+  }
+}
 /// Known values of the `additionalVerificationMethods` field of [`ConfigRegion`].
 pub mod config_region_additional_verification_methods {
     /// `device`
@@ -199,6 +246,7 @@ pub mod config_region_platforms {
 ///
 /// Age Assurance rule that applies by default.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigRegionRuleDefault {
     pub access: Access,
     /// Fields not in the lexicon, kept as found.
@@ -220,10 +268,21 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleDefault {
         })
     }
 }
+impl ConfigRegionRuleDefault {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(access: impl Into<Access>) -> Self {
+        Self {
+            access: access.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan`
 ///
 /// Age Assurance rule that applies if the account is equal-to or newer than a certain date.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigRegionRuleIfAccountNewerThan {
     pub access: Access,
     /// The date threshold as a datetime string.
@@ -249,10 +308,22 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountNewerThan {
         })
     }
 }
+impl ConfigRegionRuleIfAccountNewerThan {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(date: atmo_syntax::LenientDatetime, access: impl Into<Access>) -> Self {
+        Self {
+            access: access.into(),
+            date,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan`
 ///
 /// Age Assurance rule that applies if the account is older than a certain date.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigRegionRuleIfAccountOlderThan {
     pub access: Access,
     /// The date threshold as a datetime string.
@@ -278,10 +349,22 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountOlderThan {
         })
     }
 }
+impl ConfigRegionRuleIfAccountOlderThan {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(date: atmo_syntax::LenientDatetime, access: impl Into<Access>) -> Self {
+        Self {
+            access: access.into(),
+            date,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.ageassurance.defs#configRegionRuleIfAssuredOverAge`
 ///
 /// Age Assurance rule that applies if the user has been assured to be equal-to or over a certain age.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigRegionRuleIfAssuredOverAge {
     pub access: Access,
     /// The age threshold as a whole integer.
@@ -307,10 +390,22 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAssuredOverAge {
         })
     }
 }
+impl ConfigRegionRuleIfAssuredOverAge {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(age: impl Into<i64>, access: impl Into<Access>) -> Self {
+        Self {
+            access: access.into(),
+            age: age.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.ageassurance.defs#configRegionRuleIfAssuredUnderAge`
 ///
 /// Age Assurance rule that applies if the user has been assured to be under a certain age.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigRegionRuleIfAssuredUnderAge {
     pub access: Access,
     /// The age threshold as a whole integer.
@@ -336,10 +431,22 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAssuredUnderAge {
         })
     }
 }
+impl ConfigRegionRuleIfAssuredUnderAge {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(age: impl Into<i64>, access: impl Into<Access>) -> Self {
+        Self {
+            access: access.into(),
+            age: age.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.ageassurance.defs#configRegionRuleIfDeclaredOverAge`
 ///
 /// Age Assurance rule that applies if the user has declared themselves equal-to or over a certain age.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigRegionRuleIfDeclaredOverAge {
     pub access: Access,
     /// The age threshold as a whole integer.
@@ -365,10 +472,22 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfDeclaredOverAge {
         })
     }
 }
+impl ConfigRegionRuleIfDeclaredOverAge {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(age: impl Into<i64>, access: impl Into<Access>) -> Self {
+        Self {
+            access: access.into(),
+            age: age.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.ageassurance.defs#configRegionRuleIfDeclaredUnderAge`
 ///
 /// Age Assurance rule that applies if the user has declared themselves under a certain age.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigRegionRuleIfDeclaredUnderAge {
     pub access: Access,
     /// The age threshold as a whole integer.
@@ -394,10 +513,22 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfDeclaredUnderAge {
         })
     }
 }
+impl ConfigRegionRuleIfDeclaredUnderAge {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(age: impl Into<i64>, access: impl Into<Access>) -> Self {
+        Self {
+            access: access.into(),
+            age: age.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.ageassurance.defs#event`
 ///
 /// Object used to store Age Assurance data in stash.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Event {
     /// The access level granted based on Age Assurance data we've processed.
     pub access: String,
@@ -460,6 +591,42 @@ impl<'de> serde::Deserialize<'de> for Event {
         })
     }
 }
+impl Event {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        created_at: atmo_syntax::LenientDatetime,
+        status: impl Into<String>,
+        access: impl Into<String>,
+        attempt_id: impl Into<String>,
+        country_code: impl Into<String>,
+    ) -> Self {
+        Self {
+            access: access.into(),
+            attempt_id: attempt_id.into(),
+            complete_ip: Default::default(),
+            complete_ua: Default::default(),
+            country_code: country_code.into(),
+            created_at,
+            email: Default::default(),
+            init_ip: Default::default(),
+            init_ua: Default::default(),
+            region_code: Default::default(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Event;
+  some {
+    with_complete_ip complete_ip String,
+    with_complete_ua complete_ua String,
+    with_email email String,
+    with_init_ip init_ip String,
+    with_init_ua init_ua String,
+    with_region_code region_code String,
+  }
+}
 /// Known values of the `access` field of [`Event`].
 pub mod event_access {
     /// `unknown`
@@ -486,6 +653,7 @@ pub mod event_status {
 ///
 /// The user's computed Age Assurance state.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct State {
     pub access: Access,
     /// The timestamp when this state was last updated.
@@ -514,10 +682,28 @@ impl<'de> serde::Deserialize<'de> for State {
         })
     }
 }
+impl State {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(status: impl Into<Status>, access: impl Into<Access>) -> Self {
+        Self {
+            access: access.into(),
+            last_initiated_at: Default::default(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { State;
+  exact {
+    with_last_initiated_at last_initiated_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `app.bsky.ageassurance.defs#stateMetadata`
 ///
 /// Additional metadata needed to compute Age Assurance state client-side.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct StateMetadata {
     /// The account creation timestamp.
     pub account_created_at: Option<atmo_syntax::LenientDatetime>,
@@ -539,6 +725,18 @@ impl<'de> serde::Deserialize<'de> for StateMetadata {
             extra: m.rest(),
         })
     }
+}
+impl StateMetadata {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { StateMetadata;
+  exact {
+    with_account_created_at account_created_at atmo_syntax::LenientDatetime,
+  }
 }
 /// `app.bsky.ageassurance.defs#status`
 ///

@@ -3,14 +3,31 @@
 pub const NSID: &str = "app.bsky.ageassurance.getState";
 /// Query parameters of `app.bsky.ageassurance.getState`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub country_code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_code: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(country_code: impl Into<String>) -> Self {
+        Self {
+            country_code: country_code.into(),
+            region_code: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_region_code region_code String,
+  }
+}
 /// The output of `app.bsky.ageassurance.getState`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub metadata: crate::app_bsky::ageassurance::defs::StateMetadata,
     pub state: crate::app_bsky::ageassurance::defs::State,
@@ -35,6 +52,20 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        state: impl Into<crate::app_bsky::ageassurance::defs::State>,
+        metadata: impl Into<crate::app_bsky::ageassurance::defs::StateMetadata>,
+    ) -> Self {
+        Self {
+            metadata: metadata.into(),
+            state: state.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.ageassurance.getState` query.
 ///
 /// Returns server-computed Age Assurance state, if available, and any additional metadata needed to compute Age Assurance state client-side.
@@ -46,4 +77,16 @@ impl atmo_xrpc::Endpoint for GetState {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetState;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

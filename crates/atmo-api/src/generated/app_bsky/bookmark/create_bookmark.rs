@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.bookmark.createBookmark";
 /// The input of `app.bsky.bookmark.createBookmark`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub cid: atmo_syntax::CidString,
     pub uri: atmo_syntax::AtUri,
@@ -25,6 +26,17 @@ impl<'de> serde::Deserialize<'de> for Input {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
+        Self {
+            cid,
+            uri,
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `app.bsky.bookmark.createBookmark` declares.
@@ -50,6 +62,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.bookmark.createBookmark` procedure.
 ///
 /// Creates a private bookmark for the specified record. Currently, only `app.bsky.feed.post` records are supported. Requires authentication.
@@ -61,4 +89,16 @@ impl atmo_xrpc::Endpoint for CreateBookmark {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateBookmark;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

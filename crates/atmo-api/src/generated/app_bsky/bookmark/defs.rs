@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.bookmark.defs";
 ///
 /// Object used to store bookmark data in stash.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Bookmark {
     /// A strong ref to the record to be bookmarked. Currently, only `app.bsky.feed.post` records are supported.
     pub subject: crate::com_atproto::repo::strong_ref::StrongRef,
@@ -25,6 +26,16 @@ impl<'de> serde::Deserialize<'de> for Bookmark {
             subject: m.req("subject")?,
             extra: m.rest(),
         })
+    }
+}
+impl Bookmark {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>) -> Self {
+        Self {
+            subject: subject.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.bookmark.defs#bookmarkView`.
@@ -66,8 +77,14 @@ impl<'de> serde::Deserialize<'de> for BookmarkViewItem {
         })
     }
 }
+crate::rt::union_from! { BookmarkViewItem;
+    BlockedPost crate::app_bsky::feed::defs::BlockedPost,
+    NotFoundPost crate::app_bsky::feed::defs::NotFoundPost,
+    PostView crate::app_bsky::feed::defs::PostView,
+}
 /// `app.bsky.bookmark.defs#bookmarkView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BookmarkView {
     pub created_at: Option<atmo_syntax::LenientDatetime>,
     pub item: BookmarkViewItem,
@@ -95,4 +112,24 @@ impl<'de> serde::Deserialize<'de> for BookmarkView {
             extra: m.rest(),
         })
     }
+}
+impl BookmarkView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
+        item: impl Into<BookmarkViewItem>,
+    ) -> Self {
+        Self {
+            created_at: Default::default(),
+            item: item.into(),
+            subject: subject.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { BookmarkView;
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
 }

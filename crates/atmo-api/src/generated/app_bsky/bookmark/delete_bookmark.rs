@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.bookmark.deleteBookmark";
 /// The input of `app.bsky.bookmark.deleteBookmark`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub uri: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -22,6 +23,16 @@ impl<'de> serde::Deserialize<'de> for Input {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            uri,
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `app.bsky.bookmark.deleteBookmark` declares.
@@ -47,6 +58,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.bookmark.deleteBookmark` procedure.
 ///
 /// Deletes a private bookmark for the specified record. Currently, only `app.bsky.feed.post` records are supported. Requires authentication.
@@ -58,4 +85,16 @@ impl atmo_xrpc::Endpoint for DeleteBookmark {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteBookmark;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.contact.defs";
 ///
 /// Associates a profile with the positional index of the contact import input in the call to `app.bsky.contact.importContacts`, so clients can know which phone caused a particular match.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MatchAndContactIndex {
     /// The index of this match in the import contact input.
     pub contact_index: i64,
@@ -31,10 +32,25 @@ impl<'de> serde::Deserialize<'de> for MatchAndContactIndex {
         })
     }
 }
+impl MatchAndContactIndex {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        r#match: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+        contact_index: impl Into<i64>,
+    ) -> Self {
+        Self {
+            contact_index: contact_index.into(),
+            r#match: r#match.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.contact.defs#notification`
 ///
 /// A stash object to be sent via bsync representing a notification to be created.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Notification {
     /// The DID of who this notification comes from.
     pub from: atmo_syntax::Did,
@@ -61,8 +77,20 @@ impl<'de> serde::Deserialize<'de> for Notification {
         })
     }
 }
+impl Notification {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(from: atmo_syntax::Did, to: atmo_syntax::Did) -> Self {
+        Self {
+            from,
+            to,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.contact.defs#syncStatus`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SyncStatus {
     /// Number of existing contact matches resulting of the user imports and of their imported contacts having imported the user. Matches stop being counted when the user either follows the matched contact or dismisses the match.
     pub matches_count: i64,
@@ -87,5 +115,16 @@ impl<'de> serde::Deserialize<'de> for SyncStatus {
             synced_at: m.req("syncedAt")?,
             extra: m.rest(),
         })
+    }
+}
+impl SyncStatus {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(synced_at: atmo_syntax::LenientDatetime, matches_count: impl Into<i64>) -> Self {
+        Self {
+            matches_count: matches_count.into(),
+            synced_at,
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.contact.importContacts";
 /// The input of `app.bsky.contact.importContacts`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// List of phone numbers in global E.164 format (e.g., '+12125550123'). Phone numbers that cannot be normalized into a valid phone number will be discarded. Should not repeat the 'phone' input used in `app.bsky.contact.verifyPhone`.
     pub contacts: Vec<String>,
@@ -29,8 +30,20 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(token: impl Into<String>, contacts: impl Into<Vec<String>>) -> Self {
+        Self {
+            contacts: contacts.into(),
+            token: token.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `app.bsky.contact.importContacts`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The users that matched during import and their indexes on the input contacts, so the client can correlate with its local list.
     pub matches_and_contact_indexes: Vec<crate::app_bsky::contact::defs::MatchAndContactIndex>,
@@ -54,6 +67,20 @@ impl<'de> serde::Deserialize<'de> for Output {
             matches_and_contact_indexes: m.req("matchesAndContactIndexes")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        matches_and_contact_indexes: impl Into<
+            Vec<crate::app_bsky::contact::defs::MatchAndContactIndex>,
+        >,
+    ) -> Self {
+        Self {
+            matches_and_contact_indexes: matches_and_contact_indexes.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `app.bsky.contact.importContacts` declares.
@@ -93,6 +120,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.contact.importContacts` procedure.
 ///
 /// Import contacts for securely matching with other users. This follows the protocol explained in https://docs.bsky.app/blog/contact-import-rfc. Requires authentication.
@@ -104,4 +147,16 @@ impl atmo_xrpc::Endpoint for ImportContacts {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ImportContacts;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.contact.sendNotification";
 /// The input of `app.bsky.contact.sendNotification`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The DID of who this notification comes from.
     pub from: atmo_syntax::Did,
@@ -29,8 +30,20 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(from: atmo_syntax::Did, to: atmo_syntax::Did) -> Self {
+        Self {
+            from,
+            to,
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `app.bsky.contact.sendNotification`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -47,6 +60,13 @@ impl<'de> serde::Deserialize<'de> for Output {
         Ok(Self { extra: m.rest() })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// The `app.bsky.contact.sendNotification` procedure.
 ///
 /// System endpoint to send notifications related to contact imports. Requires role authentication.
@@ -58,4 +78,16 @@ impl atmo_xrpc::Endpoint for SendNotification {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = SendNotification;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.contact.verifyPhone";
 /// The input of `app.bsky.contact.verifyPhone`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The code received via SMS as a result of the call to `app.bsky.contact.startPhoneVerification`.
     pub code: String,
@@ -29,8 +30,20 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(phone: impl Into<String>, code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            phone: phone.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `app.bsky.contact.verifyPhone`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// JWT to be used in a call to `app.bsky.contact.importContacts`. It is only valid for a single call.
     pub token: String,
@@ -51,6 +64,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             token: m.req("token")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `app.bsky.contact.verifyPhone` declares.
@@ -90,6 +113,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.contact.verifyPhone` procedure.
 ///
 /// Verifies control over a phone number with a code received via SMS and starts a contact import session. Requires authentication.
@@ -101,4 +140,16 @@ impl atmo_xrpc::Endpoint for VerifyPhone {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = VerifyPhone;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.draft.createDraft";
 /// The input of `app.bsky.draft.createDraft`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub draft: crate::app_bsky::draft::defs::Draft,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(draft: impl Into<crate::app_bsky::draft::defs::Draft>) -> Self {
+        Self {
+            draft: draft.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `app.bsky.draft.createDraft`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The ID of the created draft.
     pub id: atmo_syntax::Tid,
@@ -46,6 +58,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             id: m.req("id")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: atmo_syntax::Tid) -> Self {
+        Self {
+            id,
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `app.bsky.draft.createDraft` declares.
@@ -71,6 +93,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.draft.createDraft` procedure.
 ///
 /// Inserts a draft using private storage (stash). An upper limit of drafts might be enforced. Requires authentication.
@@ -82,4 +120,16 @@ impl atmo_xrpc::Endpoint for CreateDraft {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateDraft;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -30,6 +30,9 @@ impl<'de> serde::Deserialize<'de> for DraftPostgateEmbeddingRulesItem {
         })
     }
 }
+crate::rt::union_from! { DraftPostgateEmbeddingRulesItem;
+    PostgateDisableRule crate::app_bsky::feed::postgate::DisableRule,
+}
 /// A union inside `app.bsky.draft.defs#draft`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DraftThreadgateAllowItem {
@@ -83,10 +86,17 @@ impl<'de> serde::Deserialize<'de> for DraftThreadgateAllowItem {
         })
     }
 }
+crate::rt::union_from! { DraftThreadgateAllowItem;
+    ThreadgateMentionRule crate::app_bsky::feed::threadgate::MentionRule,
+    ThreadgateFollowerRule crate::app_bsky::feed::threadgate::FollowerRule,
+    ThreadgateFollowingRule crate::app_bsky::feed::threadgate::FollowingRule,
+    ThreadgateListRule crate::app_bsky::feed::threadgate::ListRule,
+}
 /// `app.bsky.draft.defs#draft`
 ///
 /// A draft containing an array of draft posts.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Draft {
     /// UUIDv4 identifier of the device that created this draft.
     pub device_id: Option<String>,
@@ -129,8 +139,33 @@ impl<'de> serde::Deserialize<'de> for Draft {
         })
     }
 }
+impl Draft {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(posts: impl Into<Vec<DraftPost>>) -> Self {
+        Self {
+            device_id: Default::default(),
+            device_name: Default::default(),
+            langs: Default::default(),
+            postgate_embedding_rules: Default::default(),
+            posts: posts.into(),
+            threadgate_allow: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Draft;
+  some {
+    with_device_id device_id String,
+    with_device_name device_name String,
+    with_langs langs Vec<atmo_syntax::Language>,
+    with_postgate_embedding_rules postgate_embedding_rules Vec<DraftPostgateEmbeddingRulesItem>,
+    with_threadgate_allow threadgate_allow Vec<DraftThreadgateAllowItem>,
+  }
+}
 /// `app.bsky.draft.defs#draftEmbedCaption`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedCaption {
     pub content: String,
     pub lang: atmo_syntax::Language,
@@ -155,8 +190,20 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedCaption {
         })
     }
 }
+impl DraftEmbedCaption {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(lang: atmo_syntax::Language, content: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            lang,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftEmbedExternal`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedExternal {
     pub uri: atmo_syntax::Uri,
     /// Fields not in the lexicon, kept as found.
@@ -178,8 +225,19 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedExternal {
         })
     }
 }
+impl DraftEmbedExternal {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::Uri) -> Self {
+        Self {
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftEmbedGallery`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedGallery {
     pub items: DraftEmbedGalleryItems,
     /// Fields not in the lexicon, kept as found.
@@ -199,6 +257,16 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedGallery {
             items: m.req("items")?,
             extra: m.rest(),
         })
+    }
+}
+impl DraftEmbedGallery {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(items: impl Into<DraftEmbedGalleryItems>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.draft.defs#draftEmbedGalleryItems`.
@@ -230,12 +298,16 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedGalleryItemsItem {
         })
     }
 }
+crate::rt::union_from! { DraftEmbedGalleryItemsItem;
+    DraftEmbedImage DraftEmbedImage,
+}
 /// `app.bsky.draft.defs#draftEmbedGalleryItems`
 ///
 /// The schema-level maxLength of 20 is a future-proof ceiling. Clients should currently enforce a soft limit of 10 items in authoring UIs.
 pub type DraftEmbedGalleryItems = Vec<DraftEmbedGalleryItemsItem>;
 /// `app.bsky.draft.defs#draftEmbedImage`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedImage {
     pub alt: Option<String>,
     pub local_ref: DraftEmbedLocalRef,
@@ -260,8 +332,25 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedImage {
         })
     }
 }
+impl DraftEmbedImage {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(local_ref: impl Into<DraftEmbedLocalRef>) -> Self {
+        Self {
+            alt: Default::default(),
+            local_ref: local_ref.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { DraftEmbedImage;
+  some {
+    with_alt alt String,
+  }
+}
 /// `app.bsky.draft.defs#draftEmbedLocalRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedLocalRef {
     /// Local, on-device ref to file to be embedded. Embeds are currently device-bound for drafts.
     pub path: String,
@@ -284,8 +373,19 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedLocalRef {
         })
     }
 }
+impl DraftEmbedLocalRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftEmbedRecord`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedRecord {
     pub record: crate::com_atproto::repo::strong_ref::StrongRef,
     /// Fields not in the lexicon, kept as found.
@@ -307,8 +407,19 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedRecord {
         })
     }
 }
+impl DraftEmbedRecord {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(record: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>) -> Self {
+        Self {
+            record: record.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftEmbedVideo`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftEmbedVideo {
     pub alt: Option<String>,
     pub captions: Option<Vec<DraftEmbedCaption>>,
@@ -335,6 +446,24 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedVideo {
             extra: m.rest(),
         })
     }
+}
+impl DraftEmbedVideo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(local_ref: impl Into<DraftEmbedLocalRef>) -> Self {
+        Self {
+            alt: Default::default(),
+            captions: Default::default(),
+            local_ref: local_ref.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { DraftEmbedVideo;
+  some {
+    with_alt alt String,
+    with_captions captions Vec<DraftEmbedCaption>,
+  }
 }
 /// A union inside `app.bsky.draft.defs#draftPost`.
 ///
@@ -367,10 +496,14 @@ impl<'de> serde::Deserialize<'de> for DraftPostLabels {
         })
     }
 }
+crate::rt::union_from! { DraftPostLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// `app.bsky.draft.defs#draftPost`
 ///
 /// One of the posts that compose a draft.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftPost {
     pub embed_externals: Option<Vec<DraftEmbedExternal>>,
     pub embed_gallery: Option<DraftEmbedGallery>,
@@ -412,10 +545,37 @@ impl<'de> serde::Deserialize<'de> for DraftPost {
         })
     }
 }
+impl DraftPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            embed_externals: Default::default(),
+            embed_gallery: Default::default(),
+            embed_images: Default::default(),
+            embed_records: Default::default(),
+            embed_videos: Default::default(),
+            labels: Default::default(),
+            text: text.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { DraftPost;
+  some {
+    with_embed_externals embed_externals Vec<DraftEmbedExternal>,
+    with_embed_gallery embed_gallery DraftEmbedGallery,
+    with_embed_images embed_images Vec<DraftEmbedImage>,
+    with_embed_records embed_records Vec<DraftEmbedRecord>,
+    with_embed_videos embed_videos Vec<DraftEmbedVideo>,
+    with_labels labels DraftPostLabels,
+  }
+}
 /// `app.bsky.draft.defs#draftView`
 ///
 /// View to present drafts data to users.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftView {
     /// The time the draft was created.
     pub created_at: atmo_syntax::LenientDatetime,
@@ -449,10 +609,29 @@ impl<'de> serde::Deserialize<'de> for DraftView {
         })
     }
 }
+impl DraftView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: atmo_syntax::Tid,
+        draft: impl Into<Draft>,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            draft: draft.into(),
+            id,
+            updated_at,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.draft.defs#draftWithId`
 ///
 /// A draft with an identifier, used to store drafts in private storage (stash).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DraftWithId {
     pub draft: Draft,
     /// A TID to be used as a draft identifier.
@@ -476,5 +655,16 @@ impl<'de> serde::Deserialize<'de> for DraftWithId {
             id: m.req("id")?,
             extra: m.rest(),
         })
+    }
+}
+impl DraftWithId {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: atmo_syntax::Tid, draft: impl Into<Draft>) -> Self {
+        Self {
+            draft: draft.into(),
+            id,
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.draft.deleteDraft";
 /// The input of `app.bsky.draft.deleteDraft`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub id: atmo_syntax::Tid,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: atmo_syntax::Tid) -> Self {
+        Self {
+            id,
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.draft.deleteDraft` procedure.
 ///
 /// Deletes a draft by ID. Requires authentication.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for DeleteDraft {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteDraft;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.draft.updateDraft";
 /// The input of `app.bsky.draft.updateDraft`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub draft: crate::app_bsky::draft::defs::DraftWithId,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(draft: impl Into<crate::app_bsky::draft::defs::DraftWithId>) -> Self {
+        Self {
+            draft: draft.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.draft.updateDraft` procedure.
 ///
 /// Updates a draft using private storage (stash). If the draft ID points to a non-existing ID, the update will be silently ignored. This is done because updates don't enforce draft limit, so it accepts all writes, but will ignore invalid ones. Requires authentication.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for UpdateDraft {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateDraft;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

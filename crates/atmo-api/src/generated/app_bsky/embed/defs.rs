@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.embed.defs";
 ///
 /// width:height represents an aspect ratio. It may be approximate, and may not correspond to absolute dimensions in any given unit.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AspectRatio {
     pub height: i64,
     pub width: i64,
@@ -27,5 +28,16 @@ impl<'de> serde::Deserialize<'de> for AspectRatio {
             width: m.req("width")?,
             extra: m.rest(),
         })
+    }
+}
+impl AspectRatio {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(width: impl Into<i64>, height: impl Into<i64>) -> Self {
+        Self {
+            height: height.into(),
+            width: width.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.embed.external";
 ///
 /// A representation of some externally linked content (eg, a URL and 'card'), embedded in a Bluesky record (eg, a post).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Main {
     pub external: External,
     /// Fields not in the lexicon, kept as found.
@@ -26,10 +27,21 @@ impl<'de> serde::Deserialize<'de> for Main {
         })
     }
 }
+impl Main {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(external: impl Into<External>) -> Self {
+        Self {
+            external: external.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.external#colorRGB`
 ///
 /// RGB color definition, inspired by site.standard.theme.color#rgb
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ColorRgb {
     pub b: i64,
     pub g: i64,
@@ -57,8 +69,21 @@ impl<'de> serde::Deserialize<'de> for ColorRgb {
         })
     }
 }
+impl ColorRgb {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(r: impl Into<i64>, g: impl Into<i64>, b: impl Into<i64>) -> Self {
+        Self {
+            b: b.into(),
+            g: g.into(),
+            r: r.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.external#external`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct External {
     /// StrongRefs (uri+cid) of the Atmosphere records that backed this view.
     pub associated_refs: Option<Vec<crate::com_atproto::repo::strong_ref::StrongRef>>,
@@ -93,8 +118,33 @@ impl<'de> serde::Deserialize<'de> for External {
         })
     }
 }
+impl External {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::Uri,
+        title: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            associated_refs: Default::default(),
+            description: description.into(),
+            thumb: Default::default(),
+            title: title.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { External;
+  some {
+    with_associated_refs associated_refs Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
+    with_thumb thumb atmo_data::Blob,
+  }
+}
 /// `app.bsky.embed.external#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub external: ViewExternal,
     /// Fields not in the lexicon, kept as found.
@@ -116,8 +166,19 @@ impl<'de> serde::Deserialize<'de> for View {
         })
     }
 }
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(external: impl Into<ViewExternal>) -> Self {
+        Self {
+            external: external.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.external#viewExternal`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewExternal {
     /// Profiles of the owners of the Atmosphere records that backed this view.
     pub associated_profiles: Option<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>,
@@ -174,10 +235,49 @@ impl<'de> serde::Deserialize<'de> for ViewExternal {
         })
     }
 }
+impl ViewExternal {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::Uri,
+        title: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            associated_profiles: Default::default(),
+            associated_refs: Default::default(),
+            created_at: Default::default(),
+            description: description.into(),
+            labels: Default::default(),
+            reading_time: Default::default(),
+            source: Default::default(),
+            thumb: Default::default(),
+            title: title.into(),
+            updated_at: Default::default(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ViewExternal;
+  some {
+    with_associated_profiles associated_profiles Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
+    with_associated_refs associated_refs Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_reading_time reading_time i64,
+    with_source source ViewExternalSource,
+  }
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_thumb thumb atmo_syntax::Uri,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `app.bsky.embed.external#viewExternalSource`
 ///
 /// The source of an external embed, such as a standard.site publication.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewExternalSource {
     pub description: Option<String>,
     /// Fully-qualified URL where an icon representing the source can be fetched. For example, CDN location provided by the App View.
@@ -213,10 +313,34 @@ impl<'de> serde::Deserialize<'de> for ViewExternalSource {
         })
     }
 }
+impl ViewExternalSource {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::Uri, title: impl Into<String>) -> Self {
+        Self {
+            description: Default::default(),
+            icon: Default::default(),
+            theme: Default::default(),
+            title: title.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ViewExternalSource;
+  some {
+    with_description description String,
+    with_theme theme ViewExternalSourceTheme,
+  }
+  exact {
+    with_icon icon atmo_syntax::Uri,
+  }
+}
 /// `app.bsky.embed.external#viewExternalSourceTheme`
 ///
 /// The theme colors of an external source, such as a site.standard.publication. These colors may be used when rendering an embed from that source.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ViewExternalSourceTheme {
     pub accent_foreground_rgb: Option<ColorRgb>,
     pub accent_rgb: Option<ColorRgb>,
@@ -246,4 +370,19 @@ impl<'de> serde::Deserialize<'de> for ViewExternalSourceTheme {
             extra: m.rest(),
         })
     }
+}
+impl ViewExternalSourceTheme {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ViewExternalSourceTheme;
+  some {
+    with_accent_foreground_rgb accent_foreground_rgb ColorRgb,
+    with_accent_rgb accent_rgb ColorRgb,
+    with_background_rgb background_rgb ColorRgb,
+    with_foreground_rgb foreground_rgb ColorRgb,
+  }
 }

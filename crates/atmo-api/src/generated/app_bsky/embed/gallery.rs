@@ -28,8 +28,12 @@ impl<'de> serde::Deserialize<'de> for GalleryItemsItem {
         })
     }
 }
+crate::rt::union_from! { GalleryItemsItem;
+    Image Image,
+}
 /// `app.bsky.embed.gallery`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Gallery {
     /// The schema-level maxLength of 20 is a future-proof ceiling. Clients should currently enforce a soft limit of 10 items in authoring UIs.
     pub items: Vec<GalleryItemsItem>,
@@ -52,8 +56,19 @@ impl<'de> serde::Deserialize<'de> for Gallery {
         })
     }
 }
+impl Gallery {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(items: impl Into<Vec<GalleryItemsItem>>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.gallery#image`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Image {
     /// Alt text description of the image, for accessibility.
     pub alt: String,
@@ -80,6 +95,22 @@ impl<'de> serde::Deserialize<'de> for Image {
             image: m.req("image")?,
             extra: m.rest(),
         })
+    }
+}
+impl Image {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        image: impl Into<atmo_data::Blob>,
+        alt: impl Into<String>,
+        aspect_ratio: impl Into<crate::app_bsky::embed::defs::AspectRatio>,
+    ) -> Self {
+        Self {
+            alt: alt.into(),
+            aspect_ratio: aspect_ratio.into(),
+            image: image.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.embed.gallery#view`.
@@ -109,8 +140,12 @@ impl<'de> serde::Deserialize<'de> for ViewItemsItem {
         })
     }
 }
+crate::rt::union_from! { ViewItemsItem;
+    ViewImage ViewImage,
+}
 /// `app.bsky.embed.gallery#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub items: Vec<ViewItemsItem>,
     /// Fields not in the lexicon, kept as found.
@@ -132,8 +167,19 @@ impl<'de> serde::Deserialize<'de> for View {
         })
     }
 }
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(items: impl Into<Vec<ViewItemsItem>>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.gallery#viewImage`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewImage {
     /// Alt text description of the image, for accessibility.
     pub alt: String,
@@ -165,5 +211,23 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
             thumbnail: m.req("thumbnail")?,
             extra: m.rest(),
         })
+    }
+}
+impl ViewImage {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        thumbnail: atmo_syntax::Uri,
+        fullsize: atmo_syntax::Uri,
+        alt: impl Into<String>,
+        aspect_ratio: impl Into<crate::app_bsky::embed::defs::AspectRatio>,
+    ) -> Self {
+        Self {
+            alt: alt.into(),
+            aspect_ratio: aspect_ratio.into(),
+            fullsize,
+            thumbnail,
+            extra: Default::default(),
+        }
     }
 }

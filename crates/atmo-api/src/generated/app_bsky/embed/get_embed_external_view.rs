@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.embed.getEmbedExternalView";
 /// Query parameters of `app.bsky.embed.getEmbedExternalView`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// AT-URIs of any Atmosphere records that can be resolved and used to construct #externalView views. Example: a site.standard.document and optionally its associated site.standard.publication.
@@ -10,8 +11,19 @@ pub struct Params {
     /// The canonical web URL the embed represents (typically the URL the user pasted into the composer). Used as the returned view's `uri`. May be used for validation in the future.
     pub url: atmo_syntax::Uri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(url: atmo_syntax::Uri, uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+        Self {
+            uris: uris.into(),
+            url,
+        }
+    }
+}
 /// The output of `app.bsky.embed.getEmbedExternalView`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     pub associated_records: Option<Vec<atmo_data::Value>>,
     /// StrongRefs (URI+CID) of the Atmosphere records that backed this view, suitable for embedding into a post's external.associatedRefs.
@@ -41,6 +53,20 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_associated_records associated_records Vec<atmo_data::Value>,
+    with_associated_refs associated_refs Vec<crate::com_atproto::repo::strong_ref::StrongRef>,
+    with_view view crate::app_bsky::embed::external::View,
+  }
+}
 /// The `app.bsky.embed.getEmbedExternalView` query.
 ///
 /// Resolve one or more AT-URIs into the data needed to render an enhanced external embed. Returns `associatedRefs` (strongRefs to embed into a post's external.associatedRefs), the raw `associatedRecords`, and a hydrated `view`. The response is empty (`{}`) when no records were resolvable, or when validation determined the resolved records don't actually back the requested URL; clients should fall back to their own link-card rendering in that case and skip writing strongRefs to the post.
@@ -52,4 +78,16 @@ impl atmo_xrpc::Endpoint for GetEmbedExternalView {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetEmbedExternalView;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.embed.images";
 /// `app.bsky.embed.images`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Images {
     pub images: Vec<Image>,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Images {
         })
     }
 }
+impl Images {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(images: impl Into<Vec<Image>>) -> Self {
+        Self {
+            images: images.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.images#image`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Image {
     /// Alt text description of the image, for accessibility.
     pub alt: String,
@@ -55,8 +67,26 @@ impl<'de> serde::Deserialize<'de> for Image {
         })
     }
 }
+impl Image {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(image: impl Into<atmo_data::Blob>, alt: impl Into<String>) -> Self {
+        Self {
+            alt: alt.into(),
+            aspect_ratio: Default::default(),
+            image: image.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Image;
+  some {
+    with_aspect_ratio aspect_ratio crate::app_bsky::embed::defs::AspectRatio,
+  }
+}
 /// `app.bsky.embed.images#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub images: Vec<ViewImage>,
     /// Fields not in the lexicon, kept as found.
@@ -78,8 +108,19 @@ impl<'de> serde::Deserialize<'de> for View {
         })
     }
 }
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(images: impl Into<Vec<ViewImage>>) -> Self {
+        Self {
+            images: images.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.images#viewImage`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewImage {
     /// Alt text description of the image, for accessibility.
     pub alt: String,
@@ -112,4 +153,26 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
             extra: m.rest(),
         })
     }
+}
+impl ViewImage {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        thumb: atmo_syntax::Uri,
+        fullsize: atmo_syntax::Uri,
+        alt: impl Into<String>,
+    ) -> Self {
+        Self {
+            alt: alt.into(),
+            aspect_ratio: Default::default(),
+            fullsize,
+            thumb,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ViewImage;
+  some {
+    with_aspect_ratio aspect_ratio crate::app_bsky::embed::defs::AspectRatio,
+  }
 }

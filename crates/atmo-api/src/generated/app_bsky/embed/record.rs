@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.embed.record";
 /// `app.bsky.embed.record`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub record: crate::com_atproto::repo::strong_ref::StrongRef,
     /// Fields not in the lexicon, kept as found.
@@ -22,6 +23,16 @@ impl<'de> serde::Deserialize<'de> for Record {
             record: m.req("record")?,
             extra: m.rest(),
         })
+    }
+}
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(record: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>) -> Self {
+        Self {
+            record: record.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.embed.record#view`.
@@ -103,8 +114,19 @@ impl<'de> serde::Deserialize<'de> for ViewRecord2 {
         })
     }
 }
+crate::rt::union_from! { ViewRecord2;
+    ViewRecord ViewRecord,
+    ViewNotFound ViewNotFound,
+    ViewBlocked ViewBlocked,
+    ViewDetached ViewDetached,
+    GeneratorView crate::app_bsky::feed::defs::GeneratorView,
+    ListView crate::app_bsky::graph::defs::ListView,
+    LabelerView crate::app_bsky::labeler::defs::LabelerView,
+    StarterPackViewBasic crate::app_bsky::graph::defs::StarterPackViewBasic,
+}
 /// `app.bsky.embed.record#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub record: ViewRecord2,
     /// Fields not in the lexicon, kept as found.
@@ -126,8 +148,19 @@ impl<'de> serde::Deserialize<'de> for View {
         })
     }
 }
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(record: impl Into<ViewRecord2>) -> Self {
+        Self {
+            record: record.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.record#viewBlocked`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewBlocked {
     pub author: crate::app_bsky::feed::defs::BlockedAuthor,
     pub blocked: bool,
@@ -155,8 +188,25 @@ impl<'de> serde::Deserialize<'de> for ViewBlocked {
         })
     }
 }
+impl ViewBlocked {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        blocked: impl Into<bool>,
+        author: impl Into<crate::app_bsky::feed::defs::BlockedAuthor>,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            blocked: blocked.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.record#viewDetached`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewDetached {
     pub detached: bool,
     pub uri: atmo_syntax::AtUri,
@@ -181,8 +231,20 @@ impl<'de> serde::Deserialize<'de> for ViewDetached {
         })
     }
 }
+impl ViewDetached {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, detached: impl Into<bool>) -> Self {
+        Self {
+            detached: detached.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.record#viewNotFound`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewNotFound {
     pub not_found: bool,
     pub uri: atmo_syntax::AtUri,
@@ -205,6 +267,17 @@ impl<'de> serde::Deserialize<'de> for ViewNotFound {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl ViewNotFound {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, not_found: impl Into<bool>) -> Self {
+        Self {
+            not_found: not_found.into(),
+            uri,
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.embed.record#viewRecord`.
@@ -260,8 +333,17 @@ impl<'de> serde::Deserialize<'de> for ViewRecordEmbedsItem {
         })
     }
 }
+crate::rt::union_from! { ViewRecordEmbedsItem;
+    ImagesView crate::app_bsky::embed::images::View,
+    VideoView crate::app_bsky::embed::video::View,
+    GalleryView crate::app_bsky::embed::gallery::View,
+    ExternalView crate::app_bsky::embed::external::View,
+    View View,
+    RecordWithMediaView crate::app_bsky::embed::record_with_media::View,
+}
 /// `app.bsky.embed.record#viewRecord`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ViewRecord {
     pub author: crate::app_bsky::actor::defs::ProfileViewBasic,
     pub cid: atmo_syntax::CidString,
@@ -313,4 +395,40 @@ impl<'de> serde::Deserialize<'de> for ViewRecord {
             extra: m.rest(),
         })
     }
+}
+impl ViewRecord {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        author: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
+        value: impl Into<atmo_data::Value>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            cid,
+            embeds: Default::default(),
+            indexed_at,
+            labels: Default::default(),
+            like_count: Default::default(),
+            quote_count: Default::default(),
+            reply_count: Default::default(),
+            repost_count: Default::default(),
+            uri,
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ViewRecord;
+  some {
+    with_embeds embeds Vec<ViewRecordEmbedsItem>,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_quote_count quote_count i64,
+    with_reply_count reply_count i64,
+    with_repost_count repost_count i64,
+  }
 }

@@ -38,8 +38,15 @@ impl<'de> serde::Deserialize<'de> for RecordWithMediaMedia {
         })
     }
 }
+crate::rt::union_from! { RecordWithMediaMedia;
+    Images crate::app_bsky::embed::images::Images,
+    Video crate::app_bsky::embed::video::Video,
+    Gallery crate::app_bsky::embed::gallery::Gallery,
+    External crate::app_bsky::embed::external::Main,
+}
 /// `app.bsky.embed.recordWithMedia`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordWithMedia {
     pub media: RecordWithMediaMedia,
     pub record: crate::app_bsky::embed::record::Record,
@@ -62,6 +69,20 @@ impl<'de> serde::Deserialize<'de> for RecordWithMedia {
             record: m.req("record")?,
             extra: m.rest(),
         })
+    }
+}
+impl RecordWithMedia {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        record: impl Into<crate::app_bsky::embed::record::Record>,
+        media: impl Into<RecordWithMediaMedia>,
+    ) -> Self {
+        Self {
+            media: media.into(),
+            record: record.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.embed.recordWithMedia#view`.
@@ -105,8 +126,15 @@ impl<'de> serde::Deserialize<'de> for ViewMedia {
         })
     }
 }
+crate::rt::union_from! { ViewMedia;
+    ImagesView crate::app_bsky::embed::images::View,
+    VideoView crate::app_bsky::embed::video::View,
+    GalleryView crate::app_bsky::embed::gallery::View,
+    ExternalView crate::app_bsky::embed::external::View,
+}
 /// `app.bsky.embed.recordWithMedia#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub media: ViewMedia,
     pub record: crate::app_bsky::embed::record::View,
@@ -129,5 +157,19 @@ impl<'de> serde::Deserialize<'de> for View {
             record: m.req("record")?,
             extra: m.rest(),
         })
+    }
+}
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        record: impl Into<crate::app_bsky::embed::record::View>,
+        media: impl Into<ViewMedia>,
+    ) -> Self {
+        Self {
+            media: media.into(),
+            record: record.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.embed.video";
 /// `app.bsky.embed.video`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Video {
     /// Alt text description of the video, for accessibility.
     pub alt: Option<String>,
@@ -39,6 +40,28 @@ impl<'de> serde::Deserialize<'de> for Video {
         })
     }
 }
+impl Video {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(video: impl Into<atmo_data::Blob>) -> Self {
+        Self {
+            alt: Default::default(),
+            aspect_ratio: Default::default(),
+            captions: Default::default(),
+            presentation: Default::default(),
+            video: video.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Video;
+  some {
+    with_alt alt String,
+    with_aspect_ratio aspect_ratio crate::app_bsky::embed::defs::AspectRatio,
+    with_captions captions Vec<Caption>,
+    with_presentation presentation String,
+  }
+}
 /// Known values of the `presentation` field of [`Video`].
 pub mod video_presentation {
     /// `default`
@@ -48,6 +71,7 @@ pub mod video_presentation {
 }
 /// `app.bsky.embed.video#caption`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Caption {
     pub file: atmo_data::Blob,
     pub lang: atmo_syntax::Language,
@@ -72,8 +96,20 @@ impl<'de> serde::Deserialize<'de> for Caption {
         })
     }
 }
+impl Caption {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(lang: atmo_syntax::Language, file: impl Into<atmo_data::Blob>) -> Self {
+        Self {
+            file: file.into(),
+            lang,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.embed.video#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub alt: Option<String>,
     pub aspect_ratio: Option<crate::app_bsky::embed::defs::AspectRatio>,
@@ -110,6 +146,31 @@ impl<'de> serde::Deserialize<'de> for View {
             extra: m.rest(),
         })
     }
+}
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(cid: atmo_syntax::CidString, playlist: atmo_syntax::Uri) -> Self {
+        Self {
+            alt: Default::default(),
+            aspect_ratio: Default::default(),
+            cid,
+            playlist,
+            presentation: Default::default(),
+            thumbnail: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { View;
+  some {
+    with_alt alt String,
+    with_aspect_ratio aspect_ratio crate::app_bsky::embed::defs::AspectRatio,
+    with_presentation presentation String,
+  }
+  exact {
+    with_thumbnail thumbnail atmo_syntax::Uri,
+  }
 }
 /// Known values of the `presentation` field of [`View`].
 pub mod view_presentation {

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.defs";
 /// `app.bsky.feed.defs#blockedAuthor`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BlockedAuthor {
     pub did: atmo_syntax::Did,
     pub viewer: Option<crate::app_bsky::actor::defs::ViewerState>,
@@ -27,8 +28,25 @@ impl<'de> serde::Deserialize<'de> for BlockedAuthor {
         })
     }
 }
+impl BlockedAuthor {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { BlockedAuthor;
+  some {
+    with_viewer viewer crate::app_bsky::actor::defs::ViewerState,
+  }
+}
 /// `app.bsky.feed.defs#blockedPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BlockedPost {
     pub author: BlockedAuthor,
     pub blocked: bool,
@@ -54,6 +72,22 @@ impl<'de> serde::Deserialize<'de> for BlockedPost {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl BlockedPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        blocked: impl Into<bool>,
+        author: impl Into<BlockedAuthor>,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            blocked: blocked.into(),
+            uri,
+            extra: Default::default(),
+        }
     }
 }
 /// The token `app.bsky.feed.defs#clickthroughAuthor`.
@@ -113,8 +147,13 @@ impl<'de> serde::Deserialize<'de> for FeedViewPostReason {
         })
     }
 }
+crate::rt::union_from! { FeedViewPostReason;
+    ReasonRepost ReasonRepost,
+    ReasonPin ReasonPin,
+}
 /// `app.bsky.feed.defs#feedViewPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FeedViewPost {
     /// Context provided by feed generator that may be passed back alongside interactions.
     pub feed_context: Option<String>,
@@ -150,8 +189,31 @@ impl<'de> serde::Deserialize<'de> for FeedViewPost {
         })
     }
 }
+impl FeedViewPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(post: impl Into<PostView>) -> Self {
+        Self {
+            feed_context: Default::default(),
+            post: post.into(),
+            reason: Default::default(),
+            reply: Default::default(),
+            req_id: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { FeedViewPost;
+  some {
+    with_feed_context feed_context String,
+    with_reason reason FeedViewPostReason,
+    with_reply reply ReplyRef,
+    with_req_id req_id String,
+  }
+}
 /// `app.bsky.feed.defs#generatorView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GeneratorView {
     pub accepts_interactions: Option<bool>,
     pub avatar: Option<atmo_syntax::Uri>,
@@ -212,6 +274,50 @@ impl<'de> serde::Deserialize<'de> for GeneratorView {
         })
     }
 }
+impl GeneratorView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        did: atmo_syntax::Did,
+        creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+        display_name: impl Into<String>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            accepts_interactions: Default::default(),
+            avatar: Default::default(),
+            cid,
+            content_mode: Default::default(),
+            creator: creator.into(),
+            description: Default::default(),
+            description_facets: Default::default(),
+            did,
+            display_name: display_name.into(),
+            indexed_at,
+            labels: Default::default(),
+            like_count: Default::default(),
+            uri,
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { GeneratorView;
+  some {
+    with_accepts_interactions accepts_interactions bool,
+    with_content_mode content_mode String,
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_viewer viewer GeneratorViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+  }
+}
 /// Known values of the `contentMode` field of [`GeneratorView`].
 pub mod generator_view_content_mode {
     /// `app.bsky.feed.defs#contentModeUnspecified`
@@ -220,7 +326,8 @@ pub mod generator_view_content_mode {
     pub const CONTENT_MODE_VIDEO: &str = "app.bsky.feed.defs#contentModeVideo";
 }
 /// `app.bsky.feed.defs#generatorViewerState`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct GeneratorViewerState {
     pub like: Option<atmo_syntax::AtUri>,
     /// Fields not in the lexicon, kept as found.
@@ -242,8 +349,21 @@ impl<'de> serde::Deserialize<'de> for GeneratorViewerState {
         })
     }
 }
+impl GeneratorViewerState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { GeneratorViewerState;
+  exact {
+    with_like like atmo_syntax::AtUri,
+  }
+}
 /// `app.bsky.feed.defs#interaction`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Interaction {
     pub event: Option<String>,
     /// Context on a feed item that was originally supplied by the feed generator on getFeedSkeleton.
@@ -275,6 +395,23 @@ impl<'de> serde::Deserialize<'de> for Interaction {
             extra: m.rest(),
         })
     }
+}
+impl Interaction {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Interaction;
+  some {
+    with_event event String,
+    with_feed_context feed_context String,
+    with_req_id req_id String,
+  }
+  exact {
+    with_item item atmo_syntax::AtUri,
+  }
 }
 /// Known values of the `event` field of [`Interaction`].
 pub mod interaction_event {
@@ -331,6 +468,7 @@ pub const INTERACTION_SHARE: &str = "app.bsky.feed.defs#interactionShare";
 ///
 /// The post's likers whom you also follow
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct KnownLikers {
     pub actors: Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
     pub count: i64,
@@ -355,8 +493,23 @@ impl<'de> serde::Deserialize<'de> for KnownLikers {
         })
     }
 }
+impl KnownLikers {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        count: impl Into<i64>,
+        actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            actors: actors.into(),
+            count: count.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.feed.defs#notFoundPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct NotFoundPost {
     pub not_found: bool,
     pub uri: atmo_syntax::AtUri,
@@ -379,6 +532,17 @@ impl<'de> serde::Deserialize<'de> for NotFoundPost {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl NotFoundPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, not_found: impl Into<bool>) -> Self {
+        Self {
+            not_found: not_found.into(),
+            uri,
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `app.bsky.feed.defs#postView`.
@@ -434,8 +598,17 @@ impl<'de> serde::Deserialize<'de> for PostViewEmbed {
         })
     }
 }
+crate::rt::union_from! { PostViewEmbed;
+    ImagesView crate::app_bsky::embed::images::View,
+    VideoView crate::app_bsky::embed::video::View,
+    GalleryView crate::app_bsky::embed::gallery::View,
+    ExternalView crate::app_bsky::embed::external::View,
+    RecordView crate::app_bsky::embed::record::View,
+    RecordWithMediaView crate::app_bsky::embed::record_with_media::View,
+}
 /// `app.bsky.feed.defs#postView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PostView {
     pub author: crate::app_bsky::actor::defs::ProfileViewBasic,
     pub bookmark_count: Option<i64>,
@@ -500,8 +673,53 @@ impl<'de> serde::Deserialize<'de> for PostView {
         })
     }
 }
+impl PostView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        author: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
+        record: impl Into<atmo_data::Value>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            bookmark_count: Default::default(),
+            cid,
+            debug: Default::default(),
+            embed: Default::default(),
+            indexed_at,
+            labels: Default::default(),
+            like_count: Default::default(),
+            quote_count: Default::default(),
+            record: record.into(),
+            reply_count: Default::default(),
+            repost_count: Default::default(),
+            threadgate: Default::default(),
+            uri,
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { PostView;
+  some {
+    with_bookmark_count bookmark_count i64,
+    with_debug debug atmo_data::Value,
+    with_embed embed PostViewEmbed,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_quote_count quote_count i64,
+    with_reply_count reply_count i64,
+    with_repost_count repost_count i64,
+    with_threadgate threadgate ThreadgateView,
+    with_viewer viewer ViewerState,
+  }
+}
 /// `app.bsky.feed.defs#reasonPin`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ReasonPin {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -518,8 +736,16 @@ impl<'de> serde::Deserialize<'de> for ReasonPin {
         Ok(Self { extra: m.rest() })
     }
 }
+impl ReasonPin {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.feed.defs#reasonRepost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReasonRepost {
     pub by: crate::app_bsky::actor::defs::ProfileViewBasic,
     pub cid: Option<atmo_syntax::CidString>,
@@ -549,6 +775,28 @@ impl<'de> serde::Deserialize<'de> for ReasonRepost {
             extra: m.rest(),
         })
     }
+}
+impl ReasonRepost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        by: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            by: by.into(),
+            cid: Default::default(),
+            indexed_at,
+            uri: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ReasonRepost;
+  exact {
+    with_cid cid atmo_syntax::CidString,
+    with_uri uri atmo_syntax::AtUri,
+  }
 }
 /// A union inside `app.bsky.feed.defs#replyRef`.
 #[derive(Debug, Clone, PartialEq)]
@@ -589,6 +837,11 @@ impl<'de> serde::Deserialize<'de> for ReplyRefParent {
         })
     }
 }
+crate::rt::union_from! { ReplyRefParent;
+    PostView PostView,
+    NotFoundPost NotFoundPost,
+    BlockedPost BlockedPost,
+}
 /// A union inside `app.bsky.feed.defs#replyRef`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReplyRefRoot {
@@ -628,8 +881,14 @@ impl<'de> serde::Deserialize<'de> for ReplyRefRoot {
         })
     }
 }
+crate::rt::union_from! { ReplyRefRoot;
+    PostView PostView,
+    NotFoundPost NotFoundPost,
+    BlockedPost BlockedPost,
+}
 /// `app.bsky.feed.defs#replyRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReplyRef {
     /// When parent is a reply to another post, this is the author of that post.
     pub grandparent_author: Option<crate::app_bsky::actor::defs::ProfileViewBasic>,
@@ -657,6 +916,23 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
             extra: m.rest(),
         })
     }
+}
+impl ReplyRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(root: impl Into<ReplyRefRoot>, parent: impl Into<ReplyRefParent>) -> Self {
+        Self {
+            grandparent_author: Default::default(),
+            parent: parent.into(),
+            root: root.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ReplyRef;
+  some {
+    with_grandparent_author grandparent_author crate::app_bsky::actor::defs::ProfileViewBasic,
+  }
 }
 /// The token `app.bsky.feed.defs#requestLess`.
 ///
@@ -703,8 +979,13 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPostReason {
         })
     }
 }
+crate::rt::union_from! { SkeletonFeedPostReason;
+    SkeletonReasonRepost SkeletonReasonRepost,
+    SkeletonReasonPin SkeletonReasonPin,
+}
 /// `app.bsky.feed.defs#skeletonFeedPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SkeletonFeedPost {
     /// Context that will be passed through to client and may be passed to feed generator back alongside interactions.
     pub feed_context: Option<String>,
@@ -733,8 +1014,27 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPost {
         })
     }
 }
+impl SkeletonFeedPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(post: atmo_syntax::AtUri) -> Self {
+        Self {
+            feed_context: Default::default(),
+            post,
+            reason: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { SkeletonFeedPost;
+  some {
+    with_feed_context feed_context String,
+    with_reason reason SkeletonFeedPostReason,
+  }
+}
 /// `app.bsky.feed.defs#skeletonReasonPin`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SkeletonReasonPin {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -751,8 +1051,16 @@ impl<'de> serde::Deserialize<'de> for SkeletonReasonPin {
         Ok(Self { extra: m.rest() })
     }
 }
+impl SkeletonReasonPin {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.feed.defs#skeletonReasonRepost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SkeletonReasonRepost {
     pub repost: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -774,10 +1082,21 @@ impl<'de> serde::Deserialize<'de> for SkeletonReasonRepost {
         })
     }
 }
+impl SkeletonReasonRepost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(repost: atmo_syntax::AtUri) -> Self {
+        Self {
+            repost,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.feed.defs#threadContext`
 ///
 /// Metadata about this post within the context of the thread it is in.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ThreadContext {
     pub root_author_like: Option<atmo_syntax::AtUri>,
     /// Fields not in the lexicon, kept as found.
@@ -798,6 +1117,18 @@ impl<'de> serde::Deserialize<'de> for ThreadContext {
             extra: m.rest(),
         })
     }
+}
+impl ThreadContext {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ThreadContext;
+  exact {
+    with_root_author_like root_author_like atmo_syntax::AtUri,
+  }
 }
 /// A union inside `app.bsky.feed.defs#threadViewPost`.
 #[derive(Debug, Clone, PartialEq)]
@@ -842,6 +1173,11 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPostParent {
         })
     }
 }
+crate::rt::union_from! { ThreadViewPostParent;
+    ThreadViewPost ThreadViewPost,
+    NotFoundPost NotFoundPost,
+    BlockedPost BlockedPost,
+}
 /// A union inside `app.bsky.feed.defs#threadViewPost`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ThreadViewPostRepliesItem {
@@ -885,8 +1221,14 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPostRepliesItem {
         })
     }
 }
+crate::rt::union_from! { ThreadViewPostRepliesItem;
+    ThreadViewPost ThreadViewPost,
+    NotFoundPost NotFoundPost,
+    BlockedPost BlockedPost,
+}
 /// `app.bsky.feed.defs#threadViewPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ThreadViewPost {
     pub parent: Option<ThreadViewPostParent>,
     pub post: PostView,
@@ -917,8 +1259,29 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPost {
         })
     }
 }
+impl ThreadViewPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(post: impl Into<PostView>) -> Self {
+        Self {
+            parent: Default::default(),
+            post: post.into(),
+            replies: Default::default(),
+            thread_context: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ThreadViewPost;
+  some {
+    with_parent parent ThreadViewPostParent,
+    with_replies replies Vec<ThreadViewPostRepliesItem>,
+    with_thread_context thread_context ThreadContext,
+  }
+}
 /// `app.bsky.feed.defs#threadgateView`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ThreadgateView {
     pub cid: Option<atmo_syntax::CidString>,
     pub lists: Option<Vec<crate::app_bsky::graph::defs::ListViewBasic>>,
@@ -949,10 +1312,28 @@ impl<'de> serde::Deserialize<'de> for ThreadgateView {
         })
     }
 }
+impl ThreadgateView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ThreadgateView;
+  some {
+    with_lists lists Vec<crate::app_bsky::graph::defs::ListViewBasic>,
+    with_record record atmo_data::Value,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+    with_uri uri atmo_syntax::AtUri,
+  }
+}
 /// `app.bsky.feed.defs#viewerState`
 ///
 /// Metadata about the requesting account's relationship with the subject content. Only has meaningful content for authed requests.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ViewerState {
     pub bookmarked: Option<bool>,
     pub embedding_disabled: Option<bool>,
@@ -995,4 +1376,25 @@ impl<'de> serde::Deserialize<'de> for ViewerState {
             extra: m.rest(),
         })
     }
+}
+impl ViewerState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ViewerState;
+  some {
+    with_bookmarked bookmarked bool,
+    with_embedding_disabled embedding_disabled bool,
+    with_known_likers known_likers KnownLikers,
+    with_pinned pinned bool,
+    with_reply_disabled reply_disabled bool,
+    with_thread_muted thread_muted bool,
+  }
+  exact {
+    with_like like atmo_syntax::AtUri,
+    with_repost repost atmo_syntax::AtUri,
+  }
 }

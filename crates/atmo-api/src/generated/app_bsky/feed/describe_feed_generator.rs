@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.describeFeedGenerator";
 /// The output of `app.bsky.feed.describeFeedGenerator`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub did: atmo_syntax::Did,
     pub feeds: Vec<Feed>,
@@ -30,6 +31,23 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, feeds: impl Into<Vec<Feed>>) -> Self {
+        Self {
+            did,
+            feeds: feeds.into(),
+            links: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_links links Links,
+  }
+}
 /// The `app.bsky.feed.describeFeedGenerator` query.
 ///
 /// Get information about a feed generator, including policies and offered feed URIs. Does not require auth; implemented by Feed Generator services (not App View).
@@ -41,9 +59,22 @@ impl atmo_xrpc::Endpoint for DescribeFeedGenerator {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for DescribeFeedGenerator {
+    type Endpoint = DescribeFeedGenerator;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `app.bsky.feed.describeFeedGenerator#feed`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Feed {
     pub uri: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -65,8 +96,19 @@ impl<'de> serde::Deserialize<'de> for Feed {
         })
     }
 }
+impl Feed {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.feed.describeFeedGenerator#links`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Links {
     pub privacy_policy: Option<String>,
     pub terms_of_service: Option<String>,
@@ -90,4 +132,17 @@ impl<'de> serde::Deserialize<'de> for Links {
             extra: m.rest(),
         })
     }
+}
+impl Links {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Links;
+  some {
+    with_privacy_policy privacy_policy String,
+    with_terms_of_service terms_of_service String,
+  }
 }

@@ -32,10 +32,14 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.feed.generator` record (key: `any`).
 ///
 /// Record declaring of the existence of a feed generator, and containing metadata about it. The record can exist in any repository.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Declaration that a feed accepts feedback interactions from a client through app.bsky.feed.sendInteractions
     pub accepts_interactions: Option<bool>,
@@ -83,6 +87,38 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        display_name: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            accepts_interactions: Default::default(),
+            avatar: Default::default(),
+            content_mode: Default::default(),
+            created_at,
+            description: Default::default(),
+            description_facets: Default::default(),
+            did,
+            display_name: display_name.into(),
+            labels: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_accepts_interactions accepts_interactions bool,
+    with_avatar avatar atmo_data::Blob,
+    with_content_mode content_mode String,
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels RecordLabels,
+  }
+}
 /// Known values of the `contentMode` field of [`Record`].
 pub mod record_content_mode {
     /// `app.bsky.feed.defs#contentModeUnspecified`
@@ -96,4 +132,5 @@ impl Record {
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Any;
 }

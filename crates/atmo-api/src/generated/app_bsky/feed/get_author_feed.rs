@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getAuthorFeed";
 /// Query parameters of `app.bsky.feed.getAuthorFeed`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub actor: atmo_syntax::AtIdentifier,
@@ -15,6 +16,27 @@ pub struct Params {
     pub include_pins: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            actor,
+            cursor: Default::default(),
+            filter: Default::default(),
+            include_pins: Default::default(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_filter filter String,
+    with_include_pins include_pins bool,
+    with_limit limit i64,
+  }
 }
 /// Known values of the `filter` parameter of [`Params`].
 pub mod params_filter {
@@ -31,6 +53,7 @@ pub mod params_filter {
 }
 /// The output of `app.bsky.feed.getAuthorFeed`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub feed: Vec<crate::app_bsky::feed::defs::FeedViewPost>,
@@ -54,6 +77,22 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(feed: impl Into<Vec<crate::app_bsky::feed::defs::FeedViewPost>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            feed: feed.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
 }
 /// The errors `app.bsky.feed.getAuthorFeed` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +119,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.feed.getAuthorFeed` query.
 ///
 /// Get a view of an actor's 'author feed' (post and reposts by the author). Does not require auth.
@@ -91,4 +146,26 @@ impl atmo_xrpc::Endpoint for GetAuthorFeed {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetAuthorFeed;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetAuthorFeed {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "app.bsky.feed.getFeedGenerator";
 /// Query parameters of `app.bsky.feed.getFeedGenerator`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// AT-URI of the feed generator record.
     pub feed: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(feed: atmo_syntax::AtUri) -> Self {
+        Self { feed }
+    }
+}
 /// The output of `app.bsky.feed.getFeedGenerator`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Indicates whether the feed generator service has been online recently, or else seems to be inactive.
     pub is_online: bool,
@@ -39,6 +48,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        view: impl Into<crate::app_bsky::feed::defs::GeneratorView>,
+        is_online: impl Into<bool>,
+        is_valid: impl Into<bool>,
+    ) -> Self {
+        Self {
+            is_online: is_online.into(),
+            is_valid: is_valid.into(),
+            view: view.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.feed.getFeedGenerator` query.
 ///
 /// Get information about a feed generator. Implemented by AppView.
@@ -50,4 +75,16 @@ impl atmo_xrpc::Endpoint for GetFeedGenerator {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetFeedGenerator;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

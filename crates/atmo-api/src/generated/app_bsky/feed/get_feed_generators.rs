@@ -3,12 +3,23 @@
 pub const NSID: &str = "app.bsky.feed.getFeedGenerators";
 /// Query parameters of `app.bsky.feed.getFeedGenerators`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub feeds: Vec<atmo_syntax::AtUri>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(feeds: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+        Self {
+            feeds: feeds.into(),
+        }
+    }
+}
 /// The output of `app.bsky.feed.getFeedGenerators`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub feeds: Vec<crate::app_bsky::feed::defs::GeneratorView>,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +41,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(feeds: impl Into<Vec<crate::app_bsky::feed::defs::GeneratorView>>) -> Self {
+        Self {
+            feeds: feeds.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.feed.getFeedGenerators` query.
 ///
 /// Get information about a list of feed generators.
@@ -41,4 +62,16 @@ impl atmo_xrpc::Endpoint for GetFeedGenerators {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetFeedGenerators;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

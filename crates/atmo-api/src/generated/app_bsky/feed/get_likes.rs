@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getLikes";
 /// Query parameters of `app.bsky.feed.getLikes`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// CID of the subject record (aka, specific version of record), to filter likes.
@@ -15,8 +16,30 @@ pub struct Params {
     /// AT-URI of the subject (eg, a post record).
     pub uri: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            limit: Default::default(),
+            uri,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// The output of `app.bsky.feed.getLikes`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: Option<atmo_syntax::CidString>,
     pub cursor: Option<String>,
@@ -47,6 +70,27 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, likes: impl Into<Vec<Like>>) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            likes: likes.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// The `app.bsky.feed.getLikes` query.
 ///
 /// Get like records which reference a subject (by AT-URI and CID).
@@ -58,9 +102,32 @@ impl atmo_xrpc::Endpoint for GetLikes {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetLikes;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetLikes {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `app.bsky.feed.getLikes#like`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Like {
     pub actor: crate::app_bsky::actor::defs::ProfileView,
     pub created_at: atmo_syntax::LenientDatetime,
@@ -86,5 +153,21 @@ impl<'de> serde::Deserialize<'de> for Like {
             indexed_at: m.req("indexedAt")?,
             extra: m.rest(),
         })
+    }
+}
+impl Like {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        indexed_at: atmo_syntax::LenientDatetime,
+        created_at: atmo_syntax::LenientDatetime,
+        actor: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+    ) -> Self {
+        Self {
+            actor: actor.into(),
+            created_at,
+            indexed_at,
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getPostThread";
 /// Query parameters of `app.bsky.feed.getPostThread`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// How many levels of reply depth should be included in response.
@@ -13,6 +14,23 @@ pub struct Params {
     pub parent_height: Option<i64>,
     /// Reference (AT-URI) to post record.
     pub uri: atmo_syntax::AtUri,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            depth: Default::default(),
+            parent_height: Default::default(),
+            uri,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_depth depth i64,
+    with_parent_height parent_height i64,
+  }
 }
 /// A union inside `app.bsky.feed.getPostThread#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,8 +75,14 @@ impl<'de> serde::Deserialize<'de> for OutputThread {
         })
     }
 }
+crate::rt::union_from! { OutputThread;
+    ThreadViewPost crate::app_bsky::feed::defs::ThreadViewPost,
+    NotFoundPost crate::app_bsky::feed::defs::NotFoundPost,
+    BlockedPost crate::app_bsky::feed::defs::BlockedPost,
+}
 /// The output of `app.bsky.feed.getPostThread`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub thread: OutputThread,
     pub threadgate: Option<crate::app_bsky::feed::defs::ThreadgateView>,
@@ -83,6 +107,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(thread: impl Into<OutputThread>) -> Self {
+        Self {
+            thread: thread.into(),
+            threadgate: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_threadgate threadgate crate::app_bsky::feed::defs::ThreadgateView,
+  }
+}
 /// The errors `app.bsky.feed.getPostThread` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -104,6 +144,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.feed.getPostThread` query.
 ///
 /// Get posts in a thread. Does not require auth, but additional metadata and filtering will be applied for authed requests.
@@ -115,4 +171,16 @@ impl atmo_xrpc::Endpoint for GetPostThread {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetPostThread;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "app.bsky.feed.getPosts";
 /// Query parameters of `app.bsky.feed.getPosts`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// List of post AT-URIs to return hydrated views for.
     pub uris: Vec<atmo_syntax::AtUri>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+        Self { uris: uris.into() }
+    }
+}
 /// The output of `app.bsky.feed.getPosts`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub posts: Vec<crate::app_bsky::feed::defs::PostView>,
     /// Fields not in the lexicon, kept as found.
@@ -31,6 +40,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(posts: impl Into<Vec<crate::app_bsky::feed::defs::PostView>>) -> Self {
+        Self {
+            posts: posts.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.feed.getPosts` query.
 ///
 /// Gets post views for a specified list of posts (by AT-URI). This is sometimes referred to as 'hydrating' a 'feed skeleton'.
@@ -42,4 +61,16 @@ impl atmo_xrpc::Endpoint for GetPosts {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetPosts;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

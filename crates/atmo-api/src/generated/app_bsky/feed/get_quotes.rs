@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getQuotes";
 /// Query parameters of `app.bsky.feed.getQuotes`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// If supplied, filters to quotes of specific version (by CID) of the post record.
@@ -15,8 +16,30 @@ pub struct Params {
     /// Reference (AT-URI) of post record
     pub uri: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            limit: Default::default(),
+            uri,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// The output of `app.bsky.feed.getQuotes`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: Option<atmo_syntax::CidString>,
     pub cursor: Option<String>,
@@ -47,6 +70,30 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        posts: impl Into<Vec<crate::app_bsky::feed::defs::PostView>>,
+    ) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            posts: posts.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// The `app.bsky.feed.getQuotes` query.
 ///
 /// Get a list of quotes for a given post.
@@ -58,4 +105,26 @@ impl atmo_xrpc::Endpoint for GetQuotes {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetQuotes;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetQuotes {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.getRepostedBy";
 /// Query parameters of `app.bsky.feed.getRepostedBy`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// If supplied, filters to reposts of specific version (by CID) of the post record.
@@ -15,8 +16,30 @@ pub struct Params {
     /// Reference (AT-URI) of post record
     pub uri: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            limit: Default::default(),
+            uri,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// The output of `app.bsky.feed.getRepostedBy`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: Option<atmo_syntax::CidString>,
     pub cursor: Option<String>,
@@ -47,6 +70,30 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        reposted_by: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>,
+    ) -> Self {
+        Self {
+            cid: Default::default(),
+            cursor: Default::default(),
+            reposted_by: reposted_by.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// The `app.bsky.feed.getRepostedBy` query.
 ///
 /// Get a list of reposts for a given post.
@@ -58,4 +105,26 @@ impl atmo_xrpc::Endpoint for GetRepostedBy {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRepostedBy;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetRepostedBy {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

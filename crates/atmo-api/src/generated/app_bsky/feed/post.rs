@@ -50,6 +50,14 @@ impl<'de> serde::Deserialize<'de> for RecordEmbed {
         })
     }
 }
+crate::rt::union_from! { RecordEmbed;
+    Images crate::app_bsky::embed::images::Images,
+    Video crate::app_bsky::embed::video::Video,
+    Gallery crate::app_bsky::embed::gallery::Gallery,
+    External crate::app_bsky::embed::external::Main,
+    Record crate::app_bsky::embed::record::Record,
+    RecordWithMedia crate::app_bsky::embed::record_with_media::RecordWithMedia,
+}
 /// A union inside `app.bsky.feed.post`.
 ///
 /// Self-label values for this post. Effectively content warnings.
@@ -81,10 +89,14 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.feed.post` record (key: `tid`).
 ///
 /// Record containing a Bluesky post.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Client-declared timestamp when this post was originally created.
     pub created_at: atmo_syntax::LenientDatetime,
@@ -138,16 +150,47 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(text: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            created_at,
+            embed: Default::default(),
+            entities: Default::default(),
+            facets: Default::default(),
+            labels: Default::default(),
+            langs: Default::default(),
+            reply: Default::default(),
+            tags: Default::default(),
+            text: text.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_embed embed RecordEmbed,
+    with_entities entities Vec<Entity>,
+    with_facets facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels RecordLabels,
+    with_langs langs Vec<atmo_syntax::Language>,
+    with_reply reply ReplyRef,
+    with_tags tags Vec<String>,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }
 /// `app.bsky.feed.post#entity`
 ///
 /// Deprecated: use facets instead.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Entity {
     pub index: TextSlice,
     /// Expected values are 'mention' and 'link'.
@@ -176,8 +219,25 @@ impl<'de> serde::Deserialize<'de> for Entity {
         })
     }
 }
+impl Entity {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        index: impl Into<TextSlice>,
+        r#type: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            index: index.into(),
+            r#type: r#type.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.feed.post#replyRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReplyRef {
     pub parent: crate::com_atproto::repo::strong_ref::StrongRef,
     pub root: crate::com_atproto::repo::strong_ref::StrongRef,
@@ -202,10 +262,25 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
         })
     }
 }
+impl ReplyRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        root: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
+        parent: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
+    ) -> Self {
+        Self {
+            parent: parent.into(),
+            root: root.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.feed.post#textSlice`
 ///
 /// Deprecated. Use app.bsky.richtext instead -- A text segment. Start is inclusive, end is exclusive. Indices are for utf16-encoded strings.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TextSlice {
     pub end: i64,
     pub start: i64,
@@ -228,5 +303,16 @@ impl<'de> serde::Deserialize<'de> for TextSlice {
             start: m.req("start")?,
             extra: m.rest(),
         })
+    }
+}
+impl TextSlice {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(start: impl Into<i64>, end: impl Into<i64>) -> Self {
+        Self {
+            end: end.into(),
+            start: start.into(),
+            extra: Default::default(),
+        }
     }
 }

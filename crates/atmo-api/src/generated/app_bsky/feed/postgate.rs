@@ -30,10 +30,14 @@ impl<'de> serde::Deserialize<'de> for RecordEmbeddingRulesItem {
         })
     }
 }
+crate::rt::union_from! { RecordEmbeddingRulesItem;
+    DisableRule DisableRule,
+}
 /// A `app.bsky.feed.postgate` record (key: `tid`).
 ///
 /// Record defining interaction rules for a post. The record key (rkey) of the postgate record must match the record key of the post, and that record must be in the same repository.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     /// List of AT-URIs embedding this post that the author has detached from.
@@ -68,16 +72,37 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(post: atmo_syntax::AtUri, created_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            created_at,
+            detached_embedding_uris: Default::default(),
+            embedding_rules: Default::default(),
+            post,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_detached_embedding_uris detached_embedding_uris Vec<atmo_syntax::AtUri>,
+    with_embedding_rules embedding_rules Vec<RecordEmbeddingRulesItem>,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }
 /// `app.bsky.feed.postgate#disableRule`
 ///
 /// Disables embedding of this post.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct DisableRule {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -92,5 +117,12 @@ impl<'de> serde::Deserialize<'de> for DisableRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let m = crate::rt::MapDe::new(d)?;
         Ok(Self { extra: m.rest() })
+    }
+}
+impl DisableRule {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
     }
 }

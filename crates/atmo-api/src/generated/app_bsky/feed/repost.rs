@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.feed.repost";
 ///
 /// Record representing a 'repost' of an existing Bluesky post.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     pub subject: crate::com_atproto::repo::strong_ref::StrongRef,
@@ -33,9 +34,30 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: impl Into<crate::com_atproto::repo::strong_ref::StrongRef>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            subject: subject.into(),
+            via: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_via via crate::com_atproto::repo::strong_ref::StrongRef,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.searchPosts";
 /// Query parameters of `app.bsky.feed.searchPosts`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Filter to posts by the given account. Handles are resolved to DID before query-time.
@@ -40,6 +41,45 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<atmo_syntax::Uri>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(q: impl Into<String>) -> Self {
+        Self {
+            author: Default::default(),
+            cursor: Default::default(),
+            domain: Default::default(),
+            lang: Default::default(),
+            limit: Default::default(),
+            mentions: Default::default(),
+            q: q.into(),
+            since: Default::default(),
+            sort: Default::default(),
+            tag: Default::default(),
+            until: Default::default(),
+            url: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_domain domain String,
+    with_limit limit i64,
+    with_since since String,
+    with_sort sort String,
+    with_until until String,
+  }
+  exact {
+    with_author author atmo_syntax::AtIdentifier,
+    with_lang lang atmo_syntax::Language,
+    with_mentions mentions atmo_syntax::AtIdentifier,
+    with_url url atmo_syntax::Uri,
+  }
+  set {
+    with_tag tag Vec<String>,
+  }
+}
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
     /// `top`
@@ -49,6 +89,7 @@ pub mod params_sort {
 }
 /// The output of `app.bsky.feed.searchPosts`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     /// Count of search hits. Optional, may be rounded/truncated, and may not be possible to paginate through all hits.
@@ -77,6 +118,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(posts: impl Into<Vec<crate::app_bsky::feed::defs::PostView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            hits_total: Default::default(),
+            posts: posts.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_hits_total hits_total i64,
+  }
+}
 /// The errors `app.bsky.feed.searchPosts` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -98,6 +157,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.feed.searchPosts` query.
 ///
 /// Find posts matching search criteria, returning views of those posts. Note that this API endpoint may require authentication (eg, not public) for some service providers and implementations.
@@ -109,4 +184,26 @@ impl atmo_xrpc::Endpoint for SearchPosts {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchPosts;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchPosts {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

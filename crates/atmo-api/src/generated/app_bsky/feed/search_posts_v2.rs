@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.feed.searchPostsV2";
 /// Query parameters of `app.bsky.feed.searchPostsV2`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Search the full index instead of the recent-post window.
@@ -93,6 +94,50 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<atmo_syntax::Uri>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_all_time all_time bool,
+    with_cursor cursor String,
+    with_exclude_replies exclude_replies bool,
+    with_following following bool,
+    with_has_media has_media bool,
+    with_has_video has_video bool,
+    with_limit limit i64,
+    with_query query String,
+    with_query_language query_language String,
+    with_replies_only replies_only bool,
+    with_since since String,
+    with_sort sort String,
+    with_until until String,
+  }
+  exact {
+    with_reply_parent_uri reply_parent_uri atmo_syntax::AtUri,
+    with_thread_root_uri thread_root_uri atmo_syntax::AtUri,
+  }
+  set {
+    with_authors authors Vec<atmo_syntax::AtIdentifier>,
+    with_domains domains Vec<String>,
+    with_embedded_at_uris embedded_at_uris Vec<atmo_syntax::AtUri>,
+    with_exclude_authors exclude_authors Vec<atmo_syntax::AtIdentifier>,
+    with_exclude_domains exclude_domains Vec<String>,
+    with_exclude_embedded_at_uris exclude_embedded_at_uris Vec<atmo_syntax::AtUri>,
+    with_exclude_hashtags exclude_hashtags Vec<String>,
+    with_exclude_languages exclude_languages Vec<atmo_syntax::Language>,
+    with_exclude_mentions exclude_mentions Vec<atmo_syntax::AtIdentifier>,
+    with_exclude_urls exclude_urls Vec<atmo_syntax::Uri>,
+    with_hashtags hashtags Vec<String>,
+    with_languages languages Vec<atmo_syntax::Language>,
+    with_mentions mentions Vec<atmo_syntax::AtIdentifier>,
+    with_urls urls Vec<atmo_syntax::Uri>,
+  }
+}
 /// Known values of the `queryLanguage` parameter of [`Params`].
 pub mod params_query_language {
     /// `ja`
@@ -115,6 +160,7 @@ pub mod params_sort {
 }
 /// The output of `app.bsky.feed.searchPostsV2`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Cursor for the next page of results.
     pub cursor: Option<String>,
@@ -148,6 +194,26 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(posts: impl Into<Vec<crate::app_bsky::feed::defs::PostView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            detected_query_languages: Default::default(),
+            hits_total: Default::default(),
+            posts: posts.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_detected_query_languages detected_query_languages Vec<String>,
+    with_hits_total hits_total i64,
+  }
 }
 /// Known values of the `detectedQueryLanguages` field of [`Output`].
 pub mod output_detected_query_languages {
@@ -183,6 +249,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.feed.searchPostsV2` query.
 ///
 /// Find posts matching a search query or filters, returning search hits for matching post records.
@@ -194,4 +276,26 @@ impl atmo_xrpc::Endpoint for SearchPostsV2 {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchPostsV2;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchPostsV2 {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.feed.sendInteractions";
 /// The input of `app.bsky.feed.sendInteractions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub feed: Option<atmo_syntax::AtUri>,
     pub interactions: Vec<crate::app_bsky::feed::defs::Interaction>,
@@ -27,8 +28,25 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(interactions: impl Into<Vec<crate::app_bsky::feed::defs::Interaction>>) -> Self {
+        Self {
+            feed: Default::default(),
+            interactions: interactions.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  exact {
+    with_feed feed atmo_syntax::AtUri,
+  }
+}
 /// The output of `app.bsky.feed.sendInteractions`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -45,6 +63,13 @@ impl<'de> serde::Deserialize<'de> for Output {
         Ok(Self { extra: m.rest() })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// The `app.bsky.feed.sendInteractions` procedure.
 ///
 /// Send information about interactions with feed items back to the feed generator that served them.
@@ -56,4 +81,16 @@ impl atmo_xrpc::Endpoint for SendInteractions {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = SendInteractions;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -52,10 +52,17 @@ impl<'de> serde::Deserialize<'de> for RecordAllowItem {
         })
     }
 }
+crate::rt::union_from! { RecordAllowItem;
+    MentionRule MentionRule,
+    FollowerRule FollowerRule,
+    FollowingRule FollowingRule,
+    ListRule ListRule,
+}
 /// A `app.bsky.feed.threadgate` record (key: `tid`).
 ///
 /// Record defining interaction gating rules for a thread (aka, reply controls). The record key (rkey) of the threadgate record must match the record key of the thread's root post, and that record must be in the same repository.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// List of rules defining who can reply to this post. If value is an empty array, no one can reply. If value is undefined, anyone can reply.
     pub allow: Option<Vec<RecordAllowItem>>,
@@ -90,16 +97,37 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(post: atmo_syntax::AtUri, created_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            allow: Default::default(),
+            created_at,
+            hidden_replies: Default::default(),
+            post,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_allow allow Vec<RecordAllowItem>,
+    with_hidden_replies hidden_replies Vec<atmo_syntax::AtUri>,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }
 /// `app.bsky.feed.threadgate#followerRule`
 ///
 /// Allow replies from actors who follow you.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct FollowerRule {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -116,10 +144,18 @@ impl<'de> serde::Deserialize<'de> for FollowerRule {
         Ok(Self { extra: m.rest() })
     }
 }
+impl FollowerRule {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.feed.threadgate#followingRule`
 ///
 /// Allow replies from actors you follow.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct FollowingRule {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -136,10 +172,18 @@ impl<'de> serde::Deserialize<'de> for FollowingRule {
         Ok(Self { extra: m.rest() })
     }
 }
+impl FollowingRule {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.feed.threadgate#listRule`
 ///
 /// Allow replies from actors on a list.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ListRule {
     pub list: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -161,10 +205,21 @@ impl<'de> serde::Deserialize<'de> for ListRule {
         })
     }
 }
+impl ListRule {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(list: atmo_syntax::AtUri) -> Self {
+        Self {
+            list,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.feed.threadgate#mentionRule`
 ///
 /// Allow replies from actors mentioned in your post.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct MentionRule {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -179,5 +234,12 @@ impl<'de> serde::Deserialize<'de> for MentionRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let m = crate::rt::MapDe::new(d)?;
         Ok(Self { extra: m.rest() })
+    }
+}
+impl MentionRule {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
     }
 }

@@ -7,6 +7,7 @@ pub const NSID: &str = "app.bsky.graph.defs";
 pub const CURATELIST: &str = "app.bsky.graph.defs#curatelist";
 /// `app.bsky.graph.defs#listItemView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ListItemView {
     pub subject: crate::app_bsky::actor::defs::ProfileView,
     pub uri: atmo_syntax::AtUri,
@@ -31,6 +32,20 @@ impl<'de> serde::Deserialize<'de> for ListItemView {
         })
     }
 }
+impl ListItemView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        subject: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.graph.defs#listPurpose`
 pub type ListPurpose = String;
 /// Known values of [`ListPurpose`].
@@ -44,6 +59,7 @@ pub mod list_purpose {
 }
 /// `app.bsky.graph.defs#listView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ListView {
     pub avatar: Option<atmo_syntax::Uri>,
     pub cid: atmo_syntax::CidString,
@@ -98,8 +114,49 @@ impl<'de> serde::Deserialize<'de> for ListView {
         })
     }
 }
+impl ListView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+        name: impl Into<String>,
+        purpose: impl Into<ListPurpose>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            avatar: Default::default(),
+            cid,
+            creator: creator.into(),
+            description: Default::default(),
+            description_facets: Default::default(),
+            indexed_at,
+            labels: Default::default(),
+            list_item_count: Default::default(),
+            name: name.into(),
+            purpose: purpose.into(),
+            uri,
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ListView;
+  some {
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_list_item_count list_item_count i64,
+    with_viewer viewer ListViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+  }
+}
 /// `app.bsky.graph.defs#listViewBasic`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ListViewBasic {
     pub avatar: Option<atmo_syntax::Uri>,
     pub cid: atmo_syntax::CidString,
@@ -145,8 +202,43 @@ impl<'de> serde::Deserialize<'de> for ListViewBasic {
         })
     }
 }
+impl ListViewBasic {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        name: impl Into<String>,
+        purpose: impl Into<ListPurpose>,
+    ) -> Self {
+        Self {
+            avatar: Default::default(),
+            cid,
+            indexed_at: Default::default(),
+            labels: Default::default(),
+            list_item_count: Default::default(),
+            name: name.into(),
+            purpose: purpose.into(),
+            uri,
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ListViewBasic;
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_list_item_count list_item_count i64,
+    with_viewer viewer ListViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_indexed_at indexed_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `app.bsky.graph.defs#listViewerState`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ListViewerState {
     pub blocked: Option<atmo_syntax::AtUri>,
     pub muted: Option<bool>,
@@ -171,6 +263,21 @@ impl<'de> serde::Deserialize<'de> for ListViewerState {
         })
     }
 }
+impl ListViewerState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ListViewerState;
+  some {
+    with_muted muted bool,
+  }
+  exact {
+    with_blocked blocked atmo_syntax::AtUri,
+  }
+}
 /// The token `app.bsky.graph.defs#modlist`.
 ///
 /// A list of actors to apply an aggregate moderation action (mute/block) on.
@@ -179,6 +286,7 @@ pub const MODLIST: &str = "app.bsky.graph.defs#modlist";
 ///
 /// indicates that a handle or DID could not be resolved
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct NotFoundActor {
     pub actor: atmo_syntax::AtIdentifier,
     pub not_found: bool,
@@ -203,6 +311,17 @@ impl<'de> serde::Deserialize<'de> for NotFoundActor {
         })
     }
 }
+impl NotFoundActor {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier, not_found: impl Into<bool>) -> Self {
+        Self {
+            actor,
+            not_found: not_found.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The token `app.bsky.graph.defs#referencelist`.
 ///
 /// A list of actors used for only for reference purposes such as within a starter pack.
@@ -211,6 +330,7 @@ pub const REFERENCELIST: &str = "app.bsky.graph.defs#referencelist";
 ///
 /// lists the bi-directional graph relationships between one actor (not indicated in the object), and the target actors (the DID included in the object)
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Relationship {
     /// if the actor is blocked by this DID, contains the AT-URI of the block record
     pub blocked_by: Option<atmo_syntax::AtUri>,
@@ -256,8 +376,35 @@ impl<'de> serde::Deserialize<'de> for Relationship {
         })
     }
 }
+impl Relationship {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            blocked_by: Default::default(),
+            blocked_by_list: Default::default(),
+            blocking: Default::default(),
+            blocking_by_list: Default::default(),
+            did,
+            followed_by: Default::default(),
+            following: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Relationship;
+  exact {
+    with_blocked_by blocked_by atmo_syntax::AtUri,
+    with_blocked_by_list blocked_by_list atmo_syntax::AtUri,
+    with_blocking blocking atmo_syntax::AtUri,
+    with_blocking_by_list blocking_by_list atmo_syntax::AtUri,
+    with_followed_by followed_by atmo_syntax::AtUri,
+    with_following following atmo_syntax::AtUri,
+  }
+}
 /// `app.bsky.graph.defs#starterPackView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StarterPackView {
     pub cid: atmo_syntax::CidString,
     pub creator: crate::app_bsky::actor::defs::ProfileViewBasic,
@@ -309,8 +456,45 @@ impl<'de> serde::Deserialize<'de> for StarterPackView {
         })
     }
 }
+impl StarterPackView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        record: impl Into<atmo_data::Value>,
+        creator: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            cid,
+            creator: creator.into(),
+            feeds: Default::default(),
+            indexed_at,
+            joined_all_time_count: Default::default(),
+            joined_week_count: Default::default(),
+            labels: Default::default(),
+            list: Default::default(),
+            list_items_sample: Default::default(),
+            record: record.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { StarterPackView;
+  some {
+    with_feeds feeds Vec<crate::app_bsky::feed::defs::GeneratorView>,
+    with_joined_all_time_count joined_all_time_count i64,
+    with_joined_week_count joined_week_count i64,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_list list ListViewBasic,
+    with_list_items_sample list_items_sample Vec<ListItemView>,
+  }
+}
 /// `app.bsky.graph.defs#starterPackViewBasic`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StarterPackViewBasic {
     pub cid: atmo_syntax::CidString,
     pub creator: crate::app_bsky::actor::defs::ProfileViewBasic,
@@ -355,4 +539,36 @@ impl<'de> serde::Deserialize<'de> for StarterPackViewBasic {
             extra: m.rest(),
         })
     }
+}
+impl StarterPackViewBasic {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        record: impl Into<atmo_data::Value>,
+        creator: impl Into<crate::app_bsky::actor::defs::ProfileViewBasic>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            cid,
+            creator: creator.into(),
+            indexed_at,
+            joined_all_time_count: Default::default(),
+            joined_week_count: Default::default(),
+            labels: Default::default(),
+            list_item_count: Default::default(),
+            record: record.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { StarterPackViewBasic;
+  some {
+    with_joined_all_time_count joined_all_time_count i64,
+    with_joined_week_count joined_week_count i64,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_list_item_count list_item_count i64,
+  }
 }

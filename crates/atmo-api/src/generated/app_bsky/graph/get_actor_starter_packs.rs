@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.getActorStarterPacks";
 /// Query parameters of `app.bsky.graph.getActorStarterPacks`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub actor: atmo_syntax::AtIdentifier,
@@ -11,8 +12,26 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            actor,
+            cursor: Default::default(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `app.bsky.graph.getActorStarterPacks`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub starter_packs: Vec<crate::app_bsky::graph::defs::StarterPackViewBasic>,
@@ -37,6 +56,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        starter_packs: impl Into<Vec<crate::app_bsky::graph::defs::StarterPackViewBasic>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            starter_packs: starter_packs.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `app.bsky.graph.getActorStarterPacks` query.
 ///
 /// Get a list of starter packs created by the actor.
@@ -48,4 +85,26 @@ impl atmo_xrpc::Endpoint for GetActorStarterPacks {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetActorStarterPacks;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetActorStarterPacks {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

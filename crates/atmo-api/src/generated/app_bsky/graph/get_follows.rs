@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.getFollows";
 /// Query parameters of `app.bsky.graph.getFollows`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub actor: atmo_syntax::AtIdentifier,
@@ -13,6 +14,25 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            actor,
+            cursor: Default::default(),
+            limit: Default::default(),
+            sort: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_sort sort String,
+  }
+}
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
     /// `latest`
@@ -22,6 +42,7 @@ pub mod params_sort {
 }
 /// The output of `app.bsky.graph.getFollows`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub follows: Vec<crate::app_bsky::actor::defs::ProfileView>,
@@ -49,6 +70,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+        follows: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            follows: follows.into(),
+            subject: subject.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `app.bsky.graph.getFollows` query.
 ///
 /// Enumerates accounts which a specified account (actor) follows.
@@ -60,4 +101,26 @@ impl atmo_xrpc::Endpoint for GetFollows {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetFollows;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetFollows {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.getList";
 /// Query parameters of `app.bsky.graph.getList`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -12,8 +13,26 @@ pub struct Params {
     /// Reference (AT-URI) of the list record to hydrate.
     pub list: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(list: atmo_syntax::AtUri) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            list,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `app.bsky.graph.getList`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub items: Vec<crate::app_bsky::graph::defs::ListItemView>,
@@ -41,6 +60,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        list: impl Into<crate::app_bsky::graph::defs::ListView>,
+        items: impl Into<Vec<crate::app_bsky::graph::defs::ListItemView>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            items: items.into(),
+            list: list.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `app.bsky.graph.getList` query.
 ///
 /// Gets a 'view' (with additional context) of a specified list.
@@ -52,4 +91,26 @@ impl atmo_xrpc::Endpoint for GetList {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetList;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetList {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

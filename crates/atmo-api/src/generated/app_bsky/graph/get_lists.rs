@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.getLists";
 /// Query parameters of `app.bsky.graph.getLists`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The account (actor) to enumerate lists from.
@@ -15,6 +16,27 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub purposes: Vec<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            actor,
+            cursor: Default::default(),
+            limit: Default::default(),
+            purposes: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  set {
+    with_purposes purposes Vec<String>,
+  }
+}
 /// Known values of the `purposes` parameter of [`Params`].
 pub mod params_purposes {
     /// `modlist`
@@ -24,6 +46,7 @@ pub mod params_purposes {
 }
 /// The output of `app.bsky.graph.getLists`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub lists: Vec<crate::app_bsky::graph::defs::ListView>,
@@ -48,6 +71,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(lists: impl Into<Vec<crate::app_bsky::graph::defs::ListView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            lists: lists.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `app.bsky.graph.getLists` query.
 ///
 /// Enumerates the lists created by a specified account (actor).
@@ -59,4 +98,26 @@ impl atmo_xrpc::Endpoint for GetLists {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetLists;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetLists {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

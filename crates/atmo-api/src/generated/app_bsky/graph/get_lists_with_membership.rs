@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.getListsWithMembership";
 /// Query parameters of `app.bsky.graph.getListsWithMembership`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The account (actor) to check for membership.
@@ -15,6 +16,27 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub purposes: Vec<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            actor,
+            cursor: Default::default(),
+            limit: Default::default(),
+            purposes: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  set {
+    with_purposes purposes Vec<String>,
+  }
+}
 /// Known values of the `purposes` parameter of [`Params`].
 pub mod params_purposes {
     /// `modlist`
@@ -24,6 +46,7 @@ pub mod params_purposes {
 }
 /// The output of `app.bsky.graph.getListsWithMembership`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub lists_with_membership: Vec<ListWithMembership>,
@@ -48,6 +71,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(lists_with_membership: impl Into<Vec<ListWithMembership>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            lists_with_membership: lists_with_membership.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `app.bsky.graph.getListsWithMembership` query.
 ///
 /// Enumerates the lists created by the session user, and includes membership information about `actor` in those lists. Only supports curation and moderation lists (no reference lists, used in starter packs). Requires auth.
@@ -59,11 +98,34 @@ impl atmo_xrpc::Endpoint for GetListsWithMembership {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetListsWithMembership;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetListsWithMembership {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `app.bsky.graph.getListsWithMembership#listWithMembership`
 ///
 /// A list and an optional list item indicating membership of a target user to that list.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ListWithMembership {
     pub list: crate::app_bsky::graph::defs::ListView,
     pub list_item: Option<crate::app_bsky::graph::defs::ListItemView>,
@@ -87,4 +149,20 @@ impl<'de> serde::Deserialize<'de> for ListWithMembership {
             extra: m.rest(),
         })
     }
+}
+impl ListWithMembership {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(list: impl Into<crate::app_bsky::graph::defs::ListView>) -> Self {
+        Self {
+            list: list.into(),
+            list_item: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ListWithMembership;
+  some {
+    with_list_item list_item crate::app_bsky::graph::defs::ListItemView,
+  }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.getRelationships";
 /// Query parameters of `app.bsky.graph.getRelationships`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Primary account requesting relationships for.
@@ -10,6 +11,21 @@ pub struct Params {
     /// List of 'other' accounts to be related back to the primary.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub others: Vec<atmo_syntax::AtIdentifier>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            actor,
+            others: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  set {
+    with_others others Vec<atmo_syntax::AtIdentifier>,
+  }
 }
 /// A union inside `app.bsky.graph.getRelationships#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,8 +64,13 @@ impl<'de> serde::Deserialize<'de> for OutputRelationshipsItem {
         })
     }
 }
+crate::rt::union_from! { OutputRelationshipsItem;
+    Relationship crate::app_bsky::graph::defs::Relationship,
+    NotFoundActor crate::app_bsky::graph::defs::NotFoundActor,
+}
 /// The output of `app.bsky.graph.getRelationships`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actor: Option<atmo_syntax::Did>,
     pub relationships: Vec<OutputRelationshipsItem>,
@@ -74,6 +95,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(relationships: impl Into<Vec<OutputRelationshipsItem>>) -> Self {
+        Self {
+            actor: Default::default(),
+            relationships: relationships.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  exact {
+    with_actor actor atmo_syntax::Did,
+  }
+}
 /// The errors `app.bsky.graph.getRelationships` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -97,6 +134,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.graph.getRelationships` query.
 ///
 /// Enumerates public relationships between one account, and a list of other accounts. Does not require auth.
@@ -108,4 +161,16 @@ impl atmo_xrpc::Endpoint for GetRelationships {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRelationships;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

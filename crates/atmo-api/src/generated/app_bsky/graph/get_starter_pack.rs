@@ -3,13 +3,22 @@
 pub const NSID: &str = "app.bsky.graph.getStarterPack";
 /// Query parameters of `app.bsky.graph.getStarterPack`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Reference (AT-URI) of the starter pack record.
     pub starter_pack: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(starter_pack: atmo_syntax::AtUri) -> Self {
+        Self { starter_pack }
+    }
+}
 /// The output of `app.bsky.graph.getStarterPack`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub starter_pack: crate::app_bsky::graph::defs::StarterPackView,
     /// Fields not in the lexicon, kept as found.
@@ -31,6 +40,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(starter_pack: impl Into<crate::app_bsky::graph::defs::StarterPackView>) -> Self {
+        Self {
+            starter_pack: starter_pack.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.graph.getStarterPack` query.
 ///
 /// Gets a view of a starter pack.
@@ -42,4 +61,16 @@ impl atmo_xrpc::Endpoint for GetStarterPack {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetStarterPack;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,12 +3,21 @@
 pub const NSID: &str = "app.bsky.graph.getStarterPacks";
 /// Query parameters of `app.bsky.graph.getStarterPacks`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub uris: Vec<atmo_syntax::AtUri>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+        Self { uris: uris.into() }
+    }
+}
 /// The output of `app.bsky.graph.getStarterPacks`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub starter_packs: Vec<crate::app_bsky::graph::defs::StarterPackViewBasic>,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +39,18 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        starter_packs: impl Into<Vec<crate::app_bsky::graph::defs::StarterPackViewBasic>>,
+    ) -> Self {
+        Self {
+            starter_packs: starter_packs.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.graph.getStarterPacks` query.
 ///
 /// Get views for a list of starter packs.
@@ -41,4 +62,16 @@ impl atmo_xrpc::Endpoint for GetStarterPacks {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetStarterPacks;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.getStarterPacksWithMembership";
 /// Query parameters of `app.bsky.graph.getStarterPacksWithMembership`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The account (actor) to check for membership.
@@ -12,8 +13,26 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            actor,
+            cursor: Default::default(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `app.bsky.graph.getStarterPacksWithMembership`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub starter_packs_with_membership: Vec<StarterPackWithMembership>,
@@ -41,6 +60,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(starter_packs_with_membership: impl Into<Vec<StarterPackWithMembership>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            starter_packs_with_membership: starter_packs_with_membership.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `app.bsky.graph.getStarterPacksWithMembership` query.
 ///
 /// Enumerates the starter packs created by the session user, and includes membership information about `actor` in those starter packs. Requires auth.
@@ -52,11 +87,34 @@ impl atmo_xrpc::Endpoint for GetStarterPacksWithMembership {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetStarterPacksWithMembership;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetStarterPacksWithMembership {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `app.bsky.graph.getStarterPacksWithMembership#starterPackWithMembership`
 ///
 /// A starter pack and an optional list item indicating membership of a target user to that starter pack.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StarterPackWithMembership {
     pub list_item: Option<crate::app_bsky::graph::defs::ListItemView>,
     pub starter_pack: crate::app_bsky::graph::defs::StarterPackView,
@@ -80,4 +138,20 @@ impl<'de> serde::Deserialize<'de> for StarterPackWithMembership {
             extra: m.rest(),
         })
     }
+}
+impl StarterPackWithMembership {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(starter_pack: impl Into<crate::app_bsky::graph::defs::StarterPackView>) -> Self {
+        Self {
+            list_item: Default::default(),
+            starter_pack: starter_pack.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { StarterPackWithMembership;
+  some {
+    with_list_item list_item crate::app_bsky::graph::defs::ListItemView,
+  }
 }

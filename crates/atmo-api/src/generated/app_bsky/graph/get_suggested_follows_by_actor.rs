@@ -3,12 +3,21 @@
 pub const NSID: &str = "app.bsky.graph.getSuggestedFollowsByActor";
 /// Query parameters of `app.bsky.graph.getSuggestedFollowsByActor`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub actor: atmo_syntax::AtIdentifier,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self { actor }
+    }
+}
 /// The output of `app.bsky.graph.getSuggestedFollowsByActor`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// DEPRECATED, unused. Previously: if true, response has fallen-back to generic results, and is not scoped using relativeToDid
     pub is_fallback: Option<bool>,
@@ -42,6 +51,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(suggestions: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>) -> Self {
+        Self {
+            is_fallback: Default::default(),
+            rec_id: Default::default(),
+            rec_id_str: Default::default(),
+            suggestions: suggestions.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_is_fallback is_fallback bool,
+    with_rec_id rec_id i64,
+    with_rec_id_str rec_id_str String,
+  }
+}
 /// The `app.bsky.graph.getSuggestedFollowsByActor` query.
 ///
 /// Enumerates follows similar to a given account (actor). Expected use is to recommend additional accounts immediately after following one account.
@@ -53,4 +82,16 @@ impl atmo_xrpc::Endpoint for GetSuggestedFollowsByActor {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSuggestedFollowsByActor;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

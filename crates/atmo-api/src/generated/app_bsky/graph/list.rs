@@ -30,10 +30,14 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.graph.list` record (key: `tid`).
 ///
 /// Record representing a list of accounts (actors). Scope includes both moderation-oriented lists and curration-oriented lists.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub avatar: Option<atmo_data::Blob>,
     pub created_at: atmo_syntax::LenientDatetime,
@@ -76,9 +80,38 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        name: impl Into<String>,
+        purpose: impl Into<crate::app_bsky::graph::defs::ListPurpose>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            avatar: Default::default(),
+            created_at,
+            description: Default::default(),
+            description_facets: Default::default(),
+            labels: Default::default(),
+            name: name.into(),
+            purpose: purpose.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_avatar avatar atmo_data::Blob,
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_labels labels RecordLabels,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.graph.listitem";
 ///
 /// Record representing an account's inclusion on a specific list. The AppView will ignore duplicate listitem records.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     /// Reference (AT-URI) to the list record (app.bsky.graph.list).
@@ -35,9 +36,26 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: atmo_syntax::Did,
+        list: atmo_syntax::AtUri,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            list,
+            subject,
+            extra: Default::default(),
+        }
+    }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

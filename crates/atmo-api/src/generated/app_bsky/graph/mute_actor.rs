@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.muteActor";
 /// The input of `app.bsky.graph.muteActor`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub actor: atmo_syntax::AtIdentifier,
     /// Restrict the mute to the account's quote posts. See onlyReposts.
@@ -32,6 +33,24 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            actor,
+            only_quoteposts: Default::default(),
+            only_reposts: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_only_quoteposts only_quoteposts bool,
+    with_only_reposts only_reposts bool,
+  }
+}
 /// The `app.bsky.graph.muteActor` procedure.
 ///
 /// Creates a mute relationship for the specified account. If a mute already exists for the account, it is updated in place: the stored scope is replaced with the scope in this request. Mutes are private in Bluesky. Requires auth.
@@ -43,4 +62,16 @@ impl atmo_xrpc::Endpoint for MuteActor {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = MuteActor;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.muteThread";
 /// The input of `app.bsky.graph.muteThread`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub root: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(root: atmo_syntax::AtUri) -> Self {
+        Self {
+            root,
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.graph.muteThread` procedure.
 ///
 /// Mutes a thread preventing notifications from the thread and any of its children. Mutes are private in Bluesky. Requires auth.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for MuteThread {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = MuteThread;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

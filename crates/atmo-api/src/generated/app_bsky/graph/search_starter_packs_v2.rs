@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.graph.searchStarterPacksV2";
 /// Query parameters of `app.bsky.graph.searchStarterPacksV2`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -12,8 +13,26 @@ pub struct Params {
     /// Search query string. Syntax, phrase, boolean, and faceting is unspecified, but Lucene query syntax is recommended.
     pub q: String,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(q: impl Into<String>) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            q: q.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `app.bsky.graph.searchStarterPacksV2`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     /// Estimated total number of matching hits. May be rounded or truncated.
@@ -42,6 +61,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        starter_packs: impl Into<Vec<crate::app_bsky::graph::defs::StarterPackView>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            hits_total: Default::default(),
+            starter_packs: starter_packs.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_hits_total hits_total i64,
+  }
+}
 /// The `app.bsky.graph.searchStarterPacksV2` query.
 ///
 /// Find starter packs matching search criteria. Does not require auth.
@@ -53,4 +92,26 @@ impl atmo_xrpc::Endpoint for SearchStarterPacksV2 {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchStarterPacksV2;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchStarterPacksV2 {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

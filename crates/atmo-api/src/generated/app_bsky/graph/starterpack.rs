@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.graph.starterpack";
 ///
 /// Record defining a starter pack of actors and feeds for new users.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     pub description: Option<String>,
@@ -44,14 +45,42 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        name: impl Into<String>,
+        list: atmo_syntax::AtUri,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            description: Default::default(),
+            description_facets: Default::default(),
+            feeds: Default::default(),
+            list,
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_description description String,
+    with_description_facets description_facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_feeds feeds Vec<FeedItem>,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }
 /// `app.bsky.graph.starterpack#feedItem`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FeedItem {
     pub uri: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -71,5 +100,15 @@ impl<'de> serde::Deserialize<'de> for FeedItem {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl FeedItem {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            uri,
+            extra: Default::default(),
+        }
     }
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.graph.verification";
 ///
 /// Record declaring a verification relationship between two accounts. Verifications are only considered valid by an app if issued by an account the app considers trusted.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Date of when the verification was created.
     pub created_at: atmo_syntax::LenientDatetime,
@@ -40,9 +41,28 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
+        display_name: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            display_name: display_name.into(),
+            handle,
+            subject,
+            extra: Default::default(),
+        }
+    }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.labeler.defs";
 /// `app.bsky.labeler.defs#labelerPolicies`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LabelerPolicies {
     /// Label values created by this labeler and scoped exclusively to it. Labels defined here will override global label definitions for this labeler.
     pub label_value_definitions: Option<Vec<crate::com_atproto::label::defs::LabelValueDefinition>>,
@@ -29,8 +30,25 @@ impl<'de> serde::Deserialize<'de> for LabelerPolicies {
         })
     }
 }
+impl LabelerPolicies {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(label_values: impl Into<Vec<crate::com_atproto::label::defs::LabelValue>>) -> Self {
+        Self {
+            label_value_definitions: Default::default(),
+            label_values: label_values.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { LabelerPolicies;
+  some {
+    with_label_value_definitions label_value_definitions Vec<crate::com_atproto::label::defs::LabelValueDefinition>,
+  }
+}
 /// `app.bsky.labeler.defs#labelerView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LabelerView {
     pub cid: atmo_syntax::CidString,
     pub creator: crate::app_bsky::actor::defs::ProfileView,
@@ -70,8 +88,37 @@ impl<'de> serde::Deserialize<'de> for LabelerView {
         })
     }
 }
+impl LabelerView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            cid,
+            creator: creator.into(),
+            indexed_at,
+            labels: Default::default(),
+            like_count: Default::default(),
+            uri,
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { LabelerView;
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_viewer viewer LabelerViewerState,
+  }
+}
 /// `app.bsky.labeler.defs#labelerViewDetailed`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LabelerViewDetailed {
     pub cid: atmo_syntax::CidString,
     pub creator: crate::app_bsky::actor::defs::ProfileView,
@@ -126,8 +173,45 @@ impl<'de> serde::Deserialize<'de> for LabelerViewDetailed {
         })
     }
 }
+impl LabelerViewDetailed {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        creator: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+        policies: impl Into<LabelerPolicies>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            cid,
+            creator: creator.into(),
+            indexed_at,
+            labels: Default::default(),
+            like_count: Default::default(),
+            policies: policies.into(),
+            reason_types: Default::default(),
+            subject_collections: Default::default(),
+            subject_types: Default::default(),
+            uri,
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { LabelerViewDetailed;
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_like_count like_count i64,
+    with_reason_types reason_types Vec<crate::com_atproto::moderation::defs::ReasonType>,
+    with_subject_collections subject_collections Vec<atmo_syntax::Nsid>,
+    with_subject_types subject_types Vec<crate::com_atproto::moderation::defs::SubjectType>,
+    with_viewer viewer LabelerViewerState,
+  }
+}
 /// `app.bsky.labeler.defs#labelerViewerState`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct LabelerViewerState {
     pub like: Option<atmo_syntax::AtUri>,
     /// Fields not in the lexicon, kept as found.
@@ -148,4 +232,16 @@ impl<'de> serde::Deserialize<'de> for LabelerViewerState {
             extra: m.rest(),
         })
     }
+}
+impl LabelerViewerState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { LabelerViewerState;
+  exact {
+    with_like like atmo_syntax::AtUri,
+  }
 }

@@ -3,11 +3,27 @@
 pub const NSID: &str = "app.bsky.labeler.getServices";
 /// Query parameters of `app.bsky.labeler.getServices`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detailed: Option<bool>,
     pub dids: Vec<atmo_syntax::Did>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self {
+            detailed: Default::default(),
+            dids: dids.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_detailed detailed bool,
+  }
 }
 /// A union inside `app.bsky.labeler.getServices#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +62,13 @@ impl<'de> serde::Deserialize<'de> for OutputViewsItem {
         })
     }
 }
+crate::rt::union_from! { OutputViewsItem;
+    LabelerView crate::app_bsky::labeler::defs::LabelerView,
+    LabelerViewDetailed crate::app_bsky::labeler::defs::LabelerViewDetailed,
+}
 /// The output of `app.bsky.labeler.getServices`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub views: Vec<OutputViewsItem>,
     /// Fields not in the lexicon, kept as found.
@@ -69,6 +90,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(views: impl Into<Vec<OutputViewsItem>>) -> Self {
+        Self {
+            views: views.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.labeler.getServices` query.
 ///
 /// Get information about a list of labeler services.
@@ -80,4 +111,16 @@ impl atmo_xrpc::Endpoint for GetServices {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetServices;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -30,10 +30,14 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
         })
     }
 }
+crate::rt::union_from! { RecordLabels;
+    SelfLabels crate::com_atproto::label::defs::SelfLabels,
+}
 /// A `app.bsky.labeler.service` record (key: `literal:self`).
 ///
 /// A declaration of the existence of labeler service.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     pub labels: Option<RecordLabels>,
@@ -74,9 +78,36 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        policies: impl Into<crate::app_bsky::labeler::defs::LabelerPolicies>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            labels: Default::default(),
+            policies: policies.into(),
+            reason_types: Default::default(),
+            subject_collections: Default::default(),
+            subject_types: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_labels labels RecordLabels,
+    with_reason_types reason_types Vec<crate::com_atproto::moderation::defs::ReasonType>,
+    with_subject_collections subject_collections Vec<atmo_syntax::Nsid>,
+    with_subject_types subject_types Vec<crate::com_atproto::moderation::defs::SubjectType>,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.notification.declaration";
 ///
 /// A declaration of the user's choices related to notifications that can be produced by them.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// A declaration of the user's preference for allowing activity subscriptions from other users. Absence of a record implies 'followers'.
     pub allow_subscriptions: String,
@@ -27,6 +28,16 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(allow_subscriptions: impl Into<String>) -> Self {
+        Self {
+            allow_subscriptions: allow_subscriptions.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `allowSubscriptions` field of [`Record`].
 pub mod record_allow_subscriptions {
     /// `followers`
@@ -42,4 +53,5 @@ impl Record {
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }

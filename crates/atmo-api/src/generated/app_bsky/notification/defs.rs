@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.notification.defs";
 /// `app.bsky.notification.defs#activitySubscription`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ActivitySubscription {
     pub post: bool,
     pub reply: bool,
@@ -27,10 +28,22 @@ impl<'de> serde::Deserialize<'de> for ActivitySubscription {
         })
     }
 }
+impl ActivitySubscription {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(post: impl Into<bool>, reply: impl Into<bool>) -> Self {
+        Self {
+            post: post.into(),
+            reply: reply.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.notification.defs#chatPreference`
 ///
 /// Deprecated: use chat.bsky.notification preferences instead. This will only return a default value.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ChatPreference {
     pub include: String,
     pub push: bool,
@@ -55,6 +68,17 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
         })
     }
 }
+impl ChatPreference {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(include: impl Into<String>, push: impl Into<bool>) -> Self {
+        Self {
+            include: include.into(),
+            push: push.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `include` field of [`ChatPreference`].
 pub mod chat_preference_include {
     /// `all`
@@ -64,6 +88,7 @@ pub mod chat_preference_include {
 }
 /// `app.bsky.notification.defs#filterablePreference`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FilterablePreference {
     pub include: String,
     pub list: bool,
@@ -91,6 +116,18 @@ impl<'de> serde::Deserialize<'de> for FilterablePreference {
         })
     }
 }
+impl FilterablePreference {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(include: impl Into<String>, list: impl Into<bool>, push: impl Into<bool>) -> Self {
+        Self {
+            include: include.into(),
+            list: list.into(),
+            push: push.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `include` field of [`FilterablePreference`].
 pub mod filterable_preference_include {
     /// `all`
@@ -100,6 +137,7 @@ pub mod filterable_preference_include {
 }
 /// `app.bsky.notification.defs#preference`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Preference {
     pub list: bool,
     pub push: bool,
@@ -124,8 +162,20 @@ impl<'de> serde::Deserialize<'de> for Preference {
         })
     }
 }
+impl Preference {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(list: impl Into<bool>, push: impl Into<bool>) -> Self {
+        Self {
+            list: list.into(),
+            push: push.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.notification.defs#preferences`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Preferences {
     /// Deprecated: use chat.bsky.notification preferences instead. This will only return a default value.
     pub chat: ChatPreference,
@@ -184,8 +234,45 @@ impl<'de> serde::Deserialize<'de> for Preferences {
         })
     }
 }
+impl Preferences {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        chat: impl Into<ChatPreference>,
+        follow: impl Into<FilterablePreference>,
+        like: impl Into<FilterablePreference>,
+        like_via_repost: impl Into<FilterablePreference>,
+        mention: impl Into<FilterablePreference>,
+        quote: impl Into<FilterablePreference>,
+        reply: impl Into<FilterablePreference>,
+        repost: impl Into<FilterablePreference>,
+        repost_via_repost: impl Into<FilterablePreference>,
+        starterpack_joined: impl Into<Preference>,
+        subscribed_post: impl Into<Preference>,
+        unverified: impl Into<Preference>,
+        verified: impl Into<Preference>,
+    ) -> Self {
+        Self {
+            chat: chat.into(),
+            follow: follow.into(),
+            like: like.into(),
+            like_via_repost: like_via_repost.into(),
+            mention: mention.into(),
+            quote: quote.into(),
+            reply: reply.into(),
+            repost: repost.into(),
+            repost_via_repost: repost_via_repost.into(),
+            starterpack_joined: starterpack_joined.into(),
+            subscribed_post: subscribed_post.into(),
+            unverified: unverified.into(),
+            verified: verified.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.notification.defs#recordDeleted`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct RecordDeleted {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -202,10 +289,18 @@ impl<'de> serde::Deserialize<'de> for RecordDeleted {
         Ok(Self { extra: m.rest() })
     }
 }
+impl RecordDeleted {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.notification.defs#subjectActivitySubscription`
 ///
 /// Object used to store activity subscription data in stash.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SubjectActivitySubscription {
     pub activity_subscription: ActivitySubscription,
     pub subject: atmo_syntax::Did,
@@ -228,5 +323,19 @@ impl<'de> serde::Deserialize<'de> for SubjectActivitySubscription {
             subject: m.req("subject")?,
             extra: m.rest(),
         })
+    }
+}
+impl SubjectActivitySubscription {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: atmo_syntax::Did,
+        activity_subscription: impl Into<ActivitySubscription>,
+    ) -> Self {
+        Self {
+            activity_subscription: activity_subscription.into(),
+            subject,
+            extra: Default::default(),
+        }
     }
 }

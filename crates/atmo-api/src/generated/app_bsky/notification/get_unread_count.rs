@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.notification.getUnreadCount";
 /// Query parameters of `app.bsky.notification.getUnreadCount`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10,8 +11,24 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_at: Option<atmo_syntax::LenientDatetime>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_priority priority bool,
+  }
+  exact {
+    with_seen_at seen_at atmo_syntax::LenientDatetime,
+  }
+}
 /// The output of `app.bsky.notification.getUnreadCount`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub count: i64,
     /// Fields not in the lexicon, kept as found.
@@ -33,6 +50,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(count: impl Into<i64>) -> Self {
+        Self {
+            count: count.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.notification.getUnreadCount` query.
 ///
 /// Count the number of unread notifications for the requesting account. Requires auth.
@@ -44,4 +71,16 @@ impl atmo_xrpc::Endpoint for GetUnreadCount {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetUnreadCount;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

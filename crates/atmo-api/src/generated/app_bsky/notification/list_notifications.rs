@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.notification.listNotifications";
 /// Query parameters of `app.bsky.notification.listNotifications`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -17,8 +18,29 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_at: Option<atmo_syntax::LenientDatetime>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_priority priority bool,
+  }
+  exact {
+    with_seen_at seen_at atmo_syntax::LenientDatetime,
+  }
+  set {
+    with_reasons reasons Vec<String>,
+  }
+}
 /// The output of `app.bsky.notification.listNotifications`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub notifications: Vec<Notification>,
@@ -49,6 +71,28 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(notifications: impl Into<Vec<Notification>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            notifications: notifications.into(),
+            priority: Default::default(),
+            seen_at: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_priority priority bool,
+  }
+  exact {
+    with_seen_at seen_at atmo_syntax::LenientDatetime,
+  }
+}
 /// The `app.bsky.notification.listNotifications` query.
 ///
 /// Enumerate notifications for the requesting account. Requires auth.
@@ -60,9 +104,32 @@ impl atmo_xrpc::Endpoint for ListNotifications {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListNotifications;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListNotifications {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `app.bsky.notification.listNotifications#notification`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Notification {
     pub author: crate::app_bsky::actor::defs::ProfileView,
     pub cid: atmo_syntax::CidString,
@@ -112,6 +179,42 @@ impl<'de> serde::Deserialize<'de> for Notification {
             extra: m.rest(),
         })
     }
+}
+impl Notification {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        author: impl Into<crate::app_bsky::actor::defs::ProfileView>,
+        reason: impl Into<String>,
+        record: impl Into<atmo_data::Value>,
+        is_read: impl Into<bool>,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            author: author.into(),
+            cid,
+            indexed_at,
+            is_read: is_read.into(),
+            labels: Default::default(),
+            reason: reason.into(),
+            reason_subject: Default::default(),
+            record: record.into(),
+            starter_pack: Default::default(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Notification;
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_starter_pack starter_pack crate::app_bsky::graph::defs::StarterPackViewBasic,
+  }
+  exact {
+    with_reason_subject reason_subject atmo_syntax::AtUri,
+  }
 }
 /// Known values of the `reason` field of [`Notification`].
 pub mod notification_reason {

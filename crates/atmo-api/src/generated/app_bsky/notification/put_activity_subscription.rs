@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.notification.putActivitySubscription";
 /// The input of `app.bsky.notification.putActivitySubscription`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub activity_subscription: crate::app_bsky::notification::defs::ActivitySubscription,
     pub subject: atmo_syntax::Did,
@@ -27,8 +28,23 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: atmo_syntax::Did,
+        activity_subscription: impl Into<crate::app_bsky::notification::defs::ActivitySubscription>,
+    ) -> Self {
+        Self {
+            activity_subscription: activity_subscription.into(),
+            subject,
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `app.bsky.notification.putActivitySubscription`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub activity_subscription: Option<crate::app_bsky::notification::defs::ActivitySubscription>,
     pub subject: atmo_syntax::Did,
@@ -53,6 +69,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject: atmo_syntax::Did) -> Self {
+        Self {
+            activity_subscription: Default::default(),
+            subject,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_activity_subscription activity_subscription crate::app_bsky::notification::defs::ActivitySubscription,
+  }
+}
 /// The `app.bsky.notification.putActivitySubscription` procedure.
 ///
 /// Puts an activity subscription entry. The key should be omitted for creation and provided for updates. Requires auth.
@@ -64,4 +96,16 @@ impl atmo_xrpc::Endpoint for PutActivitySubscription {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = PutActivitySubscription;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

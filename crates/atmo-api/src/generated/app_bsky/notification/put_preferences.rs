@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.notification.putPreferences";
 /// The input of `app.bsky.notification.putPreferences`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub priority: bool,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(priority: impl Into<bool>) -> Self {
+        Self {
+            priority: priority.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.notification.putPreferences` procedure.
 ///
 /// Set notification-related preferences for an account. Requires auth.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for PutPreferences {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = PutPreferences;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

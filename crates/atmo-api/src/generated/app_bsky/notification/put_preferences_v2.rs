@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.notification.putPreferencesV2";
 /// The input of `app.bsky.notification.putPreferencesV2`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     /// Deprecated: use chat.bsky.notification preferences instead. Setting this won't stick and the default values will be returned.
     pub chat: Option<crate::app_bsky::notification::defs::ChatPreference>,
@@ -61,8 +62,33 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_chat chat crate::app_bsky::notification::defs::ChatPreference,
+    with_follow follow crate::app_bsky::notification::defs::FilterablePreference,
+    with_like like crate::app_bsky::notification::defs::FilterablePreference,
+    with_like_via_repost like_via_repost crate::app_bsky::notification::defs::FilterablePreference,
+    with_mention mention crate::app_bsky::notification::defs::FilterablePreference,
+    with_quote quote crate::app_bsky::notification::defs::FilterablePreference,
+    with_reply reply crate::app_bsky::notification::defs::FilterablePreference,
+    with_repost repost crate::app_bsky::notification::defs::FilterablePreference,
+    with_repost_via_repost repost_via_repost crate::app_bsky::notification::defs::FilterablePreference,
+    with_starterpack_joined starterpack_joined crate::app_bsky::notification::defs::Preference,
+    with_subscribed_post subscribed_post crate::app_bsky::notification::defs::Preference,
+    with_unverified unverified crate::app_bsky::notification::defs::Preference,
+    with_verified verified crate::app_bsky::notification::defs::Preference,
+  }
+}
 /// The output of `app.bsky.notification.putPreferencesV2`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub preferences: crate::app_bsky::notification::defs::Preferences,
     /// Fields not in the lexicon, kept as found.
@@ -84,6 +110,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(preferences: impl Into<crate::app_bsky::notification::defs::Preferences>) -> Self {
+        Self {
+            preferences: preferences.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.notification.putPreferencesV2` procedure.
 ///
 /// Set notification-related preferences for an account. Requires auth.
@@ -95,4 +131,16 @@ impl atmo_xrpc::Endpoint for PutPreferencesV2 {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = PutPreferencesV2;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.notification.registerPush";
 /// The input of `app.bsky.notification.registerPush`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Set to true when the actor is age restricted
     pub age_restricted: Option<bool>,
@@ -37,6 +38,30 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        service_did: atmo_syntax::Did,
+        token: impl Into<String>,
+        platform: impl Into<String>,
+        app_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            age_restricted: Default::default(),
+            app_id: app_id.into(),
+            platform: platform.into(),
+            service_did,
+            token: token.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_age_restricted age_restricted bool,
+  }
+}
 /// Known values of the `platform` field of [`Input`].
 pub mod input_platform {
     /// `ios`
@@ -57,4 +82,16 @@ impl atmo_xrpc::Endpoint for RegisterPush {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RegisterPush;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

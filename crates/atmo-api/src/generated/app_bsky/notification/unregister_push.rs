@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.notification.unregisterPush";
 /// The input of `app.bsky.notification.unregisterPush`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub app_id: String,
     pub platform: String,
@@ -33,6 +34,24 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        service_did: atmo_syntax::Did,
+        token: impl Into<String>,
+        platform: impl Into<String>,
+        app_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            app_id: app_id.into(),
+            platform: platform.into(),
+            service_did,
+            token: token.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `platform` field of [`Input`].
 pub mod input_platform {
     /// `ios`
@@ -53,4 +72,16 @@ impl atmo_xrpc::Endpoint for UnregisterPush {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UnregisterPush;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.notification.updateSeen";
 /// The input of `app.bsky.notification.updateSeen`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub seen_at: atmo_syntax::LenientDatetime,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(seen_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            seen_at,
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.notification.updateSeen` procedure.
 ///
 /// Notify server that the requesting account has seen notifications. Requires auth.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for UpdateSeen {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateSeen;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

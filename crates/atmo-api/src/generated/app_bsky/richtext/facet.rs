@@ -36,10 +36,16 @@ impl<'de> serde::Deserialize<'de> for FacetFeaturesItem {
         })
     }
 }
+crate::rt::union_from! { FacetFeaturesItem;
+    Mention Mention,
+    Link Link,
+    Tag Tag,
+}
 /// `app.bsky.richtext.facet`
 ///
 /// Annotation of a sub-string within rich text.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Facet {
     pub features: Vec<FacetFeaturesItem>,
     pub index: ByteSlice,
@@ -64,10 +70,22 @@ impl<'de> serde::Deserialize<'de> for Facet {
         })
     }
 }
+impl Facet {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(index: impl Into<ByteSlice>, features: impl Into<Vec<FacetFeaturesItem>>) -> Self {
+        Self {
+            features: features.into(),
+            index: index.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.richtext.facet#byteSlice`
 ///
 /// Specifies the sub-string range a facet feature applies to. Start index is inclusive, end index is exclusive. Indices are zero-indexed, counting bytes of the UTF-8 encoded text. NOTE: some languages, like Javascript, use UTF-16 or Unicode codepoints for string slice indexing; in these languages, convert to byte arrays before working with facets.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ByteSlice {
     pub byte_end: i64,
     pub byte_start: i64,
@@ -92,10 +110,22 @@ impl<'de> serde::Deserialize<'de> for ByteSlice {
         })
     }
 }
+impl ByteSlice {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(byte_start: impl Into<i64>, byte_end: impl Into<i64>) -> Self {
+        Self {
+            byte_end: byte_end.into(),
+            byte_start: byte_start.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.richtext.facet#link`
 ///
 /// Facet feature for a URL. The text URL may have been simplified or truncated, but the facet reference should be a complete URL.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Link {
     pub uri: atmo_syntax::Uri,
     /// Fields not in the lexicon, kept as found.
@@ -117,10 +147,21 @@ impl<'de> serde::Deserialize<'de> for Link {
         })
     }
 }
+impl Link {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::Uri) -> Self {
+        Self {
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.richtext.facet#mention`
 ///
 /// Facet feature for mention of another account. The text is usually a handle, including a '@' prefix, but the facet reference is a DID.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Mention {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -142,10 +183,21 @@ impl<'de> serde::Deserialize<'de> for Mention {
         })
     }
 }
+impl Mention {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.richtext.facet#tag`
 ///
 /// Facet feature for a hashtag. The text usually includes a '#' prefix, but the facet reference should not (except in the case of 'double hash tags').
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Tag {
     pub tag: String,
     /// Fields not in the lexicon, kept as found.
@@ -165,5 +217,15 @@ impl<'de> serde::Deserialize<'de> for Tag {
             tag: m.req("tag")?,
             extra: m.rest(),
         })
+    }
+}
+impl Tag {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(tag: impl Into<String>) -> Self {
+        Self {
+            tag: tag.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "app.bsky.unspecced.defs";
 ///
 /// Object used to store age assurance data in stash.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AgeAssuranceEvent {
     /// The unique identifier for this instance of the age assurance flow, in UUID format.
     pub attempt_id: String,
@@ -55,6 +56,36 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
         })
     }
 }
+impl AgeAssuranceEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        created_at: atmo_syntax::LenientDatetime,
+        status: impl Into<String>,
+        attempt_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            attempt_id: attempt_id.into(),
+            complete_ip: Default::default(),
+            complete_ua: Default::default(),
+            created_at,
+            email: Default::default(),
+            init_ip: Default::default(),
+            init_ua: Default::default(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AgeAssuranceEvent;
+  some {
+    with_complete_ip complete_ip String,
+    with_complete_ua complete_ua String,
+    with_email email String,
+    with_init_ip init_ip String,
+    with_init_ua init_ua String,
+  }
+}
 /// Known values of the `status` field of [`AgeAssuranceEvent`].
 pub mod age_assurance_event_status {
     /// `unknown`
@@ -68,6 +99,7 @@ pub mod age_assurance_event_status {
 ///
 /// The computed state of the age assurance process, returned to the user in question on certain authenticated requests.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AgeAssuranceState {
     /// The timestamp when this state was last updated.
     pub last_initiated_at: Option<atmo_syntax::LenientDatetime>,
@@ -94,6 +126,22 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceState {
         })
     }
 }
+impl AgeAssuranceState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(status: impl Into<String>) -> Self {
+        Self {
+            last_initiated_at: Default::default(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AgeAssuranceState;
+  exact {
+    with_last_initiated_at last_initiated_at atmo_syntax::LenientDatetime,
+  }
+}
 /// Known values of the `status` field of [`AgeAssuranceState`].
 pub mod age_assurance_state_status {
     /// `unknown`
@@ -107,6 +155,7 @@ pub mod age_assurance_state_status {
 }
 /// `app.bsky.unspecced.defs#skeletonSearchActor`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SkeletonSearchActor {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -128,8 +177,19 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchActor {
         })
     }
 }
+impl SkeletonSearchActor {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.unspecced.defs#skeletonSearchPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SkeletonSearchPost {
     pub uri: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -151,8 +211,19 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchPost {
         })
     }
 }
+impl SkeletonSearchPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.unspecced.defs#skeletonSearchStarterPack`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SkeletonSearchStarterPack {
     pub uri: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -174,8 +245,19 @@ impl<'de> serde::Deserialize<'de> for SkeletonSearchStarterPack {
         })
     }
 }
+impl SkeletonSearchStarterPack {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.unspecced.defs#skeletonTrend`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SkeletonTrend {
     pub category: Option<String>,
     pub description: Option<String>,
@@ -221,6 +303,38 @@ impl<'de> serde::Deserialize<'de> for SkeletonTrend {
         })
     }
 }
+impl SkeletonTrend {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        topic: impl Into<String>,
+        display_name: impl Into<String>,
+        link: impl Into<String>,
+        started_at: atmo_syntax::LenientDatetime,
+        post_count: impl Into<i64>,
+        dids: impl Into<Vec<atmo_syntax::Did>>,
+    ) -> Self {
+        Self {
+            category: Default::default(),
+            description: Default::default(),
+            dids: dids.into(),
+            display_name: display_name.into(),
+            link: link.into(),
+            post_count: post_count.into(),
+            started_at,
+            status: Default::default(),
+            topic: topic.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { SkeletonTrend;
+  some {
+    with_category category String,
+    with_description description String,
+    with_status status String,
+  }
+}
 /// Known values of the `status` field of [`SkeletonTrend`].
 pub mod skeleton_trend_status {
     /// `hot`
@@ -228,6 +342,7 @@ pub mod skeleton_trend_status {
 }
 /// `app.bsky.unspecced.defs#threadItemBlocked`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ThreadItemBlocked {
     pub author: crate::app_bsky::feed::defs::BlockedAuthor,
     /// Fields not in the lexicon, kept as found.
@@ -249,8 +364,19 @@ impl<'de> serde::Deserialize<'de> for ThreadItemBlocked {
         })
     }
 }
+impl ThreadItemBlocked {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(author: impl Into<crate::app_bsky::feed::defs::BlockedAuthor>) -> Self {
+        Self {
+            author: author.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `app.bsky.unspecced.defs#threadItemNoUnauthenticated`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ThreadItemNoUnauthenticated {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -267,8 +393,16 @@ impl<'de> serde::Deserialize<'de> for ThreadItemNoUnauthenticated {
         Ok(Self { extra: m.rest() })
     }
 }
+impl ThreadItemNoUnauthenticated {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.unspecced.defs#threadItemNotFound`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ThreadItemNotFound {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -285,8 +419,16 @@ impl<'de> serde::Deserialize<'de> for ThreadItemNotFound {
         Ok(Self { extra: m.rest() })
     }
 }
+impl ThreadItemNotFound {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `app.bsky.unspecced.defs#threadItemPost`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ThreadItemPost {
     /// The threadgate created by the author indicates this post as a reply to be hidden for everyone consuming the thread.
     pub hidden_by_threadgate: bool,
@@ -336,8 +478,39 @@ impl<'de> serde::Deserialize<'de> for ThreadItemPost {
         })
     }
 }
+impl ThreadItemPost {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        post: impl Into<crate::app_bsky::feed::defs::PostView>,
+        more_parents: impl Into<bool>,
+        more_replies: impl Into<i64>,
+        op_thread: impl Into<bool>,
+        hidden_by_threadgate: impl Into<bool>,
+        muted_by_viewer: impl Into<bool>,
+    ) -> Self {
+        Self {
+            hidden_by_threadgate: hidden_by_threadgate.into(),
+            more_parents: more_parents.into(),
+            more_replies: more_replies.into(),
+            muted_by_viewer: muted_by_viewer.into(),
+            op_thread: op_thread.into(),
+            op_thread_post_count: Default::default(),
+            op_thread_post_index: Default::default(),
+            post: post.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ThreadItemPost;
+  some {
+    with_op_thread_post_count op_thread_post_count i64,
+    with_op_thread_post_index op_thread_post_index i64,
+  }
+}
 /// `app.bsky.unspecced.defs#trendView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TrendView {
     pub actors: Vec<crate::app_bsky::actor::defs::ProfileViewBasic>,
     pub category: Option<String>,
@@ -383,6 +556,38 @@ impl<'de> serde::Deserialize<'de> for TrendView {
         })
     }
 }
+impl TrendView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        topic: impl Into<String>,
+        display_name: impl Into<String>,
+        link: impl Into<String>,
+        started_at: atmo_syntax::LenientDatetime,
+        post_count: impl Into<i64>,
+        actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            actors: actors.into(),
+            category: Default::default(),
+            description: Default::default(),
+            display_name: display_name.into(),
+            link: link.into(),
+            post_count: post_count.into(),
+            started_at,
+            status: Default::default(),
+            topic: topic.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { TrendView;
+  some {
+    with_category category String,
+    with_description description String,
+    with_status status String,
+  }
+}
 /// Known values of the `status` field of [`TrendView`].
 pub mod trend_view_status {
     /// `hot`
@@ -390,6 +595,7 @@ pub mod trend_view_status {
 }
 /// `app.bsky.unspecced.defs#trendingTopic`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TrendingTopic {
     pub description: Option<String>,
     pub display_name: Option<String>,
@@ -419,4 +625,23 @@ impl<'de> serde::Deserialize<'de> for TrendingTopic {
             extra: m.rest(),
         })
     }
+}
+impl TrendingTopic {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(topic: impl Into<String>, link: impl Into<String>) -> Self {
+        Self {
+            description: Default::default(),
+            display_name: Default::default(),
+            link: link.into(),
+            topic: topic.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { TrendingTopic;
+  some {
+    with_description description String,
+    with_display_name display_name String,
+  }
 }

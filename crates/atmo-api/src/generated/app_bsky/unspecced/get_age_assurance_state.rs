@@ -14,4 +14,16 @@ impl atmo_xrpc::Endpoint for GetAgeAssuranceState {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetAgeAssuranceState {
+    type Endpoint = GetAgeAssuranceState;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

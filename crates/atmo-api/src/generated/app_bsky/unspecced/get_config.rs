@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getConfig";
 /// The output of `app.bsky.unspecced.getConfig`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     pub check_email_confirmed: Option<bool>,
     pub live_now: Option<Vec<LiveNowConfig>>,
@@ -27,6 +28,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_check_email_confirmed check_email_confirmed bool,
+    with_live_now live_now Vec<LiveNowConfig>,
+  }
+}
 /// The `app.bsky.unspecced.getConfig` query.
 ///
 /// Get miscellaneous runtime configuration.
@@ -38,9 +52,22 @@ impl atmo_xrpc::Endpoint for GetConfig {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetConfig {
+    type Endpoint = GetConfig;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `app.bsky.unspecced.getConfig#liveNowConfig`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LiveNowConfig {
     pub did: atmo_syntax::Did,
     pub domains: Vec<String>,
@@ -63,5 +90,16 @@ impl<'de> serde::Deserialize<'de> for LiveNowConfig {
             domains: m.req("domains")?,
             extra: m.rest(),
         })
+    }
+}
+impl LiveNowConfig {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, domains: impl Into<Vec<String>>) -> Self {
+        Self {
+            did,
+            domains: domains.into(),
+            extra: Default::default(),
+        }
     }
 }

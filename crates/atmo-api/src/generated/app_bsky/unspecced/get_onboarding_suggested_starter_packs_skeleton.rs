@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getOnboardingSuggestedStarterPacksSkeleton";
 /// Query parameters of `app.bsky.unspecced.getOnboardingSuggestedStarterPacksSkeleton`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,8 +12,24 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
+}
 /// The output of `app.bsky.unspecced.getOnboardingSuggestedStarterPacksSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub starter_packs: Vec<atmo_syntax::AtUri>,
     /// Fields not in the lexicon, kept as found.
@@ -34,6 +51,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(starter_packs: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+        Self {
+            starter_packs: starter_packs.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.unspecced.getOnboardingSuggestedStarterPacksSkeleton` query.
 ///
 /// Get a skeleton of suggested starterpacks for onboarding. Intended to be called and hydrated by app.bsky.unspecced.getOnboardingSuggestedStarterPacks
@@ -45,4 +72,16 @@ impl atmo_xrpc::Endpoint for GetOnboardingSuggestedStarterPacksSkeleton {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetOnboardingSuggestedStarterPacksSkeleton;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "app.bsky.unspecced.getPostThreadOtherV2";
 /// Query parameters of `app.bsky.unspecced.getPostThreadOtherV2`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Reference (AT-URI) to post record. This is the anchor post.
     pub anchor: atmo_syntax::AtUri,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(anchor: atmo_syntax::AtUri) -> Self {
+        Self { anchor }
+    }
+}
 /// The output of `app.bsky.unspecced.getPostThreadOtherV2`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// A flat list of other thread items. The depth of each item is indicated by the depth property inside the item.
     pub thread: Vec<ThreadItem>,
@@ -32,6 +41,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(thread: impl Into<Vec<ThreadItem>>) -> Self {
+        Self {
+            thread: thread.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.unspecced.getPostThreadOtherV2` query.
 ///
 /// (NOTE: this endpoint is under development and WILL change without notice. Don't use it until it is moved out of `unspecced` or your application WILL break) Get additional posts under a thread e.g. replies hidden by threadgate. Based on an anchor post at any depth of the tree, returns top-level replies below that anchor. It does not include ancestors nor the anchor itself. This should be called after exhausting `app.bsky.unspecced.getPostThreadV2`. Does not require auth, but additional metadata and filtering will be applied for authed requests.
@@ -43,6 +62,18 @@ impl atmo_xrpc::Endpoint for GetPostThreadOtherV2 {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetPostThreadOtherV2;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// A union inside `app.bsky.unspecced.getPostThreadOtherV2#threadItem`.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,8 +104,12 @@ impl<'de> serde::Deserialize<'de> for ThreadItemValue {
         })
     }
 }
+crate::rt::union_from! { ThreadItemValue;
+    ThreadItemPost crate::app_bsky::unspecced::defs::ThreadItemPost,
+}
 /// `app.bsky.unspecced.getPostThreadOtherV2#threadItem`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ThreadItem {
     /// The nesting level of this item in the thread. Depth 0 means the anchor item. Items above have negative depths, items below have positive depths.
     pub depth: i64,
@@ -101,5 +136,21 @@ impl<'de> serde::Deserialize<'de> for ThreadItem {
             value: m.req("value")?,
             extra: m.rest(),
         })
+    }
+}
+impl ThreadItem {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        depth: impl Into<i64>,
+        value: impl Into<ThreadItemValue>,
+    ) -> Self {
+        Self {
+            depth: depth.into(),
+            uri,
+            value: value.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.unspecced.getPostThreadV2";
 /// Query parameters of `app.bsky.unspecced.getPostThreadV2`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Whether to include parents above the anchor.
@@ -20,6 +21,27 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(anchor: atmo_syntax::AtUri) -> Self {
+        Self {
+            above: Default::default(),
+            anchor,
+            below: Default::default(),
+            branching_factor: Default::default(),
+            sort: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_above above bool,
+    with_below below i64,
+    with_branching_factor branching_factor i64,
+    with_sort sort String,
+  }
+}
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
     /// `newest`
@@ -31,6 +53,7 @@ pub mod params_sort {
 }
 /// The output of `app.bsky.unspecced.getPostThreadV2`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Whether this thread has additional replies. If true, a call can be made to the `getPostThreadOtherV2` endpoint to retrieve them.
     pub has_other_replies: bool,
@@ -60,6 +83,23 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(thread: impl Into<Vec<ThreadItem>>, has_other_replies: impl Into<bool>) -> Self {
+        Self {
+            has_other_replies: has_other_replies.into(),
+            thread: thread.into(),
+            threadgate: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_threadgate threadgate crate::app_bsky::feed::defs::ThreadgateView,
+  }
+}
 /// The `app.bsky.unspecced.getPostThreadV2` query.
 ///
 /// (NOTE: this endpoint is under development and WILL change without notice. Don't use it until it is moved out of `unspecced` or your application WILL break) Get posts in a thread. It is based in an anchor post at any depth of the tree, and returns posts above it (recursively resolving the parent, without further branching to their replies) and below it (recursive replies, with branching to their replies). Does not require auth, but additional metadata and filtering will be applied for authed requests.
@@ -71,6 +111,18 @@ impl atmo_xrpc::Endpoint for GetPostThreadV2 {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetPostThreadV2;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// A union inside `app.bsky.unspecced.getPostThreadV2#threadItem`.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,8 +179,15 @@ impl<'de> serde::Deserialize<'de> for ThreadItemValue {
         })
     }
 }
+crate::rt::union_from! { ThreadItemValue;
+    ThreadItemPost crate::app_bsky::unspecced::defs::ThreadItemPost,
+    ThreadItemNoUnauthenticated crate::app_bsky::unspecced::defs::ThreadItemNoUnauthenticated,
+    ThreadItemNotFound crate::app_bsky::unspecced::defs::ThreadItemNotFound,
+    ThreadItemBlocked crate::app_bsky::unspecced::defs::ThreadItemBlocked,
+}
 /// `app.bsky.unspecced.getPostThreadV2#threadItem`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ThreadItem {
     /// The nesting level of this item in the thread. Depth 0 means the anchor item. Items above have negative depths, items below have positive depths.
     pub depth: i64,
@@ -155,5 +214,21 @@ impl<'de> serde::Deserialize<'de> for ThreadItem {
             value: m.req("value")?,
             extra: m.rest(),
         })
+    }
+}
+impl ThreadItem {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        depth: impl Into<i64>,
+        value: impl Into<ThreadItemValue>,
+    ) -> Self {
+        Self {
+            depth: depth.into(),
+            uri,
+            value: value.into(),
+            extra: Default::default(),
+        }
     }
 }

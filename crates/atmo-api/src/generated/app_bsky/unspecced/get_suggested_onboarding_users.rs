@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getSuggestedOnboardingUsers";
 /// Query parameters of `app.bsky.unspecced.getSuggestedOnboardingUsers`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Category of users to get suggestions for.
@@ -11,8 +12,22 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_category category String,
+    with_limit limit i64,
+  }
+}
 /// The output of `app.bsky.unspecced.getSuggestedOnboardingUsers`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actors: Vec<crate::app_bsky::actor::defs::ProfileView>,
     /// DEPRECATED: use recIdStr instead.
@@ -42,6 +57,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actors: impl Into<Vec<crate::app_bsky::actor::defs::ProfileView>>) -> Self {
+        Self {
+            actors: actors.into(),
+            rec_id: Default::default(),
+            rec_id_str: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_rec_id rec_id String,
+    with_rec_id_str rec_id_str String,
+  }
+}
 /// The `app.bsky.unspecced.getSuggestedOnboardingUsers` query.
 ///
 /// Get a list of suggested users for onboarding
@@ -53,4 +86,16 @@ impl atmo_xrpc::Endpoint for GetSuggestedOnboardingUsers {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSuggestedOnboardingUsers;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -2,14 +2,28 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getSuggestedStarterPacks";
 /// Query parameters of `app.bsky.unspecced.getSuggestedStarterPacks`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_limit limit i64,
+  }
+}
 /// The output of `app.bsky.unspecced.getSuggestedStarterPacks`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub starter_packs: Vec<crate::app_bsky::graph::defs::StarterPackView>,
     /// Fields not in the lexicon, kept as found.
@@ -31,6 +45,18 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        starter_packs: impl Into<Vec<crate::app_bsky::graph::defs::StarterPackView>>,
+    ) -> Self {
+        Self {
+            starter_packs: starter_packs.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.unspecced.getSuggestedStarterPacks` query.
 ///
 /// Get a list of suggested starterpacks
@@ -42,4 +68,16 @@ impl atmo_xrpc::Endpoint for GetSuggestedStarterPacks {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSuggestedStarterPacks;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

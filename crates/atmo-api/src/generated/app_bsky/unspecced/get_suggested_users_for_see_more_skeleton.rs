@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getSuggestedUsersForSeeMoreSkeleton";
 /// Query parameters of `app.bsky.unspecced.getSuggestedUsersForSeeMoreSkeleton`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Category of users to get suggestions for.
@@ -14,8 +15,25 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_category category String,
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
+}
 /// The output of `app.bsky.unspecced.getSuggestedUsersForSeeMoreSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub dids: Vec<atmo_syntax::Did>,
     /// Snowflake for this recommendation, use when submitting recommendation events.
@@ -41,6 +59,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self {
+            dids: dids.into(),
+            rec_id_str: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_rec_id_str rec_id_str String,
+  }
+}
 /// The `app.bsky.unspecced.getSuggestedUsersForSeeMoreSkeleton` query.
 ///
 /// Get a skeleton of suggested users for the See More page. Intended to be called and hydrated by app.bsky.unspecced.getSuggestedUsersForSeeMore
@@ -52,4 +86,16 @@ impl atmo_xrpc::Endpoint for GetSuggestedUsersForSeeMoreSkeleton {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSuggestedUsersForSeeMoreSkeleton;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

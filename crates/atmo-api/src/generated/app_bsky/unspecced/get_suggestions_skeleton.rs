@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getSuggestionsSkeleton";
 /// Query parameters of `app.bsky.unspecced.getSuggestionsSkeleton`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -16,8 +17,26 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_relative_to_did relative_to_did atmo_syntax::Did,
+    with_viewer viewer atmo_syntax::Did,
+  }
+}
 /// The output of `app.bsky.unspecced.getSuggestionsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actors: Vec<crate::app_bsky::unspecced::defs::SkeletonSearchActor>,
     pub cursor: Option<String>,
@@ -54,6 +73,32 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actors: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonSearchActor>>,
+    ) -> Self {
+        Self {
+            actors: actors.into(),
+            cursor: Default::default(),
+            rec_id: Default::default(),
+            rec_id_str: Default::default(),
+            relative_to_did: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_rec_id rec_id i64,
+    with_rec_id_str rec_id_str String,
+  }
+  exact {
+    with_relative_to_did relative_to_did atmo_syntax::Did,
+  }
+}
 /// The `app.bsky.unspecced.getSuggestionsSkeleton` query.
 ///
 /// Get a skeleton of suggested actors. Intended to be called and then hydrated through app.bsky.actor.getSuggestions
@@ -65,4 +110,26 @@ impl atmo_xrpc::Endpoint for GetSuggestionsSkeleton {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSuggestionsSkeleton;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetSuggestionsSkeleton {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.unspecced.getTaggedSuggestions";
 /// The output of `app.bsky.unspecced.getTaggedSuggestions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub suggestions: Vec<Suggestion>,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(suggestions: impl Into<Vec<Suggestion>>) -> Self {
+        Self {
+            suggestions: suggestions.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.unspecced.getTaggedSuggestions` query.
 ///
 /// Get a list of suggestions (feeds and users) tagged with categories
@@ -35,9 +46,22 @@ impl atmo_xrpc::Endpoint for GetTaggedSuggestions {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetTaggedSuggestions {
+    type Endpoint = GetTaggedSuggestions;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `app.bsky.unspecced.getTaggedSuggestions#suggestion`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Suggestion {
     pub subject: atmo_syntax::Uri,
     pub subject_type: String,
@@ -63,6 +87,22 @@ impl<'de> serde::Deserialize<'de> for Suggestion {
             tag: m.req("tag")?,
             extra: m.rest(),
         })
+    }
+}
+impl Suggestion {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        tag: impl Into<String>,
+        subject_type: impl Into<String>,
+        subject: atmo_syntax::Uri,
+    ) -> Self {
+        Self {
+            subject,
+            subject_type: subject_type.into(),
+            tag: tag.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// Known values of the `subjectType` field of [`Suggestion`].

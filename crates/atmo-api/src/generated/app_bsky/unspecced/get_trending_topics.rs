@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getTrendingTopics";
 /// Query parameters of `app.bsky.unspecced.getTrendingTopics`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,8 +12,24 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
+}
 /// The output of `app.bsky.unspecced.getTrendingTopics`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub suggested: Vec<crate::app_bsky::unspecced::defs::TrendingTopic>,
     pub topics: Vec<crate::app_bsky::unspecced::defs::TrendingTopic>,
@@ -37,6 +54,20 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        topics: impl Into<Vec<crate::app_bsky::unspecced::defs::TrendingTopic>>,
+        suggested: impl Into<Vec<crate::app_bsky::unspecced::defs::TrendingTopic>>,
+    ) -> Self {
+        Self {
+            suggested: suggested.into(),
+            topics: topics.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.unspecced.getTrendingTopics` query.
 ///
 /// Get a list of trending topics
@@ -48,4 +79,16 @@ impl atmo_xrpc::Endpoint for GetTrendingTopics {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetTrendingTopics;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -2,14 +2,28 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "app.bsky.unspecced.getTrends";
 /// Query parameters of `app.bsky.unspecced.getTrends`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_limit limit i64,
+  }
+}
 /// The output of `app.bsky.unspecced.getTrends`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Snowflake for this recommendation, use when submitting recommendation events.
     pub rec_id_str: Option<String>,
@@ -35,6 +49,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(trends: impl Into<Vec<crate::app_bsky::unspecced::defs::TrendView>>) -> Self {
+        Self {
+            rec_id_str: Default::default(),
+            trends: trends.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_rec_id_str rec_id_str String,
+  }
+}
 /// The `app.bsky.unspecced.getTrends` query.
 ///
 /// Get the current trends on the network
@@ -46,4 +76,16 @@ impl atmo_xrpc::Endpoint for GetTrends {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetTrends;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.unspecced.initAgeAssurance";
 /// The input of `app.bsky.unspecced.initAgeAssurance`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// An ISO 3166-1 alpha-2 code of the user's location.
     pub country_code: String,
@@ -31,6 +32,22 @@ impl<'de> serde::Deserialize<'de> for Input {
             language: m.req("language")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        email: impl Into<String>,
+        language: impl Into<String>,
+        country_code: impl Into<String>,
+    ) -> Self {
+        Self {
+            country_code: country_code.into(),
+            email: email.into(),
+            language: language.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The output of `app.bsky.unspecced.initAgeAssurance`.
@@ -64,6 +81,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.unspecced.initAgeAssurance` procedure.
 ///
 /// Initiate age assurance for an account. This is a one-time action that will start the process of verifying the user's age.
@@ -75,4 +108,16 @@ impl atmo_xrpc::Endpoint for InitAgeAssurance {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = InitAgeAssurance;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.unspecced.searchActorsSkeleton";
 /// Query parameters of `app.bsky.unspecced.searchActorsSkeleton`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Optional pagination mechanism; may not necessarily allow scrolling through entire result set.
@@ -19,8 +20,32 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(q: impl Into<String>) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            q: q.into(),
+            typeahead: Default::default(),
+            viewer: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_typeahead typeahead bool,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
+}
 /// The output of `app.bsky.unspecced.searchActorsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actors: Vec<crate::app_bsky::unspecced::defs::SkeletonSearchActor>,
     pub cursor: Option<String>,
@@ -49,6 +74,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actors: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonSearchActor>>,
+    ) -> Self {
+        Self {
+            actors: actors.into(),
+            cursor: Default::default(),
+            hits_total: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_hits_total hits_total i64,
+  }
+}
 /// The errors `app.bsky.unspecced.searchActorsSkeleton` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -70,6 +115,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.unspecced.searchActorsSkeleton` query.
 ///
 /// Backend Actors (profile) search, returns only skeleton.
@@ -81,4 +142,26 @@ impl atmo_xrpc::Endpoint for SearchActorsSkeleton {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchActorsSkeleton;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchActorsSkeleton {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.unspecced.searchPostsSkeleton";
 /// Query parameters of `app.bsky.unspecced.searchPostsSkeleton`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Filter to posts by the given account. Handles are resolved to DID before query-time.
@@ -43,6 +44,47 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(q: impl Into<String>) -> Self {
+        Self {
+            author: Default::default(),
+            cursor: Default::default(),
+            domain: Default::default(),
+            lang: Default::default(),
+            limit: Default::default(),
+            mentions: Default::default(),
+            q: q.into(),
+            since: Default::default(),
+            sort: Default::default(),
+            tag: Default::default(),
+            until: Default::default(),
+            url: Default::default(),
+            viewer: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_domain domain String,
+    with_limit limit i64,
+    with_since since String,
+    with_sort sort String,
+    with_until until String,
+  }
+  exact {
+    with_author author atmo_syntax::AtIdentifier,
+    with_lang lang atmo_syntax::Language,
+    with_mentions mentions atmo_syntax::AtIdentifier,
+    with_url url atmo_syntax::Uri,
+    with_viewer viewer atmo_syntax::Did,
+  }
+  set {
+    with_tag tag Vec<String>,
+  }
+}
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
     /// `top`
@@ -52,6 +94,7 @@ pub mod params_sort {
 }
 /// The output of `app.bsky.unspecced.searchPostsSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     /// Count of search hits. Optional, may be rounded/truncated, and may not be possible to paginate through all hits.
@@ -80,6 +123,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        posts: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonSearchPost>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            hits_total: Default::default(),
+            posts: posts.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_hits_total hits_total i64,
+  }
+}
 /// The errors `app.bsky.unspecced.searchPostsSkeleton` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -101,6 +164,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.unspecced.searchPostsSkeleton` query.
 ///
 /// Backend Posts search, returns only skeleton
@@ -112,4 +191,26 @@ impl atmo_xrpc::Endpoint for SearchPostsSkeleton {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchPostsSkeleton;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchPostsSkeleton {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.unspecced.searchStarterPacksSkeleton";
 /// Query parameters of `app.bsky.unspecced.searchStarterPacksSkeleton`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Optional pagination mechanism; may not necessarily allow scrolling through entire result set.
@@ -16,8 +17,30 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(q: impl Into<String>) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            q: q.into(),
+            viewer: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
+}
 /// The output of `app.bsky.unspecced.searchStarterPacksSkeleton`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     /// Count of search hits. Optional, may be rounded/truncated, and may not be possible to paginate through all hits.
@@ -46,6 +69,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        starter_packs: impl Into<Vec<crate::app_bsky::unspecced::defs::SkeletonSearchStarterPack>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            hits_total: Default::default(),
+            starter_packs: starter_packs.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_hits_total hits_total i64,
+  }
+}
 /// The errors `app.bsky.unspecced.searchStarterPacksSkeleton` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -67,6 +110,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.unspecced.searchStarterPacksSkeleton` query.
 ///
 /// Backend Starter Pack search, returns only skeleton.
@@ -78,4 +137,26 @@ impl atmo_xrpc::Endpoint for SearchStarterPacksSkeleton {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchStarterPacksSkeleton;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchStarterPacksSkeleton {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

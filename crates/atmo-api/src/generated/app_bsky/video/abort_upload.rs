@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.video.abortUpload";
 /// The input of `app.bsky.video.abortUpload`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub job_id: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(job_id: impl Into<String>) -> Self {
+        Self {
+            job_id: job_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `app.bsky.video.abortUpload`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Present only when state is completed.
     pub completed_job_id: Option<String>,
@@ -54,6 +66,24 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(state: impl Into<String>) -> Self {
+        Self {
+            completed_job_id: Default::default(),
+            failure_reason: Default::default(),
+            state: state.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_completed_job_id completed_job_id String,
+    with_failure_reason failure_reason String,
+  }
 }
 /// Known values of the `state` field of [`Output`].
 pub mod output_state {
@@ -95,6 +125,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.video.abortUpload` procedure.
 ///
 /// Abort an upload only while it is created, releasing its quota reservation immediately. Terminal sessions are unchanged and return their terminal outcome. A finishing session returns UploadNotReady.
@@ -106,4 +152,16 @@ impl atmo_xrpc::Endpoint for AbortUpload {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AbortUpload;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.video.defs";
 /// `app.bsky.video.defs#jobStatus`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JobStatus {
     pub blob: Option<atmo_data::Blob>,
     pub did: atmo_syntax::Did,
@@ -47,6 +48,32 @@ impl<'de> serde::Deserialize<'de> for JobStatus {
             extra: m.rest(),
         })
     }
+}
+impl JobStatus {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(job_id: impl Into<String>, did: atmo_syntax::Did, state: impl Into<String>) -> Self {
+        Self {
+            blob: Default::default(),
+            did,
+            error: Default::default(),
+            failure_code: Default::default(),
+            job_id: job_id.into(),
+            message: Default::default(),
+            progress: Default::default(),
+            state: state.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { JobStatus;
+  some {
+    with_blob blob atmo_data::Blob,
+    with_error error String,
+    with_failure_code failure_code String,
+    with_message message String,
+    with_progress progress i64,
+  }
 }
 /// Known values of the `failureCode` field of [`JobStatus`].
 pub mod job_status_failure_code {

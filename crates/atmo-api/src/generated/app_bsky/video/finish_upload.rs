@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.video.finishUpload";
 /// The input of `app.bsky.video.finishUpload`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub job_id: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(job_id: impl Into<String>) -> Self {
+        Self {
+            job_id: job_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `app.bsky.video.finishUpload`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The processing job to poll with getJobStatus; on deduplication this may differ from the input jobId.
     pub completed_job_id: String,
@@ -49,6 +61,20 @@ impl<'de> serde::Deserialize<'de> for Output {
             job_status: m.req("jobStatus")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        completed_job_id: impl Into<String>,
+        job_status: impl Into<crate::app_bsky::video::defs::JobStatus>,
+    ) -> Self {
+        Self {
+            completed_job_id: completed_job_id.into(),
+            job_status: job_status.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `app.bsky.video.finishUpload` declares.
@@ -116,6 +142,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.video.finishUpload` procedure.
 ///
 /// Finish an upload. This call is idempotent and safe to retry. On deduplication completedJobId may differ from the input jobId; poll getJobStatus with completedJobId. Probe-based validation failures surface later as JOB_STATE_FAILED from getJobStatus, not as errors from this call.
@@ -127,4 +169,16 @@ impl atmo_xrpc::Endpoint for FinishUpload {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = FinishUpload;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

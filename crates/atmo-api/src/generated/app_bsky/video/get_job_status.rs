@@ -3,12 +3,23 @@
 pub const NSID: &str = "app.bsky.video.getJobStatus";
 /// Query parameters of `app.bsky.video.getJobStatus`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub job_id: String,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(job_id: impl Into<String>) -> Self {
+        Self {
+            job_id: job_id.into(),
+        }
+    }
+}
 /// The output of `app.bsky.video.getJobStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub job_status: crate::app_bsky::video::defs::JobStatus,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +41,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(job_status: impl Into<crate::app_bsky::video::defs::JobStatus>) -> Self {
+        Self {
+            job_status: job_status.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.video.getJobStatus` query.
 ///
 /// Get status details for a video processing job.
@@ -41,4 +62,16 @@ impl atmo_xrpc::Endpoint for GetJobStatus {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetJobStatus;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.video.getUploadLimits";
 /// The output of `app.bsky.video.getUploadLimits`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub can_upload: bool,
     pub error: Option<String>,
@@ -36,6 +37,28 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(can_upload: impl Into<bool>) -> Self {
+        Self {
+            can_upload: can_upload.into(),
+            error: Default::default(),
+            message: Default::default(),
+            remaining_daily_bytes: Default::default(),
+            remaining_daily_videos: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_error error String,
+    with_message message String,
+    with_remaining_daily_bytes remaining_daily_bytes i64,
+    with_remaining_daily_videos remaining_daily_videos i64,
+  }
+}
 /// The `app.bsky.video.getUploadLimits` query.
 ///
 /// Get video upload limits for the authenticated user.
@@ -47,4 +70,16 @@ impl atmo_xrpc::Endpoint for GetUploadLimits {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetUploadLimits {
+    type Endpoint = GetUploadLimits;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,12 +3,23 @@
 pub const NSID: &str = "app.bsky.video.getUploadStatus";
 /// Query parameters of `app.bsky.video.getUploadStatus`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub job_id: String,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(job_id: impl Into<String>) -> Self {
+        Self {
+            job_id: job_id.into(),
+        }
+    }
+}
 /// The output of `app.bsky.video.getUploadStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Present only when state is completed; may differ from jobId on deduplication.
     pub completed_job_id: Option<String>,
@@ -57,6 +68,38 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        job_id: impl Into<String>,
+        part_size_bytes: impl Into<i64>,
+        part_count: impl Into<i64>,
+        received_parts: impl Into<Vec<i64>>,
+        expires_at: atmo_syntax::LenientDatetime,
+        state: impl Into<String>,
+    ) -> Self {
+        Self {
+            completed_job_id: Default::default(),
+            expires_at,
+            failure_reason: Default::default(),
+            job_id: job_id.into(),
+            job_status: Default::default(),
+            part_count: part_count.into(),
+            part_size_bytes: part_size_bytes.into(),
+            received_parts: received_parts.into(),
+            state: state.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_completed_job_id completed_job_id String,
+    with_failure_reason failure_reason String,
+    with_job_status job_status crate::app_bsky::video::defs::JobStatus,
+  }
+}
 /// Known values of the `state` field of [`Output`].
 pub mod output_state {
     /// `created`
@@ -95,6 +138,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.video.getUploadStatus` query.
 ///
 /// Get the authoritative status of the upload phase. Terminal states remain readable. completedJobId and jobStatus are present only for completed sessions; failureReason is present only for failed sessions.
@@ -106,4 +165,16 @@ impl atmo_xrpc::Endpoint for GetUploadStatus {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetUploadStatus;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

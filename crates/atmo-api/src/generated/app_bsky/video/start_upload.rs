@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.video.startUpload";
 /// The input of `app.bsky.video.startUpload`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Advisory, non-authoritative duration used only for early failure; the authoritative probe runs asynchronously after upload.
     pub duration_ms: Option<i64>,
@@ -45,8 +46,32 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(size_bytes: impl Into<i64>, mime_type: impl Into<String>) -> Self {
+        Self {
+            duration_ms: Default::default(),
+            height: Default::default(),
+            mime_type: mime_type.into(),
+            name: Default::default(),
+            size_bytes: size_bytes.into(),
+            width: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_duration_ms duration_ms i64,
+    with_height height i64,
+    with_name name String,
+    with_width width i64,
+  }
+}
 /// The output of `app.bsky.video.startUpload`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub expires_at: atmo_syntax::LenientDatetime,
     pub job_id: String,
@@ -75,6 +100,24 @@ impl<'de> serde::Deserialize<'de> for Output {
             part_size_bytes: m.req("partSizeBytes")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        job_id: impl Into<String>,
+        part_size_bytes: impl Into<i64>,
+        part_count: impl Into<i64>,
+        expires_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            expires_at,
+            job_id: job_id.into(),
+            part_count: part_count.into(),
+            part_size_bytes: part_size_bytes.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `app.bsky.video.startUpload` declares.
@@ -142,6 +185,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.video.startUpload` procedure.
 ///
 /// Start a multipart video upload. The declared size is exact, while optional media properties are advisory and used only for early failure; the authoritative probe runs asynchronously after upload.
@@ -153,4 +212,16 @@ impl atmo_xrpc::Endpoint for StartUpload {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = StartUpload;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,13 +3,25 @@
 pub const NSID: &str = "app.bsky.video.uploadPart";
 /// Query parameters of `app.bsky.video.uploadPart`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub job_id: String,
     pub part_number: i64,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(job_id: impl Into<String>, part_number: impl Into<i64>) -> Self {
+        Self {
+            job_id: job_id.into(),
+            part_number: part_number.into(),
+        }
+    }
+}
 /// The output of `app.bsky.video.uploadPart`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub part_number: i64,
     pub size_bytes: i64,
@@ -32,6 +44,17 @@ impl<'de> serde::Deserialize<'de> for Output {
             size_bytes: m.req("sizeBytes")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(part_number: impl Into<i64>, size_bytes: impl Into<i64>) -> Self {
+        Self {
+            part_number: part_number.into(),
+            size_bytes: size_bytes.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `app.bsky.video.uploadPart` declares.
@@ -105,6 +128,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `app.bsky.video.uploadPart` procedure.
 ///
 /// Upload one part. Parts are idempotent and may be retried or re-sent while the session is created. Each expected length is derived from the upload size and part size, and Content-Length must match exactly. ETags are never exposed to clients.
@@ -114,12 +153,14 @@ impl atmo_xrpc::Endpoint for UploadPart {
     const NSID: &'static str = NSID;
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Procedure;
     type Params = Params;
-    type Input = Vec<u8>;
+    type Input = atmo_xrpc::BinaryInput;
     type Output = Output;
+    type Error = Error;
+    const INPUT_ENCODING: &'static str = "application/octet-stream";
     fn request(
         params: &Self::Params,
         input: Option<&Self::Input>,
     ) -> atmo_xrpc::Result<atmo_xrpc::XrpcRequest> {
-        crate::rt::binary_request::<Self>(params, input, "application/octet-stream")
+        atmo_xrpc::BinaryInput::request::<Self>(params, input)
     }
 }

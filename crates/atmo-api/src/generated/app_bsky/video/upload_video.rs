@@ -3,6 +3,7 @@
 pub const NSID: &str = "app.bsky.video.uploadVideo";
 /// The output of `app.bsky.video.uploadVideo`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub job_status: crate::app_bsky::video::defs::JobStatus,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(job_status: impl Into<crate::app_bsky::video::defs::JobStatus>) -> Self {
+        Self {
+            job_status: job_status.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `app.bsky.video.uploadVideo` procedure.
 ///
 /// Upload a video to be processed then stored on the PDS.
@@ -33,12 +44,14 @@ impl atmo_xrpc::Endpoint for UploadVideo {
     const NSID: &'static str = NSID;
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Procedure;
     type Params = ();
-    type Input = Vec<u8>;
+    type Input = atmo_xrpc::BinaryInput;
     type Output = Output;
+    type Error = std::convert::Infallible;
+    const INPUT_ENCODING: &'static str = "video/mp4";
     fn request(
         params: &Self::Params,
         input: Option<&Self::Input>,
     ) -> atmo_xrpc::Result<atmo_xrpc::XrpcRequest> {
-        crate::rt::binary_request::<Self>(params, input, "video/mp4")
+        atmo_xrpc::BinaryInput::request::<Self>(params, input)
     }
 }

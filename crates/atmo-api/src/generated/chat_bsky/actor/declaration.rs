@@ -5,6 +5,7 @@ pub const NSID: &str = "chat.bsky.actor.declaration";
 ///
 /// A declaration of a Bluesky chat account.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Declaration about group chat invitation preferences for the record owner.
     pub allow_group_invites: Option<String>,
@@ -30,6 +31,22 @@ impl<'de> serde::Deserialize<'de> for Record {
         })
     }
 }
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(allow_incoming: impl Into<String>) -> Self {
+        Self {
+            allow_group_invites: Default::default(),
+            allow_incoming: allow_incoming.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  some {
+    with_allow_group_invites allow_group_invites String,
+  }
+}
 /// Known values of the `allowGroupInvites` field of [`Record`].
 pub mod record_allow_group_invites {
     /// `all`
@@ -54,4 +71,5 @@ impl Record {
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Literal("self");
 }

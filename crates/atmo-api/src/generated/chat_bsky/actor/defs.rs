@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.actor.defs";
 /// `chat.bsky.actor.defs#directConvoMember`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct DirectConvoMember {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -19,10 +20,18 @@ impl<'de> serde::Deserialize<'de> for DirectConvoMember {
         Ok(Self { extra: m.rest() })
     }
 }
+impl DirectConvoMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `chat.bsky.actor.defs#groupConvoMember`
 ///
 /// A current group convo member.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GroupConvoMember {
     /// Who added this member. Only present if the member was added (instead of joining via link).
     pub added_by: Option<ProfileViewBasic>,
@@ -49,6 +58,22 @@ impl<'de> serde::Deserialize<'de> for GroupConvoMember {
         })
     }
 }
+impl GroupConvoMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(role: impl Into<MemberRole>) -> Self {
+        Self {
+            added_by: Default::default(),
+            role: role.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { GroupConvoMember;
+  some {
+    with_added_by added_by ProfileViewBasic,
+  }
+}
 /// `chat.bsky.actor.defs#memberRole`
 pub type MemberRole = String;
 /// Known values of [`MemberRole`].
@@ -61,7 +86,8 @@ pub mod member_role {
 /// `chat.bsky.actor.defs#pastGroupConvoMember`
 ///
 /// A past group convo member.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct PastGroupConvoMember {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -76,6 +102,13 @@ impl<'de> serde::Deserialize<'de> for PastGroupConvoMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let m = crate::rt::MapDe::new(d)?;
         Ok(Self { extra: m.rest() })
+    }
+}
+impl PastGroupConvoMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
     }
 }
 /// A union inside `chat.bsky.actor.defs#profileViewBasic`.
@@ -125,8 +158,14 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasicKind {
         })
     }
 }
+crate::rt::union_from! { ProfileViewBasicKind;
+    DirectConvoMember DirectConvoMember,
+    GroupConvoMember GroupConvoMember,
+    PastGroupConvoMember PastGroupConvoMember,
+}
 /// `chat.bsky.actor.defs#profileViewBasic`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProfileViewBasic {
     pub associated: Option<crate::app_bsky::actor::defs::ProfileAssociated>,
     pub avatar: Option<atmo_syntax::Uri>,
@@ -179,4 +218,39 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
             extra: m.rest(),
         })
     }
+}
+impl ProfileViewBasic {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
+        Self {
+            associated: Default::default(),
+            avatar: Default::default(),
+            chat_disabled: Default::default(),
+            created_at: Default::default(),
+            did,
+            display_name: Default::default(),
+            handle,
+            kind: Default::default(),
+            labels: Default::default(),
+            verification: Default::default(),
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ProfileViewBasic;
+  some {
+    with_associated associated crate::app_bsky::actor::defs::ProfileAssociated,
+    with_chat_disabled chat_disabled bool,
+    with_display_name display_name String,
+    with_kind kind ProfileViewBasicKind,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_verification verification crate::app_bsky::actor::defs::VerificationState,
+    with_viewer viewer crate::app_bsky::actor::defs::ViewerState,
+  }
+  exact {
+    with_avatar avatar atmo_syntax::Uri,
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.actor.deleteAccount";
 /// The output of `chat.bsky.actor.deleteAccount`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -19,6 +20,13 @@ impl<'de> serde::Deserialize<'de> for Output {
         Ok(Self { extra: m.rest() })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// The `chat.bsky.actor.deleteAccount` procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeleteAccount;
@@ -28,4 +36,16 @@ impl atmo_xrpc::Endpoint for DeleteAccount {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for DeleteAccount {
+    type Endpoint = DeleteAccount;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

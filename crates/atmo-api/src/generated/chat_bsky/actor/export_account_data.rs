@@ -9,8 +9,21 @@ impl atmo_xrpc::Endpoint for ExportAccountData {
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Query;
     type Params = ();
     type Input = ();
-    type Output = Vec<u8>;
-    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<Vec<u8>> {
-        Ok(res.body.to_vec())
+    type Output = bytes::Bytes;
+    type Error = std::convert::Infallible;
+    const OUTPUT_ENCODING: &'static str = "application/jsonl";
+    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<bytes::Bytes> {
+        Ok(res.body.clone())
+    }
+}
+impl atmo_xrpc::Call for ExportAccountData {
+    type Endpoint = ExportAccountData;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
     }
 }

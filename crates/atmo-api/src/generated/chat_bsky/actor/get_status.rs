@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.actor.getStatus";
 /// The output of `chat.bsky.actor.getStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Whether the viewer's account is allowed to create group chats. New accounts are restricted from creating groups.
     pub can_create_groups: bool,
@@ -33,6 +34,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        chat_disabled: impl Into<bool>,
+        can_create_groups: impl Into<bool>,
+        group_member_limit: impl Into<i64>,
+    ) -> Self {
+        Self {
+            can_create_groups: can_create_groups.into(),
+            chat_disabled: chat_disabled.into(),
+            group_member_limit: group_member_limit.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.actor.getStatus` query.
 ///
 /// Get the authenticated viewer's chat status: whether their account is chat-disabled and whether their group-membership additions are restricted to accounts they follow.
@@ -44,4 +61,16 @@ impl atmo_xrpc::Endpoint for GetStatus {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetStatus {
+    type Endpoint = GetStatus;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

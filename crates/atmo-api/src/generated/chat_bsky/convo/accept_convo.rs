@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.convo.acceptConvo";
 /// The input of `chat.bsky.convo.acceptConvo`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.convo.acceptConvo`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     /// Rev when the convo was accepted. If not present, the convo was already accepted.
     pub rev: Option<String>,
@@ -48,6 +60,18 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_rev rev String,
+  }
+}
 /// The errors `chat.bsky.convo.acceptConvo` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -69,6 +93,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.acceptConvo` procedure.
 ///
 /// Marks a conversation as accepted, so it is shown in the list of accepted convos instead on the request convos.
@@ -80,4 +120,16 @@ impl atmo_xrpc::Endpoint for AcceptConvo {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AcceptConvo;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.convo.addReaction";
 /// The input of `chat.bsky.convo.addReaction`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     pub message_id: String,
@@ -30,8 +31,25 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        convo_id: impl Into<String>,
+        message_id: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message_id: message_id.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.convo.addReaction`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub message: crate::chat_bsky::convo::defs::MessageView,
     /// Fields not in the lexicon, kept as found.
@@ -51,6 +69,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             message: m.req("message")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(message: impl Into<crate::chat_bsky::convo::defs::MessageView>) -> Self {
+        Self {
+            message: message.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.convo.addReaction` declares.
@@ -98,6 +126,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.addReaction` procedure.
 ///
 /// Adds an emoji reaction to a message. Requires authentication. It is idempotent, so multiple calls from the same user with the same emoji result in a single reaction.
@@ -109,4 +153,16 @@ impl atmo_xrpc::Endpoint for AddReaction {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AddReaction;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -23,6 +23,7 @@ pub mod convo_lock_status {
 }
 /// `chat.bsky.convo.defs#convoRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConvoRef {
     pub convo_id: String,
     pub did: atmo_syntax::Did,
@@ -45,6 +46,17 @@ impl<'de> serde::Deserialize<'de> for ConvoRef {
             did: m.req("did")?,
             extra: m.rest(),
         })
+    }
+}
+impl ConvoRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            did,
+            extra: Default::default(),
+        }
     }
 }
 /// `chat.bsky.convo.defs#convoStatus`
@@ -93,6 +105,10 @@ impl<'de> serde::Deserialize<'de> for ConvoViewKind {
         })
     }
 }
+crate::rt::union_from! { ConvoViewKind;
+    DirectConvo DirectConvo,
+    GroupConvo GroupConvo,
+}
 /// A union inside `chat.bsky.convo.defs#convoView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConvoViewLastMessage {
@@ -138,6 +154,11 @@ impl<'de> serde::Deserialize<'de> for ConvoViewLastMessage {
         })
     }
 }
+crate::rt::union_from! { ConvoViewLastMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+    SystemMessageView SystemMessageView,
+}
 /// A union inside `chat.bsky.convo.defs#convoView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConvoViewLastReaction {
@@ -167,8 +188,12 @@ impl<'de> serde::Deserialize<'de> for ConvoViewLastReaction {
         })
     }
 }
+crate::rt::union_from! { ConvoViewLastReaction;
+    MessageAndReactionView MessageAndReactionView,
+}
 /// `chat.bsky.convo.defs#convoView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConvoView {
     pub id: String,
     /// Union field that has data specific to different kinds of convos.
@@ -217,8 +242,41 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
         })
     }
 }
+impl ConvoView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<String>,
+        rev: impl Into<String>,
+        members: impl Into<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
+        muted: impl Into<bool>,
+        unread_count: impl Into<i64>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            kind: Default::default(),
+            last_message: Default::default(),
+            last_reaction: Default::default(),
+            members: members.into(),
+            muted: muted.into(),
+            rev: rev.into(),
+            status: Default::default(),
+            unread_count: unread_count.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ConvoView;
+  some {
+    with_kind kind ConvoViewKind,
+    with_last_message last_message ConvoViewLastMessage,
+    with_last_reaction last_reaction ConvoViewLastReaction,
+    with_status status ConvoStatus,
+  }
+}
 /// `chat.bsky.convo.defs#deletedMessageView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DeletedMessageView {
     pub id: String,
     pub rev: String,
@@ -249,8 +307,27 @@ impl<'de> serde::Deserialize<'de> for DeletedMessageView {
         })
     }
 }
+impl DeletedMessageView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<String>,
+        rev: impl Into<String>,
+        sender: impl Into<MessageViewSender>,
+        sent_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            rev: rev.into(),
+            sender: sender.into(),
+            sent_at,
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#directConvo`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct DirectConvo {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -267,8 +344,16 @@ impl<'de> serde::Deserialize<'de> for DirectConvo {
         Ok(Self { extra: m.rest() })
     }
 }
+impl DirectConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `chat.bsky.convo.defs#groupConvo`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GroupConvo {
     pub created_at: atmo_syntax::LenientDatetime,
     pub join_link: Option<crate::chat_bsky::group::defs::JoinLinkView>,
@@ -324,10 +409,43 @@ impl<'de> serde::Deserialize<'de> for GroupConvo {
         })
     }
 }
+impl GroupConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        created_at: atmo_syntax::LenientDatetime,
+        lock_status: impl Into<ConvoLockStatus>,
+        lock_status_moderation_override: impl Into<bool>,
+        member_count: impl Into<i64>,
+        member_limit: impl Into<i64>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            created_at,
+            join_link: Default::default(),
+            join_request_count: Default::default(),
+            lock_status: lock_status.into(),
+            lock_status_moderation_override: lock_status_moderation_override.into(),
+            member_count: member_count.into(),
+            member_limit: member_limit.into(),
+            name: name.into(),
+            unread_join_request_count: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { GroupConvo;
+  some {
+    with_join_link join_link crate::chat_bsky::group::defs::JoinLinkView,
+    with_join_request_count join_request_count i64,
+    with_unread_join_request_count unread_join_request_count i64,
+  }
+}
 /// `chat.bsky.convo.defs#logAcceptConvo`
 ///
 /// Event indicating the viewer accepted a convo, and it can be moved out of the request inbox. Can be direct or group.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogAcceptConvo {
     pub convo_id: String,
     pub rev: String,
@@ -352,10 +470,22 @@ impl<'de> serde::Deserialize<'de> for LogAcceptConvo {
         })
     }
 }
+impl LogAcceptConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logAddMember`
 ///
 /// Event indicating a member was added to a group convo. The member who was added gets a logBeginConvo (to create the convo) but also a logAddMember (to show the system message as the first message the user sees).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogAddMember {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataAddMember
@@ -386,6 +516,24 @@ impl<'de> serde::Deserialize<'de> for LogAddMember {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl LogAddMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+        related_profiles: impl Into<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            related_profiles: related_profiles.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `chat.bsky.convo.defs#logAddReaction`.
@@ -425,10 +573,15 @@ impl<'de> serde::Deserialize<'de> for LogAddReactionMessage {
         })
     }
 }
+crate::rt::union_from! { LogAddReactionMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+}
 /// `chat.bsky.convo.defs#logAddReaction`
 ///
 /// Event indicating a reaction was added to a message.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogAddReaction {
     pub convo_id: String,
     pub message: LogAddReactionMessage,
@@ -463,10 +616,35 @@ impl<'de> serde::Deserialize<'de> for LogAddReaction {
         })
     }
 }
+impl LogAddReaction {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<LogAddReactionMessage>,
+        reaction: impl Into<ReactionView>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            reaction: reaction.into(),
+            related_profiles: Default::default(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { LogAddReaction;
+  some {
+    with_related_profiles related_profiles Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
+}
 /// `chat.bsky.convo.defs#logApproveJoinRequest`
 ///
 /// Event indicating a join request was approved by the viewer. Only the owner gets this. The approved member gets a logBeginConvo.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogApproveJoinRequest {
     pub convo_id: String,
     /// Prospective member who requested to join.
@@ -495,10 +673,27 @@ impl<'de> serde::Deserialize<'de> for LogApproveJoinRequest {
         })
     }
 }
+impl LogApproveJoinRequest {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        member: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            member: member.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logBeginConvo`
 ///
 /// Event indicating a convo containing the viewer was started. Can be direct or group. When a member is added to a group convo, they also get this event.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogBeginConvo {
     pub convo_id: String,
     pub rev: String,
@@ -523,10 +718,22 @@ impl<'de> serde::Deserialize<'de> for LogBeginConvo {
         })
     }
 }
+impl LogBeginConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logCreateJoinLink`
 ///
 /// Event indicating a join link was created for a group convo.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogCreateJoinLink {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataCreateJoinLink
@@ -553,6 +760,22 @@ impl<'de> serde::Deserialize<'de> for LogCreateJoinLink {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl LogCreateJoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `chat.bsky.convo.defs#logCreateMessage`.
@@ -592,10 +815,15 @@ impl<'de> serde::Deserialize<'de> for LogCreateMessageMessage {
         })
     }
 }
+crate::rt::union_from! { LogCreateMessageMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+}
 /// `chat.bsky.convo.defs#logCreateMessage`
 ///
 /// Event indicating a user-originated message was created. Is not emitted for system messages.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogCreateMessage {
     pub convo_id: String,
     pub message: LogCreateMessageMessage,
@@ -626,6 +854,28 @@ impl<'de> serde::Deserialize<'de> for LogCreateMessage {
             extra: m.rest(),
         })
     }
+}
+impl LogCreateMessage {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<LogCreateMessageMessage>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            related_profiles: Default::default(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { LogCreateMessage;
+  some {
+    with_related_profiles related_profiles Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
 }
 /// A union inside `chat.bsky.convo.defs#logDeleteMessage`.
 #[derive(Debug, Clone, PartialEq)]
@@ -664,10 +914,15 @@ impl<'de> serde::Deserialize<'de> for LogDeleteMessageMessage {
         })
     }
 }
+crate::rt::union_from! { LogDeleteMessageMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+}
 /// `chat.bsky.convo.defs#logDeleteMessage`
 ///
 /// Event indicating a user-originated message was deleted. Is not emitted for system messages.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogDeleteMessage {
     pub convo_id: String,
     pub message: LogDeleteMessageMessage,
@@ -695,10 +950,27 @@ impl<'de> serde::Deserialize<'de> for LogDeleteMessage {
         })
     }
 }
+impl LogDeleteMessage {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<LogDeleteMessageMessage>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logDisableJoinLink`
 ///
 /// Event indicating a join link was disabled for a group convo.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogDisableJoinLink {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataDisableJoinLink
@@ -727,10 +999,27 @@ impl<'de> serde::Deserialize<'de> for LogDisableJoinLink {
         })
     }
 }
+impl LogDisableJoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logEditGroup`
 ///
 /// Event indicating info about group convo was edited.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogEditGroup {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataEditGroup
@@ -759,10 +1048,27 @@ impl<'de> serde::Deserialize<'de> for LogEditGroup {
         })
     }
 }
+impl LogEditGroup {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logEditJoinLink`
 ///
 /// Event indicating a settings about a join link for a group convo were edited.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogEditJoinLink {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataEditJoinLink
@@ -791,10 +1097,27 @@ impl<'de> serde::Deserialize<'de> for LogEditJoinLink {
         })
     }
 }
+impl LogEditJoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logEnableJoinLink`
 ///
 /// Event indicating a join link was enabled for a group convo.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogEnableJoinLink {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataEnableJoinLink
@@ -823,10 +1146,27 @@ impl<'de> serde::Deserialize<'de> for LogEnableJoinLink {
         })
     }
 }
+impl LogEnableJoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logIncomingJoinRequest`
 ///
 /// Event indicating a join request was made to a group the viewer owns. Only the owner gets this.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogIncomingJoinRequest {
     pub convo_id: String,
     /// Prospective member who requested to join.
@@ -855,10 +1195,27 @@ impl<'de> serde::Deserialize<'de> for LogIncomingJoinRequest {
         })
     }
 }
+impl LogIncomingJoinRequest {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        member: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            member: member.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logLeaveConvo`
 ///
 /// Event indicating the viewer left a convo. Can be direct or group.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogLeaveConvo {
     pub convo_id: String,
     pub rev: String,
@@ -883,10 +1240,22 @@ impl<'de> serde::Deserialize<'de> for LogLeaveConvo {
         })
     }
 }
+impl LogLeaveConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logLockConvo`
 ///
 /// Event indicating a group convo was locked.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogLockConvo {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataLockConvo
@@ -919,10 +1288,29 @@ impl<'de> serde::Deserialize<'de> for LogLockConvo {
         })
     }
 }
+impl LogLockConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+        related_profiles: impl Into<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            related_profiles: related_profiles.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logLockConvoPermanently`
 ///
 /// Event indicating a group convo was locked permanently.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogLockConvoPermanently {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataLockConvoPermanently
@@ -955,10 +1343,29 @@ impl<'de> serde::Deserialize<'de> for LogLockConvoPermanently {
         })
     }
 }
+impl LogLockConvoPermanently {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+        related_profiles: impl Into<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            related_profiles: related_profiles.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logMemberJoin`
 ///
 /// Event indicating a member joined a group convo via join link. The member who was added gets a logBeginConvo (to create the convo) but also a logMemberJoin (to show the system message as the first message the user sees).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogMemberJoin {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataMemberJoin
@@ -991,10 +1398,29 @@ impl<'de> serde::Deserialize<'de> for LogMemberJoin {
         })
     }
 }
+impl LogMemberJoin {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+        related_profiles: impl Into<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            related_profiles: related_profiles.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logMemberLeave`
 ///
 /// Event indicating a member voluntarily left a group convo. The member who was removed gets a logLeaveConvo (to leave the convo) but not a logMemberLeave (because they already left, so can't see the system message).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogMemberLeave {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataMemberLeave
@@ -1027,10 +1453,29 @@ impl<'de> serde::Deserialize<'de> for LogMemberLeave {
         })
     }
 }
+impl LogMemberLeave {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+        related_profiles: impl Into<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            related_profiles: related_profiles.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logMuteConvo`
 ///
 /// Event indicating the viewer muted a convo. Can be direct or group.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogMuteConvo {
     pub convo_id: String,
     pub rev: String,
@@ -1055,10 +1500,22 @@ impl<'de> serde::Deserialize<'de> for LogMuteConvo {
         })
     }
 }
+impl LogMuteConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logOutgoingJoinRequest`
 ///
 /// Event indicating a join request was made by the requester. Only requester actor gets this.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogOutgoingJoinRequest {
     pub convo_id: String,
     pub rev: String,
@@ -1081,6 +1538,17 @@ impl<'de> serde::Deserialize<'de> for LogOutgoingJoinRequest {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl LogOutgoingJoinRequest {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `chat.bsky.convo.defs#logReadConvo`.
@@ -1128,10 +1596,16 @@ impl<'de> serde::Deserialize<'de> for LogReadConvoMessage {
         })
     }
 }
+crate::rt::union_from! { LogReadConvoMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+    SystemMessageView SystemMessageView,
+}
 /// `chat.bsky.convo.defs#logReadConvo`
 ///
 /// Event indicating a convo was read up to a certain message.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogReadConvo {
     pub convo_id: String,
     pub message: LogReadConvoMessage,
@@ -1159,10 +1633,27 @@ impl<'de> serde::Deserialize<'de> for LogReadConvo {
         })
     }
 }
+impl LogReadConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<LogReadConvoMessage>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logReadJoinRequests`
 ///
 /// Event indicating the group owner marked join requests as read. Only the owner gets this.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogReadJoinRequests {
     pub convo_id: String,
     pub rev: String,
@@ -1185,6 +1676,17 @@ impl<'de> serde::Deserialize<'de> for LogReadJoinRequests {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl LogReadJoinRequests {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `chat.bsky.convo.defs#logReadMessage`.
@@ -1232,10 +1734,16 @@ impl<'de> serde::Deserialize<'de> for LogReadMessageMessage {
         })
     }
 }
+crate::rt::union_from! { LogReadMessageMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+    SystemMessageView SystemMessageView,
+}
 /// `chat.bsky.convo.defs#logReadMessage`
 ///
 /// DEPRECATED: use logReadConvo instead. Event indicating a convo was read up to a certain message.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogReadMessage {
     pub convo_id: String,
     pub message: LogReadMessageMessage,
@@ -1263,10 +1771,27 @@ impl<'de> serde::Deserialize<'de> for LogReadMessage {
         })
     }
 }
+impl LogReadMessage {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<LogReadMessageMessage>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logRejectJoinRequest`
 ///
 /// Event indicating a join request was rejected by the viewer. Only the owner gets this.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogRejectJoinRequest {
     pub convo_id: String,
     /// Prospective member who requested to join.
@@ -1295,10 +1820,27 @@ impl<'de> serde::Deserialize<'de> for LogRejectJoinRequest {
         })
     }
 }
+impl LogRejectJoinRequest {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        member: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            member: member.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logRemoveMember`
 ///
 /// Event indicating a member was removed from a group convo. The member who was removed gets a logLeaveConvo (to leave the convo) but not a logRemoveMember (because they already left, so can't see the system message).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogRemoveMember {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataRemoveMember
@@ -1329,6 +1871,24 @@ impl<'de> serde::Deserialize<'de> for LogRemoveMember {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl LogRemoveMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+        related_profiles: impl Into<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            related_profiles: related_profiles.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `chat.bsky.convo.defs#logRemoveReaction`.
@@ -1368,10 +1928,15 @@ impl<'de> serde::Deserialize<'de> for LogRemoveReactionMessage {
         })
     }
 }
+crate::rt::union_from! { LogRemoveReactionMessage;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+}
 /// `chat.bsky.convo.defs#logRemoveReaction`
 ///
 /// Event indicating a reaction was removed from a message.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogRemoveReaction {
     pub convo_id: String,
     pub message: LogRemoveReactionMessage,
@@ -1406,10 +1971,35 @@ impl<'de> serde::Deserialize<'de> for LogRemoveReaction {
         })
     }
 }
+impl LogRemoveReaction {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<LogRemoveReactionMessage>,
+        reaction: impl Into<ReactionView>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            reaction: reaction.into(),
+            related_profiles: Default::default(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { LogRemoveReaction;
+  some {
+    with_related_profiles related_profiles Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
+}
 /// `chat.bsky.convo.defs#logUnlockConvo`
 ///
 /// Event indicating a group convo was unlocked.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogUnlockConvo {
     pub convo_id: String,
     /// A system message with data of type #systemMessageDataUnlockConvo
@@ -1442,10 +2032,29 @@ impl<'de> serde::Deserialize<'de> for LogUnlockConvo {
         })
     }
 }
+impl LogUnlockConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        message: impl Into<SystemMessageView>,
+        related_profiles: impl Into<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            related_profiles: related_profiles.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logUnmuteConvo`
 ///
 /// Event indicating the viewer unmuted a convo. Can be direct or group.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogUnmuteConvo {
     pub convo_id: String,
     pub rev: String,
@@ -1470,10 +2079,22 @@ impl<'de> serde::Deserialize<'de> for LogUnmuteConvo {
         })
     }
 }
+impl LogUnmuteConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logWithdrawIncomingJoinRequest`
 ///
 /// Event indicating a prospective member withdrew their join request. Only the owner gets this.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogWithdrawIncomingJoinRequest {
     pub convo_id: String,
     /// Prospective member who withdrew their join request.
@@ -1502,10 +2123,27 @@ impl<'de> serde::Deserialize<'de> for LogWithdrawIncomingJoinRequest {
         })
     }
 }
+impl LogWithdrawIncomingJoinRequest {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        member: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            member: member.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#logWithdrawOutgoingJoinRequest`
 ///
 /// Event indicating the viewer withdrew their own join request. Only requester actor gets this.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LogWithdrawOutgoingJoinRequest {
     pub convo_id: String,
     pub rev: String,
@@ -1530,8 +2168,20 @@ impl<'de> serde::Deserialize<'de> for LogWithdrawOutgoingJoinRequest {
         })
     }
 }
+impl LogWithdrawOutgoingJoinRequest {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rev: impl Into<String>, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#messageAndReactionView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MessageAndReactionView {
     pub message: MessageView,
     pub reaction: ReactionView,
@@ -1556,10 +2206,22 @@ impl<'de> serde::Deserialize<'de> for MessageAndReactionView {
         })
     }
 }
+impl MessageAndReactionView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(message: impl Into<MessageView>, reaction: impl Into<ReactionView>) -> Self {
+        Self {
+            message: message.into(),
+            reaction: reaction.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#messageBeforeUserJoinedGroupView`
 ///
 /// Placeholder embedded in place of a reply's parent message when that parent was sent before the viewer joined the group convo. The viewer has no access to that history, so no message data is carried.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct MessageBeforeUserJoinedGroupView {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -1574,6 +2236,13 @@ impl<'de> serde::Deserialize<'de> for MessageBeforeUserJoinedGroupView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let m = crate::rt::MapDe::new(d)?;
         Ok(Self { extra: m.rest() })
+    }
+}
+impl MessageBeforeUserJoinedGroupView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
     }
 }
 /// A union inside `chat.bsky.convo.defs#messageInput`.
@@ -1605,8 +2274,13 @@ impl<'de> serde::Deserialize<'de> for MessageInputEmbed {
         })
     }
 }
+crate::rt::union_from! { MessageInputEmbed;
+    Record crate::app_bsky::embed::record::Record,
+    JoinLink crate::chat_bsky::embed::join_link::JoinLink,
+}
 /// `chat.bsky.convo.defs#messageInput`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MessageInput {
     pub embed: Option<MessageInputEmbed>,
     /// Annotations of text (mentions, URLs, hashtags, etc)
@@ -1639,8 +2313,29 @@ impl<'de> serde::Deserialize<'de> for MessageInput {
         })
     }
 }
+impl MessageInput {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            embed: Default::default(),
+            facets: Default::default(),
+            reply_to: Default::default(),
+            text: text.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { MessageInput;
+  some {
+    with_embed embed MessageInputEmbed,
+    with_facets facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_reply_to reply_to ReplyRef,
+  }
+}
 /// `chat.bsky.convo.defs#messageRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MessageRef {
     pub convo_id: String,
     pub did: atmo_syntax::Did,
@@ -1666,6 +2361,22 @@ impl<'de> serde::Deserialize<'de> for MessageRef {
             message_id: m.req("messageId")?,
             extra: m.rest(),
         })
+    }
+}
+impl MessageRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        message_id: impl Into<String>,
+        convo_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            did,
+            message_id: message_id.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `chat.bsky.convo.defs#messageView`.
@@ -1698,6 +2409,10 @@ impl<'de> serde::Deserialize<'de> for MessageViewEmbed {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { MessageViewEmbed;
+    RecordView crate::app_bsky::embed::record::View,
+    JoinLinkView crate::chat_bsky::embed::join_link::View,
 }
 /// A union inside `chat.bsky.convo.defs#messageView`.
 ///
@@ -1748,8 +2463,14 @@ impl<'de> serde::Deserialize<'de> for MessageViewReplyTo {
         })
     }
 }
+crate::rt::union_from! { MessageViewReplyTo;
+    MessageView MessageView,
+    DeletedMessageView DeletedMessageView,
+    MessageBeforeUserJoinedGroupView MessageBeforeUserJoinedGroupView,
+}
 /// `chat.bsky.convo.defs#messageView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MessageView {
     pub embed: Option<MessageViewEmbed>,
     /// Annotations of text (mentions, URLs, hashtags, etc)
@@ -1798,8 +2519,41 @@ impl<'de> serde::Deserialize<'de> for MessageView {
         })
     }
 }
+impl MessageView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<String>,
+        rev: impl Into<String>,
+        text: impl Into<String>,
+        sender: impl Into<MessageViewSender>,
+        sent_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            embed: Default::default(),
+            facets: Default::default(),
+            id: id.into(),
+            reactions: Default::default(),
+            reply_to: Default::default(),
+            rev: rev.into(),
+            sender: sender.into(),
+            sent_at,
+            text: text.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { MessageView;
+  some {
+    with_embed embed MessageViewEmbed,
+    with_facets facets Vec<crate::app_bsky::richtext::facet::Facet>,
+    with_reactions reactions Vec<ReactionView>,
+    with_reply_to reply_to MessageViewReplyTo,
+  }
+}
 /// `chat.bsky.convo.defs#messageViewSender`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MessageViewSender {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -1821,8 +2575,19 @@ impl<'de> serde::Deserialize<'de> for MessageViewSender {
         })
     }
 }
+impl MessageViewSender {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#reactionView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReactionView {
     pub created_at: atmo_syntax::LenientDatetime,
     pub sender: ReactionViewSender,
@@ -1850,8 +2615,25 @@ impl<'de> serde::Deserialize<'de> for ReactionView {
         })
     }
 }
+impl ReactionView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        value: impl Into<String>,
+        sender: impl Into<ReactionViewSender>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            sender: sender.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#reactionViewSender`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReactionViewSender {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -1873,10 +2655,21 @@ impl<'de> serde::Deserialize<'de> for ReactionViewSender {
         })
     }
 }
+impl ReactionViewSender {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#replyRef`
 ///
 /// A reference to another message within the same convo, used to indicate that a message is a reply to it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReplyRef {
     pub message_id: String,
     /// Fields not in the lexicon, kept as found.
@@ -1898,10 +2691,21 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
         })
     }
 }
+impl ReplyRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(message_id: impl Into<String>) -> Self {
+        Self {
+            message_id: message_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataAddMember`
 ///
 /// System message indicating a user was added to the group convo.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageDataAddMember {
     pub added_by: SystemMessageReferredUser,
     /// Current view of the member who was added.
@@ -1931,10 +2735,27 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataAddMember {
         })
     }
 }
+impl SystemMessageDataAddMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        member: impl Into<SystemMessageReferredUser>,
+        role: impl Into<crate::chat_bsky::actor::defs::MemberRole>,
+        added_by: impl Into<SystemMessageReferredUser>,
+    ) -> Self {
+        Self {
+            added_by: added_by.into(),
+            member: member.into(),
+            role: role.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataCreateJoinLink`
 ///
 /// System message indicating the group join link was created.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SystemMessageDataCreateJoinLink {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -1951,10 +2772,18 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataCreateJoinLink {
         Ok(Self { extra: m.rest() })
     }
 }
+impl SystemMessageDataCreateJoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataDisableJoinLink`
 ///
 /// System message indicating the group join link was disabled.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SystemMessageDataDisableJoinLink {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -1971,10 +2800,18 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataDisableJoinLink {
         Ok(Self { extra: m.rest() })
     }
 }
+impl SystemMessageDataDisableJoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataEditGroup`
 ///
 /// System message indicating the group info was edited.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SystemMessageDataEditGroup {
     /// Group name that replaced the old.
     pub new_name: Option<String>,
@@ -2001,10 +2838,24 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataEditGroup {
         })
     }
 }
+impl SystemMessageDataEditGroup {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { SystemMessageDataEditGroup;
+  some {
+    with_new_name new_name String,
+    with_old_name old_name String,
+  }
+}
 /// `chat.bsky.convo.defs#systemMessageDataEditJoinLink`
 ///
 /// System message indicating the group join link was edited.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SystemMessageDataEditJoinLink {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -2021,10 +2872,18 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataEditJoinLink {
         Ok(Self { extra: m.rest() })
     }
 }
+impl SystemMessageDataEditJoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataEnableJoinLink`
 ///
 /// System message indicating the group join link was enabled.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SystemMessageDataEnableJoinLink {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -2041,10 +2900,18 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataEnableJoinLink {
         Ok(Self { extra: m.rest() })
     }
 }
+impl SystemMessageDataEnableJoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataLockConvo`
 ///
 /// System message indicating the group convo was locked.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageDataLockConvo {
     /// Current view of the member who locked the group.
     pub locked_by: SystemMessageReferredUser,
@@ -2067,10 +2934,21 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataLockConvo {
         })
     }
 }
+impl SystemMessageDataLockConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(locked_by: impl Into<SystemMessageReferredUser>) -> Self {
+        Self {
+            locked_by: locked_by.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataLockConvoPermanently`
 ///
 /// System message indicating the group convo was locked permanently.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageDataLockConvoPermanently {
     /// Current view of the member who locked the group.
     pub locked_by: SystemMessageReferredUser,
@@ -2093,10 +2971,21 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataLockConvoPermanently {
         })
     }
 }
+impl SystemMessageDataLockConvoPermanently {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(locked_by: impl Into<SystemMessageReferredUser>) -> Self {
+        Self {
+            locked_by: locked_by.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataMemberJoin`
 ///
 /// System message indicating a user joined the group convo via join link.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageDataMemberJoin {
     /// If join link was configured to require approval, this will be set to who approved the request. Undefined if approval was not required.
     pub approved_by: Option<SystemMessageReferredUser>,
@@ -2127,10 +3016,31 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataMemberJoin {
         })
     }
 }
+impl SystemMessageDataMemberJoin {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        member: impl Into<SystemMessageReferredUser>,
+        role: impl Into<crate::chat_bsky::actor::defs::MemberRole>,
+    ) -> Self {
+        Self {
+            approved_by: Default::default(),
+            member: member.into(),
+            role: role.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { SystemMessageDataMemberJoin;
+  some {
+    with_approved_by approved_by SystemMessageReferredUser,
+  }
+}
 /// `chat.bsky.convo.defs#systemMessageDataMemberLeave`
 ///
 /// System message indicating a user voluntarily left the group convo.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageDataMemberLeave {
     /// Current view of the member who left the group.
     pub member: SystemMessageReferredUser,
@@ -2153,10 +3063,21 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataMemberLeave {
         })
     }
 }
+impl SystemMessageDataMemberLeave {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(member: impl Into<SystemMessageReferredUser>) -> Self {
+        Self {
+            member: member.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataRemoveMember`
 ///
 /// System message indicating a user was removed from the group convo.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageDataRemoveMember {
     /// Current view of the member who was removed.
     pub member: SystemMessageReferredUser,
@@ -2182,10 +3103,25 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataRemoveMember {
         })
     }
 }
+impl SystemMessageDataRemoveMember {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        member: impl Into<SystemMessageReferredUser>,
+        removed_by: impl Into<SystemMessageReferredUser>,
+    ) -> Self {
+        Self {
+            member: member.into(),
+            removed_by: removed_by.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageDataUnlockConvo`
 ///
 /// System message indicating the group convo was unlocked.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageDataUnlockConvo {
     /// Current view of the member who unlocked the group.
     pub unlocked_by: SystemMessageReferredUser,
@@ -2208,8 +3144,19 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataUnlockConvo {
         })
     }
 }
+impl SystemMessageDataUnlockConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(unlocked_by: impl Into<SystemMessageReferredUser>) -> Self {
+        Self {
+            unlocked_by: unlocked_by.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.convo.defs#systemMessageReferredUser`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageReferredUser {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -2229,6 +3176,16 @@ impl<'de> serde::Deserialize<'de> for SystemMessageReferredUser {
             did: m.req("did")?,
             extra: m.rest(),
         })
+    }
+}
+impl SystemMessageReferredUser {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `chat.bsky.convo.defs#systemMessageView`.
@@ -2366,8 +3323,23 @@ impl<'de> serde::Deserialize<'de> for SystemMessageViewData {
         })
     }
 }
+crate::rt::union_from! { SystemMessageViewData;
+    SystemMessageDataAddMember SystemMessageDataAddMember,
+    SystemMessageDataRemoveMember SystemMessageDataRemoveMember,
+    SystemMessageDataMemberJoin SystemMessageDataMemberJoin,
+    SystemMessageDataMemberLeave SystemMessageDataMemberLeave,
+    SystemMessageDataLockConvo SystemMessageDataLockConvo,
+    SystemMessageDataUnlockConvo SystemMessageDataUnlockConvo,
+    SystemMessageDataLockConvoPermanently SystemMessageDataLockConvoPermanently,
+    SystemMessageDataEditGroup SystemMessageDataEditGroup,
+    SystemMessageDataCreateJoinLink SystemMessageDataCreateJoinLink,
+    SystemMessageDataEditJoinLink SystemMessageDataEditJoinLink,
+    SystemMessageDataEnableJoinLink SystemMessageDataEnableJoinLink,
+    SystemMessageDataDisableJoinLink SystemMessageDataDisableJoinLink,
+}
 /// `chat.bsky.convo.defs#systemMessageView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SystemMessageView {
     pub data: SystemMessageViewData,
     pub id: String,
@@ -2396,5 +3368,23 @@ impl<'de> serde::Deserialize<'de> for SystemMessageView {
             sent_at: m.req("sentAt")?,
             extra: m.rest(),
         })
+    }
+}
+impl SystemMessageView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<String>,
+        rev: impl Into<String>,
+        sent_at: atmo_syntax::LenientDatetime,
+        data: impl Into<SystemMessageViewData>,
+    ) -> Self {
+        Self {
+            data: data.into(),
+            id: id.into(),
+            rev: rev.into(),
+            sent_at,
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.convo.deleteMessageForSelf";
 /// The input of `chat.bsky.convo.deleteMessageForSelf`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     pub message_id: String,
@@ -25,6 +26,17 @@ impl<'de> serde::Deserialize<'de> for Input {
             message_id: m.req("messageId")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>, message_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message_id: message_id.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The output of `chat.bsky.convo.deleteMessageForSelf`.
@@ -56,6 +68,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.deleteMessageForSelf` procedure.
 ///
 /// Marks a message as deleted for the viewer, so they won't see that message in future enumerations.
@@ -67,4 +95,16 @@ impl atmo_xrpc::Endpoint for DeleteMessageForSelf {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteMessageForSelf;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

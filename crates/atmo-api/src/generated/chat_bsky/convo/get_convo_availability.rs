@@ -3,12 +3,23 @@
 pub const NSID: &str = "chat.bsky.convo.getConvoAvailability";
 /// Query parameters of `chat.bsky.convo.getConvoAvailability`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub members: Vec<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(members: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self {
+            members: members.into(),
+        }
+    }
+}
 /// The output of `chat.bsky.convo.getConvoAvailability`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub can_chat: bool,
     pub convo: Option<crate::chat_bsky::convo::defs::ConvoView>,
@@ -33,6 +44,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(can_chat: impl Into<bool>) -> Self {
+        Self {
+            can_chat: can_chat.into(),
+            convo: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_convo convo crate::chat_bsky::convo::defs::ConvoView,
+  }
+}
 /// The `chat.bsky.convo.getConvoAvailability` query.
 ///
 /// Check whether the requester and the other members can start a 1-1 chat. Only applicable to direct (non-group) conversations. If an existing convo is found for these members, it is returned. Does not create a new convo if it doesn't exist.
@@ -44,4 +71,16 @@ impl atmo_xrpc::Endpoint for GetConvoAvailability {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetConvoAvailability;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,12 +3,23 @@
 pub const NSID: &str = "chat.bsky.convo.getConvoForMembers";
 /// Query parameters of `chat.bsky.convo.getConvoForMembers`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub members: Vec<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(members: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self {
+            members: members.into(),
+        }
+    }
+}
 /// The output of `chat.bsky.convo.getConvoForMembers`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convo: crate::chat_bsky::convo::defs::ConvoView,
     /// Fields not in the lexicon, kept as found.
@@ -28,6 +39,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             convo: m.req("convo")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo: impl Into<crate::chat_bsky::convo::defs::ConvoView>) -> Self {
+        Self {
+            convo: convo.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.convo.getConvoForMembers` declares.
@@ -71,6 +92,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.getConvoForMembers` query.
 ///
 /// Get or create a 1-1 conversation for the given members. Always returns the same direct (non-group) conversation. To create a group conversation, use createGroup.
@@ -82,4 +119,16 @@ impl atmo_xrpc::Endpoint for GetConvoForMembers {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetConvoForMembers;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

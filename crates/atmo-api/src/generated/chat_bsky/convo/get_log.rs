@@ -2,11 +2,24 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.convo.getLog";
 /// Query parameters of `chat.bsky.convo.getLog`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+  }
 }
 /// A union inside `chat.bsky.convo.getLog#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,8 +290,41 @@ impl<'de> serde::Deserialize<'de> for OutputLogsItem {
         })
     }
 }
+crate::rt::union_from! { OutputLogsItem;
+    LogBeginConvo crate::chat_bsky::convo::defs::LogBeginConvo,
+    LogAcceptConvo crate::chat_bsky::convo::defs::LogAcceptConvo,
+    LogLeaveConvo crate::chat_bsky::convo::defs::LogLeaveConvo,
+    LogMuteConvo crate::chat_bsky::convo::defs::LogMuteConvo,
+    LogUnmuteConvo crate::chat_bsky::convo::defs::LogUnmuteConvo,
+    LogCreateMessage crate::chat_bsky::convo::defs::LogCreateMessage,
+    LogDeleteMessage crate::chat_bsky::convo::defs::LogDeleteMessage,
+    LogReadMessage crate::chat_bsky::convo::defs::LogReadMessage,
+    LogAddReaction crate::chat_bsky::convo::defs::LogAddReaction,
+    LogRemoveReaction crate::chat_bsky::convo::defs::LogRemoveReaction,
+    LogReadConvo crate::chat_bsky::convo::defs::LogReadConvo,
+    LogAddMember crate::chat_bsky::convo::defs::LogAddMember,
+    LogRemoveMember crate::chat_bsky::convo::defs::LogRemoveMember,
+    LogMemberJoin crate::chat_bsky::convo::defs::LogMemberJoin,
+    LogMemberLeave crate::chat_bsky::convo::defs::LogMemberLeave,
+    LogLockConvo crate::chat_bsky::convo::defs::LogLockConvo,
+    LogUnlockConvo crate::chat_bsky::convo::defs::LogUnlockConvo,
+    LogLockConvoPermanently crate::chat_bsky::convo::defs::LogLockConvoPermanently,
+    LogEditGroup crate::chat_bsky::convo::defs::LogEditGroup,
+    LogCreateJoinLink crate::chat_bsky::convo::defs::LogCreateJoinLink,
+    LogEditJoinLink crate::chat_bsky::convo::defs::LogEditJoinLink,
+    LogEnableJoinLink crate::chat_bsky::convo::defs::LogEnableJoinLink,
+    LogDisableJoinLink crate::chat_bsky::convo::defs::LogDisableJoinLink,
+    LogIncomingJoinRequest crate::chat_bsky::convo::defs::LogIncomingJoinRequest,
+    LogApproveJoinRequest crate::chat_bsky::convo::defs::LogApproveJoinRequest,
+    LogRejectJoinRequest crate::chat_bsky::convo::defs::LogRejectJoinRequest,
+    LogOutgoingJoinRequest crate::chat_bsky::convo::defs::LogOutgoingJoinRequest,
+    LogWithdrawIncomingJoinRequest crate::chat_bsky::convo::defs::LogWithdrawIncomingJoinRequest,
+    LogWithdrawOutgoingJoinRequest crate::chat_bsky::convo::defs::LogWithdrawOutgoingJoinRequest,
+    LogReadJoinRequests crate::chat_bsky::convo::defs::LogReadJoinRequests,
+}
 /// The output of `chat.bsky.convo.getLog`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub logs: Vec<OutputLogsItem>,
@@ -303,6 +349,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(logs: impl Into<Vec<OutputLogsItem>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            logs: logs.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `chat.bsky.convo.getLog` query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GetLog;
@@ -312,4 +374,26 @@ impl atmo_xrpc::Endpoint for GetLog {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetLog;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetLog {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.convo.getMessages";
 /// Query parameters of `chat.bsky.convo.getMessages`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub convo_id: String,
@@ -10,6 +11,23 @@ pub struct Params {
     pub cursor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            cursor: Default::default(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// A union inside `chat.bsky.convo.getMessages#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +74,14 @@ impl<'de> serde::Deserialize<'de> for OutputMessagesItem {
         })
     }
 }
+crate::rt::union_from! { OutputMessagesItem;
+    MessageView crate::chat_bsky::convo::defs::MessageView,
+    DeletedMessageView crate::chat_bsky::convo::defs::DeletedMessageView,
+    SystemMessageView crate::chat_bsky::convo::defs::SystemMessageView,
+}
 /// The output of `chat.bsky.convo.getMessages`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub messages: Vec<OutputMessagesItem>,
@@ -86,6 +110,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(messages: impl Into<Vec<OutputMessagesItem>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            messages: messages.into(),
+            related_profiles: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+    with_related_profiles related_profiles Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
+}
 /// The errors `chat.bsky.convo.getMessages` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -107,6 +149,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.getMessages` query.
 ///
 /// Returns a page of messages from a conversation.
@@ -118,4 +176,26 @@ impl atmo_xrpc::Endpoint for GetMessages {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetMessages;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetMessages {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -2,15 +2,29 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.convo.getUnreadCounts";
 /// Query parameters of `chat.bsky.convo.getUnreadCounts`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// When false, group convos are excluded from the counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_group_chats: Option<bool>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_include_group_chats include_group_chats bool,
+  }
+}
 /// The output of `chat.bsky.convo.getUnreadCounts`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Number of unread, unlocked accepted convos. Counts convos with unread messages and unread join requests. Capped at 100, where 100 means more than 99.
     pub unread_accepted_convos: i64,
@@ -37,6 +51,20 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        unread_accepted_convos: impl Into<i64>,
+        unread_request_convos: impl Into<i64>,
+    ) -> Self {
+        Self {
+            unread_accepted_convos: unread_accepted_convos.into(),
+            unread_request_convos: unread_request_convos.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.convo.getUnreadCounts` query.
 ///
 /// Returns unread conversation counts for conversations that are unlocked, not muted, split by convo status. Direct convos are excluded when a block relationship exists between the actor and the other member, or when the other member's account is deleted or deactivated. Group convos are considered unread if they have unread join request counts.
@@ -48,4 +76,16 @@ impl atmo_xrpc::Endpoint for GetUnreadCounts {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetUnreadCounts;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

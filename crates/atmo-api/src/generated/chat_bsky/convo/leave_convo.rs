@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.convo.leaveConvo";
 /// The input of `chat.bsky.convo.leaveConvo`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.convo.leaveConvo`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convo_id: String,
     pub rev: String,
@@ -48,6 +60,17 @@ impl<'de> serde::Deserialize<'de> for Output {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>, rev: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.convo.leaveConvo` declares.
@@ -77,6 +100,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.leaveConvo` procedure.
 ///
 /// Leaves a conversation (direct or group). For group, this effectively removes membership. For direct, membership is never removed, only changed to remove from enumerations by the user who left.
@@ -88,4 +127,16 @@ impl atmo_xrpc::Endpoint for LeaveConvo {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = LeaveConvo;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,13 +2,27 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.convo.listConvoRequests";
 /// Query parameters of `chat.bsky.convo.listConvoRequests`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
 }
 /// A union inside `chat.bsky.convo.listConvoRequests#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,8 +59,13 @@ impl<'de> serde::Deserialize<'de> for OutputRequestsItem {
         })
     }
 }
+crate::rt::union_from! { OutputRequestsItem;
+    ConvoView crate::chat_bsky::convo::defs::ConvoView,
+    JoinRequestConvoView crate::chat_bsky::group::defs::JoinRequestConvoView,
+}
 /// The output of `chat.bsky.convo.listConvoRequests`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub requests: Vec<OutputRequestsItem>,
@@ -71,6 +90,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(requests: impl Into<Vec<OutputRequestsItem>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            requests: requests.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `chat.bsky.convo.listConvoRequests` query.
 ///
 /// Returns a page of incoming conversation requests for the user. Direct convo requests are returned as convoView; group join requests made by the user are returned as joinRequestConvoView.
@@ -82,4 +117,26 @@ impl atmo_xrpc::Endpoint for ListConvoRequests {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListConvoRequests;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListConvoRequests {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.convo.listConvos";
 /// Query parameters of `chat.bsky.convo.listConvos`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +21,23 @@ pub struct Params {
     /// Filter convos by their status. It is discouraged to call with "request" and preferred to call chat.bsky.convo.listConvoRequests, which also includes group join requests made by the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_kind kind String,
+    with_limit limit i64,
+    with_lock_status lock_status String,
+    with_read_state read_state String,
+    with_status status String,
+  }
 }
 /// Known values of the `kind` parameter of [`Params`].
 pub mod params_kind {
@@ -51,6 +69,7 @@ pub mod params_status {
 }
 /// The output of `chat.bsky.convo.listConvos`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convos: Vec<crate::chat_bsky::convo::defs::ConvoView>,
     pub cursor: Option<String>,
@@ -75,6 +94,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convos: impl Into<Vec<crate::chat_bsky::convo::defs::ConvoView>>) -> Self {
+        Self {
+            convos: convos.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `chat.bsky.convo.listConvos` query.
 ///
 /// Returns a page of conversations (direct or group) for the user.
@@ -86,4 +121,26 @@ impl atmo_xrpc::Endpoint for ListConvos {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListConvos;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListConvos {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

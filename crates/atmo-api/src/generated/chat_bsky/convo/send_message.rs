@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.convo.sendMessage";
 /// The input of `chat.bsky.convo.sendMessage`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     pub message: crate::chat_bsky::convo::defs::MessageInput,
@@ -25,6 +26,20 @@ impl<'de> serde::Deserialize<'de> for Input {
             message: m.req("message")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        convo_id: impl Into<String>,
+        message: impl Into<crate::chat_bsky::convo::defs::MessageInput>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The output of `chat.bsky.convo.sendMessage`.
@@ -58,6 +73,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.sendMessage` procedure.
 ///
 /// Sends a message to a conversation.
@@ -69,4 +100,16 @@ impl atmo_xrpc::Endpoint for SendMessage {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = SendMessage;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

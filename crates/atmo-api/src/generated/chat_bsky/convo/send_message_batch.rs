@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.convo.sendMessageBatch";
 /// The input of `chat.bsky.convo.sendMessageBatch`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub items: Vec<BatchItem>,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(items: impl Into<Vec<BatchItem>>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.convo.sendMessageBatch`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub items: Vec<crate::chat_bsky::convo::defs::MessageView>,
     /// Fields not in the lexicon, kept as found.
@@ -45,6 +57,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             items: m.req("items")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(items: impl Into<Vec<crate::chat_bsky::convo::defs::MessageView>>) -> Self {
+        Self {
+            items: items.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.convo.sendMessageBatch` declares.
@@ -76,6 +98,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.sendMessageBatch` procedure.
 ///
 /// Sends a batch of messages to a conversation.
@@ -87,9 +125,22 @@ impl atmo_xrpc::Endpoint for SendMessageBatch {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = SendMessageBatch;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `chat.bsky.convo.sendMessageBatch#batchItem`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BatchItem {
     pub convo_id: String,
     pub message: crate::chat_bsky::convo::defs::MessageInput,
@@ -112,5 +163,19 @@ impl<'de> serde::Deserialize<'de> for BatchItem {
             message: m.req("message")?,
             extra: m.rest(),
         })
+    }
+}
+impl BatchItem {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        convo_id: impl Into<String>,
+        message: impl Into<crate::chat_bsky::convo::defs::MessageInput>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message: message.into(),
+            extra: Default::default(),
+        }
     }
 }

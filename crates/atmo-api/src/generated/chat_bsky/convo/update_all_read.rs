@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.convo.updateAllRead";
 /// The input of `chat.bsky.convo.updateAllRead`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     pub status: Option<String>,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,18 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_status status String,
+  }
+}
 /// Known values of the `status` field of [`Input`].
 pub mod input_status {
     /// `request`
@@ -33,6 +46,7 @@ pub mod input_status {
 }
 /// The output of `chat.bsky.convo.updateAllRead`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The count of updated convos.
     pub updated_count: i64,
@@ -55,6 +69,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(updated_count: impl Into<i64>) -> Self {
+        Self {
+            updated_count: updated_count.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.convo.updateAllRead` procedure.
 ///
 /// Sets conversations from a user as read to the latest message, with filters.
@@ -66,4 +90,16 @@ impl atmo_xrpc::Endpoint for UpdateAllRead {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateAllRead;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

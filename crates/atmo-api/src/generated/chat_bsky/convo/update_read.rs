@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.convo.updateRead";
 /// The input of `chat.bsky.convo.updateRead`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     pub message_id: Option<String>,
@@ -27,8 +28,25 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            message_id: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_message_id message_id String,
+  }
+}
 /// The output of `chat.bsky.convo.updateRead`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convo: crate::chat_bsky::convo::defs::ConvoView,
     /// Fields not in the lexicon, kept as found.
@@ -48,6 +66,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             convo: m.req("convo")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo: impl Into<crate::chat_bsky::convo::defs::ConvoView>) -> Self {
+        Self {
+            convo: convo.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.convo.updateRead` declares.
@@ -71,6 +99,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.convo.updateRead` procedure.
 ///
 /// Updates the read state of a conversation from, optionally specifying the last read message.
@@ -82,4 +126,16 @@ impl atmo_xrpc::Endpoint for UpdateRead {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateRead;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.embed.joinLink";
 /// `chat.bsky.embed.joinLink`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JoinLink {
     /// The join link code.
     pub code: String,
@@ -23,6 +24,16 @@ impl<'de> serde::Deserialize<'de> for JoinLink {
             code: m.req("code")?,
             extra: m.rest(),
         })
+    }
+}
+impl JoinLink {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `chat.bsky.embed.joinLink#view`.
@@ -72,8 +83,14 @@ impl<'de> serde::Deserialize<'de> for ViewJoinLinkPreview {
         })
     }
 }
+crate::rt::union_from! { ViewJoinLinkPreview;
+    JoinLinkPreviewView crate::chat_bsky::group::defs::JoinLinkPreviewView,
+    DisabledJoinLinkPreviewView crate::chat_bsky::group::defs::DisabledJoinLinkPreviewView,
+    InvalidJoinLinkPreviewView crate::chat_bsky::group::defs::InvalidJoinLinkPreviewView,
+}
 /// `chat.bsky.embed.joinLink#view`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct View {
     pub join_link_preview: ViewJoinLinkPreview,
     /// Fields not in the lexicon, kept as found.
@@ -93,5 +110,15 @@ impl<'de> serde::Deserialize<'de> for View {
             join_link_preview: m.req("joinLinkPreview")?,
             extra: m.rest(),
         })
+    }
+}
+impl View {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(join_link_preview: impl Into<ViewJoinLinkPreview>) -> Self {
+        Self {
+            join_link_preview: join_link_preview.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.group.addMembers";
 /// The input of `chat.bsky.group.addMembers`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     pub members: Vec<atmo_syntax::Did>,
@@ -27,8 +28,20 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>, members: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            members: members.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.group.addMembers`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub added_members: Option<Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>>,
     pub convo: crate::chat_bsky::convo::defs::ConvoView,
@@ -52,6 +65,22 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo: impl Into<crate::chat_bsky::convo::defs::ConvoView>) -> Self {
+        Self {
+            added_members: Default::default(),
+            convo: convo.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_added_members added_members Vec<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+  }
 }
 /// The errors `chat.bsky.group.addMembers` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,6 +139,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.group.addMembers` procedure.
 ///
 /// Adds members to a group. The members are added in 'request' status, so they have to accept it. This creates convo memberships.
@@ -121,4 +166,16 @@ impl atmo_xrpc::Endpoint for AddMembers {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AddMembers;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.group.createGroup";
 /// The input of `chat.bsky.group.createGroup`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The members to add to the group. The owner is automatically added. Implementations may enforce a lower maximum than the 10,000-item schema limit; Bluesky currently supports up to 100 total members. If the owner is included in this list, the list may contain up to the implementation's total member limit. Otherwise, it may contain one fewer.
     pub members: Vec<atmo_syntax::Did>,
@@ -28,8 +29,20 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(members: impl Into<Vec<atmo_syntax::Did>>, name: impl Into<String>) -> Self {
+        Self {
+            members: members.into(),
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.group.createGroup`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convo: crate::chat_bsky::convo::defs::ConvoView,
     /// Fields not in the lexicon, kept as found.
@@ -49,6 +62,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             convo: m.req("convo")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo: impl Into<crate::chat_bsky::convo::defs::ConvoView>) -> Self {
+        Self {
+            convo: convo.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.group.createGroup` declares.
@@ -96,6 +119,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.group.createGroup` procedure.
 ///
 /// Creates a group convo, specifying the members to be added to it. Unlike getConvoForMembers, this isn't idempotent. It will create new groups even if the membership is identical to pre-existing groups. Will create 'request' membership for all members, except the owner who is 'accepted'.
@@ -107,4 +146,16 @@ impl atmo_xrpc::Endpoint for CreateGroup {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateGroup;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "chat.bsky.group.defs";
 ///
 /// Preview for a disabled join link. Carries only the code so clients can correlate with the input and render a disabled state.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DisabledJoinLinkPreviewView {
     pub code: String,
     /// Fields not in the lexicon, kept as found.
@@ -26,10 +27,21 @@ impl<'de> serde::Deserialize<'de> for DisabledJoinLinkPreviewView {
         })
     }
 }
+impl DisabledJoinLinkPreviewView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.group.defs#invalidJoinLinkPreviewView`
 ///
 /// Preview for a join link code that does not map to an existing link. Carries only the code so clients can correlate with the input and render an invalid state.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct InvalidJoinLinkPreviewView {
     pub code: String,
     /// Fields not in the lexicon, kept as found.
@@ -51,10 +63,21 @@ impl<'de> serde::Deserialize<'de> for InvalidJoinLinkPreviewView {
         })
     }
 }
+impl InvalidJoinLinkPreviewView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.group.defs#joinLinkPreviewView`
 ///
 /// Preview that can be shown in feeds, including to unauthenticated viewers.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JoinLinkPreviewView {
     pub code: String,
     /// Present only if the request is authenticated and the user is a member of the group.
@@ -104,10 +127,45 @@ impl<'de> serde::Deserialize<'de> for JoinLinkPreviewView {
         })
     }
 }
+impl JoinLinkPreviewView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        convo_id: impl Into<String>,
+        code: impl Into<String>,
+        name: impl Into<String>,
+        owner: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+        member_count: impl Into<i64>,
+        member_limit: impl Into<i64>,
+        require_approval: impl Into<bool>,
+        join_rule: impl Into<JoinRule>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            convo: Default::default(),
+            convo_id: convo_id.into(),
+            join_rule: join_rule.into(),
+            member_count: member_count.into(),
+            member_limit: member_limit.into(),
+            name: name.into(),
+            owner: owner.into(),
+            require_approval: require_approval.into(),
+            viewer: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { JoinLinkPreviewView;
+  some {
+    with_convo convo crate::chat_bsky::convo::defs::ConvoView,
+    with_viewer viewer JoinLinkViewerState,
+  }
+}
 /// `chat.bsky.group.defs#joinLinkView`
 ///
 /// Join link view to be used within a group view, so the convo is surrounding, not specified inside this view.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JoinLinkView {
     pub code: String,
     pub created_at: atmo_syntax::LenientDatetime,
@@ -141,8 +199,29 @@ impl<'de> serde::Deserialize<'de> for JoinLinkView {
         })
     }
 }
+impl JoinLinkView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        code: impl Into<String>,
+        enabled_status: impl Into<LinkEnabledStatus>,
+        require_approval: impl Into<bool>,
+        join_rule: impl Into<JoinRule>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            created_at,
+            enabled_status: enabled_status.into(),
+            join_rule: join_rule.into(),
+            require_approval: require_approval.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.group.defs#joinLinkViewerState`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct JoinLinkViewerState {
     pub requested_at: Option<atmo_syntax::LenientDatetime>,
     /// Fields not in the lexicon, kept as found.
@@ -164,10 +243,23 @@ impl<'de> serde::Deserialize<'de> for JoinLinkViewerState {
         })
     }
 }
+impl JoinLinkViewerState {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { JoinLinkViewerState;
+  exact {
+    with_requested_at requested_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `chat.bsky.group.defs#joinRequestConvoView`
 ///
 /// A join request from the perspective of the requester, including enough group context to render the request in a list (e.g. group name, owner, member count).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JoinRequestConvoView {
     pub convo_id: String,
     pub member_count: i64,
@@ -204,10 +296,33 @@ impl<'de> serde::Deserialize<'de> for JoinRequestConvoView {
         })
     }
 }
+impl JoinRequestConvoView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        convo_id: impl Into<String>,
+        name: impl Into<String>,
+        owner: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+        member_count: impl Into<i64>,
+        member_limit: impl Into<i64>,
+        viewer: impl Into<JoinLinkViewerState>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            member_count: member_count.into(),
+            member_limit: member_limit.into(),
+            name: name.into(),
+            owner: owner.into(),
+            viewer: viewer.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.group.defs#joinRequestView`
 ///
 /// A join request from the perspective of the group owner.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JoinRequestView {
     pub convo_id: String,
     pub requested_at: atmo_syntax::LenientDatetime,
@@ -233,6 +348,22 @@ impl<'de> serde::Deserialize<'de> for JoinRequestView {
             requested_by: m.req("requestedBy")?,
             extra: m.rest(),
         })
+    }
+}
+impl JoinRequestView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        convo_id: impl Into<String>,
+        requested_by: impl Into<crate::chat_bsky::actor::defs::ProfileViewBasic>,
+        requested_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            requested_at,
+            requested_by: requested_by.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// `chat.bsky.group.defs#joinRule`

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.group.editGroup";
 /// The input of `chat.bsky.group.editGroup`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     pub name: String,
@@ -27,8 +28,20 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.group.editGroup`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convo: crate::chat_bsky::convo::defs::ConvoView,
     /// Fields not in the lexicon, kept as found.
@@ -48,6 +61,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             convo: m.req("convo")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo: impl Into<crate::chat_bsky::convo::defs::ConvoView>) -> Self {
+        Self {
+            convo: convo.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.group.editGroup` declares.
@@ -79,6 +102,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.group.editGroup` procedure.
 ///
 /// Edits group settings.
@@ -90,4 +129,16 @@ impl atmo_xrpc::Endpoint for EditGroup {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = EditGroup;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

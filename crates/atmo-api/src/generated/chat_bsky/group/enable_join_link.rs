@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.group.enableJoinLink";
 /// The input of `chat.bsky.group.enableJoinLink`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub convo_id: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.group.enableJoinLink`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub join_link: crate::chat_bsky::group::defs::JoinLinkView,
     /// Fields not in the lexicon, kept as found.
@@ -45,6 +57,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             join_link: m.req("joinLink")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(join_link: impl Into<crate::chat_bsky::group::defs::JoinLinkView>) -> Self {
+        Self {
+            join_link: join_link.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.group.enableJoinLink` declares.
@@ -80,6 +102,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.group.enableJoinLink` procedure.
 ///
 /// Re-enables a previously disabled join link for the group convo.
@@ -91,4 +129,16 @@ impl atmo_xrpc::Endpoint for EnableJoinLink {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = EnableJoinLink;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

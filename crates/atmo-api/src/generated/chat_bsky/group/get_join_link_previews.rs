@@ -3,9 +3,19 @@
 pub const NSID: &str = "chat.bsky.group.getJoinLinkPreviews";
 /// Query parameters of `chat.bsky.group.getJoinLinkPreviews`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub codes: Vec<String>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(codes: impl Into<Vec<String>>) -> Self {
+        Self {
+            codes: codes.into(),
+        }
+    }
 }
 /// A union inside `chat.bsky.group.getJoinLinkPreviews#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,8 +64,14 @@ impl<'de> serde::Deserialize<'de> for OutputJoinLinkPreviewsItem {
         })
     }
 }
+crate::rt::union_from! { OutputJoinLinkPreviewsItem;
+    JoinLinkPreviewView crate::chat_bsky::group::defs::JoinLinkPreviewView,
+    DisabledJoinLinkPreviewView crate::chat_bsky::group::defs::DisabledJoinLinkPreviewView,
+    InvalidJoinLinkPreviewView crate::chat_bsky::group::defs::InvalidJoinLinkPreviewView,
+}
 /// The output of `chat.bsky.group.getJoinLinkPreviews`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub join_link_previews: Vec<OutputJoinLinkPreviewsItem>,
     /// Fields not in the lexicon, kept as found.
@@ -77,6 +93,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(join_link_previews: impl Into<Vec<OutputJoinLinkPreviewsItem>>) -> Self {
+        Self {
+            join_link_previews: join_link_previews.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.group.getJoinLinkPreviews` query.
 ///
 /// Get public information about groups from join links. The output array matches the input codes one-to-one by position (and each view also carries its 'code'). Disabled codes return a disabledJoinLinkPreviewView, and codes that do not map to a previewable link return an invalidJoinLinkPreviewView.
@@ -88,4 +114,16 @@ impl atmo_xrpc::Endpoint for GetJoinLinkPreviews {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetJoinLinkPreviews;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

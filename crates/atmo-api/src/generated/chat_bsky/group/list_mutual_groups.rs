@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.group.listMutualGroups";
 /// Query parameters of `chat.bsky.group.listMutualGroups`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,8 +12,26 @@ pub struct Params {
     pub limit: Option<i64>,
     pub subject: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject: atmo_syntax::Did) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            subject,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `chat.bsky.group.listMutualGroups`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convos: Vec<crate::chat_bsky::convo::defs::ConvoView>,
     pub cursor: Option<String>,
@@ -37,6 +56,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convos: impl Into<Vec<crate::chat_bsky::convo::defs::ConvoView>>) -> Self {
+        Self {
+            convos: convos.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `chat.bsky.group.listMutualGroups` query.
 ///
 /// Returns a page of group conversations that both the requester and the specified actor are members of.
@@ -48,4 +83,26 @@ impl atmo_xrpc::Endpoint for ListMutualGroups {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListMutualGroups;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListMutualGroups {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.group.requestJoin";
 /// The input of `chat.bsky.group.requestJoin`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub code: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `chat.bsky.group.requestJoin`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The group convo joined. This is only present in the case of status=joined
     pub convo: Option<crate::chat_bsky::convo::defs::ConvoView>,
@@ -50,6 +62,22 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(status: impl Into<String>) -> Self {
+        Self {
+            convo: Default::default(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_convo convo crate::chat_bsky::convo::defs::ConvoView,
+  }
 }
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
@@ -99,6 +127,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.group.requestJoin` procedure.
 ///
 /// Sends a request to join a group (via join link) to the group owner. Action taken by the prospective group member.
@@ -110,4 +154,16 @@ impl atmo_xrpc::Endpoint for RequestJoin {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RequestJoin;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -40,10 +40,15 @@ impl<'de> serde::Deserialize<'de> for ConvoViewKind {
         })
     }
 }
+crate::rt::union_from! { ConvoViewKind;
+    DirectConvo DirectConvo,
+    GroupConvo GroupConvo,
+}
 /// `chat.bsky.moderation.defs#convoView`
 ///
 /// A view of a conversation for moderation purposes. Unlike chat.bsky.convo.defs#convoView, it does not include viewer-specific data (such as muted, unreadCount, status, lastMessage, lastReaction), since the requester is a moderator and not a member of the conversation. The member list is not included; use chat.bsky.moderation.getConvoMembers to list members.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConvoView {
     pub id: String,
     /// Union field that has data specific to different kinds of convos.
@@ -72,10 +77,28 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
         })
     }
 }
+impl ConvoView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: impl Into<String>, rev: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            kind: Default::default(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ConvoView;
+  some {
+    with_kind kind ConvoViewKind,
+  }
+}
 /// `chat.bsky.moderation.defs#directConvo`
 ///
 /// Data specific to a direct conversation, for moderation purposes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct DirectConvo {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -92,10 +115,18 @@ impl<'de> serde::Deserialize<'de> for DirectConvo {
         Ok(Self { extra: m.rest() })
     }
 }
+impl DirectConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `chat.bsky.moderation.defs#groupConvo`
 ///
 /// Data specific to a group conversation, for moderation purposes. Unlike chat.bsky.convo.defs#groupConvo, it does not include viewer-specific data (such as unreadJoinRequestCount), since the requester is a moderator and not a member of the conversation.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GroupConvo {
     pub created_at: atmo_syntax::LenientDatetime,
     pub join_link: Option<crate::chat_bsky::group::defs::JoinLinkView>,
@@ -139,4 +170,32 @@ impl<'de> serde::Deserialize<'de> for GroupConvo {
             extra: m.rest(),
         })
     }
+}
+impl GroupConvo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        created_at: atmo_syntax::LenientDatetime,
+        join_request_count: impl Into<i64>,
+        lock_status: impl Into<crate::chat_bsky::convo::defs::ConvoLockStatus>,
+        member_count: impl Into<i64>,
+        member_limit: impl Into<i64>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            created_at,
+            join_link: Default::default(),
+            join_request_count: join_request_count.into(),
+            lock_status: lock_status.into(),
+            member_count: member_count.into(),
+            member_limit: member_limit.into(),
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { GroupConvo;
+  some {
+    with_join_link join_link crate::chat_bsky::group::defs::JoinLinkView,
+  }
 }

@@ -3,12 +3,21 @@
 pub const NSID: &str = "chat.bsky.moderation.getActorMetadata";
 /// Query parameters of `chat.bsky.moderation.getActorMetadata`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub actor: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::Did) -> Self {
+        Self { actor }
+    }
+}
 /// The output of `chat.bsky.moderation.getActorMetadata`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub all: Metadata,
     pub day: Metadata,
@@ -36,6 +45,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        day: impl Into<Metadata>,
+        month: impl Into<Metadata>,
+        all: impl Into<Metadata>,
+    ) -> Self {
+        Self {
+            all: all.into(),
+            day: day.into(),
+            month: month.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.moderation.getActorMetadata` query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GetActorMetadata;
@@ -45,9 +70,22 @@ impl atmo_xrpc::Endpoint for GetActorMetadata {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetActorMetadata;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `chat.bsky.moderation.getActorMetadata#metadata`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Metadata {
     pub convos: i64,
     pub convos_started: i64,
@@ -76,5 +114,23 @@ impl<'de> serde::Deserialize<'de> for Metadata {
             messages_sent: m.req("messagesSent")?,
             extra: m.rest(),
         })
+    }
+}
+impl Metadata {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        messages_sent: impl Into<i64>,
+        messages_received: impl Into<i64>,
+        convos: impl Into<i64>,
+        convos_started: impl Into<i64>,
+    ) -> Self {
+        Self {
+            convos: convos.into(),
+            convos_started: convos_started.into(),
+            messages_received: messages_received.into(),
+            messages_sent: messages_sent.into(),
+            extra: Default::default(),
+        }
     }
 }

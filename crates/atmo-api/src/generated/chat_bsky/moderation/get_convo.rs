@@ -3,12 +3,23 @@
 pub const NSID: &str = "chat.bsky.moderation.getConvo";
 /// Query parameters of `chat.bsky.moderation.getConvo`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub convo_id: String,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+        }
+    }
+}
 /// The output of `chat.bsky.moderation.getConvo`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convo: crate::chat_bsky::moderation::defs::ConvoView,
     /// Fields not in the lexicon, kept as found.
@@ -28,6 +39,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             convo: m.req("convo")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo: impl Into<crate::chat_bsky::moderation::defs::ConvoView>) -> Self {
+        Self {
+            convo: convo.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `chat.bsky.moderation.getConvo` declares.
@@ -51,6 +72,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `chat.bsky.moderation.getConvo` query.
 ///
 /// Gets an existing conversation by its ID, for moderation purposes. Does not require the requester to be a member of the conversation.
@@ -62,4 +99,16 @@ impl atmo_xrpc::Endpoint for GetConvo {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetConvo;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,12 +3,23 @@
 pub const NSID: &str = "chat.bsky.moderation.getConvos";
 /// Query parameters of `chat.bsky.moderation.getConvos`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub convo_ids: Vec<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convo_ids: impl Into<Vec<String>>) -> Self {
+        Self {
+            convo_ids: convo_ids.into(),
+        }
+    }
+}
 /// The output of `chat.bsky.moderation.getConvos`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub convos: Vec<crate::chat_bsky::moderation::defs::ConvoView>,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +41,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(convos: impl Into<Vec<crate::chat_bsky::moderation::defs::ConvoView>>) -> Self {
+        Self {
+            convos: convos.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.moderation.getConvos` query.
 ///
 /// Gets existing conversations by their IDs, for moderation purposes. Does not require the requester to be a member of the conversations. Unknown IDs are silently omitted from the response.
@@ -41,4 +62,16 @@ impl atmo_xrpc::Endpoint for GetConvos {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetConvos;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

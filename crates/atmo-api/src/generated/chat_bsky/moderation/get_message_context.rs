@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.moderation.getMessageContext";
 /// Query parameters of `chat.bsky.moderation.getMessageContext`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Number of user messages after the target to include. System messages between the target and the latest returned user message are also included, capped per gap by `maxInterleavedSystemMessages`. If there are no user messages after the target, up to `maxInterleavedSystemMessages` system messages immediately following the target are returned instead.
@@ -18,6 +19,27 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_interleaved_system_messages: Option<i64>,
     pub message_id: String,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(message_id: impl Into<String>) -> Self {
+        Self {
+            after: Default::default(),
+            before: Default::default(),
+            convo_id: Default::default(),
+            max_interleaved_system_messages: Default::default(),
+            message_id: message_id.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_after after i64,
+    with_before before i64,
+    with_convo_id convo_id String,
+    with_max_interleaved_system_messages max_interleaved_system_messages i64,
+  }
 }
 /// A union inside `chat.bsky.moderation.getMessageContext#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +78,13 @@ impl<'de> serde::Deserialize<'de> for OutputMessagesItem {
         })
     }
 }
+crate::rt::union_from! { OutputMessagesItem;
+    MessageView crate::chat_bsky::convo::defs::MessageView,
+    SystemMessageView crate::chat_bsky::convo::defs::SystemMessageView,
+}
 /// The output of `chat.bsky.moderation.getMessageContext`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub messages: Vec<OutputMessagesItem>,
     /// Fields not in the lexicon, kept as found.
@@ -79,6 +106,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(messages: impl Into<Vec<OutputMessagesItem>>) -> Self {
+        Self {
+            messages: messages.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.moderation.getMessageContext` query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GetMessageContext;
@@ -88,4 +125,16 @@ impl atmo_xrpc::Endpoint for GetMessageContext {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetMessageContext;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -2,12 +2,25 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.moderation.subscribeModEvents";
 /// Query parameters of `chat.bsky.moderation.subscribeModEvents`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The last known event seq number to backfill from. Use '2222222222222' to backfill from the beginning. Don't specify a cursor to listen only for new events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+  }
 }
 /// A message of the `chat.bsky.moderation.subscribeModEvents` subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +153,19 @@ impl<'de> serde::Deserialize<'de> for Message {
         })
     }
 }
+crate::rt::union_from! { Message;
+    EventConvoFirstMessage EventConvoFirstMessage,
+    EventGroupChatCreated EventGroupChatCreated,
+    EventGroupChatMemberAdded EventGroupChatMemberAdded,
+    EventGroupChatMemberJoined EventGroupChatMemberJoined,
+    EventGroupChatJoinRequest EventGroupChatJoinRequest,
+    EventGroupChatJoinRequestApproved EventGroupChatJoinRequestApproved,
+    EventGroupChatJoinRequestRejected EventGroupChatJoinRequestRejected,
+    EventChatAccepted EventChatAccepted,
+    EventGroupChatMemberLeft EventGroupChatMemberLeft,
+    EventGroupChatUpdated EventGroupChatUpdated,
+    EventRateLimitExceeded EventRateLimitExceeded,
+}
 /// The errors `chat.bsky.moderation.subscribeModEvents` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -167,10 +193,27 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventChatAccepted`
 ///
 /// Fired when a user accepts a chat convo, either explicitly or by sending a message.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventChatAccepted {
     /// The DID of the person accepting the convo.
     pub actor_did: atmo_syntax::Did,
@@ -222,6 +265,40 @@ impl<'de> serde::Deserialize<'de> for EventChatAccepted {
         })
     }
 }
+impl EventChatAccepted {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        method: impl Into<String>,
+        rev: impl Into<String>,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: Default::default(),
+            group_name: Default::default(),
+            method: method.into(),
+            owner_did: Default::default(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { EventChatAccepted;
+  some {
+    with_group_member_count group_member_count i64,
+    with_group_name group_name String,
+  }
+  exact {
+    with_owner_did owner_did atmo_syntax::Did,
+  }
+}
 /// Known values of the `method` field of [`EventChatAccepted`].
 pub mod event_chat_accepted_method {
     /// `explicit`
@@ -233,6 +310,7 @@ pub mod event_chat_accepted_method {
 ///
 /// Fired when the first message was sent on a convo.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventConvoFirstMessage {
     pub convo_id: String,
     pub created_at: atmo_syntax::LenientDatetime,
@@ -271,10 +349,37 @@ impl<'de> serde::Deserialize<'de> for EventConvoFirstMessage {
         })
     }
 }
+impl EventConvoFirstMessage {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        created_at: atmo_syntax::LenientDatetime,
+        rev: impl Into<String>,
+        convo_id: impl Into<String>,
+        user: atmo_syntax::Did,
+        recipients: impl Into<Vec<atmo_syntax::Did>>,
+    ) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            created_at,
+            message_id: Default::default(),
+            recipients: recipients.into(),
+            rev: rev.into(),
+            user,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { EventConvoFirstMessage;
+  some {
+    with_message_id message_id String,
+  }
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated`
 ///
 /// Fire when a group chat is created.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventGroupChatCreated {
     /// The DID of the actor performing the action. For this event, same as ownerDid.
     pub actor_did: atmo_syntax::Did,
@@ -326,10 +431,39 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatCreated {
         })
     }
 }
+impl EventGroupChatCreated {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        group_member_count: impl Into<i64>,
+        group_name: impl Into<String>,
+        initial_member_dids: impl Into<Vec<atmo_syntax::Did>>,
+        owner_did: atmo_syntax::Did,
+        rev: impl Into<String>,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: group_member_count.into(),
+            group_name: group_name.into(),
+            initial_member_dids: initial_member_dids.into(),
+            owner_did,
+            rev: rev.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest`
 ///
 /// Fired when a user requests to join a group chat via an join link that requires approval.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventGroupChatJoinRequest {
     /// The DID of the person requesting to join.
     pub actor_did: atmo_syntax::Did,
@@ -384,10 +518,41 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequest {
         })
     }
 }
+impl EventGroupChatJoinRequest {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        group_member_count: impl Into<i64>,
+        group_name: impl Into<String>,
+        join_link_code: impl Into<String>,
+        owner_did: atmo_syntax::Did,
+        rev: impl Into<String>,
+        subject_follows_owner: impl Into<bool>,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: group_member_count.into(),
+            group_name: group_name.into(),
+            join_link_code: join_link_code.into(),
+            owner_did,
+            rev: rev.into(),
+            subject_follows_owner: subject_follows_owner.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved`
 ///
 /// Fired when a join request is approved by the group owner.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventGroupChatJoinRequestApproved {
     /// The DID of the owner approving the request.
     pub actor_did: atmo_syntax::Did,
@@ -438,10 +603,39 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestApproved {
         })
     }
 }
+impl EventGroupChatJoinRequestApproved {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        group_member_count: impl Into<i64>,
+        group_name: impl Into<String>,
+        owner_did: atmo_syntax::Did,
+        rev: impl Into<String>,
+        subject_did: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: group_member_count.into(),
+            group_name: group_name.into(),
+            owner_did,
+            rev: rev.into(),
+            subject_did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected`
 ///
 /// Fired when a join request is rejected by the group owner.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventGroupChatJoinRequestRejected {
     /// The DID of the owner rejecting the request.
     pub actor_did: atmo_syntax::Did,
@@ -492,10 +686,39 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestRejected {
         })
     }
 }
+impl EventGroupChatJoinRequestRejected {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        group_member_count: impl Into<i64>,
+        group_name: impl Into<String>,
+        owner_did: atmo_syntax::Did,
+        rev: impl Into<String>,
+        subject_did: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: group_member_count.into(),
+            group_name: group_name.into(),
+            owner_did,
+            rev: rev.into(),
+            subject_did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded`
 ///
 /// Fired when a member is added to a group chat. Note that members are added in the 'request' state.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventGroupChatMemberAdded {
     /// The DID of the actor performing the action. For this event, same as ownerDid.
     pub actor_did: atmo_syntax::Did,
@@ -554,10 +777,43 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberAdded {
         })
     }
 }
+impl EventGroupChatMemberAdded {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        group_member_count: impl Into<i64>,
+        group_name: impl Into<String>,
+        owner_did: atmo_syntax::Did,
+        request_members_count: impl Into<i64>,
+        rev: impl Into<String>,
+        subject_did: atmo_syntax::Did,
+        subject_follows_owner: impl Into<bool>,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: group_member_count.into(),
+            group_name: group_name.into(),
+            owner_did,
+            request_members_count: request_members_count.into(),
+            rev: rev.into(),
+            subject_did,
+            subject_follows_owner: subject_follows_owner.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined`
 ///
 /// Fired when a member joins a group chat via an join link that does not require approval.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventGroupChatMemberJoined {
     /// The DID of the person joining.
     pub actor_did: atmo_syntax::Did,
@@ -612,10 +868,41 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberJoined {
         })
     }
 }
+impl EventGroupChatMemberJoined {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        group_member_count: impl Into<i64>,
+        group_name: impl Into<String>,
+        join_link_code: impl Into<String>,
+        owner_did: atmo_syntax::Did,
+        rev: impl Into<String>,
+        subject_follows_owner: impl Into<bool>,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: group_member_count.into(),
+            group_name: group_name.into(),
+            join_link_code: join_link_code.into(),
+            owner_did,
+            rev: rev.into(),
+            subject_follows_owner: subject_follows_owner.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft`
 ///
 /// Fired when a member leaves or is removed from a group chat.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventGroupChatMemberLeft {
     /// The DID of the actor. For voluntary: the person leaving. For kicked: the owner.
     pub actor_did: atmo_syntax::Did,
@@ -670,6 +957,36 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberLeft {
         })
     }
 }
+impl EventGroupChatMemberLeft {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        group_member_count: impl Into<i64>,
+        group_name: impl Into<String>,
+        leave_method: impl Into<String>,
+        owner_did: atmo_syntax::Did,
+        rev: impl Into<String>,
+        subject_did: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: group_member_count.into(),
+            group_name: group_name.into(),
+            leave_method: leave_method.into(),
+            owner_did,
+            rev: rev.into(),
+            subject_did,
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `leaveMethod` field of [`EventGroupChatMemberLeft`].
 pub mod event_group_chat_member_left_leave_method {
     /// `voluntary`
@@ -681,6 +998,7 @@ pub mod event_group_chat_member_left_leave_method {
 ///
 /// Fired when a group chat's metadata or status changes.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventGroupChatUpdated {
     /// The DID of the actor performing the action (the owner).
     pub actor_did: atmo_syntax::Did,
@@ -759,6 +1077,50 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatUpdated {
         })
     }
 }
+impl EventGroupChatUpdated {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        convo_created_at: atmo_syntax::LenientDatetime,
+        convo_id: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        group_member_count: impl Into<i64>,
+        group_name: impl Into<String>,
+        owner_did: atmo_syntax::Did,
+        rev: impl Into<String>,
+        update_type: impl Into<String>,
+    ) -> Self {
+        Self {
+            actor_did,
+            convo_created_at,
+            convo_id: convo_id.into(),
+            created_at,
+            group_member_count: group_member_count.into(),
+            group_name: group_name.into(),
+            join_link_code: Default::default(),
+            join_link_followers_only: Default::default(),
+            join_link_requires_approval: Default::default(),
+            lock_reason: Default::default(),
+            new_name: Default::default(),
+            old_name: Default::default(),
+            owner_did,
+            rev: rev.into(),
+            update_type: update_type.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { EventGroupChatUpdated;
+  some {
+    with_join_link_code join_link_code String,
+    with_join_link_followers_only join_link_followers_only bool,
+    with_join_link_requires_approval join_link_requires_approval bool,
+    with_lock_reason lock_reason String,
+    with_new_name new_name String,
+    with_old_name old_name String,
+  }
+}
 /// Known values of the `lockReason` field of [`EventGroupChatUpdated`].
 pub mod event_group_chat_updated_lock_reason {
     /// `owner_action`
@@ -799,6 +1161,7 @@ pub mod event_group_chat_updated_update_type {
 ///
 /// Fired when a user exceeds a rate limit.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EventRateLimitExceeded {
     /// The DID of the user who hit the rate limit.
     pub actor_did: atmo_syntax::Did,
@@ -829,5 +1192,23 @@ impl<'de> serde::Deserialize<'de> for EventRateLimitExceeded {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl EventRateLimitExceeded {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actor_did: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+        endpoint: impl Into<String>,
+        rev: impl Into<String>,
+    ) -> Self {
+        Self {
+            actor_did,
+            created_at,
+            endpoint: endpoint.into(),
+            rev: rev.into(),
+            extra: Default::default(),
+        }
     }
 }

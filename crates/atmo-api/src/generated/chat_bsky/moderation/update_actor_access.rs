@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.moderation.updateActorAccess";
 /// The input of `chat.bsky.moderation.updateActorAccess`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub actor: atmo_syntax::Did,
     pub allow_access: bool,
@@ -30,6 +31,23 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(actor: atmo_syntax::Did, allow_access: impl Into<bool>) -> Self {
+        Self {
+            actor,
+            allow_access: allow_access.into(),
+            r#ref: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_ref r#ref String,
+  }
+}
 /// The `chat.bsky.moderation.updateActorAccess` procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UpdateActorAccess;
@@ -39,4 +57,16 @@ impl atmo_xrpc::Endpoint for UpdateActorAccess {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateActorAccess;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.notification.defs";
 /// `chat.bsky.notification.defs#chatPreference`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ChatPreference {
     pub include: String,
     pub push: bool,
@@ -27,6 +28,17 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
         })
     }
 }
+impl ChatPreference {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(include: impl Into<String>, push: impl Into<bool>) -> Self {
+        Self {
+            include: include.into(),
+            push: push.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `include` field of [`ChatPreference`].
 pub mod chat_preference_include {
     /// `all`
@@ -36,6 +48,7 @@ pub mod chat_preference_include {
 }
 /// `chat.bsky.notification.defs#preferences`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Preferences {
     pub chat: ChatPreference,
     pub chat_request: ChatPreference,
@@ -58,5 +71,16 @@ impl<'de> serde::Deserialize<'de> for Preferences {
             chat_request: m.req("chatRequest")?,
             extra: m.rest(),
         })
+    }
+}
+impl Preferences {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(chat: impl Into<ChatPreference>, chat_request: impl Into<ChatPreference>) -> Self {
+        Self {
+            chat: chat.into(),
+            chat_request: chat_request.into(),
+            extra: Default::default(),
+        }
     }
 }

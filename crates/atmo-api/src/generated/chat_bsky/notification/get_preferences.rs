@@ -3,6 +3,7 @@
 pub const NSID: &str = "chat.bsky.notification.getPreferences";
 /// The output of `chat.bsky.notification.getPreferences`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub preferences: crate::chat_bsky::notification::defs::Preferences,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(preferences: impl Into<crate::chat_bsky::notification::defs::Preferences>) -> Self {
+        Self {
+            preferences: preferences.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.notification.getPreferences` query.
 ///
 /// Get the requesting account's chat notification preferences. Defaults are returned for accounts that have not set any preferences. Requires auth.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for GetPreferences {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetPreferences {
+    type Endpoint = GetPreferences;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

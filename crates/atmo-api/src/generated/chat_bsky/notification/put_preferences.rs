@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "chat.bsky.notification.putPreferences";
 /// The input of `chat.bsky.notification.putPreferences`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     pub chat: Option<crate::chat_bsky::notification::defs::ChatPreference>,
     pub chat_request: Option<crate::chat_bsky::notification::defs::ChatPreference>,
@@ -27,8 +28,22 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_chat chat crate::chat_bsky::notification::defs::ChatPreference,
+    with_chat_request chat_request crate::chat_bsky::notification::defs::ChatPreference,
+  }
+}
 /// The output of `chat.bsky.notification.putPreferences`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub preferences: crate::chat_bsky::notification::defs::Preferences,
     /// Fields not in the lexicon, kept as found.
@@ -50,6 +65,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(preferences: impl Into<crate::chat_bsky::notification::defs::Preferences>) -> Self {
+        Self {
+            preferences: preferences.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `chat.bsky.notification.putPreferences` procedure.
 ///
 /// Set the requesting account's chat notification preferences. Only the provided preferences are updated; omitted preferences are left unchanged.
@@ -61,4 +86,16 @@ impl atmo_xrpc::Endpoint for PutPreferences {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = PutPreferences;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.defs";
 /// `com.atproto.admin.defs#accountView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AccountView {
     pub deactivated_at: Option<atmo_syntax::LenientDatetime>,
     pub did: atmo_syntax::Did,
@@ -57,8 +58,49 @@ impl<'de> serde::Deserialize<'de> for AccountView {
         })
     }
 }
+impl AccountView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
+        indexed_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            deactivated_at: Default::default(),
+            did,
+            email: Default::default(),
+            email_confirmed_at: Default::default(),
+            handle,
+            indexed_at,
+            invite_note: Default::default(),
+            invited_by: Default::default(),
+            invites: Default::default(),
+            invites_disabled: Default::default(),
+            related_records: Default::default(),
+            threat_signatures: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AccountView;
+  some {
+    with_email email String,
+    with_invite_note invite_note String,
+    with_invited_by invited_by crate::com_atproto::server::defs::InviteCode,
+    with_invites invites Vec<crate::com_atproto::server::defs::InviteCode>,
+    with_invites_disabled invites_disabled bool,
+    with_related_records related_records Vec<atmo_data::Value>,
+    with_threat_signatures threat_signatures Vec<ThreatSignature>,
+  }
+  exact {
+    with_deactivated_at deactivated_at atmo_syntax::LenientDatetime,
+    with_email_confirmed_at email_confirmed_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `com.atproto.admin.defs#repoBlobRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RepoBlobRef {
     pub cid: atmo_syntax::CidString,
     pub did: atmo_syntax::Did,
@@ -86,8 +128,26 @@ impl<'de> serde::Deserialize<'de> for RepoBlobRef {
         })
     }
 }
+impl RepoBlobRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, cid: atmo_syntax::CidString) -> Self {
+        Self {
+            cid,
+            did,
+            record_uri: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RepoBlobRef;
+  exact {
+    with_record_uri record_uri atmo_syntax::AtUri,
+  }
+}
 /// `com.atproto.admin.defs#repoRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RepoRef {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -109,8 +169,19 @@ impl<'de> serde::Deserialize<'de> for RepoRef {
         })
     }
 }
+impl RepoRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.admin.defs#statusAttr`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StatusAttr {
     pub applied: bool,
     pub r#ref: Option<String>,
@@ -135,8 +206,25 @@ impl<'de> serde::Deserialize<'de> for StatusAttr {
         })
     }
 }
+impl StatusAttr {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(applied: impl Into<bool>) -> Self {
+        Self {
+            applied: applied.into(),
+            r#ref: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { StatusAttr;
+  some {
+    with_ref r#ref String,
+  }
+}
 /// `com.atproto.admin.defs#threatSignature`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ThreatSignature {
     pub property: String,
     pub value: String,
@@ -159,5 +247,16 @@ impl<'de> serde::Deserialize<'de> for ThreatSignature {
             value: m.req("value")?,
             extra: m.rest(),
         })
+    }
+}
+impl ThreatSignature {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(property: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            property: property.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
     }
 }

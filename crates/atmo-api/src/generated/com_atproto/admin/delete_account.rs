@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.deleteAccount";
 /// The input of `com.atproto.admin.deleteAccount`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.admin.deleteAccount` procedure.
 ///
 /// Delete a user account as an administrator.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for DeleteAccount {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteAccount;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.disableAccountInvites";
 /// The input of `com.atproto.admin.disableAccountInvites`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub account: atmo_syntax::Did,
     /// Optional reason for disabled invites.
@@ -28,6 +29,22 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(account: atmo_syntax::Did) -> Self {
+        Self {
+            account,
+            note: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_note note String,
+  }
+}
 /// The `com.atproto.admin.disableAccountInvites` procedure.
 ///
 /// Disable an account from receiving new invite codes, but does not invalidate existing codes.
@@ -39,4 +56,16 @@ impl atmo_xrpc::Endpoint for DisableAccountInvites {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DisableAccountInvites;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.admin.disableInviteCodes";
 /// The input of `com.atproto.admin.disableInviteCodes`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     pub accounts: Option<Vec<String>>,
     pub codes: Option<Vec<String>>,
@@ -27,6 +28,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_accounts accounts Vec<String>,
+    with_codes codes Vec<String>,
+  }
+}
 /// The `com.atproto.admin.disableInviteCodes` procedure.
 ///
 /// Disable some set of codes and/or all codes associated with a set of users.
@@ -38,4 +52,16 @@ impl atmo_xrpc::Endpoint for DisableInviteCodes {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DisableInviteCodes;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

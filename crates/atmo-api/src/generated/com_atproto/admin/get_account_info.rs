@@ -3,9 +3,17 @@
 pub const NSID: &str = "com.atproto.admin.getAccountInfo";
 /// Query parameters of `com.atproto.admin.getAccountInfo`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub did: atmo_syntax::Did,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
+    }
 }
 /// The output of `com.atproto.admin.getAccountInfo`.
 pub type Output = crate::com_atproto::admin::defs::AccountView;
@@ -20,4 +28,16 @@ impl atmo_xrpc::Endpoint for GetAccountInfo {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetAccountInfo;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,12 +3,21 @@
 pub const NSID: &str = "com.atproto.admin.getAccountInfos";
 /// Query parameters of `com.atproto.admin.getAccountInfos`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub dids: Vec<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self { dids: dids.into() }
+    }
+}
 /// The output of `com.atproto.admin.getAccountInfos`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub infos: Vec<crate::com_atproto::admin::defs::AccountView>,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +39,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(infos: impl Into<Vec<crate::com_atproto::admin::defs::AccountView>>) -> Self {
+        Self {
+            infos: infos.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.admin.getAccountInfos` query.
 ///
 /// Get details about some accounts.
@@ -41,4 +60,16 @@ impl atmo_xrpc::Endpoint for GetAccountInfos {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetAccountInfos;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.admin.getInviteCodes";
 /// Query parameters of `com.atproto.admin.getInviteCodes`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,6 +12,20 @@ pub struct Params {
     pub limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_sort sort String,
+  }
 }
 /// Known values of the `sort` parameter of [`Params`].
 pub mod params_sort {
@@ -21,6 +36,7 @@ pub mod params_sort {
 }
 /// The output of `com.atproto.admin.getInviteCodes`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub codes: Vec<crate::com_atproto::server::defs::InviteCode>,
     pub cursor: Option<String>,
@@ -45,6 +61,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(codes: impl Into<Vec<crate::com_atproto::server::defs::InviteCode>>) -> Self {
+        Self {
+            codes: codes.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `com.atproto.admin.getInviteCodes` query.
 ///
 /// Get an admin view of invite codes.
@@ -56,4 +88,26 @@ impl atmo_xrpc::Endpoint for GetInviteCodes {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetInviteCodes;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetInviteCodes {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.admin.getSubjectStatus";
 /// Query parameters of `com.atproto.admin.getSubjectStatus`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,6 +12,20 @@ pub struct Params {
     pub did: Option<atmo_syntax::Did>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<atmo_syntax::AtUri>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  exact {
+    with_blob blob atmo_syntax::CidString,
+    with_did did atmo_syntax::Did,
+    with_uri uri atmo_syntax::AtUri,
+  }
 }
 /// A union inside `com.atproto.admin.getSubjectStatus#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +64,14 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
         })
     }
 }
+crate::rt::union_from! { OutputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    RepoBlobRef crate::com_atproto::admin::defs::RepoBlobRef,
+}
 /// The output of `com.atproto.admin.getSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub deactivated: Option<crate::com_atproto::admin::defs::StatusAttr>,
     pub subject: OutputSubject,
@@ -78,6 +99,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject: impl Into<OutputSubject>) -> Self {
+        Self {
+            deactivated: Default::default(),
+            subject: subject.into(),
+            takedown: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_deactivated deactivated crate::com_atproto::admin::defs::StatusAttr,
+    with_takedown takedown crate::com_atproto::admin::defs::StatusAttr,
+  }
+}
 /// The `com.atproto.admin.getSubjectStatus` query.
 ///
 /// Get the service-specific admin status of a subject (account, record, or blob).
@@ -89,4 +128,16 @@ impl atmo_xrpc::Endpoint for GetSubjectStatus {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSubjectStatus;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

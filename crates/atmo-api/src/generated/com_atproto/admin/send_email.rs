@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.sendEmail";
 /// The input of `com.atproto.admin.sendEmail`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Additional comment by the sender that won't be used in the email itself but helpful to provide more context for moderators/reviewers
     pub comment: Option<String>,
@@ -37,8 +38,33 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        recipient_did: atmo_syntax::Did,
+        content: impl Into<String>,
+        sender_did: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            comment: Default::default(),
+            content: content.into(),
+            recipient_did,
+            sender_did,
+            subject: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_comment comment String,
+    with_subject subject String,
+  }
+}
 /// The output of `com.atproto.admin.sendEmail`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub sent: bool,
     /// Fields not in the lexicon, kept as found.
@@ -60,6 +86,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(sent: impl Into<bool>) -> Self {
+        Self {
+            sent: sent.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.admin.sendEmail` procedure.
 ///
 /// Send email to a user's account email address.
@@ -71,4 +107,16 @@ impl atmo_xrpc::Endpoint for SendEmail {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = SendEmail;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.updateAccountEmail";
 /// The input of `com.atproto.admin.updateAccountEmail`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The handle or DID of the repo.
     pub account: atmo_syntax::AtIdentifier,
@@ -28,6 +29,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(account: atmo_syntax::AtIdentifier, email: impl Into<String>) -> Self {
+        Self {
+            account,
+            email: email.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.admin.updateAccountEmail` procedure.
 ///
 /// Administrative action to update an account's email.
@@ -39,4 +51,16 @@ impl atmo_xrpc::Endpoint for UpdateAccountEmail {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateAccountEmail;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.updateAccountHandle";
 /// The input of `com.atproto.admin.updateAccountHandle`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     pub handle: atmo_syntax::Handle,
@@ -27,6 +28,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, handle: atmo_syntax::Handle) -> Self {
+        Self {
+            did,
+            handle,
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.admin.updateAccountHandle` procedure.
 ///
 /// Administrative action to update an account's handle.
@@ -38,4 +50,16 @@ impl atmo_xrpc::Endpoint for UpdateAccountHandle {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateAccountHandle;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.updateAccountPassword";
 /// The input of `com.atproto.admin.updateAccountPassword`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     pub password: String,
@@ -27,6 +28,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, password: impl Into<String>) -> Self {
+        Self {
+            did,
+            password: password.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.admin.updateAccountPassword` procedure.
 ///
 /// Update the password for a user account as an administrator.
@@ -38,4 +50,16 @@ impl atmo_xrpc::Endpoint for UpdateAccountPassword {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateAccountPassword;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.admin.updateAccountSigningKey";
 /// The input of `com.atproto.admin.updateAccountSigningKey`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     /// Did-key formatted public key
@@ -28,6 +29,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, signing_key: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            signing_key,
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.admin.updateAccountSigningKey` procedure.
 ///
 /// Administrative action to update an account's signing key in their Did document.
@@ -39,4 +51,16 @@ impl atmo_xrpc::Endpoint for UpdateAccountSigningKey {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateAccountSigningKey;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -38,8 +38,14 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
         })
     }
 }
+crate::rt::union_from! { InputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    RepoBlobRef crate::com_atproto::admin::defs::RepoBlobRef,
+}
 /// The input of `com.atproto.admin.updateSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub deactivated: Option<crate::com_atproto::admin::defs::StatusAttr>,
     pub subject: InputSubject,
@@ -66,6 +72,24 @@ impl<'de> serde::Deserialize<'de> for Input {
             extra: m.rest(),
         })
     }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject: impl Into<InputSubject>) -> Self {
+        Self {
+            deactivated: Default::default(),
+            subject: subject.into(),
+            takedown: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_deactivated deactivated crate::com_atproto::admin::defs::StatusAttr,
+    with_takedown takedown crate::com_atproto::admin::defs::StatusAttr,
+  }
 }
 /// A union inside `com.atproto.admin.updateSubjectStatus#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,8 +128,14 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
         })
     }
 }
+crate::rt::union_from! { OutputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    RepoBlobRef crate::com_atproto::admin::defs::RepoBlobRef,
+}
 /// The output of `com.atproto.admin.updateSubjectStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub subject: OutputSubject,
     pub takedown: Option<crate::com_atproto::admin::defs::StatusAttr>,
@@ -130,6 +160,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject: impl Into<OutputSubject>) -> Self {
+        Self {
+            subject: subject.into(),
+            takedown: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_takedown takedown crate::com_atproto::admin::defs::StatusAttr,
+  }
+}
 /// The `com.atproto.admin.updateSubjectStatus` procedure.
 ///
 /// Update the service-specific admin status of a subject (account, record, or blob).
@@ -141,4 +187,16 @@ impl atmo_xrpc::Endpoint for UpdateSubjectStatus {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateSubjectStatus;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.identity.defs";
 /// `com.atproto.identity.defs#identityInfo`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct IdentityInfo {
     pub did: atmo_syntax::Did,
     /// The complete DID document for the identity.
@@ -30,5 +31,21 @@ impl<'de> serde::Deserialize<'de> for IdentityInfo {
             handle: m.req("handle")?,
             extra: m.rest(),
         })
+    }
+}
+impl IdentityInfo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
+        did_doc: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            did,
+            did_doc: did_doc.into(),
+            handle,
+            extra: Default::default(),
+        }
     }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.identity.getRecommendedDidCredentials";
 /// The output of `com.atproto.identity.getRecommendedDidCredentials`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     pub also_known_as: Option<Vec<String>>,
     /// Recommended rotation keys for PLC dids. Should be undefined (or ignored) for did:webs.
@@ -34,6 +35,21 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_also_known_as also_known_as Vec<String>,
+    with_rotation_keys rotation_keys Vec<String>,
+    with_services services atmo_data::Value,
+    with_verification_methods verification_methods atmo_data::Value,
+  }
+}
 /// The `com.atproto.identity.getRecommendedDidCredentials` query.
 ///
 /// Describe the credentials that should be included in the DID doc of an account that is migrating to this service.
@@ -45,4 +61,16 @@ impl atmo_xrpc::Endpoint for GetRecommendedDidCredentials {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetRecommendedDidCredentials {
+    type Endpoint = GetRecommendedDidCredentials;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

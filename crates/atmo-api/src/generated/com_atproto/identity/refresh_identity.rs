@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.identity.refreshIdentity";
 /// The input of `com.atproto.identity.refreshIdentity`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub identifier: atmo_syntax::AtIdentifier,
     /// Fields not in the lexicon, kept as found.
@@ -22,6 +23,16 @@ impl<'de> serde::Deserialize<'de> for Input {
             identifier: m.req("identifier")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(identifier: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            identifier,
+            extra: Default::default(),
+        }
     }
 }
 /// The output of `com.atproto.identity.refreshIdentity`.
@@ -61,6 +72,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.identity.refreshIdentity` procedure.
 ///
 /// Request that the server re-resolve an identity (DID and handle). The server may ignore this request, or require authentication, depending on the role, implementation, and policy of the server.
@@ -72,4 +99,16 @@ impl atmo_xrpc::Endpoint for RefreshIdentity {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RefreshIdentity;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "com.atproto.identity.resolveDid";
 /// Query parameters of `com.atproto.identity.resolveDid`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// DID to resolve.
     pub did: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
+    }
+}
 /// The output of `com.atproto.identity.resolveDid`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The complete DID document for the identity.
     pub did_doc: atmo_data::Value,
@@ -30,6 +39,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             did_doc: m.req("didDoc")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did_doc: impl Into<atmo_data::Value>) -> Self {
+        Self {
+            did_doc: did_doc.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.identity.resolveDid` declares.
@@ -61,6 +80,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.identity.resolveDid` query.
 ///
 /// Resolves DID to DID document. Does not bi-directionally verify handle.
@@ -72,4 +107,16 @@ impl atmo_xrpc::Endpoint for ResolveDid {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ResolveDid;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "com.atproto.identity.resolveHandle";
 /// Query parameters of `com.atproto.identity.resolveHandle`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The handle to resolve.
     pub handle: atmo_syntax::Handle,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
+        Self { handle }
+    }
+}
 /// The output of `com.atproto.identity.resolveHandle`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -29,6 +38,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             did: m.req("did")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.identity.resolveHandle` declares.
@@ -54,6 +73,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.identity.resolveHandle` query.
 ///
 /// Resolves an atproto handle (hostname) to a DID. Does not necessarily bi-directionally verify against the the DID document.
@@ -65,4 +100,16 @@ impl atmo_xrpc::Endpoint for ResolveHandle {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ResolveHandle;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,10 +3,18 @@
 pub const NSID: &str = "com.atproto.identity.resolveIdentity";
 /// Query parameters of `com.atproto.identity.resolveIdentity`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Handle or DID to resolve.
     pub identifier: atmo_syntax::AtIdentifier,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(identifier: atmo_syntax::AtIdentifier) -> Self {
+        Self { identifier }
+    }
 }
 /// The output of `com.atproto.identity.resolveIdentity`.
 pub type Output = crate::com_atproto::identity::defs::IdentityInfo;
@@ -45,6 +53,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.identity.resolveIdentity` query.
 ///
 /// Resolves an identity (DID or Handle) to a full identity (DID document and verified handle).
@@ -56,4 +80,16 @@ impl atmo_xrpc::Endpoint for ResolveIdentity {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ResolveIdentity;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

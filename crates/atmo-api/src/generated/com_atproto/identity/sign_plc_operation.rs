@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.identity.signPlcOperation";
 /// The input of `com.atproto.identity.signPlcOperation`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     pub also_known_as: Option<Vec<String>>,
     pub rotation_keys: Option<Vec<String>>,
@@ -37,8 +38,25 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_also_known_as also_known_as Vec<String>,
+    with_rotation_keys rotation_keys Vec<String>,
+    with_services services atmo_data::Value,
+    with_token token String,
+    with_verification_methods verification_methods atmo_data::Value,
+  }
+}
 /// The output of `com.atproto.identity.signPlcOperation`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// A signed DID PLC operation.
     pub operation: atmo_data::Value,
@@ -61,6 +79,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(operation: impl Into<atmo_data::Value>) -> Self {
+        Self {
+            operation: operation.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.identity.signPlcOperation` procedure.
 ///
 /// Signs a PLC operation to update some value(s) in the requesting DID's document.
@@ -72,4 +100,16 @@ impl atmo_xrpc::Endpoint for SignPlcOperation {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = SignPlcOperation;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.identity.submitPlcOperation";
 /// The input of `com.atproto.identity.submitPlcOperation`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub operation: atmo_data::Value,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(operation: impl Into<atmo_data::Value>) -> Self {
+        Self {
+            operation: operation.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.identity.submitPlcOperation` procedure.
 ///
 /// Validates a PLC operation to ensure that it doesn't violate a service's constraints or get the identity into a bad state, then submits it to the PLC registry
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for SubmitPlcOperation {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = SubmitPlcOperation;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

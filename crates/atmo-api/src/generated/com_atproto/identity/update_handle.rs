@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.identity.updateHandle";
 /// The input of `com.atproto.identity.updateHandle`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The new handle.
     pub handle: atmo_syntax::Handle,
@@ -25,6 +26,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
+        Self {
+            handle,
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.identity.updateHandle` procedure.
 ///
 /// Updates the current account's handle. Verifies handle validity, and updates did:plc document if necessary. Implemented by PDS, and requires auth.
@@ -36,4 +47,16 @@ impl atmo_xrpc::Endpoint for UpdateHandle {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateHandle;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "com.atproto.label.defs";
 ///
 /// Metadata tag on an atproto resource (eg, repo or record).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Label {
     /// Optionally, CID specifying the specific version of 'uri' resource this label applies to.
     pub cid: Option<atmo_syntax::CidString>,
@@ -59,6 +60,40 @@ impl<'de> serde::Deserialize<'de> for Label {
         })
     }
 }
+impl Label {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        src: atmo_syntax::Did,
+        uri: atmo_syntax::Uri,
+        val: impl Into<String>,
+        cts: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            cid: Default::default(),
+            cts,
+            exp: Default::default(),
+            neg: Default::default(),
+            sig: Default::default(),
+            src,
+            uri,
+            val: val.into(),
+            ver: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Label;
+  some {
+    with_neg neg bool,
+    with_sig sig crate::rt::Bytes,
+    with_ver ver i64,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+    with_exp exp atmo_syntax::LenientDatetime,
+  }
+}
 /// `com.atproto.label.defs#labelValue`
 pub type LabelValue = String;
 /// Known values of [`LabelValue`].
@@ -84,6 +119,7 @@ pub mod label_value {
 ///
 /// Declares a label value and its expected interpretations and behaviors.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LabelValueDefinition {
     /// Does the user need to have adult content enabled in order to configure this label?
     pub adult_only: Option<bool>,
@@ -125,6 +161,32 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinition {
         })
     }
 }
+impl LabelValueDefinition {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        identifier: impl Into<String>,
+        severity: impl Into<String>,
+        blurs: impl Into<String>,
+        locales: impl Into<Vec<LabelValueDefinitionStrings>>,
+    ) -> Self {
+        Self {
+            adult_only: Default::default(),
+            blurs: blurs.into(),
+            default_setting: Default::default(),
+            identifier: identifier.into(),
+            locales: locales.into(),
+            severity: severity.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { LabelValueDefinition;
+  some {
+    with_adult_only adult_only bool,
+    with_default_setting default_setting String,
+  }
+}
 /// Known values of the `blurs` field of [`LabelValueDefinition`].
 pub mod label_value_definition_blurs {
     /// `content`
@@ -156,6 +218,7 @@ pub mod label_value_definition_severity {
 ///
 /// Strings which describe the label in the UI, localized into a specific language.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LabelValueDefinitionStrings {
     /// A longer description of what the label means and why it might be applied.
     pub description: String,
@@ -186,10 +249,27 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinitionStrings {
         })
     }
 }
+impl LabelValueDefinitionStrings {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        lang: atmo_syntax::Language,
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            description: description.into(),
+            lang,
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.label.defs#selfLabel`
 ///
 /// Metadata tag on an atproto record, published by the author within the record. Note that schemas should use #selfLabels, not #selfLabel.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SelfLabel {
     /// The short string name of the value or type of this label.
     pub val: String,
@@ -212,10 +292,21 @@ impl<'de> serde::Deserialize<'de> for SelfLabel {
         })
     }
 }
+impl SelfLabel {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(val: impl Into<String>) -> Self {
+        Self {
+            val: val.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.label.defs#selfLabels`
 ///
 /// Metadata tags on an atproto record, published by the author within the record.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SelfLabels {
     pub values: Vec<SelfLabel>,
     /// Fields not in the lexicon, kept as found.
@@ -235,5 +326,15 @@ impl<'de> serde::Deserialize<'de> for SelfLabels {
             values: m.req("values")?,
             extra: m.rest(),
         })
+    }
+}
+impl SelfLabels {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(values: impl Into<Vec<SelfLabel>>) -> Self {
+        Self {
+            values: values.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.label.queryLabels";
 /// Query parameters of `com.atproto.label.queryLabels`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -15,8 +16,30 @@ pub struct Params {
     /// List of AT URI patterns to match (boolean 'OR'). Each may be a prefix (ending with '*'; will match inclusive of the string leading to '*'), or a full URI.
     pub uri_patterns: Vec<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri_patterns: impl Into<Vec<String>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            sources: Default::default(),
+            uri_patterns: uri_patterns.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  set {
+    with_sources sources Vec<atmo_syntax::Did>,
+  }
+}
 /// The output of `com.atproto.label.queryLabels`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub labels: Vec<crate::com_atproto::label::defs::Label>,
@@ -41,6 +64,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(labels: impl Into<Vec<crate::com_atproto::label::defs::Label>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            labels: labels.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `com.atproto.label.queryLabels` query.
 ///
 /// Find labels relevant to the provided AT-URI patterns. Public endpoint for moderation services, though may return different or additional results with auth.
@@ -52,4 +91,26 @@ impl atmo_xrpc::Endpoint for QueryLabels {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QueryLabels;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QueryLabels {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

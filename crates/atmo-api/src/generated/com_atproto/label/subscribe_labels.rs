@@ -2,12 +2,25 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.label.subscribeLabels";
 /// Query parameters of `com.atproto.label.subscribeLabels`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The last known event seq number to backfill from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<i64>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor i64,
+  }
 }
 /// A message of the `com.atproto.label.subscribeLabels` subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +57,10 @@ impl<'de> serde::Deserialize<'de> for Message {
         })
     }
 }
+crate::rt::union_from! { Message;
+    Labels Labels,
+    Info Info,
+}
 /// The errors `com.atproto.label.subscribeLabels` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -65,8 +82,25 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// `com.atproto.label.subscribeLabels#info`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Info {
     pub message: Option<String>,
     pub name: String,
@@ -91,6 +125,22 @@ impl<'de> serde::Deserialize<'de> for Info {
         })
     }
 }
+impl Info {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            message: Default::default(),
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Info;
+  some {
+    with_message message String,
+  }
+}
 /// Known values of the `name` field of [`Info`].
 pub mod info_name {
     /// `OutdatedCursor`
@@ -98,6 +148,7 @@ pub mod info_name {
 }
 /// `com.atproto.label.subscribeLabels#labels`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Labels {
     pub labels: Vec<crate::com_atproto::label::defs::Label>,
     pub seq: i64,
@@ -120,5 +171,19 @@ impl<'de> serde::Deserialize<'de> for Labels {
             seq: m.req("seq")?,
             extra: m.rest(),
         })
+    }
+}
+impl Labels {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        seq: impl Into<i64>,
+        labels: impl Into<Vec<crate::com_atproto::label::defs::Label>>,
+    ) -> Self {
+        Self {
+            labels: labels.into(),
+            seq: seq.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "com.atproto.lexicon.resolveLexicon";
 /// Query parameters of `com.atproto.lexicon.resolveLexicon`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The lexicon NSID to resolve.
     pub nsid: atmo_syntax::Nsid,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(nsid: atmo_syntax::Nsid) -> Self {
+        Self { nsid }
+    }
+}
 /// The output of `com.atproto.lexicon.resolveLexicon`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The CID of the lexicon schema record.
     pub cid: atmo_syntax::CidString,
@@ -40,6 +49,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        schema: impl Into<crate::com_atproto::lexicon::schema::Record>,
+    ) -> Self {
+        Self {
+            cid,
+            schema: schema.into(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// The errors `com.atproto.lexicon.resolveLexicon` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -63,6 +88,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.lexicon.resolveLexicon` query.
 ///
 /// Resolves an atproto lexicon (NSID) to a schema.
@@ -74,4 +115,16 @@ impl atmo_xrpc::Endpoint for ResolveLexicon {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ResolveLexicon;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -30,8 +30,13 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
         })
     }
 }
+crate::rt::union_from! { InputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+}
 /// The input of `com.atproto.moderation.createReport`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub mod_tool: Option<ModTool>,
     /// Additional context about the content and violation.
@@ -64,6 +69,28 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        reason_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>,
+        subject: impl Into<InputSubject>,
+    ) -> Self {
+        Self {
+            mod_tool: Default::default(),
+            reason: Default::default(),
+            reason_type: reason_type.into(),
+            subject: subject.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_mod_tool mod_tool ModTool,
+    with_reason reason String,
+  }
+}
 /// A union inside `com.atproto.moderation.createReport#`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OutputSubject {
@@ -93,8 +120,13 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
         })
     }
 }
+crate::rt::union_from! { OutputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+}
 /// The output of `com.atproto.moderation.createReport`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub created_at: atmo_syntax::LenientDatetime,
     pub id: i64,
@@ -131,6 +163,32 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        reason_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>,
+        subject: impl Into<OutputSubject>,
+        reported_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            id: id.into(),
+            reason: Default::default(),
+            reason_type: reason_type.into(),
+            reported_by,
+            subject: subject.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_reason reason String,
+  }
+}
 /// The `com.atproto.moderation.createReport` procedure.
 ///
 /// Submit a moderation report regarding an atproto account or record. Implemented by moderation services (with PDS proxying), and requires auth.
@@ -142,11 +200,24 @@ impl atmo_xrpc::Endpoint for CreateReport {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateReport;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `com.atproto.moderation.createReport#modTool`
 ///
 /// Moderation tool information for tracing the source of the action
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModTool {
     /// Additional arbitrary metadata about the source
     pub meta: Option<atmo_data::Value>,
@@ -172,4 +243,20 @@ impl<'de> serde::Deserialize<'de> for ModTool {
             extra: m.rest(),
         })
     }
+}
+impl ModTool {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            meta: Default::default(),
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModTool;
+  some {
+    with_meta meta atmo_data::Value,
+  }
 }

@@ -37,8 +37,14 @@ impl<'de> serde::Deserialize<'de> for InputWritesItem {
         })
     }
 }
+crate::rt::union_from! { InputWritesItem;
+    Create Create,
+    Update Update,
+    Delete Delete,
+}
 /// The input of `com.atproto.repo.applyWrites`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The handle or DID of the repo (aka, current account).
     pub repo: atmo_syntax::AtIdentifier,
@@ -71,6 +77,27 @@ impl<'de> serde::Deserialize<'de> for Input {
             extra: m.rest(),
         })
     }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(repo: atmo_syntax::AtIdentifier, writes: impl Into<Vec<InputWritesItem>>) -> Self {
+        Self {
+            repo,
+            swap_commit: Default::default(),
+            validate: Default::default(),
+            writes: writes.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_validate validate bool,
+  }
+  exact {
+    with_swap_commit swap_commit atmo_syntax::CidString,
+  }
 }
 /// A union inside `com.atproto.repo.applyWrites#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,8 +141,14 @@ impl<'de> serde::Deserialize<'de> for OutputResultsItem {
         })
     }
 }
+crate::rt::union_from! { OutputResultsItem;
+    CreateResult CreateResult,
+    UpdateResult UpdateResult,
+    DeleteResult DeleteResult,
+}
 /// The output of `com.atproto.repo.applyWrites`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     pub commit: Option<crate::com_atproto::repo::defs::CommitMeta>,
     pub results: Option<Vec<OutputResultsItem>>,
@@ -140,6 +173,19 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_commit commit crate::com_atproto::repo::defs::CommitMeta,
+    with_results results Vec<OutputResultsItem>,
+  }
+}
 /// The errors `com.atproto.repo.applyWrites` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -163,6 +209,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.repo.applyWrites` procedure.
 ///
 /// Apply a batch transaction of repository creates, updates, and deletes. Requires auth, implemented by PDS.
@@ -174,11 +236,24 @@ impl atmo_xrpc::Endpoint for ApplyWrites {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ApplyWrites;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `com.atproto.repo.applyWrites#create`
 ///
 /// Operation which creates a new record.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Create {
     pub collection: atmo_syntax::Nsid,
     /// NOTE: maxLength is redundant with record-key format. Keeping it temporarily to ensure backwards compatibility.
@@ -207,8 +282,26 @@ impl<'de> serde::Deserialize<'de> for Create {
         })
     }
 }
+impl Create {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(collection: atmo_syntax::Nsid, value: impl Into<atmo_data::Value>) -> Self {
+        Self {
+            collection,
+            rkey: Default::default(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Create;
+  exact {
+    with_rkey rkey atmo_syntax::RecordKey,
+  }
+}
 /// `com.atproto.repo.applyWrites#createResult`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct CreateResult {
     pub cid: atmo_syntax::CidString,
     pub uri: atmo_syntax::AtUri,
@@ -236,6 +329,23 @@ impl<'de> serde::Deserialize<'de> for CreateResult {
         })
     }
 }
+impl CreateResult {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
+        Self {
+            cid,
+            uri,
+            validation_status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { CreateResult;
+  some {
+    with_validation_status validation_status String,
+  }
+}
 /// Known values of the `validationStatus` field of [`CreateResult`].
 pub mod create_result_validation_status {
     /// `valid`
@@ -247,6 +357,7 @@ pub mod create_result_validation_status {
 ///
 /// Operation which deletes an existing record.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Delete {
     pub collection: atmo_syntax::Nsid,
     pub rkey: atmo_syntax::RecordKey,
@@ -271,8 +382,20 @@ impl<'de> serde::Deserialize<'de> for Delete {
         })
     }
 }
+impl Delete {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(collection: atmo_syntax::Nsid, rkey: atmo_syntax::RecordKey) -> Self {
+        Self {
+            collection,
+            rkey,
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.repo.applyWrites#deleteResult`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct DeleteResult {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -289,10 +412,18 @@ impl<'de> serde::Deserialize<'de> for DeleteResult {
         Ok(Self { extra: m.rest() })
     }
 }
+impl DeleteResult {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `com.atproto.repo.applyWrites#update`
 ///
 /// Operation which updates an existing record.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Update {
     pub collection: atmo_syntax::Nsid,
     pub rkey: atmo_syntax::RecordKey,
@@ -320,8 +451,25 @@ impl<'de> serde::Deserialize<'de> for Update {
         })
     }
 }
+impl Update {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
+        value: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            collection,
+            rkey,
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.repo.applyWrites#updateResult`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct UpdateResult {
     pub cid: atmo_syntax::CidString,
     pub uri: atmo_syntax::AtUri,
@@ -348,6 +496,23 @@ impl<'de> serde::Deserialize<'de> for UpdateResult {
             extra: m.rest(),
         })
     }
+}
+impl UpdateResult {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
+        Self {
+            cid,
+            uri,
+            validation_status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { UpdateResult;
+  some {
+    with_validation_status validation_status String,
+  }
 }
 /// Known values of the `validationStatus` field of [`UpdateResult`].
 pub mod update_result_validation_status {

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.createRecord";
 /// The input of `com.atproto.repo.createRecord`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The NSID of the record collection.
     pub collection: atmo_syntax::Nsid,
@@ -45,8 +46,37 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        repo: atmo_syntax::AtIdentifier,
+        collection: atmo_syntax::Nsid,
+        record: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            collection,
+            record: record.into(),
+            repo,
+            rkey: Default::default(),
+            swap_commit: Default::default(),
+            validate: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_validate validate bool,
+  }
+  exact {
+    with_rkey rkey atmo_syntax::RecordKey,
+    with_swap_commit swap_commit atmo_syntax::CidString,
+  }
+}
 /// The output of `com.atproto.repo.createRecord`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: atmo_syntax::CidString,
     pub commit: Option<crate::com_atproto::repo::defs::CommitMeta>,
@@ -76,6 +106,25 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
+        Self {
+            cid,
+            commit: Default::default(),
+            uri,
+            validation_status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_commit commit crate::com_atproto::repo::defs::CommitMeta,
+    with_validation_status validation_status String,
+  }
 }
 /// Known values of the `validationStatus` field of [`Output`].
 pub mod output_validation_status {
@@ -107,6 +156,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.repo.createRecord` procedure.
 ///
 /// Create a single new repository record. Requires auth, implemented by PDS.
@@ -118,4 +183,16 @@ impl atmo_xrpc::Endpoint for CreateRecord {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateRecord;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

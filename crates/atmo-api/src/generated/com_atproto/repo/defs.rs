@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.defs";
 /// `com.atproto.repo.defs#commitMeta`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct CommitMeta {
     pub cid: atmo_syntax::CidString,
     pub rev: atmo_syntax::Tid,
@@ -25,5 +26,16 @@ impl<'de> serde::Deserialize<'de> for CommitMeta {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl CommitMeta {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(cid: atmo_syntax::CidString, rev: atmo_syntax::Tid) -> Self {
+        Self {
+            cid,
+            rev,
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.deleteRecord";
 /// The input of `com.atproto.repo.deleteRecord`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The NSID of the record collection.
     pub collection: atmo_syntax::Nsid,
@@ -41,8 +42,33 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        repo: atmo_syntax::AtIdentifier,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
+    ) -> Self {
+        Self {
+            collection,
+            repo,
+            rkey,
+            swap_commit: Default::default(),
+            swap_record: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  exact {
+    with_swap_commit swap_commit atmo_syntax::CidString,
+    with_swap_record swap_record atmo_syntax::CidString,
+  }
+}
 /// The output of `com.atproto.repo.deleteRecord`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     pub commit: Option<crate::com_atproto::repo::defs::CommitMeta>,
     /// Fields not in the lexicon, kept as found.
@@ -63,6 +89,18 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_commit commit crate::com_atproto::repo::defs::CommitMeta,
+  }
 }
 /// The errors `com.atproto.repo.deleteRecord` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +123,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.repo.deleteRecord` procedure.
 ///
 /// Delete a repository record, or ensure it doesn't exist. Requires auth, implemented by PDS.
@@ -96,4 +150,16 @@ impl atmo_xrpc::Endpoint for DeleteRecord {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteRecord;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "com.atproto.repo.describeRepo";
 /// Query parameters of `com.atproto.repo.describeRepo`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The handle or DID of the repo.
     pub repo: atmo_syntax::AtIdentifier,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(repo: atmo_syntax::AtIdentifier) -> Self {
+        Self { repo }
+    }
+}
 /// The output of `com.atproto.repo.describeRepo`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// List of all the collections (NSIDs) for which this repo contains at least one record.
     pub collections: Vec<atmo_syntax::Nsid>,
@@ -46,6 +55,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        handle: atmo_syntax::Handle,
+        did: atmo_syntax::Did,
+        did_doc: impl Into<atmo_data::Value>,
+        collections: impl Into<Vec<atmo_syntax::Nsid>>,
+        handle_is_correct: impl Into<bool>,
+    ) -> Self {
+        Self {
+            collections: collections.into(),
+            did,
+            did_doc: did_doc.into(),
+            handle,
+            handle_is_correct: handle_is_correct.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.repo.describeRepo` query.
 ///
 /// Get information about an account and repository, including the list of collections. Does not require auth.
@@ -57,4 +86,16 @@ impl atmo_xrpc::Endpoint for DescribeRepo {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = DescribeRepo;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.getRecord";
 /// Query parameters of `com.atproto.repo.getRecord`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The CID of the version of the record. If not specified, then return the most recent version.
@@ -15,8 +16,30 @@ pub struct Params {
     /// The Record Key.
     pub rkey: atmo_syntax::RecordKey,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        repo: atmo_syntax::AtIdentifier,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
+    ) -> Self {
+        Self {
+            cid: Default::default(),
+            collection,
+            repo,
+            rkey,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// The output of `com.atproto.repo.getRecord`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: Option<atmo_syntax::CidString>,
     pub uri: atmo_syntax::AtUri,
@@ -44,6 +67,23 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, value: impl Into<atmo_data::Value>) -> Self {
+        Self {
+            cid: Default::default(),
+            uri,
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// The errors `com.atproto.repo.getRecord` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -65,6 +105,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.repo.getRecord` query.
 ///
 /// Get a single record from a repository. Does not require auth.
@@ -76,4 +132,16 @@ impl atmo_xrpc::Endpoint for GetRecord {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRecord;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

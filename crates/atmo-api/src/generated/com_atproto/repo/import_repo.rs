@@ -10,12 +10,14 @@ impl atmo_xrpc::Endpoint for ImportRepo {
     const NSID: &'static str = NSID;
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Procedure;
     type Params = ();
-    type Input = Vec<u8>;
+    type Input = atmo_xrpc::BinaryInput;
     type Output = ();
+    type Error = std::convert::Infallible;
+    const INPUT_ENCODING: &'static str = "application/vnd.ipld.car";
     fn request(
         params: &Self::Params,
         input: Option<&Self::Input>,
     ) -> atmo_xrpc::Result<atmo_xrpc::XrpcRequest> {
-        crate::rt::binary_request::<Self>(params, input, "application/vnd.ipld.car")
+        atmo_xrpc::BinaryInput::request::<Self>(params, input)
     }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.repo.listMissingBlobs";
 /// Query parameters of `com.atproto.repo.listMissingBlobs`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10,8 +11,22 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `com.atproto.repo.listMissingBlobs`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub blobs: Vec<RecordBlob>,
     pub cursor: Option<String>,
@@ -36,6 +51,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(blobs: impl Into<Vec<RecordBlob>>) -> Self {
+        Self {
+            blobs: blobs.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `com.atproto.repo.listMissingBlobs` query.
 ///
 /// Returns a list of missing blobs for the requesting account. Intended to be used in the account migration flow.
@@ -47,9 +78,32 @@ impl atmo_xrpc::Endpoint for ListMissingBlobs {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListMissingBlobs;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListMissingBlobs {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `com.atproto.repo.listMissingBlobs#recordBlob`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordBlob {
     pub cid: atmo_syntax::CidString,
     pub record_uri: atmo_syntax::AtUri,
@@ -72,5 +126,16 @@ impl<'de> serde::Deserialize<'de> for RecordBlob {
             record_uri: m.req("recordUri")?,
             extra: m.rest(),
         })
+    }
+}
+impl RecordBlob {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(cid: atmo_syntax::CidString, record_uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            cid,
+            record_uri,
+            extra: Default::default(),
+        }
     }
 }

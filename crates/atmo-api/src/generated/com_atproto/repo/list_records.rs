@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.listRecords";
 /// Query parameters of `com.atproto.repo.listRecords`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The NSID of the record type.
@@ -18,8 +19,29 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverse: Option<bool>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(repo: atmo_syntax::AtIdentifier, collection: atmo_syntax::Nsid) -> Self {
+        Self {
+            collection,
+            cursor: Default::default(),
+            limit: Default::default(),
+            repo,
+            reverse: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_reverse reverse bool,
+  }
+}
 /// The output of `com.atproto.repo.listRecords`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub records: Vec<Record>,
@@ -44,6 +66,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(records: impl Into<Vec<Record>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            records: records.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `com.atproto.repo.listRecords` query.
 ///
 /// List a range of records in a repository, matching a specific collection. Does not require auth.
@@ -55,9 +93,32 @@ impl atmo_xrpc::Endpoint for ListRecords {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListRecords;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListRecords {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `com.atproto.repo.listRecords#record`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub cid: atmo_syntax::CidString,
     pub uri: atmo_syntax::AtUri,
@@ -83,5 +144,21 @@ impl<'de> serde::Deserialize<'de> for Record {
             value: m.req("value")?,
             extra: m.rest(),
         })
+    }
+}
+impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        value: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            cid,
+            uri,
+            value: value.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.putRecord";
 /// The input of `com.atproto.repo.putRecord`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The NSID of the record collection.
     pub collection: atmo_syntax::Nsid,
@@ -50,8 +51,39 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        repo: atmo_syntax::AtIdentifier,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
+        record: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            collection,
+            record: record.into(),
+            repo,
+            rkey,
+            swap_commit: Default::default(),
+            swap_record: Default::default(),
+            validate: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_swap_record swap_record Option<atmo_syntax::CidString>,
+    with_validate validate bool,
+  }
+  exact {
+    with_swap_commit swap_commit atmo_syntax::CidString,
+  }
+}
 /// The output of `com.atproto.repo.putRecord`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: atmo_syntax::CidString,
     pub commit: Option<crate::com_atproto::repo::defs::CommitMeta>,
@@ -82,6 +114,25 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
+        Self {
+            cid,
+            commit: Default::default(),
+            uri,
+            validation_status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_commit commit crate::com_atproto::repo::defs::CommitMeta,
+    with_validation_status validation_status String,
+  }
+}
 /// Known values of the `validationStatus` field of [`Output`].
 pub mod output_validation_status {
     /// `valid`
@@ -110,6 +161,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.repo.putRecord` procedure.
 ///
 /// Write a repository record, creating or updating it as needed. Requires auth, implemented by PDS.
@@ -121,4 +188,16 @@ impl atmo_xrpc::Endpoint for PutRecord {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = PutRecord;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

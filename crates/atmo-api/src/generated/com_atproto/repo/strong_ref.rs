@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.strongRef";
 /// `com.atproto.repo.strongRef`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StrongRef {
     pub cid: atmo_syntax::CidString,
     pub uri: atmo_syntax::AtUri,
@@ -25,5 +26,16 @@ impl<'de> serde::Deserialize<'de> for StrongRef {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl StrongRef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, cid: atmo_syntax::CidString) -> Self {
+        Self {
+            cid,
+            uri,
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.repo.uploadBlob";
 /// The output of `com.atproto.repo.uploadBlob`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub blob: atmo_data::Blob,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(blob: impl Into<atmo_data::Blob>) -> Self {
+        Self {
+            blob: blob.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.repo.uploadBlob` procedure.
 ///
 /// Upload a new blob, to be referenced from a repository record. The blob will be deleted if it is not referenced within a time window (eg, minutes). Blob restrictions (mimetype, size, etc) are enforced when the reference is created. Requires auth, implemented by PDS.
@@ -33,12 +44,14 @@ impl atmo_xrpc::Endpoint for UploadBlob {
     const NSID: &'static str = NSID;
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Procedure;
     type Params = ();
-    type Input = Vec<u8>;
+    type Input = atmo_xrpc::BinaryInput;
     type Output = Output;
+    type Error = std::convert::Infallible;
+    const INPUT_ENCODING: &'static str = "*/*";
     fn request(
         params: &Self::Params,
         input: Option<&Self::Input>,
     ) -> atmo_xrpc::Result<atmo_xrpc::XrpcRequest> {
-        crate::rt::binary_request::<Self>(params, input, "application/octet-stream")
+        atmo_xrpc::BinaryInput::request::<Self>(params, input)
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.checkAccountStatus";
 /// The output of `com.atproto.server.checkAccountStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub activated: bool,
     pub expected_blobs: i64,
@@ -48,6 +49,34 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        activated: impl Into<bool>,
+        valid_did: impl Into<bool>,
+        repo_commit: atmo_syntax::CidString,
+        repo_rev: impl Into<String>,
+        repo_blocks: impl Into<i64>,
+        indexed_records: impl Into<i64>,
+        private_state_values: impl Into<i64>,
+        expected_blobs: impl Into<i64>,
+        imported_blobs: impl Into<i64>,
+    ) -> Self {
+        Self {
+            activated: activated.into(),
+            expected_blobs: expected_blobs.into(),
+            imported_blobs: imported_blobs.into(),
+            indexed_records: indexed_records.into(),
+            private_state_values: private_state_values.into(),
+            repo_blocks: repo_blocks.into(),
+            repo_commit,
+            repo_rev: repo_rev.into(),
+            valid_did: valid_did.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.server.checkAccountStatus` query.
 ///
 /// Returns the status of an account, especially as pertaining to import or recovery. Can be called many times over the course of an account migration. Requires auth and can only be called pertaining to oneself.
@@ -59,4 +88,16 @@ impl atmo_xrpc::Endpoint for CheckAccountStatus {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for CheckAccountStatus {
+    type Endpoint = CheckAccountStatus;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

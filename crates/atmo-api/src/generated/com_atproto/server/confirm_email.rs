@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.confirmEmail";
 /// The input of `com.atproto.server.confirmEmail`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub email: String,
     pub token: String,
@@ -25,6 +26,17 @@ impl<'de> serde::Deserialize<'de> for Input {
             token: m.req("token")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(email: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            token: token.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.server.confirmEmail` declares.
@@ -60,6 +72,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.confirmEmail` procedure.
 ///
 /// Confirm an email using a token from com.atproto.server.requestEmailConfirmation.
@@ -71,4 +99,16 @@ impl atmo_xrpc::Endpoint for ConfirmEmail {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ConfirmEmail;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.createAccount";
 /// The input of `com.atproto.server.createAccount`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Pre-existing atproto DID, being imported to a new account.
     pub did: Option<atmo_syntax::Did>,
@@ -53,8 +54,41 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
+        Self {
+            did: Default::default(),
+            email: Default::default(),
+            handle,
+            invite_code: Default::default(),
+            password: Default::default(),
+            plc_op: Default::default(),
+            recovery_key: Default::default(),
+            verification_code: Default::default(),
+            verification_phone: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_email email String,
+    with_invite_code invite_code String,
+    with_password password String,
+    with_plc_op plc_op atmo_data::Value,
+    with_recovery_key recovery_key String,
+    with_verification_code verification_code String,
+    with_verification_phone verification_phone String,
+  }
+  exact {
+    with_did did atmo_syntax::Did,
+  }
+}
 /// The output of `com.atproto.server.createAccount`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub access_jwt: String,
     /// The DID of the new account.
@@ -89,6 +123,30 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        access_jwt: impl Into<String>,
+        refresh_jwt: impl Into<String>,
+        handle: atmo_syntax::Handle,
+        did: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            access_jwt: access_jwt.into(),
+            did,
+            did_doc: Default::default(),
+            handle,
+            refresh_jwt: refresh_jwt.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_did_doc did_doc atmo_data::Value,
+  }
 }
 /// The errors `com.atproto.server.createAccount` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,6 +193,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.createAccount` procedure.
 ///
 /// Create an account. Implemented by PDS.
@@ -146,4 +220,16 @@ impl atmo_xrpc::Endpoint for CreateAccount {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateAccount;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.createAppPassword";
 /// The input of `com.atproto.server.createAppPassword`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// A short name for the App Password, to help distinguish them.
     pub name: String,
@@ -29,6 +30,22 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            privileged: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_privileged privileged bool,
+  }
+}
 /// The output of `com.atproto.server.createAppPassword`.
 pub type Output = AppPassword;
 /// The errors `com.atproto.server.createAppPassword` declares.
@@ -52,6 +69,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.createAppPassword` procedure.
 ///
 /// Create an App Password.
@@ -63,9 +96,22 @@ impl atmo_xrpc::Endpoint for CreateAppPassword {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateAppPassword;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `com.atproto.server.createAppPassword#appPassword`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AppPassword {
     pub created_at: atmo_syntax::LenientDatetime,
     pub name: String,
@@ -95,4 +141,26 @@ impl<'de> serde::Deserialize<'de> for AppPassword {
             extra: m.rest(),
         })
     }
+}
+impl AppPassword {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        name: impl Into<String>,
+        password: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            name: name.into(),
+            password: password.into(),
+            privileged: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AppPassword;
+  some {
+    with_privileged privileged bool,
+  }
 }

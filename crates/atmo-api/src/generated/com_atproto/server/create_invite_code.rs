@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.createInviteCode";
 /// The input of `com.atproto.server.createInviteCode`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub for_account: Option<atmo_syntax::Did>,
     pub use_count: i64,
@@ -27,8 +28,25 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(use_count: impl Into<i64>) -> Self {
+        Self {
+            for_account: Default::default(),
+            use_count: use_count.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  exact {
+    with_for_account for_account atmo_syntax::Did,
+  }
+}
 /// The output of `com.atproto.server.createInviteCode`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub code: String,
     /// Fields not in the lexicon, kept as found.
@@ -50,6 +68,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.server.createInviteCode` procedure.
 ///
 /// Create an invite code.
@@ -61,4 +89,16 @@ impl atmo_xrpc::Endpoint for CreateInviteCode {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateInviteCode;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

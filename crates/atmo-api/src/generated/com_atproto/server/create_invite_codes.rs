@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.createInviteCodes";
 /// The input of `com.atproto.server.createInviteCodes`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub code_count: i64,
     pub for_accounts: Option<Vec<atmo_syntax::Did>>,
@@ -30,8 +31,26 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(code_count: impl Into<i64>, use_count: impl Into<i64>) -> Self {
+        Self {
+            code_count: code_count.into(),
+            for_accounts: Default::default(),
+            use_count: use_count.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_for_accounts for_accounts Vec<atmo_syntax::Did>,
+  }
+}
 /// The output of `com.atproto.server.createInviteCodes`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub codes: Vec<AccountCodes>,
     /// Fields not in the lexicon, kept as found.
@@ -53,6 +72,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(codes: impl Into<Vec<AccountCodes>>) -> Self {
+        Self {
+            codes: codes.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.server.createInviteCodes` procedure.
 ///
 /// Create invite codes.
@@ -64,9 +93,22 @@ impl atmo_xrpc::Endpoint for CreateInviteCodes {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateInviteCodes;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `com.atproto.server.createInviteCodes#accountCodes`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AccountCodes {
     pub account: String,
     pub codes: Vec<String>,
@@ -89,5 +131,16 @@ impl<'de> serde::Deserialize<'de> for AccountCodes {
             codes: m.req("codes")?,
             extra: m.rest(),
         })
+    }
+}
+impl AccountCodes {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(account: impl Into<String>, codes: impl Into<Vec<String>>) -> Self {
+        Self {
+            account: account.into(),
+            codes: codes.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.createSession";
 /// The input of `com.atproto.server.createSession`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// When true, instead of throwing error for takendown accounts, a valid response with a narrow scoped token will be returned
     pub allow_takendown: Option<bool>,
@@ -35,8 +36,28 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(identifier: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            allow_takendown: Default::default(),
+            auth_factor_token: Default::default(),
+            identifier: identifier.into(),
+            password: password.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_allow_takendown allow_takendown bool,
+    with_auth_factor_token auth_factor_token String,
+  }
+}
 /// The output of `com.atproto.server.createSession`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub access_jwt: String,
     pub active: Option<bool>,
@@ -86,6 +107,40 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        access_jwt: impl Into<String>,
+        refresh_jwt: impl Into<String>,
+        handle: atmo_syntax::Handle,
+        did: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            access_jwt: access_jwt.into(),
+            active: Default::default(),
+            did,
+            did_doc: Default::default(),
+            email: Default::default(),
+            email_auth_factor: Default::default(),
+            email_confirmed: Default::default(),
+            handle,
+            refresh_jwt: refresh_jwt.into(),
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_active active bool,
+    with_did_doc did_doc atmo_data::Value,
+    with_email email String,
+    with_email_auth_factor email_auth_factor bool,
+    with_email_confirmed email_confirmed bool,
+    with_status status String,
+  }
+}
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
     /// `takendown`
@@ -120,6 +175,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.createSession` procedure.
 ///
 /// Create an authentication session.
@@ -131,4 +202,16 @@ impl atmo_xrpc::Endpoint for CreateSession {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateSession;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

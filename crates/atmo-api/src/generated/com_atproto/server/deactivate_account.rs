@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.server.deactivateAccount";
 /// The input of `com.atproto.server.deactivateAccount`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     /// A recommendation to server as to how long they should hold onto the deactivated account before deleting.
     pub delete_after: Option<atmo_syntax::LenientDatetime>,
@@ -25,6 +26,18 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  exact {
+    with_delete_after delete_after atmo_syntax::LenientDatetime,
+  }
+}
 /// The `com.atproto.server.deactivateAccount` procedure.
 ///
 /// Deactivates a currently active account. Stops serving of repo, and future writes to repo until reactivated. Used to finalize account migration with the old host after the account has been activated on the new host.
@@ -36,4 +49,16 @@ impl atmo_xrpc::Endpoint for DeactivateAccount {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeactivateAccount;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

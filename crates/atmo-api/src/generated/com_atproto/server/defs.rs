@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.defs";
 /// `com.atproto.server.defs#inviteCode`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct InviteCode {
     pub available: i64,
     pub code: String,
@@ -42,8 +43,33 @@ impl<'de> serde::Deserialize<'de> for InviteCode {
         })
     }
 }
+impl InviteCode {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        code: impl Into<String>,
+        available: impl Into<i64>,
+        disabled: impl Into<bool>,
+        for_account: impl Into<String>,
+        created_by: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+        uses: impl Into<Vec<InviteCodeUse>>,
+    ) -> Self {
+        Self {
+            available: available.into(),
+            code: code.into(),
+            created_at,
+            created_by: created_by.into(),
+            disabled: disabled.into(),
+            for_account: for_account.into(),
+            uses: uses.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.server.defs#inviteCodeUse`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct InviteCodeUse {
     pub used_at: atmo_syntax::LenientDatetime,
     pub used_by: atmo_syntax::Did,
@@ -66,5 +92,16 @@ impl<'de> serde::Deserialize<'de> for InviteCodeUse {
             used_by: m.req("usedBy")?,
             extra: m.rest(),
         })
+    }
+}
+impl InviteCodeUse {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(used_by: atmo_syntax::Did, used_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            used_at,
+            used_by,
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.deleteAccount";
 /// The input of `com.atproto.server.deleteAccount`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     pub password: String,
@@ -30,6 +31,22 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        password: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
+        Self {
+            did,
+            password: password.into(),
+            token: token.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The errors `com.atproto.server.deleteAccount` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -55,6 +72,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.deleteAccount` procedure.
 ///
 /// Delete an actor's account with a token and password. Can only be called after requesting a deletion token. Requires auth.
@@ -66,4 +99,16 @@ impl atmo_xrpc::Endpoint for DeleteAccount {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteAccount;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -26,6 +26,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.deleteSession` procedure.
 ///
 /// Delete the current session. Requires auth using the 'refreshJwt' (not the 'accessJwt').
@@ -37,4 +53,16 @@ impl atmo_xrpc::Endpoint for DeleteSession {
     type Params = ();
     type Input = ();
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for DeleteSession {
+    type Endpoint = DeleteSession;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.describeServer";
 /// The output of `com.atproto.server.describeServer`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// List of domain suffixes that can be used in account handles.
     pub available_user_domains: Vec<String>,
@@ -51,6 +52,31 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, available_user_domains: impl Into<Vec<String>>) -> Self {
+        Self {
+            available_user_domains: available_user_domains.into(),
+            blob_upload_limit: Default::default(),
+            contact: Default::default(),
+            did,
+            invite_code_required: Default::default(),
+            links: Default::default(),
+            phone_verification_required: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_blob_upload_limit blob_upload_limit i64,
+    with_contact contact Contact,
+    with_invite_code_required invite_code_required bool,
+    with_links links Links,
+    with_phone_verification_required phone_verification_required bool,
+  }
+}
 /// The `com.atproto.server.describeServer` query.
 ///
 /// Describes the server's account creation requirements and capabilities. Implemented by PDS.
@@ -62,9 +88,22 @@ impl atmo_xrpc::Endpoint for DescribeServer {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for DescribeServer {
+    type Endpoint = DescribeServer;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `com.atproto.server.describeServer#contact`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Contact {
     pub email: Option<String>,
     /// Fields not in the lexicon, kept as found.
@@ -86,8 +125,21 @@ impl<'de> serde::Deserialize<'de> for Contact {
         })
     }
 }
+impl Contact {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Contact;
+  some {
+    with_email email String,
+  }
+}
 /// `com.atproto.server.describeServer#links`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Links {
     pub privacy_policy: Option<atmo_syntax::Uri>,
     pub terms_of_service: Option<atmo_syntax::Uri>,
@@ -111,4 +163,17 @@ impl<'de> serde::Deserialize<'de> for Links {
             extra: m.rest(),
         })
     }
+}
+impl Links {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Links;
+  exact {
+    with_privacy_policy privacy_policy atmo_syntax::Uri,
+    with_terms_of_service terms_of_service atmo_syntax::Uri,
+  }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.server.getAccountInviteCodes";
 /// Query parameters of `com.atproto.server.getAccountInviteCodes`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Controls whether any new 'earned' but not 'created' invites should be created.
@@ -11,8 +12,22 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_used: Option<bool>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_create_available create_available bool,
+    with_include_used include_used bool,
+  }
+}
 /// The output of `com.atproto.server.getAccountInviteCodes`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub codes: Vec<crate::com_atproto::server::defs::InviteCode>,
     /// Fields not in the lexicon, kept as found.
@@ -32,6 +47,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             codes: m.req("codes")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(codes: impl Into<Vec<crate::com_atproto::server::defs::InviteCode>>) -> Self {
+        Self {
+            codes: codes.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.server.getAccountInviteCodes` declares.
@@ -55,6 +80,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.getAccountInviteCodes` query.
 ///
 /// Get all invite codes for the current account. Requires auth.
@@ -66,4 +107,16 @@ impl atmo_xrpc::Endpoint for GetAccountInviteCodes {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetAccountInviteCodes;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.getServiceAuth";
 /// Query parameters of `com.atproto.server.getServiceAuth`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The DID or `did#serviceId` reference of the service that the token will be used to authenticate with.
@@ -14,8 +15,28 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lxm: Option<atmo_syntax::Nsid>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(aud: impl Into<String>) -> Self {
+        Self {
+            aud: aud.into(),
+            exp: Default::default(),
+            lxm: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_exp exp i64,
+  }
+  exact {
+    with_lxm lxm atmo_syntax::Nsid,
+  }
+}
 /// The output of `com.atproto.server.getServiceAuth`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub token: String,
     /// Fields not in the lexicon, kept as found.
@@ -35,6 +56,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             token: m.req("token")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.server.getServiceAuth` declares.
@@ -60,6 +91,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.getServiceAuth` query.
 ///
 /// Get a signed token on behalf of the requesting DID for the requested service.
@@ -71,4 +118,16 @@ impl atmo_xrpc::Endpoint for GetServiceAuth {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetServiceAuth;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.getSession";
 /// The output of `com.atproto.server.getSession`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub active: Option<bool>,
     pub did: atmo_syntax::Did,
@@ -46,6 +47,33 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: atmo_syntax::Handle, did: atmo_syntax::Did) -> Self {
+        Self {
+            active: Default::default(),
+            did,
+            did_doc: Default::default(),
+            email: Default::default(),
+            email_auth_factor: Default::default(),
+            email_confirmed: Default::default(),
+            handle,
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_active active bool,
+    with_did_doc did_doc atmo_data::Value,
+    with_email email String,
+    with_email_auth_factor email_auth_factor bool,
+    with_email_confirmed email_confirmed bool,
+    with_status status String,
+  }
+}
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
     /// `takendown`
@@ -66,4 +94,16 @@ impl atmo_xrpc::Endpoint for GetSession {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetSession {
+    type Endpoint = GetSession;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.listAppPasswords";
 /// The output of `com.atproto.server.listAppPasswords`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub passwords: Vec<AppPassword>,
     /// Fields not in the lexicon, kept as found.
@@ -22,6 +23,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             passwords: m.req("passwords")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(passwords: impl Into<Vec<AppPassword>>) -> Self {
+        Self {
+            passwords: passwords.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.server.listAppPasswords` declares.
@@ -45,6 +56,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.listAppPasswords` query.
 ///
 /// List all App Passwords.
@@ -56,9 +83,22 @@ impl atmo_xrpc::Endpoint for ListAppPasswords {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for ListAppPasswords {
+    type Endpoint = ListAppPasswords;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `com.atproto.server.listAppPasswords#appPassword`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AppPassword {
     pub created_at: atmo_syntax::LenientDatetime,
     pub name: String,
@@ -85,4 +125,21 @@ impl<'de> serde::Deserialize<'de> for AppPassword {
             extra: m.rest(),
         })
     }
+}
+impl AppPassword {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>, created_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            created_at,
+            name: name.into(),
+            privileged: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AppPassword;
+  some {
+    with_privileged privileged bool,
+  }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.refreshSession";
 /// The output of `com.atproto.server.refreshSession`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub access_jwt: String,
     pub active: Option<bool>,
@@ -52,6 +53,40 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        access_jwt: impl Into<String>,
+        refresh_jwt: impl Into<String>,
+        handle: atmo_syntax::Handle,
+        did: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            access_jwt: access_jwt.into(),
+            active: Default::default(),
+            did,
+            did_doc: Default::default(),
+            email: Default::default(),
+            email_auth_factor: Default::default(),
+            email_confirmed: Default::default(),
+            handle,
+            refresh_jwt: refresh_jwt.into(),
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_active active bool,
+    with_did_doc did_doc atmo_data::Value,
+    with_email email String,
+    with_email_auth_factor email_auth_factor bool,
+    with_email_confirmed email_confirmed bool,
+    with_status status String,
+  }
+}
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
     /// `takendown`
@@ -90,6 +125,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.refreshSession` procedure.
 ///
 /// Refresh an authentication session. Requires auth using the 'refreshJwt' (not the 'accessJwt').
@@ -101,4 +152,16 @@ impl atmo_xrpc::Endpoint for RefreshSession {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for RefreshSession {
+    type Endpoint = RefreshSession;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

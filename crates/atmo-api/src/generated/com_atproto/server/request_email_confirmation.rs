@@ -12,4 +12,16 @@ impl atmo_xrpc::Endpoint for RequestEmailConfirmation {
     type Params = ();
     type Input = ();
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for RequestEmailConfirmation {
+    type Endpoint = RequestEmailConfirmation;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.requestEmailUpdate";
 /// The output of `com.atproto.server.requestEmailUpdate`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub token_required: bool,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(token_required: impl Into<bool>) -> Self {
+        Self {
+            token_required: token_required.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.server.requestEmailUpdate` procedure.
 ///
 /// Request a token in order to update email.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for RequestEmailUpdate {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for RequestEmailUpdate {
+    type Endpoint = RequestEmailUpdate;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.requestPasswordReset";
 /// The input of `com.atproto.server.requestPasswordReset`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub email: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.server.requestPasswordReset` procedure.
 ///
 /// Initiate a user account password reset via email.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for RequestPasswordReset {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RequestPasswordReset;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

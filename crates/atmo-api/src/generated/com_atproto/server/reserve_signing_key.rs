@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.server.reserveSigningKey";
 /// The input of `com.atproto.server.reserveSigningKey`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     /// The DID to reserve a key for.
     pub did: Option<atmo_syntax::Did>,
@@ -25,8 +26,21 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  exact {
+    with_did did atmo_syntax::Did,
+  }
+}
 /// The output of `com.atproto.server.reserveSigningKey`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The public key for the reserved signing key, in did:key serialization.
     pub signing_key: String,
@@ -49,6 +63,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(signing_key: impl Into<String>) -> Self {
+        Self {
+            signing_key: signing_key.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.server.reserveSigningKey` procedure.
 ///
 /// Reserve a repo signing key, for use with account creation. Necessary so that a DID PLC update operation can be constructed during an account migraiton. Public and does not require auth; implemented by PDS. NOTE: this endpoint may change when full account migration is implemented.
@@ -60,4 +84,16 @@ impl atmo_xrpc::Endpoint for ReserveSigningKey {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ReserveSigningKey;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.resetPassword";
 /// The input of `com.atproto.server.resetPassword`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub password: String,
     pub token: String,
@@ -25,6 +26,17 @@ impl<'de> serde::Deserialize<'de> for Input {
             token: m.req("token")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(token: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            password: password.into(),
+            token: token.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.server.resetPassword` declares.
@@ -52,6 +64,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.resetPassword` procedure.
 ///
 /// Reset a user account password using a token.
@@ -63,4 +91,16 @@ impl atmo_xrpc::Endpoint for ResetPassword {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ResetPassword;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

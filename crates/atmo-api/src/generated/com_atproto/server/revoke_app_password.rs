@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.revokeAppPassword";
 /// The input of `com.atproto.server.revokeAppPassword`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub name: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.server.revokeAppPassword` procedure.
 ///
 /// Revoke an App Password by name.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for RevokeAppPassword {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RevokeAppPassword;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

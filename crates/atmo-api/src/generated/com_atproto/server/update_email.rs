@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.server.updateEmail";
 /// The input of `com.atproto.server.updateEmail`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub email: String,
     pub email_auth_factor: Option<bool>,
@@ -30,6 +31,24 @@ impl<'de> serde::Deserialize<'de> for Input {
             extra: m.rest(),
         })
     }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            email_auth_factor: Default::default(),
+            token: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_email_auth_factor email_auth_factor bool,
+    with_token token String,
+  }
 }
 /// The errors `com.atproto.server.updateEmail` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,6 +79,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.server.updateEmail` procedure.
 ///
 /// Update an account's email.
@@ -71,4 +106,16 @@ impl atmo_xrpc::Endpoint for UpdateEmail {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateEmail;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

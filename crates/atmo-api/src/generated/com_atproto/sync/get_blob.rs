@@ -3,12 +3,20 @@
 pub const NSID: &str = "com.atproto.sync.getBlob";
 /// Query parameters of `com.atproto.sync.getBlob`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The CID of the blob to fetch
     pub cid: atmo_syntax::CidString,
     /// The DID of the account.
     pub did: atmo_syntax::Did,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, cid: atmo_syntax::CidString) -> Self {
+        Self { cid, did }
+    }
 }
 /// The errors `com.atproto.sync.getBlob` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +55,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getBlob` query.
 ///
 /// Get a blob associated with a given account. Returns the full blob as originally uploaded. Does not require auth; implemented by PDS.
@@ -57,8 +81,21 @@ impl atmo_xrpc::Endpoint for GetBlob {
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Query;
     type Params = Params;
     type Input = ();
-    type Output = Vec<u8>;
-    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<Vec<u8>> {
-        Ok(res.body.to_vec())
+    type Output = bytes::Bytes;
+    type Error = Error;
+    const OUTPUT_ENCODING: &'static str = "*/*";
+    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<bytes::Bytes> {
+        Ok(res.body.clone())
+    }
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetBlob;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
     }
 }

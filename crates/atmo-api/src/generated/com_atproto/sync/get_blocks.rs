@@ -3,11 +3,22 @@
 pub const NSID: &str = "com.atproto.sync.getBlocks";
 /// Query parameters of `com.atproto.sync.getBlocks`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub cids: Vec<atmo_syntax::CidString>,
     /// The DID of the repo.
     pub did: atmo_syntax::Did,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, cids: impl Into<Vec<atmo_syntax::CidString>>) -> Self {
+        Self {
+            cids: cids.into(),
+            did,
+        }
+    }
 }
 /// The errors `com.atproto.sync.getBlocks` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,6 +57,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getBlocks` query.
 ///
 /// Get data blocks from a given repo, by CID. For example, intermediate MST nodes, or records. Does not require auth; implemented by PDS.
@@ -56,8 +83,21 @@ impl atmo_xrpc::Endpoint for GetBlocks {
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Query;
     type Params = Params;
     type Input = ();
-    type Output = Vec<u8>;
-    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<Vec<u8>> {
-        Ok(res.body.to_vec())
+    type Output = bytes::Bytes;
+    type Error = Error;
+    const OUTPUT_ENCODING: &'static str = "application/vnd.ipld.car";
+    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<bytes::Bytes> {
+        Ok(res.body.clone())
+    }
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetBlocks;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
     }
 }

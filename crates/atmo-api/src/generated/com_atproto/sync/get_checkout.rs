@@ -3,10 +3,18 @@
 pub const NSID: &str = "com.atproto.sync.getCheckout";
 /// Query parameters of `com.atproto.sync.getCheckout`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The DID of the repo.
     pub did: atmo_syntax::Did,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
+    }
 }
 /// The `com.atproto.sync.getCheckout` query.
 ///
@@ -18,8 +26,21 @@ impl atmo_xrpc::Endpoint for GetCheckout {
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Query;
     type Params = Params;
     type Input = ();
-    type Output = Vec<u8>;
-    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<Vec<u8>> {
-        Ok(res.body.to_vec())
+    type Output = bytes::Bytes;
+    type Error = std::convert::Infallible;
+    const OUTPUT_ENCODING: &'static str = "application/vnd.ipld.car";
+    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<bytes::Bytes> {
+        Ok(res.body.clone())
+    }
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetCheckout;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
     }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "com.atproto.sync.getHead";
 /// Query parameters of `com.atproto.sync.getHead`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The DID of the repo.
     pub did: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
+    }
+}
 /// The output of `com.atproto.sync.getHead`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub root: atmo_syntax::CidString,
     /// Fields not in the lexicon, kept as found.
@@ -29,6 +38,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             root: m.req("root")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(root: atmo_syntax::CidString) -> Self {
+        Self {
+            root,
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.sync.getHead` declares.
@@ -52,6 +71,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getHead` query.
 ///
 /// DEPRECATED - please use com.atproto.sync.getLatestCommit instead
@@ -63,4 +98,16 @@ impl atmo_xrpc::Endpoint for GetHead {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetHead;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

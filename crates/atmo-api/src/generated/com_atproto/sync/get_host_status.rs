@@ -3,13 +3,24 @@
 pub const NSID: &str = "com.atproto.sync.getHostStatus";
 /// Query parameters of `com.atproto.sync.getHostStatus`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Hostname of the host (eg, PDS or relay) being queried.
     pub hostname: String,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(hostname: impl Into<String>) -> Self {
+        Self {
+            hostname: hostname.into(),
+        }
+    }
+}
 /// The output of `com.atproto.sync.getHostStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Number of accounts on the server which are associated with the upstream host. Note that the upstream may actually have more accounts.
     pub account_count: Option<i64>,
@@ -42,6 +53,26 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(hostname: impl Into<String>) -> Self {
+        Self {
+            account_count: Default::default(),
+            hostname: hostname.into(),
+            seq: Default::default(),
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_account_count account_count i64,
+    with_seq seq i64,
+    with_status status crate::com_atproto::sync::defs::HostStatus,
+  }
+}
 /// The errors `com.atproto.sync.getHostStatus` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -63,6 +94,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getHostStatus` query.
 ///
 /// Returns information about a specified upstream host, as consumed by the server. Implemented by relays.
@@ -74,4 +121,16 @@ impl atmo_xrpc::Endpoint for GetHostStatus {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetHostStatus;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "com.atproto.sync.getLatestCommit";
 /// Query parameters of `com.atproto.sync.getLatestCommit`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The DID of the repo.
     pub did: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
+    }
+}
 /// The output of `com.atproto.sync.getLatestCommit`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cid: atmo_syntax::CidString,
     pub rev: atmo_syntax::Tid,
@@ -32,6 +41,17 @@ impl<'de> serde::Deserialize<'de> for Output {
             rev: m.req("rev")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(cid: atmo_syntax::CidString, rev: atmo_syntax::Tid) -> Self {
+        Self {
+            cid,
+            rev,
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.sync.getLatestCommit` declares.
@@ -67,6 +87,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getLatestCommit` query.
 ///
 /// Get the current commit CID & revision of the specified repo. Does not require auth.
@@ -78,4 +114,16 @@ impl atmo_xrpc::Endpoint for GetLatestCommit {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetLatestCommit;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

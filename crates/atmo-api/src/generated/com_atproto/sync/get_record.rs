@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.sync.getRecord";
 /// Query parameters of `com.atproto.sync.getRecord`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub collection: atmo_syntax::Nsid,
@@ -10,6 +11,21 @@ pub struct Params {
     pub did: atmo_syntax::Did,
     /// Record Key
     pub rkey: atmo_syntax::RecordKey,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        collection: atmo_syntax::Nsid,
+        rkey: atmo_syntax::RecordKey,
+    ) -> Self {
+        Self {
+            collection,
+            did,
+            rkey,
+        }
+    }
 }
 /// The errors `com.atproto.sync.getRecord` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +64,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getRecord` query.
 ///
 /// Get data blocks needed to prove the existence or non-existence of record in the current version of repo. Does not require auth.
@@ -58,8 +90,21 @@ impl atmo_xrpc::Endpoint for GetRecord {
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Query;
     type Params = Params;
     type Input = ();
-    type Output = Vec<u8>;
-    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<Vec<u8>> {
-        Ok(res.body.to_vec())
+    type Output = bytes::Bytes;
+    type Error = Error;
+    const OUTPUT_ENCODING: &'static str = "application/vnd.ipld.car";
+    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<bytes::Bytes> {
+        Ok(res.body.clone())
+    }
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRecord;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
     }
 }

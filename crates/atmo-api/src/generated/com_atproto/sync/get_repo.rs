@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.sync.getRepo";
 /// Query parameters of `com.atproto.sync.getRepo`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The DID of the repo.
@@ -10,6 +11,21 @@ pub struct Params {
     /// The revision ('rev') of the repo to create a diff from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<atmo_syntax::Tid>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            since: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  exact {
+    with_since since atmo_syntax::Tid,
+  }
 }
 /// The errors `com.atproto.sync.getRepo` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +60,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getRepo` query.
 ///
 /// Download a repository export as CAR file. Optionally only a 'diff' since a previous revision. Does not require auth; implemented by PDS.
@@ -54,8 +86,21 @@ impl atmo_xrpc::Endpoint for GetRepo {
     const METHOD: atmo_xrpc::Method = atmo_xrpc::Method::Query;
     type Params = Params;
     type Input = ();
-    type Output = Vec<u8>;
-    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<Vec<u8>> {
-        Ok(res.body.to_vec())
+    type Output = bytes::Bytes;
+    type Error = Error;
+    const OUTPUT_ENCODING: &'static str = "application/vnd.ipld.car";
+    fn decode(res: &atmo_xrpc::XrpcResponse) -> atmo_xrpc::Result<bytes::Bytes> {
+        Ok(res.body.clone())
+    }
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRepo;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
     }
 }

@@ -3,13 +3,22 @@
 pub const NSID: &str = "com.atproto.sync.getRepoStatus";
 /// Query parameters of `com.atproto.sync.getRepoStatus`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The DID of the repo.
     pub did: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
+    }
+}
 /// The output of `com.atproto.sync.getRepoStatus`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub active: bool,
     pub did: atmo_syntax::Did,
@@ -41,6 +50,27 @@ impl<'de> serde::Deserialize<'de> for Output {
             extra: m.rest(),
         })
     }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, active: impl Into<bool>) -> Self {
+        Self {
+            active: active.into(),
+            did,
+            rev: Default::default(),
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_status status String,
+  }
+  exact {
+    with_rev rev atmo_syntax::Tid,
+  }
 }
 /// Known values of the `status` field of [`Output`].
 pub mod output_status {
@@ -78,6 +108,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.getRepoStatus` query.
 ///
 /// Get the hosting status for a repository, on this server. Expected to be implemented by PDS and Relay.
@@ -89,4 +135,16 @@ impl atmo_xrpc::Endpoint for GetRepoStatus {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRepoStatus;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.sync.listHosts";
 /// Query parameters of `com.atproto.sync.listHosts`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10,8 +11,22 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `com.atproto.sync.listHosts`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     /// Sort order is not formally specified. Recommended order is by time host was first seen by the server, with oldest first.
@@ -37,6 +52,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(hosts: impl Into<Vec<Host>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            hosts: hosts.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `com.atproto.sync.listHosts` query.
 ///
 /// Enumerates upstream hosts (eg, PDS or relay instances) that this service consumes from. Implemented by relays.
@@ -48,9 +79,32 @@ impl atmo_xrpc::Endpoint for ListHosts {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListHosts;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListHosts {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `com.atproto.sync.listHosts#host`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Host {
     pub account_count: Option<i64>,
     /// hostname of server; not a URL (no scheme)
@@ -82,4 +136,24 @@ impl<'de> serde::Deserialize<'de> for Host {
             extra: m.rest(),
         })
     }
+}
+impl Host {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(hostname: impl Into<String>) -> Self {
+        Self {
+            account_count: Default::default(),
+            hostname: hostname.into(),
+            seq: Default::default(),
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Host;
+  some {
+    with_account_count account_count i64,
+    with_seq seq i64,
+    with_status status crate::com_atproto::sync::defs::HostStatus,
+  }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.sync.listRepos";
 /// Query parameters of `com.atproto.sync.listRepos`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10,8 +11,22 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `com.atproto.sync.listRepos`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub repos: Vec<Repo>,
@@ -36,6 +51,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(repos: impl Into<Vec<Repo>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            repos: repos.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `com.atproto.sync.listRepos` query.
 ///
 /// Enumerates all the DID, rev, and commit CID for all repos hosted by this service. Does not require auth; implemented by PDS and Relay.
@@ -47,9 +78,32 @@ impl atmo_xrpc::Endpoint for ListRepos {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListRepos;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListRepos {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `com.atproto.sync.listRepos#repo`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Repo {
     pub active: Option<bool>,
     pub did: atmo_syntax::Did,
@@ -84,6 +138,26 @@ impl<'de> serde::Deserialize<'de> for Repo {
             extra: m.rest(),
         })
     }
+}
+impl Repo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, head: atmo_syntax::CidString, rev: atmo_syntax::Tid) -> Self {
+        Self {
+            active: Default::default(),
+            did,
+            head,
+            rev,
+            status: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Repo;
+  some {
+    with_active active bool,
+    with_status status String,
+  }
 }
 /// Known values of the `status` field of [`Repo`].
 pub mod repo_status {

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.sync.listReposByCollection";
 /// Query parameters of `com.atproto.sync.listReposByCollection`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub collection: atmo_syntax::Nsid,
@@ -12,8 +13,26 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(collection: atmo_syntax::Nsid) -> Self {
+        Self {
+            collection,
+            cursor: Default::default(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `com.atproto.sync.listReposByCollection`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub repos: Vec<Repo>,
@@ -38,6 +57,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(repos: impl Into<Vec<Repo>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            repos: repos.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `com.atproto.sync.listReposByCollection` query.
 ///
 /// Enumerates all the DIDs which have records with the given collection NSID.
@@ -49,9 +84,32 @@ impl atmo_xrpc::Endpoint for ListReposByCollection {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListReposByCollection;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListReposByCollection {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `com.atproto.sync.listReposByCollection#repo`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Repo {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -71,5 +129,15 @@ impl<'de> serde::Deserialize<'de> for Repo {
             did: m.req("did")?,
             extra: m.rest(),
         })
+    }
+}
+impl Repo {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.sync.notifyOfUpdate";
 /// The input of `com.atproto.sync.notifyOfUpdate`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Hostname of the current service (usually a PDS) that is notifying of update.
     pub hostname: String,
@@ -25,6 +26,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(hostname: impl Into<String>) -> Self {
+        Self {
+            hostname: hostname.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.sync.notifyOfUpdate` procedure.
 ///
 /// Notify a crawling service of a recent update, and that crawling should resume. Intended use is after a gap between repo stream events caused the crawling service to disconnect. Does not require auth; implemented by Relay. DEPRECATED: just use com.atproto.sync.requestCrawl
@@ -36,4 +47,16 @@ impl atmo_xrpc::Endpoint for NotifyOfUpdate {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = NotifyOfUpdate;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

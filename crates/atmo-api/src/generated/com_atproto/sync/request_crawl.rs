@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.sync.requestCrawl";
 /// The input of `com.atproto.sync.requestCrawl`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Hostname of the current service (eg, PDS) that is requesting to be crawled.
     pub hostname: String,
@@ -23,6 +24,16 @@ impl<'de> serde::Deserialize<'de> for Input {
             hostname: m.req("hostname")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(hostname: impl Into<String>) -> Self {
+        Self {
+            hostname: hostname.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.sync.requestCrawl` declares.
@@ -46,6 +57,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.sync.requestCrawl` procedure.
 ///
 /// Request a service to persistently crawl hosted repos. Expected use is new PDS instances declaring their existence to Relays. Does not require auth.
@@ -57,4 +84,16 @@ impl atmo_xrpc::Endpoint for RequestCrawl {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RequestCrawl;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

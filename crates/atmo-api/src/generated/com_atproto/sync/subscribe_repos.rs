@@ -2,12 +2,25 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.sync.subscribeRepos";
 /// Query parameters of `com.atproto.sync.subscribeRepos`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The last known event seq number to backfill from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<i64>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor i64,
+  }
 }
 /// A message of the `com.atproto.sync.subscribeRepos` subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +81,13 @@ impl<'de> serde::Deserialize<'de> for Message {
         })
     }
 }
+crate::rt::union_from! { Message;
+    Commit Commit,
+    SyncDef SyncDef,
+    Identity Identity,
+    Account Account,
+    Info Info,
+}
 /// The errors `com.atproto.sync.subscribeRepos` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -95,10 +115,27 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// `com.atproto.sync.subscribeRepos#account`
 ///
 /// Represents a change to an account's status on a host (eg, PDS or Relay). The semantics of this event are that the status is at the host which emitted the event, not necessarily that at the currently active PDS. Eg, a Relay takedown would emit a takedown with active=false, even if the PDS is still active.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Account {
     /// Indicates that the account has a repository which can be fetched from the host that emitted this event.
     pub active: bool,
@@ -134,6 +171,30 @@ impl<'de> serde::Deserialize<'de> for Account {
         })
     }
 }
+impl Account {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        seq: impl Into<i64>,
+        did: atmo_syntax::Did,
+        time: atmo_syntax::LenientDatetime,
+        active: impl Into<bool>,
+    ) -> Self {
+        Self {
+            active: active.into(),
+            did,
+            seq: seq.into(),
+            status: Default::default(),
+            time,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Account;
+  some {
+    with_status status String,
+  }
+}
 /// Known values of the `status` field of [`Account`].
 pub mod account_status {
     /// `takendown`
@@ -153,6 +214,7 @@ pub mod account_status {
 ///
 /// Represents an update of repository state. Note that empty commits are allowed, which include no repo data changes, but an update to rev and signature.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Commit {
     pub blobs: Vec<atmo_data::Cid>,
     /// CAR file containing relevant blocks, as a diff since the previous repo state. The commit must be included as a block, and the commit block CID must be the first entry in the CAR header 'roots' list.
@@ -217,10 +279,49 @@ impl<'de> serde::Deserialize<'de> for Commit {
         })
     }
 }
+impl Commit {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        seq: impl Into<i64>,
+        rebase: impl Into<bool>,
+        too_big: impl Into<bool>,
+        repo: atmo_syntax::Did,
+        commit: impl Into<atmo_data::Cid>,
+        rev: atmo_syntax::Tid,
+        since: impl Into<Option<atmo_syntax::Tid>>,
+        blocks: impl Into<crate::rt::Bytes>,
+        ops: impl Into<Vec<RepoOp>>,
+        blobs: impl Into<Vec<atmo_data::Cid>>,
+        time: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            blobs: blobs.into(),
+            blocks: blocks.into(),
+            commit: commit.into(),
+            ops: ops.into(),
+            prev_data: Default::default(),
+            rebase: rebase.into(),
+            repo,
+            rev,
+            seq: seq.into(),
+            since: since.into(),
+            time,
+            too_big: too_big.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Commit;
+  some {
+    with_prev_data prev_data atmo_data::Cid,
+  }
+}
 /// `com.atproto.sync.subscribeRepos#identity`
 ///
 /// Represents a change to an account's identity. Could be an updated handle, signing key, or pds hosting endpoint. Serves as a prod to all downstream services to refresh their identity cache.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Identity {
     pub did: atmo_syntax::Did,
     /// The current handle for the account, or 'handle.invalid' if validation fails. This field is optional, might have been validated or passed-through from an upstream source. Semantics and behaviors for PDS vs Relay may evolve in the future; see atproto specs for more details.
@@ -252,8 +353,31 @@ impl<'de> serde::Deserialize<'de> for Identity {
         })
     }
 }
+impl Identity {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        seq: impl Into<i64>,
+        did: atmo_syntax::Did,
+        time: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            did,
+            handle: Default::default(),
+            seq: seq.into(),
+            time,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Identity;
+  exact {
+    with_handle handle atmo_syntax::Handle,
+  }
+}
 /// `com.atproto.sync.subscribeRepos#info`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Info {
     pub message: Option<String>,
     pub name: String,
@@ -278,6 +402,22 @@ impl<'de> serde::Deserialize<'de> for Info {
         })
     }
 }
+impl Info {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            message: Default::default(),
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Info;
+  some {
+    with_message message String,
+  }
+}
 /// Known values of the `name` field of [`Info`].
 pub mod info_name {
     /// `OutdatedCursor`
@@ -287,6 +427,7 @@ pub mod info_name {
 ///
 /// A repo operation, ie a mutation of a single record.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RepoOp {
     pub action: String,
     /// For creates and updates, the new record CID. For deletions, null.
@@ -319,6 +460,28 @@ impl<'de> serde::Deserialize<'de> for RepoOp {
         })
     }
 }
+impl RepoOp {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        action: impl Into<String>,
+        path: impl Into<String>,
+        cid: impl Into<Option<atmo_data::Cid>>,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            cid: cid.into(),
+            path: path.into(),
+            prev: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RepoOp;
+  some {
+    with_prev prev atmo_data::Cid,
+  }
+}
 /// Known values of the `action` field of [`RepoOp`].
 pub mod repo_op_action {
     /// `create`
@@ -332,6 +495,7 @@ pub mod repo_op_action {
 ///
 /// Updates the repo to a new state, without necessarily including that state on the firehose. Used to recover from broken commit streams, data loss incidents, or in situations where upstream host does not know recent state of the repository.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SyncDef {
     /// CAR file containing the commit, as a block. The CAR header must include the commit block CID as the first 'root'.
     pub blocks: crate::rt::Bytes,
@@ -368,5 +532,25 @@ impl<'de> serde::Deserialize<'de> for SyncDef {
             time: m.req("time")?,
             extra: m.rest(),
         })
+    }
+}
+impl SyncDef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        seq: impl Into<i64>,
+        did: atmo_syntax::Did,
+        blocks: impl Into<crate::rt::Bytes>,
+        rev: impl Into<String>,
+        time: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            blocks: blocks.into(),
+            did,
+            rev: rev.into(),
+            seq: seq.into(),
+            time,
+            extra: Default::default(),
+        }
     }
 }

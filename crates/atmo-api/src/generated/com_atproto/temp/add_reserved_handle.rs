@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.temp.addReservedHandle";
 /// The input of `com.atproto.temp.addReservedHandle`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub handle: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,8 +25,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: impl Into<String>) -> Self {
+        Self {
+            handle: handle.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `com.atproto.temp.addReservedHandle`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -42,6 +54,13 @@ impl<'de> serde::Deserialize<'de> for Output {
         Ok(Self { extra: m.rest() })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// The `com.atproto.temp.addReservedHandle` procedure.
 ///
 /// Add a handle to the set of reserved handles.
@@ -53,4 +72,16 @@ impl atmo_xrpc::Endpoint for AddReservedHandle {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AddReservedHandle;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.temp.checkHandleAvailability";
 /// Query parameters of `com.atproto.temp.checkHandleAvailability`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// User-provided birth date. Might be used to build handle suggestions.
@@ -13,6 +14,25 @@ pub struct Params {
     pub email: Option<String>,
     /// Tentative handle. Will be checked for availability or used to build handle suggestions.
     pub handle: atmo_syntax::Handle,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
+        Self {
+            birth_date: Default::default(),
+            email: Default::default(),
+            handle,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_email email String,
+  }
+  exact {
+    with_birth_date birth_date atmo_syntax::LenientDatetime,
+  }
 }
 /// A union inside `com.atproto.temp.checkHandleAvailability#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,8 +75,13 @@ impl<'de> serde::Deserialize<'de> for OutputResult {
         })
     }
 }
+crate::rt::union_from! { OutputResult;
+    ResultAvailable ResultAvailable,
+    ResultUnavailable ResultUnavailable,
+}
 /// The output of `com.atproto.temp.checkHandleAvailability`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Echo of the input handle.
     pub handle: atmo_syntax::Handle,
@@ -82,6 +107,17 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: atmo_syntax::Handle, result: impl Into<OutputResult>) -> Self {
+        Self {
+            handle,
+            result: result.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The errors `com.atproto.temp.checkHandleAvailability` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -105,6 +141,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.temp.checkHandleAvailability` query.
 ///
 /// Checks whether the provided handle is available. If the handle is not available, available suggestions will be returned. Optional inputs will be used to generate suggestions.
@@ -116,11 +168,24 @@ impl atmo_xrpc::Endpoint for CheckHandleAvailability {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = CheckHandleAvailability;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `com.atproto.temp.checkHandleAvailability#resultAvailable`
 ///
 /// Indicates the provided handle is available.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ResultAvailable {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -137,10 +202,18 @@ impl<'de> serde::Deserialize<'de> for ResultAvailable {
         Ok(Self { extra: m.rest() })
     }
 }
+impl ResultAvailable {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `com.atproto.temp.checkHandleAvailability#resultUnavailable`
 ///
 /// Indicates the provided handle is unavailable and gives suggestions of available handles.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ResultUnavailable {
     /// List of suggested handles based on the provided inputs.
     pub suggestions: Vec<Suggestion>,
@@ -163,8 +236,19 @@ impl<'de> serde::Deserialize<'de> for ResultUnavailable {
         })
     }
 }
+impl ResultUnavailable {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(suggestions: impl Into<Vec<Suggestion>>) -> Self {
+        Self {
+            suggestions: suggestions.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `com.atproto.temp.checkHandleAvailability#suggestion`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Suggestion {
     pub handle: atmo_syntax::Handle,
     /// Method used to build this suggestion. Should be considered opaque to clients. Can be used for metrics.
@@ -188,5 +272,16 @@ impl<'de> serde::Deserialize<'de> for Suggestion {
             method: m.req("method")?,
             extra: m.rest(),
         })
+    }
+}
+impl Suggestion {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: atmo_syntax::Handle, method: impl Into<String>) -> Self {
+        Self {
+            handle,
+            method: method.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.temp.checkSignupQueue";
 /// The output of `com.atproto.temp.checkSignupQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub activated: bool,
     pub estimated_time_ms: Option<i64>,
@@ -30,6 +31,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(activated: impl Into<bool>) -> Self {
+        Self {
+            activated: activated.into(),
+            estimated_time_ms: Default::default(),
+            place_in_queue: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_estimated_time_ms estimated_time_ms i64,
+    with_place_in_queue place_in_queue i64,
+  }
+}
 /// The `com.atproto.temp.checkSignupQueue` query.
 ///
 /// Check accounts location in signup queue.
@@ -41,4 +60,16 @@ impl atmo_xrpc::Endpoint for CheckSignupQueue {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for CheckSignupQueue {
+    type Endpoint = CheckSignupQueue;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,13 +3,24 @@
 pub const NSID: &str = "com.atproto.temp.dereferenceScope";
 /// Query parameters of `com.atproto.temp.dereferenceScope`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The scope reference (starts with 'ref:')
     pub scope: String,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(scope: impl Into<String>) -> Self {
+        Self {
+            scope: scope.into(),
+        }
+    }
+}
 /// The output of `com.atproto.temp.dereferenceScope`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The full oauth permission scope
     pub scope: String,
@@ -30,6 +41,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             scope: m.req("scope")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(scope: impl Into<String>) -> Self {
+        Self {
+            scope: scope.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `com.atproto.temp.dereferenceScope` declares.
@@ -55,6 +76,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `com.atproto.temp.dereferenceScope` query.
 ///
 /// Allows finding the oauth permission scope from a reference
@@ -66,4 +103,16 @@ impl atmo_xrpc::Endpoint for DereferenceScope {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = DereferenceScope;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

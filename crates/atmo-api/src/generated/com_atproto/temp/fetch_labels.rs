@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "com.atproto.temp.fetchLabels";
 /// Query parameters of `com.atproto.temp.fetchLabels`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10,8 +11,22 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_limit limit i64,
+    with_since since i64,
+  }
+}
 /// The output of `com.atproto.temp.fetchLabels`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub labels: Vec<crate::com_atproto::label::defs::Label>,
     /// Fields not in the lexicon, kept as found.
@@ -33,6 +48,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(labels: impl Into<Vec<crate::com_atproto::label::defs::Label>>) -> Self {
+        Self {
+            labels: labels.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.temp.fetchLabels` query.
 ///
 /// DEPRECATED: use queryLabels or subscribeLabels instead -- Fetch all labels from a labeler created after a certain date.
@@ -44,4 +69,16 @@ impl atmo_xrpc::Endpoint for FetchLabels {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = FetchLabels;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

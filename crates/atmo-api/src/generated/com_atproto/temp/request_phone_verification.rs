@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.temp.requestPhoneVerification";
 /// The input of `com.atproto.temp.requestPhoneVerification`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub phone_number: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(phone_number: impl Into<String>) -> Self {
+        Self {
+            phone_number: phone_number.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.temp.requestPhoneVerification` procedure.
 ///
 /// Request a verification code to be sent to the supplied phone number
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for RequestPhoneVerification {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RequestPhoneVerification;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "com.atproto.temp.revokeAccountCredentials";
 /// The input of `com.atproto.temp.revokeAccountCredentials`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub account: atmo_syntax::AtIdentifier,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(account: atmo_syntax::AtIdentifier) -> Self {
+        Self {
+            account,
+            extra: Default::default(),
+        }
+    }
+}
 /// The `com.atproto.temp.revokeAccountCredentials` procedure.
 ///
 /// Revoke sessions, password, and app passwords associated with account. May be resolved by a password reset.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for RevokeAccountCredentials {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RevokeAccountCredentials;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

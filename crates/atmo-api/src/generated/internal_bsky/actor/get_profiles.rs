@@ -3,6 +3,7 @@
 pub const NSID: &str = "internal.bsky.actor.getProfiles";
 /// Query parameters of `internal.bsky.actor.getProfiles`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub dids: Vec<atmo_syntax::Did>,
@@ -16,8 +17,32 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer: Option<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self {
+            dids: dids.into(),
+            include_takedowns: Default::default(),
+            social_proof: Default::default(),
+            viewer: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_include_takedowns include_takedowns bool,
+  }
+  exact {
+    with_viewer viewer atmo_syntax::Did,
+  }
+  set {
+    with_social_proof social_proof Vec<atmo_syntax::Did>,
+  }
+}
 /// The output of `internal.bsky.actor.getProfiles`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub profiles: Vec<crate::app_bsky::actor::defs::ProfileViewDetailed>,
     /// Fields not in the lexicon, kept as found.
@@ -39,6 +64,18 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        profiles: impl Into<Vec<crate::app_bsky::actor::defs::ProfileViewDetailed>>,
+    ) -> Self {
+        Self {
+            profiles: profiles.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `internal.bsky.actor.getProfiles` query.
 ///
 /// Get detailed profile views of multiple actors, hydrating social proof (known followers) only for a subset of them. Intended for internal service-to-service use.
@@ -50,4 +87,16 @@ impl atmo_xrpc::Endpoint for GetProfiles {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetProfiles;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

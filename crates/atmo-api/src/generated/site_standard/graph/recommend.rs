@@ -5,6 +5,7 @@ pub const NSID: &str = "site.standard.graph.recommend";
 ///
 /// Record declaring a recommendation of a document.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     /// AT-URI reference to the document record being recommended (ex: at://did:plc:abc123/site.standard.document/xyz789).
@@ -31,9 +32,21 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(document: atmo_syntax::AtUri, created_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            created_at,
+            document,
+            extra: Default::default(),
+        }
+    }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

@@ -5,6 +5,7 @@ pub const NSID: &str = "site.standard.graph.subscription";
 ///
 /// Record declaring a subscription to a publication.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     pub created_at: Option<atmo_syntax::LenientDatetime>,
     /// AT-URI reference to the publication record being subscribed to (ex: at://did:plc:abc123/site.standard.publication/xyz789).
@@ -31,9 +32,26 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(publication: atmo_syntax::AtUri) -> Self {
+        Self {
+            created_at: Default::default(),
+            publication,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Record;
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

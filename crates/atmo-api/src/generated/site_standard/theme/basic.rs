@@ -28,6 +28,9 @@ impl<'de> serde::Deserialize<'de> for RecordAccent {
         })
     }
 }
+crate::rt::union_from! { RecordAccent;
+    ColorRgb crate::site_standard::theme::color::Rgb,
+}
 /// A union inside `site.standard.theme.basic`.
 ///
 /// Color used for button text.
@@ -54,6 +57,9 @@ impl<'de> serde::Deserialize<'de> for RecordAccentForeground {
             _ => Self::Unknown(v),
         })
     }
+}
+crate::rt::union_from! { RecordAccentForeground;
+    ColorRgb crate::site_standard::theme::color::Rgb,
 }
 /// A union inside `site.standard.theme.basic`.
 ///
@@ -82,6 +88,9 @@ impl<'de> serde::Deserialize<'de> for RecordBackground {
         })
     }
 }
+crate::rt::union_from! { RecordBackground;
+    ColorRgb crate::site_standard::theme::color::Rgb,
+}
 /// A union inside `site.standard.theme.basic`.
 ///
 /// Color used for content text.
@@ -109,10 +118,14 @@ impl<'de> serde::Deserialize<'de> for RecordForeground {
         })
     }
 }
+crate::rt::union_from! { RecordForeground;
+    ColorRgb crate::site_standard::theme::color::Rgb,
+}
 /// A `site.standard.theme.basic` record (key: `tid`).
 ///
 /// A simplified theme definition for publications, providing basic color customization for content display across different platforms and applications.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// Color used for links and button backgrounds.
     pub accent: RecordAccent,
@@ -148,9 +161,28 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl Record {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        background: impl Into<RecordBackground>,
+        foreground: impl Into<RecordForeground>,
+        accent: impl Into<RecordAccent>,
+        accent_foreground: impl Into<RecordAccentForeground>,
+    ) -> Self {
+        Self {
+            accent: accent.into(),
+            accent_foreground: accent_foreground.into(),
+            background: background.into(),
+            foreground: foreground.into(),
+            extra: Default::default(),
+        }
+    }
+}
+impl Record {
     /// The record's collection NSID.
     pub const NSID: &'static str = NSID;
 }
 impl crate::rt::Collection for Record {
     const NSID: &'static str = NSID;
+    const KEY: crate::rt::RecordKeyKind = crate::rt::RecordKeyKind::Tid;
 }

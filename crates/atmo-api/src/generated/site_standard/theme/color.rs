@@ -3,6 +3,7 @@
 pub const NSID: &str = "site.standard.theme.color";
 /// `site.standard.theme.color#rgb`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Rgb {
     pub b: i64,
     pub g: i64,
@@ -30,8 +31,21 @@ impl<'de> serde::Deserialize<'de> for Rgb {
         })
     }
 }
+impl Rgb {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(r: impl Into<i64>, g: impl Into<i64>, b: impl Into<i64>) -> Self {
+        Self {
+            b: b.into(),
+            g: g.into(),
+            r: r.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `site.standard.theme.color#rgba`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Rgba {
     pub a: i64,
     pub b: i64,
@@ -60,5 +74,18 @@ impl<'de> serde::Deserialize<'de> for Rgba {
             r: m.req("r")?,
             extra: m.rest(),
         })
+    }
+}
+impl Rgba {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(r: impl Into<i64>, g: impl Into<i64>, b: impl Into<i64>, a: impl Into<i64>) -> Self {
+        Self {
+            a: a.into(),
+            b: b.into(),
+            g: g.into(),
+            r: r.into(),
+            extra: Default::default(),
+        }
     }
 }

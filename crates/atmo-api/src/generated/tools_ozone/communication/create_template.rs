@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.communication.createTemplate";
 /// The input of `tools.ozone.communication.createTemplate`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Content of the template, markdown supported, can contain variable placeholders.
     pub content_markdown: String,
@@ -41,6 +42,30 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: impl Into<String>,
+        content_markdown: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            content_markdown: content_markdown.into(),
+            created_by: Default::default(),
+            lang: Default::default(),
+            name: name.into(),
+            subject: subject.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  exact {
+    with_created_by created_by atmo_syntax::Did,
+    with_lang lang atmo_syntax::Language,
+  }
+}
 /// The output of `tools.ozone.communication.createTemplate`.
 pub type Output = crate::tools_ozone::communication::defs::TemplateView;
 /// The errors `tools.ozone.communication.createTemplate` declares.
@@ -64,6 +89,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.communication.createTemplate` procedure.
 ///
 /// Administrative action to create a new, re-usable communication (email for now) template.
@@ -75,4 +116,16 @@ impl atmo_xrpc::Endpoint for CreateTemplate {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateTemplate;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.communication.defs";
 /// `tools.ozone.communication.defs#templateView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TemplateView {
     /// Subject of the message, used in emails.
     pub content_markdown: String,
@@ -52,4 +53,38 @@ impl<'de> serde::Deserialize<'de> for TemplateView {
             extra: m.rest(),
         })
     }
+}
+impl TemplateView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        content_markdown: impl Into<String>,
+        disabled: impl Into<bool>,
+        last_updated_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            content_markdown: content_markdown.into(),
+            created_at,
+            disabled: disabled.into(),
+            id: id.into(),
+            lang: Default::default(),
+            last_updated_by,
+            name: name.into(),
+            subject: Default::default(),
+            updated_at,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { TemplateView;
+  some {
+    with_subject subject String,
+  }
+  exact {
+    with_lang lang atmo_syntax::Language,
+  }
 }

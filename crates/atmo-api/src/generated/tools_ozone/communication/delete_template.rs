@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.communication.deleteTemplate";
 /// The input of `tools.ozone.communication.deleteTemplate`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub id: String,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,16 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.communication.deleteTemplate` procedure.
 ///
 /// Delete a communication template.
@@ -35,4 +46,16 @@ impl atmo_xrpc::Endpoint for DeleteTemplate {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteTemplate;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.communication.listTemplates";
 /// The output of `tools.ozone.communication.listTemplates`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub communication_templates: Vec<crate::tools_ozone::communication::defs::TemplateView>,
     /// Fields not in the lexicon, kept as found.
@@ -24,6 +25,18 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        communication_templates: impl Into<Vec<crate::tools_ozone::communication::defs::TemplateView>>,
+    ) -> Self {
+        Self {
+            communication_templates: communication_templates.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.communication.listTemplates` query.
 ///
 /// Get list of all communication templates.
@@ -35,4 +48,16 @@ impl atmo_xrpc::Endpoint for ListTemplates {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for ListTemplates {
+    type Endpoint = ListTemplates;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

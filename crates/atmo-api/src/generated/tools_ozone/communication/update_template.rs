@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.communication.updateTemplate";
 /// The input of `tools.ozone.communication.updateTemplate`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Content of the template, markdown supported, can contain variable placeholders.
     pub content_markdown: Option<String>,
@@ -48,6 +49,34 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            content_markdown: Default::default(),
+            disabled: Default::default(),
+            id: id.into(),
+            lang: Default::default(),
+            name: Default::default(),
+            subject: Default::default(),
+            updated_by: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_content_markdown content_markdown String,
+    with_disabled disabled bool,
+    with_name name String,
+    with_subject subject String,
+  }
+  exact {
+    with_lang lang atmo_syntax::Language,
+    with_updated_by updated_by atmo_syntax::Did,
+  }
+}
 /// The output of `tools.ozone.communication.updateTemplate`.
 pub type Output = crate::tools_ozone::communication::defs::TemplateView;
 /// The errors `tools.ozone.communication.updateTemplate` declares.
@@ -71,6 +100,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.communication.updateTemplate` procedure.
 ///
 /// Administrative action to update an existing communication template. Allows passing partial fields to patch specific fields only.
@@ -82,4 +127,16 @@ impl atmo_xrpc::Endpoint for UpdateTemplate {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateTemplate;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.hosting.getAccountHistory";
 /// Query parameters of `tools.ozone.hosting.getAccountHistory`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -12,6 +13,27 @@ pub struct Params {
     pub events: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            cursor: Default::default(),
+            did,
+            events: Default::default(),
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+  set {
+    with_events events Vec<String>,
+  }
 }
 /// Known values of the `events` parameter of [`Params`].
 pub mod params_events {
@@ -28,6 +50,7 @@ pub mod params_events {
 }
 /// The output of `tools.ozone.hosting.getAccountHistory`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub events: Vec<Event>,
@@ -52,6 +75,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(events: impl Into<Vec<Event>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            events: events.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.hosting.getAccountHistory` query.
 ///
 /// Get account history, e.g. log of updated email addresses or other identity information.
@@ -63,9 +102,32 @@ impl atmo_xrpc::Endpoint for GetAccountHistory {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetAccountHistory;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetAccountHistory {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `tools.ozone.hosting.getAccountHistory#accountCreated`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct AccountCreated {
     pub email: Option<String>,
     pub handle: Option<atmo_syntax::Handle>,
@@ -90,8 +152,24 @@ impl<'de> serde::Deserialize<'de> for AccountCreated {
         })
     }
 }
+impl AccountCreated {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { AccountCreated;
+  some {
+    with_email email String,
+  }
+  exact {
+    with_handle handle atmo_syntax::Handle,
+  }
+}
 /// `tools.ozone.hosting.getAccountHistory#emailConfirmed`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EmailConfirmed {
     pub email: String,
     /// Fields not in the lexicon, kept as found.
@@ -113,8 +191,19 @@ impl<'de> serde::Deserialize<'de> for EmailConfirmed {
         })
     }
 }
+impl EmailConfirmed {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.hosting.getAccountHistory#emailUpdated`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct EmailUpdated {
     pub email: String,
     /// Fields not in the lexicon, kept as found.
@@ -134,6 +223,16 @@ impl<'de> serde::Deserialize<'de> for EmailUpdated {
             email: m.req("email")?,
             extra: m.rest(),
         })
+    }
+}
+impl EmailUpdated {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `tools.ozone.hosting.getAccountHistory#event`.
@@ -207,8 +306,16 @@ impl<'de> serde::Deserialize<'de> for EventDetails {
         })
     }
 }
+crate::rt::union_from! { EventDetails;
+    AccountCreated AccountCreated,
+    EmailUpdated EmailUpdated,
+    EmailConfirmed EmailConfirmed,
+    PasswordUpdated PasswordUpdated,
+    HandleUpdated HandleUpdated,
+}
 /// `tools.ozone.hosting.getAccountHistory#event`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Event {
     pub created_at: atmo_syntax::LenientDatetime,
     pub created_by: String,
@@ -236,8 +343,25 @@ impl<'de> serde::Deserialize<'de> for Event {
         })
     }
 }
+impl Event {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        details: impl Into<EventDetails>,
+        created_by: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            created_by: created_by.into(),
+            details: details.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.hosting.getAccountHistory#handleUpdated`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct HandleUpdated {
     pub handle: atmo_syntax::Handle,
     /// Fields not in the lexicon, kept as found.
@@ -259,8 +383,19 @@ impl<'de> serde::Deserialize<'de> for HandleUpdated {
         })
     }
 }
+impl HandleUpdated {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(handle: atmo_syntax::Handle) -> Self {
+        Self {
+            handle,
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.hosting.getAccountHistory#passwordUpdated`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct PasswordUpdated {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -275,5 +410,12 @@ impl<'de> serde::Deserialize<'de> for PasswordUpdated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let m = crate::rt::MapDe::new(d)?;
         Ok(Self { extra: m.rest() })
+    }
+}
+impl PasswordUpdated {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
     }
 }

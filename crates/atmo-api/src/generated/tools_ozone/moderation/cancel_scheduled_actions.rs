@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.moderation.cancelScheduledActions";
 /// The input of `tools.ozone.moderation.cancelScheduledActions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Optional comment describing the reason for cancellation
     pub comment: Option<String>,
@@ -29,6 +30,22 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subjects: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self {
+            comment: Default::default(),
+            subjects: subjects.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_comment comment String,
+  }
+}
 /// The output of `tools.ozone.moderation.cancelScheduledActions`.
 pub type Output = CancellationResults;
 /// The `tools.ozone.moderation.cancelScheduledActions` procedure.
@@ -42,9 +59,22 @@ impl atmo_xrpc::Endpoint for CancelScheduledActions {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CancelScheduledActions;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `tools.ozone.moderation.cancelScheduledActions#cancellationResults`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct CancellationResults {
     /// DIDs for which cancellation failed with error details
     pub failed: Vec<FailedCancellation>,
@@ -71,8 +101,23 @@ impl<'de> serde::Deserialize<'de> for CancellationResults {
         })
     }
 }
+impl CancellationResults {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        succeeded: impl Into<Vec<atmo_syntax::Did>>,
+        failed: impl Into<Vec<FailedCancellation>>,
+    ) -> Self {
+        Self {
+            failed: failed.into(),
+            succeeded: succeeded.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.cancelScheduledActions#failedCancellation`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FailedCancellation {
     pub did: atmo_syntax::Did,
     pub error: String,
@@ -99,4 +144,21 @@ impl<'de> serde::Deserialize<'de> for FailedCancellation {
             extra: m.rest(),
         })
     }
+}
+impl FailedCancellation {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, error: impl Into<String>) -> Self {
+        Self {
+            did,
+            error: error.into(),
+            error_code: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { FailedCancellation;
+  some {
+    with_error_code error_code String,
+  }
 }

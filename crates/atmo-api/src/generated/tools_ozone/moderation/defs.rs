@@ -5,6 +5,7 @@ pub const NSID: &str = "tools.ozone.moderation.defs";
 ///
 /// Logs account status related events on a repo subject. Normally captured by automod from the firehose and emitted to ozone for historical tracking.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AccountEvent {
     /// Indicates that the account has a repository which can be fetched from the host that emitted this event.
     pub active: bool,
@@ -36,6 +37,25 @@ impl<'de> serde::Deserialize<'de> for AccountEvent {
         })
     }
 }
+impl AccountEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(timestamp: atmo_syntax::LenientDatetime, active: impl Into<bool>) -> Self {
+        Self {
+            active: active.into(),
+            comment: Default::default(),
+            status: Default::default(),
+            timestamp,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AccountEvent;
+  some {
+    with_comment comment String,
+    with_status status String,
+  }
+}
 /// Known values of the `status` field of [`AccountEvent`].
 pub mod account_event_status {
     /// `unknown`
@@ -53,6 +73,7 @@ pub mod account_event_status {
 }
 /// `tools.ozone.moderation.defs#accountHosting`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AccountHosting {
     pub created_at: Option<atmo_syntax::LenientDatetime>,
     pub deactivated_at: Option<atmo_syntax::LenientDatetime>,
@@ -89,6 +110,30 @@ impl<'de> serde::Deserialize<'de> for AccountHosting {
         })
     }
 }
+impl AccountHosting {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(status: impl Into<String>) -> Self {
+        Self {
+            created_at: Default::default(),
+            deactivated_at: Default::default(),
+            deleted_at: Default::default(),
+            reactivated_at: Default::default(),
+            status: status.into(),
+            updated_at: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AccountHosting;
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_deactivated_at deactivated_at atmo_syntax::LenientDatetime,
+    with_deleted_at deleted_at atmo_syntax::LenientDatetime,
+    with_reactivated_at reactivated_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
+}
 /// Known values of the `status` field of [`AccountHosting`].
 pub mod account_hosting_status {
     /// `takendown`
@@ -105,7 +150,8 @@ pub mod account_hosting_status {
 /// `tools.ozone.moderation.defs#accountStats`
 ///
 /// Statistics about a particular account subject
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct AccountStats {
     /// Total number of appeals against a moderation action on the account
     pub appeal_count: Option<i64>,
@@ -144,10 +190,27 @@ impl<'de> serde::Deserialize<'de> for AccountStats {
         })
     }
 }
+impl AccountStats {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { AccountStats;
+  some {
+    with_appeal_count appeal_count i64,
+    with_escalate_count escalate_count i64,
+    with_report_count report_count i64,
+    with_suspend_count suspend_count i64,
+    with_takedown_count takedown_count i64,
+  }
+}
 /// `tools.ozone.moderation.defs#accountStrike`
 ///
 /// Strike information for an account
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct AccountStrike {
     /// Current number of active strikes (excluding expired strikes)
     pub active_strike_count: Option<i64>,
@@ -182,10 +245,28 @@ impl<'de> serde::Deserialize<'de> for AccountStrike {
         })
     }
 }
+impl AccountStrike {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { AccountStrike;
+  some {
+    with_active_strike_count active_strike_count i64,
+    with_total_strike_count total_strike_count i64,
+  }
+  exact {
+    with_first_strike_at first_strike_at atmo_syntax::LenientDatetime,
+    with_last_strike_at last_strike_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.moderation.defs#ageAssuranceEvent`
 ///
 /// Age assurance info coming directly from users. Only works on DID subjects.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AgeAssuranceEvent {
     pub access: Option<crate::app_bsky::ageassurance::defs::Access>,
     /// The unique identifier for this instance of the age assurance flow, in UUID format.
@@ -243,6 +324,40 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
         })
     }
 }
+impl AgeAssuranceEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        created_at: atmo_syntax::LenientDatetime,
+        status: impl Into<String>,
+        attempt_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            access: Default::default(),
+            attempt_id: attempt_id.into(),
+            complete_ip: Default::default(),
+            complete_ua: Default::default(),
+            country_code: Default::default(),
+            created_at,
+            init_ip: Default::default(),
+            init_ua: Default::default(),
+            region_code: Default::default(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AgeAssuranceEvent;
+  some {
+    with_access access crate::app_bsky::ageassurance::defs::Access,
+    with_complete_ip complete_ip String,
+    with_complete_ua complete_ua String,
+    with_country_code country_code String,
+    with_init_ip init_ip String,
+    with_init_ua init_ua String,
+    with_region_code region_code String,
+  }
+}
 /// Known values of the `status` field of [`AgeAssuranceEvent`].
 pub mod age_assurance_event_status {
     /// `unknown`
@@ -256,6 +371,7 @@ pub mod age_assurance_event_status {
 ///
 /// Age assurance status override by moderators. Only works on DID subjects.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AgeAssuranceOverrideEvent {
     pub access: Option<crate::app_bsky::ageassurance::defs::Access>,
     /// Comment describing the reason for the override.
@@ -285,6 +401,23 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceOverrideEvent {
         })
     }
 }
+impl AgeAssuranceOverrideEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(comment: impl Into<String>, status: impl Into<String>) -> Self {
+        Self {
+            access: Default::default(),
+            comment: comment.into(),
+            status: status.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AgeAssuranceOverrideEvent;
+  some {
+    with_access access crate::app_bsky::ageassurance::defs::Access,
+  }
+}
 /// Known values of the `status` field of [`AgeAssuranceOverrideEvent`].
 pub mod age_assurance_override_event_status {
     /// `assured`
@@ -298,6 +431,7 @@ pub mod age_assurance_override_event_status {
 ///
 /// Purges all age assurance events for the subject. Only works on DID subjects. Moderator-only.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AgeAssurancePurgeEvent {
     /// Comment describing the reason for the purge.
     pub comment: String,
@@ -318,6 +452,16 @@ impl<'de> serde::Deserialize<'de> for AgeAssurancePurgeEvent {
             comment: m.req("comment")?,
             extra: m.rest(),
         })
+    }
+}
+impl AgeAssurancePurgeEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(comment: impl Into<String>) -> Self {
+        Self {
+            comment: comment.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// A union inside `tools.ozone.moderation.defs#blobView`.
@@ -357,8 +501,13 @@ impl<'de> serde::Deserialize<'de> for BlobViewDetails {
         })
     }
 }
+crate::rt::union_from! { BlobViewDetails;
+    ImageDetails ImageDetails,
+    VideoDetails VideoDetails,
+}
 /// `tools.ozone.moderation.defs#blobView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BlobView {
     pub cid: atmo_syntax::CidString,
     pub created_at: atmo_syntax::LenientDatetime,
@@ -395,10 +544,37 @@ impl<'de> serde::Deserialize<'de> for BlobView {
         })
     }
 }
+impl BlobView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        cid: atmo_syntax::CidString,
+        mime_type: impl Into<String>,
+        size: impl Into<i64>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            cid,
+            created_at,
+            details: Default::default(),
+            mime_type: mime_type.into(),
+            moderation: Default::default(),
+            size: size.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { BlobView;
+  some {
+    with_details details BlobViewDetails,
+    with_moderation moderation Moderation,
+  }
+}
 /// `tools.ozone.moderation.defs#cancelScheduledTakedownEvent`
 ///
 /// Logs cancellation of a scheduled takedown action for an account.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct CancelScheduledTakedownEvent {
     pub comment: Option<String>,
     /// Fields not in the lexicon, kept as found.
@@ -420,8 +596,21 @@ impl<'de> serde::Deserialize<'de> for CancelScheduledTakedownEvent {
         })
     }
 }
+impl CancelScheduledTakedownEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { CancelScheduledTakedownEvent;
+  some {
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.moderation.defs#convoView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ConvoView {
     pub convo_id: String,
     pub did: atmo_syntax::Did,
@@ -446,10 +635,22 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
         })
     }
 }
+impl ConvoView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, convo_id: impl Into<String>) -> Self {
+        Self {
+            convo_id: convo_id.into(),
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.defs#identityEvent`
 ///
 /// Logs identity related events on a repo subject. Normally captured by automod from the firehose and emitted to ozone for historical tracking.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct IdentityEvent {
     pub comment: Option<String>,
     pub handle: Option<atmo_syntax::Handle>,
@@ -483,8 +684,33 @@ impl<'de> serde::Deserialize<'de> for IdentityEvent {
         })
     }
 }
+impl IdentityEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(timestamp: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            comment: Default::default(),
+            handle: Default::default(),
+            pds_host: Default::default(),
+            timestamp,
+            tombstone: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { IdentityEvent;
+  some {
+    with_comment comment String,
+    with_tombstone tombstone bool,
+  }
+  exact {
+    with_handle handle atmo_syntax::Handle,
+    with_pds_host pds_host atmo_syntax::Uri,
+  }
+}
 /// `tools.ozone.moderation.defs#imageDetails`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ImageDetails {
     pub height: i64,
     pub width: i64,
@@ -509,8 +735,20 @@ impl<'de> serde::Deserialize<'de> for ImageDetails {
         })
     }
 }
+impl ImageDetails {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(width: impl Into<i64>, height: impl Into<i64>) -> Self {
+        Self {
+            height: height.into(),
+            width: width.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.defs#modEventAcknowledge`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventAcknowledge {
     /// If true, all other reports on content authored by this account will be resolved (acknowledged).
     pub acknowledge_account_subjects: Option<bool>,
@@ -539,10 +777,24 @@ impl<'de> serde::Deserialize<'de> for ModEventAcknowledge {
         })
     }
 }
+impl ModEventAcknowledge {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventAcknowledge;
+  some {
+    with_acknowledge_account_subjects acknowledge_account_subjects bool,
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventComment`
 ///
 /// Add a comment to a subject. An empty comment will clear any previously set sticky comment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventComment {
     pub comment: Option<String>,
     /// Make the comment persistent on the subject
@@ -568,10 +820,24 @@ impl<'de> serde::Deserialize<'de> for ModEventComment {
         })
     }
 }
+impl ModEventComment {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventComment;
+  some {
+    with_comment comment String,
+    with_sticky sticky bool,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventDivert`
 ///
 /// Divert a record's blobs to a 3rd party service for further scanning/tagging
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventDivert {
     pub comment: Option<String>,
     /// Fields not in the lexicon, kept as found.
@@ -593,10 +859,23 @@ impl<'de> serde::Deserialize<'de> for ModEventDivert {
         })
     }
 }
+impl ModEventDivert {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventDivert;
+  some {
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventEmail`
 ///
 /// Keep a log of outgoing email to a user
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModEventEmail {
     /// Additional comment about the outgoing comm.
     pub comment: Option<String>,
@@ -647,8 +926,39 @@ impl<'de> serde::Deserialize<'de> for ModEventEmail {
         })
     }
 }
+impl ModEventEmail {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject_line: impl Into<String>) -> Self {
+        Self {
+            comment: Default::default(),
+            content: Default::default(),
+            is_delivered: Default::default(),
+            policies: Default::default(),
+            severity_level: Default::default(),
+            strike_count: Default::default(),
+            strike_expires_at: Default::default(),
+            subject_line: subject_line.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModEventEmail;
+  some {
+    with_comment comment String,
+    with_content content String,
+    with_is_delivered is_delivered bool,
+    with_policies policies Vec<String>,
+    with_severity_level severity_level String,
+    with_strike_count strike_count i64,
+  }
+  exact {
+    with_strike_expires_at strike_expires_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventEscalate`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventEscalate {
     pub comment: Option<String>,
     /// Fields not in the lexicon, kept as found.
@@ -670,10 +980,23 @@ impl<'de> serde::Deserialize<'de> for ModEventEscalate {
         })
     }
 }
+impl ModEventEscalate {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventEscalate;
+  some {
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventLabel`
 ///
 /// Apply/Negate labels on a subject
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModEventLabel {
     pub comment: Option<String>,
     pub create_label_vals: Vec<String>,
@@ -705,10 +1028,33 @@ impl<'de> serde::Deserialize<'de> for ModEventLabel {
         })
     }
 }
+impl ModEventLabel {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        create_label_vals: impl Into<Vec<String>>,
+        negate_label_vals: impl Into<Vec<String>>,
+    ) -> Self {
+        Self {
+            comment: Default::default(),
+            create_label_vals: create_label_vals.into(),
+            duration_in_hours: Default::default(),
+            negate_label_vals: negate_label_vals.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModEventLabel;
+  some {
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventMute`
 ///
 /// Mute incoming reports on a subject
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModEventMute {
     pub comment: Option<String>,
     /// Indicates how long the subject should remain muted.
@@ -734,10 +1080,27 @@ impl<'de> serde::Deserialize<'de> for ModEventMute {
         })
     }
 }
+impl ModEventMute {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(duration_in_hours: impl Into<i64>) -> Self {
+        Self {
+            comment: Default::default(),
+            duration_in_hours: duration_in_hours.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModEventMute;
+  some {
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventMuteReporter`
 ///
 /// Mute incoming reports from an account
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventMuteReporter {
     pub comment: Option<String>,
     /// Indicates how long the account should remain muted. Falsy value here means a permanent mute.
@@ -763,10 +1126,24 @@ impl<'de> serde::Deserialize<'de> for ModEventMuteReporter {
         })
     }
 }
+impl ModEventMuteReporter {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventMuteReporter;
+  some {
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventPriorityScore`
 ///
 /// Set priority score of the subject. Higher score means higher priority.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModEventPriorityScore {
     pub comment: Option<String>,
     pub score: i64,
@@ -791,10 +1168,27 @@ impl<'de> serde::Deserialize<'de> for ModEventPriorityScore {
         })
     }
 }
+impl ModEventPriorityScore {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(score: impl Into<i64>) -> Self {
+        Self {
+            comment: Default::default(),
+            score: score.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModEventPriorityScore;
+  some {
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventReport`
 ///
 /// Report a subject
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModEventReport {
     pub comment: Option<String>,
     /// Set to true if the reporter was muted from reporting at the time of the event. These reports won't impact the reviewState of the subject.
@@ -823,10 +1217,29 @@ impl<'de> serde::Deserialize<'de> for ModEventReport {
         })
     }
 }
+impl ModEventReport {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(report_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>) -> Self {
+        Self {
+            comment: Default::default(),
+            is_reporter_muted: Default::default(),
+            report_type: report_type.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModEventReport;
+  some {
+    with_comment comment String,
+    with_is_reporter_muted is_reporter_muted bool,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventResolveAppeal`
 ///
 /// Resolve appeal on a subject
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventResolveAppeal {
     /// Describe resolution.
     pub comment: Option<String>,
@@ -849,10 +1262,23 @@ impl<'de> serde::Deserialize<'de> for ModEventResolveAppeal {
         })
     }
 }
+impl ModEventResolveAppeal {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventResolveAppeal;
+  some {
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventReverseTakedown`
 ///
 /// Revert take down action on a subject
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventReverseTakedown {
     /// Describe reasoning behind the reversal.
     pub comment: Option<String>,
@@ -887,10 +1313,26 @@ impl<'de> serde::Deserialize<'de> for ModEventReverseTakedown {
         })
     }
 }
+impl ModEventReverseTakedown {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventReverseTakedown;
+  some {
+    with_comment comment String,
+    with_policies policies Vec<String>,
+    with_severity_level severity_level String,
+    with_strike_count strike_count i64,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventTag`
 ///
 /// Add/Remove a tag on a subject
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModEventTag {
     /// Tags to be added to the subject. If already exists, won't be duplicated.
     pub add: Vec<String>,
@@ -925,10 +1367,30 @@ impl<'de> serde::Deserialize<'de> for ModEventTag {
         })
     }
 }
+impl ModEventTag {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(add: impl Into<Vec<String>>, remove: impl Into<Vec<String>>) -> Self {
+        Self {
+            add: add.into(),
+            comment: Default::default(),
+            duration_in_hours: Default::default(),
+            remove: remove.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModEventTag;
+  some {
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventTakedown`
 ///
 /// Take down a subject permanently or temporarily
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventTakedown {
     /// If true, all other reports on content authored by this account will be resolved (acknowledged).
     pub acknowledge_account_subjects: Option<bool>,
@@ -981,6 +1443,27 @@ impl<'de> serde::Deserialize<'de> for ModEventTakedown {
         })
     }
 }
+impl ModEventTakedown {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventTakedown;
+  some {
+    with_acknowledge_account_subjects acknowledge_account_subjects bool,
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+    with_policies policies Vec<String>,
+    with_severity_level severity_level String,
+    with_strike_count strike_count i64,
+    with_target_services target_services Vec<String>,
+  }
+  exact {
+    with_strike_expires_at strike_expires_at atmo_syntax::LenientDatetime,
+  }
+}
 /// Known values of the `targetServices` field of [`ModEventTakedown`].
 pub mod mod_event_takedown_target_services {
     /// `appview`
@@ -991,7 +1474,8 @@ pub mod mod_event_takedown_target_services {
 /// `tools.ozone.moderation.defs#modEventUnmute`
 ///
 /// Unmute action on a subject
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventUnmute {
     /// Describe reasoning behind the reversal.
     pub comment: Option<String>,
@@ -1014,10 +1498,23 @@ impl<'de> serde::Deserialize<'de> for ModEventUnmute {
         })
     }
 }
+impl ModEventUnmute {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventUnmute;
+  some {
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.moderation.defs#modEventUnmuteReporter`
 ///
 /// Unmute incoming reports from an account
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModEventUnmuteReporter {
     /// Describe reasoning behind the reversal.
     pub comment: Option<String>,
@@ -1039,6 +1536,18 @@ impl<'de> serde::Deserialize<'de> for ModEventUnmuteReporter {
             extra: m.rest(),
         })
     }
+}
+impl ModEventUnmuteReporter {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModEventUnmuteReporter;
+  some {
+    with_comment comment String,
+  }
 }
 /// A union inside `tools.ozone.moderation.defs#modEventView`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1281,6 +1790,33 @@ impl<'de> serde::Deserialize<'de> for ModEventViewEvent {
         })
     }
 }
+crate::rt::union_from! { ModEventViewEvent;
+    ModEventTakedown ModEventTakedown,
+    ModEventReverseTakedown ModEventReverseTakedown,
+    ModEventComment ModEventComment,
+    ModEventReport ModEventReport,
+    ModEventLabel ModEventLabel,
+    ModEventAcknowledge ModEventAcknowledge,
+    ModEventEscalate ModEventEscalate,
+    ModEventMute ModEventMute,
+    ModEventUnmute ModEventUnmute,
+    ModEventMuteReporter ModEventMuteReporter,
+    ModEventUnmuteReporter ModEventUnmuteReporter,
+    ModEventEmail ModEventEmail,
+    ModEventResolveAppeal ModEventResolveAppeal,
+    ModEventDivert ModEventDivert,
+    ModEventTag ModEventTag,
+    AccountEvent AccountEvent,
+    IdentityEvent IdentityEvent,
+    RecordEvent RecordEvent,
+    ModEventPriorityScore ModEventPriorityScore,
+    AgeAssuranceEvent AgeAssuranceEvent,
+    AgeAssuranceOverrideEvent AgeAssuranceOverrideEvent,
+    AgeAssurancePurgeEvent AgeAssurancePurgeEvent,
+    RevokeAccountCredentialsEvent RevokeAccountCredentialsEvent,
+    ScheduleTakedownEvent ScheduleTakedownEvent,
+    CancelScheduledTakedownEvent CancelScheduledTakedownEvent,
+}
 /// A union inside `tools.ozone.moderation.defs#modEventView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModEventViewSubject {
@@ -1320,8 +1856,15 @@ impl<'de> serde::Deserialize<'de> for ModEventViewSubject {
         })
     }
 }
+crate::rt::union_from! { ModEventViewSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    MessageRef crate::chat_bsky::convo::defs::MessageRef,
+    ConvoRef crate::chat_bsky::convo::defs::ConvoRef,
+}
 /// `tools.ozone.moderation.defs#modEventView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModEventView {
     pub created_at: atmo_syntax::LenientDatetime,
     pub created_by: atmo_syntax::Did,
@@ -1366,6 +1909,38 @@ impl<'de> serde::Deserialize<'de> for ModEventView {
             extra: m.rest(),
         })
     }
+}
+impl ModEventView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        event: impl Into<ModEventViewEvent>,
+        subject: impl Into<ModEventViewSubject>,
+        subject_blob_cids: impl Into<Vec<String>>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            created_by,
+            creator_handle: Default::default(),
+            event: event.into(),
+            id: id.into(),
+            mod_tool: Default::default(),
+            subject: subject.into(),
+            subject_blob_cids: subject_blob_cids.into(),
+            subject_handle: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModEventView;
+  some {
+    with_creator_handle creator_handle String,
+    with_mod_tool mod_tool ModTool,
+    with_subject_handle subject_handle String,
+  }
 }
 /// A union inside `tools.ozone.moderation.defs#modEventViewDetail`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1608,6 +2183,33 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailEvent {
         })
     }
 }
+crate::rt::union_from! { ModEventViewDetailEvent;
+    ModEventTakedown ModEventTakedown,
+    ModEventReverseTakedown ModEventReverseTakedown,
+    ModEventComment ModEventComment,
+    ModEventReport ModEventReport,
+    ModEventLabel ModEventLabel,
+    ModEventAcknowledge ModEventAcknowledge,
+    ModEventEscalate ModEventEscalate,
+    ModEventMute ModEventMute,
+    ModEventUnmute ModEventUnmute,
+    ModEventMuteReporter ModEventMuteReporter,
+    ModEventUnmuteReporter ModEventUnmuteReporter,
+    ModEventEmail ModEventEmail,
+    ModEventResolveAppeal ModEventResolveAppeal,
+    ModEventDivert ModEventDivert,
+    ModEventTag ModEventTag,
+    AccountEvent AccountEvent,
+    IdentityEvent IdentityEvent,
+    RecordEvent RecordEvent,
+    ModEventPriorityScore ModEventPriorityScore,
+    AgeAssuranceEvent AgeAssuranceEvent,
+    AgeAssuranceOverrideEvent AgeAssuranceOverrideEvent,
+    AgeAssurancePurgeEvent AgeAssurancePurgeEvent,
+    RevokeAccountCredentialsEvent RevokeAccountCredentialsEvent,
+    ScheduleTakedownEvent ScheduleTakedownEvent,
+    CancelScheduledTakedownEvent CancelScheduledTakedownEvent,
+}
 /// A union inside `tools.ozone.moderation.defs#modEventViewDetail`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModEventViewDetailSubject {
@@ -1669,8 +2271,16 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailSubject {
         })
     }
 }
+crate::rt::union_from! { ModEventViewDetailSubject;
+    RepoView RepoView,
+    RepoViewNotFound RepoViewNotFound,
+    RecordView RecordView,
+    RecordViewNotFound RecordViewNotFound,
+    ConvoView ConvoView,
+}
 /// `tools.ozone.moderation.defs#modEventViewDetail`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModEventViewDetail {
     pub created_at: atmo_syntax::LenientDatetime,
     pub created_by: atmo_syntax::Did,
@@ -1710,10 +2320,39 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetail {
         })
     }
 }
+impl ModEventViewDetail {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        event: impl Into<ModEventViewDetailEvent>,
+        subject: impl Into<ModEventViewDetailSubject>,
+        subject_blobs: impl Into<Vec<BlobView>>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            created_by,
+            event: event.into(),
+            id: id.into(),
+            mod_tool: Default::default(),
+            subject: subject.into(),
+            subject_blobs: subject_blobs.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModEventViewDetail;
+  some {
+    with_mod_tool mod_tool ModTool,
+  }
+}
 /// `tools.ozone.moderation.defs#modTool`
 ///
 /// Moderation tool information for tracing the source of the action
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ModTool {
     /// Additional arbitrary metadata about the source
     pub meta: Option<atmo_data::Value>,
@@ -1740,8 +2379,25 @@ impl<'de> serde::Deserialize<'de> for ModTool {
         })
     }
 }
+impl ModTool {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            meta: Default::default(),
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ModTool;
+  some {
+    with_meta meta atmo_data::Value,
+  }
+}
 /// `tools.ozone.moderation.defs#moderation`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Moderation {
     pub subject_status: Option<SubjectStatusView>,
     /// Fields not in the lexicon, kept as found.
@@ -1763,8 +2419,21 @@ impl<'de> serde::Deserialize<'de> for Moderation {
         })
     }
 }
+impl Moderation {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Moderation;
+  some {
+    with_subject_status subject_status SubjectStatusView,
+  }
+}
 /// `tools.ozone.moderation.defs#moderationDetail`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ModerationDetail {
     pub subject_status: Option<SubjectStatusView>,
     /// Fields not in the lexicon, kept as found.
@@ -1786,10 +2455,23 @@ impl<'de> serde::Deserialize<'de> for ModerationDetail {
         })
     }
 }
+impl ModerationDetail {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ModerationDetail;
+  some {
+    with_subject_status subject_status SubjectStatusView,
+  }
+}
 /// `tools.ozone.moderation.defs#recordEvent`
 ///
 /// Logs lifecycle event on a record subject. Normally captured by automod from the firehose and emitted to ozone for historical tracking.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordEvent {
     pub cid: Option<atmo_syntax::CidString>,
     pub comment: Option<String>,
@@ -1820,6 +2502,27 @@ impl<'de> serde::Deserialize<'de> for RecordEvent {
         })
     }
 }
+impl RecordEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(timestamp: atmo_syntax::LenientDatetime, op: impl Into<String>) -> Self {
+        Self {
+            cid: Default::default(),
+            comment: Default::default(),
+            op: op.into(),
+            timestamp,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RecordEvent;
+  some {
+    with_comment comment String,
+  }
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
+}
 /// Known values of the `op` field of [`RecordEvent`].
 pub mod record_event_op {
     /// `create`
@@ -1831,6 +2534,7 @@ pub mod record_event_op {
 }
 /// `tools.ozone.moderation.defs#recordHosting`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordHosting {
     pub created_at: Option<atmo_syntax::LenientDatetime>,
     pub deleted_at: Option<atmo_syntax::LenientDatetime>,
@@ -1861,6 +2565,26 @@ impl<'de> serde::Deserialize<'de> for RecordHosting {
         })
     }
 }
+impl RecordHosting {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(status: impl Into<String>) -> Self {
+        Self {
+            created_at: Default::default(),
+            deleted_at: Default::default(),
+            status: status.into(),
+            updated_at: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RecordHosting;
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_deleted_at deleted_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
+}
 /// Known values of the `status` field of [`RecordHosting`].
 pub mod record_hosting_status {
     /// `deleted`
@@ -1870,6 +2594,7 @@ pub mod record_hosting_status {
 }
 /// `tools.ozone.moderation.defs#recordView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordView {
     pub blob_cids: Vec<atmo_syntax::CidString>,
     pub cid: atmo_syntax::CidString,
@@ -1909,8 +2634,33 @@ impl<'de> serde::Deserialize<'de> for RecordView {
         })
     }
 }
+impl RecordView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        value: impl Into<atmo_data::Value>,
+        blob_cids: impl Into<Vec<atmo_syntax::CidString>>,
+        indexed_at: atmo_syntax::LenientDatetime,
+        moderation: impl Into<Moderation>,
+        repo: impl Into<RepoView>,
+    ) -> Self {
+        Self {
+            blob_cids: blob_cids.into(),
+            cid,
+            indexed_at,
+            moderation: moderation.into(),
+            repo: repo.into(),
+            uri,
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.defs#recordViewDetail`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordViewDetail {
     pub blobs: Vec<BlobView>,
     pub cid: atmo_syntax::CidString,
@@ -1953,8 +2703,39 @@ impl<'de> serde::Deserialize<'de> for RecordViewDetail {
         })
     }
 }
+impl RecordViewDetail {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        uri: atmo_syntax::AtUri,
+        cid: atmo_syntax::CidString,
+        value: impl Into<atmo_data::Value>,
+        blobs: impl Into<Vec<BlobView>>,
+        indexed_at: atmo_syntax::LenientDatetime,
+        moderation: impl Into<ModerationDetail>,
+        repo: impl Into<RepoView>,
+    ) -> Self {
+        Self {
+            blobs: blobs.into(),
+            cid,
+            indexed_at,
+            labels: Default::default(),
+            moderation: moderation.into(),
+            repo: repo.into(),
+            uri,
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RecordViewDetail;
+  some {
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+  }
+}
 /// `tools.ozone.moderation.defs#recordViewNotFound`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordViewNotFound {
     pub uri: atmo_syntax::AtUri,
     /// Fields not in the lexicon, kept as found.
@@ -1976,10 +2757,21 @@ impl<'de> serde::Deserialize<'de> for RecordViewNotFound {
         })
     }
 }
+impl RecordViewNotFound {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.defs#recordsStats`
 ///
 /// Statistics about a set of record subject items
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct RecordsStats {
     /// Number of items that were appealed at least once
     pub appealed_count: Option<i64>,
@@ -2030,8 +2822,28 @@ impl<'de> serde::Deserialize<'de> for RecordsStats {
         })
     }
 }
+impl RecordsStats {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { RecordsStats;
+  some {
+    with_appealed_count appealed_count i64,
+    with_escalated_count escalated_count i64,
+    with_pending_count pending_count i64,
+    with_processed_count processed_count i64,
+    with_reported_count reported_count i64,
+    with_subject_count subject_count i64,
+    with_takendown_count takendown_count i64,
+    with_total_reports total_reports i64,
+  }
+}
 /// `tools.ozone.moderation.defs#repoView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RepoView {
     pub deactivated_at: Option<atmo_syntax::LenientDatetime>,
     pub did: atmo_syntax::Did,
@@ -2083,8 +2895,47 @@ impl<'de> serde::Deserialize<'de> for RepoView {
         })
     }
 }
+impl RepoView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
+        related_records: impl Into<Vec<atmo_data::Value>>,
+        indexed_at: atmo_syntax::LenientDatetime,
+        moderation: impl Into<Moderation>,
+    ) -> Self {
+        Self {
+            deactivated_at: Default::default(),
+            did,
+            email: Default::default(),
+            handle,
+            indexed_at,
+            invite_note: Default::default(),
+            invited_by: Default::default(),
+            invites_disabled: Default::default(),
+            moderation: moderation.into(),
+            related_records: related_records.into(),
+            threat_signatures: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RepoView;
+  some {
+    with_email email String,
+    with_invite_note invite_note String,
+    with_invited_by invited_by crate::com_atproto::server::defs::InviteCode,
+    with_invites_disabled invites_disabled bool,
+    with_threat_signatures threat_signatures Vec<crate::com_atproto::admin::defs::ThreatSignature>,
+  }
+  exact {
+    with_deactivated_at deactivated_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.moderation.defs#repoViewDetail`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RepoViewDetail {
     pub deactivated_at: Option<atmo_syntax::LenientDatetime>,
     pub did: atmo_syntax::Did,
@@ -2145,8 +2996,53 @@ impl<'de> serde::Deserialize<'de> for RepoViewDetail {
         })
     }
 }
+impl RepoViewDetail {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
+        related_records: impl Into<Vec<atmo_data::Value>>,
+        indexed_at: atmo_syntax::LenientDatetime,
+        moderation: impl Into<ModerationDetail>,
+    ) -> Self {
+        Self {
+            deactivated_at: Default::default(),
+            did,
+            email: Default::default(),
+            email_confirmed_at: Default::default(),
+            handle,
+            indexed_at,
+            invite_note: Default::default(),
+            invited_by: Default::default(),
+            invites: Default::default(),
+            invites_disabled: Default::default(),
+            labels: Default::default(),
+            moderation: moderation.into(),
+            related_records: related_records.into(),
+            threat_signatures: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RepoViewDetail;
+  some {
+    with_email email String,
+    with_invite_note invite_note String,
+    with_invited_by invited_by crate::com_atproto::server::defs::InviteCode,
+    with_invites invites Vec<crate::com_atproto::server::defs::InviteCode>,
+    with_invites_disabled invites_disabled bool,
+    with_labels labels Vec<crate::com_atproto::label::defs::Label>,
+    with_threat_signatures threat_signatures Vec<crate::com_atproto::admin::defs::ThreatSignature>,
+  }
+  exact {
+    with_deactivated_at deactivated_at atmo_syntax::LenientDatetime,
+    with_email_confirmed_at email_confirmed_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.moderation.defs#repoViewNotFound`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RepoViewNotFound {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -2168,8 +3064,19 @@ impl<'de> serde::Deserialize<'de> for RepoViewNotFound {
         })
     }
 }
+impl RepoViewNotFound {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.defs#reporterStats`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReporterStats {
     /// The total number of reports made by the user on accounts.
     pub account_report_count: i64,
@@ -2223,6 +3130,34 @@ impl<'de> serde::Deserialize<'de> for ReporterStats {
         })
     }
 }
+impl ReporterStats {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        did: atmo_syntax::Did,
+        account_report_count: impl Into<i64>,
+        record_report_count: impl Into<i64>,
+        reported_account_count: impl Into<i64>,
+        reported_record_count: impl Into<i64>,
+        takendown_account_count: impl Into<i64>,
+        takendown_record_count: impl Into<i64>,
+        labeled_account_count: impl Into<i64>,
+        labeled_record_count: impl Into<i64>,
+    ) -> Self {
+        Self {
+            account_report_count: account_report_count.into(),
+            did,
+            labeled_account_count: labeled_account_count.into(),
+            labeled_record_count: labeled_record_count.into(),
+            record_report_count: record_report_count.into(),
+            reported_account_count: reported_account_count.into(),
+            reported_record_count: reported_record_count.into(),
+            takendown_account_count: takendown_account_count.into(),
+            takendown_record_count: takendown_record_count.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The token `tools.ozone.moderation.defs#reviewClosed`.
 ///
 /// Moderator review status of a subject: Closed. Indicates that the subject was already reviewed and resolved by a moderator
@@ -2243,6 +3178,7 @@ pub const REVIEW_OPEN: &str = "tools.ozone.moderation.defs#reviewOpen";
 ///
 /// Account credentials revocation by moderators. Only works on DID subjects.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RevokeAccountCredentialsEvent {
     /// Comment describing the reason for the revocation.
     pub comment: String,
@@ -2265,10 +3201,21 @@ impl<'de> serde::Deserialize<'de> for RevokeAccountCredentialsEvent {
         })
     }
 }
+impl RevokeAccountCredentialsEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(comment: impl Into<String>) -> Self {
+        Self {
+            comment: comment.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.defs#scheduleTakedownEvent`
 ///
 /// Logs a scheduled takedown action for an account.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ScheduleTakedownEvent {
     pub comment: Option<String>,
     pub execute_after: Option<atmo_syntax::LenientDatetime>,
@@ -2299,10 +3246,28 @@ impl<'de> serde::Deserialize<'de> for ScheduleTakedownEvent {
         })
     }
 }
+impl ScheduleTakedownEvent {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ScheduleTakedownEvent;
+  some {
+    with_comment comment String,
+  }
+  exact {
+    with_execute_after execute_after atmo_syntax::LenientDatetime,
+    with_execute_at execute_at atmo_syntax::LenientDatetime,
+    with_execute_until execute_until atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.moderation.defs#scheduledActionView`
 ///
 /// View of a scheduled moderation action
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ScheduledActionView {
     /// Type of action to be executed
     pub action: String,
@@ -2381,6 +3346,52 @@ impl<'de> serde::Deserialize<'de> for ScheduledActionView {
         })
     }
 }
+impl ScheduledActionView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        action: impl Into<String>,
+        did: atmo_syntax::Did,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+        status: impl Into<String>,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            created_at,
+            created_by,
+            did,
+            event_data: Default::default(),
+            execute_after: Default::default(),
+            execute_at: Default::default(),
+            execute_until: Default::default(),
+            execution_event_id: Default::default(),
+            id: id.into(),
+            last_executed_at: Default::default(),
+            last_failure_reason: Default::default(),
+            randomize_execution: Default::default(),
+            status: status.into(),
+            updated_at: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ScheduledActionView;
+  some {
+    with_event_data event_data atmo_data::Value,
+    with_execution_event_id execution_event_id i64,
+    with_last_failure_reason last_failure_reason String,
+    with_randomize_execution randomize_execution bool,
+  }
+  exact {
+    with_execute_after execute_after atmo_syntax::LenientDatetime,
+    with_execute_at execute_at atmo_syntax::LenientDatetime,
+    with_execute_until execute_until atmo_syntax::LenientDatetime,
+    with_last_executed_at last_executed_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
+}
 /// Known values of the `action` field of [`ScheduledActionView`].
 pub mod scheduled_action_view_action {
     /// `takedown`
@@ -2447,6 +3458,10 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewHosting {
         })
     }
 }
+crate::rt::union_from! { SubjectStatusViewHosting;
+    AccountHosting AccountHosting,
+    RecordHosting RecordHosting,
+}
 /// A union inside `tools.ozone.moderation.defs#subjectStatusView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SubjectStatusViewSubject {
@@ -2486,8 +3501,15 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewSubject {
         })
     }
 }
+crate::rt::union_from! { SubjectStatusViewSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+    MessageRef crate::chat_bsky::convo::defs::MessageRef,
+    ConvoRef crate::chat_bsky::convo::defs::ConvoRef,
+}
 /// `tools.ozone.moderation.defs#subjectStatusView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SubjectStatusView {
     /// Statistics related to the account subject
     pub account_stats: Option<AccountStats>,
@@ -2592,6 +3614,72 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusView {
         })
     }
 }
+impl SubjectStatusView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        subject: impl Into<SubjectStatusViewSubject>,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
+        review_state: impl Into<SubjectReviewState>,
+    ) -> Self {
+        Self {
+            account_stats: Default::default(),
+            account_strike: Default::default(),
+            age_assurance_state: Default::default(),
+            age_assurance_updated_by: Default::default(),
+            appealed: Default::default(),
+            comment: Default::default(),
+            created_at,
+            hosting: Default::default(),
+            id: id.into(),
+            last_appealed_at: Default::default(),
+            last_reported_at: Default::default(),
+            last_reviewed_at: Default::default(),
+            last_reviewed_by: Default::default(),
+            mute_reporting_until: Default::default(),
+            mute_until: Default::default(),
+            priority_score: Default::default(),
+            records_stats: Default::default(),
+            review_state: review_state.into(),
+            subject: subject.into(),
+            subject_blob_cids: Default::default(),
+            subject_repo_handle: Default::default(),
+            suspend_until: Default::default(),
+            tags: Default::default(),
+            takendown: Default::default(),
+            updated_at,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { SubjectStatusView;
+  some {
+    with_account_stats account_stats AccountStats,
+    with_account_strike account_strike AccountStrike,
+    with_age_assurance_state age_assurance_state String,
+    with_age_assurance_updated_by age_assurance_updated_by String,
+    with_appealed appealed bool,
+    with_comment comment String,
+    with_hosting hosting SubjectStatusViewHosting,
+    with_priority_score priority_score i64,
+    with_records_stats records_stats RecordsStats,
+    with_subject_blob_cids subject_blob_cids Vec<atmo_syntax::CidString>,
+    with_subject_repo_handle subject_repo_handle String,
+    with_tags tags Vec<String>,
+    with_takendown takendown bool,
+  }
+  exact {
+    with_last_appealed_at last_appealed_at atmo_syntax::LenientDatetime,
+    with_last_reported_at last_reported_at atmo_syntax::LenientDatetime,
+    with_last_reviewed_at last_reviewed_at atmo_syntax::LenientDatetime,
+    with_last_reviewed_by last_reviewed_by atmo_syntax::Did,
+    with_mute_reporting_until mute_reporting_until atmo_syntax::LenientDatetime,
+    with_mute_until mute_until atmo_syntax::LenientDatetime,
+    with_suspend_until suspend_until atmo_syntax::LenientDatetime,
+  }
+}
 /// Known values of the `ageAssuranceState` field of [`SubjectStatusView`].
 pub mod subject_status_view_age_assurance_state {
     /// `pending`
@@ -2635,6 +3723,7 @@ impl<'de> serde::Deserialize<'de> for SubjectViewProfile {
 ///
 /// Detailed view of a subject. For record subjects, the author's repo and profile will be returned.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SubjectView {
     pub profile: Option<SubjectViewProfile>,
     pub record: Option<RecordViewDetail>,
@@ -2671,6 +3760,32 @@ impl<'de> serde::Deserialize<'de> for SubjectView {
         })
     }
 }
+impl SubjectView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        r#type: impl Into<crate::com_atproto::moderation::defs::SubjectType>,
+        subject: impl Into<String>,
+    ) -> Self {
+        Self {
+            profile: Default::default(),
+            record: Default::default(),
+            repo: Default::default(),
+            status: Default::default(),
+            subject: subject.into(),
+            r#type: r#type.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { SubjectView;
+  some {
+    with_profile profile SubjectViewProfile,
+    with_record record RecordViewDetail,
+    with_repo repo RepoViewDetail,
+    with_status status SubjectStatusView,
+  }
+}
 /// The token `tools.ozone.moderation.defs#timelineEventPlcCreate`.
 ///
 /// Moderation event timeline event for a PLC create operation
@@ -2687,6 +3802,7 @@ pub const TIMELINE_EVENT_PLC_TOMBSTONE: &str =
     "tools.ozone.moderation.defs#timelineEventPlcTombstone";
 /// `tools.ozone.moderation.defs#videoDetails`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VideoDetails {
     pub height: i64,
     pub length: i64,
@@ -2712,5 +3828,17 @@ impl<'de> serde::Deserialize<'de> for VideoDetails {
             width: m.req("width")?,
             extra: m.rest(),
         })
+    }
+}
+impl VideoDetails {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(width: impl Into<i64>, height: impl Into<i64>, length: impl Into<i64>) -> Self {
+        Self {
+            height: height.into(),
+            length: length.into(),
+            width: width.into(),
+            extra: Default::default(),
+        }
     }
 }

@@ -246,6 +246,33 @@ impl<'de> serde::Deserialize<'de> for InputEvent {
         })
     }
 }
+crate::rt::union_from! { InputEvent;
+    ModEventTakedown crate::tools_ozone::moderation::defs::ModEventTakedown,
+    ModEventAcknowledge crate::tools_ozone::moderation::defs::ModEventAcknowledge,
+    ModEventEscalate crate::tools_ozone::moderation::defs::ModEventEscalate,
+    ModEventComment crate::tools_ozone::moderation::defs::ModEventComment,
+    ModEventLabel crate::tools_ozone::moderation::defs::ModEventLabel,
+    ModEventReport crate::tools_ozone::moderation::defs::ModEventReport,
+    ModEventMute crate::tools_ozone::moderation::defs::ModEventMute,
+    ModEventUnmute crate::tools_ozone::moderation::defs::ModEventUnmute,
+    ModEventMuteReporter crate::tools_ozone::moderation::defs::ModEventMuteReporter,
+    ModEventUnmuteReporter crate::tools_ozone::moderation::defs::ModEventUnmuteReporter,
+    ModEventReverseTakedown crate::tools_ozone::moderation::defs::ModEventReverseTakedown,
+    ModEventResolveAppeal crate::tools_ozone::moderation::defs::ModEventResolveAppeal,
+    ModEventEmail crate::tools_ozone::moderation::defs::ModEventEmail,
+    ModEventDivert crate::tools_ozone::moderation::defs::ModEventDivert,
+    ModEventTag crate::tools_ozone::moderation::defs::ModEventTag,
+    AccountEvent crate::tools_ozone::moderation::defs::AccountEvent,
+    IdentityEvent crate::tools_ozone::moderation::defs::IdentityEvent,
+    RecordEvent crate::tools_ozone::moderation::defs::RecordEvent,
+    ModEventPriorityScore crate::tools_ozone::moderation::defs::ModEventPriorityScore,
+    AgeAssuranceEvent crate::tools_ozone::moderation::defs::AgeAssuranceEvent,
+    AgeAssuranceOverrideEvent crate::tools_ozone::moderation::defs::AgeAssuranceOverrideEvent,
+    AgeAssurancePurgeEvent crate::tools_ozone::moderation::defs::AgeAssurancePurgeEvent,
+    RevokeAccountCredentialsEvent crate::tools_ozone::moderation::defs::RevokeAccountCredentialsEvent,
+    ScheduleTakedownEvent crate::tools_ozone::moderation::defs::ScheduleTakedownEvent,
+    CancelScheduledTakedownEvent crate::tools_ozone::moderation::defs::CancelScheduledTakedownEvent,
+}
 /// A union inside `tools.ozone.moderation.emitEvent#`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InputSubject {
@@ -275,8 +302,13 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
         })
     }
 }
+crate::rt::union_from! { InputSubject;
+    RepoRef crate::com_atproto::admin::defs::RepoRef,
+    StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
+}
 /// The input of `tools.ozone.moderation.emitEvent`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub created_by: atmo_syntax::Did,
     pub event: InputEvent,
@@ -318,6 +350,34 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        event: impl Into<InputEvent>,
+        subject: impl Into<InputSubject>,
+        created_by: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            created_by,
+            event: event.into(),
+            external_id: Default::default(),
+            mod_tool: Default::default(),
+            report_action: Default::default(),
+            subject: subject.into(),
+            subject_blob_cids: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_external_id external_id String,
+    with_mod_tool mod_tool crate::tools_ozone::moderation::defs::ModTool,
+    with_report_action report_action ReportAction,
+    with_subject_blob_cids subject_blob_cids Vec<atmo_syntax::CidString>,
+  }
+}
 /// The output of `tools.ozone.moderation.emitEvent`.
 pub type Output = crate::tools_ozone::moderation::defs::ModEventView;
 /// The errors `tools.ozone.moderation.emitEvent` declares.
@@ -347,6 +407,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.moderation.emitEvent` procedure.
 ///
 /// Take a moderation action on an actor.
@@ -358,11 +434,24 @@ impl atmo_xrpc::Endpoint for EmitEvent {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = EmitEvent;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `tools.ozone.moderation.emitEvent#reportAction`
 ///
 /// Target specific reports when emitting a moderation event
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ReportAction {
     /// Target ALL reports on the subject
     pub all: Option<bool>,
@@ -396,4 +485,19 @@ impl<'de> serde::Deserialize<'de> for ReportAction {
             extra: m.rest(),
         })
     }
+}
+impl ReportAction {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ReportAction;
+  some {
+    with_all all bool,
+    with_ids ids Vec<i64>,
+    with_note note String,
+    with_types types Vec<String>,
+  }
 }

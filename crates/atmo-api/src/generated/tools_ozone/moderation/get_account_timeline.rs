@@ -3,12 +3,21 @@
 pub const NSID: &str = "tools.ozone.moderation.getAccountTimeline";
 /// Query parameters of `tools.ozone.moderation.getAccountTimeline`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub did: atmo_syntax::Did,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
+    }
+}
 /// The output of `tools.ozone.moderation.getAccountTimeline`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub timeline: Vec<TimelineItem>,
     /// Fields not in the lexicon, kept as found.
@@ -28,6 +37,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             timeline: m.req("timeline")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(timeline: impl Into<Vec<TimelineItem>>) -> Self {
+        Self {
+            timeline: timeline.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.moderation.getAccountTimeline` declares.
@@ -51,6 +70,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.moderation.getAccountTimeline` query.
 ///
 /// Get timeline of all available events of an account. This includes moderation events, account history and did history.
@@ -62,9 +97,22 @@ impl atmo_xrpc::Endpoint for GetAccountTimeline {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetAccountTimeline;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `tools.ozone.moderation.getAccountTimeline#timelineItem`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TimelineItem {
     pub day: String,
     pub summary: Vec<TimelineItemSummary>,
@@ -89,8 +137,20 @@ impl<'de> serde::Deserialize<'de> for TimelineItem {
         })
     }
 }
+impl TimelineItem {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(day: impl Into<String>, summary: impl Into<Vec<TimelineItemSummary>>) -> Self {
+        Self {
+            day: day.into(),
+            summary: summary.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.getAccountTimeline#timelineItemSummary`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TimelineItemSummary {
     pub count: i64,
     pub event_subject_type: String,
@@ -116,6 +176,22 @@ impl<'de> serde::Deserialize<'de> for TimelineItemSummary {
             event_type: m.req("eventType")?,
             extra: m.rest(),
         })
+    }
+}
+impl TimelineItemSummary {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        event_subject_type: impl Into<String>,
+        event_type: impl Into<String>,
+        count: impl Into<i64>,
+    ) -> Self {
+        Self {
+            count: count.into(),
+            event_subject_type: event_subject_type.into(),
+            event_type: event_type.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// Known values of the `eventSubjectType` field of [`TimelineItemSummary`].

@@ -3,9 +3,17 @@
 pub const NSID: &str = "tools.ozone.moderation.getEvent";
 /// Query parameters of `tools.ozone.moderation.getEvent`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub id: i64,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self { id: id.into() }
+    }
 }
 /// The output of `tools.ozone.moderation.getEvent`.
 pub type Output = crate::tools_ozone::moderation::defs::ModEventViewDetail;
@@ -20,4 +28,16 @@ impl atmo_xrpc::Endpoint for GetEvent {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetEvent;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,11 +3,27 @@
 pub const NSID: &str = "tools.ozone.moderation.getRecord";
 /// Query parameters of `tools.ozone.moderation.getRecord`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<atmo_syntax::CidString>,
     pub uri: atmo_syntax::AtUri,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri) -> Self {
+        Self {
+            cid: Default::default(),
+            uri,
+        }
+    }
+}
+crate::rt::setters! { Params;
+  exact {
+    with_cid cid atmo_syntax::CidString,
+  }
 }
 /// The output of `tools.ozone.moderation.getRecord`.
 pub type Output = crate::tools_ozone::moderation::defs::RecordViewDetail;
@@ -32,6 +48,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.moderation.getRecord` query.
 ///
 /// Get details about a record.
@@ -43,4 +75,16 @@ impl atmo_xrpc::Endpoint for GetRecord {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRecord;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

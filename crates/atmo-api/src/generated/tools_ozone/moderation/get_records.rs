@@ -3,9 +3,17 @@
 pub const NSID: &str = "tools.ozone.moderation.getRecords";
 /// Query parameters of `tools.ozone.moderation.getRecords`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub uris: Vec<atmo_syntax::AtUri>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+        Self { uris: uris.into() }
+    }
 }
 /// A union inside `tools.ozone.moderation.getRecords#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +52,13 @@ impl<'de> serde::Deserialize<'de> for OutputRecordsItem {
         })
     }
 }
+crate::rt::union_from! { OutputRecordsItem;
+    RecordViewDetail crate::tools_ozone::moderation::defs::RecordViewDetail,
+    RecordViewNotFound crate::tools_ozone::moderation::defs::RecordViewNotFound,
+}
 /// The output of `tools.ozone.moderation.getRecords`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub records: Vec<OutputRecordsItem>,
     /// Fields not in the lexicon, kept as found.
@@ -67,6 +80,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(records: impl Into<Vec<OutputRecordsItem>>) -> Self {
+        Self {
+            records: records.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.moderation.getRecords` query.
 ///
 /// Get details about some records.
@@ -78,4 +101,16 @@ impl atmo_xrpc::Endpoint for GetRecords {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRecords;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

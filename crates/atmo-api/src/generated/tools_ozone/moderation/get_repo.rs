@@ -3,9 +3,17 @@
 pub const NSID: &str = "tools.ozone.moderation.getRepo";
 /// Query parameters of `tools.ozone.moderation.getRepo`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub did: atmo_syntax::Did,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self { did }
+    }
 }
 /// The output of `tools.ozone.moderation.getRepo`.
 pub type Output = crate::tools_ozone::moderation::defs::RepoViewDetail;
@@ -30,6 +38,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.moderation.getRepo` query.
 ///
 /// Get details about a repository.
@@ -41,4 +65,16 @@ impl atmo_xrpc::Endpoint for GetRepo {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRepo;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,12 +3,21 @@
 pub const NSID: &str = "tools.ozone.moderation.getReporterStats";
 /// Query parameters of `tools.ozone.moderation.getReporterStats`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub dids: Vec<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self { dids: dids.into() }
+    }
+}
 /// The output of `tools.ozone.moderation.getReporterStats`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub stats: Vec<crate::tools_ozone::moderation::defs::ReporterStats>,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +39,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(stats: impl Into<Vec<crate::tools_ozone::moderation::defs::ReporterStats>>) -> Self {
+        Self {
+            stats: stats.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.moderation.getReporterStats` query.
 ///
 /// Get reporter stats for a list of users.
@@ -41,4 +60,16 @@ impl atmo_xrpc::Endpoint for GetReporterStats {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetReporterStats;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

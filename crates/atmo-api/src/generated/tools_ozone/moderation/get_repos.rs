@@ -3,9 +3,17 @@
 pub const NSID: &str = "tools.ozone.moderation.getRepos";
 /// Query parameters of `tools.ozone.moderation.getRepos`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub dids: Vec<atmo_syntax::Did>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self { dids: dids.into() }
+    }
 }
 /// A union inside `tools.ozone.moderation.getRepos#`.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +52,13 @@ impl<'de> serde::Deserialize<'de> for OutputReposItem {
         })
     }
 }
+crate::rt::union_from! { OutputReposItem;
+    RepoViewDetail crate::tools_ozone::moderation::defs::RepoViewDetail,
+    RepoViewNotFound crate::tools_ozone::moderation::defs::RepoViewNotFound,
+}
 /// The output of `tools.ozone.moderation.getRepos`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub repos: Vec<OutputReposItem>,
     /// Fields not in the lexicon, kept as found.
@@ -67,6 +80,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(repos: impl Into<Vec<OutputReposItem>>) -> Self {
+        Self {
+            repos: repos.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.moderation.getRepos` query.
 ///
 /// Get details about some repositories.
@@ -78,4 +101,16 @@ impl atmo_xrpc::Endpoint for GetRepos {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetRepos;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

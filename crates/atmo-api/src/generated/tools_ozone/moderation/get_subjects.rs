@@ -3,12 +3,23 @@
 pub const NSID: &str = "tools.ozone.moderation.getSubjects";
 /// Query parameters of `tools.ozone.moderation.getSubjects`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub subjects: Vec<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subjects: impl Into<Vec<String>>) -> Self {
+        Self {
+            subjects: subjects.into(),
+        }
+    }
+}
 /// The output of `tools.ozone.moderation.getSubjects`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub subjects: Vec<crate::tools_ozone::moderation::defs::SubjectView>,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +41,18 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subjects: impl Into<Vec<crate::tools_ozone::moderation::defs::SubjectView>>,
+    ) -> Self {
+        Self {
+            subjects: subjects.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.moderation.getSubjects` query.
 ///
 /// Get details about subjects.
@@ -41,4 +64,16 @@ impl atmo_xrpc::Endpoint for GetSubjects {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetSubjects;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

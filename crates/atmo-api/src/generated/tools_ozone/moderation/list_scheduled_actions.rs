@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.moderation.listScheduledActions";
 /// The input of `tools.ozone.moderation.listScheduledActions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Cursor for pagination
     pub cursor: Option<String>,
@@ -45,6 +46,32 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(statuses: impl Into<Vec<String>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            ends_before: Default::default(),
+            limit: Default::default(),
+            starts_after: Default::default(),
+            statuses: statuses.into(),
+            subjects: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_subjects subjects Vec<atmo_syntax::Did>,
+  }
+  exact {
+    with_ends_before ends_before atmo_syntax::LenientDatetime,
+    with_starts_after starts_after atmo_syntax::LenientDatetime,
+  }
+}
 /// Known values of the `statuses` field of [`Input`].
 pub mod input_statuses {
     /// `pending`
@@ -58,6 +85,7 @@ pub mod input_statuses {
 }
 /// The output of `tools.ozone.moderation.listScheduledActions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub actions: Vec<crate::tools_ozone::moderation::defs::ScheduledActionView>,
     /// Cursor for next page of results
@@ -83,6 +111,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        actions: impl Into<Vec<crate::tools_ozone::moderation::defs::ScheduledActionView>>,
+    ) -> Self {
+        Self {
+            actions: actions.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.moderation.listScheduledActions` procedure.
 ///
 /// List scheduled moderation actions with optional filtering
@@ -94,4 +140,16 @@ impl atmo_xrpc::Endpoint for ListScheduledActions {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ListScheduledActions;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.moderation.queryEvents";
 /// Query parameters of `tools.ozone.moderation.queryEvents`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// If specified, only events where all of these labels were added are returned
@@ -69,6 +70,44 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with_strike: Option<bool>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_age_assurance_state age_assurance_state String,
+    with_batch_id batch_id String,
+    with_comment comment String,
+    with_cursor cursor String,
+    with_has_comment has_comment bool,
+    with_include_all_user_records include_all_user_records bool,
+    with_limit limit i64,
+    with_sort_direction sort_direction String,
+    with_subject_type subject_type String,
+    with_with_strike with_strike bool,
+  }
+  exact {
+    with_created_after created_after atmo_syntax::LenientDatetime,
+    with_created_before created_before atmo_syntax::LenientDatetime,
+    with_created_by created_by atmo_syntax::Did,
+    with_subject subject atmo_syntax::Uri,
+  }
+  set {
+    with_added_labels added_labels Vec<String>,
+    with_added_tags added_tags Vec<String>,
+    with_collections collections Vec<atmo_syntax::Nsid>,
+    with_mod_tool mod_tool Vec<String>,
+    with_policies policies Vec<String>,
+    with_removed_labels removed_labels Vec<String>,
+    with_removed_tags removed_tags Vec<String>,
+    with_report_types report_types Vec<String>,
+    with_types types Vec<String>,
+  }
+}
 /// Known values of the `ageAssuranceState` parameter of [`Params`].
 pub mod params_age_assurance_state {
     /// `pending`
@@ -100,6 +139,7 @@ pub mod params_subject_type {
 }
 /// The output of `tools.ozone.moderation.queryEvents`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub events: Vec<crate::tools_ozone::moderation::defs::ModEventView>,
@@ -124,6 +164,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(events: impl Into<Vec<crate::tools_ozone::moderation::defs::ModEventView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            events: events.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.moderation.queryEvents` query.
 ///
 /// List moderation events related to a subject.
@@ -135,4 +191,26 @@ impl atmo_xrpc::Endpoint for QueryEvents {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QueryEvents;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QueryEvents {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.moderation.queryStatuses";
 /// Query parameters of `tools.ozone.moderation.queryStatuses`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// If specified, only subjects with the given age assurance state will be returned.
@@ -107,6 +108,57 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takendown: Option<bool>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_age_assurance_state age_assurance_state String,
+    with_appealed appealed bool,
+    with_comment comment String,
+    with_cursor cursor String,
+    with_include_all_user_records include_all_user_records bool,
+    with_include_muted include_muted bool,
+    with_limit limit i64,
+    with_min_account_suspend_count min_account_suspend_count i64,
+    with_min_priority_score min_priority_score i64,
+    with_min_reported_records_count min_reported_records_count i64,
+    with_min_strike_count min_strike_count i64,
+    with_min_takendown_records_count min_takendown_records_count i64,
+    with_only_muted only_muted bool,
+    with_queue_count queue_count i64,
+    with_queue_index queue_index i64,
+    with_queue_seed queue_seed String,
+    with_review_state review_state String,
+    with_sort_direction sort_direction String,
+    with_sort_field sort_field String,
+    with_subject_type subject_type String,
+    with_takendown takendown bool,
+  }
+  exact {
+    with_hosting_deleted_after hosting_deleted_after atmo_syntax::LenientDatetime,
+    with_hosting_deleted_before hosting_deleted_before atmo_syntax::LenientDatetime,
+    with_hosting_updated_after hosting_updated_after atmo_syntax::LenientDatetime,
+    with_hosting_updated_before hosting_updated_before atmo_syntax::LenientDatetime,
+    with_last_reviewed_by last_reviewed_by atmo_syntax::Did,
+    with_reported_after reported_after atmo_syntax::LenientDatetime,
+    with_reported_before reported_before atmo_syntax::LenientDatetime,
+    with_reviewed_after reviewed_after atmo_syntax::LenientDatetime,
+    with_reviewed_before reviewed_before atmo_syntax::LenientDatetime,
+    with_subject subject atmo_syntax::Uri,
+  }
+  set {
+    with_collections collections Vec<atmo_syntax::Nsid>,
+    with_exclude_tags exclude_tags Vec<String>,
+    with_hosting_statuses hosting_statuses Vec<String>,
+    with_ignore_subjects ignore_subjects Vec<atmo_syntax::Uri>,
+    with_tags tags Vec<String>,
+  }
+}
 /// Known values of the `ageAssuranceState` parameter of [`Params`].
 pub mod params_age_assurance_state {
     /// `pending`
@@ -162,6 +214,7 @@ pub mod params_subject_type {
 }
 /// The output of `tools.ozone.moderation.queryStatuses`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub subject_statuses: Vec<crate::tools_ozone::moderation::defs::SubjectStatusView>,
@@ -186,6 +239,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject_statuses: impl Into<Vec<crate::tools_ozone::moderation::defs::SubjectStatusView>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            subject_statuses: subject_statuses.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.moderation.queryStatuses` query.
 ///
 /// View moderation statuses of subjects (record or repo).
@@ -197,4 +268,26 @@ impl atmo_xrpc::Endpoint for QueryStatuses {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QueryStatuses;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QueryStatuses {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -30,8 +30,12 @@ impl<'de> serde::Deserialize<'de> for InputAction {
         })
     }
 }
+crate::rt::union_from! { InputAction;
+    Takedown Takedown,
+}
 /// The input of `tools.ozone.moderation.scheduleAction`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub action: InputAction,
     pub created_by: atmo_syntax::Did,
@@ -67,6 +71,30 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        action: impl Into<InputAction>,
+        subjects: impl Into<Vec<atmo_syntax::Did>>,
+        created_by: atmo_syntax::Did,
+        scheduling: impl Into<SchedulingConfig>,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            created_by,
+            mod_tool: Default::default(),
+            scheduling: scheduling.into(),
+            subjects: subjects.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_mod_tool mod_tool crate::tools_ozone::moderation::defs::ModTool,
+  }
+}
 /// The output of `tools.ozone.moderation.scheduleAction`.
 pub type Output = ScheduledActionResults;
 /// The `tools.ozone.moderation.scheduleAction` procedure.
@@ -80,9 +108,22 @@ impl atmo_xrpc::Endpoint for ScheduleAction {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ScheduleAction;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `tools.ozone.moderation.scheduleAction#failedScheduling`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FailedScheduling {
     pub error: String,
     pub error_code: Option<String>,
@@ -110,8 +151,26 @@ impl<'de> serde::Deserialize<'de> for FailedScheduling {
         })
     }
 }
+impl FailedScheduling {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject: atmo_syntax::Did, error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            error_code: Default::default(),
+            subject,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { FailedScheduling;
+  some {
+    with_error_code error_code String,
+  }
+}
 /// `tools.ozone.moderation.scheduleAction#scheduledActionResults`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ScheduledActionResults {
     pub failed: Vec<FailedScheduling>,
     pub succeeded: Vec<atmo_syntax::Did>,
@@ -136,10 +195,25 @@ impl<'de> serde::Deserialize<'de> for ScheduledActionResults {
         })
     }
 }
+impl ScheduledActionResults {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        succeeded: impl Into<Vec<atmo_syntax::Did>>,
+        failed: impl Into<Vec<FailedScheduling>>,
+    ) -> Self {
+        Self {
+            failed: failed.into(),
+            succeeded: succeeded.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.moderation.scheduleAction#schedulingConfig`
 ///
 /// Configuration for when the action should be executed
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct SchedulingConfig {
     /// Earliest time to execute the action (for randomized scheduling)
     pub execute_after: Option<atmo_syntax::LenientDatetime>,
@@ -170,10 +244,25 @@ impl<'de> serde::Deserialize<'de> for SchedulingConfig {
         })
     }
 }
+impl SchedulingConfig {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { SchedulingConfig;
+  exact {
+    with_execute_after execute_after atmo_syntax::LenientDatetime,
+    with_execute_at execute_at atmo_syntax::LenientDatetime,
+    with_execute_until execute_until atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.moderation.scheduleAction#takedown`
 ///
 /// Schedule a takedown action
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Takedown {
     /// If true, all other reports on content authored by this account will be resolved (acknowledged).
     pub acknowledge_account_subjects: Option<bool>,
@@ -229,4 +318,26 @@ impl<'de> serde::Deserialize<'de> for Takedown {
             extra: m.rest(),
         })
     }
+}
+impl Takedown {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Takedown;
+  some {
+    with_acknowledge_account_subjects acknowledge_account_subjects bool,
+    with_comment comment String,
+    with_duration_in_hours duration_in_hours i64,
+    with_email_content email_content String,
+    with_email_subject email_subject String,
+    with_policies policies Vec<String>,
+    with_severity_level severity_level String,
+    with_strike_count strike_count i64,
+  }
+  exact {
+    with_strike_expires_at strike_expires_at atmo_syntax::LenientDatetime,
+  }
 }

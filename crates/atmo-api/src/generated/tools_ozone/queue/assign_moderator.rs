@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.queue.assignModerator";
 /// The input of `tools.ozone.queue.assignModerator`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// DID to be assigned.
     pub did: String,
@@ -27,6 +28,17 @@ impl<'de> serde::Deserialize<'de> for Input {
             queue_id: m.req("queueId")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(queue_id: impl Into<i64>, did: impl Into<String>) -> Self {
+        Self {
+            did: did.into(),
+            queue_id: queue_id.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The output of `tools.ozone.queue.assignModerator`.
@@ -54,6 +66,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.queue.assignModerator` procedure.
 ///
 /// Assign a user to a queue.
@@ -65,4 +93,16 @@ impl atmo_xrpc::Endpoint for AssignModerator {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AssignModerator;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

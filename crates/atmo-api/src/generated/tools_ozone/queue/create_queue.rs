@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.queue.createQueue";
 /// The input of `tools.ozone.queue.createQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Collection name for record subjects. Required if subjectTypes includes 'record'.
     pub collection: Option<atmo_syntax::Nsid>,
@@ -45,6 +46,32 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            collection: Default::default(),
+            description: Default::default(),
+            name: name.into(),
+            recommended_policies: Default::default(),
+            report_types: Default::default(),
+            subject_types: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_description description String,
+    with_recommended_policies recommended_policies Vec<String>,
+    with_report_types report_types Vec<String>,
+    with_subject_types subject_types Vec<String>,
+  }
+  exact {
+    with_collection collection atmo_syntax::Nsid,
+  }
+}
 /// Known values of the `subjectTypes` field of [`Input`].
 pub mod input_subject_types {
     /// `account`
@@ -58,6 +85,7 @@ pub mod input_subject_types {
 }
 /// The output of `tools.ozone.queue.createQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub queue: crate::tools_ozone::queue::defs::QueueView,
     /// Fields not in the lexicon, kept as found.
@@ -77,6 +105,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             queue: m.req("queue")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(queue: impl Into<crate::tools_ozone::queue::defs::QueueView>) -> Self {
+        Self {
+            queue: queue.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.queue.createQueue` declares.
@@ -108,6 +146,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.queue.createQueue` procedure.
 ///
 /// Create a new moderation queue. A queue can have optional matching criteria that ozone's queue router will use to match reports. A queue with no criteria must have reports assigned to it manually via (1) `modTool.meta.queueId` in `tools.ozone.moderation.emitEvent` or (2) `tools.ozone.report.reassignQueue`.
@@ -119,4 +173,16 @@ impl atmo_xrpc::Endpoint for CreateQueue {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateQueue;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

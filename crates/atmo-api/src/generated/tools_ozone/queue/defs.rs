@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.queue.defs";
 /// `tools.ozone.queue.defs#assignmentView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AssignmentView {
     pub did: atmo_syntax::Did,
     pub end_at: Option<atmo_syntax::LenientDatetime>,
@@ -40,8 +41,37 @@ impl<'de> serde::Deserialize<'de> for AssignmentView {
         })
     }
 }
+impl AssignmentView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        did: atmo_syntax::Did,
+        queue: impl Into<QueueView>,
+        start_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            did,
+            end_at: Default::default(),
+            id: id.into(),
+            moderator: Default::default(),
+            queue: queue.into(),
+            start_at,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AssignmentView;
+  some {
+    with_moderator moderator crate::tools_ozone::team::defs::Member,
+  }
+  exact {
+    with_end_at end_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.queue.defs#queueStats`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct QueueStats {
     /// Percentage of reports actioned (actionedCount / inboundCount * 100), rounded to nearest integer. Absent when inboundCount is 0.
     pub action_rate: Option<i64>,
@@ -88,8 +118,29 @@ impl<'de> serde::Deserialize<'de> for QueueStats {
         })
     }
 }
+impl QueueStats {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { QueueStats;
+  some {
+    with_action_rate action_rate i64,
+    with_actioned_count actioned_count i64,
+    with_avg_handling_time_sec avg_handling_time_sec i64,
+    with_escalated_count escalated_count i64,
+    with_inbound_count inbound_count i64,
+    with_pending_count pending_count i64,
+  }
+  exact {
+    with_last_updated last_updated atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.queue.defs#queueView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct QueueView {
     /// Collection name for record subjects (e.g., 'app.bsky.feed.post')
     pub collection: Option<atmo_syntax::Nsid>,
@@ -157,6 +208,48 @@ impl<'de> serde::Deserialize<'de> for QueueView {
             extra: m.rest(),
         })
     }
+}
+impl QueueView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        name: impl Into<String>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
+        enabled: impl Into<bool>,
+        stats: impl Into<QueueStats>,
+    ) -> Self {
+        Self {
+            collection: Default::default(),
+            created_at,
+            created_by,
+            deleted_at: Default::default(),
+            description: Default::default(),
+            enabled: enabled.into(),
+            id: id.into(),
+            name: name.into(),
+            recommended_policies: Default::default(),
+            report_types: Default::default(),
+            stats: stats.into(),
+            subject_types: Default::default(),
+            updated_at,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { QueueView;
+  some {
+    with_description description String,
+    with_recommended_policies recommended_policies Vec<String>,
+    with_report_types report_types Vec<String>,
+    with_subject_types subject_types Vec<String>,
+  }
+  exact {
+    with_collection collection atmo_syntax::Nsid,
+    with_deleted_at deleted_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `subjectTypes` field of [`QueueView`].
 pub mod queue_view_subject_types {

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.queue.deleteQueue";
 /// The input of `tools.ozone.queue.deleteQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Optional: migrate all reports to this queue. If not specified, reports will be set to unassigned (-1).
     pub migrate_to_queue_id: Option<i64>,
@@ -29,8 +30,25 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(queue_id: impl Into<i64>) -> Self {
+        Self {
+            migrate_to_queue_id: Default::default(),
+            queue_id: queue_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_migrate_to_queue_id migrate_to_queue_id i64,
+  }
+}
 /// The output of `tools.ozone.queue.deleteQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub deleted: bool,
     /// Number of reports that were migrated (if migration occurred)
@@ -56,6 +74,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(deleted: impl Into<bool>) -> Self {
+        Self {
+            deleted: deleted.into(),
+            reports_migrated: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_reports_migrated reports_migrated i64,
+  }
+}
 /// The `tools.ozone.queue.deleteQueue` procedure.
 ///
 /// Delete a moderation queue. Optionally migrate reports to another queue.
@@ -67,4 +101,16 @@ impl atmo_xrpc::Endpoint for DeleteQueue {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteQueue;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

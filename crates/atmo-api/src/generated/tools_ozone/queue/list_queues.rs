@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.queue.listQueues";
 /// Query parameters of `tools.ozone.queue.listQueues`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Filter queues by collection name (e.g. 'app.bsky.feed.post').
@@ -22,8 +23,28 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_collection collection String,
+    with_cursor cursor String,
+    with_enabled enabled bool,
+    with_limit limit i64,
+    with_subject_type subject_type String,
+  }
+  set {
+    with_report_types report_types Vec<String>,
+  }
+}
 /// The output of `tools.ozone.queue.listQueues`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub queues: Vec<crate::tools_ozone::queue::defs::QueueView>,
@@ -48,6 +69,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(queues: impl Into<Vec<crate::tools_ozone::queue::defs::QueueView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            queues: queues.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.queue.listQueues` query.
 ///
 /// List all configured moderation queues with statistics.
@@ -59,4 +96,26 @@ impl atmo_xrpc::Endpoint for ListQueues {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListQueues;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListQueues {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

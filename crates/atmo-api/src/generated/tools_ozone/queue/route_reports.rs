@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.queue.routeReports";
 /// The input of `tools.ozone.queue.routeReports`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// End of report ID range (inclusive). Difference between start and end must be less than 5,000.
     pub end_report_id: i64,
@@ -29,8 +30,20 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(start_report_id: impl Into<i64>, end_report_id: impl Into<i64>) -> Self {
+        Self {
+            end_report_id: end_report_id.into(),
+            start_report_id: start_report_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `tools.ozone.queue.routeReports`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// The number of reports assigned to a queue.
     pub assigned: i64,
@@ -57,6 +70,17 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(assigned: impl Into<i64>, unmatched: impl Into<i64>) -> Self {
+        Self {
+            assigned: assigned.into(),
+            unmatched: unmatched.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The errors `tools.ozone.queue.routeReports` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -80,6 +104,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.queue.routeReports` procedure.
 ///
 /// Route reports within an ID range to matching queues based.
@@ -91,4 +131,16 @@ impl atmo_xrpc::Endpoint for RouteReports {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RouteReports;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

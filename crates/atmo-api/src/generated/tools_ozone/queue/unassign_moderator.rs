@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.queue.unassignModerator";
 /// The input of `tools.ozone.queue.unassignModerator`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// DID to be unassigned.
     pub did: atmo_syntax::Did,
@@ -29,6 +30,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(queue_id: impl Into<i64>, did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            queue_id: queue_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The errors `tools.ozone.queue.unassignModerator` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -52,6 +64,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.queue.unassignModerator` procedure.
 ///
 /// Remove a user's assignment from a queue.
@@ -63,4 +91,16 @@ impl atmo_xrpc::Endpoint for UnassignModerator {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UnassignModerator;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

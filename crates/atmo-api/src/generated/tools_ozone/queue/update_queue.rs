@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.queue.updateQueue";
 /// The input of `tools.ozone.queue.updateQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Optional description of the queue
     pub description: Option<String>,
@@ -41,8 +42,31 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(queue_id: impl Into<i64>) -> Self {
+        Self {
+            description: Default::default(),
+            enabled: Default::default(),
+            name: Default::default(),
+            queue_id: queue_id.into(),
+            recommended_policies: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_description description String,
+    with_enabled enabled bool,
+    with_name name String,
+    with_recommended_policies recommended_policies Vec<String>,
+  }
+}
 /// The output of `tools.ozone.queue.updateQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub queue: crate::tools_ozone::queue::defs::QueueView,
     /// Fields not in the lexicon, kept as found.
@@ -62,6 +86,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             queue: m.req("queue")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(queue: impl Into<crate::tools_ozone::queue::defs::QueueView>) -> Self {
+        Self {
+            queue: queue.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.queue.updateQueue` declares.
@@ -87,6 +121,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.queue.updateQueue` procedure.
 ///
 /// Update queue properties.
@@ -98,4 +148,16 @@ impl atmo_xrpc::Endpoint for UpdateQueue {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateQueue;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

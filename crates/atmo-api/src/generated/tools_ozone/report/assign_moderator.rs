@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.assignModerator";
 /// The input of `tools.ozone.report.assignModerator`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// DID to be assigned. Defaults to the caller's DID. Admins may assign to any moderator.
     pub did: Option<atmo_syntax::Did>,
@@ -37,6 +38,28 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(report_id: impl Into<i64>) -> Self {
+        Self {
+            did: Default::default(),
+            is_permanent: Default::default(),
+            queue_id: Default::default(),
+            report_id: report_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_is_permanent is_permanent bool,
+    with_queue_id queue_id i64,
+  }
+  exact {
+    with_did did atmo_syntax::Did,
+  }
+}
 /// The output of `tools.ozone.report.assignModerator`.
 pub type Output = crate::tools_ozone::report::defs::AssignmentView;
 /// The errors `tools.ozone.report.assignModerator` declares.
@@ -68,6 +91,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.report.assignModerator` procedure.
 ///
 /// Assign a report to a user. Defaults to the caller. Admins may assign to any moderator.
@@ -79,4 +118,16 @@ impl atmo_xrpc::Endpoint for AssignModerator {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AssignModerator;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

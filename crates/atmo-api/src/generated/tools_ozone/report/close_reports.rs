@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.closeReports";
 /// The input of `tools.ozone.report.closeReports`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Optional moderator-only note recorded on each close activity. Not visible to reporters.
     pub internal_note: Option<String>,
@@ -37,8 +38,29 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(subject: atmo_syntax::Uri) -> Self {
+        Self {
+            internal_note: Default::default(),
+            is_automated: Default::default(),
+            report_types: Default::default(),
+            subject,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_internal_note internal_note String,
+    with_is_automated is_automated bool,
+    with_report_types report_types Vec<String>,
+  }
+}
 /// The output of `tools.ozone.report.closeReports`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Number of reports that were transitioned to closed.
     pub closed_count: i64,
@@ -65,6 +87,17 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(closed_count: impl Into<i64>, report_ids: impl Into<Vec<i64>>) -> Self {
+        Self {
+            closed_count: closed_count.into(),
+            report_ids: report_ids.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.report.closeReports` procedure.
 ///
 /// Close all reports on a subject matching the given criteria. Reports whose current status does not permit a transition to closed are skipped silently. Intended for automated flows that resolve reports without taking action on the subject.
@@ -76,4 +109,16 @@ impl atmo_xrpc::Endpoint for CloseReports {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CloseReports;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

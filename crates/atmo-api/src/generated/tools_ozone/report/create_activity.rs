@@ -72,8 +72,17 @@ impl<'de> serde::Deserialize<'de> for InputActivity {
         })
     }
 }
+crate::rt::union_from! { InputActivity;
+    QueueActivity crate::tools_ozone::report::defs::QueueActivity,
+    AssignmentActivity crate::tools_ozone::report::defs::AssignmentActivity,
+    EscalationActivity crate::tools_ozone::report::defs::EscalationActivity,
+    CloseActivity crate::tools_ozone::report::defs::CloseActivity,
+    ReopenActivity crate::tools_ozone::report::defs::ReopenActivity,
+    NoteActivity crate::tools_ozone::report::defs::NoteActivity,
+}
 /// The input of `tools.ozone.report.createActivity`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The type of activity to record.
     pub activity: InputActivity,
@@ -116,8 +125,33 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(activity: impl Into<InputActivity>) -> Self {
+        Self {
+            activity: activity.into(),
+            event_id: Default::default(),
+            internal_note: Default::default(),
+            is_automated: Default::default(),
+            public_note: Default::default(),
+            report_id: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_event_id event_id i64,
+    with_internal_note internal_note String,
+    with_is_automated is_automated bool,
+    with_public_note public_note String,
+    with_report_id report_id i64,
+  }
+}
 /// The output of `tools.ozone.report.createActivity`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub activity: crate::tools_ozone::report::defs::ReportActivityView,
     /// Fields not in the lexicon, kept as found.
@@ -137,6 +171,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             activity: m.req("activity")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(activity: impl Into<crate::tools_ozone::report::defs::ReportActivityView>) -> Self {
+        Self {
+            activity: activity.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.report.createActivity` declares.
@@ -174,6 +218,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.report.createActivity` procedure.
 ///
 /// Register an activity on a report. For state-change activity types, validates the transition and updates report.status atomically.
@@ -185,4 +245,16 @@ impl atmo_xrpc::Endpoint for CreateActivity {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = CreateActivity;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

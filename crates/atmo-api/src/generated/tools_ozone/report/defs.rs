@@ -4,7 +4,8 @@ pub const NSID: &str = "tools.ozone.report.defs";
 /// `tools.ozone.report.defs#assignmentActivity`
 ///
 /// Activity recording a moderator being assigned to a report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct AssignmentActivity {
     /// The report's status before this activity. Populated automatically from the report row; not required in input.
     pub previous_status: Option<String>,
@@ -27,6 +28,18 @@ impl<'de> serde::Deserialize<'de> for AssignmentActivity {
         })
     }
 }
+impl AssignmentActivity {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { AssignmentActivity;
+  some {
+    with_previous_status previous_status String,
+  }
+}
 /// Known values of the `previousStatus` field of [`AssignmentActivity`].
 pub mod assignment_activity_previous_status {
     /// `open`
@@ -42,6 +55,7 @@ pub mod assignment_activity_previous_status {
 }
 /// `tools.ozone.report.defs#assignmentView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AssignmentView {
     pub did: atmo_syntax::Did,
     pub end_at: Option<atmo_syntax::LenientDatetime>,
@@ -82,10 +96,41 @@ impl<'de> serde::Deserialize<'de> for AssignmentView {
         })
     }
 }
+impl AssignmentView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        did: atmo_syntax::Did,
+        report_id: impl Into<i64>,
+        start_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            did,
+            end_at: Default::default(),
+            id: id.into(),
+            moderator: Default::default(),
+            queue: Default::default(),
+            report_id: report_id.into(),
+            start_at,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { AssignmentView;
+  some {
+    with_moderator moderator crate::tools_ozone::team::defs::Member,
+    with_queue queue crate::tools_ozone::queue::defs::QueueView,
+  }
+  exact {
+    with_end_at end_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.report.defs#closeActivity`
 ///
 /// Activity recording a report being closed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct CloseActivity {
     /// The report's status before this activity. Populated automatically from the report row; not required in input.
     pub previous_status: Option<String>,
@@ -108,6 +153,18 @@ impl<'de> serde::Deserialize<'de> for CloseActivity {
         })
     }
 }
+impl CloseActivity {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { CloseActivity;
+  some {
+    with_previous_status previous_status String,
+  }
+}
 /// Known values of the `previousStatus` field of [`CloseActivity`].
 pub mod close_activity_previous_status {
     /// `open`
@@ -124,7 +181,8 @@ pub mod close_activity_previous_status {
 /// `tools.ozone.report.defs#escalationActivity`
 ///
 /// Activity recording a report being escalated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct EscalationActivity {
     /// The report's status before this activity. Populated automatically from the report row; not required in input.
     pub previous_status: Option<String>,
@@ -147,6 +205,18 @@ impl<'de> serde::Deserialize<'de> for EscalationActivity {
         })
     }
 }
+impl EscalationActivity {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { EscalationActivity;
+  some {
+    with_previous_status previous_status String,
+  }
+}
 /// Known values of the `previousStatus` field of [`EscalationActivity`].
 pub mod escalation_activity_previous_status {
     /// `open`
@@ -164,6 +234,7 @@ pub mod escalation_activity_previous_status {
 ///
 /// A single daily snapshot of report statistics for a calendar date.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct HistoricalStats {
     /// Percentage of reports actioned (actionedCount / inboundCount * 100), rounded to nearest integer.
     pub action_rate: Option<i64>,
@@ -214,10 +285,41 @@ impl<'de> serde::Deserialize<'de> for HistoricalStats {
         })
     }
 }
+impl HistoricalStats {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(date: impl Into<String>) -> Self {
+        Self {
+            action_rate: Default::default(),
+            actioned_count: Default::default(),
+            avg_handling_time_sec: Default::default(),
+            computed_at: Default::default(),
+            date: date.into(),
+            escalated_count: Default::default(),
+            inbound_count: Default::default(),
+            pending_count: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { HistoricalStats;
+  some {
+    with_action_rate action_rate i64,
+    with_actioned_count actioned_count i64,
+    with_avg_handling_time_sec avg_handling_time_sec i64,
+    with_escalated_count escalated_count i64,
+    with_inbound_count inbound_count i64,
+    with_pending_count pending_count i64,
+  }
+  exact {
+    with_computed_at computed_at atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.report.defs#liveStats`
 ///
 /// Live statistics for reports for the current calendar day, filterable by queue, moderator, or report type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct LiveStats {
     /// Percentage of reports actioned (actionedCount / inboundCount * 100), rounded to nearest integer.
     pub action_rate: Option<i64>,
@@ -264,10 +366,31 @@ impl<'de> serde::Deserialize<'de> for LiveStats {
         })
     }
 }
+impl LiveStats {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { LiveStats;
+  some {
+    with_action_rate action_rate i64,
+    with_actioned_count actioned_count i64,
+    with_avg_handling_time_sec avg_handling_time_sec i64,
+    with_escalated_count escalated_count i64,
+    with_inbound_count inbound_count i64,
+    with_pending_count pending_count i64,
+  }
+  exact {
+    with_last_updated last_updated atmo_syntax::LenientDatetime,
+  }
+}
 /// `tools.ozone.report.defs#noteActivity`
 ///
 /// Activity recording a note on a report. Use internalNote for moderator-only notes or publicNote for reporter-visible notes (or both).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct NoteActivity {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -284,10 +407,18 @@ impl<'de> serde::Deserialize<'de> for NoteActivity {
         Ok(Self { extra: m.rest() })
     }
 }
+impl NoteActivity {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// `tools.ozone.report.defs#queueActivity`
 ///
 /// Activity recording a report being routed to a queue.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct QueueActivity {
     /// The report's status before this activity. Populated automatically from the report row; not required in input.
     pub previous_status: Option<String>,
@@ -309,6 +440,18 @@ impl<'de> serde::Deserialize<'de> for QueueActivity {
             extra: m.rest(),
         })
     }
+}
+impl QueueActivity {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { QueueActivity;
+  some {
+    with_previous_status previous_status String,
+  }
 }
 /// Known values of the `previousStatus` field of [`QueueActivity`].
 pub mod queue_activity_previous_status {
@@ -589,7 +732,8 @@ pub const REASON_VIOLENCE_TRAFFICKING: &str = "tools.ozone.report.defs#reasonVio
 /// `tools.ozone.report.defs#reopenActivity`
 ///
 /// Activity recording a closed report being reopened. Only valid when the report is in 'closed' status.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ReopenActivity {
     /// The report's status before this activity. Populated automatically from the report row; not required in input.
     pub previous_status: Option<String>,
@@ -611,6 +755,18 @@ impl<'de> serde::Deserialize<'de> for ReopenActivity {
             extra: m.rest(),
         })
     }
+}
+impl ReopenActivity {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ReopenActivity;
+  some {
+    with_previous_status previous_status String,
+  }
 }
 /// Known values of the `previousStatus` field of [`ReopenActivity`].
 pub mod reopen_activity_previous_status {
@@ -696,10 +852,19 @@ impl<'de> serde::Deserialize<'de> for ReportActivityViewActivity {
         })
     }
 }
+crate::rt::union_from! { ReportActivityViewActivity;
+    QueueActivity QueueActivity,
+    AssignmentActivity AssignmentActivity,
+    EscalationActivity EscalationActivity,
+    CloseActivity CloseActivity,
+    ReopenActivity ReopenActivity,
+    NoteActivity NoteActivity,
+}
 /// `tools.ozone.report.defs#reportActivityView`
 ///
 /// A single activity entry on a report.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReportActivityView {
     /// The typed activity object describing what occurred.
     pub activity: ReportActivityViewActivity,
@@ -762,10 +927,47 @@ impl<'de> serde::Deserialize<'de> for ReportActivityView {
         })
     }
 }
+impl ReportActivityView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        report_id: impl Into<i64>,
+        activity: impl Into<ReportActivityViewActivity>,
+        is_automated: impl Into<bool>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            activity: activity.into(),
+            created_at,
+            created_by,
+            id: id.into(),
+            internal_note: Default::default(),
+            is_automated: is_automated.into(),
+            meta: Default::default(),
+            moderator: Default::default(),
+            public_note: Default::default(),
+            report: Default::default(),
+            report_id: report_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ReportActivityView;
+  some {
+    with_internal_note internal_note String,
+    with_meta meta atmo_data::Value,
+    with_moderator moderator crate::tools_ozone::team::defs::Member,
+    with_public_note public_note String,
+    with_report report ReportView,
+  }
+}
 /// `tools.ozone.report.defs#reportAssignment`
 ///
 /// Information about the moderator currently assigned to a report.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReportAssignment {
     /// When the report was assigned
     pub assigned_at: atmo_syntax::LenientDatetime,
@@ -796,8 +998,26 @@ impl<'de> serde::Deserialize<'de> for ReportAssignment {
         })
     }
 }
+impl ReportAssignment {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, assigned_at: atmo_syntax::LenientDatetime) -> Self {
+        Self {
+            assigned_at,
+            did,
+            moderator: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ReportAssignment;
+  some {
+    with_moderator moderator crate::tools_ozone::team::defs::Member,
+  }
+}
 /// `tools.ozone.report.defs#reportView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReportView {
     /// Array of moderation event IDs representing actions taken on this report (sorted DESC, most recent first)
     pub action_event_ids: Option<Vec<i64>>,
@@ -895,6 +1115,62 @@ impl<'de> serde::Deserialize<'de> for ReportView {
             extra: m.rest(),
         })
     }
+}
+impl ReportView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        event_id: impl Into<i64>,
+        status: impl Into<String>,
+        subject: impl Into<crate::tools_ozone::moderation::defs::SubjectView>,
+        report_type: impl Into<crate::com_atproto::moderation::defs::ReasonType>,
+        reported_by: atmo_syntax::Did,
+        reporter: impl Into<crate::tools_ozone::moderation::defs::SubjectView>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            action_event_ids: Default::default(),
+            action_note: Default::default(),
+            actions: Default::default(),
+            assignment: Default::default(),
+            comment: Default::default(),
+            created_at,
+            event_id: event_id.into(),
+            id: id.into(),
+            is_automated: Default::default(),
+            is_muted: Default::default(),
+            queue: Default::default(),
+            queued_at: Default::default(),
+            related_report_count: Default::default(),
+            report_type: report_type.into(),
+            reported_by,
+            reporter: reporter.into(),
+            status: status.into(),
+            subject: subject.into(),
+            subject_status: Default::default(),
+            updated_at: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { ReportView;
+  some {
+    with_action_event_ids action_event_ids Vec<i64>,
+    with_action_note action_note String,
+    with_actions actions Vec<crate::tools_ozone::moderation::defs::ModEventView>,
+    with_assignment assignment ReportAssignment,
+    with_comment comment String,
+    with_is_automated is_automated bool,
+    with_is_muted is_muted bool,
+    with_queue queue crate::tools_ozone::queue::defs::QueueView,
+    with_related_report_count related_report_count i64,
+    with_subject_status subject_status crate::tools_ozone::moderation::defs::SubjectStatusView,
+  }
+  exact {
+    with_queued_at queued_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `status` field of [`ReportView`].
 pub mod report_view_status {

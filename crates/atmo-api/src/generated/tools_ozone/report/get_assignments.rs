@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.report.getAssignments";
 /// Query parameters of `tools.ozone.report.getAssignments`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -19,8 +20,27 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub report_ids: Vec<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_only_active only_active bool,
+  }
+  set {
+    with_dids dids Vec<atmo_syntax::Did>,
+    with_report_ids report_ids Vec<i64>,
+  }
+}
 /// The output of `tools.ozone.report.getAssignments`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub assignments: Vec<crate::tools_ozone::report::defs::AssignmentView>,
     pub cursor: Option<String>,
@@ -45,6 +65,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        assignments: impl Into<Vec<crate::tools_ozone::report::defs::AssignmentView>>,
+    ) -> Self {
+        Self {
+            assignments: assignments.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.report.getAssignments` query.
 ///
 /// Get assignments for reports.
@@ -56,4 +94,26 @@ impl atmo_xrpc::Endpoint for GetAssignments {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetAssignments;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetAssignments {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.report.getHistoricalStats";
 /// Query parameters of `tools.ozone.report.getHistoricalStats`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Pagination cursor.
@@ -27,8 +28,31 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date: Option<atmo_syntax::LenientDatetime>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_queue_id queue_id i64,
+  }
+  exact {
+    with_end_date end_date atmo_syntax::LenientDatetime,
+    with_moderator_did moderator_did atmo_syntax::Did,
+    with_start_date start_date atmo_syntax::LenientDatetime,
+  }
+  set {
+    with_report_types report_types Vec<String>,
+  }
+}
 /// The output of `tools.ozone.report.getHistoricalStats`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub stats: Vec<crate::tools_ozone::report::defs::HistoricalStats>,
@@ -53,6 +77,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(stats: impl Into<Vec<crate::tools_ozone::report::defs::HistoricalStats>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            stats: stats.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.report.getHistoricalStats` query.
 ///
 /// Get historical daily report statistics. Returns a paginated list of daily stat snapshots, newest first. Filter by queue, moderator, or report type.
@@ -64,4 +104,26 @@ impl atmo_xrpc::Endpoint for GetHistoricalStats {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetHistoricalStats;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for GetHistoricalStats {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

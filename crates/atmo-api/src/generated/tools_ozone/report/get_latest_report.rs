@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.getLatestReport";
 /// The output of `tools.ozone.report.getLatestReport`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub report: crate::tools_ozone::report::defs::ReportView,
     /// Fields not in the lexicon, kept as found.
@@ -22,6 +23,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             report: m.req("report")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(report: impl Into<crate::tools_ozone::report::defs::ReportView>) -> Self {
+        Self {
+            report: report.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.report.getLatestReport` declares.
@@ -47,6 +58,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.report.getLatestReport` query.
 ///
 /// Get the most recent report.
@@ -58,4 +85,16 @@ impl atmo_xrpc::Endpoint for GetLatestReport {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for GetLatestReport {
+    type Endpoint = GetLatestReport;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.report.getLiveStats";
 /// Query parameters of `tools.ozone.report.getLiveStats`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Filter stats by moderator DID.
@@ -15,8 +16,27 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub report_types: Vec<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_queue_id queue_id i64,
+  }
+  exact {
+    with_moderator_did moderator_did atmo_syntax::Did,
+  }
+  set {
+    with_report_types report_types Vec<String>,
+  }
+}
 /// The output of `tools.ozone.report.getLiveStats`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Statistics for the requested filter.
     pub stats: crate::tools_ozone::report::defs::LiveStats,
@@ -39,6 +59,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(stats: impl Into<crate::tools_ozone::report::defs::LiveStats>) -> Self {
+        Self {
+            stats: stats.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.report.getLiveStats` query.
 ///
 /// Get live report statistics from the past 24 hours. Filter by queue, moderator, or report type. Omit all parameters for aggregate stats.
@@ -50,4 +80,16 @@ impl atmo_xrpc::Endpoint for GetLiveStats {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetLiveStats;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

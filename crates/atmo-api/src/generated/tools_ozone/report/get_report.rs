@@ -3,10 +3,18 @@
 pub const NSID: &str = "tools.ozone.report.getReport";
 /// Query parameters of `tools.ozone.report.getReport`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// The ID of the report to retrieve.
     pub id: i64,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self { id: id.into() }
+    }
 }
 /// The output of `tools.ozone.report.getReport`.
 pub type Output = crate::tools_ozone::report::defs::ReportView;
@@ -33,6 +41,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.report.getReport` query.
 ///
 /// Get details about a single moderation report by ID.
@@ -44,4 +68,16 @@ impl atmo_xrpc::Endpoint for GetReport {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = GetReport;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.listActivities";
 /// Query parameters of `tools.ozone.report.listActivities`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -12,8 +13,26 @@ pub struct Params {
     /// ID of the report whose activities to list
     pub report_id: i64,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(report_id: impl Into<i64>) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            report_id: report_id.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `tools.ozone.report.listActivities`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub activities: Vec<crate::tools_ozone::report::defs::ReportActivityView>,
     pub cursor: Option<String>,
@@ -38,6 +57,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        activities: impl Into<Vec<crate::tools_ozone::report::defs::ReportActivityView>>,
+    ) -> Self {
+        Self {
+            activities: activities.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.report.listActivities` query.
 ///
 /// List all activities for a report, sorted most-recent-first.
@@ -49,4 +86,26 @@ impl atmo_xrpc::Endpoint for ListActivities {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListActivities;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListActivities {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

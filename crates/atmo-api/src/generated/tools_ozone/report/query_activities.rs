@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.report.queryActivities";
 /// Query parameters of `tools.ozone.report.queryActivities`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Filter to specific activity types (e.g. closeActivity, escalationActivity). If omitted, all types are returned.
@@ -22,6 +23,27 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_direction: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_sort_direction sort_direction String,
+  }
+  exact {
+    with_created_after created_after atmo_syntax::LenientDatetime,
+    with_created_before created_before atmo_syntax::LenientDatetime,
+  }
+  set {
+    with_activity_types activity_types Vec<String>,
+  }
+}
 /// Known values of the `sortDirection` parameter of [`Params`].
 pub mod params_sort_direction {
     /// `asc`
@@ -31,6 +53,7 @@ pub mod params_sort_direction {
 }
 /// The output of `tools.ozone.report.queryActivities`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub activities: Vec<crate::tools_ozone::report::defs::ReportActivityView>,
     pub cursor: Option<String>,
@@ -55,6 +78,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        activities: impl Into<Vec<crate::tools_ozone::report::defs::ReportActivityView>>,
+    ) -> Self {
+        Self {
+            activities: activities.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.report.queryActivities` query.
 ///
 /// Query report activities across all reports, ordered by createdAt. Used by downstream pollers; for per-report activity history use listActivities.
@@ -66,4 +107,26 @@ impl atmo_xrpc::Endpoint for QueryActivities {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QueryActivities;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QueryActivities {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.queryReports";
 /// Query parameters of `tools.ozone.report.queryReports`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Filter by the DID of the moderator permanently assigned to the report.
@@ -46,6 +47,51 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(status: impl Into<String>) -> Self {
+        Self {
+            assigned_to: Default::default(),
+            collections: Default::default(),
+            cursor: Default::default(),
+            did: Default::default(),
+            is_muted: Default::default(),
+            limit: Default::default(),
+            queue_id: Default::default(),
+            report_types: Default::default(),
+            reported_after: Default::default(),
+            reported_before: Default::default(),
+            sort_direction: Default::default(),
+            sort_field: Default::default(),
+            status: status.into(),
+            subject: Default::default(),
+            subject_type: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_is_muted is_muted bool,
+    with_limit limit i64,
+    with_queue_id queue_id i64,
+    with_sort_direction sort_direction String,
+    with_sort_field sort_field String,
+    with_subject_type subject_type String,
+  }
+  exact {
+    with_assigned_to assigned_to atmo_syntax::Did,
+    with_did did atmo_syntax::Did,
+    with_reported_after reported_after atmo_syntax::LenientDatetime,
+    with_reported_before reported_before atmo_syntax::LenientDatetime,
+    with_subject subject atmo_syntax::Uri,
+  }
+  set {
+    with_collections collections Vec<atmo_syntax::Nsid>,
+    with_report_types report_types Vec<String>,
+  }
+}
 /// Known values of the `sortDirection` parameter of [`Params`].
 pub mod params_sort_direction {
     /// `asc`
@@ -86,6 +132,7 @@ pub mod params_subject_type {
 }
 /// The output of `tools.ozone.report.queryReports`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub reports: Vec<crate::tools_ozone::report::defs::ReportView>,
@@ -110,6 +157,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(reports: impl Into<Vec<crate::tools_ozone::report::defs::ReportView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            reports: reports.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.report.queryReports` query.
 ///
 /// View moderation reports. Reports are individual instances of content being reported, as opposed to subject statuses which aggregate reports at the subject level.
@@ -121,4 +184,26 @@ impl atmo_xrpc::Endpoint for QueryReports {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QueryReports;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QueryReports {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.reassignQueue";
 /// The input of `tools.ozone.report.reassignQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Optional moderator-only note recorded on the resulting queueActivity as internalNote.
     pub comment: Option<String>,
@@ -33,8 +34,26 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(report_id: impl Into<i64>, queue_id: impl Into<i64>) -> Self {
+        Self {
+            comment: Default::default(),
+            queue_id: queue_id.into(),
+            report_id: report_id.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_comment comment String,
+  }
+}
 /// The output of `tools.ozone.report.reassignQueue`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub report: crate::tools_ozone::report::defs::ReportView,
     /// Fields not in the lexicon, kept as found.
@@ -54,6 +73,16 @@ impl<'de> serde::Deserialize<'de> for Output {
             report: m.req("report")?,
             extra: m.rest(),
         })
+    }
+}
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(report: impl Into<crate::tools_ozone::report::defs::ReportView>) -> Self {
+        Self {
+            report: report.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.report.reassignQueue` declares.
@@ -103,6 +132,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.report.reassignQueue` procedure.
 ///
 /// Manually reassign a report to a different queue (or unassign it). Records a queueActivity entry on the report.
@@ -114,4 +159,16 @@ impl atmo_xrpc::Endpoint for ReassignQueue {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = ReassignQueue;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

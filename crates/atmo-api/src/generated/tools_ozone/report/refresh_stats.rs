@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.refreshStats";
 /// The input of `tools.ozone.report.refreshStats`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// End date for recomputation, inclusive (YYYY-MM-DD).
     pub end_date: String,
@@ -33,8 +34,26 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(start_date: impl Into<String>, end_date: impl Into<String>) -> Self {
+        Self {
+            end_date: end_date.into(),
+            queue_ids: Default::default(),
+            start_date: start_date.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_queue_ids queue_ids Vec<i64>,
+  }
+}
 /// The output of `tools.ozone.report.refreshStats`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -51,6 +70,13 @@ impl<'de> serde::Deserialize<'de> for Output {
         Ok(Self { extra: m.rest() })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// The `tools.ozone.report.refreshStats` procedure.
 ///
 /// Recompute report statistics for a date range. Useful for backfilling after failures or data corrections.
@@ -62,4 +88,16 @@ impl atmo_xrpc::Endpoint for RefreshStats {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RefreshStats;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

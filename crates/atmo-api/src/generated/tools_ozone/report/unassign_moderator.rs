@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.report.unassignModerator";
 /// The input of `tools.ozone.report.unassignModerator`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The ID of the report to unassign.
     pub report_id: i64,
@@ -23,6 +24,16 @@ impl<'de> serde::Deserialize<'de> for Input {
             report_id: m.req("reportId")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(report_id: impl Into<i64>) -> Self {
+        Self {
+            report_id: report_id.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// The output of `tools.ozone.report.unassignModerator`.
@@ -50,6 +61,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.report.unassignModerator` procedure.
 ///
 /// Remove report assignment.
@@ -61,4 +88,16 @@ impl atmo_xrpc::Endpoint for UnassignModerator {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UnassignModerator;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.safelink.addRule";
 /// The input of `tools.ozone.safelink.addRule`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub action: crate::tools_ozone::safelink::defs::ActionType,
     /// Optional comment about the decision
@@ -42,6 +43,34 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        url: impl Into<String>,
+        pattern: impl Into<crate::tools_ozone::safelink::defs::PatternType>,
+        action: impl Into<crate::tools_ozone::safelink::defs::ActionType>,
+        reason: impl Into<crate::tools_ozone::safelink::defs::ReasonType>,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            comment: Default::default(),
+            created_by: Default::default(),
+            pattern: pattern.into(),
+            reason: reason.into(),
+            url: url.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_comment comment String,
+  }
+  exact {
+    with_created_by created_by atmo_syntax::Did,
+  }
+}
 /// The output of `tools.ozone.safelink.addRule`.
 pub type Output = crate::tools_ozone::safelink::defs::Event;
 /// The errors `tools.ozone.safelink.addRule` declares.
@@ -73,6 +102,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.safelink.addRule` procedure.
 ///
 /// Add a new URL safety rule
@@ -84,4 +129,16 @@ impl atmo_xrpc::Endpoint for AddRule {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AddRule;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -16,6 +16,7 @@ pub mod action_type {
 ///
 /// An event for URL safety decisions
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Event {
     pub action: ActionType,
     /// Optional comment about the decision
@@ -65,6 +66,38 @@ impl<'de> serde::Deserialize<'de> for Event {
         })
     }
 }
+impl Event {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        id: impl Into<i64>,
+        event_type: impl Into<EventType>,
+        url: impl Into<String>,
+        pattern: impl Into<PatternType>,
+        action: impl Into<ActionType>,
+        reason: impl Into<ReasonType>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            comment: Default::default(),
+            created_at,
+            created_by,
+            event_type: event_type.into(),
+            id: id.into(),
+            pattern: pattern.into(),
+            reason: reason.into(),
+            url: url.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Event;
+  some {
+    with_comment comment String,
+  }
+}
 /// `tools.ozone.safelink.defs#eventType`
 pub type EventType = String;
 /// Known values of [`EventType`].
@@ -102,6 +135,7 @@ pub mod reason_type {
 ///
 /// Input for creating a URL safety rule
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct UrlRule {
     pub action: ActionType,
     /// Optional comment about the decision
@@ -148,4 +182,34 @@ impl<'de> serde::Deserialize<'de> for UrlRule {
             extra: m.rest(),
         })
     }
+}
+impl UrlRule {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        url: impl Into<String>,
+        pattern: impl Into<PatternType>,
+        action: impl Into<ActionType>,
+        reason: impl Into<ReasonType>,
+        created_by: atmo_syntax::Did,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            comment: Default::default(),
+            created_at,
+            created_by,
+            pattern: pattern.into(),
+            reason: reason.into(),
+            updated_at,
+            url: url.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { UrlRule;
+  some {
+    with_comment comment String,
+  }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.safelink.queryEvents";
 /// The input of `tools.ozone.safelink.queryEvents`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     /// Cursor for pagination
     pub cursor: Option<String>,
@@ -41,6 +42,22 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_pattern_type pattern_type String,
+    with_sort_direction sort_direction String,
+    with_urls urls Vec<String>,
+  }
+}
 /// Known values of the `sortDirection` field of [`Input`].
 pub mod input_sort_direction {
     /// `asc`
@@ -50,6 +67,7 @@ pub mod input_sort_direction {
 }
 /// The output of `tools.ozone.safelink.queryEvents`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Next cursor for pagination. Only present if there are more results.
     pub cursor: Option<String>,
@@ -75,6 +93,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(events: impl Into<Vec<crate::tools_ozone::safelink::defs::Event>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            events: events.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.safelink.queryEvents` procedure.
 ///
 /// Query URL safety audit events
@@ -86,4 +120,16 @@ impl atmo_xrpc::Endpoint for QueryEvents {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = QueryEvents;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

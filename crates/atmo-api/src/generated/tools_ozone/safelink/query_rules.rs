@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.safelink.queryRules";
 /// The input of `tools.ozone.safelink.queryRules`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Input {
     /// Filter by action types
     pub actions: Option<Vec<String>>,
@@ -53,6 +54,27 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_actions actions Vec<String>,
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_pattern_type pattern_type String,
+    with_reason reason String,
+    with_sort_direction sort_direction String,
+    with_urls urls Vec<String>,
+  }
+  exact {
+    with_created_by created_by atmo_syntax::Did,
+  }
+}
 /// Known values of the `sortDirection` field of [`Input`].
 pub mod input_sort_direction {
     /// `asc`
@@ -62,6 +84,7 @@ pub mod input_sort_direction {
 }
 /// The output of `tools.ozone.safelink.queryRules`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// Next cursor for pagination. Only present if there are more results.
     pub cursor: Option<String>,
@@ -87,6 +110,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(rules: impl Into<Vec<crate::tools_ozone::safelink::defs::UrlRule>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            rules: rules.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.safelink.queryRules` procedure.
 ///
 /// Query URL safety rules
@@ -98,4 +137,16 @@ impl atmo_xrpc::Endpoint for QueryRules {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = QueryRules;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.safelink.removeRule";
 /// The input of `tools.ozone.safelink.removeRule`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Optional comment about why the rule is being removed
     pub comment: Option<String>,
@@ -36,6 +37,30 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        url: impl Into<String>,
+        pattern: impl Into<crate::tools_ozone::safelink::defs::PatternType>,
+    ) -> Self {
+        Self {
+            comment: Default::default(),
+            created_by: Default::default(),
+            pattern: pattern.into(),
+            url: url.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_comment comment String,
+  }
+  exact {
+    with_created_by created_by atmo_syntax::Did,
+  }
+}
 /// The output of `tools.ozone.safelink.removeRule`.
 pub type Output = crate::tools_ozone::safelink::defs::Event;
 /// The errors `tools.ozone.safelink.removeRule` declares.
@@ -61,6 +86,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.safelink.removeRule` procedure.
 ///
 /// Remove an existing URL safety rule
@@ -72,4 +113,16 @@ impl atmo_xrpc::Endpoint for RemoveRule {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RemoveRule;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.server.getConfig";
 /// The output of `tools.ozone.server.getConfig`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     pub appview: Option<ServiceConfig>,
     pub blob_divert: Option<ServiceConfig>,
@@ -40,6 +41,25 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_appview appview ServiceConfig,
+    with_blob_divert blob_divert ServiceConfig,
+    with_chat chat ServiceConfig,
+    with_pds pds ServiceConfig,
+    with_viewer viewer ViewerConfig,
+  }
+  exact {
+    with_verifier_did verifier_did atmo_syntax::Did,
+  }
+}
 /// The `tools.ozone.server.getConfig` query.
 ///
 /// Get details about ozone's server configuration.
@@ -51,9 +71,22 @@ impl atmo_xrpc::Endpoint for GetConfig {
     type Params = ();
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for GetConfig {
+    type Endpoint = GetConfig;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }
 /// `tools.ozone.server.getConfig#serviceConfig`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ServiceConfig {
     pub url: Option<atmo_syntax::Uri>,
     /// Fields not in the lexicon, kept as found.
@@ -75,8 +108,21 @@ impl<'de> serde::Deserialize<'de> for ServiceConfig {
         })
     }
 }
+impl ServiceConfig {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ServiceConfig;
+  exact {
+    with_url url atmo_syntax::Uri,
+  }
+}
 /// `tools.ozone.server.getConfig#viewerConfig`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ViewerConfig {
     pub role: Option<String>,
     /// Fields not in the lexicon, kept as found.
@@ -97,6 +143,18 @@ impl<'de> serde::Deserialize<'de> for ViewerConfig {
             extra: m.rest(),
         })
     }
+}
+impl ViewerConfig {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { ViewerConfig;
+  some {
+    with_role role String,
+  }
 }
 /// Known values of the `role` field of [`ViewerConfig`].
 pub mod viewer_config_role {

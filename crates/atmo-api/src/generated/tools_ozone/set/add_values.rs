@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.set.addValues";
 /// The input of `tools.ozone.set.addValues`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Name of the set to add values to
     pub name: String,
@@ -29,6 +30,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>, values: impl Into<Vec<String>>) -> Self {
+        Self {
+            name: name.into(),
+            values: values.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.set.addValues` procedure.
 ///
 /// Add values to a specific set. Attempting to add values to a set that does not exist will result in an error.
@@ -40,4 +52,16 @@ impl atmo_xrpc::Endpoint for AddValues {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AddValues;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.set.defs";
 /// `tools.ozone.set.defs#set`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Set {
     pub description: Option<String>,
     pub name: String,
@@ -27,8 +28,25 @@ impl<'de> serde::Deserialize<'de> for Set {
         })
     }
 }
+impl Set {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            description: Default::default(),
+            name: name.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Set;
+  some {
+    with_description description String,
+  }
+}
 /// `tools.ozone.set.defs#setView`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SetView {
     pub created_at: atmo_syntax::LenientDatetime,
     pub description: Option<String>,
@@ -61,4 +79,28 @@ impl<'de> serde::Deserialize<'de> for SetView {
             extra: m.rest(),
         })
     }
+}
+impl SetView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        name: impl Into<String>,
+        set_size: impl Into<i64>,
+        created_at: atmo_syntax::LenientDatetime,
+        updated_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            description: Default::default(),
+            name: name.into(),
+            set_size: set_size.into(),
+            updated_at,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { SetView;
+  some {
+    with_description description String,
+  }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.set.deleteValues";
 /// The input of `tools.ozone.set.deleteValues`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Name of the set to delete values from
     pub name: String,
@@ -29,6 +30,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(name: impl Into<String>, values: impl Into<Vec<String>>) -> Self {
+        Self {
+            name: name.into(),
+            values: values.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The errors `tools.ozone.set.deleteValues` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
@@ -52,6 +64,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.set.deleteValues` procedure.
 ///
 /// Delete values from a specific set. Attempting to delete values that are not in the set will not result in an error
@@ -63,4 +91,16 @@ impl atmo_xrpc::Endpoint for DeleteValues {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteValues;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

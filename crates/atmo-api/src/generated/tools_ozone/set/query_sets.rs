@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.set.querySets";
 /// Query parameters of `tools.ozone.set.querySets`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -16,6 +17,22 @@ pub struct Params {
     /// Defaults to ascending order of name field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_direction: Option<String>,
+}
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_name_prefix name_prefix String,
+    with_sort_by sort_by String,
+    with_sort_direction sort_direction String,
+  }
 }
 /// Known values of the `sortBy` parameter of [`Params`].
 pub mod params_sort_by {
@@ -35,6 +52,7 @@ pub mod params_sort_direction {
 }
 /// The output of `tools.ozone.set.querySets`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub sets: Vec<crate::tools_ozone::set::defs::SetView>,
@@ -59,6 +77,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(sets: impl Into<Vec<crate::tools_ozone::set::defs::SetView>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            sets: sets.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.set.querySets` query.
 ///
 /// Query available sets
@@ -70,4 +104,26 @@ impl atmo_xrpc::Endpoint for QuerySets {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = QuerySets;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for QuerySets {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

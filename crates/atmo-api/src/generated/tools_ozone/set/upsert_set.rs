@@ -16,4 +16,5 @@ impl atmo_xrpc::Endpoint for UpsertSet {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.setting.defs";
 /// `tools.ozone.setting.defs#option`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct OptionDef {
     pub created_at: Option<atmo_syntax::LenientDatetime>,
     pub created_by: atmo_syntax::Did,
@@ -50,6 +51,42 @@ impl<'de> serde::Deserialize<'de> for OptionDef {
             extra: m.rest(),
         })
     }
+}
+impl OptionDef {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        key: atmo_syntax::Nsid,
+        value: impl Into<atmo_data::Value>,
+        did: atmo_syntax::Did,
+        scope: impl Into<String>,
+        created_by: atmo_syntax::Did,
+        last_updated_by: atmo_syntax::Did,
+    ) -> Self {
+        Self {
+            created_at: Default::default(),
+            created_by,
+            description: Default::default(),
+            did,
+            key,
+            last_updated_by,
+            manager_role: Default::default(),
+            scope: scope.into(),
+            updated_at: Default::default(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { OptionDef;
+  some {
+    with_description description String,
+    with_manager_role manager_role String,
+  }
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `managerRole` field of [`OptionDef`].
 pub mod option_def_manager_role {

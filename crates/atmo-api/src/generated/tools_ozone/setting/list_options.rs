@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.setting.listOptions";
 /// Query parameters of `tools.ozone.setting.listOptions`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -18,6 +19,24 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+    with_prefix prefix String,
+    with_scope scope String,
+  }
+  set {
+    with_keys keys Vec<atmo_syntax::Nsid>,
+  }
+}
 /// Known values of the `scope` parameter of [`Params`].
 pub mod params_scope {
     /// `instance`
@@ -27,6 +46,7 @@ pub mod params_scope {
 }
 /// The output of `tools.ozone.setting.listOptions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub options: Vec<crate::tools_ozone::setting::defs::OptionDef>,
@@ -51,6 +71,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(options: impl Into<Vec<crate::tools_ozone::setting::defs::OptionDef>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            options: options.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.setting.listOptions` query.
 ///
 /// List settings with optional filtering
@@ -62,4 +98,26 @@ impl atmo_xrpc::Endpoint for ListOptions {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListOptions;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListOptions {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.setting.removeOptions";
 /// The input of `tools.ozone.setting.removeOptions`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub keys: Vec<atmo_syntax::Nsid>,
     pub scope: String,
@@ -27,6 +28,17 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(keys: impl Into<Vec<atmo_syntax::Nsid>>, scope: impl Into<String>) -> Self {
+        Self {
+            keys: keys.into(),
+            scope: scope.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// Known values of the `scope` field of [`Input`].
 pub mod input_scope {
     /// `instance`
@@ -35,7 +47,8 @@ pub mod input_scope {
     pub const PERSONAL: &str = "personal";
 }
 /// The output of `tools.ozone.setting.removeOptions`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Output {
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
@@ -52,6 +65,13 @@ impl<'de> serde::Deserialize<'de> for Output {
         Ok(Self { extra: m.rest() })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 /// The `tools.ozone.setting.removeOptions` procedure.
 ///
 /// Delete settings by key
@@ -63,4 +83,16 @@ impl atmo_xrpc::Endpoint for RemoveOptions {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RemoveOptions;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

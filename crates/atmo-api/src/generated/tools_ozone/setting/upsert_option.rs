@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.setting.upsertOption";
 /// The input of `tools.ozone.setting.upsertOption`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub description: Option<String>,
     pub key: atmo_syntax::Nsid,
@@ -36,6 +37,30 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        key: atmo_syntax::Nsid,
+        scope: impl Into<String>,
+        value: impl Into<atmo_data::Value>,
+    ) -> Self {
+        Self {
+            description: Default::default(),
+            key,
+            manager_role: Default::default(),
+            scope: scope.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_description description String,
+    with_manager_role manager_role String,
+  }
+}
 /// Known values of the `managerRole` field of [`Input`].
 pub mod input_manager_role {
     /// `tools.ozone.team.defs#roleModerator`
@@ -56,6 +81,7 @@ pub mod input_scope {
 }
 /// The output of `tools.ozone.setting.upsertOption`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub option: crate::tools_ozone::setting::defs::OptionDef,
     /// Fields not in the lexicon, kept as found.
@@ -77,6 +103,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(option: impl Into<crate::tools_ozone::setting::defs::OptionDef>) -> Self {
+        Self {
+            option: option.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.setting.upsertOption` procedure.
 ///
 /// Create or update setting option
@@ -88,4 +124,16 @@ impl atmo_xrpc::Endpoint for UpsertOption {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpsertOption;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

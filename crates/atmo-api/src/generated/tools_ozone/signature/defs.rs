@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.signature.defs";
 /// `tools.ozone.signature.defs#sigDetail`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SigDetail {
     pub property: String,
     pub value: String,
@@ -25,5 +26,16 @@ impl<'de> serde::Deserialize<'de> for SigDetail {
             value: m.req("value")?,
             extra: m.rest(),
         })
+    }
+}
+impl SigDetail {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(property: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            property: property.into(),
+            value: value.into(),
+            extra: Default::default(),
+        }
     }
 }

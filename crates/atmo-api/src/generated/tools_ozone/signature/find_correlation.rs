@@ -3,12 +3,21 @@
 pub const NSID: &str = "tools.ozone.signature.findCorrelation";
 /// Query parameters of `tools.ozone.signature.findCorrelation`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     pub dids: Vec<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(dids: impl Into<Vec<atmo_syntax::Did>>) -> Self {
+        Self { dids: dids.into() }
+    }
+}
 /// The output of `tools.ozone.signature.findCorrelation`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub details: Vec<crate::tools_ozone::signature::defs::SigDetail>,
     /// Fields not in the lexicon, kept as found.
@@ -30,6 +39,16 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(details: impl Into<Vec<crate::tools_ozone::signature::defs::SigDetail>>) -> Self {
+        Self {
+            details: details.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.signature.findCorrelation` query.
 ///
 /// Find all correlated threat signatures between 2 or more accounts.
@@ -41,4 +60,16 @@ impl atmo_xrpc::Endpoint for FindCorrelation {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = FindCorrelation;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.signature.findRelatedAccounts";
 /// Query parameters of `tools.ozone.signature.findRelatedAccounts`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,8 +12,26 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            cursor: Default::default(),
+            did,
+            limit: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `tools.ozone.signature.findRelatedAccounts`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub accounts: Vec<RelatedAccount>,
     pub cursor: Option<String>,
@@ -37,6 +56,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(accounts: impl Into<Vec<RelatedAccount>>) -> Self {
+        Self {
+            accounts: accounts.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.signature.findRelatedAccounts` query.
 ///
 /// Get accounts that share some matching threat signatures with the root account.
@@ -48,9 +83,32 @@ impl atmo_xrpc::Endpoint for FindRelatedAccounts {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = FindRelatedAccounts;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for FindRelatedAccounts {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }
 /// `tools.ozone.signature.findRelatedAccounts#relatedAccount`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RelatedAccount {
     pub account: crate::com_atproto::admin::defs::AccountView,
     pub similarities: Option<Vec<crate::tools_ozone::signature::defs::SigDetail>>,
@@ -74,4 +132,20 @@ impl<'de> serde::Deserialize<'de> for RelatedAccount {
             extra: m.rest(),
         })
     }
+}
+impl RelatedAccount {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(account: impl Into<crate::com_atproto::admin::defs::AccountView>) -> Self {
+        Self {
+            account: account.into(),
+            similarities: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { RelatedAccount;
+  some {
+    with_similarities similarities Vec<crate::tools_ozone::signature::defs::SigDetail>,
+  }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.signature.searchAccounts";
 /// Query parameters of `tools.ozone.signature.searchAccounts`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,8 +12,26 @@ pub struct Params {
     pub limit: Option<i64>,
     pub values: Vec<String>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(values: impl Into<Vec<String>>) -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: Default::default(),
+            values: values.into(),
+        }
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_limit limit i64,
+  }
+}
 /// The output of `tools.ozone.signature.searchAccounts`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub accounts: Vec<crate::com_atproto::admin::defs::AccountView>,
     pub cursor: Option<String>,
@@ -37,6 +56,22 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(accounts: impl Into<Vec<crate::com_atproto::admin::defs::AccountView>>) -> Self {
+        Self {
+            accounts: accounts.into(),
+            cursor: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.signature.searchAccounts` query.
 ///
 /// Search for accounts that match one or more threat signature values.
@@ -48,4 +83,26 @@ impl atmo_xrpc::Endpoint for SearchAccounts {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = SearchAccounts;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for SearchAccounts {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

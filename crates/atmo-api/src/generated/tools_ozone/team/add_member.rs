@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.team.addMember";
 /// The input of `tools.ozone.team.addMember`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     pub role: String,
@@ -25,6 +26,17 @@ impl<'de> serde::Deserialize<'de> for Input {
             role: m.req("role")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, role: impl Into<String>) -> Self {
+        Self {
+            did,
+            role: role.into(),
+            extra: Default::default(),
+        }
     }
 }
 /// Known values of the `role` field of [`Input`].
@@ -63,6 +75,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.team.addMember` procedure.
 ///
 /// Add a member to the ozone team. Requires admin role.
@@ -74,4 +102,16 @@ impl atmo_xrpc::Endpoint for AddMember {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = AddMember;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

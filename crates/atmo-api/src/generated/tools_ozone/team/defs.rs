@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.team.defs";
 /// `tools.ozone.team.defs#member`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Member {
     pub created_at: Option<atmo_syntax::LenientDatetime>,
     pub did: atmo_syntax::Did,
@@ -41,6 +42,33 @@ impl<'de> serde::Deserialize<'de> for Member {
             extra: m.rest(),
         })
     }
+}
+impl Member {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did, role: impl Into<String>) -> Self {
+        Self {
+            created_at: Default::default(),
+            did,
+            disabled: Default::default(),
+            last_updated_by: Default::default(),
+            profile: Default::default(),
+            role: role.into(),
+            updated_at: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Member;
+  some {
+    with_disabled disabled bool,
+    with_last_updated_by last_updated_by String,
+    with_profile profile crate::app_bsky::actor::defs::ProfileViewDetailed,
+  }
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+    with_updated_at updated_at atmo_syntax::LenientDatetime,
+  }
 }
 /// Known values of the `role` field of [`Member`].
 pub mod member_role {

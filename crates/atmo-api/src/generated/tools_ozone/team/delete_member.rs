@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.team.deleteMember";
 /// The input of `tools.ozone.team.deleteMember`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     /// Fields not in the lexicon, kept as found.
@@ -22,6 +23,16 @@ impl<'de> serde::Deserialize<'de> for Input {
             did: m.req("did")?,
             extra: m.rest(),
         })
+    }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            extra: Default::default(),
+        }
     }
 }
 /// The errors `tools.ozone.team.deleteMember` declares.
@@ -53,6 +64,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.team.deleteMember` procedure.
 ///
 /// Delete a member from ozone team. Requires admin role.
@@ -64,4 +91,16 @@ impl atmo_xrpc::Endpoint for DeleteMember {
     type Params = ();
     type Input = Input;
     type Output = ();
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = DeleteMember;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

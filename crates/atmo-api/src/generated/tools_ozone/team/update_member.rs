@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.team.updateMember";
 /// The input of `tools.ozone.team.updateMember`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     pub did: atmo_syntax::Did,
     pub disabled: Option<bool>,
@@ -29,6 +30,24 @@ impl<'de> serde::Deserialize<'de> for Input {
             extra: m.rest(),
         })
     }
+}
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(did: atmo_syntax::Did) -> Self {
+        Self {
+            did,
+            disabled: Default::default(),
+            role: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_disabled disabled bool,
+    with_role role String,
+  }
 }
 /// Known values of the `role` field of [`Input`].
 pub mod input_role {
@@ -66,6 +85,22 @@ impl Error {
         }
     }
 }
+impl atmo_xrpc::EndpointError for Error {
+    #[inline]
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+    #[inline]
+    fn as_str(&self) -> &'static str {
+        Self::as_str(*self)
+    }
+}
+impl std::fmt::Display for Error {
+    #[inline]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// The `tools.ozone.team.updateMember` procedure.
 ///
 /// Update a member in the ozone service. Requires admin role.
@@ -77,4 +112,16 @@ impl atmo_xrpc::Endpoint for UpdateMember {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = Error;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = UpdateMember;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }

@@ -57,6 +57,10 @@ impl<'de> serde::Deserialize<'de> for VerificationViewIssuerRepo {
         })
     }
 }
+crate::rt::union_from! { VerificationViewIssuerRepo;
+    RepoViewDetail crate::tools_ozone::moderation::defs::RepoViewDetail,
+    RepoViewNotFound crate::tools_ozone::moderation::defs::RepoViewNotFound,
+}
 /// A union inside `tools.ozone.verification.defs#verificationView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VerificationViewSubjectProfile {
@@ -113,10 +117,15 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectRepo {
         })
     }
 }
+crate::rt::union_from! { VerificationViewSubjectRepo;
+    RepoViewDetail crate::tools_ozone::moderation::defs::RepoViewDetail,
+    RepoViewNotFound crate::tools_ozone::moderation::defs::RepoViewNotFound,
+}
 /// `tools.ozone.verification.defs#verificationView`
 ///
 /// Verification data for the associated subject.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerificationView {
     /// Timestamp when the verification was created.
     pub created_at: atmo_syntax::LenientDatetime,
@@ -182,4 +191,46 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
             extra: m.rest(),
         })
     }
+}
+impl VerificationView {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        issuer: atmo_syntax::Did,
+        uri: atmo_syntax::AtUri,
+        subject: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
+        display_name: impl Into<String>,
+        created_at: atmo_syntax::LenientDatetime,
+    ) -> Self {
+        Self {
+            created_at,
+            display_name: display_name.into(),
+            handle,
+            issuer,
+            issuer_profile: Default::default(),
+            issuer_repo: Default::default(),
+            revoke_reason: Default::default(),
+            revoked_at: Default::default(),
+            revoked_by: Default::default(),
+            subject,
+            subject_profile: Default::default(),
+            subject_repo: Default::default(),
+            uri,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { VerificationView;
+  some {
+    with_issuer_profile issuer_profile VerificationViewIssuerProfile,
+    with_issuer_repo issuer_repo VerificationViewIssuerRepo,
+    with_revoke_reason revoke_reason String,
+    with_subject_profile subject_profile VerificationViewSubjectProfile,
+    with_subject_repo subject_repo VerificationViewSubjectRepo,
+  }
+  exact {
+    with_revoked_at revoked_at atmo_syntax::LenientDatetime,
+    with_revoked_by revoked_by atmo_syntax::Did,
+  }
 }

@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.verification.grantVerifications";
 /// The input of `tools.ozone.verification.grantVerifications`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Array of verification requests to process
     pub verifications: Vec<VerificationInput>,
@@ -25,8 +26,19 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(verifications: impl Into<Vec<VerificationInput>>) -> Self {
+        Self {
+            verifications: verifications.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The output of `tools.ozone.verification.grantVerifications`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub failed_verifications: Vec<GrantError>,
     pub verifications: Vec<crate::tools_ozone::verification::defs::VerificationView>,
@@ -51,6 +63,20 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        verifications: impl Into<Vec<crate::tools_ozone::verification::defs::VerificationView>>,
+        failed_verifications: impl Into<Vec<GrantError>>,
+    ) -> Self {
+        Self {
+            failed_verifications: failed_verifications.into(),
+            verifications: verifications.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.verification.grantVerifications` procedure.
 ///
 /// Grant verifications to multiple subjects. Allows batch processing of up to 100 verifications at once.
@@ -62,11 +88,24 @@ impl atmo_xrpc::Endpoint for GrantVerifications {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = GrantVerifications;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `tools.ozone.verification.grantVerifications#grantError`
 ///
 /// Error object for failed verifications.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GrantError {
     /// Error message describing the reason for failure.
     pub error: String,
@@ -93,8 +132,20 @@ impl<'de> serde::Deserialize<'de> for GrantError {
         })
     }
 }
+impl GrantError {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(error: impl Into<String>, subject: atmo_syntax::Did) -> Self {
+        Self {
+            error: error.into(),
+            subject,
+            extra: Default::default(),
+        }
+    }
+}
 /// `tools.ozone.verification.grantVerifications#verificationInput`
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerificationInput {
     /// Timestamp for verification record. Defaults to current time when not specified.
     pub created_at: Option<atmo_syntax::LenientDatetime>,
@@ -128,4 +179,26 @@ impl<'de> serde::Deserialize<'de> for VerificationInput {
             extra: m.rest(),
         })
     }
+}
+impl VerificationInput {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        subject: atmo_syntax::Did,
+        handle: atmo_syntax::Handle,
+        display_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            created_at: Default::default(),
+            display_name: display_name.into(),
+            handle,
+            subject,
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { VerificationInput;
+  exact {
+    with_created_at created_at atmo_syntax::LenientDatetime,
+  }
 }

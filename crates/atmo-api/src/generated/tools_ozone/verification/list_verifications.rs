@@ -2,7 +2,8 @@
 /// The NSID of this lexicon.
 pub const NSID: &str = "tools.ozone.verification.listVerifications";
 /// Query parameters of `tools.ozone.verification.listVerifications`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+#[non_exhaustive]
 #[serde(rename_all = "camelCase")]
 pub struct Params {
     /// Filter to verifications created after this timestamp
@@ -30,6 +31,29 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<atmo_syntax::Did>,
 }
+impl Params {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+crate::rt::setters! { Params;
+  some {
+    with_cursor cursor String,
+    with_is_revoked is_revoked bool,
+    with_limit limit i64,
+    with_sort_direction sort_direction String,
+  }
+  exact {
+    with_created_after created_after atmo_syntax::LenientDatetime,
+    with_created_before created_before atmo_syntax::LenientDatetime,
+  }
+  set {
+    with_issuers issuers Vec<atmo_syntax::Did>,
+    with_subjects subjects Vec<atmo_syntax::Did>,
+  }
+}
 /// Known values of the `sortDirection` parameter of [`Params`].
 pub mod params_sort_direction {
     /// `asc`
@@ -39,6 +63,7 @@ pub mod params_sort_direction {
 }
 /// The output of `tools.ozone.verification.listVerifications`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     pub cursor: Option<String>,
     pub verifications: Vec<crate::tools_ozone::verification::defs::VerificationView>,
@@ -63,6 +88,24 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        verifications: impl Into<Vec<crate::tools_ozone::verification::defs::VerificationView>>,
+    ) -> Self {
+        Self {
+            cursor: Default::default(),
+            verifications: verifications.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Output;
+  some {
+    with_cursor cursor String,
+  }
+}
 /// The `tools.ozone.verification.listVerifications` query.
 ///
 /// List verifications
@@ -74,4 +117,26 @@ impl atmo_xrpc::Endpoint for ListVerifications {
     type Params = Params;
     type Input = ();
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Params {
+    type Endpoint = ListVerifications;
+    #[inline]
+    fn params(&self) -> &Params {
+        self
+    }
+    #[inline]
+    fn input(&self) -> Option<&()> {
+        None
+    }
+}
+impl atmo_xrpc::Paginated for ListVerifications {
+    #[inline]
+    fn set_cursor(params: &mut Params, cursor: Option<String>) {
+        params.cursor = cursor;
+    }
+    #[inline]
+    fn cursor(output: &Output) -> Option<&str> {
+        output.cursor.as_deref()
+    }
 }

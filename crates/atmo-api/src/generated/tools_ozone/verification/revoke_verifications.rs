@@ -3,6 +3,7 @@
 pub const NSID: &str = "tools.ozone.verification.revokeVerifications";
 /// The input of `tools.ozone.verification.revokeVerifications`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// Reason for revoking the verification. This is optional and can be omitted if not needed.
     pub revoke_reason: Option<String>,
@@ -29,8 +30,25 @@ impl<'de> serde::Deserialize<'de> for Input {
         })
     }
 }
+impl Input {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uris: impl Into<Vec<atmo_syntax::AtUri>>) -> Self {
+        Self {
+            revoke_reason: Default::default(),
+            uris: uris.into(),
+            extra: Default::default(),
+        }
+    }
+}
+crate::rt::setters! { Input;
+  some {
+    with_revoke_reason revoke_reason String,
+  }
+}
 /// The output of `tools.ozone.verification.revokeVerifications`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Output {
     /// List of verification uris that couldn't be revoked, including failure reasons
     pub failed_revocations: Vec<RevokeError>,
@@ -57,6 +75,20 @@ impl<'de> serde::Deserialize<'de> for Output {
         })
     }
 }
+impl Output {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(
+        revoked_verifications: impl Into<Vec<atmo_syntax::AtUri>>,
+        failed_revocations: impl Into<Vec<RevokeError>>,
+    ) -> Self {
+        Self {
+            failed_revocations: failed_revocations.into(),
+            revoked_verifications: revoked_verifications.into(),
+            extra: Default::default(),
+        }
+    }
+}
 /// The `tools.ozone.verification.revokeVerifications` procedure.
 ///
 /// Revoke previously granted verifications in batches of up to 100.
@@ -68,11 +100,24 @@ impl atmo_xrpc::Endpoint for RevokeVerifications {
     type Params = ();
     type Input = Input;
     type Output = Output;
+    type Error = std::convert::Infallible;
+}
+impl atmo_xrpc::Call for Input {
+    type Endpoint = RevokeVerifications;
+    #[inline]
+    fn params(&self) -> &() {
+        &()
+    }
+    #[inline]
+    fn input(&self) -> Option<&Input> {
+        Some(self)
+    }
 }
 /// `tools.ozone.verification.revokeVerifications#revokeError`
 ///
 /// Error object for failed revocations
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RevokeError {
     /// Description of the error that occurred during revocation.
     pub error: String,
@@ -97,5 +142,16 @@ impl<'de> serde::Deserialize<'de> for RevokeError {
             uri: m.req("uri")?,
             extra: m.rest(),
         })
+    }
+}
+impl RevokeError {
+    /// A value with the required fields; set the others with the `with_*` methods.
+    #[inline]
+    pub fn new(uri: atmo_syntax::AtUri, error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            uri,
+            extra: Default::default(),
+        }
     }
 }
