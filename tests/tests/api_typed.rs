@@ -35,7 +35,7 @@ async fn account(client: &Client) -> (Client, Handle, Did, String) {
     let input = server::create_account::Input::new(handle.clone())
         .with_email(format!("{handle}@example.com"))
         .with_password(password.clone());
-    let out = client.invoke(&input).await.unwrap();
+    let out = client.call(&input).await.unwrap();
     assert_eq!(out.handle, handle);
     assert!(out.did.as_str().starts_with("did:plc:"), "{}", out.did);
     assert!(!out.access_jwt.is_empty());
@@ -53,7 +53,7 @@ async fn server_and_identity_calls() {
     let client = dev(&net.pds);
 
     let desc = client
-        .invoke(server::describe_server::DescribeServer)
+        .call(server::describe_server::DescribeServer)
         .await
         .unwrap();
     assert!(desc.did.as_str().starts_with("did:"), "{}", desc.did);
@@ -71,7 +71,7 @@ async fn server_and_identity_calls() {
         .with_password("whatever-1234");
     // (Without a session: a logged-in client sends its access token, which createAccount
     // would read as a service-auth token.)
-    let err = dev(&net.pds).invoke(&again).await.unwrap_err();
+    let err = dev(&net.pds).call(&again).await.unwrap_err();
     assert!(matches!(&err, CallError::Other(_)), "{err:?}");
     assert_eq!(
         err.as_xrpc().and_then(|x| x.error_name()),
@@ -80,7 +80,7 @@ async fn server_and_identity_calls() {
     // A domain the PDS does not serve: the declared UnsupportedDomain.
     let elsewhere: Handle = format!("{}.example.com", unique("t")).parse().unwrap();
     let err = dev(&net.pds)
-        .invoke(
+        .call(
             server::create_account::Input::new(elsewhere)
                 .with_email(format!("{}@example.com", unique("e")))
                 .with_password("whatever-1234"),
@@ -96,16 +96,13 @@ async fn server_and_identity_calls() {
         Some("UnsupportedDomain")
     );
 
-    let session = client
-        .invoke(server::get_session::GetSession)
-        .await
-        .unwrap();
+    let session = client.call(server::get_session::GetSession).await.unwrap();
     assert_eq!(session.did, did);
     assert_eq!(session.handle, handle);
 
     let anon = dev(&net.pds);
     let created = anon
-        .invoke(server::create_session::Input::new(
+        .call(server::create_session::Input::new(
             handle.as_str(),
             &password,
         ))
@@ -116,7 +113,7 @@ async fn server_and_identity_calls() {
 
     // A wrong password is an error createSession does not declare: `Other`.
     let err = anon
-        .invoke(server::create_session::Input::new(handle.as_str(), "wrong"))
+        .call(server::create_session::Input::new(handle.as_str(), "wrong"))
         .await
         .unwrap_err();
     assert!(err.endpoint().is_none(), "{err:?}");
@@ -126,13 +123,13 @@ async fn server_and_identity_calls() {
     assert!(plain.as_xrpc().is_some());
 
     let resolved = anon
-        .invoke(identity::resolve_handle::Params::new(handle.clone()))
+        .call(identity::resolve_handle::Params::new(handle.clone()))
         .await
         .unwrap();
     assert_eq!(resolved.did, did);
     let missing: Handle = format!("{}.test", unique("nobody")).parse().unwrap();
     let err = anon
-        .invoke(identity::resolve_handle::Params::new(missing))
+        .call(identity::resolve_handle::Params::new(missing))
         .await
         .unwrap_err();
     // The reference PDS answers an unknown handle with a generic InvalidRequest
@@ -244,7 +241,7 @@ async fn repo_calls_and_typed_records() {
 
     // The raw generated endpoints.
     let desc = client
-        .invoke(repo::describe_repo::Params::new(me.clone()))
+        .call(repo::describe_repo::Params::new(me.clone()))
         .await
         .unwrap();
     assert_eq!(desc.did, did);
@@ -266,7 +263,7 @@ async fn repo_calls_and_typed_records() {
         ))),
     ];
     let out = client
-        .invoke(repo::apply_writes::Input::new(me.clone(), writes))
+        .call(repo::apply_writes::Input::new(me.clone(), writes))
         .await
         .unwrap();
     let results = out.results.unwrap_or_default();
@@ -279,14 +276,14 @@ async fn repo_calls_and_typed_records() {
     assert_eq!(got.value.text, "applied");
 
     let get = repo::get_record::Params::new(me.clone(), posts.clone(), rk.clone());
-    let raw = client.invoke(&get).await.unwrap();
+    let raw = client.call(&get).await.unwrap();
     assert_eq!(raw.uri, got.uri);
 
     // A binary input: uploadBlob.
     let png = b"\x89PNG\r\n\x1a\n not really a png".to_vec();
     let body = BinaryInput::new(png.clone()).content_type("image/png");
     let up = client
-        .invoke_endpoint::<repo::upload_blob::UploadBlob>(&(), Some(&body))
+        .call_endpoint::<repo::upload_blob::UploadBlob>(&(), Some(&body))
         .await
         .unwrap();
     assert_eq!(up.blob.size, Some(png.len() as u64));
@@ -311,7 +308,7 @@ async fn sync_calls() {
     // A blob, attached to a profile-less post so it is kept.
     let data = b"some blob bytes for sync".to_vec();
     let up = client
-        .invoke((
+        .call((
             repo::upload_blob::UploadBlob,
             BinaryInput::new(data.clone()).content_type("text/plain"),
         ))
@@ -322,7 +319,7 @@ async fn sync_calls() {
         m.insert("attachment", up.blob.to_value());
     }
     client
-        .invoke(repo::create_record::Input::new(
+        .call(repo::create_record::Input::new(
             did.clone().into(),
             posts.clone(),
             with_blob,
@@ -332,14 +329,14 @@ async fn sync_calls() {
 
     let anon = dev(&net.pds);
     let latest = anon
-        .invoke(sync::get_latest_commit::Params::new(did.clone()))
+        .call(sync::get_latest_commit::Params::new(did.clone()))
         .await
         .unwrap();
     assert_eq!(latest.rev.as_str().len(), 13);
 
     // Binary outputs: the repo CAR, one record's CAR, blocks, a blob.
     let car = anon
-        .invoke(sync::get_repo::Params::new(did.clone()))
+        .call(sync::get_repo::Params::new(did.clone()))
         .await
         .unwrap();
     assert!(car.len() > 100, "{} bytes", car.len());
@@ -350,7 +347,7 @@ async fn sync_calls() {
     );
 
     let proof = anon
-        .invoke(sync::get_record::Params::new(
+        .call(sync::get_record::Params::new(
             did.clone(),
             posts.clone(),
             rkey.clone(),
@@ -361,7 +358,7 @@ async fn sync_calls() {
     // A missing record gives a proof of its absence; a missing repo the declared error.
     let missing: RecordKey = "3zzzzzzzzzzzz".parse().unwrap();
     let absent = anon
-        .invoke(sync::get_record::Params::new(
+        .call(sync::get_record::Params::new(
             did.clone(),
             posts.clone(),
             missing.clone(),
@@ -371,7 +368,7 @@ async fn sync_calls() {
     assert!(!absent.is_empty());
     let nobody: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
     let err = anon
-        .invoke(sync::get_record::Params::new(
+        .call(sync::get_record::Params::new(
             nobody,
             posts.clone(),
             missing,
@@ -384,7 +381,7 @@ async fn sync_calls() {
     );
 
     let blocks = anon
-        .invoke(sync::get_blocks::Params::new(
+        .call(sync::get_blocks::Params::new(
             did.clone(),
             vec![latest.cid.clone()],
         ))
@@ -394,12 +391,12 @@ async fn sync_calls() {
 
     let blob_cid: atmo_syntax::CidString = up.blob.cid.to_string().parse().unwrap();
     let blob = anon
-        .invoke(sync::get_blob::Params::new(did.clone(), blob_cid.clone()))
+        .call(sync::get_blob::Params::new(did.clone(), blob_cid.clone()))
         .await
         .unwrap();
     assert_eq!(&blob[..], &data[..]);
     let err = anon
-        .invoke(sync::get_blob::Params::new(
+        .call(sync::get_blob::Params::new(
             did.clone(),
             Cid::for_raw(b"never uploaded").to_string().parse().unwrap(),
         ))
@@ -421,7 +418,7 @@ async fn sync_calls() {
     );
 
     let status = anon
-        .invoke(sync::get_repo_status::Params::new(did.clone()))
+        .call(sync::get_repo_status::Params::new(did.clone()))
         .await
         .unwrap();
     assert!(status.active);
@@ -447,28 +444,28 @@ async fn more_server_and_repo_calls() {
     // App passwords: create, list, revoke (a procedure without output).
     let name = unique("app");
     let created = client
-        .invoke(server::create_app_password::Input::new(name.clone()).with_privileged(false))
+        .call(server::create_app_password::Input::new(name.clone()).with_privileged(false))
         .await
         .unwrap();
     assert_eq!(created.name, name);
     assert!(!created.password.is_empty());
     let listed = client
-        .invoke(server::list_app_passwords::ListAppPasswords)
+        .call(server::list_app_passwords::ListAppPasswords)
         .await
         .unwrap();
     assert!(listed.passwords.iter().any(|p| p.name == name));
     client
-        .invoke(server::revoke_app_password::Input::new(name.clone()))
+        .call(server::revoke_app_password::Input::new(name.clone()))
         .await
         .unwrap();
     let listed = client
-        .invoke(server::list_app_passwords::ListAppPasswords)
+        .call(server::list_app_passwords::ListAppPasswords)
         .await
         .unwrap();
     assert!(listed.passwords.iter().all(|p| p.name != name));
 
     let status = client
-        .invoke(server::check_account_status::CheckAccountStatus)
+        .call(server::check_account_status::CheckAccountStatus)
         .await
         .unwrap();
     assert!(status.activated);
@@ -476,13 +473,13 @@ async fn more_server_and_repo_calls() {
     assert!(status.repo_blocks > 0);
 
     let auth = client
-        .invoke(server::get_service_auth::Params::new(did.as_str()))
+        .call(server::get_service_auth::Params::new(did.as_str()))
         .await
         .unwrap();
     assert_eq!(auth.token.split('.').count(), 3, "{}", auth.token);
 
     let creds = client
-        .invoke(identity::get_recommended_did_credentials::GetRecommendedDidCredentials)
+        .call(identity::get_recommended_did_credentials::GetRecommendedDidCredentials)
         .await
         .unwrap();
     let aka = creds.also_known_as.unwrap_or_default();
@@ -497,21 +494,21 @@ async fn more_server_and_repo_calls() {
 
     // Deactivate, see it in sync.getRepoStatus, activate again (procedures without output).
     client
-        .invoke(server::deactivate_account::Input::new())
+        .call(server::deactivate_account::Input::new())
         .await
         .unwrap();
     let anon = dev(&net.pds);
     let status = anon
-        .invoke(sync::get_repo_status::Params::new(did.clone()))
+        .call(sync::get_repo_status::Params::new(did.clone()))
         .await
         .unwrap();
     assert!(!status.active);
     client
-        .invoke(server::activate_account::ActivateAccount)
+        .call(server::activate_account::ActivateAccount)
         .await
         .unwrap();
     let status = anon
-        .invoke(sync::get_repo_status::Params::new(did.clone()))
+        .call(sync::get_repo_status::Params::new(did.clone()))
         .await
         .unwrap();
     assert!(status.active);
@@ -519,7 +516,7 @@ async fn more_server_and_repo_calls() {
     // A declared error of a call with parameters only: getLatestCommit of no repo.
     let nobody: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
     let err = anon
-        .invoke(sync::get_latest_commit::Params::new(nobody))
+        .call(sync::get_latest_commit::Params::new(nobody))
         .await
         .unwrap_err();
     assert!(

@@ -13,11 +13,11 @@
 //!   `Error` is that enum ([`std::convert::Infallible`] when none is declared). The value
 //!   that names a whole call implements [`atmo_xrpc::Call`]: the `Params` of a query,
 //!   the `Input` of a procedure without parameters, the marker of a method that takes
-//!   neither; `client.invoke(call)` returns the `Output` or an
+//!   neither; `client.call(call)` returns the `Output` or an
 //!   [`atmo_xrpc::CallError`] with the endpoint's error typed. Methods that take both
 //!   parameters and an input, or a binary input, are called with a tuple
-//!   (`client.invoke((UploadBlob, BinaryInput::new(bytes)))`, `(Marker, params, input)`)
-//!   or `client.invoke_endpoint::<Marker>(&params, Some(&input))`;
+//!   (`client.call((UploadBlob, BinaryInput::new(bytes)))`, `(Marker, params, input)`)
+//!   or `client.call_endpoint::<Marker>(&params, Some(&input))`;
 //! - binary bodies (blobs, CAR files, videos) say so in `INPUT_ENCODING` /
 //!   `OUTPUT_ENCODING`: the input is an [`atmo_xrpc::BinaryInput`], the output the whole
 //!   body as `bytes::Bytes`, read under the client's body cap (for large repos and blobs
@@ -61,7 +61,7 @@
 //! let did: atmo_syntax::Did = session.did.parse()?;
 //!
 //! // Any endpoint: the call value in, the typed output out.
-//! let server = client.invoke(DescribeServer).await?;
+//! let server = client.call(DescribeServer).await?;
 //! println!("{}", server.did);
 //!
 //! // A post, built without naming its optional fields.
@@ -69,12 +69,12 @@
 //!     .with_langs(vec!["en".parse()?]);
 //! let input = create_record::Input::new(did.clone().into(), post::Record::NSID.parse()?,
 //!     atmo_api::record_value(&post)?);
-//! let created = client.invoke(&input).await?;
+//! let created = client.call(&input).await?;
 //!
 //! // Declared errors come back typed; `?` still gives an atmo_xrpc::Error.
 //! let Some(rkey) = created.uri.rkey().cloned() else { return Ok(()) };
 //! let params = get_record::Params::new(did.into(), post::Record::NSID.parse()?, rkey);
-//! match client.invoke(&params).await {
+//! match client.call(&params).await {
 //!     Ok(found) => println!("{:?}", found.value),
 //!     Err(e) if e.is_endpoint(&get_record::Error::RecordNotFound) => println!("gone"),
 //!     Err(e) => return Err(atmo_xrpc::Error::from(e).into()),

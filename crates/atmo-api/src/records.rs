@@ -166,7 +166,7 @@ impl Records {
     /// # Errors
     ///
     /// [`create_record::Error::InvalidSwap`] when the commit is not `swap_commit`;
-    /// otherwise as `atmo_xrpc::Client::invoke`.
+    /// otherwise as `atmo_xrpc::Client::call`.
     pub async fn create_with<R: Collection>(
         &self,
         record: &R,
@@ -176,7 +176,7 @@ impl Records {
         let mut input = create_record::Input::new(self.repo.clone(), nsid::<R>()?, value(record)?);
         input.rkey = rkey;
         input.swap_commit = swap_commit.map(cid_string).transpose()?;
-        let out = self.client.invoke(&input).await?;
+        let out = self.client.call(&input).await?;
         written(out.uri, &out.cid)
     }
 
@@ -185,13 +185,13 @@ impl Records {
     /// # Errors
     ///
     /// [`get_record::Error::RecordNotFound`] when it does not exist; `Other` with
-    /// [`Error::Decode`] when it is not an `R`; otherwise as `Client::invoke`.
+    /// [`Error::Decode`] when it is not an `R`; otherwise as `Client::call`.
     pub async fn get<R: Collection>(
         &self,
         rkey: &RecordKey,
     ) -> Result<Stored<R>, CallError<get_record::Error>> {
         let params = get_record::Params::new(self.repo.clone(), nsid::<R>()?, rkey.clone());
-        let out = self.client.invoke(&params).await?;
+        let out = self.client.call(&params).await?;
         let cid = out.cid.as_ref().map(parse_cid).transpose()?;
         Ok(Stored {
             uri: out.uri,
@@ -205,7 +205,7 @@ impl Records {
     /// # Errors
     ///
     /// [`put_record::Error::InvalidSwap`] when a condition does not hold; otherwise as
-    /// `Client::invoke`.
+    /// `Client::call`.
     pub async fn put<R: Collection>(
         &self,
         rkey: &RecordKey,
@@ -224,7 +224,7 @@ impl Records {
             Some(None) => Some(None),
             Some(Some(c)) => Some(Some(cid_string(c)?)),
         };
-        let out = self.client.invoke(&input).await?;
+        let out = self.client.call(&input).await?;
         written(out.uri, &out.cid)
     }
 
@@ -234,7 +234,7 @@ impl Records {
     /// # Errors
     ///
     /// [`delete_record::Error::InvalidSwap`] when a condition does not hold; otherwise
-    /// as `Client::invoke`.
+    /// as `Client::call`.
     pub async fn delete<R: Collection>(
         &self,
         rkey: &RecordKey,
@@ -246,7 +246,7 @@ impl Records {
             Some(Some(c)) => Some(cid_string(c)?),
             _ => None,
         };
-        self.client.invoke(&input).await?;
+        self.client.call(&input).await?;
         Ok(())
     }
 

@@ -384,7 +384,7 @@ impl Client {
     /// [`Error::Xrpc`] for an error answer, [`Error::Transport`] for a failed exchange
     /// (the connect policy's refusals among them), [`Error::TooLarge`] past the body cap.
     pub async fn send(&self, req: &XrpcRequest) -> Result<XrpcResponse> {
-        self.call(req, AuthMode::IfAny).await
+        self.call_mode(req, AuthMode::IfAny).await
     }
 
     /// Sends a call that needs credentials.
@@ -393,7 +393,7 @@ impl Client {
     ///
     /// As [`Client::send`], and [`Error::NoSession`] without credentials.
     pub async fn send_authed(&self, req: &XrpcRequest) -> Result<XrpcResponse> {
-        self.call(req, AuthMode::Required).await
+        self.call_mode(req, AuthMode::Required).await
     }
 
     /// Sends a call without credentials, whatever the client's auth.
@@ -402,25 +402,14 @@ impl Client {
     ///
     /// As [`Client::send`].
     pub async fn send_public(&self, req: &XrpcRequest) -> Result<XrpcResponse> {
-        self.call(req, AuthMode::None).await
+        self.call_mode(req, AuthMode::None).await
     }
 
-    /// A typed call of an [`crate::Endpoint`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Client::send`], and [`Error::Decode`] when the output does not decode.
-    pub async fn call_endpoint<E: crate::Endpoint>(
+    pub(crate) async fn call_mode(
         &self,
-        params: &E::Params,
-        input: Option<&E::Input>,
-    ) -> Result<E::Output> {
-        let req = E::request(params, input)?;
-        let res = self.send(&req).await?;
-        E::decode(&res)
-    }
-
-    pub(crate) async fn call(&self, req: &XrpcRequest, mode: AuthMode) -> Result<XrpcResponse> {
+        req: &XrpcRequest,
+        mode: AuthMode,
+    ) -> Result<XrpcResponse> {
         let deadline = Instant::now() + self.shared.timeout;
         let (head, body) = self.call_head(req, mode).await?;
         let body = self.collect(body, self.shared.max_body, deadline).await?;

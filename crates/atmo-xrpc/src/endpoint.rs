@@ -17,8 +17,8 @@ pub const JSON_ENCODING: &str = "application/json";
 ///
 /// Generated code implements this with constants only; calls go through
 /// [`Endpoint::request`] and [`Endpoint::decode`], which hand over to the non-generic
-/// request builder and decoder at once. With the `client` feature, `Client::invoke`
-/// and `Client::invoke_endpoint` make the call.
+/// request builder and decoder at once. With the `client` feature, `Client::call`
+/// and `Client::call_endpoint` make the call.
 ///
 /// Binary methods (blobs, CAR files) say so in [`Endpoint::INPUT_ENCODING`] or
 /// [`Endpoint::OUTPUT_ENCODING`]: their input is a [`BinaryInput`], their output the
@@ -175,11 +175,11 @@ impl Serialize for BinaryInput {
     }
 }
 
-/// A whole call of one endpoint as one value: what `Client::invoke` takes.
+/// A whole call of one endpoint as one value: what `Client::call` takes.
 ///
 /// Generated code implements it for the `Params` of a query (or a procedure without
 /// input), the `Input` of a procedure without parameters, and the marker type of a
-/// method that takes neither; so `client.invoke(get_record::Params::new(...))` names the
+/// method that takes neither; so `client.call(get_record::Params::new(...))` names the
 /// endpoint by its parameters. References to calls are calls too.
 ///
 /// ```
@@ -238,7 +238,7 @@ impl<C: Call + ?Sized> Call for &C {
 }
 
 /// `(Marker, input)`: a call of a method without parameters, for any input (a binary
-/// one among them: `client.invoke((UploadBlob, BinaryInput::new(bytes)))`).
+/// one among them: `client.call((UploadBlob, BinaryInput::new(bytes)))`).
 ///
 /// ```
 /// # fn main() -> Result<(), atmo_xrpc::Error> {

@@ -19,7 +19,7 @@
 //!   checked on every connection), with deadlines, body caps, a tracing span per call,
 //!   rate-limit tracking and an optional wait-and-retry on 429; pagination streams; blob
 //!   upload and CID-checked download streams; record and repo helpers; typed calls
-//!   ([`Client::invoke`], [`Client::invoke_endpoint`]) and typed pagination
+//!   ([`Client::call`], [`Client::call_endpoint`]) and typed pagination
 //!   ([`Client::paginate`]).
 //! - Authentication is a plug-in: the client holds an [`Auth`] that authorizes each
 //!   request and sees each answer (to refresh, or to learn a DPoP nonce, and retry).

@@ -333,7 +333,7 @@ impl PasswordSession {
     ) -> Result<Self> {
         let req = XrpcRequest::procedure("com.atproto.server.createSession")?
             .json(&serde_json::json!({ "identifier": identifier, "password": password }))?;
-        let res = client.call(&req, AuthMode::None).await?;
+        let res = client.call_mode(&req, AuthMode::None).await?;
         Self::from_answer(client, res.json()?, store)
     }
 
@@ -351,7 +351,7 @@ impl PasswordSession {
     ) -> Result<Self> {
         let req = XrpcRequest::procedure("com.atproto.server.createAccount")?
             .json(&serde_json::json!({ "handle": handle, "email": email, "password": password }))?;
-        let res = client.call(&req, AuthMode::None).await?;
+        let res = client.call_mode(&req, AuthMode::None).await?;
         Self::from_answer(client, res.json()?, store)
     }
 
@@ -589,7 +589,7 @@ impl Client {
         value: http::HeaderValue,
     ) -> Result<crate::response::XrpcResponse> {
         let client = self.with_auth(FixedHeader { name, value });
-        client.call(req, AuthMode::Required).await
+        client.call_mode(req, AuthMode::Required).await
     }
 }
 

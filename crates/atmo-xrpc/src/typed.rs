@@ -14,8 +14,6 @@ type OutputOf<C> = <<C as Call>::Endpoint as Endpoint>::Output;
 /// The error of call `C`.
 type ErrorOf<C> = CallError<<<C as Call>::Endpoint as Endpoint>::Error>;
 
-// Named `invoke` (not `call`) because client.rs has a private `Client::call` today; rename
-// when the client rewrite frees the name.
 impl Client {
     /// Makes a typed call: the parameters or input as one [`Call`] value (a generated
     /// `Params` or `Input`, the marker type of a method that takes neither, or a tuple
@@ -47,8 +45,9 @@ impl Client {
     ///     fn input(&self) -> Option<&()> { None }
     /// }
     ///
-    /// let client = Client::new("http://127.0.0.1:9")?; // nothing listens there
-    /// let err = client.invoke(DescribeServer).await.unwrap_err();
+    /// // Nothing listens there (and plain http to loopback must be allowed):
+    /// let client = Client::builder("http://127.0.0.1:9").allow_private_network(true).build()?;
+    /// let err = client.call(DescribeServer).await.unwrap_err();
     /// assert!(err.endpoint().is_none()); // a transport error, not a declared one
     /// # Ok(()) }
     /// ```
@@ -58,8 +57,8 @@ impl Client {
     /// [`CallError::Endpoint`] for an error answer the endpoint declares,
     /// [`CallError::Other`] for anything else (as [`Client::send`], and
     /// [`crate::Error::Decode`] for an output that does not decode).
-    pub async fn invoke<C: Call>(&self, call: C) -> Result<OutputOf<C>, ErrorOf<C>> {
-        self.invoke_endpoint::<C::Endpoint>(call.params(), call.input())
+    pub async fn call<C: Call>(&self, call: C) -> Result<OutputOf<C>, ErrorOf<C>> {
+        self.call_endpoint::<C::Endpoint>(call.params(), call.input())
             .await
     }
 
@@ -87,15 +86,15 @@ impl Client {
     /// }
     ///
     /// let body = BinaryInput::new(std::fs::read("cat.png").unwrap_or_default()).content_type("image/png");
-    /// let out = client.invoke_endpoint::<UploadBlob>(&(), Some(&body)).await?;
+    /// let out = client.call_endpoint::<UploadBlob>(&(), Some(&body)).await?;
     /// println!("{out:?}");
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// As [`Client::invoke`].
-    pub async fn invoke_endpoint<E: Endpoint>(
+    /// As [`Client::call`].
+    pub async fn call_endpoint<E: Endpoint>(
         &self,
         params: &E::Params,
         input: Option<&E::Input>,
@@ -180,7 +179,7 @@ impl Client {
             }
             let res = st
                 .client
-                .invoke_endpoint::<C::Endpoint>(&st.params, None)
+                .call_endpoint::<C::Endpoint>(&st.params, None)
                 .await;
             match res {
                 Err(e) => {

@@ -864,7 +864,7 @@ impl Emitter<'_> {
             );
         }
         s.push_str("}\n");
-        // The value that names the whole call, for `Client::invoke`.
+        // The value that names the whole call, for `Client::call`.
         let no_input = ep.input.ty == "()";
         let call = if ep.params != "()" && no_input {
             Some(("Params", "self", "None"))
