@@ -56,9 +56,10 @@
 //! use atmo_api::com_atproto::server::describe_server::DescribeServer;
 //! use atmo_syntax::LenientDatetime;
 //!
-//! let client = atmo_xrpc::Client::new("https://pds.example")?;
-//! let session = client.login("alice.example", "app-password").await?;
-//! let did: atmo_syntax::Did = session.did.parse()?;
+//! let public = atmo_xrpc::Client::new("https://pds.example")?;
+//! let session = atmo_xrpc::PasswordSession::login(&public, "alice.example", "app-password").await?;
+//! let client = session.client();
+//! let did = session.did().clone();
 //!
 //! // Any endpoint: the call value in, the typed output out.
 //! let server = client.call(DescribeServer).await?;
