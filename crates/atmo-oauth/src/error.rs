@@ -167,6 +167,9 @@ pub enum Error {
     /// Resolving a handle or DID failed.
     #[error(transparent)]
     Identity(#[from] atmo_identity::Error),
+    /// An XRPC client could not be made, or a call failed.
+    #[error(transparent)]
+    Xrpc(#[from] atmo_xrpc::Error),
     /// A key could not be made or used.
     #[error(transparent)]
     Crypto(#[from] atmo_crypto::Error),

@@ -54,8 +54,10 @@ mod protocol;
 pub mod scope;
 mod store;
 
-// mod client;
-// mod session;
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "client")]
+mod session;
 
 pub use client_meta::{CLIENT_ASSERTION_TYPE, ClientAuth, ClientMetadata};
 pub use dpop::{
@@ -76,5 +78,9 @@ pub use store::{
     SessionStore, StateStore, StoreGuard, StoredSession, default_store_dir,
 };
 
-// pub use client::{AuthorizeOptions, Discovered, OAuthClient, OAuthClientBuilder};
-// pub use session::OAuthSession;
+#[cfg(feature = "client")]
+pub use client::{
+    AuthorizeOptions, DEFAULT_STATE_TTL, Discovered, OAuthClient, OAuthClientBuilder,
+};
+#[cfg(feature = "client")]
+pub use session::OAuthSession;
