@@ -19,14 +19,11 @@ use crate::metadata::{
 };
 use crate::pkce::Pkce;
 use crate::protocol::{
-    CallbackParams, MAX_RESPONSE_BYTES, ParParams, ParResponse, TokenSet, authorization_url,
-    par_body, parse_error_body, revoke_body, token_code_body, www_authenticate_error,
+    MAX_RESPONSE_BYTES, ParParams, ParResponse, TokenSet, authorization_url, par_body,
+    parse_error_body, revoke_body, www_authenticate_error,
 };
 use crate::scope::ScopeSet;
-use crate::session::OAuthSession;
-use crate::store::{
-    AuthState, MemorySessionStore, MemoryStateStore, SessionStore, StateStore, StoredSession,
-};
+use crate::store::{AuthState, MemorySessionStore, MemoryStateStore, SessionStore, StateStore};
 
 /// How long a pending sign-in is accepted by default: 10 minutes.
 pub const DEFAULT_STATE_TTL: Duration = Duration::from_secs(600);
@@ -545,68 +542,9 @@ impl OAuthClient {
         )
     }
 
-    /// Completes a sign-in from the callback's query (or whole URL): the state is taken
-    /// (once; a replayed callback finds nothing), checked for expiry; `iss` must be the
-    /// issuer (RFC 9207); the code is exchanged (DPoP, PKCE); the token response is
-    /// checked (DPoP, `sub` a DID and the account asked for, `atproto` scope); and `sub`
-    /// must resolve to a PDS whose authorization server is that issuer. The session is
-    /// stored; the app's state is handed back.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::UnknownState`], [`Error::StateExpired`], [`Error::MissingIssuer`],
-    /// [`Error::IssuerMismatch`], [`Error::AuthorizationFailed`], [`Error::OAuth`],
-    /// [`Error::TokenResponse`], [`Error::SubjectMismatch`],
-    /// [`Error::AuthorizationServerMismatch`], resolution and store errors.
-    pub async fn callback(&self, query: &str) -> Result<(OAuthSession, Option<String>)> {
-        let params = CallbackParams::parse(query)?;
-        let state = params.state.as_deref().ok_or(Error::Callback("no state"))?;
-        let st = self.inner.states.take(state)?.ok_or(Error::UnknownState)?;
-        if st.expires_at <= now_secs() {
-            return Err(Error::StateExpired);
-        }
-        let server = st.server;
-        let code = params.check(
-            &server.issuer,
-            server.authorization_response_iss_parameter_supported,
-        )?;
-        let url = &server.token_endpoint;
-        let answer = self
-            .dpop_post(url, &st.dpop_key, &server.issuer, |client| {
-                token_code_body(client, code, &st.redirect_uri, &st.verifier)
-            })
-            .await?;
-        if answer.status != 200 {
-            return Err(Self::oauth_error(url, &answer));
-        }
-        let tokens = TokenSet::from_response(
-            &answer.body,
-            &server.issuer,
-            st.expected_did.as_ref(),
-            now_secs(),
-        )?;
-        let pds = match self.check_issuer_of(&tokens.sub, &server.issuer).await {
-            Ok(pds) => pds,
-            Err(e) => {
-                // The tokens are not trusted: give them back.
-                self.revoke_tokens(&server, &st.dpop_key, &tokens).await;
-                return Err(e);
-            }
-        };
-        let data = StoredSession::new(
-            self.inner.metadata.client_id.clone(),
-            server,
-            pds,
-            st.dpop_key,
-            tokens,
-        );
-        self.inner.sessions.save(&data)?;
-        Ok((OAuthSession::new(self.clone(), data), st.app_state))
-    }
-
     /// `did` -> DID document -> PDS -> its authorization server, which must be `issuer`;
     /// returns the PDS.
-    async fn check_issuer_of(&self, did: &Did, issuer: &str) -> Result<String> {
+    pub(crate) async fn check_issuer_of(&self, did: &Did, issuer: &str) -> Result<String> {
         let doc = self.inner.resolver.resolve_did_uncached(did).await?;
         let pds = doc.require_pds_endpoint()?.to_owned();
         let prm = self.protected_resource(&pds).await?;
@@ -654,26 +592,5 @@ impl OAuthClient {
             }
         }
         ok
-    }
-
-    /// The stored session of `did`, as it is (no network; an expired access token is
-    /// refreshed on first use).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoSession`], store errors.
-    pub fn restore(&self, did: &Did) -> Result<OAuthSession> {
-        let data = self
-            .inner
-            .sessions
-            .load(did)?
-            .ok_or_else(|| Error::NoSession { did: did.clone() })?;
-        Ok(OAuthSession::new(self.clone(), data))
-    }
-
-    /// A session from a stored record, used as it is (not saved anywhere new).
-    #[must_use]
-    pub fn session_from(&self, data: StoredSession) -> OAuthSession {
-        OAuthSession::new(self.clone(), data)
     }
 }

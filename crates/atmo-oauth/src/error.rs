@@ -310,6 +310,7 @@ impl Error {
         }
     }
 
+    #[cfg(feature = "client")]
     pub(crate) fn metadata(url: &str, error: MetadataError) -> Self {
         Self::Metadata {
             url: clip(url, 512),

@@ -11,7 +11,9 @@ use crate::client::OAuthClient;
 use crate::error::{Error, OAuthErrorCode, Result};
 use crate::jose::now_secs;
 use crate::metadata::origin_of;
-use crate::protocol::{TokenSet, token_refresh_body, www_authenticate_error};
+use crate::protocol::{
+    CallbackParams, TokenSet, token_code_body, token_refresh_body, www_authenticate_error,
+};
 use crate::scope::ScopeSet;
 use crate::store::StoredSession;
 
@@ -367,5 +369,88 @@ impl Auth for OAuthSession {
 
     fn account_did(&self) -> Option<Did> {
         Some(self.inner.did.clone())
+    }
+}
+
+/// The calls that make sessions (here, so that `client.rs` does not import this file).
+impl OAuthClient {
+    /// Completes a sign-in from the callback's query (or whole URL): the state is taken
+    /// (once; a replayed callback finds nothing), checked for expiry; `iss` must be the
+    /// issuer (RFC 9207); the code is exchanged (DPoP, PKCE); the token response is
+    /// checked (DPoP, `sub` a DID and the account asked for, `atproto` scope); and `sub`
+    /// must resolve to a PDS whose authorization server is that issuer. The session is
+    /// stored; the app's state is handed back.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownState`], [`Error::StateExpired`], [`Error::MissingIssuer`],
+    /// [`Error::IssuerMismatch`], [`Error::AuthorizationFailed`], [`Error::OAuth`],
+    /// [`Error::TokenResponse`], [`Error::SubjectMismatch`],
+    /// [`Error::AuthorizationServerMismatch`], resolution and store errors.
+    pub async fn callback(&self, query: &str) -> Result<(OAuthSession, Option<String>)> {
+        let params = CallbackParams::parse(query)?;
+        let state = params.state.as_deref().ok_or(Error::Callback("no state"))?;
+        let st = self.inner.states.take(state)?.ok_or(Error::UnknownState)?;
+        if st.expires_at <= now_secs() {
+            return Err(Error::StateExpired);
+        }
+        let server = st.server;
+        let code = params.check(
+            &server.issuer,
+            server.authorization_response_iss_parameter_supported,
+        )?;
+        let url = &server.token_endpoint;
+        let answer = self
+            .dpop_post(url, &st.dpop_key, &server.issuer, |client| {
+                token_code_body(client, code, &st.redirect_uri, &st.verifier)
+            })
+            .await?;
+        if answer.status != 200 {
+            return Err(Self::oauth_error(url, &answer));
+        }
+        let tokens = TokenSet::from_response(
+            &answer.body,
+            &server.issuer,
+            st.expected_did.as_ref(),
+            now_secs(),
+        )?;
+        let pds = match self.check_issuer_of(&tokens.sub, &server.issuer).await {
+            Ok(pds) => pds,
+            Err(e) => {
+                // The tokens are not trusted: give them back.
+                self.revoke_tokens(&server, &st.dpop_key, &tokens).await;
+                return Err(e);
+            }
+        };
+        let data = StoredSession::new(
+            self.inner.metadata.client_id.clone(),
+            server,
+            pds,
+            st.dpop_key,
+            tokens,
+        );
+        self.inner.sessions.save(&data)?;
+        Ok((OAuthSession::new(self.clone(), data), st.app_state))
+    }
+
+    /// The stored session of `did`, as it is (no network; an expired access token is
+    /// refreshed on first use).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSession`], store errors.
+    pub fn restore(&self, did: &Did) -> Result<OAuthSession> {
+        let data = self
+            .inner
+            .sessions
+            .load(did)?
+            .ok_or_else(|| Error::NoSession { did: did.clone() })?;
+        Ok(OAuthSession::new(self.clone(), data))
+    }
+
+    /// A session from a stored record, used as it is (not saved anywhere new).
+    #[must_use]
+    pub fn session_from(&self, data: StoredSession) -> OAuthSession {
+        OAuthSession::new(self.clone(), data)
     }
 }
