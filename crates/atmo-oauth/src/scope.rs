@@ -819,4 +819,22 @@ mod tests {
         let json = serde_json::to_string(&set).unwrap();
         assert_eq!(json, "\"atproto transition:generic\"");
     }
+
+    #[test]
+    fn print_then_parse_is_identity() {
+        for text in [
+            "atproto repo:app.bsky.feed.post?action=delete&action=create",
+            "blob:image/x^y blob?accept=a/b&accept=a/b",
+            "rpc?lxm=a.b.c&lxm=*&aud=did:web:x%23y",
+            "repo?collection=a.b.c&collection=a.b.c",
+            "repo:%61.b.c?%61ction=create",
+            "include:a.b.c",
+            "unknown:thing?x=1 transition:later",
+            "account:status?action=manage identity:*",
+        ] {
+            let set = ScopeSet::parse(text).unwrap();
+            let shown = set.to_string();
+            assert_eq!(ScopeSet::parse(&shown).unwrap(), set, "{text} -> {shown}");
+        }
+    }
 }
