@@ -117,6 +117,40 @@ impl ClientMetadata {
         Ok(meta)
     }
 
+    /// The loopback client a loopback `client_id` stands for (its `redirect_uri`s and
+    /// `scope`), e.g. to restore a stored session of it.
+    ///
+    /// ```
+    /// use atmo_oauth::{ClientMetadata, ScopeSet};
+    /// let m = ClientMetadata::loopback(&["http://127.0.0.1:1/callback".into()], &ScopeSet::generic())?;
+    /// assert_eq!(ClientMetadata::from_loopback_client_id(&m.client_id)?, m);
+    /// # Ok::<(), atmo_oauth::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for anything but a valid loopback `client_id`.
+    pub fn from_loopback_client_id(client_id: &str) -> Result<Self> {
+        let Some(query) = client_id.strip_prefix("http://localhost?") else {
+            return Err(Error::Config("not a loopback client_id".into()));
+        };
+        let mut redirects = Vec::new();
+        let mut scope = None;
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "redirect_uri" => redirects.push(v.into_owned()),
+                "scope" => scope = Some(ScopeSet::parse(&v)?),
+                _ => return Err(Error::Config("unknown loopback client_id parameter".into())),
+            }
+        }
+        let scope = scope.unwrap_or_else(|| ScopeSet::new().with(crate::scope::Scope::Atproto));
+        let meta = Self::loopback(&redirects, &scope)?;
+        if meta.client_id != client_id {
+            return Err(Error::Config("a loopback client_id in another form".into()));
+        }
+        Ok(meta)
+    }
+
     /// A public web client whose document the app serves at `client_id` (an https URL).
     ///
     /// ```
