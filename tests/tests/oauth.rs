@@ -545,3 +545,89 @@ async fn a_proof_with_the_wrong_htu_is_refused_by_the_pds() {
     let bad = send(&wrong, nonce.as_deref());
     assert_eq!(bad.status, 401, "{}", bad.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_login_whoami_logout() {
+    use std::io::BufRead as _;
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let acct = new_account(net).await;
+    let state = atmo_tests::support::temp_dir("oauth-cli");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let atmo = |args: &[&str]| {
+        let mut c = std::process::Command::new(atmo_tests::support::atmo_bin());
+        c.args(args)
+            .args([
+                "--allow-private-network",
+                "--plc",
+                &net.plc,
+                "--handle-resolver",
+                &net.pds,
+            ])
+            .env("XDG_STATE_HOME", &state)
+            .env("ATMO_SESSION_FILE", state.join("session.json"))
+            .env_remove("ATMO_OAUTH_DIR");
+        c
+    };
+    let mut child = atmo(&[
+        "login",
+        "--oauth",
+        &acct.handle,
+        "--no-browser",
+        "--port",
+        &port.to_string(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut url = String::new();
+    out.read_line(&mut url).unwrap();
+    let url = url.trim().to_owned();
+    assert!(
+        url.starts_with(&format!("{}/oauth/authorize?", net.pds)),
+        "{url}"
+    );
+    let acct2 = Account {
+        handle: acct.handle.clone(),
+        password: acct.password.clone(),
+        did: acct.did.clone(),
+    };
+    let back = tokio::task::spawn_blocking(move || sign_in(RefNet::shared(), &url, &acct2))
+        .await
+        .unwrap();
+    let query = back.split_once('?').unwrap().1.to_owned();
+    let res =
+        atmo_tests::refnet::http_get(&format!("http://127.0.0.1:{port}/callback?{query}")).unwrap();
+    assert_eq!(res.status, 200);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+
+    let who = atmo(&["whoami", "--json"]).output().unwrap();
+    assert!(
+        who.status.success(),
+        "{}",
+        String::from_utf8_lossy(&who.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
+    assert_eq!(v["auth"], "oauth");
+    assert_eq!(v["did"], acct.did.as_str());
+    assert_eq!(v["handle"], acct.handle.as_str());
+    assert!(v["scope"].as_str().unwrap().contains("atproto"), "{v}");
+
+    let out = atmo(&["logout"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let who = atmo(&["whoami", "--json"]).output().unwrap();
+    assert!(!who.status.success());
+}
