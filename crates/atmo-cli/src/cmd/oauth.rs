@@ -37,7 +37,11 @@ fn current_file() -> Result<PathBuf, CliError> {
 
 /// The DID of the OAuth account in use, if any.
 pub(crate) fn current() -> Result<Option<Did>, CliError> {
-    match std::fs::read_to_string(current_file()?) {
+    // No state directory at all: no OAuth session either.
+    let Ok(file) = current_file() else {
+        return Ok(None);
+    };
+    match std::fs::read_to_string(file) {
         Ok(s) => Did::new(s.trim())
             .map(Some)
             .map_err(|e| CliError::failed(format!("the current OAuth account file: {e}"))),
@@ -48,7 +52,10 @@ pub(crate) fn current() -> Result<Option<Did>, CliError> {
 
 /// Forgets which OAuth account is in use (an app-password login replaces it).
 pub(crate) fn forget_current() -> Result<(), CliError> {
-    match std::fs::remove_file(current_file()?) {
+    let Ok(file) = current_file() else {
+        return Ok(());
+    };
+    match std::fs::remove_file(file) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(CliError::failed(e)),
