@@ -204,7 +204,7 @@ async fn login_and_reads_find_the_pds_by_resolution() {
     let me = ok_json(&atmo(&sess, &with(&["whoami", "--json"], &na), &[], None));
     assert_eq!(
         me,
-        serde_json::json!({"did": bob_did, "handle": bob_handle, "pds": net.pds})
+        serde_json::json!({"did": bob_did, "handle": bob_handle, "pds": net.pds, "auth": "app-password", "scope": null})
     );
     // The password may also come from standard input (not a terminal: read as a line).
     let sess2 = dir.join("bob2.json");

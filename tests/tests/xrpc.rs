@@ -732,7 +732,7 @@ async fn cli_session_record_blob_xrpc() {
     let me = ok_json(&atmo(&sess, pds, &["whoami", "--json"], None));
     assert_eq!(
         me,
-        serde_json::json!({"did": did, "handle": handle, "pds": pds})
+        serde_json::json!({"did": did, "handle": handle, "pds": pds, "auth": "app-password", "scope": null})
     );
 
     let rec = br#"{"$type":"com.example.note","n":1}"#;

@@ -5,6 +5,7 @@ pub(crate) mod data;
 pub(crate) mod export;
 pub(crate) mod key;
 pub(crate) mod lex;
+pub(crate) mod oauth;
 pub(crate) mod record;
 pub(crate) mod repo;
 pub(crate) mod resolve;

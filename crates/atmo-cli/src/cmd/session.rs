@@ -21,8 +21,20 @@ use crate::net::{client_for, pds_for, runtime, session_client, store, xrpc_err};
                   ATMO_APP_PASSWORD=xxxx-xxxx-xxxx-xxxx atmo login did:plc:abc --pds https://pds.example"
 )]
 pub(crate) struct LoginArgs {
-    /// The account: a handle or a DID.
+    /// The account: a handle or a DID (with --oauth, also a PDS or entryway URL).
     identifier: String,
+    /// Sign in with OAuth (a loopback client and the browser) instead of an app password.
+    #[arg(long)]
+    oauth: bool,
+    /// With --oauth: the scopes to ask for (default "atproto transition:generic").
+    #[arg(long, requires = "oauth")]
+    scope: Option<String>,
+    /// With --oauth: the port to listen on at 127.0.0.1 (default any free port).
+    #[arg(long, requires = "oauth")]
+    port: Option<u16>,
+    /// With --oauth: print the URL without trying to open a browser.
+    #[arg(long, requires = "oauth")]
+    no_browser: bool,
 }
 
 /// Arguments of `atmo logout`.
@@ -32,7 +44,8 @@ pub(crate) struct LogoutArgs {}
 /// Arguments of `atmo whoami`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct WhoamiArgs {
-    /// One JSON object {"did","handle","pds"}.
+    /// One JSON object {"did","handle","pds","auth","scope"} ("auth": "oauth" or
+    /// "app-password"; "scope": the OAuth scopes granted, null for an app password).
     #[arg(long)]
     json: bool,
 }
@@ -109,6 +122,15 @@ fn read_hidden() -> Option<String> {
 /// `atmo login`: with --pds, on that service; otherwise on the PDS the account's DID
 /// document names (resolved with --plc, --handle-resolver, --allow-private-network).
 pub(crate) fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    if args.oauth {
+        return super::oauth::login(
+            &args.identifier,
+            args.scope.as_deref(),
+            args.port,
+            args.no_browser,
+            global,
+        );
+    }
     let rt = runtime()?;
     let (pds, identifier) = match &global.pds {
         Some(p) => (p.clone(), args.identifier.clone()),
@@ -124,6 +146,7 @@ pub(crate) fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), CliError
             .await
             .map_err(xrpc_err)?;
         let s = session.data().await;
+        super::oauth::forget_current()?;
         eprintln!("logged in as {} ({}) on {}", s.handle, s.did, s.pds);
         Ok(())
     })
@@ -131,6 +154,9 @@ pub(crate) fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), CliError
 
 /// `atmo logout`.
 pub(crate) fn logout(_args: LogoutArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    if let Some(s) = super::oauth::session(global)? {
+        return super::oauth::logout(&s);
+    }
     runtime()?.block_on(async {
         let (_, session) = session_client(global).await?;
         session.logout().await.map_err(xrpc_err)
@@ -139,6 +165,9 @@ pub(crate) fn logout(_args: LogoutArgs, global: &GlobalArgs) -> Result<(), CliEr
 
 /// `atmo whoami`.
 pub(crate) fn whoami(args: WhoamiArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    if let Some(s) = super::oauth::session(global)? {
+        return super::oauth::whoami(&s, args.json);
+    }
     runtime()?.block_on(async {
         let (client, session) = session_client(global).await?;
         let req = XrpcRequest::query("com.atproto.server.getSession").map_err(xrpc_err)?;
@@ -156,7 +185,11 @@ pub(crate) fn whoami(args: WhoamiArgs, global: &GlobalArgs) -> Result<(), CliErr
             .to_owned();
         if args.json {
             println(
-                &serde_json::json!({ "did": s.did, "handle": handle, "pds": s.pds }).to_string(),
+                &serde_json::json!({
+                    "did": s.did, "handle": handle, "pds": s.pds,
+                    "auth": "app-password", "scope": null,
+                })
+                .to_string(),
             )
         } else {
             println(&format!("{handle}\t{}\t{}", s.did, s.pds))
