@@ -23,6 +23,8 @@ fn atmo(session: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]
     let mut cmd = Command::new(atmo_bin());
     cmd.args(args)
         .env("ATMO_SESSION_FILE", session)
+        // OAuth state lives under XDG_STATE_HOME: beside the session file, never the user's.
+        .env("XDG_STATE_HOME", session.parent().unwrap_or(session))
         .env_remove("ATMO_APP_PASSWORD")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())

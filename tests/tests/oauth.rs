@@ -235,7 +235,7 @@ async fn end_to_end() {
         scope.has_atproto() && scope.contains(&Scope::TransitionGeneric),
         "{scope}"
     );
-    assert_eq!(session.pds().await, net.pds);
+    assert_eq!(session.pds(), net.pds);
     // Stored, and restored by DID.
     let restored = c.restore(session.did()).unwrap();
     assert_eq!(restored.data().await, session.data().await);

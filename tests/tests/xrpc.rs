@@ -684,6 +684,8 @@ fn atmo(
     cmd.args(args)
         .args(["--pds", pds])
         .env("ATMO_SESSION_FILE", session)
+        // OAuth state lives under XDG_STATE_HOME: beside the session file, never the user's.
+        .env("XDG_STATE_HOME", session.parent().unwrap_or(session))
         .env("ATMO_APP_PASSWORD", "unused")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -721,6 +723,7 @@ async fn cli_session_record_blob_xrpc() {
     let out = login
         .args(["login", &handle, "--pds", pds])
         .env("ATMO_SESSION_FILE", &sess)
+        .env("XDG_STATE_HOME", &dir)
         .env("ATMO_APP_PASSWORD", &password)
         .output()
         .unwrap();

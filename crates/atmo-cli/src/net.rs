@@ -70,9 +70,9 @@ pub(crate) fn client_for(url: &str, global: &GlobalArgs) -> Result<Client, CliEr
         .map_err(xrpc_err)
 }
 
-/// The stored session on its client (on --pds if given), saving refreshed tokens to the
+/// The stored app-password session on its client (on --pds if given), saving refreshed tokens to the
 /// store, or an exit-1 error that says to log in.
-pub(crate) async fn session_client(
+pub(crate) async fn password_session(
     global: &GlobalArgs,
 ) -> Result<(Client, PasswordSession), CliError> {
     let st = store()?;

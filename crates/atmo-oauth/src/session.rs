@@ -42,6 +42,8 @@ pub struct OAuthSession {
 struct Inner {
     client: OAuthClient,
     did: Did,
+    /// The account's PDS (fixed for the session's life: `sub` resolved to it).
+    pds: String,
     state: tokio::sync::Mutex<State>,
     ended: AtomicBool,
 }
@@ -99,6 +101,7 @@ impl OAuthSession {
         Self {
             inner: Arc::new(Inner {
                 did: data.did().clone(),
+                pds: data.pds.clone(),
                 client,
                 state: tokio::sync::Mutex::new(State {
                     data,
@@ -126,8 +129,9 @@ impl OAuthSession {
     }
 
     /// The account's PDS.
-    pub async fn pds(&self) -> String {
-        self.inner.state.lock().await.data.pds.clone()
+    #[must_use]
+    pub fn pds(&self) -> &str {
+        &self.inner.pds
     }
 
     /// An XRPC client for the account's PDS that authenticates with this session, over
@@ -137,13 +141,7 @@ impl OAuthSession {
     ///
     /// [`Error::Xrpc`] for a PDS URL the client refuses.
     pub fn xrpc_client(&self) -> Result<atmo_xrpc::Client> {
-        let pds = self
-            .inner
-            .state
-            .try_lock()
-            .map(|s| s.data.pds.clone())
-            .map_err(|_| Error::Config("the session is busy".into()))?;
-        let client = atmo_xrpc::Client::builder(&pds)
+        let client = atmo_xrpc::Client::builder(&self.inner.pds)
             .http(self.inner.client.http().clone())
             .build()?;
         Ok(client.with_auth(self.clone()))

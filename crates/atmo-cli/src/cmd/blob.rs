@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use super::GlobalArgs;
+use crate::account::{read_target, session_client};
 use crate::error::CliError;
 use crate::io::{println, read_input};
-use crate::net::{Progress, download, read_target, runtime, session_client, xrpc_err};
+use crate::net::{Progress, download, runtime, xrpc_err};
 
 /// Arguments of `atmo blob`.
 #[derive(Debug, clap::Args)]
@@ -46,7 +47,7 @@ pub(crate) fn run(args: BlobArgs, global: &GlobalArgs) -> Result<(), CliError> {
         match args.command {
             BlobCommand::Upload { file, mime, json } => {
                 let data = read_input(Some(&file))?;
-                let (client, _) = session_client(global).await?;
+                let client = session_client(global).await?;
                 let blob = client
                     .upload_blob(data.into(), &mime)
                     .await

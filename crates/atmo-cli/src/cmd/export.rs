@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use super::GlobalArgs;
+use crate::account::read_target;
 use crate::error::CliError;
-use crate::net::{Progress, download, read_target, runtime, xrpc_err};
+use crate::net::{Progress, download, runtime, xrpc_err};
 
 /// Downloads the repository of `handle_or_did` into `out` (written to `out.part`, renamed
 /// at the end). The PDS is --pds, else the session's for its own account, else the one

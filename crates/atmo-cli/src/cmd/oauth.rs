@@ -205,7 +205,7 @@ pub(crate) fn whoami(session: &OAuthSession, json: bool) -> Result<(), CliError>
             .and_then(|h| h.as_str())
             .unwrap_or("handle.invalid")
             .to_owned();
-        let pds = session.pds().await;
+        let pds = session.pds().to_owned();
         let scope = session.scope().await.to_string();
         if json {
             println(

@@ -6,9 +6,10 @@ use atmo_syntax::AtUri;
 use futures_util::TryStreamExt as _;
 
 use super::GlobalArgs;
+use crate::account::{read_target, session_client};
 use crate::error::CliError;
 use crate::io::{println, read_input};
-use crate::net::{read_target, runtime, session_client, xrpc_err};
+use crate::net::{runtime, xrpc_err};
 
 /// Arguments of `atmo record`.
 #[derive(Debug, clap::Args)]
@@ -132,7 +133,7 @@ pub(crate) fn run(args: RecordArgs, global: &GlobalArgs) -> Result<(), CliError>
                 rkey,
             } => {
                 let value = read_record(file.as_deref())?;
-                let (client, _) = session_client(global).await?;
+                let client = session_client(global).await?;
                 let c = client
                     .create_record(&collection, rkey.as_deref(), &value)
                     .await
@@ -142,7 +143,7 @@ pub(crate) fn run(args: RecordArgs, global: &GlobalArgs) -> Result<(), CliError>
             RecordCommand::Put { uri, file } => {
                 let (_, coll, rkey) = parse_uri(&uri)?;
                 let value = read_record(file.as_deref())?;
-                let (client, _) = session_client(global).await?;
+                let client = session_client(global).await?;
                 let c = client
                     .put_record(&coll, &rkey, &value, None)
                     .await
@@ -151,7 +152,7 @@ pub(crate) fn run(args: RecordArgs, global: &GlobalArgs) -> Result<(), CliError>
             }
             RecordCommand::Delete { uri } => {
                 let (_, coll, rkey) = parse_uri(&uri)?;
-                let (client, _) = session_client(global).await?;
+                let client = session_client(global).await?;
                 client
                     .delete_record(&coll, &rkey, None)
                     .await

@@ -9,7 +9,7 @@ use crate::error::CliError;
 use crate::io::println;
 use atmo_xrpc::{PasswordSession, XrpcRequest};
 
-use crate::net::{client_for, pds_for, runtime, session_client, store, xrpc_err};
+use crate::net::{client_for, password_session, pds_for, runtime, store, xrpc_err};
 
 /// Arguments of `atmo login`.
 #[derive(Debug, clap::Args)]
@@ -158,7 +158,7 @@ pub(crate) fn logout(_args: LogoutArgs, global: &GlobalArgs) -> Result<(), CliEr
         return super::oauth::logout(&s);
     }
     runtime()?.block_on(async {
-        let (_, session) = session_client(global).await?;
+        let (_, session) = password_session(global).await?;
         session.logout().await.map_err(xrpc_err)
     })
 }
@@ -169,7 +169,7 @@ pub(crate) fn whoami(args: WhoamiArgs, global: &GlobalArgs) -> Result<(), CliErr
         return super::oauth::whoami(&s, args.json);
     }
     runtime()?.block_on(async {
-        let (client, session) = session_client(global).await?;
+        let (client, session) = password_session(global).await?;
         let req = XrpcRequest::query("com.atproto.server.getSession").map_err(xrpc_err)?;
         let me = client
             .send_authed(&req)

@@ -1,0 +1,34 @@
+//! The signed-in account, whichever way it signed in: an OAuth session (`atmo login
+//! --oauth`, DPoP-bound, refreshed and nonce-retried by atmo-oauth) wins over an
+//! app-password session (`atmo login`).
+
+use atmo_xrpc::Client;
+
+use crate::cmd::GlobalArgs;
+use crate::error::CliError;
+use crate::net;
+
+/// A client that carries the signed-in account's session, or an exit-1 error that says to
+/// log in. An OAuth session talks to its own PDS (the one its tokens are for); an
+/// app-password session to --pds if given, else its PDS.
+pub(crate) async fn session_client(global: &GlobalArgs) -> Result<Client, CliError> {
+    if let Some(s) = crate::cmd::oauth::session(global)? {
+        return s.xrpc_client().map_err(CliError::failed);
+    }
+    Ok(net::password_session(global).await?.0)
+}
+
+/// Where to read an account's data ([`net::read_target`]); the OAuth session is attached
+/// when the client talks to its PDS.
+pub(crate) async fn read_target(
+    identifier: &str,
+    global: &GlobalArgs,
+) -> Result<(Client, String), CliError> {
+    let (client, did) = net::read_target(identifier, global).await?;
+    if let Some(s) = crate::cmd::oauth::session(global)?
+        && s.pds().trim_end_matches('/') == client.base()
+    {
+        return Ok((s.xrpc_client().map_err(CliError::failed)?, did));
+    }
+    Ok((client, did))
+}
