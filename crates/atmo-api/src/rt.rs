@@ -6,7 +6,9 @@ use std::fmt;
 use atmo_data::Value;
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -60,74 +62,392 @@ impl<M: SerializeMap> MapSer<M> {
     }
 }
 
-/// Reads a generated object: takes its fields out of the map, and keeps the rest.
-pub struct MapDe {
-    map: atmo_data::Map,
-}
+/// A generated object, read in one pass over its map.
+///
+/// The generated `Deserialize` impl calls [`object`], which hands a [`MapDe`] to
+/// [`Object::read`]: a loop that matches each key to a field index of [`Object::FIELDS`]
+/// and reads its value straight from the input; unknown keys go to `extra`.
+pub trait Object: Sized {
+    /// The lexicon's field names; [`MapDe::next`] gives an index into this list.
+    const FIELDS: &'static [&'static str];
 
-impl MapDe {
-    /// Reads a map.
+    /// Reads the object from its map.
     ///
     /// # Errors
-    /// If the input is not a data model map.
-    pub fn new<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Map(map) => Ok(Self { map }),
-            other => Err(serde::de::Error::custom(format_args!(
-                "expected an object, found {}",
-                other.kind()
+    /// If a field is missing, repeated or does not fit its type.
+    fn read<'de, A: MapAccess<'de>>(m: MapDe<'de, A>) -> Result<Self, A::Error>;
+}
+
+/// Deserializes a generated object (see [`Object`]).
+///
+/// # Errors
+/// If the input is not a map, or as [`Object::read`].
+pub fn object<'de, D: Deserializer<'de>, T: Object>(d: D) -> Result<T, D::Error> {
+    d.deserialize_map(ObjectVisitor(PhantomData))
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::read(MapDe {
+            map,
+            fields: T::FIELDS,
+            cur: "",
+            extra: BTreeMap::new(),
+            _de: PhantomData,
+        })
+    }
+}
+
+/// Reads a generated object's map entry by entry (see [`Object`]).
+pub struct MapDe<'de, A> {
+    map: A,
+    fields: &'static [&'static str],
+    /// The field whose value is read next (for messages).
+    cur: &'static str,
+    extra: BTreeMap<String, Value>,
+    _de: PhantomData<&'de ()>,
+}
+
+enum Key {
+    Field(usize),
+    Other(String),
+}
+
+struct KeySeed(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_str<E: de::Error>(self, k: &str) -> Result<Key, E> {
+        Ok(match self.0.iter().position(|f| *f == k) {
+            Some(i) => Key::Field(i),
+            None => Key::Other(k.to_owned()),
+        })
+    }
+    fn visit_string<E: de::Error>(self, k: String) -> Result<Key, E> {
+        Ok(match self.0.iter().position(|f| *f == k) {
+            Some(i) => Key::Field(i),
+            None => Key::Other(k),
+        })
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
+    /// The index in [`Object::FIELDS`] of the next known key (its value is read next by
+    /// [`Self::req`] or [`Self::opt`]), or `None` at the end of the map. Unknown keys on
+    /// the way are kept with their values for [`Self::rest`].
+    ///
+    /// # Errors
+    /// If the input is not a map of strings, or an unknown entry breaks a data model rule
+    /// (a repeated key, `$link` or `$bytes` beside other keys, an empty `$type`).
+    #[inline]
+    pub fn next(&mut self) -> Result<Option<usize>, A::Error> {
+        loop {
+            match self.map.next_key_seed(KeySeed(self.fields))? {
+                None => return Ok(None),
+                Some(Key::Field(i)) => {
+                    self.cur = self.fields.get(i).copied().unwrap_or_default();
+                    return Ok(Some(i));
+                }
+                Some(Key::Other(k)) => self.other(k)?,
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn other(&mut self, k: String) -> Result<(), A::Error> {
+        if k == "$link" || k == "$bytes" {
+            return Err(de::Error::custom(format_args!(
+                "a {k} object must have no other keys"
+            )));
+        }
+        let v: Value = self.map.next_value()?;
+        if k == "$type" && v.as_str().is_none_or(str::is_empty) {
+            return Err(de::Error::custom("$type must be a non-empty string"));
+        }
+        match self.extra.entry(k) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+                Ok(())
+            }
+            std::collections::btree_map::Entry::Occupied(e) => Err(de::Error::custom(
+                format_args!("duplicate key {:?}", e.key()),
+            )),
+        }
+    }
+
+    /// Reads the value of a required field into its slot.
+    ///
+    /// # Errors
+    /// If the field was already read or its value does not fit `T` (the message names
+    /// the field).
+    #[inline]
+    pub fn req<T: Deserialize<'de>>(&mut self, slot: &mut Option<T>) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(self.duplicate());
+        }
+        match self.map.next_value() {
+            Ok(v) => {
+                *slot = Some(v);
+                Ok(())
+            }
+            Err(e) => Err(self.in_field(e)),
+        }
+    }
+
+    /// Reads the value of an optional field (null reads as `Some(None)`) into its slot.
+    ///
+    /// # Errors
+    /// As for [`Self::req`].
+    #[inline]
+    pub fn opt<T: Deserialize<'de>>(
+        &mut self,
+        slot: &mut Option<Option<T>>,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(self.duplicate());
+        }
+        match self.map.next_value() {
+            Ok(v) => {
+                *slot = Some(v);
+                Ok(())
+            }
+            Err(e) => Err(self.in_field(e)),
+        }
+    }
+
+    #[cold]
+    fn duplicate(&self) -> A::Error {
+        de::Error::custom(format_args!("duplicate field `{}`", self.cur))
+    }
+
+    #[cold]
+    fn in_field(&self, e: A::Error) -> A::Error {
+        de::Error::custom(format_args!("{}: {e}", self.cur))
+    }
+
+    /// A required field's value, or the error naming it (`i` indexes [`Object::FIELDS`]).
+    ///
+    /// # Errors
+    /// If the field was missing.
+    #[inline]
+    pub fn need<T>(&self, v: Option<T>, i: usize) -> Result<T, A::Error> {
+        match v {
+            Some(v) => Ok(v),
+            None => Err(de::Error::custom(format_args!(
+                "missing field `{}`",
+                self.fields.get(i).copied().unwrap_or_default()
             ))),
         }
     }
 
-    /// Takes a required field.
-    ///
-    /// # Errors
-    /// If the field is missing or does not fit `T`.
-    pub fn req<T: DeserializeOwned, E: serde::de::Error>(&mut self, key: &str) -> Result<T, E> {
-        match self.map.remove(key) {
-            Some(v) => field(key, v),
-            None => Err(E::custom(format_args!("missing field `{key}`"))),
-        }
-    }
-
-    /// Takes an optional field (missing or null: `None`).
-    ///
-    /// # Errors
-    /// If the field does not fit `T`.
-    pub fn opt<T: DeserializeOwned, E: serde::de::Error>(
-        &mut self,
-        key: &str,
-    ) -> Result<Option<T>, E> {
-        match self.map.remove(key) {
-            Some(v) => field(key, v),
-            None => Ok(None),
-        }
-    }
-
-    /// Takes an optional and nullable field: `None` if absent, `Some(None)` if null.
-    ///
-    /// # Errors
-    /// If the field is present, not null, and not a `T`.
-    pub fn opt_nullable<T: DeserializeOwned, E: serde::de::Error>(
-        &mut self,
-        key: &str,
-    ) -> Result<Option<Option<T>>, E> {
-        match self.map.remove(key) {
-            Some(Value::Null) => Ok(Some(None)),
-            Some(v) => field(key, v).map(|t| Some(Some(t))),
-            None => Ok(None),
-        }
-    }
-
-    /// The fields not taken, kept as found.
+    /// The unknown fields, kept as found.
     pub fn rest(self) -> BTreeMap<String, Value> {
-        self.map.into_entries().into_iter().collect()
+        self.extra
     }
 }
 
-fn field<T: DeserializeOwned, E: serde::de::Error>(key: &str, v: Value) -> Result<T, E> {
-    atmo_data::from_value(v).map_err(|e| E::custom(format_args!("{key}: {e}")))
+/// A union tagged by `$type`, read in one pass (see [`union`]).
+pub trait Union: Sized {
+    /// The member for `tag`, read from `m` (the map's entries but `$type`).
+    ///
+    /// # Errors
+    /// If the member does not fit its type, or a closed union does not list `tag`.
+    fn member<'de, A: MapAccess<'de>>(tag: &str, m: Member<'de, A>) -> Result<Self, A::Error>;
+
+    /// A value that is not a map, or a map without `$type`: an open union keeps it as
+    /// its `Unknown` variant; a closed one refuses it (`None`, the default).
+    fn untagged(v: Value) -> Option<Self> {
+        let _ = v;
+        None
+    }
+}
+
+/// Deserializes a union: reads the map's entries up to `$type` (which DAG-CBOR's key
+/// order need not put first), keeping those before it, then hands the member's type a
+/// map of the kept entries followed by the rest of the input ([`Member`]), so the
+/// member is read in the same pass.
+///
+/// # Errors
+/// As [`Union::member`]; also if `$type` is not a non-empty string.
+pub fn union<'de, D: Deserializer<'de>, U: Union>(d: D) -> Result<U, D::Error> {
+    d.deserialize_any(UnionVisitor(PhantomData))
+}
+
+/// The rest of a union's map, after its `$type`: see [`union`].
+pub struct Member<'de, A> {
+    before: Vec<(String, Value)>,
+    tag: String,
+    map: A,
+    _de: PhantomData<&'de ()>,
+}
+
+impl<'de, A: MapAccess<'de>> Member<'de, A> {
+    /// Reads the member as a `T` (the map without its `$type`).
+    ///
+    /// # Errors
+    /// If it does not fit `T`.
+    #[inline]
+    pub fn read<T: Deserialize<'de>>(self) -> Result<Box<T>, A::Error> {
+        T::deserialize(ChainDe {
+            before: self.before.into_iter(),
+            value: None,
+            map: self.map,
+            _de: PhantomData,
+        })
+        .map(Box::new)
+    }
+
+    /// The whole value, `$type` included, as found (an open union's `Unknown`).
+    ///
+    /// # Errors
+    /// If the rest of the map is not data model values.
+    pub fn unknown(mut self) -> Result<Value, A::Error> {
+        let mut entries = self.before;
+        entries.push(("$type".to_owned(), Value::from(self.tag)));
+        while let Some(k) = self.map.next_key::<String>()? {
+            let v: Value = self.map.next_value()?;
+            entries.push((k, v));
+        }
+        Value::from_object_entries(entries).map_err(de::Error::custom)
+    }
+
+    /// The error for a `$type` a closed union does not list.
+    pub fn not_member(self) -> A::Error {
+        unknown_type(Some(&self.tag))
+    }
+}
+
+struct UnionVisitor<U>(PhantomData<U>);
+
+impl<U: Union> UnionVisitor<U> {
+    fn untagged<E: de::Error>(v: Value) -> Result<U, E> {
+        U::untagged(v).ok_or_else(|| unknown_type(None))
+    }
+}
+
+impl<'de, U: Union> Visitor<'de> for UnionVisitor<U> {
+    type Value = U;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a union member")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<U, A::Error> {
+        let mut before = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if k == "$type" {
+                let tag = match map.next_value::<Value>()? {
+                    Value::String(s) if !s.is_empty() => s.into_string(),
+                    _ => return Err(de::Error::custom("$type must be a non-empty string")),
+                };
+                return U::member(
+                    &tag.clone(),
+                    Member {
+                        before,
+                        tag,
+                        map,
+                        _de: PhantomData,
+                    },
+                );
+            }
+            let v: Value = map.next_value()?;
+            before.push((k, v));
+        }
+        Self::untagged(Value::from_object_entries(before).map_err(de::Error::custom)?)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<U, E> {
+        Self::untagged(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<U, E> {
+        Self::untagged(Value::Null)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<U, E> {
+        Self::untagged(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<U, E> {
+        Self::untagged(Value::Integer(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<U, E> {
+        let v = i64::try_from(v)
+            .map_err(|_| E::custom(format_args!("integer {v} is out of the i64 range")))?;
+        Self::untagged(Value::Integer(v))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<U, E> {
+        Err(E::custom("floats are not allowed in atproto data"))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<U, E> {
+        Self::untagged(Value::from(v))
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<U, E> {
+        Self::untagged(Value::Bytes(v.to_vec()))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<U, A::Error> {
+        let mut a = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            a.push(v);
+        }
+        Self::untagged(Value::Array(a))
+    }
+}
+
+/// The entries kept before `$type`, then the rest of the map: a deserializer for a
+/// union member.
+struct ChainDe<'de, A> {
+    before: std::vec::IntoIter<(String, Value)>,
+    value: Option<Value>,
+    map: A,
+    _de: PhantomData<&'de ()>,
+}
+
+impl<'de, A: MapAccess<'de>> Deserializer<'de> for ChainDe<'de, A> {
+    type Error = A::Error;
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        v.visit_map(self)
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for ChainDe<'de, A> {
+    type Error = A::Error;
+    #[inline]
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.before.next() {
+            Some((k, v)) => {
+                self.value = Some(v);
+                seed.deserialize(de::value::StringDeserializer::<A::Error>::new(k))
+                    .map(Some)
+            }
+            None => self.map.next_key_seed(seed),
+        }
+    }
+    #[inline]
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.value.take() {
+            Some(v) => seed.deserialize(v).map_err(de::Error::custom),
+            None => self.map.next_value_seed(seed),
+        }
+    }
 }
 
 /// A record type: the generated `Record` of a record lexicon.

@@ -195,6 +195,27 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
+impl Value {
+    /// The value of a data model object read as `entries`, with the rules that reading
+    /// atproto data applies: `{"$link": "<CID>"}` alone is a link, `{"$bytes": "<base64>"}`
+    /// alone is bytes, keys must not repeat, a `$type` must be a non-empty string, and a
+    /// `"$type": "blob"` object must be a well-formed blob. The entries may come in any
+    /// order.
+    ///
+    /// ```
+    /// use atmo_data::Value;
+    /// let v = Value::from_object_entries(vec![("b".into(), Value::from(1)), ("a".into(), Value::Null)]);
+    /// assert_eq!(v.unwrap().as_map().map(|m| m.keys().collect::<Vec<_>>()), Some(vec!["a", "b"]));
+    /// assert!(Value::from_object_entries(vec![("$type".into(), Value::from(""))]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Serde`](crate::Error::Serde) naming the rule the entries break.
+    pub fn from_object_entries(entries: Vec<(String, Value)>) -> Result<Value, crate::Error> {
+        object(entries).map_err(crate::Error::Serde)
+    }
+}
+
 /// Applies the atproto object rules to collected JSON object entries.
 fn object(mut entries: Vec<(String, Value)>) -> Result<Value, String> {
     // Special single-key objects first.

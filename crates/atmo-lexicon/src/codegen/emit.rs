@@ -340,6 +340,8 @@ impl Emitter<'_> {
         let mut fields = String::new();
         let mut ser = String::new();
         let mut de = String::new();
+        let mut de_arms = String::new();
+        let mut de_names: Vec<String> = Vec::new();
         let mut taken = Names::new();
         let mut field_values = Vec::new();
         for (prop, schema) in &o.properties {
@@ -384,7 +386,17 @@ impl Emitter<'_> {
                 _ => dm,
             };
             let _ = writeln!(ser, "m.{sm}({prop:?}, &self.{field})?;");
-            let _ = writeln!(de, "{field}: m.{dm}({prop:?})?,");
+            // One pass: a match arm reads the field's value into slot `f.{i}`, then the
+            // struct is built from the slots.
+            let i = de_names.len();
+            de_names.push(format!("{prop:?}"));
+            let (arm, build) = match dm {
+                "req" => ("req", format!("m.need(f.{i}, {i})?")),
+                "opt" => ("opt", format!("f.{i}.flatten()")),
+                _ => ("opt", format!("f.{i}")),
+            };
+            let _ = writeln!(de_arms, "{i} => m.{arm}(&mut f.{i})?,");
+            let _ = writeln!(de, "{field}: {build},");
         }
         let extra = taken.claim("extra");
         let mutable = if o.properties.is_empty() { "" } else { "mut " };
@@ -400,9 +412,22 @@ impl Emitter<'_> {
             s,
             "impl serde::Serialize for {ty} {{\nfn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\nlet {mutable}m = {rt}::MapSer::new(s)?;\n{ser}m.end(&self.{extra})\n}}\n}}"
         );
+        let de_loop = if de_names.is_empty() {
+            "while m.next()?.is_some() {}\n".to_owned()
+        } else {
+            let slots = if de_names.len() == 1 {
+                "None,".to_owned()
+            } else {
+                vec!["None"; de_names.len()].join(", ")
+            };
+            format!(
+                "let mut f = ({slots});\nwhile let Some(i) = m.next()? {{\nmatch i {{\n{de_arms}_ => {{}}\n}}\n}}\n"
+            )
+        };
         let _ = writeln!(
             s,
-            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\nlet {mutable}m = {rt}::MapDe::new(d)?;\nOk(Self {{\n{de}{extra}: m.rest(),\n}})\n}}\n}}"
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::object(d)\n}}\n}}\nimpl {rt}::Object for {ty} {{\nconst FIELDS: &'static [&'static str] = &[{names}];\nfn read<'de, A: serde::de::MapAccess<'de>>(mut m: {rt}::MapDe<'de, A>) -> Result<Self, A::Error> {{\n{de_loop}Ok(Self {{\n{de}{extra}: m.rest(),\n}})\n}}\n}}",
+            names = de_names.join(", ")
         );
         self.out.push_str(&s);
         self.items += 1;
@@ -581,26 +606,37 @@ impl Emitter<'_> {
         if members.is_empty() && u.closed {
             s = s.replace("match self {", "match *self {");
         }
+        // One pass: `rt::union` finds `$type` and hands the rest of the map to `member`.
         let _ = writeln!(
             s,
-            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\nlet (tag, v) = {rt}::deserialize_tagged(d)?;\nOk(match tag.as_deref() {{"
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::union(d)\n}}\n}}\nimpl {rt}::Union for {ty} {{\nfn member<'de, A: serde::de::MapAccess<'de>>(tag: &str, m: {rt}::Member<'de, A>) -> Result<Self, A::Error> {{"
         );
-        for (v, _, tag) in &members {
-            let _ = writeln!(s, "Some({tag:?}) => Self::{v}({rt}::from_value(v)?),");
-        }
-        if u.closed {
-            let _ = writeln!(s, "other => return Err({rt}::unknown_type(other)),");
+        let fallback = if u.closed {
+            "return Err(m.not_member())"
         } else {
-            s.push_str("_ => Self::Unknown(v),\n");
+            "Self::Unknown(m.unknown()?)"
+        };
+        if members.is_empty() {
+            let only = if u.closed {
+                "Err(m.not_member())"
+            } else {
+                "Ok(Self::Unknown(m.unknown()?))"
+            };
+            let _ = writeln!(s, "let _ = tag;\n{only}");
+        } else {
+            s.push_str("Ok(match tag {\n");
+            for (v, _, tag) in &members {
+                let _ = writeln!(s, "{tag:?} => Self::{v}(m.read()?),");
+            }
+            let _ = writeln!(s, "_ => {fallback},\n}})");
         }
-        s.push_str("})\n}\n}\n");
-        if members.is_empty() && !u.closed {
-            // An open union with no listed members: everything is `Unknown`.
-            s = s.replace("let (tag, v) =", "let (_, v) =").replace(
-                "Ok(match tag.as_deref() {\n_ => Self::Unknown(v),\n})",
-                "Ok(Self::Unknown(v))",
+        s.push_str("}\n");
+        if !u.closed {
+            s.push_str(
+                "fn untagged(v: atmo_data::Value) -> Option<Self> {\nSome(Self::Unknown(v))\n}\n",
             );
         }
+        s.push_str("}\n");
         self.out.push_str(&s);
         self.items += 1;
     }

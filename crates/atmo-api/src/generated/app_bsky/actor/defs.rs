@@ -17,9 +17,23 @@ impl serde::Serialize for AdultContentPref {
 }
 impl<'de> serde::Deserialize<'de> for AdultContentPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AdultContentPref {
+    const FIELDS: &'static [&'static str] = &["enabled"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            enabled: m.req("enabled")?,
+            enabled: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -42,9 +56,23 @@ impl serde::Serialize for BskyAppProgressGuide {
 }
 impl<'de> serde::Deserialize<'de> for BskyAppProgressGuide {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BskyAppProgressGuide {
+    const FIELDS: &'static [&'static str] = &["guide"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            guide: m.req("guide")?,
+            guide: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -76,12 +104,30 @@ impl serde::Serialize for BskyAppStatePref {
 }
 impl<'de> serde::Deserialize<'de> for BskyAppStatePref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BskyAppStatePref {
+    const FIELDS: &'static [&'static str] =
+        &["activeProgressGuide", "isBetaUser", "nuxs", "queuedNudges"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active_progress_guide: m.opt("activeProgressGuide")?,
-            is_beta_user: m.opt("isBetaUser")?,
-            nuxs: m.opt("nuxs")?,
-            queued_nudges: m.opt("queuedNudges")?,
+            active_progress_guide: f.0.flatten(),
+            is_beta_user: f.1.flatten(),
+            nuxs: f.2.flatten(),
+            queued_nudges: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -107,11 +153,27 @@ impl serde::Serialize for ContentLabelPref {
 }
 impl<'de> serde::Deserialize<'de> for ContentLabelPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ContentLabelPref {
+    const FIELDS: &'static [&'static str] = &["label", "labelerDid", "visibility"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            label: m.req("label")?,
-            labeler_did: m.opt("labelerDid")?,
-            visibility: m.req("visibility")?,
+            label: m.need(f.0, 0)?,
+            labeler_did: f.1.flatten(),
+            visibility: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -152,11 +214,27 @@ impl serde::Serialize for DeclaredAgePref {
 }
 impl<'de> serde::Deserialize<'de> for DeclaredAgePref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DeclaredAgePref {
+    const FIELDS: &'static [&'static str] = &["isOverAge13", "isOverAge16", "isOverAge18"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            is_over_age13: m.opt("isOverAge13")?,
-            is_over_age16: m.opt("isOverAge16")?,
-            is_over_age18: m.opt("isOverAge18")?,
+            is_over_age13: f.0.flatten(),
+            is_over_age16: f.1.flatten(),
+            is_over_age18: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -193,14 +271,40 @@ impl serde::Serialize for FeedViewPref {
 }
 impl<'de> serde::Deserialize<'de> for FeedViewPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FeedViewPref {
+    const FIELDS: &'static [&'static str] = &[
+        "feed",
+        "hideQuotePosts",
+        "hideReplies",
+        "hideRepliesByLikeCount",
+        "hideRepliesByUnfollowed",
+        "hideReposts",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            feed: m.req("feed")?,
-            hide_quote_posts: m.opt("hideQuotePosts")?,
-            hide_replies: m.opt("hideReplies")?,
-            hide_replies_by_like_count: m.opt("hideRepliesByLikeCount")?,
-            hide_replies_by_unfollowed: m.opt("hideRepliesByUnfollowed")?,
-            hide_reposts: m.opt("hideReposts")?,
+            feed: m.need(f.0, 0)?,
+            hide_quote_posts: f.1.flatten(),
+            hide_replies: f.2.flatten(),
+            hide_replies_by_like_count: f.3.flatten(),
+            hide_replies_by_unfollowed: f.4.flatten(),
+            hide_reposts: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -222,9 +326,23 @@ impl serde::Serialize for HiddenPostsPref {
 }
 impl<'de> serde::Deserialize<'de> for HiddenPostsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for HiddenPostsPref {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -246,9 +364,23 @@ impl serde::Serialize for InterestsPref {
 }
 impl<'de> serde::Deserialize<'de> for InterestsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for InterestsPref {
+    const FIELDS: &'static [&'static str] = &["tags"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            tags: m.req("tags")?,
+            tags: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -273,10 +405,25 @@ impl serde::Serialize for KnownFollowers {
 }
 impl<'de> serde::Deserialize<'de> for KnownFollowers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for KnownFollowers {
+    const FIELDS: &'static [&'static str] = &["count", "followers"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            count: m.req("count")?,
-            followers: m.req("followers")?,
+            count: m.need(f.0, 0)?,
+            followers: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -297,9 +444,23 @@ impl serde::Serialize for LabelerPrefItem {
 }
 impl<'de> serde::Deserialize<'de> for LabelerPrefItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerPrefItem {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -320,9 +481,23 @@ impl serde::Serialize for LabelersPref {
 }
 impl<'de> serde::Deserialize<'de> for LabelersPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelersPref {
+    const FIELDS: &'static [&'static str] = &["labelers"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            labelers: m.req("labelers")?,
+            labelers: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -349,10 +524,25 @@ impl serde::Serialize for LiveEventPreferences {
 }
 impl<'de> serde::Deserialize<'de> for LiveEventPreferences {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LiveEventPreferences {
+    const FIELDS: &'static [&'static str] = &["hiddenFeedIds", "hideAllFeeds"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            hidden_feed_ids: m.opt("hiddenFeedIds")?,
-            hide_all_feeds: m.opt("hideAllFeeds")?,
+            hidden_feed_ids: f.0.flatten(),
+            hide_all_feeds: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -387,13 +577,31 @@ impl serde::Serialize for MutedWord {
 }
 impl<'de> serde::Deserialize<'de> for MutedWord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MutedWord {
+    const FIELDS: &'static [&'static str] = &["actorTarget", "expiresAt", "id", "targets", "value"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_target: m.opt("actorTarget")?,
-            expires_at: m.opt("expiresAt")?,
-            id: m.opt("id")?,
-            targets: m.req("targets")?,
-            value: m.req("value")?,
+            actor_target: f.0.flatten(),
+            expires_at: f.1.flatten(),
+            id: f.2.flatten(),
+            targets: m.need(f.3, 3)?,
+            value: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -431,9 +639,23 @@ impl serde::Serialize for MutedWordsPref {
 }
 impl<'de> serde::Deserialize<'de> for MutedWordsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MutedWordsPref {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -464,12 +686,29 @@ impl serde::Serialize for Nux {
 }
 impl<'de> serde::Deserialize<'de> for Nux {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Nux {
+    const FIELDS: &'static [&'static str] = &["completed", "data", "expiresAt", "id"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            completed: m.req("completed")?,
-            data: m.opt("data")?,
-            expires_at: m.opt("expiresAt")?,
-            id: m.req("id")?,
+            completed: m.need(f.0, 0)?,
+            data: f.1.flatten(),
+            expires_at: f.2.flatten(),
+            id: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -491,9 +730,23 @@ impl serde::Serialize for PersonalDetailsPref {
 }
 impl<'de> serde::Deserialize<'de> for PersonalDetailsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PersonalDetailsPref {
+    const FIELDS: &'static [&'static str] = &["birthDate"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            birth_date: m.opt("birthDate")?,
+            birth_date: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -518,13 +771,21 @@ impl serde::Serialize for PostInteractionSettingsPrefPostgateEmbeddingRulesItem 
 }
 impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefPostgateEmbeddingRulesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.postgate#disableRule") => {
-                Self::PostgateDisableRule(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for PostInteractionSettingsPrefPostgateEmbeddingRulesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.postgate#disableRule" => Self::PostgateDisableRule(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `app.bsky.actor.defs#postInteractionSettingsPref`.
@@ -562,22 +823,24 @@ impl serde::Serialize for PostInteractionSettingsPrefThreadgateAllowRulesItem {
 }
 impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefThreadgateAllowRulesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.threadgate#mentionRule") => {
-                Self::ThreadgateMentionRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#followerRule") => {
-                Self::ThreadgateFollowerRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#followingRule") => {
-                Self::ThreadgateFollowingRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#listRule") => {
-                Self::ThreadgateListRule(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for PostInteractionSettingsPrefThreadgateAllowRulesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.threadgate#mentionRule" => Self::ThreadgateMentionRule(m.read()?),
+            "app.bsky.feed.threadgate#followerRule" => Self::ThreadgateFollowerRule(m.read()?),
+            "app.bsky.feed.threadgate#followingRule" => Self::ThreadgateFollowingRule(m.read()?),
+            "app.bsky.feed.threadgate#listRule" => Self::ThreadgateListRule(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.actor.defs#postInteractionSettingsPref`
@@ -603,10 +866,25 @@ impl serde::Serialize for PostInteractionSettingsPref {
 }
 impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PostInteractionSettingsPref {
+    const FIELDS: &'static [&'static str] = &["postgateEmbeddingRules", "threadgateAllowRules"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            postgate_embedding_rules: m.opt("postgateEmbeddingRules")?,
-            threadgate_allow_rules: m.opt("threadgateAllowRules")?,
+            postgate_embedding_rules: f.0.flatten(),
+            threadgate_allow_rules: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -706,58 +984,38 @@ impl serde::Serialize for PreferencesItem {
 }
 impl<'de> serde::Deserialize<'de> for PreferencesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.actor.defs#adultContentPref") => {
-                Self::AdultContentPref(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for PreferencesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.actor.defs#adultContentPref" => Self::AdultContentPref(m.read()?),
+            "app.bsky.actor.defs#contentLabelPref" => Self::ContentLabelPref(m.read()?),
+            "app.bsky.actor.defs#savedFeedsPref" => Self::SavedFeedsPref(m.read()?),
+            "app.bsky.actor.defs#savedFeedsPrefV2" => Self::SavedFeedsPrefV2(m.read()?),
+            "app.bsky.actor.defs#personalDetailsPref" => Self::PersonalDetailsPref(m.read()?),
+            "app.bsky.actor.defs#declaredAgePref" => Self::DeclaredAgePref(m.read()?),
+            "app.bsky.actor.defs#feedViewPref" => Self::FeedViewPref(m.read()?),
+            "app.bsky.actor.defs#threadViewPref" => Self::ThreadViewPref(m.read()?),
+            "app.bsky.actor.defs#interestsPref" => Self::InterestsPref(m.read()?),
+            "app.bsky.actor.defs#mutedWordsPref" => Self::MutedWordsPref(m.read()?),
+            "app.bsky.actor.defs#hiddenPostsPref" => Self::HiddenPostsPref(m.read()?),
+            "app.bsky.actor.defs#bskyAppStatePref" => Self::BskyAppStatePref(m.read()?),
+            "app.bsky.actor.defs#labelersPref" => Self::LabelersPref(m.read()?),
+            "app.bsky.actor.defs#postInteractionSettingsPref" => {
+                Self::PostInteractionSettingsPref(m.read()?)
             }
-            Some("app.bsky.actor.defs#contentLabelPref") => {
-                Self::ContentLabelPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#savedFeedsPref") => {
-                Self::SavedFeedsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#savedFeedsPrefV2") => {
-                Self::SavedFeedsPrefV2(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#personalDetailsPref") => {
-                Self::PersonalDetailsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#declaredAgePref") => {
-                Self::DeclaredAgePref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#feedViewPref") => {
-                Self::FeedViewPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#threadViewPref") => {
-                Self::ThreadViewPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#interestsPref") => {
-                Self::InterestsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#mutedWordsPref") => {
-                Self::MutedWordsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#hiddenPostsPref") => {
-                Self::HiddenPostsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#bskyAppStatePref") => {
-                Self::BskyAppStatePref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#labelersPref") => {
-                Self::LabelersPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#postInteractionSettingsPref") => {
-                Self::PostInteractionSettingsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#verificationPrefs") => {
-                Self::VerificationPrefs(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#liveEventPreferences") => {
-                Self::LiveEventPreferences(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            "app.bsky.actor.defs#verificationPrefs" => Self::VerificationPrefs(m.read()?),
+            "app.bsky.actor.defs#liveEventPreferences" => Self::LiveEventPreferences(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.actor.defs#preferences`
@@ -790,15 +1048,43 @@ impl serde::Serialize for ProfileAssociated {
 }
 impl<'de> serde::Deserialize<'de> for ProfileAssociated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileAssociated {
+    const FIELDS: &'static [&'static str] = &[
+        "activitySubscription",
+        "chat",
+        "feedgens",
+        "germ",
+        "labeler",
+        "lists",
+        "starterPacks",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity_subscription: m.opt("activitySubscription")?,
-            chat: m.opt("chat")?,
-            feedgens: m.opt("feedgens")?,
-            germ: m.opt("germ")?,
-            labeler: m.opt("labeler")?,
-            lists: m.opt("lists")?,
-            starter_packs: m.opt("starterPacks")?,
+            activity_subscription: f.0.flatten(),
+            chat: f.1.flatten(),
+            feedgens: f.2.flatten(),
+            germ: f.3.flatten(),
+            labeler: f.4.flatten(),
+            lists: f.5.flatten(),
+            starter_packs: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -819,9 +1105,23 @@ impl serde::Serialize for ProfileAssociatedActivitySubscription {
 }
 impl<'de> serde::Deserialize<'de> for ProfileAssociatedActivitySubscription {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileAssociatedActivitySubscription {
+    const FIELDS: &'static [&'static str] = &["allowSubscriptions"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            allow_subscriptions: m.req("allowSubscriptions")?,
+            allow_subscriptions: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -853,10 +1153,25 @@ impl serde::Serialize for ProfileAssociatedChat {
 }
 impl<'de> serde::Deserialize<'de> for ProfileAssociatedChat {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileAssociatedChat {
+    const FIELDS: &'static [&'static str] = &["allowGroupInvites", "allowIncoming"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            allow_group_invites: m.opt("allowGroupInvites")?,
-            allow_incoming: m.req("allowIncoming")?,
+            allow_group_invites: f.0.flatten(),
+            allow_incoming: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -897,10 +1212,25 @@ impl serde::Serialize for ProfileAssociatedGerm {
 }
 impl<'de> serde::Deserialize<'de> for ProfileAssociatedGerm {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileAssociatedGerm {
+    const FIELDS: &'static [&'static str] = &["messageMeUrl", "showButtonTo"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            message_me_url: m.req("messageMeUrl")?,
-            show_button_to: m.req("showButtonTo")?,
+            message_me_url: m.need(f.0, 0)?,
+            show_button_to: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -955,22 +1285,66 @@ impl serde::Serialize for ProfileView {
 }
 impl<'de> serde::Deserialize<'de> for ProfileView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileView {
+    const FIELDS: &'static [&'static str] = &[
+        "associated",
+        "avatar",
+        "createdAt",
+        "debug",
+        "description",
+        "did",
+        "displayName",
+        "handle",
+        "indexedAt",
+        "labels",
+        "pronouns",
+        "status",
+        "verification",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                12 => m.opt(&mut f.12)?,
+                13 => m.opt(&mut f.13)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated: m.opt("associated")?,
-            avatar: m.opt("avatar")?,
-            created_at: m.opt("createdAt")?,
-            debug: m.opt("debug")?,
-            description: m.opt("description")?,
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            handle: m.req("handle")?,
-            indexed_at: m.opt("indexedAt")?,
-            labels: m.opt("labels")?,
-            pronouns: m.opt("pronouns")?,
-            status: m.opt("status")?,
-            verification: m.opt("verification")?,
-            viewer: m.opt("viewer")?,
+            associated: f.0.flatten(),
+            avatar: f.1.flatten(),
+            created_at: f.2.flatten(),
+            debug: f.3.flatten(),
+            description: f.4.flatten(),
+            did: m.need(f.5, 5)?,
+            display_name: f.6.flatten(),
+            handle: m.need(f.7, 7)?,
+            indexed_at: f.8.flatten(),
+            labels: f.9.flatten(),
+            pronouns: f.10.flatten(),
+            status: f.11.flatten(),
+            verification: f.12.flatten(),
+            viewer: f.13.flatten(),
             extra: m.rest(),
         })
     }
@@ -1014,20 +1388,60 @@ impl serde::Serialize for ProfileViewBasic {
 }
 impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileViewBasic {
+    const FIELDS: &'static [&'static str] = &[
+        "associated",
+        "avatar",
+        "createdAt",
+        "debug",
+        "did",
+        "displayName",
+        "handle",
+        "labels",
+        "pronouns",
+        "status",
+        "verification",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated: m.opt("associated")?,
-            avatar: m.opt("avatar")?,
-            created_at: m.opt("createdAt")?,
-            debug: m.opt("debug")?,
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            handle: m.req("handle")?,
-            labels: m.opt("labels")?,
-            pronouns: m.opt("pronouns")?,
-            status: m.opt("status")?,
-            verification: m.opt("verification")?,
-            viewer: m.opt("viewer")?,
+            associated: f.0.flatten(),
+            avatar: f.1.flatten(),
+            created_at: f.2.flatten(),
+            debug: f.3.flatten(),
+            did: m.need(f.4, 4)?,
+            display_name: f.5.flatten(),
+            handle: m.need(f.6, 6)?,
+            labels: f.7.flatten(),
+            pronouns: f.8.flatten(),
+            status: f.9.flatten(),
+            verification: f.10.flatten(),
+            viewer: f.11.flatten(),
             extra: m.rest(),
         })
     }
@@ -1089,29 +1503,88 @@ impl serde::Serialize for ProfileViewDetailed {
 }
 impl<'de> serde::Deserialize<'de> for ProfileViewDetailed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileViewDetailed {
+    const FIELDS: &'static [&'static str] = &[
+        "associated",
+        "avatar",
+        "banner",
+        "createdAt",
+        "debug",
+        "description",
+        "did",
+        "displayName",
+        "followersCount",
+        "followsCount",
+        "handle",
+        "indexedAt",
+        "joinedViaStarterPack",
+        "labels",
+        "pinnedPost",
+        "postsCount",
+        "pronouns",
+        "status",
+        "verification",
+        "viewer",
+        "website",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.req(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                12 => m.opt(&mut f.12)?,
+                13 => m.opt(&mut f.13)?,
+                14 => m.opt(&mut f.14)?,
+                15 => m.opt(&mut f.15)?,
+                16 => m.opt(&mut f.16)?,
+                17 => m.opt(&mut f.17)?,
+                18 => m.opt(&mut f.18)?,
+                19 => m.opt(&mut f.19)?,
+                20 => m.opt(&mut f.20)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated: m.opt("associated")?,
-            avatar: m.opt("avatar")?,
-            banner: m.opt("banner")?,
-            created_at: m.opt("createdAt")?,
-            debug: m.opt("debug")?,
-            description: m.opt("description")?,
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            followers_count: m.opt("followersCount")?,
-            follows_count: m.opt("followsCount")?,
-            handle: m.req("handle")?,
-            indexed_at: m.opt("indexedAt")?,
-            joined_via_starter_pack: m.opt("joinedViaStarterPack")?,
-            labels: m.opt("labels")?,
-            pinned_post: m.opt("pinnedPost")?,
-            posts_count: m.opt("postsCount")?,
-            pronouns: m.opt("pronouns")?,
-            status: m.opt("status")?,
-            verification: m.opt("verification")?,
-            viewer: m.opt("viewer")?,
-            website: m.opt("website")?,
+            associated: f.0.flatten(),
+            avatar: f.1.flatten(),
+            banner: f.2.flatten(),
+            created_at: f.3.flatten(),
+            debug: f.4.flatten(),
+            description: f.5.flatten(),
+            did: m.need(f.6, 6)?,
+            display_name: f.7.flatten(),
+            followers_count: f.8.flatten(),
+            follows_count: f.9.flatten(),
+            handle: m.need(f.10, 10)?,
+            indexed_at: f.11.flatten(),
+            joined_via_starter_pack: f.12.flatten(),
+            labels: f.13.flatten(),
+            pinned_post: f.14.flatten(),
+            posts_count: f.15.flatten(),
+            pronouns: f.16.flatten(),
+            status: f.17.flatten(),
+            verification: f.18.flatten(),
+            viewer: f.19.flatten(),
+            website: f.20.flatten(),
             extra: m.rest(),
         })
     }
@@ -1138,12 +1611,29 @@ impl serde::Serialize for SavedFeed {
 }
 impl<'de> serde::Deserialize<'de> for SavedFeed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SavedFeed {
+    const FIELDS: &'static [&'static str] = &["id", "pinned", "type", "value"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            id: m.req("id")?,
-            pinned: m.req("pinned")?,
-            r#type: m.req("type")?,
-            value: m.req("value")?,
+            id: m.need(f.0, 0)?,
+            pinned: m.need(f.1, 1)?,
+            r#type: m.need(f.2, 2)?,
+            value: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -1177,11 +1667,27 @@ impl serde::Serialize for SavedFeedsPref {
 }
 impl<'de> serde::Deserialize<'de> for SavedFeedsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SavedFeedsPref {
+    const FIELDS: &'static [&'static str] = &["pinned", "saved", "timelineIndex"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            pinned: m.req("pinned")?,
-            saved: m.req("saved")?,
-            timeline_index: m.opt("timelineIndex")?,
+            pinned: m.need(f.0, 0)?,
+            saved: m.need(f.1, 1)?,
+            timeline_index: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -1202,9 +1708,23 @@ impl serde::Serialize for SavedFeedsPrefV2 {
 }
 impl<'de> serde::Deserialize<'de> for SavedFeedsPrefV2 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SavedFeedsPrefV2 {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1231,11 +1751,21 @@ impl serde::Serialize for StatusViewEmbed {
 }
 impl<'de> serde::Deserialize<'de> for StatusViewEmbed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for StatusViewEmbed {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.external#view" => Self::ExternalView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.actor.defs#statusView`
@@ -1275,17 +1805,49 @@ impl serde::Serialize for StatusView {
 }
 impl<'de> serde::Deserialize<'de> for StatusView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StatusView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "embed",
+        "expiresAt",
+        "isActive",
+        "isDisabled",
+        "labels",
+        "record",
+        "status",
+        "uri",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            embed: m.opt("embed")?,
-            expires_at: m.opt("expiresAt")?,
-            is_active: m.opt("isActive")?,
-            is_disabled: m.opt("isDisabled")?,
-            labels: m.opt("labels")?,
-            record: m.req("record")?,
-            status: m.req("status")?,
-            uri: m.opt("uri")?,
+            cid: f.0.flatten(),
+            embed: f.1.flatten(),
+            expires_at: f.2.flatten(),
+            is_active: f.3.flatten(),
+            is_disabled: f.4.flatten(),
+            labels: f.5.flatten(),
+            record: m.need(f.6, 6)?,
+            status: m.need(f.7, 7)?,
+            uri: f.8.flatten(),
             extra: m.rest(),
         })
     }
@@ -1312,9 +1874,23 @@ impl serde::Serialize for ThreadViewPref {
 }
 impl<'de> serde::Deserialize<'de> for ThreadViewPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadViewPref {
+    const FIELDS: &'static [&'static str] = &["sort"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            sort: m.opt("sort")?,
+            sort: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1351,9 +1927,23 @@ impl serde::Serialize for VerificationPrefs {
 }
 impl<'de> serde::Deserialize<'de> for VerificationPrefs {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationPrefs {
+    const FIELDS: &'static [&'static str] = &["hideBadges"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            hide_badges: m.opt("hideBadges")?,
+            hide_badges: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1383,11 +1973,28 @@ impl serde::Serialize for VerificationState {
 }
 impl<'de> serde::Deserialize<'de> for VerificationState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationState {
+    const FIELDS: &'static [&'static str] =
+        &["trustedVerifierStatus", "verifications", "verifiedStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            trusted_verifier_status: m.req("trustedVerifierStatus")?,
-            verifications: m.req("verifications")?,
-            verified_status: m.req("verifiedStatus")?,
+            trusted_verifier_status: m.need(f.0, 0)?,
+            verifications: m.need(f.1, 1)?,
+            verified_status: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -1444,14 +2051,40 @@ impl serde::Serialize for VerificationView {
 }
 impl<'de> serde::Deserialize<'de> for VerificationView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationView {
+    const FIELDS: &'static [&'static str] = &[
+        "createdAt",
+        "isValid",
+        "issuer",
+        "issuerDisplayName",
+        "issuerHandle",
+        "uri",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            is_valid: m.req("isValid")?,
-            issuer: m.req("issuer")?,
-            issuer_display_name: m.opt("issuerDisplayName")?,
-            issuer_handle: m.opt("issuerHandle")?,
-            uri: m.req("uri")?,
+            created_at: m.need(f.0, 0)?,
+            is_valid: m.need(f.1, 1)?,
+            issuer: m.need(f.2, 2)?,
+            issuer_display_name: f.3.flatten(),
+            issuer_handle: f.4.flatten(),
+            uri: m.need(f.5, 5)?,
             extra: m.rest(),
         })
     }
@@ -1499,19 +2132,57 @@ impl serde::Serialize for ViewerState {
 }
 impl<'de> serde::Deserialize<'de> for ViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewerState {
+    const FIELDS: &'static [&'static str] = &[
+        "activitySubscription",
+        "blockedBy",
+        "blocking",
+        "blockingByList",
+        "followedBy",
+        "following",
+        "knownFollowers",
+        "muted",
+        "mutedByList",
+        "mutedOnlyQuoteposts",
+        "mutedOnlyReposts",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity_subscription: m.opt("activitySubscription")?,
-            blocked_by: m.opt("blockedBy")?,
-            blocking: m.opt("blocking")?,
-            blocking_by_list: m.opt("blockingByList")?,
-            followed_by: m.opt("followedBy")?,
-            following: m.opt("following")?,
-            known_followers: m.opt("knownFollowers")?,
-            muted: m.opt("muted")?,
-            muted_by_list: m.opt("mutedByList")?,
-            muted_only_quoteposts: m.opt("mutedOnlyQuoteposts")?,
-            muted_only_reposts: m.opt("mutedOnlyReposts")?,
+            activity_subscription: f.0.flatten(),
+            blocked_by: f.1.flatten(),
+            blocking: f.2.flatten(),
+            blocking_by_list: f.3.flatten(),
+            followed_by: f.4.flatten(),
+            following: f.5.flatten(),
+            known_followers: f.6.flatten(),
+            muted: f.7.flatten(),
+            muted_by_list: f.8.flatten(),
+            muted_only_quoteposts: f.9.flatten(),
+            muted_only_reposts: f.10.flatten(),
             extra: m.rest(),
         })
     }

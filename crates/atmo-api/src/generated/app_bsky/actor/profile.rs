@@ -23,13 +23,21 @@ impl serde::Serialize for RecordLabels {
 }
 impl<'de> serde::Deserialize<'de> for RecordLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A `app.bsky.actor.profile` record (key: `literal:self`).
@@ -73,18 +81,52 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "avatar",
+        "banner",
+        "createdAt",
+        "description",
+        "displayName",
+        "joinedViaStarterPack",
+        "labels",
+        "pinnedPost",
+        "pronouns",
+        "website",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            avatar: m.opt("avatar")?,
-            banner: m.opt("banner")?,
-            created_at: m.opt("createdAt")?,
-            description: m.opt("description")?,
-            display_name: m.opt("displayName")?,
-            joined_via_starter_pack: m.opt("joinedViaStarterPack")?,
-            labels: m.opt("labels")?,
-            pinned_post: m.opt("pinnedPost")?,
-            pronouns: m.opt("pronouns")?,
-            website: m.opt("website")?,
+            avatar: f.0.flatten(),
+            banner: f.1.flatten(),
+            created_at: f.2.flatten(),
+            description: f.3.flatten(),
+            display_name: f.4.flatten(),
+            joined_via_starter_pack: f.5.flatten(),
+            labels: f.6.flatten(),
+            pinned_post: f.7.flatten(),
+            pronouns: f.8.flatten(),
+            website: f.9.flatten(),
             extra: m.rest(),
         })
     }

@@ -21,11 +21,21 @@ impl serde::Serialize for RecordEmbed {
 }
 impl<'de> serde::Deserialize<'de> for RecordEmbed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.external") => Self::External(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordEmbed {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.external" => Self::External(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A `app.bsky.actor.status` record (key: `literal:self`).
@@ -55,12 +65,29 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &["createdAt", "durationMinutes", "embed", "status"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            duration_minutes: m.opt("durationMinutes")?,
-            embed: m.opt("embed")?,
-            status: m.req("status")?,
+            created_at: m.need(f.0, 0)?,
+            duration_minutes: f.1.flatten(),
+            embed: f.2.flatten(),
+            status: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -27,12 +27,29 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["countryCode", "email", "language", "regionCode"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            country_code: m.req("countryCode")?,
-            email: m.req("email")?,
-            language: m.req("language")?,
-            region_code: m.opt("regionCode")?,
+            country_code: m.need(f.0, 0)?,
+            email: m.need(f.1, 1)?,
+            language: m.need(f.2, 2)?,
+            region_code: f.3.flatten(),
             extra: m.rest(),
         })
     }

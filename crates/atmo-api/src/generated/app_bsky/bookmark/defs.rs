@@ -20,9 +20,23 @@ impl serde::Serialize for Bookmark {
 }
 impl<'de> serde::Deserialize<'de> for Bookmark {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Bookmark {
+    const FIELDS: &'static [&'static str] = &["subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            subject: m.req("subject")?,
+            subject: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -55,15 +69,23 @@ impl serde::Serialize for BookmarkViewItem {
 }
 impl<'de> serde::Deserialize<'de> for BookmarkViewItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for BookmarkViewItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#postView" => Self::PostView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.bookmark.defs#bookmarkView`
@@ -87,11 +109,27 @@ impl serde::Serialize for BookmarkView {
 }
 impl<'de> serde::Deserialize<'de> for BookmarkView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BookmarkView {
+    const FIELDS: &'static [&'static str] = &["createdAt", "item", "subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            item: m.req("item")?,
-            subject: m.req("subject")?,
+            created_at: f.0.flatten(),
+            item: m.need(f.1, 1)?,
+            subject: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -21,11 +21,21 @@ impl serde::Serialize for GalleryItemsItem {
 }
 impl<'de> serde::Deserialize<'de> for GalleryItemsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.gallery#image") => Self::Image(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for GalleryItemsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.gallery#image" => Self::Image(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.embed.gallery`
@@ -45,9 +55,23 @@ impl serde::Serialize for Gallery {
 }
 impl<'de> serde::Deserialize<'de> for Gallery {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Gallery {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -73,11 +97,27 @@ impl serde::Serialize for Image {
 }
 impl<'de> serde::Deserialize<'de> for Image {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Image {
+    const FIELDS: &'static [&'static str] = &["alt", "aspectRatio", "image"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.req("alt")?,
-            aspect_ratio: m.req("aspectRatio")?,
-            image: m.req("image")?,
+            alt: m.need(f.0, 0)?,
+            aspect_ratio: m.need(f.1, 1)?,
+            image: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -102,11 +142,21 @@ impl serde::Serialize for ViewItemsItem {
 }
 impl<'de> serde::Deserialize<'de> for ViewItemsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.gallery#viewImage") => Self::ViewImage(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ViewItemsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.gallery#viewImage" => Self::ViewImage(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.embed.gallery#view`
@@ -125,9 +175,23 @@ impl serde::Serialize for View {
 }
 impl<'de> serde::Deserialize<'de> for View {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for View {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -157,12 +221,29 @@ impl serde::Serialize for ViewImage {
 }
 impl<'de> serde::Deserialize<'de> for ViewImage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewImage {
+    const FIELDS: &'static [&'static str] = &["alt", "aspectRatio", "fullsize", "thumbnail"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.req("alt")?,
-            aspect_ratio: m.req("aspectRatio")?,
-            fullsize: m.req("fullsize")?,
-            thumbnail: m.req("thumbnail")?,
+            alt: m.need(f.0, 0)?,
+            aspect_ratio: m.need(f.1, 1)?,
+            fullsize: m.need(f.2, 2)?,
+            thumbnail: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

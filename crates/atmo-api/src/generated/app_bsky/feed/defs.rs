@@ -19,10 +19,25 @@ impl serde::Serialize for BlockedAuthor {
 }
 impl<'de> serde::Deserialize<'de> for BlockedAuthor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BlockedAuthor {
+    const FIELDS: &'static [&'static str] = &["did", "viewer"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            viewer: m.opt("viewer")?,
+            did: m.need(f.0, 0)?,
+            viewer: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -47,11 +62,27 @@ impl serde::Serialize for BlockedPost {
 }
 impl<'de> serde::Deserialize<'de> for BlockedPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BlockedPost {
+    const FIELDS: &'static [&'static str] = &["author", "blocked", "uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            author: m.req("author")?,
-            blocked: m.req("blocked")?,
-            uri: m.req("uri")?,
+            author: m.need(f.0, 0)?,
+            blocked: m.need(f.1, 1)?,
+            uri: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -103,14 +134,22 @@ impl serde::Serialize for FeedViewPostReason {
 }
 impl<'de> serde::Deserialize<'de> for FeedViewPostReason {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#reasonRepost") => {
-                Self::ReasonRepost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#reasonPin") => Self::ReasonPin(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for FeedViewPostReason {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#reasonRepost" => Self::ReasonRepost(m.read()?),
+            "app.bsky.feed.defs#reasonPin" => Self::ReasonPin(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.feed.defs#feedViewPost`
@@ -139,13 +178,31 @@ impl serde::Serialize for FeedViewPost {
 }
 impl<'de> serde::Deserialize<'de> for FeedViewPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FeedViewPost {
+    const FIELDS: &'static [&'static str] = &["feedContext", "post", "reason", "reply", "reqId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            feed_context: m.opt("feedContext")?,
-            post: m.req("post")?,
-            reason: m.opt("reason")?,
-            reply: m.opt("reply")?,
-            req_id: m.opt("reqId")?,
+            feed_context: f.0.flatten(),
+            post: m.need(f.1, 1)?,
+            reason: f.2.flatten(),
+            reply: f.3.flatten(),
+            req_id: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -192,22 +249,66 @@ impl serde::Serialize for GeneratorView {
 }
 impl<'de> serde::Deserialize<'de> for GeneratorView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GeneratorView {
+    const FIELDS: &'static [&'static str] = &[
+        "acceptsInteractions",
+        "avatar",
+        "cid",
+        "contentMode",
+        "creator",
+        "description",
+        "descriptionFacets",
+        "did",
+        "displayName",
+        "indexedAt",
+        "labels",
+        "likeCount",
+        "uri",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                12 => m.req(&mut f.12)?,
+                13 => m.opt(&mut f.13)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            accepts_interactions: m.opt("acceptsInteractions")?,
-            avatar: m.opt("avatar")?,
-            cid: m.req("cid")?,
-            content_mode: m.opt("contentMode")?,
-            creator: m.req("creator")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            did: m.req("did")?,
-            display_name: m.req("displayName")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            accepts_interactions: f.0.flatten(),
+            avatar: f.1.flatten(),
+            cid: m.need(f.2, 2)?,
+            content_mode: f.3.flatten(),
+            creator: m.need(f.4, 4)?,
+            description: f.5.flatten(),
+            description_facets: f.6.flatten(),
+            did: m.need(f.7, 7)?,
+            display_name: m.need(f.8, 8)?,
+            indexed_at: m.need(f.9, 9)?,
+            labels: f.10.flatten(),
+            like_count: f.11.flatten(),
+            uri: m.need(f.12, 12)?,
+            viewer: f.13.flatten(),
             extra: m.rest(),
         })
     }
@@ -235,9 +336,23 @@ impl serde::Serialize for GeneratorViewerState {
 }
 impl<'de> serde::Deserialize<'de> for GeneratorViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GeneratorViewerState {
+    const FIELDS: &'static [&'static str] = &["like"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            like: m.opt("like")?,
+            like: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -266,12 +381,29 @@ impl serde::Serialize for Interaction {
 }
 impl<'de> serde::Deserialize<'de> for Interaction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Interaction {
+    const FIELDS: &'static [&'static str] = &["event", "feedContext", "item", "reqId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            event: m.opt("event")?,
-            feed_context: m.opt("feedContext")?,
-            item: m.opt("item")?,
-            req_id: m.opt("reqId")?,
+            event: f.0.flatten(),
+            feed_context: f.1.flatten(),
+            item: f.2.flatten(),
+            req_id: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -347,10 +479,25 @@ impl serde::Serialize for KnownLikers {
 }
 impl<'de> serde::Deserialize<'de> for KnownLikers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for KnownLikers {
+    const FIELDS: &'static [&'static str] = &["actors", "count"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actors: m.req("actors")?,
-            count: m.req("count")?,
+            actors: m.need(f.0, 0)?,
+            count: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -373,10 +520,25 @@ impl serde::Serialize for NotFoundPost {
 }
 impl<'de> serde::Deserialize<'de> for NotFoundPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for NotFoundPost {
+    const FIELDS: &'static [&'static str] = &["notFound", "uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            not_found: m.req("notFound")?,
-            uri: m.req("uri")?,
+            not_found: m.need(f.0, 0)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -420,18 +582,26 @@ impl serde::Serialize for PostViewEmbed {
 }
 impl<'de> serde::Deserialize<'de> for PostViewEmbed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.images#view") => Self::ImagesView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.video#view") => Self::VideoView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.gallery#view") => Self::GalleryView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.record#view") => Self::RecordView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.recordWithMedia#view") => {
-                Self::RecordWithMediaView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for PostViewEmbed {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.images#view" => Self::ImagesView(m.read()?),
+            "app.bsky.embed.video#view" => Self::VideoView(m.read()?),
+            "app.bsky.embed.gallery#view" => Self::GalleryView(m.read()?),
+            "app.bsky.embed.external#view" => Self::ExternalView(m.read()?),
+            "app.bsky.embed.record#view" => Self::RecordView(m.read()?),
+            "app.bsky.embed.recordWithMedia#view" => Self::RecordWithMediaView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.feed.defs#postView`
@@ -479,23 +649,70 @@ impl serde::Serialize for PostView {
 }
 impl<'de> serde::Deserialize<'de> for PostView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PostView {
+    const FIELDS: &'static [&'static str] = &[
+        "author",
+        "bookmarkCount",
+        "cid",
+        "debug",
+        "embed",
+        "indexedAt",
+        "labels",
+        "likeCount",
+        "quoteCount",
+        "record",
+        "replyCount",
+        "repostCount",
+        "threadgate",
+        "uri",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                12 => m.opt(&mut f.12)?,
+                13 => m.req(&mut f.13)?,
+                14 => m.opt(&mut f.14)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            author: m.req("author")?,
-            bookmark_count: m.opt("bookmarkCount")?,
-            cid: m.req("cid")?,
-            debug: m.opt("debug")?,
-            embed: m.opt("embed")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            quote_count: m.opt("quoteCount")?,
-            record: m.req("record")?,
-            reply_count: m.opt("replyCount")?,
-            repost_count: m.opt("repostCount")?,
-            threadgate: m.opt("threadgate")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            author: m.need(f.0, 0)?,
+            bookmark_count: f.1.flatten(),
+            cid: m.need(f.2, 2)?,
+            debug: f.3.flatten(),
+            embed: f.4.flatten(),
+            indexed_at: m.need(f.5, 5)?,
+            labels: f.6.flatten(),
+            like_count: f.7.flatten(),
+            quote_count: f.8.flatten(),
+            record: m.need(f.9, 9)?,
+            reply_count: f.10.flatten(),
+            repost_count: f.11.flatten(),
+            threadgate: f.12.flatten(),
+            uri: m.need(f.13, 13)?,
+            viewer: f.14.flatten(),
             extra: m.rest(),
         })
     }
@@ -514,7 +731,15 @@ impl serde::Serialize for ReasonPin {
 }
 impl<'de> serde::Deserialize<'de> for ReasonPin {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReasonPin {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.next()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -540,12 +765,29 @@ impl serde::Serialize for ReasonRepost {
 }
 impl<'de> serde::Deserialize<'de> for ReasonRepost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReasonRepost {
+    const FIELDS: &'static [&'static str] = &["by", "cid", "indexedAt", "uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            by: m.req("by")?,
-            cid: m.opt("cid")?,
-            indexed_at: m.req("indexedAt")?,
-            uri: m.opt("uri")?,
+            by: m.need(f.0, 0)?,
+            cid: f.1.flatten(),
+            indexed_at: m.need(f.2, 2)?,
+            uri: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -578,15 +820,23 @@ impl serde::Serialize for ReplyRefParent {
 }
 impl<'de> serde::Deserialize<'de> for ReplyRefParent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::from_value(v)?),
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ReplyRefParent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#postView" => Self::PostView(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `app.bsky.feed.defs#replyRef`.
@@ -617,15 +867,23 @@ impl serde::Serialize for ReplyRefRoot {
 }
 impl<'de> serde::Deserialize<'de> for ReplyRefRoot {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::from_value(v)?),
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ReplyRefRoot {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#postView" => Self::PostView(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.feed.defs#replyRef`
@@ -649,11 +907,27 @@ impl serde::Serialize for ReplyRef {
 }
 impl<'de> serde::Deserialize<'de> for ReplyRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReplyRef {
+    const FIELDS: &'static [&'static str] = &["grandparentAuthor", "parent", "root"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            grandparent_author: m.opt("grandparentAuthor")?,
-            parent: m.req("parent")?,
-            root: m.req("root")?,
+            grandparent_author: f.0.flatten(),
+            parent: m.need(f.1, 1)?,
+            root: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -691,16 +965,22 @@ impl serde::Serialize for SkeletonFeedPostReason {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonFeedPostReason {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#skeletonReasonRepost") => {
-                Self::SkeletonReasonRepost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#skeletonReasonPin") => {
-                Self::SkeletonReasonPin(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for SkeletonFeedPostReason {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#skeletonReasonRepost" => Self::SkeletonReasonRepost(m.read()?),
+            "app.bsky.feed.defs#skeletonReasonPin" => Self::SkeletonReasonPin(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.feed.defs#skeletonFeedPost`
@@ -724,11 +1004,27 @@ impl serde::Serialize for SkeletonFeedPost {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonFeedPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonFeedPost {
+    const FIELDS: &'static [&'static str] = &["feedContext", "post", "reason"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            feed_context: m.opt("feedContext")?,
-            post: m.req("post")?,
-            reason: m.opt("reason")?,
+            feed_context: f.0.flatten(),
+            post: m.need(f.1, 1)?,
+            reason: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -747,7 +1043,15 @@ impl serde::Serialize for SkeletonReasonPin {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonReasonPin {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonReasonPin {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.next()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -767,9 +1071,23 @@ impl serde::Serialize for SkeletonReasonRepost {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonReasonRepost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonReasonRepost {
+    const FIELDS: &'static [&'static str] = &["repost"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            repost: m.req("repost")?,
+            repost: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -792,9 +1110,23 @@ impl serde::Serialize for ThreadContext {
 }
 impl<'de> serde::Deserialize<'de> for ThreadContext {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadContext {
+    const FIELDS: &'static [&'static str] = &["rootAuthorLike"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            root_author_like: m.opt("rootAuthorLike")?,
+            root_author_like: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -829,17 +1161,23 @@ impl serde::Serialize for ThreadViewPostParent {
 }
 impl<'de> serde::Deserialize<'de> for ThreadViewPostParent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#threadViewPost") => {
-                Self::ThreadViewPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ThreadViewPostParent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#threadViewPost" => Self::ThreadViewPost(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `app.bsky.feed.defs#threadViewPost`.
@@ -872,17 +1210,23 @@ impl serde::Serialize for ThreadViewPostRepliesItem {
 }
 impl<'de> serde::Deserialize<'de> for ThreadViewPostRepliesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#threadViewPost") => {
-                Self::ThreadViewPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ThreadViewPostRepliesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#threadViewPost" => Self::ThreadViewPost(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.feed.defs#threadViewPost`
@@ -907,12 +1251,29 @@ impl serde::Serialize for ThreadViewPost {
 }
 impl<'de> serde::Deserialize<'de> for ThreadViewPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadViewPost {
+    const FIELDS: &'static [&'static str] = &["parent", "post", "replies", "threadContext"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            parent: m.opt("parent")?,
-            post: m.req("post")?,
-            replies: m.opt("replies")?,
-            thread_context: m.opt("threadContext")?,
+            parent: f.0.flatten(),
+            post: m.need(f.1, 1)?,
+            replies: f.2.flatten(),
+            thread_context: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -939,12 +1300,29 @@ impl serde::Serialize for ThreadgateView {
 }
 impl<'de> serde::Deserialize<'de> for ThreadgateView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadgateView {
+    const FIELDS: &'static [&'static str] = &["cid", "lists", "record", "uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            lists: m.opt("lists")?,
-            record: m.opt("record")?,
-            uri: m.opt("uri")?,
+            cid: f.0.flatten(),
+            lists: f.1.flatten(),
+            record: f.2.flatten(),
+            uri: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -982,16 +1360,46 @@ impl serde::Serialize for ViewerState {
 }
 impl<'de> serde::Deserialize<'de> for ViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewerState {
+    const FIELDS: &'static [&'static str] = &[
+        "bookmarked",
+        "embeddingDisabled",
+        "knownLikers",
+        "like",
+        "pinned",
+        "replyDisabled",
+        "repost",
+        "threadMuted",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            bookmarked: m.opt("bookmarked")?,
-            embedding_disabled: m.opt("embeddingDisabled")?,
-            known_likers: m.opt("knownLikers")?,
-            like: m.opt("like")?,
-            pinned: m.opt("pinned")?,
-            reply_disabled: m.opt("replyDisabled")?,
-            repost: m.opt("repost")?,
-            thread_muted: m.opt("threadMuted")?,
+            bookmarked: f.0.flatten(),
+            embedding_disabled: f.1.flatten(),
+            known_likers: f.2.flatten(),
+            like: f.3.flatten(),
+            pinned: f.4.flatten(),
+            reply_disabled: f.5.flatten(),
+            repost: f.6.flatten(),
+            thread_muted: f.7.flatten(),
             extra: m.rest(),
         })
     }

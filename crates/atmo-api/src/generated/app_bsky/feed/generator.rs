@@ -23,13 +23,21 @@ impl serde::Serialize for RecordLabels {
 }
 impl<'de> serde::Deserialize<'de> for RecordLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A `app.bsky.feed.generator` record (key: `any`).
@@ -68,17 +76,49 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "acceptsInteractions",
+        "avatar",
+        "contentMode",
+        "createdAt",
+        "description",
+        "descriptionFacets",
+        "did",
+        "displayName",
+        "labels",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            accepts_interactions: m.opt("acceptsInteractions")?,
-            avatar: m.opt("avatar")?,
-            content_mode: m.opt("contentMode")?,
-            created_at: m.req("createdAt")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            did: m.req("did")?,
-            display_name: m.req("displayName")?,
-            labels: m.opt("labels")?,
+            accepts_interactions: f.0.flatten(),
+            avatar: f.1.flatten(),
+            content_mode: f.2.flatten(),
+            created_at: m.need(f.3, 3)?,
+            description: f.4.flatten(),
+            description_facets: f.5.flatten(),
+            did: m.need(f.6, 6)?,
+            display_name: m.need(f.7, 7)?,
+            labels: f.8.flatten(),
             extra: m.rest(),
         })
     }

@@ -37,12 +37,29 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cid", "cursor", "posts", "uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            cursor: m.opt("cursor")?,
-            posts: m.req("posts")?,
-            uri: m.req("uri")?,
+            cid: f.0.flatten(),
+            cursor: f.1.flatten(),
+            posts: m.need(f.2, 2)?,
+            uri: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -23,11 +23,27 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &["createdAt", "subject", "via"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            subject: m.req("subject")?,
-            via: m.opt("via")?,
+            created_at: m.need(f.0, 0)?,
+            subject: m.need(f.1, 1)?,
+            via: f.2.flatten(),
             extra: m.rest(),
         })
     }

@@ -23,10 +23,25 @@ impl serde::Serialize for ListItemView {
 }
 impl<'de> serde::Deserialize<'de> for ListItemView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListItemView {
+    const FIELDS: &'static [&'static str] = &["subject", "uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            subject: m.req("subject")?,
-            uri: m.req("uri")?,
+            subject: m.need(f.0, 0)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -80,20 +95,60 @@ impl serde::Serialize for ListView {
 }
 impl<'de> serde::Deserialize<'de> for ListView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListView {
+    const FIELDS: &'static [&'static str] = &[
+        "avatar",
+        "cid",
+        "creator",
+        "description",
+        "descriptionFacets",
+        "indexedAt",
+        "labels",
+        "listItemCount",
+        "name",
+        "purpose",
+        "uri",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                10 => m.req(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            avatar: m.opt("avatar")?,
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            list_item_count: m.opt("listItemCount")?,
-            name: m.req("name")?,
-            purpose: m.req("purpose")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            avatar: f.0.flatten(),
+            cid: m.need(f.1, 1)?,
+            creator: m.need(f.2, 2)?,
+            description: f.3.flatten(),
+            description_facets: f.4.flatten(),
+            indexed_at: m.need(f.5, 5)?,
+            labels: f.6.flatten(),
+            list_item_count: f.7.flatten(),
+            name: m.need(f.8, 8)?,
+            purpose: m.need(f.9, 9)?,
+            uri: m.need(f.10, 10)?,
+            viewer: f.11.flatten(),
             extra: m.rest(),
         })
     }
@@ -130,17 +185,49 @@ impl serde::Serialize for ListViewBasic {
 }
 impl<'de> serde::Deserialize<'de> for ListViewBasic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListViewBasic {
+    const FIELDS: &'static [&'static str] = &[
+        "avatar",
+        "cid",
+        "indexedAt",
+        "labels",
+        "listItemCount",
+        "name",
+        "purpose",
+        "uri",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            avatar: m.opt("avatar")?,
-            cid: m.req("cid")?,
-            indexed_at: m.opt("indexedAt")?,
-            labels: m.opt("labels")?,
-            list_item_count: m.opt("listItemCount")?,
-            name: m.req("name")?,
-            purpose: m.req("purpose")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            avatar: f.0.flatten(),
+            cid: m.need(f.1, 1)?,
+            indexed_at: f.2.flatten(),
+            labels: f.3.flatten(),
+            list_item_count: f.4.flatten(),
+            name: m.need(f.5, 5)?,
+            purpose: m.need(f.6, 6)?,
+            uri: m.need(f.7, 7)?,
+            viewer: f.8.flatten(),
             extra: m.rest(),
         })
     }
@@ -163,10 +250,25 @@ impl serde::Serialize for ListViewerState {
 }
 impl<'de> serde::Deserialize<'de> for ListViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListViewerState {
+    const FIELDS: &'static [&'static str] = &["blocked", "muted"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blocked: m.opt("blocked")?,
-            muted: m.opt("muted")?,
+            blocked: f.0.flatten(),
+            muted: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -195,10 +297,25 @@ impl serde::Serialize for NotFoundActor {
 }
 impl<'de> serde::Deserialize<'de> for NotFoundActor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for NotFoundActor {
+    const FIELDS: &'static [&'static str] = &["actor", "notFound"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor: m.req("actor")?,
-            not_found: m.req("notFound")?,
+            actor: m.need(f.0, 0)?,
+            not_found: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -243,15 +360,43 @@ impl serde::Serialize for Relationship {
 }
 impl<'de> serde::Deserialize<'de> for Relationship {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Relationship {
+    const FIELDS: &'static [&'static str] = &[
+        "blockedBy",
+        "blockedByList",
+        "blocking",
+        "blockingByList",
+        "did",
+        "followedBy",
+        "following",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blocked_by: m.opt("blockedBy")?,
-            blocked_by_list: m.opt("blockedByList")?,
-            blocking: m.opt("blocking")?,
-            blocking_by_list: m.opt("blockingByList")?,
-            did: m.req("did")?,
-            followed_by: m.opt("followedBy")?,
-            following: m.opt("following")?,
+            blocked_by: f.0.flatten(),
+            blocked_by_list: f.1.flatten(),
+            blocking: f.2.flatten(),
+            blocking_by_list: f.3.flatten(),
+            did: m.need(f.4, 4)?,
+            followed_by: f.5.flatten(),
+            following: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -292,19 +437,57 @@ impl serde::Serialize for StarterPackView {
 }
 impl<'de> serde::Deserialize<'de> for StarterPackView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StarterPackView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "creator",
+        "feeds",
+        "indexedAt",
+        "joinedAllTimeCount",
+        "joinedWeekCount",
+        "labels",
+        "list",
+        "listItemsSample",
+        "record",
+        "uri",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                10 => m.req(&mut f.10)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            feeds: m.opt("feeds")?,
-            indexed_at: m.req("indexedAt")?,
-            joined_all_time_count: m.opt("joinedAllTimeCount")?,
-            joined_week_count: m.opt("joinedWeekCount")?,
-            labels: m.opt("labels")?,
-            list: m.opt("list")?,
-            list_items_sample: m.opt("listItemsSample")?,
-            record: m.req("record")?,
-            uri: m.req("uri")?,
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.1, 1)?,
+            feeds: f.2.flatten(),
+            indexed_at: m.need(f.3, 3)?,
+            joined_all_time_count: f.4.flatten(),
+            joined_week_count: f.5.flatten(),
+            labels: f.6.flatten(),
+            list: f.7.flatten(),
+            list_items_sample: f.8.flatten(),
+            record: m.need(f.9, 9)?,
+            uri: m.need(f.10, 10)?,
             extra: m.rest(),
         })
     }
@@ -341,17 +524,49 @@ impl serde::Serialize for StarterPackViewBasic {
 }
 impl<'de> serde::Deserialize<'de> for StarterPackViewBasic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StarterPackViewBasic {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "creator",
+        "indexedAt",
+        "joinedAllTimeCount",
+        "joinedWeekCount",
+        "labels",
+        "listItemCount",
+        "record",
+        "uri",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            indexed_at: m.req("indexedAt")?,
-            joined_all_time_count: m.opt("joinedAllTimeCount")?,
-            joined_week_count: m.opt("joinedWeekCount")?,
-            labels: m.opt("labels")?,
-            list_item_count: m.opt("listItemCount")?,
-            record: m.req("record")?,
-            uri: m.req("uri")?,
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.1, 1)?,
+            indexed_at: m.need(f.2, 2)?,
+            joined_all_time_count: f.3.flatten(),
+            joined_week_count: f.4.flatten(),
+            labels: f.5.flatten(),
+            list_item_count: f.6.flatten(),
+            record: m.need(f.7, 7)?,
+            uri: m.need(f.8, 8)?,
             extra: m.rest(),
         })
     }

@@ -21,13 +21,21 @@ impl serde::Serialize for RecordLabels {
 }
 impl<'de> serde::Deserialize<'de> for RecordLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A `app.bsky.graph.list` record (key: `tid`).
@@ -62,15 +70,43 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "avatar",
+        "createdAt",
+        "description",
+        "descriptionFacets",
+        "labels",
+        "name",
+        "purpose",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            avatar: m.opt("avatar")?,
-            created_at: m.req("createdAt")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            labels: m.opt("labels")?,
-            name: m.req("name")?,
-            purpose: m.req("purpose")?,
+            avatar: f.0.flatten(),
+            created_at: m.need(f.1, 1)?,
+            description: f.2.flatten(),
+            description_facets: f.3.flatten(),
+            labels: f.4.flatten(),
+            name: m.need(f.5, 5)?,
+            purpose: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }

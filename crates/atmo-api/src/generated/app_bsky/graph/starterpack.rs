@@ -31,14 +31,40 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "createdAt",
+        "description",
+        "descriptionFacets",
+        "feeds",
+        "list",
+        "name",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            feeds: m.opt("feeds")?,
-            list: m.req("list")?,
-            name: m.req("name")?,
+            created_at: m.need(f.0, 0)?,
+            description: f.1.flatten(),
+            description_facets: f.2.flatten(),
+            feeds: f.3.flatten(),
+            list: m.need(f.4, 4)?,
+            name: m.need(f.5, 5)?,
             extra: m.rest(),
         })
     }
@@ -66,9 +92,23 @@ impl serde::Serialize for FeedItem {
 }
 impl<'de> serde::Deserialize<'de> for FeedItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FeedItem {
+    const FIELDS: &'static [&'static str] = &["uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            uri: m.req("uri")?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -21,10 +21,25 @@ impl serde::Serialize for LabelerPolicies {
 }
 impl<'de> serde::Deserialize<'de> for LabelerPolicies {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerPolicies {
+    const FIELDS: &'static [&'static str] = &["labelValueDefinitions", "labelValues"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            label_value_definitions: m.opt("labelValueDefinitions")?,
-            label_values: m.req("labelValues")?,
+            label_value_definitions: f.0.flatten(),
+            label_values: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -57,15 +72,43 @@ impl serde::Serialize for LabelerView {
 }
 impl<'de> serde::Deserialize<'de> for LabelerView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "creator",
+        "indexedAt",
+        "labels",
+        "likeCount",
+        "uri",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.1, 1)?,
+            indexed_at: m.need(f.2, 2)?,
+            labels: f.3.flatten(),
+            like_count: f.4.flatten(),
+            uri: m.need(f.5, 5)?,
+            viewer: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -109,19 +152,57 @@ impl serde::Serialize for LabelerViewDetailed {
 }
 impl<'de> serde::Deserialize<'de> for LabelerViewDetailed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerViewDetailed {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "creator",
+        "indexedAt",
+        "labels",
+        "likeCount",
+        "policies",
+        "reasonTypes",
+        "subjectCollections",
+        "subjectTypes",
+        "uri",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            policies: m.req("policies")?,
-            reason_types: m.opt("reasonTypes")?,
-            subject_collections: m.opt("subjectCollections")?,
-            subject_types: m.opt("subjectTypes")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.1, 1)?,
+            indexed_at: m.need(f.2, 2)?,
+            labels: f.3.flatten(),
+            like_count: f.4.flatten(),
+            policies: m.need(f.5, 5)?,
+            reason_types: f.6.flatten(),
+            subject_collections: f.7.flatten(),
+            subject_types: f.8.flatten(),
+            uri: m.need(f.9, 9)?,
+            viewer: f.10.flatten(),
             extra: m.rest(),
         })
     }
@@ -142,9 +223,23 @@ impl serde::Serialize for LabelerViewerState {
 }
 impl<'de> serde::Deserialize<'de> for LabelerViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerViewerState {
+    const FIELDS: &'static [&'static str] = &["like"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            like: m.opt("like")?,
+            like: f.0.flatten(),
             extra: m.rest(),
         })
     }

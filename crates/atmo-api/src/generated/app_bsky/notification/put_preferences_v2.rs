@@ -42,21 +42,63 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "chat",
+        "follow",
+        "like",
+        "likeViaRepost",
+        "mention",
+        "quote",
+        "reply",
+        "repost",
+        "repostViaRepost",
+        "starterpackJoined",
+        "subscribedPost",
+        "unverified",
+        "verified",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                12 => m.opt(&mut f.12)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            chat: m.opt("chat")?,
-            follow: m.opt("follow")?,
-            like: m.opt("like")?,
-            like_via_repost: m.opt("likeViaRepost")?,
-            mention: m.opt("mention")?,
-            quote: m.opt("quote")?,
-            reply: m.opt("reply")?,
-            repost: m.opt("repost")?,
-            repost_via_repost: m.opt("repostViaRepost")?,
-            starterpack_joined: m.opt("starterpackJoined")?,
-            subscribed_post: m.opt("subscribedPost")?,
-            unverified: m.opt("unverified")?,
-            verified: m.opt("verified")?,
+            chat: f.0.flatten(),
+            follow: f.1.flatten(),
+            like: f.2.flatten(),
+            like_via_repost: f.3.flatten(),
+            mention: f.4.flatten(),
+            quote: f.5.flatten(),
+            reply: f.6.flatten(),
+            repost: f.7.flatten(),
+            repost_via_repost: f.8.flatten(),
+            starterpack_joined: f.9.flatten(),
+            subscribed_post: f.10.flatten(),
+            unverified: f.11.flatten(),
+            verified: f.12.flatten(),
             extra: m.rest(),
         })
     }
@@ -77,9 +119,23 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["preferences"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            preferences: m.req("preferences")?,
+            preferences: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

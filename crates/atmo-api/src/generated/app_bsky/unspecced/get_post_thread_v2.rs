@@ -51,11 +51,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["hasOtherReplies", "thread", "threadgate"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            has_other_replies: m.req("hasOtherReplies")?,
-            thread: m.req("thread")?,
-            threadgate: m.opt("threadgate")?,
+            has_other_replies: m.need(f.0, 0)?,
+            thread: m.need(f.1, 1)?,
+            threadgate: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -109,22 +125,26 @@ impl serde::Serialize for ThreadItemValue {
 }
 impl<'de> serde::Deserialize<'de> for ThreadItemValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.unspecced.defs#threadItemPost") => {
-                Self::ThreadItemPost(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ThreadItemValue {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.unspecced.defs#threadItemPost" => Self::ThreadItemPost(m.read()?),
+            "app.bsky.unspecced.defs#threadItemNoUnauthenticated" => {
+                Self::ThreadItemNoUnauthenticated(m.read()?)
             }
-            Some("app.bsky.unspecced.defs#threadItemNoUnauthenticated") => {
-                Self::ThreadItemNoUnauthenticated(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.unspecced.defs#threadItemNotFound") => {
-                Self::ThreadItemNotFound(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.unspecced.defs#threadItemBlocked") => {
-                Self::ThreadItemBlocked(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            "app.bsky.unspecced.defs#threadItemNotFound" => Self::ThreadItemNotFound(m.read()?),
+            "app.bsky.unspecced.defs#threadItemBlocked" => Self::ThreadItemBlocked(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `app.bsky.unspecced.getPostThreadV2#threadItem`
@@ -148,11 +168,27 @@ impl serde::Serialize for ThreadItem {
 }
 impl<'de> serde::Deserialize<'de> for ThreadItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadItem {
+    const FIELDS: &'static [&'static str] = &["depth", "uri", "value"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            depth: m.req("depth")?,
-            uri: m.req("uri")?,
-            value: m.req("value")?,
+            depth: m.need(f.0, 0)?,
+            uri: m.need(f.1, 1)?,
+            value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

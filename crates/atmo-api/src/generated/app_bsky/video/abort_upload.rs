@@ -17,9 +17,23 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["jobId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            job_id: m.req("jobId")?,
+            job_id: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -46,11 +60,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["completedJobId", "failureReason", "state"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            completed_job_id: m.opt("completedJobId")?,
-            failure_reason: m.opt("failureReason")?,
-            state: m.req("state")?,
+            completed_job_id: f.0.flatten(),
+            failure_reason: f.1.flatten(),
+            state: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

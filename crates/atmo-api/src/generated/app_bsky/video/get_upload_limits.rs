@@ -25,13 +25,37 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "canUpload",
+        "error",
+        "message",
+        "remainingDailyBytes",
+        "remainingDailyVideos",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            can_upload: m.req("canUpload")?,
-            error: m.opt("error")?,
-            message: m.opt("message")?,
-            remaining_daily_bytes: m.opt("remainingDailyBytes")?,
-            remaining_daily_videos: m.opt("remainingDailyVideos")?,
+            can_upload: m.need(f.0, 0)?,
+            error: f.1.flatten(),
+            message: f.2.flatten(),
+            remaining_daily_bytes: f.3.flatten(),
+            remaining_daily_videos: f.4.flatten(),
             extra: m.rest(),
         })
     }

@@ -15,7 +15,15 @@ impl serde::Serialize for DirectConvoMember {
 }
 impl<'de> serde::Deserialize<'de> for DirectConvoMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DirectConvoMember {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.next()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -41,10 +49,25 @@ impl serde::Serialize for GroupConvoMember {
 }
 impl<'de> serde::Deserialize<'de> for GroupConvoMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GroupConvoMember {
+    const FIELDS: &'static [&'static str] = &["addedBy", "role"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            added_by: m.opt("addedBy")?,
-            role: m.req("role")?,
+            added_by: f.0.flatten(),
+            role: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -74,7 +97,15 @@ impl serde::Serialize for PastGroupConvoMember {
 }
 impl<'de> serde::Deserialize<'de> for PastGroupConvoMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PastGroupConvoMember {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.next()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -110,19 +141,23 @@ impl serde::Serialize for ProfileViewBasicKind {
 }
 impl<'de> serde::Deserialize<'de> for ProfileViewBasicKind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.actor.defs#directConvoMember") => {
-                Self::DirectConvoMember(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.actor.defs#groupConvoMember") => {
-                Self::GroupConvoMember(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.actor.defs#pastGroupConvoMember") => {
-                Self::PastGroupConvoMember(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ProfileViewBasicKind {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.actor.defs#directConvoMember" => Self::DirectConvoMember(m.read()?),
+            "chat.bsky.actor.defs#groupConvoMember" => Self::GroupConvoMember(m.read()?),
+            "chat.bsky.actor.defs#pastGroupConvoMember" => Self::PastGroupConvoMember(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `chat.bsky.actor.defs#profileViewBasic`
@@ -163,19 +198,57 @@ impl serde::Serialize for ProfileViewBasic {
 }
 impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileViewBasic {
+    const FIELDS: &'static [&'static str] = &[
+        "associated",
+        "avatar",
+        "chatDisabled",
+        "createdAt",
+        "did",
+        "displayName",
+        "handle",
+        "kind",
+        "labels",
+        "verification",
+        "viewer",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated: m.opt("associated")?,
-            avatar: m.opt("avatar")?,
-            chat_disabled: m.opt("chatDisabled")?,
-            created_at: m.opt("createdAt")?,
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            handle: m.req("handle")?,
-            kind: m.opt("kind")?,
-            labels: m.opt("labels")?,
-            verification: m.opt("verification")?,
-            viewer: m.opt("viewer")?,
+            associated: f.0.flatten(),
+            avatar: f.1.flatten(),
+            chat_disabled: f.2.flatten(),
+            created_at: f.3.flatten(),
+            did: m.need(f.4, 4)?,
+            display_name: f.5.flatten(),
+            handle: m.need(f.6, 6)?,
+            kind: f.7.flatten(),
+            labels: f.8.flatten(),
+            verification: f.9.flatten(),
+            viewer: f.10.flatten(),
             extra: m.rest(),
         })
     }

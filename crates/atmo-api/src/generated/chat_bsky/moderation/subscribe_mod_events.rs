@@ -101,43 +101,53 @@ impl serde::Serialize for Message {
 }
 impl<'de> serde::Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage") => {
-                Self::EventConvoFirstMessage(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for Message {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage" => {
+                Self::EventConvoFirstMessage(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated") => {
-                Self::EventGroupChatCreated(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated" => {
+                Self::EventGroupChatCreated(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded") => {
-                Self::EventGroupChatMemberAdded(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded" => {
+                Self::EventGroupChatMemberAdded(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined") => {
-                Self::EventGroupChatMemberJoined(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined" => {
+                Self::EventGroupChatMemberJoined(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest") => {
-                Self::EventGroupChatJoinRequest(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest" => {
+                Self::EventGroupChatJoinRequest(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved") => {
-                Self::EventGroupChatJoinRequestApproved(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved" => {
+                Self::EventGroupChatJoinRequestApproved(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected") => {
-                Self::EventGroupChatJoinRequestRejected(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected" => {
+                Self::EventGroupChatJoinRequestRejected(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventChatAccepted") => {
-                Self::EventChatAccepted(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventChatAccepted" => {
+                Self::EventChatAccepted(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft") => {
-                Self::EventGroupChatMemberLeft(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft" => {
+                Self::EventGroupChatMemberLeft(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated") => {
-                Self::EventGroupChatUpdated(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated" => {
+                Self::EventGroupChatUpdated(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded") => {
-                Self::EventRateLimitExceeded(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded" => {
+                Self::EventRateLimitExceeded(m.read()?)
             }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// The errors `chat.bsky.moderation.subscribeModEvents` declares.
@@ -207,17 +217,49 @@ impl serde::Serialize for EventChatAccepted {
 }
 impl<'de> serde::Deserialize<'de> for EventChatAccepted {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventChatAccepted {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "method",
+        "ownerDid",
+        "rev",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.opt("groupMemberCount")?,
-            group_name: m.opt("groupName")?,
-            method: m.req("method")?,
-            owner_did: m.opt("ownerDid")?,
-            rev: m.req("rev")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: f.4.flatten(),
+            group_name: f.5.flatten(),
+            method: m.need(f.6, 6)?,
+            owner_did: f.7.flatten(),
+            rev: m.need(f.8, 8)?,
             extra: m.rest(),
         })
     }
@@ -259,14 +301,40 @@ impl serde::Serialize for EventConvoFirstMessage {
 }
 impl<'de> serde::Deserialize<'de> for EventConvoFirstMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventConvoFirstMessage {
+    const FIELDS: &'static [&'static str] = &[
+        "convoId",
+        "createdAt",
+        "messageId",
+        "recipients",
+        "rev",
+        "user",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            message_id: m.opt("messageId")?,
-            recipients: m.req("recipients")?,
-            rev: m.req("rev")?,
-            user: m.req("user")?,
+            convo_id: m.need(f.0, 0)?,
+            created_at: m.need(f.1, 1)?,
+            message_id: f.2.flatten(),
+            recipients: m.need(f.3, 3)?,
+            rev: m.need(f.4, 4)?,
+            user: m.need(f.5, 5)?,
             extra: m.rest(),
         })
     }
@@ -311,17 +379,49 @@ impl serde::Serialize for EventGroupChatCreated {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatCreated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatCreated {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "initialMemberDids",
+        "ownerDid",
+        "rev",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            initial_member_dids: m.req("initialMemberDids")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: m.need(f.4, 4)?,
+            group_name: m.need(f.5, 5)?,
+            initial_member_dids: m.need(f.6, 6)?,
+            owner_did: m.need(f.7, 7)?,
+            rev: m.need(f.8, 8)?,
             extra: m.rest(),
         })
     }
@@ -368,18 +468,52 @@ impl serde::Serialize for EventGroupChatJoinRequest {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatJoinRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "joinLinkCode",
+        "ownerDid",
+        "rev",
+        "subjectFollowsOwner",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            join_link_code: m.req("joinLinkCode")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_follows_owner: m.req("subjectFollowsOwner")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: m.need(f.4, 4)?,
+            group_name: m.need(f.5, 5)?,
+            join_link_code: m.need(f.6, 6)?,
+            owner_did: m.need(f.7, 7)?,
+            rev: m.need(f.8, 8)?,
+            subject_follows_owner: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -423,17 +557,49 @@ impl serde::Serialize for EventGroupChatJoinRequestApproved {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestApproved {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatJoinRequestApproved {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "ownerDid",
+        "rev",
+        "subjectDid",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_did: m.req("subjectDid")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: m.need(f.4, 4)?,
+            group_name: m.need(f.5, 5)?,
+            owner_did: m.need(f.6, 6)?,
+            rev: m.need(f.7, 7)?,
+            subject_did: m.need(f.8, 8)?,
             extra: m.rest(),
         })
     }
@@ -477,17 +643,49 @@ impl serde::Serialize for EventGroupChatJoinRequestRejected {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestRejected {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatJoinRequestRejected {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "ownerDid",
+        "rev",
+        "subjectDid",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_did: m.req("subjectDid")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: m.need(f.4, 4)?,
+            group_name: m.need(f.5, 5)?,
+            owner_did: m.need(f.6, 6)?,
+            rev: m.need(f.7, 7)?,
+            subject_did: m.need(f.8, 8)?,
             extra: m.rest(),
         })
     }
@@ -537,19 +735,57 @@ impl serde::Serialize for EventGroupChatMemberAdded {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatMemberAdded {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatMemberAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "ownerDid",
+        "requestMembersCount",
+        "rev",
+        "subjectDid",
+        "subjectFollowsOwner",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                10 => m.req(&mut f.10)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            owner_did: m.req("ownerDid")?,
-            request_members_count: m.req("requestMembersCount")?,
-            rev: m.req("rev")?,
-            subject_did: m.req("subjectDid")?,
-            subject_follows_owner: m.req("subjectFollowsOwner")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: m.need(f.4, 4)?,
+            group_name: m.need(f.5, 5)?,
+            owner_did: m.need(f.6, 6)?,
+            request_members_count: m.need(f.7, 7)?,
+            rev: m.need(f.8, 8)?,
+            subject_did: m.need(f.9, 9)?,
+            subject_follows_owner: m.need(f.10, 10)?,
             extra: m.rest(),
         })
     }
@@ -596,18 +832,52 @@ impl serde::Serialize for EventGroupChatMemberJoined {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatMemberJoined {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatMemberJoined {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "joinLinkCode",
+        "ownerDid",
+        "rev",
+        "subjectFollowsOwner",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            join_link_code: m.req("joinLinkCode")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_follows_owner: m.req("subjectFollowsOwner")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: m.need(f.4, 4)?,
+            group_name: m.need(f.5, 5)?,
+            join_link_code: m.need(f.6, 6)?,
+            owner_did: m.need(f.7, 7)?,
+            rev: m.need(f.8, 8)?,
+            subject_follows_owner: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -654,18 +924,52 @@ impl serde::Serialize for EventGroupChatMemberLeft {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatMemberLeft {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatMemberLeft {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "leaveMethod",
+        "ownerDid",
+        "rev",
+        "subjectDid",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            leave_method: m.req("leaveMethod")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_did: m.req("subjectDid")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: m.need(f.4, 4)?,
+            group_name: m.need(f.5, 5)?,
+            leave_method: m.need(f.6, 6)?,
+            owner_did: m.need(f.7, 7)?,
+            rev: m.need(f.8, 8)?,
+            subject_did: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -738,23 +1042,70 @@ impl serde::Serialize for EventGroupChatUpdated {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatUpdated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatUpdated {
+    const FIELDS: &'static [&'static str] = &[
+        "actorDid",
+        "convoCreatedAt",
+        "convoId",
+        "createdAt",
+        "groupMemberCount",
+        "groupName",
+        "joinLinkCode",
+        "joinLinkFollowersOnly",
+        "joinLinkRequiresApproval",
+        "lockReason",
+        "newName",
+        "oldName",
+        "ownerDid",
+        "rev",
+        "updateType",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                12 => m.req(&mut f.12)?,
+                13 => m.req(&mut f.13)?,
+                14 => m.req(&mut f.14)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            join_link_code: m.opt("joinLinkCode")?,
-            join_link_followers_only: m.opt("joinLinkFollowersOnly")?,
-            join_link_requires_approval: m.opt("joinLinkRequiresApproval")?,
-            lock_reason: m.opt("lockReason")?,
-            new_name: m.opt("newName")?,
-            old_name: m.opt("oldName")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            update_type: m.req("updateType")?,
+            actor_did: m.need(f.0, 0)?,
+            convo_created_at: m.need(f.1, 1)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            group_member_count: m.need(f.4, 4)?,
+            group_name: m.need(f.5, 5)?,
+            join_link_code: f.6.flatten(),
+            join_link_followers_only: f.7.flatten(),
+            join_link_requires_approval: f.8.flatten(),
+            lock_reason: f.9.flatten(),
+            new_name: f.10.flatten(),
+            old_name: f.11.flatten(),
+            owner_did: m.need(f.12, 12)?,
+            rev: m.need(f.13, 13)?,
+            update_type: m.need(f.14, 14)?,
             extra: m.rest(),
         })
     }
@@ -821,12 +1172,29 @@ impl serde::Serialize for EventRateLimitExceeded {
 }
 impl<'de> serde::Deserialize<'de> for EventRateLimitExceeded {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventRateLimitExceeded {
+    const FIELDS: &'static [&'static str] = &["actorDid", "createdAt", "endpoint", "rev"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            created_at: m.req("createdAt")?,
-            endpoint: m.req("endpoint")?,
-            rev: m.req("rev")?,
+            actor_did: m.need(f.0, 0)?,
+            created_at: m.need(f.1, 1)?,
+            endpoint: m.need(f.2, 2)?,
+            rev: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

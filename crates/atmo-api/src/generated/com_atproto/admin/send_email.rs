@@ -26,13 +26,32 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["comment", "content", "recipientDid", "senderDid", "subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            content: m.req("content")?,
-            recipient_did: m.req("recipientDid")?,
-            sender_did: m.req("senderDid")?,
-            subject: m.opt("subject")?,
+            comment: f.0.flatten(),
+            content: m.need(f.1, 1)?,
+            recipient_did: m.need(f.2, 2)?,
+            sender_did: m.need(f.3, 3)?,
+            subject: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -53,9 +72,23 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["sent"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            sent: m.req("sent")?,
+            sent: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

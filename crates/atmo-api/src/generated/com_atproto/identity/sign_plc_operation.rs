@@ -26,13 +26,37 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "alsoKnownAs",
+        "rotationKeys",
+        "services",
+        "token",
+        "verificationMethods",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            also_known_as: m.opt("alsoKnownAs")?,
-            rotation_keys: m.opt("rotationKeys")?,
-            services: m.opt("services")?,
-            token: m.opt("token")?,
-            verification_methods: m.opt("verificationMethods")?,
+            also_known_as: f.0.flatten(),
+            rotation_keys: f.1.flatten(),
+            services: f.2.flatten(),
+            token: f.3.flatten(),
+            verification_methods: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -54,9 +78,23 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["operation"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            operation: m.req("operation")?,
+            operation: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

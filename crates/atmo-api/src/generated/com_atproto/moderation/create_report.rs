@@ -22,12 +22,22 @@ impl serde::Serialize for InputSubject {
 }
 impl<'de> serde::Deserialize<'de> for InputSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for InputSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
+            "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// The input of `com.atproto.moderation.createReport`.
@@ -54,12 +64,29 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["modTool", "reason", "reasonType", "subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            mod_tool: m.opt("modTool")?,
-            reason: m.opt("reason")?,
-            reason_type: m.req("reasonType")?,
-            subject: m.req("subject")?,
+            mod_tool: f.0.flatten(),
+            reason: f.1.flatten(),
+            reason_type: m.need(f.2, 2)?,
+            subject: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -85,12 +112,22 @@ impl serde::Serialize for OutputSubject {
 }
 impl<'de> serde::Deserialize<'de> for OutputSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
+            "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// The output of `com.atproto.moderation.createReport`.
@@ -119,14 +156,40 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "createdAt",
+        "id",
+        "reason",
+        "reasonType",
+        "reportedBy",
+        "subject",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            id: m.req("id")?,
-            reason: m.opt("reason")?,
-            reason_type: m.req("reasonType")?,
-            reported_by: m.req("reportedBy")?,
-            subject: m.req("subject")?,
+            created_at: m.need(f.0, 0)?,
+            id: m.need(f.1, 1)?,
+            reason: f.2.flatten(),
+            reason_type: m.need(f.3, 3)?,
+            reported_by: m.need(f.4, 4)?,
+            subject: m.need(f.5, 5)?,
             extra: m.rest(),
         })
     }
@@ -165,10 +228,25 @@ impl serde::Serialize for ModTool {
 }
 impl<'de> serde::Deserialize<'de> for ModTool {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModTool {
+    const FIELDS: &'static [&'static str] = &["meta", "name"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            meta: m.opt("meta")?,
-            name: m.req("name")?,
+            meta: f.0.flatten(),
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

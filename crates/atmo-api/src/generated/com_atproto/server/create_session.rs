@@ -25,12 +25,34 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "allowTakendown",
+        "authFactorToken",
+        "identifier",
+        "password",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            allow_takendown: m.opt("allowTakendown")?,
-            auth_factor_token: m.opt("authFactorToken")?,
-            identifier: m.req("identifier")?,
-            password: m.req("password")?,
+            allow_takendown: f.0.flatten(),
+            auth_factor_token: f.1.flatten(),
+            identifier: m.need(f.2, 2)?,
+            password: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -70,18 +92,52 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "accessJwt",
+        "active",
+        "did",
+        "didDoc",
+        "email",
+        "emailAuthFactor",
+        "emailConfirmed",
+        "handle",
+        "refreshJwt",
+        "status",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access_jwt: m.req("accessJwt")?,
-            active: m.opt("active")?,
-            did: m.req("did")?,
-            did_doc: m.opt("didDoc")?,
-            email: m.opt("email")?,
-            email_auth_factor: m.opt("emailAuthFactor")?,
-            email_confirmed: m.opt("emailConfirmed")?,
-            handle: m.req("handle")?,
-            refresh_jwt: m.req("refreshJwt")?,
-            status: m.opt("status")?,
+            access_jwt: m.need(f.0, 0)?,
+            active: f.1.flatten(),
+            did: m.need(f.2, 2)?,
+            did_doc: f.3.flatten(),
+            email: f.4.flatten(),
+            email_auth_factor: f.5.flatten(),
+            email_confirmed: f.6.flatten(),
+            handle: m.need(f.7, 7)?,
+            refresh_jwt: m.need(f.8, 8)?,
+            status: f.9.flatten(),
             extra: m.rest(),
         })
     }

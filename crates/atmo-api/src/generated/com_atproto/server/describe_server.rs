@@ -38,15 +38,43 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "availableUserDomains",
+        "blobUploadLimit",
+        "contact",
+        "did",
+        "inviteCodeRequired",
+        "links",
+        "phoneVerificationRequired",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            available_user_domains: m.req("availableUserDomains")?,
-            blob_upload_limit: m.opt("blobUploadLimit")?,
-            contact: m.opt("contact")?,
-            did: m.req("did")?,
-            invite_code_required: m.opt("inviteCodeRequired")?,
-            links: m.opt("links")?,
-            phone_verification_required: m.opt("phoneVerificationRequired")?,
+            available_user_domains: m.need(f.0, 0)?,
+            blob_upload_limit: f.1.flatten(),
+            contact: f.2.flatten(),
+            did: m.need(f.3, 3)?,
+            invite_code_required: f.4.flatten(),
+            links: f.5.flatten(),
+            phone_verification_required: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -79,9 +107,23 @@ impl serde::Serialize for Contact {
 }
 impl<'de> serde::Deserialize<'de> for Contact {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Contact {
+    const FIELDS: &'static [&'static str] = &["email"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            email: m.opt("email")?,
+            email: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -104,10 +146,25 @@ impl serde::Serialize for Links {
 }
 impl<'de> serde::Deserialize<'de> for Links {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Links {
+    const FIELDS: &'static [&'static str] = &["privacyPolicy", "termsOfService"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            privacy_policy: m.opt("privacyPolicy")?,
-            terms_of_service: m.opt("termsOfService")?,
+            privacy_policy: f.0.flatten(),
+            terms_of_service: f.1.flatten(),
             extra: m.rest(),
         })
     }

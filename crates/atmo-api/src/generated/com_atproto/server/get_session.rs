@@ -32,16 +32,46 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "active",
+        "did",
+        "didDoc",
+        "email",
+        "emailAuthFactor",
+        "emailConfirmed",
+        "handle",
+        "status",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active: m.opt("active")?,
-            did: m.req("did")?,
-            did_doc: m.opt("didDoc")?,
-            email: m.opt("email")?,
-            email_auth_factor: m.opt("emailAuthFactor")?,
-            email_confirmed: m.opt("emailConfirmed")?,
-            handle: m.req("handle")?,
-            status: m.opt("status")?,
+            active: f.0.flatten(),
+            did: m.need(f.1, 1)?,
+            did_doc: f.2.flatten(),
+            email: f.3.flatten(),
+            email_auth_factor: f.4.flatten(),
+            email_confirmed: f.5.flatten(),
+            handle: m.need(f.6, 6)?,
+            status: f.7.flatten(),
             extra: m.rest(),
         })
     }

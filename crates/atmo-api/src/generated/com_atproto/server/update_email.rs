@@ -22,11 +22,27 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["email", "emailAuthFactor", "token"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            email: m.req("email")?,
-            email_auth_factor: m.opt("emailAuthFactor")?,
-            token: m.opt("token")?,
+            email: m.need(f.0, 0)?,
+            email_auth_factor: f.1.flatten(),
+            token: f.2.flatten(),
             extra: m.rest(),
         })
     }

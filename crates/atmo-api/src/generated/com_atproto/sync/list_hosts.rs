@@ -29,10 +29,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "hosts"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            hosts: m.req("hosts")?,
+            cursor: f.0.flatten(),
+            hosts: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -73,12 +88,29 @@ impl serde::Serialize for Host {
 }
 impl<'de> serde::Deserialize<'de> for Host {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Host {
+    const FIELDS: &'static [&'static str] = &["accountCount", "hostname", "seq", "status"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            account_count: m.opt("accountCount")?,
-            hostname: m.req("hostname")?,
-            seq: m.opt("seq")?,
-            status: m.opt("status")?,
+            account_count: f.0.flatten(),
+            hostname: m.need(f.1, 1)?,
+            seq: f.2.flatten(),
+            status: f.3.flatten(),
             extra: m.rest(),
         })
     }

@@ -28,10 +28,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "repos"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            repos: m.req("repos")?,
+            cursor: f.0.flatten(),
+            repos: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -74,13 +89,31 @@ impl serde::Serialize for Repo {
 }
 impl<'de> serde::Deserialize<'de> for Repo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Repo {
+    const FIELDS: &'static [&'static str] = &["active", "did", "head", "rev", "status"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active: m.opt("active")?,
-            did: m.req("did")?,
-            head: m.req("head")?,
-            rev: m.req("rev")?,
-            status: m.opt("status")?,
+            active: f.0.flatten(),
+            did: m.need(f.1, 1)?,
+            head: m.need(f.2, 2)?,
+            rev: m.need(f.3, 3)?,
+            status: f.4.flatten(),
             extra: m.rest(),
         })
     }

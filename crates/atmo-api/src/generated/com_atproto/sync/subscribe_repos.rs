@@ -49,23 +49,25 @@ impl serde::Serialize for Message {
 }
 impl<'de> serde::Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.sync.subscribeRepos#commit") => {
-                Self::Commit(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.sync.subscribeRepos#sync") => {
-                Self::SyncDef(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.sync.subscribeRepos#identity") => {
-                Self::Identity(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.sync.subscribeRepos#account") => {
-                Self::Account(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.sync.subscribeRepos#info") => Self::Info(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for Message {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.sync.subscribeRepos#commit" => Self::Commit(m.read()?),
+            "com.atproto.sync.subscribeRepos#sync" => Self::SyncDef(m.read()?),
+            "com.atproto.sync.subscribeRepos#identity" => Self::Identity(m.read()?),
+            "com.atproto.sync.subscribeRepos#account" => Self::Account(m.read()?),
+            "com.atproto.sync.subscribeRepos#info" => Self::Info(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// The errors `com.atproto.sync.subscribeRepos` declares.
@@ -123,13 +125,31 @@ impl serde::Serialize for Account {
 }
 impl<'de> serde::Deserialize<'de> for Account {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Account {
+    const FIELDS: &'static [&'static str] = &["active", "did", "seq", "status", "time"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active: m.req("active")?,
-            did: m.req("did")?,
-            seq: m.req("seq")?,
-            status: m.opt("status")?,
-            time: m.req("time")?,
+            active: m.need(f.0, 0)?,
+            did: m.need(f.1, 1)?,
+            seq: m.need(f.2, 2)?,
+            status: f.3.flatten(),
+            time: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -199,20 +219,50 @@ impl serde::Serialize for Commit {
 }
 impl<'de> serde::Deserialize<'de> for Commit {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Commit {
+    const FIELDS: &'static [&'static str] = &[
+        "blobs", "blocks", "commit", "ops", "prevData", "rebase", "repo", "rev", "seq", "since",
+        "time", "tooBig",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.req(&mut f.10)?,
+                11 => m.req(&mut f.11)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blobs: m.req("blobs")?,
-            blocks: m.req("blocks")?,
-            commit: m.req("commit")?,
-            ops: m.req("ops")?,
-            prev_data: m.opt("prevData")?,
-            rebase: m.req("rebase")?,
-            repo: m.req("repo")?,
-            rev: m.req("rev")?,
-            seq: m.req("seq")?,
-            since: m.opt("since")?,
-            time: m.req("time")?,
-            too_big: m.req("tooBig")?,
+            blobs: m.need(f.0, 0)?,
+            blocks: m.need(f.1, 1)?,
+            commit: m.need(f.2, 2)?,
+            ops: m.need(f.3, 3)?,
+            prev_data: f.4.flatten(),
+            rebase: m.need(f.5, 5)?,
+            repo: m.need(f.6, 6)?,
+            rev: m.need(f.7, 7)?,
+            seq: m.need(f.8, 8)?,
+            since: f.9.flatten(),
+            time: m.need(f.10, 10)?,
+            too_big: m.need(f.11, 11)?,
             extra: m.rest(),
         })
     }
@@ -242,12 +292,29 @@ impl serde::Serialize for Identity {
 }
 impl<'de> serde::Deserialize<'de> for Identity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Identity {
+    const FIELDS: &'static [&'static str] = &["did", "handle", "seq", "time"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            handle: m.opt("handle")?,
-            seq: m.req("seq")?,
-            time: m.req("time")?,
+            did: m.need(f.0, 0)?,
+            handle: f.1.flatten(),
+            seq: m.need(f.2, 2)?,
+            time: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -270,10 +337,25 @@ impl serde::Serialize for Info {
 }
 impl<'de> serde::Deserialize<'de> for Info {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Info {
+    const FIELDS: &'static [&'static str] = &["message", "name"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            message: m.opt("message")?,
-            name: m.req("name")?,
+            message: f.0.flatten(),
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -309,12 +391,29 @@ impl serde::Serialize for RepoOp {
 }
 impl<'de> serde::Deserialize<'de> for RepoOp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RepoOp {
+    const FIELDS: &'static [&'static str] = &["action", "cid", "path", "prev"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action: m.req("action")?,
-            cid: m.opt("cid")?,
-            path: m.req("path")?,
-            prev: m.opt("prev")?,
+            action: m.need(f.0, 0)?,
+            cid: f.1.flatten(),
+            path: m.need(f.2, 2)?,
+            prev: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -359,13 +458,31 @@ impl serde::Serialize for SyncDef {
 }
 impl<'de> serde::Deserialize<'de> for SyncDef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SyncDef {
+    const FIELDS: &'static [&'static str] = &["blocks", "did", "rev", "seq", "time"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blocks: m.req("blocks")?,
-            did: m.req("did")?,
-            rev: m.req("rev")?,
-            seq: m.req("seq")?,
-            time: m.req("time")?,
+            blocks: m.need(f.0, 0)?,
+            did: m.need(f.1, 1)?,
+            rev: m.need(f.2, 2)?,
+            seq: m.need(f.3, 3)?,
+            time: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }

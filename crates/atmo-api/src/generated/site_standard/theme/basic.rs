@@ -21,11 +21,21 @@ impl serde::Serialize for RecordAccent {
 }
 impl<'de> serde::Deserialize<'de> for RecordAccent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("site.standard.theme.color#rgb") => Self::ColorRgb(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordAccent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "site.standard.theme.color#rgb" => Self::ColorRgb(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `site.standard.theme.basic`.
@@ -48,11 +58,21 @@ impl serde::Serialize for RecordAccentForeground {
 }
 impl<'de> serde::Deserialize<'de> for RecordAccentForeground {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("site.standard.theme.color#rgb") => Self::ColorRgb(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordAccentForeground {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "site.standard.theme.color#rgb" => Self::ColorRgb(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `site.standard.theme.basic`.
@@ -75,11 +95,21 @@ impl serde::Serialize for RecordBackground {
 }
 impl<'de> serde::Deserialize<'de> for RecordBackground {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("site.standard.theme.color#rgb") => Self::ColorRgb(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordBackground {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "site.standard.theme.color#rgb" => Self::ColorRgb(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `site.standard.theme.basic`.
@@ -102,11 +132,21 @@ impl serde::Serialize for RecordForeground {
 }
 impl<'de> serde::Deserialize<'de> for RecordForeground {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("site.standard.theme.color#rgb") => Self::ColorRgb(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordForeground {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "site.standard.theme.color#rgb" => Self::ColorRgb(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A `site.standard.theme.basic` record (key: `tid`).
@@ -137,12 +177,30 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] =
+        &["accent", "accentForeground", "background", "foreground"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            accent: m.req("accent")?,
-            accent_foreground: m.req("accentForeground")?,
-            background: m.req("background")?,
-            foreground: m.req("foreground")?,
+            accent: m.need(f.0, 0)?,
+            accent_foreground: m.need(f.1, 1)?,
+            background: m.need(f.2, 2)?,
+            foreground: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -30,13 +30,32 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["contentMarkdown", "createdBy", "lang", "name", "subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            content_markdown: m.req("contentMarkdown")?,
-            created_by: m.opt("createdBy")?,
-            lang: m.opt("lang")?,
-            name: m.req("name")?,
-            subject: m.req("subject")?,
+            content_markdown: m.need(f.0, 0)?,
+            created_by: f.1.flatten(),
+            lang: f.2.flatten(),
+            name: m.need(f.3, 3)?,
+            subject: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }

@@ -33,14 +33,40 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "cursor",
+        "endsBefore",
+        "limit",
+        "startsAfter",
+        "statuses",
+        "subjects",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            ends_before: m.opt("endsBefore")?,
-            limit: m.opt("limit")?,
-            starts_after: m.opt("startsAfter")?,
-            statuses: m.req("statuses")?,
-            subjects: m.opt("subjects")?,
+            cursor: f.0.flatten(),
+            ends_before: f.1.flatten(),
+            limit: f.2.flatten(),
+            starts_after: f.3.flatten(),
+            statuses: m.need(f.4, 4)?,
+            subjects: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -75,10 +101,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["actions", "cursor"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actions: m.req("actions")?,
-            cursor: m.opt("cursor")?,
+            actions: m.need(f.0, 0)?,
+            cursor: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -33,14 +33,40 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "collection",
+        "description",
+        "name",
+        "recommendedPolicies",
+        "reportTypes",
+        "subjectTypes",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collection: m.opt("collection")?,
-            description: m.opt("description")?,
-            name: m.req("name")?,
-            recommended_policies: m.opt("recommendedPolicies")?,
-            report_types: m.opt("reportTypes")?,
-            subject_types: m.opt("subjectTypes")?,
+            collection: f.0.flatten(),
+            description: f.1.flatten(),
+            name: m.need(f.2, 2)?,
+            recommended_policies: f.3.flatten(),
+            report_types: f.4.flatten(),
+            subject_types: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -72,9 +98,23 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["queue"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            queue: m.req("queue")?,
+            queue: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

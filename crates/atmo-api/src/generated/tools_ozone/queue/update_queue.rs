@@ -30,13 +30,37 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "description",
+        "enabled",
+        "name",
+        "queueId",
+        "recommendedPolicies",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            description: m.opt("description")?,
-            enabled: m.opt("enabled")?,
-            name: m.opt("name")?,
-            queue_id: m.req("queueId")?,
-            recommended_policies: m.opt("recommendedPolicies")?,
+            description: f.0.flatten(),
+            enabled: f.1.flatten(),
+            name: f.2.flatten(),
+            queue_id: m.need(f.3, 3)?,
+            recommended_policies: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -57,9 +81,23 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["queue"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            queue: m.req("queue")?,
+            queue: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

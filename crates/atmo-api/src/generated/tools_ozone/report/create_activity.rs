@@ -48,28 +48,26 @@ impl serde::Serialize for InputActivity {
 }
 impl<'de> serde::Deserialize<'de> for InputActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.report.defs#queueActivity") => {
-                Self::QueueActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#assignmentActivity") => {
-                Self::AssignmentActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#escalationActivity") => {
-                Self::EscalationActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#closeActivity") => {
-                Self::CloseActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#reopenActivity") => {
-                Self::ReopenActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#noteActivity") => {
-                Self::NoteActivity(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for InputActivity {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.report.defs#queueActivity" => Self::QueueActivity(m.read()?),
+            "tools.ozone.report.defs#assignmentActivity" => Self::AssignmentActivity(m.read()?),
+            "tools.ozone.report.defs#escalationActivity" => Self::EscalationActivity(m.read()?),
+            "tools.ozone.report.defs#closeActivity" => Self::CloseActivity(m.read()?),
+            "tools.ozone.report.defs#reopenActivity" => Self::ReopenActivity(m.read()?),
+            "tools.ozone.report.defs#noteActivity" => Self::NoteActivity(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// The input of `tools.ozone.report.createActivity`.
@@ -104,14 +102,40 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "activity",
+        "eventId",
+        "internalNote",
+        "isAutomated",
+        "publicNote",
+        "reportId",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity: m.req("activity")?,
-            event_id: m.opt("eventId")?,
-            internal_note: m.opt("internalNote")?,
-            is_automated: m.opt("isAutomated")?,
-            public_note: m.opt("publicNote")?,
-            report_id: m.opt("reportId")?,
+            activity: m.need(f.0, 0)?,
+            event_id: f.1.flatten(),
+            internal_note: f.2.flatten(),
+            is_automated: f.3.flatten(),
+            public_note: f.4.flatten(),
+            report_id: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -132,9 +156,23 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["activity"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity: m.req("activity")?,
+            activity: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -39,16 +39,46 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "actions",
+        "createdBy",
+        "cursor",
+        "limit",
+        "patternType",
+        "reason",
+        "sortDirection",
+        "urls",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actions: m.opt("actions")?,
-            created_by: m.opt("createdBy")?,
-            cursor: m.opt("cursor")?,
-            limit: m.opt("limit")?,
-            pattern_type: m.opt("patternType")?,
-            reason: m.opt("reason")?,
-            sort_direction: m.opt("sortDirection")?,
-            urls: m.opt("urls")?,
+            actions: f.0.flatten(),
+            created_by: f.1.flatten(),
+            cursor: f.2.flatten(),
+            limit: f.3.flatten(),
+            pattern_type: f.4.flatten(),
+            reason: f.5.flatten(),
+            sort_direction: f.6.flatten(),
+            urls: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -79,10 +109,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "rules"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            rules: m.req("rules")?,
+            cursor: f.0.flatten(),
+            rules: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

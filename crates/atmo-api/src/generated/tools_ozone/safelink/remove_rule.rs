@@ -26,12 +26,29 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["comment", "createdBy", "pattern", "url"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            created_by: m.opt("createdBy")?,
-            pattern: m.req("pattern")?,
-            url: m.req("url")?,
+            comment: f.0.flatten(),
+            created_by: f.1.flatten(),
+            pattern: m.need(f.2, 2)?,
+            url: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

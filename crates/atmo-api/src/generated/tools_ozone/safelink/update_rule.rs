@@ -30,14 +30,34 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["action", "comment", "createdBy", "pattern", "reason", "url"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action: m.req("action")?,
-            comment: m.opt("comment")?,
-            created_by: m.opt("createdBy")?,
-            pattern: m.req("pattern")?,
-            reason: m.req("reason")?,
-            url: m.req("url")?,
+            action: m.need(f.0, 0)?,
+            comment: f.1.flatten(),
+            created_by: f.2.flatten(),
+            pattern: m.need(f.3, 3)?,
+            reason: m.need(f.4, 4)?,
+            url: m.need(f.5, 5)?,
             extra: m.rest(),
         })
     }

@@ -19,10 +19,25 @@ impl serde::Serialize for Set {
 }
 impl<'de> serde::Deserialize<'de> for Set {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Set {
+    const FIELDS: &'static [&'static str] = &["description", "name"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            description: m.opt("description")?,
-            name: m.req("name")?,
+            description: f.0.flatten(),
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -51,13 +66,32 @@ impl serde::Serialize for SetView {
 }
 impl<'de> serde::Deserialize<'de> for SetView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SetView {
+    const FIELDS: &'static [&'static str] =
+        &["createdAt", "description", "name", "setSize", "updatedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            description: m.opt("description")?,
-            name: m.req("name")?,
-            set_size: m.req("setSize")?,
-            updated_at: m.req("updatedAt")?,
+            created_at: m.need(f.0, 0)?,
+            description: f.1.flatten(),
+            name: m.need(f.2, 2)?,
+            set_size: m.need(f.3, 3)?,
+            updated_at: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }

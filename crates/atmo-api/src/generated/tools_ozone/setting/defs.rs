@@ -35,18 +35,52 @@ impl serde::Serialize for OptionDef {
 }
 impl<'de> serde::Deserialize<'de> for OptionDef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for OptionDef {
+    const FIELDS: &'static [&'static str] = &[
+        "createdAt",
+        "createdBy",
+        "description",
+        "did",
+        "key",
+        "lastUpdatedBy",
+        "managerRole",
+        "scope",
+        "updatedAt",
+        "value",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            created_by: m.req("createdBy")?,
-            description: m.opt("description")?,
-            did: m.req("did")?,
-            key: m.req("key")?,
-            last_updated_by: m.req("lastUpdatedBy")?,
-            manager_role: m.opt("managerRole")?,
-            scope: m.req("scope")?,
-            updated_at: m.opt("updatedAt")?,
-            value: m.req("value")?,
+            created_at: f.0.flatten(),
+            created_by: m.need(f.1, 1)?,
+            description: f.2.flatten(),
+            did: m.need(f.3, 3)?,
+            key: m.need(f.4, 4)?,
+            last_updated_by: m.need(f.5, 5)?,
+            manager_role: f.6.flatten(),
+            scope: m.need(f.7, 7)?,
+            updated_at: f.8.flatten(),
+            value: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }

@@ -29,15 +29,43 @@ impl serde::Serialize for Member {
 }
 impl<'de> serde::Deserialize<'de> for Member {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Member {
+    const FIELDS: &'static [&'static str] = &[
+        "createdAt",
+        "did",
+        "disabled",
+        "lastUpdatedBy",
+        "profile",
+        "role",
+        "updatedAt",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            did: m.req("did")?,
-            disabled: m.opt("disabled")?,
-            last_updated_by: m.opt("lastUpdatedBy")?,
-            profile: m.opt("profile")?,
-            role: m.req("role")?,
-            updated_at: m.opt("updatedAt")?,
+            created_at: f.0.flatten(),
+            did: m.need(f.1, 1)?,
+            disabled: f.2.flatten(),
+            last_updated_by: f.3.flatten(),
+            profile: f.4.flatten(),
+            role: m.need(f.5, 5)?,
+            updated_at: f.6.flatten(),
             extra: m.rest(),
         })
     }

@@ -16,8 +16,19 @@ impl serde::Serialize for VerificationViewIssuerProfile {
 }
 impl<'de> serde::Deserialize<'de> for VerificationViewIssuerProfile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (_, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(Self::Unknown(v))
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for VerificationViewIssuerProfile {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let _ = tag;
+        Ok(Self::Unknown(m.unknown()?))
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `tools.ozone.verification.defs#verificationView`.
@@ -45,16 +56,22 @@ impl serde::Serialize for VerificationViewIssuerRepo {
 }
 impl<'de> serde::Deserialize<'de> for VerificationViewIssuerRepo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#repoViewDetail") => {
-                Self::RepoViewDetail(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
-                Self::RepoViewNotFound(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for VerificationViewIssuerRepo {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
+            "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `tools.ozone.verification.defs#verificationView`.
@@ -72,8 +89,19 @@ impl serde::Serialize for VerificationViewSubjectProfile {
 }
 impl<'de> serde::Deserialize<'de> for VerificationViewSubjectProfile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (_, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(Self::Unknown(v))
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for VerificationViewSubjectProfile {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let _ = tag;
+        Ok(Self::Unknown(m.unknown()?))
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `tools.ozone.verification.defs#verificationView`.
@@ -101,16 +129,22 @@ impl serde::Serialize for VerificationViewSubjectRepo {
 }
 impl<'de> serde::Deserialize<'de> for VerificationViewSubjectRepo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#repoViewDetail") => {
-                Self::RepoViewDetail(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
-                Self::RepoViewNotFound(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for VerificationViewSubjectRepo {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
+            "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `tools.ozone.verification.defs#verificationView`
@@ -164,21 +198,63 @@ impl serde::Serialize for VerificationView {
 }
 impl<'de> serde::Deserialize<'de> for VerificationView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationView {
+    const FIELDS: &'static [&'static str] = &[
+        "createdAt",
+        "displayName",
+        "handle",
+        "issuer",
+        "issuerProfile",
+        "issuerRepo",
+        "revokeReason",
+        "revokedAt",
+        "revokedBy",
+        "subject",
+        "subjectProfile",
+        "subjectRepo",
+        "uri",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.next()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                11 => m.opt(&mut f.11)?,
+                12 => m.req(&mut f.12)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            display_name: m.req("displayName")?,
-            handle: m.req("handle")?,
-            issuer: m.req("issuer")?,
-            issuer_profile: m.opt("issuerProfile")?,
-            issuer_repo: m.opt("issuerRepo")?,
-            revoke_reason: m.opt("revokeReason")?,
-            revoked_at: m.opt("revokedAt")?,
-            revoked_by: m.opt("revokedBy")?,
-            subject: m.req("subject")?,
-            subject_profile: m.opt("subjectProfile")?,
-            subject_repo: m.opt("subjectRepo")?,
-            uri: m.req("uri")?,
+            created_at: m.need(f.0, 0)?,
+            display_name: m.need(f.1, 1)?,
+            handle: m.need(f.2, 2)?,
+            issuer: m.need(f.3, 3)?,
+            issuer_profile: f.4.flatten(),
+            issuer_repo: f.5.flatten(),
+            revoke_reason: f.6.flatten(),
+            revoked_at: f.7.flatten(),
+            revoked_by: f.8.flatten(),
+            subject: m.need(f.9, 9)?,
+            subject_profile: f.10.flatten(),
+            subject_repo: f.11.flatten(),
+            uri: m.need(f.12, 12)?,
             extra: m.rest(),
         })
     }
