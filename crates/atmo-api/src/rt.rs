@@ -68,7 +68,8 @@ impl<M: SerializeMap> MapSer<M> {
 /// [`Object::read`]: a loop that matches each key to a field index of [`Object::FIELDS`]
 /// and reads its value straight from the input; unknown keys go to `extra`.
 pub trait Object: Sized {
-    /// The lexicon's field names; [`MapDe::next`] gives an index into this list.
+    /// The lexicon's field names, in DAG-CBOR key order (shorter first, then bytewise);
+    /// [`MapDe::next`] gives an index into this list.
     const FIELDS: &'static [&'static str];
 
     /// Reads the object from its map.
@@ -98,6 +99,7 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
             map,
             fields: T::FIELDS,
             cur: "",
+            hint: 0,
             extra: BTreeMap::new(),
             _de: PhantomData,
         })
@@ -110,6 +112,8 @@ pub struct MapDe<'de, A> {
     fields: &'static [&'static str],
     /// The field whose value is read next (for messages).
     cur: &'static str,
+    /// Where the search for the next key starts.
+    hint: usize,
     extra: BTreeMap<String, Value>,
     _de: PhantomData<&'de ()>,
 }
@@ -119,10 +123,34 @@ enum Key {
     Other(String),
 }
 
-struct KeySeed(&'static [&'static str]);
+/// Finds a key among the fields, starting after the field found last (`hint`): keys
+/// from DAG-CBOR come in the order of [`Object::FIELDS`], so the search usually stops at
+/// the first comparison.
+struct KeySeed {
+    fields: &'static [&'static str],
+    hint: usize,
+}
+
+/// Equality for short strings, without a call to `memcmp`.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+impl KeySeed {
+    #[inline]
+    fn find(&self, k: &str) -> Option<usize> {
+        let (before, after) = self.fields.split_at(self.hint.min(self.fields.len()));
+        if let Some(i) = after.iter().position(|f| same(f, k)) {
+            return Some(self.hint + i);
+        }
+        before.iter().position(|f| same(f, k))
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Key;
+    #[inline]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
         d.deserialize_str(self)
     }
@@ -133,14 +161,15 @@ impl Visitor<'_> for KeySeed {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string key")
     }
+    #[inline]
     fn visit_str<E: de::Error>(self, k: &str) -> Result<Key, E> {
-        Ok(match self.0.iter().position(|f| *f == k) {
+        Ok(match self.find(k) {
             Some(i) => Key::Field(i),
             None => Key::Other(k.to_owned()),
         })
     }
     fn visit_string<E: de::Error>(self, k: String) -> Result<Key, E> {
-        Ok(match self.0.iter().position(|f| *f == k) {
+        Ok(match self.find(&k) {
             Some(i) => Key::Field(i),
             None => Key::Other(k),
         })
@@ -158,10 +187,15 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
     #[inline]
     pub fn next(&mut self) -> Result<Option<usize>, A::Error> {
         loop {
-            match self.map.next_key_seed(KeySeed(self.fields))? {
+            let seed = KeySeed {
+                fields: self.fields,
+                hint: self.hint,
+            };
+            match self.map.next_key_seed(seed)? {
                 None => return Ok(None),
                 Some(Key::Field(i)) => {
                     self.cur = self.fields.get(i).copied().unwrap_or_default();
+                    self.hint = i + 1;
                     return Ok(Some(i));
                 }
                 Some(Key::Other(k)) => self.other(k)?,
@@ -268,7 +302,7 @@ pub trait Union: Sized {
     ///
     /// # Errors
     /// If the member does not fit its type, or a closed union does not list `tag`.
-    fn member<'de, A: MapAccess<'de>>(tag: &str, m: Member<'de, A>) -> Result<Self, A::Error>;
+    fn member<'de, A: MapAccess<'de>>(tag: &str, m: Member<'_, 'de, A>) -> Result<Self, A::Error>;
 
     /// A value that is not a map, or a map without `$type`: an open union keeps it as
     /// its `Unknown` variant; a closed one refuses it (`None`, the default).
@@ -290,14 +324,14 @@ pub fn union<'de, D: Deserializer<'de>, U: Union>(d: D) -> Result<U, D::Error> {
 }
 
 /// The rest of a union's map, after its `$type`: see [`union`].
-pub struct Member<'de, A> {
+pub struct Member<'t, 'de, A> {
     before: Vec<(String, Value)>,
-    tag: String,
+    tag: &'t str,
     map: A,
     _de: PhantomData<&'de ()>,
 }
 
-impl<'de, A: MapAccess<'de>> Member<'de, A> {
+impl<'de, A: MapAccess<'de>> Member<'_, 'de, A> {
     /// Reads the member as a `T` (the map without its `$type`).
     ///
     /// # Errors
@@ -329,7 +363,7 @@ impl<'de, A: MapAccess<'de>> Member<'de, A> {
 
     /// The error for a `$type` a closed union does not list.
     pub fn not_member(self) -> A::Error {
-        unknown_type(Some(&self.tag))
+        unknown_type(Some(self.tag))
     }
 }
 
@@ -348,22 +382,22 @@ impl<'de, U: Union> Visitor<'de> for UnionVisitor<U> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<U, A::Error> {
         let mut before = Vec::new();
-        while let Some(k) = map.next_key::<String>()? {
-            if k == "$type" {
+        while let Some(k) = map.next_key_seed(TypeKey)? {
+            let Some(k) = k else {
                 let tag = match map.next_value::<Value>()? {
-                    Value::String(s) if !s.is_empty() => s.into_string(),
+                    Value::String(s) if !s.is_empty() => s,
                     _ => return Err(de::Error::custom("$type must be a non-empty string")),
                 };
                 return U::member(
-                    &tag.clone(),
+                    &tag,
                     Member {
                         before,
-                        tag,
+                        tag: &tag,
                         map,
                         _de: PhantomData,
                     },
                 );
-            }
+            };
             let v: Value = map.next_value()?;
             before.push((k, v));
         }
@@ -401,6 +435,31 @@ impl<'de, U: Union> Visitor<'de> for UnionVisitor<U> {
             a.push(v);
         }
         Self::untagged(Value::Array(a))
+    }
+}
+
+/// A union's key: `None` for `$type` (no allocation), else the key.
+struct TypeKey;
+
+impl<'de> DeserializeSeed<'de> for TypeKey {
+    type Value = Option<String>;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for TypeKey {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    #[inline]
+    fn visit_str<E: de::Error>(self, k: &str) -> Result<Option<String>, E> {
+        Ok((!same(k, "$type")).then(|| k.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, k: String) -> Result<Option<String>, E> {
+        Ok((!same(&k, "$type")).then_some(k))
     }
 }
 

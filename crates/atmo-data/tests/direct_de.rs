@@ -75,7 +75,13 @@ fn check_cbor(b: &[u8]) -> Result<(), String> {
 
 fn check_json(s: &str) -> Result<(), String> {
     same(from_json::<Value>(s), old_json::<Value>(s))?;
-    same(from_json::<Post>(s), old_json::<Post>(s))
+    // Typed from JSON, the direct path is at most as lenient: through a `Value`, a
+    // `{"$bytes"}` object became bytes first, which a `String` field took as text.
+    match (from_json::<Post>(s), old_json::<Post>(s)) {
+        (Ok(a), Ok(b)) if a == b => Ok(()),
+        (Err(_), _) => Ok(()),
+        (a, b) => Err(format!("direct {a:?} != through Value {b:?}")),
+    }
 }
 
 fn vectors(name: &str) -> Vec<serde_json::Value> {

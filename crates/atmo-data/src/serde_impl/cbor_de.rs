@@ -155,17 +155,9 @@ impl<'de> CborDe<'de> {
         self.depth += 1;
         let mut acc = SeqAcc { de: self, left: n };
         let out = v.visit_seq(&mut acc);
-        let left = acc.left;
-        let out = match out {
-            Ok(out) if left == 0 => Ok(out),
-            Ok(_) => {
-                for _ in 0..left {
-                    self.d.skip(self.depth)?;
-                }
-                Err(de::Error::invalid_length(n, &"fewer elements in the array"))
-            }
-            Err(e) => Err(e),
-        };
+        if out.is_ok() && acc.left > 0 {
+            return Err(acc.rest(n));
+        }
         self.depth -= 1;
         out
     }
@@ -177,16 +169,10 @@ impl<'de> CborDe<'de> {
             left: n,
             prev: None,
         };
-        let out = match v.visit_map(&mut acc) {
-            Ok(out) if acc.left == 0 => Ok(out),
-            Ok(_) => {
-                while acc.key()?.is_some() {
-                    acc.de.d.skip(acc.de.depth)?;
-                }
-                Err(de::Error::invalid_length(n, &"fewer entries in the map"))
-            }
-            Err(e) => Err(e),
-        };
+        let out = v.visit_map(&mut acc);
+        if out.is_ok() && acc.left > 0 {
+            return Err(acc.rest(n));
+        }
         self.depth -= 1;
         out
     }
@@ -375,6 +361,21 @@ struct SeqAcc<'b, 'de> {
     left: usize,
 }
 
+impl SeqAcc<'_, '_> {
+    /// Checks the elements a visitor left unread, then reports them (of `n`). The error
+    /// ends the whole decoding, so the depth is not restored.
+    #[cold]
+    #[inline(never)]
+    fn rest(&mut self, n: usize) -> Error {
+        for _ in 0..self.left {
+            if let Err(e) = self.de.d.skip(self.de.depth) {
+                return e.into();
+            }
+        }
+        de::Error::invalid_length(n, &"fewer elements in the array")
+    }
+}
+
 impl<'de> de::SeqAccess<'de> for SeqAcc<'_, 'de> {
     type Error = Error;
 
@@ -402,6 +403,24 @@ struct MapAcc<'b, 'de> {
 }
 
 impl<'de> MapAcc<'_, 'de> {
+    /// Checks the entries a visitor left unread, then reports them (of `n`). The error
+    /// ends the whole decoding, so the depth is not restored.
+    #[cold]
+    #[inline(never)]
+    fn rest(&mut self, n: usize) -> Error {
+        loop {
+            match self.key() {
+                Ok(Some(_)) => {
+                    if let Err(e) = self.de.d.skip(self.de.depth) {
+                        return e.into();
+                    }
+                }
+                Ok(None) => return de::Error::invalid_length(n, &"fewer entries in the map"),
+                Err(e) => return e.into(),
+            }
+        }
+    }
+
     /// The next key, checked (text, UTF-8, after the previous one), or `None` at the end.
     #[inline]
     fn key(&mut self) -> Result<Option<&'de str>, Fail> {

@@ -70,19 +70,34 @@ pub fn from_cbor_with<'a, T: Deserialize<'a>>(
     limits: &cbor::DecodeLimits,
 ) -> Result<T, Error> {
     let mut de = cbor_de::CborDe::new(bytes, *limits);
-    let out = T::deserialize(&mut de).and_then(|v| match de.rest().len() {
-        0 => Ok(v),
-        extra => Err(Error::Cbor(cbor::DecodeError {
-            offset: de.pos(),
-            kind: cbor::DecodeErrorKind::TrailingBytes { extra },
-        })),
-    });
-    // Errors are rare: the first CBOR problem in the input, as the whole-input decoder
-    // reports it, takes precedence over a type error met before it.
-    out.map_err(|e| match cbor::validate(bytes, limits) {
-        Err(c) => Error::Cbor(c),
-        Ok(()) => e,
-    })
+    let out = T::deserialize(&mut de);
+    // The value is returned as it is (a large record is not copied again).
+    if out.is_ok() && de.rest().is_empty() {
+        return out;
+    }
+    Err(cbor_failure(bytes, limits, out.err(), &de))
+}
+
+/// The error of a failed [`from_cbor_with`]: the first CBOR problem in the input, as the
+/// whole-input decoder reports it, takes precedence over a type error met before it;
+/// then bytes after the value.
+#[cold]
+#[inline(never)]
+fn cbor_failure(
+    bytes: &[u8],
+    limits: &cbor::DecodeLimits,
+    err: Option<Error>,
+    de: &cbor_de::CborDe<'_>,
+) -> Error {
+    if let Err(c) = cbor::validate(bytes, limits) {
+        return Error::Cbor(c);
+    }
+    err.unwrap_or(Error::Cbor(cbor::DecodeError {
+        offset: de.pos(),
+        kind: cbor::DecodeErrorKind::TrailingBytes {
+            extra: de.rest().len(),
+        },
+    }))
 }
 
 /// Serializes to compact atproto JSON (`{"$link"}`, `{"$bytes"}`).

@@ -341,7 +341,9 @@ impl Emitter<'_> {
         let mut ser = String::new();
         let mut de = String::new();
         let mut de_arms = String::new();
-        let mut de_names: Vec<String> = Vec::new();
+        let mut cbor_order: Vec<&String> = o.properties.keys().collect();
+        cbor_order.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        let de_names: Vec<String> = cbor_order.iter().map(|p| format!("{p:?}")).collect();
         let mut taken = Names::new();
         let mut field_values = Vec::new();
         for (prop, schema) in &o.properties {
@@ -387,9 +389,12 @@ impl Emitter<'_> {
             };
             let _ = writeln!(ser, "m.{sm}({prop:?}, &self.{field})?;");
             // One pass: a match arm reads the field's value into slot `f.{i}`, then the
-            // struct is built from the slots.
-            let i = de_names.len();
-            de_names.push(format!("{prop:?}"));
+            // struct is built from the slots. `i` is the field's place in DAG-CBOR key
+            // order (shorter first, then bytewise), the order keys come in from DAG-CBOR.
+            let i = cbor_order
+                .iter()
+                .position(|p| *p == prop)
+                .unwrap_or_default();
             let (arm, build) = match dm {
                 "req" => ("req", format!("m.need(f.{i}, {i})?")),
                 "opt" => ("opt", format!("f.{i}.flatten()")),
@@ -609,7 +614,7 @@ impl Emitter<'_> {
         // One pass: `rt::union` finds `$type` and hands the rest of the map to `member`.
         let _ = writeln!(
             s,
-            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::union(d)\n}}\n}}\nimpl {rt}::Union for {ty} {{\nfn member<'de, A: serde::de::MapAccess<'de>>(tag: &str, m: {rt}::Member<'de, A>) -> Result<Self, A::Error> {{"
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::union(d)\n}}\n}}\nimpl {rt}::Union for {ty} {{\nfn member<'de, A: serde::de::MapAccess<'de>>(tag: &str, m: {rt}::Member<'_, 'de, A>) -> Result<Self, A::Error> {{"
         );
         let fallback = if u.closed {
             "return Err(m.not_member())"

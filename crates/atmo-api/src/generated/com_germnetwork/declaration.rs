@@ -37,11 +37,11 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
-        "continuityProofs",
+        "version",
+        "messageMe",
         "currentKey",
         "keyPackage",
-        "messageMe",
-        "version",
+        "continuityProofs",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -49,20 +49,20 @@ impl crate::rt::Object for Record {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            continuity_proofs: f.0.flatten(),
-            current_key: m.need(f.1, 1)?,
-            key_package: f.2.flatten(),
-            message_me: f.3.flatten(),
-            version: m.need(f.4, 4)?,
+            continuity_proofs: f.4.flatten(),
+            current_key: m.need(f.2, 2)?,
+            key_package: f.3.flatten(),
+            message_me: f.1.flatten(),
+            version: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -24,7 +24,7 @@ impl<'de> serde::Deserialize<'de> for RecordContent {
 impl crate::rt::Union for RecordContent {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
@@ -61,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 impl crate::rt::Union for RecordLabels {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for RecordLinks {
 impl crate::rt::Union for RecordLinks {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
@@ -166,20 +166,20 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
-        "bskyPostRef",
-        "content",
-        "contributors",
-        "coverImage",
-        "description",
-        "labels",
-        "links",
         "path",
-        "publishedAt",
         "site",
         "tags",
-        "textContent",
+        "links",
         "title",
+        "labels",
+        "content",
         "updatedAt",
+        "coverImage",
+        "bskyPostRef",
+        "description",
+        "publishedAt",
+        "textContent",
+        "contributors",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -189,38 +189,38 @@ impl crate::rt::Object for Record {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
+                9 => m.opt(&mut f.9)?,
                 6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
-                10 => m.opt(&mut f.10)?,
-                11 => m.opt(&mut f.11)?,
-                12 => m.req(&mut f.12)?,
                 13 => m.opt(&mut f.13)?,
+                8 => m.opt(&mut f.8)?,
+                10 => m.opt(&mut f.10)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                11 => m.req(&mut f.11)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                12 => m.opt(&mut f.12)?,
+                4 => m.req(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
-            bsky_post_ref: f.0.flatten(),
-            content: f.1.flatten(),
-            contributors: f.2.flatten(),
-            cover_image: f.3.flatten(),
-            description: f.4.flatten(),
+            bsky_post_ref: f.9.flatten(),
+            content: f.6.flatten(),
+            contributors: f.13.flatten(),
+            cover_image: f.8.flatten(),
+            description: f.10.flatten(),
             labels: f.5.flatten(),
-            links: f.6.flatten(),
-            path: f.7.flatten(),
-            published_at: m.need(f.8, 8)?,
-            site: m.need(f.9, 9)?,
-            tags: f.10.flatten(),
-            text_content: f.11.flatten(),
-            title: m.need(f.12, 12)?,
-            updated_at: f.13.flatten(),
+            links: f.3.flatten(),
+            path: f.0.flatten(),
+            published_at: m.need(f.11, 11)?,
+            site: m.need(f.1, 1)?,
+            tags: f.2.flatten(),
+            text_content: f.12.flatten(),
+            title: m.need(f.4, 4)?,
+            updated_at: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -256,7 +256,7 @@ impl<'de> serde::Deserialize<'de> for Contributor {
     }
 }
 impl crate::rt::Object for Contributor {
-    const FIELDS: &'static [&'static str] = &["did", "displayName", "role"];
+    const FIELDS: &'static [&'static str] = &["did", "role", "displayName"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -264,15 +264,15 @@ impl crate::rt::Object for Contributor {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
-            display_name: f.1.flatten(),
-            role: f.2.flatten(),
+            display_name: f.2.flatten(),
+            role: f.1.flatten(),
             extra: m.rest(),
         })
     }

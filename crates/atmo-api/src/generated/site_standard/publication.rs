@@ -29,7 +29,7 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 impl crate::rt::Union for RecordLabels {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
@@ -82,13 +82,13 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
+        "url",
+        "icon",
+        "name",
+        "labels",
         "basicTheme",
         "description",
-        "icon",
-        "labels",
-        "name",
         "preferences",
-        "url",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -96,24 +96,24 @@ impl crate::rt::Object for Record {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                4 => m.opt(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            basic_theme: f.0.flatten(),
-            description: f.1.flatten(),
-            icon: f.2.flatten(),
+            basic_theme: f.4.flatten(),
+            description: f.5.flatten(),
+            icon: f.1.flatten(),
             labels: f.3.flatten(),
-            name: m.need(f.4, 4)?,
-            preferences: f.5.flatten(),
-            url: m.need(f.6, 6)?,
+            name: m.need(f.2, 2)?,
+            preferences: f.6.flatten(),
+            url: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -109,25 +109,25 @@ impl<'de> serde::Deserialize<'de> for BskyAppStatePref {
 }
 impl crate::rt::Object for BskyAppStatePref {
     const FIELDS: &'static [&'static str] =
-        &["activeProgressGuide", "isBetaUser", "nuxs", "queuedNudges"];
+        &["nuxs", "isBetaUser", "queuedNudges", "activeProgressGuide"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            active_progress_guide: f.0.flatten(),
+            active_progress_guide: f.3.flatten(),
             is_beta_user: f.1.flatten(),
-            nuxs: f.2.flatten(),
-            queued_nudges: f.3.flatten(),
+            nuxs: f.0.flatten(),
+            queued_nudges: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -277,11 +277,11 @@ impl<'de> serde::Deserialize<'de> for FeedViewPref {
 impl crate::rt::Object for FeedViewPref {
     const FIELDS: &'static [&'static str] = &[
         "feed",
-        "hideQuotePosts",
         "hideReplies",
+        "hideReposts",
+        "hideQuotePosts",
         "hideRepliesByLikeCount",
         "hideRepliesByUnfollowed",
-        "hideReposts",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -290,21 +290,21 @@ impl crate::rt::Object for FeedViewPref {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
                 4 => m.opt(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
             feed: m.need(f.0, 0)?,
-            hide_quote_posts: f.1.flatten(),
-            hide_replies: f.2.flatten(),
-            hide_replies_by_like_count: f.3.flatten(),
-            hide_replies_by_unfollowed: f.4.flatten(),
-            hide_reposts: f.5.flatten(),
+            hide_quote_posts: f.3.flatten(),
+            hide_replies: f.1.flatten(),
+            hide_replies_by_like_count: f.4.flatten(),
+            hide_replies_by_unfollowed: f.5.flatten(),
+            hide_reposts: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -528,21 +528,21 @@ impl<'de> serde::Deserialize<'de> for LiveEventPreferences {
     }
 }
 impl crate::rt::Object for LiveEventPreferences {
-    const FIELDS: &'static [&'static str] = &["hiddenFeedIds", "hideAllFeeds"];
+    const FIELDS: &'static [&'static str] = &["hideAllFeeds", "hiddenFeedIds"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            hidden_feed_ids: f.0.flatten(),
-            hide_all_feeds: f.1.flatten(),
+            hidden_feed_ids: f.1.flatten(),
+            hide_all_feeds: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -581,27 +581,27 @@ impl<'de> serde::Deserialize<'de> for MutedWord {
     }
 }
 impl crate::rt::Object for MutedWord {
-    const FIELDS: &'static [&'static str] = &["actorTarget", "expiresAt", "id", "targets", "value"];
+    const FIELDS: &'static [&'static str] = &["id", "value", "targets", "expiresAt", "actorTarget"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_target: f.0.flatten(),
-            expires_at: f.1.flatten(),
-            id: f.2.flatten(),
-            targets: m.need(f.3, 3)?,
-            value: m.need(f.4, 4)?,
+            actor_target: f.4.flatten(),
+            expires_at: f.3.flatten(),
+            id: f.0.flatten(),
+            targets: m.need(f.2, 2)?,
+            value: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -690,25 +690,25 @@ impl<'de> serde::Deserialize<'de> for Nux {
     }
 }
 impl crate::rt::Object for Nux {
-    const FIELDS: &'static [&'static str] = &["completed", "data", "expiresAt", "id"];
+    const FIELDS: &'static [&'static str] = &["id", "data", "completed", "expiresAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            completed: m.need(f.0, 0)?,
+            completed: m.need(f.2, 2)?,
             data: f.1.flatten(),
-            expires_at: f.2.flatten(),
-            id: m.need(f.3, 3)?,
+            expires_at: f.3.flatten(),
+            id: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -777,7 +777,7 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefPostgateEmbeddi
 impl crate::rt::Union for PostInteractionSettingsPrefPostgateEmbeddingRulesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.postgate#disableRule" => Self::PostgateDisableRule(m.read()?),
@@ -829,7 +829,7 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefThreadgateAllow
 impl crate::rt::Union for PostInteractionSettingsPrefThreadgateAllowRulesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.threadgate#mentionRule" => Self::ThreadgateMentionRule(m.read()?),
@@ -870,21 +870,21 @@ impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPref {
     }
 }
 impl crate::rt::Object for PostInteractionSettingsPref {
-    const FIELDS: &'static [&'static str] = &["postgateEmbeddingRules", "threadgateAllowRules"];
+    const FIELDS: &'static [&'static str] = &["threadgateAllowRules", "postgateEmbeddingRules"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            postgate_embedding_rules: f.0.flatten(),
-            threadgate_allow_rules: f.1.flatten(),
+            postgate_embedding_rules: f.1.flatten(),
+            threadgate_allow_rules: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -990,7 +990,7 @@ impl<'de> serde::Deserialize<'de> for PreferencesItem {
 impl crate::rt::Union for PreferencesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.actor.defs#adultContentPref" => Self::AdultContentPref(m.read()?),
@@ -1053,13 +1053,13 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociated {
 }
 impl crate::rt::Object for ProfileAssociated {
     const FIELDS: &'static [&'static str] = &[
-        "activitySubscription",
         "chat",
-        "feedgens",
         "germ",
-        "labeler",
         "lists",
+        "labeler",
+        "feedgens",
         "starterPacks",
+        "activitySubscription",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1067,24 +1067,24 @@ impl crate::rt::Object for ProfileAssociated {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
+                0 => m.opt(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            activity_subscription: f.0.flatten(),
-            chat: f.1.flatten(),
-            feedgens: f.2.flatten(),
-            germ: f.3.flatten(),
-            labeler: f.4.flatten(),
-            lists: f.5.flatten(),
-            starter_packs: f.6.flatten(),
+            activity_subscription: f.6.flatten(),
+            chat: f.0.flatten(),
+            feedgens: f.4.flatten(),
+            germ: f.1.flatten(),
+            labeler: f.3.flatten(),
+            lists: f.2.flatten(),
+            starter_packs: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -1157,21 +1157,21 @@ impl<'de> serde::Deserialize<'de> for ProfileAssociatedChat {
     }
 }
 impl crate::rt::Object for ProfileAssociatedChat {
-    const FIELDS: &'static [&'static str] = &["allowGroupInvites", "allowIncoming"];
+    const FIELDS: &'static [&'static str] = &["allowIncoming", "allowGroupInvites"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            allow_group_invites: f.0.flatten(),
-            allow_incoming: m.need(f.1, 1)?,
+            allow_group_invites: f.1.flatten(),
+            allow_incoming: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1290,20 +1290,20 @@ impl<'de> serde::Deserialize<'de> for ProfileView {
 }
 impl crate::rt::Object for ProfileView {
     const FIELDS: &'static [&'static str] = &[
-        "associated",
-        "avatar",
-        "createdAt",
-        "debug",
-        "description",
         "did",
-        "displayName",
+        "debug",
+        "avatar",
         "handle",
-        "indexedAt",
         "labels",
-        "pronouns",
         "status",
-        "verification",
         "viewer",
+        "pronouns",
+        "createdAt",
+        "indexedAt",
+        "associated",
+        "description",
+        "displayName",
+        "verification",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1313,38 +1313,38 @@ impl crate::rt::Object for ProfileView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
                 10 => m.opt(&mut f.10)?,
+                2 => m.opt(&mut f.2)?,
+                8 => m.opt(&mut f.8)?,
+                1 => m.opt(&mut f.1)?,
                 11 => m.opt(&mut f.11)?,
+                0 => m.req(&mut f.0)?,
                 12 => m.opt(&mut f.12)?,
+                3 => m.req(&mut f.3)?,
+                9 => m.opt(&mut f.9)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.opt(&mut f.5)?,
                 13 => m.opt(&mut f.13)?,
+                6 => m.opt(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            associated: f.0.flatten(),
-            avatar: f.1.flatten(),
-            created_at: f.2.flatten(),
-            debug: f.3.flatten(),
-            description: f.4.flatten(),
-            did: m.need(f.5, 5)?,
-            display_name: f.6.flatten(),
-            handle: m.need(f.7, 7)?,
-            indexed_at: f.8.flatten(),
-            labels: f.9.flatten(),
-            pronouns: f.10.flatten(),
-            status: f.11.flatten(),
-            verification: f.12.flatten(),
-            viewer: f.13.flatten(),
+            associated: f.10.flatten(),
+            avatar: f.2.flatten(),
+            created_at: f.8.flatten(),
+            debug: f.1.flatten(),
+            description: f.11.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: f.12.flatten(),
+            handle: m.need(f.3, 3)?,
+            indexed_at: f.9.flatten(),
+            labels: f.4.flatten(),
+            pronouns: f.7.flatten(),
+            status: f.5.flatten(),
+            verification: f.13.flatten(),
+            viewer: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -1393,18 +1393,18 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
 }
 impl crate::rt::Object for ProfileViewBasic {
     const FIELDS: &'static [&'static str] = &[
-        "associated",
-        "avatar",
-        "createdAt",
-        "debug",
         "did",
-        "displayName",
+        "debug",
+        "avatar",
         "handle",
         "labels",
-        "pronouns",
         "status",
-        "verification",
         "viewer",
+        "pronouns",
+        "createdAt",
+        "associated",
+        "displayName",
+        "verification",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1414,34 +1414,34 @@ impl crate::rt::Object for ProfileViewBasic {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
                 9 => m.opt(&mut f.9)?,
+                2 => m.opt(&mut f.2)?,
+                8 => m.opt(&mut f.8)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 10 => m.opt(&mut f.10)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.opt(&mut f.5)?,
                 11 => m.opt(&mut f.11)?,
+                6 => m.opt(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            associated: f.0.flatten(),
-            avatar: f.1.flatten(),
-            created_at: f.2.flatten(),
-            debug: f.3.flatten(),
-            did: m.need(f.4, 4)?,
-            display_name: f.5.flatten(),
-            handle: m.need(f.6, 6)?,
-            labels: f.7.flatten(),
-            pronouns: f.8.flatten(),
-            status: f.9.flatten(),
-            verification: f.10.flatten(),
-            viewer: f.11.flatten(),
+            associated: f.9.flatten(),
+            avatar: f.2.flatten(),
+            created_at: f.8.flatten(),
+            debug: f.1.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: f.10.flatten(),
+            handle: m.need(f.3, 3)?,
+            labels: f.4.flatten(),
+            pronouns: f.7.flatten(),
+            status: f.5.flatten(),
+            verification: f.11.flatten(),
+            viewer: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -1508,27 +1508,27 @@ impl<'de> serde::Deserialize<'de> for ProfileViewDetailed {
 }
 impl crate::rt::Object for ProfileViewDetailed {
     const FIELDS: &'static [&'static str] = &[
-        "associated",
+        "did",
+        "debug",
         "avatar",
         "banner",
-        "createdAt",
-        "debug",
-        "description",
-        "did",
-        "displayName",
-        "followersCount",
-        "followsCount",
         "handle",
-        "indexedAt",
-        "joinedViaStarterPack",
         "labels",
-        "pinnedPost",
-        "postsCount",
-        "pronouns",
         "status",
-        "verification",
         "viewer",
         "website",
+        "pronouns",
+        "createdAt",
+        "indexedAt",
+        "associated",
+        "pinnedPost",
+        "postsCount",
+        "description",
+        "displayName",
+        "followsCount",
+        "verification",
+        "followersCount",
+        "joinedViaStarterPack",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1539,52 +1539,52 @@ impl crate::rt::Object for ProfileViewDetailed {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                12 => m.opt(&mut f.12)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
-                10 => m.req(&mut f.10)?,
+                10 => m.opt(&mut f.10)?,
+                1 => m.opt(&mut f.1)?,
+                15 => m.opt(&mut f.15)?,
+                0 => m.req(&mut f.0)?,
+                16 => m.opt(&mut f.16)?,
+                19 => m.opt(&mut f.19)?,
+                17 => m.opt(&mut f.17)?,
+                4 => m.req(&mut f.4)?,
                 11 => m.opt(&mut f.11)?,
-                12 => m.opt(&mut f.12)?,
+                20 => m.opt(&mut f.20)?,
+                5 => m.opt(&mut f.5)?,
                 13 => m.opt(&mut f.13)?,
                 14 => m.opt(&mut f.14)?,
-                15 => m.opt(&mut f.15)?,
-                16 => m.opt(&mut f.16)?,
-                17 => m.opt(&mut f.17)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.opt(&mut f.6)?,
                 18 => m.opt(&mut f.18)?,
-                19 => m.opt(&mut f.19)?,
-                20 => m.opt(&mut f.20)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
                 _ => {}
             }
         }
         Ok(Self {
-            associated: f.0.flatten(),
-            avatar: f.1.flatten(),
-            banner: f.2.flatten(),
-            created_at: f.3.flatten(),
-            debug: f.4.flatten(),
-            description: f.5.flatten(),
-            did: m.need(f.6, 6)?,
-            display_name: f.7.flatten(),
-            followers_count: f.8.flatten(),
-            follows_count: f.9.flatten(),
-            handle: m.need(f.10, 10)?,
+            associated: f.12.flatten(),
+            avatar: f.2.flatten(),
+            banner: f.3.flatten(),
+            created_at: f.10.flatten(),
+            debug: f.1.flatten(),
+            description: f.15.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: f.16.flatten(),
+            followers_count: f.19.flatten(),
+            follows_count: f.17.flatten(),
+            handle: m.need(f.4, 4)?,
             indexed_at: f.11.flatten(),
-            joined_via_starter_pack: f.12.flatten(),
-            labels: f.13.flatten(),
-            pinned_post: f.14.flatten(),
-            posts_count: f.15.flatten(),
-            pronouns: f.16.flatten(),
-            status: f.17.flatten(),
+            joined_via_starter_pack: f.20.flatten(),
+            labels: f.5.flatten(),
+            pinned_post: f.13.flatten(),
+            posts_count: f.14.flatten(),
+            pronouns: f.9.flatten(),
+            status: f.6.flatten(),
             verification: f.18.flatten(),
-            viewer: f.19.flatten(),
-            website: f.20.flatten(),
+            viewer: f.7.flatten(),
+            website: f.8.flatten(),
             extra: m.rest(),
         })
     }
@@ -1615,7 +1615,7 @@ impl<'de> serde::Deserialize<'de> for SavedFeed {
     }
 }
 impl crate::rt::Object for SavedFeed {
-    const FIELDS: &'static [&'static str] = &["id", "pinned", "type", "value"];
+    const FIELDS: &'static [&'static str] = &["id", "type", "value", "pinned"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -1623,17 +1623,17 @@ impl crate::rt::Object for SavedFeed {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             id: m.need(f.0, 0)?,
-            pinned: m.need(f.1, 1)?,
-            r#type: m.need(f.2, 2)?,
-            value: m.need(f.3, 3)?,
+            pinned: m.need(f.3, 3)?,
+            r#type: m.need(f.1, 1)?,
+            value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -1671,22 +1671,22 @@ impl<'de> serde::Deserialize<'de> for SavedFeedsPref {
     }
 }
 impl crate::rt::Object for SavedFeedsPref {
-    const FIELDS: &'static [&'static str] = &["pinned", "saved", "timelineIndex"];
+    const FIELDS: &'static [&'static str] = &["saved", "pinned", "timelineIndex"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            pinned: m.need(f.0, 0)?,
-            saved: m.need(f.1, 1)?,
+            pinned: m.need(f.1, 1)?,
+            saved: m.need(f.0, 0)?,
             timeline_index: f.2.flatten(),
             extra: m.rest(),
         })
@@ -1757,7 +1757,7 @@ impl<'de> serde::Deserialize<'de> for StatusViewEmbed {
 impl crate::rt::Union for StatusViewEmbed {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.external#view" => Self::ExternalView(m.read()?),
@@ -1811,14 +1811,14 @@ impl<'de> serde::Deserialize<'de> for StatusView {
 impl crate::rt::Object for StatusView {
     const FIELDS: &'static [&'static str] = &[
         "cid",
+        "uri",
         "embed",
-        "expiresAt",
-        "isActive",
-        "isDisabled",
         "labels",
         "record",
         "status",
-        "uri",
+        "isActive",
+        "expiresAt",
+        "isDisabled",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1827,27 +1827,27 @@ impl crate::rt::Object for StatusView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
+                7 => m.opt(&mut f.7)?,
+                6 => m.opt(&mut f.6)?,
                 8 => m.opt(&mut f.8)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: f.0.flatten(),
-            embed: f.1.flatten(),
-            expires_at: f.2.flatten(),
-            is_active: f.3.flatten(),
-            is_disabled: f.4.flatten(),
-            labels: f.5.flatten(),
-            record: m.need(f.6, 6)?,
-            status: m.need(f.7, 7)?,
-            uri: f.8.flatten(),
+            embed: f.2.flatten(),
+            expires_at: f.7.flatten(),
+            is_active: f.6.flatten(),
+            is_disabled: f.8.flatten(),
+            labels: f.3.flatten(),
+            record: m.need(f.4, 4)?,
+            status: m.need(f.5, 5)?,
+            uri: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1978,23 +1978,23 @@ impl<'de> serde::Deserialize<'de> for VerificationState {
 }
 impl crate::rt::Object for VerificationState {
     const FIELDS: &'static [&'static str] =
-        &["trustedVerifierStatus", "verifications", "verifiedStatus"];
+        &["verifications", "verifiedStatus", "trustedVerifierStatus"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            trusted_verifier_status: m.need(f.0, 0)?,
-            verifications: m.need(f.1, 1)?,
-            verified_status: m.need(f.2, 2)?,
+            trusted_verifier_status: m.need(f.2, 2)?,
+            verifications: m.need(f.0, 0)?,
+            verified_status: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -2056,12 +2056,12 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
 }
 impl crate::rt::Object for VerificationView {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
-        "isValid",
-        "issuer",
-        "issuerDisplayName",
-        "issuerHandle",
         "uri",
+        "issuer",
+        "isValid",
+        "createdAt",
+        "issuerHandle",
+        "issuerDisplayName",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -2069,22 +2069,22 @@ impl crate::rt::Object for VerificationView {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            is_valid: m.need(f.1, 1)?,
-            issuer: m.need(f.2, 2)?,
-            issuer_display_name: f.3.flatten(),
+            created_at: m.need(f.3, 3)?,
+            is_valid: m.need(f.2, 2)?,
+            issuer: m.need(f.1, 1)?,
+            issuer_display_name: f.5.flatten(),
             issuer_handle: f.4.flatten(),
-            uri: m.need(f.5, 5)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2137,17 +2137,17 @@ impl<'de> serde::Deserialize<'de> for ViewerState {
 }
 impl crate::rt::Object for ViewerState {
     const FIELDS: &'static [&'static str] = &[
-        "activitySubscription",
-        "blockedBy",
-        "blocking",
-        "blockingByList",
-        "followedBy",
-        "following",
-        "knownFollowers",
         "muted",
+        "blocking",
+        "blockedBy",
+        "following",
+        "followedBy",
         "mutedByList",
-        "mutedOnlyQuoteposts",
+        "blockingByList",
+        "knownFollowers",
         "mutedOnlyReposts",
+        "mutedOnlyQuoteposts",
+        "activitySubscription",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -2157,32 +2157,32 @@ impl crate::rt::Object for ViewerState {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
                 10 => m.opt(&mut f.10)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.opt(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                9 => m.opt(&mut f.9)?,
+                8 => m.opt(&mut f.8)?,
                 _ => {}
             }
         }
         Ok(Self {
-            activity_subscription: f.0.flatten(),
-            blocked_by: f.1.flatten(),
-            blocking: f.2.flatten(),
-            blocking_by_list: f.3.flatten(),
+            activity_subscription: f.10.flatten(),
+            blocked_by: f.2.flatten(),
+            blocking: f.1.flatten(),
+            blocking_by_list: f.6.flatten(),
             followed_by: f.4.flatten(),
-            following: f.5.flatten(),
-            known_followers: f.6.flatten(),
-            muted: f.7.flatten(),
-            muted_by_list: f.8.flatten(),
+            following: f.3.flatten(),
+            known_followers: f.7.flatten(),
+            muted: f.0.flatten(),
+            muted_by_list: f.5.flatten(),
             muted_only_quoteposts: f.9.flatten(),
-            muted_only_reposts: f.10.flatten(),
+            muted_only_reposts: f.8.flatten(),
             extra: m.rest(),
         })
     }

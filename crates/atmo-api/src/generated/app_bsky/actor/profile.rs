@@ -29,7 +29,7 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 impl crate::rt::Union for RecordLabels {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
@@ -88,14 +88,14 @@ impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
         "avatar",
         "banner",
+        "labels",
+        "website",
+        "pronouns",
         "createdAt",
+        "pinnedPost",
         "description",
         "displayName",
         "joinedViaStarterPack",
-        "labels",
-        "pinnedPost",
-        "pronouns",
-        "website",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -105,28 +105,28 @@ impl crate::rt::Object for Record {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
                 8 => m.opt(&mut f.8)?,
                 9 => m.opt(&mut f.9)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             avatar: f.0.flatten(),
             banner: f.1.flatten(),
-            created_at: f.2.flatten(),
-            description: f.3.flatten(),
-            display_name: f.4.flatten(),
-            joined_via_starter_pack: f.5.flatten(),
-            labels: f.6.flatten(),
-            pinned_post: f.7.flatten(),
-            pronouns: f.8.flatten(),
-            website: f.9.flatten(),
+            created_at: f.5.flatten(),
+            description: f.7.flatten(),
+            display_name: f.8.flatten(),
+            joined_via_starter_pack: f.9.flatten(),
+            labels: f.2.flatten(),
+            pinned_post: f.6.flatten(),
+            pronouns: f.4.flatten(),
+            website: f.3.flatten(),
             extra: m.rest(),
         })
     }

@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for RecordEmbed {
 impl crate::rt::Union for RecordEmbed {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.external" => Self::External(m.read()?),
@@ -69,25 +69,25 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl crate::rt::Object for Record {
-    const FIELDS: &'static [&'static str] = &["createdAt", "durationMinutes", "embed", "status"];
+    const FIELDS: &'static [&'static str] = &["embed", "status", "createdAt", "durationMinutes"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            duration_minutes: f.1.flatten(),
-            embed: f.2.flatten(),
-            status: m.need(f.3, 3)?,
+            created_at: m.need(f.2, 2)?,
+            duration_minutes: f.3.flatten(),
+            embed: f.0.flatten(),
+            status: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -31,25 +31,25 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["countryCode", "email", "language", "regionCode"];
+    const FIELDS: &'static [&'static str] = &["email", "language", "regionCode", "countryCode"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                3 => m.req(&mut f.3)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            country_code: m.need(f.0, 0)?,
-            email: m.need(f.1, 1)?,
-            language: m.need(f.2, 2)?,
-            region_code: f.3.flatten(),
+            country_code: m.need(f.3, 3)?,
+            email: m.need(f.0, 0)?,
+            language: m.need(f.1, 1)?,
+            region_code: f.2.flatten(),
             extra: m.rest(),
         })
     }

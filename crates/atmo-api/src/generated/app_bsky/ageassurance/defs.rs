@@ -125,7 +125,7 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRulesItem {
 impl crate::rt::Union for ConfigRegionRulesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.ageassurance.defs#configRegionRuleDefault" => {
@@ -198,12 +198,12 @@ impl<'de> serde::Deserialize<'de> for ConfigRegion {
 }
 impl crate::rt::Object for ConfigRegion {
     const FIELDS: &'static [&'static str] = &[
-        "additionalVerificationMethods",
-        "countryCode",
-        "minAccessAge",
+        "rules",
         "platforms",
         "regionCode",
-        "rules",
+        "countryCode",
+        "minAccessAge",
+        "additionalVerificationMethods",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -211,22 +211,22 @@ impl crate::rt::Object for ConfigRegion {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            additional_verification_methods: f.0.flatten(),
-            country_code: m.need(f.1, 1)?,
-            min_access_age: m.need(f.2, 2)?,
-            platforms: f.3.flatten(),
-            region_code: f.4.flatten(),
-            rules: m.need(f.5, 5)?,
+            additional_verification_methods: f.5.flatten(),
+            country_code: m.need(f.3, 3)?,
+            min_access_age: m.need(f.4, 4)?,
+            platforms: f.1.flatten(),
+            region_code: f.2.flatten(),
+            rules: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -309,21 +309,21 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountNewerThan {
     }
 }
 impl crate::rt::Object for ConfigRegionRuleIfAccountNewerThan {
-    const FIELDS: &'static [&'static str] = &["access", "date"];
+    const FIELDS: &'static [&'static str] = &["date", "access"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access: m.need(f.0, 0)?,
-            date: m.need(f.1, 1)?,
+            access: m.need(f.1, 1)?,
+            date: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -353,21 +353,21 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountOlderThan {
     }
 }
 impl crate::rt::Object for ConfigRegionRuleIfAccountOlderThan {
-    const FIELDS: &'static [&'static str] = &["access", "date"];
+    const FIELDS: &'static [&'static str] = &["date", "access"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access: m.need(f.0, 0)?,
-            date: m.need(f.1, 1)?,
+            access: m.need(f.1, 1)?,
+            date: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -397,21 +397,21 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAssuredOverAge {
     }
 }
 impl crate::rt::Object for ConfigRegionRuleIfAssuredOverAge {
-    const FIELDS: &'static [&'static str] = &["access", "age"];
+    const FIELDS: &'static [&'static str] = &["age", "access"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access: m.need(f.0, 0)?,
-            age: m.need(f.1, 1)?,
+            access: m.need(f.1, 1)?,
+            age: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -441,21 +441,21 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAssuredUnderAge {
     }
 }
 impl crate::rt::Object for ConfigRegionRuleIfAssuredUnderAge {
-    const FIELDS: &'static [&'static str] = &["access", "age"];
+    const FIELDS: &'static [&'static str] = &["age", "access"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access: m.need(f.0, 0)?,
-            age: m.need(f.1, 1)?,
+            access: m.need(f.1, 1)?,
+            age: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -485,21 +485,21 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfDeclaredOverAge {
     }
 }
 impl crate::rt::Object for ConfigRegionRuleIfDeclaredOverAge {
-    const FIELDS: &'static [&'static str] = &["access", "age"];
+    const FIELDS: &'static [&'static str] = &["age", "access"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access: m.need(f.0, 0)?,
-            age: m.need(f.1, 1)?,
+            access: m.need(f.1, 1)?,
+            age: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -529,21 +529,21 @@ impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfDeclaredUnderAge {
     }
 }
 impl crate::rt::Object for ConfigRegionRuleIfDeclaredUnderAge {
-    const FIELDS: &'static [&'static str] = &["access", "age"];
+    const FIELDS: &'static [&'static str] = &["age", "access"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access: m.need(f.0, 0)?,
-            age: m.need(f.1, 1)?,
+            access: m.need(f.1, 1)?,
+            age: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -602,17 +602,17 @@ impl<'de> serde::Deserialize<'de> for Event {
 }
 impl crate::rt::Object for Event {
     const FIELDS: &'static [&'static str] = &[
-        "access",
-        "attemptId",
-        "completeIp",
-        "completeUa",
-        "countryCode",
-        "createdAt",
         "email",
+        "access",
         "initIp",
         "initUa",
-        "regionCode",
         "status",
+        "attemptId",
+        "createdAt",
+        "completeIp",
+        "completeUa",
+        "regionCode",
+        "countryCode",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -622,32 +622,32 @@ impl crate::rt::Object for Event {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
                 8 => m.opt(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
                 10 => m.req(&mut f.10)?,
+                6 => m.req(&mut f.6)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                9 => m.opt(&mut f.9)?,
+                4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access: m.need(f.0, 0)?,
-            attempt_id: m.need(f.1, 1)?,
-            complete_ip: f.2.flatten(),
-            complete_ua: f.3.flatten(),
-            country_code: m.need(f.4, 4)?,
-            created_at: m.need(f.5, 5)?,
-            email: f.6.flatten(),
-            init_ip: f.7.flatten(),
-            init_ua: f.8.flatten(),
+            access: m.need(f.1, 1)?,
+            attempt_id: m.need(f.5, 5)?,
+            complete_ip: f.7.flatten(),
+            complete_ua: f.8.flatten(),
+            country_code: m.need(f.10, 10)?,
+            created_at: m.need(f.6, 6)?,
+            email: f.0.flatten(),
+            init_ip: f.2.flatten(),
+            init_ua: f.3.flatten(),
             region_code: f.9.flatten(),
-            status: m.need(f.10, 10)?,
+            status: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -701,7 +701,7 @@ impl<'de> serde::Deserialize<'de> for State {
     }
 }
 impl crate::rt::Object for State {
-    const FIELDS: &'static [&'static str] = &["access", "lastInitiatedAt", "status"];
+    const FIELDS: &'static [&'static str] = &["access", "status", "lastInitiatedAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -709,15 +709,15 @@ impl crate::rt::Object for State {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             access: m.need(f.0, 0)?,
-            last_initiated_at: f.1.flatten(),
-            status: m.need(f.2, 2)?,
+            last_initiated_at: f.2.flatten(),
+            status: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -31,21 +31,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["metadata", "state"];
+    const FIELDS: &'static [&'static str] = &["state", "metadata"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            metadata: m.need(f.0, 0)?,
-            state: m.need(f.1, 1)?,
+            metadata: m.need(f.1, 1)?,
+            state: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -75,7 +75,7 @@ impl<'de> serde::Deserialize<'de> for BookmarkViewItem {
 impl crate::rt::Union for BookmarkViewItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
@@ -113,23 +113,23 @@ impl<'de> serde::Deserialize<'de> for BookmarkView {
     }
 }
 impl crate::rt::Object for BookmarkView {
-    const FIELDS: &'static [&'static str] = &["createdAt", "item", "subject"];
+    const FIELDS: &'static [&'static str] = &["item", "subject", "createdAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: f.0.flatten(),
-            item: m.need(f.1, 1)?,
-            subject: m.need(f.2, 2)?,
+            created_at: f.2.flatten(),
+            item: m.need(f.0, 0)?,
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

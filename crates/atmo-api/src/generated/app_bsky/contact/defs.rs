@@ -27,21 +27,21 @@ impl<'de> serde::Deserialize<'de> for MatchAndContactIndex {
     }
 }
 impl crate::rt::Object for MatchAndContactIndex {
-    const FIELDS: &'static [&'static str] = &["contactIndex", "match"];
+    const FIELDS: &'static [&'static str] = &["match", "contactIndex"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            contact_index: m.need(f.0, 0)?,
-            r#match: m.need(f.1, 1)?,
+            contact_index: m.need(f.1, 1)?,
+            r#match: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -72,21 +72,21 @@ impl<'de> serde::Deserialize<'de> for Notification {
     }
 }
 impl crate::rt::Object for Notification {
-    const FIELDS: &'static [&'static str] = &["from", "to"];
+    const FIELDS: &'static [&'static str] = &["to", "from"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            from: m.need(f.0, 0)?,
-            to: m.need(f.1, 1)?,
+            from: m.need(f.1, 1)?,
+            to: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -115,21 +115,21 @@ impl<'de> serde::Deserialize<'de> for SyncStatus {
     }
 }
 impl crate::rt::Object for SyncStatus {
-    const FIELDS: &'static [&'static str] = &["matchesCount", "syncedAt"];
+    const FIELDS: &'static [&'static str] = &["syncedAt", "matchesCount"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            matches_count: m.need(f.0, 0)?,
-            synced_at: m.need(f.1, 1)?,
+            matches_count: m.need(f.1, 1)?,
+            synced_at: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for DraftPostgateEmbeddingRulesItem {
 impl crate::rt::Union for DraftPostgateEmbeddingRulesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.postgate#disableRule" => Self::PostgateDisableRule(m.read()?),
@@ -79,7 +79,7 @@ impl<'de> serde::Deserialize<'de> for DraftThreadgateAllowItem {
 impl crate::rt::Union for DraftThreadgateAllowItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.threadgate#mentionRule" => Self::ThreadgateMentionRule(m.read()?),
@@ -132,12 +132,12 @@ impl<'de> serde::Deserialize<'de> for Draft {
 }
 impl crate::rt::Object for Draft {
     const FIELDS: &'static [&'static str] = &[
+        "langs",
+        "posts",
         "deviceId",
         "deviceName",
-        "langs",
-        "postgateEmbeddingRules",
-        "posts",
         "threadgateAllow",
+        "postgateEmbeddingRules",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -145,22 +145,22 @@ impl crate::rt::Object for Draft {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                0 => m.opt(&mut f.0)?,
                 5 => m.opt(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            device_id: f.0.flatten(),
-            device_name: f.1.flatten(),
-            langs: f.2.flatten(),
-            postgate_embedding_rules: f.3.flatten(),
-            posts: m.need(f.4, 4)?,
-            threadgate_allow: f.5.flatten(),
+            device_id: f.2.flatten(),
+            device_name: f.3.flatten(),
+            langs: f.0.flatten(),
+            postgate_embedding_rules: f.5.flatten(),
+            posts: m.need(f.1, 1)?,
+            threadgate_allow: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -187,21 +187,21 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedCaption {
     }
 }
 impl crate::rt::Object for DraftEmbedCaption {
-    const FIELDS: &'static [&'static str] = &["content", "lang"];
+    const FIELDS: &'static [&'static str] = &["lang", "content"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            content: m.need(f.0, 0)?,
-            lang: m.need(f.1, 1)?,
+            content: m.need(f.1, 1)?,
+            lang: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -306,7 +306,7 @@ impl<'de> serde::Deserialize<'de> for DraftEmbedGalleryItemsItem {
 impl crate::rt::Union for DraftEmbedGalleryItemsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.draft.defs#draftEmbedImage" => Self::DraftEmbedImage(m.read()?),
@@ -510,7 +510,7 @@ impl<'de> serde::Deserialize<'de> for DraftPostLabels {
 impl crate::rt::Union for DraftPostLabels {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
@@ -558,13 +558,13 @@ impl<'de> serde::Deserialize<'de> for DraftPost {
 }
 impl crate::rt::Object for DraftPost {
     const FIELDS: &'static [&'static str] = &[
-        "embedExternals",
-        "embedGallery",
-        "embedImages",
-        "embedRecords",
-        "embedVideos",
-        "labels",
         "text",
+        "labels",
+        "embedImages",
+        "embedVideos",
+        "embedGallery",
+        "embedRecords",
+        "embedExternals",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -572,24 +572,24 @@ impl crate::rt::Object for DraftPost {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
+                6 => m.opt(&mut f.6)?,
                 4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
                 5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            embed_externals: f.0.flatten(),
-            embed_gallery: f.1.flatten(),
+            embed_externals: f.6.flatten(),
+            embed_gallery: f.4.flatten(),
             embed_images: f.2.flatten(),
-            embed_records: f.3.flatten(),
-            embed_videos: f.4.flatten(),
-            labels: f.5.flatten(),
-            text: m.need(f.6, 6)?,
+            embed_records: f.5.flatten(),
+            embed_videos: f.3.flatten(),
+            labels: f.1.flatten(),
+            text: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -625,24 +625,24 @@ impl<'de> serde::Deserialize<'de> for DraftView {
     }
 }
 impl crate::rt::Object for DraftView {
-    const FIELDS: &'static [&'static str] = &["createdAt", "draft", "id", "updatedAt"];
+    const FIELDS: &'static [&'static str] = &["id", "draft", "createdAt", "updatedAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
+            created_at: m.need(f.2, 2)?,
             draft: m.need(f.1, 1)?,
-            id: m.need(f.2, 2)?,
+            id: m.need(f.0, 0)?,
             updated_at: m.need(f.3, 3)?,
             extra: m.rest(),
         })
@@ -673,21 +673,21 @@ impl<'de> serde::Deserialize<'de> for DraftWithId {
     }
 }
 impl crate::rt::Object for DraftWithId {
-    const FIELDS: &'static [&'static str] = &["draft", "id"];
+    const FIELDS: &'static [&'static str] = &["id", "draft"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            draft: m.need(f.0, 0)?,
-            id: m.need(f.1, 1)?,
+            draft: m.need(f.1, 1)?,
+            id: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

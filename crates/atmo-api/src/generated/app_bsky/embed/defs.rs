@@ -25,21 +25,21 @@ impl<'de> serde::Deserialize<'de> for AspectRatio {
     }
 }
 impl crate::rt::Object for AspectRatio {
-    const FIELDS: &'static [&'static str] = &["height", "width"];
+    const FIELDS: &'static [&'static str] = &["width", "height"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            height: m.need(f.0, 0)?,
-            width: m.need(f.1, 1)?,
+            height: m.need(f.1, 1)?,
+            width: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -117,27 +117,27 @@ impl<'de> serde::Deserialize<'de> for External {
 }
 impl crate::rt::Object for External {
     const FIELDS: &'static [&'static str] =
-        &["associatedRefs", "description", "thumb", "title", "uri"];
+        &["uri", "thumb", "title", "description", "associatedRefs"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            associated_refs: f.0.flatten(),
-            description: m.need(f.1, 1)?,
-            thumb: f.2.flatten(),
-            title: m.need(f.3, 3)?,
-            uri: m.need(f.4, 4)?,
+            associated_refs: f.4.flatten(),
+            description: m.need(f.3, 3)?,
+            thumb: f.1.flatten(),
+            title: m.need(f.2, 2)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -225,17 +225,17 @@ impl<'de> serde::Deserialize<'de> for ViewExternal {
 }
 impl crate::rt::Object for ViewExternal {
     const FIELDS: &'static [&'static str] = &[
-        "associatedProfiles",
-        "associatedRefs",
-        "createdAt",
-        "description",
-        "labels",
-        "readingTime",
-        "source",
+        "uri",
         "thumb",
         "title",
+        "labels",
+        "source",
+        "createdAt",
         "updatedAt",
-        "uri",
+        "description",
+        "readingTime",
+        "associatedRefs",
+        "associatedProfiles",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -245,32 +245,32 @@ impl crate::rt::Object for ViewExternal {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                10 => m.opt(&mut f.10)?,
                 9 => m.opt(&mut f.9)?,
-                10 => m.req(&mut f.10)?,
+                5 => m.opt(&mut f.5)?,
+                7 => m.req(&mut f.7)?,
+                3 => m.opt(&mut f.3)?,
+                8 => m.opt(&mut f.8)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            associated_profiles: f.0.flatten(),
-            associated_refs: f.1.flatten(),
-            created_at: f.2.flatten(),
-            description: m.need(f.3, 3)?,
-            labels: f.4.flatten(),
-            reading_time: f.5.flatten(),
-            source: f.6.flatten(),
-            thumb: f.7.flatten(),
-            title: m.need(f.8, 8)?,
-            updated_at: f.9.flatten(),
-            uri: m.need(f.10, 10)?,
+            associated_profiles: f.10.flatten(),
+            associated_refs: f.9.flatten(),
+            created_at: f.5.flatten(),
+            description: m.need(f.7, 7)?,
+            labels: f.3.flatten(),
+            reading_time: f.8.flatten(),
+            source: f.4.flatten(),
+            thumb: f.1.flatten(),
+            title: m.need(f.2, 2)?,
+            updated_at: f.6.flatten(),
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -307,27 +307,27 @@ impl<'de> serde::Deserialize<'de> for ViewExternalSource {
     }
 }
 impl crate::rt::Object for ViewExternalSource {
-    const FIELDS: &'static [&'static str] = &["description", "icon", "theme", "title", "uri"];
+    const FIELDS: &'static [&'static str] = &["uri", "icon", "theme", "title", "description"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            description: f.0.flatten(),
+            description: f.4.flatten(),
             icon: f.1.flatten(),
             theme: f.2.flatten(),
             title: m.need(f.3, 3)?,
-            uri: m.need(f.4, 4)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -361,10 +361,10 @@ impl<'de> serde::Deserialize<'de> for ViewExternalSourceTheme {
 }
 impl crate::rt::Object for ViewExternalSourceTheme {
     const FIELDS: &'static [&'static str] = &[
-        "accentForegroundRGB",
         "accentRGB",
         "backgroundRGB",
         "foregroundRGB",
+        "accentForegroundRGB",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -372,18 +372,18 @@ impl crate::rt::Object for ViewExternalSourceTheme {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                3 => m.opt(&mut f.3)?,
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            accent_foreground_rgb: f.0.flatten(),
-            accent_rgb: f.1.flatten(),
-            background_rgb: f.2.flatten(),
-            foreground_rgb: f.3.flatten(),
+            accent_foreground_rgb: f.3.flatten(),
+            accent_rgb: f.0.flatten(),
+            background_rgb: f.1.flatten(),
+            foreground_rgb: f.2.flatten(),
             extra: m.rest(),
         })
     }

@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for GalleryItemsItem {
 impl crate::rt::Union for GalleryItemsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.gallery#image" => Self::Image(m.read()?),
@@ -101,7 +101,7 @@ impl<'de> serde::Deserialize<'de> for Image {
     }
 }
 impl crate::rt::Object for Image {
-    const FIELDS: &'static [&'static str] = &["alt", "aspectRatio", "image"];
+    const FIELDS: &'static [&'static str] = &["alt", "image", "aspectRatio"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -109,15 +109,15 @@ impl crate::rt::Object for Image {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             alt: m.need(f.0, 0)?,
-            aspect_ratio: m.need(f.1, 1)?,
-            image: m.need(f.2, 2)?,
+            aspect_ratio: m.need(f.2, 2)?,
+            image: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -148,7 +148,7 @@ impl<'de> serde::Deserialize<'de> for ViewItemsItem {
 impl crate::rt::Union for ViewItemsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.gallery#viewImage" => Self::ViewImage(m.read()?),
@@ -225,7 +225,7 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
     }
 }
 impl crate::rt::Object for ViewImage {
-    const FIELDS: &'static [&'static str] = &["alt", "aspectRatio", "fullsize", "thumbnail"];
+    const FIELDS: &'static [&'static str] = &["alt", "fullsize", "thumbnail", "aspectRatio"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -233,17 +233,17 @@ impl crate::rt::Object for ViewImage {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             alt: m.need(f.0, 0)?,
-            aspect_ratio: m.need(f.1, 1)?,
-            fullsize: m.need(f.2, 2)?,
-            thumbnail: m.need(f.3, 3)?,
+            aspect_ratio: m.need(f.3, 3)?,
+            fullsize: m.need(f.1, 1)?,
+            thumbnail: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -36,23 +36,23 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["associatedRecords", "associatedRefs", "view"];
+    const FIELDS: &'static [&'static str] = &["view", "associatedRefs", "associatedRecords"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            associated_records: f.0.flatten(),
+            associated_records: f.2.flatten(),
             associated_refs: f.1.flatten(),
-            view: f.2.flatten(),
+            view: f.0.flatten(),
             extra: m.rest(),
         })
     }

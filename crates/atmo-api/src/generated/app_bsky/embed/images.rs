@@ -64,7 +64,7 @@ impl<'de> serde::Deserialize<'de> for Image {
     }
 }
 impl crate::rt::Object for Image {
-    const FIELDS: &'static [&'static str] = &["alt", "aspectRatio", "image"];
+    const FIELDS: &'static [&'static str] = &["alt", "image", "aspectRatio"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -72,15 +72,15 @@ impl crate::rt::Object for Image {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             alt: m.need(f.0, 0)?,
-            aspect_ratio: f.1.flatten(),
-            image: m.need(f.2, 2)?,
+            aspect_ratio: f.2.flatten(),
+            image: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -151,7 +151,7 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
     }
 }
 impl crate::rt::Object for ViewImage {
-    const FIELDS: &'static [&'static str] = &["alt", "aspectRatio", "fullsize", "thumb"];
+    const FIELDS: &'static [&'static str] = &["alt", "thumb", "fullsize", "aspectRatio"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -159,17 +159,17 @@ impl crate::rt::Object for ViewImage {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             alt: m.need(f.0, 0)?,
-            aspect_ratio: f.1.flatten(),
+            aspect_ratio: f.3.flatten(),
             fullsize: m.need(f.2, 2)?,
-            thumb: m.need(f.3, 3)?,
+            thumb: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

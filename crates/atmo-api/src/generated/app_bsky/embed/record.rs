@@ -97,7 +97,7 @@ impl<'de> serde::Deserialize<'de> for ViewRecord2 {
 impl crate::rt::Union for ViewRecord2 {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.record#viewRecord" => Self::ViewRecord(m.read()?),
@@ -176,23 +176,23 @@ impl<'de> serde::Deserialize<'de> for ViewBlocked {
     }
 }
 impl crate::rt::Object for ViewBlocked {
-    const FIELDS: &'static [&'static str] = &["author", "blocked", "uri"];
+    const FIELDS: &'static [&'static str] = &["uri", "author", "blocked"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            author: m.need(f.0, 0)?,
-            blocked: m.need(f.1, 1)?,
-            uri: m.need(f.2, 2)?,
+            author: m.need(f.1, 1)?,
+            blocked: m.need(f.2, 2)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -219,21 +219,21 @@ impl<'de> serde::Deserialize<'de> for ViewDetached {
     }
 }
 impl crate::rt::Object for ViewDetached {
-    const FIELDS: &'static [&'static str] = &["detached", "uri"];
+    const FIELDS: &'static [&'static str] = &["uri", "detached"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            detached: m.need(f.0, 0)?,
-            uri: m.need(f.1, 1)?,
+            detached: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -260,21 +260,21 @@ impl<'de> serde::Deserialize<'de> for ViewNotFound {
     }
 }
 impl crate::rt::Object for ViewNotFound {
-    const FIELDS: &'static [&'static str] = &["notFound", "uri"];
+    const FIELDS: &'static [&'static str] = &["uri", "notFound"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            not_found: m.need(f.0, 0)?,
-            uri: m.need(f.1, 1)?,
+            not_found: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -324,7 +324,7 @@ impl<'de> serde::Deserialize<'de> for ViewRecordEmbedsItem {
 impl crate::rt::Union for ViewRecordEmbedsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.images#view" => Self::ImagesView(m.read()?),
@@ -382,17 +382,17 @@ impl<'de> serde::Deserialize<'de> for ViewRecord {
 }
 impl crate::rt::Object for ViewRecord {
     const FIELDS: &'static [&'static str] = &[
-        "author",
         "cid",
+        "uri",
+        "value",
+        "author",
         "embeds",
-        "indexedAt",
         "labels",
+        "indexedAt",
         "likeCount",
         "quoteCount",
         "replyCount",
         "repostCount",
-        "uri",
-        "value",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -402,32 +402,32 @@ impl crate::rt::Object for ViewRecord {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 4 => m.opt(&mut f.4)?,
+                6 => m.req(&mut f.6)?,
                 5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
                 8 => m.opt(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
-                10 => m.req(&mut f.10)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            author: m.need(f.0, 0)?,
-            cid: m.need(f.1, 1)?,
-            embeds: f.2.flatten(),
-            indexed_at: m.need(f.3, 3)?,
-            labels: f.4.flatten(),
-            like_count: f.5.flatten(),
-            quote_count: f.6.flatten(),
-            reply_count: f.7.flatten(),
-            repost_count: f.8.flatten(),
-            uri: m.need(f.9, 9)?,
-            value: m.need(f.10, 10)?,
+            author: m.need(f.3, 3)?,
+            cid: m.need(f.0, 0)?,
+            embeds: f.4.flatten(),
+            indexed_at: m.need(f.6, 6)?,
+            labels: f.5.flatten(),
+            like_count: f.7.flatten(),
+            quote_count: f.8.flatten(),
+            reply_count: f.9.flatten(),
+            repost_count: f.10.flatten(),
+            uri: m.need(f.1, 1)?,
+            value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for RecordWithMediaMedia {
 impl crate::rt::Union for RecordWithMediaMedia {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.images" => Self::Images(m.read()?),
@@ -126,7 +126,7 @@ impl<'de> serde::Deserialize<'de> for ViewMedia {
 impl crate::rt::Union for ViewMedia {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.images#view" => Self::ImagesView(m.read()?),

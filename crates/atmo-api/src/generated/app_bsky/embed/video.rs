@@ -33,7 +33,7 @@ impl<'de> serde::Deserialize<'de> for Video {
 }
 impl crate::rt::Object for Video {
     const FIELDS: &'static [&'static str] =
-        &["alt", "aspectRatio", "captions", "presentation", "video"];
+        &["alt", "video", "captions", "aspectRatio", "presentation"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -41,19 +41,19 @@ impl crate::rt::Object for Video {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             alt: f.0.flatten(),
-            aspect_ratio: f.1.flatten(),
+            aspect_ratio: f.3.flatten(),
             captions: f.2.flatten(),
-            presentation: f.3.flatten(),
-            video: m.need(f.4, 4)?,
+            presentation: f.4.flatten(),
+            video: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -139,11 +139,11 @@ impl<'de> serde::Deserialize<'de> for View {
 impl crate::rt::Object for View {
     const FIELDS: &'static [&'static str] = &[
         "alt",
-        "aspectRatio",
         "cid",
         "playlist",
-        "presentation",
         "thumbnail",
+        "aspectRatio",
+        "presentation",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -152,21 +152,21 @@ impl crate::rt::Object for View {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
                 5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             alt: f.0.flatten(),
-            aspect_ratio: f.1.flatten(),
-            cid: m.need(f.2, 2)?,
-            playlist: m.need(f.3, 3)?,
-            presentation: f.4.flatten(),
-            thumbnail: f.5.flatten(),
+            aspect_ratio: f.4.flatten(),
+            cid: m.need(f.1, 1)?,
+            playlist: m.need(f.2, 2)?,
+            presentation: f.5.flatten(),
+            thumbnail: f.3.flatten(),
             extra: m.rest(),
         })
     }

@@ -66,23 +66,23 @@ impl<'de> serde::Deserialize<'de> for BlockedPost {
     }
 }
 impl crate::rt::Object for BlockedPost {
-    const FIELDS: &'static [&'static str] = &["author", "blocked", "uri"];
+    const FIELDS: &'static [&'static str] = &["uri", "author", "blocked"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            author: m.need(f.0, 0)?,
-            blocked: m.need(f.1, 1)?,
-            uri: m.need(f.2, 2)?,
+            author: m.need(f.1, 1)?,
+            blocked: m.need(f.2, 2)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -140,7 +140,7 @@ impl<'de> serde::Deserialize<'de> for FeedViewPostReason {
 impl crate::rt::Union for FeedViewPostReason {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.defs#reasonRepost" => Self::ReasonRepost(m.read()?),
@@ -182,27 +182,27 @@ impl<'de> serde::Deserialize<'de> for FeedViewPost {
     }
 }
 impl crate::rt::Object for FeedViewPost {
-    const FIELDS: &'static [&'static str] = &["feedContext", "post", "reason", "reply", "reqId"];
+    const FIELDS: &'static [&'static str] = &["post", "reply", "reqId", "reason", "feedContext"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            feed_context: f.0.flatten(),
-            post: m.need(f.1, 1)?,
-            reason: f.2.flatten(),
-            reply: f.3.flatten(),
-            req_id: f.4.flatten(),
+            feed_context: f.4.flatten(),
+            post: m.need(f.0, 0)?,
+            reason: f.3.flatten(),
+            reply: f.1.flatten(),
+            req_id: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -254,20 +254,20 @@ impl<'de> serde::Deserialize<'de> for GeneratorView {
 }
 impl crate::rt::Object for GeneratorView {
     const FIELDS: &'static [&'static str] = &[
-        "acceptsInteractions",
-        "avatar",
         "cid",
-        "contentMode",
-        "creator",
-        "description",
-        "descriptionFacets",
         "did",
-        "displayName",
-        "indexedAt",
-        "labels",
-        "likeCount",
         "uri",
+        "avatar",
+        "labels",
         "viewer",
+        "creator",
+        "indexedAt",
+        "likeCount",
+        "contentMode",
+        "description",
+        "displayName",
+        "descriptionFacets",
+        "acceptsInteractions",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -277,38 +277,38 @@ impl crate::rt::Object for GeneratorView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
-                10 => m.opt(&mut f.10)?,
-                11 => m.opt(&mut f.11)?,
-                12 => m.req(&mut f.12)?,
                 13 => m.opt(&mut f.13)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.req(&mut f.6)?,
+                10 => m.opt(&mut f.10)?,
+                12 => m.opt(&mut f.12)?,
+                1 => m.req(&mut f.1)?,
+                11 => m.req(&mut f.11)?,
+                7 => m.req(&mut f.7)?,
+                4 => m.opt(&mut f.4)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            accepts_interactions: f.0.flatten(),
-            avatar: f.1.flatten(),
-            cid: m.need(f.2, 2)?,
-            content_mode: f.3.flatten(),
-            creator: m.need(f.4, 4)?,
-            description: f.5.flatten(),
-            description_facets: f.6.flatten(),
-            did: m.need(f.7, 7)?,
-            display_name: m.need(f.8, 8)?,
-            indexed_at: m.need(f.9, 9)?,
-            labels: f.10.flatten(),
-            like_count: f.11.flatten(),
-            uri: m.need(f.12, 12)?,
-            viewer: f.13.flatten(),
+            accepts_interactions: f.13.flatten(),
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, 0)?,
+            content_mode: f.9.flatten(),
+            creator: m.need(f.6, 6)?,
+            description: f.10.flatten(),
+            description_facets: f.12.flatten(),
+            did: m.need(f.1, 1)?,
+            display_name: m.need(f.11, 11)?,
+            indexed_at: m.need(f.7, 7)?,
+            labels: f.4.flatten(),
+            like_count: f.8.flatten(),
+            uri: m.need(f.2, 2)?,
+            viewer: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -385,25 +385,25 @@ impl<'de> serde::Deserialize<'de> for Interaction {
     }
 }
 impl crate::rt::Object for Interaction {
-    const FIELDS: &'static [&'static str] = &["event", "feedContext", "item", "reqId"];
+    const FIELDS: &'static [&'static str] = &["item", "event", "reqId", "feedContext"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            event: f.0.flatten(),
-            feed_context: f.1.flatten(),
-            item: f.2.flatten(),
-            req_id: f.3.flatten(),
+            event: f.1.flatten(),
+            feed_context: f.3.flatten(),
+            item: f.0.flatten(),
+            req_id: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -483,21 +483,21 @@ impl<'de> serde::Deserialize<'de> for KnownLikers {
     }
 }
 impl crate::rt::Object for KnownLikers {
-    const FIELDS: &'static [&'static str] = &["actors", "count"];
+    const FIELDS: &'static [&'static str] = &["count", "actors"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actors: m.need(f.0, 0)?,
-            count: m.need(f.1, 1)?,
+            actors: m.need(f.1, 1)?,
+            count: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -524,21 +524,21 @@ impl<'de> serde::Deserialize<'de> for NotFoundPost {
     }
 }
 impl crate::rt::Object for NotFoundPost {
-    const FIELDS: &'static [&'static str] = &["notFound", "uri"];
+    const FIELDS: &'static [&'static str] = &["uri", "notFound"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            not_found: m.need(f.0, 0)?,
-            uri: m.need(f.1, 1)?,
+            not_found: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -588,7 +588,7 @@ impl<'de> serde::Deserialize<'de> for PostViewEmbed {
 impl crate::rt::Union for PostViewEmbed {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.images#view" => Self::ImagesView(m.read()?),
@@ -654,21 +654,21 @@ impl<'de> serde::Deserialize<'de> for PostView {
 }
 impl crate::rt::Object for PostView {
     const FIELDS: &'static [&'static str] = &[
-        "author",
-        "bookmarkCount",
         "cid",
+        "uri",
         "debug",
         "embed",
-        "indexedAt",
+        "author",
         "labels",
+        "record",
+        "viewer",
+        "indexedAt",
         "likeCount",
         "quoteCount",
-        "record",
         "replyCount",
-        "repostCount",
         "threadgate",
-        "uri",
-        "viewer",
+        "repostCount",
+        "bookmarkCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -679,40 +679,40 @@ impl crate::rt::Object for PostView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
-                10 => m.opt(&mut f.10)?,
-                11 => m.opt(&mut f.11)?,
-                12 => m.opt(&mut f.12)?,
-                13 => m.req(&mut f.13)?,
+                4 => m.req(&mut f.4)?,
                 14 => m.opt(&mut f.14)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                8 => m.req(&mut f.8)?,
+                5 => m.opt(&mut f.5)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                6 => m.req(&mut f.6)?,
+                11 => m.opt(&mut f.11)?,
+                13 => m.opt(&mut f.13)?,
+                12 => m.opt(&mut f.12)?,
+                1 => m.req(&mut f.1)?,
+                7 => m.opt(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
-            author: m.need(f.0, 0)?,
-            bookmark_count: f.1.flatten(),
-            cid: m.need(f.2, 2)?,
-            debug: f.3.flatten(),
-            embed: f.4.flatten(),
-            indexed_at: m.need(f.5, 5)?,
-            labels: f.6.flatten(),
-            like_count: f.7.flatten(),
-            quote_count: f.8.flatten(),
-            record: m.need(f.9, 9)?,
-            reply_count: f.10.flatten(),
-            repost_count: f.11.flatten(),
+            author: m.need(f.4, 4)?,
+            bookmark_count: f.14.flatten(),
+            cid: m.need(f.0, 0)?,
+            debug: f.2.flatten(),
+            embed: f.3.flatten(),
+            indexed_at: m.need(f.8, 8)?,
+            labels: f.5.flatten(),
+            like_count: f.9.flatten(),
+            quote_count: f.10.flatten(),
+            record: m.need(f.6, 6)?,
+            reply_count: f.11.flatten(),
+            repost_count: f.13.flatten(),
             threadgate: f.12.flatten(),
-            uri: m.need(f.13, 13)?,
-            viewer: f.14.flatten(),
+            uri: m.need(f.1, 1)?,
+            viewer: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -769,7 +769,7 @@ impl<'de> serde::Deserialize<'de> for ReasonRepost {
     }
 }
 impl crate::rt::Object for ReasonRepost {
-    const FIELDS: &'static [&'static str] = &["by", "cid", "indexedAt", "uri"];
+    const FIELDS: &'static [&'static str] = &["by", "cid", "uri", "indexedAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -778,16 +778,16 @@ impl crate::rt::Object for ReasonRepost {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
+                3 => m.req(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
             by: m.need(f.0, 0)?,
             cid: f.1.flatten(),
-            indexed_at: m.need(f.2, 2)?,
-            uri: f.3.flatten(),
+            indexed_at: m.need(f.3, 3)?,
+            uri: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -826,7 +826,7 @@ impl<'de> serde::Deserialize<'de> for ReplyRefParent {
 impl crate::rt::Union for ReplyRefParent {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.defs#postView" => Self::PostView(m.read()?),
@@ -873,7 +873,7 @@ impl<'de> serde::Deserialize<'de> for ReplyRefRoot {
 impl crate::rt::Union for ReplyRefRoot {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.defs#postView" => Self::PostView(m.read()?),
@@ -911,23 +911,23 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
     }
 }
 impl crate::rt::Object for ReplyRef {
-    const FIELDS: &'static [&'static str] = &["grandparentAuthor", "parent", "root"];
+    const FIELDS: &'static [&'static str] = &["root", "parent", "grandparentAuthor"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            grandparent_author: f.0.flatten(),
+            grandparent_author: f.2.flatten(),
             parent: m.need(f.1, 1)?,
-            root: m.need(f.2, 2)?,
+            root: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -971,7 +971,7 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPostReason {
 impl crate::rt::Union for SkeletonFeedPostReason {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.defs#skeletonReasonRepost" => Self::SkeletonReasonRepost(m.read()?),
@@ -1008,23 +1008,23 @@ impl<'de> serde::Deserialize<'de> for SkeletonFeedPost {
     }
 }
 impl crate::rt::Object for SkeletonFeedPost {
-    const FIELDS: &'static [&'static str] = &["feedContext", "post", "reason"];
+    const FIELDS: &'static [&'static str] = &["post", "reason", "feedContext"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            feed_context: f.0.flatten(),
-            post: m.need(f.1, 1)?,
-            reason: f.2.flatten(),
+            feed_context: f.2.flatten(),
+            post: m.need(f.0, 0)?,
+            reason: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1167,7 +1167,7 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPostParent {
 impl crate::rt::Union for ThreadViewPostParent {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.defs#threadViewPost" => Self::ThreadViewPost(m.read()?),
@@ -1216,7 +1216,7 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPostRepliesItem {
 impl crate::rt::Union for ThreadViewPostRepliesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.defs#threadViewPost" => Self::ThreadViewPost(m.read()?),
@@ -1255,23 +1255,23 @@ impl<'de> serde::Deserialize<'de> for ThreadViewPost {
     }
 }
 impl crate::rt::Object for ThreadViewPost {
-    const FIELDS: &'static [&'static str] = &["parent", "post", "replies", "threadContext"];
+    const FIELDS: &'static [&'static str] = &["post", "parent", "replies", "threadContext"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            parent: f.0.flatten(),
-            post: m.need(f.1, 1)?,
+            parent: f.1.flatten(),
+            post: m.need(f.0, 0)?,
             replies: f.2.flatten(),
             thread_context: f.3.flatten(),
             extra: m.rest(),
@@ -1304,7 +1304,7 @@ impl<'de> serde::Deserialize<'de> for ThreadgateView {
     }
 }
 impl crate::rt::Object for ThreadgateView {
-    const FIELDS: &'static [&'static str] = &["cid", "lists", "record", "uri"];
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "lists", "record"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -1312,17 +1312,17 @@ impl crate::rt::Object for ThreadgateView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: f.0.flatten(),
-            lists: f.1.flatten(),
-            record: f.2.flatten(),
-            uri: f.3.flatten(),
+            lists: f.2.flatten(),
+            record: f.3.flatten(),
+            uri: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1365,14 +1365,14 @@ impl<'de> serde::Deserialize<'de> for ViewerState {
 }
 impl crate::rt::Object for ViewerState {
     const FIELDS: &'static [&'static str] = &[
-        "bookmarked",
-        "embeddingDisabled",
-        "knownLikers",
         "like",
         "pinned",
-        "replyDisabled",
         "repost",
+        "bookmarked",
+        "knownLikers",
         "threadMuted",
+        "replyDisabled",
+        "embeddingDisabled",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1380,26 +1380,26 @@ impl crate::rt::Object for ViewerState {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                3 => m.opt(&mut f.3)?,
+                7 => m.opt(&mut f.7)?,
+                4 => m.opt(&mut f.4)?,
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
+                2 => m.opt(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            bookmarked: f.0.flatten(),
-            embedding_disabled: f.1.flatten(),
-            known_likers: f.2.flatten(),
-            like: f.3.flatten(),
-            pinned: f.4.flatten(),
-            reply_disabled: f.5.flatten(),
-            repost: f.6.flatten(),
-            thread_muted: f.7.flatten(),
+            bookmarked: f.3.flatten(),
+            embedding_disabled: f.7.flatten(),
+            known_likers: f.4.flatten(),
+            like: f.0.flatten(),
+            pinned: f.1.flatten(),
+            reply_disabled: f.6.flatten(),
+            repost: f.2.flatten(),
+            thread_muted: f.5.flatten(),
             extra: m.rest(),
         })
     }

@@ -29,7 +29,7 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 impl crate::rt::Union for RecordLabels {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
@@ -81,15 +81,15 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
-        "acceptsInteractions",
-        "avatar",
-        "contentMode",
-        "createdAt",
-        "description",
-        "descriptionFacets",
         "did",
-        "displayName",
+        "avatar",
         "labels",
+        "createdAt",
+        "contentMode",
+        "description",
+        "displayName",
+        "descriptionFacets",
+        "acceptsInteractions",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -97,28 +97,28 @@ impl crate::rt::Object for Record {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
                 8 => m.opt(&mut f.8)?,
+                1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.req(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            accepts_interactions: f.0.flatten(),
+            accepts_interactions: f.8.flatten(),
             avatar: f.1.flatten(),
-            content_mode: f.2.flatten(),
+            content_mode: f.4.flatten(),
             created_at: m.need(f.3, 3)?,
-            description: f.4.flatten(),
-            description_facets: f.5.flatten(),
-            did: m.need(f.6, 6)?,
-            display_name: m.need(f.7, 7)?,
-            labels: f.8.flatten(),
+            description: f.5.flatten(),
+            description_facets: f.7.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: m.need(f.6, 6)?,
+            labels: f.2.flatten(),
             extra: m.rest(),
         })
     }

@@ -34,23 +34,23 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["isOnline", "isValid", "view"];
+    const FIELDS: &'static [&'static str] = &["view", "isValid", "isOnline"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            is_online: m.need(f.0, 0)?,
+            is_online: m.need(f.2, 2)?,
             is_valid: m.need(f.1, 1)?,
-            view: m.need(f.2, 2)?,
+            view: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

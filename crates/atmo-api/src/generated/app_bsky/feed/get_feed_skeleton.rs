@@ -37,23 +37,23 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "feed", "reqId"];
+    const FIELDS: &'static [&'static str] = &["feed", "reqId", "cursor"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
-            feed: m.need(f.1, 1)?,
-            req_id: f.2.flatten(),
+            cursor: f.2.flatten(),
+            feed: m.need(f.0, 0)?,
+            req_id: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for OutputThread {
 impl crate::rt::Union for OutputThread {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.defs#threadViewPost" => Self::ThreadViewPost(m.read()?),

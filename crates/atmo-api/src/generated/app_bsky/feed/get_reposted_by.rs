@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cid", "cursor", "repostedBy", "uri"];
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "cursor", "repostedBy"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -49,17 +49,17 @@ impl crate::rt::Object for Output {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: f.0.flatten(),
-            cursor: f.1.flatten(),
-            reposted_by: m.need(f.2, 2)?,
-            uri: m.need(f.3, 3)?,
+            cursor: f.2.flatten(),
+            reposted_by: m.need(f.3, 3)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

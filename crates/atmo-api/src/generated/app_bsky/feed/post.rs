@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for RecordEmbed {
 impl crate::rt::Union for RecordEmbed {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.images" => Self::Images(m.read()?),
@@ -86,7 +86,7 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 impl crate::rt::Union for RecordLabels {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
@@ -143,15 +143,15 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
-        "embed",
-        "entities",
-        "facets",
-        "labels",
-        "langs",
-        "reply",
         "tags",
         "text",
+        "embed",
+        "langs",
+        "reply",
+        "facets",
+        "labels",
+        "entities",
+        "createdAt",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -159,28 +159,28 @@ impl crate::rt::Object for Record {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                8 => m.req(&mut f.8)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
                 5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            embed: f.1.flatten(),
-            entities: f.2.flatten(),
-            facets: f.3.flatten(),
-            labels: f.4.flatten(),
-            langs: f.5.flatten(),
-            reply: f.6.flatten(),
-            tags: f.7.flatten(),
-            text: m.need(f.8, 8)?,
+            created_at: m.need(f.8, 8)?,
+            embed: f.2.flatten(),
+            entities: f.7.flatten(),
+            facets: f.5.flatten(),
+            labels: f.6.flatten(),
+            langs: f.3.flatten(),
+            reply: f.4.flatten(),
+            tags: f.0.flatten(),
+            text: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -219,22 +219,22 @@ impl<'de> serde::Deserialize<'de> for Entity {
     }
 }
 impl crate::rt::Object for Entity {
-    const FIELDS: &'static [&'static str] = &["index", "type", "value"];
+    const FIELDS: &'static [&'static str] = &["type", "index", "value"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            index: m.need(f.0, 0)?,
-            r#type: m.need(f.1, 1)?,
+            index: m.need(f.1, 1)?,
+            r#type: m.need(f.0, 0)?,
             value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
@@ -262,21 +262,21 @@ impl<'de> serde::Deserialize<'de> for ReplyRef {
     }
 }
 impl crate::rt::Object for ReplyRef {
-    const FIELDS: &'static [&'static str] = &["parent", "root"];
+    const FIELDS: &'static [&'static str] = &["root", "parent"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            parent: m.need(f.0, 0)?,
-            root: m.need(f.1, 1)?,
+            parent: m.need(f.1, 1)?,
+            root: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for RecordEmbeddingRulesItem {
 impl crate::rt::Union for RecordEmbeddingRulesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.postgate#disableRule" => Self::DisableRule(m.read()?),
@@ -70,10 +70,10 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
-        "detachedEmbeddingUris",
-        "embeddingRules",
         "post",
+        "createdAt",
+        "embeddingRules",
+        "detachedEmbeddingUris",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -81,18 +81,18 @@ impl crate::rt::Object for Record {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            detached_embedding_uris: f.1.flatten(),
+            created_at: m.need(f.1, 1)?,
+            detached_embedding_uris: f.3.flatten(),
             embedding_rules: f.2.flatten(),
-            post: m.need(f.3, 3)?,
+            post: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

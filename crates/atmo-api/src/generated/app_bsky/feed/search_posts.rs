@@ -72,23 +72,23 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "hitsTotal", "posts"];
+    const FIELDS: &'static [&'static str] = &["posts", "cursor", "hitsTotal"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
-            hits_total: f.1.flatten(),
-            posts: m.need(f.2, 2)?,
+            cursor: f.1.flatten(),
+            hits_total: f.2.flatten(),
+            posts: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

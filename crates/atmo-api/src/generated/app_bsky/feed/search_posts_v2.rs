@@ -144,25 +144,25 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] =
-        &["cursor", "detectedQueryLanguages", "hitsTotal", "posts"];
+        &["posts", "cursor", "hitsTotal", "detectedQueryLanguages"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
-            detected_query_languages: f.1.flatten(),
+            cursor: f.1.flatten(),
+            detected_query_languages: f.3.flatten(),
             hits_total: f.2.flatten(),
-            posts: m.need(f.3, 3)?,
+            posts: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

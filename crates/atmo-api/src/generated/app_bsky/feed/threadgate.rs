@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for RecordAllowItem {
 impl crate::rt::Union for RecordAllowItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.feed.threadgate#mentionRule" => Self::MentionRule(m.read()?),
@@ -87,25 +87,25 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl crate::rt::Object for Record {
-    const FIELDS: &'static [&'static str] = &["allow", "createdAt", "hiddenReplies", "post"];
+    const FIELDS: &'static [&'static str] = &["post", "allow", "createdAt", "hiddenReplies"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            allow: f.0.flatten(),
-            created_at: m.need(f.1, 1)?,
-            hidden_replies: f.2.flatten(),
-            post: m.need(f.3, 3)?,
+            allow: f.1.flatten(),
+            created_at: m.need(f.2, 2)?,
+            hidden_replies: f.3.flatten(),
+            post: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -27,21 +27,21 @@ impl<'de> serde::Deserialize<'de> for ListItemView {
     }
 }
 impl crate::rt::Object for ListItemView {
-    const FIELDS: &'static [&'static str] = &["subject", "uri"];
+    const FIELDS: &'static [&'static str] = &["uri", "subject"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            subject: m.need(f.0, 0)?,
-            uri: m.need(f.1, 1)?,
+            subject: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -100,18 +100,18 @@ impl<'de> serde::Deserialize<'de> for ListView {
 }
 impl crate::rt::Object for ListView {
     const FIELDS: &'static [&'static str] = &[
-        "avatar",
         "cid",
-        "creator",
-        "description",
-        "descriptionFacets",
-        "indexedAt",
-        "labels",
-        "listItemCount",
-        "name",
-        "purpose",
         "uri",
+        "name",
+        "avatar",
+        "labels",
         "viewer",
+        "creator",
+        "purpose",
+        "indexedAt",
+        "description",
+        "listItemCount",
+        "descriptionFacets",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -121,34 +121,34 @@ impl crate::rt::Object for ListView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
-                10 => m.req(&mut f.10)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                9 => m.opt(&mut f.9)?,
                 11 => m.opt(&mut f.11)?,
+                8 => m.req(&mut f.8)?,
+                4 => m.opt(&mut f.4)?,
+                10 => m.opt(&mut f.10)?,
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            avatar: f.0.flatten(),
-            cid: m.need(f.1, 1)?,
-            creator: m.need(f.2, 2)?,
-            description: f.3.flatten(),
-            description_facets: f.4.flatten(),
-            indexed_at: m.need(f.5, 5)?,
-            labels: f.6.flatten(),
-            list_item_count: f.7.flatten(),
-            name: m.need(f.8, 8)?,
-            purpose: m.need(f.9, 9)?,
-            uri: m.need(f.10, 10)?,
-            viewer: f.11.flatten(),
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.6, 6)?,
+            description: f.9.flatten(),
+            description_facets: f.11.flatten(),
+            indexed_at: m.need(f.8, 8)?,
+            labels: f.4.flatten(),
+            list_item_count: f.10.flatten(),
+            name: m.need(f.2, 2)?,
+            purpose: m.need(f.7, 7)?,
+            uri: m.need(f.1, 1)?,
+            viewer: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -190,15 +190,15 @@ impl<'de> serde::Deserialize<'de> for ListViewBasic {
 }
 impl crate::rt::Object for ListViewBasic {
     const FIELDS: &'static [&'static str] = &[
-        "avatar",
         "cid",
-        "indexedAt",
-        "labels",
-        "listItemCount",
-        "name",
-        "purpose",
         "uri",
+        "name",
+        "avatar",
+        "labels",
         "viewer",
+        "purpose",
+        "indexedAt",
+        "listItemCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -206,28 +206,28 @@ impl crate::rt::Object for ListViewBasic {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                7 => m.opt(&mut f.7)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
                 8 => m.opt(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.req(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            avatar: f.0.flatten(),
-            cid: m.need(f.1, 1)?,
-            indexed_at: f.2.flatten(),
-            labels: f.3.flatten(),
-            list_item_count: f.4.flatten(),
-            name: m.need(f.5, 5)?,
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, 0)?,
+            indexed_at: f.7.flatten(),
+            labels: f.4.flatten(),
+            list_item_count: f.8.flatten(),
+            name: m.need(f.2, 2)?,
             purpose: m.need(f.6, 6)?,
-            uri: m.need(f.7, 7)?,
-            viewer: f.8.flatten(),
+            uri: m.need(f.1, 1)?,
+            viewer: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -254,21 +254,21 @@ impl<'de> serde::Deserialize<'de> for ListViewerState {
     }
 }
 impl crate::rt::Object for ListViewerState {
-    const FIELDS: &'static [&'static str] = &["blocked", "muted"];
+    const FIELDS: &'static [&'static str] = &["muted", "blocked"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            blocked: f.0.flatten(),
-            muted: f.1.flatten(),
+            blocked: f.1.flatten(),
+            muted: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -365,13 +365,13 @@ impl<'de> serde::Deserialize<'de> for Relationship {
 }
 impl crate::rt::Object for Relationship {
     const FIELDS: &'static [&'static str] = &[
-        "blockedBy",
-        "blockedByList",
-        "blocking",
-        "blockingByList",
         "did",
-        "followedBy",
+        "blocking",
+        "blockedBy",
         "following",
+        "followedBy",
+        "blockedByList",
+        "blockingByList",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -379,24 +379,24 @@ impl crate::rt::Object for Relationship {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
                 6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            blocked_by: f.0.flatten(),
-            blocked_by_list: f.1.flatten(),
-            blocking: f.2.flatten(),
-            blocking_by_list: f.3.flatten(),
-            did: m.need(f.4, 4)?,
-            followed_by: f.5.flatten(),
-            following: f.6.flatten(),
+            blocked_by: f.2.flatten(),
+            blocked_by_list: f.5.flatten(),
+            blocking: f.1.flatten(),
+            blocking_by_list: f.6.flatten(),
+            did: m.need(f.0, 0)?,
+            followed_by: f.4.flatten(),
+            following: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -443,16 +443,16 @@ impl<'de> serde::Deserialize<'de> for StarterPackView {
 impl crate::rt::Object for StarterPackView {
     const FIELDS: &'static [&'static str] = &[
         "cid",
-        "creator",
-        "feeds",
-        "indexedAt",
-        "joinedAllTimeCount",
-        "joinedWeekCount",
-        "labels",
-        "list",
-        "listItemsSample",
-        "record",
         "uri",
+        "list",
+        "feeds",
+        "labels",
+        "record",
+        "creator",
+        "indexedAt",
+        "joinedWeekCount",
+        "listItemsSample",
+        "joinedAllTimeCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -463,31 +463,31 @@ impl crate::rt::Object for StarterPackView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                7 => m.req(&mut f.7)?,
+                10 => m.opt(&mut f.10)?,
                 8 => m.opt(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
-                10 => m.req(&mut f.10)?,
+                4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
+                9 => m.opt(&mut f.9)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: m.need(f.0, 0)?,
-            creator: m.need(f.1, 1)?,
-            feeds: f.2.flatten(),
-            indexed_at: m.need(f.3, 3)?,
-            joined_all_time_count: f.4.flatten(),
-            joined_week_count: f.5.flatten(),
-            labels: f.6.flatten(),
-            list: f.7.flatten(),
-            list_items_sample: f.8.flatten(),
-            record: m.need(f.9, 9)?,
-            uri: m.need(f.10, 10)?,
+            creator: m.need(f.6, 6)?,
+            feeds: f.3.flatten(),
+            indexed_at: m.need(f.7, 7)?,
+            joined_all_time_count: f.10.flatten(),
+            joined_week_count: f.8.flatten(),
+            labels: f.4.flatten(),
+            list: f.2.flatten(),
+            list_items_sample: f.9.flatten(),
+            record: m.need(f.5, 5)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -530,14 +530,14 @@ impl<'de> serde::Deserialize<'de> for StarterPackViewBasic {
 impl crate::rt::Object for StarterPackViewBasic {
     const FIELDS: &'static [&'static str] = &[
         "cid",
+        "uri",
+        "labels",
+        "record",
         "creator",
         "indexedAt",
-        "joinedAllTimeCount",
-        "joinedWeekCount",
-        "labels",
         "listItemCount",
-        "record",
-        "uri",
+        "joinedWeekCount",
+        "joinedAllTimeCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -546,27 +546,27 @@ impl crate::rt::Object for StarterPackViewBasic {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                8 => m.opt(&mut f.8)?,
+                7 => m.opt(&mut f.7)?,
+                2 => m.opt(&mut f.2)?,
                 6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: m.need(f.0, 0)?,
-            creator: m.need(f.1, 1)?,
-            indexed_at: m.need(f.2, 2)?,
-            joined_all_time_count: f.3.flatten(),
-            joined_week_count: f.4.flatten(),
-            labels: f.5.flatten(),
+            creator: m.need(f.4, 4)?,
+            indexed_at: m.need(f.5, 5)?,
+            joined_all_time_count: f.8.flatten(),
+            joined_week_count: f.7.flatten(),
+            labels: f.2.flatten(),
             list_item_count: f.6.flatten(),
-            record: m.need(f.7, 7)?,
-            uri: m.need(f.8, 8)?,
+            record: m.need(f.3, 3)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -27,23 +27,23 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl crate::rt::Object for Record {
-    const FIELDS: &'static [&'static str] = &["createdAt", "subject", "via"];
+    const FIELDS: &'static [&'static str] = &["via", "subject", "createdAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
+            created_at: m.need(f.2, 2)?,
             subject: m.need(f.1, 1)?,
-            via: f.2.flatten(),
+            via: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "followers", "subject"];
+    const FIELDS: &'static [&'static str] = &["cursor", "subject", "followers"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -52,15 +52,15 @@ impl crate::rt::Object for Output {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cursor: f.0.flatten(),
-            followers: m.need(f.1, 1)?,
-            subject: m.need(f.2, 2)?,
+            followers: m.need(f.2, 2)?,
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

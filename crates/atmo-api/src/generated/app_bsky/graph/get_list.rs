@@ -36,23 +36,23 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "items", "list"];
+    const FIELDS: &'static [&'static str] = &["list", "items", "cursor"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
+            cursor: f.2.flatten(),
             items: m.need(f.1, 1)?,
-            list: m.need(f.2, 2)?,
+            list: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

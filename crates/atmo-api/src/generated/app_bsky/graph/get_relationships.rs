@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for OutputRelationshipsItem {
 impl crate::rt::Union for OutputRelationshipsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.graph.defs#relationship" => Self::Relationship(m.read()?),

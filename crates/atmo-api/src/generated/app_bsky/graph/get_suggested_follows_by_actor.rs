@@ -36,24 +36,24 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["isFallback", "recId", "recIdStr", "suggestions"];
+    const FIELDS: &'static [&'static str] = &["recId", "recIdStr", "isFallback", "suggestions"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.opt(&mut f.2)?,
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            is_fallback: f.0.flatten(),
-            rec_id: f.1.flatten(),
-            rec_id_str: f.2.flatten(),
+            is_fallback: f.2.flatten(),
+            rec_id: f.0.flatten(),
+            rec_id_str: f.1.flatten(),
             suggestions: m.need(f.3, 3)?,
             extra: m.rest(),
         })

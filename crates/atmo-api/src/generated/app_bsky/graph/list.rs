@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 impl crate::rt::Union for RecordLabels {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
@@ -75,13 +75,13 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
+        "name",
         "avatar",
+        "labels",
+        "purpose",
         "createdAt",
         "description",
         "descriptionFacets",
-        "labels",
-        "name",
-        "purpose",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -89,24 +89,24 @@ impl crate::rt::Object for Record {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            avatar: f.0.flatten(),
-            created_at: m.need(f.1, 1)?,
-            description: f.2.flatten(),
-            description_facets: f.3.flatten(),
-            labels: f.4.flatten(),
-            name: m.need(f.5, 5)?,
-            purpose: m.need(f.6, 6)?,
+            avatar: f.1.flatten(),
+            created_at: m.need(f.4, 4)?,
+            description: f.5.flatten(),
+            description_facets: f.6.flatten(),
+            labels: f.2.flatten(),
+            name: m.need(f.0, 0)?,
+            purpose: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

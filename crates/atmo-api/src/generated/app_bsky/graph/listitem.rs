@@ -29,23 +29,23 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl crate::rt::Object for Record {
-    const FIELDS: &'static [&'static str] = &["createdAt", "list", "subject"];
+    const FIELDS: &'static [&'static str] = &["list", "subject", "createdAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            list: m.need(f.1, 1)?,
-            subject: m.need(f.2, 2)?,
+            created_at: m.need(f.2, 2)?,
+            list: m.need(f.0, 0)?,
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

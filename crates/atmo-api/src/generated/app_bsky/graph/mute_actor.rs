@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["actor", "onlyQuoteposts", "onlyReposts"];
+    const FIELDS: &'static [&'static str] = &["actor", "onlyReposts", "onlyQuoteposts"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -35,15 +35,15 @@ impl crate::rt::Object for Input {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             actor: m.need(f.0, 0)?,
-            only_quoteposts: f.1.flatten(),
-            only_reposts: f.2.flatten(),
+            only_quoteposts: f.2.flatten(),
+            only_reposts: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -36,12 +36,12 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
+        "list",
+        "name",
+        "feeds",
         "createdAt",
         "description",
         "descriptionFacets",
-        "feeds",
-        "list",
-        "name",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -49,22 +49,22 @@ impl crate::rt::Object for Record {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            description: f.1.flatten(),
-            description_facets: f.2.flatten(),
-            feeds: f.3.flatten(),
-            list: m.need(f.4, 4)?,
-            name: m.need(f.5, 5)?,
+            created_at: m.need(f.3, 3)?,
+            description: f.4.flatten(),
+            description_facets: f.5.flatten(),
+            feeds: f.2.flatten(),
+            list: m.need(f.0, 0)?,
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -25,21 +25,21 @@ impl<'de> serde::Deserialize<'de> for LabelerPolicies {
     }
 }
 impl crate::rt::Object for LabelerPolicies {
-    const FIELDS: &'static [&'static str] = &["labelValueDefinitions", "labelValues"];
+    const FIELDS: &'static [&'static str] = &["labelValues", "labelValueDefinitions"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            label_value_definitions: f.0.flatten(),
-            label_values: m.need(f.1, 1)?,
+            label_value_definitions: f.1.flatten(),
+            label_values: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -78,12 +78,12 @@ impl<'de> serde::Deserialize<'de> for LabelerView {
 impl crate::rt::Object for LabelerView {
     const FIELDS: &'static [&'static str] = &[
         "cid",
+        "uri",
+        "labels",
+        "viewer",
         "creator",
         "indexedAt",
-        "labels",
         "likeCount",
-        "uri",
-        "viewer",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -92,23 +92,23 @@ impl crate::rt::Object for LabelerView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
+                4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
                 6 => m.opt(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: m.need(f.0, 0)?,
-            creator: m.need(f.1, 1)?,
-            indexed_at: m.need(f.2, 2)?,
-            labels: f.3.flatten(),
-            like_count: f.4.flatten(),
-            uri: m.need(f.5, 5)?,
-            viewer: f.6.flatten(),
+            creator: m.need(f.4, 4)?,
+            indexed_at: m.need(f.5, 5)?,
+            labels: f.2.flatten(),
+            like_count: f.6.flatten(),
+            uri: m.need(f.1, 1)?,
+            viewer: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -158,16 +158,16 @@ impl<'de> serde::Deserialize<'de> for LabelerViewDetailed {
 impl crate::rt::Object for LabelerViewDetailed {
     const FIELDS: &'static [&'static str] = &[
         "cid",
-        "creator",
-        "indexedAt",
-        "labels",
-        "likeCount",
-        "policies",
-        "reasonTypes",
-        "subjectCollections",
-        "subjectTypes",
         "uri",
+        "labels",
         "viewer",
+        "creator",
+        "policies",
+        "indexedAt",
+        "likeCount",
+        "reasonTypes",
+        "subjectTypes",
+        "subjectCollections",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -178,31 +178,31 @@ impl crate::rt::Object for LabelerViewDetailed {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
+                6 => m.req(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
                 7 => m.opt(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
                 8 => m.opt(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
                 10 => m.opt(&mut f.10)?,
+                9 => m.opt(&mut f.9)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: m.need(f.0, 0)?,
-            creator: m.need(f.1, 1)?,
-            indexed_at: m.need(f.2, 2)?,
-            labels: f.3.flatten(),
-            like_count: f.4.flatten(),
+            creator: m.need(f.4, 4)?,
+            indexed_at: m.need(f.6, 6)?,
+            labels: f.2.flatten(),
+            like_count: f.7.flatten(),
             policies: m.need(f.5, 5)?,
-            reason_types: f.6.flatten(),
-            subject_collections: f.7.flatten(),
-            subject_types: f.8.flatten(),
-            uri: m.need(f.9, 9)?,
-            viewer: f.10.flatten(),
+            reason_types: f.8.flatten(),
+            subject_collections: f.10.flatten(),
+            subject_types: f.9.flatten(),
+            uri: m.need(f.1, 1)?,
+            viewer: f.3.flatten(),
             extra: m.rest(),
         })
     }

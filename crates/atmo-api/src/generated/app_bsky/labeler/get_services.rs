@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for OutputViewsItem {
 impl crate::rt::Union for OutputViewsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.labeler.defs#labelerView" => Self::LabelerView(m.read()?),

@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for RecordLabels {
 impl crate::rt::Union for RecordLabels {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
@@ -74,12 +74,12 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
         "labels",
         "policies",
+        "createdAt",
         "reasonTypes",
-        "subjectCollections",
         "subjectTypes",
+        "subjectCollections",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -87,22 +87,22 @@ impl crate::rt::Object for Record {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            labels: f.1.flatten(),
-            policies: m.need(f.2, 2)?,
+            created_at: m.need(f.2, 2)?,
+            labels: f.0.flatten(),
+            policies: m.need(f.1, 1)?,
             reason_types: f.3.flatten(),
-            subject_collections: f.4.flatten(),
-            subject_types: f.5.flatten(),
+            subject_collections: f.5.flatten(),
+            subject_types: f.4.flatten(),
             extra: m.rest(),
         })
     }

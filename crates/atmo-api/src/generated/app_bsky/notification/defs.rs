@@ -66,21 +66,21 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
     }
 }
 impl crate::rt::Object for ChatPreference {
-    const FIELDS: &'static [&'static str] = &["include", "push"];
+    const FIELDS: &'static [&'static str] = &["push", "include"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            include: m.need(f.0, 0)?,
-            push: m.need(f.1, 1)?,
+            include: m.need(f.1, 1)?,
+            push: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -116,23 +116,23 @@ impl<'de> serde::Deserialize<'de> for FilterablePreference {
     }
 }
 impl crate::rt::Object for FilterablePreference {
-    const FIELDS: &'static [&'static str] = &["include", "list", "push"];
+    const FIELDS: &'static [&'static str] = &["list", "push", "include"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            include: m.need(f.0, 0)?,
-            list: m.need(f.1, 1)?,
-            push: m.need(f.2, 2)?,
+            include: m.need(f.2, 2)?,
+            list: m.need(f.0, 0)?,
+            push: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -232,18 +232,18 @@ impl<'de> serde::Deserialize<'de> for Preferences {
 impl crate::rt::Object for Preferences {
     const FIELDS: &'static [&'static str] = &[
         "chat",
-        "follow",
         "like",
-        "likeViaRepost",
-        "mention",
         "quote",
         "reply",
+        "follow",
         "repost",
+        "mention",
+        "verified",
+        "unverified",
+        "likeViaRepost",
+        "subscribedPost",
         "repostViaRepost",
         "starterpackJoined",
-        "subscribedPost",
-        "unverified",
-        "verified",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -254,35 +254,35 @@ impl crate::rt::Object for Preferences {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
                 1 => m.req(&mut f.1)?,
+                9 => m.req(&mut f.9)?,
+                6 => m.req(&mut f.6)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
-                10 => m.req(&mut f.10)?,
                 11 => m.req(&mut f.11)?,
                 12 => m.req(&mut f.12)?,
+                10 => m.req(&mut f.10)?,
+                8 => m.req(&mut f.8)?,
+                7 => m.req(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
             chat: m.need(f.0, 0)?,
-            follow: m.need(f.1, 1)?,
-            like: m.need(f.2, 2)?,
-            like_via_repost: m.need(f.3, 3)?,
-            mention: m.need(f.4, 4)?,
-            quote: m.need(f.5, 5)?,
-            reply: m.need(f.6, 6)?,
-            repost: m.need(f.7, 7)?,
-            repost_via_repost: m.need(f.8, 8)?,
-            starterpack_joined: m.need(f.9, 9)?,
+            follow: m.need(f.4, 4)?,
+            like: m.need(f.1, 1)?,
+            like_via_repost: m.need(f.9, 9)?,
+            mention: m.need(f.6, 6)?,
+            quote: m.need(f.2, 2)?,
+            reply: m.need(f.3, 3)?,
+            repost: m.need(f.5, 5)?,
+            repost_via_repost: m.need(f.11, 11)?,
+            starterpack_joined: m.need(f.12, 12)?,
             subscribed_post: m.need(f.10, 10)?,
-            unverified: m.need(f.11, 11)?,
-            verified: m.need(f.12, 12)?,
+            unverified: m.need(f.8, 8)?,
+            verified: m.need(f.7, 7)?,
             extra: m.rest(),
         })
     }
@@ -337,21 +337,21 @@ impl<'de> serde::Deserialize<'de> for SubjectActivitySubscription {
     }
 }
 impl crate::rt::Object for SubjectActivitySubscription {
-    const FIELDS: &'static [&'static str] = &["activitySubscription", "subject"];
+    const FIELDS: &'static [&'static str] = &["subject", "activitySubscription"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            activity_subscription: m.need(f.0, 0)?,
-            subject: m.need(f.1, 1)?,
+            activity_subscription: m.need(f.1, 1)?,
+            subject: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

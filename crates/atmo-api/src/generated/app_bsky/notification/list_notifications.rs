@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "notifications", "priority", "seenAt"];
+    const FIELDS: &'static [&'static str] = &["cursor", "seenAt", "priority", "notifications"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -51,17 +51,17 @@ impl crate::rt::Object for Output {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cursor: f.0.flatten(),
-            notifications: m.need(f.1, 1)?,
+            notifications: m.need(f.3, 3)?,
             priority: f.2.flatten(),
-            seen_at: f.3.flatten(),
+            seen_at: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -119,16 +119,16 @@ impl<'de> serde::Deserialize<'de> for Notification {
 }
 impl crate::rt::Object for Notification {
     const FIELDS: &'static [&'static str] = &[
-        "author",
         "cid",
-        "indexedAt",
+        "uri",
+        "author",
         "isRead",
         "labels",
         "reason",
-        "reasonSubject",
         "record",
+        "indexedAt",
         "starterPack",
-        "uri",
+        "reasonSubject",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -136,30 +136,30 @@ impl crate::rt::Object for Notification {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                7 => m.req(&mut f.7)?,
                 3 => m.req(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.req(&mut f.6)?,
                 8 => m.opt(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            author: m.need(f.0, 0)?,
-            cid: m.need(f.1, 1)?,
-            indexed_at: m.need(f.2, 2)?,
+            author: m.need(f.2, 2)?,
+            cid: m.need(f.0, 0)?,
+            indexed_at: m.need(f.7, 7)?,
             is_read: m.need(f.3, 3)?,
             labels: f.4.flatten(),
             reason: m.need(f.5, 5)?,
-            reason_subject: f.6.flatten(),
-            record: m.need(f.7, 7)?,
+            reason_subject: f.9.flatten(),
+            record: m.need(f.6, 6)?,
             starter_pack: f.8.flatten(),
-            uri: m.need(f.9, 9)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

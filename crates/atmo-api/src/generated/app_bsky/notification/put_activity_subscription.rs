@@ -23,21 +23,21 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["activitySubscription", "subject"];
+    const FIELDS: &'static [&'static str] = &["subject", "activitySubscription"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            activity_subscription: m.need(f.0, 0)?,
-            subject: m.need(f.1, 1)?,
+            activity_subscription: m.need(f.1, 1)?,
+            subject: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -64,21 +64,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["activitySubscription", "subject"];
+    const FIELDS: &'static [&'static str] = &["subject", "activitySubscription"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            activity_subscription: f.0.flatten(),
-            subject: m.need(f.1, 1)?,
+            activity_subscription: f.1.flatten(),
+            subject: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

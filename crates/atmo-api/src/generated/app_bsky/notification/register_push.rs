@@ -31,27 +31,27 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["ageRestricted", "appId", "platform", "serviceDid", "token"];
+        &["appId", "token", "platform", "serviceDid", "ageRestricted"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            age_restricted: f.0.flatten(),
-            app_id: m.need(f.1, 1)?,
+            age_restricted: f.4.flatten(),
+            app_id: m.need(f.0, 0)?,
             platform: m.need(f.2, 2)?,
             service_did: m.need(f.3, 3)?,
-            token: m.need(f.4, 4)?,
+            token: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["appId", "platform", "serviceDid", "token"];
+    const FIELDS: &'static [&'static str] = &["appId", "token", "platform", "serviceDid"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -35,17 +35,17 @@ impl crate::rt::Object for Input {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             app_id: m.need(f.0, 0)?,
-            platform: m.need(f.1, 1)?,
-            service_did: m.need(f.2, 2)?,
-            token: m.need(f.3, 3)?,
+            platform: m.need(f.2, 2)?,
+            service_did: m.need(f.3, 3)?,
+            token: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

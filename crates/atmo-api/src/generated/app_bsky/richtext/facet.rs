@@ -33,7 +33,7 @@ impl<'de> serde::Deserialize<'de> for FacetFeaturesItem {
 impl crate::rt::Union for FacetFeaturesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.richtext.facet#mention" => Self::Mention(m.read()?),
@@ -70,21 +70,21 @@ impl<'de> serde::Deserialize<'de> for Facet {
     }
 }
 impl crate::rt::Object for Facet {
-    const FIELDS: &'static [&'static str] = &["features", "index"];
+    const FIELDS: &'static [&'static str] = &["index", "features"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            features: m.need(f.0, 0)?,
-            index: m.need(f.1, 1)?,
+            features: m.need(f.1, 1)?,
+            index: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -46,14 +46,14 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
 }
 impl crate::rt::Object for AgeAssuranceEvent {
     const FIELDS: &'static [&'static str] = &[
-        "attemptId",
-        "completeIp",
-        "completeUa",
-        "createdAt",
         "email",
         "initIp",
         "initUa",
         "status",
+        "attemptId",
+        "createdAt",
+        "completeIp",
+        "completeUa",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -61,26 +61,26 @@ impl crate::rt::Object for AgeAssuranceEvent {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
-            attempt_id: m.need(f.0, 0)?,
-            complete_ip: f.1.flatten(),
-            complete_ua: f.2.flatten(),
-            created_at: m.need(f.3, 3)?,
-            email: f.4.flatten(),
-            init_ip: f.5.flatten(),
-            init_ua: f.6.flatten(),
-            status: m.need(f.7, 7)?,
+            attempt_id: m.need(f.4, 4)?,
+            complete_ip: f.6.flatten(),
+            complete_ua: f.7.flatten(),
+            created_at: m.need(f.5, 5)?,
+            email: f.0.flatten(),
+            init_ip: f.1.flatten(),
+            init_ua: f.2.flatten(),
+            status: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -120,21 +120,21 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceState {
     }
 }
 impl crate::rt::Object for AgeAssuranceState {
-    const FIELDS: &'static [&'static str] = &["lastInitiatedAt", "status"];
+    const FIELDS: &'static [&'static str] = &["status", "lastInitiatedAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            last_initiated_at: f.0.flatten(),
-            status: m.need(f.1, 1)?,
+            last_initiated_at: f.1.flatten(),
+            status: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -298,15 +298,15 @@ impl<'de> serde::Deserialize<'de> for SkeletonTrend {
 }
 impl crate::rt::Object for SkeletonTrend {
     const FIELDS: &'static [&'static str] = &[
-        "category",
-        "description",
         "dids",
-        "displayName",
         "link",
+        "topic",
+        "status",
+        "category",
         "postCount",
         "startedAt",
-        "status",
-        "topic",
+        "description",
+        "displayName",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -314,28 +314,28 @@ impl crate::rt::Object for SkeletonTrend {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                8 => m.req(&mut f.8)?,
+                1 => m.req(&mut f.1)?,
                 5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            category: f.0.flatten(),
-            description: f.1.flatten(),
-            dids: m.need(f.2, 2)?,
-            display_name: m.need(f.3, 3)?,
-            link: m.need(f.4, 4)?,
+            category: f.4.flatten(),
+            description: f.7.flatten(),
+            dids: m.need(f.0, 0)?,
+            display_name: m.need(f.8, 8)?,
+            link: m.need(f.1, 1)?,
             post_count: m.need(f.5, 5)?,
             started_at: m.need(f.6, 6)?,
-            status: f.7.flatten(),
-            topic: m.need(f.8, 8)?,
+            status: f.3.flatten(),
+            topic: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -476,14 +476,14 @@ impl<'de> serde::Deserialize<'de> for ThreadItemPost {
 }
 impl crate::rt::Object for ThreadItemPost {
     const FIELDS: &'static [&'static str] = &[
-        "hiddenByThreadgate",
+        "post",
+        "opThread",
         "moreParents",
         "moreReplies",
         "mutedByViewer",
-        "opThread",
         "opThreadPostCount",
         "opThreadPostIndex",
-        "post",
+        "hiddenByThreadgate",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -491,26 +491,26 @@ impl crate::rt::Object for ThreadItemPost {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                7 => m.req(&mut f.7)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
                 4 => m.req(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
                 5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            hidden_by_threadgate: m.need(f.0, 0)?,
-            more_parents: m.need(f.1, 1)?,
-            more_replies: m.need(f.2, 2)?,
-            muted_by_viewer: m.need(f.3, 3)?,
-            op_thread: m.need(f.4, 4)?,
+            hidden_by_threadgate: m.need(f.7, 7)?,
+            more_parents: m.need(f.2, 2)?,
+            more_replies: m.need(f.3, 3)?,
+            muted_by_viewer: m.need(f.4, 4)?,
+            op_thread: m.need(f.1, 1)?,
             op_thread_post_count: f.5.flatten(),
             op_thread_post_index: f.6.flatten(),
-            post: m.need(f.7, 7)?,
+            post: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -552,15 +552,15 @@ impl<'de> serde::Deserialize<'de> for TrendView {
 }
 impl crate::rt::Object for TrendView {
     const FIELDS: &'static [&'static str] = &[
-        "actors",
-        "category",
-        "description",
-        "displayName",
         "link",
+        "topic",
+        "actors",
+        "status",
+        "category",
         "postCount",
         "startedAt",
-        "status",
-        "topic",
+        "description",
+        "displayName",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -568,28 +568,28 @@ impl crate::rt::Object for TrendView {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
+                2 => m.req(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
                 7 => m.opt(&mut f.7)?,
                 8 => m.req(&mut f.8)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actors: m.need(f.0, 0)?,
-            category: f.1.flatten(),
-            description: f.2.flatten(),
-            display_name: m.need(f.3, 3)?,
-            link: m.need(f.4, 4)?,
+            actors: m.need(f.2, 2)?,
+            category: f.4.flatten(),
+            description: f.7.flatten(),
+            display_name: m.need(f.8, 8)?,
+            link: m.need(f.0, 0)?,
             post_count: m.need(f.5, 5)?,
             started_at: m.need(f.6, 6)?,
-            status: f.7.flatten(),
-            topic: m.need(f.8, 8)?,
+            status: f.3.flatten(),
+            topic: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -625,25 +625,25 @@ impl<'de> serde::Deserialize<'de> for TrendingTopic {
     }
 }
 impl crate::rt::Object for TrendingTopic {
-    const FIELDS: &'static [&'static str] = &["description", "displayName", "link", "topic"];
+    const FIELDS: &'static [&'static str] = &["link", "topic", "description", "displayName"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            description: f.0.flatten(),
-            display_name: f.1.flatten(),
-            link: m.need(f.2, 2)?,
-            topic: m.need(f.3, 3)?,
+            description: f.2.flatten(),
+            display_name: f.3.flatten(),
+            link: m.need(f.0, 0)?,
+            topic: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -23,21 +23,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["checkEmailConfirmed", "liveNow"];
+    const FIELDS: &'static [&'static str] = &["liveNow", "checkEmailConfirmed"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            check_email_confirmed: f.0.flatten(),
-            live_now: f.1.flatten(),
+            check_email_confirmed: f.1.flatten(),
+            live_now: f.0.flatten(),
             extra: m.rest(),
         })
     }

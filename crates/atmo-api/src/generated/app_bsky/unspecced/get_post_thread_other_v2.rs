@@ -84,7 +84,7 @@ impl<'de> serde::Deserialize<'de> for ThreadItemValue {
 impl crate::rt::Union for ThreadItemValue {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.unspecced.defs#threadItemPost" => Self::ThreadItemPost(m.read()?),
@@ -120,22 +120,22 @@ impl<'de> serde::Deserialize<'de> for ThreadItem {
     }
 }
 impl crate::rt::Object for ThreadItem {
-    const FIELDS: &'static [&'static str] = &["depth", "uri", "value"];
+    const FIELDS: &'static [&'static str] = &["uri", "depth", "value"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            depth: m.need(f.0, 0)?,
-            uri: m.need(f.1, 1)?,
+            depth: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             value: m.need(f.2, 2)?,
             extra: m.rest(),
         })

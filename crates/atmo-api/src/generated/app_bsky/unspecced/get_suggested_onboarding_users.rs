@@ -37,22 +37,22 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["actors", "recId", "recIdStr"];
+    const FIELDS: &'static [&'static str] = &["recId", "actors", "recIdStr"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actors: m.need(f.0, 0)?,
-            rec_id: f.1.flatten(),
+            actors: m.need(f.1, 1)?,
+            rec_id: f.0.flatten(),
             rec_id_str: f.2.flatten(),
             extra: m.rest(),
         })

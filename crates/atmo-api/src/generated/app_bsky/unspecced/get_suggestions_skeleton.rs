@@ -48,25 +48,25 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] =
-        &["actors", "cursor", "recId", "recIdStr", "relativeToDid"];
+        &["recId", "actors", "cursor", "recIdStr", "relativeToDid"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                1 => m.req(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actors: m.need(f.0, 0)?,
-            cursor: f.1.flatten(),
-            rec_id: f.2.flatten(),
+            actors: m.need(f.1, 1)?,
+            cursor: f.2.flatten(),
+            rec_id: f.0.flatten(),
             rec_id_str: f.3.flatten(),
             relative_to_did: f.4.flatten(),
             extra: m.rest(),

@@ -74,23 +74,23 @@ impl<'de> serde::Deserialize<'de> for Suggestion {
     }
 }
 impl crate::rt::Object for Suggestion {
-    const FIELDS: &'static [&'static str] = &["subject", "subjectType", "tag"];
+    const FIELDS: &'static [&'static str] = &["tag", "subject", "subjectType"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            subject: m.need(f.0, 0)?,
-            subject_type: m.need(f.1, 1)?,
-            tag: m.need(f.2, 2)?,
+            subject: m.need(f.1, 1)?,
+            subject_type: m.need(f.2, 2)?,
+            tag: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -64,23 +64,23 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["completedJobId", "failureReason", "state"];
+    const FIELDS: &'static [&'static str] = &["state", "failureReason", "completedJobId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            completed_job_id: f.0.flatten(),
+            completed_job_id: f.2.flatten(),
             failure_reason: f.1.flatten(),
-            state: m.need(f.2, 2)?,
+            state: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

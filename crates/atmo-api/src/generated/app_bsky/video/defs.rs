@@ -39,14 +39,14 @@ impl<'de> serde::Deserialize<'de> for JobStatus {
 }
 impl crate::rt::Object for JobStatus {
     const FIELDS: &'static [&'static str] = &[
-        "blob",
         "did",
+        "blob",
         "error",
-        "failureCode",
         "jobId",
+        "state",
         "message",
         "progress",
-        "state",
+        "failureCode",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -54,26 +54,26 @@ impl crate::rt::Object for JobStatus {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                3 => m.req(&mut f.3)?,
                 5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
+                4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            blob: f.0.flatten(),
-            did: m.need(f.1, 1)?,
+            blob: f.1.flatten(),
+            did: m.need(f.0, 0)?,
             error: f.2.flatten(),
-            failure_code: f.3.flatten(),
-            job_id: m.need(f.4, 4)?,
+            failure_code: f.7.flatten(),
+            job_id: m.need(f.3, 3)?,
             message: f.5.flatten(),
             progress: f.6.flatten(),
-            state: m.need(f.7, 7)?,
+            state: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }

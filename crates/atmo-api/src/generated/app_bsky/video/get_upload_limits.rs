@@ -30,9 +30,9 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
-        "canUpload",
         "error",
         "message",
+        "canUpload",
         "remainingDailyBytes",
         "remainingDailyVideos",
     ];
@@ -42,18 +42,18 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            can_upload: m.need(f.0, 0)?,
-            error: f.1.flatten(),
-            message: f.2.flatten(),
+            can_upload: m.need(f.2, 2)?,
+            error: f.0.flatten(),
+            message: f.1.flatten(),
             remaining_daily_bytes: f.3.flatten(),
             remaining_daily_videos: f.4.flatten(),
             extra: m.rest(),

@@ -47,15 +47,15 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
-        "completedJobId",
-        "expiresAt",
-        "failureReason",
         "jobId",
+        "state",
+        "expiresAt",
         "jobStatus",
         "partCount",
+        "failureReason",
         "partSizeBytes",
         "receivedParts",
-        "state",
+        "completedJobId",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -63,28 +63,28 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
                 6 => m.req(&mut f.6)?,
                 7 => m.req(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            completed_job_id: f.0.flatten(),
-            expires_at: m.need(f.1, 1)?,
-            failure_reason: f.2.flatten(),
-            job_id: m.need(f.3, 3)?,
-            job_status: f.4.flatten(),
-            part_count: m.need(f.5, 5)?,
+            completed_job_id: f.8.flatten(),
+            expires_at: m.need(f.2, 2)?,
+            failure_reason: f.5.flatten(),
+            job_id: m.need(f.0, 0)?,
+            job_status: f.3.flatten(),
+            part_count: m.need(f.4, 4)?,
             part_size_bytes: m.need(f.6, 6)?,
             received_parts: m.need(f.7, 7)?,
-            state: m.need(f.8, 8)?,
+            state: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -38,12 +38,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
-        "durationMs",
+        "name",
+        "width",
         "height",
         "mimeType",
-        "name",
         "sizeBytes",
-        "width",
+        "durationMs",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -51,22 +51,22 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            duration_ms: f.0.flatten(),
-            height: f.1.flatten(),
-            mime_type: m.need(f.2, 2)?,
-            name: f.3.flatten(),
+            duration_ms: f.5.flatten(),
+            height: f.2.flatten(),
+            mime_type: m.need(f.3, 3)?,
+            name: f.0.flatten(),
             size_bytes: m.need(f.4, 4)?,
-            width: f.5.flatten(),
+            width: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -97,23 +97,23 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["expiresAt", "jobId", "partCount", "partSizeBytes"];
+    const FIELDS: &'static [&'static str] = &["jobId", "expiresAt", "partCount", "partSizeBytes"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            expires_at: m.need(f.0, 0)?,
-            job_id: m.need(f.1, 1)?,
+            expires_at: m.need(f.1, 1)?,
+            job_id: m.need(f.0, 0)?,
             part_count: m.need(f.2, 2)?,
             part_size_bytes: m.need(f.3, 3)?,
             extra: m.rest(),

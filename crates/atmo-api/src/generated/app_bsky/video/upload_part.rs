@@ -30,21 +30,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["partNumber", "sizeBytes"];
+    const FIELDS: &'static [&'static str] = &["sizeBytes", "partNumber"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            part_number: m.need(f.0, 0)?,
-            size_bytes: m.need(f.1, 1)?,
+            part_number: m.need(f.1, 1)?,
+            size_bytes: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -26,21 +26,21 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl crate::rt::Object for Record {
-    const FIELDS: &'static [&'static str] = &["allowGroupInvites", "allowIncoming"];
+    const FIELDS: &'static [&'static str] = &["allowIncoming", "allowGroupInvites"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            allow_group_invites: f.0.flatten(),
-            allow_incoming: m.need(f.1, 1)?,
+            allow_group_invites: f.1.flatten(),
+            allow_incoming: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

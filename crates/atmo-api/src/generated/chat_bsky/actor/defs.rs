@@ -53,21 +53,21 @@ impl<'de> serde::Deserialize<'de> for GroupConvoMember {
     }
 }
 impl crate::rt::Object for GroupConvoMember {
-    const FIELDS: &'static [&'static str] = &["addedBy", "role"];
+    const FIELDS: &'static [&'static str] = &["role", "addedBy"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            added_by: f.0.flatten(),
-            role: m.need(f.1, 1)?,
+            added_by: f.1.flatten(),
+            role: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -147,7 +147,7 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasicKind {
 impl crate::rt::Union for ProfileViewBasicKind {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.actor.defs#directConvoMember" => Self::DirectConvoMember(m.read()?),
@@ -203,17 +203,17 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
 }
 impl crate::rt::Object for ProfileViewBasic {
     const FIELDS: &'static [&'static str] = &[
-        "associated",
-        "avatar",
-        "chatDisabled",
-        "createdAt",
         "did",
-        "displayName",
-        "handle",
         "kind",
+        "avatar",
+        "handle",
         "labels",
-        "verification",
         "viewer",
+        "createdAt",
+        "associated",
+        "displayName",
+        "chatDisabled",
+        "verification",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -223,32 +223,32 @@ impl crate::rt::Object for ProfileViewBasic {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
+                2 => m.opt(&mut f.2)?,
                 9 => m.opt(&mut f.9)?,
+                6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                8 => m.opt(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
                 10 => m.opt(&mut f.10)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            associated: f.0.flatten(),
-            avatar: f.1.flatten(),
-            chat_disabled: f.2.flatten(),
-            created_at: f.3.flatten(),
-            did: m.need(f.4, 4)?,
-            display_name: f.5.flatten(),
-            handle: m.need(f.6, 6)?,
-            kind: f.7.flatten(),
-            labels: f.8.flatten(),
-            verification: f.9.flatten(),
-            viewer: f.10.flatten(),
+            associated: f.7.flatten(),
+            avatar: f.2.flatten(),
+            chat_disabled: f.9.flatten(),
+            created_at: f.6.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: f.8.flatten(),
+            handle: m.need(f.3, 3)?,
+            kind: f.1.flatten(),
+            labels: f.4.flatten(),
+            verification: f.10.flatten(),
+            viewer: f.5.flatten(),
             extra: m.rest(),
         })
     }

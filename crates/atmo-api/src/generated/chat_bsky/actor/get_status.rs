@@ -29,22 +29,22 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] =
-        &["canCreateGroups", "chatDisabled", "groupMemberLimit"];
+        &["chatDisabled", "canCreateGroups", "groupMemberLimit"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            can_create_groups: m.need(f.0, 0)?,
-            chat_disabled: m.need(f.1, 1)?,
+            can_create_groups: m.need(f.1, 1)?,
+            chat_disabled: m.need(f.0, 0)?,
             group_member_limit: m.need(f.2, 2)?,
             extra: m.rest(),
         })

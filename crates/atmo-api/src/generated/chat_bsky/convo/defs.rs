@@ -43,21 +43,21 @@ impl<'de> serde::Deserialize<'de> for ConvoRef {
     }
 }
 impl crate::rt::Object for ConvoRef {
-    const FIELDS: &'static [&'static str] = &["convoId", "did"];
+    const FIELDS: &'static [&'static str] = &["did", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -104,7 +104,7 @@ impl<'de> serde::Deserialize<'de> for ConvoViewKind {
 impl crate::rt::Union for ConvoViewKind {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#directConvo" => Self::DirectConvo(m.read()?),
@@ -152,7 +152,7 @@ impl<'de> serde::Deserialize<'de> for ConvoViewLastMessage {
 impl crate::rt::Union for ConvoViewLastMessage {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
@@ -191,7 +191,7 @@ impl<'de> serde::Deserialize<'de> for ConvoViewLastReaction {
 impl crate::rt::Union for ConvoViewLastReaction {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageAndReactionView" => {
@@ -245,14 +245,14 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
 impl crate::rt::Object for ConvoView {
     const FIELDS: &'static [&'static str] = &[
         "id",
-        "kind",
-        "lastMessage",
-        "lastReaction",
-        "members",
-        "muted",
         "rev",
+        "kind",
+        "muted",
         "status",
+        "members",
+        "lastMessage",
         "unreadCount",
+        "lastReaction",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -261,27 +261,27 @@ impl crate::rt::Object for ConvoView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                6 => m.opt(&mut f.6)?,
+                8 => m.opt(&mut f.8)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.req(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
             id: m.need(f.0, 0)?,
-            kind: f.1.flatten(),
-            last_message: f.2.flatten(),
-            last_reaction: f.3.flatten(),
-            members: m.need(f.4, 4)?,
-            muted: m.need(f.5, 5)?,
-            rev: m.need(f.6, 6)?,
-            status: f.7.flatten(),
-            unread_count: m.need(f.8, 8)?,
+            kind: f.2.flatten(),
+            last_message: f.6.flatten(),
+            last_reaction: f.8.flatten(),
+            members: m.need(f.5, 5)?,
+            muted: m.need(f.3, 3)?,
+            rev: m.need(f.1, 1)?,
+            status: f.4.flatten(),
+            unread_count: m.need(f.7, 7)?,
             extra: m.rest(),
         })
     }
@@ -408,15 +408,15 @@ impl<'de> serde::Deserialize<'de> for GroupConvo {
 }
 impl crate::rt::Object for GroupConvo {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
+        "name",
         "joinLink",
-        "joinRequestCount",
+        "createdAt",
         "lockStatus",
-        "lockStatusModerationOverride",
         "memberCount",
         "memberLimit",
-        "name",
+        "joinRequestCount",
         "unreadJoinRequestCount",
+        "lockStatusModerationOverride",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -424,28 +424,28 @@ impl crate::rt::Object for GroupConvo {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
                 3 => m.req(&mut f.3)?,
+                8 => m.req(&mut f.8)?,
                 4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
+                0 => m.req(&mut f.0)?,
+                7 => m.opt(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
+            created_at: m.need(f.2, 2)?,
             join_link: f.1.flatten(),
-            join_request_count: f.2.flatten(),
+            join_request_count: f.6.flatten(),
             lock_status: m.need(f.3, 3)?,
-            lock_status_moderation_override: m.need(f.4, 4)?,
-            member_count: m.need(f.5, 5)?,
-            member_limit: m.need(f.6, 6)?,
-            name: m.need(f.7, 7)?,
-            unread_join_request_count: f.8.flatten(),
+            lock_status_moderation_override: m.need(f.8, 8)?,
+            member_count: m.need(f.4, 4)?,
+            member_limit: m.need(f.5, 5)?,
+            name: m.need(f.0, 0)?,
+            unread_join_request_count: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -474,21 +474,21 @@ impl<'de> serde::Deserialize<'de> for LogAcceptConvo {
     }
 }
 impl crate::rt::Object for LogAcceptConvo {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -523,25 +523,25 @@ impl<'de> serde::Deserialize<'de> for LogAddMember {
     }
 }
 impl crate::rt::Object for LogAddMember {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "relatedProfiles", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            related_profiles: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -577,7 +577,7 @@ impl<'de> serde::Deserialize<'de> for LogAddReactionMessage {
 impl crate::rt::Union for LogAddReactionMessage {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
@@ -621,27 +621,27 @@ impl<'de> serde::Deserialize<'de> for LogAddReaction {
 }
 impl crate::rt::Object for LogAddReaction {
     const FIELDS: &'static [&'static str] =
-        &["convoId", "message", "reaction", "relatedProfiles", "rev"];
+        &["rev", "convoId", "message", "reaction", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            reaction: m.need(f.2, 2)?,
-            related_profiles: f.3.flatten(),
-            rev: m.need(f.4, 4)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            reaction: m.need(f.3, 3)?,
+            related_profiles: f.4.flatten(),
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -673,23 +673,23 @@ impl<'de> serde::Deserialize<'de> for LogApproveJoinRequest {
     }
 }
 impl crate::rt::Object for LogApproveJoinRequest {
-    const FIELDS: &'static [&'static str] = &["convoId", "member", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "member", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
+            convo_id: m.need(f.2, 2)?,
             member: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -718,21 +718,21 @@ impl<'de> serde::Deserialize<'de> for LogBeginConvo {
     }
 }
 impl crate::rt::Object for LogBeginConvo {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -764,23 +764,23 @@ impl<'de> serde::Deserialize<'de> for LogCreateJoinLink {
     }
 }
 impl crate::rt::Object for LogCreateJoinLink {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -816,7 +816,7 @@ impl<'de> serde::Deserialize<'de> for LogCreateMessageMessage {
 impl crate::rt::Union for LogCreateMessageMessage {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
@@ -857,25 +857,25 @@ impl<'de> serde::Deserialize<'de> for LogCreateMessage {
     }
 }
 impl crate::rt::Object for LogCreateMessage {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "relatedProfiles", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            related_profiles: f.2.flatten(),
-            rev: m.need(f.3, 3)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: f.3.flatten(),
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -911,7 +911,7 @@ impl<'de> serde::Deserialize<'de> for LogDeleteMessageMessage {
 impl crate::rt::Union for LogDeleteMessageMessage {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
@@ -949,23 +949,23 @@ impl<'de> serde::Deserialize<'de> for LogDeleteMessage {
     }
 }
 impl crate::rt::Object for LogDeleteMessage {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -997,23 +997,23 @@ impl<'de> serde::Deserialize<'de> for LogDisableJoinLink {
     }
 }
 impl crate::rt::Object for LogDisableJoinLink {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1045,23 +1045,23 @@ impl<'de> serde::Deserialize<'de> for LogEditGroup {
     }
 }
 impl crate::rt::Object for LogEditGroup {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1093,23 +1093,23 @@ impl<'de> serde::Deserialize<'de> for LogEditJoinLink {
     }
 }
 impl crate::rt::Object for LogEditJoinLink {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1141,23 +1141,23 @@ impl<'de> serde::Deserialize<'de> for LogEnableJoinLink {
     }
 }
 impl crate::rt::Object for LogEnableJoinLink {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1189,23 +1189,23 @@ impl<'de> serde::Deserialize<'de> for LogIncomingJoinRequest {
     }
 }
 impl crate::rt::Object for LogIncomingJoinRequest {
-    const FIELDS: &'static [&'static str] = &["convoId", "member", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "member", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
+            convo_id: m.need(f.2, 2)?,
             member: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1234,21 +1234,21 @@ impl<'de> serde::Deserialize<'de> for LogLeaveConvo {
     }
 }
 impl crate::rt::Object for LogLeaveConvo {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1283,25 +1283,25 @@ impl<'de> serde::Deserialize<'de> for LogLockConvo {
     }
 }
 impl crate::rt::Object for LogLockConvo {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "relatedProfiles", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            related_profiles: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1336,25 +1336,25 @@ impl<'de> serde::Deserialize<'de> for LogLockConvoPermanently {
     }
 }
 impl crate::rt::Object for LogLockConvoPermanently {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "relatedProfiles", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            related_profiles: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1389,25 +1389,25 @@ impl<'de> serde::Deserialize<'de> for LogMemberJoin {
     }
 }
 impl crate::rt::Object for LogMemberJoin {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "relatedProfiles", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            related_profiles: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1442,25 +1442,25 @@ impl<'de> serde::Deserialize<'de> for LogMemberLeave {
     }
 }
 impl crate::rt::Object for LogMemberLeave {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "relatedProfiles", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            related_profiles: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1489,21 +1489,21 @@ impl<'de> serde::Deserialize<'de> for LogMuteConvo {
     }
 }
 impl crate::rt::Object for LogMuteConvo {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1532,21 +1532,21 @@ impl<'de> serde::Deserialize<'de> for LogOutgoingJoinRequest {
     }
 }
 impl crate::rt::Object for LogOutgoingJoinRequest {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1587,7 +1587,7 @@ impl<'de> serde::Deserialize<'de> for LogReadConvoMessage {
 impl crate::rt::Union for LogReadConvoMessage {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
@@ -1626,23 +1626,23 @@ impl<'de> serde::Deserialize<'de> for LogReadConvo {
     }
 }
 impl crate::rt::Object for LogReadConvo {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1671,21 +1671,21 @@ impl<'de> serde::Deserialize<'de> for LogReadJoinRequests {
     }
 }
 impl crate::rt::Object for LogReadJoinRequests {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1726,7 +1726,7 @@ impl<'de> serde::Deserialize<'de> for LogReadMessageMessage {
 impl crate::rt::Union for LogReadMessageMessage {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
@@ -1765,23 +1765,23 @@ impl<'de> serde::Deserialize<'de> for LogReadMessage {
     }
 }
 impl crate::rt::Object for LogReadMessage {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1813,23 +1813,23 @@ impl<'de> serde::Deserialize<'de> for LogRejectJoinRequest {
     }
 }
 impl crate::rt::Object for LogRejectJoinRequest {
-    const FIELDS: &'static [&'static str] = &["convoId", "member", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "member", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
+            convo_id: m.need(f.2, 2)?,
             member: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1864,25 +1864,25 @@ impl<'de> serde::Deserialize<'de> for LogRemoveMember {
     }
 }
 impl crate::rt::Object for LogRemoveMember {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "relatedProfiles", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            related_profiles: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1918,7 +1918,7 @@ impl<'de> serde::Deserialize<'de> for LogRemoveReactionMessage {
 impl crate::rt::Union for LogRemoveReactionMessage {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
@@ -1962,27 +1962,27 @@ impl<'de> serde::Deserialize<'de> for LogRemoveReaction {
 }
 impl crate::rt::Object for LogRemoveReaction {
     const FIELDS: &'static [&'static str] =
-        &["convoId", "message", "reaction", "relatedProfiles", "rev"];
+        &["rev", "convoId", "message", "reaction", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            reaction: m.need(f.2, 2)?,
-            related_profiles: f.3.flatten(),
-            rev: m.need(f.4, 4)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            reaction: m.need(f.3, 3)?,
+            related_profiles: f.4.flatten(),
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2017,25 +2017,25 @@ impl<'de> serde::Deserialize<'de> for LogUnlockConvo {
     }
 }
 impl crate::rt::Object for LogUnlockConvo {
-    const FIELDS: &'static [&'static str] = &["convoId", "message", "relatedProfiles", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message: m.need(f.1, 1)?,
-            related_profiles: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2064,21 +2064,21 @@ impl<'de> serde::Deserialize<'de> for LogUnmuteConvo {
     }
 }
 impl crate::rt::Object for LogUnmuteConvo {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2110,23 +2110,23 @@ impl<'de> serde::Deserialize<'de> for LogWithdrawIncomingJoinRequest {
     }
 }
 impl crate::rt::Object for LogWithdrawIncomingJoinRequest {
-    const FIELDS: &'static [&'static str] = &["convoId", "member", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "member", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
+            convo_id: m.need(f.2, 2)?,
             member: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2155,21 +2155,21 @@ impl<'de> serde::Deserialize<'de> for LogWithdrawOutgoingJoinRequest {
     }
 }
 impl crate::rt::Object for LogWithdrawOutgoingJoinRequest {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2270,7 +2270,7 @@ impl<'de> serde::Deserialize<'de> for MessageInputEmbed {
 impl crate::rt::Union for MessageInputEmbed {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.record" => Self::Record(m.read()?),
@@ -2310,25 +2310,25 @@ impl<'de> serde::Deserialize<'de> for MessageInput {
     }
 }
 impl crate::rt::Object for MessageInput {
-    const FIELDS: &'static [&'static str] = &["embed", "facets", "replyTo", "text"];
+    const FIELDS: &'static [&'static str] = &["text", "embed", "facets", "replyTo"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            embed: f.0.flatten(),
-            facets: f.1.flatten(),
-            reply_to: f.2.flatten(),
-            text: m.need(f.3, 3)?,
+            embed: f.1.flatten(),
+            facets: f.2.flatten(),
+            reply_to: f.3.flatten(),
+            text: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2357,22 +2357,22 @@ impl<'de> serde::Deserialize<'de> for MessageRef {
     }
 }
 impl crate::rt::Object for MessageRef {
-    const FIELDS: &'static [&'static str] = &["convoId", "did", "messageId"];
+    const FIELDS: &'static [&'static str] = &["did", "convoId", "messageId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            did: m.need(f.0, 0)?,
             message_id: m.need(f.2, 2)?,
             extra: m.rest(),
         })
@@ -2407,7 +2407,7 @@ impl<'de> serde::Deserialize<'de> for MessageViewEmbed {
 impl crate::rt::Union for MessageViewEmbed {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.record#view" => Self::RecordView(m.read()?),
@@ -2459,7 +2459,7 @@ impl<'de> serde::Deserialize<'de> for MessageViewReplyTo {
 impl crate::rt::Union for MessageViewReplyTo {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
@@ -2514,15 +2514,15 @@ impl<'de> serde::Deserialize<'de> for MessageView {
 }
 impl crate::rt::Object for MessageView {
     const FIELDS: &'static [&'static str] = &[
+        "id",
+        "rev",
+        "text",
         "embed",
         "facets",
-        "id",
-        "reactions",
-        "replyTo",
-        "rev",
         "sender",
         "sentAt",
-        "text",
+        "replyTo",
+        "reactions",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -2530,28 +2530,28 @@ impl crate::rt::Object for MessageView {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                8 => m.opt(&mut f.8)?,
+                7 => m.opt(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
                 5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            embed: f.0.flatten(),
-            facets: f.1.flatten(),
-            id: m.need(f.2, 2)?,
-            reactions: f.3.flatten(),
-            reply_to: f.4.flatten(),
-            rev: m.need(f.5, 5)?,
-            sender: m.need(f.6, 6)?,
-            sent_at: m.need(f.7, 7)?,
-            text: m.need(f.8, 8)?,
+            embed: f.3.flatten(),
+            facets: f.4.flatten(),
+            id: m.need(f.0, 0)?,
+            reactions: f.8.flatten(),
+            reply_to: f.7.flatten(),
+            rev: m.need(f.1, 1)?,
+            sender: m.need(f.5, 5)?,
+            sent_at: m.need(f.6, 6)?,
+            text: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -2617,23 +2617,23 @@ impl<'de> serde::Deserialize<'de> for ReactionView {
     }
 }
 impl crate::rt::Object for ReactionView {
-    const FIELDS: &'static [&'static str] = &["createdAt", "sender", "value"];
+    const FIELDS: &'static [&'static str] = &["value", "sender", "createdAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
+            created_at: m.need(f.2, 2)?,
             sender: m.need(f.1, 1)?,
-            value: m.need(f.2, 2)?,
+            value: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2742,23 +2742,23 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataAddMember {
     }
 }
 impl crate::rt::Object for SystemMessageDataAddMember {
-    const FIELDS: &'static [&'static str] = &["addedBy", "member", "role"];
+    const FIELDS: &'static [&'static str] = &["role", "member", "addedBy"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            added_by: m.need(f.0, 0)?,
+            added_by: m.need(f.2, 2)?,
             member: m.need(f.1, 1)?,
-            role: m.need(f.2, 2)?,
+            role: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3029,23 +3029,23 @@ impl<'de> serde::Deserialize<'de> for SystemMessageDataMemberJoin {
     }
 }
 impl crate::rt::Object for SystemMessageDataMemberJoin {
-    const FIELDS: &'static [&'static str] = &["approvedBy", "member", "role"];
+    const FIELDS: &'static [&'static str] = &["role", "member", "approvedBy"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            approved_by: f.0.flatten(),
+            approved_by: f.2.flatten(),
             member: m.need(f.1, 1)?,
-            role: m.need(f.2, 2)?,
+            role: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3310,7 +3310,7 @@ impl<'de> serde::Deserialize<'de> for SystemMessageViewData {
 impl crate::rt::Union for SystemMessageViewData {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#systemMessageDataAddMember" => {
@@ -3382,24 +3382,24 @@ impl<'de> serde::Deserialize<'de> for SystemMessageView {
     }
 }
 impl crate::rt::Object for SystemMessageView {
-    const FIELDS: &'static [&'static str] = &["data", "id", "rev", "sentAt"];
+    const FIELDS: &'static [&'static str] = &["id", "rev", "data", "sentAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            data: m.need(f.0, 0)?,
-            id: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
+            data: m.need(f.2, 2)?,
+            id: m.need(f.0, 0)?,
+            rev: m.need(f.1, 1)?,
             sent_at: m.need(f.3, 3)?,
             extra: m.rest(),
         })

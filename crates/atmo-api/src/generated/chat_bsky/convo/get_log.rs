@@ -187,7 +187,7 @@ impl<'de> serde::Deserialize<'de> for OutputLogsItem {
 impl crate::rt::Union for OutputLogsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#logBeginConvo" => Self::LogBeginConvo(m.read()?),
@@ -259,21 +259,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "logs"];
+    const FIELDS: &'static [&'static str] = &["logs", "cursor"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
-            logs: m.need(f.1, 1)?,
+            cursor: f.1.flatten(),
+            logs: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -33,21 +33,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["unreadAcceptedConvos", "unreadRequestConvos"];
+    const FIELDS: &'static [&'static str] = &["unreadRequestConvos", "unreadAcceptedConvos"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            unread_accepted_convos: m.need(f.0, 0)?,
-            unread_request_convos: m.need(f.1, 1)?,
+            unread_accepted_convos: m.need(f.1, 1)?,
+            unread_request_convos: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -60,21 +60,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["convoId", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            rev: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for OutputRequestsItem {
 impl crate::rt::Union for OutputRequestsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#convoView" => Self::ConvoView(m.read()?),

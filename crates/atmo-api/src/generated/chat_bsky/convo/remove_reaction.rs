@@ -25,23 +25,23 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["convoId", "messageId", "value"];
+    const FIELDS: &'static [&'static str] = &["value", "convoId", "messageId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            message_id: m.need(f.1, 1)?,
-            value: m.need(f.2, 2)?,
+            convo_id: m.need(f.1, 1)?,
+            message_id: m.need(f.2, 2)?,
+            value: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

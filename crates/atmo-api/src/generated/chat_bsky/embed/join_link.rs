@@ -77,7 +77,7 @@ impl<'de> serde::Deserialize<'de> for ViewJoinLinkPreview {
 impl crate::rt::Union for ViewJoinLinkPreview {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.group.defs#joinLinkPreviewView" => Self::JoinLinkPreviewView(m.read()?),

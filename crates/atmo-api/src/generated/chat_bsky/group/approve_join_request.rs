@@ -23,21 +23,21 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["convoId", "member"];
+    const FIELDS: &'static [&'static str] = &["member", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            member: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            member: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

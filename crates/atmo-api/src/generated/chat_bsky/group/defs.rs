@@ -122,15 +122,15 @@ impl<'de> serde::Deserialize<'de> for JoinLinkPreviewView {
 impl crate::rt::Object for JoinLinkPreviewView {
     const FIELDS: &'static [&'static str] = &[
         "code",
+        "name",
         "convo",
+        "owner",
+        "viewer",
         "convoId",
         "joinRule",
         "memberCount",
         "memberLimit",
-        "name",
-        "owner",
         "requireApproval",
-        "viewer",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -139,29 +139,29 @@ impl crate::rt::Object for JoinLinkPreviewView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
                 5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
                 7 => m.req(&mut f.7)?,
                 8 => m.req(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                9 => m.req(&mut f.9)?,
+                4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
             code: m.need(f.0, 0)?,
-            convo: f.1.flatten(),
-            convo_id: m.need(f.2, 2)?,
-            join_rule: m.need(f.3, 3)?,
-            member_count: m.need(f.4, 4)?,
-            member_limit: m.need(f.5, 5)?,
-            name: m.need(f.6, 6)?,
-            owner: m.need(f.7, 7)?,
-            require_approval: m.need(f.8, 8)?,
-            viewer: f.9.flatten(),
+            convo: f.2.flatten(),
+            convo_id: m.need(f.5, 5)?,
+            join_rule: m.need(f.6, 6)?,
+            member_count: m.need(f.7, 7)?,
+            member_limit: m.need(f.8, 8)?,
+            name: m.need(f.1, 1)?,
+            owner: m.need(f.3, 3)?,
+            require_approval: m.need(f.9, 9)?,
+            viewer: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -198,9 +198,9 @@ impl<'de> serde::Deserialize<'de> for JoinLinkView {
 impl crate::rt::Object for JoinLinkView {
     const FIELDS: &'static [&'static str] = &[
         "code",
+        "joinRule",
         "createdAt",
         "enabledStatus",
-        "joinRule",
         "requireApproval",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -210,18 +210,18 @@ impl crate::rt::Object for JoinLinkView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
             code: m.need(f.0, 0)?,
-            created_at: m.need(f.1, 1)?,
-            enabled_status: m.need(f.2, 2)?,
-            join_rule: m.need(f.3, 3)?,
+            created_at: m.need(f.2, 2)?,
+            enabled_status: m.need(f.3, 3)?,
+            join_rule: m.need(f.1, 1)?,
             require_approval: m.need(f.4, 4)?,
             extra: m.rest(),
         })
@@ -297,12 +297,12 @@ impl<'de> serde::Deserialize<'de> for JoinRequestConvoView {
 }
 impl crate::rt::Object for JoinRequestConvoView {
     const FIELDS: &'static [&'static str] = &[
-        "convoId",
-        "memberCount",
-        "memberLimit",
         "name",
         "owner",
         "viewer",
+        "convoId",
+        "memberCount",
+        "memberLimit",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -310,22 +310,22 @@ impl crate::rt::Object for JoinRequestConvoView {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
                 4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            member_count: m.need(f.1, 1)?,
-            member_limit: m.need(f.2, 2)?,
-            name: m.need(f.3, 3)?,
-            owner: m.need(f.4, 4)?,
-            viewer: m.need(f.5, 5)?,
+            convo_id: m.need(f.3, 3)?,
+            member_count: m.need(f.4, 4)?,
+            member_limit: m.need(f.5, 5)?,
+            name: m.need(f.0, 0)?,
+            owner: m.need(f.1, 1)?,
+            viewer: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for OutputJoinLinkPreviewsItem {
 impl crate::rt::Union for OutputJoinLinkPreviewsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.group.defs#joinLinkPreviewView" => Self::JoinLinkPreviewView(m.read()?),

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for ConvoViewKind {
 impl crate::rt::Union for ConvoViewKind {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.moderation.defs#directConvo" => Self::DirectConvo(m.read()?),
@@ -73,7 +73,7 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
     }
 }
 impl crate::rt::Object for ConvoView {
-    const FIELDS: &'static [&'static str] = &["id", "kind", "rev"];
+    const FIELDS: &'static [&'static str] = &["id", "rev", "kind"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -81,15 +81,15 @@ impl crate::rt::Object for ConvoView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             id: m.need(f.0, 0)?,
-            kind: f.1.flatten(),
-            rev: m.need(f.2, 2)?,
+            kind: f.2.flatten(),
+            rev: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -162,13 +162,13 @@ impl<'de> serde::Deserialize<'de> for GroupConvo {
 }
 impl crate::rt::Object for GroupConvo {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
+        "name",
         "joinLink",
-        "joinRequestCount",
+        "createdAt",
         "lockStatus",
         "memberCount",
         "memberLimit",
-        "name",
+        "joinRequestCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -176,24 +176,24 @@ impl crate::rt::Object for GroupConvo {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.req(&mut f.6)?,
                 3 => m.req(&mut f.3)?,
                 4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
+            created_at: m.need(f.2, 2)?,
             join_link: f.1.flatten(),
-            join_request_count: m.need(f.2, 2)?,
+            join_request_count: m.need(f.6, 6)?,
             lock_status: m.need(f.3, 3)?,
             member_count: m.need(f.4, 4)?,
             member_limit: m.need(f.5, 5)?,
-            name: m.need(f.6, 6)?,
+            name: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

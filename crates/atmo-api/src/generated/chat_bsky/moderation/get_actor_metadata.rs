@@ -90,9 +90,9 @@ impl<'de> serde::Deserialize<'de> for Metadata {
 impl crate::rt::Object for Metadata {
     const FIELDS: &'static [&'static str] = &[
         "convos",
+        "messagesSent",
         "convosStarted",
         "messagesReceived",
-        "messagesSent",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -101,17 +101,17 @@ impl crate::rt::Object for Metadata {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             convos: m.need(f.0, 0)?,
-            convos_started: m.need(f.1, 1)?,
-            messages_received: m.need(f.2, 2)?,
-            messages_sent: m.need(f.3, 3)?,
+            convos_started: m.need(f.2, 2)?,
+            messages_received: m.need(f.3, 3)?,
+            messages_sent: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for OutputMessagesItem {
 impl crate::rt::Union for OutputMessagesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),

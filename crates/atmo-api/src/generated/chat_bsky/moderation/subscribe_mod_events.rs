@@ -107,7 +107,7 @@ impl<'de> serde::Deserialize<'de> for Message {
 impl crate::rt::Union for Message {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage" => {
@@ -222,15 +222,15 @@ impl<'de> serde::Deserialize<'de> for EventChatAccepted {
 }
 impl crate::rt::Object for EventChatAccepted {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
-        "convoId",
-        "createdAt",
-        "groupMemberCount",
-        "groupName",
-        "method",
-        "ownerDid",
         "rev",
+        "method",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "convoCreatedAt",
+        "groupMemberCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -238,28 +238,28 @@ impl crate::rt::Object for EventChatAccepted {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                7 => m.req(&mut f.7)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.req(&mut f.5)?,
+                8 => m.opt(&mut f.8)?,
+                6 => m.opt(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
+            actor_did: m.need(f.3, 3)?,
+            convo_created_at: m.need(f.7, 7)?,
             convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: f.4.flatten(),
-            group_name: f.5.flatten(),
-            method: m.need(f.6, 6)?,
-            owner_did: f.7.flatten(),
-            rev: m.need(f.8, 8)?,
+            created_at: m.need(f.5, 5)?,
+            group_member_count: f.8.flatten(),
+            group_name: f.6.flatten(),
+            method: m.need(f.1, 1)?,
+            owner_did: f.4.flatten(),
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -306,12 +306,12 @@ impl<'de> serde::Deserialize<'de> for EventConvoFirstMessage {
 }
 impl crate::rt::Object for EventConvoFirstMessage {
     const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "user",
         "convoId",
         "createdAt",
         "messageId",
         "recipients",
-        "rev",
-        "user",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -319,22 +319,22 @@ impl crate::rt::Object for EventConvoFirstMessage {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            created_at: m.need(f.1, 1)?,
-            message_id: f.2.flatten(),
-            recipients: m.need(f.3, 3)?,
-            rev: m.need(f.4, 4)?,
-            user: m.need(f.5, 5)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            message_id: f.4.flatten(),
+            recipients: m.need(f.5, 5)?,
+            rev: m.need(f.0, 0)?,
+            user: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -384,15 +384,15 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatCreated {
 }
 impl crate::rt::Object for EventGroupChatCreated {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
-        "convoId",
-        "createdAt",
-        "groupMemberCount",
-        "groupName",
-        "initialMemberDids",
-        "ownerDid",
         "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "convoCreatedAt",
+        "groupMemberCount",
+        "initialMemberDids",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -400,28 +400,28 @@ impl crate::rt::Object for EventGroupChatCreated {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
                 7 => m.req(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
                 8 => m.req(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
-            convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: m.need(f.4, 4)?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.6, 6)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.7, 7)?,
             group_name: m.need(f.5, 5)?,
-            initial_member_dids: m.need(f.6, 6)?,
-            owner_did: m.need(f.7, 7)?,
-            rev: m.need(f.8, 8)?,
+            initial_member_dids: m.need(f.8, 8)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -473,15 +473,15 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequest {
 }
 impl crate::rt::Object for EventGroupChatJoinRequest {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
+        "rev",
         "convoId",
+        "actorDid",
+        "ownerDid",
         "createdAt",
-        "groupMemberCount",
         "groupName",
         "joinLinkCode",
-        "ownerDid",
-        "rev",
+        "convoCreatedAt",
+        "groupMemberCount",
         "subjectFollowsOwner",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -490,29 +490,29 @@ impl crate::rt::Object for EventGroupChatJoinRequest {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
                 4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
                 5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 9 => m.req(&mut f.9)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
-            convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: m.need(f.4, 4)?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
             group_name: m.need(f.5, 5)?,
             join_link_code: m.need(f.6, 6)?,
-            owner_did: m.need(f.7, 7)?,
-            rev: m.need(f.8, 8)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             subject_follows_owner: m.need(f.9, 9)?,
             extra: m.rest(),
         })
@@ -562,15 +562,15 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestApproved {
 }
 impl crate::rt::Object for EventGroupChatJoinRequestApproved {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
-        "convoId",
-        "createdAt",
-        "groupMemberCount",
-        "groupName",
-        "ownerDid",
         "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
         "subjectDid",
+        "convoCreatedAt",
+        "groupMemberCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -578,28 +578,28 @@ impl crate::rt::Object for EventGroupChatJoinRequestApproved {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
                 7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
                 8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
-            convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: m.need(f.4, 4)?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
             group_name: m.need(f.5, 5)?,
-            owner_did: m.need(f.6, 6)?,
-            rev: m.need(f.7, 7)?,
-            subject_did: m.need(f.8, 8)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
+            subject_did: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }
@@ -648,15 +648,15 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestRejected {
 }
 impl crate::rt::Object for EventGroupChatJoinRequestRejected {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
-        "convoId",
-        "createdAt",
-        "groupMemberCount",
-        "groupName",
-        "ownerDid",
         "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
         "subjectDid",
+        "convoCreatedAt",
+        "groupMemberCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -664,28 +664,28 @@ impl crate::rt::Object for EventGroupChatJoinRequestRejected {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
                 7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
                 8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
-            convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: m.need(f.4, 4)?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
             group_name: m.need(f.5, 5)?,
-            owner_did: m.need(f.6, 6)?,
-            rev: m.need(f.7, 7)?,
-            subject_did: m.need(f.8, 8)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
+            subject_did: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }
@@ -740,16 +740,16 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberAdded {
 }
 impl crate::rt::Object for EventGroupChatMemberAdded {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
-        "convoId",
-        "createdAt",
-        "groupMemberCount",
-        "groupName",
-        "ownerDid",
-        "requestMembersCount",
         "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
         "subjectDid",
+        "convoCreatedAt",
+        "groupMemberCount",
+        "requestMembersCount",
         "subjectFollowsOwner",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -760,31 +760,31 @@ impl crate::rt::Object for EventGroupChatMemberAdded {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
                 7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
                 8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
                 9 => m.req(&mut f.9)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
                 10 => m.req(&mut f.10)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
-            convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: m.need(f.4, 4)?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
             group_name: m.need(f.5, 5)?,
-            owner_did: m.need(f.6, 6)?,
-            request_members_count: m.need(f.7, 7)?,
-            rev: m.need(f.8, 8)?,
-            subject_did: m.need(f.9, 9)?,
+            owner_did: m.need(f.3, 3)?,
+            request_members_count: m.need(f.9, 9)?,
+            rev: m.need(f.0, 0)?,
+            subject_did: m.need(f.6, 6)?,
             subject_follows_owner: m.need(f.10, 10)?,
             extra: m.rest(),
         })
@@ -837,15 +837,15 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberJoined {
 }
 impl crate::rt::Object for EventGroupChatMemberJoined {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
+        "rev",
         "convoId",
+        "actorDid",
+        "ownerDid",
         "createdAt",
-        "groupMemberCount",
         "groupName",
         "joinLinkCode",
-        "ownerDid",
-        "rev",
+        "convoCreatedAt",
+        "groupMemberCount",
         "subjectFollowsOwner",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -854,29 +854,29 @@ impl crate::rt::Object for EventGroupChatMemberJoined {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
                 4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
                 5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 9 => m.req(&mut f.9)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
-            convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: m.need(f.4, 4)?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
             group_name: m.need(f.5, 5)?,
             join_link_code: m.need(f.6, 6)?,
-            owner_did: m.need(f.7, 7)?,
-            rev: m.need(f.8, 8)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             subject_follows_owner: m.need(f.9, 9)?,
             extra: m.rest(),
         })
@@ -929,16 +929,16 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberLeft {
 }
 impl crate::rt::Object for EventGroupChatMemberLeft {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
-        "convoId",
-        "createdAt",
-        "groupMemberCount",
-        "groupName",
-        "leaveMethod",
-        "ownerDid",
         "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
         "subjectDid",
+        "leaveMethod",
+        "convoCreatedAt",
+        "groupMemberCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -946,30 +946,30 @@ impl crate::rt::Object for EventGroupChatMemberLeft {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
                 8 => m.req(&mut f.8)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
                 9 => m.req(&mut f.9)?,
+                5 => m.req(&mut f.5)?,
+                7 => m.req(&mut f.7)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
-            convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: m.need(f.4, 4)?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.8, 8)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.9, 9)?,
             group_name: m.need(f.5, 5)?,
-            leave_method: m.need(f.6, 6)?,
-            owner_did: m.need(f.7, 7)?,
-            rev: m.need(f.8, 8)?,
-            subject_did: m.need(f.9, 9)?,
+            leave_method: m.need(f.7, 7)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
+            subject_did: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }
@@ -1047,21 +1047,21 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatUpdated {
 }
 impl crate::rt::Object for EventGroupChatUpdated {
     const FIELDS: &'static [&'static str] = &[
-        "actorDid",
-        "convoCreatedAt",
+        "rev",
         "convoId",
-        "createdAt",
-        "groupMemberCount",
-        "groupName",
-        "joinLinkCode",
-        "joinLinkFollowersOnly",
-        "joinLinkRequiresApproval",
-        "lockReason",
         "newName",
         "oldName",
+        "actorDid",
         "ownerDid",
-        "rev",
+        "createdAt",
+        "groupName",
+        "lockReason",
         "updateType",
+        "joinLinkCode",
+        "convoCreatedAt",
+        "groupMemberCount",
+        "joinLinkFollowersOnly",
+        "joinLinkRequiresApproval",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1072,40 +1072,40 @@ impl crate::rt::Object for EventGroupChatUpdated {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
-                10 => m.opt(&mut f.10)?,
-                11 => m.opt(&mut f.11)?,
+                11 => m.req(&mut f.11)?,
+                1 => m.req(&mut f.1)?,
+                6 => m.req(&mut f.6)?,
                 12 => m.req(&mut f.12)?,
-                13 => m.req(&mut f.13)?,
-                14 => m.req(&mut f.14)?,
+                7 => m.req(&mut f.7)?,
+                10 => m.opt(&mut f.10)?,
+                13 => m.opt(&mut f.13)?,
+                14 => m.opt(&mut f.14)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                9 => m.req(&mut f.9)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            convo_created_at: m.need(f.1, 1)?,
-            convo_id: m.need(f.2, 2)?,
-            created_at: m.need(f.3, 3)?,
-            group_member_count: m.need(f.4, 4)?,
-            group_name: m.need(f.5, 5)?,
-            join_link_code: f.6.flatten(),
-            join_link_followers_only: f.7.flatten(),
-            join_link_requires_approval: f.8.flatten(),
-            lock_reason: f.9.flatten(),
-            new_name: f.10.flatten(),
-            old_name: f.11.flatten(),
-            owner_did: m.need(f.12, 12)?,
-            rev: m.need(f.13, 13)?,
-            update_type: m.need(f.14, 14)?,
+            actor_did: m.need(f.4, 4)?,
+            convo_created_at: m.need(f.11, 11)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.6, 6)?,
+            group_member_count: m.need(f.12, 12)?,
+            group_name: m.need(f.7, 7)?,
+            join_link_code: f.10.flatten(),
+            join_link_followers_only: f.13.flatten(),
+            join_link_requires_approval: f.14.flatten(),
+            lock_reason: f.8.flatten(),
+            new_name: f.2.flatten(),
+            old_name: f.3.flatten(),
+            owner_did: m.need(f.5, 5)?,
+            rev: m.need(f.0, 0)?,
+            update_type: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -1176,25 +1176,25 @@ impl<'de> serde::Deserialize<'de> for EventRateLimitExceeded {
     }
 }
 impl crate::rt::Object for EventRateLimitExceeded {
-    const FIELDS: &'static [&'static str] = &["actorDid", "createdAt", "endpoint", "rev"];
+    const FIELDS: &'static [&'static str] = &["rev", "actorDid", "endpoint", "createdAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor_did: m.need(f.0, 0)?,
-            created_at: m.need(f.1, 1)?,
+            actor_did: m.need(f.1, 1)?,
+            created_at: m.need(f.3, 3)?,
             endpoint: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

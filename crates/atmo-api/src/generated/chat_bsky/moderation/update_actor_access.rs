@@ -25,23 +25,23 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["actor", "allowAccess", "ref"];
+    const FIELDS: &'static [&'static str] = &["ref", "actor", "allowAccess"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actor: m.need(f.0, 0)?,
-            allow_access: m.need(f.1, 1)?,
-            r#ref: f.2.flatten(),
+            actor: m.need(f.1, 1)?,
+            allow_access: m.need(f.2, 2)?,
+            r#ref: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -23,21 +23,21 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
     }
 }
 impl crate::rt::Object for ChatPreference {
-    const FIELDS: &'static [&'static str] = &["include", "push"];
+    const FIELDS: &'static [&'static str] = &["push", "include"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            include: m.need(f.0, 0)?,
-            push: m.need(f.1, 1)?,
+            include: m.need(f.1, 1)?,
+            push: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

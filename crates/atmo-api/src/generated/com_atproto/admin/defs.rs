@@ -44,17 +44,17 @@ impl<'de> serde::Deserialize<'de> for AccountView {
 }
 impl crate::rt::Object for AccountView {
     const FIELDS: &'static [&'static str] = &[
-        "deactivatedAt",
         "did",
         "email",
-        "emailConfirmedAt",
         "handle",
-        "indexedAt",
-        "inviteNote",
-        "invitedBy",
         "invites",
-        "invitesDisabled",
+        "indexedAt",
+        "invitedBy",
+        "inviteNote",
+        "deactivatedAt",
         "relatedRecords",
+        "invitesDisabled",
+        "emailConfirmedAt",
         "threatSignatures",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -65,33 +65,33 @@ impl crate::rt::Object for AccountView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
                 10 => m.opt(&mut f.10)?,
+                2 => m.req(&mut f.2)?,
+                4 => m.req(&mut f.4)?,
+                6 => m.opt(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                9 => m.opt(&mut f.9)?,
+                8 => m.opt(&mut f.8)?,
                 11 => m.opt(&mut f.11)?,
                 _ => {}
             }
         }
         Ok(Self {
-            deactivated_at: f.0.flatten(),
-            did: m.need(f.1, 1)?,
-            email: f.2.flatten(),
-            email_confirmed_at: f.3.flatten(),
-            handle: m.need(f.4, 4)?,
-            indexed_at: m.need(f.5, 5)?,
+            deactivated_at: f.7.flatten(),
+            did: m.need(f.0, 0)?,
+            email: f.1.flatten(),
+            email_confirmed_at: f.10.flatten(),
+            handle: m.need(f.2, 2)?,
+            indexed_at: m.need(f.4, 4)?,
             invite_note: f.6.flatten(),
-            invited_by: f.7.flatten(),
-            invites: f.8.flatten(),
+            invited_by: f.5.flatten(),
+            invites: f.3.flatten(),
             invites_disabled: f.9.flatten(),
-            related_records: f.10.flatten(),
+            related_records: f.8.flatten(),
             threat_signatures: f.11.flatten(),
             extra: m.rest(),
         })
@@ -201,21 +201,21 @@ impl<'de> serde::Deserialize<'de> for StatusAttr {
     }
 }
 impl crate::rt::Object for StatusAttr {
-    const FIELDS: &'static [&'static str] = &["applied", "ref"];
+    const FIELDS: &'static [&'static str] = &["ref", "applied"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            applied: m.need(f.0, 0)?,
-            r#ref: f.1.flatten(),
+            applied: m.need(f.1, 1)?,
+            r#ref: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -242,21 +242,21 @@ impl<'de> serde::Deserialize<'de> for ThreatSignature {
     }
 }
 impl crate::rt::Object for ThreatSignature {
-    const FIELDS: &'static [&'static str] = &["property", "value"];
+    const FIELDS: &'static [&'static str] = &["value", "property"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            property: m.need(f.0, 0)?,
-            value: m.need(f.1, 1)?,
+            property: m.need(f.1, 1)?,
+            value: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -23,21 +23,21 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["accounts", "codes"];
+    const FIELDS: &'static [&'static str] = &["codes", "accounts"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            accounts: f.0.flatten(),
-            codes: f.1.flatten(),
+            accounts: f.1.flatten(),
+            codes: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
 impl crate::rt::Union for OutputSubject {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
@@ -81,23 +81,23 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["deactivated", "subject", "takedown"];
+    const FIELDS: &'static [&'static str] = &["subject", "takedown", "deactivated"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            deactivated: f.0.flatten(),
-            subject: m.need(f.1, 1)?,
-            takedown: f.2.flatten(),
+            deactivated: f.2.flatten(),
+            subject: m.need(f.0, 0)?,
+            takedown: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["comment", "content", "recipientDid", "senderDid", "subject"];
+        &["comment", "content", "subject", "senderDid", "recipientDid"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -40,18 +40,18 @@ impl crate::rt::Object for Input {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                4 => m.req(&mut f.4)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
             comment: f.0.flatten(),
             content: m.need(f.1, 1)?,
-            recipient_did: m.need(f.2, 2)?,
+            recipient_did: m.need(f.4, 4)?,
             sender_did: m.need(f.3, 3)?,
-            subject: f.4.flatten(),
+            subject: f.2.flatten(),
             extra: m.rest(),
         })
     }

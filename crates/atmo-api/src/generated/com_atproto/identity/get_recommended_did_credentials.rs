@@ -29,9 +29,9 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
+        "services",
         "alsoKnownAs",
         "rotationKeys",
-        "services",
         "verificationMethods",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -40,17 +40,17 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            also_known_as: f.0.flatten(),
-            rotation_keys: f.1.flatten(),
-            services: f.2.flatten(),
+            also_known_as: f.1.flatten(),
+            rotation_keys: f.2.flatten(),
+            services: f.0.flatten(),
             verification_methods: f.3.flatten(),
             extra: m.rest(),
         })

@@ -31,10 +31,10 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
+        "token",
+        "services",
         "alsoKnownAs",
         "rotationKeys",
-        "services",
-        "token",
         "verificationMethods",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -43,19 +43,19 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            also_known_as: f.0.flatten(),
-            rotation_keys: f.1.flatten(),
-            services: f.2.flatten(),
-            token: f.3.flatten(),
+            also_known_as: f.2.flatten(),
+            rotation_keys: f.3.flatten(),
+            services: f.1.flatten(),
+            token: f.0.flatten(),
             verification_methods: f.4.flatten(),
             extra: m.rest(),
         })

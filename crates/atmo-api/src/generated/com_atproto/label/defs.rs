@@ -142,12 +142,12 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinition {
 }
 impl crate::rt::Object for LabelValueDefinition {
     const FIELDS: &'static [&'static str] = &[
-        "adultOnly",
         "blurs",
-        "defaultSetting",
-        "identifier",
         "locales",
         "severity",
+        "adultOnly",
+        "identifier",
+        "defaultSetting",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -155,22 +155,22 @@ impl crate::rt::Object for LabelValueDefinition {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
                 4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            adult_only: f.0.flatten(),
-            blurs: m.need(f.1, 1)?,
-            default_setting: f.2.flatten(),
-            identifier: m.need(f.3, 3)?,
-            locales: m.need(f.4, 4)?,
-            severity: m.need(f.5, 5)?,
+            adult_only: f.3.flatten(),
+            blurs: m.need(f.0, 0)?,
+            default_setting: f.5.flatten(),
+            identifier: m.need(f.4, 4)?,
+            locales: m.need(f.1, 1)?,
+            severity: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -231,23 +231,23 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinitionStrings {
     }
 }
 impl crate::rt::Object for LabelValueDefinitionStrings {
-    const FIELDS: &'static [&'static str] = &["description", "lang", "name"];
+    const FIELDS: &'static [&'static str] = &["lang", "name", "description"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            description: m.need(f.0, 0)?,
-            lang: m.need(f.1, 1)?,
-            name: m.need(f.2, 2)?,
+            description: m.need(f.2, 2)?,
+            lang: m.need(f.0, 0)?,
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

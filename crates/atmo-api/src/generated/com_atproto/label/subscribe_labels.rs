@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for Message {
 impl crate::rt::Union for Message {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.label.subscribeLabels#labels" => Self::Labels(m.read()?),
@@ -95,21 +95,21 @@ impl<'de> serde::Deserialize<'de> for Info {
     }
 }
 impl crate::rt::Object for Info {
-    const FIELDS: &'static [&'static str] = &["message", "name"];
+    const FIELDS: &'static [&'static str] = &["name", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            message: f.0.flatten(),
-            name: m.need(f.1, 1)?,
+            message: f.1.flatten(),
+            name: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -141,21 +141,21 @@ impl<'de> serde::Deserialize<'de> for Labels {
     }
 }
 impl crate::rt::Object for Labels {
-    const FIELDS: &'static [&'static str] = &["labels", "seq"];
+    const FIELDS: &'static [&'static str] = &["seq", "labels"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            labels: m.need(f.0, 0)?,
-            seq: m.need(f.1, 1)?,
+            labels: m.need(f.1, 1)?,
+            seq: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -35,7 +35,7 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cid", "schema", "uri"];
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "schema"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -43,15 +43,15 @@ impl crate::rt::Object for Output {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: m.need(f.0, 0)?,
-            schema: m.need(f.1, 1)?,
-            uri: m.need(f.2, 2)?,
+            schema: m.need(f.2, 2)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -28,7 +28,7 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
 impl crate::rt::Union for InputSubject {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
@@ -68,25 +68,25 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["modTool", "reason", "reasonType", "subject"];
+    const FIELDS: &'static [&'static str] = &["reason", "modTool", "subject", "reasonType"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
                 3 => m.req(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            mod_tool: f.0.flatten(),
-            reason: f.1.flatten(),
-            reason_type: m.need(f.2, 2)?,
-            subject: m.need(f.3, 3)?,
+            mod_tool: f.1.flatten(),
+            reason: f.0.flatten(),
+            reason_type: m.need(f.3, 3)?,
+            subject: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -118,7 +118,7 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
 impl crate::rt::Union for OutputSubject {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
@@ -161,12 +161,12 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
         "id",
         "reason",
+        "subject",
+        "createdAt",
         "reasonType",
         "reportedBy",
-        "subject",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -174,22 +174,22 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
                 4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            id: m.need(f.1, 1)?,
-            reason: f.2.flatten(),
-            reason_type: m.need(f.3, 3)?,
-            reported_by: m.need(f.4, 4)?,
-            subject: m.need(f.5, 5)?,
+            created_at: m.need(f.3, 3)?,
+            id: m.need(f.0, 0)?,
+            reason: f.1.flatten(),
+            reason_type: m.need(f.4, 4)?,
+            reported_by: m.need(f.5, 5)?,
+            subject: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for InputWritesItem {
 impl crate::rt::Union for InputWritesItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.repo.applyWrites#create" => Self::Create(m.read()?),
@@ -73,7 +73,7 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["repo", "swapCommit", "validate", "writes"];
+    const FIELDS: &'static [&'static str] = &["repo", "writes", "validate", "swapCommit"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -81,17 +81,17 @@ impl crate::rt::Object for Input {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             repo: m.need(f.0, 0)?,
-            swap_commit: f.1.flatten(),
+            swap_commit: f.3.flatten(),
             validate: f.2.flatten(),
-            writes: m.need(f.3, 3)?,
+            writes: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -129,7 +129,7 @@ impl<'de> serde::Deserialize<'de> for OutputResultsItem {
 impl crate::rt::Union for OutputResultsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.repo.applyWrites#createResult" => Self::CreateResult(m.read()?),
@@ -242,23 +242,23 @@ impl<'de> serde::Deserialize<'de> for Create {
     }
 }
 impl crate::rt::Object for Create {
-    const FIELDS: &'static [&'static str] = &["collection", "rkey", "value"];
+    const FIELDS: &'static [&'static str] = &["rkey", "value", "collection"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            collection: m.need(f.0, 0)?,
-            rkey: f.1.flatten(),
-            value: m.need(f.2, 2)?,
+            collection: m.need(f.2, 2)?,
+            rkey: f.0.flatten(),
+            value: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -339,21 +339,21 @@ impl<'de> serde::Deserialize<'de> for Delete {
     }
 }
 impl crate::rt::Object for Delete {
-    const FIELDS: &'static [&'static str] = &["collection", "rkey"];
+    const FIELDS: &'static [&'static str] = &["rkey", "collection"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            collection: m.need(f.0, 0)?,
-            rkey: m.need(f.1, 1)?,
+            collection: m.need(f.1, 1)?,
+            rkey: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -410,23 +410,23 @@ impl<'de> serde::Deserialize<'de> for Update {
     }
 }
 impl crate::rt::Object for Update {
-    const FIELDS: &'static [&'static str] = &["collection", "rkey", "value"];
+    const FIELDS: &'static [&'static str] = &["rkey", "value", "collection"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            collection: m.need(f.0, 0)?,
-            rkey: m.need(f.1, 1)?,
-            value: m.need(f.2, 2)?,
+            collection: m.need(f.2, 2)?,
+            rkey: m.need(f.0, 0)?,
+            value: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

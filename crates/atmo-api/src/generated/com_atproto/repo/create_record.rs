@@ -38,12 +38,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
-        "collection",
-        "record",
         "repo",
         "rkey",
-        "swapCommit",
+        "record",
         "validate",
+        "collection",
+        "swapCommit",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -51,22 +51,22 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
                 5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            collection: m.need(f.0, 0)?,
-            record: m.need(f.1, 1)?,
-            repo: m.need(f.2, 2)?,
-            rkey: f.3.flatten(),
-            swap_commit: f.4.flatten(),
-            validate: f.5.flatten(),
+            collection: m.need(f.4, 4)?,
+            record: m.need(f.2, 2)?,
+            repo: m.need(f.0, 0)?,
+            rkey: f.1.flatten(),
+            swap_commit: f.5.flatten(),
+            validate: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -97,7 +97,7 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cid", "commit", "uri", "validationStatus"];
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "commit", "validationStatus"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -105,16 +105,16 @@ impl crate::rt::Object for Output {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: m.need(f.0, 0)?,
-            commit: f.1.flatten(),
-            uri: m.need(f.2, 2)?,
+            commit: f.2.flatten(),
+            uri: m.need(f.1, 1)?,
             validation_status: f.3.flatten(),
             extra: m.rest(),
         })

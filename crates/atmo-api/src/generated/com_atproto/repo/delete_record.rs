@@ -35,25 +35,25 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["collection", "repo", "rkey", "swapCommit", "swapRecord"];
+        &["repo", "rkey", "collection", "swapCommit", "swapRecord"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            collection: m.need(f.0, 0)?,
-            repo: m.need(f.1, 1)?,
-            rkey: m.need(f.2, 2)?,
+            collection: m.need(f.2, 2)?,
+            repo: m.need(f.0, 0)?,
+            rkey: m.need(f.1, 1)?,
             swap_commit: f.3.flatten(),
             swap_record: f.4.flatten(),
             extra: m.rest(),

@@ -40,26 +40,26 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] =
-        &["collections", "did", "didDoc", "handle", "handleIsCorrect"];
+        &["did", "didDoc", "handle", "collections", "handleIsCorrect"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                3 => m.req(&mut f.3)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            collections: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
-            did_doc: m.need(f.2, 2)?,
-            handle: m.need(f.3, 3)?,
+            collections: m.need(f.3, 3)?,
+            did: m.need(f.0, 0)?,
+            did_doc: m.need(f.1, 1)?,
+            handle: m.need(f.2, 2)?,
             handle_is_correct: m.need(f.4, 4)?,
             extra: m.rest(),
         })

@@ -38,15 +38,15 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
+        "repoRev",
+        "validDid",
         "activated",
+        "repoBlocks",
+        "repoCommit",
         "expectedBlobs",
         "importedBlobs",
         "indexedRecords",
         "privateStateValues",
-        "repoBlocks",
-        "repoCommit",
-        "repoRev",
-        "validDid",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -54,28 +54,28 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
                 7 => m.req(&mut f.7)?,
                 8 => m.req(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            activated: m.need(f.0, 0)?,
-            expected_blobs: m.need(f.1, 1)?,
-            imported_blobs: m.need(f.2, 2)?,
-            indexed_records: m.need(f.3, 3)?,
-            private_state_values: m.need(f.4, 4)?,
-            repo_blocks: m.need(f.5, 5)?,
-            repo_commit: m.need(f.6, 6)?,
-            repo_rev: m.need(f.7, 7)?,
-            valid_did: m.need(f.8, 8)?,
+            activated: m.need(f.2, 2)?,
+            expected_blobs: m.need(f.5, 5)?,
+            imported_blobs: m.need(f.6, 6)?,
+            indexed_records: m.need(f.7, 7)?,
+            private_state_values: m.need(f.8, 8)?,
+            repo_blocks: m.need(f.3, 3)?,
+            repo_commit: m.need(f.4, 4)?,
+            repo_rev: m.need(f.0, 0)?,
+            valid_did: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

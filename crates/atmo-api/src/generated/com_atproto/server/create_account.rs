@@ -45,10 +45,10 @@ impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
         "did",
         "email",
-        "handle",
-        "inviteCode",
-        "password",
         "plcOp",
+        "handle",
+        "password",
+        "inviteCode",
         "recoveryKey",
         "verificationCode",
         "verificationPhone",
@@ -61,10 +61,10 @@ impl crate::rt::Object for Input {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
+                3 => m.req(&mut f.3)?,
                 5 => m.opt(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
                 6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
                 8 => m.opt(&mut f.8)?,
@@ -74,10 +74,10 @@ impl crate::rt::Object for Input {
         Ok(Self {
             did: f.0.flatten(),
             email: f.1.flatten(),
-            handle: m.need(f.2, 2)?,
-            invite_code: f.3.flatten(),
+            handle: m.need(f.3, 3)?,
+            invite_code: f.5.flatten(),
             password: f.4.flatten(),
-            plc_op: f.5.flatten(),
+            plc_op: f.2.flatten(),
             recovery_key: f.6.flatten(),
             verification_code: f.7.flatten(),
             verification_phone: f.8.flatten(),
@@ -115,26 +115,26 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["accessJwt", "did", "didDoc", "handle", "refreshJwt"];
+    const FIELDS: &'static [&'static str] = &["did", "didDoc", "handle", "accessJwt", "refreshJwt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
                 4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access_jwt: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
-            did_doc: f.2.flatten(),
-            handle: m.need(f.3, 3)?,
+            access_jwt: m.need(f.3, 3)?,
+            did: m.need(f.0, 0)?,
+            did_doc: f.1.flatten(),
+            handle: m.need(f.2, 2)?,
             refresh_jwt: m.need(f.4, 4)?,
             extra: m.rest(),
         })

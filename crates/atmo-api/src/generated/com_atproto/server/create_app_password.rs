@@ -105,24 +105,24 @@ impl<'de> serde::Deserialize<'de> for AppPassword {
     }
 }
 impl crate::rt::Object for AppPassword {
-    const FIELDS: &'static [&'static str] = &["createdAt", "name", "password", "privileged"];
+    const FIELDS: &'static [&'static str] = &["name", "password", "createdAt", "privileged"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            name: m.need(f.1, 1)?,
-            password: m.need(f.2, 2)?,
+            created_at: m.need(f.2, 2)?,
+            name: m.need(f.0, 0)?,
+            password: m.need(f.1, 1)?,
             privileged: f.3.flatten(),
             extra: m.rest(),
         })

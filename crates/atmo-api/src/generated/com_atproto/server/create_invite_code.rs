@@ -23,21 +23,21 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["forAccount", "useCount"];
+    const FIELDS: &'static [&'static str] = &["useCount", "forAccount"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            for_account: f.0.flatten(),
-            use_count: m.need(f.1, 1)?,
+            for_account: f.1.flatten(),
+            use_count: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

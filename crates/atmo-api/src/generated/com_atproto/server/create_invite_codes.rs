@@ -25,23 +25,23 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["codeCount", "forAccounts", "useCount"];
+    const FIELDS: &'static [&'static str] = &["useCount", "codeCount", "forAccounts"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            code_count: m.need(f.0, 0)?,
-            for_accounts: f.1.flatten(),
-            use_count: m.need(f.2, 2)?,
+            code_count: m.need(f.1, 1)?,
+            for_accounts: f.2.flatten(),
+            use_count: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -117,21 +117,21 @@ impl<'de> serde::Deserialize<'de> for AccountCodes {
     }
 }
 impl crate::rt::Object for AccountCodes {
-    const FIELDS: &'static [&'static str] = &["account", "codes"];
+    const FIELDS: &'static [&'static str] = &["codes", "account"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            account: m.need(f.0, 0)?,
-            codes: m.need(f.1, 1)?,
+            account: m.need(f.1, 1)?,
+            codes: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -34,13 +34,13 @@ impl<'de> serde::Deserialize<'de> for InviteCode {
 }
 impl crate::rt::Object for InviteCode {
     const FIELDS: &'static [&'static str] = &[
-        "available",
         "code",
+        "uses",
+        "disabled",
+        "available",
         "createdAt",
         "createdBy",
-        "disabled",
         "forAccount",
-        "uses",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -48,24 +48,24 @@ impl crate::rt::Object for InviteCode {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
                 6 => m.req(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            available: m.need(f.0, 0)?,
-            code: m.need(f.1, 1)?,
-            created_at: m.need(f.2, 2)?,
-            created_by: m.need(f.3, 3)?,
-            disabled: m.need(f.4, 4)?,
-            for_account: m.need(f.5, 5)?,
-            uses: m.need(f.6, 6)?,
+            available: m.need(f.3, 3)?,
+            code: m.need(f.0, 0)?,
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            disabled: m.need(f.2, 2)?,
+            for_account: m.need(f.6, 6)?,
+            uses: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

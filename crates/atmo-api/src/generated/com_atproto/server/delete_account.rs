@@ -25,7 +25,7 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["did", "password", "token"];
+    const FIELDS: &'static [&'static str] = &["did", "token", "password"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -33,15 +33,15 @@ impl crate::rt::Object for Input {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
-            password: m.need(f.1, 1)?,
-            token: m.need(f.2, 2)?,
+            password: m.need(f.2, 2)?,
+            token: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -43,12 +43,12 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
-        "availableUserDomains",
-        "blobUploadLimit",
-        "contact",
         "did",
-        "inviteCodeRequired",
         "links",
+        "contact",
+        "blobUploadLimit",
+        "inviteCodeRequired",
+        "availableUserDomains",
         "phoneVerificationRequired",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -57,23 +57,23 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
                 6 => m.opt(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            available_user_domains: m.need(f.0, 0)?,
-            blob_upload_limit: f.1.flatten(),
+            available_user_domains: m.need(f.5, 5)?,
+            blob_upload_limit: f.3.flatten(),
             contact: f.2.flatten(),
-            did: m.need(f.3, 3)?,
+            did: m.need(f.0, 0)?,
             invite_code_required: f.4.flatten(),
-            links: f.5.flatten(),
+            links: f.1.flatten(),
             phone_verification_required: f.6.flatten(),
             extra: m.rest(),
         })

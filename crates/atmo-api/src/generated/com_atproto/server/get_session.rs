@@ -37,14 +37,14 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
-        "active",
         "did",
-        "didDoc",
         "email",
-        "emailAuthFactor",
-        "emailConfirmed",
+        "active",
+        "didDoc",
         "handle",
         "status",
+        "emailConfirmed",
+        "emailAuthFactor",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -52,26 +52,26 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
+                1 => m.opt(&mut f.1)?,
                 7 => m.opt(&mut f.7)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            active: f.0.flatten(),
-            did: m.need(f.1, 1)?,
-            did_doc: f.2.flatten(),
-            email: f.3.flatten(),
-            email_auth_factor: f.4.flatten(),
-            email_confirmed: f.5.flatten(),
-            handle: m.need(f.6, 6)?,
-            status: f.7.flatten(),
+            active: f.2.flatten(),
+            did: m.need(f.0, 0)?,
+            did_doc: f.3.flatten(),
+            email: f.1.flatten(),
+            email_auth_factor: f.7.flatten(),
+            email_confirmed: f.6.flatten(),
+            handle: m.need(f.4, 4)?,
+            status: f.5.flatten(),
             extra: m.rest(),
         })
     }

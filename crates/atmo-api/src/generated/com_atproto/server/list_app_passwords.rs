@@ -95,22 +95,22 @@ impl<'de> serde::Deserialize<'de> for AppPassword {
     }
 }
 impl crate::rt::Object for AppPassword {
-    const FIELDS: &'static [&'static str] = &["createdAt", "name", "privileged"];
+    const FIELDS: &'static [&'static str] = &["name", "createdAt", "privileged"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            name: m.need(f.1, 1)?,
+            created_at: m.need(f.1, 1)?,
+            name: m.need(f.0, 0)?,
             privileged: f.2.flatten(),
             extra: m.rest(),
         })

@@ -41,16 +41,16 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
-        "accessJwt",
-        "active",
         "did",
-        "didDoc",
         "email",
-        "emailAuthFactor",
-        "emailConfirmed",
+        "active",
+        "didDoc",
         "handle",
-        "refreshJwt",
         "status",
+        "accessJwt",
+        "refreshJwt",
+        "emailConfirmed",
+        "emailAuthFactor",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -58,30 +58,30 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                6 => m.req(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
+                1 => m.opt(&mut f.1)?,
                 9 => m.opt(&mut f.9)?,
+                8 => m.opt(&mut f.8)?,
+                4 => m.req(&mut f.4)?,
+                7 => m.req(&mut f.7)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            access_jwt: m.need(f.0, 0)?,
-            active: f.1.flatten(),
-            did: m.need(f.2, 2)?,
+            access_jwt: m.need(f.6, 6)?,
+            active: f.2.flatten(),
+            did: m.need(f.0, 0)?,
             did_doc: f.3.flatten(),
-            email: f.4.flatten(),
-            email_auth_factor: f.5.flatten(),
-            email_confirmed: f.6.flatten(),
-            handle: m.need(f.7, 7)?,
-            refresh_jwt: m.need(f.8, 8)?,
-            status: f.9.flatten(),
+            email: f.1.flatten(),
+            email_auth_factor: f.9.flatten(),
+            email_confirmed: f.8.flatten(),
+            handle: m.need(f.4, 4)?,
+            refresh_jwt: m.need(f.7, 7)?,
+            status: f.5.flatten(),
             extra: m.rest(),
         })
     }

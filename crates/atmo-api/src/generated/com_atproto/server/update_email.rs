@@ -26,7 +26,7 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["email", "emailAuthFactor", "token"];
+    const FIELDS: &'static [&'static str] = &["email", "token", "emailAuthFactor"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -34,15 +34,15 @@ impl crate::rt::Object for Input {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             email: m.need(f.0, 0)?,
-            email_auth_factor: f.1.flatten(),
-            token: f.2.flatten(),
+            email_auth_factor: f.2.flatten(),
+            token: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -36,25 +36,25 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["accountCount", "hostname", "seq", "status"];
+    const FIELDS: &'static [&'static str] = &["seq", "status", "hostname", "accountCount"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            account_count: f.0.flatten(),
-            hostname: m.need(f.1, 1)?,
-            seq: f.2.flatten(),
-            status: f.3.flatten(),
+            account_count: f.3.flatten(),
+            hostname: m.need(f.2, 2)?,
+            seq: f.0.flatten(),
+            status: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -36,24 +36,24 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["active", "did", "rev", "status"];
+    const FIELDS: &'static [&'static str] = &["did", "rev", "active", "status"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            active: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
-            rev: f.2.flatten(),
+            active: m.need(f.2, 2)?,
+            did: m.need(f.0, 0)?,
+            rev: f.1.flatten(),
             status: f.3.flatten(),
             extra: m.rest(),
         })

@@ -32,21 +32,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "repos"];
+    const FIELDS: &'static [&'static str] = &["repos", "cursor"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
-            repos: m.need(f.1, 1)?,
+            cursor: f.1.flatten(),
+            repos: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -93,26 +93,26 @@ impl<'de> serde::Deserialize<'de> for Repo {
     }
 }
 impl crate::rt::Object for Repo {
-    const FIELDS: &'static [&'static str] = &["active", "did", "head", "rev", "status"];
+    const FIELDS: &'static [&'static str] = &["did", "rev", "head", "active", "status"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            active: f.0.flatten(),
-            did: m.need(f.1, 1)?,
+            active: f.3.flatten(),
+            did: m.need(f.0, 0)?,
             head: m.need(f.2, 2)?,
-            rev: m.need(f.3, 3)?,
+            rev: m.need(f.1, 1)?,
             status: f.4.flatten(),
             extra: m.rest(),
         })

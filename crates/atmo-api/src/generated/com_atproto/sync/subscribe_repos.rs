@@ -55,7 +55,7 @@ impl<'de> serde::Deserialize<'de> for Message {
 impl crate::rt::Union for Message {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.sync.subscribeRepos#commit" => Self::Commit(m.read()?),
@@ -129,27 +129,27 @@ impl<'de> serde::Deserialize<'de> for Account {
     }
 }
 impl crate::rt::Object for Account {
-    const FIELDS: &'static [&'static str] = &["active", "did", "seq", "status", "time"];
+    const FIELDS: &'static [&'static str] = &["did", "seq", "time", "active", "status"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                3 => m.req(&mut f.3)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            active: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
-            seq: m.need(f.2, 2)?,
-            status: f.3.flatten(),
-            time: m.need(f.4, 4)?,
+            active: m.need(f.3, 3)?,
+            did: m.need(f.0, 0)?,
+            seq: m.need(f.1, 1)?,
+            status: f.4.flatten(),
+            time: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -224,8 +224,8 @@ impl<'de> serde::Deserialize<'de> for Commit {
 }
 impl crate::rt::Object for Commit {
     const FIELDS: &'static [&'static str] = &[
-        "blobs", "blocks", "commit", "ops", "prevData", "rebase", "repo", "rev", "seq", "since",
-        "time", "tooBig",
+        "ops", "rev", "seq", "repo", "time", "blobs", "since", "blocks", "commit", "rebase",
+        "tooBig", "prevData",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -235,34 +235,34 @@ impl crate::rt::Object for Commit {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
                 7 => m.req(&mut f.7)?,
                 8 => m.req(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
+                0 => m.req(&mut f.0)?,
+                11 => m.opt(&mut f.11)?,
+                9 => m.req(&mut f.9)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
                 10 => m.req(&mut f.10)?,
-                11 => m.req(&mut f.11)?,
                 _ => {}
             }
         }
         Ok(Self {
-            blobs: m.need(f.0, 0)?,
-            blocks: m.need(f.1, 1)?,
-            commit: m.need(f.2, 2)?,
-            ops: m.need(f.3, 3)?,
-            prev_data: f.4.flatten(),
-            rebase: m.need(f.5, 5)?,
-            repo: m.need(f.6, 6)?,
-            rev: m.need(f.7, 7)?,
-            seq: m.need(f.8, 8)?,
-            since: f.9.flatten(),
-            time: m.need(f.10, 10)?,
-            too_big: m.need(f.11, 11)?,
+            blobs: m.need(f.5, 5)?,
+            blocks: m.need(f.7, 7)?,
+            commit: m.need(f.8, 8)?,
+            ops: m.need(f.0, 0)?,
+            prev_data: f.11.flatten(),
+            rebase: m.need(f.9, 9)?,
+            repo: m.need(f.3, 3)?,
+            rev: m.need(f.1, 1)?,
+            seq: m.need(f.2, 2)?,
+            since: f.6.flatten(),
+            time: m.need(f.4, 4)?,
+            too_big: m.need(f.10, 10)?,
             extra: m.rest(),
         })
     }
@@ -296,7 +296,7 @@ impl<'de> serde::Deserialize<'de> for Identity {
     }
 }
 impl crate::rt::Object for Identity {
-    const FIELDS: &'static [&'static str] = &["did", "handle", "seq", "time"];
+    const FIELDS: &'static [&'static str] = &["did", "seq", "time", "handle"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -304,17 +304,17 @@ impl crate::rt::Object for Identity {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
-            handle: f.1.flatten(),
-            seq: m.need(f.2, 2)?,
-            time: m.need(f.3, 3)?,
+            handle: f.3.flatten(),
+            seq: m.need(f.1, 1)?,
+            time: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -341,21 +341,21 @@ impl<'de> serde::Deserialize<'de> for Info {
     }
 }
 impl crate::rt::Object for Info {
-    const FIELDS: &'static [&'static str] = &["message", "name"];
+    const FIELDS: &'static [&'static str] = &["name", "message"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            message: f.0.flatten(),
-            name: m.need(f.1, 1)?,
+            message: f.1.flatten(),
+            name: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -395,25 +395,25 @@ impl<'de> serde::Deserialize<'de> for RepoOp {
     }
 }
 impl crate::rt::Object for RepoOp {
-    const FIELDS: &'static [&'static str] = &["action", "cid", "path", "prev"];
+    const FIELDS: &'static [&'static str] = &["cid", "path", "prev", "action"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            action: m.need(f.0, 0)?,
-            cid: f.1.flatten(),
-            path: m.need(f.2, 2)?,
-            prev: f.3.flatten(),
+            action: m.need(f.3, 3)?,
+            cid: f.0.flatten(),
+            path: m.need(f.1, 1)?,
+            prev: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -462,27 +462,27 @@ impl<'de> serde::Deserialize<'de> for SyncDef {
     }
 }
 impl crate::rt::Object for SyncDef {
-    const FIELDS: &'static [&'static str] = &["blocks", "did", "rev", "seq", "time"];
+    const FIELDS: &'static [&'static str] = &["did", "rev", "seq", "time", "blocks"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                4 => m.req(&mut f.4)?,
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            blocks: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
-            rev: m.need(f.2, 2)?,
-            seq: m.need(f.3, 3)?,
-            time: m.need(f.4, 4)?,
+            blocks: m.need(f.4, 4)?,
+            did: m.need(f.0, 0)?,
+            rev: m.need(f.1, 1)?,
+            seq: m.need(f.2, 2)?,
+            time: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

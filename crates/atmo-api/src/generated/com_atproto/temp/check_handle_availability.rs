@@ -49,7 +49,7 @@ impl<'de> serde::Deserialize<'de> for OutputResult {
 impl crate::rt::Union for OutputResult {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.temp.checkHandleAvailability#resultAvailable" => {

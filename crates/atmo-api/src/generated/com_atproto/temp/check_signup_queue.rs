@@ -25,7 +25,7 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["activated", "estimatedTimeMs", "placeInQueue"];
+    const FIELDS: &'static [&'static str] = &["activated", "placeInQueue", "estimatedTimeMs"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -33,15 +33,15 @@ impl crate::rt::Object for Output {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             activated: m.need(f.0, 0)?,
-            estimated_time_ms: f.1.flatten(),
-            place_in_queue: f.2.flatten(),
+            estimated_time_ms: f.2.flatten(),
+            place_in_queue: f.1.flatten(),
             extra: m.rest(),
         })
     }

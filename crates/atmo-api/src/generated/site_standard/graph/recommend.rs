@@ -26,21 +26,21 @@ impl<'de> serde::Deserialize<'de> for Record {
     }
 }
 impl crate::rt::Object for Record {
-    const FIELDS: &'static [&'static str] = &["createdAt", "document"];
+    const FIELDS: &'static [&'static str] = &["document", "createdAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            document: m.need(f.1, 1)?,
+            created_at: m.need(f.1, 1)?,
+            document: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for RecordAccent {
 impl crate::rt::Union for RecordAccent {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "site.standard.theme.color#rgb" => Self::ColorRgb(m.read()?),
@@ -64,7 +64,7 @@ impl<'de> serde::Deserialize<'de> for RecordAccentForeground {
 impl crate::rt::Union for RecordAccentForeground {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "site.standard.theme.color#rgb" => Self::ColorRgb(m.read()?),
@@ -101,7 +101,7 @@ impl<'de> serde::Deserialize<'de> for RecordBackground {
 impl crate::rt::Union for RecordBackground {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "site.standard.theme.color#rgb" => Self::ColorRgb(m.read()?),
@@ -138,7 +138,7 @@ impl<'de> serde::Deserialize<'de> for RecordForeground {
 impl crate::rt::Union for RecordForeground {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "site.standard.theme.color#rgb" => Self::ColorRgb(m.read()?),
@@ -182,7 +182,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] =
-        &["accent", "accentForeground", "background", "foreground"];
+        &["accent", "background", "foreground", "accentForeground"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -190,17 +190,17 @@ impl crate::rt::Object for Record {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             accent: m.need(f.0, 0)?,
-            accent_foreground: m.need(f.1, 1)?,
-            background: m.need(f.2, 2)?,
-            foreground: m.need(f.3, 3)?,
+            accent_foreground: m.need(f.3, 3)?,
+            background: m.need(f.1, 1)?,
+            foreground: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -35,27 +35,27 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["contentMarkdown", "createdBy", "lang", "name", "subject"];
+        &["lang", "name", "subject", "createdBy", "contentMarkdown"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 4 => m.req(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            content_markdown: m.need(f.0, 0)?,
-            created_by: f.1.flatten(),
-            lang: f.2.flatten(),
-            name: m.need(f.3, 3)?,
-            subject: m.need(f.4, 4)?,
+            content_markdown: m.need(f.4, 4)?,
+            created_by: f.3.flatten(),
+            lang: f.0.flatten(),
+            name: m.need(f.1, 1)?,
+            subject: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

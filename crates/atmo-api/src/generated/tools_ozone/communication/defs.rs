@@ -43,15 +43,15 @@ impl<'de> serde::Deserialize<'de> for TemplateView {
 }
 impl crate::rt::Object for TemplateView {
     const FIELDS: &'static [&'static str] = &[
-        "contentMarkdown",
-        "createdAt",
-        "disabled",
         "id",
         "lang",
-        "lastUpdatedBy",
         "name",
         "subject",
+        "disabled",
+        "createdAt",
         "updatedAt",
+        "lastUpdatedBy",
+        "contentMarkdown",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -59,28 +59,28 @@ impl crate::rt::Object for TemplateView {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
                 8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                4 => m.req(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                7 => m.req(&mut f.7)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                6 => m.req(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            content_markdown: m.need(f.0, 0)?,
-            created_at: m.need(f.1, 1)?,
-            disabled: m.need(f.2, 2)?,
-            id: m.need(f.3, 3)?,
-            lang: f.4.flatten(),
-            last_updated_by: m.need(f.5, 5)?,
-            name: m.need(f.6, 6)?,
-            subject: f.7.flatten(),
-            updated_at: m.need(f.8, 8)?,
+            content_markdown: m.need(f.8, 8)?,
+            created_at: m.need(f.5, 5)?,
+            disabled: m.need(f.4, 4)?,
+            id: m.need(f.0, 0)?,
+            lang: f.1.flatten(),
+            last_updated_by: m.need(f.7, 7)?,
+            name: m.need(f.2, 2)?,
+            subject: f.3.flatten(),
+            updated_at: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }

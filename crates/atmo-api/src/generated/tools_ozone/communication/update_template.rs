@@ -40,13 +40,13 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
-        "contentMarkdown",
-        "disabled",
         "id",
         "lang",
         "name",
         "subject",
+        "disabled",
         "updatedBy",
+        "contentMarkdown",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -54,24 +54,24 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            content_markdown: f.0.flatten(),
-            disabled: f.1.flatten(),
-            id: m.need(f.2, 2)?,
-            lang: f.3.flatten(),
-            name: f.4.flatten(),
-            subject: f.5.flatten(),
-            updated_by: f.6.flatten(),
+            content_markdown: f.6.flatten(),
+            disabled: f.4.flatten(),
+            id: m.need(f.0, 0)?,
+            lang: f.1.flatten(),
+            name: f.2.flatten(),
+            subject: f.3.flatten(),
+            updated_by: f.5.flatten(),
             extra: m.rest(),
         })
     }

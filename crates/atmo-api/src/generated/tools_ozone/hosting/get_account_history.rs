@@ -250,7 +250,7 @@ impl<'de> serde::Deserialize<'de> for EventDetails {
 impl crate::rt::Union for EventDetails {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.hosting.getAccountHistory#accountCreated" => {
@@ -295,23 +295,23 @@ impl<'de> serde::Deserialize<'de> for Event {
     }
 }
 impl crate::rt::Object for Event {
-    const FIELDS: &'static [&'static str] = &["createdAt", "createdBy", "details"];
+    const FIELDS: &'static [&'static str] = &["details", "createdAt", "createdBy"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            created_by: m.need(f.1, 1)?,
-            details: m.need(f.2, 2)?,
+            created_at: m.need(f.1, 1)?,
+            created_by: m.need(f.2, 2)?,
+            details: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for AccountEvent {
     }
 }
 impl crate::rt::Object for AccountEvent {
-    const FIELDS: &'static [&'static str] = &["active", "comment", "status", "timestamp"];
+    const FIELDS: &'static [&'static str] = &["active", "status", "comment", "timestamp"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -38,16 +38,16 @@ impl crate::rt::Object for AccountEvent {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             active: m.need(f.0, 0)?,
-            comment: f.1.flatten(),
-            status: f.2.flatten(),
+            comment: f.2.flatten(),
+            status: f.1.flatten(),
             timestamp: m.need(f.3, 3)?,
             extra: m.rest(),
         })
@@ -99,12 +99,12 @@ impl<'de> serde::Deserialize<'de> for AccountHosting {
 }
 impl crate::rt::Object for AccountHosting {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
-        "deactivatedAt",
-        "deletedAt",
-        "reactivatedAt",
         "status",
+        "createdAt",
+        "deletedAt",
         "updatedAt",
+        "deactivatedAt",
+        "reactivatedAt",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -112,22 +112,22 @@ impl crate::rt::Object for AccountHosting {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: f.0.flatten(),
-            deactivated_at: f.1.flatten(),
+            created_at: f.1.flatten(),
+            deactivated_at: f.4.flatten(),
             deleted_at: f.2.flatten(),
-            reactivated_at: f.3.flatten(),
-            status: m.need(f.4, 4)?,
-            updated_at: f.5.flatten(),
+            reactivated_at: f.5.flatten(),
+            status: m.need(f.0, 0)?,
+            updated_at: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -182,9 +182,9 @@ impl<'de> serde::Deserialize<'de> for AccountStats {
 impl crate::rt::Object for AccountStats {
     const FIELDS: &'static [&'static str] = &[
         "appealCount",
-        "escalateCount",
         "reportCount",
         "suspendCount",
+        "escalateCount",
         "takedownCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -194,18 +194,18 @@ impl crate::rt::Object for AccountStats {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
             appeal_count: f.0.flatten(),
-            escalate_count: f.1.flatten(),
-            report_count: f.2.flatten(),
-            suspend_count: f.3.flatten(),
+            escalate_count: f.3.flatten(),
+            report_count: f.1.flatten(),
+            suspend_count: f.2.flatten(),
             takedown_count: f.4.flatten(),
             extra: m.rest(),
         })
@@ -244,10 +244,10 @@ impl<'de> serde::Deserialize<'de> for AccountStrike {
 }
 impl crate::rt::Object for AccountStrike {
     const FIELDS: &'static [&'static str] = &[
-        "activeStrikeCount",
-        "firstStrikeAt",
         "lastStrikeAt",
+        "firstStrikeAt",
         "totalStrikeCount",
+        "activeStrikeCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -255,18 +255,18 @@ impl crate::rt::Object for AccountStrike {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            active_strike_count: f.0.flatten(),
+            active_strike_count: f.3.flatten(),
             first_strike_at: f.1.flatten(),
-            last_strike_at: f.2.flatten(),
-            total_strike_count: f.3.flatten(),
+            last_strike_at: f.0.flatten(),
+            total_strike_count: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -322,15 +322,15 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
 impl crate::rt::Object for AgeAssuranceEvent {
     const FIELDS: &'static [&'static str] = &[
         "access",
-        "attemptId",
-        "completeIp",
-        "completeUa",
-        "countryCode",
-        "createdAt",
         "initIp",
         "initUa",
-        "regionCode",
         "status",
+        "attemptId",
+        "createdAt",
+        "completeIp",
+        "completeUa",
+        "regionCode",
+        "countryCode",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -339,29 +339,29 @@ impl crate::rt::Object for AgeAssuranceEvent {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                4 => m.req(&mut f.4)?,
                 6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
+                9 => m.opt(&mut f.9)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
                 8 => m.opt(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
+                3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             access: f.0.flatten(),
-            attempt_id: m.need(f.1, 1)?,
-            complete_ip: f.2.flatten(),
-            complete_ua: f.3.flatten(),
-            country_code: f.4.flatten(),
+            attempt_id: m.need(f.4, 4)?,
+            complete_ip: f.6.flatten(),
+            complete_ua: f.7.flatten(),
+            country_code: f.9.flatten(),
             created_at: m.need(f.5, 5)?,
-            init_ip: f.6.flatten(),
-            init_ua: f.7.flatten(),
+            init_ip: f.1.flatten(),
+            init_ua: f.2.flatten(),
             region_code: f.8.flatten(),
-            status: m.need(f.9, 9)?,
+            status: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -403,7 +403,7 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceOverrideEvent {
     }
 }
 impl crate::rt::Object for AgeAssuranceOverrideEvent {
-    const FIELDS: &'static [&'static str] = &["access", "comment", "status"];
+    const FIELDS: &'static [&'static str] = &["access", "status", "comment"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -411,15 +411,15 @@ impl crate::rt::Object for AgeAssuranceOverrideEvent {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             access: f.0.flatten(),
-            comment: m.need(f.1, 1)?,
-            status: m.need(f.2, 2)?,
+            comment: m.need(f.2, 2)?,
+            status: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -504,7 +504,7 @@ impl<'de> serde::Deserialize<'de> for BlobViewDetails {
 impl crate::rt::Union for BlobViewDetails {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#imageDetails" => Self::ImageDetails(m.read()?),
@@ -548,11 +548,11 @@ impl<'de> serde::Deserialize<'de> for BlobView {
 impl crate::rt::Object for BlobView {
     const FIELDS: &'static [&'static str] = &[
         "cid",
-        "createdAt",
+        "size",
         "details",
         "mimeType",
+        "createdAt",
         "moderation",
-        "size",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -561,21 +561,21 @@ impl crate::rt::Object for BlobView {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                5 => m.opt(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             cid: m.need(f.0, 0)?,
-            created_at: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
             details: f.2.flatten(),
             mime_type: m.need(f.3, 3)?,
-            moderation: f.4.flatten(),
-            size: m.need(f.5, 5)?,
+            moderation: f.5.flatten(),
+            size: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -641,21 +641,21 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
     }
 }
 impl crate::rt::Object for ConvoView {
-    const FIELDS: &'static [&'static str] = &["convoId", "did"];
+    const FIELDS: &'static [&'static str] = &["did", "convoId"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            convo_id: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
+            convo_id: m.need(f.1, 1)?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -691,15 +691,15 @@ impl<'de> serde::Deserialize<'de> for IdentityEvent {
 }
 impl crate::rt::Object for IdentityEvent {
     const FIELDS: &'static [&'static str] =
-        &["comment", "handle", "pdsHost", "timestamp", "tombstone"];
+        &["handle", "comment", "pdsHost", "timestamp", "tombstone"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
@@ -707,8 +707,8 @@ impl crate::rt::Object for IdentityEvent {
             }
         }
         Ok(Self {
-            comment: f.0.flatten(),
-            handle: f.1.flatten(),
+            comment: f.1.flatten(),
+            handle: f.0.flatten(),
             pds_host: f.2.flatten(),
             timestamp: m.need(f.3, 3)?,
             tombstone: f.4.flatten(),
@@ -738,21 +738,21 @@ impl<'de> serde::Deserialize<'de> for ImageDetails {
     }
 }
 impl crate::rt::Object for ImageDetails {
-    const FIELDS: &'static [&'static str] = &["height", "width"];
+    const FIELDS: &'static [&'static str] = &["width", "height"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            height: m.need(f.0, 0)?,
-            width: m.need(f.1, 1)?,
+            height: m.need(f.1, 1)?,
+            width: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -783,21 +783,21 @@ impl<'de> serde::Deserialize<'de> for ModEventAcknowledge {
     }
 }
 impl crate::rt::Object for ModEventAcknowledge {
-    const FIELDS: &'static [&'static str] = &["acknowledgeAccountSubjects", "comment"];
+    const FIELDS: &'static [&'static str] = &["comment", "acknowledgeAccountSubjects"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            acknowledge_account_subjects: f.0.flatten(),
-            comment: f.1.flatten(),
+            acknowledge_account_subjects: f.1.flatten(),
+            comment: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -827,21 +827,21 @@ impl<'de> serde::Deserialize<'de> for ModEventComment {
     }
 }
 impl crate::rt::Object for ModEventComment {
-    const FIELDS: &'static [&'static str] = &["comment", "sticky"];
+    const FIELDS: &'static [&'static str] = &["sticky", "comment"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            comment: f.0.flatten(),
-            sticky: f.1.flatten(),
+            comment: f.1.flatten(),
+            sticky: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -932,12 +932,12 @@ impl crate::rt::Object for ModEventEmail {
     const FIELDS: &'static [&'static str] = &[
         "comment",
         "content",
-        "isDelivered",
         "policies",
-        "severityLevel",
+        "isDelivered",
         "strikeCount",
-        "strikeExpiresAt",
         "subjectLine",
+        "severityLevel",
+        "strikeExpiresAt",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -947,24 +947,24 @@ impl crate::rt::Object for ModEventEmail {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
                 6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
             comment: f.0.flatten(),
             content: f.1.flatten(),
-            is_delivered: f.2.flatten(),
-            policies: f.3.flatten(),
-            severity_level: f.4.flatten(),
-            strike_count: f.5.flatten(),
-            strike_expires_at: f.6.flatten(),
-            subject_line: m.need(f.7, 7)?,
+            is_delivered: f.3.flatten(),
+            policies: f.2.flatten(),
+            severity_level: f.6.flatten(),
+            strike_count: f.4.flatten(),
+            strike_expires_at: f.7.flatten(),
+            subject_line: m.need(f.5, 5)?,
             extra: m.rest(),
         })
     }
@@ -1175,21 +1175,21 @@ impl<'de> serde::Deserialize<'de> for ModEventPriorityScore {
     }
 }
 impl crate::rt::Object for ModEventPriorityScore {
-    const FIELDS: &'static [&'static str] = &["comment", "score"];
+    const FIELDS: &'static [&'static str] = &["score", "comment"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            comment: f.0.flatten(),
-            score: m.need(f.1, 1)?,
+            comment: f.1.flatten(),
+            score: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1221,7 +1221,7 @@ impl<'de> serde::Deserialize<'de> for ModEventReport {
     }
 }
 impl crate::rt::Object for ModEventReport {
-    const FIELDS: &'static [&'static str] = &["comment", "isReporterMuted", "reportType"];
+    const FIELDS: &'static [&'static str] = &["comment", "reportType", "isReporterMuted"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -1229,15 +1229,15 @@ impl crate::rt::Object for ModEventReport {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             comment: f.0.flatten(),
-            is_reporter_muted: f.1.flatten(),
-            report_type: m.need(f.2, 2)?,
+            is_reporter_muted: f.2.flatten(),
+            report_type: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -1315,7 +1315,7 @@ impl<'de> serde::Deserialize<'de> for ModEventReverseTakedown {
 }
 impl crate::rt::Object for ModEventReverseTakedown {
     const FIELDS: &'static [&'static str] =
-        &["comment", "policies", "severityLevel", "strikeCount"];
+        &["comment", "policies", "strikeCount", "severityLevel"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -1324,16 +1324,16 @@ impl crate::rt::Object for ModEventReverseTakedown {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
             comment: f.0.flatten(),
             policies: f.1.flatten(),
-            severity_level: f.2.flatten(),
-            strike_count: f.3.flatten(),
+            severity_level: f.3.flatten(),
+            strike_count: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -1370,7 +1370,7 @@ impl<'de> serde::Deserialize<'de> for ModEventTag {
     }
 }
 impl crate::rt::Object for ModEventTag {
-    const FIELDS: &'static [&'static str] = &["add", "comment", "durationInHours", "remove"];
+    const FIELDS: &'static [&'static str] = &["add", "remove", "comment", "durationInHours"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -1378,17 +1378,17 @@ impl crate::rt::Object for ModEventTag {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             add: m.need(f.0, 0)?,
-            comment: f.1.flatten(),
-            duration_in_hours: f.2.flatten(),
-            remove: m.need(f.3, 3)?,
+            comment: f.2.flatten(),
+            duration_in_hours: f.3.flatten(),
+            remove: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -1440,14 +1440,14 @@ impl<'de> serde::Deserialize<'de> for ModEventTakedown {
 }
 impl crate::rt::Object for ModEventTakedown {
     const FIELDS: &'static [&'static str] = &[
-        "acknowledgeAccountSubjects",
         "comment",
-        "durationInHours",
         "policies",
-        "severityLevel",
         "strikeCount",
-        "strikeExpiresAt",
+        "severityLevel",
         "targetServices",
+        "durationInHours",
+        "strikeExpiresAt",
+        "acknowledgeAccountSubjects",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1455,26 +1455,26 @@ impl crate::rt::Object for ModEventTakedown {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
+                0 => m.opt(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            acknowledge_account_subjects: f.0.flatten(),
-            comment: f.1.flatten(),
-            duration_in_hours: f.2.flatten(),
-            policies: f.3.flatten(),
-            severity_level: f.4.flatten(),
-            strike_count: f.5.flatten(),
+            acknowledge_account_subjects: f.7.flatten(),
+            comment: f.0.flatten(),
+            duration_in_hours: f.5.flatten(),
+            policies: f.1.flatten(),
+            severity_level: f.3.flatten(),
+            strike_count: f.2.flatten(),
             strike_expires_at: f.6.flatten(),
-            target_services: f.7.flatten(),
+            target_services: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -1732,7 +1732,7 @@ impl<'de> serde::Deserialize<'de> for ModEventViewEvent {
 impl crate::rt::Union for ModEventViewEvent {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
@@ -1824,7 +1824,7 @@ impl<'de> serde::Deserialize<'de> for ModEventViewSubject {
 impl crate::rt::Union for ModEventViewSubject {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
@@ -1875,15 +1875,15 @@ impl<'de> serde::Deserialize<'de> for ModEventView {
 }
 impl crate::rt::Object for ModEventView {
     const FIELDS: &'static [&'static str] = &[
+        "id",
+        "event",
+        "modTool",
+        "subject",
         "createdAt",
         "createdBy",
         "creatorHandle",
-        "event",
-        "id",
-        "modTool",
-        "subject",
-        "subjectBlobCids",
         "subjectHandle",
+        "subjectBlobCids",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1891,28 +1891,28 @@ impl crate::rt::Object for ModEventView {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
+                8 => m.req(&mut f.8)?,
+                7 => m.opt(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            created_by: m.need(f.1, 1)?,
-            creator_handle: f.2.flatten(),
-            event: m.need(f.3, 3)?,
-            id: m.need(f.4, 4)?,
-            mod_tool: f.5.flatten(),
-            subject: m.need(f.6, 6)?,
-            subject_blob_cids: m.need(f.7, 7)?,
-            subject_handle: f.8.flatten(),
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            creator_handle: f.6.flatten(),
+            event: m.need(f.1, 1)?,
+            id: m.need(f.0, 0)?,
+            mod_tool: f.2.flatten(),
+            subject: m.need(f.3, 3)?,
+            subject_blob_cids: m.need(f.8, 8)?,
+            subject_handle: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -2083,7 +2083,7 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailEvent {
 impl crate::rt::Union for ModEventViewDetailEvent {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
@@ -2186,7 +2186,7 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailSubject {
 impl crate::rt::Union for ModEventViewDetailSubject {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoView" => Self::RepoView(m.read()?),
@@ -2234,12 +2234,12 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetail {
 }
 impl crate::rt::Object for ModEventViewDetail {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
-        "createdBy",
-        "event",
         "id",
+        "event",
         "modTool",
         "subject",
+        "createdAt",
+        "createdBy",
         "subjectBlobs",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -2248,23 +2248,23 @@ impl crate::rt::Object for ModEventViewDetail {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
+                4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
                 6 => m.req(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            created_by: m.need(f.1, 1)?,
-            event: m.need(f.2, 2)?,
-            id: m.need(f.3, 3)?,
-            mod_tool: f.4.flatten(),
-            subject: m.need(f.5, 5)?,
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            event: m.need(f.1, 1)?,
+            id: m.need(f.0, 0)?,
+            mod_tool: f.2.flatten(),
+            subject: m.need(f.3, 3)?,
             subject_blobs: m.need(f.6, 6)?,
             extra: m.rest(),
         })
@@ -2417,24 +2417,24 @@ impl<'de> serde::Deserialize<'de> for RecordEvent {
     }
 }
 impl crate::rt::Object for RecordEvent {
-    const FIELDS: &'static [&'static str] = &["cid", "comment", "op", "timestamp"];
+    const FIELDS: &'static [&'static str] = &["op", "cid", "comment", "timestamp"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cid: f.0.flatten(),
-            comment: f.1.flatten(),
-            op: m.need(f.2, 2)?,
+            cid: f.1.flatten(),
+            comment: f.2.flatten(),
+            op: m.need(f.0, 0)?,
             timestamp: m.need(f.3, 3)?,
             extra: m.rest(),
         })
@@ -2475,24 +2475,24 @@ impl<'de> serde::Deserialize<'de> for RecordHosting {
     }
 }
 impl crate::rt::Object for RecordHosting {
-    const FIELDS: &'static [&'static str] = &["createdAt", "deletedAt", "status", "updatedAt"];
+    const FIELDS: &'static [&'static str] = &["status", "createdAt", "deletedAt", "updatedAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: f.0.flatten(),
-            deleted_at: f.1.flatten(),
-            status: m.need(f.2, 2)?,
+            created_at: f.1.flatten(),
+            deleted_at: f.2.flatten(),
+            status: m.need(f.0, 0)?,
             updated_at: f.3.flatten(),
             extra: m.rest(),
         })
@@ -2538,13 +2538,13 @@ impl<'de> serde::Deserialize<'de> for RecordView {
 }
 impl crate::rt::Object for RecordView {
     const FIELDS: &'static [&'static str] = &[
-        "blobCids",
         "cid",
+        "uri",
+        "repo",
+        "value",
+        "blobCids",
         "indexedAt",
         "moderation",
-        "repo",
-        "uri",
-        "value",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -2552,24 +2552,24 @@ impl crate::rt::Object for RecordView {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
                 4 => m.req(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
                 5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            blob_cids: m.need(f.0, 0)?,
-            cid: m.need(f.1, 1)?,
-            indexed_at: m.need(f.2, 2)?,
-            moderation: m.need(f.3, 3)?,
-            repo: m.need(f.4, 4)?,
-            uri: m.need(f.5, 5)?,
-            value: m.need(f.6, 6)?,
+            blob_cids: m.need(f.4, 4)?,
+            cid: m.need(f.0, 0)?,
+            indexed_at: m.need(f.5, 5)?,
+            moderation: m.need(f.6, 6)?,
+            repo: m.need(f.2, 2)?,
+            uri: m.need(f.1, 1)?,
+            value: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -2609,14 +2609,14 @@ impl<'de> serde::Deserialize<'de> for RecordViewDetail {
 }
 impl crate::rt::Object for RecordViewDetail {
     const FIELDS: &'static [&'static str] = &[
-        "blobs",
         "cid",
-        "indexedAt",
-        "labels",
-        "moderation",
-        "repo",
         "uri",
+        "repo",
+        "blobs",
         "value",
+        "labels",
+        "indexedAt",
+        "moderation",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -2624,26 +2624,26 @@ impl crate::rt::Object for RecordViewDetail {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                3 => m.req(&mut f.3)?,
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
                 7 => m.req(&mut f.7)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            blobs: m.need(f.0, 0)?,
-            cid: m.need(f.1, 1)?,
-            indexed_at: m.need(f.2, 2)?,
-            labels: f.3.flatten(),
-            moderation: m.need(f.4, 4)?,
-            repo: m.need(f.5, 5)?,
-            uri: m.need(f.6, 6)?,
-            value: m.need(f.7, 7)?,
+            blobs: m.need(f.3, 3)?,
+            cid: m.need(f.0, 0)?,
+            indexed_at: m.need(f.6, 6)?,
+            labels: f.5.flatten(),
+            moderation: m.need(f.7, 7)?,
+            repo: m.need(f.2, 2)?,
+            uri: m.need(f.1, 1)?,
+            value: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -2730,14 +2730,14 @@ impl<'de> serde::Deserialize<'de> for RecordsStats {
 }
 impl crate::rt::Object for RecordsStats {
     const FIELDS: &'static [&'static str] = &[
-        "appealedCount",
-        "escalatedCount",
         "pendingCount",
-        "processedCount",
-        "reportedCount",
         "subjectCount",
-        "takendownCount",
         "totalReports",
+        "appealedCount",
+        "reportedCount",
+        "escalatedCount",
+        "processedCount",
+        "takendownCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -2745,26 +2745,26 @@ impl crate::rt::Object for RecordsStats {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
+                0 => m.opt(&mut f.0)?,
                 6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
                 7 => m.opt(&mut f.7)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            appealed_count: f.0.flatten(),
-            escalated_count: f.1.flatten(),
-            pending_count: f.2.flatten(),
-            processed_count: f.3.flatten(),
+            appealed_count: f.3.flatten(),
+            escalated_count: f.5.flatten(),
+            pending_count: f.0.flatten(),
+            processed_count: f.6.flatten(),
             reported_count: f.4.flatten(),
-            subject_count: f.5.flatten(),
-            takendown_count: f.6.flatten(),
-            total_reports: f.7.flatten(),
+            subject_count: f.1.flatten(),
+            takendown_count: f.7.flatten(),
+            total_reports: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -2810,16 +2810,16 @@ impl<'de> serde::Deserialize<'de> for RepoView {
 }
 impl crate::rt::Object for RepoView {
     const FIELDS: &'static [&'static str] = &[
-        "deactivatedAt",
         "did",
         "email",
         "handle",
         "indexedAt",
-        "inviteNote",
         "invitedBy",
-        "invitesDisabled",
+        "inviteNote",
         "moderation",
+        "deactivatedAt",
         "relatedRecords",
+        "invitesDisabled",
         "threatSignatures",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -2830,31 +2830,31 @@ impl crate::rt::Object for RepoView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.req(&mut f.6)?,
                 8 => m.req(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
                 10 => m.opt(&mut f.10)?,
                 _ => {}
             }
         }
         Ok(Self {
-            deactivated_at: f.0.flatten(),
-            did: m.need(f.1, 1)?,
-            email: f.2.flatten(),
-            handle: m.need(f.3, 3)?,
-            indexed_at: m.need(f.4, 4)?,
+            deactivated_at: f.7.flatten(),
+            did: m.need(f.0, 0)?,
+            email: f.1.flatten(),
+            handle: m.need(f.2, 2)?,
+            indexed_at: m.need(f.3, 3)?,
             invite_note: f.5.flatten(),
-            invited_by: f.6.flatten(),
-            invites_disabled: f.7.flatten(),
-            moderation: m.need(f.8, 8)?,
-            related_records: m.need(f.9, 9)?,
+            invited_by: f.4.flatten(),
+            invites_disabled: f.9.flatten(),
+            moderation: m.need(f.6, 6)?,
+            related_records: m.need(f.8, 8)?,
             threat_signatures: f.10.flatten(),
             extra: m.rest(),
         })
@@ -2907,19 +2907,19 @@ impl<'de> serde::Deserialize<'de> for RepoViewDetail {
 }
 impl crate::rt::Object for RepoViewDetail {
     const FIELDS: &'static [&'static str] = &[
-        "deactivatedAt",
         "did",
         "email",
-        "emailConfirmedAt",
         "handle",
-        "indexedAt",
-        "inviteNote",
-        "invitedBy",
-        "invites",
-        "invitesDisabled",
         "labels",
+        "invites",
+        "indexedAt",
+        "invitedBy",
+        "inviteNote",
         "moderation",
+        "deactivatedAt",
         "relatedRecords",
+        "invitesDisabled",
+        "emailConfirmedAt",
         "threatSignatures",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -2930,37 +2930,37 @@ impl crate::rt::Object for RepoViewDetail {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
                 9 => m.opt(&mut f.9)?,
-                10 => m.opt(&mut f.10)?,
-                11 => m.req(&mut f.11)?,
-                12 => m.req(&mut f.12)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                12 => m.opt(&mut f.12)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.req(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                11 => m.opt(&mut f.11)?,
+                3 => m.opt(&mut f.3)?,
+                8 => m.req(&mut f.8)?,
+                10 => m.req(&mut f.10)?,
                 13 => m.opt(&mut f.13)?,
                 _ => {}
             }
         }
         Ok(Self {
-            deactivated_at: f.0.flatten(),
-            did: m.need(f.1, 1)?,
-            email: f.2.flatten(),
-            email_confirmed_at: f.3.flatten(),
-            handle: m.need(f.4, 4)?,
+            deactivated_at: f.9.flatten(),
+            did: m.need(f.0, 0)?,
+            email: f.1.flatten(),
+            email_confirmed_at: f.12.flatten(),
+            handle: m.need(f.2, 2)?,
             indexed_at: m.need(f.5, 5)?,
-            invite_note: f.6.flatten(),
-            invited_by: f.7.flatten(),
-            invites: f.8.flatten(),
-            invites_disabled: f.9.flatten(),
-            labels: f.10.flatten(),
-            moderation: m.need(f.11, 11)?,
-            related_records: m.need(f.12, 12)?,
+            invite_note: f.7.flatten(),
+            invited_by: f.6.flatten(),
+            invites: f.4.flatten(),
+            invites_disabled: f.11.flatten(),
+            labels: f.3.flatten(),
+            moderation: m.need(f.8, 8)?,
+            related_records: m.need(f.10, 10)?,
             threat_signatures: f.13.flatten(),
             extra: m.rest(),
         })
@@ -3048,15 +3048,15 @@ impl<'de> serde::Deserialize<'de> for ReporterStats {
 }
 impl crate::rt::Object for ReporterStats {
     const FIELDS: &'static [&'static str] = &[
-        "accountReportCount",
         "did",
-        "labeledAccountCount",
-        "labeledRecordCount",
         "recordReportCount",
-        "reportedAccountCount",
+        "accountReportCount",
+        "labeledRecordCount",
+        "labeledAccountCount",
         "reportedRecordCount",
-        "takendownAccountCount",
+        "reportedAccountCount",
         "takendownRecordCount",
+        "takendownAccountCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -3064,28 +3064,28 @@ impl crate::rt::Object for ReporterStats {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
                 8 => m.req(&mut f.8)?,
+                7 => m.req(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
-            account_report_count: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
-            labeled_account_count: m.need(f.2, 2)?,
+            account_report_count: m.need(f.2, 2)?,
+            did: m.need(f.0, 0)?,
+            labeled_account_count: m.need(f.4, 4)?,
             labeled_record_count: m.need(f.3, 3)?,
-            record_report_count: m.need(f.4, 4)?,
-            reported_account_count: m.need(f.5, 5)?,
-            reported_record_count: m.need(f.6, 6)?,
-            takendown_account_count: m.need(f.7, 7)?,
-            takendown_record_count: m.need(f.8, 8)?,
+            record_report_count: m.need(f.1, 1)?,
+            reported_account_count: m.need(f.6, 6)?,
+            reported_record_count: m.need(f.5, 5)?,
+            takendown_account_count: m.need(f.8, 8)?,
+            takendown_record_count: m.need(f.7, 7)?,
             extra: m.rest(),
         })
     }
@@ -3175,7 +3175,7 @@ impl<'de> serde::Deserialize<'de> for ScheduleTakedownEvent {
 }
 impl crate::rt::Object for ScheduleTakedownEvent {
     const FIELDS: &'static [&'static str] =
-        &["comment", "executeAfter", "executeAt", "executeUntil"];
+        &["comment", "executeAt", "executeAfter", "executeUntil"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -3183,16 +3183,16 @@ impl crate::rt::Object for ScheduleTakedownEvent {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             comment: f.0.flatten(),
-            execute_after: f.1.flatten(),
-            execute_at: f.2.flatten(),
+            execute_after: f.2.flatten(),
+            execute_at: f.1.flatten(),
             execute_until: f.3.flatten(),
             extra: m.rest(),
         })
@@ -3264,21 +3264,21 @@ impl<'de> serde::Deserialize<'de> for ScheduledActionView {
 }
 impl crate::rt::Object for ScheduledActionView {
     const FIELDS: &'static [&'static str] = &[
+        "id",
+        "did",
         "action",
+        "status",
         "createdAt",
         "createdBy",
-        "did",
         "eventData",
-        "executeAfter",
         "executeAt",
+        "updatedAt",
+        "executeAfter",
         "executeUntil",
-        "executionEventId",
-        "id",
         "lastExecutedAt",
+        "executionEventId",
         "lastFailureReason",
         "randomizeExecution",
-        "status",
-        "updatedAt",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -3289,40 +3289,40 @@ impl crate::rt::Object for ScheduledActionView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
                 6 => m.opt(&mut f.6)?,
+                9 => m.opt(&mut f.9)?,
                 7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
                 10 => m.opt(&mut f.10)?,
-                11 => m.opt(&mut f.11)?,
                 12 => m.opt(&mut f.12)?,
-                13 => m.req(&mut f.13)?,
+                0 => m.req(&mut f.0)?,
+                11 => m.opt(&mut f.11)?,
+                13 => m.opt(&mut f.13)?,
                 14 => m.opt(&mut f.14)?,
+                3 => m.req(&mut f.3)?,
+                8 => m.opt(&mut f.8)?,
                 _ => {}
             }
         }
         Ok(Self {
-            action: m.need(f.0, 0)?,
-            created_at: m.need(f.1, 1)?,
-            created_by: m.need(f.2, 2)?,
-            did: m.need(f.3, 3)?,
-            event_data: f.4.flatten(),
-            execute_after: f.5.flatten(),
-            execute_at: f.6.flatten(),
-            execute_until: f.7.flatten(),
-            execution_event_id: f.8.flatten(),
-            id: m.need(f.9, 9)?,
-            last_executed_at: f.10.flatten(),
-            last_failure_reason: f.11.flatten(),
-            randomize_execution: f.12.flatten(),
-            status: m.need(f.13, 13)?,
-            updated_at: f.14.flatten(),
+            action: m.need(f.2, 2)?,
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            did: m.need(f.1, 1)?,
+            event_data: f.6.flatten(),
+            execute_after: f.9.flatten(),
+            execute_at: f.7.flatten(),
+            execute_until: f.10.flatten(),
+            execution_event_id: f.12.flatten(),
+            id: m.need(f.0, 0)?,
+            last_executed_at: f.11.flatten(),
+            last_failure_reason: f.13.flatten(),
+            randomize_execution: f.14.flatten(),
+            status: m.need(f.3, 3)?,
+            updated_at: f.8.flatten(),
             extra: m.rest(),
         })
     }
@@ -3387,7 +3387,7 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewHosting {
 impl crate::rt::Union for SubjectStatusViewHosting {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#accountHosting" => Self::AccountHosting(m.read()?),
@@ -3434,7 +3434,7 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewSubject {
 impl crate::rt::Union for SubjectStatusViewSubject {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
@@ -3528,31 +3528,31 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusView {
 }
 impl crate::rt::Object for SubjectStatusView {
     const FIELDS: &'static [&'static str] = &[
-        "accountStats",
-        "accountStrike",
-        "ageAssuranceState",
-        "ageAssuranceUpdatedBy",
-        "appealed",
-        "comment",
-        "createdAt",
-        "hosting",
         "id",
+        "tags",
+        "comment",
+        "hosting",
+        "subject",
+        "appealed",
+        "createdAt",
+        "muteUntil",
+        "takendown",
+        "updatedAt",
+        "reviewState",
+        "accountStats",
+        "recordsStats",
+        "suspendUntil",
+        "accountStrike",
+        "priorityScore",
         "lastAppealedAt",
         "lastReportedAt",
         "lastReviewedAt",
         "lastReviewedBy",
-        "muteReportingUntil",
-        "muteUntil",
-        "priorityScore",
-        "recordsStats",
-        "reviewState",
-        "subject",
         "subjectBlobCids",
+        "ageAssuranceState",
         "subjectRepoHandle",
-        "suspendUntil",
-        "tags",
-        "takendown",
-        "updatedAt",
+        "muteReportingUntil",
+        "ageAssuranceUpdatedBy",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -3563,60 +3563,60 @@ impl crate::rt::Object for SubjectStatusView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.req(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
-                10 => m.opt(&mut f.10)?,
                 11 => m.opt(&mut f.11)?,
-                12 => m.opt(&mut f.12)?,
-                13 => m.opt(&mut f.13)?,
                 14 => m.opt(&mut f.14)?,
-                15 => m.opt(&mut f.15)?,
-                16 => m.opt(&mut f.16)?,
-                17 => m.req(&mut f.17)?,
-                18 => m.req(&mut f.18)?,
-                19 => m.opt(&mut f.19)?,
-                20 => m.opt(&mut f.20)?,
                 21 => m.opt(&mut f.21)?,
-                22 => m.opt(&mut f.22)?,
+                24 => m.opt(&mut f.24)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                16 => m.opt(&mut f.16)?,
+                17 => m.opt(&mut f.17)?,
+                18 => m.opt(&mut f.18)?,
+                19 => m.opt(&mut f.19)?,
                 23 => m.opt(&mut f.23)?,
-                24 => m.req(&mut f.24)?,
+                7 => m.opt(&mut f.7)?,
+                15 => m.opt(&mut f.15)?,
+                12 => m.opt(&mut f.12)?,
+                10 => m.req(&mut f.10)?,
+                4 => m.req(&mut f.4)?,
+                20 => m.opt(&mut f.20)?,
+                22 => m.opt(&mut f.22)?,
+                13 => m.opt(&mut f.13)?,
+                1 => m.opt(&mut f.1)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
                 _ => {}
             }
         }
         Ok(Self {
-            account_stats: f.0.flatten(),
-            account_strike: f.1.flatten(),
-            age_assurance_state: f.2.flatten(),
-            age_assurance_updated_by: f.3.flatten(),
-            appealed: f.4.flatten(),
-            comment: f.5.flatten(),
+            account_stats: f.11.flatten(),
+            account_strike: f.14.flatten(),
+            age_assurance_state: f.21.flatten(),
+            age_assurance_updated_by: f.24.flatten(),
+            appealed: f.5.flatten(),
+            comment: f.2.flatten(),
             created_at: m.need(f.6, 6)?,
-            hosting: f.7.flatten(),
-            id: m.need(f.8, 8)?,
-            last_appealed_at: f.9.flatten(),
-            last_reported_at: f.10.flatten(),
-            last_reviewed_at: f.11.flatten(),
-            last_reviewed_by: f.12.flatten(),
-            mute_reporting_until: f.13.flatten(),
-            mute_until: f.14.flatten(),
+            hosting: f.3.flatten(),
+            id: m.need(f.0, 0)?,
+            last_appealed_at: f.16.flatten(),
+            last_reported_at: f.17.flatten(),
+            last_reviewed_at: f.18.flatten(),
+            last_reviewed_by: f.19.flatten(),
+            mute_reporting_until: f.23.flatten(),
+            mute_until: f.7.flatten(),
             priority_score: f.15.flatten(),
-            records_stats: f.16.flatten(),
-            review_state: m.need(f.17, 17)?,
-            subject: m.need(f.18, 18)?,
-            subject_blob_cids: f.19.flatten(),
-            subject_repo_handle: f.20.flatten(),
-            suspend_until: f.21.flatten(),
-            tags: f.22.flatten(),
-            takendown: f.23.flatten(),
-            updated_at: m.need(f.24, 24)?,
+            records_stats: f.12.flatten(),
+            review_state: m.need(f.10, 10)?,
+            subject: m.need(f.4, 4)?,
+            subject_blob_cids: f.20.flatten(),
+            subject_repo_handle: f.22.flatten(),
+            suspend_until: f.13.flatten(),
+            tags: f.1.flatten(),
+            takendown: f.8.flatten(),
+            updated_at: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -3662,7 +3662,7 @@ impl<'de> serde::Deserialize<'de> for SubjectViewProfile {
 impl crate::rt::Union for SubjectViewProfile {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
@@ -3704,29 +3704,29 @@ impl<'de> serde::Deserialize<'de> for SubjectView {
 }
 impl crate::rt::Object for SubjectView {
     const FIELDS: &'static [&'static str] =
-        &["profile", "record", "repo", "status", "subject", "type"];
+        &["repo", "type", "record", "status", "profile", "subject"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
                 2 => m.opt(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            profile: f.0.flatten(),
-            record: f.1.flatten(),
-            repo: f.2.flatten(),
+            profile: f.4.flatten(),
+            record: f.2.flatten(),
+            repo: f.0.flatten(),
             status: f.3.flatten(),
-            subject: m.need(f.4, 4)?,
-            r#type: m.need(f.5, 5)?,
+            subject: m.need(f.5, 5)?,
+            r#type: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -3769,23 +3769,23 @@ impl<'de> serde::Deserialize<'de> for VideoDetails {
     }
 }
 impl crate::rt::Object for VideoDetails {
-    const FIELDS: &'static [&'static str] = &["height", "length", "width"];
+    const FIELDS: &'static [&'static str] = &["width", "height", "length"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            height: m.need(f.0, 0)?,
-            length: m.need(f.1, 1)?,
-            width: m.need(f.2, 2)?,
+            height: m.need(f.1, 1)?,
+            length: m.need(f.2, 2)?,
+            width: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -171,7 +171,7 @@ impl<'de> serde::Deserialize<'de> for InputEvent {
 impl crate::rt::Union for InputEvent {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
@@ -255,7 +255,7 @@ impl<'de> serde::Deserialize<'de> for InputSubject {
 impl crate::rt::Union for InputSubject {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
@@ -302,12 +302,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
-        "createdBy",
         "event",
-        "externalId",
         "modTool",
-        "reportAction",
         "subject",
+        "createdBy",
+        "externalId",
+        "reportAction",
         "subjectBlobCids",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -316,23 +316,23 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                3 => m.req(&mut f.3)?,
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
                 6 => m.opt(&mut f.6)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_by: m.need(f.0, 0)?,
-            event: m.need(f.1, 1)?,
-            external_id: f.2.flatten(),
-            mod_tool: f.3.flatten(),
-            report_action: f.4.flatten(),
-            subject: m.need(f.5, 5)?,
+            created_by: m.need(f.3, 3)?,
+            event: m.need(f.0, 0)?,
+            external_id: f.4.flatten(),
+            mod_tool: f.1.flatten(),
+            report_action: f.5.flatten(),
+            subject: m.need(f.2, 2)?,
             subject_blob_cids: f.6.flatten(),
             extra: m.rest(),
         })

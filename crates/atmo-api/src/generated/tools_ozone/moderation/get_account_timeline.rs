@@ -142,7 +142,7 @@ impl<'de> serde::Deserialize<'de> for TimelineItemSummary {
     }
 }
 impl crate::rt::Object for TimelineItemSummary {
-    const FIELDS: &'static [&'static str] = &["count", "eventSubjectType", "eventType"];
+    const FIELDS: &'static [&'static str] = &["count", "eventType", "eventSubjectType"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -150,15 +150,15 @@ impl crate::rt::Object for TimelineItemSummary {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             count: m.need(f.0, 0)?,
-            event_subject_type: m.need(f.1, 1)?,
-            event_type: m.need(f.2, 2)?,
+            event_subject_type: m.need(f.2, 2)?,
+            event_type: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

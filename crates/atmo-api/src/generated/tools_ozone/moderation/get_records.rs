@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for OutputRecordsItem {
 impl crate::rt::Union for OutputRecordsItem {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#recordViewDetail" => Self::RecordViewDetail(m.read()?),

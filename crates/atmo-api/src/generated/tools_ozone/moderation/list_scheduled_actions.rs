@@ -38,12 +38,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
-        "cursor",
-        "endsBefore",
         "limit",
-        "startsAfter",
+        "cursor",
         "statuses",
         "subjects",
+        "endsBefore",
+        "startsAfter",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -51,22 +51,22 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.opt(&mut f.0)?,
                 5 => m.opt(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
-            ends_before: f.1.flatten(),
-            limit: f.2.flatten(),
-            starts_after: f.3.flatten(),
-            statuses: m.need(f.4, 4)?,
-            subjects: f.5.flatten(),
+            cursor: f.1.flatten(),
+            ends_before: f.4.flatten(),
+            limit: f.0.flatten(),
+            starts_after: f.5.flatten(),
+            statuses: m.need(f.2, 2)?,
+            subjects: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -105,21 +105,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["actions", "cursor"];
+    const FIELDS: &'static [&'static str] = &["cursor", "actions"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actions: m.need(f.0, 0)?,
-            cursor: f.1.flatten(),
+            actions: m.need(f.1, 1)?,
+            cursor: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -27,7 +27,7 @@ impl<'de> serde::Deserialize<'de> for InputAction {
 impl crate::rt::Union for InputAction {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.scheduleAction#takedown" => Self::Takedown(m.read()?),
@@ -69,7 +69,7 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["action", "createdBy", "modTool", "scheduling", "subjects"];
+        &["action", "modTool", "subjects", "createdBy", "scheduling"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -77,19 +77,19 @@ impl crate::rt::Object for Input {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
                 4 => m.req(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
             action: m.need(f.0, 0)?,
-            created_by: m.need(f.1, 1)?,
-            mod_tool: f.2.flatten(),
-            scheduling: m.need(f.3, 3)?,
-            subjects: m.need(f.4, 4)?,
+            created_by: m.need(f.3, 3)?,
+            mod_tool: f.1.flatten(),
+            scheduling: m.need(f.4, 4)?,
+            subjects: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for FailedScheduling {
     }
 }
 impl crate::rt::Object for FailedScheduling {
-    const FIELDS: &'static [&'static str] = &["error", "errorCode", "subject"];
+    const FIELDS: &'static [&'static str] = &["error", "subject", "errorCode"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -140,15 +140,15 @@ impl crate::rt::Object for FailedScheduling {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
             error: m.need(f.0, 0)?,
-            error_code: f.1.flatten(),
-            subject: m.need(f.2, 2)?,
+            error_code: f.2.flatten(),
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -223,22 +223,22 @@ impl<'de> serde::Deserialize<'de> for SchedulingConfig {
     }
 }
 impl crate::rt::Object for SchedulingConfig {
-    const FIELDS: &'static [&'static str] = &["executeAfter", "executeAt", "executeUntil"];
+    const FIELDS: &'static [&'static str] = &["executeAt", "executeAfter", "executeUntil"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            execute_after: f.0.flatten(),
-            execute_at: f.1.flatten(),
+            execute_after: f.1.flatten(),
+            execute_at: f.0.flatten(),
             execute_until: f.2.flatten(),
             extra: m.rest(),
         })
@@ -294,15 +294,15 @@ impl<'de> serde::Deserialize<'de> for Takedown {
 }
 impl crate::rt::Object for Takedown {
     const FIELDS: &'static [&'static str] = &[
-        "acknowledgeAccountSubjects",
         "comment",
-        "durationInHours",
+        "policies",
+        "strikeCount",
         "emailContent",
         "emailSubject",
-        "policies",
         "severityLevel",
-        "strikeCount",
+        "durationInHours",
         "strikeExpiresAt",
+        "acknowledgeAccountSubjects",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -310,28 +310,28 @@ impl crate::rt::Object for Takedown {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                8 => m.opt(&mut f.8)?,
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
                 5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
                 7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
                 _ => {}
             }
         }
         Ok(Self {
-            acknowledge_account_subjects: f.0.flatten(),
-            comment: f.1.flatten(),
-            duration_in_hours: f.2.flatten(),
+            acknowledge_account_subjects: f.8.flatten(),
+            comment: f.0.flatten(),
+            duration_in_hours: f.6.flatten(),
             email_content: f.3.flatten(),
             email_subject: f.4.flatten(),
-            policies: f.5.flatten(),
-            severity_level: f.6.flatten(),
-            strike_count: f.7.flatten(),
-            strike_expires_at: f.8.flatten(),
+            policies: f.1.flatten(),
+            severity_level: f.5.flatten(),
+            strike_count: f.2.flatten(),
+            strike_expires_at: f.7.flatten(),
             extra: m.rest(),
         })
     }

@@ -38,12 +38,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
+        "name",
         "collection",
         "description",
-        "name",
-        "recommendedPolicies",
         "reportTypes",
         "subjectTypes",
+        "recommendedPolicies",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -51,22 +51,22 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            collection: f.0.flatten(),
-            description: f.1.flatten(),
-            name: m.need(f.2, 2)?,
-            recommended_policies: f.3.flatten(),
-            report_types: f.4.flatten(),
-            subject_types: f.5.flatten(),
+            collection: f.1.flatten(),
+            description: f.2.flatten(),
+            name: m.need(f.0, 0)?,
+            recommended_policies: f.5.flatten(),
+            report_types: f.3.flatten(),
+            subject_types: f.4.flatten(),
             extra: m.rest(),
         })
     }

@@ -33,29 +33,29 @@ impl<'de> serde::Deserialize<'de> for AssignmentView {
 }
 impl crate::rt::Object for AssignmentView {
     const FIELDS: &'static [&'static str] =
-        &["did", "endAt", "id", "moderator", "queue", "startAt"];
+        &["id", "did", "endAt", "queue", "startAt", "moderator"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
                 4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            did: m.need(f.0, 0)?,
-            end_at: f.1.flatten(),
-            id: m.need(f.2, 2)?,
-            moderator: f.3.flatten(),
-            queue: m.need(f.4, 4)?,
-            start_at: m.need(f.5, 5)?,
+            did: m.need(f.1, 1)?,
+            end_at: f.2.flatten(),
+            id: m.need(f.0, 0)?,
+            moderator: f.5.flatten(),
+            queue: m.need(f.3, 3)?,
+            start_at: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -101,12 +101,12 @@ impl<'de> serde::Deserialize<'de> for QueueStats {
 impl crate::rt::Object for QueueStats {
     const FIELDS: &'static [&'static str] = &[
         "actionRate",
-        "actionedCount",
-        "avgHandlingTimeSec",
-        "escalatedCount",
-        "inboundCount",
         "lastUpdated",
+        "inboundCount",
         "pendingCount",
+        "actionedCount",
+        "escalatedCount",
+        "avgHandlingTimeSec",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -115,23 +115,23 @@ impl crate::rt::Object for QueueStats {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             action_rate: f.0.flatten(),
-            actioned_count: f.1.flatten(),
-            avg_handling_time_sec: f.2.flatten(),
-            escalated_count: f.3.flatten(),
-            inbound_count: f.4.flatten(),
-            last_updated: f.5.flatten(),
-            pending_count: f.6.flatten(),
+            actioned_count: f.4.flatten(),
+            avg_handling_time_sec: f.6.flatten(),
+            escalated_count: f.5.flatten(),
+            inbound_count: f.2.flatten(),
+            last_updated: f.1.flatten(),
+            pending_count: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -192,19 +192,19 @@ impl<'de> serde::Deserialize<'de> for QueueView {
 }
 impl crate::rt::Object for QueueView {
     const FIELDS: &'static [&'static str] = &[
-        "collection",
+        "id",
+        "name",
+        "stats",
+        "enabled",
         "createdAt",
         "createdBy",
         "deletedAt",
-        "description",
-        "enabled",
-        "id",
-        "name",
-        "recommendedPolicies",
-        "reportTypes",
-        "stats",
-        "subjectTypes",
         "updatedAt",
+        "collection",
+        "description",
+        "reportTypes",
+        "subjectTypes",
+        "recommendedPolicies",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -214,36 +214,36 @@ impl crate::rt::Object for QueueView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
                 8 => m.opt(&mut f.8)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
                 9 => m.opt(&mut f.9)?,
-                10 => m.req(&mut f.10)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                12 => m.opt(&mut f.12)?,
+                10 => m.opt(&mut f.10)?,
+                2 => m.req(&mut f.2)?,
                 11 => m.opt(&mut f.11)?,
-                12 => m.req(&mut f.12)?,
+                7 => m.req(&mut f.7)?,
                 _ => {}
             }
         }
         Ok(Self {
-            collection: f.0.flatten(),
-            created_at: m.need(f.1, 1)?,
-            created_by: m.need(f.2, 2)?,
-            deleted_at: f.3.flatten(),
-            description: f.4.flatten(),
-            enabled: m.need(f.5, 5)?,
-            id: m.need(f.6, 6)?,
-            name: m.need(f.7, 7)?,
-            recommended_policies: f.8.flatten(),
-            report_types: f.9.flatten(),
-            stats: m.need(f.10, 10)?,
+            collection: f.8.flatten(),
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            deleted_at: f.6.flatten(),
+            description: f.9.flatten(),
+            enabled: m.need(f.3, 3)?,
+            id: m.need(f.0, 0)?,
+            name: m.need(f.1, 1)?,
+            recommended_policies: f.12.flatten(),
+            report_types: f.10.flatten(),
+            stats: m.need(f.2, 2)?,
             subject_types: f.11.flatten(),
-            updated_at: m.need(f.12, 12)?,
+            updated_at: m.need(f.7, 7)?,
             extra: m.rest(),
         })
     }

@@ -35,10 +35,10 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
-        "description",
-        "enabled",
         "name",
+        "enabled",
         "queueId",
+        "description",
         "recommendedPolicies",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
@@ -47,19 +47,19 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
                 4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            description: f.0.flatten(),
+            description: f.3.flatten(),
             enabled: f.1.flatten(),
-            name: f.2.flatten(),
-            queue_id: m.need(f.3, 3)?,
+            name: f.0.flatten(),
+            queue_id: m.need(f.2, 2)?,
             recommended_policies: f.4.flatten(),
             extra: m.rest(),
         })

@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["did", "isPermanent", "queueId", "reportId"];
+    const FIELDS: &'static [&'static str] = &["did", "queueId", "reportId", "isPermanent"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -39,17 +39,17 @@ impl crate::rt::Object for Input {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
             did: f.0.flatten(),
-            is_permanent: f.1.flatten(),
-            queue_id: f.2.flatten(),
-            report_id: m.need(f.3, 3)?,
+            is_permanent: f.3.flatten(),
+            queue_id: f.1.flatten(),
+            report_id: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -32,25 +32,25 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["internalNote", "isAutomated", "reportTypes", "subject"];
+        &["subject", "isAutomated", "reportTypes", "internalNote"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            internal_note: f.0.flatten(),
+            internal_note: f.3.flatten(),
             is_automated: f.1.flatten(),
             report_types: f.2.flatten(),
-            subject: m.need(f.3, 3)?,
+            subject: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -79,21 +79,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["closedCount", "reportIds"];
+    const FIELDS: &'static [&'static str] = &["reportIds", "closedCount"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            closed_count: m.need(f.0, 0)?,
-            report_ids: m.need(f.1, 1)?,
+            closed_count: m.need(f.1, 1)?,
+            report_ids: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -54,7 +54,7 @@ impl<'de> serde::Deserialize<'de> for InputActivity {
 impl crate::rt::Union for InputActivity {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.report.defs#queueActivity" => Self::QueueActivity(m.read()?),
@@ -107,12 +107,12 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
-        "activity",
         "eventId",
-        "internalNote",
-        "isAutomated",
-        "publicNote",
+        "activity",
         "reportId",
+        "publicNote",
+        "isAutomated",
+        "internalNote",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -120,22 +120,22 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 5 => m.opt(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            activity: m.need(f.0, 0)?,
-            event_id: f.1.flatten(),
-            internal_note: f.2.flatten(),
-            is_automated: f.3.flatten(),
-            public_note: f.4.flatten(),
-            report_id: f.5.flatten(),
+            activity: m.need(f.1, 1)?,
+            event_id: f.0.flatten(),
+            internal_note: f.5.flatten(),
+            is_automated: f.4.flatten(),
+            public_note: f.3.flatten(),
+            report_id: f.2.flatten(),
             extra: m.rest(),
         })
     }

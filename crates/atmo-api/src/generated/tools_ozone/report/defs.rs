@@ -88,13 +88,13 @@ impl<'de> serde::Deserialize<'de> for AssignmentView {
 }
 impl crate::rt::Object for AssignmentView {
     const FIELDS: &'static [&'static str] = &[
+        "id",
         "did",
         "endAt",
-        "id",
-        "moderator",
         "queue",
-        "reportId",
         "startAt",
+        "reportId",
+        "moderator",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -102,24 +102,24 @@ impl crate::rt::Object for AssignmentView {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
                 3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            did: m.need(f.0, 0)?,
-            end_at: f.1.flatten(),
-            id: m.need(f.2, 2)?,
-            moderator: f.3.flatten(),
-            queue: f.4.flatten(),
+            did: m.need(f.1, 1)?,
+            end_at: f.2.flatten(),
+            id: m.need(f.0, 0)?,
+            moderator: f.6.flatten(),
+            queue: f.3.flatten(),
             report_id: m.need(f.5, 5)?,
-            start_at: m.need(f.6, 6)?,
+            start_at: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -275,14 +275,14 @@ impl<'de> serde::Deserialize<'de> for HistoricalStats {
 }
 impl crate::rt::Object for HistoricalStats {
     const FIELDS: &'static [&'static str] = &[
-        "actionRate",
-        "actionedCount",
-        "avgHandlingTimeSec",
-        "computedAt",
         "date",
-        "escalatedCount",
+        "actionRate",
+        "computedAt",
         "inboundCount",
         "pendingCount",
+        "actionedCount",
+        "escalatedCount",
+        "avgHandlingTimeSec",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -290,26 +290,26 @@ impl crate::rt::Object for HistoricalStats {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
                 7 => m.opt(&mut f.7)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            action_rate: f.0.flatten(),
-            actioned_count: f.1.flatten(),
-            avg_handling_time_sec: f.2.flatten(),
-            computed_at: f.3.flatten(),
-            date: m.need(f.4, 4)?,
-            escalated_count: f.5.flatten(),
-            inbound_count: f.6.flatten(),
-            pending_count: f.7.flatten(),
+            action_rate: f.1.flatten(),
+            actioned_count: f.5.flatten(),
+            avg_handling_time_sec: f.7.flatten(),
+            computed_at: f.2.flatten(),
+            date: m.need(f.0, 0)?,
+            escalated_count: f.6.flatten(),
+            inbound_count: f.3.flatten(),
+            pending_count: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -357,12 +357,12 @@ impl<'de> serde::Deserialize<'de> for LiveStats {
 impl crate::rt::Object for LiveStats {
     const FIELDS: &'static [&'static str] = &[
         "actionRate",
-        "actionedCount",
-        "avgHandlingTimeSec",
-        "escalatedCount",
-        "inboundCount",
         "lastUpdated",
+        "inboundCount",
         "pendingCount",
+        "actionedCount",
+        "escalatedCount",
+        "avgHandlingTimeSec",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -371,23 +371,23 @@ impl crate::rt::Object for LiveStats {
         while let Some(i) = m.next()? {
             match i {
                 0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
             action_rate: f.0.flatten(),
-            actioned_count: f.1.flatten(),
-            avg_handling_time_sec: f.2.flatten(),
-            escalated_count: f.3.flatten(),
-            inbound_count: f.4.flatten(),
-            last_updated: f.5.flatten(),
-            pending_count: f.6.flatten(),
+            actioned_count: f.4.flatten(),
+            avg_handling_time_sec: f.6.flatten(),
+            escalated_count: f.5.flatten(),
+            inbound_count: f.2.flatten(),
+            last_updated: f.1.flatten(),
+            pending_count: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -842,7 +842,7 @@ impl<'de> serde::Deserialize<'de> for ReportActivityViewActivity {
 impl crate::rt::Union for ReportActivityViewActivity {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.report.defs#queueActivity" => Self::QueueActivity(m.read()?),
@@ -912,17 +912,17 @@ impl<'de> serde::Deserialize<'de> for ReportActivityView {
 }
 impl crate::rt::Object for ReportActivityView {
     const FIELDS: &'static [&'static str] = &[
+        "id",
+        "meta",
+        "report",
         "activity",
+        "reportId",
         "createdAt",
         "createdBy",
-        "id",
-        "internalNote",
-        "isAutomated",
-        "meta",
         "moderator",
         "publicNote",
-        "report",
-        "reportId",
+        "isAutomated",
+        "internalNote",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -932,32 +932,32 @@ impl crate::rt::Object for ReportActivityView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
+                6 => m.req(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                10 => m.opt(&mut f.10)?,
+                9 => m.req(&mut f.9)?,
+                1 => m.opt(&mut f.1)?,
                 7 => m.opt(&mut f.7)?,
                 8 => m.opt(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
-                10 => m.req(&mut f.10)?,
+                2 => m.opt(&mut f.2)?,
+                4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            activity: m.need(f.0, 0)?,
-            created_at: m.need(f.1, 1)?,
-            created_by: m.need(f.2, 2)?,
-            id: m.need(f.3, 3)?,
-            internal_note: f.4.flatten(),
-            is_automated: m.need(f.5, 5)?,
-            meta: f.6.flatten(),
+            activity: m.need(f.3, 3)?,
+            created_at: m.need(f.5, 5)?,
+            created_by: m.need(f.6, 6)?,
+            id: m.need(f.0, 0)?,
+            internal_note: f.10.flatten(),
+            is_automated: m.need(f.9, 9)?,
+            meta: f.1.flatten(),
             moderator: f.7.flatten(),
             public_note: f.8.flatten(),
-            report: f.9.flatten(),
-            report_id: m.need(f.10, 10)?,
+            report: f.2.flatten(),
+            report_id: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -991,23 +991,23 @@ impl<'de> serde::Deserialize<'de> for ReportAssignment {
     }
 }
 impl crate::rt::Object for ReportAssignment {
-    const FIELDS: &'static [&'static str] = &["assignedAt", "did", "moderator"];
+    const FIELDS: &'static [&'static str] = &["did", "moderator", "assignedAt"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
+                2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            assigned_at: m.need(f.0, 0)?,
-            did: m.need(f.1, 1)?,
-            moderator: f.2.flatten(),
+            assigned_at: m.need(f.2, 2)?,
+            did: m.need(f.0, 0)?,
+            moderator: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1091,26 +1091,26 @@ impl<'de> serde::Deserialize<'de> for ReportView {
 }
 impl crate::rt::Object for ReportView {
     const FIELDS: &'static [&'static str] = &[
-        "actionEventIds",
-        "actionNote",
-        "actions",
-        "assignment",
-        "comment",
-        "createdAt",
-        "eventId",
         "id",
-        "isAutomated",
-        "isMuted",
         "queue",
+        "status",
+        "actions",
+        "comment",
+        "eventId",
+        "isMuted",
+        "subject",
         "queuedAt",
-        "relatedReportCount",
+        "reporter",
+        "createdAt",
+        "updatedAt",
+        "actionNote",
+        "assignment",
         "reportType",
         "reportedBy",
-        "reporter",
-        "status",
-        "subject",
+        "isAutomated",
         "subjectStatus",
-        "updatedAt",
+        "actionEventIds",
+        "relatedReportCount",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -1121,50 +1121,50 @@ impl crate::rt::Object for ReportView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
-                6 => m.req(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.opt(&mut f.9)?,
-                10 => m.opt(&mut f.10)?,
-                11 => m.opt(&mut f.11)?,
+                18 => m.opt(&mut f.18)?,
                 12 => m.opt(&mut f.12)?,
-                13 => m.req(&mut f.13)?,
+                3 => m.opt(&mut f.3)?,
+                13 => m.opt(&mut f.13)?,
+                4 => m.opt(&mut f.4)?,
+                10 => m.req(&mut f.10)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                16 => m.opt(&mut f.16)?,
+                6 => m.opt(&mut f.6)?,
+                1 => m.opt(&mut f.1)?,
+                8 => m.opt(&mut f.8)?,
+                19 => m.opt(&mut f.19)?,
                 14 => m.req(&mut f.14)?,
                 15 => m.req(&mut f.15)?,
-                16 => m.req(&mut f.16)?,
-                17 => m.req(&mut f.17)?,
-                18 => m.opt(&mut f.18)?,
-                19 => m.opt(&mut f.19)?,
+                9 => m.req(&mut f.9)?,
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                17 => m.opt(&mut f.17)?,
+                11 => m.opt(&mut f.11)?,
                 _ => {}
             }
         }
         Ok(Self {
-            action_event_ids: f.0.flatten(),
-            action_note: f.1.flatten(),
-            actions: f.2.flatten(),
-            assignment: f.3.flatten(),
+            action_event_ids: f.18.flatten(),
+            action_note: f.12.flatten(),
+            actions: f.3.flatten(),
+            assignment: f.13.flatten(),
             comment: f.4.flatten(),
-            created_at: m.need(f.5, 5)?,
-            event_id: m.need(f.6, 6)?,
-            id: m.need(f.7, 7)?,
-            is_automated: f.8.flatten(),
-            is_muted: f.9.flatten(),
-            queue: f.10.flatten(),
-            queued_at: f.11.flatten(),
-            related_report_count: f.12.flatten(),
-            report_type: m.need(f.13, 13)?,
-            reported_by: m.need(f.14, 14)?,
-            reporter: m.need(f.15, 15)?,
-            status: m.need(f.16, 16)?,
-            subject: m.need(f.17, 17)?,
-            subject_status: f.18.flatten(),
-            updated_at: f.19.flatten(),
+            created_at: m.need(f.10, 10)?,
+            event_id: m.need(f.5, 5)?,
+            id: m.need(f.0, 0)?,
+            is_automated: f.16.flatten(),
+            is_muted: f.6.flatten(),
+            queue: f.1.flatten(),
+            queued_at: f.8.flatten(),
+            related_report_count: f.19.flatten(),
+            report_type: m.need(f.14, 14)?,
+            reported_by: m.need(f.15, 15)?,
+            reporter: m.need(f.9, 9)?,
+            status: m.need(f.2, 2)?,
+            subject: m.need(f.7, 7)?,
+            subject_status: f.17.flatten(),
+            updated_at: f.11.flatten(),
             extra: m.rest(),
         })
     }

@@ -35,29 +35,29 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["action", "comment", "createdBy", "pattern", "reason", "url"];
+        &["url", "action", "reason", "comment", "pattern", "createdBy"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
                 4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            action: m.need(f.0, 0)?,
-            comment: f.1.flatten(),
-            created_by: f.2.flatten(),
-            pattern: m.need(f.3, 3)?,
-            reason: m.need(f.4, 4)?,
-            url: m.need(f.5, 5)?,
+            action: m.need(f.1, 1)?,
+            comment: f.3.flatten(),
+            created_by: f.5.flatten(),
+            pattern: m.need(f.4, 4)?,
+            reason: m.need(f.2, 2)?,
+            url: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -55,15 +55,15 @@ impl<'de> serde::Deserialize<'de> for Event {
 }
 impl crate::rt::Object for Event {
     const FIELDS: &'static [&'static str] = &[
+        "id",
+        "url",
         "action",
+        "reason",
         "comment",
+        "pattern",
         "createdAt",
         "createdBy",
         "eventType",
-        "id",
-        "pattern",
-        "reason",
-        "url",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -71,28 +71,28 @@ impl crate::rt::Object for Event {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
                 6 => m.req(&mut f.6)?,
                 7 => m.req(&mut f.7)?,
                 8 => m.req(&mut f.8)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            action: m.need(f.0, 0)?,
-            comment: f.1.flatten(),
-            created_at: m.need(f.2, 2)?,
-            created_by: m.need(f.3, 3)?,
-            event_type: m.need(f.4, 4)?,
-            id: m.need(f.5, 5)?,
-            pattern: m.need(f.6, 6)?,
-            reason: m.need(f.7, 7)?,
-            url: m.need(f.8, 8)?,
+            action: m.need(f.2, 2)?,
+            comment: f.4.flatten(),
+            created_at: m.need(f.6, 6)?,
+            created_by: m.need(f.7, 7)?,
+            event_type: m.need(f.8, 8)?,
+            id: m.need(f.0, 0)?,
+            pattern: m.need(f.5, 5)?,
+            reason: m.need(f.3, 3)?,
+            url: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -172,14 +172,14 @@ impl<'de> serde::Deserialize<'de> for UrlRule {
 }
 impl crate::rt::Object for UrlRule {
     const FIELDS: &'static [&'static str] = &[
+        "url",
         "action",
+        "reason",
         "comment",
+        "pattern",
         "createdAt",
         "createdBy",
-        "pattern",
-        "reason",
         "updatedAt",
-        "url",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -187,26 +187,26 @@ impl crate::rt::Object for UrlRule {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 5 => m.req(&mut f.5)?,
                 6 => m.req(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
                 7 => m.req(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            action: m.need(f.0, 0)?,
-            comment: f.1.flatten(),
-            created_at: m.need(f.2, 2)?,
-            created_by: m.need(f.3, 3)?,
+            action: m.need(f.1, 1)?,
+            comment: f.3.flatten(),
+            created_at: m.need(f.5, 5)?,
+            created_by: m.need(f.6, 6)?,
             pattern: m.need(f.4, 4)?,
-            reason: m.need(f.5, 5)?,
-            updated_at: m.need(f.6, 6)?,
-            url: m.need(f.7, 7)?,
+            reason: m.need(f.2, 2)?,
+            updated_at: m.need(f.7, 7)?,
+            url: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

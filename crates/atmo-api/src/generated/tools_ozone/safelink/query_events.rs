@@ -35,27 +35,27 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["cursor", "limit", "patternType", "sortDirection", "urls"];
+        &["urls", "limit", "cursor", "patternType", "sortDirection"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
+            cursor: f.2.flatten(),
             limit: f.1.flatten(),
-            pattern_type: f.2.flatten(),
-            sort_direction: f.3.flatten(),
-            urls: f.4.flatten(),
+            pattern_type: f.3.flatten(),
+            sort_direction: f.4.flatten(),
+            urls: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -44,14 +44,14 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] = &[
+        "urls",
+        "limit",
+        "cursor",
+        "reason",
         "actions",
         "createdBy",
-        "cursor",
-        "limit",
         "patternType",
-        "reason",
         "sortDirection",
-        "urls",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -59,26 +59,26 @@ impl crate::rt::Object for Input {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
                 5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
                 6 => m.opt(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
                 7 => m.opt(&mut f.7)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            actions: f.0.flatten(),
-            created_by: f.1.flatten(),
+            actions: f.4.flatten(),
+            created_by: f.5.flatten(),
             cursor: f.2.flatten(),
-            limit: f.3.flatten(),
-            pattern_type: f.4.flatten(),
-            reason: f.5.flatten(),
-            sort_direction: f.6.flatten(),
-            urls: f.7.flatten(),
+            limit: f.1.flatten(),
+            pattern_type: f.6.flatten(),
+            reason: f.3.flatten(),
+            sort_direction: f.7.flatten(),
+            urls: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -113,21 +113,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "rules"];
+    const FIELDS: &'static [&'static str] = &["rules", "cursor"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
-            rules: m.need(f.1, 1)?,
+            cursor: f.1.flatten(),
+            rules: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -30,25 +30,25 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["comment", "createdBy", "pattern", "url"];
+    const FIELDS: &'static [&'static str] = &["url", "comment", "pattern", "createdBy"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            comment: f.0.flatten(),
-            created_by: f.1.flatten(),
+            comment: f.1.flatten(),
+            created_by: f.3.flatten(),
             pattern: m.need(f.2, 2)?,
-            url: m.need(f.3, 3)?,
+            url: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

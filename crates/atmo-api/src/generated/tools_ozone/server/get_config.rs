@@ -33,12 +33,12 @@ impl<'de> serde::Deserialize<'de> for Output {
 }
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &[
+        "pds",
+        "chat",
+        "viewer",
         "appview",
         "blobDivert",
-        "chat",
-        "pds",
         "verifierDid",
-        "viewer",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -46,22 +46,22 @@ impl crate::rt::Object for Output {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            appview: f.0.flatten(),
-            blob_divert: f.1.flatten(),
-            chat: f.2.flatten(),
-            pds: f.3.flatten(),
-            verifier_did: f.4.flatten(),
-            viewer: f.5.flatten(),
+            appview: f.3.flatten(),
+            blob_divert: f.4.flatten(),
+            chat: f.1.flatten(),
+            pds: f.0.flatten(),
+            verifier_did: f.5.flatten(),
+            viewer: f.2.flatten(),
             extra: m.rest(),
         })
     }

@@ -23,21 +23,21 @@ impl<'de> serde::Deserialize<'de> for Set {
     }
 }
 impl crate::rt::Object for Set {
-    const FIELDS: &'static [&'static str] = &["description", "name"];
+    const FIELDS: &'static [&'static str] = &["name", "description"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            description: f.0.flatten(),
-            name: m.need(f.1, 1)?,
+            description: f.1.flatten(),
+            name: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -71,27 +71,27 @@ impl<'de> serde::Deserialize<'de> for SetView {
 }
 impl crate::rt::Object for SetView {
     const FIELDS: &'static [&'static str] =
-        &["createdAt", "description", "name", "setSize", "updatedAt"];
+        &["name", "setSize", "createdAt", "updatedAt", "description"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            description: f.1.flatten(),
-            name: m.need(f.2, 2)?,
-            set_size: m.need(f.3, 3)?,
-            updated_at: m.need(f.4, 4)?,
+            created_at: m.need(f.2, 2)?,
+            description: f.4.flatten(),
+            name: m.need(f.0, 0)?,
+            set_size: m.need(f.1, 1)?,
+            updated_at: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -35,22 +35,22 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["cursor", "set", "values"];
+    const FIELDS: &'static [&'static str] = &["set", "cursor", "values"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            cursor: f.0.flatten(),
-            set: m.need(f.1, 1)?,
+            cursor: f.1.flatten(),
+            set: m.need(f.0, 0)?,
             values: m.need(f.2, 2)?,
             extra: m.rest(),
         })

@@ -40,16 +40,16 @@ impl<'de> serde::Deserialize<'de> for OptionDef {
 }
 impl crate::rt::Object for OptionDef {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
-        "createdBy",
-        "description",
         "did",
         "key",
-        "lastUpdatedBy",
-        "managerRole",
         "scope",
-        "updatedAt",
         "value",
+        "createdAt",
+        "createdBy",
+        "updatedAt",
+        "description",
+        "managerRole",
+        "lastUpdatedBy",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -57,30 +57,30 @@ impl crate::rt::Object for OptionDef {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                4 => m.opt(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
-                6 => m.opt(&mut f.6)?,
-                7 => m.req(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 9 => m.req(&mut f.9)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.req(&mut f.3)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: f.0.flatten(),
-            created_by: m.need(f.1, 1)?,
-            description: f.2.flatten(),
-            did: m.need(f.3, 3)?,
-            key: m.need(f.4, 4)?,
-            last_updated_by: m.need(f.5, 5)?,
-            manager_role: f.6.flatten(),
-            scope: m.need(f.7, 7)?,
-            updated_at: f.8.flatten(),
-            value: m.need(f.9, 9)?,
+            created_at: f.4.flatten(),
+            created_by: m.need(f.5, 5)?,
+            description: f.7.flatten(),
+            did: m.need(f.0, 0)?,
+            key: m.need(f.1, 1)?,
+            last_updated_by: m.need(f.9, 9)?,
+            manager_role: f.8.flatten(),
+            scope: m.need(f.2, 2)?,
+            updated_at: f.6.flatten(),
+            value: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -30,27 +30,27 @@ impl<'de> serde::Deserialize<'de> for Input {
 }
 impl crate::rt::Object for Input {
     const FIELDS: &'static [&'static str] =
-        &["description", "key", "managerRole", "scope", "value"];
+        &["key", "scope", "value", "description", "managerRole"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
                 1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.req(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
                 _ => {}
             }
         }
         Ok(Self {
-            description: f.0.flatten(),
-            key: m.need(f.1, 1)?,
-            manager_role: f.2.flatten(),
-            scope: m.need(f.3, 3)?,
-            value: m.need(f.4, 4)?,
+            description: f.3.flatten(),
+            key: m.need(f.0, 0)?,
+            manager_role: f.4.flatten(),
+            scope: m.need(f.1, 1)?,
+            value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

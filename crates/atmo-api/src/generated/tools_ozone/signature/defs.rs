@@ -23,21 +23,21 @@ impl<'de> serde::Deserialize<'de> for SigDetail {
     }
 }
 impl crate::rt::Object for SigDetail {
-    const FIELDS: &'static [&'static str] = &["property", "value"];
+    const FIELDS: &'static [&'static str] = &["value", "property"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            property: m.need(f.0, 0)?,
-            value: m.need(f.1, 1)?,
+            property: m.need(f.1, 1)?,
+            value: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

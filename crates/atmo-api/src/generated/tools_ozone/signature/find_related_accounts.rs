@@ -33,21 +33,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["accounts", "cursor"];
+    const FIELDS: &'static [&'static str] = &["cursor", "accounts"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
-                1 => m.opt(&mut f.1)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            accounts: m.need(f.0, 0)?,
-            cursor: f.1.flatten(),
+            accounts: m.need(f.1, 1)?,
+            cursor: f.0.flatten(),
             extra: m.rest(),
         })
     }

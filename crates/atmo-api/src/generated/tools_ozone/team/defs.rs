@@ -34,13 +34,13 @@ impl<'de> serde::Deserialize<'de> for Member {
 }
 impl crate::rt::Object for Member {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
         "did",
-        "disabled",
-        "lastUpdatedBy",
-        "profile",
         "role",
+        "profile",
+        "disabled",
+        "createdAt",
         "updatedAt",
+        "lastUpdatedBy",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -48,24 +48,24 @@ impl crate::rt::Object for Member {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.opt(&mut f.2)?,
-                3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
-                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
                 6 => m.opt(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: f.0.flatten(),
-            did: m.need(f.1, 1)?,
-            disabled: f.2.flatten(),
-            last_updated_by: f.3.flatten(),
-            profile: f.4.flatten(),
-            role: m.need(f.5, 5)?,
-            updated_at: f.6.flatten(),
+            created_at: f.4.flatten(),
+            did: m.need(f.0, 0)?,
+            disabled: f.3.flatten(),
+            last_updated_by: f.6.flatten(),
+            profile: f.2.flatten(),
+            role: m.need(f.1, 1)?,
+            updated_at: f.5.flatten(),
             extra: m.rest(),
         })
     }

@@ -22,7 +22,7 @@ impl<'de> serde::Deserialize<'de> for VerificationViewIssuerProfile {
 impl crate::rt::Union for VerificationViewIssuerProfile {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for VerificationViewIssuerRepo {
 impl crate::rt::Union for VerificationViewIssuerRepo {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectProfile {
 impl crate::rt::Union for VerificationViewSubjectProfile {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
@@ -135,7 +135,7 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectRepo {
 impl crate::rt::Union for VerificationViewSubjectRepo {
     fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'de, A>,
+        m: crate::rt::Member<'_, 'de, A>,
     ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
@@ -203,19 +203,19 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
 }
 impl crate::rt::Object for VerificationView {
     const FIELDS: &'static [&'static str] = &[
-        "createdAt",
-        "displayName",
+        "uri",
         "handle",
         "issuer",
-        "issuerProfile",
-        "issuerRepo",
-        "revokeReason",
+        "subject",
+        "createdAt",
         "revokedAt",
         "revokedBy",
-        "subject",
-        "subjectProfile",
+        "issuerRepo",
+        "displayName",
         "subjectRepo",
-        "uri",
+        "revokeReason",
+        "issuerProfile",
+        "subjectProfile",
     ];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
@@ -225,36 +225,36 @@ impl crate::rt::Object for VerificationView {
         );
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
-                3 => m.req(&mut f.3)?,
-                4 => m.opt(&mut f.4)?,
+                11 => m.opt(&mut f.11)?,
+                7 => m.opt(&mut f.7)?,
+                10 => m.opt(&mut f.10)?,
                 5 => m.opt(&mut f.5)?,
                 6 => m.opt(&mut f.6)?,
-                7 => m.opt(&mut f.7)?,
-                8 => m.opt(&mut f.8)?,
-                9 => m.req(&mut f.9)?,
-                10 => m.opt(&mut f.10)?,
-                11 => m.opt(&mut f.11)?,
-                12 => m.req(&mut f.12)?,
+                3 => m.req(&mut f.3)?,
+                12 => m.opt(&mut f.12)?,
+                9 => m.opt(&mut f.9)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: m.need(f.0, 0)?,
-            display_name: m.need(f.1, 1)?,
-            handle: m.need(f.2, 2)?,
-            issuer: m.need(f.3, 3)?,
-            issuer_profile: f.4.flatten(),
-            issuer_repo: f.5.flatten(),
-            revoke_reason: f.6.flatten(),
-            revoked_at: f.7.flatten(),
-            revoked_by: f.8.flatten(),
-            subject: m.need(f.9, 9)?,
-            subject_profile: f.10.flatten(),
-            subject_repo: f.11.flatten(),
-            uri: m.need(f.12, 12)?,
+            created_at: m.need(f.4, 4)?,
+            display_name: m.need(f.8, 8)?,
+            handle: m.need(f.1, 1)?,
+            issuer: m.need(f.2, 2)?,
+            issuer_profile: f.11.flatten(),
+            issuer_repo: f.7.flatten(),
+            revoke_reason: f.10.flatten(),
+            revoked_at: f.5.flatten(),
+            revoked_by: f.6.flatten(),
+            subject: m.need(f.3, 3)?,
+            subject_profile: f.12.flatten(),
+            subject_repo: f.9.flatten(),
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -61,21 +61,21 @@ impl<'de> serde::Deserialize<'de> for Output {
     }
 }
 impl crate::rt::Object for Output {
-    const FIELDS: &'static [&'static str] = &["failedVerifications", "verifications"];
+    const FIELDS: &'static [&'static str] = &["verifications", "failedVerifications"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            failed_verifications: m.need(f.0, 0)?,
-            verifications: m.need(f.1, 1)?,
+            failed_verifications: m.need(f.1, 1)?,
+            verifications: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -167,25 +167,25 @@ impl<'de> serde::Deserialize<'de> for VerificationInput {
     }
 }
 impl crate::rt::Object for VerificationInput {
-    const FIELDS: &'static [&'static str] = &["createdAt", "displayName", "handle", "subject"];
+    const FIELDS: &'static [&'static str] = &["handle", "subject", "createdAt", "displayName"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
-                2 => m.req(&mut f.2)?,
+                2 => m.opt(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
                 _ => {}
             }
         }
         Ok(Self {
-            created_at: f.0.flatten(),
-            display_name: m.need(f.1, 1)?,
-            handle: m.need(f.2, 2)?,
-            subject: m.need(f.3, 3)?,
+            created_at: f.2.flatten(),
+            display_name: m.need(f.3, 3)?,
+            handle: m.need(f.0, 0)?,
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -25,21 +25,21 @@ impl<'de> serde::Deserialize<'de> for Input {
     }
 }
 impl crate::rt::Object for Input {
-    const FIELDS: &'static [&'static str] = &["revokeReason", "uris"];
+    const FIELDS: &'static [&'static str] = &["uris", "revokeReason"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.opt(&mut f.0)?,
-                1 => m.req(&mut f.1)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            revoke_reason: f.0.flatten(),
-            uris: m.need(f.1, 1)?,
+            revoke_reason: f.1.flatten(),
+            uris: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -125,21 +125,21 @@ impl<'de> serde::Deserialize<'de> for RevokeError {
     }
 }
 impl crate::rt::Object for RevokeError {
-    const FIELDS: &'static [&'static str] = &["error", "uri"];
+    const FIELDS: &'static [&'static str] = &["uri", "error"];
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.next()? {
             match i {
-                0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
                 _ => {}
             }
         }
         Ok(Self {
-            error: m.need(f.0, 0)?,
-            uri: m.need(f.1, 1)?,
+            error: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
