@@ -235,3 +235,39 @@ proptest! {
         if let Err(e) = check_cbor(&b) { prop_assert!(false, "{}", e); }
     }
 }
+
+#[test]
+fn blobs_read_in_one_pass_with_the_value_rules() {
+    let cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+    let current = format!(
+        r#"{{"$type": "blob", "ref": {{"$link": "{cid}"}}, "mimeType": "image/png", "size": 3}}"#
+    );
+    let legacy = format!(r#"{{"cid": "{cid}", "mimeType": "image/png"}}"#);
+    for text in [&current, &legacy] {
+        let v = json::from_str(text).unwrap();
+        let want = atmo_data::Blob::from_value(&v).unwrap();
+        assert_eq!(from_json::<atmo_data::Blob>(text).unwrap(), want);
+        assert_eq!(
+            from_cbor::<atmo_data::Blob>(&cbor::encode(&v)).unwrap(),
+            want
+        );
+    }
+    for bad in [
+        current
+            .replace(r#"{"$link": "bafk"#, r#""bafk"#)
+            .replace(r#"4s52zy"}"#, r#"4s52zy""#),
+        current.replace(r#""size": 3"#, r#""size": -1"#),
+        current.replace(r#""size": 3"#, r#""size": "3""#),
+        current.replace(r#""blob""#, r#""blub""#),
+        current.replace(r#""mimeType": "image/png", "#, ""),
+        format!(r#"{{"cid": "{cid}"}}"#),
+    ] {
+        assert!(from_json::<atmo_data::Blob>(&bad).is_err(), "{bad}");
+        if let Ok(v) = json::from_str(&bad) {
+            assert!(
+                from_cbor::<atmo_data::Blob>(&cbor::encode(&v)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -5,6 +5,8 @@ mod de;
 mod ser;
 mod value_serde;
 
+pub(crate) use value_serde::Link;
+
 pub use de::from_value;
 pub use ser::to_value;
 

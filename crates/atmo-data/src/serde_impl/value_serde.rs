@@ -38,7 +38,7 @@ impl Serialize for Cid {
     }
 }
 
-struct CidVisitor;
+pub(crate) struct CidVisitor;
 
 impl<'de> Visitor<'de> for CidVisitor {
     type Value = Cid;
@@ -73,6 +73,20 @@ impl<'de> Visitor<'de> for CidVisitor {
             return Err(de::Error::custom("a $link object must have no other keys"));
         }
         Cid::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+/// A [`Cid`] that must be a link: `{"$link"}` in JSON (not a bare string), tag 42 in
+/// DAG-CBOR.
+pub(crate) struct Link(pub(crate) Cid);
+
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_map(CidVisitor).map(Link)
+        } else {
+            Cid::deserialize(d).map(Link)
+        }
     }
 }
 
