@@ -69,7 +69,7 @@ impl<M: SerializeMap> MapSer<M> {
 /// and reads its value straight from the input; unknown keys go to `extra`.
 pub trait Object: Sized {
     /// The lexicon's field names, in DAG-CBOR key order (shorter first, then bytewise);
-    /// [`MapDe::next`] gives an index into this list.
+    /// [`MapDe::field`] gives an index into this list.
     const FIELDS: &'static [&'static str];
 
     /// Reads the object from its map.
@@ -185,7 +185,7 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
     /// If the input is not a map of strings, or an unknown entry breaks a data model rule
     /// (a repeated key, `$link` or `$bytes` beside other keys, an empty `$type`).
     #[inline]
-    pub fn next(&mut self) -> Result<Option<usize>, A::Error> {
+    pub fn field(&mut self) -> Result<Option<usize>, A::Error> {
         loop {
             let seed = KeySeed {
                 fields: self.fields,

@@ -417,17 +417,20 @@ impl Emitter<'_> {
             s,
             "impl serde::Serialize for {ty} {{\nfn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\nlet {mutable}m = {rt}::MapSer::new(s)?;\n{ser}m.end(&self.{extra})\n}}\n}}"
         );
-        let de_loop = if de_names.is_empty() {
-            "while m.next()?.is_some() {}\n".to_owned()
-        } else {
-            let slots = if de_names.len() == 1 {
-                "None,".to_owned()
-            } else {
-                vec!["None"; de_names.len()].join(", ")
-            };
-            format!(
-                "let mut f = ({slots});\nwhile let Some(i) = m.next()? {{\nmatch i {{\n{de_arms}_ => {{}}\n}}\n}}\n"
-            )
+        let de_loop = match de_names.len() {
+            0 => "while m.field()?.is_some() {}\n".to_owned(),
+            // One field: every known key is field 0.
+            1 => format!(
+                "let mut f = (None,);\nwhile m.field()?.is_some() {{\n{};\n}}\n",
+                de_arms
+                    .trim_start_matches("0 => ")
+                    .trim_end()
+                    .trim_end_matches(',')
+            ),
+            n => format!(
+                "let mut f = ({});\nwhile let Some(i) = m.field()? {{\nmatch i {{\n{de_arms}_ => {{}}\n}}\n}}\n",
+                vec!["None"; n].join(", ")
+            ),
         };
         let _ = writeln!(
             s,

@@ -187,7 +187,7 @@ impl crate::rt::Object for Record {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 9 => m.opt(&mut f.9)?,
                 6 => m.opt(&mut f.6)?,
@@ -261,7 +261,7 @@ impl crate::rt::Object for Contributor {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,

@@ -29,11 +29,8 @@ impl crate::rt::Object for Bookmark {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             subject: m.need(f.0, 0)?,
@@ -118,7 +115,7 @@ impl crate::rt::Object for BookmarkView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.opt(&mut f.2)?,
                 0 => m.req(&mut f.0)?,

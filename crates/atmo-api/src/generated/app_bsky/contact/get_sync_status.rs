@@ -27,11 +27,8 @@ impl crate::rt::Object for Output {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             sync_status: f.0.flatten(),

@@ -23,7 +23,7 @@ impl crate::rt::Object for Input {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -49,7 +49,7 @@ impl crate::rt::Object for Output {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }

@@ -28,11 +28,8 @@ impl crate::rt::Object for Main {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             external: m.need(f.0, 0)?,
@@ -71,7 +68,7 @@ impl crate::rt::Object for ColorRgb {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -122,7 +119,7 @@ impl crate::rt::Object for External {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.opt(&mut f.4)?,
                 3 => m.req(&mut f.3)?,
@@ -167,11 +164,8 @@ impl crate::rt::Object for View {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             external: m.need(f.0, 0)?,
@@ -243,7 +237,7 @@ impl crate::rt::Object for ViewExternal {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 10 => m.opt(&mut f.10)?,
                 9 => m.opt(&mut f.9)?,
@@ -312,7 +306,7 @@ impl crate::rt::Object for ViewExternalSource {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.opt(&mut f.4)?,
                 1 => m.opt(&mut f.1)?,
@@ -370,7 +364,7 @@ impl crate::rt::Object for ViewExternalSourceTheme {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.opt(&mut f.3)?,
                 0 => m.opt(&mut f.0)?,

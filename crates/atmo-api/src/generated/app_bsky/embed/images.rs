@@ -26,11 +26,8 @@ impl crate::rt::Object for Images {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             images: m.need(f.0, 0)?,
@@ -69,7 +66,7 @@ impl crate::rt::Object for Image {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
@@ -110,11 +107,8 @@ impl crate::rt::Object for View {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             images: m.need(f.0, 0)?,
@@ -156,7 +150,7 @@ impl crate::rt::Object for ViewImage {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,

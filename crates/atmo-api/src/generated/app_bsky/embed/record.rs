@@ -26,11 +26,8 @@ impl crate::rt::Object for Record {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             record: m.need(f.0, 0)?,
@@ -140,11 +137,8 @@ impl crate::rt::Object for View {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             record: m.need(f.0, 0)?,
@@ -181,7 +175,7 @@ impl crate::rt::Object for ViewBlocked {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -224,7 +218,7 @@ impl crate::rt::Object for ViewDetached {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -265,7 +259,7 @@ impl crate::rt::Object for ViewNotFound {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -400,7 +394,7 @@ impl crate::rt::Object for ViewRecord {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.req(&mut f.3)?,
                 0 => m.req(&mut f.0)?,

@@ -38,7 +38,7 @@ impl crate::rt::Object for Video {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,
@@ -92,7 +92,7 @@ impl crate::rt::Object for Caption {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -149,7 +149,7 @@ impl crate::rt::Object for View {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 4 => m.opt(&mut f.4)?,

@@ -28,7 +28,7 @@ impl crate::rt::Object for BlockedAuthor {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
@@ -71,7 +71,7 @@ impl crate::rt::Object for BlockedPost {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -187,7 +187,7 @@ impl crate::rt::Object for FeedViewPost {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.opt(&mut f.4)?,
                 0 => m.req(&mut f.0)?,
@@ -275,7 +275,7 @@ impl crate::rt::Object for GeneratorView {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 13 => m.opt(&mut f.13)?,
                 3 => m.opt(&mut f.3)?,
@@ -345,11 +345,8 @@ impl crate::rt::Object for GeneratorViewerState {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             like: f.0.flatten(),
@@ -390,7 +387,7 @@ impl crate::rt::Object for Interaction {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 3 => m.opt(&mut f.3)?,
@@ -488,7 +485,7 @@ impl crate::rt::Object for KnownLikers {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -529,7 +526,7 @@ impl crate::rt::Object for NotFoundPost {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -677,7 +674,7 @@ impl crate::rt::Object for PostView {
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.req(&mut f.4)?,
                 14 => m.opt(&mut f.14)?,
@@ -739,7 +736,7 @@ impl crate::rt::Object for ReasonPin {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -774,7 +771,7 @@ impl crate::rt::Object for ReasonRepost {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
@@ -916,7 +913,7 @@ impl crate::rt::Object for ReplyRef {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.opt(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
@@ -1013,7 +1010,7 @@ impl crate::rt::Object for SkeletonFeedPost {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.opt(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
@@ -1051,7 +1048,7 @@ impl crate::rt::Object for SkeletonReasonPin {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -1080,11 +1077,8 @@ impl crate::rt::Object for SkeletonReasonRepost {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             repost: m.need(f.0, 0)?,
@@ -1119,11 +1113,8 @@ impl crate::rt::Object for ThreadContext {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             root_author_like: f.0.flatten(),
@@ -1260,7 +1251,7 @@ impl crate::rt::Object for ThreadViewPost {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -1309,7 +1300,7 @@ impl crate::rt::Object for ThreadgateView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
@@ -1378,7 +1369,7 @@ impl crate::rt::Object for ViewerState {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.opt(&mut f.3)?,
                 7 => m.opt(&mut f.7)?,

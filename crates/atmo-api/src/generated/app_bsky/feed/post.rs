@@ -157,7 +157,7 @@ impl crate::rt::Object for Record {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 8 => m.req(&mut f.8)?,
                 2 => m.opt(&mut f.2)?,
@@ -224,7 +224,7 @@ impl crate::rt::Object for Entity {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -267,7 +267,7 @@ impl crate::rt::Object for ReplyRef {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -310,7 +310,7 @@ impl crate::rt::Object for TextSlice {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,

@@ -92,7 +92,7 @@ impl crate::rt::Object for Record {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -141,7 +141,7 @@ impl crate::rt::Object for FollowerRule {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -169,7 +169,7 @@ impl crate::rt::Object for FollowingRule {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -200,11 +200,8 @@ impl crate::rt::Object for ListRule {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             list: m.need(f.0, 0)?,
@@ -236,7 +233,7 @@ impl crate::rt::Object for MentionRule {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }

@@ -47,7 +47,7 @@ impl crate::rt::Object for Record {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.req(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
@@ -101,11 +101,8 @@ impl crate::rt::Object for FeedItem {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             uri: m.need(f.0, 0)?,

@@ -30,7 +30,7 @@ impl crate::rt::Object for LabelerPolicies {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -89,7 +89,7 @@ impl crate::rt::Object for LabelerView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 4 => m.req(&mut f.4)?,
@@ -175,7 +175,7 @@ impl crate::rt::Object for LabelerViewDetailed {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 4 => m.req(&mut f.4)?,
@@ -232,11 +232,8 @@ impl crate::rt::Object for LabelerViewerState {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             like: f.0.flatten(),

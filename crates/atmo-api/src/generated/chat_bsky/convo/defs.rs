@@ -48,7 +48,7 @@ impl crate::rt::Object for ConvoRef {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -258,7 +258,7 @@ impl crate::rt::Object for ConvoView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
@@ -317,7 +317,7 @@ impl crate::rt::Object for DeletedMessageView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -357,7 +357,7 @@ impl crate::rt::Object for DirectConvo {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -422,7 +422,7 @@ impl crate::rt::Object for GroupConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 1 => m.opt(&mut f.1)?,
@@ -479,7 +479,7 @@ impl crate::rt::Object for LogAcceptConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -528,7 +528,7 @@ impl crate::rt::Object for LogAddMember {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -626,7 +626,7 @@ impl crate::rt::Object for LogAddReaction {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -678,7 +678,7 @@ impl crate::rt::Object for LogApproveJoinRequest {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
@@ -723,7 +723,7 @@ impl crate::rt::Object for LogBeginConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -769,7 +769,7 @@ impl crate::rt::Object for LogCreateJoinLink {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -862,7 +862,7 @@ impl crate::rt::Object for LogCreateMessage {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -954,7 +954,7 @@ impl crate::rt::Object for LogDeleteMessage {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1002,7 +1002,7 @@ impl crate::rt::Object for LogDisableJoinLink {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1050,7 +1050,7 @@ impl crate::rt::Object for LogEditGroup {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1098,7 +1098,7 @@ impl crate::rt::Object for LogEditJoinLink {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1146,7 +1146,7 @@ impl crate::rt::Object for LogEnableJoinLink {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1194,7 +1194,7 @@ impl crate::rt::Object for LogIncomingJoinRequest {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
@@ -1239,7 +1239,7 @@ impl crate::rt::Object for LogLeaveConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -1288,7 +1288,7 @@ impl crate::rt::Object for LogLockConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1341,7 +1341,7 @@ impl crate::rt::Object for LogLockConvoPermanently {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1394,7 +1394,7 @@ impl crate::rt::Object for LogMemberJoin {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1447,7 +1447,7 @@ impl crate::rt::Object for LogMemberLeave {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1494,7 +1494,7 @@ impl crate::rt::Object for LogMuteConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -1537,7 +1537,7 @@ impl crate::rt::Object for LogOutgoingJoinRequest {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -1631,7 +1631,7 @@ impl crate::rt::Object for LogReadConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1676,7 +1676,7 @@ impl crate::rt::Object for LogReadJoinRequests {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -1770,7 +1770,7 @@ impl crate::rt::Object for LogReadMessage {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1818,7 +1818,7 @@ impl crate::rt::Object for LogRejectJoinRequest {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
@@ -1869,7 +1869,7 @@ impl crate::rt::Object for LogRemoveMember {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -1967,7 +1967,7 @@ impl crate::rt::Object for LogRemoveReaction {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -2022,7 +2022,7 @@ impl crate::rt::Object for LogUnlockConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,
@@ -2069,7 +2069,7 @@ impl crate::rt::Object for LogUnmuteConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -2115,7 +2115,7 @@ impl crate::rt::Object for LogWithdrawIncomingJoinRequest {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
@@ -2160,7 +2160,7 @@ impl crate::rt::Object for LogWithdrawOutgoingJoinRequest {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -2201,7 +2201,7 @@ impl crate::rt::Object for MessageAndReactionView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -2239,7 +2239,7 @@ impl crate::rt::Object for MessageBeforeUserJoinedGroupView {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2315,7 +2315,7 @@ impl crate::rt::Object for MessageInput {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
@@ -2362,7 +2362,7 @@ impl crate::rt::Object for MessageRef {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -2528,7 +2528,7 @@ impl crate::rt::Object for MessageView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
@@ -2581,11 +2581,8 @@ impl crate::rt::Object for MessageViewSender {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
@@ -2622,7 +2619,7 @@ impl crate::rt::Object for ReactionView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
@@ -2663,11 +2660,8 @@ impl crate::rt::Object for ReactionViewSender {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
@@ -2702,11 +2696,8 @@ impl crate::rt::Object for ReplyRef {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             message_id: m.need(f.0, 0)?,
@@ -2747,7 +2738,7 @@ impl crate::rt::Object for SystemMessageDataAddMember {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
@@ -2787,7 +2778,7 @@ impl crate::rt::Object for SystemMessageDataCreateJoinLink {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2815,7 +2806,7 @@ impl crate::rt::Object for SystemMessageDataDisableJoinLink {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2850,7 +2841,7 @@ impl crate::rt::Object for SystemMessageDataEditGroup {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
@@ -2888,7 +2879,7 @@ impl crate::rt::Object for SystemMessageDataEditJoinLink {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2916,7 +2907,7 @@ impl crate::rt::Object for SystemMessageDataEnableJoinLink {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2948,11 +2939,8 @@ impl crate::rt::Object for SystemMessageDataLockConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             locked_by: m.need(f.0, 0)?,
@@ -2988,11 +2976,8 @@ impl crate::rt::Object for SystemMessageDataLockConvoPermanently {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             locked_by: m.need(f.0, 0)?,
@@ -3034,7 +3019,7 @@ impl crate::rt::Object for SystemMessageDataMemberJoin {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.opt(&mut f.2)?,
                 1 => m.req(&mut f.1)?,
@@ -3078,11 +3063,8 @@ impl crate::rt::Object for SystemMessageDataMemberLeave {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             member: m.need(f.0, 0)?,
@@ -3120,7 +3102,7 @@ impl crate::rt::Object for SystemMessageDataRemoveMember {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -3162,11 +3144,8 @@ impl crate::rt::Object for SystemMessageDataUnlockConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             unlocked_by: m.need(f.0, 0)?,
@@ -3199,11 +3178,8 @@ impl crate::rt::Object for SystemMessageReferredUser {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
@@ -3387,7 +3363,7 @@ impl crate::rt::Object for SystemMessageView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,

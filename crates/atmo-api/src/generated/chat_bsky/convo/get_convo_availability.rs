@@ -34,7 +34,7 @@ impl crate::rt::Object for Output {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.opt(&mut f.0)?,

@@ -28,7 +28,7 @@ impl crate::rt::Object for Input {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -64,7 +64,7 @@ impl crate::rt::Object for Output {
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
-        while m.next()?.is_some() {}
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }

@@ -236,7 +236,7 @@ impl crate::rt::Object for EventChatAccepted {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.req(&mut f.3)?,
                 7 => m.req(&mut f.7)?,
@@ -317,7 +317,7 @@ impl crate::rt::Object for EventConvoFirstMessage {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 3 => m.req(&mut f.3)?,
@@ -398,7 +398,7 @@ impl crate::rt::Object for EventGroupChatCreated {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 6 => m.req(&mut f.6)?,
@@ -488,7 +488,7 @@ impl crate::rt::Object for EventGroupChatJoinRequest {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 7 => m.req(&mut f.7)?,
@@ -576,7 +576,7 @@ impl crate::rt::Object for EventGroupChatJoinRequestApproved {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 7 => m.req(&mut f.7)?,
@@ -662,7 +662,7 @@ impl crate::rt::Object for EventGroupChatJoinRequestRejected {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 7 => m.req(&mut f.7)?,
@@ -758,7 +758,7 @@ impl crate::rt::Object for EventGroupChatMemberAdded {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 7 => m.req(&mut f.7)?,
@@ -852,7 +852,7 @@ impl crate::rt::Object for EventGroupChatMemberJoined {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 7 => m.req(&mut f.7)?,
@@ -944,7 +944,7 @@ impl crate::rt::Object for EventGroupChatMemberLeft {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 8 => m.req(&mut f.8)?,
@@ -1070,7 +1070,7 @@ impl crate::rt::Object for EventGroupChatUpdated {
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.req(&mut f.4)?,
                 11 => m.req(&mut f.11)?,
@@ -1181,7 +1181,7 @@ impl crate::rt::Object for EventRateLimitExceeded {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 3 => m.req(&mut f.3)?,

@@ -39,7 +39,7 @@ impl crate::rt::Object for Input {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
@@ -112,7 +112,7 @@ impl crate::rt::Object for Output {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 6 => m.req(&mut f.6)?,
                 2 => m.opt(&mut f.2)?,

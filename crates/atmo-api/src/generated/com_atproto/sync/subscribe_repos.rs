@@ -134,7 +134,7 @@ impl crate::rt::Object for Account {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.req(&mut f.3)?,
                 0 => m.req(&mut f.0)?,
@@ -233,7 +233,7 @@ impl crate::rt::Object for Commit {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 5 => m.req(&mut f.5)?,
                 7 => m.req(&mut f.7)?,
@@ -301,7 +301,7 @@ impl crate::rt::Object for Identity {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,
@@ -346,7 +346,7 @@ impl crate::rt::Object for Info {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -400,7 +400,7 @@ impl crate::rt::Object for RepoOp {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.req(&mut f.3)?,
                 0 => m.opt(&mut f.0)?,
@@ -467,7 +467,7 @@ impl crate::rt::Object for SyncDef {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.req(&mut f.4)?,
                 0 => m.req(&mut f.0)?,

@@ -57,7 +57,7 @@ impl crate::rt::Object for TemplateView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 8 => m.req(&mut f.8)?,
                 5 => m.req(&mut f.5)?,

@@ -52,7 +52,7 @@ impl crate::rt::Object for Input {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 6 => m.opt(&mut f.6)?,
                 4 => m.opt(&mut f.4)?,

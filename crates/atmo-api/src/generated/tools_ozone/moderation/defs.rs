@@ -35,7 +35,7 @@ impl crate::rt::Object for AccountEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
@@ -110,7 +110,7 @@ impl crate::rt::Object for AccountHosting {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 4 => m.opt(&mut f.4)?,
@@ -191,7 +191,7 @@ impl crate::rt::Object for AccountStats {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 3 => m.opt(&mut f.3)?,
@@ -253,7 +253,7 @@ impl crate::rt::Object for AccountStrike {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.opt(&mut f.3)?,
                 1 => m.opt(&mut f.1)?,
@@ -336,7 +336,7 @@ impl crate::rt::Object for AgeAssuranceEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 4 => m.req(&mut f.4)?,
@@ -408,7 +408,7 @@ impl crate::rt::Object for AgeAssuranceOverrideEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 2 => m.req(&mut f.2)?,
@@ -461,11 +461,8 @@ impl crate::rt::Object for AgeAssurancePurgeEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             comment: m.need(f.0, 0)?,
@@ -558,7 +555,7 @@ impl crate::rt::Object for BlobView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 4 => m.req(&mut f.4)?,
@@ -607,11 +604,8 @@ impl crate::rt::Object for CancelScheduledTakedownEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -646,7 +640,7 @@ impl crate::rt::Object for ConvoView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -696,7 +690,7 @@ impl crate::rt::Object for IdentityEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 0 => m.opt(&mut f.0)?,
@@ -743,7 +737,7 @@ impl crate::rt::Object for ImageDetails {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -788,7 +782,7 @@ impl crate::rt::Object for ModEventAcknowledge {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 0 => m.opt(&mut f.0)?,
@@ -832,7 +826,7 @@ impl crate::rt::Object for ModEventComment {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 0 => m.opt(&mut f.0)?,
@@ -873,11 +867,8 @@ impl crate::rt::Object for ModEventDivert {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -943,7 +934,7 @@ impl crate::rt::Object for ModEventEmail {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
@@ -994,11 +985,8 @@ impl crate::rt::Object for ModEventEscalate {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -1045,7 +1033,7 @@ impl crate::rt::Object for ModEventLabel {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -1093,7 +1081,7 @@ impl crate::rt::Object for ModEventMute {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -1137,7 +1125,7 @@ impl crate::rt::Object for ModEventMuteReporter {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
@@ -1180,7 +1168,7 @@ impl crate::rt::Object for ModEventPriorityScore {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 0 => m.req(&mut f.0)?,
@@ -1226,7 +1214,7 @@ impl crate::rt::Object for ModEventReport {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
@@ -1270,11 +1258,8 @@ impl crate::rt::Object for ModEventResolveAppeal {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -1320,7 +1305,7 @@ impl crate::rt::Object for ModEventReverseTakedown {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
@@ -1375,7 +1360,7 @@ impl crate::rt::Object for ModEventTag {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
@@ -1453,7 +1438,7 @@ impl crate::rt::Object for ModEventTakedown {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 7 => m.opt(&mut f.7)?,
                 0 => m.opt(&mut f.0)?,
@@ -1514,11 +1499,8 @@ impl crate::rt::Object for ModEventUnmute {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -1554,11 +1536,8 @@ impl crate::rt::Object for ModEventUnmuteReporter {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -1889,7 +1868,7 @@ impl crate::rt::Object for ModEventView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
@@ -2246,7 +2225,7 @@ impl crate::rt::Object for ModEventViewDetail {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.req(&mut f.4)?,
                 5 => m.req(&mut f.5)?,
@@ -2301,7 +2280,7 @@ impl crate::rt::Object for ModTool {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -2340,11 +2319,8 @@ impl crate::rt::Object for Moderation {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             subject_status: f.0.flatten(),
@@ -2377,11 +2353,8 @@ impl crate::rt::Object for ModerationDetail {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             subject_status: f.0.flatten(),
@@ -2422,7 +2395,7 @@ impl crate::rt::Object for RecordEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
@@ -2480,7 +2453,7 @@ impl crate::rt::Object for RecordHosting {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
@@ -2550,7 +2523,7 @@ impl crate::rt::Object for RecordView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.req(&mut f.4)?,
                 0 => m.req(&mut f.0)?,
@@ -2622,7 +2595,7 @@ impl crate::rt::Object for RecordViewDetail {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.req(&mut f.3)?,
                 0 => m.req(&mut f.0)?,
@@ -2673,11 +2646,8 @@ impl crate::rt::Object for RecordViewNotFound {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             uri: m.need(f.0, 0)?,
@@ -2743,7 +2713,7 @@ impl crate::rt::Object for RecordsStats {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.opt(&mut f.3)?,
                 5 => m.opt(&mut f.5)?,
@@ -2828,7 +2798,7 @@ impl crate::rt::Object for RepoView {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 7 => m.opt(&mut f.7)?,
                 0 => m.req(&mut f.0)?,
@@ -2928,7 +2898,7 @@ impl crate::rt::Object for RepoViewDetail {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 9 => m.opt(&mut f.9)?,
                 0 => m.req(&mut f.0)?,
@@ -2991,11 +2961,8 @@ impl crate::rt::Object for RepoViewNotFound {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
@@ -3062,7 +3029,7 @@ impl crate::rt::Object for ReporterStats {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 0 => m.req(&mut f.0)?,
@@ -3134,11 +3101,8 @@ impl crate::rt::Object for RevokeAccountCredentialsEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             comment: m.need(f.0, 0)?,
@@ -3180,7 +3144,7 @@ impl crate::rt::Object for ScheduleTakedownEvent {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
@@ -3287,7 +3251,7 @@ impl crate::rt::Object for ScheduledActionView {
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 2 => m.req(&mut f.2)?,
                 4 => m.req(&mut f.4)?,
@@ -3561,7 +3525,7 @@ impl crate::rt::Object for SubjectStatusView {
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 11 => m.opt(&mut f.11)?,
                 14 => m.opt(&mut f.14)?,
@@ -3709,7 +3673,7 @@ impl crate::rt::Object for SubjectView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.opt(&mut f.4)?,
                 2 => m.opt(&mut f.2)?,
@@ -3774,7 +3738,7 @@ impl crate::rt::Object for VideoDetails {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.req(&mut f.2)?,

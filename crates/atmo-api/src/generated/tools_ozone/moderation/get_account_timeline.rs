@@ -32,11 +32,8 @@ impl crate::rt::Object for Output {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.req(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
         }
         Ok(Self {
             timeline: m.need(f.0, 0)?,
@@ -104,7 +101,7 @@ impl crate::rt::Object for TimelineItem {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -147,7 +144,7 @@ impl crate::rt::Object for TimelineItemSummary {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 2 => m.req(&mut f.2)?,

@@ -74,7 +74,7 @@ impl crate::rt::Object for Input {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 3 => m.req(&mut f.3)?,
@@ -137,7 +137,7 @@ impl crate::rt::Object for FailedScheduling {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
@@ -180,7 +180,7 @@ impl crate::rt::Object for ScheduledActionResults {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.req(&mut f.0)?,
                 1 => m.req(&mut f.1)?,
@@ -228,7 +228,7 @@ impl crate::rt::Object for SchedulingConfig {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.opt(&mut f.1)?,
                 0 => m.opt(&mut f.0)?,
@@ -308,7 +308,7 @@ impl crate::rt::Object for Takedown {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 8 => m.opt(&mut f.8)?,
                 0 => m.opt(&mut f.0)?,

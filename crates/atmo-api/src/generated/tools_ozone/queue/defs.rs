@@ -38,7 +38,7 @@ impl crate::rt::Object for AssignmentView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 1 => m.req(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
@@ -112,7 +112,7 @@ impl crate::rt::Object for QueueStats {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 0 => m.opt(&mut f.0)?,
                 4 => m.opt(&mut f.4)?,
@@ -212,7 +212,7 @@ impl crate::rt::Object for QueueView {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 8 => m.opt(&mut f.8)?,
                 4 => m.req(&mut f.4)?,

@@ -44,7 +44,7 @@ impl crate::rt::Object for Output {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 3 => m.opt(&mut f.3)?,
                 4 => m.opt(&mut f.4)?,
@@ -103,11 +103,8 @@ impl crate::rt::Object for ServiceConfig {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             url: f.0.flatten(),
@@ -140,11 +137,8 @@ impl crate::rt::Object for ViewerConfig {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         let mut f = (None,);
-        while let Some(i) = m.next()? {
-            match i {
-                0 => m.opt(&mut f.0)?,
-                _ => {}
-            }
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
         }
         Ok(Self {
             role: f.0.flatten(),

@@ -223,7 +223,7 @@ impl crate::rt::Object for VerificationView {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
-        while let Some(i) = m.next()? {
+        while let Some(i) = m.field()? {
             match i {
                 4 => m.req(&mut f.4)?,
                 8 => m.req(&mut f.8)?,
