@@ -436,8 +436,14 @@ impl<'de> MapAcc<'_, 'de> {
         }
         let klen = d.arg(kb & 0x1f, kstart)?;
         let kb = d.take(klen, kstart)?;
-        let Some(key) = crate::utf8::str(kb) else {
-            return Err(d.bad_utf8(kb));
+        // The keys common in atproto data are matched on their bytes, which needs no
+        // separate UTF-8 check.
+        let key = match crate::value::common_key(kb) {
+            Some(k) => k,
+            None => match crate::utf8::str(kb) {
+                Some(k) => k,
+                None => return Err(d.bad_utf8(kb)),
+            },
         };
         if let Some(prev) = self.prev {
             if !key_less(prev, kb) {
