@@ -66,7 +66,46 @@ impl<M: SerializeMap> MapSer<M> {
 ///
 /// The generated `Deserialize` impl calls [`object`], which hands a [`MapDe`] to
 /// [`Object::read`]: a loop that matches each key to a field index of [`Object::FIELDS`]
-/// and reads its value straight from the input; unknown keys go to `extra`.
+/// and reads its value straight from the input; unknown keys go to `extra`. What the
+/// code generator writes for an object with a required and an optional field:
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// use std::collections::BTreeMap;
+/// use atmo_api::rt;
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Slice {
+///     end: i64,
+///     start: Option<i64>,
+///     extra: BTreeMap<String, atmo_data::Value>,
+/// }
+/// impl<'de> serde::Deserialize<'de> for Slice {
+///     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+///         rt::object(d)
+///     }
+/// }
+/// impl rt::Object for Slice {
+///     const FIELDS: &'static [&'static str] = &["end", "start"];
+///     fn read<'de, A: serde::de::MapAccess<'de>>(mut m: rt::MapDe<'de, A>) -> Result<Self, A::Error> {
+///         let mut f = (None, None);
+///         while let Some(i) = m.field()? {
+///             match i {
+///                 0 => m.req(&mut f.0)?,
+///                 1 => m.opt(&mut f.1)?,
+///                 _ => {}
+///             }
+///         }
+///         Ok(Self { end: m.need(f.0, 0)?, start: f.1.flatten(), extra: m.rest() })
+///     }
+/// }
+/// let s: Slice = atmo_data::from_json(r#"{"start": 1, "end": 5, "note": "kept"}"#)?;
+/// assert_eq!((s.end, s.start), (5, Some(1)));
+/// assert!(s.extra.contains_key("note"));
+/// let e = atmo_data::from_json::<Slice>(r#"{"start": 1}"#).unwrap_err();
+/// assert!(e.to_string().contains("missing field `end`"));
+/// # Ok(()) }
+/// ```
 pub trait Object: Sized {
     /// The lexicon's field names, in DAG-CBOR key order (shorter first, then bytewise);
     /// [`MapDe::field`] gives an index into this list.
@@ -296,7 +335,54 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
     }
 }
 
-/// A union tagged by `$type`, read in one pass (see [`union`]).
+/// A union tagged by `$type`, read in one pass (see [`union`]). What the code generator
+/// writes for an open union:
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// use atmo_api::rt;
+/// # #[derive(Debug)] struct Mention { did: String }
+/// # impl<'de> serde::Deserialize<'de> for Mention {
+/// #     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> { rt::object(d) }
+/// # }
+/// # impl rt::Object for Mention {
+/// #     const FIELDS: &'static [&'static str] = &["did"];
+/// #     fn read<'de, A: serde::de::MapAccess<'de>>(mut m: rt::MapDe<'de, A>) -> Result<Self, A::Error> {
+/// #         let mut f = (None,);
+/// #         while m.field()?.is_some() { m.req(&mut f.0)?; }
+/// #         Ok(Self { did: m.need(f.0, 0)? })
+/// #     }
+/// # }
+/// #[derive(Debug)]
+/// enum Feature {
+///     Mention(Box<Mention>),
+///     Unknown(atmo_data::Value),
+/// }
+/// impl<'de> serde::Deserialize<'de> for Feature {
+///     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+///         rt::union(d)
+///     }
+/// }
+/// impl rt::Union for Feature {
+///     fn member<'de, A: serde::de::MapAccess<'de>>(
+///         tag: &str,
+///         m: rt::Member<'_, 'de, A>,
+///     ) -> Result<Self, A::Error> {
+///         Ok(match tag {
+///             "app.bsky.richtext.facet#mention" => Self::Mention(m.read()?),
+///             _ => Self::Unknown(m.unknown()?),
+///         })
+///     }
+///     fn untagged(v: atmo_data::Value) -> Option<Self> {
+///         Some(Self::Unknown(v))
+///     }
+/// }
+/// // In DAG-CBOR `did` sorts before `$type`: it is kept aside, then read as the member's.
+/// let v = atmo_data::json::from_str(r#"{"did": "did:plc:x", "$type": "app.bsky.richtext.facet#mention"}"#)?;
+/// let f: Feature = atmo_data::from_cbor(&atmo_data::cbor::encode(&v))?;
+/// assert!(matches!(f, Feature::Mention(m) if m.did == "did:plc:x"));
+/// # Ok(()) }
+/// ```
 pub trait Union: Sized {
     /// The member for `tag`, read from `m` (the map's entries but `$type`).
     ///

@@ -65,6 +65,14 @@ pub fn from_cbor<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
 
 /// Like [`from_cbor`], with explicit limits.
 ///
+/// ```
+/// use atmo_data::cbor::DecodeLimits;
+/// let bytes = [0x81, 0x81, 0x01]; // [[1]]
+/// let limits = DecodeLimits::DEFAULT.with_max_depth(1);
+/// assert!(atmo_data::from_cbor_with::<Vec<Vec<i64>>>(&bytes, &limits).is_err());
+/// assert_eq!(atmo_data::from_cbor::<Vec<Vec<i64>>>(&bytes).unwrap(), [[1]]);
+/// ```
+///
 /// # Errors
 /// As for [`from_cbor`]; [`Error::Cbor`] also for input beyond `limits`.
 pub fn from_cbor_with<'a, T: Deserialize<'a>>(
