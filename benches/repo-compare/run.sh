@@ -13,7 +13,16 @@
 #                                               # vs atrium-repo, each in a fresh target dir
 #
 # DRIVERS (default: all) names any of: atmo atrium jacquard rsky node python. The first is
-# the baseline of the x/atmo columns.
+# the baseline of the x/atmo columns. atmo and atrium also come in variants (same binary,
+# other settings): atmo-MODE and atmo-MODE-1t, MODE one of ref (what `atmo` runs: borrowed
+# `ValueRef`), owned (owned `Value`), typed (each app.bsky record as its generated atmo-api
+# type), `-1t` on one thread (otherwise car::default_threads()); atrium-typed decodes each
+# app.bsky record into its atrium-api type. RATIOS="a:b ..." prints wall(a)/wall(b) for
+# those pairs. The run of issue 9 (owned values and typed records, 1 and 2 threads):
+#
+#   SIZES=100000 RUNS=5 DRIVERS="atmo-owned atmo-owned-1t atmo-typed atmo-typed-1t atrium atrium-typed" \
+#     RATIOS="atrium:atmo-owned atrium:atmo-owned-1t atrium-typed:atmo-typed atrium-typed:atmo-typed-1t atmo-owned-1t:atmo-typed-1t" \
+#     benches/repo-compare/run.sh
 # Needs: cargo, node + npm (for the corpus and the @atproto/repo driver), hyperfine,
 # python3 with venv (for the Python driver: a venv in benches/repo-compare/target/pyvenv,
 # from python/requirements.txt).
@@ -53,6 +62,7 @@ python_venv() {
 }
 IMPLS=()
 CMDS=()
+declare -A BUILT
 for impl in ${DRIVERS:-atmo atrium jacquard rsky node python}; do
   t0=$(date +%s)
   case "$impl" in
@@ -69,12 +79,28 @@ for impl in ${DRIVERS:-atmo atrium jacquard rsky node python}; do
       fi
       continue ;;
   esac
-  echo "building repo-compare-$impl (release)..." >&2
-  if (cd "$HERE" && timeout "$BUILD_TIMEOUT" nice -n 19 cargo build --release --quiet -p "repo-compare-$impl"); then
-    IMPLS+=("$impl-repo"); CMDS+=("$BIN/repo-compare-$impl")
-    echo "  built in $(( $(date +%s) - t0 )) s" >&2
-  else
-    echo "  repo-compare-$impl did not build within ${BUILD_TIMEOUT} s; left out" >&2
+  # A variant: the package, and the settings in front of its binary.
+  pkg="$impl"; envs=""
+  case "$impl" in
+    atmo-*)
+      pkg=atmo; mode="${impl#atmo-}"; mode="${mode%-1t}"
+      envs="env ATMO_MODE=$mode"
+      case "$impl" in *-1t) envs="$envs ATMO_THREADS=1" ;; esac ;;
+    atrium-typed) pkg=atrium; envs="env ATRIUM_MODE=typed" ;;
+  esac
+  name="$pkg-repo"; [ "$pkg" != "$impl" ] && name="$impl"
+  if [ -z "${BUILT[$pkg]:-}" ]; then
+    echo "building repo-compare-$pkg (release)..." >&2
+    if (cd "$HERE" && timeout "$BUILD_TIMEOUT" nice -n 19 cargo build --release --quiet -p "repo-compare-$pkg"); then
+      BUILT[$pkg]=yes
+      echo "  built in $(( $(date +%s) - t0 )) s" >&2
+    else
+      BUILT[$pkg]=no
+      echo "  repo-compare-$pkg did not build within ${BUILD_TIMEOUT} s; left out" >&2
+    fi
+  fi
+  if [ "${BUILT[$pkg]}" = yes ]; then
+    IMPLS+=("$name"); CMDS+=("${envs:+$envs }$BIN/repo-compare-$pkg")
   fi
 done
 [ "${#IMPLS[@]}" -gt 0 ] || { echo "no driver to run" >&2; exit 1; }
@@ -100,6 +126,18 @@ for n in $SIZES; do
       "$(echo "$car_bytes/1048576" | bc -l)" "$ms" "$(echo "$ms/$atmo_ms" | bc -l)" \
       "$cpu" "$(echo "$cpu/$atmo_cpu" | bc -l)" \
       "$(echo "$rss/1024" | bc -l)" "$(echo "$rss*1024/$car_bytes" | bc -l)" "$count"
+  done
+done
+for pair in ${RATIOS:-}; do
+  a="${pair%%:*}"; b="${pair#*:}"; ia=""; ib=""
+  for i in "${!IMPLS[@]}"; do
+    [ "${IMPLS[$i]}" = "$a" ] || [ "${IMPLS[$i]}" = "$a-repo" ] && ia=$i
+    [ "${IMPLS[$i]}" = "$b" ] || [ "${IMPLS[$i]}" = "$b-repo" ] && ib=$i
+  done
+  [ -n "$ia" ] && [ -n "$ib" ] || { echo "ratio $pair: no such driver" >&2; continue; }
+  for n in $SIZES; do
+    node -e "const r=require('$TMP/$n.json').results; const a=r[$ia], b=r[$ib];
+      console.log('$n records: wall $a / $b = ' + (a.mean/b.mean).toFixed(2) + 'x (' + (a.mean*1000).toFixed(1) + ' ms / ' + (b.mean*1000).toFixed(1) + ' ms)')"
   done
 done
 echo "(wall: mean wall time; cpu: mean user+system time, steadier on a shared machine;"

@@ -30,6 +30,9 @@ macro_rules! round_trip {
     ($t:ty, $bytes:expr) => {{
         let bytes: &[u8] = $bytes;
         let typed: $t = atmo_data::from_cbor(bytes).unwrap();
+        // One pass straight from the bytes, or through an owned `Value`: the same.
+        let through_value: $t = atmo_data::from_value(cbor::decode(bytes).unwrap()).unwrap();
+        assert_eq!(through_value, typed);
         let again = atmo_data::to_cbor(&typed).unwrap();
         assert_eq!(again, bytes, "{typed:#?}");
         assert_eq!(Cid::for_dag_cbor(&again), Cid::for_dag_cbor(bytes));
@@ -266,4 +269,96 @@ fn optional_nullable_fields_keep_null_apart_from_absent() {
             serde_json::from_str(&atmo_data::to_json(&input).unwrap()).unwrap();
         assert_eq!(&back, json);
     }
+}
+
+/// Decodes through both paths: straight from the bytes, and through a `Value`.
+fn both<T: serde::de::DeserializeOwned>(
+    b: &[u8],
+) -> (Result<T, atmo_data::Error>, Result<T, atmo_data::Error>) {
+    let direct = atmo_data::from_cbor::<T>(b);
+    let through = cbor::decode(b)
+        .map_err(atmo_data::Error::from)
+        .and_then(atmo_data::from_value::<T>);
+    (direct, through)
+}
+
+#[test]
+fn generated_types_direct_and_through_value_agree_on_damaged_records() {
+    let mut checked = 0;
+    for b in blocks() {
+        let Ok(Value::Map(m)) = cbor::decode(&b) else {
+            continue;
+        };
+        if m.get("$type").and_then(Value::as_str) != Some(feed::post::Record::NSID) {
+            continue;
+        }
+        for i in (0..b.len()).step_by(3) {
+            for x in [0x00u8, 0x01, 0x18, 0x40, 0x60, 0xa1, 0xf6, 0xff] {
+                let mut d = b.clone();
+                d[i] = x;
+                let (direct, through) = both::<feed::post::Record>(&d);
+                match (&direct, &through) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b),
+                    (Err(atmo_data::Error::Cbor(a)), Err(atmo_data::Error::Cbor(b))) => {
+                        assert_eq!(a, b)
+                    }
+                    (Err(atmo_data::Error::Serde(_)), Err(atmo_data::Error::Serde(_))) => {}
+                    _ => panic!("byte {i} = {x:#x}: direct {direct:?}, through Value {through:?}"),
+                }
+                checked += 1;
+            }
+            let (direct, through) = both::<feed::post::Record>(&b[..i]);
+            assert_eq!(direct.is_err(), through.is_err());
+        }
+    }
+    assert!(checked > 1000);
+}
+
+#[test]
+fn unions_find_type_after_other_keys_and_errors_name_the_field() {
+    // In DAG-CBOR `did` (3 bytes) sorts before `$type` (5): the union reads `did` first,
+    // keeps it aside, and hands it to the member with the rest of the map.
+    let json = r#"{"index": {"byteStart": 0, "byteEnd": 5}, "features": [
+        {"did": "did:plc:z72i7hdynmk6r22z27h6tvur", "$type": "app.bsky.richtext.facet#mention"},
+        {"uri": "https://example.com", "zz": 1, "$type": "app.bsky.richtext.facet#link"},
+        {"a": 1, "$type": "com.example.unknown", "b": [true]}]}"#;
+    let v = atmo_data::json::from_str(json).unwrap();
+    let b = cbor::encode(&v);
+    for facet in [
+        atmo_data::from_cbor::<atmo_api::app_bsky::richtext::facet::Facet>(&b).unwrap(),
+        atmo_data::from_json(json).unwrap(),
+    ] {
+        use atmo_api::app_bsky::richtext::facet::FacetFeaturesItem as F;
+        assert!(
+            matches!(&facet.features[0], F::Mention(m) if m.did.as_str() == "did:plc:z72i7hdynmk6r22z27h6tvur" && m.extra.is_empty())
+        );
+        assert!(matches!(&facet.features[1], F::Link(l) if l.extra.contains_key("zz")));
+        let F::Unknown(u) = &facet.features[2] else {
+            panic!("{:?}", facet.features[2])
+        };
+        assert_eq!(u, &v.get("features").unwrap().as_array().unwrap()[2]);
+        assert_eq!(atmo_data::to_cbor(&facet).unwrap(), b);
+    }
+    // A field of the wrong type: the message names it, down the path.
+    let bad = r#"{"$type": "app.bsky.feed.post", "text": "hi", "createdAt": "2024-01-01T00:00:00Z",
+        "reply": {"root": {"uri": "at://did:plc:z72i7hdynmk6r22z27h6tvur/app.bsky.feed.post/3k", "cid": 5},
+                  "parent": {"uri": "at://did:plc:z72i7hdynmk6r22z27h6tvur/app.bsky.feed.post/3k", "cid": "x"}}}"#;
+    let b = cbor::encode(&atmo_data::json::from_str(bad).unwrap());
+    let e = atmo_data::from_cbor::<feed::post::Record>(&b)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("reply: parent: cid") || e.contains("reply: root: cid"),
+        "{e}"
+    );
+    let e = atmo_data::from_json::<feed::post::Record>(r#"{"text": "hi"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing field `createdAt`"), "{e}");
+    let e = atmo_data::from_json::<feed::post::Record>(
+        r#"{"text": "hi", "text": "again", "createdAt": "2024-01-01T00:00:00Z"}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("text"), "{e}");
 }

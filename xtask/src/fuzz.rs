@@ -45,7 +45,7 @@ fn seeds_for(target: &str) -> Seeds {
         "syntax_language" => Seeds::SyntaxLines(&["language"]),
         "syntax_cid" => Seeds::SyntaxLines(&["cid"]),
         "syntax_uri" => Seeds::SyntaxLines(&["uri"]),
-        "data_cbor" => Seeds::CborFixtures,
+        "data_cbor" | "data_cbor_serde" => Seeds::CborFixtures,
         "data_json" => Seeds::JsonFixtures,
         "data_cid" => Seeds::Strings(&["data-model/data-model-fixtures.json"], "baf"),
         "crypto_did_key" => Seeds::Strings(

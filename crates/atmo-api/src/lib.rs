@@ -31,14 +31,17 @@
 //!   take their exact atmo-syntax type, other fields anything `Into` theirs) and a
 //!   `with_<field>` setter per optional field, so code keeps compiling when a lexicon
 //!   adds an optional field; one with no required field is also `Default`. Their serde
-//!   impls are short generated calls into [`rt::MapSer`]/[`rt::MapDe`] rather than
-//!   derives, which keeps this crate quick to compile; they read through
-//!   [`atmo_data::Value`], which is what `atmo_data::from_cbor` and `from_json` decode
-//!   into anyway. A record read from data keeps its `$type` in `extra`; union members
-//!   do not (the enum variant is the `$type`). An explicit `null` in a field that is
-//!   neither required nor nullable reads as `None` and is not written back (no official
-//!   record carries one);
-//! - unions are enums tagged by `$type`; open unions have an `Unknown` variant holding
+//!   impls are short generated calls into [`rt::MapSer`]/[`rt::object`] rather than
+//!   derives, which keeps this crate quick to compile. Reading is one pass: each map is
+//!   read once, each key matched to a field and its value read straight from the input
+//!   (`atmo_data::from_cbor` and `from_json` build no `Value` on the way); only unknown
+//!   fields become `Value`s. A record read from data keeps its `$type` in `extra`; union
+//!   members do not (the enum variant is the `$type`). An explicit `null` in a field
+//!   that is neither required nor nullable reads as `None` and is not written back (no
+//!   official record carries one);
+//! - unions are enums tagged by `$type` (read with [`rt::union`], which keeps only the
+//!   entries before `$type` aside, since DAG-CBOR's key order need not put it first);
+//!   open unions have an `Unknown` variant holding
 //!   the value as found, so data newer than these lexicons never fails a read;
 //! - string formats are atmo-syntax types (`Did`, `Handle`, `AtUri`...), except
 //!   `datetime`, which is [`atmo_syntax::LenientDatetime`]: old records with a sloppy

@@ -7,7 +7,9 @@ use atmo_data::Value;
 use atmo_syntax::{Nsid, NsidError};
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -61,74 +63,537 @@ impl<M: SerializeMap> MapSer<M> {
     }
 }
 
-/// Reads a generated object: takes its fields out of the map, and keeps the rest.
-pub struct MapDe {
-    map: atmo_data::Map,
-}
+/// A generated object, read in one pass over its map.
+///
+/// The generated `Deserialize` impl calls [`object`], which hands a [`MapDe`] to
+/// [`Object::read`]: a loop that matches each key to a field index of [`Object::FIELDS`]
+/// and reads its value straight from the input; unknown keys go to `extra`. What the
+/// code generator writes for an object with a required and an optional field:
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// use std::collections::BTreeMap;
+/// use atmo_api::rt;
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Slice {
+///     end: i64,
+///     start: Option<i64>,
+///     extra: BTreeMap<String, atmo_data::Value>,
+/// }
+/// impl<'de> serde::Deserialize<'de> for Slice {
+///     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+///         rt::object(d)
+///     }
+/// }
+/// impl rt::Object for Slice {
+///     const FIELDS: &'static [&'static str] = &["end", "start"];
+///     fn read<'de, A: serde::de::MapAccess<'de>>(mut m: rt::MapDe<'de, A>) -> Result<Self, A::Error> {
+///         let mut f = (None, None);
+///         while let Some(i) = m.field()? {
+///             match i {
+///                 0 => m.req(&mut f.0)?,
+///                 1 => m.opt(&mut f.1)?,
+///                 _ => {}
+///             }
+///         }
+///         Ok(Self { end: m.need(f.0, 0)?, start: f.1.flatten(), extra: m.rest() })
+///     }
+/// }
+/// let s: Slice = atmo_data::from_json(r#"{"start": 1, "end": 5, "note": "kept"}"#)?;
+/// assert_eq!((s.end, s.start), (5, Some(1)));
+/// assert!(s.extra.contains_key("note"));
+/// let e = atmo_data::from_json::<Slice>(r#"{"start": 1}"#).unwrap_err();
+/// assert!(e.to_string().contains("missing field `end`"));
+/// # Ok(()) }
+/// ```
+pub trait Object: Sized {
+    /// The lexicon's field names, in DAG-CBOR key order (shorter first, then bytewise);
+    /// [`MapDe::field`] gives an index into this list.
+    const FIELDS: &'static [&'static str];
 
-impl MapDe {
-    /// Reads a map.
+    /// Reads the object from its map.
     ///
     /// # Errors
-    /// If the input is not a data model map.
-    pub fn new<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Map(map) => Ok(Self { map }),
-            other => Err(serde::de::Error::custom(format_args!(
-                "expected an object, found {}",
-                other.kind()
+    /// If a field is missing, repeated or does not fit its type.
+    fn read<'de, A: MapAccess<'de>>(m: MapDe<'de, A>) -> Result<Self, A::Error>;
+}
+
+/// Deserializes a generated object (see [`Object`]).
+///
+/// # Errors
+/// If the input is not a map, or as [`Object::read`].
+pub fn object<'de, D: Deserializer<'de>, T: Object>(d: D) -> Result<T, D::Error> {
+    d.deserialize_map(ObjectVisitor(PhantomData))
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::read(MapDe {
+            map,
+            fields: T::FIELDS,
+            cur: "",
+            hint: 0,
+            extra: BTreeMap::new(),
+            _de: PhantomData,
+        })
+    }
+}
+
+/// Reads a generated object's map entry by entry (see [`Object`]).
+pub struct MapDe<'de, A> {
+    map: A,
+    fields: &'static [&'static str],
+    /// The field whose value is read next (for messages).
+    cur: &'static str,
+    /// Where the search for the next key starts.
+    hint: usize,
+    extra: BTreeMap<String, Value>,
+    _de: PhantomData<&'de ()>,
+}
+
+enum Key {
+    Field(usize),
+    Other(String),
+}
+
+/// Finds a key among the fields, starting after the field found last (`hint`): keys
+/// from DAG-CBOR come in the order of [`Object::FIELDS`], so the search usually stops at
+/// the first comparison.
+struct KeySeed {
+    fields: &'static [&'static str],
+    hint: usize,
+}
+
+/// Equality for short strings, without a call to `memcmp`.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+impl KeySeed {
+    #[inline]
+    fn find(&self, k: &str) -> Option<usize> {
+        let (before, after) = self.fields.split_at(self.hint.min(self.fields.len()));
+        if let Some(i) = after.iter().position(|f| same(f, k)) {
+            return Some(self.hint + i);
+        }
+        before.iter().position(|f| same(f, k))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    #[inline]
+    fn visit_str<E: de::Error>(self, k: &str) -> Result<Key, E> {
+        Ok(match self.find(k) {
+            Some(i) => Key::Field(i),
+            None => Key::Other(k.to_owned()),
+        })
+    }
+    fn visit_string<E: de::Error>(self, k: String) -> Result<Key, E> {
+        Ok(match self.find(&k) {
+            Some(i) => Key::Field(i),
+            None => Key::Other(k),
+        })
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
+    /// The index in [`Object::FIELDS`] of the next known key (its value is read next by
+    /// [`Self::req`] or [`Self::opt`]), or `None` at the end of the map. Unknown keys on
+    /// the way are kept with their values for [`Self::rest`].
+    ///
+    /// # Errors
+    /// If the input is not a map of strings, or an unknown entry breaks a data model rule
+    /// (a repeated key, `$link` or `$bytes` beside other keys, an empty `$type`).
+    #[inline]
+    pub fn field(&mut self) -> Result<Option<usize>, A::Error> {
+        loop {
+            let seed = KeySeed {
+                fields: self.fields,
+                hint: self.hint,
+            };
+            match self.map.next_key_seed(seed)? {
+                None => return Ok(None),
+                Some(Key::Field(i)) => {
+                    self.cur = self.fields.get(i).copied().unwrap_or_default();
+                    self.hint = i + 1;
+                    return Ok(Some(i));
+                }
+                Some(Key::Other(k)) => self.other(k)?,
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn other(&mut self, k: String) -> Result<(), A::Error> {
+        if k == "$link" || k == "$bytes" {
+            return Err(de::Error::custom(format_args!(
+                "a {k} object must have no other keys"
+            )));
+        }
+        let v: Value = self.map.next_value()?;
+        if k == "$type" && v.as_str().is_none_or(str::is_empty) {
+            return Err(de::Error::custom("$type must be a non-empty string"));
+        }
+        match self.extra.entry(k) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+                Ok(())
+            }
+            std::collections::btree_map::Entry::Occupied(e) => Err(de::Error::custom(
+                format_args!("duplicate key {:?}", e.key()),
+            )),
+        }
+    }
+
+    /// Reads the value of a required field into its slot.
+    ///
+    /// # Errors
+    /// If the field was already read or its value does not fit `T` (the message names
+    /// the field).
+    #[inline]
+    pub fn req<T: Deserialize<'de>>(&mut self, slot: &mut Option<T>) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(self.duplicate());
+        }
+        match self.map.next_value() {
+            Ok(v) => {
+                *slot = Some(v);
+                Ok(())
+            }
+            Err(e) => Err(self.in_field(e)),
+        }
+    }
+
+    /// Reads the value of an optional field (null reads as `Some(None)`) into its slot.
+    ///
+    /// # Errors
+    /// As for [`Self::req`].
+    #[inline]
+    pub fn opt<T: Deserialize<'de>>(
+        &mut self,
+        slot: &mut Option<Option<T>>,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(self.duplicate());
+        }
+        match self.map.next_value() {
+            Ok(v) => {
+                *slot = Some(v);
+                Ok(())
+            }
+            Err(e) => Err(self.in_field(e)),
+        }
+    }
+
+    #[cold]
+    fn duplicate(&self) -> A::Error {
+        de::Error::custom(format_args!("duplicate field `{}`", self.cur))
+    }
+
+    #[cold]
+    fn in_field(&self, e: A::Error) -> A::Error {
+        de::Error::custom(format_args!("{}: {e}", self.cur))
+    }
+
+    /// A required field's value, or the error naming it (`i` indexes [`Object::FIELDS`]).
+    ///
+    /// # Errors
+    /// If the field was missing.
+    #[inline]
+    pub fn need<T>(&self, v: Option<T>, i: usize) -> Result<T, A::Error> {
+        match v {
+            Some(v) => Ok(v),
+            None => Err(de::Error::custom(format_args!(
+                "missing field `{}`",
+                self.fields.get(i).copied().unwrap_or_default()
             ))),
         }
     }
 
-    /// Takes a required field.
-    ///
-    /// # Errors
-    /// If the field is missing or does not fit `T`.
-    pub fn req<T: DeserializeOwned, E: serde::de::Error>(&mut self, key: &str) -> Result<T, E> {
-        match self.map.remove(key) {
-            Some(v) => field(key, v),
-            None => Err(E::custom(format_args!("missing field `{key}`"))),
-        }
-    }
-
-    /// Takes an optional field (missing or null: `None`).
-    ///
-    /// # Errors
-    /// If the field does not fit `T`.
-    pub fn opt<T: DeserializeOwned, E: serde::de::Error>(
-        &mut self,
-        key: &str,
-    ) -> Result<Option<T>, E> {
-        match self.map.remove(key) {
-            Some(v) => field(key, v),
-            None => Ok(None),
-        }
-    }
-
-    /// Takes an optional and nullable field: `None` if absent, `Some(None)` if null.
-    ///
-    /// # Errors
-    /// If the field is present, not null, and not a `T`.
-    pub fn opt_nullable<T: DeserializeOwned, E: serde::de::Error>(
-        &mut self,
-        key: &str,
-    ) -> Result<Option<Option<T>>, E> {
-        match self.map.remove(key) {
-            Some(Value::Null) => Ok(Some(None)),
-            Some(v) => field(key, v).map(|t| Some(Some(t))),
-            None => Ok(None),
-        }
-    }
-
-    /// The fields not taken, kept as found.
+    /// The unknown fields, kept as found.
     pub fn rest(self) -> BTreeMap<String, Value> {
-        self.map.into_entries().into_iter().collect()
+        self.extra
     }
 }
 
-fn field<T: DeserializeOwned, E: serde::de::Error>(key: &str, v: Value) -> Result<T, E> {
-    atmo_data::from_value(v).map_err(|e| E::custom(format_args!("{key}: {e}")))
+/// A union tagged by `$type`, read in one pass (see [`union`]). What the code generator
+/// writes for an open union:
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// use atmo_api::rt;
+/// # #[derive(Debug)] struct Mention { did: String }
+/// # impl<'de> serde::Deserialize<'de> for Mention {
+/// #     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> { rt::object(d) }
+/// # }
+/// # impl rt::Object for Mention {
+/// #     const FIELDS: &'static [&'static str] = &["did"];
+/// #     fn read<'de, A: serde::de::MapAccess<'de>>(mut m: rt::MapDe<'de, A>) -> Result<Self, A::Error> {
+/// #         let mut f = (None,);
+/// #         while m.field()?.is_some() { m.req(&mut f.0)?; }
+/// #         Ok(Self { did: m.need(f.0, 0)? })
+/// #     }
+/// # }
+/// #[derive(Debug)]
+/// enum Feature {
+///     Mention(Box<Mention>),
+///     Unknown(atmo_data::Value),
+/// }
+/// impl<'de> serde::Deserialize<'de> for Feature {
+///     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+///         rt::union(d)
+///     }
+/// }
+/// impl rt::Union for Feature {
+///     fn member<'de, A: serde::de::MapAccess<'de>>(
+///         tag: &str,
+///         m: rt::Member<'_, 'de, A>,
+///     ) -> Result<Self, A::Error> {
+///         Ok(match tag {
+///             "app.bsky.richtext.facet#mention" => Self::Mention(m.read()?),
+///             _ => Self::Unknown(m.unknown()?),
+///         })
+///     }
+///     fn untagged(v: atmo_data::Value) -> Option<Self> {
+///         Some(Self::Unknown(v))
+///     }
+/// }
+/// // In DAG-CBOR `did` sorts before `$type`: it is kept aside, then read as the member's.
+/// let v = atmo_data::json::from_str(r#"{"did": "did:plc:x", "$type": "app.bsky.richtext.facet#mention"}"#)?;
+/// let f: Feature = atmo_data::from_cbor(&atmo_data::cbor::encode(&v))?;
+/// assert!(matches!(f, Feature::Mention(m) if m.did == "did:plc:x"));
+/// # Ok(()) }
+/// ```
+pub trait Union: Sized {
+    /// The member for `tag`, read from `m` (the map's entries but `$type`).
+    ///
+    /// # Errors
+    /// If the member does not fit its type, or a closed union does not list `tag`.
+    fn member<'de, A: MapAccess<'de>>(tag: &str, m: Member<'_, 'de, A>) -> Result<Self, A::Error>;
+
+    /// A value that is not a map, or a map without `$type`: an open union keeps it as
+    /// its `Unknown` variant; a closed one refuses it (`None`, the default).
+    fn untagged(v: Value) -> Option<Self> {
+        let _ = v;
+        None
+    }
+}
+
+/// Deserializes a union: reads the map's entries up to `$type` (which DAG-CBOR's key
+/// order need not put first), keeping those before it, then hands the member's type a
+/// map of the kept entries followed by the rest of the input ([`Member`]), so the
+/// member is read in the same pass.
+///
+/// # Errors
+/// As [`Union::member`]; also if `$type` is not a non-empty string.
+pub fn union<'de, D: Deserializer<'de>, U: Union>(d: D) -> Result<U, D::Error> {
+    d.deserialize_any(UnionVisitor(PhantomData))
+}
+
+/// The rest of a union's map, after its `$type`: see [`union`].
+pub struct Member<'t, 'de, A> {
+    before: Vec<(String, Value)>,
+    tag: &'t str,
+    map: A,
+    _de: PhantomData<&'de ()>,
+}
+
+impl<'de, A: MapAccess<'de>> Member<'_, 'de, A> {
+    /// Reads the member as a `T` (the map without its `$type`).
+    ///
+    /// # Errors
+    /// If it does not fit `T`.
+    #[inline]
+    pub fn read<T: Deserialize<'de>>(self) -> Result<Box<T>, A::Error> {
+        T::deserialize(ChainDe {
+            before: self.before.into_iter(),
+            value: None,
+            map: self.map,
+            _de: PhantomData,
+        })
+        .map(Box::new)
+    }
+
+    /// The whole value, `$type` included, as found (an open union's `Unknown`).
+    ///
+    /// # Errors
+    /// If the rest of the map is not data model values.
+    pub fn unknown(mut self) -> Result<Value, A::Error> {
+        let mut entries = self.before;
+        entries.push(("$type".to_owned(), Value::from(self.tag)));
+        while let Some(k) = self.map.next_key::<String>()? {
+            let v: Value = self.map.next_value()?;
+            entries.push((k, v));
+        }
+        Value::from_object_entries(entries).map_err(de::Error::custom)
+    }
+
+    /// The error for a `$type` a closed union does not list.
+    pub fn not_member(self) -> A::Error {
+        unknown_type(Some(self.tag))
+    }
+}
+
+struct UnionVisitor<U>(PhantomData<U>);
+
+impl<U: Union> UnionVisitor<U> {
+    fn untagged<E: de::Error>(v: Value) -> Result<U, E> {
+        U::untagged(v).ok_or_else(|| unknown_type(None))
+    }
+}
+
+impl<'de, U: Union> Visitor<'de> for UnionVisitor<U> {
+    type Value = U;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a union member")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<U, A::Error> {
+        let mut before = Vec::new();
+        while let Some(k) = map.next_key_seed(TypeKey)? {
+            let Some(k) = k else {
+                let tag = match map.next_value::<Value>()? {
+                    Value::String(s) if !s.is_empty() => s,
+                    _ => return Err(de::Error::custom("$type must be a non-empty string")),
+                };
+                return U::member(
+                    &tag,
+                    Member {
+                        before,
+                        tag: &tag,
+                        map,
+                        _de: PhantomData,
+                    },
+                );
+            };
+            let v: Value = map.next_value()?;
+            before.push((k, v));
+        }
+        Self::untagged(Value::from_object_entries(before).map_err(de::Error::custom)?)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<U, E> {
+        Self::untagged(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<U, E> {
+        Self::untagged(Value::Null)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<U, E> {
+        Self::untagged(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<U, E> {
+        Self::untagged(Value::Integer(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<U, E> {
+        let v = i64::try_from(v)
+            .map_err(|_| E::custom(format_args!("integer {v} is out of the i64 range")))?;
+        Self::untagged(Value::Integer(v))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<U, E> {
+        Err(E::custom("floats are not allowed in atproto data"))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<U, E> {
+        Self::untagged(Value::from(v))
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<U, E> {
+        Self::untagged(Value::Bytes(v.to_vec()))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<U, A::Error> {
+        let mut a = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            a.push(v);
+        }
+        Self::untagged(Value::Array(a))
+    }
+}
+
+/// A union's key: `None` for `$type` (no allocation), else the key.
+struct TypeKey;
+
+impl<'de> DeserializeSeed<'de> for TypeKey {
+    type Value = Option<String>;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for TypeKey {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    #[inline]
+    fn visit_str<E: de::Error>(self, k: &str) -> Result<Option<String>, E> {
+        Ok((!same(k, "$type")).then(|| k.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, k: String) -> Result<Option<String>, E> {
+        Ok((!same(&k, "$type")).then_some(k))
+    }
+}
+
+/// The entries kept before `$type`, then the rest of the map: a deserializer for a
+/// union member.
+struct ChainDe<'de, A> {
+    before: std::vec::IntoIter<(String, Value)>,
+    value: Option<Value>,
+    map: A,
+    _de: PhantomData<&'de ()>,
+}
+
+impl<'de, A: MapAccess<'de>> Deserializer<'de> for ChainDe<'de, A> {
+    type Error = A::Error;
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        v.visit_map(self)
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for ChainDe<'de, A> {
+    type Error = A::Error;
+    #[inline]
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.before.next() {
+            Some((k, v)) => {
+                self.value = Some(v);
+                seed.deserialize(de::value::StringDeserializer::<A::Error>::new(k))
+                    .map(Some)
+            }
+            None => self.map.next_key_seed(seed),
+        }
+    }
+    #[inline]
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.value.take() {
+            Some(v) => seed.deserialize(v).map_err(de::Error::custom),
+            None => self.map.next_value_seed(seed),
+        }
+    }
 }
 
 /// A record type: the generated `Record` of a record lexicon.

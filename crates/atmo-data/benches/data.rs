@@ -77,6 +77,21 @@ fn benches(c: &mut Criterion) {
             black_box(n)
         })
     });
+    // What `atmo_repo::Record::to_value` did before it decoded in one pass.
+    g.bench_function("atmo ValueRef then to_owned_value", |b| {
+        b.iter(|| {
+            for blk in &blocks {
+                black_box(cbor::decode_ref(black_box(blk)).unwrap().to_owned_value());
+            }
+        })
+    });
+    g.bench_function("atmo Value through serde (from_cbor)", |b| {
+        b.iter(|| {
+            for blk in &blocks {
+                black_box(atmo_data::from_cbor::<atmo_data::Value>(black_box(blk)).unwrap());
+            }
+        })
+    });
     g.bench_function("atmo validate", |b| {
         b.iter(|| {
             for blk in &blocks {

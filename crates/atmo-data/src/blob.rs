@@ -115,9 +115,102 @@ impl Serialize for Blob {
     }
 }
 
+/// Reads either form in one pass over the map, with the rules of [`Blob::from_value`]
+/// (and of reading atproto data: no repeated key).
 impl<'de> Deserialize<'de> for Blob {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Blob::from_value(&v).map_err(serde::de::Error::custom)
+        d.deserialize_map(BlobVisitor)
+    }
+}
+
+struct BlobVisitor;
+
+/// The value of a blob's key, as far as the blob needs it.
+enum Part {
+    Type(String),
+    Ref(Cid),
+    MimeType(String),
+    Size(i64),
+    LegacyCid(String),
+}
+
+impl<'de> serde::de::Visitor<'de> for BlobVisitor {
+    type Value = Blob;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a blob")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Blob, A::Error> {
+        use serde::de::Error as _;
+        let (mut ty, mut cid, mut mime, mut size, mut legacy) = (None, None, None, None, None);
+        while let Some(k) = map.next_key::<crate::Str>()? {
+            let part = match &*k {
+                "$type" => Part::Type(map.next_value()?),
+                "ref" => Part::Ref(
+                    map.next_value::<crate::serde_impl::Link>()
+                        .map_err(|_| A::Error::custom(bad("`ref` must be a link")))?
+                        .0,
+                ),
+                "mimeType" => Part::MimeType(
+                    map.next_value()
+                        .map_err(|_| A::Error::custom(bad("`mimeType` must be a string")))?,
+                ),
+                "size" => {
+                    Part::Size(map.next_value().map_err(|_| {
+                        A::Error::custom(bad("`size` must be a non-negative integer"))
+                    })?)
+                }
+                "cid" => Part::LegacyCid(
+                    map.next_value()
+                        .map_err(|_| A::Error::custom(bad("legacy form needs a `cid` string")))?,
+                ),
+                "$link" | "$bytes" => {
+                    return Err(A::Error::custom(format_args!(
+                        "a {} object must have no other keys",
+                        &*k
+                    )));
+                }
+                _ => {
+                    map.next_value::<Value>()?;
+                    continue;
+                }
+            };
+            let dup = match part {
+                Part::Type(v) => ty.replace(v).is_some(),
+                Part::Ref(v) => cid.replace(v).is_some(),
+                Part::MimeType(v) => mime.replace(v).is_some(),
+                Part::Size(v) => size.replace(v).is_some(),
+                Part::LegacyCid(v) => legacy.replace(v).is_some(),
+            };
+            if dup {
+                return Err(A::Error::custom(format_args!("duplicate key {:?}", &*k)));
+            }
+        }
+        let mime_type = mime.ok_or_else(|| A::Error::custom(bad("`mimeType` must be a string")))?;
+        match ty.as_deref() {
+            Some("blob") => {
+                let cid = cid.ok_or_else(|| A::Error::custom(bad("`ref` must be a link")))?;
+                let size = size.and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
+                    A::Error::custom(bad("`size` must be a non-negative integer"))
+                })?;
+                Ok(Blob {
+                    cid,
+                    mime_type,
+                    size: Some(size),
+                })
+            }
+            Some("") => Err(A::Error::custom("$type must not be empty")),
+            Some(_) => Err(A::Error::custom(bad("`$type` is not \"blob\""))),
+            None => {
+                let s = legacy
+                    .ok_or_else(|| A::Error::custom(bad("legacy form needs a `cid` string")))?;
+                Ok(Blob {
+                    cid: Cid::parse(&s).map_err(A::Error::custom)?,
+                    mime_type,
+                    size: None,
+                })
+            }
+        }
     }
 }

@@ -58,7 +58,9 @@ mod value_ref;
 pub use blob::Blob;
 pub use cid::{Cid, CidError};
 pub use error::Error;
-pub use serde_impl::{bytes, from_cbor, from_json, from_value, to_cbor, to_json, to_value};
+pub use serde_impl::{
+    bytes, from_cbor, from_cbor_with, from_json, from_value, to_cbor, to_json, to_value,
+};
 pub use str::{INLINE_LEN, Str};
 pub use value::{Map, Value, key_cmp};
 pub use value_ref::{ArrayIter, ArrayRef, CidRef, MapIter, MapRef, ValueRef};

@@ -198,14 +198,12 @@ impl std::fmt::Debug for FileBytes {
     }
 }
 
-/// Reads a whole file into memory, like [`std::fs::read`], on up to [`default_threads`]
-/// threads for a large file (on Unix; elsewhere this is [`std::fs::read`]).
+/// Reads a whole file into memory, like [`std::fs::read`], on the calling thread (see
+/// [`read_file_threads`] to split the copying between threads).
 ///
 /// For a file of tens of MiB, such as a large repository CAR, most of the time of reading
 /// it goes to the kernel copying the bytes and mapping fresh memory under them. On Linux
-/// such a file is read into memory on transparent huge pages (see [`FileBytes`]), and on
-/// Unix the copying is split between threads: each reads one part of the file into its
-/// part of the buffer.
+/// such a file is read into memory on transparent huge pages (see [`FileBytes`]).
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -222,7 +220,35 @@ impl std::fmt::Debug for FileBytes {
 /// # Errors
 /// Any I/O error of opening or reading the file.
 pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<FileBytes> {
+    read_file_threads(path, 1)
+}
+
+/// Like [`read_file`], with the copying of a large file (2 MiB per thread at least)
+/// split between up to `threads` threads on Unix, the calling one included (each reads
+/// one part of the file into its part of the buffer). The extra threads are scoped: this
+/// blocks until all are done, so inside an async runtime call it where blocking is
+/// allowed (such as tokio's `spawn_blocking`). With `threads` at most 1 no thread is
+/// started.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let path = std::env::temp_dir().join(format!("atmo-read-file-threads-doc-{}.car", std::process::id()));
+/// std::fs::write(&path, b"bytes")?;
+/// let bytes = atmo_repo::car::read_file_threads(&path, atmo_repo::car::default_threads())?;
+/// std::fs::remove_file(&path)?;
+/// assert_eq!(&bytes[..], b"bytes");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Any I/O error of opening or reading the file.
+pub fn read_file_threads(
+    path: impl AsRef<std::path::Path>,
+    threads: usize,
+) -> std::io::Result<FileBytes> {
     let path = path.as_ref();
+    #[cfg(not(unix))]
+    let _ = threads;
     #[cfg(unix)]
     {
         let file = std::fs::File::open(path)?;
@@ -235,7 +261,9 @@ pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<FileBytes
                 let range = skip..skip + len;
                 if let Some(buf) = map.get_mut(range.clone()) {
                     // A file that changed size under us is read again the ordinary way.
-                    if read_parts(&file, buf).is_ok() && file.metadata()?.len() == len as u64 {
+                    if read_parts(&file, buf, threads).is_ok()
+                        && file.metadata()?.len() == len as u64
+                    {
                         return Ok(FileBytes {
                             inner: FileInner::Map(map, range),
                         });
@@ -243,9 +271,10 @@ pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<FileBytes
                 }
             }
         }
-        if len / MIN_FILE_BYTES_PER_THREAD >= 2 {
+        if threads > 1 && len / MIN_FILE_BYTES_PER_THREAD >= 2 {
             let mut buf = vec![0u8; len];
-            if read_parts(&file, &mut buf).is_ok() && file.metadata()?.len() == len as u64 {
+            if read_parts(&file, &mut buf, threads).is_ok() && file.metadata()?.len() == len as u64
+            {
                 return Ok(FileBytes {
                     inner: FileInner::Vec(buf),
                 });
@@ -267,15 +296,13 @@ fn huge_buffer(len: usize) -> Option<memmap2::MmapMut> {
     Some(map)
 }
 
-/// Fills `buf` from the start of `file`, on up to [`default_threads`] threads (each
-/// reads one part) when it is large.
+/// Fills `buf` from the start of `file`, on up to `threads` threads (each reads one
+/// part) when it is large.
 #[cfg(unix)]
-fn read_parts(file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<()> {
+fn read_parts(file: &std::fs::File, buf: &mut [u8], threads: usize) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     let len = buf.len();
-    let threads = default_threads()
-        .min(len / MIN_FILE_BYTES_PER_THREAD)
-        .max(1);
+    let threads = threads.min(len / MIN_FILE_BYTES_PER_THREAD).max(1);
     if threads == 1 {
         return file.read_exact_at(buf, 0);
     }
@@ -325,17 +352,19 @@ pub struct CarReader<'a> {
     roots: Vec<Cid>,
     limits: CarLimits,
     check_hashes: bool,
-    /// 0 until set: [`default_threads`], looked up only when needed.
+    /// Threads for [`CarBlockStore`](crate::CarBlockStore) (1 unless set).
     threads: usize,
     blocks: usize,
     failed: bool,
 }
 
-/// Most threads [`CarReader::threads`] picks by default.
+/// Most threads [`default_threads`] suggests.
 pub const DEFAULT_MAX_THREADS: usize = 4;
 
-/// The thread count a new [`CarReader`] uses for [`CarBlockStore`](crate::CarBlockStore):
+/// A thread count to pass to [`CarReader::threads`], [`read_file_threads`] or
+/// [`Repo::for_each_record`](crate::Repo::for_each_record) when you choose to use several:
 /// the machine's available parallelism, at most [`DEFAULT_MAX_THREADS`] (1 if unknown).
+/// Nothing in this crate starts a thread unless given a count above 1.
 pub fn default_threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| {
@@ -383,7 +412,7 @@ impl<'a> CarReader<'a> {
             roots,
             limits,
             check_hashes: true,
-            threads: 0,
+            threads: 1,
             blocks: 0,
             failed: false,
         })
@@ -391,19 +420,22 @@ impl<'a> CarReader<'a> {
 
     /// Sets how many threads (the calling one included) read and hash-check the blocks
     /// when a [`CarBlockStore`](crate::CarBlockStore) or [`Repo`](crate::Repo) is made
-    /// from this reader: with 1 (or 0) they are read one after the other on the calling
-    /// thread. The default is [`default_threads`]. Files under 512 KiB are read on the
-    /// calling thread whatever this says (starting a thread costs more than hashing a few
-    /// hundred KiB), and iterating the reader itself always checks each block as it is
-    /// yielded.
+    /// from this reader. The default is 1: the blocks are read one after the other on the
+    /// calling thread and no thread is started; [`default_threads`] suggests a count for
+    /// when you want several. The extra threads are scoped (they end before the store is
+    /// returned), so the call blocks until the whole file is read: inside an async
+    /// runtime make the store where blocking is allowed (such as tokio's
+    /// `spawn_blocking`). Files under 512 KiB are read on the calling thread whatever this
+    /// says (starting a thread costs more than hashing a few hundred KiB), and iterating
+    /// the reader itself always checks each block as it is yielded.
     ///
     /// ```
     /// # fn main() -> Result<(), atmo_repo::Error> {
     /// use atmo_data::Cid;
-    /// use atmo_repo::{CarBlockStore, car::{CarReader, write_car}};
+    /// use atmo_repo::{CarBlockStore, car::{CarReader, default_threads, write_car}};
     /// let cid = Cid::for_raw(b"blob");
     /// let car = write_car(&[cid], [(cid, &b"blob"[..])]);
-    /// let store = CarBlockStore::from_reader(CarReader::new(&car)?.threads(1))?;
+    /// let store = CarBlockStore::from_reader(CarReader::new(&car)?.threads(default_threads()))?;
     /// assert_eq!(store.get(&cid), Some(&b"blob"[..]));
     /// # Ok(()) }
     /// ```
@@ -412,13 +444,9 @@ impl<'a> CarReader<'a> {
         self
     }
 
-    /// The thread count set by [`Self::threads`], or [`default_threads`].
+    /// The thread count set by [`Self::threads`] (1 if not set).
     pub fn thread_count(&self) -> usize {
-        if self.threads == 0 {
-            default_threads()
-        } else {
-            self.threads
-        }
+        self.threads
     }
 
     /// Stops checking block bytes against their CIDs. Only for input you trust (for

@@ -321,6 +321,17 @@ pub enum RepoError {
         /// The decoder's error.
         source: atmo_data::cbor::DecodeError,
     },
+    /// A record does not fit the type it was decoded into (see
+    /// [`Record::decode`](crate::Record::decode)).
+    #[error("record {path} ({cid}) does not fit the type: {message}")]
+    RecordType {
+        /// The record's path (`collection/rkey`).
+        path: String,
+        /// The record's CID.
+        cid: Cid,
+        /// What does not fit, naming the field.
+        message: String,
+    },
     /// A record is not a map.
     #[error("record {path} ({cid}) is not a map")]
     RecordNotMap {

@@ -10,11 +10,18 @@
 //! - [`Commit`]: decode (v3, and v2), sign with an atmo-crypto [`Keypair`](atmo_crypto::Keypair),
 //!   verify with a [`PublicKey`](atmo_crypto::PublicKey).
 //! - [`Repo`]: a whole repository from a CAR: records in key order ([`Repo::records`]) or
-//!   on several threads ([`Repo::for_each_record`]), [`Repo::verify`]; and
-//!   [`build_repo`]: records and a key to a signed repository CAR. Large CARs are read
-//!   and hash-checked on several threads ([`car::CarReader::threads`]; default
-//!   [`car::default_threads`]); [`car::read_file`] loads a file on several threads too
-//!   (on Linux into transparent huge pages: [`car::FileBytes`]).
+//!   on several threads ([`Repo::for_each_record`]), each decoded on demand as a borrowed
+//!   [`ValueRef`](atmo_data::ValueRef), an owned [`Value`](atmo_data::Value) or straight
+//!   into a typed value such as an atmo-api record type ([`Record::decode`], one pass, no
+//!   `Value` in between); [`Repo::verify`]; and [`build_repo`]: records and a key to a
+//!   signed repository CAR.
+//! - Threads are always your explicit choice: nothing starts a thread unless given a
+//!   count above 1 ([`car::CarReader::threads`] to read and hash-check a large CAR,
+//!   [`car::read_file_threads`] to load a file, [`Repo::for_each_record`]; a count to
+//!   pass: [`car::default_threads`]). The threads are scoped, so these calls block until
+//!   done: inside an async runtime make them where blocking is allowed (tokio's
+//!   `spawn_blocking`). [`car::read_file`] loads a file on the calling thread (on Linux
+//!   into transparent huge pages: [`car::FileBytes`]).
 //! - Edits and sync 1.1: [`mst::Editor`] (insert, update, delete: the new root and exactly
 //!   the new nodes), [`mst::Mst::proof`] (the nodes covering keys), [`apply_writes`] (a
 //!   batch of writes to a new signed commit with the blocks and operations of its

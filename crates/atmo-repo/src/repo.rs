@@ -47,9 +47,10 @@ pub struct Repo<'a> {
 }
 
 impl<'a> Repo<'a> {
-    /// Reads a repository CAR with the default limits, checking every block's hash (on
-    /// [`car::default_threads`](crate::car::default_threads) threads for a large file),
-    /// and decodes its commit.
+    /// Reads a repository CAR with the default limits, checking every block's hash on the
+    /// calling thread, and decodes its commit. To check the hashes of a large file on
+    /// several threads, use [`Repo::from_reader`] with
+    /// [`CarReader::threads`](crate::car::CarReader::threads).
     ///
     /// # Errors
     /// [`Error::Car`] for a bad file, [`RepoError::NoRoot`] or
@@ -115,11 +116,14 @@ impl<'a> Repo<'a> {
     }
 
     /// Hands every record to `f` on up to `threads` threads (the calling one included;
-    /// [`car::default_threads`](crate::car::default_threads) is a good choice), in no
-    /// particular order, with the same checks as [`Repo::records`], and returns the
+    /// [`car::default_threads`](crate::car::default_threads) is a good choice when you want
+    /// several), in no particular order, with the same checks as [`Repo::records`], and returns the
     /// number of records. The tree is cut into subtrees that the threads walk in turn, so
     /// the walk, the record lookups and whatever `f` does (such as decoding the record)
-    /// run side by side. With `threads` at most 1 this is [`Repo::records`] in a loop.
+    /// run side by side. With `threads` at most 1 this is [`Repo::records`] in a loop and
+    /// no thread is started. The extra threads are scoped: the call returns once they
+    /// are all done, so inside an async runtime call it where blocking is allowed (such
+    /// as tokio's `spawn_blocking`), as for any long computation.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -346,12 +350,61 @@ impl<'a> Record<'a> {
         })
     }
 
-    /// Decodes the record into an owned [`Value`].
+    /// Decodes the record into an owned [`Value`], in one pass over its bytes.
     ///
     /// # Errors
     /// [`RepoError::RecordCbor`] if it is not strict DAG-CBOR.
     pub fn to_value(&self) -> Result<Value, Error> {
-        Ok(self.value()?.to_owned_value())
+        cbor::decode(self.bytes).map_err(|source| self.cbor_error(source))
+    }
+
+    /// Decodes the record straight into a typed value, such as a generated record type
+    /// of atmo-api (`app_bsky::feed::post::Record`), in one pass over its bytes and with
+    /// the strict DAG-CBOR rules: no [`Value`] is built on the way (see
+    /// [`atmo_data::from_cbor`]). Strings may be borrowed from the CAR (`&'a str`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use atmo_crypto::{Curve, Keypair};
+    /// # let key = Keypair::generate(Curve::K256)?;
+    /// # let post = atmo_data::json::from_str(r#"{"$type": "app.bsky.feed.post", "text": "hi", "createdAt": "2024-01-01T00:00:00Z"}"#)?;
+    /// # let did = "did:plc:abcdefghijklmnopqrstuvwx".parse()?;
+    /// # let car = atmo_repo::build_repo(&did, &key, atmo_syntax::Tid::now(), [("app.bsky.feed.post/3kabcdefghij2".to_string(), post)])?.car;
+    /// #[derive(serde::Deserialize)]
+    /// struct Post<'a> {
+    ///     text: &'a str,
+    /// }
+    /// let repo = atmo_repo::Repo::from_car(&car)?;
+    /// for record in repo.collection("app.bsky.feed.post") {
+    ///     let post: Post = record?.decode()?;
+    ///     assert_eq!(post.text, "hi");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`RepoError::RecordCbor`] if it is not strict DAG-CBOR, [`RepoError::RecordType`]
+    /// if it does not fit `T`.
+    pub fn decode<T: serde::Deserialize<'a>>(&self) -> Result<T, Error> {
+        atmo_data::from_cbor(self.bytes).map_err(|e| match e {
+            atmo_data::Error::Cbor(source) => self.cbor_error(source),
+            other => RepoError::RecordType {
+                path: self.path.clone(),
+                cid: self.cid,
+                message: other.to_string(),
+            }
+            .into(),
+        })
+    }
+
+    #[cold]
+    fn cbor_error(&self, source: cbor::DecodeError) -> Error {
+        RepoError::RecordCbor {
+            path: self.path.clone(),
+            cid: self.cid,
+            source,
+        }
+        .into()
     }
 }
 

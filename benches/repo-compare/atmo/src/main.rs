@@ -1,54 +1,68 @@
-//! atmo-repo driver: CAR file -> every record decoded.
+//! atmo-repo driver: CAR file -> every record decoded, every block hash checked.
 //!
-//! `car::read_file` reads the file (on `car::default_threads()` threads for a large one,
-//! on Linux into memory on transparent huge pages);
-//! `Repo::from_car` checks every block against its CID (SHA-256, on the same number of
-//! threads); `Repo::for_each_record` walks the tree's subtrees on those threads with the
-//! canonical-form checks and decodes each record there to a borrowed, fully validated
-//! `ValueRef` (strict DAG-CBOR).
+//! `ATMO_MODE` says what each record is decoded to:
+//! - `ref` (default): a borrowed, fully validated `ValueRef` (strict DAG-CBOR);
+//! - `owned`: an owned `atmo_data::Value` (`Record::to_value`), what atrium-repo's
+//!   `Ipld` is;
+//! - `typed`: each `app.bsky.*` record as its generated atmo-api type
+//!   (`app_bsky::feed::post::Record`...), in one pass (`Record::decode`), no `Value` in
+//!   between; a record of another collection as an owned `Value`.
 //!
-//! For comparison: `ATMO_STD_READ=1` reads the file with `std::fs::read` instead;
-//! `ATMO_SEQUENTIAL=1` does everything on one thread (`std::fs::read`, `threads(1)`,
-//! `repo.records()` in key order). `ATMO_TIMING=1` prints the time of each phase (read,
-//! index and hash-check, walk and decode) to stderr.
+//! `ATMO_THREADS` (default `car::default_threads()`, at most 4) is the thread count, an
+//! explicit choice everywhere: `car::read_file_threads` reads the file (on Linux into
+//! memory on transparent huge pages), `CarReader::threads` checks every block against its
+//! CID (SHA-256), `Repo::for_each_record` walks the tree's subtrees with the
+//! canonical-form checks and decodes each record there. With 1, everything runs on the
+//! calling thread and no thread is started. `ATMO_TIMING=1` prints the time of each phase
+//! (read, index and hash-check, walk and decode) to stderr.
+use atmo_api::app_bsky::{actor, feed, graph};
+use atmo_repo::{Error, Record};
+use std::hint::black_box;
+
+fn typed(r: &Record<'_>) -> Result<(), Error> {
+    match r.collection() {
+        "app.bsky.feed.post" => drop(black_box(r.decode::<feed::post::Record>()?)),
+        "app.bsky.feed.like" => drop(black_box(r.decode::<feed::like::Record>()?)),
+        "app.bsky.graph.follow" => drop(black_box(r.decode::<graph::follow::Record>()?)),
+        "app.bsky.feed.repost" => drop(black_box(r.decode::<feed::repost::Record>()?)),
+        "app.bsky.actor.profile" => drop(black_box(r.decode::<actor::profile::Record>()?)),
+        _ => drop(black_box(r.to_value()?)),
+    }
+    Ok(())
+}
+
 fn main() {
     let path = std::env::args()
         .nth(1)
         .expect("usage: repo-compare-atmo FILE.car");
-    let sequential = std::env::var_os("ATMO_SEQUENTIAL").is_some();
+    let mode = std::env::var("ATMO_MODE").unwrap_or_else(|_| "ref".into());
+    let threads = std::env::var("ATMO_THREADS")
+        .ok()
+        .map(|t| t.parse::<usize>().expect("ATMO_THREADS: a number"))
+        .unwrap_or_else(atmo_repo::car::default_threads)
+        .max(1);
     let timing = std::env::var_os("ATMO_TIMING").is_some();
     let t0 = std::time::Instant::now();
-    let (std_bytes, file_bytes);
-    let bytes: &[u8] = if sequential || std::env::var_os("ATMO_STD_READ").is_some() {
-        std_bytes = std::fs::read(&path).expect("read");
-        &std_bytes
-    } else {
-        file_bytes = atmo_repo::car::read_file(&path).expect("read");
-        &file_bytes
-    };
+    let bytes = atmo_repo::car::read_file_threads(&path, threads).expect("read");
     let t1 = t0.elapsed();
-    let mut t2 = t1;
-    let n = if sequential {
-        let reader = atmo_repo::car::CarReader::new(bytes)
-            .expect("CAR header")
-            .threads(1);
-        let repo = atmo_repo::Repo::from_reader(reader).expect("open repo");
-        let mut n = 0usize;
-        for r in repo.records() {
-            let r = r.expect("walk tree");
-            std::hint::black_box(r.value().expect("decode record"));
-            n += 1;
-        }
-        n
-    } else {
-        let repo = atmo_repo::Repo::from_car(bytes).expect("open repo");
-        t2 = t0.elapsed();
-        repo.for_each_record(atmo_repo::car::default_threads(), |r| {
-            std::hint::black_box(r.value()?);
+    let reader = atmo_repo::car::CarReader::new(&bytes)
+        .expect("CAR header")
+        .threads(threads);
+    let repo = atmo_repo::Repo::from_reader(reader).expect("open repo");
+    let t2 = t0.elapsed();
+    let n = match mode.as_str() {
+        "ref" => repo.for_each_record(threads, |r| {
+            black_box(r.value()?);
             Ok(())
-        })
-        .expect("walk tree and decode records")
-    };
+        }),
+        "owned" => repo.for_each_record(threads, |r| {
+            black_box(r.to_value()?);
+            Ok(())
+        }),
+        "typed" => repo.for_each_record(threads, |r| typed(&r)),
+        other => panic!("ATMO_MODE: ref, owned or typed, not {other:?}"),
+    }
+    .expect("walk tree and decode records");
     if timing {
         let t3 = t0.elapsed();
         eprintln!("read {t1:?}, index {:?}, walk {:?}", t2 - t1, t3 - t2);

@@ -218,20 +218,20 @@ impl<'a, S: Sink<'a>> Put<S::Out> for ObjPut<'_, 'a, S> {
 /// The decoder's state: the input not read yet (a slice cursor, which the compiler keeps
 /// in registers with fewer bounds checks than an index) and the input's total length, from
 /// which offsets for errors are computed.
-struct Decoder<'a> {
-    rest: &'a [u8],
+pub(crate) struct Decoder<'a> {
+    pub(crate) rest: &'a [u8],
     total: usize,
-    limits: DecodeLimits,
+    pub(crate) limits: DecodeLimits,
 }
 
 /// The decoder's internal error: boxed, so that a `Result<Value, Fail>` is no bigger than
 /// a `Value` (the error takes the enum's spare tag values) and each item returns through
 /// one small slot. Errors are rare, so the allocation is off the hot path.
-type Fail = Box<DecodeError>;
+pub(crate) type Fail = Box<DecodeError>;
 
 #[cold]
 #[inline(never)]
-fn fail(offset: usize, kind: K) -> Fail {
+pub(crate) fn fail(offset: usize, kind: K) -> Fail {
     Box::new(DecodeError { offset, kind })
 }
 
@@ -241,14 +241,29 @@ fn err<T>(offset: usize, kind: K) -> Result<T, Fail> {
 }
 
 impl<'a> Decoder<'a> {
+    /// A decoder over the whole of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8], limits: DecodeLimits) -> Self {
+        Self {
+            rest: bytes,
+            total: bytes.len(),
+            limits,
+        }
+    }
+
+    /// Checks one whole item (at nesting `depth`) with the strict rules, building nothing.
+    #[inline]
+    pub(crate) fn skip(&mut self, depth: usize) -> Result<(), Fail> {
+        self.value::<Nothing>(depth)
+    }
+
     /// Offset of the next byte to read.
     #[inline(always)]
-    fn pos(&self) -> usize {
+    pub(crate) fn pos(&self) -> usize {
         self.total - self.rest.len()
     }
 
     #[inline(always)]
-    fn byte(&mut self) -> Result<u8, Fail> {
+    pub(crate) fn byte(&mut self) -> Result<u8, Fail> {
         match self.rest.split_first() {
             Some((&b, r)) => {
                 self.rest = r;
@@ -261,7 +276,7 @@ impl<'a> Decoder<'a> {
     /// Reads the argument of a head whose initial byte (at `start`) had `info`,
     /// enforcing the shortest form. Arguments below 24 (most of them) cost no call.
     #[inline(always)]
-    fn arg(&mut self, info: u8, start: usize) -> Result<u64, Fail> {
+    pub(crate) fn arg(&mut self, info: u8, start: usize) -> Result<u64, Fail> {
         if info < 24 {
             Ok(u64::from(info))
         } else if info == 24 {
@@ -330,7 +345,7 @@ impl<'a> Decoder<'a> {
 
     /// Takes `len` bytes of string content for an item starting at `start`.
     #[inline]
-    fn take(&mut self, len: u64, start: usize) -> Result<&'a [u8], Fail> {
+    pub(crate) fn take(&mut self, len: u64, start: usize) -> Result<&'a [u8], Fail> {
         if len > self.limits.max_bytes as u64 {
             return err(
                 start,
@@ -352,7 +367,7 @@ impl<'a> Decoder<'a> {
 
     /// The error for text bytes `b` (just taken) that are not UTF-8.
     #[cold]
-    fn bad_utf8(&self, b: &[u8]) -> Fail {
+    pub(crate) fn bad_utf8(&self, b: &[u8]) -> Fail {
         let at = std::str::from_utf8(b).err().map_or(0, |e| e.valid_up_to());
         fail(self.pos() - b.len() + at, K::InvalidUtf8)
     }
@@ -360,7 +375,7 @@ impl<'a> Decoder<'a> {
     /// Checks a collection length against the limits and the input left, and returns a
     /// capacity the remaining input can justify (`min_size` bytes per entry at least).
     #[inline]
-    fn count(&self, len: u64, start: usize, min_size: usize) -> Result<usize, Fail> {
+    pub(crate) fn count(&self, len: u64, start: usize, min_size: usize) -> Result<usize, Fail> {
         if len > self.limits.max_items as u64 {
             return err(
                 start,
@@ -542,7 +557,7 @@ impl<'a> Decoder<'a> {
 /// True if key `a` sorts strictly before key `b` in DAG-CBOR order (shorter first, then
 /// bytewise). Keys are short, so a byte loop beats a call to `memcmp`.
 #[inline(always)]
-fn key_less(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn key_less(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return a.len() < b.len();
     }

@@ -11,7 +11,7 @@
 //!
 //! Encoding is deterministic, so for any accepted input `encode(&decode(b)?) == b`.
 
-mod decode;
+pub(crate) mod decode;
 mod encode;
 
 pub use decode::{decode, decode_prefix, decode_ref, decode_ref_with, decode_with, validate};

@@ -1,14 +1,17 @@
 //! serde support: typed Rust values to and from DAG-CBOR and atproto JSON.
 
+mod cbor_de;
 mod de;
 mod ser;
 mod value_serde;
 
+pub(crate) use value_serde::Link;
+
 pub use de::from_value;
 pub use ser::to_value;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, cbor, json};
 
@@ -32,13 +35,79 @@ pub fn to_cbor<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, Error> {
     Ok(cbor::encode(&to_value(v)?))
 }
 
-/// Deserializes strict DAG-CBOR into a typed value.
+/// Deserializes strict DAG-CBOR into a typed value, in one pass over the bytes (no
+/// [`Value`](crate::Value) in between), with the rules and default limits of
+/// [`cbor::decode`]. Strings and byte strings can be borrowed from `bytes` (`&str` and
+/// `&[u8]` fields).
+///
+/// Every byte is checked, also in the parts the type skips, so the input is accepted
+/// exactly when [`cbor::decode`] accepts it and `T` accepts the value, and a CBOR error
+/// is the one [`cbor::decode`] reports.
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// #[derive(serde::Deserialize, PartialEq, Debug)]
+/// struct Post<'a> { text: &'a str, link: Option<atmo_data::Cid> }
+/// let bytes = atmo_data::cbor::encode(&atmo_data::json::from_str(r#"{"text": "hi",
+///     "link": {"$link": "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"}}"#)?);
+/// let post: Post = atmo_data::from_cbor(&bytes)?;
+/// assert_eq!(post.text, "hi");
+/// assert!(atmo_data::from_cbor::<Post>(&bytes[..bytes.len() - 1]).is_err());
+/// # Ok(()) }
+/// ```
 ///
 /// # Errors
 /// [`Error::Cbor`] if the bytes are not strict DAG-CBOR, [`Error::Serde`] if they do not
 /// fit the type.
-pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    from_value(cbor::decode(bytes)?)
+pub fn from_cbor<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
+    from_cbor_with(bytes, &cbor::DecodeLimits::DEFAULT)
+}
+
+/// Like [`from_cbor`], with explicit limits.
+///
+/// ```
+/// use atmo_data::cbor::DecodeLimits;
+/// let bytes = [0x81, 0x81, 0x01]; // [[1]]
+/// let limits = DecodeLimits::DEFAULT.with_max_depth(1);
+/// assert!(atmo_data::from_cbor_with::<Vec<Vec<i64>>>(&bytes, &limits).is_err());
+/// assert_eq!(atmo_data::from_cbor::<Vec<Vec<i64>>>(&bytes).unwrap(), [[1]]);
+/// ```
+///
+/// # Errors
+/// As for [`from_cbor`]; [`Error::Cbor`] also for input beyond `limits`.
+pub fn from_cbor_with<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    limits: &cbor::DecodeLimits,
+) -> Result<T, Error> {
+    let mut de = cbor_de::CborDe::new(bytes, *limits);
+    let out = T::deserialize(&mut de);
+    // The value is returned as it is (a large record is not copied again).
+    if out.is_ok() && de.rest().is_empty() {
+        return out;
+    }
+    Err(cbor_failure(bytes, limits, out.err(), &de))
+}
+
+/// The error of a failed [`from_cbor_with`]: the first CBOR problem in the input, as the
+/// whole-input decoder reports it, takes precedence over a type error met before it;
+/// then bytes after the value.
+#[cold]
+#[inline(never)]
+fn cbor_failure(
+    bytes: &[u8],
+    limits: &cbor::DecodeLimits,
+    err: Option<Error>,
+    de: &cbor_de::CborDe<'_>,
+) -> Error {
+    if let Err(c) = cbor::validate(bytes, limits) {
+        return Error::Cbor(c);
+    }
+    err.unwrap_or(Error::Cbor(cbor::DecodeError {
+        offset: de.pos(),
+        kind: cbor::DecodeErrorKind::TrailingBytes {
+            extra: de.rest().len(),
+        },
+    }))
 }
 
 /// Serializes to compact atproto JSON (`{"$link"}`, `{"$bytes"}`).
@@ -49,13 +118,33 @@ pub fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String, Error> {
     Ok(json::to_string(&to_value(v)?))
 }
 
-/// Deserializes atproto JSON into a typed value, applying the data model rules.
+/// Deserializes atproto JSON into a typed value, applying the data model rules, in one
+/// pass over the text (no [`Value`](crate::Value) in between): `{"$link"}` reads as a
+/// [`Cid`](crate::Cid), `{"$bytes"}` as a [`bytes`] field, floats are refused.
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// #[derive(serde::Deserialize)]
+/// struct Ref { cid: atmo_data::Cid }
+/// let r: Ref = atmo_data::from_json(
+///     r#"{"cid": {"$link": "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"}}"#,
+/// )?;
+/// assert_eq!(r.cid.to_string(), "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm");
+/// # Ok(()) }
+/// ```
 ///
 /// # Errors
 /// [`Error::Json`] if the text is not atproto JSON, [`Error::Serde`] if it does not fit
 /// the type.
 pub fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, Error> {
-    from_value(json::from_str(s)?)
+    serde_json::from_str::<T>(s).map_err(|e| {
+        // Errors are rare: tell a text that is not atproto JSON (as `json::from_str`
+        // reports it) from one that does not fit the type.
+        match json::from_str(s) {
+            Err(j) => Error::Json(j),
+            Ok(_) => Error::Serde(json::JsonError::from(e).to_string()),
+        }
+    })
 }
 
 /// `#[serde(with = "atmo_data::bytes")]` for `Vec<u8>` fields: a CBOR byte string, or

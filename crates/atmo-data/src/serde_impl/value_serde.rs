@@ -6,12 +6,14 @@
 
 use std::fmt;
 
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::json::{decode_base64, encode_base64};
-use crate::value::{Map, key_cmp};
+use crate::value::{Map, common_key, intern, key_cmp};
 use crate::{Cid, Value};
 
 /// Newtype-struct name that marks a CID (as binary bytes) between this crate's serde
@@ -38,7 +40,7 @@ impl Serialize for Cid {
     }
 }
 
-struct CidVisitor;
+pub(crate) struct CidVisitor;
 
 impl<'de> Visitor<'de> for CidVisitor {
     type Value = Cid;
@@ -73,6 +75,20 @@ impl<'de> Visitor<'de> for CidVisitor {
             return Err(de::Error::custom("a $link object must have no other keys"));
         }
         Cid::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+/// A [`Cid`] that must be a link: `{"$link"}` in JSON (not a bare string), tag 42 in
+/// DAG-CBOR.
+pub(crate) struct Link(pub(crate) Cid);
+
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_map(CidVisitor).map(Link)
+        } else {
+            Cid::deserialize(d).map(Link)
+        }
     }
 }
 
@@ -185,13 +201,89 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Array(v))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries: Vec<(String, Value)> =
+        let mut entries: Vec<(Cow<'static, str>, Value)> =
             Vec::with_capacity(map.size_hint().unwrap_or(0).min(1024));
-        while let Some(k) = map.next_key::<String>()? {
+        while let Some(k) = map.next_key_seed(KeySeed)? {
             let v: Value = map.next_value()?;
             entries.push((k, v));
         }
-        object(entries).map_err(de::Error::custom)
+        object_cow(entries).map_err(de::Error::custom)
+    }
+}
+
+/// A map key: a shared static string for the keys common in atproto data (no
+/// allocation), else an owned copy.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'static, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Cow<'static, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(intern(v))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(match common_key(v.as_bytes()) {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(v),
+        })
+    }
+}
+
+/// [`object`] for entries with shared keys: entries already in DAG-CBOR order (as they
+/// come from DAG-CBOR) are neither sorted again nor copied.
+fn object_cow(mut entries: Vec<(Cow<'static, str>, Value)>) -> Result<Value, String> {
+    let special = |k: &str| k.len() >= 5 && (k == "$link" || k == "$bytes");
+    if entries.iter().any(|(k, _)| special(k)) {
+        return object(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v))
+                .collect(),
+        );
+    }
+    let sorted = entries
+        .windows(2)
+        .all(|w| matches!(w, [a, b] if key_cmp(&a.0, &b.0) == std::cmp::Ordering::Less));
+    if !sorted {
+        entries.sort_by(|a, b| key_cmp(&a.0, &b.0));
+        if let Some(w) = entries
+            .windows(2)
+            .find(|w| matches!(w, [a, b] if a.0 == b.0))
+        {
+            let k = w.first().map(|e| e.0.as_ref()).unwrap_or_default();
+            return Err(format!("duplicate key {k:?}"));
+        }
+    }
+    typed_object(Map::from_sorted_unchecked(entries))
+}
+
+impl Value {
+    /// The value of a data model object read as `entries`, with the rules that reading
+    /// atproto data applies: `{"$link": "<CID>"}` alone is a link, `{"$bytes": "<base64>"}`
+    /// alone is bytes, keys must not repeat, a `$type` must be a non-empty string, and a
+    /// `"$type": "blob"` object must be a well-formed blob. The entries may come in any
+    /// order.
+    ///
+    /// ```
+    /// use atmo_data::Value;
+    /// let v = Value::from_object_entries(vec![("b".into(), Value::from(1)), ("a".into(), Value::Null)]);
+    /// assert_eq!(v.unwrap().as_map().map(|m| m.keys().collect::<Vec<_>>()), Some(vec!["a", "b"]));
+    /// assert!(Value::from_object_entries(vec![("$type".into(), Value::from(""))]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Serde`](crate::Error::Serde) naming the rule the entries break.
+    pub fn from_object_entries(entries: Vec<(String, Value)>) -> Result<Value, crate::Error> {
+        object(entries).map_err(crate::Error::Serde)
     }
 }
 
@@ -236,6 +328,11 @@ fn object(mut entries: Vec<(String, Value)>) -> Result<Value, String> {
             .map(|(k, v)| (std::borrow::Cow::Owned(k), v))
             .collect(),
     );
+    typed_object(map)
+}
+
+/// The `$type` and blob rules on a map.
+fn typed_object(map: Map) -> Result<Value, String> {
     if let Some(t) = map.get("$type") {
         match t {
             Value::String(s) if !s.is_empty() => {

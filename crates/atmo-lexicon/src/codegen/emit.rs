@@ -350,6 +350,10 @@ impl Emitter<'_> {
         let mut fields = String::new();
         let mut ser = String::new();
         let mut de = String::new();
+        let mut de_arms = String::new();
+        let mut cbor_order: Vec<&String> = o.properties.keys().collect();
+        cbor_order.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        let de_names: Vec<String> = cbor_order.iter().map(|p| format!("{p:?}")).collect();
         let mut taken = Names::new();
         let mut field_values = Vec::new();
         let mut members = Vec::new();
@@ -402,7 +406,20 @@ impl Emitter<'_> {
                 _ => dm,
             };
             let _ = writeln!(ser, "m.{sm}({prop:?}, &self.{field})?;");
-            let _ = writeln!(de, "{field}: m.{dm}({prop:?})?,");
+            // One pass: a match arm reads the field's value into slot `f.{i}`, then the
+            // struct is built from the slots. `i` is the field's place in DAG-CBOR key
+            // order (shorter first, then bytewise), the order keys come in from DAG-CBOR.
+            let i = cbor_order
+                .iter()
+                .position(|p| *p == prop)
+                .unwrap_or_default();
+            let (arm, build) = match dm {
+                "req" => ("req", format!("m.need(f.{i}, {i})?")),
+                "opt" => ("opt", format!("f.{i}.flatten()")),
+                _ => ("opt", format!("f.{i}")),
+            };
+            let _ = writeln!(de_arms, "{i} => m.{arm}(&mut f.{i})?,");
+            let _ = writeln!(de, "{field}: {build},");
         }
         let extra = taken.claim("extra");
         let mutable = if o.properties.is_empty() { "" } else { "mut " };
@@ -426,9 +443,25 @@ impl Emitter<'_> {
             s,
             "impl serde::Serialize for {ty} {{\nfn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\nlet {mutable}m = {rt}::MapSer::new(s)?;\n{ser}m.end(&self.{extra})\n}}\n}}"
         );
+        let de_loop = match de_names.len() {
+            0 => "while m.field()?.is_some() {}\n".to_owned(),
+            // One field: every known key is field 0.
+            1 => format!(
+                "let mut f = (None,);\nwhile m.field()?.is_some() {{\n{};\n}}\n",
+                de_arms
+                    .trim_start_matches("0 => ")
+                    .trim_end()
+                    .trim_end_matches(',')
+            ),
+            n => format!(
+                "let mut f = ({});\nwhile let Some(i) = m.field()? {{\nmatch i {{\n{de_arms}_ => {{}}\n}}\n}}\n",
+                vec!["None"; n].join(", ")
+            ),
+        };
         let _ = writeln!(
             s,
-            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\nlet {mutable}m = {rt}::MapDe::new(d)?;\nOk(Self {{\n{de}{extra}: m.rest(),\n}})\n}}\n}}"
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::object(d)\n}}\n}}\nimpl {rt}::Object for {ty} {{\nconst FIELDS: &'static [&'static str] = &[{names}];\nfn read<'de, A: serde::de::MapAccess<'de>>(mut m: {rt}::MapDe<'de, A>) -> Result<Self, A::Error> {{\n{de_loop}Ok(Self {{\n{de}{extra}: m.rest(),\n}})\n}}\n}}",
+            names = de_names.join(", ")
         );
         s.push_str(&constructors(&rt, ty, &o.required, &members, Some(&extra)));
         self.out.push_str(&s);
@@ -621,26 +654,37 @@ impl Emitter<'_> {
         if members.is_empty() && u.closed {
             s = s.replace("match self {", "match *self {");
         }
+        // One pass: `rt::union` finds `$type` and hands the rest of the map to `member`.
         let _ = writeln!(
             s,
-            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\nlet (tag, v) = {rt}::deserialize_tagged(d)?;\nOk(match tag.as_deref() {{"
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::union(d)\n}}\n}}\nimpl {rt}::Union for {ty} {{\nfn member<'de, A: serde::de::MapAccess<'de>>(tag: &str, m: {rt}::Member<'_, 'de, A>) -> Result<Self, A::Error> {{"
         );
-        for (v, _, tag) in &members {
-            let _ = writeln!(s, "Some({tag:?}) => Self::{v}({rt}::from_value(v)?),");
-        }
-        if u.closed {
-            let _ = writeln!(s, "other => return Err({rt}::unknown_type(other)),");
+        let fallback = if u.closed {
+            "return Err(m.not_member())"
         } else {
-            s.push_str("_ => Self::Unknown(v),\n");
+            "Self::Unknown(m.unknown()?)"
+        };
+        if members.is_empty() {
+            let only = if u.closed {
+                "Err(m.not_member())"
+            } else {
+                "Ok(Self::Unknown(m.unknown()?))"
+            };
+            let _ = writeln!(s, "let _ = tag;\n{only}");
+        } else {
+            s.push_str("Ok(match tag {\n");
+            for (v, _, tag) in &members {
+                let _ = writeln!(s, "{tag:?} => Self::{v}(m.read()?),");
+            }
+            let _ = writeln!(s, "_ => {fallback},\n}})");
         }
-        s.push_str("})\n}\n}\n");
-        if members.is_empty() && !u.closed {
-            // An open union with no listed members: everything is `Unknown`.
-            s = s.replace("let (tag, v) =", "let (_, v) =").replace(
-                "Ok(match tag.as_deref() {\n_ => Self::Unknown(v),\n})",
-                "Ok(Self::Unknown(v))",
+        s.push_str("}\n");
+        if !u.closed {
+            s.push_str(
+                "fn untagged(v: atmo_data::Value) -> Option<Self> {\nSome(Self::Unknown(v))\n}\n",
             );
         }
+        s.push_str("}\n");
         if !from.is_empty() {
             let _ = writeln!(s, "{rt}::union_from! {{ {ty};");
             for (v, t) in from {

@@ -33,13 +33,37 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "version",
+        "messageMe",
+        "currentKey",
+        "keyPackage",
+        "continuityProofs",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            continuity_proofs: m.opt("continuityProofs")?,
-            current_key: m.req("currentKey")?,
-            key_package: m.opt("keyPackage")?,
-            message_me: m.opt("messageMe")?,
-            version: m.req("version")?,
+            continuity_proofs: f.4.flatten(),
+            current_key: m.need(f.2, 2)?,
+            key_package: f.3.flatten(),
+            message_me: f.1.flatten(),
+            version: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -94,10 +118,25 @@ impl serde::Serialize for MessageMe {
 }
 impl<'de> serde::Deserialize<'de> for MessageMe {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MessageMe {
+    const FIELDS: &'static [&'static str] = &["messageMeUrl", "showButtonTo"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            message_me_url: m.req("messageMeUrl")?,
-            show_button_to: m.req("showButtonTo")?,
+            message_me_url: m.need(f.0, 0)?,
+            show_button_to: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

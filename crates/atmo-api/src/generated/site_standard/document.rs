@@ -18,8 +18,19 @@ impl serde::Serialize for RecordContent {
 }
 impl<'de> serde::Deserialize<'de> for RecordContent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (_, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(Self::Unknown(v))
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordContent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        let _ = tag;
+        Ok(Self::Unknown(m.unknown()?))
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `site.standard.document`.
@@ -44,13 +55,21 @@ impl serde::Serialize for RecordLabels {
 }
 impl<'de> serde::Deserialize<'de> for RecordLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { RecordLabels;
@@ -73,8 +92,19 @@ impl serde::Serialize for RecordLinks {
 }
 impl<'de> serde::Deserialize<'de> for RecordLinks {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (_, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(Self::Unknown(v))
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLinks {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        let _ = tag;
+        Ok(Self::Unknown(m.unknown()?))
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A `site.standard.document` record (key: `tid`).
@@ -135,22 +165,66 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "path",
+        "site",
+        "tags",
+        "links",
+        "title",
+        "labels",
+        "content",
+        "updatedAt",
+        "coverImage",
+        "bskyPostRef",
+        "description",
+        "publishedAt",
+        "textContent",
+        "contributors",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                9 => m.opt(&mut f.9)?,
+                6 => m.opt(&mut f.6)?,
+                13 => m.opt(&mut f.13)?,
+                8 => m.opt(&mut f.8)?,
+                10 => m.opt(&mut f.10)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                11 => m.req(&mut f.11)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                12 => m.opt(&mut f.12)?,
+                4 => m.req(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            bsky_post_ref: m.opt("bskyPostRef")?,
-            content: m.opt("content")?,
-            contributors: m.opt("contributors")?,
-            cover_image: m.opt("coverImage")?,
-            description: m.opt("description")?,
-            labels: m.opt("labels")?,
-            links: m.opt("links")?,
-            path: m.opt("path")?,
-            published_at: m.req("publishedAt")?,
-            site: m.req("site")?,
-            tags: m.opt("tags")?,
-            text_content: m.opt("textContent")?,
-            title: m.req("title")?,
-            updated_at: m.opt("updatedAt")?,
+            bsky_post_ref: f.9.flatten(),
+            content: f.6.flatten(),
+            contributors: f.13.flatten(),
+            cover_image: f.8.flatten(),
+            description: f.10.flatten(),
+            labels: f.5.flatten(),
+            links: f.3.flatten(),
+            path: f.0.flatten(),
+            published_at: m.need(f.11, 11)?,
+            site: m.need(f.1, 1)?,
+            tags: f.2.flatten(),
+            text_content: f.12.flatten(),
+            title: m.need(f.4, 4)?,
+            updated_at: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -228,11 +302,27 @@ impl serde::Serialize for Contributor {
 }
 impl<'de> serde::Deserialize<'de> for Contributor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Contributor {
+    const FIELDS: &'static [&'static str] = &["did", "role", "displayName"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            role: m.opt("role")?,
+            did: m.need(f.0, 0)?,
+            display_name: f.2.flatten(),
+            role: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -23,13 +23,21 @@ impl serde::Serialize for RecordLabels {
 }
 impl<'de> serde::Deserialize<'de> for RecordLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { RecordLabels;
@@ -73,15 +81,43 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "url",
+        "icon",
+        "name",
+        "labels",
+        "basicTheme",
+        "description",
+        "preferences",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            basic_theme: m.opt("basicTheme")?,
-            description: m.opt("description")?,
-            icon: m.opt("icon")?,
-            labels: m.opt("labels")?,
-            name: m.req("name")?,
-            preferences: m.opt("preferences")?,
-            url: m.req("url")?,
+            basic_theme: f.4.flatten(),
+            description: f.5.flatten(),
+            icon: f.1.flatten(),
+            labels: f.3.flatten(),
+            name: m.need(f.2, 2)?,
+            preferences: f.6.flatten(),
+            url: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -137,9 +173,20 @@ impl serde::Serialize for Preferences {
 }
 impl<'de> serde::Deserialize<'de> for Preferences {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Preferences {
+    const FIELDS: &'static [&'static str] = &["showInDiscover"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            show_in_discover: m.opt("showInDiscover")?,
+            show_in_discover: f.0.flatten(),
             extra: m.rest(),
         })
     }

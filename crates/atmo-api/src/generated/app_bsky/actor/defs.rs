@@ -18,9 +18,20 @@ impl serde::Serialize for AdultContentPref {
 }
 impl<'de> serde::Deserialize<'de> for AdultContentPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AdultContentPref {
+    const FIELDS: &'static [&'static str] = &["enabled"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            enabled: m.req("enabled")?,
+            enabled: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -54,9 +65,20 @@ impl serde::Serialize for BskyAppProgressGuide {
 }
 impl<'de> serde::Deserialize<'de> for BskyAppProgressGuide {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BskyAppProgressGuide {
+    const FIELDS: &'static [&'static str] = &["guide"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            guide: m.req("guide")?,
+            guide: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -99,12 +121,30 @@ impl serde::Serialize for BskyAppStatePref {
 }
 impl<'de> serde::Deserialize<'de> for BskyAppStatePref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BskyAppStatePref {
+    const FIELDS: &'static [&'static str] =
+        &["nuxs", "isBetaUser", "queuedNudges", "activeProgressGuide"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active_progress_guide: m.opt("activeProgressGuide")?,
-            is_beta_user: m.opt("isBetaUser")?,
-            nuxs: m.opt("nuxs")?,
-            queued_nudges: m.opt("queuedNudges")?,
+            active_progress_guide: f.3.flatten(),
+            is_beta_user: f.1.flatten(),
+            nuxs: f.0.flatten(),
+            queued_nudges: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -146,11 +186,27 @@ impl serde::Serialize for ContentLabelPref {
 }
 impl<'de> serde::Deserialize<'de> for ContentLabelPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ContentLabelPref {
+    const FIELDS: &'static [&'static str] = &["label", "labelerDid", "visibility"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            label: m.req("label")?,
-            labeler_did: m.opt("labelerDid")?,
-            visibility: m.req("visibility")?,
+            label: m.need(f.0, 0)?,
+            labeler_did: f.1.flatten(),
+            visibility: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -209,11 +265,27 @@ impl serde::Serialize for DeclaredAgePref {
 }
 impl<'de> serde::Deserialize<'de> for DeclaredAgePref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DeclaredAgePref {
+    const FIELDS: &'static [&'static str] = &["isOverAge13", "isOverAge16", "isOverAge18"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            is_over_age13: m.opt("isOverAge13")?,
-            is_over_age16: m.opt("isOverAge16")?,
-            is_over_age18: m.opt("isOverAge18")?,
+            is_over_age13: f.0.flatten(),
+            is_over_age16: f.1.flatten(),
+            is_over_age18: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -265,14 +337,40 @@ impl serde::Serialize for FeedViewPref {
 }
 impl<'de> serde::Deserialize<'de> for FeedViewPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FeedViewPref {
+    const FIELDS: &'static [&'static str] = &[
+        "feed",
+        "hideReplies",
+        "hideReposts",
+        "hideQuotePosts",
+        "hideRepliesByLikeCount",
+        "hideRepliesByUnfollowed",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            feed: m.req("feed")?,
-            hide_quote_posts: m.opt("hideQuotePosts")?,
-            hide_replies: m.opt("hideReplies")?,
-            hide_replies_by_like_count: m.opt("hideRepliesByLikeCount")?,
-            hide_replies_by_unfollowed: m.opt("hideRepliesByUnfollowed")?,
-            hide_reposts: m.opt("hideReposts")?,
+            feed: m.need(f.0, 0)?,
+            hide_quote_posts: f.3.flatten(),
+            hide_replies: f.1.flatten(),
+            hide_replies_by_like_count: f.4.flatten(),
+            hide_replies_by_unfollowed: f.5.flatten(),
+            hide_reposts: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -319,9 +417,20 @@ impl serde::Serialize for HiddenPostsPref {
 }
 impl<'de> serde::Deserialize<'de> for HiddenPostsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for HiddenPostsPref {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -354,9 +463,20 @@ impl serde::Serialize for InterestsPref {
 }
 impl<'de> serde::Deserialize<'de> for InterestsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for InterestsPref {
+    const FIELDS: &'static [&'static str] = &["tags"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            tags: m.req("tags")?,
+            tags: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -392,10 +512,25 @@ impl serde::Serialize for KnownFollowers {
 }
 impl<'de> serde::Deserialize<'de> for KnownFollowers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for KnownFollowers {
+    const FIELDS: &'static [&'static str] = &["count", "followers"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            count: m.req("count")?,
-            followers: m.req("followers")?,
+            count: m.need(f.0, 0)?,
+            followers: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -428,9 +563,20 @@ impl serde::Serialize for LabelerPrefItem {
 }
 impl<'de> serde::Deserialize<'de> for LabelerPrefItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerPrefItem {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -462,9 +608,20 @@ impl serde::Serialize for LabelersPref {
 }
 impl<'de> serde::Deserialize<'de> for LabelersPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelersPref {
+    const FIELDS: &'static [&'static str] = &["labelers"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            labelers: m.req("labelers")?,
+            labelers: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -502,10 +659,25 @@ impl serde::Serialize for LiveEventPreferences {
 }
 impl<'de> serde::Deserialize<'de> for LiveEventPreferences {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LiveEventPreferences {
+    const FIELDS: &'static [&'static str] = &["hideAllFeeds", "hiddenFeedIds"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            hidden_feed_ids: m.opt("hiddenFeedIds")?,
-            hide_all_feeds: m.opt("hideAllFeeds")?,
+            hidden_feed_ids: f.1.flatten(),
+            hide_all_feeds: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -554,13 +726,31 @@ impl serde::Serialize for MutedWord {
 }
 impl<'de> serde::Deserialize<'de> for MutedWord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MutedWord {
+    const FIELDS: &'static [&'static str] = &["id", "value", "targets", "expiresAt", "actorTarget"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_target: m.opt("actorTarget")?,
-            expires_at: m.opt("expiresAt")?,
-            id: m.opt("id")?,
-            targets: m.req("targets")?,
-            value: m.req("value")?,
+            actor_target: f.4.flatten(),
+            expires_at: f.3.flatten(),
+            id: f.0.flatten(),
+            targets: m.need(f.2, 2)?,
+            value: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -622,9 +812,20 @@ impl serde::Serialize for MutedWordsPref {
 }
 impl<'de> serde::Deserialize<'de> for MutedWordsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MutedWordsPref {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -666,12 +867,29 @@ impl serde::Serialize for Nux {
 }
 impl<'de> serde::Deserialize<'de> for Nux {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Nux {
+    const FIELDS: &'static [&'static str] = &["id", "data", "completed", "expiresAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            completed: m.req("completed")?,
-            data: m.opt("data")?,
-            expires_at: m.opt("expiresAt")?,
-            id: m.req("id")?,
+            completed: m.need(f.2, 2)?,
+            data: f.1.flatten(),
+            expires_at: f.3.flatten(),
+            id: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -715,9 +933,20 @@ impl serde::Serialize for PersonalDetailsPref {
 }
 impl<'de> serde::Deserialize<'de> for PersonalDetailsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PersonalDetailsPref {
+    const FIELDS: &'static [&'static str] = &["birthDate"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            birth_date: m.opt("birthDate")?,
+            birth_date: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -754,13 +983,21 @@ impl serde::Serialize for PostInteractionSettingsPrefPostgateEmbeddingRulesItem 
 }
 impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefPostgateEmbeddingRulesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.postgate#disableRule") => {
-                Self::PostgateDisableRule(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for PostInteractionSettingsPrefPostgateEmbeddingRulesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.postgate#disableRule" => Self::PostgateDisableRule(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { PostInteractionSettingsPrefPostgateEmbeddingRulesItem;
@@ -801,22 +1038,24 @@ impl serde::Serialize for PostInteractionSettingsPrefThreadgateAllowRulesItem {
 }
 impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPrefThreadgateAllowRulesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.threadgate#mentionRule") => {
-                Self::ThreadgateMentionRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#followerRule") => {
-                Self::ThreadgateFollowerRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#followingRule") => {
-                Self::ThreadgateFollowingRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#listRule") => {
-                Self::ThreadgateListRule(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for PostInteractionSettingsPrefThreadgateAllowRulesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.threadgate#mentionRule" => Self::ThreadgateMentionRule(m.read()?),
+            "app.bsky.feed.threadgate#followerRule" => Self::ThreadgateFollowerRule(m.read()?),
+            "app.bsky.feed.threadgate#followingRule" => Self::ThreadgateFollowingRule(m.read()?),
+            "app.bsky.feed.threadgate#listRule" => Self::ThreadgateListRule(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { PostInteractionSettingsPrefThreadgateAllowRulesItem;
@@ -849,10 +1088,25 @@ impl serde::Serialize for PostInteractionSettingsPref {
 }
 impl<'de> serde::Deserialize<'de> for PostInteractionSettingsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PostInteractionSettingsPref {
+    const FIELDS: &'static [&'static str] = &["threadgateAllowRules", "postgateEmbeddingRules"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            postgate_embedding_rules: m.opt("postgateEmbeddingRules")?,
-            threadgate_allow_rules: m.opt("threadgateAllowRules")?,
+            postgate_embedding_rules: f.1.flatten(),
+            threadgate_allow_rules: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -965,58 +1219,38 @@ impl serde::Serialize for PreferencesItem {
 }
 impl<'de> serde::Deserialize<'de> for PreferencesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.actor.defs#adultContentPref") => {
-                Self::AdultContentPref(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for PreferencesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.actor.defs#adultContentPref" => Self::AdultContentPref(m.read()?),
+            "app.bsky.actor.defs#contentLabelPref" => Self::ContentLabelPref(m.read()?),
+            "app.bsky.actor.defs#savedFeedsPref" => Self::SavedFeedsPref(m.read()?),
+            "app.bsky.actor.defs#savedFeedsPrefV2" => Self::SavedFeedsPrefV2(m.read()?),
+            "app.bsky.actor.defs#personalDetailsPref" => Self::PersonalDetailsPref(m.read()?),
+            "app.bsky.actor.defs#declaredAgePref" => Self::DeclaredAgePref(m.read()?),
+            "app.bsky.actor.defs#feedViewPref" => Self::FeedViewPref(m.read()?),
+            "app.bsky.actor.defs#threadViewPref" => Self::ThreadViewPref(m.read()?),
+            "app.bsky.actor.defs#interestsPref" => Self::InterestsPref(m.read()?),
+            "app.bsky.actor.defs#mutedWordsPref" => Self::MutedWordsPref(m.read()?),
+            "app.bsky.actor.defs#hiddenPostsPref" => Self::HiddenPostsPref(m.read()?),
+            "app.bsky.actor.defs#bskyAppStatePref" => Self::BskyAppStatePref(m.read()?),
+            "app.bsky.actor.defs#labelersPref" => Self::LabelersPref(m.read()?),
+            "app.bsky.actor.defs#postInteractionSettingsPref" => {
+                Self::PostInteractionSettingsPref(m.read()?)
             }
-            Some("app.bsky.actor.defs#contentLabelPref") => {
-                Self::ContentLabelPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#savedFeedsPref") => {
-                Self::SavedFeedsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#savedFeedsPrefV2") => {
-                Self::SavedFeedsPrefV2(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#personalDetailsPref") => {
-                Self::PersonalDetailsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#declaredAgePref") => {
-                Self::DeclaredAgePref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#feedViewPref") => {
-                Self::FeedViewPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#threadViewPref") => {
-                Self::ThreadViewPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#interestsPref") => {
-                Self::InterestsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#mutedWordsPref") => {
-                Self::MutedWordsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#hiddenPostsPref") => {
-                Self::HiddenPostsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#bskyAppStatePref") => {
-                Self::BskyAppStatePref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#labelersPref") => {
-                Self::LabelersPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#postInteractionSettingsPref") => {
-                Self::PostInteractionSettingsPref(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#verificationPrefs") => {
-                Self::VerificationPrefs(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.actor.defs#liveEventPreferences") => {
-                Self::LiveEventPreferences(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            "app.bsky.actor.defs#verificationPrefs" => Self::VerificationPrefs(m.read()?),
+            "app.bsky.actor.defs#liveEventPreferences" => Self::LiveEventPreferences(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { PreferencesItem;
@@ -1068,15 +1302,43 @@ impl serde::Serialize for ProfileAssociated {
 }
 impl<'de> serde::Deserialize<'de> for ProfileAssociated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileAssociated {
+    const FIELDS: &'static [&'static str] = &[
+        "chat",
+        "germ",
+        "lists",
+        "labeler",
+        "feedgens",
+        "starterPacks",
+        "activitySubscription",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                6 => m.opt(&mut f.6)?,
+                0 => m.opt(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity_subscription: m.opt("activitySubscription")?,
-            chat: m.opt("chat")?,
-            feedgens: m.opt("feedgens")?,
-            germ: m.opt("germ")?,
-            labeler: m.opt("labeler")?,
-            lists: m.opt("lists")?,
-            starter_packs: m.opt("starterPacks")?,
+            activity_subscription: f.6.flatten(),
+            chat: f.0.flatten(),
+            feedgens: f.4.flatten(),
+            germ: f.1.flatten(),
+            labeler: f.3.flatten(),
+            lists: f.2.flatten(),
+            starter_packs: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -1116,9 +1378,20 @@ impl serde::Serialize for ProfileAssociatedActivitySubscription {
 }
 impl<'de> serde::Deserialize<'de> for ProfileAssociatedActivitySubscription {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileAssociatedActivitySubscription {
+    const FIELDS: &'static [&'static str] = &["allowSubscriptions"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            allow_subscriptions: m.req("allowSubscriptions")?,
+            allow_subscriptions: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1161,10 +1434,25 @@ impl serde::Serialize for ProfileAssociatedChat {
 }
 impl<'de> serde::Deserialize<'de> for ProfileAssociatedChat {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileAssociatedChat {
+    const FIELDS: &'static [&'static str] = &["allowIncoming", "allowGroupInvites"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            allow_group_invites: m.opt("allowGroupInvites")?,
-            allow_incoming: m.req("allowIncoming")?,
+            allow_group_invites: f.1.flatten(),
+            allow_incoming: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1222,10 +1510,25 @@ impl serde::Serialize for ProfileAssociatedGerm {
 }
 impl<'de> serde::Deserialize<'de> for ProfileAssociatedGerm {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileAssociatedGerm {
+    const FIELDS: &'static [&'static str] = &["messageMeUrl", "showButtonTo"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            message_me_url: m.req("messageMeUrl")?,
-            show_button_to: m.req("showButtonTo")?,
+            message_me_url: m.need(f.0, 0)?,
+            show_button_to: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -1292,22 +1595,66 @@ impl serde::Serialize for ProfileView {
 }
 impl<'de> serde::Deserialize<'de> for ProfileView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileView {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "debug",
+        "avatar",
+        "handle",
+        "labels",
+        "status",
+        "viewer",
+        "pronouns",
+        "createdAt",
+        "indexedAt",
+        "associated",
+        "description",
+        "displayName",
+        "verification",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                10 => m.opt(&mut f.10)?,
+                2 => m.opt(&mut f.2)?,
+                8 => m.opt(&mut f.8)?,
+                1 => m.opt(&mut f.1)?,
+                11 => m.opt(&mut f.11)?,
+                0 => m.req(&mut f.0)?,
+                12 => m.opt(&mut f.12)?,
+                3 => m.req(&mut f.3)?,
+                9 => m.opt(&mut f.9)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.opt(&mut f.5)?,
+                13 => m.opt(&mut f.13)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated: m.opt("associated")?,
-            avatar: m.opt("avatar")?,
-            created_at: m.opt("createdAt")?,
-            debug: m.opt("debug")?,
-            description: m.opt("description")?,
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            handle: m.req("handle")?,
-            indexed_at: m.opt("indexedAt")?,
-            labels: m.opt("labels")?,
-            pronouns: m.opt("pronouns")?,
-            status: m.opt("status")?,
-            verification: m.opt("verification")?,
-            viewer: m.opt("viewer")?,
+            associated: f.10.flatten(),
+            avatar: f.2.flatten(),
+            created_at: f.8.flatten(),
+            debug: f.1.flatten(),
+            description: f.11.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: f.12.flatten(),
+            handle: m.need(f.3, 3)?,
+            indexed_at: f.9.flatten(),
+            labels: f.4.flatten(),
+            pronouns: f.7.flatten(),
+            status: f.5.flatten(),
+            verification: f.13.flatten(),
+            viewer: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -1393,20 +1740,60 @@ impl serde::Serialize for ProfileViewBasic {
 }
 impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileViewBasic {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "debug",
+        "avatar",
+        "handle",
+        "labels",
+        "status",
+        "viewer",
+        "pronouns",
+        "createdAt",
+        "associated",
+        "displayName",
+        "verification",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                9 => m.opt(&mut f.9)?,
+                2 => m.opt(&mut f.2)?,
+                8 => m.opt(&mut f.8)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                10 => m.opt(&mut f.10)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.opt(&mut f.5)?,
+                11 => m.opt(&mut f.11)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated: m.opt("associated")?,
-            avatar: m.opt("avatar")?,
-            created_at: m.opt("createdAt")?,
-            debug: m.opt("debug")?,
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            handle: m.req("handle")?,
-            labels: m.opt("labels")?,
-            pronouns: m.opt("pronouns")?,
-            status: m.opt("status")?,
-            verification: m.opt("verification")?,
-            viewer: m.opt("viewer")?,
+            associated: f.9.flatten(),
+            avatar: f.2.flatten(),
+            created_at: f.8.flatten(),
+            debug: f.1.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: f.10.flatten(),
+            handle: m.need(f.3, 3)?,
+            labels: f.4.flatten(),
+            pronouns: f.7.flatten(),
+            status: f.5.flatten(),
+            verification: f.11.flatten(),
+            viewer: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -1506,29 +1893,88 @@ impl serde::Serialize for ProfileViewDetailed {
 }
 impl<'de> serde::Deserialize<'de> for ProfileViewDetailed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileViewDetailed {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "debug",
+        "avatar",
+        "banner",
+        "handle",
+        "labels",
+        "status",
+        "viewer",
+        "website",
+        "pronouns",
+        "createdAt",
+        "indexedAt",
+        "associated",
+        "pinnedPost",
+        "postsCount",
+        "description",
+        "displayName",
+        "followsCount",
+        "verification",
+        "followersCount",
+        "joinedViaStarterPack",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                12 => m.opt(&mut f.12)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                10 => m.opt(&mut f.10)?,
+                1 => m.opt(&mut f.1)?,
+                15 => m.opt(&mut f.15)?,
+                0 => m.req(&mut f.0)?,
+                16 => m.opt(&mut f.16)?,
+                19 => m.opt(&mut f.19)?,
+                17 => m.opt(&mut f.17)?,
+                4 => m.req(&mut f.4)?,
+                11 => m.opt(&mut f.11)?,
+                20 => m.opt(&mut f.20)?,
+                5 => m.opt(&mut f.5)?,
+                13 => m.opt(&mut f.13)?,
+                14 => m.opt(&mut f.14)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.opt(&mut f.6)?,
+                18 => m.opt(&mut f.18)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated: m.opt("associated")?,
-            avatar: m.opt("avatar")?,
-            banner: m.opt("banner")?,
-            created_at: m.opt("createdAt")?,
-            debug: m.opt("debug")?,
-            description: m.opt("description")?,
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            followers_count: m.opt("followersCount")?,
-            follows_count: m.opt("followsCount")?,
-            handle: m.req("handle")?,
-            indexed_at: m.opt("indexedAt")?,
-            joined_via_starter_pack: m.opt("joinedViaStarterPack")?,
-            labels: m.opt("labels")?,
-            pinned_post: m.opt("pinnedPost")?,
-            posts_count: m.opt("postsCount")?,
-            pronouns: m.opt("pronouns")?,
-            status: m.opt("status")?,
-            verification: m.opt("verification")?,
-            viewer: m.opt("viewer")?,
-            website: m.opt("website")?,
+            associated: f.12.flatten(),
+            avatar: f.2.flatten(),
+            banner: f.3.flatten(),
+            created_at: f.10.flatten(),
+            debug: f.1.flatten(),
+            description: f.15.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: f.16.flatten(),
+            followers_count: f.19.flatten(),
+            follows_count: f.17.flatten(),
+            handle: m.need(f.4, 4)?,
+            indexed_at: f.11.flatten(),
+            joined_via_starter_pack: f.20.flatten(),
+            labels: f.5.flatten(),
+            pinned_post: f.13.flatten(),
+            posts_count: f.14.flatten(),
+            pronouns: f.9.flatten(),
+            status: f.6.flatten(),
+            verification: f.18.flatten(),
+            viewer: f.7.flatten(),
+            website: f.8.flatten(),
             extra: m.rest(),
         })
     }
@@ -1611,12 +2057,29 @@ impl serde::Serialize for SavedFeed {
 }
 impl<'de> serde::Deserialize<'de> for SavedFeed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SavedFeed {
+    const FIELDS: &'static [&'static str] = &["id", "type", "value", "pinned"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            id: m.req("id")?,
-            pinned: m.req("pinned")?,
-            r#type: m.req("type")?,
-            value: m.req("value")?,
+            id: m.need(f.0, 0)?,
+            pinned: m.need(f.3, 3)?,
+            r#type: m.need(f.1, 1)?,
+            value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -1669,11 +2132,27 @@ impl serde::Serialize for SavedFeedsPref {
 }
 impl<'de> serde::Deserialize<'de> for SavedFeedsPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SavedFeedsPref {
+    const FIELDS: &'static [&'static str] = &["saved", "pinned", "timelineIndex"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            pinned: m.req("pinned")?,
-            saved: m.req("saved")?,
-            timeline_index: m.opt("timelineIndex")?,
+            pinned: m.need(f.1, 1)?,
+            saved: m.need(f.0, 0)?,
+            timeline_index: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -1715,9 +2194,20 @@ impl serde::Serialize for SavedFeedsPrefV2 {
 }
 impl<'de> serde::Deserialize<'de> for SavedFeedsPrefV2 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SavedFeedsPrefV2 {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1754,11 +2244,21 @@ impl serde::Serialize for StatusViewEmbed {
 }
 impl<'de> serde::Deserialize<'de> for StatusViewEmbed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for StatusViewEmbed {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.external#view" => Self::ExternalView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { StatusViewEmbed;
@@ -1802,17 +2302,49 @@ impl serde::Serialize for StatusView {
 }
 impl<'de> serde::Deserialize<'de> for StatusView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StatusView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "embed",
+        "labels",
+        "record",
+        "status",
+        "isActive",
+        "expiresAt",
+        "isDisabled",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                7 => m.opt(&mut f.7)?,
+                6 => m.opt(&mut f.6)?,
+                8 => m.opt(&mut f.8)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            embed: m.opt("embed")?,
-            expires_at: m.opt("expiresAt")?,
-            is_active: m.opt("isActive")?,
-            is_disabled: m.opt("isDisabled")?,
-            labels: m.opt("labels")?,
-            record: m.req("record")?,
-            status: m.req("status")?,
-            uri: m.opt("uri")?,
+            cid: f.0.flatten(),
+            embed: f.2.flatten(),
+            expires_at: f.7.flatten(),
+            is_active: f.6.flatten(),
+            is_disabled: f.8.flatten(),
+            labels: f.3.flatten(),
+            record: m.need(f.4, 4)?,
+            status: m.need(f.5, 5)?,
+            uri: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1871,9 +2403,20 @@ impl serde::Serialize for ThreadViewPref {
 }
 impl<'de> serde::Deserialize<'de> for ThreadViewPref {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadViewPref {
+    const FIELDS: &'static [&'static str] = &["sort"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            sort: m.opt("sort")?,
+            sort: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1923,9 +2466,20 @@ impl serde::Serialize for VerificationPrefs {
 }
 impl<'de> serde::Deserialize<'de> for VerificationPrefs {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationPrefs {
+    const FIELDS: &'static [&'static str] = &["hideBadges"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            hide_badges: m.opt("hideBadges")?,
+            hide_badges: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1968,11 +2522,28 @@ impl serde::Serialize for VerificationState {
 }
 impl<'de> serde::Deserialize<'de> for VerificationState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationState {
+    const FIELDS: &'static [&'static str] =
+        &["verifications", "verifiedStatus", "trustedVerifierStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            trusted_verifier_status: m.req("trustedVerifierStatus")?,
-            verifications: m.req("verifications")?,
-            verified_status: m.req("verifiedStatus")?,
+            trusted_verifier_status: m.need(f.2, 2)?,
+            verifications: m.need(f.0, 0)?,
+            verified_status: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -2046,14 +2617,40 @@ impl serde::Serialize for VerificationView {
 }
 impl<'de> serde::Deserialize<'de> for VerificationView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationView {
+    const FIELDS: &'static [&'static str] = &[
+        "uri",
+        "issuer",
+        "isValid",
+        "createdAt",
+        "issuerHandle",
+        "issuerDisplayName",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            is_valid: m.req("isValid")?,
-            issuer: m.req("issuer")?,
-            issuer_display_name: m.opt("issuerDisplayName")?,
-            issuer_handle: m.opt("issuerHandle")?,
-            uri: m.req("uri")?,
+            created_at: m.need(f.3, 3)?,
+            is_valid: m.need(f.2, 2)?,
+            issuer: m.need(f.1, 1)?,
+            issuer_display_name: f.5.flatten(),
+            issuer_handle: f.4.flatten(),
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2130,19 +2727,57 @@ impl serde::Serialize for ViewerState {
 }
 impl<'de> serde::Deserialize<'de> for ViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewerState {
+    const FIELDS: &'static [&'static str] = &[
+        "muted",
+        "blocking",
+        "blockedBy",
+        "following",
+        "followedBy",
+        "mutedByList",
+        "blockingByList",
+        "knownFollowers",
+        "mutedOnlyReposts",
+        "mutedOnlyQuoteposts",
+        "activitySubscription",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                10 => m.opt(&mut f.10)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.opt(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                9 => m.opt(&mut f.9)?,
+                8 => m.opt(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity_subscription: m.opt("activitySubscription")?,
-            blocked_by: m.opt("blockedBy")?,
-            blocking: m.opt("blocking")?,
-            blocking_by_list: m.opt("blockingByList")?,
-            followed_by: m.opt("followedBy")?,
-            following: m.opt("following")?,
-            known_followers: m.opt("knownFollowers")?,
-            muted: m.opt("muted")?,
-            muted_by_list: m.opt("mutedByList")?,
-            muted_only_quoteposts: m.opt("mutedOnlyQuoteposts")?,
-            muted_only_reposts: m.opt("mutedOnlyReposts")?,
+            activity_subscription: f.10.flatten(),
+            blocked_by: f.2.flatten(),
+            blocking: f.1.flatten(),
+            blocking_by_list: f.6.flatten(),
+            followed_by: f.4.flatten(),
+            following: f.3.flatten(),
+            known_followers: f.7.flatten(),
+            muted: f.0.flatten(),
+            muted_by_list: f.5.flatten(),
+            muted_only_quoteposts: f.9.flatten(),
+            muted_only_reposts: f.8.flatten(),
             extra: m.rest(),
         })
     }

@@ -23,13 +23,21 @@ impl serde::Serialize for RecordLabels {
 }
 impl<'de> serde::Deserialize<'de> for RecordLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { RecordLabels;
@@ -77,18 +85,52 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "avatar",
+        "banner",
+        "labels",
+        "website",
+        "pronouns",
+        "createdAt",
+        "pinnedPost",
+        "description",
+        "displayName",
+        "joinedViaStarterPack",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            avatar: m.opt("avatar")?,
-            banner: m.opt("banner")?,
-            created_at: m.opt("createdAt")?,
-            description: m.opt("description")?,
-            display_name: m.opt("displayName")?,
-            joined_via_starter_pack: m.opt("joinedViaStarterPack")?,
-            labels: m.opt("labels")?,
-            pinned_post: m.opt("pinnedPost")?,
-            pronouns: m.opt("pronouns")?,
-            website: m.opt("website")?,
+            avatar: f.0.flatten(),
+            banner: f.1.flatten(),
+            created_at: f.5.flatten(),
+            description: f.7.flatten(),
+            display_name: f.8.flatten(),
+            joined_via_starter_pack: f.9.flatten(),
+            labels: f.2.flatten(),
+            pinned_post: f.6.flatten(),
+            pronouns: f.4.flatten(),
+            website: f.3.flatten(),
             extra: m.rest(),
         })
     }

@@ -28,12 +28,29 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["email", "language", "regionCode", "countryCode"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            country_code: m.req("countryCode")?,
-            email: m.req("email")?,
-            language: m.req("language")?,
-            region_code: m.opt("regionCode")?,
+            country_code: m.need(f.3, 3)?,
+            email: m.need(f.0, 0)?,
+            language: m.need(f.1, 1)?,
+            region_code: f.2.flatten(),
             extra: m.rest(),
         })
     }

@@ -35,9 +35,20 @@ impl serde::Serialize for Config {
 }
 impl<'de> serde::Deserialize<'de> for Config {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Config {
+    const FIELDS: &'static [&'static str] = &["regions"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            regions: m.req("regions")?,
+            regions: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -116,31 +127,41 @@ impl serde::Serialize for ConfigRegionRulesItem {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegionRulesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.ageassurance.defs#configRegionRuleDefault") => {
-                Self::ConfigRegionRuleDefault(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ConfigRegionRulesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.ageassurance.defs#configRegionRuleDefault" => {
+                Self::ConfigRegionRuleDefault(m.read()?)
             }
-            Some("app.bsky.ageassurance.defs#configRegionRuleIfDeclaredOverAge") => {
-                Self::ConfigRegionRuleIfDeclaredOverAge(crate::rt::from_value(v)?)
+            "app.bsky.ageassurance.defs#configRegionRuleIfDeclaredOverAge" => {
+                Self::ConfigRegionRuleIfDeclaredOverAge(m.read()?)
             }
-            Some("app.bsky.ageassurance.defs#configRegionRuleIfDeclaredUnderAge") => {
-                Self::ConfigRegionRuleIfDeclaredUnderAge(crate::rt::from_value(v)?)
+            "app.bsky.ageassurance.defs#configRegionRuleIfDeclaredUnderAge" => {
+                Self::ConfigRegionRuleIfDeclaredUnderAge(m.read()?)
             }
-            Some("app.bsky.ageassurance.defs#configRegionRuleIfAssuredOverAge") => {
-                Self::ConfigRegionRuleIfAssuredOverAge(crate::rt::from_value(v)?)
+            "app.bsky.ageassurance.defs#configRegionRuleIfAssuredOverAge" => {
+                Self::ConfigRegionRuleIfAssuredOverAge(m.read()?)
             }
-            Some("app.bsky.ageassurance.defs#configRegionRuleIfAssuredUnderAge") => {
-                Self::ConfigRegionRuleIfAssuredUnderAge(crate::rt::from_value(v)?)
+            "app.bsky.ageassurance.defs#configRegionRuleIfAssuredUnderAge" => {
+                Self::ConfigRegionRuleIfAssuredUnderAge(m.read()?)
             }
-            Some("app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan") => {
-                Self::ConfigRegionRuleIfAccountNewerThan(crate::rt::from_value(v)?)
+            "app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan" => {
+                Self::ConfigRegionRuleIfAccountNewerThan(m.read()?)
             }
-            Some("app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan") => {
-                Self::ConfigRegionRuleIfAccountOlderThan(crate::rt::from_value(v)?)
+            "app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan" => {
+                Self::ConfigRegionRuleIfAccountOlderThan(m.read()?)
             }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ConfigRegionRulesItem;
@@ -190,14 +211,40 @@ impl serde::Serialize for ConfigRegion {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConfigRegion {
+    const FIELDS: &'static [&'static str] = &[
+        "rules",
+        "platforms",
+        "regionCode",
+        "countryCode",
+        "minAccessAge",
+        "additionalVerificationMethods",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                5 => m.opt(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            additional_verification_methods: m.opt("additionalVerificationMethods")?,
-            country_code: m.req("countryCode")?,
-            min_access_age: m.req("minAccessAge")?,
-            platforms: m.opt("platforms")?,
-            region_code: m.opt("regionCode")?,
-            rules: m.req("rules")?,
+            additional_verification_methods: f.5.flatten(),
+            country_code: m.need(f.3, 3)?,
+            min_access_age: m.need(f.4, 4)?,
+            platforms: f.1.flatten(),
+            region_code: f.2.flatten(),
+            rules: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -261,9 +308,20 @@ impl serde::Serialize for ConfigRegionRuleDefault {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegionRuleDefault {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConfigRegionRuleDefault {
+    const FIELDS: &'static [&'static str] = &["access"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            access: m.req("access")?,
+            access: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -300,10 +358,25 @@ impl serde::Serialize for ConfigRegionRuleIfAccountNewerThan {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountNewerThan {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConfigRegionRuleIfAccountNewerThan {
+    const FIELDS: &'static [&'static str] = &["date", "access"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.req("access")?,
-            date: m.req("date")?,
+            access: m.need(f.1, 1)?,
+            date: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -341,10 +414,25 @@ impl serde::Serialize for ConfigRegionRuleIfAccountOlderThan {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAccountOlderThan {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConfigRegionRuleIfAccountOlderThan {
+    const FIELDS: &'static [&'static str] = &["date", "access"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.req("access")?,
-            date: m.req("date")?,
+            access: m.need(f.1, 1)?,
+            date: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -382,10 +470,25 @@ impl serde::Serialize for ConfigRegionRuleIfAssuredOverAge {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAssuredOverAge {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConfigRegionRuleIfAssuredOverAge {
+    const FIELDS: &'static [&'static str] = &["age", "access"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.req("access")?,
-            age: m.req("age")?,
+            access: m.need(f.1, 1)?,
+            age: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -423,10 +526,25 @@ impl serde::Serialize for ConfigRegionRuleIfAssuredUnderAge {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfAssuredUnderAge {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConfigRegionRuleIfAssuredUnderAge {
+    const FIELDS: &'static [&'static str] = &["age", "access"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.req("access")?,
-            age: m.req("age")?,
+            access: m.need(f.1, 1)?,
+            age: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -464,10 +582,25 @@ impl serde::Serialize for ConfigRegionRuleIfDeclaredOverAge {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfDeclaredOverAge {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConfigRegionRuleIfDeclaredOverAge {
+    const FIELDS: &'static [&'static str] = &["age", "access"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.req("access")?,
-            age: m.req("age")?,
+            access: m.need(f.1, 1)?,
+            age: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -505,10 +638,25 @@ impl serde::Serialize for ConfigRegionRuleIfDeclaredUnderAge {
 }
 impl<'de> serde::Deserialize<'de> for ConfigRegionRuleIfDeclaredUnderAge {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConfigRegionRuleIfDeclaredUnderAge {
+    const FIELDS: &'static [&'static str] = &["age", "access"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.req("access")?,
-            age: m.req("age")?,
+            access: m.need(f.1, 1)?,
+            age: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -574,19 +722,57 @@ impl serde::Serialize for Event {
 }
 impl<'de> serde::Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Event {
+    const FIELDS: &'static [&'static str] = &[
+        "email",
+        "access",
+        "initIp",
+        "initUa",
+        "status",
+        "attemptId",
+        "createdAt",
+        "completeIp",
+        "completeUa",
+        "regionCode",
+        "countryCode",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                5 => m.req(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                10 => m.req(&mut f.10)?,
+                6 => m.req(&mut f.6)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                9 => m.opt(&mut f.9)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.req("access")?,
-            attempt_id: m.req("attemptId")?,
-            complete_ip: m.opt("completeIp")?,
-            complete_ua: m.opt("completeUa")?,
-            country_code: m.req("countryCode")?,
-            created_at: m.req("createdAt")?,
-            email: m.opt("email")?,
-            init_ip: m.opt("initIp")?,
-            init_ua: m.opt("initUa")?,
-            region_code: m.opt("regionCode")?,
-            status: m.req("status")?,
+            access: m.need(f.1, 1)?,
+            attempt_id: m.need(f.5, 5)?,
+            complete_ip: f.7.flatten(),
+            complete_ua: f.8.flatten(),
+            country_code: m.need(f.10, 10)?,
+            created_at: m.need(f.6, 6)?,
+            email: f.0.flatten(),
+            init_ip: f.2.flatten(),
+            init_ua: f.3.flatten(),
+            region_code: f.9.flatten(),
+            status: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -673,11 +859,27 @@ impl serde::Serialize for State {
 }
 impl<'de> serde::Deserialize<'de> for State {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for State {
+    const FIELDS: &'static [&'static str] = &["access", "status", "lastInitiatedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.req("access")?,
-            last_initiated_at: m.opt("lastInitiatedAt")?,
-            status: m.req("status")?,
+            access: m.need(f.0, 0)?,
+            last_initiated_at: f.2.flatten(),
+            status: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -719,9 +921,20 @@ impl serde::Serialize for StateMetadata {
 }
 impl<'de> serde::Deserialize<'de> for StateMetadata {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StateMetadata {
+    const FIELDS: &'static [&'static str] = &["accountCreatedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            account_created_at: m.opt("accountCreatedAt")?,
+            account_created_at: f.0.flatten(),
             extra: m.rest(),
         })
     }

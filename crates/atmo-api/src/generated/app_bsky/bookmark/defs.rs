@@ -21,9 +21,20 @@ impl serde::Serialize for Bookmark {
 }
 impl<'de> serde::Deserialize<'de> for Bookmark {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Bookmark {
+    const FIELDS: &'static [&'static str] = &["subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            subject: m.req("subject")?,
+            subject: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -66,15 +77,23 @@ impl serde::Serialize for BookmarkViewItem {
 }
 impl<'de> serde::Deserialize<'de> for BookmarkViewItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for BookmarkViewItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#postView" => Self::PostView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { BookmarkViewItem;
@@ -104,11 +123,27 @@ impl serde::Serialize for BookmarkView {
 }
 impl<'de> serde::Deserialize<'de> for BookmarkView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BookmarkView {
+    const FIELDS: &'static [&'static str] = &["item", "subject", "createdAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            item: m.req("item")?,
-            subject: m.req("subject")?,
+            created_at: f.2.flatten(),
+            item: m.need(f.0, 0)?,
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -24,10 +24,25 @@ impl serde::Serialize for MatchAndContactIndex {
 }
 impl<'de> serde::Deserialize<'de> for MatchAndContactIndex {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MatchAndContactIndex {
+    const FIELDS: &'static [&'static str] = &["match", "contactIndex"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            contact_index: m.req("contactIndex")?,
-            r#match: m.req("match")?,
+            contact_index: m.need(f.1, 1)?,
+            r#match: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -69,10 +84,25 @@ impl serde::Serialize for Notification {
 }
 impl<'de> serde::Deserialize<'de> for Notification {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Notification {
+    const FIELDS: &'static [&'static str] = &["to", "from"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            from: m.req("from")?,
-            to: m.req("to")?,
+            from: m.need(f.1, 1)?,
+            to: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -109,10 +139,25 @@ impl serde::Serialize for SyncStatus {
 }
 impl<'de> serde::Deserialize<'de> for SyncStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SyncStatus {
+    const FIELDS: &'static [&'static str] = &["syncedAt", "matchesCount"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            matches_count: m.req("matchesCount")?,
-            synced_at: m.req("syncedAt")?,
+            matches_count: m.need(f.1, 1)?,
+            synced_at: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -21,13 +21,21 @@ impl serde::Serialize for DraftPostgateEmbeddingRulesItem {
 }
 impl<'de> serde::Deserialize<'de> for DraftPostgateEmbeddingRulesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.postgate#disableRule") => {
-                Self::PostgateDisableRule(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for DraftPostgateEmbeddingRulesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.postgate#disableRule" => Self::PostgateDisableRule(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { DraftPostgateEmbeddingRulesItem;
@@ -68,22 +76,24 @@ impl serde::Serialize for DraftThreadgateAllowItem {
 }
 impl<'de> serde::Deserialize<'de> for DraftThreadgateAllowItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.threadgate#mentionRule") => {
-                Self::ThreadgateMentionRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#followerRule") => {
-                Self::ThreadgateFollowerRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#followingRule") => {
-                Self::ThreadgateFollowingRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#listRule") => {
-                Self::ThreadgateListRule(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for DraftThreadgateAllowItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.threadgate#mentionRule" => Self::ThreadgateMentionRule(m.read()?),
+            "app.bsky.feed.threadgate#followerRule" => Self::ThreadgateFollowerRule(m.read()?),
+            "app.bsky.feed.threadgate#followingRule" => Self::ThreadgateFollowingRule(m.read()?),
+            "app.bsky.feed.threadgate#listRule" => Self::ThreadgateListRule(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { DraftThreadgateAllowItem;
@@ -127,14 +137,40 @@ impl serde::Serialize for Draft {
 }
 impl<'de> serde::Deserialize<'de> for Draft {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Draft {
+    const FIELDS: &'static [&'static str] = &[
+        "langs",
+        "posts",
+        "deviceId",
+        "deviceName",
+        "threadgateAllow",
+        "postgateEmbeddingRules",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            device_id: m.opt("deviceId")?,
-            device_name: m.opt("deviceName")?,
-            langs: m.opt("langs")?,
-            postgate_embedding_rules: m.opt("postgateEmbeddingRules")?,
-            posts: m.req("posts")?,
-            threadgate_allow: m.opt("threadgateAllow")?,
+            device_id: f.2.flatten(),
+            device_name: f.3.flatten(),
+            langs: f.0.flatten(),
+            postgate_embedding_rules: f.5.flatten(),
+            posts: m.need(f.1, 1)?,
+            threadgate_allow: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -182,10 +218,25 @@ impl serde::Serialize for DraftEmbedCaption {
 }
 impl<'de> serde::Deserialize<'de> for DraftEmbedCaption {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftEmbedCaption {
+    const FIELDS: &'static [&'static str] = &["lang", "content"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            content: m.req("content")?,
-            lang: m.req("lang")?,
+            content: m.need(f.1, 1)?,
+            lang: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -218,9 +269,20 @@ impl serde::Serialize for DraftEmbedExternal {
 }
 impl<'de> serde::Deserialize<'de> for DraftEmbedExternal {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftEmbedExternal {
+    const FIELDS: &'static [&'static str] = &["uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            uri: m.req("uri")?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -252,9 +314,20 @@ impl serde::Serialize for DraftEmbedGallery {
 }
 impl<'de> serde::Deserialize<'de> for DraftEmbedGallery {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftEmbedGallery {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -289,13 +362,21 @@ impl serde::Serialize for DraftEmbedGalleryItemsItem {
 }
 impl<'de> serde::Deserialize<'de> for DraftEmbedGalleryItemsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.draft.defs#draftEmbedImage") => {
-                Self::DraftEmbedImage(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for DraftEmbedGalleryItemsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.draft.defs#draftEmbedImage" => Self::DraftEmbedImage(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { DraftEmbedGalleryItemsItem;
@@ -324,10 +405,25 @@ impl serde::Serialize for DraftEmbedImage {
 }
 impl<'de> serde::Deserialize<'de> for DraftEmbedImage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftEmbedImage {
+    const FIELDS: &'static [&'static str] = &["alt", "localRef"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.opt("alt")?,
-            local_ref: m.req("localRef")?,
+            alt: f.0.flatten(),
+            local_ref: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -366,9 +462,20 @@ impl serde::Serialize for DraftEmbedLocalRef {
 }
 impl<'de> serde::Deserialize<'de> for DraftEmbedLocalRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftEmbedLocalRef {
+    const FIELDS: &'static [&'static str] = &["path"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            path: m.req("path")?,
+            path: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -400,9 +507,20 @@ impl serde::Serialize for DraftEmbedRecord {
 }
 impl<'de> serde::Deserialize<'de> for DraftEmbedRecord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftEmbedRecord {
+    const FIELDS: &'static [&'static str] = &["record"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            record: m.req("record")?,
+            record: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -438,11 +556,27 @@ impl serde::Serialize for DraftEmbedVideo {
 }
 impl<'de> serde::Deserialize<'de> for DraftEmbedVideo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftEmbedVideo {
+    const FIELDS: &'static [&'static str] = &["alt", "captions", "localRef"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.opt("alt")?,
-            captions: m.opt("captions")?,
-            local_ref: m.req("localRef")?,
+            alt: f.0.flatten(),
+            captions: f.1.flatten(),
+            local_ref: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -487,13 +621,21 @@ impl serde::Serialize for DraftPostLabels {
 }
 impl<'de> serde::Deserialize<'de> for DraftPostLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for DraftPostLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { DraftPostLabels;
@@ -532,15 +674,43 @@ impl serde::Serialize for DraftPost {
 }
 impl<'de> serde::Deserialize<'de> for DraftPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftPost {
+    const FIELDS: &'static [&'static str] = &[
+        "text",
+        "labels",
+        "embedImages",
+        "embedVideos",
+        "embedGallery",
+        "embedRecords",
+        "embedExternals",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            embed_externals: m.opt("embedExternals")?,
-            embed_gallery: m.opt("embedGallery")?,
-            embed_images: m.opt("embedImages")?,
-            embed_records: m.opt("embedRecords")?,
-            embed_videos: m.opt("embedVideos")?,
-            labels: m.opt("labels")?,
-            text: m.req("text")?,
+            embed_externals: f.6.flatten(),
+            embed_gallery: f.4.flatten(),
+            embed_images: f.2.flatten(),
+            embed_records: f.5.flatten(),
+            embed_videos: f.3.flatten(),
+            labels: f.1.flatten(),
+            text: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -599,12 +769,29 @@ impl serde::Serialize for DraftView {
 }
 impl<'de> serde::Deserialize<'de> for DraftView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftView {
+    const FIELDS: &'static [&'static str] = &["id", "draft", "createdAt", "updatedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            draft: m.req("draft")?,
-            id: m.req("id")?,
-            updated_at: m.req("updatedAt")?,
+            created_at: m.need(f.2, 2)?,
+            draft: m.need(f.1, 1)?,
+            id: m.need(f.0, 0)?,
+            updated_at: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -649,10 +836,25 @@ impl serde::Serialize for DraftWithId {
 }
 impl<'de> serde::Deserialize<'de> for DraftWithId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DraftWithId {
+    const FIELDS: &'static [&'static str] = &["id", "draft"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            draft: m.req("draft")?,
-            id: m.req("id")?,
+            draft: m.need(f.1, 1)?,
+            id: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -20,9 +20,20 @@ impl serde::Serialize for Main {
 }
 impl<'de> serde::Deserialize<'de> for Main {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Main {
+    const FIELDS: &'static [&'static str] = &["external"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            external: m.req("external")?,
+            external: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -60,11 +71,27 @@ impl serde::Serialize for ColorRgb {
 }
 impl<'de> serde::Deserialize<'de> for ColorRgb {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ColorRgb {
+    const FIELDS: &'static [&'static str] = &["b", "g", "r"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            b: m.req("b")?,
-            g: m.req("g")?,
-            r: m.req("r")?,
+            b: m.need(f.0, 0)?,
+            g: m.need(f.1, 1)?,
+            r: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -107,13 +134,32 @@ impl serde::Serialize for External {
 }
 impl<'de> serde::Deserialize<'de> for External {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for External {
+    const FIELDS: &'static [&'static str] =
+        &["uri", "thumb", "title", "description", "associatedRefs"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated_refs: m.opt("associatedRefs")?,
-            description: m.req("description")?,
-            thumb: m.opt("thumb")?,
-            title: m.req("title")?,
-            uri: m.req("uri")?,
+            associated_refs: f.4.flatten(),
+            description: m.need(f.3, 3)?,
+            thumb: f.1.flatten(),
+            title: m.need(f.2, 2)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -159,9 +205,20 @@ impl serde::Serialize for View {
 }
 impl<'de> serde::Deserialize<'de> for View {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for View {
+    const FIELDS: &'static [&'static str] = &["external"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            external: m.req("external")?,
+            external: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -218,19 +275,57 @@ impl serde::Serialize for ViewExternal {
 }
 impl<'de> serde::Deserialize<'de> for ViewExternal {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewExternal {
+    const FIELDS: &'static [&'static str] = &[
+        "uri",
+        "thumb",
+        "title",
+        "labels",
+        "source",
+        "createdAt",
+        "updatedAt",
+        "description",
+        "readingTime",
+        "associatedRefs",
+        "associatedProfiles",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                10 => m.opt(&mut f.10)?,
+                9 => m.opt(&mut f.9)?,
+                5 => m.opt(&mut f.5)?,
+                7 => m.req(&mut f.7)?,
+                3 => m.opt(&mut f.3)?,
+                8 => m.opt(&mut f.8)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated_profiles: m.opt("associatedProfiles")?,
-            associated_refs: m.opt("associatedRefs")?,
-            created_at: m.opt("createdAt")?,
-            description: m.req("description")?,
-            labels: m.opt("labels")?,
-            reading_time: m.opt("readingTime")?,
-            source: m.opt("source")?,
-            thumb: m.opt("thumb")?,
-            title: m.req("title")?,
-            updated_at: m.opt("updatedAt")?,
-            uri: m.req("uri")?,
+            associated_profiles: f.10.flatten(),
+            associated_refs: f.9.flatten(),
+            created_at: f.5.flatten(),
+            description: m.need(f.7, 7)?,
+            labels: f.3.flatten(),
+            reading_time: f.8.flatten(),
+            source: f.4.flatten(),
+            thumb: f.1.flatten(),
+            title: m.need(f.2, 2)?,
+            updated_at: f.6.flatten(),
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -302,13 +397,31 @@ impl serde::Serialize for ViewExternalSource {
 }
 impl<'de> serde::Deserialize<'de> for ViewExternalSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewExternalSource {
+    const FIELDS: &'static [&'static str] = &["uri", "icon", "theme", "title", "description"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            description: m.opt("description")?,
-            icon: m.opt("icon")?,
-            theme: m.opt("theme")?,
-            title: m.req("title")?,
-            uri: m.req("uri")?,
+            description: f.4.flatten(),
+            icon: f.1.flatten(),
+            theme: f.2.flatten(),
+            title: m.need(f.3, 3)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -361,12 +474,34 @@ impl serde::Serialize for ViewExternalSourceTheme {
 }
 impl<'de> serde::Deserialize<'de> for ViewExternalSourceTheme {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewExternalSourceTheme {
+    const FIELDS: &'static [&'static str] = &[
+        "accentRGB",
+        "backgroundRGB",
+        "foregroundRGB",
+        "accentForegroundRGB",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            accent_foreground_rgb: m.opt("accentForegroundRGB")?,
-            accent_rgb: m.opt("accentRGB")?,
-            background_rgb: m.opt("backgroundRGB")?,
-            foreground_rgb: m.opt("foregroundRGB")?,
+            accent_foreground_rgb: f.3.flatten(),
+            accent_rgb: f.0.flatten(),
+            background_rgb: f.1.flatten(),
+            foreground_rgb: f.2.flatten(),
             extra: m.rest(),
         })
     }

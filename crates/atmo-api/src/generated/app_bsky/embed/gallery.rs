@@ -21,11 +21,21 @@ impl serde::Serialize for GalleryItemsItem {
 }
 impl<'de> serde::Deserialize<'de> for GalleryItemsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.gallery#image") => Self::Image(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for GalleryItemsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.gallery#image" => Self::Image(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { GalleryItemsItem;
@@ -49,9 +59,20 @@ impl serde::Serialize for Gallery {
 }
 impl<'de> serde::Deserialize<'de> for Gallery {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Gallery {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -88,11 +109,27 @@ impl serde::Serialize for Image {
 }
 impl<'de> serde::Deserialize<'de> for Image {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Image {
+    const FIELDS: &'static [&'static str] = &["alt", "image", "aspectRatio"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.req("alt")?,
-            aspect_ratio: m.req("aspectRatio")?,
-            image: m.req("image")?,
+            alt: m.need(f.0, 0)?,
+            aspect_ratio: m.need(f.2, 2)?,
+            image: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -133,11 +170,21 @@ impl serde::Serialize for ViewItemsItem {
 }
 impl<'de> serde::Deserialize<'de> for ViewItemsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.gallery#viewImage") => Self::ViewImage(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ViewItemsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.gallery#viewImage" => Self::ViewImage(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ViewItemsItem;
@@ -160,9 +207,20 @@ impl serde::Serialize for View {
 }
 impl<'de> serde::Deserialize<'de> for View {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for View {
+    const FIELDS: &'static [&'static str] = &["items"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            items: m.req("items")?,
+            items: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -203,12 +261,29 @@ impl serde::Serialize for ViewImage {
 }
 impl<'de> serde::Deserialize<'de> for ViewImage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewImage {
+    const FIELDS: &'static [&'static str] = &["alt", "fullsize", "thumbnail", "aspectRatio"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.req("alt")?,
-            aspect_ratio: m.req("aspectRatio")?,
-            fullsize: m.req("fullsize")?,
-            thumbnail: m.req("thumbnail")?,
+            alt: m.need(f.0, 0)?,
+            aspect_ratio: m.need(f.3, 3)?,
+            fullsize: m.need(f.1, 1)?,
+            thumbnail: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

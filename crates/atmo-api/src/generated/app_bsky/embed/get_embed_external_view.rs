@@ -44,11 +44,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["view", "associatedRefs", "associatedRecords"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated_records: m.opt("associatedRecords")?,
-            associated_refs: m.opt("associatedRefs")?,
-            view: m.opt("view")?,
+            associated_records: f.2.flatten(),
+            associated_refs: f.1.flatten(),
+            view: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -18,9 +18,20 @@ impl serde::Serialize for Images {
 }
 impl<'de> serde::Deserialize<'de> for Images {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Images {
+    const FIELDS: &'static [&'static str] = &["images"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            images: m.req("images")?,
+            images: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -58,11 +69,27 @@ impl serde::Serialize for Image {
 }
 impl<'de> serde::Deserialize<'de> for Image {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Image {
+    const FIELDS: &'static [&'static str] = &["alt", "image", "aspectRatio"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.req("alt")?,
-            aspect_ratio: m.opt("aspectRatio")?,
-            image: m.req("image")?,
+            alt: m.need(f.0, 0)?,
+            aspect_ratio: f.2.flatten(),
+            image: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -101,9 +128,20 @@ impl serde::Serialize for View {
 }
 impl<'de> serde::Deserialize<'de> for View {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for View {
+    const FIELDS: &'static [&'static str] = &["images"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            images: m.req("images")?,
+            images: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -144,12 +182,29 @@ impl serde::Serialize for ViewImage {
 }
 impl<'de> serde::Deserialize<'de> for ViewImage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewImage {
+    const FIELDS: &'static [&'static str] = &["alt", "thumb", "fullsize", "aspectRatio"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.req("alt")?,
-            aspect_ratio: m.opt("aspectRatio")?,
-            fullsize: m.req("fullsize")?,
-            thumb: m.req("thumb")?,
+            alt: m.need(f.0, 0)?,
+            aspect_ratio: f.3.flatten(),
+            fullsize: m.need(f.2, 2)?,
+            thumb: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -18,9 +18,20 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &["record"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            record: m.req("record")?,
+            record: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -88,30 +99,28 @@ impl serde::Serialize for ViewRecord2 {
 }
 impl<'de> serde::Deserialize<'de> for ViewRecord2 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.record#viewRecord") => Self::ViewRecord(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.record#viewNotFound") => {
-                Self::ViewNotFound(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.embed.record#viewBlocked") => {
-                Self::ViewBlocked(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.embed.record#viewDetached") => {
-                Self::ViewDetached(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#generatorView") => {
-                Self::GeneratorView(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.graph.defs#listView") => Self::ListView(crate::rt::from_value(v)?),
-            Some("app.bsky.labeler.defs#labelerView") => {
-                Self::LabelerView(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.graph.defs#starterPackViewBasic") => {
-                Self::StarterPackViewBasic(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ViewRecord2 {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.record#viewRecord" => Self::ViewRecord(m.read()?),
+            "app.bsky.embed.record#viewNotFound" => Self::ViewNotFound(m.read()?),
+            "app.bsky.embed.record#viewBlocked" => Self::ViewBlocked(m.read()?),
+            "app.bsky.embed.record#viewDetached" => Self::ViewDetached(m.read()?),
+            "app.bsky.feed.defs#generatorView" => Self::GeneratorView(m.read()?),
+            "app.bsky.graph.defs#listView" => Self::ListView(m.read()?),
+            "app.bsky.labeler.defs#labelerView" => Self::LabelerView(m.read()?),
+            "app.bsky.graph.defs#starterPackViewBasic" => Self::StarterPackViewBasic(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ViewRecord2;
@@ -141,9 +150,20 @@ impl serde::Serialize for View {
 }
 impl<'de> serde::Deserialize<'de> for View {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for View {
+    const FIELDS: &'static [&'static str] = &["record"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            record: m.req("record")?,
+            record: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -179,11 +199,27 @@ impl serde::Serialize for ViewBlocked {
 }
 impl<'de> serde::Deserialize<'de> for ViewBlocked {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewBlocked {
+    const FIELDS: &'static [&'static str] = &["uri", "author", "blocked"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            author: m.req("author")?,
-            blocked: m.req("blocked")?,
-            uri: m.req("uri")?,
+            author: m.need(f.1, 1)?,
+            blocked: m.need(f.2, 2)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -223,10 +259,25 @@ impl serde::Serialize for ViewDetached {
 }
 impl<'de> serde::Deserialize<'de> for ViewDetached {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewDetached {
+    const FIELDS: &'static [&'static str] = &["uri", "detached"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            detached: m.req("detached")?,
-            uri: m.req("uri")?,
+            detached: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -261,10 +312,25 @@ impl serde::Serialize for ViewNotFound {
 }
 impl<'de> serde::Deserialize<'de> for ViewNotFound {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewNotFound {
+    const FIELDS: &'static [&'static str] = &["uri", "notFound"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            not_found: m.req("notFound")?,
-            uri: m.req("uri")?,
+            not_found: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -319,18 +385,26 @@ impl serde::Serialize for ViewRecordEmbedsItem {
 }
 impl<'de> serde::Deserialize<'de> for ViewRecordEmbedsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.images#view") => Self::ImagesView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.video#view") => Self::VideoView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.gallery#view") => Self::GalleryView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.record#view") => Self::View(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.recordWithMedia#view") => {
-                Self::RecordWithMediaView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ViewRecordEmbedsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.images#view" => Self::ImagesView(m.read()?),
+            "app.bsky.embed.video#view" => Self::VideoView(m.read()?),
+            "app.bsky.embed.gallery#view" => Self::GalleryView(m.read()?),
+            "app.bsky.embed.external#view" => Self::ExternalView(m.read()?),
+            "app.bsky.embed.record#view" => Self::View(m.read()?),
+            "app.bsky.embed.recordWithMedia#view" => Self::RecordWithMediaView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ViewRecordEmbedsItem;
@@ -379,19 +453,57 @@ impl serde::Serialize for ViewRecord {
 }
 impl<'de> serde::Deserialize<'de> for ViewRecord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewRecord {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "value",
+        "author",
+        "embeds",
+        "labels",
+        "indexedAt",
+        "likeCount",
+        "quoteCount",
+        "replyCount",
+        "repostCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                6 => m.req(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            author: m.req("author")?,
-            cid: m.req("cid")?,
-            embeds: m.opt("embeds")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            quote_count: m.opt("quoteCount")?,
-            reply_count: m.opt("replyCount")?,
-            repost_count: m.opt("repostCount")?,
-            uri: m.req("uri")?,
-            value: m.req("value")?,
+            author: m.need(f.3, 3)?,
+            cid: m.need(f.0, 0)?,
+            embeds: f.4.flatten(),
+            indexed_at: m.need(f.6, 6)?,
+            labels: f.5.flatten(),
+            like_count: f.7.flatten(),
+            quote_count: f.8.flatten(),
+            reply_count: f.9.flatten(),
+            repost_count: f.10.flatten(),
+            uri: m.need(f.1, 1)?,
+            value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -28,14 +28,24 @@ impl serde::Serialize for RecordWithMediaMedia {
 }
 impl<'de> serde::Deserialize<'de> for RecordWithMediaMedia {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.images") => Self::Images(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.video") => Self::Video(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.gallery") => Self::Gallery(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.external") => Self::External(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordWithMediaMedia {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.images" => Self::Images(m.read()?),
+            "app.bsky.embed.video" => Self::Video(m.read()?),
+            "app.bsky.embed.gallery" => Self::Gallery(m.read()?),
+            "app.bsky.embed.external" => Self::External(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { RecordWithMediaMedia;
@@ -63,10 +73,25 @@ impl serde::Serialize for RecordWithMedia {
 }
 impl<'de> serde::Deserialize<'de> for RecordWithMedia {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RecordWithMedia {
+    const FIELDS: &'static [&'static str] = &["media", "record"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            media: m.req("media")?,
-            record: m.req("record")?,
+            media: m.need(f.0, 0)?,
+            record: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -116,14 +141,24 @@ impl serde::Serialize for ViewMedia {
 }
 impl<'de> serde::Deserialize<'de> for ViewMedia {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.images#view") => Self::ImagesView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.video#view") => Self::VideoView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.gallery#view") => Self::GalleryView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ViewMedia {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.images#view" => Self::ImagesView(m.read()?),
+            "app.bsky.embed.video#view" => Self::VideoView(m.read()?),
+            "app.bsky.embed.gallery#view" => Self::GalleryView(m.read()?),
+            "app.bsky.embed.external#view" => Self::ExternalView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ViewMedia;
@@ -151,10 +186,25 @@ impl serde::Serialize for View {
 }
 impl<'de> serde::Deserialize<'de> for View {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for View {
+    const FIELDS: &'static [&'static str] = &["media", "record"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            media: m.req("media")?,
-            record: m.req("record")?,
+            media: m.need(f.0, 0)?,
+            record: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -29,13 +29,32 @@ impl serde::Serialize for Video {
 }
 impl<'de> serde::Deserialize<'de> for Video {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Video {
+    const FIELDS: &'static [&'static str] =
+        &["alt", "video", "captions", "aspectRatio", "presentation"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.opt("alt")?,
-            aspect_ratio: m.opt("aspectRatio")?,
-            captions: m.opt("captions")?,
-            presentation: m.opt("presentation")?,
-            video: m.req("video")?,
+            alt: f.0.flatten(),
+            aspect_ratio: f.3.flatten(),
+            captions: f.2.flatten(),
+            presentation: f.4.flatten(),
+            video: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -88,10 +107,25 @@ impl serde::Serialize for Caption {
 }
 impl<'de> serde::Deserialize<'de> for Caption {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Caption {
+    const FIELDS: &'static [&'static str] = &["file", "lang"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            file: m.req("file")?,
-            lang: m.req("lang")?,
+            file: m.need(f.0, 0)?,
+            lang: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -135,14 +169,40 @@ impl serde::Serialize for View {
 }
 impl<'de> serde::Deserialize<'de> for View {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for View {
+    const FIELDS: &'static [&'static str] = &[
+        "alt",
+        "cid",
+        "playlist",
+        "thumbnail",
+        "aspectRatio",
+        "presentation",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            alt: m.opt("alt")?,
-            aspect_ratio: m.opt("aspectRatio")?,
-            cid: m.req("cid")?,
-            playlist: m.req("playlist")?,
-            presentation: m.opt("presentation")?,
-            thumbnail: m.opt("thumbnail")?,
+            alt: f.0.flatten(),
+            aspect_ratio: f.4.flatten(),
+            cid: m.need(f.1, 1)?,
+            playlist: m.need(f.2, 2)?,
+            presentation: f.5.flatten(),
+            thumbnail: f.3.flatten(),
             extra: m.rest(),
         })
     }

@@ -20,10 +20,25 @@ impl serde::Serialize for BlockedAuthor {
 }
 impl<'de> serde::Deserialize<'de> for BlockedAuthor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BlockedAuthor {
+    const FIELDS: &'static [&'static str] = &["did", "viewer"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            viewer: m.opt("viewer")?,
+            did: m.need(f.0, 0)?,
+            viewer: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -65,11 +80,27 @@ impl serde::Serialize for BlockedPost {
 }
 impl<'de> serde::Deserialize<'de> for BlockedPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BlockedPost {
+    const FIELDS: &'static [&'static str] = &["uri", "author", "blocked"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            author: m.req("author")?,
-            blocked: m.req("blocked")?,
-            uri: m.req("uri")?,
+            author: m.need(f.1, 1)?,
+            blocked: m.need(f.2, 2)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -137,14 +168,22 @@ impl serde::Serialize for FeedViewPostReason {
 }
 impl<'de> serde::Deserialize<'de> for FeedViewPostReason {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#reasonRepost") => {
-                Self::ReasonRepost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#reasonPin") => Self::ReasonPin(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for FeedViewPostReason {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#reasonRepost" => Self::ReasonRepost(m.read()?),
+            "app.bsky.feed.defs#reasonPin" => Self::ReasonPin(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { FeedViewPostReason;
@@ -178,13 +217,31 @@ impl serde::Serialize for FeedViewPost {
 }
 impl<'de> serde::Deserialize<'de> for FeedViewPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FeedViewPost {
+    const FIELDS: &'static [&'static str] = &["post", "reply", "reqId", "reason", "feedContext"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            feed_context: m.opt("feedContext")?,
-            post: m.req("post")?,
-            reason: m.opt("reason")?,
-            reply: m.opt("reply")?,
-            req_id: m.opt("reqId")?,
+            feed_context: f.4.flatten(),
+            post: m.need(f.0, 0)?,
+            reason: f.3.flatten(),
+            reply: f.1.flatten(),
+            req_id: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -254,22 +311,66 @@ impl serde::Serialize for GeneratorView {
 }
 impl<'de> serde::Deserialize<'de> for GeneratorView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GeneratorView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "did",
+        "uri",
+        "avatar",
+        "labels",
+        "viewer",
+        "creator",
+        "indexedAt",
+        "likeCount",
+        "contentMode",
+        "description",
+        "displayName",
+        "descriptionFacets",
+        "acceptsInteractions",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                13 => m.opt(&mut f.13)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.req(&mut f.6)?,
+                10 => m.opt(&mut f.10)?,
+                12 => m.opt(&mut f.12)?,
+                1 => m.req(&mut f.1)?,
+                11 => m.req(&mut f.11)?,
+                7 => m.req(&mut f.7)?,
+                4 => m.opt(&mut f.4)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            accepts_interactions: m.opt("acceptsInteractions")?,
-            avatar: m.opt("avatar")?,
-            cid: m.req("cid")?,
-            content_mode: m.opt("contentMode")?,
-            creator: m.req("creator")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            did: m.req("did")?,
-            display_name: m.req("displayName")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            accepts_interactions: f.13.flatten(),
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, 0)?,
+            content_mode: f.9.flatten(),
+            creator: m.need(f.6, 6)?,
+            description: f.10.flatten(),
+            description_facets: f.12.flatten(),
+            did: m.need(f.1, 1)?,
+            display_name: m.need(f.11, 11)?,
+            indexed_at: m.need(f.7, 7)?,
+            labels: f.4.flatten(),
+            like_count: f.8.flatten(),
+            uri: m.need(f.2, 2)?,
+            viewer: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -342,9 +443,20 @@ impl serde::Serialize for GeneratorViewerState {
 }
 impl<'de> serde::Deserialize<'de> for GeneratorViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GeneratorViewerState {
+    const FIELDS: &'static [&'static str] = &["like"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            like: m.opt("like")?,
+            like: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -386,12 +498,29 @@ impl serde::Serialize for Interaction {
 }
 impl<'de> serde::Deserialize<'de> for Interaction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Interaction {
+    const FIELDS: &'static [&'static str] = &["item", "event", "reqId", "feedContext"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            event: m.opt("event")?,
-            feed_context: m.opt("feedContext")?,
-            item: m.opt("item")?,
-            req_id: m.opt("reqId")?,
+            event: f.1.flatten(),
+            feed_context: f.3.flatten(),
+            item: f.0.flatten(),
+            req_id: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -485,10 +614,25 @@ impl serde::Serialize for KnownLikers {
 }
 impl<'de> serde::Deserialize<'de> for KnownLikers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for KnownLikers {
+    const FIELDS: &'static [&'static str] = &["count", "actors"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actors: m.req("actors")?,
-            count: m.req("count")?,
+            actors: m.need(f.1, 1)?,
+            count: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -526,10 +670,25 @@ impl serde::Serialize for NotFoundPost {
 }
 impl<'de> serde::Deserialize<'de> for NotFoundPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for NotFoundPost {
+    const FIELDS: &'static [&'static str] = &["uri", "notFound"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            not_found: m.req("notFound")?,
-            uri: m.req("uri")?,
+            not_found: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -584,18 +743,26 @@ impl serde::Serialize for PostViewEmbed {
 }
 impl<'de> serde::Deserialize<'de> for PostViewEmbed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.images#view") => Self::ImagesView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.video#view") => Self::VideoView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.gallery#view") => Self::GalleryView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.record#view") => Self::RecordView(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.recordWithMedia#view") => {
-                Self::RecordWithMediaView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for PostViewEmbed {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.images#view" => Self::ImagesView(m.read()?),
+            "app.bsky.embed.video#view" => Self::VideoView(m.read()?),
+            "app.bsky.embed.gallery#view" => Self::GalleryView(m.read()?),
+            "app.bsky.embed.external#view" => Self::ExternalView(m.read()?),
+            "app.bsky.embed.record#view" => Self::RecordView(m.read()?),
+            "app.bsky.embed.recordWithMedia#view" => Self::RecordWithMediaView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { PostViewEmbed;
@@ -652,23 +819,70 @@ impl serde::Serialize for PostView {
 }
 impl<'de> serde::Deserialize<'de> for PostView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PostView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "debug",
+        "embed",
+        "author",
+        "labels",
+        "record",
+        "viewer",
+        "indexedAt",
+        "likeCount",
+        "quoteCount",
+        "replyCount",
+        "threadgate",
+        "repostCount",
+        "bookmarkCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                14 => m.opt(&mut f.14)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                8 => m.req(&mut f.8)?,
+                5 => m.opt(&mut f.5)?,
+                9 => m.opt(&mut f.9)?,
+                10 => m.opt(&mut f.10)?,
+                6 => m.req(&mut f.6)?,
+                11 => m.opt(&mut f.11)?,
+                13 => m.opt(&mut f.13)?,
+                12 => m.opt(&mut f.12)?,
+                1 => m.req(&mut f.1)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            author: m.req("author")?,
-            bookmark_count: m.opt("bookmarkCount")?,
-            cid: m.req("cid")?,
-            debug: m.opt("debug")?,
-            embed: m.opt("embed")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            quote_count: m.opt("quoteCount")?,
-            record: m.req("record")?,
-            reply_count: m.opt("replyCount")?,
-            repost_count: m.opt("repostCount")?,
-            threadgate: m.opt("threadgate")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            author: m.need(f.4, 4)?,
+            bookmark_count: f.14.flatten(),
+            cid: m.need(f.0, 0)?,
+            debug: f.2.flatten(),
+            embed: f.3.flatten(),
+            indexed_at: m.need(f.8, 8)?,
+            labels: f.5.flatten(),
+            like_count: f.9.flatten(),
+            quote_count: f.10.flatten(),
+            record: m.need(f.6, 6)?,
+            reply_count: f.11.flatten(),
+            repost_count: f.13.flatten(),
+            threadgate: f.12.flatten(),
+            uri: m.need(f.1, 1)?,
+            viewer: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -732,7 +946,15 @@ impl serde::Serialize for ReasonPin {
 }
 impl<'de> serde::Deserialize<'de> for ReasonPin {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReasonPin {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -766,12 +988,29 @@ impl serde::Serialize for ReasonRepost {
 }
 impl<'de> serde::Deserialize<'de> for ReasonRepost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReasonRepost {
+    const FIELDS: &'static [&'static str] = &["by", "cid", "uri", "indexedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            by: m.req("by")?,
-            cid: m.opt("cid")?,
-            indexed_at: m.req("indexedAt")?,
-            uri: m.opt("uri")?,
+            by: m.need(f.0, 0)?,
+            cid: f.1.flatten(),
+            indexed_at: m.need(f.3, 3)?,
+            uri: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -826,15 +1065,23 @@ impl serde::Serialize for ReplyRefParent {
 }
 impl<'de> serde::Deserialize<'de> for ReplyRefParent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::from_value(v)?),
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ReplyRefParent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#postView" => Self::PostView(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ReplyRefParent;
@@ -870,15 +1117,23 @@ impl serde::Serialize for ReplyRefRoot {
 }
 impl<'de> serde::Deserialize<'de> for ReplyRefRoot {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::from_value(v)?),
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ReplyRefRoot {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#postView" => Self::PostView(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ReplyRefRoot;
@@ -908,11 +1163,27 @@ impl serde::Serialize for ReplyRef {
 }
 impl<'de> serde::Deserialize<'de> for ReplyRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReplyRef {
+    const FIELDS: &'static [&'static str] = &["root", "parent", "grandparentAuthor"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            grandparent_author: m.opt("grandparentAuthor")?,
-            parent: m.req("parent")?,
-            root: m.req("root")?,
+            grandparent_author: f.2.flatten(),
+            parent: m.need(f.1, 1)?,
+            root: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -967,16 +1238,22 @@ impl serde::Serialize for SkeletonFeedPostReason {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonFeedPostReason {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#skeletonReasonRepost") => {
-                Self::SkeletonReasonRepost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#skeletonReasonPin") => {
-                Self::SkeletonReasonPin(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for SkeletonFeedPostReason {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#skeletonReasonRepost" => Self::SkeletonReasonRepost(m.read()?),
+            "app.bsky.feed.defs#skeletonReasonPin" => Self::SkeletonReasonPin(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { SkeletonFeedPostReason;
@@ -1005,11 +1282,27 @@ impl serde::Serialize for SkeletonFeedPost {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonFeedPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonFeedPost {
+    const FIELDS: &'static [&'static str] = &["post", "reason", "feedContext"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            feed_context: m.opt("feedContext")?,
-            post: m.req("post")?,
-            reason: m.opt("reason")?,
+            feed_context: f.2.flatten(),
+            post: m.need(f.0, 0)?,
+            reason: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1047,7 +1340,15 @@ impl serde::Serialize for SkeletonReasonPin {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonReasonPin {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonReasonPin {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -1075,9 +1376,20 @@ impl serde::Serialize for SkeletonReasonRepost {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonReasonRepost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonReasonRepost {
+    const FIELDS: &'static [&'static str] = &["repost"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            repost: m.req("repost")?,
+            repost: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1111,9 +1423,20 @@ impl serde::Serialize for ThreadContext {
 }
 impl<'de> serde::Deserialize<'de> for ThreadContext {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadContext {
+    const FIELDS: &'static [&'static str] = &["rootAuthorLike"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            root_author_like: m.opt("rootAuthorLike")?,
+            root_author_like: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1160,17 +1483,23 @@ impl serde::Serialize for ThreadViewPostParent {
 }
 impl<'de> serde::Deserialize<'de> for ThreadViewPostParent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#threadViewPost") => {
-                Self::ThreadViewPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ThreadViewPostParent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#threadViewPost" => Self::ThreadViewPost(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ThreadViewPostParent;
@@ -1208,17 +1537,23 @@ impl serde::Serialize for ThreadViewPostRepliesItem {
 }
 impl<'de> serde::Deserialize<'de> for ThreadViewPostRepliesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#threadViewPost") => {
-                Self::ThreadViewPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ThreadViewPostRepliesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#threadViewPost" => Self::ThreadViewPost(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ThreadViewPostRepliesItem;
@@ -1249,12 +1584,29 @@ impl serde::Serialize for ThreadViewPost {
 }
 impl<'de> serde::Deserialize<'de> for ThreadViewPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadViewPost {
+    const FIELDS: &'static [&'static str] = &["post", "parent", "replies", "threadContext"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            parent: m.opt("parent")?,
-            post: m.req("post")?,
-            replies: m.opt("replies")?,
-            thread_context: m.opt("threadContext")?,
+            parent: f.1.flatten(),
+            post: m.need(f.0, 0)?,
+            replies: f.2.flatten(),
+            thread_context: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -1302,12 +1654,29 @@ impl serde::Serialize for ThreadgateView {
 }
 impl<'de> serde::Deserialize<'de> for ThreadgateView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadgateView {
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "lists", "record"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            lists: m.opt("lists")?,
-            record: m.opt("record")?,
-            uri: m.opt("uri")?,
+            cid: f.0.flatten(),
+            lists: f.2.flatten(),
+            record: f.3.flatten(),
+            uri: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1363,16 +1732,46 @@ impl serde::Serialize for ViewerState {
 }
 impl<'de> serde::Deserialize<'de> for ViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewerState {
+    const FIELDS: &'static [&'static str] = &[
+        "like",
+        "pinned",
+        "repost",
+        "bookmarked",
+        "knownLikers",
+        "threadMuted",
+        "replyDisabled",
+        "embeddingDisabled",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                7 => m.opt(&mut f.7)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.opt(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            bookmarked: m.opt("bookmarked")?,
-            embedding_disabled: m.opt("embeddingDisabled")?,
-            known_likers: m.opt("knownLikers")?,
-            like: m.opt("like")?,
-            pinned: m.opt("pinned")?,
-            reply_disabled: m.opt("replyDisabled")?,
-            repost: m.opt("repost")?,
-            thread_muted: m.opt("threadMuted")?,
+            bookmarked: f.3.flatten(),
+            embedding_disabled: f.7.flatten(),
+            known_likers: f.4.flatten(),
+            like: f.0.flatten(),
+            pinned: f.1.flatten(),
+            reply_disabled: f.6.flatten(),
+            repost: f.2.flatten(),
+            thread_muted: f.5.flatten(),
             extra: m.rest(),
         })
     }

@@ -22,11 +22,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["did", "feeds", "links"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            feeds: m.req("feeds")?,
-            links: m.opt("links")?,
+            did: m.need(f.0, 0)?,
+            feeds: m.need(f.1, 1)?,
+            links: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -89,9 +105,20 @@ impl serde::Serialize for Feed {
 }
 impl<'de> serde::Deserialize<'de> for Feed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Feed {
+    const FIELDS: &'static [&'static str] = &["uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            uri: m.req("uri")?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -125,10 +152,25 @@ impl serde::Serialize for Links {
 }
 impl<'de> serde::Deserialize<'de> for Links {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Links {
+    const FIELDS: &'static [&'static str] = &["privacyPolicy", "termsOfService"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            privacy_policy: m.opt("privacyPolicy")?,
-            terms_of_service: m.opt("termsOfService")?,
+            privacy_policy: f.0.flatten(),
+            terms_of_service: f.1.flatten(),
             extra: m.rest(),
         })
     }

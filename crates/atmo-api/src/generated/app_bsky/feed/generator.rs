@@ -23,13 +23,21 @@ impl serde::Serialize for RecordLabels {
 }
 impl<'de> serde::Deserialize<'de> for RecordLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { RecordLabels;
@@ -72,17 +80,49 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "avatar",
+        "labels",
+        "createdAt",
+        "contentMode",
+        "description",
+        "displayName",
+        "descriptionFacets",
+        "acceptsInteractions",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                8 => m.opt(&mut f.8)?,
+                1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.req(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            accepts_interactions: m.opt("acceptsInteractions")?,
-            avatar: m.opt("avatar")?,
-            content_mode: m.opt("contentMode")?,
-            created_at: m.req("createdAt")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            did: m.req("did")?,
-            display_name: m.req("displayName")?,
-            labels: m.opt("labels")?,
+            accepts_interactions: f.8.flatten(),
+            avatar: f.1.flatten(),
+            content_mode: f.4.flatten(),
+            created_at: m.need(f.3, 3)?,
+            description: f.5.flatten(),
+            description_facets: f.7.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: m.need(f.6, 6)?,
+            labels: f.2.flatten(),
             extra: m.rest(),
         })
     }

@@ -60,12 +60,29 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "likes", "cursor"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            cursor: m.opt("cursor")?,
-            likes: m.req("likes")?,
-            uri: m.req("uri")?,
+            cid: f.0.flatten(),
+            cursor: f.3.flatten(),
+            likes: m.need(f.2, 2)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -146,11 +163,27 @@ impl serde::Serialize for Like {
 }
 impl<'de> serde::Deserialize<'de> for Like {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Like {
+    const FIELDS: &'static [&'static str] = &["actor", "createdAt", "indexedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor: m.req("actor")?,
-            created_at: m.req("createdAt")?,
-            indexed_at: m.req("indexedAt")?,
+            actor: m.need(f.0, 0)?,
+            created_at: m.need(f.1, 1)?,
+            indexed_at: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -62,17 +62,23 @@ impl serde::Serialize for OutputThread {
 }
 impl<'de> serde::Deserialize<'de> for OutputThread {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.defs#threadViewPost") => {
-                Self::ThreadViewPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#notFoundPost") => {
-                Self::NotFoundPost(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputThread {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.defs#threadViewPost" => Self::ThreadViewPost(m.read()?),
+            "app.bsky.feed.defs#notFoundPost" => Self::NotFoundPost(m.read()?),
+            "app.bsky.feed.defs#blockedPost" => Self::BlockedPost(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputThread;
@@ -99,10 +105,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["thread", "threadgate"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            thread: m.req("thread")?,
-            threadgate: m.opt("threadgate")?,
+            thread: m.need(f.0, 0)?,
+            threadgate: f.1.flatten(),
             extra: m.rest(),
         })
     }

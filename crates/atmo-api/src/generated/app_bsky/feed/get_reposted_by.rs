@@ -60,12 +60,29 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "cursor", "repostedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            cursor: m.opt("cursor")?,
-            reposted_by: m.req("repostedBy")?,
-            uri: m.req("uri")?,
+            cid: f.0.flatten(),
+            cursor: f.2.flatten(),
+            reposted_by: m.need(f.3, 3)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

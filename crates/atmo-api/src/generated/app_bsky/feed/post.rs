@@ -36,18 +36,26 @@ impl serde::Serialize for RecordEmbed {
 }
 impl<'de> serde::Deserialize<'de> for RecordEmbed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.images") => Self::Images(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.video") => Self::Video(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.gallery") => Self::Gallery(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.external") => Self::External(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.record") => Self::Record(crate::rt::from_value(v)?),
-            Some("app.bsky.embed.recordWithMedia") => {
-                Self::RecordWithMedia(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordEmbed {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.images" => Self::Images(m.read()?),
+            "app.bsky.embed.video" => Self::Video(m.read()?),
+            "app.bsky.embed.gallery" => Self::Gallery(m.read()?),
+            "app.bsky.embed.external" => Self::External(m.read()?),
+            "app.bsky.embed.record" => Self::Record(m.read()?),
+            "app.bsky.embed.recordWithMedia" => Self::RecordWithMedia(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { RecordEmbed;
@@ -80,13 +88,21 @@ impl serde::Serialize for RecordLabels {
 }
 impl<'de> serde::Deserialize<'de> for RecordLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.defs#selfLabels") => {
-                Self::SelfLabels(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordLabels {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.defs#selfLabels" => Self::SelfLabels(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { RecordLabels;
@@ -134,17 +150,49 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "tags",
+        "text",
+        "embed",
+        "langs",
+        "reply",
+        "facets",
+        "labels",
+        "entities",
+        "createdAt",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                8 => m.req(&mut f.8)?,
+                2 => m.opt(&mut f.2)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            embed: m.opt("embed")?,
-            entities: m.opt("entities")?,
-            facets: m.opt("facets")?,
-            labels: m.opt("labels")?,
-            langs: m.opt("langs")?,
-            reply: m.opt("reply")?,
-            tags: m.opt("tags")?,
-            text: m.req("text")?,
+            created_at: m.need(f.8, 8)?,
+            embed: f.2.flatten(),
+            entities: f.7.flatten(),
+            facets: f.5.flatten(),
+            labels: f.6.flatten(),
+            langs: f.3.flatten(),
+            reply: f.4.flatten(),
+            tags: f.0.flatten(),
+            text: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -210,11 +258,27 @@ impl serde::Serialize for Entity {
 }
 impl<'de> serde::Deserialize<'de> for Entity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Entity {
+    const FIELDS: &'static [&'static str] = &["type", "index", "value"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            index: m.req("index")?,
-            r#type: m.req("type")?,
-            value: m.req("value")?,
+            index: m.need(f.1, 1)?,
+            r#type: m.need(f.0, 0)?,
+            value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -254,10 +318,25 @@ impl serde::Serialize for ReplyRef {
 }
 impl<'de> serde::Deserialize<'de> for ReplyRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReplyRef {
+    const FIELDS: &'static [&'static str] = &["root", "parent"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            parent: m.req("parent")?,
-            root: m.req("root")?,
+            parent: m.need(f.1, 1)?,
+            root: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -297,10 +376,25 @@ impl serde::Serialize for TextSlice {
 }
 impl<'de> serde::Deserialize<'de> for TextSlice {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for TextSlice {
+    const FIELDS: &'static [&'static str] = &["end", "start"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            end: m.req("end")?,
-            start: m.req("start")?,
+            end: m.need(f.0, 0)?,
+            start: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

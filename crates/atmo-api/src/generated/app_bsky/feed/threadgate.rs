@@ -36,20 +36,24 @@ impl serde::Serialize for RecordAllowItem {
 }
 impl<'de> serde::Deserialize<'de> for RecordAllowItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.feed.threadgate#mentionRule") => {
-                Self::MentionRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#followerRule") => {
-                Self::FollowerRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#followingRule") => {
-                Self::FollowingRule(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.feed.threadgate#listRule") => Self::ListRule(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for RecordAllowItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.feed.threadgate#mentionRule" => Self::MentionRule(m.read()?),
+            "app.bsky.feed.threadgate#followerRule" => Self::FollowerRule(m.read()?),
+            "app.bsky.feed.threadgate#followingRule" => Self::FollowingRule(m.read()?),
+            "app.bsky.feed.threadgate#listRule" => Self::ListRule(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { RecordAllowItem;
@@ -86,12 +90,29 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &["post", "allow", "createdAt", "hiddenReplies"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            allow: m.opt("allow")?,
-            created_at: m.req("createdAt")?,
-            hidden_replies: m.opt("hiddenReplies")?,
-            post: m.req("post")?,
+            allow: f.1.flatten(),
+            created_at: m.need(f.2, 2)?,
+            hidden_replies: f.3.flatten(),
+            post: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -140,7 +161,15 @@ impl serde::Serialize for FollowerRule {
 }
 impl<'de> serde::Deserialize<'de> for FollowerRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FollowerRule {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -168,7 +197,15 @@ impl serde::Serialize for FollowingRule {
 }
 impl<'de> serde::Deserialize<'de> for FollowingRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FollowingRule {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -198,9 +235,20 @@ impl serde::Serialize for ListRule {
 }
 impl<'de> serde::Deserialize<'de> for ListRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListRule {
+    const FIELDS: &'static [&'static str] = &["list"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            list: m.req("list")?,
+            list: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -232,7 +280,15 @@ impl serde::Serialize for MentionRule {
 }
 impl<'de> serde::Deserialize<'de> for MentionRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MentionRule {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }

@@ -24,10 +24,25 @@ impl serde::Serialize for ListItemView {
 }
 impl<'de> serde::Deserialize<'de> for ListItemView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListItemView {
+    const FIELDS: &'static [&'static str] = &["uri", "subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            subject: m.req("subject")?,
-            uri: m.req("uri")?,
+            subject: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -96,20 +111,60 @@ impl serde::Serialize for ListView {
 }
 impl<'de> serde::Deserialize<'de> for ListView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "name",
+        "avatar",
+        "labels",
+        "viewer",
+        "creator",
+        "purpose",
+        "indexedAt",
+        "description",
+        "listItemCount",
+        "descriptionFacets",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                9 => m.opt(&mut f.9)?,
+                11 => m.opt(&mut f.11)?,
+                8 => m.req(&mut f.8)?,
+                4 => m.opt(&mut f.4)?,
+                10 => m.opt(&mut f.10)?,
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            avatar: m.opt("avatar")?,
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            list_item_count: m.opt("listItemCount")?,
-            name: m.req("name")?,
-            purpose: m.req("purpose")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.6, 6)?,
+            description: f.9.flatten(),
+            description_facets: f.11.flatten(),
+            indexed_at: m.need(f.8, 8)?,
+            labels: f.4.flatten(),
+            list_item_count: f.10.flatten(),
+            name: m.need(f.2, 2)?,
+            purpose: m.need(f.7, 7)?,
+            uri: m.need(f.1, 1)?,
+            viewer: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -187,17 +242,49 @@ impl serde::Serialize for ListViewBasic {
 }
 impl<'de> serde::Deserialize<'de> for ListViewBasic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListViewBasic {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "name",
+        "avatar",
+        "labels",
+        "viewer",
+        "purpose",
+        "indexedAt",
+        "listItemCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                7 => m.opt(&mut f.7)?,
+                4 => m.opt(&mut f.4)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.req(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            avatar: m.opt("avatar")?,
-            cid: m.req("cid")?,
-            indexed_at: m.opt("indexedAt")?,
-            labels: m.opt("labels")?,
-            list_item_count: m.opt("listItemCount")?,
-            name: m.req("name")?,
-            purpose: m.req("purpose")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, 0)?,
+            indexed_at: f.7.flatten(),
+            labels: f.4.flatten(),
+            list_item_count: f.8.flatten(),
+            name: m.need(f.2, 2)?,
+            purpose: m.need(f.6, 6)?,
+            uri: m.need(f.1, 1)?,
+            viewer: f.5.flatten(),
             extra: m.rest(),
         })
     }
@@ -255,10 +342,25 @@ impl serde::Serialize for ListViewerState {
 }
 impl<'de> serde::Deserialize<'de> for ListViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListViewerState {
+    const FIELDS: &'static [&'static str] = &["muted", "blocked"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blocked: m.opt("blocked")?,
-            muted: m.opt("muted")?,
+            blocked: f.1.flatten(),
+            muted: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -303,10 +405,25 @@ impl serde::Serialize for NotFoundActor {
 }
 impl<'de> serde::Deserialize<'de> for NotFoundActor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for NotFoundActor {
+    const FIELDS: &'static [&'static str] = &["actor", "notFound"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor: m.req("actor")?,
-            not_found: m.req("notFound")?,
+            actor: m.need(f.0, 0)?,
+            not_found: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -363,15 +480,43 @@ impl serde::Serialize for Relationship {
 }
 impl<'de> serde::Deserialize<'de> for Relationship {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Relationship {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "blocking",
+        "blockedBy",
+        "following",
+        "followedBy",
+        "blockedByList",
+        "blockingByList",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blocked_by: m.opt("blockedBy")?,
-            blocked_by_list: m.opt("blockedByList")?,
-            blocking: m.opt("blocking")?,
-            blocking_by_list: m.opt("blockingByList")?,
-            did: m.req("did")?,
-            followed_by: m.opt("followedBy")?,
-            following: m.opt("following")?,
+            blocked_by: f.2.flatten(),
+            blocked_by_list: f.5.flatten(),
+            blocking: f.1.flatten(),
+            blocking_by_list: f.6.flatten(),
+            did: m.need(f.0, 0)?,
+            followed_by: f.4.flatten(),
+            following: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -439,19 +584,57 @@ impl serde::Serialize for StarterPackView {
 }
 impl<'de> serde::Deserialize<'de> for StarterPackView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StarterPackView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "list",
+        "feeds",
+        "labels",
+        "record",
+        "creator",
+        "indexedAt",
+        "joinedWeekCount",
+        "listItemsSample",
+        "joinedAllTimeCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                7 => m.req(&mut f.7)?,
+                10 => m.opt(&mut f.10)?,
+                8 => m.opt(&mut f.8)?,
+                4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
+                9 => m.opt(&mut f.9)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            feeds: m.opt("feeds")?,
-            indexed_at: m.req("indexedAt")?,
-            joined_all_time_count: m.opt("joinedAllTimeCount")?,
-            joined_week_count: m.opt("joinedWeekCount")?,
-            labels: m.opt("labels")?,
-            list: m.opt("list")?,
-            list_items_sample: m.opt("listItemsSample")?,
-            record: m.req("record")?,
-            uri: m.req("uri")?,
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.6, 6)?,
+            feeds: f.3.flatten(),
+            indexed_at: m.need(f.7, 7)?,
+            joined_all_time_count: f.10.flatten(),
+            joined_week_count: f.8.flatten(),
+            labels: f.4.flatten(),
+            list: f.2.flatten(),
+            list_items_sample: f.9.flatten(),
+            record: m.need(f.5, 5)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -525,17 +708,49 @@ impl serde::Serialize for StarterPackViewBasic {
 }
 impl<'de> serde::Deserialize<'de> for StarterPackViewBasic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StarterPackViewBasic {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "labels",
+        "record",
+        "creator",
+        "indexedAt",
+        "listItemCount",
+        "joinedWeekCount",
+        "joinedAllTimeCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                8 => m.opt(&mut f.8)?,
+                7 => m.opt(&mut f.7)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            indexed_at: m.req("indexedAt")?,
-            joined_all_time_count: m.opt("joinedAllTimeCount")?,
-            joined_week_count: m.opt("joinedWeekCount")?,
-            labels: m.opt("labels")?,
-            list_item_count: m.opt("listItemCount")?,
-            record: m.req("record")?,
-            uri: m.req("uri")?,
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.4, 4)?,
+            indexed_at: m.need(f.5, 5)?,
+            joined_all_time_count: f.8.flatten(),
+            joined_week_count: f.7.flatten(),
+            labels: f.2.flatten(),
+            list_item_count: f.6.flatten(),
+            record: m.need(f.3, 3)?,
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

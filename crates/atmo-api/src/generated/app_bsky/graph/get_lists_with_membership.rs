@@ -63,10 +63,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "listsWithMembership"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            lists_with_membership: m.req("listsWithMembership")?,
+            cursor: f.0.flatten(),
+            lists_with_membership: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -142,10 +157,25 @@ impl serde::Serialize for ListWithMembership {
 }
 impl<'de> serde::Deserialize<'de> for ListWithMembership {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ListWithMembership {
+    const FIELDS: &'static [&'static str] = &["list", "listItem"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            list: m.req("list")?,
-            list_item: m.opt("listItem")?,
+            list: m.need(f.0, 0)?,
+            list_item: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -52,16 +52,22 @@ impl serde::Serialize for OutputRelationshipsItem {
 }
 impl<'de> serde::Deserialize<'de> for OutputRelationshipsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.graph.defs#relationship") => {
-                Self::Relationship(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.graph.defs#notFoundActor") => {
-                Self::NotFoundActor(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputRelationshipsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.graph.defs#relationship" => Self::Relationship(m.read()?),
+            "app.bsky.graph.defs#notFoundActor" => Self::NotFoundActor(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputRelationshipsItem;
@@ -87,10 +93,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["actor", "relationships"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor: m.opt("actor")?,
-            relationships: m.req("relationships")?,
+            actor: f.0.flatten(),
+            relationships: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -52,10 +52,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "starterPacksWithMembership"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            starter_packs_with_membership: m.req("starterPacksWithMembership")?,
+            cursor: f.0.flatten(),
+            starter_packs_with_membership: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -131,10 +146,25 @@ impl serde::Serialize for StarterPackWithMembership {
 }
 impl<'de> serde::Deserialize<'de> for StarterPackWithMembership {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StarterPackWithMembership {
+    const FIELDS: &'static [&'static str] = &["listItem", "starterPack"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            list_item: m.opt("listItem")?,
-            starter_pack: m.req("starterPack")?,
+            list_item: f.0.flatten(),
+            starter_pack: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -41,12 +41,29 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["recId", "recIdStr", "isFallback", "suggestions"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            is_fallback: m.opt("isFallback")?,
-            rec_id: m.opt("recId")?,
-            rec_id_str: m.opt("recIdStr")?,
-            suggestions: m.req("suggestions")?,
+            is_fallback: f.2.flatten(),
+            rec_id: f.0.flatten(),
+            rec_id_str: f.1.flatten(),
+            suggestions: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -24,11 +24,27 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["actor", "onlyReposts", "onlyQuoteposts"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor: m.req("actor")?,
-            only_quoteposts: m.opt("onlyQuoteposts")?,
-            only_reposts: m.opt("onlyReposts")?,
+            actor: m.need(f.0, 0)?,
+            only_quoteposts: f.2.flatten(),
+            only_reposts: f.1.flatten(),
             extra: m.rest(),
         })
     }

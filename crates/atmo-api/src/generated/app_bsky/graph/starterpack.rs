@@ -32,14 +32,40 @@ impl serde::Serialize for Record {
 }
 impl<'de> serde::Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Record {
+    const FIELDS: &'static [&'static str] = &[
+        "list",
+        "name",
+        "feeds",
+        "createdAt",
+        "description",
+        "descriptionFacets",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            description: m.opt("description")?,
-            description_facets: m.opt("descriptionFacets")?,
-            feeds: m.opt("feeds")?,
-            list: m.req("list")?,
-            name: m.req("name")?,
+            created_at: m.need(f.3, 3)?,
+            description: f.4.flatten(),
+            description_facets: f.5.flatten(),
+            feeds: f.2.flatten(),
+            list: m.need(f.0, 0)?,
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -95,9 +121,20 @@ impl serde::Serialize for FeedItem {
 }
 impl<'de> serde::Deserialize<'de> for FeedItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FeedItem {
+    const FIELDS: &'static [&'static str] = &["uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            uri: m.req("uri")?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

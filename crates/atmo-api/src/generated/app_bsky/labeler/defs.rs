@@ -22,10 +22,25 @@ impl serde::Serialize for LabelerPolicies {
 }
 impl<'de> serde::Deserialize<'de> for LabelerPolicies {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerPolicies {
+    const FIELDS: &'static [&'static str] = &["labelValues", "labelValueDefinitions"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            label_value_definitions: m.opt("labelValueDefinitions")?,
-            label_values: m.req("labelValues")?,
+            label_value_definitions: f.1.flatten(),
+            label_values: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -75,15 +90,43 @@ impl serde::Serialize for LabelerView {
 }
 impl<'de> serde::Deserialize<'de> for LabelerView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "labels",
+        "viewer",
+        "creator",
+        "indexedAt",
+        "likeCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.4, 4)?,
+            indexed_at: m.need(f.5, 5)?,
+            labels: f.2.flatten(),
+            like_count: f.6.flatten(),
+            uri: m.need(f.1, 1)?,
+            viewer: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -156,19 +199,57 @@ impl serde::Serialize for LabelerViewDetailed {
 }
 impl<'de> serde::Deserialize<'de> for LabelerViewDetailed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerViewDetailed {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "labels",
+        "viewer",
+        "creator",
+        "policies",
+        "indexedAt",
+        "likeCount",
+        "reasonTypes",
+        "subjectTypes",
+        "subjectCollections",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                6 => m.req(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
+                8 => m.opt(&mut f.8)?,
+                10 => m.opt(&mut f.10)?,
+                9 => m.opt(&mut f.9)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            creator: m.req("creator")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            like_count: m.opt("likeCount")?,
-            policies: m.req("policies")?,
-            reason_types: m.opt("reasonTypes")?,
-            subject_collections: m.opt("subjectCollections")?,
-            subject_types: m.opt("subjectTypes")?,
-            uri: m.req("uri")?,
-            viewer: m.opt("viewer")?,
+            cid: m.need(f.0, 0)?,
+            creator: m.need(f.4, 4)?,
+            indexed_at: m.need(f.6, 6)?,
+            labels: f.2.flatten(),
+            like_count: f.7.flatten(),
+            policies: m.need(f.5, 5)?,
+            reason_types: f.8.flatten(),
+            subject_collections: f.10.flatten(),
+            subject_types: f.9.flatten(),
+            uri: m.need(f.1, 1)?,
+            viewer: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -226,9 +307,20 @@ impl serde::Serialize for LabelerViewerState {
 }
 impl<'de> serde::Deserialize<'de> for LabelerViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelerViewerState {
+    const FIELDS: &'static [&'static str] = &["like"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            like: m.opt("like")?,
+            like: f.0.flatten(),
             extra: m.rest(),
         })
     }

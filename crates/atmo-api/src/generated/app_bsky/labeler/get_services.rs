@@ -50,16 +50,22 @@ impl serde::Serialize for OutputViewsItem {
 }
 impl<'de> serde::Deserialize<'de> for OutputViewsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.labeler.defs#labelerView") => {
-                Self::LabelerView(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.labeler.defs#labelerViewDetailed") => {
-                Self::LabelerViewDetailed(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputViewsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.labeler.defs#labelerView" => Self::LabelerView(m.read()?),
+            "app.bsky.labeler.defs#labelerViewDetailed" => Self::LabelerViewDetailed(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputViewsItem;
@@ -83,9 +89,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["views"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            views: m.req("views")?,
+            views: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

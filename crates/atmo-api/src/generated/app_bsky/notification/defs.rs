@@ -20,10 +20,25 @@ impl serde::Serialize for ActivitySubscription {
 }
 impl<'de> serde::Deserialize<'de> for ActivitySubscription {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ActivitySubscription {
+    const FIELDS: &'static [&'static str] = &["post", "reply"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            post: m.req("post")?,
-            reply: m.req("reply")?,
+            post: m.need(f.0, 0)?,
+            reply: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -60,10 +75,25 @@ impl serde::Serialize for ChatPreference {
 }
 impl<'de> serde::Deserialize<'de> for ChatPreference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ChatPreference {
+    const FIELDS: &'static [&'static str] = &["push", "include"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            include: m.req("include")?,
-            push: m.req("push")?,
+            include: m.need(f.1, 1)?,
+            push: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -107,11 +137,27 @@ impl serde::Serialize for FilterablePreference {
 }
 impl<'de> serde::Deserialize<'de> for FilterablePreference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FilterablePreference {
+    const FIELDS: &'static [&'static str] = &["list", "push", "include"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            include: m.req("include")?,
-            list: m.req("list")?,
-            push: m.req("push")?,
+            include: m.need(f.2, 2)?,
+            list: m.need(f.0, 0)?,
+            push: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -154,10 +200,25 @@ impl serde::Serialize for Preference {
 }
 impl<'de> serde::Deserialize<'de> for Preference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Preference {
+    const FIELDS: &'static [&'static str] = &["list", "push"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            list: m.req("list")?,
-            push: m.req("push")?,
+            list: m.need(f.0, 0)?,
+            push: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -215,21 +276,63 @@ impl serde::Serialize for Preferences {
 }
 impl<'de> serde::Deserialize<'de> for Preferences {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Preferences {
+    const FIELDS: &'static [&'static str] = &[
+        "chat",
+        "like",
+        "quote",
+        "reply",
+        "follow",
+        "repost",
+        "mention",
+        "verified",
+        "unverified",
+        "likeViaRepost",
+        "subscribedPost",
+        "repostViaRepost",
+        "starterpackJoined",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
+                9 => m.req(&mut f.9)?,
+                6 => m.req(&mut f.6)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                5 => m.req(&mut f.5)?,
+                11 => m.req(&mut f.11)?,
+                12 => m.req(&mut f.12)?,
+                10 => m.req(&mut f.10)?,
+                8 => m.req(&mut f.8)?,
+                7 => m.req(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            chat: m.req("chat")?,
-            follow: m.req("follow")?,
-            like: m.req("like")?,
-            like_via_repost: m.req("likeViaRepost")?,
-            mention: m.req("mention")?,
-            quote: m.req("quote")?,
-            reply: m.req("reply")?,
-            repost: m.req("repost")?,
-            repost_via_repost: m.req("repostViaRepost")?,
-            starterpack_joined: m.req("starterpackJoined")?,
-            subscribed_post: m.req("subscribedPost")?,
-            unverified: m.req("unverified")?,
-            verified: m.req("verified")?,
+            chat: m.need(f.0, 0)?,
+            follow: m.need(f.4, 4)?,
+            like: m.need(f.1, 1)?,
+            like_via_repost: m.need(f.9, 9)?,
+            mention: m.need(f.6, 6)?,
+            quote: m.need(f.2, 2)?,
+            reply: m.need(f.3, 3)?,
+            repost: m.need(f.5, 5)?,
+            repost_via_repost: m.need(f.11, 11)?,
+            starterpack_joined: m.need(f.12, 12)?,
+            subscribed_post: m.need(f.10, 10)?,
+            unverified: m.need(f.8, 8)?,
+            verified: m.need(f.7, 7)?,
             extra: m.rest(),
         })
     }
@@ -285,7 +388,15 @@ impl serde::Serialize for RecordDeleted {
 }
 impl<'de> serde::Deserialize<'de> for RecordDeleted {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RecordDeleted {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -317,10 +428,25 @@ impl serde::Serialize for SubjectActivitySubscription {
 }
 impl<'de> serde::Deserialize<'de> for SubjectActivitySubscription {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SubjectActivitySubscription {
+    const FIELDS: &'static [&'static str] = &["subject", "activitySubscription"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity_subscription: m.req("activitySubscription")?,
-            subject: m.req("subject")?,
+            activity_subscription: m.need(f.1, 1)?,
+            subject: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

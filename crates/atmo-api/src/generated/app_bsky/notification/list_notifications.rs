@@ -61,12 +61,29 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "seenAt", "priority", "notifications"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            notifications: m.req("notifications")?,
-            priority: m.opt("priority")?,
-            seen_at: m.opt("seenAt")?,
+            cursor: f.0.flatten(),
+            notifications: m.need(f.3, 3)?,
+            priority: f.2.flatten(),
+            seen_at: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -164,18 +181,52 @@ impl serde::Serialize for Notification {
 }
 impl<'de> serde::Deserialize<'de> for Notification {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Notification {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "author",
+        "isRead",
+        "labels",
+        "reason",
+        "record",
+        "indexedAt",
+        "starterPack",
+        "reasonSubject",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                7 => m.req(&mut f.7)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.req(&mut f.6)?,
+                8 => m.opt(&mut f.8)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            author: m.req("author")?,
-            cid: m.req("cid")?,
-            indexed_at: m.req("indexedAt")?,
-            is_read: m.req("isRead")?,
-            labels: m.opt("labels")?,
-            reason: m.req("reason")?,
-            reason_subject: m.opt("reasonSubject")?,
-            record: m.req("record")?,
-            starter_pack: m.opt("starterPack")?,
-            uri: m.req("uri")?,
+            author: m.need(f.2, 2)?,
+            cid: m.need(f.0, 0)?,
+            indexed_at: m.need(f.7, 7)?,
+            is_read: m.need(f.3, 3)?,
+            labels: f.4.flatten(),
+            reason: m.need(f.5, 5)?,
+            reason_subject: f.9.flatten(),
+            record: m.need(f.6, 6)?,
+            starter_pack: f.8.flatten(),
+            uri: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

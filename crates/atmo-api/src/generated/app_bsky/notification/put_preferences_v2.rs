@@ -43,21 +43,63 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "chat",
+        "like",
+        "quote",
+        "reply",
+        "follow",
+        "repost",
+        "mention",
+        "verified",
+        "unverified",
+        "likeViaRepost",
+        "subscribedPost",
+        "repostViaRepost",
+        "starterpackJoined",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.opt(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                11 => m.opt(&mut f.11)?,
+                12 => m.opt(&mut f.12)?,
+                10 => m.opt(&mut f.10)?,
+                8 => m.opt(&mut f.8)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            chat: m.opt("chat")?,
-            follow: m.opt("follow")?,
-            like: m.opt("like")?,
-            like_via_repost: m.opt("likeViaRepost")?,
-            mention: m.opt("mention")?,
-            quote: m.opt("quote")?,
-            reply: m.opt("reply")?,
-            repost: m.opt("repost")?,
-            repost_via_repost: m.opt("repostViaRepost")?,
-            starterpack_joined: m.opt("starterpackJoined")?,
-            subscribed_post: m.opt("subscribedPost")?,
-            unverified: m.opt("unverified")?,
-            verified: m.opt("verified")?,
+            chat: f.0.flatten(),
+            follow: f.4.flatten(),
+            like: f.1.flatten(),
+            like_via_repost: f.9.flatten(),
+            mention: f.6.flatten(),
+            quote: f.2.flatten(),
+            reply: f.3.flatten(),
+            repost: f.5.flatten(),
+            repost_via_repost: f.11.flatten(),
+            starterpack_joined: f.12.flatten(),
+            subscribed_post: f.10.flatten(),
+            unverified: f.8.flatten(),
+            verified: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -103,9 +145,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["preferences"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            preferences: m.req("preferences")?,
+            preferences: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

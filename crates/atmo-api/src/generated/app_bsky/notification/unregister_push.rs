@@ -24,12 +24,29 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["appId", "token", "platform", "serviceDid"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            app_id: m.req("appId")?,
-            platform: m.req("platform")?,
-            service_did: m.req("serviceDid")?,
-            token: m.req("token")?,
+            app_id: m.need(f.0, 0)?,
+            platform: m.need(f.2, 2)?,
+            service_did: m.need(f.3, 3)?,
+            token: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -27,13 +27,23 @@ impl serde::Serialize for FacetFeaturesItem {
 }
 impl<'de> serde::Deserialize<'de> for FacetFeaturesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.richtext.facet#mention") => Self::Mention(crate::rt::from_value(v)?),
-            Some("app.bsky.richtext.facet#link") => Self::Link(crate::rt::from_value(v)?),
-            Some("app.bsky.richtext.facet#tag") => Self::Tag(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for FacetFeaturesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.richtext.facet#mention" => Self::Mention(m.read()?),
+            "app.bsky.richtext.facet#link" => Self::Link(m.read()?),
+            "app.bsky.richtext.facet#tag" => Self::Tag(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { FacetFeaturesItem;
@@ -62,10 +72,25 @@ impl serde::Serialize for Facet {
 }
 impl<'de> serde::Deserialize<'de> for Facet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Facet {
+    const FIELDS: &'static [&'static str] = &["index", "features"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            features: m.req("features")?,
-            index: m.req("index")?,
+            features: m.need(f.1, 1)?,
+            index: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -102,10 +127,25 @@ impl serde::Serialize for ByteSlice {
 }
 impl<'de> serde::Deserialize<'de> for ByteSlice {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ByteSlice {
+    const FIELDS: &'static [&'static str] = &["byteEnd", "byteStart"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            byte_end: m.req("byteEnd")?,
-            byte_start: m.req("byteStart")?,
+            byte_end: m.need(f.0, 0)?,
+            byte_start: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -140,9 +180,20 @@ impl serde::Serialize for Link {
 }
 impl<'de> serde::Deserialize<'de> for Link {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Link {
+    const FIELDS: &'static [&'static str] = &["uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            uri: m.req("uri")?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -176,9 +227,20 @@ impl serde::Serialize for Mention {
 }
 impl<'de> serde::Deserialize<'de> for Mention {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Mention {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -212,9 +274,20 @@ impl serde::Serialize for Tag {
 }
 impl<'de> serde::Deserialize<'de> for Tag {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Tag {
+    const FIELDS: &'static [&'static str] = &["tag"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            tag: m.req("tag")?,
+            tag: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -42,16 +42,46 @@ impl serde::Serialize for AgeAssuranceEvent {
 }
 impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AgeAssuranceEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "email",
+        "initIp",
+        "initUa",
+        "status",
+        "attemptId",
+        "createdAt",
+        "completeIp",
+        "completeUa",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            attempt_id: m.req("attemptId")?,
-            complete_ip: m.opt("completeIp")?,
-            complete_ua: m.opt("completeUa")?,
-            created_at: m.req("createdAt")?,
-            email: m.opt("email")?,
-            init_ip: m.opt("initIp")?,
-            init_ua: m.opt("initUa")?,
-            status: m.req("status")?,
+            attempt_id: m.need(f.4, 4)?,
+            complete_ip: f.6.flatten(),
+            complete_ua: f.7.flatten(),
+            created_at: m.need(f.5, 5)?,
+            email: f.0.flatten(),
+            init_ip: f.1.flatten(),
+            init_ua: f.2.flatten(),
+            status: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -118,10 +148,25 @@ impl serde::Serialize for AgeAssuranceState {
 }
 impl<'de> serde::Deserialize<'de> for AgeAssuranceState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AgeAssuranceState {
+    const FIELDS: &'static [&'static str] = &["status", "lastInitiatedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            last_initiated_at: m.opt("lastInitiatedAt")?,
-            status: m.req("status")?,
+            last_initiated_at: f.1.flatten(),
+            status: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -170,9 +215,20 @@ impl serde::Serialize for SkeletonSearchActor {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonSearchActor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonSearchActor {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -204,9 +260,20 @@ impl serde::Serialize for SkeletonSearchPost {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonSearchPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonSearchPost {
+    const FIELDS: &'static [&'static str] = &["uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            uri: m.req("uri")?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -238,9 +305,20 @@ impl serde::Serialize for SkeletonSearchStarterPack {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonSearchStarterPack {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonSearchStarterPack {
+    const FIELDS: &'static [&'static str] = &["uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            uri: m.req("uri")?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -288,17 +366,49 @@ impl serde::Serialize for SkeletonTrend {
 }
 impl<'de> serde::Deserialize<'de> for SkeletonTrend {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SkeletonTrend {
+    const FIELDS: &'static [&'static str] = &[
+        "dids",
+        "link",
+        "topic",
+        "status",
+        "category",
+        "postCount",
+        "startedAt",
+        "description",
+        "displayName",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                8 => m.req(&mut f.8)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            category: m.opt("category")?,
-            description: m.opt("description")?,
-            dids: m.req("dids")?,
-            display_name: m.req("displayName")?,
-            link: m.req("link")?,
-            post_count: m.req("postCount")?,
-            started_at: m.req("startedAt")?,
-            status: m.opt("status")?,
-            topic: m.req("topic")?,
+            category: f.4.flatten(),
+            description: f.7.flatten(),
+            dids: m.need(f.0, 0)?,
+            display_name: m.need(f.8, 8)?,
+            link: m.need(f.1, 1)?,
+            post_count: m.need(f.5, 5)?,
+            started_at: m.need(f.6, 6)?,
+            status: f.3.flatten(),
+            topic: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -357,9 +467,20 @@ impl serde::Serialize for ThreadItemBlocked {
 }
 impl<'de> serde::Deserialize<'de> for ThreadItemBlocked {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadItemBlocked {
+    const FIELDS: &'static [&'static str] = &["author"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            author: m.req("author")?,
+            author: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -389,7 +510,15 @@ impl serde::Serialize for ThreadItemNoUnauthenticated {
 }
 impl<'de> serde::Deserialize<'de> for ThreadItemNoUnauthenticated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadItemNoUnauthenticated {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -415,7 +544,15 @@ impl serde::Serialize for ThreadItemNotFound {
 }
 impl<'de> serde::Deserialize<'de> for ThreadItemNotFound {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadItemNotFound {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -464,16 +601,46 @@ impl serde::Serialize for ThreadItemPost {
 }
 impl<'de> serde::Deserialize<'de> for ThreadItemPost {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadItemPost {
+    const FIELDS: &'static [&'static str] = &[
+        "post",
+        "opThread",
+        "moreParents",
+        "moreReplies",
+        "mutedByViewer",
+        "opThreadPostCount",
+        "opThreadPostIndex",
+        "hiddenByThreadgate",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                7 => m.req(&mut f.7)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            hidden_by_threadgate: m.req("hiddenByThreadgate")?,
-            more_parents: m.req("moreParents")?,
-            more_replies: m.req("moreReplies")?,
-            muted_by_viewer: m.req("mutedByViewer")?,
-            op_thread: m.req("opThread")?,
-            op_thread_post_count: m.opt("opThreadPostCount")?,
-            op_thread_post_index: m.opt("opThreadPostIndex")?,
-            post: m.req("post")?,
+            hidden_by_threadgate: m.need(f.7, 7)?,
+            more_parents: m.need(f.2, 2)?,
+            more_replies: m.need(f.3, 3)?,
+            muted_by_viewer: m.need(f.4, 4)?,
+            op_thread: m.need(f.1, 1)?,
+            op_thread_post_count: f.5.flatten(),
+            op_thread_post_index: f.6.flatten(),
+            post: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -541,17 +708,49 @@ impl serde::Serialize for TrendView {
 }
 impl<'de> serde::Deserialize<'de> for TrendView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for TrendView {
+    const FIELDS: &'static [&'static str] = &[
+        "link",
+        "topic",
+        "actors",
+        "status",
+        "category",
+        "postCount",
+        "startedAt",
+        "description",
+        "displayName",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actors: m.req("actors")?,
-            category: m.opt("category")?,
-            description: m.opt("description")?,
-            display_name: m.req("displayName")?,
-            link: m.req("link")?,
-            post_count: m.req("postCount")?,
-            started_at: m.req("startedAt")?,
-            status: m.opt("status")?,
-            topic: m.req("topic")?,
+            actors: m.need(f.2, 2)?,
+            category: f.4.flatten(),
+            description: f.7.flatten(),
+            display_name: m.need(f.8, 8)?,
+            link: m.need(f.0, 0)?,
+            post_count: m.need(f.5, 5)?,
+            started_at: m.need(f.6, 6)?,
+            status: f.3.flatten(),
+            topic: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -616,12 +815,29 @@ impl serde::Serialize for TrendingTopic {
 }
 impl<'de> serde::Deserialize<'de> for TrendingTopic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for TrendingTopic {
+    const FIELDS: &'static [&'static str] = &["link", "topic", "description", "displayName"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            description: m.opt("description")?,
-            display_name: m.opt("displayName")?,
-            link: m.req("link")?,
-            topic: m.req("topic")?,
+            description: f.2.flatten(),
+            display_name: f.3.flatten(),
+            link: m.need(f.0, 0)?,
+            topic: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

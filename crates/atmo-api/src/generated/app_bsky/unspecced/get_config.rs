@@ -20,10 +20,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["liveNow", "checkEmailConfirmed"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            check_email_confirmed: m.opt("checkEmailConfirmed")?,
-            live_now: m.opt("liveNow")?,
+            check_email_confirmed: f.1.flatten(),
+            live_now: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -84,10 +99,25 @@ impl serde::Serialize for LiveNowConfig {
 }
 impl<'de> serde::Deserialize<'de> for LiveNowConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LiveNowConfig {
+    const FIELDS: &'static [&'static str] = &["did", "domains"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            domains: m.req("domains")?,
+            did: m.need(f.0, 0)?,
+            domains: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

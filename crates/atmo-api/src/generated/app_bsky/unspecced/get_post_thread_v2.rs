@@ -74,11 +74,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["thread", "threadgate", "hasOtherReplies"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            has_other_replies: m.req("hasOtherReplies")?,
-            thread: m.req("thread")?,
-            threadgate: m.opt("threadgate")?,
+            has_other_replies: m.need(f.2, 2)?,
+            thread: m.need(f.0, 0)?,
+            threadgate: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -161,22 +177,26 @@ impl serde::Serialize for ThreadItemValue {
 }
 impl<'de> serde::Deserialize<'de> for ThreadItemValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.unspecced.defs#threadItemPost") => {
-                Self::ThreadItemPost(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ThreadItemValue {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.unspecced.defs#threadItemPost" => Self::ThreadItemPost(m.read()?),
+            "app.bsky.unspecced.defs#threadItemNoUnauthenticated" => {
+                Self::ThreadItemNoUnauthenticated(m.read()?)
             }
-            Some("app.bsky.unspecced.defs#threadItemNoUnauthenticated") => {
-                Self::ThreadItemNoUnauthenticated(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.unspecced.defs#threadItemNotFound") => {
-                Self::ThreadItemNotFound(crate::rt::from_value(v)?)
-            }
-            Some("app.bsky.unspecced.defs#threadItemBlocked") => {
-                Self::ThreadItemBlocked(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            "app.bsky.unspecced.defs#threadItemNotFound" => Self::ThreadItemNotFound(m.read()?),
+            "app.bsky.unspecced.defs#threadItemBlocked" => Self::ThreadItemBlocked(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ThreadItemValue;
@@ -207,11 +227,27 @@ impl serde::Serialize for ThreadItem {
 }
 impl<'de> serde::Deserialize<'de> for ThreadItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreadItem {
+    const FIELDS: &'static [&'static str] = &["uri", "depth", "value"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            depth: m.req("depth")?,
-            uri: m.req("uri")?,
-            value: m.req("value")?,
+            depth: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
+            value: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -62,13 +62,32 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] =
+        &["recId", "actors", "cursor", "recIdStr", "relativeToDid"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actors: m.req("actors")?,
-            cursor: m.opt("cursor")?,
-            rec_id: m.opt("recId")?,
-            rec_id_str: m.opt("recIdStr")?,
-            relative_to_did: m.opt("relativeToDid")?,
+            actors: m.need(f.1, 1)?,
+            cursor: f.2.flatten(),
+            rec_id: f.0.flatten(),
+            rec_id_str: f.3.flatten(),
+            relative_to_did: f.4.flatten(),
             extra: m.rest(),
         })
     }

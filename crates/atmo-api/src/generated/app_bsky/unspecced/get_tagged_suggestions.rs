@@ -18,9 +18,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["suggestions"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            suggestions: m.req("suggestions")?,
+            suggestions: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -80,11 +91,27 @@ impl serde::Serialize for Suggestion {
 }
 impl<'de> serde::Deserialize<'de> for Suggestion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Suggestion {
+    const FIELDS: &'static [&'static str] = &["tag", "subject", "subjectType"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            subject: m.req("subject")?,
-            subject_type: m.req("subjectType")?,
-            tag: m.req("tag")?,
+            subject: m.need(f.1, 1)?,
+            subject_type: m.need(f.2, 2)?,
+            tag: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -35,16 +35,46 @@ impl serde::Serialize for JobStatus {
 }
 impl<'de> serde::Deserialize<'de> for JobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for JobStatus {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "blob",
+        "error",
+        "jobId",
+        "state",
+        "message",
+        "progress",
+        "failureCode",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                7 => m.opt(&mut f.7)?,
+                3 => m.req(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blob: m.opt("blob")?,
-            did: m.req("did")?,
-            error: m.opt("error")?,
-            failure_code: m.opt("failureCode")?,
-            job_id: m.req("jobId")?,
-            message: m.opt("message")?,
-            progress: m.opt("progress")?,
-            state: m.req("state")?,
+            blob: f.1.flatten(),
+            did: m.need(f.0, 0)?,
+            error: f.2.flatten(),
+            failure_code: f.7.flatten(),
+            job_id: m.need(f.3, 3)?,
+            message: f.5.flatten(),
+            progress: f.6.flatten(),
+            state: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }

@@ -26,13 +26,37 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "error",
+        "message",
+        "canUpload",
+        "remainingDailyBytes",
+        "remainingDailyVideos",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            can_upload: m.req("canUpload")?,
-            error: m.opt("error")?,
-            message: m.opt("message")?,
-            remaining_daily_bytes: m.opt("remainingDailyBytes")?,
-            remaining_daily_videos: m.opt("remainingDailyVideos")?,
+            can_upload: m.need(f.2, 2)?,
+            error: f.0.flatten(),
+            message: f.1.flatten(),
+            remaining_daily_bytes: f.3.flatten(),
+            remaining_daily_videos: f.4.flatten(),
             extra: m.rest(),
         })
     }

@@ -53,17 +53,49 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "jobId",
+        "state",
+        "expiresAt",
+        "jobStatus",
+        "partCount",
+        "failureReason",
+        "partSizeBytes",
+        "receivedParts",
+        "completedJobId",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                8 => m.opt(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            completed_job_id: m.opt("completedJobId")?,
-            expires_at: m.req("expiresAt")?,
-            failure_reason: m.opt("failureReason")?,
-            job_id: m.req("jobId")?,
-            job_status: m.opt("jobStatus")?,
-            part_count: m.req("partCount")?,
-            part_size_bytes: m.req("partSizeBytes")?,
-            received_parts: m.req("receivedParts")?,
-            state: m.req("state")?,
+            completed_job_id: f.8.flatten(),
+            expires_at: m.need(f.2, 2)?,
+            failure_reason: f.5.flatten(),
+            job_id: m.need(f.0, 0)?,
+            job_status: f.3.flatten(),
+            part_count: m.need(f.4, 4)?,
+            part_size_bytes: m.need(f.6, 6)?,
+            received_parts: m.need(f.7, 7)?,
+            state: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

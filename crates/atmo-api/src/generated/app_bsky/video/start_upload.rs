@@ -34,14 +34,40 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "width",
+        "height",
+        "mimeType",
+        "sizeBytes",
+        "durationMs",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            duration_ms: m.opt("durationMs")?,
-            height: m.opt("height")?,
-            mime_type: m.req("mimeType")?,
-            name: m.opt("name")?,
-            size_bytes: m.req("sizeBytes")?,
-            width: m.opt("width")?,
+            duration_ms: f.5.flatten(),
+            height: f.2.flatten(),
+            mime_type: m.need(f.3, 3)?,
+            name: f.0.flatten(),
+            size_bytes: m.need(f.4, 4)?,
+            width: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -92,12 +118,29 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["jobId", "expiresAt", "partCount", "partSizeBytes"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            expires_at: m.req("expiresAt")?,
-            job_id: m.req("jobId")?,
-            part_count: m.req("partCount")?,
-            part_size_bytes: m.req("partSizeBytes")?,
+            expires_at: m.need(f.1, 1)?,
+            job_id: m.need(f.0, 0)?,
+            part_count: m.need(f.2, 2)?,
+            part_size_bytes: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -16,7 +16,15 @@ impl serde::Serialize for DirectConvoMember {
 }
 impl<'de> serde::Deserialize<'de> for DirectConvoMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DirectConvoMember {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -50,10 +58,25 @@ impl serde::Serialize for GroupConvoMember {
 }
 impl<'de> serde::Deserialize<'de> for GroupConvoMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GroupConvoMember {
+    const FIELDS: &'static [&'static str] = &["role", "addedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            added_by: m.opt("addedBy")?,
-            role: m.req("role")?,
+            added_by: f.1.flatten(),
+            role: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -100,7 +123,15 @@ impl serde::Serialize for PastGroupConvoMember {
 }
 impl<'de> serde::Deserialize<'de> for PastGroupConvoMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PastGroupConvoMember {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -143,19 +174,23 @@ impl serde::Serialize for ProfileViewBasicKind {
 }
 impl<'de> serde::Deserialize<'de> for ProfileViewBasicKind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.actor.defs#directConvoMember") => {
-                Self::DirectConvoMember(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.actor.defs#groupConvoMember") => {
-                Self::GroupConvoMember(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.actor.defs#pastGroupConvoMember") => {
-                Self::PastGroupConvoMember(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ProfileViewBasicKind {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.actor.defs#directConvoMember" => Self::DirectConvoMember(m.read()?),
+            "chat.bsky.actor.defs#groupConvoMember" => Self::GroupConvoMember(m.read()?),
+            "chat.bsky.actor.defs#pastGroupConvoMember" => Self::PastGroupConvoMember(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ProfileViewBasicKind;
@@ -202,19 +237,57 @@ impl serde::Serialize for ProfileViewBasic {
 }
 impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ProfileViewBasic {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "kind",
+        "avatar",
+        "handle",
+        "labels",
+        "viewer",
+        "createdAt",
+        "associated",
+        "displayName",
+        "chatDisabled",
+        "verification",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                7 => m.opt(&mut f.7)?,
+                2 => m.opt(&mut f.2)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.opt(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                8 => m.opt(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                10 => m.opt(&mut f.10)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            associated: m.opt("associated")?,
-            avatar: m.opt("avatar")?,
-            chat_disabled: m.opt("chatDisabled")?,
-            created_at: m.opt("createdAt")?,
-            did: m.req("did")?,
-            display_name: m.opt("displayName")?,
-            handle: m.req("handle")?,
-            kind: m.opt("kind")?,
-            labels: m.opt("labels")?,
-            verification: m.opt("verification")?,
-            viewer: m.opt("viewer")?,
+            associated: f.7.flatten(),
+            avatar: f.2.flatten(),
+            chat_disabled: f.9.flatten(),
+            created_at: f.6.flatten(),
+            did: m.need(f.0, 0)?,
+            display_name: f.8.flatten(),
+            handle: m.need(f.3, 3)?,
+            kind: f.1.flatten(),
+            labels: f.4.flatten(),
+            verification: f.10.flatten(),
+            viewer: f.5.flatten(),
             extra: m.rest(),
         })
     }

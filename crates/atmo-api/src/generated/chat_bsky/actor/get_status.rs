@@ -25,11 +25,28 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] =
+        &["chatDisabled", "canCreateGroups", "groupMemberLimit"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            can_create_groups: m.req("canCreateGroups")?,
-            chat_disabled: m.req("chatDisabled")?,
-            group_member_limit: m.req("groupMemberLimit")?,
+            can_create_groups: m.need(f.1, 1)?,
+            chat_disabled: m.need(f.0, 0)?,
+            group_member_limit: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -40,10 +40,25 @@ impl serde::Serialize for ConvoRef {
 }
 impl<'de> serde::Deserialize<'de> for ConvoRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConvoRef {
+    const FIELDS: &'static [&'static str] = &["did", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            did: m.req("did")?,
+            convo_id: m.need(f.1, 1)?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -95,14 +110,22 @@ impl serde::Serialize for ConvoViewKind {
 }
 impl<'de> serde::Deserialize<'de> for ConvoViewKind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#directConvo") => {
-                Self::DirectConvo(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#groupConvo") => Self::GroupConvo(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ConvoViewKind {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#directConvo" => Self::DirectConvo(m.read()?),
+            "chat.bsky.convo.defs#groupConvo" => Self::GroupConvo(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ConvoViewKind;
@@ -139,19 +162,23 @@ impl serde::Serialize for ConvoViewLastMessage {
 }
 impl<'de> serde::Deserialize<'de> for ConvoViewLastMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#systemMessageView") => {
-                Self::SystemMessageView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ConvoViewLastMessage {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            "chat.bsky.convo.defs#systemMessageView" => Self::SystemMessageView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ConvoViewLastMessage;
@@ -179,13 +206,23 @@ impl serde::Serialize for ConvoViewLastReaction {
 }
 impl<'de> serde::Deserialize<'de> for ConvoViewLastReaction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageAndReactionView") => {
-                Self::MessageAndReactionView(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ConvoViewLastReaction {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageAndReactionView" => {
+                Self::MessageAndReactionView(m.read()?)
             }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ConvoViewLastReaction;
@@ -227,17 +264,49 @@ impl serde::Serialize for ConvoView {
 }
 impl<'de> serde::Deserialize<'de> for ConvoView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConvoView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "rev",
+        "kind",
+        "muted",
+        "status",
+        "members",
+        "lastMessage",
+        "unreadCount",
+        "lastReaction",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                8 => m.opt(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.req(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            id: m.req("id")?,
-            kind: m.opt("kind")?,
-            last_message: m.opt("lastMessage")?,
-            last_reaction: m.opt("lastReaction")?,
-            members: m.req("members")?,
-            muted: m.req("muted")?,
-            rev: m.req("rev")?,
-            status: m.opt("status")?,
-            unread_count: m.req("unreadCount")?,
+            id: m.need(f.0, 0)?,
+            kind: f.2.flatten(),
+            last_message: f.6.flatten(),
+            last_reaction: f.8.flatten(),
+            members: m.need(f.5, 5)?,
+            muted: m.need(f.3, 3)?,
+            rev: m.need(f.1, 1)?,
+            status: f.4.flatten(),
+            unread_count: m.need(f.7, 7)?,
             extra: m.rest(),
         })
     }
@@ -297,12 +366,29 @@ impl serde::Serialize for DeletedMessageView {
 }
 impl<'de> serde::Deserialize<'de> for DeletedMessageView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DeletedMessageView {
+    const FIELDS: &'static [&'static str] = &["id", "rev", "sender", "sentAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            id: m.req("id")?,
-            rev: m.req("rev")?,
-            sender: m.req("sender")?,
-            sent_at: m.req("sentAt")?,
+            id: m.need(f.0, 0)?,
+            rev: m.need(f.1, 1)?,
+            sender: m.need(f.2, 2)?,
+            sent_at: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -340,7 +426,15 @@ impl serde::Serialize for DirectConvo {
 }
 impl<'de> serde::Deserialize<'de> for DirectConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DirectConvo {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -394,17 +488,49 @@ impl serde::Serialize for GroupConvo {
 }
 impl<'de> serde::Deserialize<'de> for GroupConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GroupConvo {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "joinLink",
+        "createdAt",
+        "lockStatus",
+        "memberCount",
+        "memberLimit",
+        "joinRequestCount",
+        "unreadJoinRequestCount",
+        "lockStatusModerationOverride",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.req(&mut f.3)?,
+                8 => m.req(&mut f.8)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            join_link: m.opt("joinLink")?,
-            join_request_count: m.opt("joinRequestCount")?,
-            lock_status: m.req("lockStatus")?,
-            lock_status_moderation_override: m.req("lockStatusModerationOverride")?,
-            member_count: m.req("memberCount")?,
-            member_limit: m.req("memberLimit")?,
-            name: m.req("name")?,
-            unread_join_request_count: m.opt("unreadJoinRequestCount")?,
+            created_at: m.need(f.2, 2)?,
+            join_link: f.1.flatten(),
+            join_request_count: f.6.flatten(),
+            lock_status: m.need(f.3, 3)?,
+            lock_status_moderation_override: m.need(f.8, 8)?,
+            member_count: m.need(f.4, 4)?,
+            member_limit: m.need(f.5, 5)?,
+            name: m.need(f.0, 0)?,
+            unread_join_request_count: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -462,10 +588,25 @@ impl serde::Serialize for LogAcceptConvo {
 }
 impl<'de> serde::Deserialize<'de> for LogAcceptConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogAcceptConvo {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -508,12 +649,29 @@ impl serde::Serialize for LogAddMember {
 }
 impl<'de> serde::Deserialize<'de> for LogAddMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogAddMember {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            related_profiles: m.req("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -561,16 +719,22 @@ impl serde::Serialize for LogAddReactionMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogAddReactionMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for LogAddReactionMessage {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { LogAddReactionMessage;
@@ -605,13 +769,32 @@ impl serde::Serialize for LogAddReaction {
 }
 impl<'de> serde::Deserialize<'de> for LogAddReaction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogAddReaction {
+    const FIELDS: &'static [&'static str] =
+        &["rev", "convoId", "message", "reaction", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            reaction: m.req("reaction")?,
-            related_profiles: m.opt("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            reaction: m.need(f.3, 3)?,
+            related_profiles: f.4.flatten(),
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -664,11 +847,27 @@ impl serde::Serialize for LogApproveJoinRequest {
 }
 impl<'de> serde::Deserialize<'de> for LogApproveJoinRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogApproveJoinRequest {
+    const FIELDS: &'static [&'static str] = &["rev", "member", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            member: m.req("member")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.2, 2)?,
+            member: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -710,10 +909,25 @@ impl serde::Serialize for LogBeginConvo {
 }
 impl<'de> serde::Deserialize<'de> for LogBeginConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogBeginConvo {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -753,11 +967,27 @@ impl serde::Serialize for LogCreateJoinLink {
 }
 impl<'de> serde::Deserialize<'de> for LogCreateJoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogCreateJoinLink {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -803,16 +1033,22 @@ impl serde::Serialize for LogCreateMessageMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogCreateMessageMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for LogCreateMessageMessage {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { LogCreateMessageMessage;
@@ -845,12 +1081,29 @@ impl serde::Serialize for LogCreateMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogCreateMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogCreateMessage {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            related_profiles: m.opt("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: f.3.flatten(),
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -902,16 +1155,22 @@ impl serde::Serialize for LogDeleteMessageMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogDeleteMessageMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for LogDeleteMessageMessage {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { LogDeleteMessageMessage;
@@ -941,11 +1200,27 @@ impl serde::Serialize for LogDeleteMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogDeleteMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogDeleteMessage {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -990,11 +1265,27 @@ impl serde::Serialize for LogDisableJoinLink {
 }
 impl<'de> serde::Deserialize<'de> for LogDisableJoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogDisableJoinLink {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1039,11 +1330,27 @@ impl serde::Serialize for LogEditGroup {
 }
 impl<'de> serde::Deserialize<'de> for LogEditGroup {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogEditGroup {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1088,11 +1395,27 @@ impl serde::Serialize for LogEditJoinLink {
 }
 impl<'de> serde::Deserialize<'de> for LogEditJoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogEditJoinLink {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1137,11 +1460,27 @@ impl serde::Serialize for LogEnableJoinLink {
 }
 impl<'de> serde::Deserialize<'de> for LogEnableJoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogEnableJoinLink {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1186,11 +1525,27 @@ impl serde::Serialize for LogIncomingJoinRequest {
 }
 impl<'de> serde::Deserialize<'de> for LogIncomingJoinRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogIncomingJoinRequest {
+    const FIELDS: &'static [&'static str] = &["rev", "member", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            member: m.req("member")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.2, 2)?,
+            member: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1232,10 +1587,25 @@ impl serde::Serialize for LogLeaveConvo {
 }
 impl<'de> serde::Deserialize<'de> for LogLeaveConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogLeaveConvo {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1278,12 +1648,29 @@ impl serde::Serialize for LogLockConvo {
 }
 impl<'de> serde::Deserialize<'de> for LogLockConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogLockConvo {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            related_profiles: m.req("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1333,12 +1720,29 @@ impl serde::Serialize for LogLockConvoPermanently {
 }
 impl<'de> serde::Deserialize<'de> for LogLockConvoPermanently {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogLockConvoPermanently {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            related_profiles: m.req("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1388,12 +1792,29 @@ impl serde::Serialize for LogMemberJoin {
 }
 impl<'de> serde::Deserialize<'de> for LogMemberJoin {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogMemberJoin {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            related_profiles: m.req("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1443,12 +1864,29 @@ impl serde::Serialize for LogMemberLeave {
 }
 impl<'de> serde::Deserialize<'de> for LogMemberLeave {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogMemberLeave {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            related_profiles: m.req("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1492,10 +1930,25 @@ impl serde::Serialize for LogMuteConvo {
 }
 impl<'de> serde::Deserialize<'de> for LogMuteConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogMuteConvo {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1532,10 +1985,25 @@ impl serde::Serialize for LogOutgoingJoinRequest {
 }
 impl<'de> serde::Deserialize<'de> for LogOutgoingJoinRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogOutgoingJoinRequest {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1581,19 +2049,23 @@ impl serde::Serialize for LogReadConvoMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogReadConvoMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#systemMessageView") => {
-                Self::SystemMessageView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for LogReadConvoMessage {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            "chat.bsky.convo.defs#systemMessageView" => Self::SystemMessageView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { LogReadConvoMessage;
@@ -1624,11 +2096,27 @@ impl serde::Serialize for LogReadConvo {
 }
 impl<'de> serde::Deserialize<'de> for LogReadConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogReadConvo {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1670,10 +2158,25 @@ impl serde::Serialize for LogReadJoinRequests {
 }
 impl<'de> serde::Deserialize<'de> for LogReadJoinRequests {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogReadJoinRequests {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1719,19 +2222,23 @@ impl serde::Serialize for LogReadMessageMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogReadMessageMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#systemMessageView") => {
-                Self::SystemMessageView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for LogReadMessageMessage {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            "chat.bsky.convo.defs#systemMessageView" => Self::SystemMessageView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { LogReadMessageMessage;
@@ -1762,11 +2269,27 @@ impl serde::Serialize for LogReadMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogReadMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogReadMessage {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1811,11 +2334,27 @@ impl serde::Serialize for LogRejectJoinRequest {
 }
 impl<'de> serde::Deserialize<'de> for LogRejectJoinRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogRejectJoinRequest {
+    const FIELDS: &'static [&'static str] = &["rev", "member", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            member: m.req("member")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.2, 2)?,
+            member: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1863,12 +2402,29 @@ impl serde::Serialize for LogRemoveMember {
 }
 impl<'de> serde::Deserialize<'de> for LogRemoveMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogRemoveMember {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            related_profiles: m.req("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1916,16 +2472,22 @@ impl serde::Serialize for LogRemoveReactionMessage {
 }
 impl<'de> serde::Deserialize<'de> for LogRemoveReactionMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for LogRemoveReactionMessage {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { LogRemoveReactionMessage;
@@ -1960,13 +2522,32 @@ impl serde::Serialize for LogRemoveReaction {
 }
 impl<'de> serde::Deserialize<'de> for LogRemoveReaction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogRemoveReaction {
+    const FIELDS: &'static [&'static str] =
+        &["rev", "convoId", "message", "reaction", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            reaction: m.req("reaction")?,
-            related_profiles: m.opt("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            reaction: m.need(f.3, 3)?,
+            related_profiles: f.4.flatten(),
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2022,12 +2603,29 @@ impl serde::Serialize for LogUnlockConvo {
 }
 impl<'de> serde::Deserialize<'de> for LogUnlockConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogUnlockConvo {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId", "message", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            message: m.req("message")?,
-            related_profiles: m.req("relatedProfiles")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            message: m.need(f.2, 2)?,
+            related_profiles: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2071,10 +2669,25 @@ impl serde::Serialize for LogUnmuteConvo {
 }
 impl<'de> serde::Deserialize<'de> for LogUnmuteConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogUnmuteConvo {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2114,11 +2727,27 @@ impl serde::Serialize for LogWithdrawIncomingJoinRequest {
 }
 impl<'de> serde::Deserialize<'de> for LogWithdrawIncomingJoinRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogWithdrawIncomingJoinRequest {
+    const FIELDS: &'static [&'static str] = &["rev", "member", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            member: m.req("member")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.2, 2)?,
+            member: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2160,10 +2789,25 @@ impl serde::Serialize for LogWithdrawOutgoingJoinRequest {
 }
 impl<'de> serde::Deserialize<'de> for LogWithdrawOutgoingJoinRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LogWithdrawOutgoingJoinRequest {
+    const FIELDS: &'static [&'static str] = &["rev", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            rev: m.req("rev")?,
+            convo_id: m.need(f.1, 1)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2198,10 +2842,25 @@ impl serde::Serialize for MessageAndReactionView {
 }
 impl<'de> serde::Deserialize<'de> for MessageAndReactionView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MessageAndReactionView {
+    const FIELDS: &'static [&'static str] = &["message", "reaction"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            message: m.req("message")?,
-            reaction: m.req("reaction")?,
+            message: m.need(f.0, 0)?,
+            reaction: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -2234,7 +2893,15 @@ impl serde::Serialize for MessageBeforeUserJoinedGroupView {
 }
 impl<'de> serde::Deserialize<'de> for MessageBeforeUserJoinedGroupView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MessageBeforeUserJoinedGroupView {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2266,12 +2933,22 @@ impl serde::Serialize for MessageInputEmbed {
 }
 impl<'de> serde::Deserialize<'de> for MessageInputEmbed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.record") => Self::Record(crate::rt::from_value(v)?),
-            Some("chat.bsky.embed.joinLink") => Self::JoinLink(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for MessageInputEmbed {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.record" => Self::Record(m.read()?),
+            "chat.bsky.embed.joinLink" => Self::JoinLink(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { MessageInputEmbed;
@@ -2303,12 +2980,29 @@ impl serde::Serialize for MessageInput {
 }
 impl<'de> serde::Deserialize<'de> for MessageInput {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MessageInput {
+    const FIELDS: &'static [&'static str] = &["text", "embed", "facets", "replyTo"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            embed: m.opt("embed")?,
-            facets: m.opt("facets")?,
-            reply_to: m.opt("replyTo")?,
-            text: m.req("text")?,
+            embed: f.1.flatten(),
+            facets: f.2.flatten(),
+            reply_to: f.3.flatten(),
+            text: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2354,11 +3048,27 @@ impl serde::Serialize for MessageRef {
 }
 impl<'de> serde::Deserialize<'de> for MessageRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MessageRef {
+    const FIELDS: &'static [&'static str] = &["did", "convoId", "messageId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            did: m.req("did")?,
-            message_id: m.req("messageId")?,
+            convo_id: m.need(f.1, 1)?,
+            did: m.need(f.0, 0)?,
+            message_id: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -2402,12 +3112,22 @@ impl serde::Serialize for MessageViewEmbed {
 }
 impl<'de> serde::Deserialize<'de> for MessageViewEmbed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("app.bsky.embed.record#view") => Self::RecordView(crate::rt::from_value(v)?),
-            Some("chat.bsky.embed.joinLink#view") => Self::JoinLinkView(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for MessageViewEmbed {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "app.bsky.embed.record#view" => Self::RecordView(m.read()?),
+            "chat.bsky.embed.joinLink#view" => Self::JoinLinkView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { MessageViewEmbed;
@@ -2448,19 +3168,25 @@ impl serde::Serialize for MessageViewReplyTo {
 }
 impl<'de> serde::Deserialize<'de> for MessageViewReplyTo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for MessageViewReplyTo {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            "chat.bsky.convo.defs#messageBeforeUserJoinedGroupView" => {
+                Self::MessageBeforeUserJoinedGroupView(m.read()?)
             }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#messageBeforeUserJoinedGroupView") => {
-                Self::MessageBeforeUserJoinedGroupView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { MessageViewReplyTo;
@@ -2504,17 +3230,49 @@ impl serde::Serialize for MessageView {
 }
 impl<'de> serde::Deserialize<'de> for MessageView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MessageView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "rev",
+        "text",
+        "embed",
+        "facets",
+        "sender",
+        "sentAt",
+        "replyTo",
+        "reactions",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                8 => m.opt(&mut f.8)?,
+                7 => m.opt(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            embed: m.opt("embed")?,
-            facets: m.opt("facets")?,
-            id: m.req("id")?,
-            reactions: m.opt("reactions")?,
-            reply_to: m.opt("replyTo")?,
-            rev: m.req("rev")?,
-            sender: m.req("sender")?,
-            sent_at: m.req("sentAt")?,
-            text: m.req("text")?,
+            embed: f.3.flatten(),
+            facets: f.4.flatten(),
+            id: m.need(f.0, 0)?,
+            reactions: f.8.flatten(),
+            reply_to: f.7.flatten(),
+            rev: m.need(f.1, 1)?,
+            sender: m.need(f.5, 5)?,
+            sent_at: m.need(f.6, 6)?,
+            text: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -2568,9 +3326,20 @@ impl serde::Serialize for MessageViewSender {
 }
 impl<'de> serde::Deserialize<'de> for MessageViewSender {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for MessageViewSender {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2606,11 +3375,27 @@ impl serde::Serialize for ReactionView {
 }
 impl<'de> serde::Deserialize<'de> for ReactionView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReactionView {
+    const FIELDS: &'static [&'static str] = &["value", "sender", "createdAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            sender: m.req("sender")?,
-            value: m.req("value")?,
+            created_at: m.need(f.2, 2)?,
+            sender: m.need(f.1, 1)?,
+            value: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2648,9 +3433,20 @@ impl serde::Serialize for ReactionViewSender {
 }
 impl<'de> serde::Deserialize<'de> for ReactionViewSender {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReactionViewSender {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2684,9 +3480,20 @@ impl serde::Serialize for ReplyRef {
 }
 impl<'de> serde::Deserialize<'de> for ReplyRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReplyRef {
+    const FIELDS: &'static [&'static str] = &["messageId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            message_id: m.req("messageId")?,
+            message_id: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2726,11 +3533,27 @@ impl serde::Serialize for SystemMessageDataAddMember {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataAddMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataAddMember {
+    const FIELDS: &'static [&'static str] = &["role", "member", "addedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            added_by: m.req("addedBy")?,
-            member: m.req("member")?,
-            role: m.req("role")?,
+            added_by: m.need(f.2, 2)?,
+            member: m.need(f.1, 1)?,
+            role: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2768,7 +3591,15 @@ impl serde::Serialize for SystemMessageDataCreateJoinLink {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataCreateJoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataCreateJoinLink {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2796,7 +3627,15 @@ impl serde::Serialize for SystemMessageDataDisableJoinLink {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataDisableJoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataDisableJoinLink {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2830,10 +3669,25 @@ impl serde::Serialize for SystemMessageDataEditGroup {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataEditGroup {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataEditGroup {
+    const FIELDS: &'static [&'static str] = &["newName", "oldName"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            new_name: m.opt("newName")?,
-            old_name: m.opt("oldName")?,
+            new_name: f.0.flatten(),
+            old_name: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -2868,7 +3722,15 @@ impl serde::Serialize for SystemMessageDataEditJoinLink {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataEditJoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataEditJoinLink {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2896,7 +3758,15 @@ impl serde::Serialize for SystemMessageDataEnableJoinLink {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataEnableJoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataEnableJoinLink {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2927,9 +3797,20 @@ impl serde::Serialize for SystemMessageDataLockConvo {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataLockConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataLockConvo {
+    const FIELDS: &'static [&'static str] = &["lockedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            locked_by: m.req("lockedBy")?,
+            locked_by: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2964,9 +3845,20 @@ impl serde::Serialize for SystemMessageDataLockConvoPermanently {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataLockConvoPermanently {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataLockConvoPermanently {
+    const FIELDS: &'static [&'static str] = &["lockedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            locked_by: m.req("lockedBy")?,
+            locked_by: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3007,11 +3899,27 @@ impl serde::Serialize for SystemMessageDataMemberJoin {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataMemberJoin {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataMemberJoin {
+    const FIELDS: &'static [&'static str] = &["role", "member", "approvedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            approved_by: m.opt("approvedBy")?,
-            member: m.req("member")?,
-            role: m.req("role")?,
+            approved_by: f.2.flatten(),
+            member: m.need(f.1, 1)?,
+            role: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3056,9 +3964,20 @@ impl serde::Serialize for SystemMessageDataMemberLeave {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataMemberLeave {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataMemberLeave {
+    const FIELDS: &'static [&'static str] = &["member"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            member: m.req("member")?,
+            member: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3095,10 +4014,25 @@ impl serde::Serialize for SystemMessageDataRemoveMember {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataRemoveMember {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataRemoveMember {
+    const FIELDS: &'static [&'static str] = &["member", "removedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            member: m.req("member")?,
-            removed_by: m.req("removedBy")?,
+            member: m.need(f.0, 0)?,
+            removed_by: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -3137,9 +4071,20 @@ impl serde::Serialize for SystemMessageDataUnlockConvo {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageDataUnlockConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageDataUnlockConvo {
+    const FIELDS: &'static [&'static str] = &["unlockedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            unlocked_by: m.req("unlockedBy")?,
+            unlocked_by: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3171,9 +4116,20 @@ impl serde::Serialize for SystemMessageReferredUser {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageReferredUser {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageReferredUser {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3281,46 +4237,56 @@ impl serde::Serialize for SystemMessageViewData {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageViewData {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#systemMessageDataAddMember") => {
-                Self::SystemMessageDataAddMember(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for SystemMessageViewData {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#systemMessageDataAddMember" => {
+                Self::SystemMessageDataAddMember(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataRemoveMember") => {
-                Self::SystemMessageDataRemoveMember(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataRemoveMember" => {
+                Self::SystemMessageDataRemoveMember(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataMemberJoin") => {
-                Self::SystemMessageDataMemberJoin(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataMemberJoin" => {
+                Self::SystemMessageDataMemberJoin(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataMemberLeave") => {
-                Self::SystemMessageDataMemberLeave(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataMemberLeave" => {
+                Self::SystemMessageDataMemberLeave(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataLockConvo") => {
-                Self::SystemMessageDataLockConvo(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataLockConvo" => {
+                Self::SystemMessageDataLockConvo(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataUnlockConvo") => {
-                Self::SystemMessageDataUnlockConvo(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataUnlockConvo" => {
+                Self::SystemMessageDataUnlockConvo(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataLockConvoPermanently") => {
-                Self::SystemMessageDataLockConvoPermanently(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataLockConvoPermanently" => {
+                Self::SystemMessageDataLockConvoPermanently(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataEditGroup") => {
-                Self::SystemMessageDataEditGroup(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataEditGroup" => {
+                Self::SystemMessageDataEditGroup(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataCreateJoinLink") => {
-                Self::SystemMessageDataCreateJoinLink(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataCreateJoinLink" => {
+                Self::SystemMessageDataCreateJoinLink(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataEditJoinLink") => {
-                Self::SystemMessageDataEditJoinLink(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataEditJoinLink" => {
+                Self::SystemMessageDataEditJoinLink(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataEnableJoinLink") => {
-                Self::SystemMessageDataEnableJoinLink(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataEnableJoinLink" => {
+                Self::SystemMessageDataEnableJoinLink(m.read()?)
             }
-            Some("chat.bsky.convo.defs#systemMessageDataDisableJoinLink") => {
-                Self::SystemMessageDataDisableJoinLink(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#systemMessageDataDisableJoinLink" => {
+                Self::SystemMessageDataDisableJoinLink(m.read()?)
             }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { SystemMessageViewData;
@@ -3360,12 +4326,29 @@ impl serde::Serialize for SystemMessageView {
 }
 impl<'de> serde::Deserialize<'de> for SystemMessageView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SystemMessageView {
+    const FIELDS: &'static [&'static str] = &["id", "rev", "data", "sentAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            data: m.req("data")?,
-            id: m.req("id")?,
-            rev: m.req("rev")?,
-            sent_at: m.req("sentAt")?,
+            data: m.need(f.2, 2)?,
+            id: m.need(f.0, 0)?,
+            rev: m.need(f.1, 1)?,
+            sent_at: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -194,100 +194,60 @@ impl serde::Serialize for OutputLogsItem {
 }
 impl<'de> serde::Deserialize<'de> for OutputLogsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#logBeginConvo") => {
-                Self::LogBeginConvo(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputLogsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#logBeginConvo" => Self::LogBeginConvo(m.read()?),
+            "chat.bsky.convo.defs#logAcceptConvo" => Self::LogAcceptConvo(m.read()?),
+            "chat.bsky.convo.defs#logLeaveConvo" => Self::LogLeaveConvo(m.read()?),
+            "chat.bsky.convo.defs#logMuteConvo" => Self::LogMuteConvo(m.read()?),
+            "chat.bsky.convo.defs#logUnmuteConvo" => Self::LogUnmuteConvo(m.read()?),
+            "chat.bsky.convo.defs#logCreateMessage" => Self::LogCreateMessage(m.read()?),
+            "chat.bsky.convo.defs#logDeleteMessage" => Self::LogDeleteMessage(m.read()?),
+            "chat.bsky.convo.defs#logReadMessage" => Self::LogReadMessage(m.read()?),
+            "chat.bsky.convo.defs#logAddReaction" => Self::LogAddReaction(m.read()?),
+            "chat.bsky.convo.defs#logRemoveReaction" => Self::LogRemoveReaction(m.read()?),
+            "chat.bsky.convo.defs#logReadConvo" => Self::LogReadConvo(m.read()?),
+            "chat.bsky.convo.defs#logAddMember" => Self::LogAddMember(m.read()?),
+            "chat.bsky.convo.defs#logRemoveMember" => Self::LogRemoveMember(m.read()?),
+            "chat.bsky.convo.defs#logMemberJoin" => Self::LogMemberJoin(m.read()?),
+            "chat.bsky.convo.defs#logMemberLeave" => Self::LogMemberLeave(m.read()?),
+            "chat.bsky.convo.defs#logLockConvo" => Self::LogLockConvo(m.read()?),
+            "chat.bsky.convo.defs#logUnlockConvo" => Self::LogUnlockConvo(m.read()?),
+            "chat.bsky.convo.defs#logLockConvoPermanently" => {
+                Self::LogLockConvoPermanently(m.read()?)
             }
-            Some("chat.bsky.convo.defs#logAcceptConvo") => {
-                Self::LogAcceptConvo(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#logEditGroup" => Self::LogEditGroup(m.read()?),
+            "chat.bsky.convo.defs#logCreateJoinLink" => Self::LogCreateJoinLink(m.read()?),
+            "chat.bsky.convo.defs#logEditJoinLink" => Self::LogEditJoinLink(m.read()?),
+            "chat.bsky.convo.defs#logEnableJoinLink" => Self::LogEnableJoinLink(m.read()?),
+            "chat.bsky.convo.defs#logDisableJoinLink" => Self::LogDisableJoinLink(m.read()?),
+            "chat.bsky.convo.defs#logIncomingJoinRequest" => {
+                Self::LogIncomingJoinRequest(m.read()?)
             }
-            Some("chat.bsky.convo.defs#logLeaveConvo") => {
-                Self::LogLeaveConvo(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#logApproveJoinRequest" => Self::LogApproveJoinRequest(m.read()?),
+            "chat.bsky.convo.defs#logRejectJoinRequest" => Self::LogRejectJoinRequest(m.read()?),
+            "chat.bsky.convo.defs#logOutgoingJoinRequest" => {
+                Self::LogOutgoingJoinRequest(m.read()?)
             }
-            Some("chat.bsky.convo.defs#logMuteConvo") => {
-                Self::LogMuteConvo(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#logWithdrawIncomingJoinRequest" => {
+                Self::LogWithdrawIncomingJoinRequest(m.read()?)
             }
-            Some("chat.bsky.convo.defs#logUnmuteConvo") => {
-                Self::LogUnmuteConvo(crate::rt::from_value(v)?)
+            "chat.bsky.convo.defs#logWithdrawOutgoingJoinRequest" => {
+                Self::LogWithdrawOutgoingJoinRequest(m.read()?)
             }
-            Some("chat.bsky.convo.defs#logCreateMessage") => {
-                Self::LogCreateMessage(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logDeleteMessage") => {
-                Self::LogDeleteMessage(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logReadMessage") => {
-                Self::LogReadMessage(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logAddReaction") => {
-                Self::LogAddReaction(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logRemoveReaction") => {
-                Self::LogRemoveReaction(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logReadConvo") => {
-                Self::LogReadConvo(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logAddMember") => {
-                Self::LogAddMember(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logRemoveMember") => {
-                Self::LogRemoveMember(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logMemberJoin") => {
-                Self::LogMemberJoin(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logMemberLeave") => {
-                Self::LogMemberLeave(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logLockConvo") => {
-                Self::LogLockConvo(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logUnlockConvo") => {
-                Self::LogUnlockConvo(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logLockConvoPermanently") => {
-                Self::LogLockConvoPermanently(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logEditGroup") => {
-                Self::LogEditGroup(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logCreateJoinLink") => {
-                Self::LogCreateJoinLink(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logEditJoinLink") => {
-                Self::LogEditJoinLink(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logEnableJoinLink") => {
-                Self::LogEnableJoinLink(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logDisableJoinLink") => {
-                Self::LogDisableJoinLink(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logIncomingJoinRequest") => {
-                Self::LogIncomingJoinRequest(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logApproveJoinRequest") => {
-                Self::LogApproveJoinRequest(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logRejectJoinRequest") => {
-                Self::LogRejectJoinRequest(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logOutgoingJoinRequest") => {
-                Self::LogOutgoingJoinRequest(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logWithdrawIncomingJoinRequest") => {
-                Self::LogWithdrawIncomingJoinRequest(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logWithdrawOutgoingJoinRequest") => {
-                Self::LogWithdrawOutgoingJoinRequest(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#logReadJoinRequests") => {
-                Self::LogReadJoinRequests(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            "chat.bsky.convo.defs#logReadJoinRequests" => Self::LogReadJoinRequests(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputLogsItem;
@@ -341,10 +301,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["logs", "cursor"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            logs: m.req("logs")?,
+            cursor: f.1.flatten(),
+            logs: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -59,19 +59,23 @@ impl serde::Serialize for OutputMessagesItem {
 }
 impl<'de> serde::Deserialize<'de> for OutputMessagesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.convo.defs#messageView") => {
-                Self::MessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#deletedMessageView") => {
-                Self::DeletedMessageView(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.convo.defs#systemMessageView") => {
-                Self::SystemMessageView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputMessagesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.convo.defs#messageView" => Self::MessageView(m.read()?),
+            "chat.bsky.convo.defs#deletedMessageView" => Self::DeletedMessageView(m.read()?),
+            "chat.bsky.convo.defs#systemMessageView" => Self::SystemMessageView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputMessagesItem;
@@ -101,11 +105,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "messages", "relatedProfiles"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            messages: m.req("messages")?,
-            related_profiles: m.opt("relatedProfiles")?,
+            cursor: f.0.flatten(),
+            messages: m.need(f.1, 1)?,
+            related_profiles: f.2.flatten(),
             extra: m.rest(),
         })
     }

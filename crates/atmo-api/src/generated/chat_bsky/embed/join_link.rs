@@ -19,9 +19,20 @@ impl serde::Serialize for JoinLink {
 }
 impl<'de> serde::Deserialize<'de> for JoinLink {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for JoinLink {
+    const FIELDS: &'static [&'static str] = &["code"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            code: m.req("code")?,
+            code: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -68,19 +79,27 @@ impl serde::Serialize for ViewJoinLinkPreview {
 }
 impl<'de> serde::Deserialize<'de> for ViewJoinLinkPreview {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.group.defs#joinLinkPreviewView") => {
-                Self::JoinLinkPreviewView(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ViewJoinLinkPreview {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.group.defs#joinLinkPreviewView" => Self::JoinLinkPreviewView(m.read()?),
+            "chat.bsky.group.defs#disabledJoinLinkPreviewView" => {
+                Self::DisabledJoinLinkPreviewView(m.read()?)
             }
-            Some("chat.bsky.group.defs#disabledJoinLinkPreviewView") => {
-                Self::DisabledJoinLinkPreviewView(crate::rt::from_value(v)?)
+            "chat.bsky.group.defs#invalidJoinLinkPreviewView" => {
+                Self::InvalidJoinLinkPreviewView(m.read()?)
             }
-            Some("chat.bsky.group.defs#invalidJoinLinkPreviewView") => {
-                Self::InvalidJoinLinkPreviewView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ViewJoinLinkPreview;
@@ -105,9 +124,20 @@ impl serde::Serialize for View {
 }
 impl<'de> serde::Deserialize<'de> for View {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for View {
+    const FIELDS: &'static [&'static str] = &["joinLinkPreview"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            join_link_preview: m.req("joinLinkPreview")?,
+            join_link_preview: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

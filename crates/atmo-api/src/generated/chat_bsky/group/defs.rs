@@ -20,9 +20,20 @@ impl serde::Serialize for DisabledJoinLinkPreviewView {
 }
 impl<'de> serde::Deserialize<'de> for DisabledJoinLinkPreviewView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DisabledJoinLinkPreviewView {
+    const FIELDS: &'static [&'static str] = &["code"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            code: m.req("code")?,
+            code: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -56,9 +67,20 @@ impl serde::Serialize for InvalidJoinLinkPreviewView {
 }
 impl<'de> serde::Deserialize<'de> for InvalidJoinLinkPreviewView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for InvalidJoinLinkPreviewView {
+    const FIELDS: &'static [&'static str] = &["code"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            code: m.req("code")?,
+            code: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -111,18 +133,52 @@ impl serde::Serialize for JoinLinkPreviewView {
 }
 impl<'de> serde::Deserialize<'de> for JoinLinkPreviewView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for JoinLinkPreviewView {
+    const FIELDS: &'static [&'static str] = &[
+        "code",
+        "name",
+        "convo",
+        "owner",
+        "viewer",
+        "convoId",
+        "joinRule",
+        "memberCount",
+        "memberLimit",
+        "requireApproval",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                9 => m.req(&mut f.9)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            code: m.req("code")?,
-            convo: m.opt("convo")?,
-            convo_id: m.req("convoId")?,
-            join_rule: m.req("joinRule")?,
-            member_count: m.req("memberCount")?,
-            member_limit: m.req("memberLimit")?,
-            name: m.req("name")?,
-            owner: m.req("owner")?,
-            require_approval: m.req("requireApproval")?,
-            viewer: m.opt("viewer")?,
+            code: m.need(f.0, 0)?,
+            convo: f.2.flatten(),
+            convo_id: m.need(f.5, 5)?,
+            join_rule: m.need(f.6, 6)?,
+            member_count: m.need(f.7, 7)?,
+            member_limit: m.need(f.8, 8)?,
+            name: m.need(f.1, 1)?,
+            owner: m.need(f.3, 3)?,
+            require_approval: m.need(f.9, 9)?,
+            viewer: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -188,13 +244,37 @@ impl serde::Serialize for JoinLinkView {
 }
 impl<'de> serde::Deserialize<'de> for JoinLinkView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for JoinLinkView {
+    const FIELDS: &'static [&'static str] = &[
+        "code",
+        "joinRule",
+        "createdAt",
+        "enabledStatus",
+        "requireApproval",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            code: m.req("code")?,
-            created_at: m.req("createdAt")?,
-            enabled_status: m.req("enabledStatus")?,
-            join_rule: m.req("joinRule")?,
-            require_approval: m.req("requireApproval")?,
+            code: m.need(f.0, 0)?,
+            created_at: m.need(f.2, 2)?,
+            enabled_status: m.need(f.3, 3)?,
+            join_rule: m.need(f.1, 1)?,
+            require_approval: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -236,9 +316,20 @@ impl serde::Serialize for JoinLinkViewerState {
 }
 impl<'de> serde::Deserialize<'de> for JoinLinkViewerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for JoinLinkViewerState {
+    const FIELDS: &'static [&'static str] = &["requestedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            requested_at: m.opt("requestedAt")?,
+            requested_at: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -284,14 +375,40 @@ impl serde::Serialize for JoinRequestConvoView {
 }
 impl<'de> serde::Deserialize<'de> for JoinRequestConvoView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for JoinRequestConvoView {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "owner",
+        "viewer",
+        "convoId",
+        "memberCount",
+        "memberLimit",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            member_count: m.req("memberCount")?,
-            member_limit: m.req("memberLimit")?,
-            name: m.req("name")?,
-            owner: m.req("owner")?,
-            viewer: m.req("viewer")?,
+            convo_id: m.need(f.3, 3)?,
+            member_count: m.need(f.4, 4)?,
+            member_limit: m.need(f.5, 5)?,
+            name: m.need(f.0, 0)?,
+            owner: m.need(f.1, 1)?,
+            viewer: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -341,11 +458,27 @@ impl serde::Serialize for JoinRequestView {
 }
 impl<'de> serde::Deserialize<'de> for JoinRequestView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for JoinRequestView {
+    const FIELDS: &'static [&'static str] = &["convoId", "requestedAt", "requestedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            requested_at: m.req("requestedAt")?,
-            requested_by: m.req("requestedBy")?,
+            convo_id: m.need(f.0, 0)?,
+            requested_at: m.need(f.1, 1)?,
+            requested_by: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -28,16 +28,22 @@ impl serde::Serialize for ConvoViewKind {
 }
 impl<'de> serde::Deserialize<'de> for ConvoViewKind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.moderation.defs#directConvo") => {
-                Self::DirectConvo(crate::rt::from_value(v)?)
-            }
-            Some("chat.bsky.moderation.defs#groupConvo") => {
-                Self::GroupConvo(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ConvoViewKind {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.moderation.defs#directConvo" => Self::DirectConvo(m.read()?),
+            "chat.bsky.moderation.defs#groupConvo" => Self::GroupConvo(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ConvoViewKind;
@@ -68,11 +74,27 @@ impl serde::Serialize for ConvoView {
 }
 impl<'de> serde::Deserialize<'de> for ConvoView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConvoView {
+    const FIELDS: &'static [&'static str] = &["id", "rev", "kind"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            id: m.req("id")?,
-            kind: m.opt("kind")?,
-            rev: m.req("rev")?,
+            id: m.need(f.0, 0)?,
+            kind: f.2.flatten(),
+            rev: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -111,7 +133,15 @@ impl serde::Serialize for DirectConvo {
 }
 impl<'de> serde::Deserialize<'de> for DirectConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DirectConvo {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -158,15 +188,43 @@ impl serde::Serialize for GroupConvo {
 }
 impl<'de> serde::Deserialize<'de> for GroupConvo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GroupConvo {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "joinLink",
+        "createdAt",
+        "lockStatus",
+        "memberCount",
+        "memberLimit",
+        "joinRequestCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            join_link: m.opt("joinLink")?,
-            join_request_count: m.req("joinRequestCount")?,
-            lock_status: m.req("lockStatus")?,
-            member_count: m.req("memberCount")?,
-            member_limit: m.req("memberLimit")?,
-            name: m.req("name")?,
+            created_at: m.need(f.2, 2)?,
+            join_link: f.1.flatten(),
+            join_request_count: m.need(f.6, 6)?,
+            lock_status: m.need(f.3, 3)?,
+            member_count: m.need(f.4, 4)?,
+            member_limit: m.need(f.5, 5)?,
+            name: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -36,11 +36,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["all", "day", "month"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            all: m.req("all")?,
-            day: m.req("day")?,
-            month: m.req("month")?,
+            all: m.need(f.0, 0)?,
+            day: m.need(f.1, 1)?,
+            month: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -106,12 +122,34 @@ impl serde::Serialize for Metadata {
 }
 impl<'de> serde::Deserialize<'de> for Metadata {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Metadata {
+    const FIELDS: &'static [&'static str] = &[
+        "convos",
+        "messagesSent",
+        "convosStarted",
+        "messagesReceived",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convos: m.req("convos")?,
-            convos_started: m.req("convosStarted")?,
-            messages_received: m.req("messagesReceived")?,
-            messages_sent: m.req("messagesSent")?,
+            convos: m.need(f.0, 0)?,
+            convos_started: m.need(f.2, 2)?,
+            messages_received: m.need(f.3, 3)?,
+            messages_sent: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

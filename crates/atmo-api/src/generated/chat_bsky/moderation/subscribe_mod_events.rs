@@ -114,43 +114,53 @@ impl serde::Serialize for Message {
 }
 impl<'de> serde::Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage") => {
-                Self::EventConvoFirstMessage(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for Message {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage" => {
+                Self::EventConvoFirstMessage(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated") => {
-                Self::EventGroupChatCreated(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated" => {
+                Self::EventGroupChatCreated(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded") => {
-                Self::EventGroupChatMemberAdded(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded" => {
+                Self::EventGroupChatMemberAdded(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined") => {
-                Self::EventGroupChatMemberJoined(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined" => {
+                Self::EventGroupChatMemberJoined(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest") => {
-                Self::EventGroupChatJoinRequest(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest" => {
+                Self::EventGroupChatJoinRequest(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved") => {
-                Self::EventGroupChatJoinRequestApproved(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved" => {
+                Self::EventGroupChatJoinRequestApproved(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected") => {
-                Self::EventGroupChatJoinRequestRejected(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected" => {
+                Self::EventGroupChatJoinRequestRejected(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventChatAccepted") => {
-                Self::EventChatAccepted(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventChatAccepted" => {
+                Self::EventChatAccepted(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft") => {
-                Self::EventGroupChatMemberLeft(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft" => {
+                Self::EventGroupChatMemberLeft(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated") => {
-                Self::EventGroupChatUpdated(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated" => {
+                Self::EventGroupChatUpdated(m.read()?)
             }
-            Some("chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded") => {
-                Self::EventRateLimitExceeded(crate::rt::from_value(v)?)
+            "chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded" => {
+                Self::EventRateLimitExceeded(m.read()?)
             }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { Message;
@@ -250,17 +260,49 @@ impl serde::Serialize for EventChatAccepted {
 }
 impl<'de> serde::Deserialize<'de> for EventChatAccepted {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventChatAccepted {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "method",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "convoCreatedAt",
+        "groupMemberCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                7 => m.req(&mut f.7)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.req(&mut f.5)?,
+                8 => m.opt(&mut f.8)?,
+                6 => m.opt(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.opt("groupMemberCount")?,
-            group_name: m.opt("groupName")?,
-            method: m.req("method")?,
-            owner_did: m.opt("ownerDid")?,
-            rev: m.req("rev")?,
+            actor_did: m.need(f.3, 3)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.5, 5)?,
+            group_member_count: f.8.flatten(),
+            group_name: f.6.flatten(),
+            method: m.need(f.1, 1)?,
+            owner_did: f.4.flatten(),
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -337,14 +379,40 @@ impl serde::Serialize for EventConvoFirstMessage {
 }
 impl<'de> serde::Deserialize<'de> for EventConvoFirstMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventConvoFirstMessage {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "user",
+        "convoId",
+        "createdAt",
+        "messageId",
+        "recipients",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            message_id: m.opt("messageId")?,
-            recipients: m.req("recipients")?,
-            rev: m.req("rev")?,
-            user: m.req("user")?,
+            convo_id: m.need(f.2, 2)?,
+            created_at: m.need(f.3, 3)?,
+            message_id: f.4.flatten(),
+            recipients: m.need(f.5, 5)?,
+            rev: m.need(f.0, 0)?,
+            user: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -416,17 +484,49 @@ impl serde::Serialize for EventGroupChatCreated {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatCreated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatCreated {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "convoCreatedAt",
+        "groupMemberCount",
+        "initialMemberDids",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                6 => m.req(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                7 => m.req(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
+                8 => m.req(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            initial_member_dids: m.req("initialMemberDids")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.6, 6)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.7, 7)?,
+            group_name: m.need(f.5, 5)?,
+            initial_member_dids: m.need(f.8, 8)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -502,18 +602,52 @@ impl serde::Serialize for EventGroupChatJoinRequest {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatJoinRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "joinLinkCode",
+        "convoCreatedAt",
+        "groupMemberCount",
+        "subjectFollowsOwner",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                9 => m.req(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            join_link_code: m.req("joinLinkCode")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_follows_owner: m.req("subjectFollowsOwner")?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
+            group_name: m.need(f.5, 5)?,
+            join_link_code: m.need(f.6, 6)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
+            subject_follows_owner: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -588,17 +722,49 @@ impl serde::Serialize for EventGroupChatJoinRequestApproved {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestApproved {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatJoinRequestApproved {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "subjectDid",
+        "convoCreatedAt",
+        "groupMemberCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_did: m.req("subjectDid")?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
+            group_name: m.need(f.5, 5)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
+            subject_did: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }
@@ -671,17 +837,49 @@ impl serde::Serialize for EventGroupChatJoinRequestRejected {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestRejected {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatJoinRequestRejected {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "subjectDid",
+        "convoCreatedAt",
+        "groupMemberCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_did: m.req("subjectDid")?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
+            group_name: m.need(f.5, 5)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
+            subject_did: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }
@@ -760,19 +958,57 @@ impl serde::Serialize for EventGroupChatMemberAdded {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatMemberAdded {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatMemberAdded {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "subjectDid",
+        "convoCreatedAt",
+        "groupMemberCount",
+        "requestMembersCount",
+        "subjectFollowsOwner",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                9 => m.req(&mut f.9)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                10 => m.req(&mut f.10)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            owner_did: m.req("ownerDid")?,
-            request_members_count: m.req("requestMembersCount")?,
-            rev: m.req("rev")?,
-            subject_did: m.req("subjectDid")?,
-            subject_follows_owner: m.req("subjectFollowsOwner")?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
+            group_name: m.need(f.5, 5)?,
+            owner_did: m.need(f.3, 3)?,
+            request_members_count: m.need(f.9, 9)?,
+            rev: m.need(f.0, 0)?,
+            subject_did: m.need(f.6, 6)?,
+            subject_follows_owner: m.need(f.10, 10)?,
             extra: m.rest(),
         })
     }
@@ -852,18 +1088,52 @@ impl serde::Serialize for EventGroupChatMemberJoined {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatMemberJoined {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatMemberJoined {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "joinLinkCode",
+        "convoCreatedAt",
+        "groupMemberCount",
+        "subjectFollowsOwner",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                9 => m.req(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            join_link_code: m.req("joinLinkCode")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_follows_owner: m.req("subjectFollowsOwner")?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.7, 7)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.8, 8)?,
+            group_name: m.need(f.5, 5)?,
+            join_link_code: m.need(f.6, 6)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
+            subject_follows_owner: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -941,18 +1211,52 @@ impl serde::Serialize for EventGroupChatMemberLeft {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatMemberLeft {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatMemberLeft {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "convoId",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "subjectDid",
+        "leaveMethod",
+        "convoCreatedAt",
+        "groupMemberCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                8 => m.req(&mut f.8)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                9 => m.req(&mut f.9)?,
+                5 => m.req(&mut f.5)?,
+                7 => m.req(&mut f.7)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            leave_method: m.req("leaveMethod")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            subject_did: m.req("subjectDid")?,
+            actor_did: m.need(f.2, 2)?,
+            convo_created_at: m.need(f.8, 8)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.4, 4)?,
+            group_member_count: m.need(f.9, 9)?,
+            group_name: m.need(f.5, 5)?,
+            leave_method: m.need(f.7, 7)?,
+            owner_did: m.need(f.3, 3)?,
+            rev: m.need(f.0, 0)?,
+            subject_did: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }
@@ -1056,23 +1360,70 @@ impl serde::Serialize for EventGroupChatUpdated {
 }
 impl<'de> serde::Deserialize<'de> for EventGroupChatUpdated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventGroupChatUpdated {
+    const FIELDS: &'static [&'static str] = &[
+        "rev",
+        "convoId",
+        "newName",
+        "oldName",
+        "actorDid",
+        "ownerDid",
+        "createdAt",
+        "groupName",
+        "lockReason",
+        "updateType",
+        "joinLinkCode",
+        "convoCreatedAt",
+        "groupMemberCount",
+        "joinLinkFollowersOnly",
+        "joinLinkRequiresApproval",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                11 => m.req(&mut f.11)?,
+                1 => m.req(&mut f.1)?,
+                6 => m.req(&mut f.6)?,
+                12 => m.req(&mut f.12)?,
+                7 => m.req(&mut f.7)?,
+                10 => m.opt(&mut f.10)?,
+                13 => m.opt(&mut f.13)?,
+                14 => m.opt(&mut f.14)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                9 => m.req(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            convo_created_at: m.req("convoCreatedAt")?,
-            convo_id: m.req("convoId")?,
-            created_at: m.req("createdAt")?,
-            group_member_count: m.req("groupMemberCount")?,
-            group_name: m.req("groupName")?,
-            join_link_code: m.opt("joinLinkCode")?,
-            join_link_followers_only: m.opt("joinLinkFollowersOnly")?,
-            join_link_requires_approval: m.opt("joinLinkRequiresApproval")?,
-            lock_reason: m.opt("lockReason")?,
-            new_name: m.opt("newName")?,
-            old_name: m.opt("oldName")?,
-            owner_did: m.req("ownerDid")?,
-            rev: m.req("rev")?,
-            update_type: m.req("updateType")?,
+            actor_did: m.need(f.4, 4)?,
+            convo_created_at: m.need(f.11, 11)?,
+            convo_id: m.need(f.1, 1)?,
+            created_at: m.need(f.6, 6)?,
+            group_member_count: m.need(f.12, 12)?,
+            group_name: m.need(f.7, 7)?,
+            join_link_code: f.10.flatten(),
+            join_link_followers_only: f.13.flatten(),
+            join_link_requires_approval: f.14.flatten(),
+            lock_reason: f.8.flatten(),
+            new_name: f.2.flatten(),
+            old_name: f.3.flatten(),
+            owner_did: m.need(f.5, 5)?,
+            rev: m.need(f.0, 0)?,
+            update_type: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -1184,12 +1535,29 @@ impl serde::Serialize for EventRateLimitExceeded {
 }
 impl<'de> serde::Deserialize<'de> for EventRateLimitExceeded {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EventRateLimitExceeded {
+    const FIELDS: &'static [&'static str] = &["rev", "actorDid", "endpoint", "createdAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor_did: m.req("actorDid")?,
-            created_at: m.req("createdAt")?,
-            endpoint: m.req("endpoint")?,
-            rev: m.req("rev")?,
+            actor_did: m.need(f.1, 1)?,
+            created_at: m.need(f.3, 3)?,
+            endpoint: m.need(f.2, 2)?,
+            rev: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -22,11 +22,27 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["ref", "actor", "allowAccess"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actor: m.req("actor")?,
-            allow_access: m.req("allowAccess")?,
-            r#ref: m.opt("ref")?,
+            actor: m.need(f.1, 1)?,
+            allow_access: m.need(f.2, 2)?,
+            r#ref: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -20,10 +20,25 @@ impl serde::Serialize for ChatPreference {
 }
 impl<'de> serde::Deserialize<'de> for ChatPreference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ChatPreference {
+    const FIELDS: &'static [&'static str] = &["push", "include"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            include: m.req("include")?,
-            push: m.req("push")?,
+            include: m.need(f.1, 1)?,
+            push: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -65,10 +80,25 @@ impl serde::Serialize for Preferences {
 }
 impl<'de> serde::Deserialize<'de> for Preferences {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Preferences {
+    const FIELDS: &'static [&'static str] = &["chat", "chatRequest"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            chat: m.req("chat")?,
-            chat_request: m.req("chatRequest")?,
+            chat: m.need(f.0, 0)?,
+            chat_request: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

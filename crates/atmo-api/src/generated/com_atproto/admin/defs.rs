@@ -40,20 +40,60 @@ impl serde::Serialize for AccountView {
 }
 impl<'de> serde::Deserialize<'de> for AccountView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AccountView {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "email",
+        "handle",
+        "invites",
+        "indexedAt",
+        "invitedBy",
+        "inviteNote",
+        "deactivatedAt",
+        "relatedRecords",
+        "invitesDisabled",
+        "emailConfirmedAt",
+        "threatSignatures",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                10 => m.opt(&mut f.10)?,
+                2 => m.req(&mut f.2)?,
+                4 => m.req(&mut f.4)?,
+                6 => m.opt(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                9 => m.opt(&mut f.9)?,
+                8 => m.opt(&mut f.8)?,
+                11 => m.opt(&mut f.11)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            deactivated_at: m.opt("deactivatedAt")?,
-            did: m.req("did")?,
-            email: m.opt("email")?,
-            email_confirmed_at: m.opt("emailConfirmedAt")?,
-            handle: m.req("handle")?,
-            indexed_at: m.req("indexedAt")?,
-            invite_note: m.opt("inviteNote")?,
-            invited_by: m.opt("invitedBy")?,
-            invites: m.opt("invites")?,
-            invites_disabled: m.opt("invitesDisabled")?,
-            related_records: m.opt("relatedRecords")?,
-            threat_signatures: m.opt("threatSignatures")?,
+            deactivated_at: f.7.flatten(),
+            did: m.need(f.0, 0)?,
+            email: f.1.flatten(),
+            email_confirmed_at: f.10.flatten(),
+            handle: m.need(f.2, 2)?,
+            indexed_at: m.need(f.4, 4)?,
+            invite_note: f.6.flatten(),
+            invited_by: f.5.flatten(),
+            invites: f.3.flatten(),
+            invites_disabled: f.9.flatten(),
+            related_records: f.8.flatten(),
+            threat_signatures: f.11.flatten(),
             extra: m.rest(),
         })
     }
@@ -119,11 +159,27 @@ impl serde::Serialize for RepoBlobRef {
 }
 impl<'de> serde::Deserialize<'de> for RepoBlobRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RepoBlobRef {
+    const FIELDS: &'static [&'static str] = &["cid", "did", "recordUri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            did: m.req("did")?,
-            record_uri: m.opt("recordUri")?,
+            cid: m.need(f.0, 0)?,
+            did: m.need(f.1, 1)?,
+            record_uri: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -162,9 +218,20 @@ impl serde::Serialize for RepoRef {
 }
 impl<'de> serde::Deserialize<'de> for RepoRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RepoRef {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -198,10 +265,25 @@ impl serde::Serialize for StatusAttr {
 }
 impl<'de> serde::Deserialize<'de> for StatusAttr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for StatusAttr {
+    const FIELDS: &'static [&'static str] = &["ref", "applied"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            applied: m.req("applied")?,
-            r#ref: m.opt("ref")?,
+            applied: m.need(f.1, 1)?,
+            r#ref: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -241,10 +323,25 @@ impl serde::Serialize for ThreatSignature {
 }
 impl<'de> serde::Deserialize<'de> for ThreatSignature {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ThreatSignature {
+    const FIELDS: &'static [&'static str] = &["value", "property"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            property: m.req("property")?,
-            value: m.req("value")?,
+            property: m.need(f.1, 1)?,
+            value: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -21,10 +21,25 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["note", "account"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            account: m.req("account")?,
-            note: m.opt("note")?,
+            account: m.need(f.1, 1)?,
+            note: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -53,15 +53,23 @@ impl serde::Serialize for OutputSubject {
 }
 impl<'de> serde::Deserialize<'de> for OutputSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::from_value(v)?),
-            Some("com.atproto.admin.defs#repoBlobRef") => {
-                Self::RepoBlobRef(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
+            "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
+            "com.atproto.admin.defs#repoBlobRef" => Self::RepoBlobRef(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputSubject;
@@ -90,11 +98,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["subject", "takedown", "deactivated"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            deactivated: m.opt("deactivated")?,
-            subject: m.req("subject")?,
-            takedown: m.opt("takedown")?,
+            deactivated: f.2.flatten(),
+            subject: m.need(f.0, 0)?,
+            takedown: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -27,13 +27,32 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["comment", "content", "subject", "senderDid", "recipientDid"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                3 => m.req(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            content: m.req("content")?,
-            recipient_did: m.req("recipientDid")?,
-            sender_did: m.req("senderDid")?,
-            subject: m.opt("subject")?,
+            comment: f.0.flatten(),
+            content: m.need(f.1, 1)?,
+            recipient_did: m.need(f.4, 4)?,
+            sender_did: m.need(f.3, 3)?,
+            subject: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -79,9 +98,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["sent"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            sent: m.req("sent")?,
+            sent: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

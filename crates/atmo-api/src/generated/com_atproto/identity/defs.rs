@@ -24,11 +24,27 @@ impl serde::Serialize for IdentityInfo {
 }
 impl<'de> serde::Deserialize<'de> for IdentityInfo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for IdentityInfo {
+    const FIELDS: &'static [&'static str] = &["did", "didDoc", "handle"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            did_doc: m.req("didDoc")?,
-            handle: m.req("handle")?,
+            did: m.need(f.0, 0)?,
+            did_doc: m.need(f.1, 1)?,
+            handle: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -25,12 +25,34 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "services",
+        "alsoKnownAs",
+        "rotationKeys",
+        "verificationMethods",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            also_known_as: m.opt("alsoKnownAs")?,
-            rotation_keys: m.opt("rotationKeys")?,
-            services: m.opt("services")?,
-            verification_methods: m.opt("verificationMethods")?,
+            also_known_as: f.1.flatten(),
+            rotation_keys: f.2.flatten(),
+            services: f.0.flatten(),
+            verification_methods: f.3.flatten(),
             extra: m.rest(),
         })
     }

@@ -27,13 +27,37 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "token",
+        "services",
+        "alsoKnownAs",
+        "rotationKeys",
+        "verificationMethods",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            also_known_as: m.opt("alsoKnownAs")?,
-            rotation_keys: m.opt("rotationKeys")?,
-            services: m.opt("services")?,
-            token: m.opt("token")?,
-            verification_methods: m.opt("verificationMethods")?,
+            also_known_as: f.2.flatten(),
+            rotation_keys: f.3.flatten(),
+            services: f.1.flatten(),
+            token: f.0.flatten(),
+            verification_methods: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -72,9 +96,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["operation"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            operation: m.req("operation")?,
+            operation: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -45,17 +45,41 @@ impl serde::Serialize for Label {
 }
 impl<'de> serde::Deserialize<'de> for Label {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Label {
+    const FIELDS: &'static [&'static str] = &[
+        "cid", "cts", "exp", "neg", "sig", "src", "uri", "val", "ver",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            cts: m.req("cts")?,
-            exp: m.opt("exp")?,
-            neg: m.opt("neg")?,
-            sig: m.opt("sig")?,
-            src: m.req("src")?,
-            uri: m.req("uri")?,
-            val: m.req("val")?,
-            ver: m.opt("ver")?,
+            cid: f.0.flatten(),
+            cts: m.need(f.1, 1)?,
+            exp: f.2.flatten(),
+            neg: f.3.flatten(),
+            sig: f.4.flatten(),
+            src: m.need(f.5, 5)?,
+            uri: m.need(f.6, 6)?,
+            val: m.need(f.7, 7)?,
+            ver: f.8.flatten(),
             extra: m.rest(),
         })
     }
@@ -149,14 +173,40 @@ impl serde::Serialize for LabelValueDefinition {
 }
 impl<'de> serde::Deserialize<'de> for LabelValueDefinition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelValueDefinition {
+    const FIELDS: &'static [&'static str] = &[
+        "blurs",
+        "locales",
+        "severity",
+        "adultOnly",
+        "identifier",
+        "defaultSetting",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                4 => m.req(&mut f.4)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            adult_only: m.opt("adultOnly")?,
-            blurs: m.req("blurs")?,
-            default_setting: m.opt("defaultSetting")?,
-            identifier: m.req("identifier")?,
-            locales: m.req("locales")?,
-            severity: m.req("severity")?,
+            adult_only: f.3.flatten(),
+            blurs: m.need(f.0, 0)?,
+            default_setting: f.5.flatten(),
+            identifier: m.need(f.4, 4)?,
+            locales: m.need(f.1, 1)?,
+            severity: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -240,11 +290,27 @@ impl serde::Serialize for LabelValueDefinitionStrings {
 }
 impl<'de> serde::Deserialize<'de> for LabelValueDefinitionStrings {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LabelValueDefinitionStrings {
+    const FIELDS: &'static [&'static str] = &["lang", "name", "description"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            description: m.req("description")?,
-            lang: m.req("lang")?,
-            name: m.req("name")?,
+            description: m.need(f.2, 2)?,
+            lang: m.need(f.0, 0)?,
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -285,9 +351,20 @@ impl serde::Serialize for SelfLabel {
 }
 impl<'de> serde::Deserialize<'de> for SelfLabel {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SelfLabel {
+    const FIELDS: &'static [&'static str] = &["val"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            val: m.req("val")?,
+            val: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -321,9 +398,20 @@ impl serde::Serialize for SelfLabels {
 }
 impl<'de> serde::Deserialize<'de> for SelfLabels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SelfLabels {
+    const FIELDS: &'static [&'static str] = &["values"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            values: m.req("values")?,
+            values: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

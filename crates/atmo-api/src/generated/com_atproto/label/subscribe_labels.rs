@@ -47,14 +47,22 @@ impl serde::Serialize for Message {
 }
 impl<'de> serde::Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.label.subscribeLabels#labels") => {
-                Self::Labels(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.label.subscribeLabels#info") => Self::Info(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for Message {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.label.subscribeLabels#labels" => Self::Labels(m.read()?),
+            "com.atproto.label.subscribeLabels#info" => Self::Info(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { Message;
@@ -117,10 +125,25 @@ impl serde::Serialize for Info {
 }
 impl<'de> serde::Deserialize<'de> for Info {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Info {
+    const FIELDS: &'static [&'static str] = &["name", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            message: m.opt("message")?,
-            name: m.req("name")?,
+            message: f.1.flatten(),
+            name: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -165,10 +188,25 @@ impl serde::Serialize for Labels {
 }
 impl<'de> serde::Deserialize<'de> for Labels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Labels {
+    const FIELDS: &'static [&'static str] = &["seq", "labels"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            labels: m.req("labels")?,
-            seq: m.req("seq")?,
+            labels: m.need(f.1, 1)?,
+            seq: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

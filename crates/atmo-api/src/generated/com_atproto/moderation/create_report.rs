@@ -22,12 +22,22 @@ impl serde::Serialize for InputSubject {
 }
 impl<'de> serde::Deserialize<'de> for InputSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for InputSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
+            "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { InputSubject;
@@ -59,12 +69,29 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["reason", "modTool", "subject", "reasonType"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            mod_tool: m.opt("modTool")?,
-            reason: m.opt("reason")?,
-            reason_type: m.req("reasonType")?,
-            subject: m.req("subject")?,
+            mod_tool: f.1.flatten(),
+            reason: f.0.flatten(),
+            reason_type: m.need(f.3, 3)?,
+            subject: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -112,12 +139,22 @@ impl serde::Serialize for OutputSubject {
 }
 impl<'de> serde::Deserialize<'de> for OutputSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
+            "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputSubject;
@@ -151,14 +188,40 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "reason",
+        "subject",
+        "createdAt",
+        "reasonType",
+        "reportedBy",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            id: m.req("id")?,
-            reason: m.opt("reason")?,
-            reason_type: m.req("reasonType")?,
-            reported_by: m.req("reportedBy")?,
-            subject: m.req("subject")?,
+            created_at: m.need(f.3, 3)?,
+            id: m.need(f.0, 0)?,
+            reason: f.1.flatten(),
+            reason_type: m.need(f.4, 4)?,
+            reported_by: m.need(f.5, 5)?,
+            subject: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -236,10 +299,25 @@ impl serde::Serialize for ModTool {
 }
 impl<'de> serde::Deserialize<'de> for ModTool {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModTool {
+    const FIELDS: &'static [&'static str] = &["meta", "name"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            meta: m.opt("meta")?,
-            name: m.req("name")?,
+            meta: f.0.flatten(),
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

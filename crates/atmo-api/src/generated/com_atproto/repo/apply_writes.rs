@@ -28,12 +28,19 @@ impl serde::Serialize for InputWritesItem {
 }
 impl<'de> serde::Deserialize<'de> for InputWritesItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.repo.applyWrites#create") => Self::Create(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.applyWrites#update") => Self::Update(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.applyWrites#delete") => Self::Delete(crate::rt::from_value(v)?),
-            other => return Err(crate::rt::unknown_type(other)),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for InputWritesItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.repo.applyWrites#create" => Self::Create(m.read()?),
+            "com.atproto.repo.applyWrites#update" => Self::Update(m.read()?),
+            "com.atproto.repo.applyWrites#delete" => Self::Delete(m.read()?),
+            _ => return Err(m.not_member()),
         })
     }
 }
@@ -68,12 +75,29 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["repo", "writes", "validate", "swapCommit"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            repo: m.req("repo")?,
-            swap_commit: m.opt("swapCommit")?,
-            validate: m.opt("validate")?,
-            writes: m.req("writes")?,
+            repo: m.need(f.0, 0)?,
+            swap_commit: f.3.flatten(),
+            validate: f.2.flatten(),
+            writes: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -126,18 +150,19 @@ impl serde::Serialize for OutputResultsItem {
 }
 impl<'de> serde::Deserialize<'de> for OutputResultsItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.repo.applyWrites#createResult") => {
-                Self::CreateResult(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.repo.applyWrites#updateResult") => {
-                Self::UpdateResult(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.repo.applyWrites#deleteResult") => {
-                Self::DeleteResult(crate::rt::from_value(v)?)
-            }
-            other => return Err(crate::rt::unknown_type(other)),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputResultsItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.repo.applyWrites#createResult" => Self::CreateResult(m.read()?),
+            "com.atproto.repo.applyWrites#updateResult" => Self::UpdateResult(m.read()?),
+            "com.atproto.repo.applyWrites#deleteResult" => Self::DeleteResult(m.read()?),
+            _ => return Err(m.not_member()),
         })
     }
 }
@@ -165,10 +190,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["commit", "results"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            commit: m.opt("commit")?,
-            results: m.opt("results")?,
+            commit: f.0.flatten(),
+            results: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -273,11 +313,27 @@ impl serde::Serialize for Create {
 }
 impl<'de> serde::Deserialize<'de> for Create {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Create {
+    const FIELDS: &'static [&'static str] = &["rkey", "value", "collection"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collection: m.req("collection")?,
-            rkey: m.opt("rkey")?,
-            value: m.req("value")?,
+            collection: m.need(f.2, 2)?,
+            rkey: f.0.flatten(),
+            value: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -320,11 +376,27 @@ impl serde::Serialize for CreateResult {
 }
 impl<'de> serde::Deserialize<'de> for CreateResult {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for CreateResult {
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "validationStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            uri: m.req("uri")?,
-            validation_status: m.opt("validationStatus")?,
+            cid: m.need(f.0, 0)?,
+            uri: m.need(f.1, 1)?,
+            validation_status: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -374,10 +446,25 @@ impl serde::Serialize for Delete {
 }
 impl<'de> serde::Deserialize<'de> for Delete {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Delete {
+    const FIELDS: &'static [&'static str] = &["rkey", "collection"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collection: m.req("collection")?,
-            rkey: m.req("rkey")?,
+            collection: m.need(f.1, 1)?,
+            rkey: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -408,7 +495,15 @@ impl serde::Serialize for DeleteResult {
 }
 impl<'de> serde::Deserialize<'de> for DeleteResult {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for DeleteResult {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -442,11 +537,27 @@ impl serde::Serialize for Update {
 }
 impl<'de> serde::Deserialize<'de> for Update {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Update {
+    const FIELDS: &'static [&'static str] = &["rkey", "value", "collection"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collection: m.req("collection")?,
-            rkey: m.req("rkey")?,
-            value: m.req("value")?,
+            collection: m.need(f.2, 2)?,
+            rkey: m.need(f.0, 0)?,
+            value: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -488,11 +599,27 @@ impl serde::Serialize for UpdateResult {
 }
 impl<'de> serde::Deserialize<'de> for UpdateResult {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for UpdateResult {
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "validationStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            uri: m.req("uri")?,
-            validation_status: m.opt("validationStatus")?,
+            cid: m.need(f.0, 0)?,
+            uri: m.need(f.1, 1)?,
+            validation_status: f.2.flatten(),
             extra: m.rest(),
         })
     }

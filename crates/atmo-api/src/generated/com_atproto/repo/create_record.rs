@@ -34,14 +34,40 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "repo",
+        "rkey",
+        "record",
+        "validate",
+        "collection",
+        "swapCommit",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collection: m.req("collection")?,
-            record: m.req("record")?,
-            repo: m.req("repo")?,
-            rkey: m.opt("rkey")?,
-            swap_commit: m.opt("swapCommit")?,
-            validate: m.opt("validate")?,
+            collection: m.need(f.4, 4)?,
+            record: m.need(f.2, 2)?,
+            repo: m.need(f.0, 0)?,
+            rkey: f.1.flatten(),
+            swap_commit: f.5.flatten(),
+            validate: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -97,12 +123,29 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cid", "uri", "commit", "validationStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            commit: m.opt("commit")?,
-            uri: m.req("uri")?,
-            validation_status: m.opt("validationStatus")?,
+            cid: m.need(f.0, 0)?,
+            commit: f.2.flatten(),
+            uri: m.need(f.1, 1)?,
+            validation_status: f.3.flatten(),
             extra: m.rest(),
         })
     }

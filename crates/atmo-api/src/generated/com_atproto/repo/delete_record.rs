@@ -31,13 +31,32 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["repo", "rkey", "collection", "swapCommit", "swapRecord"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collection: m.req("collection")?,
-            repo: m.req("repo")?,
-            rkey: m.req("rkey")?,
-            swap_commit: m.opt("swapCommit")?,
-            swap_record: m.opt("swapRecord")?,
+            collection: m.need(f.2, 2)?,
+            repo: m.need(f.0, 0)?,
+            rkey: m.need(f.1, 1)?,
+            swap_commit: f.3.flatten(),
+            swap_record: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -83,9 +102,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["commit"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            commit: m.opt("commit")?,
+            commit: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -44,13 +44,32 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] =
+        &["did", "didDoc", "handle", "collections", "handleIsCorrect"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collections: m.req("collections")?,
-            did: m.req("did")?,
-            did_doc: m.req("didDoc")?,
-            handle: m.req("handle")?,
-            handle_is_correct: m.req("handleIsCorrect")?,
+            collections: m.need(f.3, 3)?,
+            did: m.need(f.0, 0)?,
+            did_doc: m.need(f.1, 1)?,
+            handle: m.need(f.2, 2)?,
+            handle_is_correct: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }

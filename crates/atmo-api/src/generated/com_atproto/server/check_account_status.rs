@@ -34,17 +34,49 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "repoRev",
+        "validDid",
+        "activated",
+        "repoBlocks",
+        "repoCommit",
+        "expectedBlobs",
+        "importedBlobs",
+        "indexedRecords",
+        "privateStateValues",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activated: m.req("activated")?,
-            expected_blobs: m.req("expectedBlobs")?,
-            imported_blobs: m.req("importedBlobs")?,
-            indexed_records: m.req("indexedRecords")?,
-            private_state_values: m.req("privateStateValues")?,
-            repo_blocks: m.req("repoBlocks")?,
-            repo_commit: m.req("repoCommit")?,
-            repo_rev: m.req("repoRev")?,
-            valid_did: m.req("validDid")?,
+            activated: m.need(f.2, 2)?,
+            expected_blobs: m.need(f.5, 5)?,
+            imported_blobs: m.need(f.6, 6)?,
+            indexed_records: m.need(f.7, 7)?,
+            private_state_values: m.need(f.8, 8)?,
+            repo_blocks: m.need(f.3, 3)?,
+            repo_commit: m.need(f.4, 4)?,
+            repo_rev: m.need(f.0, 0)?,
+            valid_did: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -39,17 +39,49 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "email",
+        "plcOp",
+        "handle",
+        "password",
+        "inviteCode",
+        "recoveryKey",
+        "verificationCode",
+        "verificationPhone",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.opt("did")?,
-            email: m.opt("email")?,
-            handle: m.req("handle")?,
-            invite_code: m.opt("inviteCode")?,
-            password: m.opt("password")?,
-            plc_op: m.opt("plcOp")?,
-            recovery_key: m.opt("recoveryKey")?,
-            verification_code: m.opt("verificationCode")?,
-            verification_phone: m.opt("verificationPhone")?,
+            did: f.0.flatten(),
+            email: f.1.flatten(),
+            handle: m.need(f.3, 3)?,
+            invite_code: f.5.flatten(),
+            password: f.4.flatten(),
+            plc_op: f.2.flatten(),
+            recovery_key: f.6.flatten(),
+            verification_code: f.7.flatten(),
+            verification_phone: f.8.flatten(),
             extra: m.rest(),
         })
     }
@@ -113,13 +145,31 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["did", "didDoc", "handle", "accessJwt", "refreshJwt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access_jwt: m.req("accessJwt")?,
-            did: m.req("did")?,
-            did_doc: m.opt("didDoc")?,
-            handle: m.req("handle")?,
-            refresh_jwt: m.req("refreshJwt")?,
+            access_jwt: m.need(f.3, 3)?,
+            did: m.need(f.0, 0)?,
+            did_doc: f.1.flatten(),
+            handle: m.need(f.2, 2)?,
+            refresh_jwt: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }

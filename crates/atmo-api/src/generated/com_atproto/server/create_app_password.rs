@@ -22,10 +22,25 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["name", "privileged"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            name: m.req("name")?,
-            privileged: m.opt("privileged")?,
+            name: m.need(f.0, 0)?,
+            privileged: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -132,12 +147,29 @@ impl serde::Serialize for AppPassword {
 }
 impl<'de> serde::Deserialize<'de> for AppPassword {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AppPassword {
+    const FIELDS: &'static [&'static str] = &["name", "password", "createdAt", "privileged"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            name: m.req("name")?,
-            password: m.req("password")?,
-            privileged: m.opt("privileged")?,
+            created_at: m.need(f.2, 2)?,
+            name: m.need(f.0, 0)?,
+            password: m.need(f.1, 1)?,
+            privileged: f.3.flatten(),
             extra: m.rest(),
         })
     }

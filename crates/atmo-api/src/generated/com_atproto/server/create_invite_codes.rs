@@ -22,11 +22,27 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["useCount", "codeCount", "forAccounts"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            code_count: m.req("codeCount")?,
-            for_accounts: m.opt("forAccounts")?,
-            use_count: m.req("useCount")?,
+            code_count: m.need(f.1, 1)?,
+            for_accounts: f.2.flatten(),
+            use_count: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -65,9 +81,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["codes"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            codes: m.req("codes")?,
+            codes: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -125,10 +152,25 @@ impl serde::Serialize for AccountCodes {
 }
 impl<'de> serde::Deserialize<'de> for AccountCodes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AccountCodes {
+    const FIELDS: &'static [&'static str] = &["codes", "account"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            account: m.req("account")?,
-            codes: m.req("codes")?,
+            account: m.need(f.1, 1)?,
+            codes: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

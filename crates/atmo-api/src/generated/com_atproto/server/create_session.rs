@@ -26,12 +26,34 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "password",
+        "identifier",
+        "allowTakendown",
+        "authFactorToken",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            allow_takendown: m.opt("allowTakendown")?,
-            auth_factor_token: m.opt("authFactorToken")?,
-            identifier: m.req("identifier")?,
-            password: m.req("password")?,
+            allow_takendown: f.2.flatten(),
+            auth_factor_token: f.3.flatten(),
+            identifier: m.need(f.1, 1)?,
+            password: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -91,18 +113,52 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "email",
+        "active",
+        "didDoc",
+        "handle",
+        "status",
+        "accessJwt",
+        "refreshJwt",
+        "emailConfirmed",
+        "emailAuthFactor",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                6 => m.req(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                9 => m.opt(&mut f.9)?,
+                8 => m.opt(&mut f.8)?,
+                4 => m.req(&mut f.4)?,
+                7 => m.req(&mut f.7)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access_jwt: m.req("accessJwt")?,
-            active: m.opt("active")?,
-            did: m.req("did")?,
-            did_doc: m.opt("didDoc")?,
-            email: m.opt("email")?,
-            email_auth_factor: m.opt("emailAuthFactor")?,
-            email_confirmed: m.opt("emailConfirmed")?,
-            handle: m.req("handle")?,
-            refresh_jwt: m.req("refreshJwt")?,
-            status: m.opt("status")?,
+            access_jwt: m.need(f.6, 6)?,
+            active: f.2.flatten(),
+            did: m.need(f.0, 0)?,
+            did_doc: f.3.flatten(),
+            email: f.1.flatten(),
+            email_auth_factor: f.9.flatten(),
+            email_confirmed: f.8.flatten(),
+            handle: m.need(f.4, 4)?,
+            refresh_jwt: m.need(f.7, 7)?,
+            status: f.5.flatten(),
             extra: m.rest(),
         })
     }

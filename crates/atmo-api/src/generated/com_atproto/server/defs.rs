@@ -30,15 +30,43 @@ impl serde::Serialize for InviteCode {
 }
 impl<'de> serde::Deserialize<'de> for InviteCode {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for InviteCode {
+    const FIELDS: &'static [&'static str] = &[
+        "code",
+        "uses",
+        "disabled",
+        "available",
+        "createdAt",
+        "createdBy",
+        "forAccount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.req(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            available: m.req("available")?,
-            code: m.req("code")?,
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            disabled: m.req("disabled")?,
-            for_account: m.req("forAccount")?,
-            uses: m.req("uses")?,
+            available: m.need(f.3, 3)?,
+            code: m.need(f.0, 0)?,
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            disabled: m.need(f.2, 2)?,
+            for_account: m.need(f.6, 6)?,
+            uses: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -86,10 +114,25 @@ impl serde::Serialize for InviteCodeUse {
 }
 impl<'de> serde::Deserialize<'de> for InviteCodeUse {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for InviteCodeUse {
+    const FIELDS: &'static [&'static str] = &["usedAt", "usedBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            used_at: m.req("usedAt")?,
-            used_by: m.req("usedBy")?,
+            used_at: m.need(f.0, 0)?,
+            used_by: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

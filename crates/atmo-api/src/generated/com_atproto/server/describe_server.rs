@@ -39,15 +39,43 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "links",
+        "contact",
+        "blobUploadLimit",
+        "inviteCodeRequired",
+        "availableUserDomains",
+        "phoneVerificationRequired",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                5 => m.req(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            available_user_domains: m.req("availableUserDomains")?,
-            blob_upload_limit: m.opt("blobUploadLimit")?,
-            contact: m.opt("contact")?,
-            did: m.req("did")?,
-            invite_code_required: m.opt("inviteCodeRequired")?,
-            links: m.opt("links")?,
-            phone_verification_required: m.opt("phoneVerificationRequired")?,
+            available_user_domains: m.need(f.5, 5)?,
+            blob_upload_limit: f.3.flatten(),
+            contact: f.2.flatten(),
+            did: m.need(f.0, 0)?,
+            invite_code_required: f.4.flatten(),
+            links: f.1.flatten(),
+            phone_verification_required: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -118,9 +146,20 @@ impl serde::Serialize for Contact {
 }
 impl<'de> serde::Deserialize<'de> for Contact {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Contact {
+    const FIELDS: &'static [&'static str] = &["email"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            email: m.opt("email")?,
+            email: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -156,10 +195,25 @@ impl serde::Serialize for Links {
 }
 impl<'de> serde::Deserialize<'de> for Links {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Links {
+    const FIELDS: &'static [&'static str] = &["privacyPolicy", "termsOfService"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            privacy_policy: m.opt("privacyPolicy")?,
-            terms_of_service: m.opt("termsOfService")?,
+            privacy_policy: f.0.flatten(),
+            terms_of_service: f.1.flatten(),
             extra: m.rest(),
         })
     }

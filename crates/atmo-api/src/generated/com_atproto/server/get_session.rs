@@ -33,16 +33,46 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "email",
+        "active",
+        "didDoc",
+        "handle",
+        "status",
+        "emailConfirmed",
+        "emailAuthFactor",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                7 => m.opt(&mut f.7)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active: m.opt("active")?,
-            did: m.req("did")?,
-            did_doc: m.opt("didDoc")?,
-            email: m.opt("email")?,
-            email_auth_factor: m.opt("emailAuthFactor")?,
-            email_confirmed: m.opt("emailConfirmed")?,
-            handle: m.req("handle")?,
-            status: m.opt("status")?,
+            active: f.2.flatten(),
+            did: m.need(f.0, 0)?,
+            did_doc: f.3.flatten(),
+            email: f.1.flatten(),
+            email_auth_factor: f.7.flatten(),
+            email_confirmed: f.6.flatten(),
+            handle: m.need(f.4, 4)?,
+            status: f.5.flatten(),
             extra: m.rest(),
         })
     }

@@ -43,12 +43,29 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["seq", "status", "hostname", "accountCount"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            account_count: m.opt("accountCount")?,
-            hostname: m.req("hostname")?,
-            seq: m.opt("seq")?,
-            status: m.opt("status")?,
+            account_count: f.3.flatten(),
+            hostname: m.need(f.2, 2)?,
+            seq: f.0.flatten(),
+            status: f.1.flatten(),
             extra: m.rest(),
         })
     }

@@ -44,10 +44,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["hosts", "cursor"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            hosts: m.req("hosts")?,
+            cursor: f.1.flatten(),
+            hosts: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -127,12 +142,29 @@ impl serde::Serialize for Host {
 }
 impl<'de> serde::Deserialize<'de> for Host {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Host {
+    const FIELDS: &'static [&'static str] = &["seq", "status", "hostname", "accountCount"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            account_count: m.opt("accountCount")?,
-            hostname: m.req("hostname")?,
-            seq: m.opt("seq")?,
-            status: m.opt("status")?,
+            account_count: f.3.flatten(),
+            hostname: m.need(f.2, 2)?,
+            seq: f.0.flatten(),
+            status: f.1.flatten(),
             extra: m.rest(),
         })
     }

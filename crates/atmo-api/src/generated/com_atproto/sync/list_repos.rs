@@ -43,10 +43,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["repos", "cursor"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            repos: m.req("repos")?,
+            cursor: f.1.flatten(),
+            repos: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -128,13 +143,31 @@ impl serde::Serialize for Repo {
 }
 impl<'de> serde::Deserialize<'de> for Repo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Repo {
+    const FIELDS: &'static [&'static str] = &["did", "rev", "head", "active", "status"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active: m.opt("active")?,
-            did: m.req("did")?,
-            head: m.req("head")?,
-            rev: m.req("rev")?,
-            status: m.opt("status")?,
+            active: f.3.flatten(),
+            did: m.need(f.0, 0)?,
+            head: m.need(f.2, 2)?,
+            rev: m.need(f.1, 1)?,
+            status: f.4.flatten(),
             extra: m.rest(),
         })
     }

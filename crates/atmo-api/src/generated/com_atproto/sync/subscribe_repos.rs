@@ -62,23 +62,25 @@ impl serde::Serialize for Message {
 }
 impl<'de> serde::Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.sync.subscribeRepos#commit") => {
-                Self::Commit(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.sync.subscribeRepos#sync") => {
-                Self::SyncDef(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.sync.subscribeRepos#identity") => {
-                Self::Identity(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.sync.subscribeRepos#account") => {
-                Self::Account(crate::rt::from_value(v)?)
-            }
-            Some("com.atproto.sync.subscribeRepos#info") => Self::Info(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for Message {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.sync.subscribeRepos#commit" => Self::Commit(m.read()?),
+            "com.atproto.sync.subscribeRepos#sync" => Self::SyncDef(m.read()?),
+            "com.atproto.sync.subscribeRepos#identity" => Self::Identity(m.read()?),
+            "com.atproto.sync.subscribeRepos#account" => Self::Account(m.read()?),
+            "com.atproto.sync.subscribeRepos#info" => Self::Info(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { Message;
@@ -160,13 +162,31 @@ impl serde::Serialize for Account {
 }
 impl<'de> serde::Deserialize<'de> for Account {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Account {
+    const FIELDS: &'static [&'static str] = &["did", "seq", "time", "active", "status"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active: m.req("active")?,
-            did: m.req("did")?,
-            seq: m.req("seq")?,
-            status: m.opt("status")?,
-            time: m.req("time")?,
+            active: m.need(f.3, 3)?,
+            did: m.need(f.0, 0)?,
+            seq: m.need(f.1, 1)?,
+            status: f.4.flatten(),
+            time: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -261,20 +281,50 @@ impl serde::Serialize for Commit {
 }
 impl<'de> serde::Deserialize<'de> for Commit {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Commit {
+    const FIELDS: &'static [&'static str] = &[
+        "ops", "rev", "seq", "repo", "time", "blobs", "since", "blocks", "commit", "rebase",
+        "tooBig", "prevData",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                5 => m.req(&mut f.5)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                0 => m.req(&mut f.0)?,
+                11 => m.opt(&mut f.11)?,
+                9 => m.req(&mut f.9)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
+                10 => m.req(&mut f.10)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blobs: m.req("blobs")?,
-            blocks: m.req("blocks")?,
-            commit: m.req("commit")?,
-            ops: m.req("ops")?,
-            prev_data: m.opt("prevData")?,
-            rebase: m.req("rebase")?,
-            repo: m.req("repo")?,
-            rev: m.req("rev")?,
-            seq: m.req("seq")?,
-            since: m.opt("since")?,
-            time: m.req("time")?,
-            too_big: m.req("tooBig")?,
+            blobs: m.need(f.5, 5)?,
+            blocks: m.need(f.7, 7)?,
+            commit: m.need(f.8, 8)?,
+            ops: m.need(f.0, 0)?,
+            prev_data: f.11.flatten(),
+            rebase: m.need(f.9, 9)?,
+            repo: m.need(f.3, 3)?,
+            rev: m.need(f.1, 1)?,
+            seq: m.need(f.2, 2)?,
+            since: f.6.flatten(),
+            time: m.need(f.4, 4)?,
+            too_big: m.need(f.10, 10)?,
             extra: m.rest(),
         })
     }
@@ -343,12 +393,29 @@ impl serde::Serialize for Identity {
 }
 impl<'de> serde::Deserialize<'de> for Identity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Identity {
+    const FIELDS: &'static [&'static str] = &["did", "seq", "time", "handle"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            handle: m.opt("handle")?,
-            seq: m.req("seq")?,
-            time: m.req("time")?,
+            did: m.need(f.0, 0)?,
+            handle: f.3.flatten(),
+            seq: m.need(f.1, 1)?,
+            time: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -394,10 +461,25 @@ impl serde::Serialize for Info {
 }
 impl<'de> serde::Deserialize<'de> for Info {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Info {
+    const FIELDS: &'static [&'static str] = &["name", "message"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            message: m.opt("message")?,
-            name: m.req("name")?,
+            message: f.1.flatten(),
+            name: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -450,12 +532,29 @@ impl serde::Serialize for RepoOp {
 }
 impl<'de> serde::Deserialize<'de> for RepoOp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RepoOp {
+    const FIELDS: &'static [&'static str] = &["cid", "path", "prev", "action"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action: m.req("action")?,
-            cid: m.opt("cid")?,
-            path: m.req("path")?,
-            prev: m.opt("prev")?,
+            action: m.need(f.3, 3)?,
+            cid: f.0.flatten(),
+            path: m.need(f.1, 1)?,
+            prev: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -523,13 +622,31 @@ impl serde::Serialize for SyncDef {
 }
 impl<'de> serde::Deserialize<'de> for SyncDef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SyncDef {
+    const FIELDS: &'static [&'static str] = &["did", "rev", "seq", "time", "blocks"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blocks: m.req("blocks")?,
-            did: m.req("did")?,
-            rev: m.req("rev")?,
-            seq: m.req("seq")?,
-            time: m.req("time")?,
+            blocks: m.need(f.4, 4)?,
+            did: m.need(f.0, 0)?,
+            rev: m.need(f.1, 1)?,
+            seq: m.need(f.2, 2)?,
+            time: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

@@ -63,16 +63,26 @@ impl serde::Serialize for OutputResult {
 }
 impl<'de> serde::Deserialize<'de> for OutputResult {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.temp.checkHandleAvailability#resultAvailable") => {
-                Self::ResultAvailable(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputResult {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.temp.checkHandleAvailability#resultAvailable" => {
+                Self::ResultAvailable(m.read()?)
             }
-            Some("com.atproto.temp.checkHandleAvailability#resultUnavailable") => {
-                Self::ResultUnavailable(crate::rt::from_value(v)?)
+            "com.atproto.temp.checkHandleAvailability#resultUnavailable" => {
+                Self::ResultUnavailable(m.read()?)
             }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputResult;
@@ -99,10 +109,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["handle", "result"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            handle: m.req("handle")?,
-            result: m.req("result")?,
+            handle: m.need(f.0, 0)?,
+            result: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -198,7 +223,15 @@ impl serde::Serialize for ResultAvailable {
 }
 impl<'de> serde::Deserialize<'de> for ResultAvailable {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ResultAvailable {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -229,9 +262,20 @@ impl serde::Serialize for ResultUnavailable {
 }
 impl<'de> serde::Deserialize<'de> for ResultUnavailable {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ResultUnavailable {
+    const FIELDS: &'static [&'static str] = &["suggestions"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            suggestions: m.req("suggestions")?,
+            suggestions: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -266,10 +310,25 @@ impl serde::Serialize for Suggestion {
 }
 impl<'de> serde::Deserialize<'de> for Suggestion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Suggestion {
+    const FIELDS: &'static [&'static str] = &["handle", "method"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            handle: m.req("handle")?,
-            method: m.req("method")?,
+            handle: m.need(f.0, 0)?,
+            method: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

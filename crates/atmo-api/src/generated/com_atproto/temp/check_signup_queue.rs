@@ -22,11 +22,27 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["activated", "placeInQueue", "estimatedTimeMs"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activated: m.req("activated")?,
-            estimated_time_ms: m.opt("estimatedTimeMs")?,
-            place_in_queue: m.opt("placeInQueue")?,
+            activated: m.need(f.0, 0)?,
+            estimated_time_ms: f.2.flatten(),
+            place_in_queue: f.1.flatten(),
             extra: m.rest(),
         })
     }

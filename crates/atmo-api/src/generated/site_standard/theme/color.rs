@@ -22,11 +22,27 @@ impl serde::Serialize for Rgb {
 }
 impl<'de> serde::Deserialize<'de> for Rgb {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Rgb {
+    const FIELDS: &'static [&'static str] = &["b", "g", "r"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            b: m.req("b")?,
-            g: m.req("g")?,
-            r: m.req("r")?,
+            b: m.need(f.0, 0)?,
+            g: m.need(f.1, 1)?,
+            r: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -66,12 +82,29 @@ impl serde::Serialize for Rgba {
 }
 impl<'de> serde::Deserialize<'de> for Rgba {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Rgba {
+    const FIELDS: &'static [&'static str] = &["a", "b", "g", "r"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            a: m.req("a")?,
-            b: m.req("b")?,
-            g: m.req("g")?,
-            r: m.req("r")?,
+            a: m.need(f.0, 0)?,
+            b: m.need(f.1, 1)?,
+            g: m.need(f.2, 2)?,
+            r: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

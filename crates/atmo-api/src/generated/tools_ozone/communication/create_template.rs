@@ -31,13 +31,32 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["lang", "name", "subject", "createdBy", "contentMarkdown"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            content_markdown: m.req("contentMarkdown")?,
-            created_by: m.opt("createdBy")?,
-            lang: m.opt("lang")?,
-            name: m.req("name")?,
-            subject: m.req("subject")?,
+            content_markdown: m.need(f.4, 4)?,
+            created_by: f.3.flatten(),
+            lang: f.0.flatten(),
+            name: m.need(f.1, 1)?,
+            subject: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

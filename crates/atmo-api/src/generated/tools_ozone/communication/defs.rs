@@ -39,17 +39,49 @@ impl serde::Serialize for TemplateView {
 }
 impl<'de> serde::Deserialize<'de> for TemplateView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for TemplateView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "lang",
+        "name",
+        "subject",
+        "disabled",
+        "createdAt",
+        "updatedAt",
+        "lastUpdatedBy",
+        "contentMarkdown",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                8 => m.req(&mut f.8)?,
+                5 => m.req(&mut f.5)?,
+                4 => m.req(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                7 => m.req(&mut f.7)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                6 => m.req(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            content_markdown: m.req("contentMarkdown")?,
-            created_at: m.req("createdAt")?,
-            disabled: m.req("disabled")?,
-            id: m.req("id")?,
-            lang: m.opt("lang")?,
-            last_updated_by: m.req("lastUpdatedBy")?,
-            name: m.req("name")?,
-            subject: m.opt("subject")?,
-            updated_at: m.req("updatedAt")?,
+            content_markdown: m.need(f.8, 8)?,
+            created_at: m.need(f.5, 5)?,
+            disabled: m.need(f.4, 4)?,
+            id: m.need(f.0, 0)?,
+            lang: f.1.flatten(),
+            last_updated_by: m.need(f.7, 7)?,
+            name: m.need(f.2, 2)?,
+            subject: f.3.flatten(),
+            updated_at: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }

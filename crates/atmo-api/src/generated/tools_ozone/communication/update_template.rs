@@ -36,15 +36,43 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "lang",
+        "name",
+        "subject",
+        "disabled",
+        "updatedBy",
+        "contentMarkdown",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            content_markdown: m.opt("contentMarkdown")?,
-            disabled: m.opt("disabled")?,
-            id: m.req("id")?,
-            lang: m.opt("lang")?,
-            name: m.opt("name")?,
-            subject: m.opt("subject")?,
-            updated_by: m.opt("updatedBy")?,
+            content_markdown: f.6.flatten(),
+            disabled: f.4.flatten(),
+            id: m.need(f.0, 0)?,
+            lang: f.1.flatten(),
+            name: f.2.flatten(),
+            subject: f.3.flatten(),
+            updated_by: f.5.flatten(),
             extra: m.rest(),
         })
     }

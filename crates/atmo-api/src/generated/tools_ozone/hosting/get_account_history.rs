@@ -67,10 +67,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "events"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            events: m.req("events")?,
+            cursor: f.0.flatten(),
+            events: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -144,10 +159,25 @@ impl serde::Serialize for AccountCreated {
 }
 impl<'de> serde::Deserialize<'de> for AccountCreated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AccountCreated {
+    const FIELDS: &'static [&'static str] = &["email", "handle"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            email: m.opt("email")?,
-            handle: m.opt("handle")?,
+            email: f.0.flatten(),
+            handle: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -184,9 +214,20 @@ impl serde::Serialize for EmailConfirmed {
 }
 impl<'de> serde::Deserialize<'de> for EmailConfirmed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EmailConfirmed {
+    const FIELDS: &'static [&'static str] = &["email"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            email: m.req("email")?,
+            email: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -218,9 +259,20 @@ impl serde::Serialize for EmailUpdated {
 }
 impl<'de> serde::Deserialize<'de> for EmailUpdated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EmailUpdated {
+    const FIELDS: &'static [&'static str] = &["email"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            email: m.req("email")?,
+            email: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -285,25 +337,31 @@ impl serde::Serialize for EventDetails {
 }
 impl<'de> serde::Deserialize<'de> for EventDetails {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.hosting.getAccountHistory#accountCreated") => {
-                Self::AccountCreated(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for EventDetails {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.hosting.getAccountHistory#accountCreated" => {
+                Self::AccountCreated(m.read()?)
             }
-            Some("tools.ozone.hosting.getAccountHistory#emailUpdated") => {
-                Self::EmailUpdated(crate::rt::from_value(v)?)
+            "tools.ozone.hosting.getAccountHistory#emailUpdated" => Self::EmailUpdated(m.read()?),
+            "tools.ozone.hosting.getAccountHistory#emailConfirmed" => {
+                Self::EmailConfirmed(m.read()?)
             }
-            Some("tools.ozone.hosting.getAccountHistory#emailConfirmed") => {
-                Self::EmailConfirmed(crate::rt::from_value(v)?)
+            "tools.ozone.hosting.getAccountHistory#passwordUpdated" => {
+                Self::PasswordUpdated(m.read()?)
             }
-            Some("tools.ozone.hosting.getAccountHistory#passwordUpdated") => {
-                Self::PasswordUpdated(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.hosting.getAccountHistory#handleUpdated") => {
-                Self::HandleUpdated(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            "tools.ozone.hosting.getAccountHistory#handleUpdated" => Self::HandleUpdated(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { EventDetails;
@@ -334,11 +392,27 @@ impl serde::Serialize for Event {
 }
 impl<'de> serde::Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Event {
+    const FIELDS: &'static [&'static str] = &["details", "createdAt", "createdBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            details: m.req("details")?,
+            created_at: m.need(f.1, 1)?,
+            created_by: m.need(f.2, 2)?,
+            details: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -376,9 +450,20 @@ impl serde::Serialize for HandleUpdated {
 }
 impl<'de> serde::Deserialize<'de> for HandleUpdated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for HandleUpdated {
+    const FIELDS: &'static [&'static str] = &["handle"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            handle: m.req("handle")?,
+            handle: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -408,7 +493,15 @@ impl serde::Serialize for PasswordUpdated {
 }
 impl<'de> serde::Deserialize<'de> for PasswordUpdated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for PasswordUpdated {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }

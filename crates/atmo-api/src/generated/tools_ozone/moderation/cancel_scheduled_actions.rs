@@ -22,10 +22,25 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["comment", "subjects"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            subjects: m.req("subjects")?,
+            comment: f.0.flatten(),
+            subjects: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -93,10 +108,25 @@ impl serde::Serialize for CancellationResults {
 }
 impl<'de> serde::Deserialize<'de> for CancellationResults {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for CancellationResults {
+    const FIELDS: &'static [&'static str] = &["failed", "succeeded"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            failed: m.req("failed")?,
-            succeeded: m.req("succeeded")?,
+            failed: m.need(f.0, 0)?,
+            succeeded: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -136,11 +166,27 @@ impl serde::Serialize for FailedCancellation {
 }
 impl<'de> serde::Deserialize<'de> for FailedCancellation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FailedCancellation {
+    const FIELDS: &'static [&'static str] = &["did", "error", "errorCode"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            error: m.req("error")?,
-            error_code: m.opt("errorCode")?,
+            did: m.need(f.0, 0)?,
+            error: m.need(f.1, 1)?,
+            error_code: f.2.flatten(),
             extra: m.rest(),
         })
     }

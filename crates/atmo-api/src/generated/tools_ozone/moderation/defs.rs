@@ -27,12 +27,29 @@ impl serde::Serialize for AccountEvent {
 }
 impl<'de> serde::Deserialize<'de> for AccountEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AccountEvent {
+    const FIELDS: &'static [&'static str] = &["active", "status", "comment", "timestamp"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active: m.req("active")?,
-            comment: m.opt("comment")?,
-            status: m.opt("status")?,
-            timestamp: m.req("timestamp")?,
+            active: m.need(f.0, 0)?,
+            comment: f.2.flatten(),
+            status: f.1.flatten(),
+            timestamp: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -98,14 +115,40 @@ impl serde::Serialize for AccountHosting {
 }
 impl<'de> serde::Deserialize<'de> for AccountHosting {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AccountHosting {
+    const FIELDS: &'static [&'static str] = &[
+        "status",
+        "createdAt",
+        "deletedAt",
+        "updatedAt",
+        "deactivatedAt",
+        "reactivatedAt",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
+                5 => m.opt(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            deactivated_at: m.opt("deactivatedAt")?,
-            deleted_at: m.opt("deletedAt")?,
-            reactivated_at: m.opt("reactivatedAt")?,
-            status: m.req("status")?,
-            updated_at: m.opt("updatedAt")?,
+            created_at: f.1.flatten(),
+            deactivated_at: f.4.flatten(),
+            deleted_at: f.2.flatten(),
+            reactivated_at: f.5.flatten(),
+            status: m.need(f.0, 0)?,
+            updated_at: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -179,13 +222,37 @@ impl serde::Serialize for AccountStats {
 }
 impl<'de> serde::Deserialize<'de> for AccountStats {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AccountStats {
+    const FIELDS: &'static [&'static str] = &[
+        "appealCount",
+        "reportCount",
+        "suspendCount",
+        "escalateCount",
+        "takedownCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            appeal_count: m.opt("appealCount")?,
-            escalate_count: m.opt("escalateCount")?,
-            report_count: m.opt("reportCount")?,
-            suspend_count: m.opt("suspendCount")?,
-            takedown_count: m.opt("takedownCount")?,
+            appeal_count: f.0.flatten(),
+            escalate_count: f.3.flatten(),
+            report_count: f.1.flatten(),
+            suspend_count: f.2.flatten(),
+            takedown_count: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -235,12 +302,34 @@ impl serde::Serialize for AccountStrike {
 }
 impl<'de> serde::Deserialize<'de> for AccountStrike {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AccountStrike {
+    const FIELDS: &'static [&'static str] = &[
+        "lastStrikeAt",
+        "firstStrikeAt",
+        "totalStrikeCount",
+        "activeStrikeCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            active_strike_count: m.opt("activeStrikeCount")?,
-            first_strike_at: m.opt("firstStrikeAt")?,
-            last_strike_at: m.opt("lastStrikeAt")?,
-            total_strike_count: m.opt("totalStrikeCount")?,
+            active_strike_count: f.3.flatten(),
+            first_strike_at: f.1.flatten(),
+            last_strike_at: f.0.flatten(),
+            total_strike_count: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -308,18 +397,52 @@ impl serde::Serialize for AgeAssuranceEvent {
 }
 impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AgeAssuranceEvent {
+    const FIELDS: &'static [&'static str] = &[
+        "access",
+        "initIp",
+        "initUa",
+        "status",
+        "attemptId",
+        "createdAt",
+        "completeIp",
+        "completeUa",
+        "regionCode",
+        "countryCode",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                6 => m.opt(&mut f.6)?,
+                7 => m.opt(&mut f.7)?,
+                9 => m.opt(&mut f.9)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                8 => m.opt(&mut f.8)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.opt("access")?,
-            attempt_id: m.req("attemptId")?,
-            complete_ip: m.opt("completeIp")?,
-            complete_ua: m.opt("completeUa")?,
-            country_code: m.opt("countryCode")?,
-            created_at: m.req("createdAt")?,
-            init_ip: m.opt("initIp")?,
-            init_ua: m.opt("initUa")?,
-            region_code: m.opt("regionCode")?,
-            status: m.req("status")?,
+            access: f.0.flatten(),
+            attempt_id: m.need(f.4, 4)?,
+            complete_ip: f.6.flatten(),
+            complete_ua: f.7.flatten(),
+            country_code: f.9.flatten(),
+            created_at: m.need(f.5, 5)?,
+            init_ip: f.1.flatten(),
+            init_ua: f.2.flatten(),
+            region_code: f.8.flatten(),
+            status: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -392,11 +515,27 @@ impl serde::Serialize for AgeAssuranceOverrideEvent {
 }
 impl<'de> serde::Deserialize<'de> for AgeAssuranceOverrideEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AgeAssuranceOverrideEvent {
+    const FIELDS: &'static [&'static str] = &["access", "status", "comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            access: m.opt("access")?,
-            comment: m.req("comment")?,
-            status: m.req("status")?,
+            access: f.0.flatten(),
+            comment: m.need(f.2, 2)?,
+            status: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -447,9 +586,20 @@ impl serde::Serialize for AgeAssurancePurgeEvent {
 }
 impl<'de> serde::Deserialize<'de> for AgeAssurancePurgeEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AgeAssurancePurgeEvent {
+    const FIELDS: &'static [&'static str] = &["comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            comment: m.req("comment")?,
+            comment: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -489,16 +639,22 @@ impl serde::Serialize for BlobViewDetails {
 }
 impl<'de> serde::Deserialize<'de> for BlobViewDetails {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#imageDetails") => {
-                Self::ImageDetails(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#videoDetails") => {
-                Self::VideoDetails(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for BlobViewDetails {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#imageDetails" => Self::ImageDetails(m.read()?),
+            "tools.ozone.moderation.defs#videoDetails" => Self::VideoDetails(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { BlobViewDetails;
@@ -532,14 +688,40 @@ impl serde::Serialize for BlobView {
 }
 impl<'de> serde::Deserialize<'de> for BlobView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for BlobView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "size",
+        "details",
+        "mimeType",
+        "createdAt",
+        "moderation",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.req("cid")?,
-            created_at: m.req("createdAt")?,
-            details: m.opt("details")?,
-            mime_type: m.req("mimeType")?,
-            moderation: m.opt("moderation")?,
-            size: m.req("size")?,
+            cid: m.need(f.0, 0)?,
+            created_at: m.need(f.4, 4)?,
+            details: f.2.flatten(),
+            mime_type: m.need(f.3, 3)?,
+            moderation: f.5.flatten(),
+            size: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -589,9 +771,20 @@ impl serde::Serialize for CancelScheduledTakedownEvent {
 }
 impl<'de> serde::Deserialize<'de> for CancelScheduledTakedownEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for CancelScheduledTakedownEvent {
+    const FIELDS: &'static [&'static str] = &["comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
+            comment: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -627,10 +820,25 @@ impl serde::Serialize for ConvoView {
 }
 impl<'de> serde::Deserialize<'de> for ConvoView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ConvoView {
+    const FIELDS: &'static [&'static str] = &["did", "convoId"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            convo_id: m.req("convoId")?,
-            did: m.req("did")?,
+            convo_id: m.need(f.1, 1)?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -673,13 +881,32 @@ impl serde::Serialize for IdentityEvent {
 }
 impl<'de> serde::Deserialize<'de> for IdentityEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for IdentityEvent {
+    const FIELDS: &'static [&'static str] =
+        &["handle", "comment", "pdsHost", "timestamp", "tombstone"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            handle: m.opt("handle")?,
-            pds_host: m.opt("pdsHost")?,
-            timestamp: m.req("timestamp")?,
-            tombstone: m.opt("tombstone")?,
+            comment: f.1.flatten(),
+            handle: f.0.flatten(),
+            pds_host: f.2.flatten(),
+            timestamp: m.need(f.3, 3)?,
+            tombstone: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -727,10 +954,25 @@ impl serde::Serialize for ImageDetails {
 }
 impl<'de> serde::Deserialize<'de> for ImageDetails {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ImageDetails {
+    const FIELDS: &'static [&'static str] = &["width", "height"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            height: m.req("height")?,
-            width: m.req("width")?,
+            height: m.need(f.1, 1)?,
+            width: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -769,10 +1011,25 @@ impl serde::Serialize for ModEventAcknowledge {
 }
 impl<'de> serde::Deserialize<'de> for ModEventAcknowledge {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventAcknowledge {
+    const FIELDS: &'static [&'static str] = &["comment", "acknowledgeAccountSubjects"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            acknowledge_account_subjects: m.opt("acknowledgeAccountSubjects")?,
-            comment: m.opt("comment")?,
+            acknowledge_account_subjects: f.1.flatten(),
+            comment: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -812,10 +1069,25 @@ impl serde::Serialize for ModEventComment {
 }
 impl<'de> serde::Deserialize<'de> for ModEventComment {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventComment {
+    const FIELDS: &'static [&'static str] = &["sticky", "comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            sticky: m.opt("sticky")?,
+            comment: f.1.flatten(),
+            sticky: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -852,9 +1124,20 @@ impl serde::Serialize for ModEventDivert {
 }
 impl<'de> serde::Deserialize<'de> for ModEventDivert {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventDivert {
+    const FIELDS: &'static [&'static str] = &["comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
+            comment: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -912,16 +1195,46 @@ impl serde::Serialize for ModEventEmail {
 }
 impl<'de> serde::Deserialize<'de> for ModEventEmail {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventEmail {
+    const FIELDS: &'static [&'static str] = &[
+        "comment",
+        "content",
+        "policies",
+        "isDelivered",
+        "strikeCount",
+        "subjectLine",
+        "severityLevel",
+        "strikeExpiresAt",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                7 => m.opt(&mut f.7)?,
+                5 => m.req(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            content: m.opt("content")?,
-            is_delivered: m.opt("isDelivered")?,
-            policies: m.opt("policies")?,
-            severity_level: m.opt("severityLevel")?,
-            strike_count: m.opt("strikeCount")?,
-            strike_expires_at: m.opt("strikeExpiresAt")?,
-            subject_line: m.req("subjectLine")?,
+            comment: f.0.flatten(),
+            content: f.1.flatten(),
+            is_delivered: f.3.flatten(),
+            policies: f.2.flatten(),
+            severity_level: f.6.flatten(),
+            strike_count: f.4.flatten(),
+            strike_expires_at: f.7.flatten(),
+            subject_line: m.need(f.5, 5)?,
             extra: m.rest(),
         })
     }
@@ -973,9 +1286,20 @@ impl serde::Serialize for ModEventEscalate {
 }
 impl<'de> serde::Deserialize<'de> for ModEventEscalate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventEscalate {
+    const FIELDS: &'static [&'static str] = &["comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
+            comment: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1018,12 +1342,34 @@ impl serde::Serialize for ModEventLabel {
 }
 impl<'de> serde::Deserialize<'de> for ModEventLabel {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventLabel {
+    const FIELDS: &'static [&'static str] = &[
+        "comment",
+        "createLabelVals",
+        "durationInHours",
+        "negateLabelVals",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            create_label_vals: m.req("createLabelVals")?,
-            duration_in_hours: m.opt("durationInHours")?,
-            negate_label_vals: m.req("negateLabelVals")?,
+            comment: f.0.flatten(),
+            create_label_vals: m.need(f.1, 1)?,
+            duration_in_hours: f.2.flatten(),
+            negate_label_vals: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -1072,10 +1418,25 @@ impl serde::Serialize for ModEventMute {
 }
 impl<'de> serde::Deserialize<'de> for ModEventMute {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventMute {
+    const FIELDS: &'static [&'static str] = &["comment", "durationInHours"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            duration_in_hours: m.req("durationInHours")?,
+            comment: f.0.flatten(),
+            duration_in_hours: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -1118,10 +1479,25 @@ impl serde::Serialize for ModEventMuteReporter {
 }
 impl<'de> serde::Deserialize<'de> for ModEventMuteReporter {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventMuteReporter {
+    const FIELDS: &'static [&'static str] = &["comment", "durationInHours"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            duration_in_hours: m.opt("durationInHours")?,
+            comment: f.0.flatten(),
+            duration_in_hours: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1160,10 +1536,25 @@ impl serde::Serialize for ModEventPriorityScore {
 }
 impl<'de> serde::Deserialize<'de> for ModEventPriorityScore {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventPriorityScore {
+    const FIELDS: &'static [&'static str] = &["score", "comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            score: m.req("score")?,
+            comment: f.1.flatten(),
+            score: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -1208,11 +1599,27 @@ impl serde::Serialize for ModEventReport {
 }
 impl<'de> serde::Deserialize<'de> for ModEventReport {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventReport {
+    const FIELDS: &'static [&'static str] = &["comment", "reportType", "isReporterMuted"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            is_reporter_muted: m.opt("isReporterMuted")?,
-            report_type: m.req("reportType")?,
+            comment: f.0.flatten(),
+            is_reporter_muted: f.2.flatten(),
+            report_type: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -1255,9 +1662,20 @@ impl serde::Serialize for ModEventResolveAppeal {
 }
 impl<'de> serde::Deserialize<'de> for ModEventResolveAppeal {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventResolveAppeal {
+    const FIELDS: &'static [&'static str] = &["comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
+            comment: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1303,12 +1721,30 @@ impl serde::Serialize for ModEventReverseTakedown {
 }
 impl<'de> serde::Deserialize<'de> for ModEventReverseTakedown {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventReverseTakedown {
+    const FIELDS: &'static [&'static str] =
+        &["comment", "policies", "strikeCount", "severityLevel"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            policies: m.opt("policies")?,
-            severity_level: m.opt("severityLevel")?,
-            strike_count: m.opt("strikeCount")?,
+            comment: f.0.flatten(),
+            policies: f.1.flatten(),
+            severity_level: f.3.flatten(),
+            strike_count: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -1357,12 +1793,29 @@ impl serde::Serialize for ModEventTag {
 }
 impl<'de> serde::Deserialize<'de> for ModEventTag {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventTag {
+    const FIELDS: &'static [&'static str] = &["add", "remove", "comment", "durationInHours"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            add: m.req("add")?,
-            comment: m.opt("comment")?,
-            duration_in_hours: m.opt("durationInHours")?,
-            remove: m.req("remove")?,
+            add: m.need(f.0, 0)?,
+            comment: f.2.flatten(),
+            duration_in_hours: f.3.flatten(),
+            remove: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -1429,16 +1882,46 @@ impl serde::Serialize for ModEventTakedown {
 }
 impl<'de> serde::Deserialize<'de> for ModEventTakedown {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventTakedown {
+    const FIELDS: &'static [&'static str] = &[
+        "comment",
+        "policies",
+        "strikeCount",
+        "severityLevel",
+        "targetServices",
+        "durationInHours",
+        "strikeExpiresAt",
+        "acknowledgeAccountSubjects",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                7 => m.opt(&mut f.7)?,
+                0 => m.opt(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            acknowledge_account_subjects: m.opt("acknowledgeAccountSubjects")?,
-            comment: m.opt("comment")?,
-            duration_in_hours: m.opt("durationInHours")?,
-            policies: m.opt("policies")?,
-            severity_level: m.opt("severityLevel")?,
-            strike_count: m.opt("strikeCount")?,
-            strike_expires_at: m.opt("strikeExpiresAt")?,
-            target_services: m.opt("targetServices")?,
+            acknowledge_account_subjects: f.7.flatten(),
+            comment: f.0.flatten(),
+            duration_in_hours: f.5.flatten(),
+            policies: f.1.flatten(),
+            severity_level: f.3.flatten(),
+            strike_count: f.2.flatten(),
+            strike_expires_at: f.6.flatten(),
+            target_services: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -1491,9 +1974,20 @@ impl serde::Serialize for ModEventUnmute {
 }
 impl<'de> serde::Deserialize<'de> for ModEventUnmute {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventUnmute {
+    const FIELDS: &'static [&'static str] = &["comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
+            comment: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1530,9 +2024,20 @@ impl serde::Serialize for ModEventUnmuteReporter {
 }
 impl<'de> serde::Deserialize<'de> for ModEventUnmuteReporter {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventUnmuteReporter {
+    const FIELDS: &'static [&'static str] = &["comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
+            comment: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -1709,85 +2214,67 @@ impl serde::Serialize for ModEventViewEvent {
 }
 impl<'de> serde::Deserialize<'de> for ModEventViewEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#modEventTakedown") => {
-                Self::ModEventTakedown(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ModEventViewEvent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
+            "tools.ozone.moderation.defs#modEventReverseTakedown" => {
+                Self::ModEventReverseTakedown(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventReverseTakedown") => {
-                Self::ModEventReverseTakedown(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventComment" => Self::ModEventComment(m.read()?),
+            "tools.ozone.moderation.defs#modEventReport" => Self::ModEventReport(m.read()?),
+            "tools.ozone.moderation.defs#modEventLabel" => Self::ModEventLabel(m.read()?),
+            "tools.ozone.moderation.defs#modEventAcknowledge" => {
+                Self::ModEventAcknowledge(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventComment") => {
-                Self::ModEventComment(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventEscalate" => Self::ModEventEscalate(m.read()?),
+            "tools.ozone.moderation.defs#modEventMute" => Self::ModEventMute(m.read()?),
+            "tools.ozone.moderation.defs#modEventUnmute" => Self::ModEventUnmute(m.read()?),
+            "tools.ozone.moderation.defs#modEventMuteReporter" => {
+                Self::ModEventMuteReporter(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventReport") => {
-                Self::ModEventReport(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventUnmuteReporter" => {
+                Self::ModEventUnmuteReporter(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventLabel") => {
-                Self::ModEventLabel(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventEmail" => Self::ModEventEmail(m.read()?),
+            "tools.ozone.moderation.defs#modEventResolveAppeal" => {
+                Self::ModEventResolveAppeal(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventAcknowledge") => {
-                Self::ModEventAcknowledge(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventDivert" => Self::ModEventDivert(m.read()?),
+            "tools.ozone.moderation.defs#modEventTag" => Self::ModEventTag(m.read()?),
+            "tools.ozone.moderation.defs#accountEvent" => Self::AccountEvent(m.read()?),
+            "tools.ozone.moderation.defs#identityEvent" => Self::IdentityEvent(m.read()?),
+            "tools.ozone.moderation.defs#recordEvent" => Self::RecordEvent(m.read()?),
+            "tools.ozone.moderation.defs#modEventPriorityScore" => {
+                Self::ModEventPriorityScore(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventEscalate") => {
-                Self::ModEventEscalate(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#ageAssuranceEvent" => Self::AgeAssuranceEvent(m.read()?),
+            "tools.ozone.moderation.defs#ageAssuranceOverrideEvent" => {
+                Self::AgeAssuranceOverrideEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventMute") => {
-                Self::ModEventMute(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#ageAssurancePurgeEvent" => {
+                Self::AgeAssurancePurgeEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventUnmute") => {
-                Self::ModEventUnmute(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#revokeAccountCredentialsEvent" => {
+                Self::RevokeAccountCredentialsEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventMuteReporter") => {
-                Self::ModEventMuteReporter(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#scheduleTakedownEvent" => {
+                Self::ScheduleTakedownEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventUnmuteReporter") => {
-                Self::ModEventUnmuteReporter(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#cancelScheduledTakedownEvent" => {
+                Self::CancelScheduledTakedownEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventEmail") => {
-                Self::ModEventEmail(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventResolveAppeal") => {
-                Self::ModEventResolveAppeal(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventDivert") => {
-                Self::ModEventDivert(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventTag") => {
-                Self::ModEventTag(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#accountEvent") => {
-                Self::AccountEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#identityEvent") => {
-                Self::IdentityEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#recordEvent") => {
-                Self::RecordEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventPriorityScore") => {
-                Self::ModEventPriorityScore(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssuranceEvent") => {
-                Self::AgeAssuranceEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssuranceOverrideEvent") => {
-                Self::AgeAssuranceOverrideEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssurancePurgeEvent") => {
-                Self::AgeAssurancePurgeEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#revokeAccountCredentialsEvent") => {
-                Self::RevokeAccountCredentialsEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#scheduleTakedownEvent") => {
-                Self::ScheduleTakedownEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#cancelScheduledTakedownEvent") => {
-                Self::CancelScheduledTakedownEvent(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ModEventViewEvent;
@@ -1846,14 +2333,24 @@ impl serde::Serialize for ModEventViewSubject {
 }
 impl<'de> serde::Deserialize<'de> for ModEventViewSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::from_value(v)?),
-            Some("chat.bsky.convo.defs#messageRef") => Self::MessageRef(crate::rt::from_value(v)?),
-            Some("chat.bsky.convo.defs#convoRef") => Self::ConvoRef(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ModEventViewSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
+            "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
+            "chat.bsky.convo.defs#messageRef" => Self::MessageRef(m.read()?),
+            "chat.bsky.convo.defs#convoRef" => Self::ConvoRef(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ModEventViewSubject;
@@ -1895,17 +2392,49 @@ impl serde::Serialize for ModEventView {
 }
 impl<'de> serde::Deserialize<'de> for ModEventView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "event",
+        "modTool",
+        "subject",
+        "createdAt",
+        "createdBy",
+        "creatorHandle",
+        "subjectHandle",
+        "subjectBlobCids",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                8 => m.req(&mut f.8)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            creator_handle: m.opt("creatorHandle")?,
-            event: m.req("event")?,
-            id: m.req("id")?,
-            mod_tool: m.opt("modTool")?,
-            subject: m.req("subject")?,
-            subject_blob_cids: m.req("subjectBlobCids")?,
-            subject_handle: m.opt("subjectHandle")?,
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            creator_handle: f.6.flatten(),
+            event: m.need(f.1, 1)?,
+            id: m.need(f.0, 0)?,
+            mod_tool: f.2.flatten(),
+            subject: m.need(f.3, 3)?,
+            subject_blob_cids: m.need(f.8, 8)?,
+            subject_handle: f.7.flatten(),
             extra: m.rest(),
         })
     }
@@ -2102,85 +2631,67 @@ impl serde::Serialize for ModEventViewDetailEvent {
 }
 impl<'de> serde::Deserialize<'de> for ModEventViewDetailEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#modEventTakedown") => {
-                Self::ModEventTakedown(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ModEventViewDetailEvent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
+            "tools.ozone.moderation.defs#modEventReverseTakedown" => {
+                Self::ModEventReverseTakedown(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventReverseTakedown") => {
-                Self::ModEventReverseTakedown(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventComment" => Self::ModEventComment(m.read()?),
+            "tools.ozone.moderation.defs#modEventReport" => Self::ModEventReport(m.read()?),
+            "tools.ozone.moderation.defs#modEventLabel" => Self::ModEventLabel(m.read()?),
+            "tools.ozone.moderation.defs#modEventAcknowledge" => {
+                Self::ModEventAcknowledge(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventComment") => {
-                Self::ModEventComment(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventEscalate" => Self::ModEventEscalate(m.read()?),
+            "tools.ozone.moderation.defs#modEventMute" => Self::ModEventMute(m.read()?),
+            "tools.ozone.moderation.defs#modEventUnmute" => Self::ModEventUnmute(m.read()?),
+            "tools.ozone.moderation.defs#modEventMuteReporter" => {
+                Self::ModEventMuteReporter(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventReport") => {
-                Self::ModEventReport(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventUnmuteReporter" => {
+                Self::ModEventUnmuteReporter(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventLabel") => {
-                Self::ModEventLabel(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventEmail" => Self::ModEventEmail(m.read()?),
+            "tools.ozone.moderation.defs#modEventResolveAppeal" => {
+                Self::ModEventResolveAppeal(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventAcknowledge") => {
-                Self::ModEventAcknowledge(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventDivert" => Self::ModEventDivert(m.read()?),
+            "tools.ozone.moderation.defs#modEventTag" => Self::ModEventTag(m.read()?),
+            "tools.ozone.moderation.defs#accountEvent" => Self::AccountEvent(m.read()?),
+            "tools.ozone.moderation.defs#identityEvent" => Self::IdentityEvent(m.read()?),
+            "tools.ozone.moderation.defs#recordEvent" => Self::RecordEvent(m.read()?),
+            "tools.ozone.moderation.defs#modEventPriorityScore" => {
+                Self::ModEventPriorityScore(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventEscalate") => {
-                Self::ModEventEscalate(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#ageAssuranceEvent" => Self::AgeAssuranceEvent(m.read()?),
+            "tools.ozone.moderation.defs#ageAssuranceOverrideEvent" => {
+                Self::AgeAssuranceOverrideEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventMute") => {
-                Self::ModEventMute(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#ageAssurancePurgeEvent" => {
+                Self::AgeAssurancePurgeEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventUnmute") => {
-                Self::ModEventUnmute(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#revokeAccountCredentialsEvent" => {
+                Self::RevokeAccountCredentialsEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventMuteReporter") => {
-                Self::ModEventMuteReporter(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#scheduleTakedownEvent" => {
+                Self::ScheduleTakedownEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventUnmuteReporter") => {
-                Self::ModEventUnmuteReporter(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#cancelScheduledTakedownEvent" => {
+                Self::CancelScheduledTakedownEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventEmail") => {
-                Self::ModEventEmail(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventResolveAppeal") => {
-                Self::ModEventResolveAppeal(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventDivert") => {
-                Self::ModEventDivert(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventTag") => {
-                Self::ModEventTag(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#accountEvent") => {
-                Self::AccountEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#identityEvent") => {
-                Self::IdentityEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#recordEvent") => {
-                Self::RecordEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventPriorityScore") => {
-                Self::ModEventPriorityScore(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssuranceEvent") => {
-                Self::AgeAssuranceEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssuranceOverrideEvent") => {
-                Self::AgeAssuranceOverrideEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssurancePurgeEvent") => {
-                Self::AgeAssurancePurgeEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#revokeAccountCredentialsEvent") => {
-                Self::RevokeAccountCredentialsEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#scheduleTakedownEvent") => {
-                Self::ScheduleTakedownEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#cancelScheduledTakedownEvent") => {
-                Self::CancelScheduledTakedownEvent(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ModEventViewDetailEvent;
@@ -2250,25 +2761,25 @@ impl serde::Serialize for ModEventViewDetailSubject {
 }
 impl<'de> serde::Deserialize<'de> for ModEventViewDetailSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#repoView") => {
-                Self::RepoView(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
-                Self::RepoViewNotFound(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#recordView") => {
-                Self::RecordView(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#recordViewNotFound") => {
-                Self::RecordViewNotFound(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#convoView") => {
-                Self::ConvoView(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ModEventViewDetailSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#repoView" => Self::RepoView(m.read()?),
+            "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
+            "tools.ozone.moderation.defs#recordView" => Self::RecordView(m.read()?),
+            "tools.ozone.moderation.defs#recordViewNotFound" => Self::RecordViewNotFound(m.read()?),
+            "tools.ozone.moderation.defs#convoView" => Self::ConvoView(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ModEventViewDetailSubject;
@@ -2307,15 +2818,43 @@ impl serde::Serialize for ModEventViewDetail {
 }
 impl<'de> serde::Deserialize<'de> for ModEventViewDetail {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModEventViewDetail {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "event",
+        "modTool",
+        "subject",
+        "createdAt",
+        "createdBy",
+        "subjectBlobs",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                6 => m.req(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            event: m.req("event")?,
-            id: m.req("id")?,
-            mod_tool: m.opt("modTool")?,
-            subject: m.req("subject")?,
-            subject_blobs: m.req("subjectBlobs")?,
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            event: m.need(f.1, 1)?,
+            id: m.need(f.0, 0)?,
+            mod_tool: f.2.flatten(),
+            subject: m.need(f.3, 3)?,
+            subject_blobs: m.need(f.6, 6)?,
             extra: m.rest(),
         })
     }
@@ -2371,10 +2910,25 @@ impl serde::Serialize for ModTool {
 }
 impl<'de> serde::Deserialize<'de> for ModTool {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModTool {
+    const FIELDS: &'static [&'static str] = &["meta", "name"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            meta: m.opt("meta")?,
-            name: m.req("name")?,
+            meta: f.0.flatten(),
+            name: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -2412,9 +2966,20 @@ impl serde::Serialize for Moderation {
 }
 impl<'de> serde::Deserialize<'de> for Moderation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Moderation {
+    const FIELDS: &'static [&'static str] = &["subjectStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            subject_status: m.opt("subjectStatus")?,
+            subject_status: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -2448,9 +3013,20 @@ impl serde::Serialize for ModerationDetail {
 }
 impl<'de> serde::Deserialize<'de> for ModerationDetail {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ModerationDetail {
+    const FIELDS: &'static [&'static str] = &["subjectStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            subject_status: m.opt("subjectStatus")?,
+            subject_status: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -2492,12 +3068,29 @@ impl serde::Serialize for RecordEvent {
 }
 impl<'de> serde::Deserialize<'de> for RecordEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RecordEvent {
+    const FIELDS: &'static [&'static str] = &["op", "cid", "comment", "timestamp"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cid: m.opt("cid")?,
-            comment: m.opt("comment")?,
-            op: m.req("op")?,
-            timestamp: m.req("timestamp")?,
+            cid: f.1.flatten(),
+            comment: f.2.flatten(),
+            op: m.need(f.0, 0)?,
+            timestamp: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -2555,12 +3148,29 @@ impl serde::Serialize for RecordHosting {
 }
 impl<'de> serde::Deserialize<'de> for RecordHosting {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RecordHosting {
+    const FIELDS: &'static [&'static str] = &["status", "createdAt", "deletedAt", "updatedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            deleted_at: m.opt("deletedAt")?,
-            status: m.req("status")?,
-            updated_at: m.opt("updatedAt")?,
+            created_at: f.1.flatten(),
+            deleted_at: f.2.flatten(),
+            status: m.need(f.0, 0)?,
+            updated_at: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -2621,15 +3231,43 @@ impl serde::Serialize for RecordView {
 }
 impl<'de> serde::Deserialize<'de> for RecordView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RecordView {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "repo",
+        "value",
+        "blobCids",
+        "indexedAt",
+        "moderation",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blob_cids: m.req("blobCids")?,
-            cid: m.req("cid")?,
-            indexed_at: m.req("indexedAt")?,
-            moderation: m.req("moderation")?,
-            repo: m.req("repo")?,
-            uri: m.req("uri")?,
-            value: m.req("value")?,
+            blob_cids: m.need(f.4, 4)?,
+            cid: m.need(f.0, 0)?,
+            indexed_at: m.need(f.5, 5)?,
+            moderation: m.need(f.6, 6)?,
+            repo: m.need(f.2, 2)?,
+            uri: m.need(f.1, 1)?,
+            value: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }
@@ -2689,16 +3327,46 @@ impl serde::Serialize for RecordViewDetail {
 }
 impl<'de> serde::Deserialize<'de> for RecordViewDetail {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RecordViewDetail {
+    const FIELDS: &'static [&'static str] = &[
+        "cid",
+        "uri",
+        "repo",
+        "blobs",
+        "value",
+        "labels",
+        "indexedAt",
+        "moderation",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.req(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
+                7 => m.req(&mut f.7)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            blobs: m.req("blobs")?,
-            cid: m.req("cid")?,
-            indexed_at: m.req("indexedAt")?,
-            labels: m.opt("labels")?,
-            moderation: m.req("moderation")?,
-            repo: m.req("repo")?,
-            uri: m.req("uri")?,
-            value: m.req("value")?,
+            blobs: m.need(f.3, 3)?,
+            cid: m.need(f.0, 0)?,
+            indexed_at: m.need(f.6, 6)?,
+            labels: f.5.flatten(),
+            moderation: m.need(f.7, 7)?,
+            repo: m.need(f.2, 2)?,
+            uri: m.need(f.1, 1)?,
+            value: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -2750,9 +3418,20 @@ impl serde::Serialize for RecordViewNotFound {
 }
 impl<'de> serde::Deserialize<'de> for RecordViewNotFound {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RecordViewNotFound {
+    const FIELDS: &'static [&'static str] = &["uri"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            uri: m.req("uri")?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -2808,16 +3487,46 @@ impl serde::Serialize for RecordsStats {
 }
 impl<'de> serde::Deserialize<'de> for RecordsStats {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RecordsStats {
+    const FIELDS: &'static [&'static str] = &[
+        "pendingCount",
+        "subjectCount",
+        "totalReports",
+        "appealedCount",
+        "reportedCount",
+        "escalatedCount",
+        "processedCount",
+        "takendownCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                0 => m.opt(&mut f.0)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                7 => m.opt(&mut f.7)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            appealed_count: m.opt("appealedCount")?,
-            escalated_count: m.opt("escalatedCount")?,
-            pending_count: m.opt("pendingCount")?,
-            processed_count: m.opt("processedCount")?,
-            reported_count: m.opt("reportedCount")?,
-            subject_count: m.opt("subjectCount")?,
-            takendown_count: m.opt("takendownCount")?,
-            total_reports: m.opt("totalReports")?,
+            appealed_count: f.3.flatten(),
+            escalated_count: f.5.flatten(),
+            pending_count: f.0.flatten(),
+            processed_count: f.6.flatten(),
+            reported_count: f.4.flatten(),
+            subject_count: f.1.flatten(),
+            takendown_count: f.7.flatten(),
+            total_reports: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -2878,19 +3587,57 @@ impl serde::Serialize for RepoView {
 }
 impl<'de> serde::Deserialize<'de> for RepoView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RepoView {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "email",
+        "handle",
+        "indexedAt",
+        "invitedBy",
+        "inviteNote",
+        "moderation",
+        "deactivatedAt",
+        "relatedRecords",
+        "invitesDisabled",
+        "threatSignatures",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
+                9 => m.opt(&mut f.9)?,
+                6 => m.req(&mut f.6)?,
+                8 => m.req(&mut f.8)?,
+                10 => m.opt(&mut f.10)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            deactivated_at: m.opt("deactivatedAt")?,
-            did: m.req("did")?,
-            email: m.opt("email")?,
-            handle: m.req("handle")?,
-            indexed_at: m.req("indexedAt")?,
-            invite_note: m.opt("inviteNote")?,
-            invited_by: m.opt("invitedBy")?,
-            invites_disabled: m.opt("invitesDisabled")?,
-            moderation: m.req("moderation")?,
-            related_records: m.req("relatedRecords")?,
-            threat_signatures: m.opt("threatSignatures")?,
+            deactivated_at: f.7.flatten(),
+            did: m.need(f.0, 0)?,
+            email: f.1.flatten(),
+            handle: m.need(f.2, 2)?,
+            indexed_at: m.need(f.3, 3)?,
+            invite_note: f.5.flatten(),
+            invited_by: f.4.flatten(),
+            invites_disabled: f.9.flatten(),
+            moderation: m.need(f.6, 6)?,
+            related_records: m.need(f.8, 8)?,
+            threat_signatures: f.10.flatten(),
             extra: m.rest(),
         })
     }
@@ -2976,22 +3723,66 @@ impl serde::Serialize for RepoViewDetail {
 }
 impl<'de> serde::Deserialize<'de> for RepoViewDetail {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RepoViewDetail {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "email",
+        "handle",
+        "labels",
+        "invites",
+        "indexedAt",
+        "invitedBy",
+        "inviteNote",
+        "moderation",
+        "deactivatedAt",
+        "relatedRecords",
+        "invitesDisabled",
+        "emailConfirmedAt",
+        "threatSignatures",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                9 => m.opt(&mut f.9)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                12 => m.opt(&mut f.12)?,
+                2 => m.req(&mut f.2)?,
+                5 => m.req(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                6 => m.opt(&mut f.6)?,
+                4 => m.opt(&mut f.4)?,
+                11 => m.opt(&mut f.11)?,
+                3 => m.opt(&mut f.3)?,
+                8 => m.req(&mut f.8)?,
+                10 => m.req(&mut f.10)?,
+                13 => m.opt(&mut f.13)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            deactivated_at: m.opt("deactivatedAt")?,
-            did: m.req("did")?,
-            email: m.opt("email")?,
-            email_confirmed_at: m.opt("emailConfirmedAt")?,
-            handle: m.req("handle")?,
-            indexed_at: m.req("indexedAt")?,
-            invite_note: m.opt("inviteNote")?,
-            invited_by: m.opt("invitedBy")?,
-            invites: m.opt("invites")?,
-            invites_disabled: m.opt("invitesDisabled")?,
-            labels: m.opt("labels")?,
-            moderation: m.req("moderation")?,
-            related_records: m.req("relatedRecords")?,
-            threat_signatures: m.opt("threatSignatures")?,
+            deactivated_at: f.9.flatten(),
+            did: m.need(f.0, 0)?,
+            email: f.1.flatten(),
+            email_confirmed_at: f.12.flatten(),
+            handle: m.need(f.2, 2)?,
+            indexed_at: m.need(f.5, 5)?,
+            invite_note: f.7.flatten(),
+            invited_by: f.6.flatten(),
+            invites: f.4.flatten(),
+            invites_disabled: f.11.flatten(),
+            labels: f.3.flatten(),
+            moderation: m.need(f.8, 8)?,
+            related_records: m.need(f.10, 10)?,
+            threat_signatures: f.13.flatten(),
             extra: m.rest(),
         })
     }
@@ -3057,9 +3848,20 @@ impl serde::Serialize for RepoViewNotFound {
 }
 impl<'de> serde::Deserialize<'de> for RepoViewNotFound {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RepoViewNotFound {
+    const FIELDS: &'static [&'static str] = &["did"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            did: m.req("did")?,
+            did: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3115,17 +3917,49 @@ impl serde::Serialize for ReporterStats {
 }
 impl<'de> serde::Deserialize<'de> for ReporterStats {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReporterStats {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "recordReportCount",
+        "accountReportCount",
+        "labeledRecordCount",
+        "labeledAccountCount",
+        "reportedRecordCount",
+        "reportedAccountCount",
+        "takendownRecordCount",
+        "takendownAccountCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                4 => m.req(&mut f.4)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                6 => m.req(&mut f.6)?,
+                5 => m.req(&mut f.5)?,
+                8 => m.req(&mut f.8)?,
+                7 => m.req(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            account_report_count: m.req("accountReportCount")?,
-            did: m.req("did")?,
-            labeled_account_count: m.req("labeledAccountCount")?,
-            labeled_record_count: m.req("labeledRecordCount")?,
-            record_report_count: m.req("recordReportCount")?,
-            reported_account_count: m.req("reportedAccountCount")?,
-            reported_record_count: m.req("reportedRecordCount")?,
-            takendown_account_count: m.req("takendownAccountCount")?,
-            takendown_record_count: m.req("takendownRecordCount")?,
+            account_report_count: m.need(f.2, 2)?,
+            did: m.need(f.0, 0)?,
+            labeled_account_count: m.need(f.4, 4)?,
+            labeled_record_count: m.need(f.3, 3)?,
+            record_report_count: m.need(f.1, 1)?,
+            reported_account_count: m.need(f.6, 6)?,
+            reported_record_count: m.need(f.5, 5)?,
+            takendown_account_count: m.need(f.8, 8)?,
+            takendown_record_count: m.need(f.7, 7)?,
             extra: m.rest(),
         })
     }
@@ -3194,9 +4028,20 @@ impl serde::Serialize for RevokeAccountCredentialsEvent {
 }
 impl<'de> serde::Deserialize<'de> for RevokeAccountCredentialsEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RevokeAccountCredentialsEvent {
+    const FIELDS: &'static [&'static str] = &["comment"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            comment: m.req("comment")?,
+            comment: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -3236,12 +4081,30 @@ impl serde::Serialize for ScheduleTakedownEvent {
 }
 impl<'de> serde::Deserialize<'de> for ScheduleTakedownEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ScheduleTakedownEvent {
+    const FIELDS: &'static [&'static str] =
+        &["comment", "executeAt", "executeAfter", "executeUntil"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            comment: m.opt("comment")?,
-            execute_after: m.opt("executeAfter")?,
-            execute_at: m.opt("executeAt")?,
-            execute_until: m.opt("executeUntil")?,
+            comment: f.0.flatten(),
+            execute_after: f.2.flatten(),
+            execute_at: f.1.flatten(),
+            execute_until: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -3325,23 +4188,70 @@ impl serde::Serialize for ScheduledActionView {
 }
 impl<'de> serde::Deserialize<'de> for ScheduledActionView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ScheduledActionView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "did",
+        "action",
+        "status",
+        "createdAt",
+        "createdBy",
+        "eventData",
+        "executeAt",
+        "updatedAt",
+        "executeAfter",
+        "executeUntil",
+        "lastExecutedAt",
+        "executionEventId",
+        "lastFailureReason",
+        "randomizeExecution",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                6 => m.opt(&mut f.6)?,
+                9 => m.opt(&mut f.9)?,
+                7 => m.opt(&mut f.7)?,
+                10 => m.opt(&mut f.10)?,
+                12 => m.opt(&mut f.12)?,
+                0 => m.req(&mut f.0)?,
+                11 => m.opt(&mut f.11)?,
+                13 => m.opt(&mut f.13)?,
+                14 => m.opt(&mut f.14)?,
+                3 => m.req(&mut f.3)?,
+                8 => m.opt(&mut f.8)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action: m.req("action")?,
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            did: m.req("did")?,
-            event_data: m.opt("eventData")?,
-            execute_after: m.opt("executeAfter")?,
-            execute_at: m.opt("executeAt")?,
-            execute_until: m.opt("executeUntil")?,
-            execution_event_id: m.opt("executionEventId")?,
-            id: m.req("id")?,
-            last_executed_at: m.opt("lastExecutedAt")?,
-            last_failure_reason: m.opt("lastFailureReason")?,
-            randomize_execution: m.opt("randomizeExecution")?,
-            status: m.req("status")?,
-            updated_at: m.opt("updatedAt")?,
+            action: m.need(f.2, 2)?,
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            did: m.need(f.1, 1)?,
+            event_data: f.6.flatten(),
+            execute_after: f.9.flatten(),
+            execute_at: f.7.flatten(),
+            execute_until: f.10.flatten(),
+            execution_event_id: f.12.flatten(),
+            id: m.need(f.0, 0)?,
+            last_executed_at: f.11.flatten(),
+            last_failure_reason: f.13.flatten(),
+            randomize_execution: f.14.flatten(),
+            status: m.need(f.3, 3)?,
+            updated_at: f.8.flatten(),
             extra: m.rest(),
         })
     }
@@ -3446,16 +4356,22 @@ impl serde::Serialize for SubjectStatusViewHosting {
 }
 impl<'de> serde::Deserialize<'de> for SubjectStatusViewHosting {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#accountHosting") => {
-                Self::AccountHosting(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#recordHosting") => {
-                Self::RecordHosting(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for SubjectStatusViewHosting {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#accountHosting" => Self::AccountHosting(m.read()?),
+            "tools.ozone.moderation.defs#recordHosting" => Self::RecordHosting(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { SubjectStatusViewHosting;
@@ -3491,14 +4407,24 @@ impl serde::Serialize for SubjectStatusViewSubject {
 }
 impl<'de> serde::Deserialize<'de> for SubjectStatusViewSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::from_value(v)?),
-            Some("chat.bsky.convo.defs#messageRef") => Self::MessageRef(crate::rt::from_value(v)?),
-            Some("chat.bsky.convo.defs#convoRef") => Self::ConvoRef(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for SubjectStatusViewSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
+            "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
+            "chat.bsky.convo.defs#messageRef" => Self::MessageRef(m.read()?),
+            "chat.bsky.convo.defs#convoRef" => Self::ConvoRef(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { SubjectStatusViewSubject;
@@ -3583,33 +4509,100 @@ impl serde::Serialize for SubjectStatusView {
 }
 impl<'de> serde::Deserialize<'de> for SubjectStatusView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SubjectStatusView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "tags",
+        "comment",
+        "hosting",
+        "subject",
+        "appealed",
+        "createdAt",
+        "muteUntil",
+        "takendown",
+        "updatedAt",
+        "reviewState",
+        "accountStats",
+        "recordsStats",
+        "suspendUntil",
+        "accountStrike",
+        "priorityScore",
+        "lastAppealedAt",
+        "lastReportedAt",
+        "lastReviewedAt",
+        "lastReviewedBy",
+        "subjectBlobCids",
+        "ageAssuranceState",
+        "subjectRepoHandle",
+        "muteReportingUntil",
+        "ageAssuranceUpdatedBy",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                11 => m.opt(&mut f.11)?,
+                14 => m.opt(&mut f.14)?,
+                21 => m.opt(&mut f.21)?,
+                24 => m.opt(&mut f.24)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                6 => m.req(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                16 => m.opt(&mut f.16)?,
+                17 => m.opt(&mut f.17)?,
+                18 => m.opt(&mut f.18)?,
+                19 => m.opt(&mut f.19)?,
+                23 => m.opt(&mut f.23)?,
+                7 => m.opt(&mut f.7)?,
+                15 => m.opt(&mut f.15)?,
+                12 => m.opt(&mut f.12)?,
+                10 => m.req(&mut f.10)?,
+                4 => m.req(&mut f.4)?,
+                20 => m.opt(&mut f.20)?,
+                22 => m.opt(&mut f.22)?,
+                13 => m.opt(&mut f.13)?,
+                1 => m.opt(&mut f.1)?,
+                8 => m.opt(&mut f.8)?,
+                9 => m.req(&mut f.9)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            account_stats: m.opt("accountStats")?,
-            account_strike: m.opt("accountStrike")?,
-            age_assurance_state: m.opt("ageAssuranceState")?,
-            age_assurance_updated_by: m.opt("ageAssuranceUpdatedBy")?,
-            appealed: m.opt("appealed")?,
-            comment: m.opt("comment")?,
-            created_at: m.req("createdAt")?,
-            hosting: m.opt("hosting")?,
-            id: m.req("id")?,
-            last_appealed_at: m.opt("lastAppealedAt")?,
-            last_reported_at: m.opt("lastReportedAt")?,
-            last_reviewed_at: m.opt("lastReviewedAt")?,
-            last_reviewed_by: m.opt("lastReviewedBy")?,
-            mute_reporting_until: m.opt("muteReportingUntil")?,
-            mute_until: m.opt("muteUntil")?,
-            priority_score: m.opt("priorityScore")?,
-            records_stats: m.opt("recordsStats")?,
-            review_state: m.req("reviewState")?,
-            subject: m.req("subject")?,
-            subject_blob_cids: m.opt("subjectBlobCids")?,
-            subject_repo_handle: m.opt("subjectRepoHandle")?,
-            suspend_until: m.opt("suspendUntil")?,
-            tags: m.opt("tags")?,
-            takendown: m.opt("takendown")?,
-            updated_at: m.req("updatedAt")?,
+            account_stats: f.11.flatten(),
+            account_strike: f.14.flatten(),
+            age_assurance_state: f.21.flatten(),
+            age_assurance_updated_by: f.24.flatten(),
+            appealed: f.5.flatten(),
+            comment: f.2.flatten(),
+            created_at: m.need(f.6, 6)?,
+            hosting: f.3.flatten(),
+            id: m.need(f.0, 0)?,
+            last_appealed_at: f.16.flatten(),
+            last_reported_at: f.17.flatten(),
+            last_reviewed_at: f.18.flatten(),
+            last_reviewed_by: f.19.flatten(),
+            mute_reporting_until: f.23.flatten(),
+            mute_until: f.7.flatten(),
+            priority_score: f.15.flatten(),
+            records_stats: f.12.flatten(),
+            review_state: m.need(f.10, 10)?,
+            subject: m.need(f.4, 4)?,
+            subject_blob_cids: f.20.flatten(),
+            subject_repo_handle: f.22.flatten(),
+            suspend_until: f.13.flatten(),
+            tags: f.1.flatten(),
+            takendown: f.8.flatten(),
+            updated_at: m.need(f.9, 9)?,
             extra: m.rest(),
         })
     }
@@ -3715,8 +4708,19 @@ impl serde::Serialize for SubjectViewProfile {
 }
 impl<'de> serde::Deserialize<'de> for SubjectViewProfile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (_, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(Self::Unknown(v))
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for SubjectViewProfile {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        let _ = tag;
+        Ok(Self::Unknown(m.unknown()?))
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// `tools.ozone.moderation.defs#subjectView`
@@ -3748,14 +4752,34 @@ impl serde::Serialize for SubjectView {
 }
 impl<'de> serde::Deserialize<'de> for SubjectView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SubjectView {
+    const FIELDS: &'static [&'static str] =
+        &["repo", "type", "record", "status", "profile", "subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.req(&mut f.5)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            profile: m.opt("profile")?,
-            record: m.opt("record")?,
-            repo: m.opt("repo")?,
-            status: m.opt("status")?,
-            subject: m.req("subject")?,
-            r#type: m.req("type")?,
+            profile: f.4.flatten(),
+            record: f.2.flatten(),
+            repo: f.0.flatten(),
+            status: f.3.flatten(),
+            subject: m.need(f.5, 5)?,
+            r#type: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -3821,11 +4845,27 @@ impl serde::Serialize for VideoDetails {
 }
 impl<'de> serde::Deserialize<'de> for VideoDetails {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VideoDetails {
+    const FIELDS: &'static [&'static str] = &["width", "height", "length"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            height: m.req("height")?,
-            length: m.req("length")?,
-            width: m.req("width")?,
+            height: m.need(f.1, 1)?,
+            length: m.need(f.2, 2)?,
+            width: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -165,85 +165,67 @@ impl serde::Serialize for InputEvent {
 }
 impl<'de> serde::Deserialize<'de> for InputEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#modEventTakedown") => {
-                Self::ModEventTakedown(crate::rt::from_value(v)?)
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for InputEvent {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
+            "tools.ozone.moderation.defs#modEventAcknowledge" => {
+                Self::ModEventAcknowledge(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventAcknowledge") => {
-                Self::ModEventAcknowledge(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventEscalate" => Self::ModEventEscalate(m.read()?),
+            "tools.ozone.moderation.defs#modEventComment" => Self::ModEventComment(m.read()?),
+            "tools.ozone.moderation.defs#modEventLabel" => Self::ModEventLabel(m.read()?),
+            "tools.ozone.moderation.defs#modEventReport" => Self::ModEventReport(m.read()?),
+            "tools.ozone.moderation.defs#modEventMute" => Self::ModEventMute(m.read()?),
+            "tools.ozone.moderation.defs#modEventUnmute" => Self::ModEventUnmute(m.read()?),
+            "tools.ozone.moderation.defs#modEventMuteReporter" => {
+                Self::ModEventMuteReporter(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventEscalate") => {
-                Self::ModEventEscalate(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventUnmuteReporter" => {
+                Self::ModEventUnmuteReporter(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventComment") => {
-                Self::ModEventComment(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventReverseTakedown" => {
+                Self::ModEventReverseTakedown(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventLabel") => {
-                Self::ModEventLabel(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventResolveAppeal" => {
+                Self::ModEventResolveAppeal(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventReport") => {
-                Self::ModEventReport(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#modEventEmail" => Self::ModEventEmail(m.read()?),
+            "tools.ozone.moderation.defs#modEventDivert" => Self::ModEventDivert(m.read()?),
+            "tools.ozone.moderation.defs#modEventTag" => Self::ModEventTag(m.read()?),
+            "tools.ozone.moderation.defs#accountEvent" => Self::AccountEvent(m.read()?),
+            "tools.ozone.moderation.defs#identityEvent" => Self::IdentityEvent(m.read()?),
+            "tools.ozone.moderation.defs#recordEvent" => Self::RecordEvent(m.read()?),
+            "tools.ozone.moderation.defs#modEventPriorityScore" => {
+                Self::ModEventPriorityScore(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventMute") => {
-                Self::ModEventMute(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#ageAssuranceEvent" => Self::AgeAssuranceEvent(m.read()?),
+            "tools.ozone.moderation.defs#ageAssuranceOverrideEvent" => {
+                Self::AgeAssuranceOverrideEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventUnmute") => {
-                Self::ModEventUnmute(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#ageAssurancePurgeEvent" => {
+                Self::AgeAssurancePurgeEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventMuteReporter") => {
-                Self::ModEventMuteReporter(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#revokeAccountCredentialsEvent" => {
+                Self::RevokeAccountCredentialsEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventUnmuteReporter") => {
-                Self::ModEventUnmuteReporter(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#scheduleTakedownEvent" => {
+                Self::ScheduleTakedownEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventReverseTakedown") => {
-                Self::ModEventReverseTakedown(crate::rt::from_value(v)?)
+            "tools.ozone.moderation.defs#cancelScheduledTakedownEvent" => {
+                Self::CancelScheduledTakedownEvent(m.read()?)
             }
-            Some("tools.ozone.moderation.defs#modEventResolveAppeal") => {
-                Self::ModEventResolveAppeal(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventEmail") => {
-                Self::ModEventEmail(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventDivert") => {
-                Self::ModEventDivert(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventTag") => {
-                Self::ModEventTag(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#accountEvent") => {
-                Self::AccountEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#identityEvent") => {
-                Self::IdentityEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#recordEvent") => {
-                Self::RecordEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#modEventPriorityScore") => {
-                Self::ModEventPriorityScore(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssuranceEvent") => {
-                Self::AgeAssuranceEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssuranceOverrideEvent") => {
-                Self::AgeAssuranceOverrideEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#ageAssurancePurgeEvent") => {
-                Self::AgeAssurancePurgeEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#revokeAccountCredentialsEvent") => {
-                Self::RevokeAccountCredentialsEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#scheduleTakedownEvent") => {
-                Self::ScheduleTakedownEvent(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#cancelScheduledTakedownEvent") => {
-                Self::CancelScheduledTakedownEvent(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { InputEvent;
@@ -294,12 +276,22 @@ impl serde::Serialize for InputSubject {
 }
 impl<'de> serde::Deserialize<'de> for InputSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::from_value(v)?),
-            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::from_value(v)?),
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for InputSubject {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
+            "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { InputSubject;
@@ -337,15 +329,43 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "event",
+        "modTool",
+        "subject",
+        "createdBy",
+        "externalId",
+        "reportAction",
+        "subjectBlobCids",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_by: m.req("createdBy")?,
-            event: m.req("event")?,
-            external_id: m.opt("externalId")?,
-            mod_tool: m.opt("modTool")?,
-            report_action: m.opt("reportAction")?,
-            subject: m.req("subject")?,
-            subject_blob_cids: m.opt("subjectBlobCids")?,
+            created_by: m.need(f.3, 3)?,
+            event: m.need(f.0, 0)?,
+            external_id: f.4.flatten(),
+            mod_tool: f.1.flatten(),
+            report_action: f.5.flatten(),
+            subject: m.need(f.2, 2)?,
+            subject_blob_cids: f.6.flatten(),
             extra: m.rest(),
         })
     }
@@ -476,12 +496,29 @@ impl serde::Serialize for ReportAction {
 }
 impl<'de> serde::Deserialize<'de> for ReportAction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReportAction {
+    const FIELDS: &'static [&'static str] = &["all", "ids", "note", "types"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            all: m.opt("all")?,
-            ids: m.opt("ids")?,
-            note: m.opt("note")?,
-            types: m.opt("types")?,
+            all: f.0.flatten(),
+            ids: f.1.flatten(),
+            note: f.2.flatten(),
+            types: f.3.flatten(),
             extra: m.rest(),
         })
     }

@@ -32,9 +32,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["timeline"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            timeline: m.req("timeline")?,
+            timeline: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -129,10 +140,25 @@ impl serde::Serialize for TimelineItem {
 }
 impl<'de> serde::Deserialize<'de> for TimelineItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for TimelineItem {
+    const FIELDS: &'static [&'static str] = &["day", "summary"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            day: m.req("day")?,
-            summary: m.req("summary")?,
+            day: m.need(f.0, 0)?,
+            summary: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -169,11 +195,27 @@ impl serde::Serialize for TimelineItemSummary {
 }
 impl<'de> serde::Deserialize<'de> for TimelineItemSummary {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for TimelineItemSummary {
+    const FIELDS: &'static [&'static str] = &["count", "eventType", "eventSubjectType"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.req(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            count: m.req("count")?,
-            event_subject_type: m.req("eventSubjectType")?,
-            event_type: m.req("eventType")?,
+            count: m.need(f.0, 0)?,
+            event_subject_type: m.need(f.2, 2)?,
+            event_type: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -40,16 +40,22 @@ impl serde::Serialize for OutputReposItem {
 }
 impl<'de> serde::Deserialize<'de> for OutputReposItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#repoViewDetail") => {
-                Self::RepoViewDetail(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
-                Self::RepoViewNotFound(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for OutputReposItem {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
+            "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { OutputReposItem;
@@ -73,9 +79,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["repos"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            repos: m.req("repos")?,
+            repos: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

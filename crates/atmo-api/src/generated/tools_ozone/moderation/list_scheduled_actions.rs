@@ -34,14 +34,40 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "limit",
+        "cursor",
+        "statuses",
+        "subjects",
+        "endsBefore",
+        "startsAfter",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.opt(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.req(&mut f.2)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            ends_before: m.opt("endsBefore")?,
-            limit: m.opt("limit")?,
-            starts_after: m.opt("startsAfter")?,
-            statuses: m.req("statuses")?,
-            subjects: m.opt("subjects")?,
+            cursor: f.1.flatten(),
+            ends_before: f.4.flatten(),
+            limit: f.0.flatten(),
+            starts_after: f.5.flatten(),
+            statuses: m.need(f.2, 2)?,
+            subjects: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -103,10 +129,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "actions"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actions: m.req("actions")?,
-            cursor: m.opt("cursor")?,
+            actions: m.need(f.1, 1)?,
+            cursor: f.0.flatten(),
             extra: m.rest(),
         })
     }

@@ -21,13 +21,21 @@ impl serde::Serialize for InputAction {
 }
 impl<'de> serde::Deserialize<'de> for InputAction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.scheduleAction#takedown") => {
-                Self::Takedown(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for InputAction {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.scheduleAction#takedown" => Self::Takedown(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { InputAction;
@@ -60,13 +68,32 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["action", "modTool", "subjects", "createdBy", "scheduling"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                4 => m.req(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action: m.req("action")?,
-            created_by: m.req("createdBy")?,
-            mod_tool: m.opt("modTool")?,
-            scheduling: m.req("scheduling")?,
-            subjects: m.req("subjects")?,
+            action: m.need(f.0, 0)?,
+            created_by: m.need(f.3, 3)?,
+            mod_tool: f.1.flatten(),
+            scheduling: m.need(f.4, 4)?,
+            subjects: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }
@@ -142,11 +169,27 @@ impl serde::Serialize for FailedScheduling {
 }
 impl<'de> serde::Deserialize<'de> for FailedScheduling {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for FailedScheduling {
+    const FIELDS: &'static [&'static str] = &["error", "subject", "errorCode"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            error: m.req("error")?,
-            error_code: m.opt("errorCode")?,
-            subject: m.req("subject")?,
+            error: m.need(f.0, 0)?,
+            error_code: f.2.flatten(),
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -187,10 +230,25 @@ impl serde::Serialize for ScheduledActionResults {
 }
 impl<'de> serde::Deserialize<'de> for ScheduledActionResults {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ScheduledActionResults {
+    const FIELDS: &'static [&'static str] = &["failed", "succeeded"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            failed: m.req("failed")?,
-            succeeded: m.req("succeeded")?,
+            failed: m.need(f.0, 0)?,
+            succeeded: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -235,11 +293,27 @@ impl serde::Serialize for SchedulingConfig {
 }
 impl<'de> serde::Deserialize<'de> for SchedulingConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SchedulingConfig {
+    const FIELDS: &'static [&'static str] = &["executeAt", "executeAfter", "executeUntil"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            execute_after: m.opt("executeAfter")?,
-            execute_at: m.opt("executeAt")?,
-            execute_until: m.opt("executeUntil")?,
+            execute_after: f.1.flatten(),
+            execute_at: f.0.flatten(),
+            execute_until: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -304,17 +378,49 @@ impl serde::Serialize for Takedown {
 }
 impl<'de> serde::Deserialize<'de> for Takedown {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Takedown {
+    const FIELDS: &'static [&'static str] = &[
+        "comment",
+        "policies",
+        "strikeCount",
+        "emailContent",
+        "emailSubject",
+        "severityLevel",
+        "durationInHours",
+        "strikeExpiresAt",
+        "acknowledgeAccountSubjects",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                8 => m.opt(&mut f.8)?,
+                0 => m.opt(&mut f.0)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                7 => m.opt(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            acknowledge_account_subjects: m.opt("acknowledgeAccountSubjects")?,
-            comment: m.opt("comment")?,
-            duration_in_hours: m.opt("durationInHours")?,
-            email_content: m.opt("emailContent")?,
-            email_subject: m.opt("emailSubject")?,
-            policies: m.opt("policies")?,
-            severity_level: m.opt("severityLevel")?,
-            strike_count: m.opt("strikeCount")?,
-            strike_expires_at: m.opt("strikeExpiresAt")?,
+            acknowledge_account_subjects: f.8.flatten(),
+            comment: f.0.flatten(),
+            duration_in_hours: f.6.flatten(),
+            email_content: f.3.flatten(),
+            email_subject: f.4.flatten(),
+            policies: f.1.flatten(),
+            severity_level: f.5.flatten(),
+            strike_count: f.2.flatten(),
+            strike_expires_at: f.7.flatten(),
             extra: m.rest(),
         })
     }

@@ -34,14 +34,40 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "collection",
+        "description",
+        "reportTypes",
+        "subjectTypes",
+        "recommendedPolicies",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collection: m.opt("collection")?,
-            description: m.opt("description")?,
-            name: m.req("name")?,
-            recommended_policies: m.opt("recommendedPolicies")?,
-            report_types: m.opt("reportTypes")?,
-            subject_types: m.opt("subjectTypes")?,
+            collection: f.1.flatten(),
+            description: f.2.flatten(),
+            name: m.need(f.0, 0)?,
+            recommended_policies: f.5.flatten(),
+            report_types: f.3.flatten(),
+            subject_types: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -100,9 +126,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["queue"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            queue: m.req("queue")?,
+            queue: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -29,14 +29,34 @@ impl serde::Serialize for AssignmentView {
 }
 impl<'de> serde::Deserialize<'de> for AssignmentView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AssignmentView {
+    const FIELDS: &'static [&'static str] =
+        &["id", "did", "endAt", "queue", "startAt", "moderator"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            end_at: m.opt("endAt")?,
-            id: m.req("id")?,
-            moderator: m.opt("moderator")?,
-            queue: m.req("queue")?,
-            start_at: m.req("startAt")?,
+            did: m.need(f.1, 1)?,
+            end_at: f.2.flatten(),
+            id: m.need(f.0, 0)?,
+            moderator: f.5.flatten(),
+            queue: m.need(f.3, 3)?,
+            start_at: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -105,15 +125,43 @@ impl serde::Serialize for QueueStats {
 }
 impl<'de> serde::Deserialize<'de> for QueueStats {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for QueueStats {
+    const FIELDS: &'static [&'static str] = &[
+        "actionRate",
+        "lastUpdated",
+        "inboundCount",
+        "pendingCount",
+        "actionedCount",
+        "escalatedCount",
+        "avgHandlingTimeSec",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                6 => m.opt(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action_rate: m.opt("actionRate")?,
-            actioned_count: m.opt("actionedCount")?,
-            avg_handling_time_sec: m.opt("avgHandlingTimeSec")?,
-            escalated_count: m.opt("escalatedCount")?,
-            inbound_count: m.opt("inboundCount")?,
-            last_updated: m.opt("lastUpdated")?,
-            pending_count: m.opt("pendingCount")?,
+            action_rate: f.0.flatten(),
+            actioned_count: f.4.flatten(),
+            avg_handling_time_sec: f.6.flatten(),
+            escalated_count: f.5.flatten(),
+            inbound_count: f.2.flatten(),
+            last_updated: f.1.flatten(),
+            pending_count: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -190,21 +238,63 @@ impl serde::Serialize for QueueView {
 }
 impl<'de> serde::Deserialize<'de> for QueueView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for QueueView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "stats",
+        "enabled",
+        "createdAt",
+        "createdBy",
+        "deletedAt",
+        "updatedAt",
+        "collection",
+        "description",
+        "reportTypes",
+        "subjectTypes",
+        "recommendedPolicies",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                8 => m.opt(&mut f.8)?,
+                4 => m.req(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                9 => m.opt(&mut f.9)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                12 => m.opt(&mut f.12)?,
+                10 => m.opt(&mut f.10)?,
+                2 => m.req(&mut f.2)?,
+                11 => m.opt(&mut f.11)?,
+                7 => m.req(&mut f.7)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            collection: m.opt("collection")?,
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            deleted_at: m.opt("deletedAt")?,
-            description: m.opt("description")?,
-            enabled: m.req("enabled")?,
-            id: m.req("id")?,
-            name: m.req("name")?,
-            recommended_policies: m.opt("recommendedPolicies")?,
-            report_types: m.opt("reportTypes")?,
-            stats: m.req("stats")?,
-            subject_types: m.opt("subjectTypes")?,
-            updated_at: m.req("updatedAt")?,
+            collection: f.8.flatten(),
+            created_at: m.need(f.4, 4)?,
+            created_by: m.need(f.5, 5)?,
+            deleted_at: f.6.flatten(),
+            description: f.9.flatten(),
+            enabled: m.need(f.3, 3)?,
+            id: m.need(f.0, 0)?,
+            name: m.need(f.1, 1)?,
+            recommended_policies: f.12.flatten(),
+            report_types: f.10.flatten(),
+            stats: m.need(f.2, 2)?,
+            subject_types: f.11.flatten(),
+            updated_at: m.need(f.7, 7)?,
             extra: m.rest(),
         })
     }

@@ -28,12 +28,29 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["did", "queueId", "reportId", "isPermanent"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.opt("did")?,
-            is_permanent: m.opt("isPermanent")?,
-            queue_id: m.opt("queueId")?,
-            report_id: m.req("reportId")?,
+            did: f.0.flatten(),
+            is_permanent: f.3.flatten(),
+            queue_id: f.1.flatten(),
+            report_id: m.need(f.2, 2)?,
             extra: m.rest(),
         })
     }

@@ -28,12 +28,30 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["subject", "isAutomated", "reportTypes", "internalNote"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                1 => m.opt(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            internal_note: m.opt("internalNote")?,
-            is_automated: m.opt("isAutomated")?,
-            report_types: m.opt("reportTypes")?,
-            subject: m.req("subject")?,
+            internal_note: f.3.flatten(),
+            is_automated: f.1.flatten(),
+            report_types: f.2.flatten(),
+            subject: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -79,10 +97,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["reportIds", "closedCount"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            closed_count: m.req("closedCount")?,
-            report_ids: m.req("reportIds")?,
+            closed_count: m.need(f.1, 1)?,
+            report_ids: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -48,28 +48,26 @@ impl serde::Serialize for InputActivity {
 }
 impl<'de> serde::Deserialize<'de> for InputActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.report.defs#queueActivity") => {
-                Self::QueueActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#assignmentActivity") => {
-                Self::AssignmentActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#escalationActivity") => {
-                Self::EscalationActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#closeActivity") => {
-                Self::CloseActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#reopenActivity") => {
-                Self::ReopenActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#noteActivity") => {
-                Self::NoteActivity(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for InputActivity {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.report.defs#queueActivity" => Self::QueueActivity(m.read()?),
+            "tools.ozone.report.defs#assignmentActivity" => Self::AssignmentActivity(m.read()?),
+            "tools.ozone.report.defs#escalationActivity" => Self::EscalationActivity(m.read()?),
+            "tools.ozone.report.defs#closeActivity" => Self::CloseActivity(m.read()?),
+            "tools.ozone.report.defs#reopenActivity" => Self::ReopenActivity(m.read()?),
+            "tools.ozone.report.defs#noteActivity" => Self::NoteActivity(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { InputActivity;
@@ -113,14 +111,40 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "eventId",
+        "activity",
+        "reportId",
+        "publicNote",
+        "isAutomated",
+        "internalNote",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                4 => m.opt(&mut f.4)?,
+                3 => m.opt(&mut f.3)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity: m.req("activity")?,
-            event_id: m.opt("eventId")?,
-            internal_note: m.opt("internalNote")?,
-            is_automated: m.opt("isAutomated")?,
-            public_note: m.opt("publicNote")?,
-            report_id: m.opt("reportId")?,
+            activity: m.need(f.1, 1)?,
+            event_id: f.0.flatten(),
+            internal_note: f.5.flatten(),
+            is_automated: f.4.flatten(),
+            public_note: f.3.flatten(),
+            report_id: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -166,9 +190,20 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["activity"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            activity: m.req("activity")?,
+            activity: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

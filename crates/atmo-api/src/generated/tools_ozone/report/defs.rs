@@ -21,9 +21,20 @@ impl serde::Serialize for AssignmentActivity {
 }
 impl<'de> serde::Deserialize<'de> for AssignmentActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AssignmentActivity {
+    const FIELDS: &'static [&'static str] = &["previousStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            previous_status: m.opt("previousStatus")?,
+            previous_status: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -83,15 +94,43 @@ impl serde::Serialize for AssignmentView {
 }
 impl<'de> serde::Deserialize<'de> for AssignmentView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for AssignmentView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "did",
+        "endAt",
+        "queue",
+        "startAt",
+        "reportId",
+        "moderator",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.req(&mut f.5)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            did: m.req("did")?,
-            end_at: m.opt("endAt")?,
-            id: m.req("id")?,
-            moderator: m.opt("moderator")?,
-            queue: m.opt("queue")?,
-            report_id: m.req("reportId")?,
-            start_at: m.req("startAt")?,
+            did: m.need(f.1, 1)?,
+            end_at: f.2.flatten(),
+            id: m.need(f.0, 0)?,
+            moderator: f.6.flatten(),
+            queue: f.3.flatten(),
+            report_id: m.need(f.5, 5)?,
+            start_at: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -146,9 +185,20 @@ impl serde::Serialize for CloseActivity {
 }
 impl<'de> serde::Deserialize<'de> for CloseActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for CloseActivity {
+    const FIELDS: &'static [&'static str] = &["previousStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            previous_status: m.opt("previousStatus")?,
+            previous_status: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -198,9 +248,20 @@ impl serde::Serialize for EscalationActivity {
 }
 impl<'de> serde::Deserialize<'de> for EscalationActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for EscalationActivity {
+    const FIELDS: &'static [&'static str] = &["previousStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            previous_status: m.opt("previousStatus")?,
+            previous_status: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -271,16 +332,46 @@ impl serde::Serialize for HistoricalStats {
 }
 impl<'de> serde::Deserialize<'de> for HistoricalStats {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for HistoricalStats {
+    const FIELDS: &'static [&'static str] = &[
+        "date",
+        "actionRate",
+        "computedAt",
+        "inboundCount",
+        "pendingCount",
+        "actionedCount",
+        "escalatedCount",
+        "avgHandlingTimeSec",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                2 => m.opt(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action_rate: m.opt("actionRate")?,
-            actioned_count: m.opt("actionedCount")?,
-            avg_handling_time_sec: m.opt("avgHandlingTimeSec")?,
-            computed_at: m.opt("computedAt")?,
-            date: m.req("date")?,
-            escalated_count: m.opt("escalatedCount")?,
-            inbound_count: m.opt("inboundCount")?,
-            pending_count: m.opt("pendingCount")?,
+            action_rate: f.1.flatten(),
+            actioned_count: f.5.flatten(),
+            avg_handling_time_sec: f.7.flatten(),
+            computed_at: f.2.flatten(),
+            date: m.need(f.0, 0)?,
+            escalated_count: f.6.flatten(),
+            inbound_count: f.3.flatten(),
+            pending_count: f.4.flatten(),
             extra: m.rest(),
         })
     }
@@ -353,15 +444,43 @@ impl serde::Serialize for LiveStats {
 }
 impl<'de> serde::Deserialize<'de> for LiveStats {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for LiveStats {
+    const FIELDS: &'static [&'static str] = &[
+        "actionRate",
+        "lastUpdated",
+        "inboundCount",
+        "pendingCount",
+        "actionedCount",
+        "escalatedCount",
+        "avgHandlingTimeSec",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.opt(&mut f.0)?,
+                4 => m.opt(&mut f.4)?,
+                6 => m.opt(&mut f.6)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action_rate: m.opt("actionRate")?,
-            actioned_count: m.opt("actionedCount")?,
-            avg_handling_time_sec: m.opt("avgHandlingTimeSec")?,
-            escalated_count: m.opt("escalatedCount")?,
-            inbound_count: m.opt("inboundCount")?,
-            last_updated: m.opt("lastUpdated")?,
-            pending_count: m.opt("pendingCount")?,
+            action_rate: f.0.flatten(),
+            actioned_count: f.4.flatten(),
+            avg_handling_time_sec: f.6.flatten(),
+            escalated_count: f.5.flatten(),
+            inbound_count: f.2.flatten(),
+            last_updated: f.1.flatten(),
+            pending_count: f.3.flatten(),
             extra: m.rest(),
         })
     }
@@ -403,7 +522,15 @@ impl serde::Serialize for NoteActivity {
 }
 impl<'de> serde::Deserialize<'de> for NoteActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for NoteActivity {
+    const FIELDS: &'static [&'static str] = &[];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
 }
@@ -434,9 +561,20 @@ impl serde::Serialize for QueueActivity {
 }
 impl<'de> serde::Deserialize<'de> for QueueActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for QueueActivity {
+    const FIELDS: &'static [&'static str] = &["previousStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            previous_status: m.opt("previousStatus")?,
+            previous_status: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -749,9 +887,20 @@ impl serde::Serialize for ReopenActivity {
 }
 impl<'de> serde::Deserialize<'de> for ReopenActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReopenActivity {
+    const FIELDS: &'static [&'static str] = &["previousStatus"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            previous_status: m.opt("previousStatus")?,
+            previous_status: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -828,28 +977,26 @@ impl serde::Serialize for ReportActivityViewActivity {
 }
 impl<'de> serde::Deserialize<'de> for ReportActivityViewActivity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.report.defs#queueActivity") => {
-                Self::QueueActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#assignmentActivity") => {
-                Self::AssignmentActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#escalationActivity") => {
-                Self::EscalationActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#closeActivity") => {
-                Self::CloseActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#reopenActivity") => {
-                Self::ReopenActivity(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.report.defs#noteActivity") => {
-                Self::NoteActivity(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for ReportActivityViewActivity {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.report.defs#queueActivity" => Self::QueueActivity(m.read()?),
+            "tools.ozone.report.defs#assignmentActivity" => Self::AssignmentActivity(m.read()?),
+            "tools.ozone.report.defs#escalationActivity" => Self::EscalationActivity(m.read()?),
+            "tools.ozone.report.defs#closeActivity" => Self::CloseActivity(m.read()?),
+            "tools.ozone.report.defs#reopenActivity" => Self::ReopenActivity(m.read()?),
+            "tools.ozone.report.defs#noteActivity" => Self::NoteActivity(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { ReportActivityViewActivity;
@@ -910,19 +1057,57 @@ impl serde::Serialize for ReportActivityView {
 }
 impl<'de> serde::Deserialize<'de> for ReportActivityView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReportActivityView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "meta",
+        "report",
+        "activity",
+        "reportId",
+        "createdAt",
+        "createdBy",
+        "moderator",
+        "publicNote",
+        "isAutomated",
+        "internalNote",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.req(&mut f.3)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                0 => m.req(&mut f.0)?,
+                10 => m.opt(&mut f.10)?,
+                9 => m.req(&mut f.9)?,
+                1 => m.opt(&mut f.1)?,
+                7 => m.opt(&mut f.7)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.opt(&mut f.2)?,
+                4 => m.req(&mut f.4)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            activity: m.req("activity")?,
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            id: m.req("id")?,
-            internal_note: m.opt("internalNote")?,
-            is_automated: m.req("isAutomated")?,
-            meta: m.opt("meta")?,
-            moderator: m.opt("moderator")?,
-            public_note: m.opt("publicNote")?,
-            report: m.opt("report")?,
-            report_id: m.req("reportId")?,
+            activity: m.need(f.3, 3)?,
+            created_at: m.need(f.5, 5)?,
+            created_by: m.need(f.6, 6)?,
+            id: m.need(f.0, 0)?,
+            internal_note: f.10.flatten(),
+            is_automated: m.need(f.9, 9)?,
+            meta: f.1.flatten(),
+            moderator: f.7.flatten(),
+            public_note: f.8.flatten(),
+            report: f.2.flatten(),
+            report_id: m.need(f.4, 4)?,
             extra: m.rest(),
         })
     }
@@ -989,11 +1174,27 @@ impl serde::Serialize for ReportAssignment {
 }
 impl<'de> serde::Deserialize<'de> for ReportAssignment {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReportAssignment {
+    const FIELDS: &'static [&'static str] = &["did", "moderator", "assignedAt"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            assigned_at: m.req("assignedAt")?,
-            did: m.req("did")?,
-            moderator: m.opt("moderator")?,
+            assigned_at: m.need(f.2, 2)?,
+            did: m.need(f.0, 0)?,
+            moderator: f.1.flatten(),
             extra: m.rest(),
         })
     }
@@ -1090,28 +1291,85 @@ impl serde::Serialize for ReportView {
 }
 impl<'de> serde::Deserialize<'de> for ReportView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ReportView {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "queue",
+        "status",
+        "actions",
+        "comment",
+        "eventId",
+        "isMuted",
+        "subject",
+        "queuedAt",
+        "reporter",
+        "createdAt",
+        "updatedAt",
+        "actionNote",
+        "assignment",
+        "reportType",
+        "reportedBy",
+        "isAutomated",
+        "subjectStatus",
+        "actionEventIds",
+        "relatedReportCount",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                18 => m.opt(&mut f.18)?,
+                12 => m.opt(&mut f.12)?,
+                3 => m.opt(&mut f.3)?,
+                13 => m.opt(&mut f.13)?,
+                4 => m.opt(&mut f.4)?,
+                10 => m.req(&mut f.10)?,
+                5 => m.req(&mut f.5)?,
+                0 => m.req(&mut f.0)?,
+                16 => m.opt(&mut f.16)?,
+                6 => m.opt(&mut f.6)?,
+                1 => m.opt(&mut f.1)?,
+                8 => m.opt(&mut f.8)?,
+                19 => m.opt(&mut f.19)?,
+                14 => m.req(&mut f.14)?,
+                15 => m.req(&mut f.15)?,
+                9 => m.req(&mut f.9)?,
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                17 => m.opt(&mut f.17)?,
+                11 => m.opt(&mut f.11)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action_event_ids: m.opt("actionEventIds")?,
-            action_note: m.opt("actionNote")?,
-            actions: m.opt("actions")?,
-            assignment: m.opt("assignment")?,
-            comment: m.opt("comment")?,
-            created_at: m.req("createdAt")?,
-            event_id: m.req("eventId")?,
-            id: m.req("id")?,
-            is_automated: m.opt("isAutomated")?,
-            is_muted: m.opt("isMuted")?,
-            queue: m.opt("queue")?,
-            queued_at: m.opt("queuedAt")?,
-            related_report_count: m.opt("relatedReportCount")?,
-            report_type: m.req("reportType")?,
-            reported_by: m.req("reportedBy")?,
-            reporter: m.req("reporter")?,
-            status: m.req("status")?,
-            subject: m.req("subject")?,
-            subject_status: m.opt("subjectStatus")?,
-            updated_at: m.opt("updatedAt")?,
+            action_event_ids: f.18.flatten(),
+            action_note: f.12.flatten(),
+            actions: f.3.flatten(),
+            assignment: f.13.flatten(),
+            comment: f.4.flatten(),
+            created_at: m.need(f.10, 10)?,
+            event_id: m.need(f.5, 5)?,
+            id: m.need(f.0, 0)?,
+            is_automated: f.16.flatten(),
+            is_muted: f.6.flatten(),
+            queue: f.1.flatten(),
+            queued_at: f.8.flatten(),
+            related_report_count: f.19.flatten(),
+            report_type: m.need(f.14, 14)?,
+            reported_by: m.need(f.15, 15)?,
+            reporter: m.need(f.9, 9)?,
+            status: m.need(f.2, 2)?,
+            subject: m.need(f.7, 7)?,
+            subject_status: f.17.flatten(),
+            updated_at: f.11.flatten(),
             extra: m.rest(),
         })
     }

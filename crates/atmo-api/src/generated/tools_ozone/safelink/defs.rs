@@ -51,17 +51,49 @@ impl serde::Serialize for Event {
 }
 impl<'de> serde::Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Event {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "url",
+        "action",
+        "reason",
+        "comment",
+        "pattern",
+        "createdAt",
+        "createdBy",
+        "eventType",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
+                6 => m.req(&mut f.6)?,
+                7 => m.req(&mut f.7)?,
+                8 => m.req(&mut f.8)?,
+                0 => m.req(&mut f.0)?,
+                5 => m.req(&mut f.5)?,
+                3 => m.req(&mut f.3)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action: m.req("action")?,
-            comment: m.opt("comment")?,
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            event_type: m.req("eventType")?,
-            id: m.req("id")?,
-            pattern: m.req("pattern")?,
-            reason: m.req("reason")?,
-            url: m.req("url")?,
+            action: m.need(f.2, 2)?,
+            comment: f.4.flatten(),
+            created_at: m.need(f.6, 6)?,
+            created_by: m.need(f.7, 7)?,
+            event_type: m.need(f.8, 8)?,
+            id: m.need(f.0, 0)?,
+            pattern: m.need(f.5, 5)?,
+            reason: m.need(f.3, 3)?,
+            url: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -169,16 +201,46 @@ impl serde::Serialize for UrlRule {
 }
 impl<'de> serde::Deserialize<'de> for UrlRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for UrlRule {
+    const FIELDS: &'static [&'static str] = &[
+        "url",
+        "action",
+        "reason",
+        "comment",
+        "pattern",
+        "createdAt",
+        "createdBy",
+        "updatedAt",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.req(&mut f.5)?,
+                6 => m.req(&mut f.6)?,
+                4 => m.req(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
+                7 => m.req(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action: m.req("action")?,
-            comment: m.opt("comment")?,
-            created_at: m.req("createdAt")?,
-            created_by: m.req("createdBy")?,
-            pattern: m.req("pattern")?,
-            reason: m.req("reason")?,
-            updated_at: m.req("updatedAt")?,
-            url: m.req("url")?,
+            action: m.need(f.1, 1)?,
+            comment: f.3.flatten(),
+            created_at: m.need(f.5, 5)?,
+            created_by: m.need(f.6, 6)?,
+            pattern: m.need(f.4, 4)?,
+            reason: m.need(f.2, 2)?,
+            updated_at: m.need(f.7, 7)?,
+            url: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

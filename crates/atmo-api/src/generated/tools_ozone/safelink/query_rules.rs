@@ -40,16 +40,46 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &[
+        "urls",
+        "limit",
+        "cursor",
+        "reason",
+        "actions",
+        "createdBy",
+        "patternType",
+        "sortDirection",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.opt(&mut f.1)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.opt(&mut f.3)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            actions: m.opt("actions")?,
-            created_by: m.opt("createdBy")?,
-            cursor: m.opt("cursor")?,
-            limit: m.opt("limit")?,
-            pattern_type: m.opt("patternType")?,
-            reason: m.opt("reason")?,
-            sort_direction: m.opt("sortDirection")?,
-            urls: m.opt("urls")?,
+            actions: f.4.flatten(),
+            created_by: f.5.flatten(),
+            cursor: f.2.flatten(),
+            limit: f.1.flatten(),
+            pattern_type: f.6.flatten(),
+            reason: f.3.flatten(),
+            sort_direction: f.7.flatten(),
+            urls: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -102,10 +132,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["rules", "cursor"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            cursor: m.opt("cursor")?,
-            rules: m.req("rules")?,
+            cursor: f.1.flatten(),
+            rules: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

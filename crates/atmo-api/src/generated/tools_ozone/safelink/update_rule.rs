@@ -31,14 +31,34 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] =
+        &["url", "action", "reason", "comment", "pattern", "createdBy"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                3 => m.opt(&mut f.3)?,
+                5 => m.opt(&mut f.5)?,
+                4 => m.req(&mut f.4)?,
+                2 => m.req(&mut f.2)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            action: m.req("action")?,
-            comment: m.opt("comment")?,
-            created_by: m.opt("createdBy")?,
-            pattern: m.req("pattern")?,
-            reason: m.req("reason")?,
-            url: m.req("url")?,
+            action: m.need(f.1, 1)?,
+            comment: f.3.flatten(),
+            created_by: f.5.flatten(),
+            pattern: m.need(f.4, 4)?,
+            reason: m.need(f.2, 2)?,
+            url: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

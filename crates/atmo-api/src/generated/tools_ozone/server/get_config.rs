@@ -29,14 +29,40 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &[
+        "pds",
+        "chat",
+        "viewer",
+        "appview",
+        "blobDivert",
+        "verifierDid",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                3 => m.opt(&mut f.3)?,
+                4 => m.opt(&mut f.4)?,
+                1 => m.opt(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                5 => m.opt(&mut f.5)?,
+                2 => m.opt(&mut f.2)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            appview: m.opt("appview")?,
-            blob_divert: m.opt("blobDivert")?,
-            chat: m.opt("chat")?,
-            pds: m.opt("pds")?,
-            verifier_did: m.opt("verifierDid")?,
-            viewer: m.opt("viewer")?,
+            appview: f.3.flatten(),
+            blob_divert: f.4.flatten(),
+            chat: f.1.flatten(),
+            pds: f.0.flatten(),
+            verifier_did: f.5.flatten(),
+            viewer: f.2.flatten(),
             extra: m.rest(),
         })
     }
@@ -101,9 +127,20 @@ impl serde::Serialize for ServiceConfig {
 }
 impl<'de> serde::Deserialize<'de> for ServiceConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ServiceConfig {
+    const FIELDS: &'static [&'static str] = &["url"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            url: m.opt("url")?,
+            url: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -137,9 +174,20 @@ impl serde::Serialize for ViewerConfig {
 }
 impl<'de> serde::Deserialize<'de> for ViewerConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for ViewerConfig {
+    const FIELDS: &'static [&'static str] = &["role"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.opt(&mut f.0)?;
+        }
         Ok(Self {
-            role: m.opt("role")?,
+            role: f.0.flatten(),
             extra: m.rest(),
         })
     }

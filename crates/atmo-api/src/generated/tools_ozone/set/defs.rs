@@ -20,10 +20,25 @@ impl serde::Serialize for Set {
 }
 impl<'de> serde::Deserialize<'de> for Set {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Set {
+    const FIELDS: &'static [&'static str] = &["name", "description"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            description: m.opt("description")?,
-            name: m.req("name")?,
+            description: f.1.flatten(),
+            name: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -69,13 +84,32 @@ impl serde::Serialize for SetView {
 }
 impl<'de> serde::Deserialize<'de> for SetView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SetView {
+    const FIELDS: &'static [&'static str] =
+        &["name", "setSize", "createdAt", "updatedAt", "description"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.req(&mut f.2)?,
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            description: m.opt("description")?,
-            name: m.req("name")?,
-            set_size: m.req("setSize")?,
-            updated_at: m.req("updatedAt")?,
+            created_at: m.need(f.2, 2)?,
+            description: f.4.flatten(),
+            name: m.need(f.0, 0)?,
+            set_size: m.need(f.1, 1)?,
+            updated_at: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

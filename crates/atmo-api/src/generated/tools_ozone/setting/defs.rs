@@ -36,18 +36,52 @@ impl serde::Serialize for OptionDef {
 }
 impl<'de> serde::Deserialize<'de> for OptionDef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for OptionDef {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "key",
+        "scope",
+        "value",
+        "createdAt",
+        "createdBy",
+        "updatedAt",
+        "description",
+        "managerRole",
+        "lastUpdatedBy",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                5 => m.req(&mut f.5)?,
+                7 => m.opt(&mut f.7)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                9 => m.req(&mut f.9)?,
+                8 => m.opt(&mut f.8)?,
+                2 => m.req(&mut f.2)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.req(&mut f.3)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            created_by: m.req("createdBy")?,
-            description: m.opt("description")?,
-            did: m.req("did")?,
-            key: m.req("key")?,
-            last_updated_by: m.req("lastUpdatedBy")?,
-            manager_role: m.opt("managerRole")?,
-            scope: m.req("scope")?,
-            updated_at: m.opt("updatedAt")?,
-            value: m.req("value")?,
+            created_at: f.4.flatten(),
+            created_by: m.need(f.5, 5)?,
+            description: f.7.flatten(),
+            did: m.need(f.0, 0)?,
+            key: m.need(f.1, 1)?,
+            last_updated_by: m.need(f.9, 9)?,
+            manager_role: f.8.flatten(),
+            scope: m.need(f.2, 2)?,
+            updated_at: f.6.flatten(),
+            value: m.need(f.3, 3)?,
             extra: m.rest(),
         })
     }

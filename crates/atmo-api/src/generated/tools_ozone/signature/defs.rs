@@ -20,10 +20,25 @@ impl serde::Serialize for SigDetail {
 }
 impl<'de> serde::Deserialize<'de> for SigDetail {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for SigDetail {
+    const FIELDS: &'static [&'static str] = &["value", "property"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            property: m.req("property")?,
-            value: m.req("value")?,
+            property: m.need(f.1, 1)?,
+            value: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -48,10 +48,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["cursor", "accounts"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.opt(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            accounts: m.req("accounts")?,
-            cursor: m.opt("cursor")?,
+            accounts: m.need(f.1, 1)?,
+            cursor: f.0.flatten(),
             extra: m.rest(),
         })
     }
@@ -125,10 +140,25 @@ impl serde::Serialize for RelatedAccount {
 }
 impl<'de> serde::Deserialize<'de> for RelatedAccount {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RelatedAccount {
+    const FIELDS: &'static [&'static str] = &["account", "similarities"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.opt(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            account: m.req("account")?,
-            similarities: m.opt("similarities")?,
+            account: m.need(f.0, 0)?,
+            similarities: f.1.flatten(),
             extra: m.rest(),
         })
     }

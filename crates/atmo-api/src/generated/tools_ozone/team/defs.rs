@@ -30,15 +30,43 @@ impl serde::Serialize for Member {
 }
 impl<'de> serde::Deserialize<'de> for Member {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Member {
+    const FIELDS: &'static [&'static str] = &[
+        "did",
+        "role",
+        "profile",
+        "disabled",
+        "createdAt",
+        "updatedAt",
+        "lastUpdatedBy",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.opt(&mut f.4)?,
+                0 => m.req(&mut f.0)?,
+                3 => m.opt(&mut f.3)?,
+                6 => m.opt(&mut f.6)?,
+                2 => m.opt(&mut f.2)?,
+                1 => m.req(&mut f.1)?,
+                5 => m.opt(&mut f.5)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            did: m.req("did")?,
-            disabled: m.opt("disabled")?,
-            last_updated_by: m.opt("lastUpdatedBy")?,
-            profile: m.opt("profile")?,
-            role: m.req("role")?,
-            updated_at: m.opt("updatedAt")?,
+            created_at: f.4.flatten(),
+            did: m.need(f.0, 0)?,
+            disabled: f.3.flatten(),
+            last_updated_by: f.6.flatten(),
+            profile: f.2.flatten(),
+            role: m.need(f.1, 1)?,
+            updated_at: f.5.flatten(),
             extra: m.rest(),
         })
     }

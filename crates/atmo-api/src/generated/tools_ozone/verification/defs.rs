@@ -16,8 +16,19 @@ impl serde::Serialize for VerificationViewIssuerProfile {
 }
 impl<'de> serde::Deserialize<'de> for VerificationViewIssuerProfile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (_, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(Self::Unknown(v))
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for VerificationViewIssuerProfile {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        let _ = tag;
+        Ok(Self::Unknown(m.unknown()?))
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `tools.ozone.verification.defs#verificationView`.
@@ -45,16 +56,22 @@ impl serde::Serialize for VerificationViewIssuerRepo {
 }
 impl<'de> serde::Deserialize<'de> for VerificationViewIssuerRepo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#repoViewDetail") => {
-                Self::RepoViewDetail(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
-                Self::RepoViewNotFound(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for VerificationViewIssuerRepo {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
+            "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { VerificationViewIssuerRepo;
@@ -76,8 +93,19 @@ impl serde::Serialize for VerificationViewSubjectProfile {
 }
 impl<'de> serde::Deserialize<'de> for VerificationViewSubjectProfile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (_, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(Self::Unknown(v))
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for VerificationViewSubjectProfile {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        let _ = tag;
+        Ok(Self::Unknown(m.unknown()?))
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 /// A union inside `tools.ozone.verification.defs#verificationView`.
@@ -105,16 +133,22 @@ impl serde::Serialize for VerificationViewSubjectRepo {
 }
 impl<'de> serde::Deserialize<'de> for VerificationViewSubjectRepo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tag, v) = crate::rt::deserialize_tagged(d)?;
-        Ok(match tag.as_deref() {
-            Some("tools.ozone.moderation.defs#repoViewDetail") => {
-                Self::RepoViewDetail(crate::rt::from_value(v)?)
-            }
-            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
-                Self::RepoViewNotFound(crate::rt::from_value(v)?)
-            }
-            _ => Self::Unknown(v),
+        crate::rt::union(d)
+    }
+}
+impl crate::rt::Union for VerificationViewSubjectRepo {
+    fn member<'de, A: serde::de::MapAccess<'de>>(
+        tag: &str,
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
+        Ok(match tag {
+            "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
+            "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
+            _ => Self::Unknown(m.unknown()?),
         })
+    }
+    fn untagged(v: atmo_data::Value) -> Option<Self> {
+        Some(Self::Unknown(v))
     }
 }
 crate::rt::union_from! { VerificationViewSubjectRepo;
@@ -173,21 +207,63 @@ impl serde::Serialize for VerificationView {
 }
 impl<'de> serde::Deserialize<'de> for VerificationView {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationView {
+    const FIELDS: &'static [&'static str] = &[
+        "uri",
+        "handle",
+        "issuer",
+        "subject",
+        "createdAt",
+        "revokedAt",
+        "revokedBy",
+        "issuerRepo",
+        "displayName",
+        "subjectRepo",
+        "revokeReason",
+        "issuerProfile",
+        "subjectProfile",
+    ];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(i) = m.field()? {
+            match i {
+                4 => m.req(&mut f.4)?,
+                8 => m.req(&mut f.8)?,
+                1 => m.req(&mut f.1)?,
+                2 => m.req(&mut f.2)?,
+                11 => m.opt(&mut f.11)?,
+                7 => m.opt(&mut f.7)?,
+                10 => m.opt(&mut f.10)?,
+                5 => m.opt(&mut f.5)?,
+                6 => m.opt(&mut f.6)?,
+                3 => m.req(&mut f.3)?,
+                12 => m.opt(&mut f.12)?,
+                9 => m.opt(&mut f.9)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.req("createdAt")?,
-            display_name: m.req("displayName")?,
-            handle: m.req("handle")?,
-            issuer: m.req("issuer")?,
-            issuer_profile: m.opt("issuerProfile")?,
-            issuer_repo: m.opt("issuerRepo")?,
-            revoke_reason: m.opt("revokeReason")?,
-            revoked_at: m.opt("revokedAt")?,
-            revoked_by: m.opt("revokedBy")?,
-            subject: m.req("subject")?,
-            subject_profile: m.opt("subjectProfile")?,
-            subject_repo: m.opt("subjectRepo")?,
-            uri: m.req("uri")?,
+            created_at: m.need(f.4, 4)?,
+            display_name: m.need(f.8, 8)?,
+            handle: m.need(f.1, 1)?,
+            issuer: m.need(f.2, 2)?,
+            issuer_profile: f.11.flatten(),
+            issuer_repo: f.7.flatten(),
+            revoke_reason: f.10.flatten(),
+            revoked_at: f.5.flatten(),
+            revoked_by: f.6.flatten(),
+            subject: m.need(f.3, 3)?,
+            subject_profile: f.12.flatten(),
+            subject_repo: f.9.flatten(),
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

@@ -19,9 +19,20 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["verifications"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None,);
+        while m.field()?.is_some() {
+            m.req(&mut f.0)?;
+        }
         Ok(Self {
-            verifications: m.req("verifications")?,
+            verifications: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -55,10 +66,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["verifications", "failedVerifications"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            failed_verifications: m.req("failedVerifications")?,
-            verifications: m.req("verifications")?,
+            failed_verifications: m.need(f.1, 1)?,
+            verifications: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -124,10 +150,25 @@ impl serde::Serialize for GrantError {
 }
 impl<'de> serde::Deserialize<'de> for GrantError {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for GrantError {
+    const FIELDS: &'static [&'static str] = &["error", "subject"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            error: m.req("error")?,
-            subject: m.req("subject")?,
+            error: m.need(f.0, 0)?,
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -170,12 +211,29 @@ impl serde::Serialize for VerificationInput {
 }
 impl<'de> serde::Deserialize<'de> for VerificationInput {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for VerificationInput {
+    const FIELDS: &'static [&'static str] = &["handle", "subject", "createdAt", "displayName"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None, None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                2 => m.opt(&mut f.2)?,
+                3 => m.req(&mut f.3)?,
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            created_at: m.opt("createdAt")?,
-            display_name: m.req("displayName")?,
-            handle: m.req("handle")?,
-            subject: m.req("subject")?,
+            created_at: f.2.flatten(),
+            display_name: m.need(f.3, 3)?,
+            handle: m.need(f.0, 0)?,
+            subject: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }

@@ -22,10 +22,25 @@ impl serde::Serialize for Input {
 }
 impl<'de> serde::Deserialize<'de> for Input {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Input {
+    const FIELDS: &'static [&'static str] = &["uris", "revokeReason"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.opt(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            revoke_reason: m.opt("revokeReason")?,
-            uris: m.req("uris")?,
+            revoke_reason: f.1.flatten(),
+            uris: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }
@@ -67,10 +82,25 @@ impl serde::Serialize for Output {
 }
 impl<'de> serde::Deserialize<'de> for Output {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for Output {
+    const FIELDS: &'static [&'static str] = &["failedRevocations", "revokedVerifications"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                0 => m.req(&mut f.0)?,
+                1 => m.req(&mut f.1)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            failed_revocations: m.req("failedRevocations")?,
-            revoked_verifications: m.req("revokedVerifications")?,
+            failed_revocations: m.need(f.0, 0)?,
+            revoked_verifications: m.need(f.1, 1)?,
             extra: m.rest(),
         })
     }
@@ -136,10 +166,25 @@ impl serde::Serialize for RevokeError {
 }
 impl<'de> serde::Deserialize<'de> for RevokeError {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut m = crate::rt::MapDe::new(d)?;
+        crate::rt::object(d)
+    }
+}
+impl crate::rt::Object for RevokeError {
+    const FIELDS: &'static [&'static str] = &["uri", "error"];
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
+        let mut f = (None, None);
+        while let Some(i) = m.field()? {
+            match i {
+                1 => m.req(&mut f.1)?,
+                0 => m.req(&mut f.0)?,
+                _ => {}
+            }
+        }
         Ok(Self {
-            error: m.req("error")?,
-            uri: m.req("uri")?,
+            error: m.need(f.1, 1)?,
+            uri: m.need(f.0, 0)?,
             extra: m.rest(),
         })
     }

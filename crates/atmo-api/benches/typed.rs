@@ -1,0 +1,80 @@
+//! Typed decoding of `app.bsky.feed.post` records (the committed corpus of records made
+//! by the official implementation, crates/atmo-data/benches/corpus/blocks-300.bin):
+//! one pass straight from DAG-CBOR (`atmo_data::from_cbor`) against the way through an
+//! owned `Value` (`from_value(cbor::decode(..))`), the owned `Value` alone, and one pass
+//! from JSON (`atmo_data::from_json`).
+//!
+//! `cargo bench -p atmo-api --features app_bsky --bench typed`
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
+
+use std::hint::black_box;
+
+use atmo_api::app_bsky::feed::post::Record as Post;
+use atmo_data::{Value, cbor};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn posts() -> Vec<Vec<u8>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../atmo-data/benches/corpus/blocks-300.bin"
+    );
+    let data = std::fs::read(path).expect("read corpus");
+    let mut out = Vec::new();
+    let mut rest = &data[..];
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let n = u32::from_be_bytes(*len) as usize;
+        let block = &tail[..n];
+        if let Ok(v) = cbor::decode(block) {
+            if v.get("$type").and_then(Value::as_str) == Some(Post::NSID) {
+                out.push(block.to_vec());
+            }
+        }
+        rest = &tail[n..];
+    }
+    assert!(!out.is_empty(), "no post in the corpus");
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let posts = posts();
+    let bytes: usize = posts.iter().map(Vec::len).sum();
+    let jsons: Vec<String> = posts
+        .iter()
+        .map(|b| atmo_data::json::to_string(&cbor::decode(b).expect("decode")))
+        .collect();
+    let mut g = c.benchmark_group(format!("post ({} records)", posts.len()));
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("typed, one pass (from_cbor)", |b| {
+        b.iter(|| {
+            for p in &posts {
+                black_box(atmo_data::from_cbor::<Post>(p).expect("post"));
+            }
+        })
+    });
+    g.bench_function("typed, through Value (from_value(decode))", |b| {
+        b.iter(|| {
+            for p in &posts {
+                let v = cbor::decode(p).expect("decode");
+                black_box(atmo_data::from_value::<Post>(v).expect("post"));
+            }
+        })
+    });
+    g.bench_function("owned Value (cbor::decode)", |b| {
+        b.iter(|| {
+            for p in &posts {
+                black_box(cbor::decode(p).expect("decode"));
+            }
+        })
+    });
+    g.bench_function("typed from JSON, one pass (from_json)", |b| {
+        b.iter(|| {
+            for j in &jsons {
+                black_box(atmo_data::from_json::<Post>(j).expect("post"));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
