@@ -2,3 +2,9 @@
 
 pub mod refnet;
 pub mod support;
+
+/// The Rust examples of the README, compiled (and run, where they need no network) as doc
+/// tests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
