@@ -125,7 +125,11 @@ async fn live_and_from_cursor_zero_fully_verified() {
     let cids = write_posts(&a, "hello firehose", 5).await;
     let did = a.did.clone();
     let seen = collect(&mut live, |s| created_cids(&s.events, &did).len() >= 5).await;
-    assert_eq!(created_cids(&seen.events, &did), cids, "live: once, in order");
+    assert_eq!(
+        created_cids(&seen.events, &did),
+        cids,
+        "live: once, in order"
+    );
     assert!(seen.rejected.is_empty(), "{:?}", seen.rejected);
     assert!(seen.gaps.is_empty());
     assert_contiguous(&seen.events);
@@ -137,7 +141,11 @@ async fn live_and_from_cursor_zero_fully_verified() {
     assert!(seen.rejected.is_empty(), "{:?}", seen.rejected);
     assert_contiguous(&seen.events);
     assert_eq!(seen.events.first().and_then(RepoEvent::seq), Some(1));
-    assert_eq!(created_cids(&seen.events, &did), cids, "replay: once, in order");
+    assert_eq!(
+        created_cids(&seen.events, &did),
+        cids,
+        "replay: once, in order"
+    );
     let kinds: Vec<&str> = seen
         .events
         .iter()
@@ -160,7 +168,10 @@ async fn live_and_from_cursor_zero_fully_verified() {
         .collect();
     assert_eq!(texts.len(), 5);
     assert_eq!(texts[0], "hello firehose 0");
-    assert_eq!(replay.shutdown().await.unwrap(), seen.events.last().and_then(RepoEvent::seq));
+    assert_eq!(
+        replay.shutdown().await.unwrap(),
+        seen.events.last().and_then(RepoEvent::seq)
+    );
 }
 
 /// What the proxy does to the server's bytes.
@@ -195,7 +206,9 @@ async fn proxy(port: u16, fault: Fault) -> String {
                 let mut buf = vec![0u8; 64 << 10];
                 let mut sent = 0usize;
                 loop {
-                    let Ok(k) = sr.read(&mut buf).await else { break };
+                    let Ok(k) = sr.read(&mut buf).await else {
+                        break;
+                    };
                     if k == 0 {
                         break;
                     }

@@ -224,6 +224,13 @@ impl Verifier {
                 commit
                     .verify(key)
                     .map_err(|e| VerifyError::Signature(Box::new(e)))?;
+                // A repository's first commit (no `since`) with no operations, as made at
+                // account creation, has no previous tree: nothing to invert.
+                let first_empty = ev.since.is_none() && ev.ops.is_empty();
+                if ev.prev_data.is_none() && first_empty {
+                    data = Some(commit.data);
+                    return Ok(data);
+                }
                 let prev_data = ev.prev_data.ok_or(VerifyError::NoPrevData)?;
                 let ops: Vec<RepoOp> = ev
                     .ops
