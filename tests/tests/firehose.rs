@@ -205,10 +205,7 @@ async fn proxy(port: u16, fault: Fault) -> String {
                 });
                 let mut buf = vec![0u8; 64 << 10];
                 let mut sent = 0usize;
-                loop {
-                    let Ok(k) = sr.read(&mut buf).await else {
-                        break;
-                    };
+                while let Ok(k) = sr.read(&mut buf).await {
                     if k == 0 {
                         break;
                     }
