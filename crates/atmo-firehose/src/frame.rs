@@ -145,3 +145,56 @@ pub fn decode_frame(bytes: &[u8], limits: &FrameLimits) -> Result<Frame, FrameEr
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atmo_data::json;
+
+    fn frame(header: &str, body: &str) -> Vec<u8> {
+        let mut b = cbor::encode(&json::from_str(header).unwrap());
+        b.extend(cbor::encode(&json::from_str(body).unwrap()));
+        b
+    }
+
+    #[test]
+    fn error_frames_are_typed() {
+        let b = frame(
+            r#"{"op": -1}"#,
+            r#"{"error": "FutureCursor", "message": "m"}"#,
+        );
+        let f = decode_frame(&b, &FrameLimits::DEFAULT).unwrap();
+        assert_eq!(
+            f,
+            Frame::Error {
+                error: "FutureCursor".into(),
+                message: Some("m".into())
+            }
+        );
+        let e = crate::event::RepoEvent::decode(&b, &FrameLimits::DEFAULT).unwrap_err();
+        assert!(matches!(e, crate::error::Error::ErrorFrame { .. }), "{e}");
+    }
+
+    #[test]
+    fn unknown_types_pass_and_bad_frames_fail() {
+        let b = frame(r##"{"op": 1, "t": "#future"}"##, r#"{"seq": 9}"#);
+        let ev = crate::event::RepoEvent::decode(&b, &FrameLimits::DEFAULT).unwrap();
+        assert_eq!((ev.kind(), ev.seq()), ("future", Some(9)));
+        // Only a header; a header with op 2; trailing garbage; too large; empty.
+        let header_only = cbor::encode(&json::from_str(r##"{"op": 1, "t": "#x"}"##).unwrap());
+        assert!(decode_frame(&header_only, &FrameLimits::DEFAULT).is_err());
+        assert!(decode_frame(&frame(r#"{"op": 2}"#, "{}"), &FrameLimits::DEFAULT).is_err());
+        let mut trailing = b.clone();
+        trailing.push(0);
+        assert!(decode_frame(&trailing, &FrameLimits::DEFAULT).is_err());
+        let small = FrameLimits::DEFAULT.with_max_frame_bytes(4);
+        assert!(matches!(
+            decode_frame(&b, &small),
+            Err(FrameError::TooLarge { .. })
+        ));
+        assert!(decode_frame(&[], &FrameLimits::DEFAULT).is_err());
+        // A #commit missing its fields is a typed field error.
+        let c = frame(r##"{"op": 1, "t": "#commit"}"##, r#"{"seq": 1}"#);
+        assert!(crate::event::RepoEvent::decode(&c, &FrameLimits::DEFAULT).is_err());
+    }
+}

@@ -350,3 +350,124 @@ impl<S: BlockStore> BlockStore for Tolerant<'_, S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Op;
+    use atmo_crypto::{Curve, Keypair};
+    use atmo_repo::{Write, apply_writes, build_repo};
+
+    /// A repository with one record, and a `#commit` adding a second one.
+    fn fixture() -> (Keypair, CommitEvent) {
+        let key = Keypair::generate(Curve::K256).unwrap();
+        let did: Did = "did:plc:abcdefghijklmnopqrstuvwx".parse().unwrap();
+        let rec = atmo_data::json::from_str(r#"{"$type": "app.bsky.feed.like"}"#).unwrap();
+        let built = build_repo(
+            &did,
+            &key,
+            Tid::now(),
+            [("app.bsky.feed.like/3kabcdefghij2".to_string(), rec.clone())],
+        )
+        .unwrap();
+        let store = CarBlockStore::from_car(&built.car).unwrap();
+        let cd = apply_writes(
+            &store,
+            built.commit_cid,
+            [Write::Create {
+                path: "app.bsky.feed.post/3kabcdefghij3".into(),
+                value: atmo_data::json::from_str(
+                    r#"{"$type": "app.bsky.feed.post", "text": "hi"}"#,
+                )
+                .unwrap(),
+            }],
+            &key,
+            None,
+        )
+        .unwrap();
+        let ev = CommitEvent {
+            seq: 2,
+            repo: did,
+            rev: cd.commit.rev.unwrap(),
+            since: cd.since,
+            commit: cd.cid,
+            prev_data: Some(cd.prev_data),
+            blocks: cd.car(),
+            ops: cd
+                .ops
+                .iter()
+                .map(|o| Op {
+                    action: o.action,
+                    path: o.path.clone(),
+                    cid: o.cid,
+                    prev: o.prev,
+                    record: None,
+                })
+                .collect(),
+            time: "2024-01-01T00:00:00Z".into(),
+            too_big: false,
+            desynchronized: false,
+        };
+        (key, ev)
+    }
+
+    #[test]
+    fn a_good_commit_verifies_fully_and_its_record_is_decoded() {
+        let (key, mut ev) = fixture();
+        let mut v = Verifier::new(VerifyLevel::Full);
+        v.commit(&mut ev, Some(&key.public_key()), &Filter::default())
+            .unwrap();
+        let text = ev.ops[0].record.as_ref().unwrap().get("text").unwrap();
+        assert_eq!(text.as_str(), Some("hi"));
+        assert_eq!(v.state(&ev.repo).unwrap().rev, ev.rev);
+        // The same rev again goes back: rejected, and the repository is desynchronised.
+        let (_, mut again) = (0, ev.clone());
+        let err = v
+            .commit(&mut again, Some(&key.public_key()), &Filter::default())
+            .unwrap_err();
+        assert!(matches!(err, VerifyError::RevNotIncreasing { .. }), "{err}");
+        assert!(v.state(&ev.repo).unwrap().desynchronized);
+    }
+
+    #[test]
+    fn another_key_wrong_ops_and_flipped_bytes_are_rejected_each_with_its_reason() {
+        let (key, ev) = fixture();
+        let other = Keypair::generate(Curve::K256).unwrap();
+        let pk = key.public_key();
+        let f = Filter::default();
+
+        let mut e = ev.clone();
+        let err = Verifier::new(VerifyLevel::Full)
+            .commit(&mut e, Some(&other.public_key()), &f)
+            .unwrap_err();
+        assert!(matches!(err, VerifyError::Signature(_)), "{err}");
+
+        let mut e = ev.clone();
+        e.ops[0].path = "app.bsky.feed.post/3kabcdefghij4".into();
+        let err = Verifier::new(VerifyLevel::Full)
+            .commit(&mut e, Some(&pk), &f)
+            .unwrap_err();
+        assert!(matches!(err, VerifyError::Ops(_)), "{err}");
+
+        let mut e = ev.clone();
+        let n = e.blocks.len();
+        e.blocks[n - 3] ^= 1;
+        let err = Verifier::new(VerifyLevel::Hashes)
+            .commit(&mut e, None, &f)
+            .unwrap_err();
+        assert!(matches!(err, VerifyError::Blocks(_)), "{err}");
+        // Without checks the flipped byte goes through (or fails to decode), never panics.
+        let mut e2 = e.clone();
+        let _ = Verifier::new(VerifyLevel::None).commit(&mut e2, None, &f);
+    }
+
+    #[test]
+    fn the_collection_filter_drops_ops_before_records_are_decoded() {
+        let (key, mut ev) = fixture();
+        let f = Filter::default().collection("app.bsky.graph.*");
+        Verifier::new(VerifyLevel::Full)
+            .commit(&mut ev, Some(&key.public_key()), &f)
+            .unwrap();
+        assert!(ev.ops.is_empty());
+    }
+}
