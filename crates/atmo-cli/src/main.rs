@@ -61,6 +61,8 @@ enum Command {
     Xrpc(cmd::xrpc::XrpcArgs),
     /// Check and validate lexicons and records.
     Lex(cmd::lex::LexArgs),
+    /// Follow a relay's or PDS's event stream (subscribeRepos), verified.
+    Firehose(cmd::firehose::FirehoseArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Blob(args) => cmd::blob::run(args, &cli.global),
         Command::Xrpc(args) => cmd::xrpc::run(args, &cli.global),
         Command::Lex(args) => cmd::lex::run(args, &cli.global),
+        Command::Firehose(args) => cmd::firehose::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

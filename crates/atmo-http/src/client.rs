@@ -127,6 +127,10 @@ impl HttpClientBuilder {
             .with_no_client_auth(),
         };
         let policy = Arc::new(self.policy);
+        // Streams (websocket upgrades) speak HTTP/1.1 only; the pooled client sets its
+        // own ALPN list on its copy.
+        let mut stream_tls = tls.clone();
+        stream_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let connector = PolicyConnector {
             policy: Arc::clone(&policy),
             connect_timeout: self.connect_timeout,
@@ -136,7 +140,7 @@ impl HttpClientBuilder {
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .wrap_connector(connector);
+            .wrap_connector(connector.clone());
         let http = LegacyClient::builder(TokioExecutor::new())
             .pool_idle_timeout(self.idle_timeout)
             .pool_max_idle_per_host(self.max_idle_per_host)
@@ -149,6 +153,8 @@ impl HttpClientBuilder {
                 policy,
                 timeout: self.timeout,
                 user_agent,
+                connector,
+                stream_tls: Arc::new(stream_tls),
             }),
         })
     }
@@ -166,6 +172,8 @@ struct Inner {
     policy: Arc<ConnectPolicy>,
     timeout: Duration,
     user_agent: header::HeaderValue,
+    connector: PolicyConnector,
+    stream_tls: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -293,6 +301,144 @@ impl HttpClient {
         let (parts, body) = res.into_parts();
         let body = read_body(body, max_bytes, Some(deadline), url).await?;
         Ok(http::Response::from_parts(parts, body))
+    }
+}
+
+impl HttpClient {
+    /// Opens a raw byte stream to the origin of `uri` (TCP, and TLS for `https`/`wss`),
+    /// with the connect policy checked on the URL and on every address, and the client's
+    /// connect timeout and TLS configuration (ALPN `http/1.1`). For protocols that
+    /// upgrade an HTTP/1.1 connection, such as websockets: `ws` and `wss` URLs are
+    /// checked as `http` and `https`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), atmo_http::Error> {
+    /// let client = atmo_http::HttpClient::new()?;
+    /// let uri: http::Uri = "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos".parse().map_err(|_| atmo_http::Error::Setup("uri".into()))?;
+    /// let _stream = client.connect_stream(&uri).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Policy refusals, [`Error::Dns`], [`Error::Connect`], [`Error::Tls`], [`Error::Url`].
+    pub async fn connect_stream(&self, uri: &http::Uri) -> Result<Stream, Error> {
+        let url = clip(&uri.to_string(), 512);
+        let tls = match uri.scheme_str() {
+            Some("https" | "wss") => true,
+            Some("http" | "ws") => false,
+            _ => {
+                return Err(Error::Url {
+                    url,
+                    reason: "the scheme is not http, https, ws or wss",
+                });
+            }
+        };
+        let host = uri.host().unwrap_or_default().to_owned();
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(if tls {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        });
+        parts.authority = uri.authority().cloned();
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+        let origin = http::Uri::from_parts(parts).map_err(|_| Error::Url {
+            url: url.clone(),
+            reason: "no host",
+        })?;
+        let tcp = self
+            .inner
+            .connector
+            .clone()
+            .connect(origin)
+            .await?
+            .into_inner();
+        if !tls {
+            return Ok(Stream::Plain(tcp));
+        }
+        let name = rustls::pki_types::ServerName::try_from(
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+        )
+        .map_err(|_| Error::Url {
+            url: url.clone(),
+            reason: "the host is not a valid TLS server name",
+        })?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.inner.stream_tls));
+        match tokio::time::timeout(
+            self.inner.connector.connect_timeout,
+            connector.connect(name, tcp),
+        )
+        .await
+        {
+            Ok(Ok(s)) => Ok(Stream::Tls(Box::new(s))),
+            Ok(Err(e)) => Err(Error::Tls {
+                host: clip(&host, 256),
+                message: e.to_string(),
+            }),
+            Err(_) => Err(Error::Timeout {
+                url,
+                what: "TLS handshake",
+                after: self.inner.connector.connect_timeout,
+            }),
+        }
+    }
+}
+
+/// A byte stream opened by [`HttpClient::connect_stream`]: plain TCP or TLS over TCP.
+#[derive(Debug)]
+pub enum Stream {
+    /// Plain TCP (`http`, `ws`).
+    Plain(tokio::net::TcpStream),
+    /// TLS over TCP (`https`, `wss`).
+    Tls(Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>),
+}
+
+impl tokio::io::AsyncRead for Stream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }
 

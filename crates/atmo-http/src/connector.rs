@@ -41,7 +41,7 @@ impl tower_service::Service<http::Uri> for PolicyConnector {
 }
 
 impl PolicyConnector {
-    async fn connect(self, uri: http::Uri) -> Result<TokioIo<TcpStream>, Error> {
+    pub(crate) async fn connect(self, uri: http::Uri) -> Result<TokioIo<TcpStream>, Error> {
         self.policy.check_uri(&uri)?;
         let host = uri
             .host()

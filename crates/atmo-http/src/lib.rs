@@ -55,4 +55,4 @@ pub use policy::ConnectPolicy;
 pub use transport::{Body, ResponseFuture, Transport, empty, full};
 
 #[cfg(feature = "client")]
-pub use client::{HttpClient, HttpClientBuilder, read_body};
+pub use client::{HttpClient, HttpClientBuilder, Stream, read_body};
