@@ -12,10 +12,11 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use atmo_api::com_atproto::repo::{create_record, upload_blob::UploadBlob};
 use atmo_data::{Cid, Value};
 use atmo_tests::refnet::RefNet;
 use atmo_tests::support::{atmo_bin, temp_dir};
-use atmo_xrpc::Client;
+use atmo_xrpc::{BinaryInput, Client};
 
 /// Runs `atmo ARGS` with the session file `session` and the given environment, stdin
 /// closed (or fed `stdin`).
@@ -73,6 +74,28 @@ async fn account(net: &RefNet) -> (Client, String, String, String) {
     (a.client, a.handle, a.password, a.did)
 }
 
+/// `createRecord` in the session's repo (a TID key unless `rkey`).
+async fn create(
+    client: &Client,
+    collection: &str,
+    rkey: Option<&str>,
+    record: &Value,
+) -> create_record::Output {
+    let did = client.auth().account_did().unwrap();
+    let mut input =
+        create_record::Input::new(did.into(), collection.parse().unwrap(), record.clone());
+    if let Some(k) = rkey {
+        input = input.with_rkey(k.parse().unwrap());
+    }
+    client.call(&input).await.unwrap()
+}
+
+/// `uploadBlob` of `data`; the blob reference.
+async fn upload(client: &Client, data: &[u8]) -> atmo_data::Blob {
+    let body = BinaryInput::new(data.to_vec()).content_type("application/octet-stream");
+    client.call((UploadBlob, body)).await.unwrap().blob
+}
+
 fn note(i: usize) -> Value {
     atmo_data::json::record_from_str(&format!(r#"{{"$type":"com.example.note","n":{i}}}"#)).unwrap()
 }
@@ -87,29 +110,17 @@ async fn login_and_reads_find_the_pds_by_resolution() {
 
     // Alice: one record and one blob, made with the library.
     let (alice, alice_handle, _, alice_did) = account(net).await;
-    let created = alice
-        .create_record("com.example.note", Some("one"), &note(1))
-        .await
-        .unwrap();
-    alice
-        .create_record("com.example.note", Some("two"), &note(2))
-        .await
-        .unwrap();
+    let created = create(&alice, "com.example.note", Some("one"), &note(1)).await;
+    create(&alice, "com.example.note", Some("two"), &note(2)).await;
     let data: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
-    let blob = alice
-        .upload_blob(data.clone().into(), "application/octet-stream")
-        .await
-        .unwrap();
+    let blob = upload(&alice, &data).await;
     let cid = Cid::for_raw(&data).to_string();
     let holder = atmo_data::json::record_from_str(&format!(
         r#"{{"$type":"com.example.blobholder","blob":{}}}"#,
         atmo_data::json::to_string(&blob.to_value())
     ))
     .unwrap();
-    alice
-        .create_record("com.example.blobholder", None, &holder)
-        .await
-        .unwrap();
+    create(&alice, "com.example.blobholder", None, &holder).await;
 
     // No session at all: another account's record by AT-URI with a handle authority.
     let nobody = dir.join("none.json");
@@ -270,10 +281,7 @@ async fn repo_export_by_handle_verifies() {
     let dir = temp_dir("export");
     let (alice, handle, _, did) = account(net).await;
     for i in 0..5 {
-        alice
-            .create_record("com.example.note", None, &note(i))
-            .await
-            .unwrap();
+        create(&alice, "com.example.note", None, &note(i)).await;
     }
 
     let nobody = dir.join("none.json");
@@ -351,25 +359,17 @@ async fn download_caps_bound_blobs_and_repos() {
         return;
     };
     let (alice, _, _, did) = account(net).await;
+    let did: atmo_syntax::Did = did.parse().unwrap();
     let data: Vec<u8> = (0..40_000u32).map(|i| (i % 249) as u8).collect();
-    let blob = alice
-        .upload_blob(data.clone().into(), "application/octet-stream")
-        .await
-        .unwrap();
+    let blob = upload(&alice, &data).await;
     let holder = atmo_data::json::record_from_str(&format!(
         r#"{{"$type":"com.example.blobholder","blob":{}}}"#,
         atmo_data::json::to_string(&blob.to_value())
     ))
     .unwrap();
-    alice
-        .create_record("com.example.blobholder", None, &holder)
-        .await
-        .unwrap();
+    create(&alice, "com.example.blobholder", None, &holder).await;
     for i in 0..20 {
-        alice
-            .create_record("com.example.note", None, &note(i))
-            .await
-            .unwrap();
+        create(&alice, "com.example.note", None, &note(i)).await;
     }
     let cid = Cid::for_raw(&data);
 

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use atmo_api::com_atproto::repo::put_record;
 use atmo_data::Cid;
 use atmo_tests::refnet::RefNet;
 use atmo_tests::support::{atmo_bin, temp_dir};
@@ -48,6 +49,18 @@ fn ok_json(out: &Output) -> serde_json::Value {
 async fn account(net: &RefNet) -> (Client, String) {
     let a = atmo_tests::support::test_account(&net.pds, "lx").await;
     (a.client, a.did)
+}
+
+/// `putRecord` of `record` at `rkey` of the schema collection in the session's repo.
+async fn put_schema(client: &Client, rkey: &str, record: &atmo_data::Value) -> put_record::Output {
+    let did = client.auth().account_did().unwrap();
+    let input = put_record::Input::new(
+        did.into(),
+        SCHEMA.parse().unwrap(),
+        rkey.parse().unwrap(),
+        record.clone(),
+    );
+    client.call(&input).await.unwrap()
 }
 
 /// A `com.atproto.lexicon.schema` record holding a record lexicon with this `id`.
@@ -201,13 +214,10 @@ async fn resolves_from_the_network_then_from_the_cache() {
     let nsid = "com.example.status.post";
     let (client, did) = account(net).await;
     let record = schema_record(nsid);
-    let put = client
-        .put_record(SCHEMA, nsid, &record, None)
-        .await
-        .unwrap();
+    let put = put_schema(&client, nsid, &record).await;
     // The CID the PDS reports is the record's DAG-CBOR CID.
     assert_eq!(
-        put.cid,
+        put.cid.as_str(),
         Cid::for_dag_cbor(&atmo_data::cbor::encode(&record)).to_string()
     );
     let dns = TestDns::start(HashMap::from([(
@@ -297,15 +307,12 @@ async fn network_failures_exit_1_and_cache_nothing() {
     };
     let (client, did) = account(net).await;
     // A record whose document names another NSID than its key.
-    client
-        .put_record(
-            SCHEMA,
-            "com.example.status.liar",
-            &schema_record("com.example.status.post"),
-            None,
-        )
-        .await
-        .unwrap();
+    put_schema(
+        &client,
+        "com.example.status.liar",
+        &schema_record("com.example.status.post"),
+    )
+    .await;
     let dns = TestDns::start(HashMap::from([(
         "_lexicon.status.example.com".to_owned(),
         vec![format!("did={did}")],

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use atmo_api::com_atproto::repo::{create_record, describe_repo};
 use atmo_identity::{Error as IdError, HandleSource, Resolver, ResolverConfig};
 use atmo_syntax::{Did, Handle};
 use atmo_tests::refnet::{RefNet, http_get, skip_if_disabled};
@@ -807,21 +808,20 @@ async fn describe_repo_answers_on_the_refnet() {
         ),
     ] {
         let value = atmo_data::json::record_from_str(text).unwrap();
-        acct.client.create_record(coll, None, &value).await.unwrap();
+        let input =
+            create_record::Input::new(acct.did.parse().unwrap(), coll.parse().unwrap(), value);
+        acct.client.call(&input).await.unwrap();
     }
     for repo in [&acct.did, &acct.handle] {
-        let d = acct.client.describe_repo(repo).await.unwrap();
-        let d: serde_json::Value = serde_json::from_str(&atmo_data::json::to_string(&d)).unwrap();
-        assert_eq!(d["did"], acct.did.as_str(), "{d}");
-        assert_eq!(d["handle"], acct.handle.as_str());
-        assert_eq!(d["handleIsCorrect"], true);
-        assert_eq!(d["didDoc"]["id"], acct.did.as_str());
-        let mut colls: Vec<&str> = d["collections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap())
-            .collect();
+        let params = describe_repo::Params::new(repo.parse().unwrap());
+        let d = acct.client.call(params).await.unwrap();
+        assert_eq!(d.did.as_str(), acct.did, "{d:?}");
+        assert_eq!(d.handle.as_str(), acct.handle);
+        assert!(d.handle_is_correct);
+        let doc: serde_json::Value =
+            serde_json::from_str(&atmo_data::json::to_string(&d.did_doc)).unwrap();
+        assert_eq!(doc["id"], acct.did.as_str());
+        let mut colls: Vec<&str> = d.collections.iter().map(|c| c.as_str()).collect();
         colls.sort_unstable();
         assert_eq!(colls, ["app.bsky.feed.post", "com.example.note"]);
     }

@@ -10,12 +10,18 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use atmo_api::com_atproto::repo::{
+    apply_writes, create_record, delete_record, describe_repo, get_record, list_records,
+    put_record, upload_blob::UploadBlob,
+};
+use atmo_api::com_atproto::sync::list_repos;
 use atmo_data::{Cid, Value};
+use atmo_syntax::{AtIdentifier, Did, Nsid, RecordKey};
 use atmo_tests::refnet::{RefNet, skip_if_disabled};
 use atmo_tests::support::{atmo_bin, temp_dir, unique};
 use atmo_xrpc::{
-    Client, Error, FileSessionStore, PasswordSession, RetryPolicy, SessionData, SessionStore,
-    WriteOp,
+    BinaryInput, Client, Error, FileSessionStore, PasswordSession, RetryPolicy, SessionData,
+    SessionStore,
 };
 use base64::Engine as _;
 use futures_util::TryStreamExt as _;
@@ -283,111 +289,115 @@ async fn sessions_records_and_pages() {
     assert!(matches!(e, Error::SessionExpired(_)), "{e}");
 
     // Records: create, get, put with swap, conflicting swap, delete.
-    let coll = "app.bsky.feed.post";
+    let me: AtIdentifier = s.did.clone().into();
+    let coll: Nsid = "app.bsky.feed.post".parse().unwrap();
     let a = client
-        .create_record(coll, None, &post("one"))
+        .call(create_record::Input::new(
+            me.clone(),
+            coll.clone(),
+            post("one"),
+        ))
         .await
         .unwrap();
-    let rkey = a.uri.rsplit('/').next().unwrap().to_owned();
-    let got = client
-        .get_record(s.did.as_str(), coll, &rkey, None)
-        .await
-        .unwrap();
+    let rkey = a.uri.rkey().unwrap().clone();
+    let get = get_record::Params::new(me.clone(), coll.clone(), rkey.clone());
+    let got = client.call(&get).await.unwrap();
     assert_eq!(got.value, post("one"));
-    assert_eq!(got.cid.as_deref(), Some(a.cid.as_str()));
+    assert_eq!(got.cid.as_ref(), Some(&a.cid));
     assert_eq!(
         Cid::for_dag_cbor(&atmo_data::cbor::encode(&got.value)).to_string(),
-        a.cid
+        a.cid.as_str()
     );
+    let put =
+        |text: &str| put_record::Input::new(me.clone(), coll.clone(), rkey.clone(), post(text));
     let b = client
-        .put_record(coll, &rkey, &post("two"), Some(&a.cid))
+        .call(put("two").with_swap_record(Some(a.cid.clone())))
         .await
         .unwrap();
     assert_ne!(a.cid, b.cid);
     let conflict = client
-        .put_record(coll, &rkey, &post("three"), Some(&a.cid))
+        .call(put("three").with_swap_record(Some(a.cid.clone())))
         .await
         .unwrap_err();
     assert!(
-        conflict.as_xrpc().is_some_and(|e| e.is_invalid_swap()),
+        conflict.is_endpoint(&put_record::Error::InvalidSwap),
         "{conflict}"
     );
     // swapRecord: null writes only where there is no record yet.
     let taken = client
-        .put_record_if_absent(coll, &rkey, &post("four"))
+        .call(put("four").with_swap_record(None))
         .await
         .unwrap_err();
     assert!(
-        taken.as_xrpc().is_some_and(|e| e.is_invalid_swap()),
+        taken.is_endpoint(&put_record::Error::InvalidSwap),
         "{taken}"
     );
-    let fresh_key = atmo_syntax::Tid::now().into_string();
+    let fresh_key: RecordKey = atmo_syntax::Tid::now().as_str().parse().unwrap();
     let c = client
-        .put_record_if_absent(coll, &fresh_key, &post("five"))
+        .call(
+            put_record::Input::new(me.clone(), coll.clone(), fresh_key.clone(), post("five"))
+                .with_swap_record(None),
+        )
         .await
         .unwrap();
-    assert!(c.uri.ends_with(&fresh_key), "{}", c.uri);
+    assert_eq!(c.uri.rkey(), Some(&fresh_key), "{}", c.uri);
     client
-        .delete_record(coll, &rkey, Some(&b.cid))
+        .call(
+            delete_record::Input::new(me.clone(), coll.clone(), rkey.clone())
+                .with_swap_record(b.cid.clone()),
+        )
         .await
         .unwrap();
-    let missing = client
-        .get_record(s.did.as_str(), coll, &rkey, None)
-        .await
-        .unwrap_err();
-    assert!(missing.is_not_found(), "{missing}");
+    let missing = client.call(&get).await.unwrap_err();
+    assert!(
+        missing.is_endpoint(&get_record::Error::RecordNotFound),
+        "{missing}"
+    );
 
     // applyWrites, then every page of listRecords with 2 per page.
-    let writes: Vec<WriteOp> = (0..5)
-        .map(|i| WriteOp::Create {
-            collection: "com.example.note".into(),
-            rkey: Some(format!("k{i}")),
-            value: note(i),
+    let notes: Nsid = "com.example.note".parse().unwrap();
+    let writes: Vec<apply_writes::InputWritesItem> = (0..5)
+        .map(|i| {
+            apply_writes::InputWritesItem::Create(Box::new(
+                apply_writes::Create::new(notes.clone(), note(i))
+                    .with_rkey(format!("k{i}").parse().unwrap()),
+            ))
         })
         .collect();
-    client.apply_writes(&writes).await.unwrap();
-    let all: Vec<_> = client
-        .list_records(s.did.as_str(), "com.example.note", Some(2))
-        .try_collect()
+    client
+        .call(apply_writes::Input::new(me.clone(), writes))
         .await
         .unwrap();
-    let mut keys: Vec<&str> = all
+    let list = list_records::Params::new(me.clone(), notes.clone()).with_limit(2);
+    let pages: Vec<_> = client.paginate(list.clone()).try_collect().await.unwrap();
+    let mut keys: Vec<&str> = pages
         .iter()
-        .map(|r| r.uri.rsplit('/').next().unwrap())
+        .flat_map(|p| &p.records)
+        .map(|r| r.uri.rkey().unwrap().as_str())
         .collect();
     keys.sort_unstable();
     assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
-    let page = client
-        .list_records_page(s.did.as_str(), "com.example.note", Some(2), None)
-        .await
-        .unwrap();
-    assert_eq!(page.items.len(), 2);
+    let page = client.call(&list).await.unwrap();
+    assert_eq!(page.records.len(), 2);
     assert!(page.cursor.is_some());
 
     // describeRepo: the PDS resolves the DID itself (through the local PLC).
-    let desc = client.describe_repo(s.did.as_str()).await.unwrap();
-    assert_eq!(
-        desc.get("did").and_then(Value::as_str),
-        Some(s.did.as_str())
-    );
-    assert_eq!(
-        desc.get("handle").and_then(Value::as_str),
-        Some(handle.as_str())
-    );
-    assert_eq!(
-        desc.get("handleIsCorrect").and_then(Value::as_bool),
-        Some(true)
-    );
-    let colls = atmo_data::json::to_string(desc.get("collections").unwrap());
-    assert!(colls.contains("com.example.note"), "{colls}");
-    let repos: Vec<Value> = client.list_repos(Some(1)).try_collect().await.unwrap();
-    assert!(
-        repos
-            .iter()
-            .any(|r| r.get("did").and_then(Value::as_str) == Some(s.did.as_str()))
-    );
+    let desc = client
+        .call(describe_repo::Params::new(me.clone()))
+        .await
+        .unwrap();
+    assert_eq!(desc.did, s.did);
+    assert_eq!(desc.handle.as_str(), handle.as_str());
+    assert!(desc.handle_is_correct);
+    assert!(desc.collections.contains(&notes), "{:?}", desc.collections);
+    let repos: Vec<_> = client
+        .paginate(list_repos::Params::new().with_limit(1))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(repos.iter().flat_map(|p| &p.repos).any(|r| r.did == s.did));
     let car = client
-        .get_repo(s.did.as_str(), None)
+        .get_repo(&s.did, None)
         .await
         .unwrap()
         .to_vec()
@@ -395,14 +405,19 @@ async fn sessions_records_and_pages() {
         .unwrap();
     assert!(car.len() > 100, "a CAR of {} bytes", car.len());
 
-    // Logout forgets it everywhere; writes then fail with NoSession.
+    // Logout forgets it everywhere; writes then fail.
     session.logout().await.unwrap();
     assert!(store.load().unwrap().is_none());
     let e = client
-        .create_record(coll, None, &post("x"))
+        .call(create_record::Input::new(
+            me.clone(),
+            coll.clone(),
+            post("x"),
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::NoSession), "{e}");
+    // Typed calls send the token when there is one: with none left, the PDS refuses.
+    assert!(e.as_xrpc().is_some_and(|x| x.is_auth_required()), "{e}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -414,12 +429,10 @@ async fn blobs_round_trip_and_corruption_is_caught() {
     let proxy = Proxy::start(net.pds_port().unwrap());
     let public = dev(&proxy.url).build().unwrap();
     let (client, session, _, _) = new_account(&public).await;
-    let did = session.did().to_string();
+    let did: Did = session.did().clone();
     let data: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
-    let blob = client
-        .upload_blob(data.clone().into(), "application/octet-stream")
-        .await
-        .unwrap();
+    let body = BinaryInput::new(data.clone()).content_type("application/octet-stream");
+    let blob = client.call((UploadBlob, body)).await.unwrap().blob;
     assert_eq!(blob.cid, Cid::for_raw(&data));
     assert_eq!(blob.size, Some(data.len() as u64));
     // Only blobs a record refers to are served.
@@ -429,10 +442,14 @@ async fn blobs_round_trip_and_corruption_is_caught() {
         m.insert("blob", b.to_value());
         Value::Map(m)
     };
-    client
-        .create_record("com.example.blobholder", None, &holder(&blob))
-        .await
-        .unwrap();
+    let hold = |b: &atmo_data::Blob| {
+        create_record::Input::new(
+            did.clone().into(),
+            "com.example.blobholder".parse().unwrap(),
+            holder(b),
+        )
+    };
+    client.call(hold(&blob)).await.unwrap();
 
     let back = client
         .get_blob(&did, &blob.cid)
@@ -453,10 +470,7 @@ async fn blobs_round_trip_and_corruption_is_caught() {
         .await
         .unwrap();
     assert_eq!(b2.cid, Cid::for_raw(&more));
-    direct
-        .create_record("com.example.blobholder", None, &holder(&b2))
-        .await
-        .unwrap();
+    direct.call(hold(&b2)).await.unwrap();
     let back2 = direct
         .get_blob(&did, &b2.cid)
         .await

@@ -2,6 +2,7 @@
 //! --oauth`, DPoP-bound, refreshed and nonce-retried by atmo-oauth) wins over an
 //! app-password session (`atmo login`).
 
+use atmo_syntax::Did;
 use atmo_xrpc::Client;
 
 use crate::cmd::GlobalArgs;
@@ -18,12 +19,21 @@ pub(crate) async fn session_client(global: &GlobalArgs) -> Result<Client, CliErr
     Ok(net::password_session(global).await?.0)
 }
 
+/// The DID of the account whose session `client` carries (the repository that writes
+/// go to), or the exit-1 error of a call that needs a session.
+pub(crate) fn session_did(client: &Client) -> Result<Did, CliError> {
+    client
+        .auth()
+        .account_did()
+        .ok_or_else(|| net::xrpc_err(atmo_xrpc::Error::NoSession))
+}
+
 /// Where to read an account's data ([`net::read_target`]); the OAuth session is attached
 /// when the client talks to its PDS.
 pub(crate) async fn read_target(
     identifier: &str,
     global: &GlobalArgs,
-) -> Result<(Client, String), CliError> {
+) -> Result<(Client, Did), CliError> {
     let (client, did) = net::read_target(identifier, global).await?;
     if let Some(s) = crate::cmd::oauth::session(global)?
         && s.pds().trim_end_matches('/') == client.base()

@@ -6,10 +6,11 @@
 
 use std::net::SocketAddr;
 
+use atmo_api::com_atproto::repo::get_record;
 use atmo_data::Cid;
 use atmo_identity::{Resolver, ResolverConfig};
 use atmo_lexicon::{Error as LexError, Fetched, LexiconFetcher, SCHEMA_COLLECTION};
-use atmo_syntax::Nsid;
+use atmo_syntax::{Nsid, RecordKey};
 
 use crate::cmd::GlobalArgs;
 use crate::net;
@@ -51,28 +52,30 @@ impl NetFetcher {
             .map_err(|e| e.to_string())?;
         let client = net::client_for(&pds, &self.global).map_err(|e| e.to_string())?;
         let uri = format!("at://{did}/{SCHEMA_COLLECTION}/{nsid}");
-        let out = client
-            .get_record(did.as_str(), SCHEMA_COLLECTION, nsid.as_str(), None)
-            .await
-            .map_err(|e| {
-                if e.is_not_found() {
-                    format!("{pds} has no record {uri}")
-                } else {
-                    format!("getRecord {uri} on {pds}: {e}")
-                }
-            })?;
+        let collection = Nsid::new(SCHEMA_COLLECTION).map_err(|e| e.to_string())?;
+        let rkey = RecordKey::new(nsid.as_str()).map_err(|e| format!("{uri}: {e}"))?;
+        let params = get_record::Params::new(did.clone().into(), collection, rkey);
+        let out = client.call(&params).await.map_err(|e| {
+            let e = atmo_xrpc::Error::from(e);
+            if e.is_not_found() {
+                format!("{pds} has no record {uri}")
+            } else {
+                format!("getRecord {uri} on {pds}: {e}")
+            }
+        })?;
         let computed = Cid::for_dag_cbor(&atmo_data::cbor::encode(&out.value));
         let cid = match &out.cid {
             Some(c) => {
-                let reported = Cid::parse(c)
-                    .map_err(|e| format!("{uri}: {pds} reported an invalid CID {c:?}: {e}"))?;
+                let reported = Cid::parse(c.as_str()).map_err(|e| {
+                    format!("{uri}: {pds} reported an invalid CID {:?}: {e}", c.as_str())
+                })?;
                 if reported != computed {
                     return Err(format!(
                         "{uri}: the record does not match its CID (reported {c}, computed \
                          {computed})"
                     ));
                 }
-                c.clone()
+                c.as_str().to_owned()
             }
             None => computed.to_string(),
         };

@@ -149,7 +149,7 @@ pub(crate) async fn pds_for(
 pub(crate) async fn read_target(
     identifier: &str,
     global: &GlobalArgs,
-) -> Result<(Client, String), CliError> {
+) -> Result<(Client, Did), CliError> {
     let id = parse_identifier(identifier)?;
     let session = stored_session()?;
     let own = session.as_ref().filter(|s| {
@@ -158,23 +158,22 @@ pub(crate) async fn read_target(
     let (pds, did) = match (&global.pds, own) {
         (Some(pds), _) => {
             let did = match (&id, own) {
-                (AtIdentifier::Did(d), _) => d.to_string(),
-                (AtIdentifier::Handle(_), Some(s)) => s.did.to_string(),
+                (AtIdentifier::Did(d), _) => d.clone(),
+                (AtIdentifier::Handle(_), Some(s)) => s.did.clone(),
                 (AtIdentifier::Handle(h), None) => match &global.handle_resolver {
                     Some(_) => resolver(global)?
                         .resolve_handle(h)
                         .await
-                        .map_err(|e| CliError::failed(format!("cannot resolve {h}: {e}")))?
-                        .to_string(),
+                        .map_err(|e| CliError::failed(format!("cannot resolve {h}: {e}")))?,
                     None => resolve_handle_on(pds, h.as_str(), global).await?,
                 },
             };
             (pds.clone(), did)
         }
-        (None, Some(s)) => (s.pds.clone(), s.did.to_string()),
+        (None, Some(s)) => (s.pds.clone(), s.did.clone()),
         (None, None) => {
             let (did, pds) = pds_for(identifier, global).await?;
-            (pds, did.to_string())
+            (pds, did)
         }
     };
     let mut client = client_for(&pds, global)?;
@@ -185,11 +184,7 @@ pub(crate) async fn read_target(
 }
 
 /// `com.atproto.identity.resolveHandle` on the service at `pds`.
-async fn resolve_handle_on(
-    pds: &str,
-    handle: &str,
-    global: &GlobalArgs,
-) -> Result<String, CliError> {
+async fn resolve_handle_on(pds: &str, handle: &str, global: &GlobalArgs) -> Result<Did, CliError> {
     let client = client_for(pds, global)?;
     let req = XrpcRequest::query("com.atproto.identity.resolveHandle")
         .map_err(xrpc_err)?
@@ -202,8 +197,7 @@ async fn resolve_handle_on(
         .map_err(xrpc_err)?;
     v.get("did")
         .and_then(|d| d.as_str())
-        .filter(|d| Did::new(d).is_ok())
-        .map(str::to_owned)
+        .and_then(|d| Did::new(d).ok())
         .ok_or_else(|| CliError::failed(format!("{handle}: {pds} answered without a DID")))
 }
 

@@ -17,10 +17,12 @@
 //! - The `client` feature (default): [`Client`] over the shared transport of `atmo-http`
 //!   (hyper + rustls, one connect policy: https and public addresses only unless allowed,
 //!   checked on every connection), with deadlines, body caps, a tracing span per call,
-//!   rate-limit tracking and an optional wait-and-retry on 429; pagination streams; blob
-//!   upload and CID-checked download streams; record and repo helpers; typed calls
+//!   rate-limit tracking and an optional wait-and-retry on 429; typed calls
 //!   ([`Client::call`], [`Client::call_endpoint`]) and typed pagination
-//!   ([`Client::paginate`]).
+//!   ([`Client::paginate`]) of the endpoints atmo-api generates; and the streamed
+//!   transfers a typed call cannot do, since it reads the whole body: CID-checked blob
+//!   download ([`Client::get_blob`]), repository download ([`Client::get_repo`]) and
+//!   blob upload from a reader ([`Client::upload_blob_reader`]).
 //! - Authentication is a plug-in: the client holds an [`Auth`] that authorizes each
 //!   request and sees each answer (to refresh, or to learn a DPoP nonce, and retry).
 //!   [`NoAuth`] for public calls; [`PasswordSession`] for app passwords (one refresh in
@@ -71,9 +73,9 @@ mod client;
 #[cfg(feature = "client")]
 mod pagination;
 #[cfg(feature = "client")]
-mod repo;
-#[cfg(feature = "client")]
 mod session;
+#[cfg(feature = "client")]
+mod transfer;
 #[cfg(feature = "client")]
 mod typed;
 
@@ -97,7 +99,5 @@ pub use client::{
 };
 #[cfg(feature = "client")]
 pub use pagination::{Page, paginate};
-#[cfg(feature = "client")]
-pub use repo::{BlobRef, CreatedRecord, ListedRecord, RecordOutput, WriteOp};
 #[cfg(feature = "client")]
 pub use session::{FileSessionStore, PasswordSession, SessionData, SessionStore, StoreGuard};

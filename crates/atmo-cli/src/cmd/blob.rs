@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use atmo_api::com_atproto::repo::upload_blob::UploadBlob;
+use atmo_xrpc::BinaryInput;
+
 use super::GlobalArgs;
 use crate::account::{read_target, session_client};
 use crate::error::CliError;
@@ -48,11 +51,12 @@ pub(crate) fn run(args: BlobArgs, global: &GlobalArgs) -> Result<(), CliError> {
             BlobCommand::Upload { file, mime, json } => {
                 let data = read_input(Some(&file))?;
                 let client = session_client(global).await?;
-                let blob = client
-                    .upload_blob(data.into(), &mime)
+                let body = BinaryInput::new(data).content_type(mime);
+                let out = client
+                    .call((UploadBlob, body))
                     .await
-                    .map_err(xrpc_err)?;
-                let v = blob.to_value();
+                    .map_err(|e| xrpc_err(e.into()))?;
+                let v = out.blob.to_value();
                 if json {
                     println(&atmo_data::json::to_string(&v))
                 } else {

@@ -17,7 +17,7 @@ pub(crate) fn export(handle_or_did: &str, out: &Path, global: &GlobalArgs) -> Re
     runtime()?.block_on(async {
         let (client, did) = read_target(handle_or_did, global).await?;
         let stream = client.get_repo(&did, None).await.map_err(xrpc_err)?;
-        let progress = Progress::new(did.clone(), stream.content_length());
+        let progress = Progress::new(did.to_string(), stream.content_length());
         download(stream, out, progress).await
     })
 }

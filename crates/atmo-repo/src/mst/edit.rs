@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use atmo_data::Cid;
 
-use super::{EntryData, NodeData, check_key, common_prefix_len, key_layer, load_node};
+use super::check::load_node;
+use super::layer::{check_key, common_prefix_len, key_layer};
+use super::node::{EntryData, NodeData};
 use crate::error::MstError;
 use crate::store::BlockStore;
 

@@ -4,7 +4,8 @@ use std::collections::HashSet;
 
 use atmo_data::Cid;
 
-use super::{Mst, load_node};
+use super::check::load_node;
+use super::walk::Mst;
 use crate::error::MstError;
 use crate::store::BlockStore;
 
