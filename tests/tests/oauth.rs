@@ -622,6 +622,36 @@ async fn cli_login_whoami_logout() {
     assert_eq!(v["handle"], acct.handle.as_str());
     assert!(v["scope"].as_str().unwrap().contains("atproto"), "{v}");
 
+    // Commands that need a session use the OAuth one (DPoP, the PDS's nonce retry).
+    let note = state.join("note.json");
+    std::fs::write(&note, r#"{"$type":"com.example.note","text":"via oauth"}"#).unwrap();
+    let out = atmo(&[
+        "record",
+        "create",
+        "com.example.note",
+        note.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uri = v["uri"].as_str().unwrap().to_owned();
+    assert!(
+        uri.starts_with(&format!("at://{}/com.example.note/", acct.did)),
+        "{uri}"
+    );
+    let out = atmo(&["record", "get", &uri]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("via oauth"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let out = atmo(&["logout"]).output().unwrap();
     assert!(
         out.status.success(),
