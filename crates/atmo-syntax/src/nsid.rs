@@ -1,5 +1,6 @@
 //! Namespaced identifiers (NSIDs) naming lexicons, collections and XRPC methods.
 
+use crate::charset;
 use crate::handle::label_ok;
 use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
@@ -129,7 +130,7 @@ impl Nsid {
     }
 }
 
-fn validate(s: &str) -> Result<(), NsidError> {
+pub(crate) fn validate(s: &str) -> Result<(), NsidError> {
     let bytes = s.as_bytes();
     if bytes.is_empty() {
         return Err(NsidError::Empty);
@@ -140,10 +141,7 @@ fn validate(s: &str) -> Result<(), NsidError> {
             max: Nsid::MAX_LEN,
         });
     }
-    if let Some(at) = bytes
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
-    {
+    if let Some(at) = charset::first_outside(bytes, charset::DOMAIN) {
         return Err(NsidError::BadChar {
             at,
             ch: char_at(s, at),
