@@ -184,7 +184,8 @@ fn validate(s: &str) -> Result<(), LanguageError> {
     if !primary.iter().all(u8::is_ascii_lowercase) {
         return Err(LanguageError::BadPrimary);
     }
-    if GRANDFATHERED.iter().any(|g| g.eq_ignore_ascii_case(s)) {
+    // The grandfathered tags are 5 to 11 bytes long.
+    if (5..=11).contains(&s.len()) && GRANDFATHERED.iter().any(|g| g.eq_ignore_ascii_case(s)) {
         return Ok(());
     }
     if !(2..=3).contains(&primary.len()) {
