@@ -327,8 +327,10 @@ fn offset(at: usize) -> u16 {
 
 type Parts = (AtIdentifier, Option<Nsid>, Option<RecordKey>);
 
-/// Validates `s` in one pass over its bytes (plus each part's own check), allocating
-/// nothing.
+/// Validates `s`, allocating nothing: the parts are found with `memchr`-style searches
+/// for `/` and checked by their own validators. None of those accepts `?` or `#`, so a
+/// URI whose parts are all valid has neither; only on an error is the string searched
+/// for them (a query or fragment is reported first, wherever it is).
 fn parse(s: &str) -> Result<Offsets, AtUriError> {
     if s.len() > AtUri::MAX_LEN {
         return Err(AtUriError::TooLong {
@@ -336,31 +338,25 @@ fn parse(s: &str) -> Result<Offsets, AtUriError> {
             max: AtUri::MAX_LEN,
         });
     }
-    let bytes = s.as_bytes();
-    let Some(rest) = bytes.strip_prefix(PREFIX.as_bytes()) else {
+    if !s.starts_with(PREFIX) {
         return Err(AtUriError::BadScheme);
-    };
-    // The first three '/' after the prefix; any '?' or '#' is an error.
-    let mut slashes = [s.len(); 3];
-    let mut n = 0;
-    for (i, &b) in rest.iter().enumerate() {
-        match b {
-            b'/' => {
-                if let Some(slot) = slashes.get_mut(n) {
-                    *slot = PREFIX.len() + i;
-                }
-                n += 1;
-            }
-            b'?' | b'#' => {
-                return Err(AtUriError::QueryOrFragment {
-                    at: PREFIX.len() + i,
-                });
-            }
-            _ => {}
-        }
     }
-    let [s1, s2, s3] = slashes;
+    parse_parts(s).map_err(|e| match s.bytes().position(|b| b == b'?' || b == b'#') {
+        Some(at) => AtUriError::QueryOrFragment { at },
+        None => e,
+    })
+}
+
+/// The end of `s` or the next `/` from `from`.
+fn next_slash(s: &str, from: usize) -> usize {
+    s.get(from..)
+        .and_then(|rest| rest.find('/'))
+        .map_or(s.len(), |i| from + i)
+}
+
+fn parse_parts(s: &str) -> Result<Offsets, AtUriError> {
     let at = PREFIX.len();
+    let s1 = next_slash(s, at);
     let authority = s.get(at..s1).unwrap_or_default();
     let did = authority.starts_with("did:");
     let checked = if did {
@@ -372,6 +368,7 @@ fn parse(s: &str) -> Result<Offsets, AtUriError> {
     let mut coll_end = s1;
     if s1 < s.len() {
         let at = s1 + 1;
+        let s2 = next_slash(s, at);
         let seg = s.get(at..s2).unwrap_or_default();
         if seg.is_empty() {
             return Err(AtUriError::EmptySegment { at });
@@ -380,6 +377,7 @@ fn parse(s: &str) -> Result<Offsets, AtUriError> {
         coll_end = s2;
         if s2 < s.len() {
             let at = s2 + 1;
+            let s3 = next_slash(s, at);
             let seg = s.get(at..s3).unwrap_or_default();
             if seg.is_empty() {
                 return Err(AtUriError::EmptySegment { at });
