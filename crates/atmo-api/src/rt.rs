@@ -19,6 +19,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// list of calls, which keeps atmo-api quick to compile.
 pub struct MapSer<M> {
     map: M,
+    /// `$type` was written by [`Self::record_type`].
+    typed: bool,
 }
 
 impl<M: SerializeMap> MapSer<M> {
@@ -29,7 +31,21 @@ impl<M: SerializeMap> MapSer<M> {
     pub fn new<S: Serializer<SerializeMap = M, Error = M::Error>>(s: S) -> Result<Self, M::Error> {
         Ok(Self {
             map: s.serialize_map(None)?,
+            typed: false,
         })
+    }
+
+    /// Writes a record's `$type` (`nsid`) if it was read with one (`has`).
+    ///
+    /// # Errors
+    /// Whatever the serializer reports.
+    pub fn record_type(&mut self, has: bool, nsid: &'static str) -> Result<(), M::Error> {
+        self.typed = has;
+        if has {
+            self.map.serialize_entry("$type", nsid)
+        } else {
+            Ok(())
+        }
     }
 
     /// Writes a field (a required one: `None` of a nullable field is written as null).
@@ -57,7 +73,10 @@ impl<M: SerializeMap> MapSer<M> {
     /// Whatever the serializer reports.
     pub fn end(mut self, extra: &BTreeMap<String, Value>) -> Result<M::Ok, M::Error> {
         for (k, v) in extra {
-            self.map.serialize_entry(k, v)?;
+            // A `$type` put in `extra` by hand beside the one written above is left out.
+            if !(self.typed && k == "$type") {
+                self.map.serialize_entry(k, v)?;
+            }
         }
         self.map.end()
     }
@@ -112,6 +131,10 @@ pub trait Object: Sized {
     /// [`MapDe::field`] gives an index into this list.
     const FIELDS: &'static [&'static str];
 
+    /// A record's NSID: a `$type` equal to it is not kept in `extra` but noted
+    /// ([`MapDe::had_type`]). Empty (the default) for other objects.
+    const TYPE: &'static str = "";
+
     /// Reads the object from its map.
     ///
     /// # Errors
@@ -138,6 +161,8 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
         T::read(MapDe {
             map,
             fields: T::FIELDS,
+            record_type: T::TYPE,
+            had_type: false,
             cur: "",
             hint: 0,
             extra: BTreeMap::new(),
@@ -150,6 +175,10 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
 pub struct MapDe<'de, A> {
     map: A,
     fields: &'static [&'static str],
+    /// [`Object::TYPE`].
+    record_type: &'static str,
+    /// A `$type` equal to `record_type` was read.
+    had_type: bool,
     /// The field whose value is read next (for messages).
     cur: &'static str,
     /// Where the search for the next key starts.
@@ -160,6 +189,8 @@ pub struct MapDe<'de, A> {
 
 enum Key {
     Field(usize),
+    /// `$type` (no allocation).
+    Type,
     Other(String),
 }
 
@@ -205,12 +236,14 @@ impl Visitor<'_> for KeySeed {
     fn visit_str<E: de::Error>(self, k: &str) -> Result<Key, E> {
         Ok(match self.find(k) {
             Some(i) => Key::Field(i),
+            None if same(k, "$type") => Key::Type,
             None => Key::Other(k.to_owned()),
         })
     }
     fn visit_string<E: de::Error>(self, k: String) -> Result<Key, E> {
         Ok(match self.find(&k) {
             Some(i) => Key::Field(i),
+            None if same(&k, "$type") => Key::Type,
             None => Key::Other(k),
         })
     }
@@ -238,9 +271,28 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
                     self.hint = i + 1;
                     return Ok(Some(i));
                 }
+                Some(Key::Type) => self.dollar_type()?,
                 Some(Key::Other(k)) => self.other(k)?,
             }
         }
+    }
+
+    /// A `$type`: a record's own is noted, any other kept in `extra`.
+    #[inline(never)]
+    fn dollar_type(&mut self) -> Result<(), A::Error> {
+        let v: Value = self.map.next_value()?;
+        let Some(t) = v.as_str().filter(|t| !t.is_empty()) else {
+            return Err(de::Error::custom("$type must be a non-empty string"));
+        };
+        if self.had_type || self.extra.contains_key("$type") {
+            return Err(de::Error::custom("duplicate key \"$type\""));
+        }
+        if !self.record_type.is_empty() && same(t, self.record_type) {
+            self.had_type = true;
+        } else {
+            self.extra.insert("$type".to_owned(), v);
+        }
+        Ok(())
     }
 
     #[inline(never)]
@@ -328,6 +380,12 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
                 self.fields.get(i).copied().unwrap_or_default()
             ))),
         }
+    }
+
+    /// Whether the object's own `$type` ([`Object::TYPE`]) was read.
+    #[inline]
+    pub fn had_type(&self) -> bool {
+        self.had_type
     }
 
     /// The unknown fields, kept as found.
