@@ -186,23 +186,42 @@ const POW10: [u32; 10] = [
 /// if the first 19 bytes are not of that shape.
 #[inline]
 fn fixed_prefix(b: &[u8]) -> Option<[u32; 6]> {
-    let p = b.first_chunk::<19>()?;
-    if p[4] != b'-' || p[7] != b'-' || p[10] != b'T' || p[13] != b':' || p[16] != b':' {
+    let &[
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        m0,
+        m1,
+        b'-',
+        d0,
+        d1,
+        b'T',
+        h0,
+        h1,
+        b':',
+        i0,
+        i1,
+        b':',
+        s0,
+        s1,
+    ] = b.first_chunk::<19>()?
+    else {
+        return None;
+    };
+    let d = [y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, i0, i1, s0, s1].map(|c| c.wrapping_sub(b'0'));
+    if d.iter().any(|&v| v > 9) {
         return None;
     }
-    let d = |i: usize| -> u32 { u32::from(p.get(i).copied().unwrap_or(0).wrapping_sub(b'0')) };
-    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-    if digits.iter().any(|&i| d(i) > 9) {
-        return None;
-    }
-    let two = |i: usize| d(i) * 10 + d(i + 1);
+    let [y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, i0, i1, s0, s1] = d.map(u32::from);
     Some([
-        two(0) * 100 + two(2),
-        two(5),
-        two(8),
-        two(11),
-        two(14),
-        two(17),
+        y0 * 1000 + y1 * 100 + y2 * 10 + y3,
+        m0 * 10 + m1,
+        d0 * 10 + d1,
+        h0 * 10 + h1,
+        i0 * 10 + i1,
+        s0 * 10 + s1,
     ])
 }
 
