@@ -391,6 +391,15 @@ fn a_records_own_type_is_noted_not_kept_in_extra() {
         let e = atmo_data::from_json::<feed::like::Record>(json).unwrap_err();
         assert!(e.to_string().contains("duplicate"), "{e}");
     }
+    // A `$type` that is not a non-empty string is refused.
+    for json in [
+        r#"{"$type": 5}"#,
+        r#"{"$type": ""}"#,
+        r#"{"$type": {"a": 1}}"#,
+    ] {
+        let e = atmo_data::from_json::<feed::like::Record>(json).unwrap_err();
+        assert!(e.to_string().contains("$type"), "{e}");
+    }
     // A `$type` also put in `extra` by hand is written once.
     let mut like = like;
     like.has_type = true;

@@ -280,17 +280,16 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
     /// A `$type`: a record's own is noted, any other kept in `extra`.
     #[inline(never)]
     fn dollar_type(&mut self) -> Result<(), A::Error> {
-        let v: Value = self.map.next_value()?;
-        let Some(t) = v.as_str().filter(|t| !t.is_empty()) else {
-            return Err(de::Error::custom("$type must be a non-empty string"));
-        };
+        let t = self.map.next_value_seed(TypeValue(self.record_type))?;
         if self.had_type || self.extra.contains_key("$type") {
             return Err(de::Error::custom("duplicate key \"$type\""));
         }
-        if !self.record_type.is_empty() && same(t, self.record_type) {
-            self.had_type = true;
-        } else {
-            self.extra.insert("$type".to_owned(), v);
+        match t {
+            None => self.had_type = true,
+            Some(t) => drop(
+                self.extra
+                    .insert("$type".to_owned(), Value::String(t.into())),
+            ),
         }
         Ok(())
     }
@@ -391,6 +390,67 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
     /// The unknown fields, kept as found.
     pub fn rest(self) -> BTreeMap<String, Value> {
         self.extra
+    }
+}
+
+/// The value of a `$type` key: `None` if it is the record's own type (the seed's
+/// `&str`, empty for objects that are not records), else the string. Anything but a
+/// non-empty string is an error.
+struct TypeValue(&'static str);
+
+impl<'de> DeserializeSeed<'de> for TypeValue {
+    type Value = Option<String>;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl TypeValue {
+    #[cold]
+    fn bad<E: de::Error>() -> E {
+        E::custom("$type must be a non-empty string")
+    }
+}
+
+impl<'de> Visitor<'de> for TypeValue {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a non-empty string")
+    }
+    #[inline]
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        if v.is_empty() {
+            Err(Self::bad())
+        } else if !self.0.is_empty() && same(v, self.0) {
+            Ok(None)
+        } else {
+            Ok(Some(v.to_owned()))
+        }
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        Err(Self::bad())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        Err(Self::bad())
     }
 }
 
