@@ -37,7 +37,8 @@ use crate::{
 pub struct AtUri {
     uri: String,
     at: Offsets,
-    parts: OnceLock<Parts>,
+    /// The typed parts, built on first use (boxed: the URI stays small).
+    parts: OnceLock<Box<Parts>>,
 }
 
 /// Where the parts of a valid URI end (byte offsets; [`AtUri::MAX_LEN`] fits in `u16`).
@@ -217,7 +218,7 @@ impl AtUri {
         Ok(Self {
             uri,
             at,
-            parts: OnceLock::from((authority, collection, rkey)),
+            parts: OnceLock::from(Box::new((authority, collection, rkey))),
         })
     }
 
@@ -234,7 +235,8 @@ impl AtUri {
     }
 
     fn parts(&self) -> &Parts {
-        self.parts.get_or_init(|| self.at.parts(&self.uri))
+        self.parts
+            .get_or_init(|| Box::new(self.at.parts(&self.uri)))
     }
 
     /// The authority: the repository's DID or handle.
@@ -283,7 +285,7 @@ impl AtUri {
     #[must_use]
     pub fn into_parts(self) -> (AtIdentifier, Option<Nsid>, Option<RecordKey>) {
         match self.parts.into_inner() {
-            Some(parts) => parts,
+            Some(parts) => *parts,
             None => self.at.parts(&self.uri),
         }
     }
@@ -514,7 +516,7 @@ impl TryFrom<AtUri> for RecordUri {
         let at = uri.at;
         let s = uri.uri;
         let (authority, collection, rkey) = match uri.parts.into_inner() {
-            Some(parts) => parts,
+            Some(parts) => *parts,
             None => at.parts(&s),
         };
         let uri = s;
@@ -541,7 +543,7 @@ impl From<RecordUri> for AtUri {
         Self {
             uri: uri.uri,
             at,
-            parts: OnceLock::from(parts),
+            parts: OnceLock::from(Box::new(parts)),
         }
     }
 }
