@@ -362,3 +362,47 @@ fn unions_find_type_after_other_keys_and_errors_name_the_field() {
     .to_string();
     assert!(e.contains("text"), "{e}");
 }
+
+#[test]
+fn a_records_own_type_is_noted_not_kept_in_extra() {
+    let with = r#"{"$type": "app.bsky.feed.like", "createdAt": "2024-01-01T00:00:00Z",
+        "subject": {"uri": "at://did:plc:z72i7hdynmk6r22z27h6tvur/app.bsky.feed.post/3k",
+                    "cid": "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"}}"#;
+    let v = atmo_data::json::from_str(with).unwrap();
+    let like = round_trip!(feed::like::Record, &cbor::encode(&v));
+    assert!(like.has_type && like.extra.is_empty());
+    // Without `$type`, or with another one (kept in `extra`): written back as read.
+    let Value::Map(mut m) = v else { panic!() };
+    m.remove("$type");
+    let like = round_trip!(feed::like::Record, &cbor::encode(&Value::Map(m.clone())));
+    assert!(!like.has_type && like.extra.is_empty());
+    m.insert("$type", Value::from("com.example.like"));
+    let like = round_trip!(feed::like::Record, &cbor::encode(&Value::Map(m.clone())));
+    assert!(!like.has_type);
+    assert_eq!(
+        like.extra.get("$type"),
+        Some(&Value::from("com.example.like"))
+    );
+    // Two `$type`s are refused, the record's own or not.
+    for json in [
+        r#"{"$type": "app.bsky.feed.like", "$type": "app.bsky.feed.like"}"#,
+        r#"{"$type": "x.y.z", "$type": "app.bsky.feed.like"}"#,
+    ] {
+        let e = atmo_data::from_json::<feed::like::Record>(json).unwrap_err();
+        assert!(e.to_string().contains("duplicate"), "{e}");
+    }
+    // A `$type` that is not a non-empty string is refused.
+    for json in [
+        r#"{"$type": 5}"#,
+        r#"{"$type": ""}"#,
+        r#"{"$type": {"a": 1}}"#,
+    ] {
+        let e = atmo_data::from_json::<feed::like::Record>(json).unwrap_err();
+        assert!(e.to_string().contains("$type"), "{e}");
+    }
+    // A `$type` also put in `extra` by hand is written once.
+    let mut like = like;
+    like.has_type = true;
+    let again: Value = atmo_data::from_cbor(&atmo_data::to_cbor(&like).unwrap()).unwrap();
+    assert_eq!(again.get("$type"), Some(&Value::from("app.bsky.feed.like")));
+}

@@ -2,7 +2,8 @@
 //! [`Collection`] through the generated `com.atproto.repo` endpoints.
 //!
 //! Records are written with their `$type` ([`record_value`]); reads decode into the
-//! record type, which keeps the fields it does not know (and `$type`) in `extra`.
+//! record type, which keeps the fields it does not know in `extra` (and notes its `$type`
+//! in `has_type`, writing it back).
 //!
 //! ```no_run
 //! # #[cfg(feature = "app_bsky")]

@@ -19,6 +19,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// list of calls, which keeps atmo-api quick to compile.
 pub struct MapSer<M> {
     map: M,
+    /// `$type` was written by [`Self::record_type`].
+    typed: bool,
 }
 
 impl<M: SerializeMap> MapSer<M> {
@@ -29,7 +31,21 @@ impl<M: SerializeMap> MapSer<M> {
     pub fn new<S: Serializer<SerializeMap = M, Error = M::Error>>(s: S) -> Result<Self, M::Error> {
         Ok(Self {
             map: s.serialize_map(None)?,
+            typed: false,
         })
+    }
+
+    /// Writes a record's `$type` (`nsid`) if it was read with one (`has`).
+    ///
+    /// # Errors
+    /// Whatever the serializer reports.
+    pub fn record_type(&mut self, has: bool, nsid: &'static str) -> Result<(), M::Error> {
+        self.typed = has;
+        if has {
+            self.map.serialize_entry("$type", nsid)
+        } else {
+            Ok(())
+        }
     }
 
     /// Writes a field (a required one: `None` of a nullable field is written as null).
@@ -57,7 +73,10 @@ impl<M: SerializeMap> MapSer<M> {
     /// Whatever the serializer reports.
     pub fn end(mut self, extra: &BTreeMap<String, Value>) -> Result<M::Ok, M::Error> {
         for (k, v) in extra {
-            self.map.serialize_entry(k, v)?;
+            // A `$type` put in `extra` by hand beside the one written above is left out.
+            if !(self.typed && k == "$type") {
+                self.map.serialize_entry(k, v)?;
+            }
         }
         self.map.end()
     }
@@ -112,6 +131,10 @@ pub trait Object: Sized {
     /// [`MapDe::field`] gives an index into this list.
     const FIELDS: &'static [&'static str];
 
+    /// A record's NSID: a `$type` equal to it is not kept in `extra` but noted
+    /// ([`MapDe::had_type`]). Empty (the default) for other objects.
+    const TYPE: &'static str = "";
+
     /// Reads the object from its map.
     ///
     /// # Errors
@@ -138,6 +161,8 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
         T::read(MapDe {
             map,
             fields: T::FIELDS,
+            record_type: T::TYPE,
+            had_type: false,
             cur: "",
             hint: 0,
             extra: BTreeMap::new(),
@@ -150,6 +175,10 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
 pub struct MapDe<'de, A> {
     map: A,
     fields: &'static [&'static str],
+    /// [`Object::TYPE`].
+    record_type: &'static str,
+    /// A `$type` equal to `record_type` was read.
+    had_type: bool,
     /// The field whose value is read next (for messages).
     cur: &'static str,
     /// Where the search for the next key starts.
@@ -160,6 +189,8 @@ pub struct MapDe<'de, A> {
 
 enum Key {
     Field(usize),
+    /// `$type` (no allocation).
+    Type,
     Other(String),
 }
 
@@ -205,12 +236,14 @@ impl Visitor<'_> for KeySeed {
     fn visit_str<E: de::Error>(self, k: &str) -> Result<Key, E> {
         Ok(match self.find(k) {
             Some(i) => Key::Field(i),
+            None if same(k, "$type") => Key::Type,
             None => Key::Other(k.to_owned()),
         })
     }
     fn visit_string<E: de::Error>(self, k: String) -> Result<Key, E> {
         Ok(match self.find(&k) {
             Some(i) => Key::Field(i),
+            None if same(&k, "$type") => Key::Type,
             None => Key::Other(k),
         })
     }
@@ -238,9 +271,27 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
                     self.hint = i + 1;
                     return Ok(Some(i));
                 }
+                Some(Key::Type) => self.dollar_type()?,
                 Some(Key::Other(k)) => self.other(k)?,
             }
         }
+    }
+
+    /// A `$type`: a record's own is noted, any other kept in `extra`.
+    #[inline(never)]
+    fn dollar_type(&mut self) -> Result<(), A::Error> {
+        let t = self.map.next_value_seed(TypeValue(self.record_type))?;
+        if self.had_type || self.extra.contains_key("$type") {
+            return Err(de::Error::custom("duplicate key \"$type\""));
+        }
+        match t {
+            None => self.had_type = true,
+            Some(t) => drop(
+                self.extra
+                    .insert("$type".to_owned(), Value::String(t.into())),
+            ),
+        }
+        Ok(())
     }
 
     #[inline(never)]
@@ -330,9 +381,76 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
         }
     }
 
+    /// Whether the object's own `$type` ([`Object::TYPE`]) was read.
+    #[inline]
+    pub fn had_type(&self) -> bool {
+        self.had_type
+    }
+
     /// The unknown fields, kept as found.
     pub fn rest(self) -> BTreeMap<String, Value> {
         self.extra
+    }
+}
+
+/// The value of a `$type` key: `None` if it is the record's own type (the seed's
+/// `&str`, empty for objects that are not records), else the string. Anything but a
+/// non-empty string is an error.
+struct TypeValue(&'static str);
+
+impl<'de> DeserializeSeed<'de> for TypeValue {
+    type Value = Option<String>;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl TypeValue {
+    #[cold]
+    fn bad<E: de::Error>() -> E {
+        E::custom("$type must be a non-empty string")
+    }
+}
+
+impl<'de> Visitor<'de> for TypeValue {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a non-empty string")
+    }
+    #[inline]
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        if v.is_empty() {
+            Err(Self::bad())
+        } else if !self.0.is_empty() && same(v, self.0) {
+            Ok(None)
+        } else {
+            Ok(Some(v.to_owned()))
+        }
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Err(Self::bad())
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        Err(Self::bad())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        Err(Self::bad())
     }
 }
 

@@ -1,9 +1,12 @@
 //! AT-URIs (`at://authority/collection/rkey`).
 
 use core::fmt;
+use std::sync::OnceLock;
 
 use crate::macros::{order_by_str, string_type_impls};
-use crate::{AtIdentifier, AtIdentifierError, Nsid, NsidError, RecordKey, RecordKeyError};
+use crate::{
+    AtIdentifier, AtIdentifierError, Did, Handle, Nsid, NsidError, RecordKey, RecordKeyError,
+};
 
 /// An AT-URI in the syntax Lexicon's `at-uri` format accepts:
 /// `at://AUTHORITY[/COLLECTION[/RKEY]]`.
@@ -26,12 +29,59 @@ use crate::{AtIdentifier, AtIdentifierError, Nsid, NsidError, RecordKey, RecordK
 /// assert!(repo.collection().is_none());
 /// # Ok::<(), atmo_syntax::AtUriError>(())
 /// ```
+///
+/// One allocation: the URI string, with the offsets of its parts. The typed parts
+/// ([`Self::authority`], [`Self::collection`], [`Self::rkey`]) are built on first use;
+/// [`Self::authority_str`], [`Self::collection_str`] and [`Self::rkey_str`] borrow them.
 #[derive(Clone)]
 pub struct AtUri {
     uri: String,
-    authority: AtIdentifier,
-    collection: Option<Nsid>,
-    rkey: Option<RecordKey>,
+    at: Offsets,
+    /// The typed parts, built on first use (boxed: the URI stays small).
+    parts: OnceLock<Box<Parts>>,
+}
+
+/// Where the parts of a valid URI end (byte offsets; [`AtUri::MAX_LEN`] fits in `u16`).
+#[derive(Clone, Copy)]
+struct Offsets {
+    /// End of the authority.
+    auth_end: u16,
+    /// End of the collection (`auth_end` without one).
+    coll_end: u16,
+    /// Whether the authority is a DID (else a handle).
+    did: bool,
+}
+
+impl Offsets {
+    fn authority(self, uri: &str) -> &str {
+        uri.get(PREFIX.len()..usize::from(self.auth_end))
+            .unwrap_or_default()
+    }
+
+    fn collection(self, uri: &str) -> Option<&str> {
+        (self.coll_end > self.auth_end)
+            .then(|| uri.get(usize::from(self.auth_end) + 1..usize::from(self.coll_end)))
+            .flatten()
+    }
+
+    fn rkey(self, uri: &str) -> Option<&str> {
+        uri.get(usize::from(self.coll_end) + 1..)
+    }
+
+    /// The typed parts, from a URI already validated.
+    fn parts(self, uri: &str) -> Parts {
+        let a = self.authority(uri).to_owned();
+        let authority = if self.did {
+            AtIdentifier::Did(Did::from_valid(a))
+        } else {
+            AtIdentifier::Handle(Handle::from_valid(a))
+        };
+        (
+            authority,
+            self.collection(uri).map(|c| Nsid::from_valid(c.to_owned())),
+            self.rkey(uri).map(|r| RecordKey::from_valid(r.to_owned())),
+        )
+    }
 }
 
 /// Why a string is not a valid [`AtUri`].
@@ -108,37 +158,33 @@ impl AtUri {
     ///
     /// Returns an [`AtUriError`] saying what is wrong and where.
     pub fn new(s: &str) -> Result<Self, AtUriError> {
-        let (authority, collection, rkey) = parse(s)?;
-        let as_written = s.get(PREFIX.len()..PREFIX.len() + authority.as_str().len());
-        let uri = if as_written == Some(authority.as_str()) {
-            s.to_owned()
-        } else {
-            // A handle authority was normalised to lower case.
-            build(&authority, collection.as_ref(), rkey.as_ref())
-        };
-        Ok(Self {
-            uri,
-            authority,
-            collection,
-            rkey,
-        })
-    }
-
-    fn from_string(mut s: String) -> Result<Self, AtUriError> {
-        let (authority, collection, rkey) = parse(&s)?;
-        let auth_range = PREFIX.len()..PREFIX.len() + authority.as_str().len();
-        if s.get(auth_range.clone()) != Some(authority.as_str()) {
-            // Only ASCII case can differ (handle normalisation): fix it in place.
-            if let Some(auth) = s.get_mut(auth_range) {
+        let at = parse(s)?;
+        let mut uri = s.to_owned();
+        if !at.did {
+            // A handle authority is normalised to lower case.
+            if let Some(auth) = uri.get_mut(PREFIX.len()..usize::from(at.auth_end)) {
                 auth.make_ascii_lowercase();
             }
         }
-        Ok(Self {
-            uri: s,
-            authority,
-            collection,
-            rkey,
-        })
+        Ok(Self::from_valid(uri, at))
+    }
+
+    fn from_string(mut s: String) -> Result<Self, AtUriError> {
+        let at = parse(&s)?;
+        if !at.did {
+            if let Some(auth) = s.get_mut(PREFIX.len()..usize::from(at.auth_end)) {
+                auth.make_ascii_lowercase();
+            }
+        }
+        Ok(Self::from_valid(s, at))
+    }
+
+    fn from_valid(uri: String, at: Offsets) -> Self {
+        Self {
+            uri,
+            at,
+            parts: OnceLock::new(),
+        }
     }
 
     /// Builds an AT-URI from its parts.
@@ -168,11 +214,11 @@ impl AtUri {
             return Err(AtUriError::RecordKeyWithoutCollection);
         }
         // Cannot exceed MAX_LEN: 5 + 2048 + 1 + 317 + 1 + 512 < 8192.
+        let (uri, at) = build(&authority, collection.as_ref(), rkey.as_ref());
         Ok(Self {
-            uri: build(&authority, collection.as_ref(), rkey.as_ref()),
-            authority,
-            collection,
-            rkey,
+            uri,
+            at,
+            parts: OnceLock::from(Box::new((authority, collection, rkey))),
         })
     }
 
@@ -188,32 +234,68 @@ impl AtUri {
         self.uri
     }
 
+    fn parts(&self) -> &Parts {
+        self.parts
+            .get_or_init(|| Box::new(self.at.parts(&self.uri)))
+    }
+
     /// The authority: the repository's DID or handle.
     #[must_use]
     pub fn authority(&self) -> &AtIdentifier {
-        &self.authority
+        &self.parts().0
     }
 
     /// The collection, if present.
     #[must_use]
     pub fn collection(&self) -> Option<&Nsid> {
-        self.collection.as_ref()
+        self.parts().1.as_ref()
     }
 
     /// The record key, if present.
     #[must_use]
     pub fn rkey(&self) -> Option<&RecordKey> {
-        self.rkey.as_ref()
+        self.parts().2.as_ref()
+    }
+
+    /// The authority as a string (no allocation).
+    #[must_use]
+    pub fn authority_str(&self) -> &str {
+        self.at.authority(&self.uri)
+    }
+
+    /// Whether the authority is a DID (else a handle).
+    #[must_use]
+    pub fn authority_is_did(&self) -> bool {
+        self.at.did
+    }
+
+    /// The collection as a string, if present (no allocation).
+    #[must_use]
+    pub fn collection_str(&self) -> Option<&str> {
+        self.at.collection(&self.uri)
+    }
+
+    /// The record key as a string, if present (no allocation).
+    #[must_use]
+    pub fn rkey_str(&self) -> Option<&str> {
+        self.at.rkey(&self.uri)
     }
 
     /// Splits the URI into its parts.
     #[must_use]
     pub fn into_parts(self) -> (AtIdentifier, Option<Nsid>, Option<RecordKey>) {
-        (self.authority, self.collection, self.rkey)
+        match self.parts.into_inner() {
+            Some(parts) => *parts,
+            None => self.at.parts(&self.uri),
+        }
     }
 }
 
-fn build(authority: &AtIdentifier, collection: Option<&Nsid>, rkey: Option<&RecordKey>) -> String {
+fn build(
+    authority: &AtIdentifier,
+    collection: Option<&Nsid>,
+    rkey: Option<&RecordKey>,
+) -> (String, Offsets) {
     let len = PREFIX.len()
         + authority.as_str().len()
         + collection.map_or(0, |c| c.as_str().len() + 1)
@@ -221,59 +303,99 @@ fn build(authority: &AtIdentifier, collection: Option<&Nsid>, rkey: Option<&Reco
     let mut uri = String::with_capacity(len);
     uri.push_str(PREFIX);
     uri.push_str(authority.as_str());
+    let auth_end = offset(uri.len());
+    let mut coll_end = auth_end;
     if let Some(c) = collection {
         uri.push('/');
         uri.push_str(c.as_str());
+        coll_end = offset(uri.len());
         if let Some(r) = rkey {
             uri.push('/');
             uri.push_str(r.as_str());
         }
     }
-    uri
+    let at = Offsets {
+        auth_end,
+        coll_end,
+        did: authority.is_did(),
+    };
+    (uri, at)
+}
+
+/// An offset into a URI of at most [`AtUri::MAX_LEN`] bytes.
+fn offset(at: usize) -> u16 {
+    u16::try_from(at).unwrap_or(u16::MAX)
 }
 
 type Parts = (AtIdentifier, Option<Nsid>, Option<RecordKey>);
 
-fn parse(s: &str) -> Result<Parts, AtUriError> {
+/// Validates `s`, allocating nothing: the parts are found with `memchr`-style searches
+/// for `/` and checked by their own validators. None of those accepts `?` or `#`, so a
+/// URI whose parts are all valid has neither; only on an error is the string searched
+/// for them (a query or fragment is reported first, wherever it is).
+fn parse(s: &str) -> Result<Offsets, AtUriError> {
     if s.len() > AtUri::MAX_LEN {
         return Err(AtUriError::TooLong {
             len: s.len(),
             max: AtUri::MAX_LEN,
         });
     }
-    let Some(rest) = s.strip_prefix(PREFIX) else {
+    if !s.starts_with(PREFIX) {
         return Err(AtUriError::BadScheme);
-    };
-    if let Some(at) = s.bytes().position(|b| b == b'?' || b == b'#') {
-        return Err(AtUriError::QueryOrFragment { at });
     }
-    let mut segments = rest.split('/');
-    let mut at = PREFIX.len();
-    let authority_str = segments.next().unwrap_or_default();
-    let authority =
-        AtIdentifier::new(authority_str).map_err(|source| AtUriError::Authority { at, source })?;
-    at += authority_str.len() + 1;
-    let mut collection = None;
-    let mut rkey = None;
-    if let Some(seg) = segments.next() {
+    parse_parts(s).map_err(|e| match s.bytes().position(|b| b == b'?' || b == b'#') {
+        Some(at) => AtUriError::QueryOrFragment { at },
+        None => e,
+    })
+}
+
+/// The end of `s` or the next `/` from `from`.
+fn next_slash(s: &str, from: usize) -> usize {
+    s.get(from..)
+        .and_then(|rest| rest.find('/'))
+        .map_or(s.len(), |i| from + i)
+}
+
+fn parse_parts(s: &str) -> Result<Offsets, AtUriError> {
+    let at = PREFIX.len();
+    let s1 = next_slash(s, at);
+    let authority = s.get(at..s1).unwrap_or_default();
+    let did = authority.starts_with("did:");
+    let checked = if did {
+        crate::did::validate(authority).map_err(AtIdentifierError::Did)
+    } else {
+        crate::handle::validate(authority).map_err(AtIdentifierError::Handle)
+    };
+    checked.map_err(|source| AtUriError::Authority { at, source })?;
+    let mut coll_end = s1;
+    if s1 < s.len() {
+        let at = s1 + 1;
+        let s2 = next_slash(s, at);
+        let seg = s.get(at..s2).unwrap_or_default();
         if seg.is_empty() {
             return Err(AtUriError::EmptySegment { at });
         }
-        collection = Some(Nsid::new(seg).map_err(|source| AtUriError::Collection { at, source })?);
-        at += seg.len() + 1;
-        if let Some(seg) = segments.next() {
+        crate::nsid::validate(seg).map_err(|source| AtUriError::Collection { at, source })?;
+        coll_end = s2;
+        if s2 < s.len() {
+            let at = s2 + 1;
+            let s3 = next_slash(s, at);
+            let seg = s.get(at..s3).unwrap_or_default();
             if seg.is_empty() {
                 return Err(AtUriError::EmptySegment { at });
             }
-            rkey =
-                Some(RecordKey::new(seg).map_err(|source| AtUriError::RecordKey { at, source })?);
-            at += seg.len() + 1;
-            if segments.next().is_some() {
-                return Err(AtUriError::TooManySegments { at: at - 1 });
+            crate::record_key::validate(seg)
+                .map_err(|source| AtUriError::RecordKey { at, source })?;
+            if s3 < s.len() {
+                return Err(AtUriError::TooManySegments { at: s3 });
             }
         }
     }
-    Ok((authority, collection, rkey))
+    Ok(Offsets {
+        auth_end: offset(s1),
+        coll_end: offset(coll_end),
+        did,
+    })
 }
 
 string_type_impls!(AtUri, AtUriError, "an AT-URI string");
@@ -337,7 +459,7 @@ impl RecordUri {
     #[must_use]
     pub fn from_parts(authority: AtIdentifier, collection: Nsid, rkey: RecordKey) -> Self {
         Self {
-            uri: build(&authority, Some(&collection), Some(&rkey)),
+            uri: build(&authority, Some(&collection), Some(&rkey)).0,
             authority,
             collection,
             rkey,
@@ -385,12 +507,19 @@ impl TryFrom<AtUri> for RecordUri {
     type Error = RecordUriError;
 
     fn try_from(uri: AtUri) -> Result<Self, RecordUriError> {
-        let AtUri {
-            uri,
-            authority,
-            collection,
-            rkey,
-        } = uri;
+        if uri.at.coll_end == uri.at.auth_end {
+            return Err(RecordUriError::MissingCollection);
+        }
+        if usize::from(uri.at.coll_end) == uri.uri.len() {
+            return Err(RecordUriError::MissingRecordKey);
+        }
+        let at = uri.at;
+        let s = uri.uri;
+        let (authority, collection, rkey) = match uri.parts.into_inner() {
+            Some(parts) => *parts,
+            None => at.parts(&s),
+        };
+        let uri = s;
         let collection = collection.ok_or(RecordUriError::MissingCollection)?;
         let rkey = rkey.ok_or(RecordUriError::MissingRecordKey)?;
         Ok(Self {
@@ -404,11 +533,17 @@ impl TryFrom<AtUri> for RecordUri {
 
 impl From<RecordUri> for AtUri {
     fn from(uri: RecordUri) -> Self {
+        let auth_end = PREFIX.len() + uri.authority.as_str().len();
+        let at = Offsets {
+            auth_end: offset(auth_end),
+            coll_end: offset(auth_end + 1 + uri.collection.as_str().len()),
+            did: uri.authority.is_did(),
+        };
+        let parts = (uri.authority, Some(uri.collection), Some(uri.rkey));
         Self {
             uri: uri.uri,
-            authority: uri.authority,
-            collection: Some(uri.collection),
-            rkey: Some(uri.rkey),
+            at,
+            parts: OnceLock::from(Box::new(parts)),
         }
     }
 }
@@ -519,6 +654,28 @@ mod tests {
         let u2 = AtUri::try_from(String::from("at://Alice.Test/app.bsky.feed.post/ABC")).unwrap();
         assert_eq!(u, u2);
         assert_eq!(u2.rkey().unwrap(), "ABC");
+    }
+
+    #[test]
+    fn borrowed_parts_match_typed_parts() {
+        for s in [
+            "at://Alice.Test/app.bsky.feed.post/ABC",
+            "at://did:plc:asdf123/app.bsky.feed.post",
+            "at://did:plc:asdf123",
+        ] {
+            let u = AtUri::new(s).unwrap();
+            assert_eq!(u.authority_str(), u.authority().as_str());
+            assert_eq!(u.authority_is_did(), u.authority().is_did());
+            assert_eq!(u.collection_str(), u.collection().map(Nsid::as_str));
+            assert_eq!(u.rkey_str(), u.rkey().map(RecordKey::as_str));
+            let (a, c, r) = u.clone().into_parts();
+            assert_eq!(AtUri::from_parts(a, c, r).unwrap(), u);
+            if let Ok(r) = RecordUri::try_from(u.clone()) {
+                let back = AtUri::from(r);
+                assert_eq!(back.rkey_str(), u.rkey_str());
+                assert_eq!(back.collection_str(), u.collection_str());
+            }
+        }
     }
 
     #[test]

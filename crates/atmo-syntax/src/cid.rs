@@ -1,5 +1,6 @@
 //! CID strings (syntax only).
 
+use crate::charset;
 use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A string that looks like a CID, such as
@@ -74,10 +75,7 @@ fn validate(s: &str) -> Result<(), CidStringError> {
             max: CidString::MAX_LEN,
         });
     }
-    if let Some(at) = bytes
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'+' || b == b'='))
-    {
+    if let Some(at) = charset::first_outside(bytes, charset::CID) {
         return Err(CidStringError::BadChar {
             at,
             ch: char_at(s, at),

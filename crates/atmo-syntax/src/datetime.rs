@@ -169,6 +169,62 @@ const YEAR_ZERO_SECS: i64 = -62_167_219_200;
 /// Seconds from the Unix epoch to 9999-12-31T23:59:59Z.
 const YEAR_9999_END_SECS: i64 = 253_402_300_799;
 
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// The fields of `YYYY-MM-DDTHH:MM:SS` at the start of `b`, read in one go, or `None`
+/// if the first 19 bytes are not of that shape.
+#[inline]
+fn fixed_prefix(b: &[u8]) -> Option<[u32; 6]> {
+    let &[
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        m0,
+        m1,
+        b'-',
+        d0,
+        d1,
+        b'T',
+        h0,
+        h1,
+        b':',
+        i0,
+        i1,
+        b':',
+        s0,
+        s1,
+    ] = b.first_chunk::<19>()?
+    else {
+        return None;
+    };
+    let d = [y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, i0, i1, s0, s1].map(|c| c.wrapping_sub(b'0'));
+    if d.iter().any(|&v| v > 9) {
+        return None;
+    }
+    let [y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, i0, i1, s0, s1] = d.map(u32::from);
+    Some([
+        y0 * 1000 + y1 * 100 + y2 * 10 + y3,
+        m0 * 10 + m1,
+        d0 * 10 + d1,
+        h0 * 10 + h1,
+        i0 * 10 + i1,
+        s0 * 10 + s1,
+    ])
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
     at: usize,
@@ -251,31 +307,41 @@ impl Datetime {
             });
         }
         let mut c = Cursor { b, at: 0 };
-        let year = c.digits(4)?;
-        c.lit(b'-', "'-'")?;
-        let month = c.digits(2)?;
-        c.lit(b'-', "'-'")?;
-        let day = c.digits(2)?;
-        c.lit(b'T', "'T'")?;
-        let hour = c.digits(2)?;
-        c.lit(b':', "':'")?;
-        let minute = c.digits(2)?;
-        c.lit(b':', "':'")?;
-        let second = c.digits(2)?;
+        let [year, month, day, hour, minute, second] = match fixed_prefix(b) {
+            Some(fields) => {
+                c.at = 19;
+                fields
+            }
+            // Not of the usual shape: the step-by-step parse says where it goes wrong.
+            None => {
+                let year = c.digits(4)?;
+                c.lit(b'-', "'-'")?;
+                let month = c.digits(2)?;
+                c.lit(b'-', "'-'")?;
+                let day = c.digits(2)?;
+                c.lit(b'T', "'T'")?;
+                let hour = c.digits(2)?;
+                c.lit(b':', "':'")?;
+                let minute = c.digits(2)?;
+                c.lit(b':', "':'")?;
+                [year, month, day, hour, minute, c.digits(2)?]
+            }
+        };
         let mut nanos = 0u32;
         if c.peek() == Some(b'.') {
             c.at += 1;
             let start = c.at;
             while let Some(d @ b'0'..=b'9') = c.peek() {
-                let idx = c.at - start;
-                if idx < 9 {
-                    nanos += u32::from(d - b'0') * 10u32.pow(8 - idx as u32);
+                if c.at - start < 9 {
+                    nanos = nanos * 10 + u32::from(d - b'0');
                 }
                 c.at += 1;
             }
-            if c.at == start {
+            let n = c.at - start;
+            if n == 0 {
                 return Err(c.expected("digit"));
             }
+            nanos *= POW10.get(9usize.saturating_sub(n)).copied().unwrap_or(1);
         }
         let offset_minutes: i32 = match c.peek() {
             Some(b'Z') => {

@@ -1,5 +1,6 @@
 //! Decentralized identifiers (`did:method:identifier`).
 
+use crate::charset;
 use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A syntactically valid DID, such as `did:plc:ewvi7nxzyoun6zhxrhs64oiz`.
@@ -95,7 +96,7 @@ impl Did {
     }
 }
 
-fn validate(s: &str) -> Result<(), DidError> {
+pub(crate) fn validate(s: &str) -> Result<(), DidError> {
     let bytes = s.as_bytes();
     if bytes.is_empty() {
         return Err(DidError::Empty);
@@ -139,14 +140,12 @@ fn validate(s: &str) -> Result<(), DidError> {
     if ident.is_empty() {
         return Err(DidError::EmptyIdentifier);
     }
-    for (i, &b) in ident.iter().enumerate() {
-        if !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'%' | b'-')) {
-            let at = start + i;
-            return Err(DidError::BadChar {
-                at,
-                ch: char_at(s, at),
-            });
-        }
+    if let Some(i) = charset::first_outside(ident, charset::DID_IDENT) {
+        let at = start + i;
+        return Err(DidError::BadChar {
+            at,
+            ch: char_at(s, at),
+        });
     }
     if let Some(&last @ (b':' | b'%')) = ident.last() {
         return Err(DidError::BadEnd {

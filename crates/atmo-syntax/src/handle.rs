@@ -1,5 +1,6 @@
 //! Handles: DNS domain names used as account names.
 
+use crate::charset;
 use crate::macros::{char_at, order_by_str, string_type_impls};
 
 /// A syntactically valid handle, such as `alice.bsky.social`, normalised to lower case.
@@ -93,6 +94,11 @@ pub const DISALLOWED_TLDS: [&str; 8] = [
 ];
 
 impl Handle {
+    /// Wraps a string already validated and normalised (a part of a valid AT-URI).
+    pub(crate) fn from_valid(s: String) -> Self {
+        Self(s)
+    }
+
     /// Maximum length of a handle in bytes.
     pub const MAX_LEN: usize = 253;
     /// Maximum length of one label in bytes.
@@ -150,7 +156,7 @@ impl Handle {
     }
 }
 
-fn validate(s: &str) -> Result<(), HandleError> {
+pub(crate) fn validate(s: &str) -> Result<(), HandleError> {
     let bytes = s.as_bytes();
     if bytes.is_empty() {
         return Err(HandleError::Empty);
@@ -161,10 +167,7 @@ fn validate(s: &str) -> Result<(), HandleError> {
             max: Handle::MAX_LEN,
         });
     }
-    if let Some(at) = bytes
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
-    {
+    if let Some(at) = charset::first_outside(bytes, charset::DOMAIN) {
         return Err(HandleError::BadChar {
             at,
             ch: char_at(s, at),

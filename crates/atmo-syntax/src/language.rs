@@ -142,6 +142,35 @@ fn is_private_singleton(t: &[u8]) -> bool {
 }
 
 fn validate(s: &str) -> Result<(), LanguageError> {
+    if common_shape(s.as_bytes()) {
+        return Ok(());
+    }
+    validate_full(s)
+}
+
+/// The usual tags, valid without the full walk: a primary subtag of 2 or 3 lower-case
+/// letters, then at most one subtag that is a script (4 letters) or a region (2 letters
+/// or 3 digits).
+#[inline]
+fn common_shape(b: &[u8]) -> bool {
+    let (primary, rest) = match b.iter().position(|&c| c == b'-') {
+        Some(i) => (b.get(..i).unwrap_or_default(), b.get(i + 1..)),
+        None => (b, None),
+    };
+    if !(2..=3).contains(&primary.len()) || !primary.iter().all(u8::is_ascii_lowercase) {
+        return false;
+    }
+    match rest {
+        None => true,
+        Some(t) => match t.len() {
+            2 | 4 => is_alpha(t),
+            3 => is_digit(t),
+            _ => false,
+        },
+    }
+}
+
+fn validate_full(s: &str) -> Result<(), LanguageError> {
     let bytes = s.as_bytes();
     if bytes.is_empty() {
         return Err(LanguageError::Empty);
@@ -184,7 +213,8 @@ fn validate(s: &str) -> Result<(), LanguageError> {
     if !primary.iter().all(u8::is_ascii_lowercase) {
         return Err(LanguageError::BadPrimary);
     }
-    if GRANDFATHERED.iter().any(|g| g.eq_ignore_ascii_case(s)) {
+    // The grandfathered tags are 5 to 11 bytes long.
+    if (5..=11).contains(&s.len()) && GRANDFATHERED.iter().any(|g| g.eq_ignore_ascii_case(s)) {
         return Ok(());
     }
     if !(2..=3).contains(&primary.len()) {
@@ -269,6 +299,30 @@ order_by_str!(Language);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_shapes_are_valid() {
+        for t in [
+            "en", "pt", "ast", "pt-BR", "en-us", "zh-Hant", "es-419", "sr-Latn",
+        ] {
+            assert!(common_shape(t.as_bytes()), "{t}");
+            assert_eq!(validate_full(t), Ok(()), "{t}");
+        }
+        for t in [
+            "EN",
+            "e",
+            "engl",
+            "en-",
+            "en-x",
+            "en-12",
+            "x-a",
+            "en-US-x",
+            "i-ami",
+            "en-GB-oed",
+        ] {
+            assert!(!common_shape(t.as_bytes()), "{t}");
+        }
+    }
 
     #[test]
     fn errors_and_positions() {

@@ -72,6 +72,7 @@
     )
 )]
 
+mod charset;
 mod macros;
 
 mod at_identifier;

@@ -16,6 +16,12 @@ macro_rules! validated_string {
                 Ok(Self(s.to_owned()))
             }
 
+            /// Wraps a string already validated (a part of a valid AT-URI).
+            #[allow(dead_code)]
+            pub(crate) fn from_valid(s: String) -> Self {
+                Self(s)
+            }
+
             /// Validates an owned string, keeping its allocation.
             fn from_string(s: String) -> ::core::result::Result<Self, $err> {
                 validate(&s)?;

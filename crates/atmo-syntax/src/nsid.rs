@@ -1,5 +1,6 @@
 //! Namespaced identifiers (NSIDs) naming lexicons, collections and XRPC methods.
 
+use crate::charset;
 use crate::handle::label_ok;
 use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
@@ -129,7 +130,51 @@ impl Nsid {
     }
 }
 
-fn validate(s: &str) -> Result<(), NsidError> {
+pub(crate) fn validate(s: &str) -> Result<(), NsidError> {
+    if valid_fast(s.as_bytes()) {
+        return Ok(());
+    }
+    validate_slow(s)
+}
+
+/// One pass over the bytes, accepting exactly what [`validate_slow`] accepts; that one
+/// says what is wrong.
+#[inline]
+fn valid_fast(b: &[u8]) -> bool {
+    if b.is_empty() || b.len() > Nsid::MAX_LEN {
+        return false;
+    }
+    let mut start = 0;
+    let mut count = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' {
+            let seg = b.get(start..i).unwrap_or_default();
+            let ok = match (seg.first(), seg.last()) {
+                (Some(&first), Some(&last)) => {
+                    seg.len() <= Nsid::MAX_SEGMENT_LEN
+                        && first != b'-'
+                        && last != b'-'
+                        && !(count == 0 && first.is_ascii_digit())
+                }
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+            count += 1;
+            start = i + 1;
+        } else if !charset::is(c, charset::ALNUM | charset::DASH) {
+            return false;
+        }
+    }
+    let name = b.get(start..).unwrap_or_default();
+    count >= 2
+        && name.len() <= Nsid::MAX_SEGMENT_LEN
+        && name.first().is_some_and(|c| !c.is_ascii_digit())
+        && name.iter().all(u8::is_ascii_alphanumeric)
+}
+
+fn validate_slow(s: &str) -> Result<(), NsidError> {
     let bytes = s.as_bytes();
     if bytes.is_empty() {
         return Err(NsidError::Empty);
@@ -140,10 +185,7 @@ fn validate(s: &str) -> Result<(), NsidError> {
             max: Nsid::MAX_LEN,
         });
     }
-    if let Some(at) = bytes
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
-    {
+    if let Some(at) = charset::first_outside(bytes, charset::DOMAIN) {
         return Err(NsidError::BadChar {
             at,
             ch: char_at(s, at),
@@ -217,6 +259,25 @@ order_by_str!(Nsid);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_path_accepts_exactly_what_the_checked_path_accepts() {
+        let alphabet = [b'a', b'1', b'-', b'.', b'Z', b'_'];
+        let mut buf = Vec::new();
+        for len in 0..=7u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                buf.clear();
+                for _ in 0..len {
+                    buf.push(alphabet[n % alphabet.len()]);
+                    n /= alphabet.len();
+                }
+                let s = std::str::from_utf8(&buf).unwrap();
+                assert_eq!(valid_fast(&buf), validate_slow(s).is_ok(), "{s:?}");
+            }
+        }
+        let long = format!("a.b.{}", "c".repeat(64));
+        assert_eq!(valid_fast(long.as_bytes()), validate_slow(&long).is_ok());
+    }
 
     #[test]
     fn errors_and_positions() {

@@ -1,5 +1,6 @@
 //! Record keys: the last path segment of a record's AT-URI.
 
+use crate::charset;
 use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
 /// A syntactically valid record key, such as `self` or a TID like `3jwdwj2ctlk26`.
@@ -58,7 +59,7 @@ impl From<crate::Tid> for RecordKey {
     }
 }
 
-fn validate(s: &str) -> Result<(), RecordKeyError> {
+pub(crate) fn validate(s: &str) -> Result<(), RecordKeyError> {
     let bytes = s.as_bytes();
     if bytes.is_empty() {
         return Err(RecordKeyError::Empty);
@@ -69,15 +70,13 @@ fn validate(s: &str) -> Result<(), RecordKeyError> {
             max: RecordKey::MAX_LEN,
         });
     }
-    if let Some(at) = bytes.iter().position(|&b| {
-        !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'~' | b'-'))
-    }) {
+    if let Some(at) = charset::first_outside(bytes, charset::RKEY) {
         return Err(RecordKeyError::BadChar {
             at,
             ch: char_at(s, at),
         });
     }
-    if s == "." || s == ".." {
+    if bytes.len() <= 2 && (s == "." || s == "..") {
         return Err(RecordKeyError::DotKey);
     }
     Ok(())

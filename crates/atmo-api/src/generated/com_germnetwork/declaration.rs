@@ -17,12 +17,15 @@ pub struct Record {
     pub message_me: Option<MessageMe>,
     /// Semver version number, without pre-release or build information, for the format of opaque content
     pub version: String,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.opt("continuityProofs", &self.continuity_proofs)?;
         m.req("currentKey", &self.current_key)?;
         m.opt("keyPackage", &self.key_package)?;
@@ -44,6 +47,7 @@ impl crate::rt::Object for Record {
         "keyPackage",
         "continuityProofs",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -64,6 +68,7 @@ impl crate::rt::Object for Record {
             key_package: f.3.flatten(),
             message_me: f.1.flatten(),
             version: m.need(f.0, 0)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -79,6 +84,7 @@ impl Record {
             message_me: Default::default(),
             version: version.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

@@ -140,12 +140,15 @@ pub struct Record {
     pub title: String,
     /// Timestamp of the documents last edit.
     pub updated_at: Option<atmo_syntax::LenientDatetime>,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.opt("bskyPostRef", &self.bsky_post_ref)?;
         m.opt("content", &self.content)?;
         m.opt("contributors", &self.contributors)?;
@@ -185,6 +188,7 @@ impl crate::rt::Object for Record {
         "textContent",
         "contributors",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -225,6 +229,7 @@ impl crate::rt::Object for Record {
             text_content: f.12.flatten(),
             title: m.need(f.4, 4)?,
             updated_at: f.7.flatten(),
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -253,6 +258,7 @@ impl Record {
             title: title.into(),
             updated_at: Default::default(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

@@ -63,12 +63,15 @@ pub struct Record {
     pub preferences: Option<Preferences>,
     /// Base publication url (ex: https://standard.site). The canonical document URL is formed by combining this value with the document path.
     pub url: atmo_syntax::Uri,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.opt("basicTheme", &self.basic_theme)?;
         m.opt("description", &self.description)?;
         m.opt("icon", &self.icon)?;
@@ -94,6 +97,7 @@ impl crate::rt::Object for Record {
         "description",
         "preferences",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -118,6 +122,7 @@ impl crate::rt::Object for Record {
             name: m.need(f.2, 2)?,
             preferences: f.6.flatten(),
             url: m.need(f.0, 0)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -135,6 +140,7 @@ impl Record {
             preferences: Default::default(),
             url,
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

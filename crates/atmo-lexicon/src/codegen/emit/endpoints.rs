@@ -85,7 +85,7 @@ impl Emitter<'_> {
         }
         s.push_str("}\n");
         let rt = &self.opts.runtime;
-        s.push_str(&constructors(rt, "Params", &p.required, &members, None));
+        s.push_str(&constructors(rt, "Params", &p.required, &members, &[]));
         self.out.push_str(&s);
         self.items += 1;
         for (prop, st) in field_values {

@@ -48,7 +48,7 @@ pub(super) fn constructors(
     ty: &str,
     required: &[String],
     members: &[Member],
-    extra: Option<&str>,
+    defaults: &[&str],
 ) -> String {
     let mut args = Vec::new();
     for r in required {
@@ -86,8 +86,8 @@ pub(super) fn constructors(
         }
     }
     if !args.is_empty() {
-        if let Some(extra) = extra {
-            let _ = writeln!(s, "{extra}: Default::default(),");
+        for d in defaults {
+            let _ = writeln!(s, "{d}: Default::default(),");
         }
         s.push_str("}\n}\n}\n");
     }

@@ -122,7 +122,25 @@ impl Emitter<'_> {
             let _ = writeln!(de, "{field}: {build},");
         }
         let extra = taken.claim("extra");
-        let mutable = if o.properties.is_empty() { "" } else { "mut " };
+        // A record remembers whether it was read with its `$type` (its NSID) instead of
+        // keeping it in `extra`, and writes it back.
+        let has_type = record.map(|_| taken.claim("has_type"));
+        let (type_field, type_const, type_ser, type_de) = match &has_type {
+            Some(f) => (
+                format!(
+                    "/// Whether the record was read with its `$type` (the collection NSID), which is then written back.\npub {f}: bool,\n"
+                ),
+                "const TYPE: &'static str = NSID;\n".to_owned(),
+                format!("m.record_type(self.{f}, NSID)?;\n"),
+                format!("{f}: m.had_type(),\n"),
+            ),
+            None => Default::default(),
+        };
+        let mutable = if o.properties.is_empty() && has_type.is_none() {
+            ""
+        } else {
+            "mut "
+        };
         let mut s = String::new();
         push_doc(&mut s, doc);
         let default = if members.iter().any(|m| m.required) {
@@ -135,13 +153,14 @@ impl Emitter<'_> {
             "#[derive(Debug, Clone, PartialEq{default})]\n#[non_exhaustive]\npub struct {ty} {{"
         );
         s.push_str(&fields);
+        s.push_str(&type_field);
         let _ = writeln!(
             s,
             "/// Fields not in the lexicon, kept as found.\npub {extra}: std::collections::BTreeMap<String, atmo_data::Value>,\n}}"
         );
         let _ = writeln!(
             s,
-            "impl serde::Serialize for {ty} {{\nfn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\nlet {mutable}m = {rt}::MapSer::new(s)?;\n{ser}m.end(&self.{extra})\n}}\n}}"
+            "impl serde::Serialize for {ty} {{\nfn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\nlet {mutable}m = {rt}::MapSer::new(s)?;\n{type_ser}{ser}m.end(&self.{extra})\n}}\n}}"
         );
         let de_loop = match de_names.len() {
             0 => "while m.field()?.is_some() {}\n".to_owned(),
@@ -160,10 +179,12 @@ impl Emitter<'_> {
         };
         let _ = writeln!(
             s,
-            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::object(d)\n}}\n}}\nimpl {rt}::Object for {ty} {{\nconst FIELDS: &'static [&'static str] = &[{names}];\nfn read<'de, A: serde::de::MapAccess<'de>>(mut m: {rt}::MapDe<'de, A>) -> Result<Self, A::Error> {{\n{de_loop}Ok(Self {{\n{de}{extra}: m.rest(),\n}})\n}}\n}}",
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::object(d)\n}}\n}}\nimpl {rt}::Object for {ty} {{\nconst FIELDS: &'static [&'static str] = &[{names}];\n{type_const}fn read<'de, A: serde::de::MapAccess<'de>>(mut m: {rt}::MapDe<'de, A>) -> Result<Self, A::Error> {{\n{de_loop}Ok(Self {{\n{de}{type_de}{extra}: m.rest(),\n}})\n}}\n}}",
             names = de_names.join(", ")
         );
-        s.push_str(&constructors(&rt, ty, &o.required, &members, Some(&extra)));
+        let mut defaults = vec![extra.as_str()];
+        defaults.extend(has_type.as_deref());
+        s.push_str(&constructors(&rt, ty, &o.required, &members, &defaults));
         self.out.push_str(&s);
         self.items += 1;
         for (module, prop, st) in field_values {

@@ -9,12 +9,15 @@ pub const NSID: &str = "app.bsky.actor.contentVisibilityDeclaration";
 pub struct Record {
     /// Whether the account requests that its posts be hidden from algorithmic recommendations. Consumers must treat a missing record as false.
     pub hide_from_algorithmic_recommendations: bool,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req(
             "hideFromAlgorithmicRecommendations",
             &self.hide_from_algorithmic_recommendations,
@@ -29,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["hideFromAlgorithmicRecommendations"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -38,6 +42,7 @@ impl crate::rt::Object for Record {
         }
         Ok(Self {
             hide_from_algorithmic_recommendations: m.need(f.0, 0)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -49,6 +54,7 @@ impl Record {
         Self {
             hide_from_algorithmic_recommendations: hide_from_algorithmic_recommendations.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

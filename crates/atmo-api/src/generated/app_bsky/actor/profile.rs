@@ -64,12 +64,15 @@ pub struct Record {
     /// Free-form pronouns text.
     pub pronouns: Option<String>,
     pub website: Option<atmo_syntax::Uri>,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.opt("avatar", &self.avatar)?;
         m.opt("banner", &self.banner)?;
         m.opt("createdAt", &self.created_at)?;
@@ -101,6 +104,7 @@ impl crate::rt::Object for Record {
         "displayName",
         "joinedViaStarterPack",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -131,6 +135,7 @@ impl crate::rt::Object for Record {
             pinned_post: f.6.flatten(),
             pronouns: f.4.flatten(),
             website: f.3.flatten(),
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }

@@ -54,12 +54,15 @@ pub struct Record {
     pub embed: Option<RecordEmbed>,
     /// The status for the account.
     pub status: String,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.opt("durationMinutes", &self.duration_minutes)?;
         m.opt("embed", &self.embed)?;
@@ -74,6 +77,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["embed", "status", "createdAt", "durationMinutes"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -92,6 +96,7 @@ impl crate::rt::Object for Record {
             duration_minutes: f.3.flatten(),
             embed: f.0.flatten(),
             status: m.need(f.1, 1)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -106,6 +111,7 @@ impl Record {
             embed: Default::default(),
             status: status.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

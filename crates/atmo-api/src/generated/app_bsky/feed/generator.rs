@@ -60,12 +60,15 @@ pub struct Record {
     pub display_name: String,
     /// Self-label values
     pub labels: Option<RecordLabels>,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.opt("acceptsInteractions", &self.accepts_interactions)?;
         m.opt("avatar", &self.avatar)?;
         m.opt("contentMode", &self.content_mode)?;
@@ -95,6 +98,7 @@ impl crate::rt::Object for Record {
         "descriptionFacets",
         "acceptsInteractions",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -123,6 +127,7 @@ impl crate::rt::Object for Record {
             did: m.need(f.0, 0)?,
             display_name: m.need(f.6, 6)?,
             labels: f.2.flatten(),
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -146,6 +151,7 @@ impl Record {
             display_name: display_name.into(),
             labels: Default::default(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

@@ -10,12 +10,15 @@ pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     pub subject: crate::com_atproto::repo::strong_ref::StrongRef,
     pub via: Option<crate::com_atproto::repo::strong_ref::StrongRef>,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.req("subject", &self.subject)?;
         m.opt("via", &self.via)?;
@@ -29,6 +32,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["via", "subject", "createdAt"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -45,6 +49,7 @@ impl crate::rt::Object for Record {
             created_at: m.need(f.2, 2)?,
             subject: m.need(f.1, 1)?,
             via: f.0.flatten(),
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -61,6 +66,7 @@ impl Record {
             subject: subject.into(),
             via: Default::default(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

@@ -130,12 +130,15 @@ pub struct Record {
     pub tags: Option<Vec<String>>,
     /// The primary post content. May be an empty string, if there are embeds.
     pub text: String,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.opt("embed", &self.embed)?;
         m.opt("entities", &self.entities)?;
@@ -165,6 +168,7 @@ impl crate::rt::Object for Record {
         "entities",
         "createdAt",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -193,6 +197,7 @@ impl crate::rt::Object for Record {
             reply: f.4.flatten(),
             tags: f.0.flatten(),
             text: m.need(f.1, 1)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -212,6 +217,7 @@ impl Record {
             tags: Default::default(),
             text: text.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

@@ -54,12 +54,15 @@ pub struct Record {
     pub embedding_rules: Option<Vec<RecordEmbeddingRulesItem>>,
     /// Reference (AT-URI) to the post record.
     pub post: atmo_syntax::AtUri,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.opt("detachedEmbeddingUris", &self.detached_embedding_uris)?;
         m.opt("embeddingRules", &self.embedding_rules)?;
@@ -79,6 +82,7 @@ impl crate::rt::Object for Record {
         "embeddingRules",
         "detachedEmbeddingUris",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -97,6 +101,7 @@ impl crate::rt::Object for Record {
             detached_embedding_uris: f.3.flatten(),
             embedding_rules: f.2.flatten(),
             post: m.need(f.0, 0)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -111,6 +116,7 @@ impl Record {
             embedding_rules: Default::default(),
             post,
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

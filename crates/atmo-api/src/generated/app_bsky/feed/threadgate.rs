@@ -75,12 +75,15 @@ pub struct Record {
     pub hidden_replies: Option<Vec<atmo_syntax::AtUri>>,
     /// Reference (AT-URI) to the post record.
     pub post: atmo_syntax::AtUri,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.opt("allow", &self.allow)?;
         m.req("createdAt", &self.created_at)?;
         m.opt("hiddenReplies", &self.hidden_replies)?;
@@ -95,6 +98,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["post", "allow", "createdAt", "hiddenReplies"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -113,6 +117,7 @@ impl crate::rt::Object for Record {
             created_at: m.need(f.2, 2)?,
             hidden_replies: f.3.flatten(),
             post: m.need(f.0, 0)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -127,6 +132,7 @@ impl Record {
             hidden_replies: Default::default(),
             post,
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

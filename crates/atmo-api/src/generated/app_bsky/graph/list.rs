@@ -56,12 +56,15 @@ pub struct Record {
     pub name: String,
     /// Defines the purpose of the list (aka, moderation-oriented or curration-oriented)
     pub purpose: crate::app_bsky::graph::defs::ListPurpose,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.opt("avatar", &self.avatar)?;
         m.req("createdAt", &self.created_at)?;
         m.opt("description", &self.description)?;
@@ -87,6 +90,7 @@ impl crate::rt::Object for Record {
         "description",
         "descriptionFacets",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -111,6 +115,7 @@ impl crate::rt::Object for Record {
             labels: f.2.flatten(),
             name: m.need(f.0, 0)?,
             purpose: m.need(f.3, 3)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -132,6 +137,7 @@ impl Record {
             name: name.into(),
             purpose: purpose.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

@@ -12,12 +12,15 @@ pub struct Record {
     pub list: atmo_syntax::AtUri,
     /// The account which is included on the list.
     pub subject: atmo_syntax::Did,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.req("list", &self.list)?;
         m.req("subject", &self.subject)?;
@@ -31,6 +34,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["list", "subject", "createdAt"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -47,6 +51,7 @@ impl crate::rt::Object for Record {
             created_at: m.need(f.2, 2)?,
             list: m.need(f.0, 0)?,
             subject: m.need(f.1, 1)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -64,6 +69,7 @@ impl Record {
             list,
             subject,
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

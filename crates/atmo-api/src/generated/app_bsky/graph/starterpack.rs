@@ -15,12 +15,15 @@ pub struct Record {
     pub list: atmo_syntax::AtUri,
     /// Display name for starter pack; can not be empty.
     pub name: String,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.opt("description", &self.description)?;
         m.opt("descriptionFacets", &self.description_facets)?;
@@ -44,6 +47,7 @@ impl crate::rt::Object for Record {
         "description",
         "descriptionFacets",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -66,6 +70,7 @@ impl crate::rt::Object for Record {
             feeds: f.2.flatten(),
             list: m.need(f.0, 0)?,
             name: m.need(f.1, 1)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -86,6 +91,7 @@ impl Record {
             list,
             name: name.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

@@ -15,12 +15,15 @@ pub struct Record {
     pub handle: atmo_syntax::Handle,
     /// DID of the subject the verification applies to.
     pub subject: atmo_syntax::Did,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.req("displayName", &self.display_name)?;
         m.req("handle", &self.handle)?;
@@ -35,6 +38,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["handle", "subject", "createdAt", "displayName"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -53,6 +57,7 @@ impl crate::rt::Object for Record {
             display_name: m.need(f.3, 3)?,
             handle: m.need(f.0, 0)?,
             subject: m.need(f.1, 1)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -72,6 +77,7 @@ impl Record {
             handle,
             subject,
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

@@ -56,12 +56,15 @@ pub struct Record {
     pub subject_collections: Option<Vec<atmo_syntax::Nsid>>,
     /// The set of subject types (account, record, etc) this service accepts reports on.
     pub subject_types: Option<Vec<crate::com_atproto::moderation::defs::SubjectType>>,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.opt("labels", &self.labels)?;
         m.req("policies", &self.policies)?;
@@ -85,6 +88,7 @@ impl crate::rt::Object for Record {
         "subjectTypes",
         "subjectCollections",
     ];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -107,6 +111,7 @@ impl crate::rt::Object for Record {
             reason_types: f.3.flatten(),
             subject_collections: f.5.flatten(),
             subject_types: f.4.flatten(),
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -126,6 +131,7 @@ impl Record {
             subject_collections: Default::default(),
             subject_types: Default::default(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

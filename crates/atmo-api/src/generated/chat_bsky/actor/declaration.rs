@@ -10,12 +10,15 @@ pub struct Record {
     /// Declaration about group chat invitation preferences for the record owner.
     pub allow_group_invites: Option<String>,
     pub allow_incoming: String,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.opt("allowGroupInvites", &self.allow_group_invites)?;
         m.req("allowIncoming", &self.allow_incoming)?;
         m.end(&self.extra)
@@ -28,6 +31,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["allowIncoming", "allowGroupInvites"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -42,6 +46,7 @@ impl crate::rt::Object for Record {
         Ok(Self {
             allow_group_invites: f.1.flatten(),
             allow_incoming: m.need(f.0, 0)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -54,6 +59,7 @@ impl Record {
             allow_group_invites: Default::default(),
             allow_incoming: allow_incoming.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

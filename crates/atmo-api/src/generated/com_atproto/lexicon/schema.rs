@@ -9,12 +9,15 @@ pub const NSID: &str = "com.atproto.lexicon.schema";
 pub struct Record {
     /// Indicates the 'version' of the Lexicon language. Must be '1' for the current atproto/Lexicon schema system.
     pub lexicon: i64,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("lexicon", &self.lexicon)?;
         m.end(&self.extra)
     }
@@ -26,6 +29,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["lexicon"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -35,6 +39,7 @@ impl crate::rt::Object for Record {
         }
         Ok(Self {
             lexicon: m.need(f.0, 0)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -46,6 +51,7 @@ impl Record {
         Self {
             lexicon: lexicon.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

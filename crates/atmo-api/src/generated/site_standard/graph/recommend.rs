@@ -10,12 +10,15 @@ pub struct Record {
     pub created_at: atmo_syntax::LenientDatetime,
     /// AT-URI reference to the document record being recommended (ex: at://did:plc:abc123/site.standard.document/xyz789).
     pub document: atmo_syntax::AtUri,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("createdAt", &self.created_at)?;
         m.req("document", &self.document)?;
         m.end(&self.extra)
@@ -28,6 +31,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 }
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["document", "createdAt"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -42,6 +46,7 @@ impl crate::rt::Object for Record {
         Ok(Self {
             created_at: m.need(f.1, 1)?,
             document: m.need(f.0, 0)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -54,6 +59,7 @@ impl Record {
             created_at,
             document,
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }

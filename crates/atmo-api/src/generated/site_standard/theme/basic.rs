@@ -175,12 +175,15 @@ pub struct Record {
     pub background: RecordBackground,
     /// Color used for content text.
     pub foreground: RecordForeground,
+    /// Whether the record was read with its `$type` (the collection NSID), which is then written back.
+    pub has_type: bool,
     /// Fields not in the lexicon, kept as found.
     pub extra: std::collections::BTreeMap<String, atmo_data::Value>,
 }
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = crate::rt::MapSer::new(s)?;
+        m.record_type(self.has_type, NSID)?;
         m.req("accent", &self.accent)?;
         m.req("accentForeground", &self.accent_foreground)?;
         m.req("background", &self.background)?;
@@ -196,6 +199,7 @@ impl<'de> serde::Deserialize<'de> for Record {
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] =
         &["accent", "background", "foreground", "accentForeground"];
+    const TYPE: &'static str = NSID;
     fn read<'de, A: serde::de::MapAccess<'de>>(
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
@@ -214,6 +218,7 @@ impl crate::rt::Object for Record {
             accent_foreground: m.need(f.3, 3)?,
             background: m.need(f.1, 1)?,
             foreground: m.need(f.2, 2)?,
+            has_type: m.had_type(),
             extra: m.rest(),
         })
     }
@@ -233,6 +238,7 @@ impl Record {
             background: background.into(),
             foreground: foreground.into(),
             extra: Default::default(),
+            has_type: Default::default(),
         }
     }
 }
