@@ -462,6 +462,7 @@ pub async fn read_body(
     url: &str,
 ) -> Result<Bytes, Error> {
     let limit = usize::try_from(cap).unwrap_or(usize::MAX);
+    let started = Instant::now();
     let fut = Limited::new(body, limit).collect();
     let res = match deadline {
         Some(d) => match tokio::time::timeout_at(d.into(), fut).await {
@@ -470,7 +471,8 @@ pub async fn read_body(
                 return Err(Error::Timeout {
                     url: clip(url, 512),
                     what: "complete body",
-                    after: d.saturating_duration_since(Instant::now()),
+                    // How long the body was given (not what is left of it: nothing).
+                    after: d.saturating_duration_since(started),
                 });
             }
         },

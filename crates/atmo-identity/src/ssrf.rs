@@ -23,12 +23,8 @@ pub use atmo_http::policy::non_public_reason;
 ///
 /// [`Error::Forbidden`] for a non-public address when `allow_private` is false.
 pub fn check_addr(host: &str, addr: IpAddr, allow_private: bool) -> Result<(), Error> {
-    match non_public_reason(addr) {
-        Some(reason) if !allow_private => Err(Error::Forbidden {
-            host: crate::error::clip(host, 256),
-            addr,
-            reason,
-        }),
-        _ => Ok(()),
-    }
+    atmo_http::ConnectPolicy::default()
+        .allow_private_network(allow_private)
+        .check_addr(host, addr)
+        .map_err(|e| Error::from_http(host, e))
 }

@@ -284,52 +284,24 @@ impl Dir {
     }
 
     fn open_private(path: &Path, truncate: bool) -> Result<std::fs::File> {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(truncate);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        opts.open(path).map_err(|e| Self::io_err(path, &e))
+        atmo_xrpc::private_file::open_private(path, truncate).map_err(|e| Self::io_err(path, &e))
     }
 
     fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-        use std::io::Read as _;
-        let f = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Self::io_err(path, &e)),
+        let Some(buf) = atmo_xrpc::private_file::read_bounded(path, MAX_STORED)
+            .map_err(|e| Self::io_err(path, &e))?
+        else {
+            return Ok(None);
         };
-        let mut buf = Vec::new();
-        f.take(MAX_STORED + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| Self::io_err(path, &e))?;
-        if buf.len() as u64 > MAX_STORED {
-            return Err(Self::err(path, "larger than 1 MiB"));
-        }
         serde_json::from_slice(&buf)
             .map(Some)
             .map_err(|e| Self::err(path, e))
     }
 
     fn write<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {
-        use std::io::Write as _;
         self.ensure()?;
         let text = serde_json::to_vec_pretty(value).map_err(|e| Self::err(path, e))?;
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-        let mut f = Self::open_private(&tmp, true)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| Self::io_err(&tmp, &e))?;
-        }
-        f.write_all(&text)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| Self::io_err(&tmp, &e))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| Self::io_err(path, &e))
+        atmo_xrpc::private_file::write_atomic(path, &text).map_err(|e| Self::io_err(path, &e))
     }
 
     fn remove(path: &Path) -> Result<()> {

@@ -60,6 +60,7 @@
 mod call_error;
 mod endpoint;
 mod error;
+pub mod private_file;
 mod request;
 mod response;
 mod xrpc_error;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket};
 use crate::client::{AuthMode, Client};
 use crate::error::{Error, Result};
+use crate::private_file;
 use crate::request::XrpcRequest;
 
 /// The tokens and identity of a logged-in account, as stored between runs.
@@ -183,55 +184,24 @@ impl FileSessionStore {
         }
         Ok(())
     }
-
-    fn private_file(&self, path: &Path, truncate: bool) -> Result<std::fs::File> {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(truncate);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        opts.open(path).map_err(|e| self.io_err(&e))
-    }
 }
 
 impl SessionStore for FileSessionStore {
     fn load(&self) -> Result<Option<SessionData>> {
-        let text = match std::fs::read(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io_err(&e)),
+        let Some(text) =
+            private_file::read_bounded(&self.path, 1024 * 1024).map_err(|e| self.io_err(&e))?
+        else {
+            return Ok(None);
         };
-        if text.len() > 1024 * 1024 {
-            return Err(self.err("larger than 1 MiB"));
-        }
         serde_json::from_slice(&text)
             .map(Some)
             .map_err(|e| self.err(e))
     }
 
     fn save(&self, session: &SessionData) -> Result<()> {
-        use std::io::Write as _;
         self.ensure_dir()?;
         let text = serde_json::to_vec_pretty(session).map_err(|e| self.err(e))?;
-        // A sibling file with 0600 from the start, named per process so that two
-        // processes saving at once never write the same file, then renamed over the old.
-        let tmp = self
-            .path
-            .with_extension(format!("json.{}.tmp", std::process::id()));
-        let mut f = self.private_file(&tmp, true)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| self.io_err(&e))?;
-        }
-        f.write_all(&text)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| self.io_err(&e))?;
-        drop(f);
-        std::fs::rename(&tmp, &self.path).map_err(|e| self.io_err(&e))
+        private_file::write_atomic(&self.path, &text).map_err(|e| self.io_err(&e))
     }
 
     fn delete(&self) -> Result<()> {
@@ -244,7 +214,8 @@ impl SessionStore for FileSessionStore {
 
     fn lock(&self) -> Result<Box<dyn StoreGuard>> {
         self.ensure_dir()?;
-        let f = self.private_file(&self.path.with_extension("json.lock"), false)?;
+        let f = private_file::open_private(&self.path.with_extension("json.lock"), false)
+            .map_err(|e| self.io_err(&e))?;
         f.lock().map_err(|e| self.io_err(&e))?;
         Ok(Box::new(FileGuard(f)))
     }

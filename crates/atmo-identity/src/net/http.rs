@@ -68,7 +68,7 @@ impl HttpClient {
             .http
             .get_with_headers(url, headers, max_bytes as u64)
             .await
-            .map_err(|e| from_http(url, e))?;
+            .map_err(|e| Error::from_http(url, e))?;
         let location = res
             .headers()
             .get(http::header::LOCATION)
@@ -80,32 +80,5 @@ impl HttpClient {
             location,
             body: res.into_body(),
         })
-    }
-}
-
-/// The transport's error as this crate's, keeping the typed fields.
-pub(crate) fn from_http(url: &str, e: atmo_http::Error) -> Error {
-    use atmo_http::Error as H;
-    match e {
-        H::Forbidden { host, addr, reason } => Error::Forbidden { host, addr, reason },
-        H::Url { url, reason } => Error::Url { url, reason },
-        H::Insecure { url } => Error::Url {
-            url,
-            reason: "plain http is only allowed with private networks",
-        },
-        H::Dns { host, message, .. } => Error::Dns {
-            name: host,
-            message,
-        },
-        H::Timeout { url, after, .. } => Error::Timeout { url, after },
-        H::TooLarge { url, limit } => Error::ResponseTooLarge {
-            url,
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-        },
-        H::Setup(m) => Error::Setup(m),
-        other => Error::Transport {
-            url: clip(url, 512),
-            message: other.to_string(),
-        },
     }
 }
