@@ -1,0 +1,42 @@
+//! atmo: the AT Protocol toolkit in one dependency.
+//!
+//! Every layer of atmo is a module here behind a cargo feature, so a program names one
+//! dependency and turns on what it uses:
+//!
+//! | feature | module | what it is |
+//! |---|---|---|
+//! | (always) | [`syntax`], [`data`], [`crypto`] | validated identifiers, the data model, keys |
+//! | `repo` (default) | `repo` | CAR files, the Merkle Search Tree, commits, verification |
+//! | `http` | `http` | the one HTTP transport and its connect policy |
+//! | `identity` | `identity` | handle and DID resolution |
+//! | `xrpc` | `xrpc` | the XRPC client, app-password sessions |
+//! | `api` / `bluesky` | `api` | generated types and typed calls |
+//! | `oauth` | `oauth` | the OAuth client with DPoP |
+//! | `firehose` | `firehose` | verified, resumable event streams |
+//! | `lexicon` | `lexicon` | lexicon validation and resolution |
+//! | `richtext` | `richtext` | facets, grapheme counts, segments |
+//! | `service-auth` | `service_auth` | inter-service JWTs: create and verify |
+//! | `agent` | `agent` | the high-level `Agent` |
+//! | `full` | all of the above | |
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub use atmo_crypto as crypto;
+pub use atmo_data as data;
+pub use atmo_syntax as syntax;
+
+#[cfg(feature = "api")]
+pub use atmo_api as api;
+#[cfg(feature = "firehose")]
+pub use atmo_firehose as firehose;
+#[cfg(feature = "http")]
+pub use atmo_http as http;
+#[cfg(feature = "identity")]
+pub use atmo_identity as identity;
+#[cfg(feature = "lexicon")]
+pub use atmo_lexicon as lexicon;
+#[cfg(feature = "oauth")]
+pub use atmo_oauth as oauth;
+#[cfg(feature = "repo")]
+pub use atmo_repo as repo;
+#[cfg(feature = "xrpc")]
+pub use atmo_xrpc as xrpc;
