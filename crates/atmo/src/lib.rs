@@ -40,3 +40,14 @@ pub use atmo_oauth as oauth;
 pub use atmo_repo as repo;
 #[cfg(feature = "xrpc")]
 pub use atmo_xrpc as xrpc;
+
+mod error;
+pub use error::{Error, Result, TokenProblem};
+
+#[cfg(feature = "service-auth")]
+pub mod service_auth;
+
+#[cfg(feature = "agent")]
+pub mod agent;
+#[cfg(feature = "agent")]
+pub use agent::Agent;
