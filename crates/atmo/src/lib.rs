@@ -51,3 +51,6 @@ pub mod service_auth;
 pub mod agent;
 #[cfg(feature = "agent")]
 pub use agent::Agent;
+
+#[cfg(all(feature = "full", any(doc, doctest)))]
+pub mod guide;
