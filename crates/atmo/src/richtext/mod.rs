@@ -20,7 +20,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let text = "hello @alice.test, see atproto.com #atproto";
 //! // Detection is pure; resolution asks a lookup of your choice (here a fixed table;
-//! // `RichText::detect` uses an `atmo::identity::Resolver`).
+//! // with the `identity` feature, `RichText::detect` uses an `atmo::identity::Resolver`).
 //! let alice = Did::new("did:plc:ewvi7nxzyoun6zhxrhs64oiz")?;
 //! let facets = resolve_mentions(detect_facets(text), |handle| {
 //!     let did = (handle.as_str() == "alice.test").then(|| alice.clone());
@@ -132,6 +132,8 @@ impl RichText {
     /// Detects the facets of `text` and resolves its mentions with `resolver` (handles
     /// that do not resolve lose their mention; see the [module docs](self)).
     ///
+    /// With the `identity` feature.
+    ///
     /// ```no_run
     /// use atmo::identity::{Resolver, ResolverConfig};
     /// use atmo::richtext::RichText;
@@ -143,6 +145,7 @@ impl RichText {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg(feature = "identity")]
     pub async fn detect(text: impl Into<String>, resolver: &atmo_identity::Resolver) -> Self {
         let text = text.into();
         let facets = resolve_mentions_with(detect_facets(&text), resolver).await;
@@ -251,7 +254,8 @@ where
 }
 
 /// [`resolve_mentions`] with an [`atmo_identity::Resolver`] (handle to DID by DNS or
-/// HTTPS, with its cache).
+/// HTTPS, with its cache). With the `identity` feature.
+#[cfg(feature = "identity")]
 pub async fn resolve_mentions_with(
     detected: Vec<DetectedFacet>,
     resolver: &atmo_identity::Resolver,
@@ -331,7 +335,7 @@ mod tests {
             panic!("expected a link, got {facets:?}");
         };
         assert_eq!(link.uri.as_str(), "https://b%C3%BCcher.de/%C3%BC");
-        assert_eq!(facets[0].index.byte_end, 22);
+        assert_eq!(facets[0].index.byte_end, 21);
     }
 
     #[test]
