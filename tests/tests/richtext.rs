@@ -5,7 +5,8 @@
 //! Every text of a hand-written corpus (emoji, ZWJ sequences, combining marks, CJK, RTL,
 //! URLs with and without scheme, trailing punctuation, IDN, hashtags with digits and
 //! fullwidth `＃`, cashtags, mentions at the text's edges) and of a seeded random corpus
-//! built from the same pieces must give identical byte ranges and features.
+//! built from the same pieces (and a third of character-level soup) must give identical
+//! byte ranges and features.
 //!
 //! The npm package is installed on first use (`tests/richtext/install`). With
 //! `ATMO_REFNET=0` (no network) and the package not yet installed, the test says
@@ -16,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use atmo::richtext::{detect_facets, Detected};
+use atmo::richtext::{Detected, detect_facets};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -84,8 +85,15 @@ fn official(texts: &[String]) -> Option<Vec<Vec<Found>>> {
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output().expect("node output");
-    writer.join().expect("writer thread").expect("write texts to node");
-    assert!(output.status.success(), "detect.mjs failed: {}", output.status);
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("write texts to node");
+    assert!(
+        output.status.success(),
+        "detect.mjs failed: {}",
+        output.status
+    );
     let stdout = String::from_utf8(output.stdout).expect("utf-8 from node");
     let answers: Vec<Vec<Found>> = stdout
         .lines()
@@ -297,27 +305,115 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "hello", "world", "a", "x1", "Rust", "atproto", "café", "e\u{301}", "naïve", "日本語", "中文",
-    "한국어", "مرحبا", "שלום", "Привет", "ελλάδα", "😀", "👨‍👩‍👧‍👦", "👩🏽‍💻", "🇺🇸", "🏳️‍🌈", "❤️",
-    "1️⃣", "123", "٣", "_", "-", "...", "…", "「引用」", "\u{202E}", "\u{200E}", "ﷺ",
+    "hello",
+    "world",
+    "a",
+    "x1",
+    "Rust",
+    "atproto",
+    "café",
+    "e\u{301}",
+    "naïve",
+    "日本語",
+    "中文",
+    "한국어",
+    "مرحبا",
+    "שלום",
+    "Привет",
+    "ελλάδα",
+    "😀",
+    "👨‍👩‍👧‍👦",
+    "👩🏽‍💻",
+    "🇺🇸",
+    "🏳️‍🌈",
+    "❤️",
+    "1️⃣",
+    "123",
+    "٣",
+    "_",
+    "-",
+    "...",
+    "…",
+    "「引用」",
+    "\u{202E}",
+    "\u{200E}",
+    "ﷺ",
 ];
 const MENTIONS: &[&str] = &[
-    "@alice.test", "@bob.bsky.social", "@Alice.Bsky.Social", "@x.com", "@a-b.c-d.com", "@alice",
-    "@alice.notatld", "@123.org", "@a.test.", "@a.test-", "@a_b.test", "@", "@@a.test",
-    "@xn--80ak6aa92e.com", "@a.рф",
+    "@alice.test",
+    "@bob.bsky.social",
+    "@Alice.Bsky.Social",
+    "@x.com",
+    "@a-b.c-d.com",
+    "@alice",
+    "@alice.notatld",
+    "@123.org",
+    "@a.test.",
+    "@a.test-",
+    "@a_b.test",
+    "@",
+    "@@a.test",
+    "@xn--80ak6aa92e.com",
+    "@a.рф",
 ];
 const LINKS: &[&str] = &[
-    "example.com", "Example.com", "EXAMPLE.COM", "example.co.uk", "sub.example.org/path",
-    "example.com/a_(b)", "example.com/a?b=c&d=e#f", "my-site.com", "x.y", "a.b.c.dev",
-    "http://example.com", "https://example.com/path", "HTTP://example.com", "https://",
-    "https://bücher.de", "https://例え.jp/パス", "bücher.de", "xn--bcher-kva.de", "httpbin.org",
-    "http.cat", "example.notatld", "localhost:3000", "127.0.0.1", "example.com:8080",
-    "https://example.com/日本", "ftp://example.com",
+    "example.com",
+    "Example.com",
+    "EXAMPLE.COM",
+    "example.co.uk",
+    "sub.example.org/path",
+    "example.com/a_(b)",
+    "example.com/a?b=c&d=e#f",
+    "my-site.com",
+    "x.y",
+    "a.b.c.dev",
+    "http://example.com",
+    "https://example.com/path",
+    "HTTP://example.com",
+    "https://",
+    "https://bücher.de",
+    "https://例え.jp/パス",
+    "bücher.de",
+    "xn--bcher-kva.de",
+    "httpbin.org",
+    "http.cat",
+    "example.notatld",
+    "localhost:3000",
+    "127.0.0.1",
+    "example.com:8080",
+    "https://example.com/日本",
+    "ftp://example.com",
 ];
 const TAGS: &[&str] = &[
-    "#rust", "#Rust2024", "#123", "#1a", "#a1", "#日本", "＃日本", "＃123", "#😀", "#👨‍👩‍👧", "#",
-    "##", "#a#b", "#a_b", "#a-b", "#café", "#e\u{301}", "#\u{FE0F}", "#️⃣", "#x\u{200D}y",
-    "#x\u{200B}y", "#٣", "#עברית", "#العربية", "#ｒｕｓｔ", "$AAPL", "$aapl", "$ABCDEF", "$1A",
+    "#rust",
+    "#Rust2024",
+    "#123",
+    "#1a",
+    "#a1",
+    "#日本",
+    "＃日本",
+    "＃123",
+    "#😀",
+    "#👨‍👩‍👧",
+    "#",
+    "##",
+    "#a#b",
+    "#a_b",
+    "#a-b",
+    "#café",
+    "#e\u{301}",
+    "#\u{FE0F}",
+    "#️⃣",
+    "#x\u{200D}y",
+    "#x\u{200B}y",
+    "#٣",
+    "#עברית",
+    "#العربية",
+    "#ｒｕｓｔ",
+    "$AAPL",
+    "$aapl",
+    "$ABCDEF",
+    "$1A",
     "$A1",
 ];
 const TRAILERS: &[&str] = &[
@@ -329,7 +425,24 @@ const SEPARATORS: &[&str] = &[
     "\u{FEFF}", "(", ")", "", ",", " (", ") ",
 ];
 
+/// Fragments for character-level soup: the characters and substrings the rules look at.
+const SOUP: &[&str] = &[
+    "@", "#", "＃", "$", ".", "-", "_", "(", ")", "/", ":", "!", "?", ",", ";", "'", "\"", "’",
+    " ", "\n", "\u{3000}", "\u{200B}", "\u{200D}", "\u{FE0F}", "\u{20E2}", "\u{AD}", "a", "Z", "x",
+    "0", "9", "é", "e\u{301}", "😀", "日", "ع", "http", "https://", "HTTP", ".com", ".test",
+    ".social", ".de", "xn--", "www.", "bsky", "abcdef", "AAPL",
+];
+
+/// A text of 1 to 40 fragments of [`SOUP`], with no structure at all.
+fn soup_text(rng: &mut Rng) -> String {
+    let n = 1 + rng.below(40);
+    (0..n).map(|_| rng.pick(SOUP)).collect()
+}
+
 fn random_text(rng: &mut Rng) -> String {
+    if rng.below(3) == 0 {
+        return soup_text(rng);
+    }
     let mut text = String::new();
     let pieces = 1 + rng.below(10);
     for i in 0..pieces {
@@ -399,7 +512,11 @@ fn detection_matches_the_official_rich_text() {
     // The corpus must exercise every kind of facet, or it proves little.
     if random >= 1000 {
         for kind in ["mention", "link", "tag"] {
-            let n = answers.iter().flatten().filter(|f| f.r#type == kind).count();
+            let n = answers
+                .iter()
+                .flatten()
+                .filter(|f| f.r#type == kind)
+                .count();
             assert!(n > 100, "corpus has only {n} {kind} facets");
         }
     }

@@ -427,7 +427,7 @@ mod tests {
         assert!(PUNCTUATION.windows(2).all(|w| w[0].1 < w[1].0));
         assert!(is_punctuation('!') && is_punctuation('#') && is_punctuation('、'));
         assert!(!is_punctuation('a') && !is_punctuation('$') && !is_punctuation('+'));
-        assert!(has_known_tld("example.com") && has_known_tld("a.test") == false);
+        assert!(has_known_tld("example.com") && !has_known_tld("a.test"));
         assert!(!has_known_tld("EXAMPLE.COM") && !has_known_tld("com"));
     }
 

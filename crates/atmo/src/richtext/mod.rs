@@ -11,7 +11,9 @@
 //! - measures text against the post limits ([`RichText::grapheme_len`],
 //!   [`MAX_POST_GRAPHEMES`]);
 //! - splits text by facets for rendering, safely for facets from untrusted records
-//!   ([`RichText::segments`]).
+//!   ([`RichText::segments`]);
+//! - edits text while keeping facets on their words ([`RichText::insert`],
+//!   [`RichText::delete`]).
 //!
 //! ```
 //! use atmo::richtext::{detect_facets, resolve_mentions, RichText};
@@ -73,6 +75,7 @@
 
 mod builder;
 mod detect;
+mod edit;
 mod segments;
 #[rustfmt::skip]
 mod tables;
@@ -88,6 +91,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 pub use builder::RichTextBuilder;
 pub use detect::{Detected, DetectedFacet, MAX_CASHTAG_LEN, MAX_TAG_GRAPHEMES, detect_facets};
+pub use edit::EditError;
 pub use segments::{Segment, Segments};
 
 /// The most graphemes the text of an `app.bsky.feed.post` may have.
@@ -219,12 +223,11 @@ where
 {
     let mut handles: Vec<Handle> = Vec::new();
     for d in &detected {
-        if let Detected::Mention { handle } = &d.kind {
-            if let Ok(h) = Handle::new(handle) {
-                if !handles.contains(&h) {
-                    handles.push(h);
-                }
-            }
+        if let Detected::Mention { handle } = &d.kind
+            && let Ok(h) = Handle::new(handle)
+            && !handles.contains(&h)
+        {
+            handles.push(h);
         }
     }
     let lookups = handles
