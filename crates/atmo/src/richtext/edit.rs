@@ -197,8 +197,9 @@ mod tests {
             r.insert(4, "x"),
             Err(EditError::OutOfRange { at: 4, len: 3 })
         );
+        let backwards = Range { start: 2, end: 0 };
         assert_eq!(
-            r.delete(2..0),
+            r.delete(backwards),
             Err(EditError::Backwards { start: 2, end: 0 })
         );
         assert_eq!(r.delete(0..1), Err(EditError::NotCharBoundary { at: 1 }));
