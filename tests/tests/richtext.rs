@@ -282,7 +282,23 @@ fn handwritten() -> Vec<String> {
         "@alice.test's post",
         "(@alice.test) (#tag) (example.com) ($AAPL)",
     ];
-    cases.iter().map(|s| (*s).to_owned()).collect()
+    let mut texts: Vec<String> = cases.iter().map(|s| (*s).to_owned()).collect();
+    // Hashtags near the 64-grapheme limit, made of clusters that need the newer grapheme
+    // rules: Devanagari conjuncts (GB9c), flags, Hangul jamo, emoji with modifiers.
+    for unit in [
+        "क्ष",
+        "🇺🇸",
+        "\u{1100}\u{1161}\u{11A8}",
+        "👍🏽",
+        "a\u{308}\u{301}",
+        "ก่",
+    ] {
+        for n in [63, 64, 65] {
+            texts.push(format!("#{}", unit.repeat(n)));
+            texts.push(format!("x #{}! y", unit.repeat(n)));
+        }
+    }
+    texts
 }
 
 /// A small deterministic generator (SplitMix64), so no random-number crate is needed.

@@ -73,6 +73,17 @@
 //!   ASCII (IDN hosts, non-ASCII paths) are percent-encoded as UTF-8; a link that still
 //!   does not make a valid URI is dropped.
 
+// Text and facets come from users and untrusted records: nothing here may panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 mod builder;
 mod detect;
 mod edit;
