@@ -103,6 +103,8 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-api",
         ],
     ),
+    // Example programs: the facade only, as a user's program would.
+    ("atmo-examples", &["atmo"]),
     // The xtask generates atmo-api from lexicons; it must never depend on its own output.
     ("xtask", &["atmo-syntax", "atmo-data", "atmo-lexicon"]),
 ];

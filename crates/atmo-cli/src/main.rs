@@ -57,6 +57,11 @@ enum Command {
     Record(cmd::record::RecordArgs),
     /// Upload and download blobs.
     Blob(cmd::blob::BlobArgs),
+    /// Write a post as the signed-in account (mentions, links and tags detected).
+    Post(cmd::post::PostArgs),
+    /// Create and verify inter-service auth tokens.
+    #[command(name = "service-auth")]
+    ServiceAuth(cmd::service_auth::ServiceAuthArgs),
     /// Call any XRPC method.
     Xrpc(cmd::xrpc::XrpcArgs),
     /// Check and validate lexicons and records.
@@ -90,6 +95,8 @@ fn main() -> ExitCode {
         Command::Whoami(args) => cmd::session::whoami(args, &cli.global),
         Command::Record(args) => cmd::record::run(args, &cli.global),
         Command::Blob(args) => cmd::blob::run(args, &cli.global),
+        Command::Post(args) => cmd::post::run(args, &cli.global),
+        Command::ServiceAuth(args) => cmd::service_auth::run(args, &cli.global),
         Command::Xrpc(args) => cmd::xrpc::run(args, &cli.global),
         Command::Lex(args) => cmd::lex::run(args, &cli.global),
         Command::Firehose(args) => cmd::firehose::run(args, &cli.global),

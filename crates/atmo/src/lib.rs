@@ -42,3 +42,17 @@ pub use atmo_repo as repo;
 pub mod richtext;
 #[cfg(feature = "xrpc")]
 pub use atmo_xrpc as xrpc;
+
+mod error;
+pub use error::{Error, Result, TokenProblem};
+
+#[cfg(feature = "service-auth")]
+pub mod service_auth;
+
+#[cfg(feature = "agent")]
+pub mod agent;
+#[cfg(feature = "agent")]
+pub use agent::Agent;
+
+#[cfg(all(feature = "full", any(doc, doctest)))]
+pub mod guide;
