@@ -14,7 +14,7 @@
 //! | `oauth` | `oauth` | the OAuth client with DPoP |
 //! | `firehose` | `firehose` | verified, resumable event streams |
 //! | `lexicon` | `lexicon` | lexicon validation and resolution |
-//! | `richtext` | [`richtext`] | facet detection and resolution, grapheme counts, segments, a builder |
+//! | `richtext` | `richtext` | facet detection and resolution, grapheme counts, segments, a builder |
 //! | `service-auth` | `service_auth` | inter-service JWTs: create and verify |
 //! | `agent` | `agent` | the high-level `Agent` |
 //! | `full` | all of the above | |
