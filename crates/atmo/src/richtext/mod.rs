@@ -6,7 +6,7 @@
 //!
 //! - finds facets in typed text with the same rules as the official `RichText` of
 //!   `@atproto/api` ([`detect_facets`]), then resolves the mentioned handles to DIDs
-//!   ([`resolve_mentions`], [`RichText::detect`]);
+//!   ([`resolve_mentions`], or `RichText::detect` with the `identity` feature);
 //! - builds text with explicit facets, computing the byte offsets ([`RichTextBuilder`]);
 //! - measures text against the post limits ([`RichText::grapheme_len`],
 //!   [`MAX_POST_GRAPHEMES`]);
