@@ -300,6 +300,38 @@ async fn posts_replies_quotes_images_and_social_records() {
         Err(Error::RecordNotFound { .. })
     ));
 
+    // Facets: the mention resolved to Bob's DID, the link, the tag; a handle that does
+    // not resolve stays plain text.
+    let bob_handle = bob.handle().unwrap().to_string();
+    let text = format!("hi @{bob_handle} and @nobody-here.test, see https://atproto.com #atmo");
+    let faceted = alice.post(text.clone()).send().await.unwrap();
+    let f = alice.get_record::<post::Record>(&rkey_of(&faceted.uri)).await.unwrap().unwrap();
+    let facets = f.value.facets.unwrap();
+    use atmo::api::app_bsky::richtext::facet::FacetFeaturesItem as F;
+    let kinds: Vec<String> = facets
+        .iter()
+        .map(|x| {
+            let slice = &text[x.index.byte_start as usize..x.index.byte_end as usize];
+            match &x.features[0] {
+                F::Mention(m) => {
+                    assert_eq!(&m.did, bob.did().unwrap());
+                    format!("mention {slice}")
+                }
+                F::Link(l) => format!("link {slice} {}", l.uri.as_str()),
+                F::Tag(t) => format!("tag {slice} {}", t.tag),
+                other => panic!("unexpected {other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            format!("mention @{bob_handle}"),
+            "link https://atproto.com https://atproto.com".to_owned(),
+            "tag #atmo atmo".to_owned(),
+        ]
+    );
+
     // Like, repost, follow; each readable back; then undo.
     let liked = bob.like(&root.uri).await.unwrap();
     let l = bob

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use atmo_syntax::AtUri;
 
-/// Why a service-auth token was refused (see [`crate::service_auth`]).
+/// Why a service-auth token was refused (see the `service_auth` module).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenProblem {

@@ -18,8 +18,7 @@ use super::Agent;
 use super::blob::{ImageInfo, read_file};
 use crate::error::{Error, Result};
 
-/// The longest post text, in graphemes (`app.bsky.feed.post#text` `maxGraphemes`).
-pub const MAX_POST_GRAPHEMES: usize = 300;
+pub use crate::richtext::MAX_POST_GRAPHEMES;
 /// The most images one post embeds.
 pub const MAX_IMAGES: usize = 4;
 /// The largest image file read (the lexicon's image `maxSize` is 1,000,000 bytes; the

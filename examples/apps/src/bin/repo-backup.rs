@@ -39,11 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let car = pds.get_repo(&id.did, None).await?.to_vec().await?;
     let repo = Repo::from_car(&car)?;
-    let report = repo.verify(
-        &VerifyOptions::new()
-            .key(id.signing_key)
-            .did(id.did.clone()),
-    )?;
+    let report = repo.verify(&VerifyOptions::new().key(id.signing_key).did(id.did.clone()))?;
     tokio::fs::write(&args.output, &car).await?;
 
     let mut per_collection: BTreeMap<String, u64> = BTreeMap::new();
