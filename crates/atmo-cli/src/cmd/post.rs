@@ -32,6 +32,9 @@ pub(crate) struct PostArgs {
     /// Print `{"uri": ..., "cid": ...}` instead of the two lines.
     #[arg(long)]
     json: bool,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 /// Runs `atmo post`.

@@ -108,6 +108,9 @@ enum RepoCommand {
         /// Where to write the CAR file.
         #[arg(short = 'o', long = "output", value_name = "FILE.car")]
         output: PathBuf,
+        /// Network options.
+        #[command(flatten)]
+        net: GlobalArgs,
     },
 }
 
@@ -120,11 +123,13 @@ fn s(v: impl Into<String>) -> Value {
 }
 
 /// Runs `atmo repo`.
-pub(crate) fn run(args: RepoArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: RepoArgs) -> Result<(), CliError> {
     match args.command {
-        RepoCommand::Export { identifier, output } => {
-            super::export::export(&identifier, &output, global)
-        }
+        RepoCommand::Export {
+            identifier,
+            output,
+            net,
+        } => super::export::export(&identifier, &output, &net),
         RepoCommand::Ls {
             file,
             collection,

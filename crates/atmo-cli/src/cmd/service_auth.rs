@@ -14,6 +14,9 @@ use crate::net::{resolver, runtime};
 pub(crate) struct ServiceAuthArgs {
     #[command(subcommand)]
     command: ServiceAuthCommand,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
