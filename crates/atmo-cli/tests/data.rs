@@ -172,6 +172,32 @@ fn floats_and_bad_links_exit_1() {
 }
 
 #[test]
+fn integer_like_numbers_convert_and_big_integers_are_out_of_range() {
+    // The reference implementation reads `1.0` and `1E+2` as integers.
+    let o = atmo_stdin(&["data", "to-cbor"], br#"{"a": 1.0, "b": 1E+2, "c": -0}"#);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        o.stdout,
+        [
+            0xa3, 0x61, 0x61, 0x01, 0x61, 0x62, 0x18, 0x64, 0x61, 0x63, 0x00
+        ]
+    );
+    for j in [
+        r#"{"a": 9223372036854775808}"#,
+        r#"{"a": -9223372036854775809}"#,
+        r#"{"a": 100000000000000000000000000}"#,
+    ] {
+        let o = atmo_stdin(&["data", "to-cbor"], j.as_bytes());
+        assert_eq!(o.status.code(), Some(1), "{j}");
+        assert!(
+            stderr(&o).contains("integer out of range"),
+            "{j}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
 fn non_canonical_cbor_exits_1_with_reason() {
     let cases: [(&[u8], &str); 5] = [
         (&[0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x01], "out of order"),

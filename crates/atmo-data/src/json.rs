@@ -4,7 +4,11 @@
 //! - Bytes are `{"$bytes": "<base64>"}` and nothing else in that object. Reading accepts
 //!   standard base64 with or without padding and with non-zero trailing bits (as the
 //!   official fixtures need); writing gives standard base64 without padding.
-//! - Numbers must be integers within `i64`: floats (`1.0`, `1e3`) are rejected.
+//! - Numbers must be integers within `i64`. A plain integer literal is read exactly over
+//!   the whole `i64` range. A number with a fraction or an exponent is read as the
+//!   reference implementation reads it: an integer when its value as a double is integral
+//!   and at most 2^53 - 1 in magnitude (`1.0` is 1, `1E+2` is 100, `-0` is 0), refused
+//!   otherwise (`1.5`, `1e-2`, `1e17`). Beyond `i64` the error says "integer out of range".
 //! - Object keys must not repeat.
 //! - A `$type` key must hold a non-empty string; `"$type": "blob"` objects must have a
 //!   `ref` link, a string `mimeType` and an integer `size`.
@@ -224,14 +228,50 @@ mod tests {
     }
 
     #[test]
-    fn rejects_floats_and_big_integers() {
-        assert!(bad(r#"{"a": 1.0}"#).contains("float"));
-        assert!(bad(r#"{"a": 1e3}"#).contains("float"));
-        assert!(bad(r#"{"a": 9223372036854775808}"#).contains("i64"));
-        assert_eq!(
-            from_str("-9223372036854775808").unwrap(),
-            Value::Integer(i64::MIN)
-        );
+    fn integer_like_numbers_are_integers() {
+        for (text, want) in [
+            ("1.0", 1),
+            ("2.00", 2),
+            ("1e2", 100),
+            ("1E+2", 100),
+            ("1.5e1", 15),
+            ("-1.5e1", -15),
+            ("0.1e1", 1),
+            ("-0", 0),
+            ("-0.0", 0),
+            ("9007199254740991.0", 9_007_199_254_740_991),
+            ("-9007199254740991e0", -9_007_199_254_740_991),
+            ("9007199254740993", 9_007_199_254_740_993),
+            ("9223372036854775807", i64::MAX),
+            ("-9223372036854775808", i64::MIN),
+        ] {
+            assert_eq!(from_str(text).unwrap(), Value::Integer(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn floats_and_out_of_range_integers_rejected() {
+        for text in ["1.5", "1e-2", "0.5e0", "-1.25"] {
+            assert!(
+                bad(&format!(r#"{{"a": {text}}}"#)).contains("float"),
+                "{text}"
+            );
+        }
+        for text in [
+            "9223372036854775808",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "100000000000000000000000",
+            "1e19",
+            "-1e300",
+        ] {
+            let e = bad(&format!(r#"{{"a": {text}}}"#));
+            assert!(e.contains("integer out of range"), "{text}: {e}");
+        }
+        // Beyond 2^53 a fraction or an exponent is not exact: refused as the reference does.
+        for text in ["9007199254740992.0", "1e17"] {
+            assert!(bad(text).contains("not exact"), "{text}");
+        }
     }
 
     #[test]
