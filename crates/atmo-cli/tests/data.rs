@@ -259,3 +259,48 @@ fn cid_raw_hashes_the_bytes_and_reads_files() {
     assert_eq!(o.status.code(), Some(1));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What atmo writes, atmo reads: CBOR that has no faithful JSON form is refused by
+/// `to-json`, and JSON that would encode beyond the decoder's limits by `to-cbor`.
+#[test]
+fn round_trips_refuse_what_cannot_come_back() {
+    let cases: [(&[u8], &str); 4] = [
+        // {"$bytes": "AQID"}: a text under $bytes would read back as bytes.
+        (
+            &[
+                0xa1, 0x66, b'$', b'b', b'y', b't', b'e', b's', 0x64, b'A', b'Q', b'I', b'D',
+            ],
+            "reserved",
+        ),
+        // {"$type": 1}
+        (&[0xa1, 0x65, b'$', b't', b'y', b'p', b'e', 0x01], "$type"),
+        // {"$type": "blob"} without ref, size, mimeType
+        (
+            &[
+                0xa1, 0x65, b'$', b't', b'y', b'p', b'e', 0x64, b'b', b'l', b'o', b'b',
+            ],
+            "blob",
+        ),
+        // 128 nested arrays: JSON readers stop at 127.
+        (&[[0x81u8; 127].as_slice(), &[0x80]].concat(), "nesting"),
+    ];
+    for (cbor, why) in cases {
+        let o = atmo_stdin(&["data", "to-json"], cbor);
+        assert_eq!(o.status.code(), Some(1), "{why}");
+        assert!(stderr(&o).contains(why), "{why}: {}", stderr(&o));
+    }
+    // 127 nested arrays convert.
+    let deep = [[0x81u8; 126].as_slice(), &[0x80]].concat();
+    let o = atmo_stdin(&["data", "to-json"], &deep);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout.starts_with(&[b'['; 127]), "{}", stdout(&o));
+    // A string over 16 MiB: to-cbor refuses it (the decoder would).
+    let big = format!("{{\"a\": \"{}\"}}", "x".repeat((16 << 20) + 1));
+    let o = atmo_stdin(&["data", "to-cbor"], big.as_bytes());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("exceeds the DAG-CBOR limit"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -262,6 +262,18 @@ fn build_rejects_bad_input() {
     assert!(stderr(&o).contains("duplicate"), "{}", stderr(&o));
     let o = run("{\"path\": \"a.b.c/1\", \"value\": 3}\n");
     assert_eq!(o.status.code(), Some(1));
+    // A 3 MB record: `repo verify` (2 MiB blocks) could not read it back.
+    let big = format!(
+        "{{\"path\": \"a.b.c/1\", \"value\": {{\"t\": \"{}\"}}}}\n",
+        "x".repeat(3 << 20)
+    );
+    let o = run(&big);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("more than the block limit"),
+        "{}",
+        stderr(&o)
+    );
     // Empty input is an empty repository.
     let o = run("");
     assert!(o.status.success(), "{}", stderr(&o));

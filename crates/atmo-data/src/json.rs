@@ -37,6 +37,13 @@ pub enum JsonError {
         /// What is wrong.
         msg: String,
     },
+    /// A string, byte string, array or object larger than the DAG-CBOR decoder's
+    /// default limits: it could be written as DAG-CBOR but not read back.
+    #[error("invalid atproto JSON: {msg}")]
+    Limit {
+        /// Which limit, and by how much.
+        msg: String,
+    },
     /// The top level is not an object (required for records).
     #[error("invalid atproto JSON: the top level must be an object, not {found}")]
     NotAnObject {
@@ -92,7 +99,7 @@ pub(crate) fn encode_base64(b: &[u8]) -> String {
 /// # Errors
 /// [`JsonError`] if the text is not JSON or breaks a data model rule.
 pub fn from_str(s: &str) -> Result<Value, JsonError> {
-    Ok(serde_json::from_str::<Value>(s)?)
+    within_limits(serde_json::from_str::<Value>(s)?)
 }
 
 /// Parses atproto JSON bytes (UTF-8) into a [`Value`].
@@ -100,7 +107,51 @@ pub fn from_str(s: &str) -> Result<Value, JsonError> {
 /// # Errors
 /// [`JsonError`] if the bytes are not UTF-8 JSON or break a data model rule.
 pub fn from_slice(b: &[u8]) -> Result<Value, JsonError> {
-    Ok(serde_json::from_slice::<Value>(b)?)
+    within_limits(serde_json::from_slice::<Value>(b)?)
+}
+
+/// Checks a value read from JSON against the DAG-CBOR decoder's default
+/// [`DecodeLimits`](crate::cbor::DecodeLimits), so that what is read here encodes to
+/// DAG-CBOR that decodes again: strings and bytes of at most 16 MiB, arrays and maps of
+/// at most 1,048,576 entries. (Nesting is bounded by the JSON reader itself: 127 levels,
+/// the decoder's default depth.)
+fn within_limits(v: Value) -> Result<Value, JsonError> {
+    let limits = crate::cbor::DecodeLimits::DEFAULT;
+    match first_excess(&v, &limits) {
+        None => Ok(v),
+        Some(msg) => Err(JsonError::Limit { msg }),
+    }
+}
+
+fn first_excess(v: &Value, l: &crate::cbor::DecodeLimits) -> Option<String> {
+    let too_long = |what: &str, len: usize| {
+        (len > l.max_bytes).then(|| {
+            format!(
+                "a {what} of {len} bytes exceeds the DAG-CBOR limit of {}",
+                l.max_bytes
+            )
+        })
+    };
+    let too_many = |what: &str, len: usize| {
+        (len > l.max_items).then(|| {
+            format!(
+                "an {what} of {len} entries exceeds the DAG-CBOR limit of {}",
+                l.max_items
+            )
+        })
+    };
+    match v {
+        Value::String(s) => too_long("string", s.len()),
+        Value::Bytes(b) => too_long("byte string", b.len()),
+        Value::Array(a) => {
+            too_many("array", a.len()).or_else(|| a.iter().find_map(|e| first_excess(e, l)))
+        }
+        Value::Map(m) => too_many("object", m.len()).or_else(|| {
+            m.iter()
+                .find_map(|(k, e)| too_long("key", k.len()).or_else(|| first_excess(e, l)))
+        }),
+        _ => None,
+    }
 }
 
 /// Parses atproto JSON that must be an object at the top level (a record, or any "data
@@ -272,6 +323,20 @@ mod tests {
         for text in ["9007199254740992.0", "1e17"] {
             assert!(bad(text).contains("not exact"), "{text}");
         }
+    }
+
+    #[test]
+    fn values_beyond_the_decoder_limits_are_refused() {
+        let max = crate::cbor::DecodeLimits::DEFAULT.max_bytes;
+        let ok = format!("\"{}\"", "a".repeat(max));
+        assert!(from_str(&ok).is_ok());
+        let long = format!("{{\"a\": \"{}\"}}", "a".repeat(max + 1));
+        let e = from_str(&long).unwrap_err();
+        assert!(matches!(e, JsonError::Limit { .. }), "{e}");
+        assert!(e.to_string().contains("exceeds the DAG-CBOR limit"), "{e}");
+        let items = crate::cbor::DecodeLimits::DEFAULT.max_items;
+        let arr = format!("[{}0]", "0,".repeat(items));
+        assert!(matches!(from_str(&arr), Err(JsonError::Limit { .. })));
     }
 
     #[test]

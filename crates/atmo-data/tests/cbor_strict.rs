@@ -175,6 +175,60 @@ fn huge_declared_lengths_do_not_allocate() {
     }
 }
 
+/// What has no faithful JSON form is refused, so that decode -> JSON -> encode gives the
+/// same bytes.
+#[test]
+fn maps_without_a_json_form() {
+    // {"$bytes": "AQID"} and {"$link": "x"}: in JSON these keys mean bytes and a link.
+    rejects(
+        "a1 66 2462797465 73 64 41514944",
+        1,
+        K::ReservedKey { key: "$bytes" },
+    );
+    rejects("a1 65 246c696e6b 61 78", 1, K::ReservedKey { key: "$link" });
+    rejects(
+        "a2 61 61 01 65 246c696e6b 01",
+        4,
+        K::ReservedKey { key: "$link" },
+    );
+    // {"$type": 1}, {"$type": ""}, {"$type": null}.
+    rejects("a1 65 2474797065 01", 7, K::BadType);
+    rejects("a1 65 2474797065 60", 7, K::BadType);
+    rejects("a1 65 2474797065 f6", 7, K::BadType);
+    accepts("a1 65 2474797065 61 78");
+    // Other `$` keys are fine.
+    accepts("a1 64 24616263 01");
+    // A blob needs ref (link), size (non-negative integer) and mimeType (text).
+    let cid = format!("d82a 58 25 00 {CID_HEX}");
+    let blob = |reff: &str, size: &str, mime: &str| {
+        format!(
+            "a4 63 726566 {reff} 64 73697a65 {size} 65 2474797065 64 626c6f62 68 6d696d6554797065 {mime}"
+        )
+    };
+    let ok = blob(&cid, "0a", "63 612f62");
+    let v = accepts(&ok);
+    assert_eq!(
+        atmo_data::json::from_str(&atmo_data::json::to_string(&v)).unwrap(),
+        v
+    );
+    rejects(&blob("01", "0a", "63 612f62"), 0, K::BadBlob);
+    rejects(&blob(&cid, "29", "63 612f62"), 0, K::BadBlob);
+    rejects(&blob(&cid, "0a", "01"), 0, K::BadBlob);
+    rejects("a1 65 2474797065 64 626c6f62", 0, K::BadBlob);
+}
+
+/// The default depth is what the JSON reader takes: 127 nested containers.
+#[test]
+fn default_depth_matches_the_json_reader() {
+    let nested = |n: usize| hex(&format!("{}80", "81".repeat(n - 1)));
+    let v = cbor::decode(&nested(127)).unwrap();
+    let json = atmo_data::json::to_string(&v);
+    assert_eq!(atmo_data::json::from_str(&json).unwrap(), v);
+    let e = cbor::decode(&nested(128)).unwrap_err();
+    assert_eq!((e.offset, e.kind), (127, K::TooDeep { max: 127 }));
+    assert!(atmo_data::json::from_str(&format!("{}{}", "[".repeat(128), "]".repeat(128))).is_err());
+}
+
 #[test]
 fn limits() {
     let deep = hex(&format!("{}80", "81".repeat(10)));

@@ -224,6 +224,34 @@ pub(crate) struct Decoder<'a> {
     pub(crate) limits: DecodeLimits,
 }
 
+/// What a map being decoded holds of a blob's fields (keys come in DAG-CBOR order, so
+/// `ref` and `size` come before `$type`, `mimeType` after it).
+#[derive(Default)]
+struct Typed {
+    /// `"$type": "blob"` was seen.
+    blob: bool,
+    /// `ref` holds a link (tag 42).
+    has_ref: bool,
+    /// `mimeType` holds text.
+    has_mime: bool,
+    /// `size` holds a non-negative integer.
+    has_size: bool,
+}
+
+impl Typed {
+    /// Notes the kind of the value that follows the key `kb` (by its first bytes).
+    #[inline]
+    fn note(&mut self, kb: &[u8], value: &[u8]) {
+        let head = value.first().copied().unwrap_or(0xff);
+        match kb {
+            b"ref" => self.has_ref = value.get(..2) == Some(&[0xd8, 0x2a][..]),
+            b"mimeType" => self.has_mime = head >> 5 == 3,
+            b"size" => self.has_size = head >> 5 == 0,
+            _ => {}
+        }
+    }
+}
+
 /// The decoder's internal error: boxed, so that a `Result<Value, Fail>` is no bigger than
 /// a `Value` (the error takes the enum's spare tag values) and each item returns through
 /// one small slot. Errors are rare, so the allocation is off the hot path.
@@ -454,6 +482,7 @@ impl<'a> Decoder<'a> {
                 let n = self.count(len, start, 2)?;
                 let mut o = S::obj(n.min(MAX_PREALLOC));
                 let mut prev: &[u8] = &[];
+                let mut typed = Typed::default();
                 for i in 0..n {
                     let kstart = self.pos();
                     let kb = self.byte()?;
@@ -472,11 +501,45 @@ impl<'a> Decoder<'a> {
                         return err(kstart, kind);
                     }
                     prev = kb;
+                    if kb.first() == Some(&b'$') || typed.blob {
+                        self.reserved(kb, kstart, &mut typed)?;
+                    } else if matches!(kb, b"ref" | b"size" | b"mimeType") {
+                        typed.note(kb, self.rest);
+                    }
                     self.item::<S, _>(depth + 1, ObjPut::<S>(&mut o, key))?;
+                }
+                if typed.blob && !(typed.has_ref && typed.has_mime && typed.has_size) {
+                    return err(start, K::BadBlob);
                 }
                 Ok(to.put(S::obj_end(o)))
             }
             _ => self.scalar_at::<S, P>(start, ib, to),
+        }
+    }
+
+    /// The JSON-form rules for a map key starting with `$` (or any key of a blob map):
+    /// `$link` and `$bytes` are refused, `$type` must be a non-empty text string, and a
+    /// `"$type": "blob"` map is noted for the shape check at its end. Looks at the value's
+    /// first bytes only; the value itself is decoded afterwards as usual.
+    #[cold]
+    fn reserved(&self, kb: &[u8], kstart: usize, typed: &mut Typed) -> Result<(), Fail> {
+        match kb {
+            b"$link" => err(kstart, K::ReservedKey { key: "$link" }),
+            b"$bytes" => err(kstart, K::ReservedKey { key: "$bytes" }),
+            b"$type" => {
+                // A text head (major type 3) with a non-zero length.
+                match self.rest.first() {
+                    Some(&b) if b >> 5 == 3 && b != 0x60 => {
+                        typed.blob = self.rest.get(..5) == Some(b"\x64blob");
+                        Ok(())
+                    }
+                    _ => err(self.pos(), K::BadType),
+                }
+            }
+            _ => {
+                typed.note(kb, self.rest);
+                Ok(())
+            }
         }
     }
 
