@@ -37,6 +37,12 @@ pub struct DecodeLimits {
     pub max_items: usize,
     /// Most bytes in one string or byte string. Default 16 MiB.
     pub max_bytes: usize,
+    /// Most memory, in bytes, that an owned [`Value`](crate::Value) built by the decoder
+    /// may take (its entries, strings, byte strings and links, counted as they are
+    /// read; allocator overhead aside). Default 1 GiB. Validation and borrowed decoding
+    /// build nothing and are not charged. Exceeding it is
+    /// [`DecodeErrorKind::MemoryBudget`].
+    pub max_memory: usize,
 }
 
 impl DecodeLimits {
@@ -45,6 +51,7 @@ impl DecodeLimits {
         max_depth: 127,
         max_items: 1 << 20,
         max_bytes: 16 << 20,
+        max_memory: 1 << 30,
     };
 
     /// Sets [`Self::max_depth`].
@@ -56,6 +63,12 @@ impl DecodeLimits {
     /// Sets [`Self::max_items`].
     pub const fn with_max_items(mut self, n: usize) -> Self {
         self.max_items = n;
+        self
+    }
+
+    /// Sets [`Self::max_memory`].
+    pub const fn with_max_memory(mut self, n: usize) -> Self {
+        self.max_memory = n;
         self
     }
 
@@ -174,6 +187,12 @@ pub enum DecodeErrorKind {
     /// non-negative integer `size`.
     #[error("a blob needs a link `ref`, a string `mimeType` and a non-negative integer `size`")]
     BadBlob,
+    /// Building the value would take more memory than [`DecodeLimits::max_memory`].
+    #[error("the decoded value would take more than {max} bytes of memory")]
+    MemoryBudget {
+        /// The budget.
+        max: usize,
+    },
     /// A string longer than [`DecodeLimits::max_bytes`].
     #[error("{len} bytes exceed the limit of {max}")]
     TooLong {
