@@ -305,7 +305,11 @@ async fn posts_replies_quotes_images_and_social_records() {
     let bob_handle = bob.handle().unwrap().to_string();
     let text = format!("hi @{bob_handle} and @nobody-here.test, see https://atproto.com #atmo");
     let faceted = alice.post(text.clone()).send().await.unwrap();
-    let f = alice.get_record::<post::Record>(&rkey_of(&faceted.uri)).await.unwrap().unwrap();
+    let f = alice
+        .get_record::<post::Record>(&rkey_of(&faceted.uri))
+        .await
+        .unwrap()
+        .unwrap();
     let facets = f.value.facets.unwrap();
     use atmo::api::app_bsky::richtext::facet::FacetFeaturesItem as F;
     let kinds: Vec<String> = facets
