@@ -224,3 +224,88 @@ async fn jetstream_server_clients_filters_and_replay() {
     after.shutdown().await;
     srv.shutdown().await;
 }
+
+/// Lines of a child's pipe, on a channel.
+fn lines(r: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// `atmo jetstream serve` and `atmo jetstream --host` (the CLI contract).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_serve_and_read() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let atmo = atmo_tests::support::atmo_bin();
+    let dir = temp_dir("jetstream-cli");
+    let mut serve = Command::new(atmo)
+        .args([
+            "jetstream",
+            "serve",
+            "--upstream",
+            &net.pds,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--buffer")
+        .arg(&dir)
+        .args(["--plc", &net.plc, "--allow-private-network"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let serve_err = lines(serve.stderr.take().unwrap());
+    let ready = serve_err.recv_timeout(Duration::from_secs(60)).unwrap();
+    let url = ready
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {ready:?}"))
+        .trim_end_matches("/subscribe")
+        .to_owned();
+    let mut read = Command::new(atmo)
+        .args([
+            "jetstream",
+            "--host",
+            &url,
+            "--collection",
+            "app.bsky.feed.post",
+        ])
+        .arg("--allow-private-network")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = lines(read.stdout.take().unwrap());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let a = agent(net, "jsc-").await;
+    let p = a.post("through the command line").send().await.unwrap();
+    let line = loop {
+        let l = out
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an event line");
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        if v["kind"] == "commit" {
+            break v;
+        }
+    };
+    assert_eq!(line["did"], a.did().unwrap().as_str());
+    assert_eq!(line["commit"]["operation"], "create");
+    assert_eq!(line["commit"]["collection"], "app.bsky.feed.post");
+    assert_eq!(line["commit"]["rkey"], p.uri.rkey().unwrap().as_str());
+    assert_eq!(line["commit"]["cid"], p.cid.to_string());
+    assert_eq!(line["commit"]["record"]["text"], "through the command line");
+    assert!(line["time_us"].as_i64().unwrap() > 1_700_000_000_000_000);
+    let _ = read.kill();
+    let _ = serve.kill();
+    let _ = read.wait();
+    let _ = serve.wait();
+}

@@ -66,6 +66,8 @@ enum Command {
     Lex(cmd::lex::LexArgs),
     /// Follow a relay's or PDS's event stream (subscribeRepos), verified.
     Firehose(cmd::firehose::FirehoseArgs),
+    /// Read a Jetstream endpoint, or serve one from a relay's or PDS's stream.
+    Jetstream(cmd::jetstream::JetstreamArgs),
 }
 
 fn main() -> ExitCode {
@@ -127,6 +129,10 @@ fn main() -> ExitCode {
         Command::Firehose(args) => {
             let net = args.net.clone();
             cmd::firehose::run(args, &net)
+        }
+        Command::Jetstream(args) => {
+            let net = args.net.clone();
+            cmd::jetstream::run(args, &net)
         }
     };
     match result {

@@ -58,6 +58,8 @@ fn network_commands_list_them() {
         &["service-auth", "verify"],
         &["xrpc"],
         &["firehose"],
+        &["jetstream"],
+        &["jetstream", "serve"],
     ] {
         let text = help(cmd);
         for opt in NETWORK {

@@ -4,6 +4,7 @@ pub(crate) mod blob;
 pub(crate) mod data;
 pub(crate) mod export;
 pub(crate) mod firehose;
+pub(crate) mod jetstream;
 pub(crate) mod key;
 pub(crate) mod lex;
 pub(crate) mod oauth;
