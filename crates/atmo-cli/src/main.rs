@@ -66,6 +66,8 @@ enum Command {
     Lex(cmd::lex::LexArgs),
     /// Follow a relay's or PDS's event stream (subscribeRepos), verified.
     Firehose(cmd::firehose::FirehoseArgs),
+    /// Follow a labeller's label stream (subscribeLabels), every signature checked.
+    Labels(cmd::labels::LabelsArgs),
     /// Read a Jetstream endpoint, or serve one from a relay's or PDS's stream.
     Jetstream(cmd::jetstream::JetstreamArgs),
 }
@@ -129,6 +131,10 @@ fn main() -> ExitCode {
         Command::Firehose(args) => {
             let net = args.net.clone();
             cmd::firehose::run(args, &net)
+        }
+        Command::Labels(args) => {
+            let net = args.net.clone();
+            cmd::labels::run(args, &net)
         }
         Command::Jetstream(args) => {
             let net = args.net.clone();

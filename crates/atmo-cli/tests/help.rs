@@ -59,6 +59,7 @@ fn network_commands_list_them() {
         &["xrpc"],
         &["firehose"],
         &["jetstream"],
+        &["labels"],
         &["jetstream", "serve"],
     ] {
         let text = help(cmd);

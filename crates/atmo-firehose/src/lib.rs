@@ -46,6 +46,9 @@ mod event;
 mod filter;
 mod frame;
 pub mod jetstream;
+mod label;
+#[cfg(feature = "client")]
+mod labels_client;
 mod verify;
 
 #[cfg(feature = "client")]
@@ -58,4 +61,7 @@ pub use event::{
 };
 pub use filter::Filter;
 pub use frame::{Frame, FrameLimits, decode_frame};
+pub use label::{Label, LabelError, MAX_LABEL_VALUE};
+#[cfg(feature = "client")]
+pub use labels_client::{LabelConfig, LabelItem, LabelSubscription, subscribe_labels_url};
 pub use verify::{DEFAULT_MAX_REPOS, RepoState, Verifier, VerifyLevel};

@@ -6,6 +6,7 @@ pub(crate) mod export;
 pub(crate) mod firehose;
 pub(crate) mod jetstream;
 pub(crate) mod key;
+pub(crate) mod labels;
 pub(crate) mod lex;
 pub(crate) mod oauth;
 pub(crate) mod post;
