@@ -73,6 +73,7 @@ async fn labeller(frames: Vec<(i64, Vec<u8>, u64)>) -> u16 {
             tokio::spawn(async move {
                 let cursor = Arc::new(Mutex::new(None::<i64>));
                 let c2 = Arc::clone(&cursor);
+                #[allow(clippy::result_large_err)] // tungstenite's callback type
                 let cb = move |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
                                res| {
                     assert_eq!(req.uri().path(), "/xrpc/com.atproto.label.subscribeLabels");
