@@ -294,5 +294,31 @@ async fn a_flipped_byte_in_a_block_is_rejected_with_its_reason() {
         matches!(e, RepoEvent::Commit(c) if c.desynchronized && c.ops.iter().any(|o| o.cid.map(|c| c.to_string()) == Some(after[0].clone())))
     });
     assert!(flagged, "the next commit is not flagged desynchronised");
+
+    // Resync: the repository is downloaded from its PDS and verified whole; the next
+    // commit of it is checked against that and is no longer flagged.
+    let did_t: atmo_syntax::Did = did.parse().unwrap();
+    let resynced = sub.resync(&did_t, 64 << 20).await.unwrap();
+    assert_eq!(resynced.records, 3);
+    let later = write_posts(&a, "later", 1).await;
+    let seen = collect(&mut sub, |s| {
+        created_cids(&s.events, &did).contains(&later[0])
+    })
+    .await;
+    let fresh = seen.events.iter().find_map(|e| match e {
+        RepoEvent::Commit(c)
+            if c.ops
+                .iter()
+                .any(|o| o.cid.map(|c| c.to_string()) == Some(later[0].clone())) =>
+        {
+            Some(c.desynchronized)
+        }
+        _ => None,
+    });
+    assert_eq!(
+        fresh,
+        Some(false),
+        "the commit after the resync is still flagged"
+    );
     sub.shutdown().await.unwrap();
 }

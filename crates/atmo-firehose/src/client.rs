@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atmo_crypto::PublicKey;
+use atmo_data::Cid;
 use atmo_http::{ConnectPolicy, HttpClient};
 use atmo_identity::{Resolver, ResolverConfig};
-use atmo_syntax::Did;
+use atmo_syntax::{Did, Tid};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
@@ -61,6 +62,22 @@ pub enum Item {
         /// What happened.
         reason: String,
     },
+}
+
+/// A repository resynchronised by [`Subscription::resync`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Resynced {
+    /// The repository.
+    pub did: Did,
+    /// Its revision now.
+    pub rev: Tid,
+    /// Its commit's CID.
+    pub commit: Cid,
+    /// How many records it holds.
+    pub records: usize,
+    /// The whole repository, verified (a CAR file).
+    pub car: Vec<u8>,
 }
 
 /// How to subscribe.
@@ -175,6 +192,9 @@ pub fn subscribe_url(host: &str, cursor: Option<i64>) -> Result<String, Error> {
 pub struct Subscription {
     rx: mpsc::Receiver<Item>,
     stop: watch::Sender<bool>,
+    control: mpsc::UnboundedSender<(Did, Tid, Cid)>,
+    http: HttpClient,
+    resolver: Resolver,
     task: tokio::task::JoinHandle<Result<(), Error>>,
     last: Option<i64>,
     store: Option<Arc<dyn CursorStore>>,
@@ -211,11 +231,13 @@ impl Subscription {
         let (stop, stop_rx) = watch::channel(false);
         let store = config.cursor_store.clone();
         let save_every = config.save_every.max(1);
+        let (control, control_rx) = mpsc::unbounded_channel();
         let worker = Worker {
             verifier: Verifier::new(config.verify),
             config,
-            http,
-            resolver,
+            http: http.clone(),
+            resolver: resolver.clone(),
+            control: control_rx,
             keys: HashMap::new(),
             tx,
             stop: stop_rx,
@@ -225,6 +247,9 @@ impl Subscription {
         Ok(Self {
             rx,
             stop,
+            control,
+            http,
+            resolver,
             task,
             last: cursor,
             store,
@@ -250,6 +275,63 @@ impl Subscription {
             }
         }
         Some(item)
+    }
+
+    /// Resynchronises one repository (one flagged `desynchronized`, or any other):
+    /// downloads it from the PDS its DID document names (`com.atproto.sync.getRepo`, at
+    /// most `max_bytes`), verifies it whole (the commit signature with the document's
+    /// key, the tree, every block), and makes its commit the point the stream's next
+    /// commits of that repository are checked against, so they are no longer flagged.
+    /// Returns the verified repository's CAR and facts, for the consumer to re-index.
+    ///
+    /// # Errors
+    /// [`Error::Identity`] when the DID does not resolve; [`Error::Connect`] for the
+    /// download; [`Error::Verify`] when the repository does not verify.
+    pub async fn resync(&self, did: &Did, max_bytes: u64) -> Result<Resynced, Error> {
+        let identity = |e: atmo_identity::Error| Error::Identity(Box::new(e));
+        let doc = self.resolver.resolve_did(did).await.map_err(identity)?;
+        let pds = doc
+            .require_pds_endpoint()
+            .map_err(identity)?
+            .trim_end_matches('/');
+        let key = doc.signing_key().map_err(identity)?;
+        let url = format!("{pds}/xrpc/com.atproto.sync.getRepo?did={did}");
+        let res = self
+            .http
+            .get(&url, "application/vnd.ipld.car", max_bytes)
+            .await
+            .map_err(|source| Error::Connect {
+                url: url.clone(),
+                source: Box::new(source),
+            })?;
+        if !res.status().is_success() {
+            return Err(Error::WebSocket {
+                url,
+                message: format!("getRepo answered {}", res.status()),
+            });
+        }
+        let car = res.into_body().to_vec();
+        let bad = |e: atmo_repo::Error| Error::Verify(Box::new(VerifyError::Blocks(Box::new(e))));
+        let repo = atmo_repo::Repo::from_car(&car).map_err(bad)?;
+        let report = repo
+            .verify(&atmo_repo::VerifyOptions::new().key(key).did(did.clone()))
+            .map_err(bad)?;
+        let commit = repo.commit().clone();
+        let rev = commit.rev.clone().ok_or_else(|| {
+            Error::Frame(crate::error::FrameError::Field {
+                kind: "getRepo".to_owned(),
+                field: "rev",
+                reason: "the repository's commit has no rev (version 2)",
+            })
+        })?;
+        let _ = self.control.send((did.clone(), rev.clone(), commit.data));
+        Ok(Resynced {
+            did: did.clone(),
+            rev,
+            commit: repo.commit_cid(),
+            records: report.records,
+            car,
+        })
     }
 
     fn save(&mut self) {
@@ -289,6 +371,8 @@ struct Worker {
     verifier: Verifier,
     http: HttpClient,
     resolver: Resolver,
+    /// Repositories resynchronised by the consumer: their new rev and tree root.
+    control: mpsc::UnboundedReceiver<(Did, Tid, Cid)>,
     keys: HashMap<Did, PublicKey>,
     tx: mpsc::Sender<Item>,
     stop: watch::Receiver<bool>,
@@ -426,6 +510,10 @@ impl Worker {
                 _ = self.stop.changed() => {
                     let _ = ws.close(None).await;
                     return Ok(End::Stop);
+                }
+                Some((did, rev, data)) = self.control.recv() => {
+                    self.verifier.resync(did, rev, data);
+                    continue;
                 }
                 r = tokio::time::timeout(self.config.stall_timeout, ws.next()) => r,
             };

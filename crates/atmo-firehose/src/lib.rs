@@ -52,7 +52,7 @@ mod labels_client;
 mod verify;
 
 #[cfg(feature = "client")]
-pub use client::{Config, Item, Subscription, subscribe_url};
+pub use client::{Config, Item, Resynced, Subscription, subscribe_url};
 pub use cursor::{CursorStore, FileCursorStore, MemoryCursorStore};
 pub use error::{Error, FrameError, VerifyError};
 pub use event::{
