@@ -317,14 +317,14 @@ impl Subscription {
             .verify(&atmo_repo::VerifyOptions::new().key(key).did(did.clone()))
             .map_err(bad)?;
         let commit = repo.commit().clone();
-        let rev = commit.rev.clone().ok_or_else(|| {
+        let rev = commit.rev.ok_or_else(|| {
             Error::Frame(crate::error::FrameError::Field {
                 kind: "getRepo".to_owned(),
                 field: "rev",
                 reason: "the repository's commit has no rev (version 2)",
             })
         })?;
-        let _ = self.control.send((did.clone(), rev.clone(), commit.data));
+        let _ = self.control.send((did.clone(), rev, commit.data));
         Ok(Resynced {
             did: did.clone(),
             rev,
