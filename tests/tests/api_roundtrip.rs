@@ -297,6 +297,8 @@ fn generated_types_direct_and_through_value_agree_on_damaged_records() {
                 let mut d = b.clone();
                 d[i] = x;
                 let (direct, through) = both::<feed::post::Record>(&d);
+                // The direct path also says where (Error::At); the kind must agree.
+                let direct = direct.map_err(|e| e.innermost().clone());
                 match (&direct, &through) {
                     (Ok(a), Ok(b)) => assert_eq!(a, b),
                     (Err(atmo_data::Error::Cbor(a)), Err(atmo_data::Error::Cbor(b))) => {
@@ -345,6 +347,16 @@ fn unions_find_type_after_other_keys_and_errors_name_the_field() {
                   "parent": {"uri": "at://did:plc:z72i7hdynmk6r22z27h6tvur/app.bsky.feed.post/3k", "cid": "x"}}}"#;
     let b = cbor::encode(&atmo_data::json::from_str(bad).unwrap());
     let e = atmo_data::from_cbor::<feed::post::Record>(&b)
+        .unwrap_err()
+        .to_string();
+    // From DAG-CBOR: the path and the byte offset of the bad value.
+    assert!(e.starts_with("at $.reply.root.cid (byte "), "{e}");
+    assert!(
+        e.ends_with("invalid type: integer `5`, expected a CID string"),
+        "{e}"
+    );
+    // From JSON: the fields, named down the path.
+    let e = atmo_data::from_json::<feed::post::Record>(bad)
         .unwrap_err()
         .to_string();
     assert!(

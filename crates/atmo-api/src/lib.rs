@@ -1,4 +1,20 @@
 //! Typed Rust for the atproto lexicons, generated from the vendored `lexicons/` by
+//! # First: a post, typed
+//!
+//! ```
+//! # #[cfg(feature = "app_bsky")] {
+//! use atmo_api::app_bsky::feed::post;
+//!
+//! let p = post::Record::new("hello", atmo_syntax::Datetime::now().into());
+//! let value = atmo_api::record_value(&p).expect("fits the data model"); // with its $type
+//! let back: post::Record = atmo_data::from_value(value).expect("reads back");
+//! assert_eq!(back.text, "hello");
+//! # }
+//! ```
+//!
+//! Calls are typed too: `client.call(get_record::Params::new(...)).await` returns that
+//! endpoint's `Output`, or its own `Error` enum (see [`records::Records`] for records).
+//!
 //! `cargo xtask codegen`.
 //!
 //! One module per NSID, one cargo feature per namespace (`com_atproto` by default;

@@ -1,5 +1,19 @@
 //! atproto keys and signatures.
 //!
+//! # First: a key, a signature, a did:key
+//!
+//! ```
+//! use atmo_crypto::{Curve, Keypair, PublicKey};
+//!
+//! let key = Keypair::generate(Curve::K256)?;
+//! let sig = key.sign(b"a commit's bytes")?;
+//! let did_key = key.public_key().to_did_key(); // "did:key:zQ3s..."
+//! let public = PublicKey::from_did_key(&did_key)?;
+//! assert!(public.verify(b"a commit's bytes", &sig).is_ok());
+//! assert!(public.verify(b"other bytes", &sig).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! atproto signs with ECDSA over two curves: secp256k1 ("k256", JWT `ES256K`) and NIST P-256
 //! ("p256", JWT `ES256`). This crate hides the RustCrypto generics behind two small enums:
 //!

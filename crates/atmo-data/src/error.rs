@@ -44,28 +44,4 @@ impl Error {
             other => other,
         }
     }
-
-    /// Adds a path segment (`.key` or `[i]`) in front of the path of a typed error
-    /// (`Serde` or `At`); other errors already say where they are.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn within(self, segment: std::fmt::Arguments<'_>, offset: usize) -> Error {
-        match self {
-            Error::Serde(_) => Error::At {
-                path: format!("${segment}"),
-                offset,
-                source: Box::new(self),
-            },
-            Error::At {
-                path,
-                offset,
-                source,
-            } => Error::At {
-                path: format!("${segment}{}", path.trim_start_matches('$')),
-                offset,
-                source,
-            },
-            other => other,
-        }
-    }
 }

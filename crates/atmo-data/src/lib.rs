@@ -1,5 +1,21 @@
 //! The atproto data model: strict DAG-CBOR, atproto JSON, CIDs and blobs.
 //!
+//! # First: a record's bytes and CID
+//!
+//! ```
+//! use atmo_data::{Cid, cbor, json};
+//!
+//! // atproto JSON in (links and bytes as {"$link"} and {"$bytes"}), the data model out.
+//! let post = json::record_from_str(
+//!     r#"{"$type": "app.bsky.feed.post", "text": "hi", "createdAt": "2024-05-01T12:00:00Z"}"#,
+//! )?;
+//! let bytes = cbor::encode(&post);       // strict, canonical DAG-CBOR
+//! let cid = Cid::for_dag_cbor(&bytes);   // what a repository stores it under
+//! assert!(cid.to_string().starts_with("bafyrei"));
+//! assert_eq!(cbor::decode(&bytes)?, post); // and it reads back the same
+//! # Ok::<(), atmo_data::Error>(())
+//! ```
+//!
 //! # Overview
 //!
 //! - [`Cid`]: a compact, `Copy` CIDv1 (digest up to 64 bytes inline). [`Cid::for_dag_cbor`]

@@ -1,5 +1,19 @@
 //! The one HTTP transport under atmo's network crates.
 //!
+//! # First: a client that will not be pointed at your own network
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), atmo_http::Error> {
+//! use atmo_http::{ConnectPolicy, HttpClient};
+//!
+//! let http = HttpClient::builder().policy(ConnectPolicy::default()).build()?;
+//! let res = http.get("https://example.com/.well-known/atproto-did", "text/plain", 2048).await?;
+//! println!("{}", String::from_utf8_lossy(res.body()));
+//! // A URL from a hostile DID document is refused before any byte is sent:
+//! assert!(http.get("http://127.0.0.1:6379/", "*/*", 1).await.is_err());
+//! # Ok(()) }
+//! ```
+//!
 //! Identity resolution, XRPC, OAuth and the firehose's websocket upgrade all reach
 //! servers named by untrusted data: handles, DID documents, OAuth metadata. This crate
 //! gives them one stack with one rule about where connections may go:

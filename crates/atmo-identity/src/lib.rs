@@ -1,5 +1,18 @@
 //! atproto identity: handle and DID resolution, DID documents, bidirectional checks.
 //!
+//! # First: who is this handle?
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), atmo_identity::Error> {
+//! use atmo_identity::{Resolver, ResolverConfig};
+//!
+//! let resolver = Resolver::new(ResolverConfig::default())?;
+//! let id = resolver.resolve("atproto.com").await?; // a handle or a DID
+//! println!("{} lives on {}, signs with {}", id.did, id.pds, id.signing_key.to_did_key());
+//! // `id.handle` is Some only when the handle and the DID document agree both ways.
+//! # Ok(()) }
+//! ```
+//!
 //! The pure core is always built and has no I/O:
 //! - [`DidDocument`]: the document model, bounded parsing, and the accessors atproto
 //!   needs ([`handle`](DidDocument::handle), [`signing_key`](DidDocument::signing_key),

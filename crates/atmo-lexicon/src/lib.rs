@@ -1,4 +1,20 @@
 //! atproto lexicons: the document model, document checks, runtime record validation,
+//! # First: is this record valid?
+//!
+//! ```
+//! # fn main() -> Result<(), atmo_lexicon::Error> {
+//! let mut catalog = atmo_lexicon::Catalog::new();
+//! catalog.add_json(r#"{"lexicon": 1, "id": "com.example.status", "defs": {"main": {
+//!     "type": "record", "key": "tid", "record": {"type": "object", "required": ["status"],
+//!     "properties": {"status": {"type": "string", "maxGraphemes": 1, "maxLength": 32}}}}}}"#)?;
+//! catalog.validate_record_json("com.example.status", r#"{"status": "🦀"}"#)?;
+//! let err = catalog
+//!     .validate_record_json("com.example.status", r#"{"status": "too long"}"#)
+//!     .unwrap_err();
+//! assert!(err.to_string().contains("$.status"));
+//! # Ok(()) }
+//! ```
+//!
 //! and local lexicon resolution.
 //!
 //! - [`LexiconDoc::from_json`] parses and checks a lexicon document; errors name the JSON

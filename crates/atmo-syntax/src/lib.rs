@@ -1,5 +1,21 @@
 //! Validated atproto syntax types.
 //!
+//! # First: check what a user or a server gave you
+//!
+//! ```
+//! use atmo_syntax::{AtUri, Handle};
+//!
+//! let handle = Handle::new("Alice.Example.COM").expect("a valid handle");
+//! assert_eq!(handle.as_str(), "alice.example.com"); // normalised to lower case
+//! assert!(Handle::new("not a handle").is_err());    // the error says why
+//!
+//! let uri = AtUri::new("at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3k2a")
+//!     .expect("a valid AT-URI");
+//! assert_eq!(uri.collection().map(|c| c.as_str()), Some("app.bsky.feed.post"));
+//! ```
+//!
+//! # The reference
+//!
 //! Every string that the AT Protocol gives a syntax (DIDs, handles, NSIDs, AT-URIs,
 //! TIDs, record keys, datetimes, language tags, CID strings, URIs) has a type here. A
 //! value of such a type is valid by construction: there is exactly one way in, `T::new`,

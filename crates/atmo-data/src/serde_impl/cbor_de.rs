@@ -20,6 +20,18 @@ use crate::{Cid, Error};
 pub(crate) struct CborDe<'de> {
     d: Decoder<'de>,
     depth: usize,
+    /// Where a failure happened, innermost segment first: filled as the error goes up
+    /// (nothing is kept on the way down), cleared when a value above it succeeds.
+    err_path: Vec<Segment<'de>>,
+    /// The offset of the innermost value that failed.
+    err_offset: Option<usize>,
+}
+
+/// One step of a failure's path.
+#[derive(Clone, Copy)]
+pub(crate) enum Segment<'de> {
+    Key(&'de str),
+    Index(usize),
 }
 
 impl From<Fail> for Error {
@@ -48,7 +60,45 @@ impl<'de> CborDe<'de> {
         Self {
             d: Decoder::new(bytes, limits),
             depth: 0,
+            err_path: Vec::new(),
+            err_offset: None,
         }
+    }
+
+    /// Notes one level of a failure's path (`at`: where that level's value starts).
+    #[cold]
+    #[inline(never)]
+    fn failed_at(&mut self, seg: Segment<'de>, at: usize) {
+        if self.err_offset.is_none() {
+            self.err_offset = Some(at);
+        }
+        self.err_path.push(seg);
+    }
+
+    /// A value succeeded: what an inner failure noted (one a visitor recovered from) no
+    /// longer applies.
+    #[inline]
+    fn succeeded(&mut self) {
+        if self.err_offset.is_some() {
+            self.err_path.clear();
+            self.err_offset = None;
+        }
+    }
+
+    /// The path (`$.embed.images[0]`) and offset of the last failure, if one was noted.
+    pub(crate) fn failure(&self) -> Option<(String, usize)> {
+        let offset = self.err_offset?;
+        let mut path = String::from("$");
+        for seg in self.err_path.iter().rev() {
+            match seg {
+                Segment::Key(k) => {
+                    path.push('.');
+                    path.push_str(k);
+                }
+                Segment::Index(i) => path.push_str(&format!("[{i}]")),
+            }
+        }
+        Some((path, offset))
     }
 
     /// Bytes left after the value.
@@ -399,8 +449,14 @@ impl<'de> de::SeqAccess<'de> for SeqAcc<'_, 'de> {
         let (i, at) = (self.index, self.de.pos());
         self.index += 1;
         match seed.deserialize(&mut *self.de) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) => Err(e.within(format_args!("[{i}]"), at)),
+            Ok(v) => {
+                self.de.succeeded();
+                Ok(Some(v))
+            }
+            Err(e) => {
+                self.de.failed_at(Segment::Index(i), at);
+                Err(e)
+            }
         }
     }
 
@@ -495,8 +551,16 @@ impl<'de> de::MapAccess<'de> for MapAcc<'_, 'de> {
     #[inline]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         let at = self.de.pos();
-        seed.deserialize(&mut *self.de)
-            .map_err(|e| e.within(format_args!(".{}", self.last), at))
+        match seed.deserialize(&mut *self.de) {
+            Ok(v) => {
+                self.de.succeeded();
+                Ok(v)
+            }
+            Err(e) => {
+                self.de.failed_at(Segment::Key(self.last), at);
+                Err(e)
+            }
+        }
     }
 
     fn size_hint(&self) -> Option<usize> {

@@ -102,6 +102,22 @@ fn cbor_failure(
     if let Err(c) = cbor::validate(bytes, limits) {
         return Error::Cbor(c);
     }
+    if let (Some(Error::Serde(message)), Some((path, offset))) = (&err, de.failure()) {
+        // Generated types name the fields in their messages (`reply: root: cid: ...`);
+        // the path says the same, so that prefix goes.
+        let prefix: String = path
+            .trim_start_matches('$')
+            .split(['.', '['])
+            .filter(|s| !s.is_empty() && !s.ends_with(']'))
+            .map(|k| format!("{k}: "))
+            .collect();
+        let message = message.strip_prefix(&prefix).unwrap_or(message).to_owned();
+        return Error::At {
+            path,
+            offset,
+            source: Box::new(Error::Serde(message)),
+        };
+    }
     err.unwrap_or(Error::Cbor(cbor::DecodeError {
         offset: de.pos(),
         kind: cbor::DecodeErrorKind::TrailingBytes {
