@@ -403,7 +403,9 @@ pub enum PlcRule {
         disputed: usize,
     },
     /// A recovery made more than 72 hours after the first operation it nullifies.
-    #[error("nullifies an operation {elapsed_secs} s after it was created, past the 72-hour recovery window")]
+    #[error(
+        "nullifies an operation {elapsed_secs} s after it was created, past the 72-hour recovery window"
+    )]
     LateRecovery {
         /// Seconds between the first nullified operation's `createdAt` and this one's.
         elapsed_secs: i64,

@@ -30,7 +30,12 @@ impl Resolver {
     }
 
     /// GET `url`, the body when 2xx, `None` on 404 / 410.
-    async fn plc_get(&self, did: &Did, url: String, max: usize) -> Result<Option<bytes::Bytes>, Error> {
+    async fn plc_get(
+        &self,
+        did: &Did,
+        url: String,
+        max: usize,
+    ) -> Result<Option<bytes::Bytes>, Error> {
         let res = self
             .inner
             .http
@@ -98,7 +103,11 @@ impl Resolver {
     /// As [`plc_audit_log`](Self::plc_audit_log), [`Error::PlcEmptyLog`],
     /// [`Error::PlcInvalidOperation`] for the first broken operation, [`Error::PlcMismatch`]
     /// when the served state differs.
-    pub async fn plc_verify(&self, did: &Did, options: &VerifyOptions) -> Result<VerifiedLog, Error> {
+    pub async fn plc_verify(
+        &self,
+        did: &Did,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedLog, Error> {
         let entries = self.plc_audit_log(did).await?;
         let log = verify_audit_log(did, entries, options)?;
         let served = self.plc_data(did).await?;
@@ -142,7 +151,11 @@ impl Resolver {
         let span = tracing::debug_span!("atmo_identity::plc_submit", did = %did, kind = op.kind());
         async {
             let body = op.to_json().to_string().into_bytes();
-            let res = self.inner.http.post_json(&url, body, MAX_ANSWER_BYTES).await?;
+            let res = self
+                .inner
+                .http
+                .post_json(&url, body, MAX_ANSWER_BYTES)
+                .await?;
             self.invalidate_did(did);
             if (200..300).contains(&res.status) {
                 return Ok(());

@@ -32,7 +32,9 @@ fn atproto_uri(handle: &str) -> String {
     if handle.starts_with("at://") {
         return handle.to_owned();
     }
-    let stripped = handle.replacen("http://", "", 1).replacen("https://", "", 1);
+    let stripped = handle
+        .replacen("http://", "", 1)
+        .replacen("https://", "", 1);
     format!("at://{stripped}")
 }
 
@@ -179,7 +181,11 @@ impl PlcData {
             served,
         };
         if served.did != self.did {
-            return Err(mismatch("/data did", self.did.to_string(), served.did.to_string()));
+            return Err(mismatch(
+                "/data did",
+                self.did.to_string(),
+                served.did.to_string(),
+            ));
         }
         if served.rotation_keys != self.rotation_keys {
             return Err(mismatch(
@@ -228,7 +234,11 @@ impl PlcData {
             served,
         };
         if doc.id != self.did {
-            return Err(mismatch("document id", self.did.to_string(), doc.id.to_string()));
+            return Err(mismatch(
+                "document id",
+                self.did.to_string(),
+                doc.id.to_string(),
+            ));
         }
         if doc.also_known_as != self.also_known_as {
             return Err(mismatch(

@@ -97,10 +97,12 @@ fn decode_entry(json: &serde_json::Value) -> Result<AuditEntry, String> {
     let obj = json
         .as_object()
         .ok_or_else(|| "the entry is not a JSON object".to_owned())?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "did" | "operation" | "cid" | "nullified" | "createdAt"))
-    {
+    if let Some(k) = obj.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "did" | "operation" | "cid" | "nullified" | "createdAt"
+        )
+    }) {
         return Err(format!("unknown field {:?}", clip(k, 64)));
     }
     let text = |key: &str| -> Result<&str, String> {
@@ -122,8 +124,12 @@ fn decode_entry(json: &serde_json::Value) -> Result<AuditEntry, String> {
         None => return Err("nullified is missing".to_owned()),
     };
     let created_text = text("createdAt")?;
-    let created_at = Datetime::new(created_text)
-        .map_err(|e| format!("createdAt {:?} is not a datetime: {e}", clip(created_text, 64)))?;
+    let created_at = Datetime::new(created_text).map_err(|e| {
+        format!(
+            "createdAt {:?} is not a datetime: {e}",
+            clip(created_text, 64)
+        )
+    })?;
     let operation = obj
         .get("operation")
         .ok_or_else(|| "operation is missing".to_owned())?;

@@ -49,11 +49,11 @@ mod verify;
 pub use build::UnsignedPlcOperation;
 pub use data::PlcData;
 pub use log::{
-    AuditEntry, MAX_AUDIT_LOG_BYTES, MAX_AUDIT_LOG_ENTRIES, MAX_OPERATION_BYTES,
-    MAX_ROTATION_KEYS, PlcLimits, RECOVERY_WINDOW_SECS, parse_audit_log,
+    AuditEntry, MAX_AUDIT_LOG_BYTES, MAX_AUDIT_LOG_ENTRIES, MAX_OPERATION_BYTES, MAX_ROTATION_KEYS,
+    PlcLimits, RECOVERY_WINDOW_SECS, parse_audit_log,
 };
 pub use op::{
-    LegacyCreate, Operation, PlcOperation, PlcService, TYPE_CREATE, TYPE_OPERATION,
-    TYPE_TOMBSTONE, Tombstone,
+    LegacyCreate, Operation, PlcOperation, PlcService, TYPE_CREATE, TYPE_OPERATION, TYPE_TOMBSTONE,
+    Tombstone,
 };
 pub use verify::{VerifiedLog, VerifyOptions, verify_audit_log};

@@ -374,9 +374,9 @@ fn decode(json: &serde_json::Value) -> Result<Operation, String> {
             )?;
             let mut verification_methods = BTreeMap::new();
             for (k, v) in field_map(obj, "verificationMethods")? {
-                let v = v
-                    .as_str()
-                    .ok_or_else(|| format!("verificationMethods.{} is not a string", clip(k, 64)))?;
+                let v = v.as_str().ok_or_else(|| {
+                    format!("verificationMethods.{} is not a string", clip(k, 64))
+                })?;
                 verification_methods.insert(k.clone(), v.to_owned());
             }
             let mut services = BTreeMap::new();
@@ -397,7 +397,11 @@ fn decode(json: &serde_json::Value) -> Result<Operation, String> {
                 Some(serde_json::Value::Null) => None,
                 Some(serde_json::Value::String(s)) => Some(parse_cid("prev", s)?),
                 Some(_) => return Err("prev is neither null nor a string".to_owned()),
-                None => return Err("prev is missing (it must be present, null for a genesis)".to_owned()),
+                None => {
+                    return Err(
+                        "prev is missing (it must be present, null for a genesis)".to_owned()
+                    );
+                }
             };
             Ok(Operation::Plc(PlcOperation {
                 rotation_keys: field_strings(obj, "rotationKeys")?,
