@@ -7,6 +7,7 @@ pub(crate) mod firehose;
 pub(crate) mod key;
 pub(crate) mod lex;
 pub(crate) mod oauth;
+pub(crate) mod plc;
 pub(crate) mod post;
 pub(crate) mod record;
 pub(crate) mod repo;
