@@ -87,7 +87,7 @@ fn verify(did: &Did, entries: Vec<AuditEntry>) -> Result<VerifiedLog, Error> {
 
 fn broken(did: &Did, entries: Vec<AuditEntry>) -> (usize, PlcRule) {
     match verify(did, entries) {
-        Err(Error::PlcInvalidOperation { index, rule, .. }) => (index, rule),
+        Err(Error::PlcInvalidOperation { index, rule, .. }) => (index, *rule),
         other => panic!("expected a broken operation, got {other:?}"),
     }
 }
@@ -208,6 +208,7 @@ fn recovery_nullifies_and_verifies() {
     assert_eq!(log.chain, vec![0, 3]);
     assert_eq!(log.signers, vec![0, 1, 1, 0]);
     assert_eq!(log.head().unwrap().cid, rec.recovery.cid());
+    write_fixture("plc_audit_recovered.json", &net.plc, &rec.did);
     let state = log.state.unwrap();
     assert_eq!(
         state.rotation_keys,
@@ -229,7 +230,9 @@ fn tombstoned_did_verifies_as_deactivated() {
     rt().block_on(r.plc_submit(&did, &t)).unwrap();
     // Nothing may follow a tombstone: neither an update nor another tombstone.
     let state = PlcData::from_operation(&did, &a).unwrap();
-    let after = UnsignedPlcOperation::update(&state, t.cid()).sign(&k).unwrap();
+    let after = UnsignedPlcOperation::update(&state, t.cid())
+        .sign(&k)
+        .unwrap();
     let refused = rt().block_on(r.plc_submit(&did, &after)).unwrap_err();
     assert!(matches!(refused, Error::PlcRejected { .. }), "{refused}");
     let refused = rt()
@@ -244,6 +247,20 @@ fn tombstoned_did_verifies_as_deactivated() {
     assert_eq!(log.entries.len(), 3);
     assert_eq!(log.head().unwrap().operation_type(), "plc_tombstone");
     assert_eq!(rt().block_on(r.plc_data(&did)).unwrap(), None);
+    write_fixture("plc_audit_tombstoned.json", &net.plc, &did);
+}
+
+/// With `ATMO_WRITE_PLC_FIXTURES=1`, saves the directory's audit log of `did` under
+/// crates/atmo-identity/tests/fixtures (offline tests and fuzz seeds read them).
+fn write_fixture(name: &str, plc: &str, did: &Did) {
+    if std::env::var_os("ATMO_WRITE_PLC_FIXTURES").is_none() {
+        return;
+    }
+    let body = http_get(&format!("{plc}/{did}/log/audit")).unwrap().body;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/atmo-identity/tests/fixtures")
+        .join(name);
+    std::fs::write(&path, body).unwrap();
 }
 
 #[test]

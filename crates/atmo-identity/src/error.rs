@@ -264,10 +264,10 @@ pub enum Error {
         did: Did,
         /// The 0-based position of the operation in the audit log.
         index: usize,
-        /// The operation's CID as the log states it.
-        cid: Cid,
-        /// The rule it broke.
-        rule: PlcRule,
+        /// The operation's CID as the log states it (boxed: a CID is 80 bytes inline).
+        cid: Box<Cid>,
+        /// The rule it broke (boxed to keep [`Error`] small).
+        rule: Box<PlcRule>,
     },
     /// What the directory serves for a DID differs from what its verified log derives.
     #[error("{did}: the directory serves {field} {served:?}, the verified log gives {derived:?}")]

@@ -31,7 +31,7 @@ fn entry(did: &Did, op: &Operation, micros: i64, nullified: bool) -> AuditEntry 
 
 fn rule(err: Error) -> (usize, PlcRule) {
     match err {
-        Error::PlcInvalidOperation { index, rule, .. } => (index, rule),
+        Error::PlcInvalidOperation { index, rule, .. } => (index, *rule),
         other => panic!("not an invalid operation: {other}"),
     }
 }
@@ -76,7 +76,8 @@ fn strict_decoding_names_what_is_wrong() {
     let good: serde_json::Value = serde_json::from_slice::<Vec<serde_json::Value>>(ALICE_AUDIT)
         .unwrap()
         .remove(0);
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "unknown field",
             Box::new(|v| v["operation"]["extra"] = 1.into()),
@@ -194,7 +195,8 @@ fn size_limits_are_enforced() {
 fn key_rules() {
     let k = key(Curve::K256);
     let keys: Vec<_> = (0..6).map(|_| key(Curve::K256).public_key()).collect();
-    let cases: Vec<(UnsignedPlcOperation, fn(&PlcRule) -> bool)> = vec![
+    type Case = (UnsignedPlcOperation, fn(&PlcRule) -> bool);
+    let cases: Vec<Case> = vec![
         (
             UnsignedPlcOperation::atproto(&[], &k.public_key(), "a.test", "https://p.test"),
             |r| matches!(r, PlcRule::NoRotationKeys),
@@ -532,4 +534,23 @@ fn high_s_follows_the_reference_per_curve() {
     )
     .unwrap_err();
     assert!(matches!(rule(err), (0, PlcRule::SignatureEncoding)));
+}
+
+#[test]
+fn real_recovery_and_tombstone_logs_verify_offline() {
+    let recovered: &[u8] = include_bytes!("fixtures/plc_audit_recovered.json");
+    let log = parse_audit_log(recovered, &PlcLimits::default()).unwrap();
+    let did = log[0].did.clone();
+    let v = verify_audit_log(&did, log, &VerifyOptions::default()).unwrap();
+    let flags: Vec<bool> = v.entries.iter().map(|e| e.nullified).collect();
+    assert_eq!(flags, vec![false, true, true, false]);
+    assert_eq!(v.chain, vec![0, 3]);
+    assert_eq!(v.signers, vec![0, 1, 1, 0]);
+
+    let tombstoned: &[u8] = include_bytes!("fixtures/plc_audit_tombstoned.json");
+    let log = parse_audit_log(tombstoned, &PlcLimits::default()).unwrap();
+    let did = log[0].did.clone();
+    let v = verify_audit_log(&did, log, &VerifyOptions::default()).unwrap();
+    assert!(v.is_tombstoned());
+    assert_eq!(v.head().unwrap().operation_type(), "plc_tombstone");
 }

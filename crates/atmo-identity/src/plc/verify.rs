@@ -103,8 +103,8 @@ pub fn verify_audit_log(
         let fail = |rule| Error::PlcInvalidOperation {
             did: did.clone(),
             index,
-            cid: entry.cid,
-            rule,
+            cid: Box::new(entry.cid),
+            rule: Box::new(rule),
         };
         if entry.did != *did {
             return Err(fail(PlcRule::WrongDid {
@@ -220,11 +220,11 @@ pub fn verify_audit_log(
             return Err(Error::PlcInvalidOperation {
                 did: did.clone(),
                 index,
-                cid: entry.cid,
-                rule: PlcRule::NullifiedFlag {
+                cid: Box::new(entry.cid),
+                rule: Box::new(PlcRule::NullifiedFlag {
                     stated: entry.nullified,
                     expected,
-                },
+                }),
             });
         }
     }
