@@ -554,3 +554,55 @@ fn real_recovery_and_tombstone_logs_verify_offline() {
     assert!(v.is_tombstoned());
     assert_eq!(v.head().unwrap().operation_type(), "plc_tombstone");
 }
+
+#[test]
+fn served_data_and_document_are_compared_with_the_log() {
+    let doc_bytes: &[u8] = include_bytes!("fixtures/plc_doc_alice.json");
+    let doc = atmo_identity::DidDocument::from_json(doc_bytes).unwrap();
+    let log = parse_audit_log(ALICE_AUDIT, &PlcLimits::default()).unwrap();
+    let did = log[0].did.clone();
+    let state = verify_audit_log(&did, log, &VerifyOptions::default())
+        .unwrap()
+        .state
+        .unwrap();
+    // The directory's legacy document form renders this state.
+    state.check_served_document(&doc).unwrap();
+    let served =
+        atmo_identity::plc::PlcData::from_json(state.to_json().to_string().as_bytes()).unwrap();
+    assert_eq!(served, state);
+    state.check_served_data(&served).unwrap();
+
+    let mut other = doc.clone();
+    other.also_known_as = vec!["at://mallory.test".into()];
+    match state.check_served_document(&other).unwrap_err() {
+        Error::PlcMismatch { field, served, .. } => {
+            assert_eq!(field, "document alsoKnownAs");
+            assert!(served.contains("mallory"), "{served}");
+        }
+        e => panic!("{e}"),
+    }
+    let mut other = doc.clone();
+    other.verification_method[0].public_key_multibase =
+        Some(key(Curve::K256).public_key().to_multikey());
+    other.verification_method[0].type_ = "Multikey".into();
+    assert!(matches!(
+        state.check_served_document(&other),
+        Err(Error::PlcMismatch {
+            field: "document verificationMethod",
+            ..
+        })
+    ));
+    let mut other = served.clone();
+    other.services.get_mut("atproto_pds").unwrap().endpoint = "https://elsewhere.test".into();
+    assert!(matches!(
+        state.check_served_data(&other),
+        Err(Error::PlcMismatch {
+            field: "/data services",
+            ..
+        })
+    ));
+    // /data is decoded strictly too.
+    let err =
+        atmo_identity::plc::PlcData::from_json(br#"{"did":"did:plc:x","extra":1}"#).unwrap_err();
+    assert!(matches!(err, Error::PlcDecode { .. }), "{err}");
+}

@@ -88,7 +88,12 @@ impl Resolver {
     /// [`Error::Status`], [`Error::PlcDecode`] and transport errors.
     pub async fn plc_data(&self, did: &Did) -> Result<Option<PlcData>, Error> {
         let url = self.plc_url(did, "/data")?;
-        match self.plc_get(did, url, MAX_ANSWER_BYTES).await? {
+        let span = tracing::debug_span!("atmo_identity::plc_data", did = %did);
+        match self
+            .plc_get(did, url, MAX_ANSWER_BYTES)
+            .instrument(span)
+            .await?
+        {
             Some(body) => PlcData::from_json(&body).map(Some),
             None => Ok(None),
         }
@@ -110,6 +115,7 @@ impl Resolver {
     ) -> Result<VerifiedLog, Error> {
         let entries = self.plc_audit_log(did).await?;
         let log = verify_audit_log(did, entries, options)?;
+        tracing::debug!(did = %did, operations = log.entries.len(), "audit log verified");
         let served = self.plc_data(did).await?;
         let doc = match self.resolve_did_uncached(did).await {
             Ok(doc) => Some(doc),
