@@ -282,10 +282,10 @@ fn changed_handle_old_name_no_longer_resolves() {
         .block_on(r.plc_audit_log(&Did::new(&a.did).unwrap()))
         .unwrap();
     assert_eq!(log.len(), 2);
-    assert_eq!(
-        log[1].operation["alsoKnownAs"][0].as_str(),
-        Some(format!("at://{new}").as_str())
-    );
+    let atmo_identity::plc::Operation::Plc(op) = &log[1].operation else {
+        panic!("not a plc_operation: {:?}", log[1].operation)
+    };
+    assert_eq!(op.also_known_as[0], format!("at://{new}"));
 }
 
 #[test]

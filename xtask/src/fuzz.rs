@@ -68,7 +68,9 @@ fn seeds_for(target: &str) -> Seeds {
             "data",
         ),
         "repo_car" => Seeds::Files("crates/atmo-repo/tests/fixtures", "car"),
-        "identity_did_doc" => Seeds::Files("crates/atmo-identity/tests/fixtures", "json"),
+        "identity_did_doc" | "identity_plc_audit_log" => {
+            Seeds::Files("crates/atmo-identity/tests/fixtures", "json")
+        }
         _ => Seeds::None,
     }
 }

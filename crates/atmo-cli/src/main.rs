@@ -45,6 +45,8 @@ enum Command {
     Repo(cmd::repo::RepoArgs),
     /// Resolve a handle or DID to its identity (DID, handle, PDS, signing key).
     Resolve(cmd::resolve::ResolveArgs),
+    /// Print and verify a did:plc's audit log (operations, signatures, recoveries).
+    Plc(cmd::plc::PlcArgs),
     /// Log in with an app password and keep the session.
     Login(cmd::session::LoginArgs),
     /// Forget the stored session.
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
             let net = args.net.clone();
             cmd::resolve::run(args, &net)
         }
+        Command::Plc(args) => cmd::plc::run(args.net.clone(), args),
         Command::Login(args) => {
             let net = args.net.clone();
             cmd::session::login(args, &net)

@@ -3,6 +3,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use atmo_data::Cid;
+use atmo_syntax::Did;
+
 /// Any error from this crate.
 ///
 /// It is `Clone` so that one failed resolution can be handed to every caller that waited
@@ -239,6 +242,182 @@ pub enum Error {
     /// The resolver could not be set up (TLS or DNS configuration).
     #[error("resolver setup failed: {0}")]
     Setup(String),
+    /// A did:plc audit log (or one of its operations) that does not decode: not JSON, not
+    /// the shape the PLC spec gives, or over a size limit.
+    #[error("malformed did:plc audit log{}: {message}", index.map(|i| format!(" (entry {i})")).unwrap_or_default())]
+    PlcDecode {
+        /// The entry at fault, when the error is in one entry.
+        index: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A did:plc audit log with no operation at all.
+    #[error("the did:plc audit log of {did} is empty")]
+    PlcEmptyLog {
+        /// The DID.
+        did: Did,
+    },
+    /// The first operation of a did:plc audit log that breaks a rule of the PLC method.
+    #[error("did:plc audit log of {did}: operation {index} ({cid}) {rule}")]
+    PlcInvalidOperation {
+        /// The DID.
+        did: Did,
+        /// The 0-based position of the operation in the audit log.
+        index: usize,
+        /// The operation's CID as the log states it (boxed: a CID is 80 bytes inline).
+        cid: Box<Cid>,
+        /// The rule it broke (boxed to keep [`Error`] small).
+        rule: Box<PlcRule>,
+    },
+    /// What the directory serves for a DID differs from what its verified log derives.
+    #[error("{did}: the directory serves {field} {served:?}, the verified log gives {derived:?}")]
+    PlcMismatch {
+        /// The DID.
+        did: Did,
+        /// What differs (`"/data rotationKeys"`, `"document alsoKnownAs"`, ...).
+        field: &'static str,
+        /// The value derived from the log.
+        derived: String,
+        /// The value the directory serves.
+        served: String,
+    },
+    /// The directory refused an operation (`POST /<did>`).
+    #[error("the directory refused the operation for {did}: HTTP {status}: {message}")]
+    PlcRejected {
+        /// The DID.
+        did: Did,
+        /// The HTTP status.
+        status: u16,
+        /// The directory's message (cut to 512 bytes).
+        message: String,
+    },
+    /// Signing an operation failed.
+    #[error("signing the did:plc operation failed: {0}")]
+    Sign(atmo_crypto::Error),
+}
+
+/// The rule of the did:plc method that an operation breaks (see
+/// [`Error::PlcInvalidOperation`]). Each names its source: the PLC spec (the README of
+/// did-method-plc) or the reference implementation `@did-plc/lib` (`operations.ts`,
+/// `data.ts`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlcRule {
+    /// The entry's `did` is not the DID of the log.
+    #[error("belongs to {found:?}, not to this DID")]
+    WrongDid {
+        /// The entry's `did`.
+        found: String,
+    },
+    /// The entry's `createdAt` is earlier than the one before it (the log is ordered by it).
+    #[error("was created at {created_at}, before the operation preceding it in the log")]
+    CreatedAtBackwards {
+        /// The entry's `createdAt`.
+        created_at: String,
+    },
+    /// The operation's DAG-CBOR is larger than the spec's limit (7500 bytes).
+    #[error("is {len} bytes of DAG-CBOR, more than the limit of {limit}")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The log's `cid` is not the CID of the operation's DAG-CBOR (sha-256, dag-cbor).
+    #[error("has the CID {computed}, not the one the log states")]
+    CidMismatch {
+        /// The CID computed from the operation.
+        computed: Cid,
+    },
+    /// The genesis operation does not hash to the DID.
+    #[error("is the genesis operation of {derived}, not of this DID")]
+    GenesisHash {
+        /// The DID its hash gives.
+        derived: Did,
+    },
+    /// The first operation is a tombstone.
+    #[error("is a tombstone, which cannot be a genesis operation")]
+    GenesisTombstone,
+    /// The genesis operation has a `prev`.
+    #[error("is the genesis operation but has a prev")]
+    GenesisHasPrev,
+    /// A legacy `create` operation after the genesis.
+    #[error("is a legacy create operation, allowed only as the genesis operation")]
+    CreateAfterGenesis,
+    /// A later operation with `prev: null`.
+    #[error("has no prev, but only the genesis operation may")]
+    MissingPrev,
+    /// `prev` names no earlier valid (not nullified) operation of the log.
+    #[error("has prev {prev}, which is no earlier valid operation of the log")]
+    PrevNotFound {
+        /// The `prev`.
+        prev: Cid,
+    },
+    /// `prev` names a tombstone: nothing may follow a tombstone.
+    #[error("has prev {prev}, a tombstone (a tombstone ends the log)")]
+    PrevIsTombstone {
+        /// The `prev`.
+        prev: Cid,
+    },
+    /// An operation with no rotation key.
+    #[error("has no rotation key (at least 1 is needed)")]
+    NoRotationKeys,
+    /// An operation with more than 5 rotation keys.
+    #[error("has {count} rotation keys (at most {limit})")]
+    TooManyRotationKeys {
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A rotation key listed twice.
+    #[error("lists the rotation key {key} twice")]
+    DuplicateRotationKey {
+        /// The key.
+        key: String,
+    },
+    /// A key that is not a did:key of a supported curve (secp256k1 or P-256).
+    #[error("holds the unusable key {key:?}: {error}")]
+    UnsupportedKey {
+        /// The key as written (cut to 128 bytes).
+        key: String,
+        /// Why it is rejected.
+        error: atmo_crypto::KeyError,
+    },
+    /// A `sig` that is not 64 bytes in base64url without padding.
+    #[error("has a sig that is not 64 bytes of unpadded base64url")]
+    SignatureEncoding,
+    /// No rotation key valid at the parent verifies the signature.
+    #[error("is not signed by any rotation key of its parent")]
+    BadSignature,
+    /// A recovery (an operation that nullifies others) not signed by a rotation key of
+    /// strictly higher priority than the key that signed the first nullified operation.
+    #[error(
+        "nullifies operations signed by rotation key #{disputed} but is signed by {}, not by a key of higher priority",
+        signer.map_or_else(|| "no rotation key of its parent".to_owned(), |s| format!("rotation key #{s}"))
+    )]
+    RecoveryKeyNotHigher {
+        /// The index (in the parent's rotation keys) of the key that signed it, if any.
+        signer: Option<usize>,
+        /// The index of the key that signed the first nullified operation.
+        disputed: usize,
+    },
+    /// A recovery made more than 72 hours after the first operation it nullifies.
+    #[error(
+        "nullifies an operation {elapsed_secs} s after it was created, past the 72-hour recovery window"
+    )]
+    LateRecovery {
+        /// Seconds between the first nullified operation's `createdAt` and this one's.
+        elapsed_secs: i64,
+    },
+    /// The log's `nullified` flag is not what the rules give.
+    #[error("is marked nullified: {stated}, but the rules give {expected}")]
+    NullifiedFlag {
+        /// What the log says.
+        stated: bool,
+        /// What the rules give.
+        expected: bool,
+    },
 }
 
 /// Cuts `s` to at most `max` bytes on a character boundary, for error messages.

@@ -19,7 +19,8 @@
 //!   [`pds_endpoint`](DidDocument::pds_endpoint)).
 //! - [`handle`]: the handle resolution rules (DNS TXT records, well-known bodies).
 //! - [`ssrf`]: which addresses resolvers refuse to reach.
-//! - [`plc`]: the did:plc audit log.
+//! - [`plc`]: did:plc operations, the audit log and its full verification, building and
+//!   signing operations.
 //!
 //! With the default features `resolve-http` (tokio, hyper, rustls with webpki roots and
 //! the ring provider) and `resolve-dns` (hickory-resolver), [`Resolver`] resolves handles
@@ -61,7 +62,7 @@ pub mod plc;
 pub mod ssrf;
 
 pub use document::{DidDocument, DocumentLimits, Service, VerificationMethod};
-pub use error::Error;
+pub use error::{Error, PlcRule};
 pub use handle::HandleSource;
 #[cfg(feature = "resolve-http")]
 pub use net::{CacheStats, MAX_WELL_KNOWN_REDIRECTS, ResolvedIdentity, Resolver, ResolverConfig};

@@ -9,6 +9,7 @@ pub(crate) mod key;
 pub(crate) mod labels;
 pub(crate) mod lex;
 pub(crate) mod oauth;
+pub(crate) mod plc;
 pub(crate) mod post;
 pub(crate) mod record;
 pub(crate) mod repo;

@@ -1,4 +1,4 @@
-//! DID -> document: did:plc through the directory (and its audit log), did:web.
+//! DID -> document: did:plc through the directory, did:web.
 
 use atmo_syntax::Did;
 use tracing::Instrument as _;
@@ -6,7 +6,6 @@ use tracing::Instrument as _;
 use crate::Error;
 use crate::document::DidDocument;
 use crate::error::clip;
-use crate::plc::{AuditEntry, MAX_AUDIT_LOG_BYTES, parse_audit_log};
 
 use super::resolver::Resolver;
 
@@ -112,42 +111,5 @@ impl Resolver {
                 method: clip(other, 64),
             }),
         }
-    }
-
-    /// The did:plc audit log of `did` from the configured directory.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::UnsupportedDidMethod`] for another method, [`Error::DidNotFound`],
-    /// [`Error::Status`], parse and transport errors.
-    pub async fn plc_audit_log(&self, did: &Did) -> Result<Vec<AuditEntry>, Error> {
-        if did.method() != "plc" {
-            return Err(Error::UnsupportedDidMethod {
-                method: clip(did.method(), 64),
-            });
-        }
-        let url = format!(
-            "{}/{}/log/audit",
-            self.inner.config.plc_url.trim_end_matches('/'),
-            did.as_str()
-        );
-        let span = tracing::debug_span!("atmo_identity::plc_audit_log", did = %did);
-        async {
-            let res = self
-                .inner
-                .http
-                .get(&url, "application/json", MAX_AUDIT_LOG_BYTES, None, true)
-                .await?;
-            match res.status {
-                200..=299 => parse_audit_log(&res.body, MAX_AUDIT_LOG_BYTES),
-                404 | 410 => Err(Error::DidNotFound {
-                    did: did.to_string(),
-                    status: res.status,
-                }),
-                status => Err(Error::Status { url, status }),
-            }
-        }
-        .instrument(span)
-        .await
     }
 }

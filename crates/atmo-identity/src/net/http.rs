@@ -81,4 +81,35 @@ impl HttpClient {
             body: res.into_body(),
         })
     }
+
+    /// `POST url` with a JSON body, reading at most `max_bytes` of the answer.
+    pub(crate) async fn post_json(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        max_bytes: usize,
+    ) -> Result<Response, Error> {
+        let req = http::Request::post(url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::ACCEPT, "application/json")
+            .body(atmo_http::full(body))
+            .map_err(|_| Error::Url {
+                url: clip(url, 512),
+                reason: "not a valid request URL",
+            })?;
+        let res = self
+            .http
+            .request(req)
+            .await
+            .map_err(|e| Error::from_http(url, e))?;
+        let status = res.status().as_u16();
+        let body = atmo_http::read_body(res.into_body(), max_bytes as u64, None, url)
+            .await
+            .map_err(|e| Error::from_http(url, e))?;
+        Ok(Response {
+            status,
+            location: None,
+            body,
+        })
+    }
 }

@@ -5,6 +5,7 @@ mod config;
 mod dids;
 mod handles;
 mod http;
+mod plc;
 mod resolver;
 
 pub use cache::CacheStats;
