@@ -53,6 +53,9 @@ enum Command {
     Whoami(cmd::session::WhoamiArgs),
     /// Get, list, create, put and delete records.
     Record(cmd::record::RecordArgs),
+    /// The signed-in account at its PDS (status, activate, deactivate, update-handle,
+    /// missing-blobs), creating accounts, and checking handles.
+    Account(cmd::account_cmd::AccountArgs),
     /// Upload and download blobs.
     Blob(cmd::blob::BlobArgs),
     /// Write a post as the signed-in account (mentions, links and tags detected).
@@ -108,6 +111,10 @@ fn main() -> ExitCode {
         Command::Record(args) => {
             let net = args.net.clone();
             cmd::record::run(args, &net)
+        }
+        Command::Account(args) => {
+            let net = args.net.clone();
+            cmd::account_cmd::run(args, &net)
         }
         Command::Blob(args) => {
             let net = args.net.clone();

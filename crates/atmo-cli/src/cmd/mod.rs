@@ -1,6 +1,8 @@
 //! One module per top-level subcommand.
 
+pub(crate) mod account_cmd;
 pub(crate) mod blob;
+pub(crate) mod blob_export;
 pub(crate) mod data;
 pub(crate) mod export;
 pub(crate) mod firehose;
@@ -11,6 +13,9 @@ pub(crate) mod oauth;
 pub(crate) mod post;
 pub(crate) mod record;
 pub(crate) mod repo;
+pub(crate) mod repo_import;
+pub(crate) mod repo_mst;
+pub(crate) mod repo_unpack;
 pub(crate) mod resolve;
 pub(crate) mod service_auth;
 pub(crate) mod session;
