@@ -466,6 +466,251 @@ fn repo_mst_prints_every_node_and_key() {
 }
 
 // ---------------------------------------------------------------------------------------
+// lex lint / lex breaking
+
+const LINT_BAD: &str = r##"{"lexicon":1,"id":"com.example.bad_Name","defs":{
+ "main":{"type":"record","key":"tid","record":{"type":"object","required":["text"],"properties":{
+   "text":{"type":"string","maxLength":300},
+   "Bad_name":{"type":"string","maxLength":10,"maxGraphemes":20},
+   "kind":{"type":"string","enum":["a","b"]},
+   "u":{"type":"union","refs":["#x"],"closed":true},
+   "editedAt":{"type":"string","maxLength":40,"maxGraphemes":40},
+   "n":{"type":"integer","minimum":1,"maximum":5}
+ }}},
+ "x":{"type":"object","properties":{}},
+ "Other_Def":{"type":"token","description":"t"}
+}}"##;
+
+const V1: &str = r##"{"lexicon":1,"id":"com.example.post","defs":{
+ "main":{"type":"record","key":"tid","description":"A post.","record":{"type":"object","required":["text","createdAt"],"properties":{
+   "text":{"type":"string","maxLength":3000,"maxGraphemes":300},
+   "createdAt":{"type":"string","format":"datetime"},
+   "lang":{"type":"string","knownValues":["en","fr"]},
+   "tags":{"type":"array","items":{"type":"string","maxLength":640,"maxGraphemes":64},"maxLength":8},
+   "mode":{"type":"string","enum":["x","y"]},
+   "embed":{"type":"union","refs":["#images","com.example.link"]},
+   "image":{"type":"blob","accept":["image/*"],"maxSize":1000000},
+   "count":{"type":"integer","minimum":0,"maximum":100},
+   "note":{"type":"string","maxLength":100,"maxGraphemes":10}
+ }}},
+ "images":{"type":"object","properties":{"alt":{"type":"string","maxLength":1000,"maxGraphemes":100}}},
+ "oldToken":{"type":"token","description":"A token."}
+}}"##;
+
+/// `V1` edited by `f` (the document as JSON).
+fn edited(f: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(V1).unwrap();
+    f(&mut v);
+    v.to_string()
+}
+
+#[test]
+fn lex_lint_names_each_rule_that_fails() {
+    let dir = temp_dir("goat-lint");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, LINT_BAD).unwrap();
+    let b = bad.to_str().unwrap();
+    let out = local(&["lex", "lint", b]);
+    fails(&out, 1, "lint findings in 1 file");
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let mut rules: Vec<&str> = text.lines().map(|l| l.split(": ").nth(1).unwrap()).collect();
+    rules.sort_unstable();
+    assert_eq!(
+        rules,
+        [
+            "camel-case",
+            "camel-case",
+            "camel-case",
+            "datetime-format",
+            "known-values",
+            "limits-order",
+            "main-description",
+            "open-union",
+            "string-graphemes",
+        ],
+        "{text}"
+    );
+    for want in [
+        "camel-case: com.example.bad_Name#Other_Def: definition name \"Other_Def\"",
+        "camel-case: com.example.bad_Name#main.Bad_name: property name",
+        "camel-case: com.example.bad_Name: the NSID's name segment \"bad_Name\"",
+        "limits-order: com.example.bad_Name#main.Bad_name: maxGraphemes 20 is greater than maxLength 10",
+        "string-graphemes: com.example.bad_Name#main.text:",
+        "known-values: com.example.bad_Name#main.kind:",
+        "open-union: com.example.bad_Name#main.u:",
+        "datetime-format: com.example.bad_Name#main.editedAt:",
+        "main-description: com.example.bad_Name#main: the record has no description",
+    ] {
+        assert!(text.contains(&format!("{b}: {want}")), "{want}: {text}");
+    }
+
+    // --json and --skip.
+    let out = local(&["lex", "lint", b, "--json", "--skip", "camel-case", "--skip", "known-values"]);
+    fails(&out, 1, "6 lint findings");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert!(lines.iter().all(|v| v["file"] == b && v["rule"] != "camel-case"));
+    let limits = lines.iter().find(|v| v["rule"] == "limits-order").unwrap();
+    assert_eq!(limits["path"], "com.example.bad_Name#main.Bad_name");
+    fails(&local(&["lex", "lint", b, "--skip", "nope"]), 2, "no such rule");
+
+    // A clean document, and official ones: exit 0, `FILE: ok`.
+    let good = dir.join("good.json");
+    std::fs::write(&good, V1).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lexicons");
+    let post = root.join("app/bsky/feed/post.json");
+    let like = root.join("app/bsky/feed/like.json");
+    let text = stdout(&local(&[
+        "lex",
+        "lint",
+        good.to_str().unwrap(),
+        post.to_str().unwrap(),
+        like.to_str().unwrap(),
+    ]));
+    assert_eq!(text.lines().filter(|l| l.ends_with(": ok")).count(), 3, "{text}");
+    // Not a lexicon at all: exit 1 naming the file and the reason.
+    let invalid = dir.join("invalid.json");
+    std::fs::write(&invalid, r#"{"lexicon":1,"id":"com.example.x","defs":{"main":{"type":"record","record":{"type":"object","properties":{}}}}}"#).unwrap();
+    fails(&local(&["lex", "lint", invalid.to_str().unwrap()]), 1, "not a valid lexicon");
+}
+
+#[test]
+fn lex_breaking_lists_each_breaking_change() {
+    let dir = temp_dir("goat-breaking");
+    let old = dir.join("v1.json");
+    std::fs::write(&old, V1).unwrap();
+    let o = old.to_str().unwrap();
+    let check = |name: &str, doc: String| -> Output {
+        let p = dir.join(name);
+        std::fs::write(&p, doc).unwrap();
+        local(&["lex", "breaking", o, p.to_str().unwrap()])
+    };
+
+    let v2 = edited(|v| {
+        let rec = &mut v["defs"]["main"]["record"];
+        let p = &mut rec["properties"];
+        p["text"]["maxGraphemes"] = 200.into();
+        p.as_object_mut().unwrap().remove("lang");
+        p["title"] = serde_json::json!({"type":"string","maxLength":100,"maxGraphemes":10});
+        p["tags"]["maxLength"] = 4.into();
+        p["embed"]["refs"] = serde_json::json!(["#images"]);
+        p["image"]["accept"] = serde_json::json!(["image/png"]);
+        p["count"] = serde_json::json!({"type":"string"});
+        p["mode"]["enum"] = serde_json::json!(["x"]);
+        rec["required"] = serde_json::json!(["text", "createdAt", "title", "note"]);
+        v["defs"].as_object_mut().unwrap().remove("oldToken");
+    });
+    let out = check("v2.json", v2);
+    fails(&out, 1, "10 breaking changes");
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let want = [
+        "com.example.post#main.count: type changed from integer to string",
+        "com.example.post#main.embed: union variant com.example.link#main removed",
+        "com.example.post#main.image: accepted type \"image/*\" removed",
+        "com.example.post#main.lang: field removed",
+        "com.example.post#main.mode: enum value \"y\" removed",
+        "com.example.post#main.note: field became required",
+        "com.example.post#main.tags: maxLength lowered from 8 to 4",
+        "com.example.post#main.text: maxGraphemes lowered from 300 to 200",
+        "com.example.post#main.title: new required field",
+        "com.example.post#oldToken: definition removed",
+    ];
+    let mut got: Vec<&str> = text.lines().collect();
+    got.sort_unstable();
+    assert_eq!(got, want);
+
+    // Widening is not breaking: new optional fields and definitions, relaxed limits,
+    // more known or enum values, more union variants, more accepted types.
+    let v3 = edited(|v| {
+        let p = &mut v["defs"]["main"]["record"]["properties"];
+        p["text"]["maxGraphemes"] = 500.into();
+        p["text"]["maxLength"] = 5000.into();
+        p["extra"] = serde_json::json!({"type":"string","maxLength":10,"maxGraphemes":10});
+        p["lang"]["knownValues"] = serde_json::json!(["en", "fr", "de"]);
+        p["mode"]["enum"] = serde_json::json!(["x", "y", "z"]);
+        p["embed"]["refs"] = serde_json::json!(["#images", "com.example.link", "com.example.video"]);
+        p["image"]["accept"] = serde_json::json!(["image/*", "video/mp4"]);
+        p["count"]["maximum"] = 1000.into();
+        v["defs"]["newDef"] = serde_json::json!({"type":"token","description":"New."});
+    });
+    let out = check("v3.json", v3);
+    assert_eq!(stdout(&out), "no breaking changes in com.example.post\n");
+    assert!(stdout(&local(&["lex", "breaking", o, o])).contains("no breaking changes"));
+
+    // Narrowing in other places: a closed union, a format, a const, a minimum, blob size,
+    // a nested object, an array's items, a changed ref.
+    let v4 = edited(|v| {
+        let p = &mut v["defs"]["main"]["record"]["properties"];
+        p["embed"]["closed"] = true.into();
+        p["note"]["format"] = "uri".into();
+        p["count"]["minimum"] = 1.into();
+        p["count"]["const"] = 5.into();
+        p["image"]["maxSize"] = 1000.into();
+        p["tags"]["items"]["maxGraphemes"] = 32.into();
+        v["defs"]["images"]["properties"]["alt"]["minLength"] = 1.into();
+    });
+    let out = check("v4.json", v4);
+    fails(&out, 1, "7 breaking changes");
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    for w in [
+        "#main.embed: union closed",
+        "#main.note: format \"uri\" added",
+        "#main.count: minimum raised from 0 to 1",
+        "#main.count: const 5 added",
+        "#main.image: maxSize lowered from 1000000 to 1000",
+        "#main.tags[]: maxGraphemes lowered from 64 to 32",
+        "#images.alt: minLength 1 added",
+    ] {
+        assert!(text.contains(w), "{w}: {text}");
+    }
+
+    // Queries: a new required parameter, a removed output, a changed input encoding.
+    let q1 = r#"{"lexicon":1,"id":"com.example.get","defs":{"main":{"type":"procedure","description":"d",
+      "parameters":{"type":"params","properties":{"limit":{"type":"integer"}}},
+      "input":{"encoding":"application/json","schema":{"type":"object","properties":{}}},
+      "output":{"encoding":"application/json","schema":{"type":"ref","ref":"#out"}}},
+      "out":{"type":"object","properties":{"a":{"type":"string"}}}}}"#;
+    let q2 = r#"{"lexicon":1,"id":"com.example.get","defs":{"main":{"type":"procedure","description":"d",
+      "parameters":{"type":"params","required":["cursor"],"properties":{"limit":{"type":"integer"},"cursor":{"type":"string"}}},
+      "input":{"encoding":"*/*"}},
+      "out":{"type":"object","properties":{"a":{"type":"string"}}}}}"#;
+    let a = dir.join("q1.json");
+    let b = dir.join("q2.json");
+    std::fs::write(&a, q1).unwrap();
+    std::fs::write(&b, q2).unwrap();
+    let out = local(&["lex", "breaking", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    fails(&out, 1, "breaking change");
+    let got: BTreeSet<(String, String)> = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["path"].as_str().unwrap().to_owned(), v["change"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let p = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        got,
+        BTreeSet::from([
+            p("com.example.get#main.parameters.cursor", "new required field"),
+            p("com.example.get#main.input", "encoding changed from \"application/json\" to \"*/*\""),
+            p("com.example.get#main.input", "schema removed"),
+            p("com.example.get#main.output", "removed"),
+        ])
+    );
+
+    // Another lexicon, or not a lexicon: exit 1 saying so.
+    let other = check("other.json", V1.replace("com.example.post", "com.example.other"));
+    fails(&other, 1, "1 breaking change");
+    assert!(String::from_utf8_lossy(&other.stdout).contains("id changed from com.example.post to com.example.other"));
+    fails(&check("junk.json", "{".into()), 1, "junk.json");
+}
+
+// ---------------------------------------------------------------------------------------
 // Against the reference network
 
 fn net_args(net: &RefNet) -> Vec<String> {

@@ -39,6 +39,8 @@ fn local_commands_do_not_list_network_options() {
         &["tid", "inspect"],
         &["lex", "check"],
         &["lex", "validate"],
+        &["lex", "lint"],
+        &["lex", "breaking"],
     ] {
         let text = help(cmd);
         for opt in NETWORK {

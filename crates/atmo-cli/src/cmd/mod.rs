@@ -9,6 +9,8 @@ pub(crate) mod firehose;
 pub(crate) mod jetstream;
 pub(crate) mod key;
 pub(crate) mod lex;
+pub(crate) mod lex_breaking;
+pub(crate) mod lex_lint;
 pub(crate) mod oauth;
 pub(crate) mod post;
 pub(crate) mod record;
