@@ -1,10 +1,13 @@
 //! `atmo repo mst FILE.car [--json]`: the repository's Merkle Search Tree as it is stored,
 //! node by node (layer, CID, subtrees) with each entry's full key and record CID.
 //!
-//! Nodes missing from the CAR (a partial export) are shown as missing, not an error.
+//! A node's layer is its keys' layer, or for a node with only a subtree (no keys of its
+//! own) one below its parent's. Nodes missing from the CAR (a partial export) are shown
+//! as missing, not an error.
 //! Blocks that are not MST nodes, impossible key prefixes, keys that are not UTF-8,
-//! entries of one node on different layers, a node reached twice and trees deeper than
-//! any SHA-256 layer are errors that name the node.
+//! entries of one node on different layers or not one below the parent's, subtrees under
+//! layer 0, a node reached twice and trees deeper than any SHA-256 layer are errors that
+//! name the node.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -18,8 +21,13 @@ use crate::io::{println, read_input, write_stdout};
 
 /// One step of the depth-first walk, in output order.
 enum Step {
-    /// A node to read, at a nesting depth (the root is 0).
-    Node { cid: Cid, depth: usize },
+    /// A node to read, at a nesting depth (the root is 0), on the layer below its parent's
+    /// (unknown for the root).
+    Node {
+        cid: Cid,
+        depth: usize,
+        layer: Option<u8>,
+    },
     /// A record entry of the node just above it.
     Entry {
         key: String,
@@ -59,6 +67,7 @@ pub(crate) fn mst(file: &Path, root: Option<&str>, as_json: bool) -> Result<(), 
     let mut stack = vec![Step::Node {
         cid: root,
         depth: 0,
+        layer: None,
     }];
     let mut text = String::new();
     let mut nodes: Vec<NodeOut> = Vec::new();
@@ -71,7 +80,7 @@ pub(crate) fn mst(file: &Path, root: Option<&str>, as_json: bool) -> Result<(), 
                     text.push_str(&format!("{}{key} {value}\n", indent(depth)));
                 }
             }
-            Step::Node { cid, depth } => {
+            Step::Node { cid, depth, layer } => {
                 if depth > usize::from(MAX_LAYER) + 1 {
                     return Err(at(format!(
                         "the tree is deeper than {} levels at node {cid}",
@@ -99,7 +108,25 @@ pub(crate) fn mst(file: &Path, root: Option<&str>, as_json: bool) -> Result<(), 
                     continue;
                 };
                 let node = NodeData::decode(block).map_err(|e| at(e.to_string()))?;
-                let body = read_node(&cid, &node).map_err(at)?;
+                let mut body = read_node(&cid, &node).map_err(at)?;
+                match (body.layer, layer) {
+                    (Some(keys), Some(expected)) if keys != expected => {
+                        return Err(at(format!(
+                            "node {cid}: its keys are on layer {keys}, but it sits on layer {expected}"
+                        )));
+                    }
+                    (None, Some(_)) => body.layer = layer,
+                    _ => {}
+                }
+                let has_children =
+                    body.left.is_some() || body.entries.iter().any(|e| e.2.is_some());
+                let below = match body.layer {
+                    Some(0) if has_children => {
+                        return Err(at(format!("node {cid} is on layer 0 but has subtrees")));
+                    }
+                    Some(l) => l.checked_sub(1),
+                    None => None,
+                };
                 if !as_json {
                     let layer = body
                         .layer
@@ -112,6 +139,7 @@ pub(crate) fn mst(file: &Path, root: Option<&str>, as_json: bool) -> Result<(), 
                         stack.push(Step::Node {
                             cid: *r,
                             depth: depth + 1,
+                            layer: below,
                         });
                     }
                     stack.push(Step::Entry {
@@ -124,6 +152,7 @@ pub(crate) fn mst(file: &Path, root: Option<&str>, as_json: bool) -> Result<(), 
                     stack.push(Step::Node {
                         cid: l,
                         depth: depth + 1,
+                        layer: below,
                     });
                 }
                 if as_json {
