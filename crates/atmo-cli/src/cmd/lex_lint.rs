@@ -135,14 +135,12 @@ impl Linter {
                 }
             }
             "string" => self.string(v, at),
-            "union" => {
-                if v.get("closed").and_then(Value::as_bool) == Some(true) {
-                    self.add(
-                        "open-union",
-                        at,
-                        "the union is closed: no variant can ever be added".to_owned(),
-                    );
-                }
+            "union" if v.get("closed").and_then(Value::as_bool) == Some(true) => {
+                self.add(
+                    "open-union",
+                    at,
+                    "the union is closed: no variant can ever be added".to_owned(),
+                );
             }
             _ => {}
         }
