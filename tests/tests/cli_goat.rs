@@ -278,39 +278,126 @@ fn repo_unpack_writes_one_json_file_per_record() {
 
 /// A CAR whose tree holds one record under `key` (no validity checks: hostile input).
 fn hostile_car(key: &str) -> Vec<u8> {
-    let record = atmo_data::cbor::encode(
-        &atmo_data::json::record_from_str(r#"{"$type":"com.example.note","n":1}"#).unwrap(),
-    );
-    let record_cid = Cid::for_dag_cbor(&record);
+    let record = note_block();
     let node = NodeData {
         left: None,
         entries: vec![EntryData {
             prefix_len: 0,
             key_suffix: key.as_bytes(),
-            value: record_cid,
+            value: Cid::for_dag_cbor(&record),
             right: None,
         }],
     }
     .encode();
-    let node_cid = Cid::for_dag_cbor(&node);
+    car_of(&node, &[record])
+}
+
+/// A small record block.
+fn note_block() -> Vec<u8> {
+    atmo_data::cbor::encode(
+        &atmo_data::json::record_from_str(r#"{"$type":"com.example.note","n":1}"#).unwrap(),
+    )
+}
+
+/// A CAR with an unsigned-looking commit whose data root is the block `root`, plus
+/// `blocks`.
+fn car_of(root: &[u8], blocks: &[Vec<u8>]) -> Vec<u8> {
     let commit = Commit {
         did: DID.parse().unwrap(),
         version: 3,
-        data: node_cid,
+        data: Cid::for_dag_cbor(root),
         rev: Some(atmo_syntax::Tid::from_parts(1_700_000_000_000_000, 0)),
         prev: None,
         sig: vec![7; 64],
     };
     let cbytes = commit.encode();
     let ccid = Cid::for_dag_cbor(&cbytes);
-    atmo_repo::car::write_car(
-        &[ccid],
-        [
-            (ccid, cbytes.as_slice()),
-            (node_cid, node.as_slice()),
-            (record_cid, record.as_slice()),
-        ],
-    )
+    let mut all: Vec<(Cid, &[u8])> =
+        vec![(ccid, cbytes.as_slice()), (Cid::for_dag_cbor(root), root)];
+    all.extend(blocks.iter().map(|b| (Cid::for_dag_cbor(b), b.as_slice())));
+    atmo_repo::car::write_car(&[ccid], all)
+}
+
+#[test]
+fn repo_mst_refuses_hostile_trees_with_the_node() {
+    let dir = temp_dir("goat-mst-hostile");
+    let record = note_block();
+    let rcid = Cid::for_dag_cbor(&record);
+    let entry = |prefix_len: usize, key: &'static [u8], right: Option<Cid>| EntryData {
+        prefix_len,
+        key_suffix: key,
+        value: rcid,
+        right,
+    };
+    // A leaf (`.../b` is on layer 0) shared by two pointers of its parent (`.../k1` is on
+    // layer 1).
+    let leaf = NodeData {
+        left: None,
+        entries: vec![entry(0, b"com.example.note/b", None)],
+    }
+    .encode();
+    let leaf_cid = Cid::for_dag_cbor(&leaf);
+    let cases: Vec<(&str, Vec<u8>, Vec<Vec<u8>>, String)> = vec![
+        (
+            "prefix",
+            NodeData {
+                left: None,
+                entries: vec![entry(0, b"com.example.note/a", None), entry(40, b"b", None)],
+            }
+            .encode(),
+            vec![record.clone()],
+            "prefix length 40 is longer than the previous key".into(),
+        ),
+        (
+            "utf8",
+            NodeData {
+                left: None,
+                entries: vec![entry(0, b"com.example.note/\xff", None)],
+            }
+            .encode(),
+            vec![record.clone()],
+            "the key is not UTF-8".into(),
+        ),
+        (
+            "twice",
+            NodeData {
+                left: Some(leaf_cid),
+                entries: vec![entry(0, b"com.example.note/k1", Some(leaf_cid))],
+            }
+            .encode(),
+            vec![record.clone(), leaf.clone()],
+            format!("node {leaf_cid} appears twice"),
+        ),
+        (
+            "layer0-subtree",
+            NodeData {
+                left: Some(leaf_cid),
+                entries: vec![entry(0, b"com.example.note/b", None)],
+            }
+            .encode(),
+            vec![record.clone(), leaf.clone()],
+            "is on layer 0 but has subtrees".into(),
+        ),
+        ("not-a-node", note_block(), vec![], "is malformed".into()),
+    ];
+    for (name, root, blocks, want) in cases {
+        let car = dir.join(format!("{name}.car"));
+        std::fs::write(&car, car_of(&root, &blocks)).unwrap();
+        let out = local(&["repo", "mst", car.to_str().unwrap()]);
+        fails(&out, 1, &format!("{name}.car"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&want), "{name}: {err}");
+        assert!(
+            err.contains(&Cid::for_dag_cbor(&root).to_string()) || name == "twice",
+            "{name}: {err}"
+        );
+    }
+
+    // An empty repository: one empty root node.
+    let empty = dir.join("empty.car");
+    std::fs::write(&empty, car_of(&NodeData::default().encode(), &[])).unwrap();
+    let text = stdout(&local(&["repo", "mst", empty.to_str().unwrap()]));
+    assert!(text.ends_with("(empty)\n1 node, 0 records\n"), "{text}");
 }
 
 #[test]
