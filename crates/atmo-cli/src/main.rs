@@ -35,7 +35,7 @@ struct Cli {
 enum Command {
     /// Check and normalise atproto identifiers and strings.
     Syntax(cmd::syntax::SyntaxArgs),
-    /// Print fresh TIDs (timestamp identifiers), strictly increasing.
+    /// Print fresh TIDs (timestamp identifiers), strictly increasing; or decode one.
     Tid(cmd::tid::TidArgs),
     /// Convert between atproto JSON and DAG-CBOR, and compute CIDs.
     Data(cmd::data::DataArgs),
@@ -56,7 +56,7 @@ enum Command {
     /// The signed-in account at its PDS (status, activate, deactivate, update-handle,
     /// missing-blobs), creating accounts, and checking handles.
     Account(cmd::account_cmd::AccountArgs),
-    /// Upload and download blobs.
+    /// Upload, download, list and export blobs.
     Blob(cmd::blob::BlobArgs),
     /// Write a post as the signed-in account (mentions, links and tags detected).
     Post(cmd::post::PostArgs),

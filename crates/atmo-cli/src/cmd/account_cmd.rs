@@ -2,7 +2,7 @@
 //! (status, activate, deactivate, update-handle, missing-blobs), creating an account on a
 //! PDS, and checking a handle in both directions.
 
-use std::io::{BufRead as _, Read as _};
+use std::io::{BufRead as _, IsTerminal as _, Read as _};
 
 use atmo_api::com_atproto::identity::update_handle;
 use atmo_api::com_atproto::repo::list_missing_blobs;
@@ -63,7 +63,7 @@ enum AccountCommand {
     /// prints its DID. Does not log in.
     ///
     /// The password is read from $ATMO_PASSWORD, else from the first line of standard
-    /// input.
+    /// input (piped, not typed: a terminal would echo it).
     Create {
         /// The new account's handle.
         #[arg(long)]
@@ -226,7 +226,8 @@ fn parse_handle(handle: &str) -> Result<Handle, CliError> {
     Handle::new(bare).map_err(|e| CliError::usage(format!("{handle:?} is not a handle: {e}")))
 }
 
-/// The new account's password: $ATMO_PASSWORD, else the first line of standard input.
+/// The new account's password: $ATMO_PASSWORD, else the first line of standard input
+/// (never from a terminal, where it would be echoed).
 fn password() -> Result<String, CliError> {
     if let Some(p) = std::env::var_os("ATMO_PASSWORD") {
         let p = p
@@ -235,6 +236,11 @@ fn password() -> Result<String, CliError> {
         if !p.is_empty() {
             return Ok(p);
         }
+    }
+    if std::io::stdin().is_terminal() {
+        return Err(CliError::usage(
+            "no password: set $ATMO_PASSWORD or pipe it on standard input",
+        ));
     }
     let mut line = String::new();
     std::io::stdin()
