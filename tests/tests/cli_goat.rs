@@ -1009,7 +1009,10 @@ async fn blobs_import_and_account_lifecycle() {
         &[],
         b"",
     ));
-    assert!(plain.contains("1 downloaded, 1 already present"), "{plain}");
+    assert!(
+        plain.contains("1 downloaded, 1 already present, 0 failed"),
+        "{plain}"
+    );
     assert!(std::fs::read(bdir.join(&datas[0].0)).unwrap() == datas[0].1);
 
     // account status / missing-blobs for Alice.
@@ -1104,6 +1107,60 @@ async fn blobs_import_and_account_lifecycle() {
         seen.insert(v["cid"].as_str().unwrap().to_owned());
     }
     assert_eq!(seen, blobs);
+    // Bob's PDS lists the blobs his records reference but cannot serve them: export
+    // fetches what it can and fails naming them. Once uploaded (as in a move), nothing is
+    // missing and the export is whole.
+    let bob_blobs = dir.join("bob-blobs");
+    let out = net_cmd(
+        net,
+        &nobody,
+        &[
+            "blob",
+            "export",
+            &bob.did,
+            "-o",
+            bob_blobs.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+        b"",
+    );
+    fails(&out, 1, "2 of 2 blobs could not be downloaded");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed: BTreeSet<String> = v["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["cid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(failed, blobs);
+    assert!(files_under(&bob_blobs).is_empty());
+    for (_, data) in &datas {
+        let body = BinaryInput::new(data.clone()).content_type("application/octet-stream");
+        bob.client.call((UploadBlob, body)).await.unwrap();
+    }
+    assert_eq!(
+        stdout(&net_cmd(net, &sb, &["account", "missing-blobs"], &[], b"")),
+        ""
+    );
+    let v = json(&net_cmd(
+        net,
+        &nobody,
+        &[
+            "blob",
+            "export",
+            &bob.did,
+            "-o",
+            bob_blobs.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+        b"",
+    ));
+    assert_eq!(v["downloaded"], 2);
+    assert_eq!(v["failed"].as_array().map(Vec::len), Some(0));
+    assert_eq!(files_under(&bob_blobs), blobs);
+
     // Not a CAR: refused before anything is sent.
     let junk = dir.join("junk.car");
     std::fs::write(&junk, b"not a car").unwrap();

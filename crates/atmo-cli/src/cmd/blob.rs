@@ -59,7 +59,8 @@ enum BlobCommand {
     /// blob named by its CID, each checked against its CID.
     ///
     /// Files already there whose bytes match their CID are kept (an interrupted export
-    /// resumes); others are downloaded again.
+    /// resumes); others are downloaded again. A blob that cannot be downloaded (listed
+    /// but missing at the PDS) does not stop the others: exit 1 at the end, naming it.
     #[command(after_help = "Example:\n  atmo blob export alice.bsky.social -o alice-blobs/")]
     Export {
         /// The account: a handle or DID (its PDS is found as for `blob get`).
@@ -67,7 +68,7 @@ enum BlobCommand {
         /// The directory (created if needed).
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         output: PathBuf,
-        /// One JSON object {"did","dir","blobs","downloaded","present"}.
+        /// One JSON object {"did","dir","blobs","downloaded","present","failed":[{"cid","error"}]}.
         #[arg(long)]
         json: bool,
     },

@@ -85,6 +85,9 @@ pub(crate) async fn export(
             .map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?,
     }
     let (mut fetched, mut kept) = (0usize, 0usize);
+    // A blob that fails (listed but not served, or bytes that do not match) does not stop
+    // the others; the failures are reported at the end, with exit 1.
+    let mut failed: Vec<(Cid, String)> = Vec::new();
     for cid in &cids {
         let path = dir.join(cid.to_string());
         if already_have(&path, cid) {
@@ -92,20 +95,22 @@ pub(crate) async fn export(
             continue;
         }
         if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
-            return Err(CliError::failed(format!(
-                "{} exists and is not a regular file",
-                path.display()
-            )));
+            failed.push((
+                *cid,
+                format!("{} exists and is not a regular file", path.display()),
+            ));
+            continue;
         }
-        let stream = client
-            .get_blob(&did, cid)
-            .await
-            .map_err(|e| CliError::failed(format!("blob {cid}: {e}")))?;
-        let progress = Progress::new(cid.to_string(), stream.content_length());
-        download(stream, &path, progress)
-            .await
-            .map_err(|e| CliError::failed(format!("blob {cid}: {e}")))?;
-        fetched += 1;
+        let res = async {
+            let stream = client.get_blob(&did, cid).await.map_err(xrpc_err)?;
+            let progress = Progress::new(cid.to_string(), stream.content_length());
+            download(stream, &path, progress).await
+        }
+        .await;
+        match res {
+            Ok(()) => fetched += 1,
+            Err(e) => failed.push((*cid, e.to_string())),
+        }
     }
     if json {
         let obj = serde_json::json!({
@@ -114,14 +119,27 @@ pub(crate) async fn export(
             "blobs": cids.len(),
             "downloaded": fetched,
             "present": kept,
+            "failed": failed
+                .iter()
+                .map(|(c, e)| serde_json::json!({ "cid": c.to_string(), "error": e }))
+                .collect::<Vec<_>>(),
         });
-        println(&obj.to_string())
+        println(&obj.to_string())?;
     } else {
         println(&format!(
-            "{} blob{} of {did} in {}: {fetched} downloaded, {kept} already present",
+            "{} blob{} of {did} in {}: {fetched} downloaded, {kept} already present, {} failed",
             cids.len(),
             if cids.len() == 1 { "" } else { "s" },
-            dir.display()
-        ))
+            dir.display(),
+            failed.len()
+        ))?;
+    }
+    match failed.first() {
+        None => Ok(()),
+        Some((cid, e)) => Err(CliError::failed(format!(
+            "{} of {} blobs could not be downloaded (the first, {cid}: {e})",
+            failed.len(),
+            cids.len()
+        ))),
     }
 }
