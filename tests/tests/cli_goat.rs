@@ -337,7 +337,9 @@ fn repo_mst_refuses_hostile_trees_with_the_node() {
     }
     .encode();
     let leaf_cid = Cid::for_dag_cbor(&leaf);
-    let cases: Vec<(&str, Vec<u8>, Vec<Vec<u8>>, String)> = vec![
+    // (name, root node block, other blocks, what the error says)
+    type Case = (&'static str, Vec<u8>, Vec<Vec<u8>>, String);
+    let cases: Vec<Case> = vec![
         (
             "prefix",
             NodeData {
