@@ -128,9 +128,11 @@ pub(crate) fn mst(file: &Path, root: Option<&str>, as_json: bool) -> Result<(), 
                     None => None,
                 };
                 if !as_json {
-                    let layer = body
-                        .layer
-                        .map_or_else(|| "empty".to_owned(), |l| format!("layer {l}"));
+                    let layer = match body.layer {
+                        Some(l) => format!("layer {l}"),
+                        None if has_children => "layer unknown: no keys".to_owned(),
+                        None => "empty".to_owned(),
+                    };
                     text.push_str(&format!("{}node {cid} ({layer})\n", indent(depth)));
                 }
                 // Push in reverse of the output order: left, then each entry and its right.
