@@ -35,7 +35,7 @@ struct Cli {
 enum Command {
     /// Check and normalise atproto identifiers and strings.
     Syntax(cmd::syntax::SyntaxArgs),
-    /// Print fresh TIDs (timestamp identifiers), strictly increasing.
+    /// Print fresh TIDs (timestamp identifiers), strictly increasing; or decode one.
     Tid(cmd::tid::TidArgs),
     /// Convert between atproto JSON and DAG-CBOR, and compute CIDs.
     Data(cmd::data::DataArgs),
@@ -55,7 +55,10 @@ enum Command {
     Whoami(cmd::session::WhoamiArgs),
     /// Get, list, create, put and delete records.
     Record(cmd::record::RecordArgs),
-    /// Upload and download blobs.
+    /// The signed-in account at its PDS (status, activate, deactivate, update-handle,
+    /// missing-blobs), creating accounts, and checking handles.
+    Account(cmd::account_cmd::AccountArgs),
+    /// Upload, download, list and export blobs.
     Blob(cmd::blob::BlobArgs),
     /// Write a post as the signed-in account (mentions, links and tags detected).
     Post(cmd::post::PostArgs),
@@ -113,6 +116,10 @@ fn main() -> ExitCode {
         Command::Record(args) => {
             let net = args.net.clone();
             cmd::record::run(args, &net)
+        }
+        Command::Account(args) => {
+            let net = args.net.clone();
+            cmd::account_cmd::run(args, &net)
         }
         Command::Blob(args) => {
             let net = args.net.clone();

@@ -1,4 +1,4 @@
-//! `atmo blob upload|get`.
+//! `atmo blob upload|get|ls|export`.
 
 use std::path::PathBuf;
 
@@ -45,6 +45,33 @@ enum BlobCommand {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// List the CIDs of every blob of an account's repository (com.atproto.sync.listBlobs,
+    /// all pages), one per line.
+    #[command(after_help = "Example:\n  atmo blob ls alice.bsky.social --json")]
+    Ls {
+        /// The account: a handle or DID (its PDS is found as for `blob get`).
+        account: String,
+        /// One JSON object {"did","cids"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download every blob of an account's repository into a directory, one file per
+    /// blob named by its CID, each checked against its CID.
+    ///
+    /// Files already there whose bytes match their CID are kept (an interrupted export
+    /// resumes); others are downloaded again. A blob that cannot be downloaded (listed
+    /// but missing at the PDS) does not stop the others: exit 1 at the end, naming it.
+    #[command(after_help = "Example:\n  atmo blob export alice.bsky.social -o alice-blobs/")]
+    Export {
+        /// The account: a handle or DID (its PDS is found as for `blob get`).
+        account: String,
+        /// The directory (created if needed).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: PathBuf,
+        /// One JSON object {"did","dir","blobs","downloaded","present","failed":[{"cid","error"}]}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `atmo blob`.
@@ -75,6 +102,14 @@ pub(crate) fn run(args: BlobArgs, global: &GlobalArgs) -> Result<(), CliError> {
                 let progress = Progress::new(cid.to_string(), stream.content_length());
                 download(stream, &output, progress).await
             }
+            BlobCommand::Ls { account, json } => {
+                super::blob_export::ls(&account, json, global).await
+            }
+            BlobCommand::Export {
+                account,
+                output,
+                json,
+            } => super::blob_export::export(&account, &output, json, global).await,
         }
     })
 }

@@ -28,6 +28,41 @@ enum LexCommand {
         /// The lexicon JSON file, or `-` for standard input.
         file: PathBuf,
     },
+    /// Check lexicon documents against style rules (each finding: `FILE: RULE: WHERE:
+    /// message`); exit 1 if any rule fails.
+    #[command(after_help = LINT_HELP)]
+    Lint {
+        /// The lexicon JSON files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Do not apply this rule; may be repeated.
+        #[arg(long, value_name = "RULE")]
+        skip: Vec<String>,
+        /// JSON lines {"file","rule","path","message"}, one per finding.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Breaking changes from OLD to NEW, two versions of one lexicon: one line
+    /// `WHERE: change` each, exit 1 if there is any.
+    ///
+    /// Breaking: a changed id, type, ref, record key or encoding; a removed definition,
+    /// field, enum value, union variant, accepted blob type, input or output; a new
+    /// required field (or one that became required or stopped being nullable); a
+    /// narrowed limit (minimum raised or added, maximum lowered or added); a format,
+    /// enum or const added or changed; a union closed, or a closed union changed; a
+    /// procedure input added.
+    #[command(
+        after_help = "Example:\n  atmo lex breaking v1/com/example/post.json v2/com/example/post.json"
+    )]
+    Breaking {
+        /// The old version (lexicon JSON).
+        old: PathBuf,
+        /// The new version (lexicon JSON).
+        new: PathBuf,
+        /// JSON lines {"path","change"}, one per breaking change.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate a record (atproto JSON) against the record lexicon NSID.
     Validate {
         /// The record type, e.g. app.bsky.feed.post.
@@ -70,10 +105,23 @@ enum LexCommand {
     },
 }
 
+/// The rules of `atmo lex lint`, for its help.
+const LINT_HELP: &str = "Rules:\n  \
+    main-description  a record, query, procedure or subscription has a description\n  \
+    camel-case        the NSID's name, definition, property and parameter names are lowerCamelCase\n  \
+    string-graphemes  free text in a record (no format, enum, const, knownValues) with maxLength\n                    has maxGraphemes\n  \
+    limits-order      maxGraphemes <= maxLength (a grapheme is at least one byte)\n  \
+    datetime-format   a string property named like a moment (ending in At) is format datetime\n  \
+    known-values      strings list knownValues, not a closed enum\n  \
+    open-union        unions are not closed\n\n\
+    Example:\n  atmo lex lint lexicons/com/example/*.json --skip known-values";
+
 /// Runs `atmo lex`.
 pub(crate) fn run(args: LexArgs) -> Result<(), CliError> {
     match args.command {
         LexCommand::Check { file } => check(file),
+        LexCommand::Lint { files, skip, json } => super::lex_lint::lint(&files, &skip, json),
+        LexCommand::Breaking { old, new, json } => super::lex_breaking::breaking(&old, &new, json),
         LexCommand::Validate {
             nsid,
             lexicons,

@@ -1,6 +1,8 @@
 //! One module per top-level subcommand.
 
+pub(crate) mod account_cmd;
 pub(crate) mod blob;
+pub(crate) mod blob_export;
 pub(crate) mod data;
 pub(crate) mod export;
 pub(crate) mod firehose;
@@ -8,11 +10,16 @@ pub(crate) mod jetstream;
 pub(crate) mod key;
 pub(crate) mod labels;
 pub(crate) mod lex;
+pub(crate) mod lex_breaking;
+pub(crate) mod lex_lint;
 pub(crate) mod oauth;
 pub(crate) mod plc;
 pub(crate) mod post;
 pub(crate) mod record;
 pub(crate) mod repo;
+pub(crate) mod repo_import;
+pub(crate) mod repo_mst;
+pub(crate) mod repo_unpack;
 pub(crate) mod resolve;
 pub(crate) mod service_auth;
 pub(crate) mod session;

@@ -95,6 +95,55 @@ enum RepoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write every record of a repository CAR as a JSON file `DIR/<collection>/<rkey>.json`
+    /// (atproto JSON), and the commit as `DIR/_commit.json`.
+    ///
+    /// Collections must be NSIDs and record keys valid record keys, so no path leaves
+    /// DIR; files are created new (exit 1 if one exists) unless --force. Symlinks are never
+    /// written through.
+    #[command(
+        after_help = "Examples:\n  atmo repo unpack repo.car -o repo/\n  atmo repo unpack repo.car   # into ./<did>/"
+    )]
+    Unpack {
+        /// The repository CAR file (`-` for standard input).
+        file: PathBuf,
+        /// The directory to write (created if needed); the repository's DID by default.
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Replace files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the repository's Merkle Search Tree: each node with its CID and layer, each
+    /// entry's full key and record CID, subtrees indented under their node.
+    ///
+    /// Nodes not in the CAR are shown as missing.
+    #[command(after_help = "Examples:\n  atmo repo mst repo.car\n  atmo repo mst repo.car --json")]
+    Mst {
+        /// The repository CAR file (`-` for standard input).
+        file: PathBuf,
+        /// Start at this node instead of the commit's data root.
+        #[arg(long, value_name = "CID")]
+        root: Option<String>,
+        /// One JSON object {"did","commit","root","nodes","records","missing"}; each node
+        /// {"cid","depth","layer","left","entries":[{"key","value","right"}]} (or
+        /// {"cid","depth","missing":true}), depth-first from the root.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload a repository CAR to the signed-in account's PDS (com.atproto.repo.importRepo).
+    ///
+    /// The PDS replaces the account's records with the CAR's and signs a new commit.
+    #[command(
+        after_help = "Example:\n  atmo repo export old.example.com -o old.car && atmo login new.example.com && atmo repo import old.car"
+    )]
+    Import {
+        /// The repository CAR file (`-` for standard input).
+        file: PathBuf,
+        /// Network options.
+        #[command(flatten)]
+        net: GlobalArgs,
+    },
     /// Download a whole repository from its PDS as a CAR file.
     ///
     /// The PDS is found by resolving the handle or DID (or taken from --pds). On a
@@ -130,6 +179,13 @@ pub(crate) fn run(args: RepoArgs) -> Result<(), CliError> {
             output,
             net,
         } => super::export::export(&identifier, &output, &net),
+        RepoCommand::Unpack {
+            file,
+            output,
+            force,
+        } => super::repo_unpack::unpack(&file, output, force),
+        RepoCommand::Mst { file, root, json } => super::repo_mst::mst(&file, root.as_deref(), json),
+        RepoCommand::Import { file, net } => super::repo_import::import(&file, &net),
         RepoCommand::Ls {
             file,
             collection,
