@@ -60,14 +60,12 @@ impl Config {
         let db = var("STATUSPHERE_DB").unwrap_or_else(|| "statusphere.sqlite".to_owned());
         let db_path = db.strip_prefix("sqlite://").unwrap_or(&db).to_owned();
         let public_url = var("STATUSPHERE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
-        if let Some(u) = &public_url {
-            if !u.starts_with("https://") {
-                return Err(Error::Config {
-                    var: "STATUSPHERE_PUBLIC_URL",
-                    value: u.clone(),
-                    reason: "a public OAuth client must be served over https".to_owned(),
-                });
-            }
+        if let Some(u) = public_url.as_ref().filter(|u| !u.starts_with("https://")) {
+            return Err(Error::Config {
+                var: "STATUSPHERE_PUBLIC_URL",
+                value: u.clone(),
+                reason: "a public OAuth client must be served over https".to_owned(),
+            });
         }
         let allow_s = var("STATUSPHERE_ALLOW_PRIVATE_NETWORK").unwrap_or_default();
         let allow_private_network = match allow_s.as_str() {
@@ -82,14 +80,12 @@ impl Config {
             }
         };
         let cookie_secret = var("STATUSPHERE_COOKIE_SECRET");
-        if let Some(s) = &cookie_secret {
-            if s.len() < 32 {
-                return Err(Error::Config {
-                    var: "STATUSPHERE_COOKIE_SECRET",
-                    value: "(hidden)".to_owned(),
-                    reason: "use at least 32 characters".to_owned(),
-                });
-            }
+        if cookie_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(Error::Config {
+                var: "STATUSPHERE_COOKIE_SECRET",
+                value: "(hidden)".to_owned(),
+                reason: "use at least 32 characters".to_owned(),
+            });
         }
         Ok(Self {
             bind,

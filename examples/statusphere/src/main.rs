@@ -1,6 +1,8 @@
 //! `statusphere`: the server. Settings come from `STATUSPHERE_*` environment variables
 //! (see `statusphere::config::Config`).
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::ExitCode;
 
 #[tokio::main]
