@@ -8,7 +8,10 @@
 //! Run it with `cargo run -p statusphere` (see [`config::Config`] for the settings), or
 //! with `scripts/statusphere` against a local reference network.
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod app;
 pub mod config;
