@@ -332,7 +332,13 @@ impl IntoResponse for Error {
                 return html(StatusCode::BAD_REQUEST, pages::login(Some(&msg), input));
             }
             Self::SignIn { input, source } => {
-                let msg = format!("We could not sign you in as \"{input}\": {source}.");
+                let msg = match source {
+                    atmo::oauth::Error::Identity(_) => format!(
+                        "We could not find the account \"{input}\". Check the handle and \
+                         try again. ({source})"
+                    ),
+                    _ => format!("We could not sign you in as \"{input}\": {source}."),
+                };
                 return html(StatusCode::BAD_REQUEST, pages::login(Some(&msg), input));
             }
             Self::Denied { code, description } => {
