@@ -127,9 +127,9 @@ pub async fn run(config: Config) -> Result<()> {
         plc_url: config.plc_url.clone(),
         allow_private_network: config.allow_private_network,
     };
-    let (idb, ival) = (db, state.validator.clone());
+    let (idb, ival, ihandles) = (db, state.validator.clone(), state.handles.clone());
     tokio::spawn(async move {
-        if let Err(e) = ingester::run(idb, ival, ingest).await {
+        if let Err(e) = ingester::run(idb, ival, ihandles, ingest).await {
             tracing::error!(error = %e, "ingester stopped");
         }
     });

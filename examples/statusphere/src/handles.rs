@@ -21,6 +21,14 @@ impl Handles {
         Self { resolver }
     }
 
+    /// Forgets what is cached about `did` (its handle changed: an `#identity` event).
+    pub fn forget(&self, did: &Did, handle: Option<&str>) {
+        self.resolver.invalidate_did(did);
+        if let Some(h) = handle.and_then(|h| atmo::syntax::Handle::new(h).ok()) {
+            self.resolver.invalidate_handle(&h);
+        }
+    }
+
     /// The verified handle of `did`, or the DID itself when it has none (or the lookup
     /// fails or is slow).
     pub async fn display(&self, did: &str) -> String {

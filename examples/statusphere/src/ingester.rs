@@ -1,7 +1,8 @@
 //! The ingester: every `xyz.statusphere.status` record on the configured relay or PDS,
 //! fully verified (signatures, MST proofs, sync 1.1), validated against the lexicon,
 //! into the `status` table; deletes remove rows. The cursor is stored with each commit's
-//! changes, so a restart resumes where it stopped.
+//! changes, so a restart resumes where it stopped. With no stored cursor it starts live.
+//! `#identity` events clear the handle cache for their account.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use atmo::repo::Action;
 
 use crate::db::{Change, Db, StatusRow};
 use crate::error::{Error, Result};
+use crate::handles::Handles;
 use crate::lexicon::{Validator, status};
 
 /// Where and how to subscribe.
@@ -30,7 +32,12 @@ pub struct IngesterConfig {
 /// # Errors
 ///
 /// [`Error::Firehose`] when the subscription cannot be set up at all (a bad URL).
-pub async fn run(db: Arc<Db>, validator: Arc<Validator>, cfg: IngesterConfig) -> Result<()> {
+pub async fn run(
+    db: Arc<Db>,
+    validator: Arc<Validator>,
+    handles: Handles,
+    cfg: IngesterConfig,
+) -> Result<()> {
     loop {
         let mut config = Config::new(cfg.host.clone());
         config.verify = VerifyLevel::Full;
@@ -41,6 +48,10 @@ pub async fn run(db: Arc<Db>, validator: Arc<Validator>, cfg: IngesterConfig) ->
         tracing::info!(host = %cfg.host, cursor = ?config.cursor, "firehose: subscribing");
         let mut sub = Subscription::start(config).map_err(|source| Error::Firehose { source })?;
         while let Some(item) = sub.next().await {
+            if let Item::Event(RepoEvent::Identity(ev)) = &item {
+                // The account's handle may have changed: look it up afresh.
+                handles.forget(&ev.did, ev.handle.as_deref());
+            }
             if let Err(e) = handle(&db, &validator, &cfg.host, item) {
                 tracing::warn!(error = %e, "firehose: event not stored");
             }

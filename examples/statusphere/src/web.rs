@@ -1,5 +1,6 @@
 //! The HTTP side: routes, the session cookie, and error pages.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use atmo::api::com_atproto::repo::get_record;
@@ -16,6 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use futures_util::future::join_all;
 use maud::Markup;
 use serde::Deserialize;
 
@@ -110,11 +112,21 @@ async fn render_home(st: &AppState, session: Option<&OAuthSession>) -> Result<Ma
         page.profile = Some(profile(st, s).await);
         page.my_status = st.db.latest_of(s.did().as_str())?.map(|r| r.status);
     }
-    for row in st.db.latest(TIMELINE_LEN)? {
+    let rows = st.db.latest(TIMELINE_LEN)?;
+    // One lookup per author, all at once (each is cached by the resolver).
+    let mut dids: Vec<&str> = rows.iter().map(|r| r.author_did.as_str()).collect();
+    dids.sort_unstable();
+    dids.dedup();
+    let handles = join_all(dids.iter().map(|d| st.handles.display(d))).await;
+    let handle_of: HashMap<&str, String> = dids.into_iter().zip(handles).collect();
+    for row in &rows {
         page.timeline.push(TimelineEntry {
-            handle: st.handles.display(&row.author_did).await,
+            handle: handle_of
+                .get(row.author_did.as_str())
+                .cloned()
+                .unwrap_or_else(|| row.author_did.clone()),
             date: row.created_at.chars().take(10).collect(),
-            status: row.status,
+            status: row.status.clone(),
         });
     }
     Ok(pages::home(&page))

@@ -20,7 +20,8 @@ def xrpc(pds, method, body, jwt=None):
     if jwt:
         req.add_header("authorization", f"Bearer {jwt}")
     with urllib.request.urlopen(req, timeout=30) as res:
-        return json.loads(res.read())
+        body = res.read()
+        return json.loads(body) if body else None
 
 
 def create_account(pds, name, display=None):

@@ -28,7 +28,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from accounts import create_account  # noqa: E402
+from accounts import create_account, xrpc  # noqa: E402
 
 ART = os.environ["ARTIFACTS"]
 APP_BIN = os.environ["STATUSPHERE_BIN"]
@@ -310,6 +310,16 @@ def scenario(app, alice, bob, a, b, c):
     a.refresh()
     line = first_line(a)
     check("after the delete B's 🚀 is on top again", "@bob.test is feeling 🚀" in line, line)
+
+    # B changes handle: the #identity event clears the cached handle, the timeline follows.
+    xrpc(PDS, "com.atproto.identity.updateHandle", {"handle": "bobby.test"}, bob["jwt"])
+
+    def renamed():
+        a.refresh()
+        return "@bobby.test is feeling 🚀" in a.find_element(By.ID, "timeline").text
+    check("a handle change shows up (handle cache cleared by #identity)", wait_for("rename", renamed),
+          a.find_element(By.ID, "timeline").text)
+    shot(a, "a-sees-new-handle")
 
     # Bad input, each a clear page and never a 500.
     c.get(app.base + "/login")
