@@ -1,7 +1,5 @@
 //! The app's one error type.
 
-use std::path::PathBuf;
-
 /// Everything that can go wrong in Statusphere, from configuration to a bad form.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -25,29 +23,11 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
-    /// Stored data could not be encoded or decoded.
-    #[error("stored {what} is not readable: {source}")]
-    Stored {
-        /// What was read or written.
-        what: &'static str,
-        /// The JSON error.
-        #[source]
-        source: serde_json::Error,
-    },
     /// The server could not listen or serve.
     #[error("server on {addr}: {source}")]
     Serve {
         /// The address.
         addr: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
         /// The I/O error.
         #[source]
         source: std::io::Error,
