@@ -1,5 +1,6 @@
 //! Strict DAG-CBOR decoding of arbitrary bytes. Invariants: no panic; on `Ok`, the owned
-//! and borrowed decoders agree, validation agrees, and re-encoding gives the input back.
+//! and borrowed decoders agree, validation agrees, re-encoding gives the input back, and
+//! the value goes to atproto JSON and back unchanged (what decodes has a JSON form).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
@@ -12,6 +13,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             assert_eq!(atmo_data::cbor::encode(&v), data);
             assert_eq!(atmo_data::cbor::encode_ref(&r), data);
             assert_eq!(r.to_owned_value(), v);
+            let json = atmo_data::json::to_string(&v);
+            let back = atmo_data::json::from_str(&json).expect("decoded data has a JSON form");
+            assert_eq!(back, v, "JSON round trip");
         }
         (Err(a), Err(b)) => {
             assert_eq!(a, b);

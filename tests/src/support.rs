@@ -48,23 +48,36 @@ pub fn atmo_bin() -> &'static Path {
         if let Some(p) = std::env::var_os("ATMO_BIN").filter(|p| !p.is_empty()) {
             return PathBuf::from(p);
         }
-        // The test executable lives in target/<profile>/deps/.
-        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
-        let Some(profile_dir) = exe.parent().and_then(Path::parent) else {
-            panic!("unexpected test executable path {}", exe.display());
-        };
-        let Some(target_dir) = profile_dir.parent() else {
-            panic!("unexpected target layout at {}", profile_dir.display());
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "atmo-cli", "--bin", "atmo"])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-        assert!(status.success(), "cargo build -p atmo-cli failed");
-        profile_dir.join("atmo")
+        workspace_bin("atmo-cli", "atmo")
     })
+}
+
+/// A binary of a workspace package, built (once per call site's need) into the target
+/// directory this test runs from with `cargo build -p PACKAGE --bin BIN`.
+///
+/// # Panics
+///
+/// If the build fails (a test failure).
+pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+    // The test executable lives in target/<profile>/deps/.
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let Some(profile_dir) = exe.parent().and_then(Path::parent) else {
+        panic!("unexpected test executable path {}", exe.display());
+    };
+    let Some(target_dir) = profile_dir.parent() else {
+        panic!("unexpected target layout at {}", profile_dir.display());
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(
+        status.success(),
+        "cargo build -p {package} --bin {bin} failed"
+    );
+    profile_dir.join(bin)
 }
 
 #[cfg(test)]

@@ -103,6 +103,8 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-api",
         ],
     ),
+    // Example programs: the facade only, as a user's program would.
+    ("atmo-examples", &["atmo"]),
     // The tutorial app: a user of the facade and of the layers it re-exports (its
     // generated lexicon code names atmo_api, atmo_data, atmo_syntax and atmo_xrpc).
     (

@@ -27,8 +27,6 @@ use clap::{Parser, Subcommand};
     after_help = "Examples:\n  atmo syntax check handle Alice.Bsky.Social\n  atmo tid -n 3\n\nExit codes: 0 success, 1 invalid input or failed operation, 2 usage error."
 )]
 struct Cli {
-    #[command(flatten)]
-    global: cmd::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,6 +55,11 @@ enum Command {
     Record(cmd::record::RecordArgs),
     /// Upload and download blobs.
     Blob(cmd::blob::BlobArgs),
+    /// Write a post as the signed-in account (mentions, links and tags detected).
+    Post(cmd::post::PostArgs),
+    /// Create and verify inter-service auth tokens.
+    #[command(name = "service-auth")]
+    ServiceAuth(cmd::service_auth::ServiceAuthArgs),
     /// Call any XRPC method.
     Xrpc(cmd::xrpc::XrpcArgs),
     /// Check and validate lexicons and records.
@@ -83,16 +86,48 @@ fn main() -> ExitCode {
         Command::Tid(args) => cmd::tid::run(args),
         Command::Data(args) => cmd::data::run(args),
         Command::Key(args) => cmd::key::run(args),
-        Command::Repo(args) => cmd::repo::run(args, &cli.global),
-        Command::Resolve(args) => cmd::resolve::run(args, &cli.global),
-        Command::Login(args) => cmd::session::login(args, &cli.global),
-        Command::Logout(args) => cmd::session::logout(args, &cli.global),
-        Command::Whoami(args) => cmd::session::whoami(args, &cli.global),
-        Command::Record(args) => cmd::record::run(args, &cli.global),
-        Command::Blob(args) => cmd::blob::run(args, &cli.global),
-        Command::Xrpc(args) => cmd::xrpc::run(args, &cli.global),
-        Command::Lex(args) => cmd::lex::run(args, &cli.global),
-        Command::Firehose(args) => cmd::firehose::run(args, &cli.global),
+        Command::Repo(args) => cmd::repo::run(args),
+        Command::Resolve(args) => {
+            let net = args.net.clone();
+            cmd::resolve::run(args, &net)
+        }
+        Command::Login(args) => {
+            let net = args.net.clone();
+            cmd::session::login(args, &net)
+        }
+        Command::Logout(args) => {
+            let net = args.net.clone();
+            cmd::session::logout(args, &net)
+        }
+        Command::Whoami(args) => {
+            let net = args.net.clone();
+            cmd::session::whoami(args, &net)
+        }
+        Command::Record(args) => {
+            let net = args.net.clone();
+            cmd::record::run(args, &net)
+        }
+        Command::Blob(args) => {
+            let net = args.net.clone();
+            cmd::blob::run(args, &net)
+        }
+        Command::Post(args) => {
+            let net = args.net.clone();
+            cmd::post::run(args, &net)
+        }
+        Command::ServiceAuth(args) => {
+            let net = args.net.clone();
+            cmd::service_auth::run(args, &net)
+        }
+        Command::Xrpc(args) => {
+            let net = args.net.clone();
+            cmd::xrpc::run(args, &net)
+        }
+        Command::Lex(args) => cmd::lex::run(args),
+        Command::Firehose(args) => {
+            let net = args.net.clone();
+            cmd::firehose::run(args, &net)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

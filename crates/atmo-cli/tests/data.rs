@@ -172,6 +172,32 @@ fn floats_and_bad_links_exit_1() {
 }
 
 #[test]
+fn integer_like_numbers_convert_and_big_integers_are_out_of_range() {
+    // The reference implementation reads `1.0` and `1E+2` as integers.
+    let o = atmo_stdin(&["data", "to-cbor"], br#"{"a": 1.0, "b": 1E+2, "c": -0}"#);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        o.stdout,
+        [
+            0xa3, 0x61, 0x61, 0x01, 0x61, 0x62, 0x18, 0x64, 0x61, 0x63, 0x00
+        ]
+    );
+    for j in [
+        r#"{"a": 9223372036854775808}"#,
+        r#"{"a": -9223372036854775809}"#,
+        r#"{"a": 100000000000000000000000000}"#,
+    ] {
+        let o = atmo_stdin(&["data", "to-cbor"], j.as_bytes());
+        assert_eq!(o.status.code(), Some(1), "{j}");
+        assert!(
+            stderr(&o).contains("integer out of range"),
+            "{j}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
 fn non_canonical_cbor_exits_1_with_reason() {
     let cases: [(&[u8], &str); 5] = [
         (&[0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x01], "out of order"),
@@ -232,4 +258,49 @@ fn cid_raw_hashes_the_bytes_and_reads_files() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What atmo writes, atmo reads: CBOR that has no faithful JSON form is refused by
+/// `to-json`, and JSON that would encode beyond the decoder's limits by `to-cbor`.
+#[test]
+fn round_trips_refuse_what_cannot_come_back() {
+    let cases: [(&[u8], &str); 4] = [
+        // {"$bytes": "AQID"}: a text under $bytes would read back as bytes.
+        (
+            &[
+                0xa1, 0x66, b'$', b'b', b'y', b't', b'e', b's', 0x64, b'A', b'Q', b'I', b'D',
+            ],
+            "reserved",
+        ),
+        // {"$type": 1}
+        (&[0xa1, 0x65, b'$', b't', b'y', b'p', b'e', 0x01], "$type"),
+        // {"$type": "blob"} without ref, size, mimeType
+        (
+            &[
+                0xa1, 0x65, b'$', b't', b'y', b'p', b'e', 0x64, b'b', b'l', b'o', b'b',
+            ],
+            "blob",
+        ),
+        // 128 nested arrays: JSON readers stop at 127.
+        (&[[0x81u8; 127].as_slice(), &[0x80]].concat(), "nesting"),
+    ];
+    for (cbor, why) in cases {
+        let o = atmo_stdin(&["data", "to-json"], cbor);
+        assert_eq!(o.status.code(), Some(1), "{why}");
+        assert!(stderr(&o).contains(why), "{why}: {}", stderr(&o));
+    }
+    // 127 nested arrays convert.
+    let deep = [[0x81u8; 126].as_slice(), &[0x80]].concat();
+    let o = atmo_stdin(&["data", "to-json"], &deep);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout.starts_with(&[b'['; 127]), "{}", stdout(&o));
+    // A string over 16 MiB: to-cbor refuses it (the decoder would).
+    let big = format!("{{\"a\": \"{}\"}}", "x".repeat((16 << 20) + 1));
+    let o = atmo_stdin(&["data", "to-cbor"], big.as_bytes());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("exceeds the DAG-CBOR limit"),
+        "{}",
+        stderr(&o)
+    );
 }

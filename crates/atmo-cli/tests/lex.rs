@@ -88,6 +88,38 @@ fn check_rejects_with_the_reason() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+#[test]
+fn check_rejects_dangling_local_refs_duplicate_keys_and_inline_only_defs() {
+    let cases: [(&[u8], &str); 4] = [
+        (
+            br##"{"lexicon": 1, "id": "com.example.x", "defs": {"main": {"type": "object", "properties": {"a": {"type": "ref", "ref": "#nope"}}}}}"##,
+            "error: invalid lexicon at $.defs.main: reference \"#nope\" names no definition of this document\n",
+        ),
+        (
+            br#"{"lexicon": 1, "id": "com.example.x", "defs": {"main": {"type": "object", "properties": {"a": {"type": "ref", "ref": "com.example.x#nope"}}}}}"#,
+            "error: invalid lexicon at $.defs.main: reference \"com.example.x#nope\" names no definition of this document\n",
+        ),
+        (
+            br#"{"lexicon": 1, "id": "com.example.x", "defs": {"main": {"type": "token"}, "main": {"type": "token"}}}"#,
+            "duplicate key at $.defs.main",
+        ),
+        (
+            br#"{"lexicon": 1, "id": "com.example.x", "defs": {"n": {"type": "null"}}}"#,
+            "a named definition cannot be of type null (only inline)",
+        ),
+    ];
+    for (doc, want) in cases {
+        let o = atmo(&["lex", "check", "-"], doc);
+        assert_eq!(o.status.code(), Some(1), "{want}");
+        assert!(stderr(&o).contains(want), "{want}: {}", stderr(&o));
+    }
+    // A local reference that resolves, and a reference to another document (checked
+    // against a catalog, not here), are fine.
+    let ok = br##"{"lexicon": 1, "id": "com.example.x", "defs": {"main": {"type": "object", "properties": {"a": {"type": "ref", "ref": "#b"}, "c": {"type": "ref", "ref": "com.example.y#z"}}}, "b": {"type": "token"}}}"##;
+    let o = atmo(&["lex", "check", "-"], ok);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 /// The `"lexicon": {...}` objects of a vector file, as raw text (a small bracket matcher
 /// that knows about strings, enough for the vector files): the CLI itself parses them.
 fn lexicon_objects(text: &str) -> Vec<String> {

@@ -170,8 +170,92 @@ fn verify_exit_codes() {
     }
     let o = atmo(&["repo", "verify", "/nonexistent/x.car"]);
     assert_eq!(o.status.code(), Some(1));
-    let o = atmo(&["repo", "verify", &car, "--key", "did:key:nope"]);
-    assert_eq!(o.status.code(), Some(2));
+    // A key that does not parse is invalid input: exit 1, as `key verify` says for the
+    // same key, with the same reason.
+    for k in ["did:key:nope", "did:key:z", "garbage"] {
+        let o = atmo(&["repo", "verify", &car, "--key", k]);
+        assert_eq!(o.status.code(), Some(1), "{k}");
+        assert!(
+            stderr(&o).starts_with("error: invalid --key: "),
+            "{}",
+            stderr(&o)
+        );
+        let kv = atmo(&[
+            "key",
+            "verify",
+            "--key",
+            k,
+            "--message-base64",
+            "AA",
+            "--signature-base64",
+            "AA",
+        ]);
+        assert_eq!(kv.status.code(), Some(1), "{k}");
+        assert_eq!(stderr(&kv), stderr(&o), "{k}");
+    }
+    // An empty varint after the multibase prefix is named as such.
+    let o = atmo(&["repo", "verify", &car, "--key", "did:key:z"]);
+    assert!(
+        stderr(&o).contains("no multicodec prefix"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("0x0"), "{}", stderr(&o));
+}
+
+/// `repo diff` says which of the two repositories has the broken tree.
+#[test]
+fn diff_names_the_broken_side() {
+    use atmo_crypto::{Curve, Keypair};
+    let key = Keypair::from_private_key_hex(Curve::K256, &"11".repeat(32)).unwrap();
+    let did = atmo_syntax::Did::new("did:plc:diffside").unwrap();
+    let rev = atmo_syntax::Tid::new("3l3qo2vutsw2b").unwrap();
+    let build = |n: usize| {
+        let records = (0..n).map(|i| {
+            (
+                format!("app.bsky.feed.post/3l3qo2vut{i:04}"),
+                atmo_data::json::from_str(&format!(r#"{{"n": {i}}}"#)).unwrap(),
+            )
+        });
+        atmo_repo::build_repo(&did, &key, rev, records).unwrap()
+    };
+    let good = tmp("diff-good.car");
+    std::fs::write(&good, &build(60).car).unwrap();
+    // Another repository (one more record) without its second block, the tree's root.
+    let other = build(61);
+    let blocks: Vec<(atmo_data::Cid, Vec<u8>)> = atmo_repo::car::CarReader::new(&other.car)
+        .unwrap()
+        .map(|b| {
+            let (cid, data) = b.unwrap();
+            (cid, data.to_vec())
+        })
+        .collect();
+    let kept = blocks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, (c, d))| (*c, d.as_slice()));
+    let broken = tmp("diff-broken.car");
+    std::fs::write(
+        &broken,
+        atmo_repo::car::write_car(&[other.commit_cid], kept),
+    )
+    .unwrap();
+    let (g, b) = (good.to_str().unwrap(), broken.to_str().unwrap());
+    let o = atmo(&["repo", "diff", g, b]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("{b} (the second repository)")),
+        "{}",
+        stderr(&o)
+    );
+    let o = atmo(&["repo", "diff", b, g]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("{b} (the first repository)")),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn write_jsonl(job: &Value, skip: usize) -> PathBuf {
@@ -262,6 +346,18 @@ fn build_rejects_bad_input() {
     assert!(stderr(&o).contains("duplicate"), "{}", stderr(&o));
     let o = run("{\"path\": \"a.b.c/1\", \"value\": 3}\n");
     assert_eq!(o.status.code(), Some(1));
+    // A 3 MB record: `repo verify` (2 MiB blocks) could not read it back.
+    let big = format!(
+        "{{\"path\": \"a.b.c/1\", \"value\": {{\"t\": \"{}\"}}}}\n",
+        "x".repeat(3 << 20)
+    );
+    let o = run(&big);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("more than the block limit"),
+        "{}",
+        stderr(&o)
+    );
     // Empty input is an empty repository.
     let o = run("");
     assert!(o.status.success(), "{}", stderr(&o));

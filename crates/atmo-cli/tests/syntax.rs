@@ -178,3 +178,23 @@ fn tid_prints_n_strictly_increasing_tids() {
     assert!(a.trim() < b.trim(), "{a} then {b}");
     assert_eq!(atmo(&["tid"]).status.code(), Some(0));
 }
+
+/// A huge invalid value is not echoed whole: the message keeps its start (the reason,
+/// the position) and its end, and says how much it left out.
+#[test]
+fn huge_invalid_values_are_not_echoed_whole() {
+    let v = format!("did:plc:{}!", "a".repeat(120_000));
+    let o = atmo(&["syntax", "check", "did", &v]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.len() < 4096, "{} bytes", e.len());
+    assert!(e.starts_with("error: invalid DID"), "{e}");
+    assert!(e.contains("bytes omitted"), "{e}");
+    assert!(
+        e.trim_end().ends_with(|c: char| c.is_ascii_digit()
+            || c == '\''
+            || c == ')'
+            || c.is_alphanumeric()),
+        "{e}"
+    );
+}

@@ -59,12 +59,21 @@ pub enum KeyError {
         /// Byte offset in the input string (counting any prefix).
         at: usize,
     },
+    /// The decoded bytes do not start with a multicodec varint: they are empty, the
+    /// varint is cut off, longer than 9 bytes, or not minimally encoded.
+    #[error(
+        "no multicodec prefix: the {len} decoded bytes do not start with a complete, minimal varint"
+    )]
+    BadMulticodecVarint {
+        /// How many bytes the multibase string decoded to.
+        len: usize,
+    },
     /// The decoded bytes start with an unknown or unsupported multicodec.
     #[error(
         "unsupported multicodec prefix {code:#x} (expected 0xe7 secp256k1-pub or 0x1200 p256-pub)"
     )]
     UnsupportedPublicCodec {
-        /// The code read from the leading varint (0 if it could not be read).
+        /// The code read from the leading varint.
         code: u64,
     },
     /// The decoded bytes start with an unknown or unsupported private-key multicodec.
@@ -72,7 +81,7 @@ pub enum KeyError {
         "unsupported multicodec prefix {code:#x} (expected 0x1301 secp256k1-priv or 0x1306 p256-priv)"
     )]
     UnsupportedPrivateCodec {
-        /// The code read from the leading varint (0 if it could not be read).
+        /// The code read from the leading varint.
         code: u64,
     },
     /// An uncompressed point (65 bytes, `0x04` prefix) where atproto requires a compressed one.

@@ -141,7 +141,7 @@ impl Keypair {
                 Self::from_private_key_bytes(Curve::P256, bytes.get(n..).unwrap_or_default())
             }
             Some((code, _)) => Err(KeyError::UnsupportedPrivateCodec { code }),
-            None => Err(KeyError::UnsupportedPrivateCodec { code: 0 }),
+            None => Err(KeyError::BadMulticodecVarint { len: bytes.len() }),
         };
         bytes.fill(0);
         result
@@ -319,7 +319,7 @@ mod tests {
         );
         assert_eq!(
             Keypair::from_private_key_multibase("z"),
-            Err(KeyError::UnsupportedPrivateCodec { code: 0 })
+            Err(KeyError::BadMulticodecVarint { len: 0 })
         );
         assert_eq!(
             Keypair::from_private_key_multibase("m"),

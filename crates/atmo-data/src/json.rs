@@ -4,7 +4,11 @@
 //! - Bytes are `{"$bytes": "<base64>"}` and nothing else in that object. Reading accepts
 //!   standard base64 with or without padding and with non-zero trailing bits (as the
 //!   official fixtures need); writing gives standard base64 without padding.
-//! - Numbers must be integers within `i64`: floats (`1.0`, `1e3`) are rejected.
+//! - Numbers must be integers within `i64`. A plain integer literal is read exactly over
+//!   the whole `i64` range. A number with a fraction or an exponent is read as the
+//!   reference implementation reads it: an integer when its value as a double is integral
+//!   and at most 2^53 - 1 in magnitude (`1.0` is 1, `1E+2` is 100, `-0` is 0), refused
+//!   otherwise (`1.5`, `1e-2`, `1e17`). Beyond `i64` the error says "integer out of range".
 //! - Object keys must not repeat.
 //! - A `$type` key must hold a non-empty string; `"$type": "blob"` objects must have a
 //!   `ref` link, a string `mimeType` and an integer `size`.
@@ -31,6 +35,13 @@ pub enum JsonError {
         /// Column, 1-based.
         column: usize,
         /// What is wrong.
+        msg: String,
+    },
+    /// A string, byte string, array or object larger than the DAG-CBOR decoder's
+    /// default limits: it could be written as DAG-CBOR but not read back.
+    #[error("invalid atproto JSON: {msg}")]
+    Limit {
+        /// Which limit, and by how much.
         msg: String,
     },
     /// The top level is not an object (required for records).
@@ -88,7 +99,7 @@ pub(crate) fn encode_base64(b: &[u8]) -> String {
 /// # Errors
 /// [`JsonError`] if the text is not JSON or breaks a data model rule.
 pub fn from_str(s: &str) -> Result<Value, JsonError> {
-    Ok(serde_json::from_str::<Value>(s)?)
+    within_limits(serde_json::from_str::<Value>(s)?)
 }
 
 /// Parses atproto JSON bytes (UTF-8) into a [`Value`].
@@ -96,7 +107,51 @@ pub fn from_str(s: &str) -> Result<Value, JsonError> {
 /// # Errors
 /// [`JsonError`] if the bytes are not UTF-8 JSON or break a data model rule.
 pub fn from_slice(b: &[u8]) -> Result<Value, JsonError> {
-    Ok(serde_json::from_slice::<Value>(b)?)
+    within_limits(serde_json::from_slice::<Value>(b)?)
+}
+
+/// Checks a value read from JSON against the DAG-CBOR decoder's default
+/// [`DecodeLimits`](crate::cbor::DecodeLimits), so that what is read here encodes to
+/// DAG-CBOR that decodes again: strings and bytes of at most 16 MiB, arrays and maps of
+/// at most 1,048,576 entries. (Nesting is bounded by the JSON reader itself: 127 levels,
+/// the decoder's default depth.)
+fn within_limits(v: Value) -> Result<Value, JsonError> {
+    let limits = crate::cbor::DecodeLimits::DEFAULT;
+    match first_excess(&v, &limits) {
+        None => Ok(v),
+        Some(msg) => Err(JsonError::Limit { msg }),
+    }
+}
+
+fn first_excess(v: &Value, l: &crate::cbor::DecodeLimits) -> Option<String> {
+    let too_long = |what: &str, len: usize| {
+        (len > l.max_bytes).then(|| {
+            format!(
+                "a {what} of {len} bytes exceeds the DAG-CBOR limit of {}",
+                l.max_bytes
+            )
+        })
+    };
+    let too_many = |what: &str, len: usize| {
+        (len > l.max_items).then(|| {
+            format!(
+                "an {what} of {len} entries exceeds the DAG-CBOR limit of {}",
+                l.max_items
+            )
+        })
+    };
+    match v {
+        Value::String(s) => too_long("string", s.len()),
+        Value::Bytes(b) => too_long("byte string", b.len()),
+        Value::Array(a) => {
+            too_many("array", a.len()).or_else(|| a.iter().find_map(|e| first_excess(e, l)))
+        }
+        Value::Map(m) => too_many("object", m.len()).or_else(|| {
+            m.iter()
+                .find_map(|(k, e)| too_long("key", k.len()).or_else(|| first_excess(e, l)))
+        }),
+        _ => None,
+    }
 }
 
 /// Parses atproto JSON that must be an object at the top level (a record, or any "data
@@ -224,14 +279,64 @@ mod tests {
     }
 
     #[test]
-    fn rejects_floats_and_big_integers() {
-        assert!(bad(r#"{"a": 1.0}"#).contains("float"));
-        assert!(bad(r#"{"a": 1e3}"#).contains("float"));
-        assert!(bad(r#"{"a": 9223372036854775808}"#).contains("i64"));
-        assert_eq!(
-            from_str("-9223372036854775808").unwrap(),
-            Value::Integer(i64::MIN)
-        );
+    fn integer_like_numbers_are_integers() {
+        for (text, want) in [
+            ("1.0", 1),
+            ("2.00", 2),
+            ("1e2", 100),
+            ("1E+2", 100),
+            ("1.5e1", 15),
+            ("-1.5e1", -15),
+            ("0.1e1", 1),
+            ("-0", 0),
+            ("-0.0", 0),
+            ("9007199254740991.0", 9_007_199_254_740_991),
+            ("-9007199254740991e0", -9_007_199_254_740_991),
+            ("9007199254740993", 9_007_199_254_740_993),
+            ("9223372036854775807", i64::MAX),
+            ("-9223372036854775808", i64::MIN),
+        ] {
+            assert_eq!(from_str(text).unwrap(), Value::Integer(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn floats_and_out_of_range_integers_rejected() {
+        for text in ["1.5", "1e-2", "0.5e0", "-1.25"] {
+            assert!(
+                bad(&format!(r#"{{"a": {text}}}"#)).contains("float"),
+                "{text}"
+            );
+        }
+        for text in [
+            "9223372036854775808",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "100000000000000000000000",
+            "1e19",
+            "-1e300",
+        ] {
+            let e = bad(&format!(r#"{{"a": {text}}}"#));
+            assert!(e.contains("integer out of range"), "{text}: {e}");
+        }
+        // Beyond 2^53 a fraction or an exponent is not exact: refused as the reference does.
+        for text in ["9007199254740992.0", "1e17"] {
+            assert!(bad(text).contains("not exact"), "{text}");
+        }
+    }
+
+    #[test]
+    fn values_beyond_the_decoder_limits_are_refused() {
+        let max = crate::cbor::DecodeLimits::DEFAULT.max_bytes;
+        let ok = format!("\"{}\"", "a".repeat(max));
+        assert!(from_str(&ok).is_ok());
+        let long = format!("{{\"a\": \"{}\"}}", "a".repeat(max + 1));
+        let e = from_str(&long).unwrap_err();
+        assert!(matches!(e, JsonError::Limit { .. }), "{e}");
+        assert!(e.to_string().contains("exceeds the DAG-CBOR limit"), "{e}");
+        let items = crate::cbor::DecodeLimits::DEFAULT.max_items;
+        let arr = format!("[{}0]", "0,".repeat(items));
+        assert!(matches!(from_str(&arr), Err(JsonError::Limit { .. })));
     }
 
     #[test]

@@ -175,6 +175,95 @@ fn huge_declared_lengths_do_not_allocate() {
     }
 }
 
+/// What has no faithful JSON form is refused, so that decode -> JSON -> encode gives the
+/// same bytes.
+#[test]
+fn maps_without_a_json_form() {
+    // {"$bytes": "AQID"} and {"$link": "x"}: in JSON these keys mean bytes and a link.
+    rejects(
+        "a1 66 2462797465 73 64 41514944",
+        1,
+        K::ReservedKey { key: "$bytes" },
+    );
+    rejects("a1 65 246c696e6b 61 78", 1, K::ReservedKey { key: "$link" });
+    rejects(
+        "a2 61 61 01 65 246c696e6b 01",
+        4,
+        K::ReservedKey { key: "$link" },
+    );
+    // {"$type": 1}, {"$type": ""}, {"$type": null}.
+    rejects("a1 65 2474797065 01", 7, K::BadType);
+    rejects("a1 65 2474797065 60", 7, K::BadType);
+    rejects("a1 65 2474797065 f6", 7, K::BadType);
+    accepts("a1 65 2474797065 61 78");
+    // Other `$` keys are fine.
+    accepts("a1 64 24616263 01");
+    // A blob needs ref (link), size (non-negative integer) and mimeType (text).
+    let cid = format!("d82a 58 25 00 {CID_HEX}");
+    let blob = |reff: &str, size: &str, mime: &str| {
+        format!(
+            "a4 63 726566 {reff} 64 73697a65 {size} 65 2474797065 64 626c6f62 68 6d696d6554797065 {mime}"
+        )
+    };
+    let ok = blob(&cid, "0a", "63 612f62");
+    let v = accepts(&ok);
+    assert_eq!(
+        atmo_data::json::from_str(&atmo_data::json::to_string(&v)).unwrap(),
+        v
+    );
+    rejects(&blob("01", "0a", "63 612f62"), 0, K::BadBlob);
+    rejects(&blob(&cid, "29", "63 612f62"), 0, K::BadBlob);
+    rejects(&blob(&cid, "0a", "01"), 0, K::BadBlob);
+    rejects("a1 65 2474797065 64 626c6f62", 0, K::BadBlob);
+}
+
+/// The default depth is what the JSON reader takes: 127 nested containers.
+#[test]
+fn default_depth_matches_the_json_reader() {
+    let nested = |n: usize| hex(&format!("{}80", "81".repeat(n - 1)));
+    let v = cbor::decode(&nested(127)).unwrap();
+    let json = atmo_data::json::to_string(&v);
+    assert_eq!(atmo_data::json::from_str(&json).unwrap(), v);
+    let e = cbor::decode(&nested(128)).unwrap_err();
+    assert_eq!((e.offset, e.kind), (127, K::TooDeep { max: 127 }));
+    assert!(atmo_data::json::from_str(&format!("{}{}", "[".repeat(128), "]".repeat(128))).is_err());
+}
+
+/// The owned decoder charges what it builds against `max_memory`; validation and
+/// borrowed decoding build nothing and are not charged.
+#[test]
+fn memory_budget() {
+    // An array of 1,000 empty maps.
+    let mut b = vec![0x99, 0x03, 0xe8];
+    b.extend(std::iter::repeat_n(0xa0, 1000));
+    let entry = std::mem::size_of::<Value>();
+    let tight = DecodeLimits::DEFAULT.with_max_memory(1000 * entry - 1);
+    let e = cbor::decode_with(&b, &tight).unwrap_err();
+    assert_eq!(
+        (e.offset, e.kind),
+        (
+            0,
+            K::MemoryBudget {
+                max: 1000 * entry - 1
+            }
+        )
+    );
+    assert!(e.to_string().contains("bytes of memory"), "{e}");
+    assert!(cbor::validate(&b, &tight).is_ok());
+    assert!(cbor::decode_ref_with(&b, &tight).is_ok());
+    let enough = DecodeLimits::DEFAULT.with_max_memory(1000 * entry);
+    assert!(cbor::decode_with(&b, &enough).is_ok());
+    // Byte strings and long text strings count their bytes; short strings are inline.
+    let bytes = hex(&format!("58 40 {}", "00".repeat(64)));
+    let e = cbor::decode_with(&bytes, &DecodeLimits::DEFAULT.with_max_memory(63)).unwrap_err();
+    assert_eq!(e.kind, K::MemoryBudget { max: 63 });
+    assert!(cbor::decode_with(&bytes, &DecodeLimits::DEFAULT.with_max_memory(64)).is_ok());
+    let short = hex("63 616263");
+    assert!(cbor::decode_with(&short, &DecodeLimits::DEFAULT.with_max_memory(0)).is_ok());
+    // The default budget holds an ordinary record easily.
+    assert_eq!(DecodeLimits::DEFAULT.max_memory, 1 << 30);
+}
+
 #[test]
 fn limits() {
     let deep = hex(&format!("{}80", "81".repeat(10)));
@@ -216,8 +305,9 @@ fn error_messages_name_offset_and_reason() {
     );
 }
 
-/// 128 nested arrays each claiming (almost) the whole remaining input as its length:
-/// rejected as truncated, without reserving depth x length entries on the way.
+/// 127 nested arrays each claiming (almost) the whole remaining input as its length:
+/// rejected without reserving depth x length entries on the way (the memory budget, which
+/// charges declared lengths, stops it first; without a budget it is truncated).
 #[test]
 fn nested_length_heads_fail_cleanly() {
     let padding = 1 << 20;
@@ -228,5 +318,8 @@ fn nested_length_heads_fail_cleanly() {
     }
     input.resize(input.len() + padding, 0xf6);
     let e = atmo_data::cbor::decode(&input).unwrap_err();
+    assert_eq!(e.kind, K::MemoryBudget { max: 1 << 30 }, "{e}");
+    let unbounded = DecodeLimits::DEFAULT.with_max_memory(usize::MAX);
+    let e = atmo_data::cbor::decode_with(&input, &unbounded).unwrap_err();
     assert_eq!(e.kind, K::UnexpectedEnd, "{e}");
 }

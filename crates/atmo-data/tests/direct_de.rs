@@ -53,6 +53,9 @@ fn same<T: PartialEq + std::fmt::Debug>(
     new: Result<T, Error>,
     old: Result<T, Error>,
 ) -> Result<(), String> {
+    // The direct path also says where a typed error happened (`Error::At`); the kind of
+    // error must be the same.
+    let new = new.map_err(|e| e.innermost().clone());
     match (new, old) {
         (Ok(a), Ok(b)) if a == b => Ok(()),
         (Err(Error::Cbor(a)), Err(Error::Cbor(b))) if a == b => Ok(()),
@@ -270,4 +273,54 @@ fn blobs_read_in_one_pass_with_the_value_rules() {
             );
         }
     }
+}
+
+#[test]
+fn typed_errors_say_where() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Image {
+        alt: String,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Embed {
+        images: Vec<Image>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Doc {
+        embed: Embed,
+        text: String,
+    }
+    let v = json::from_str(r#"{"text": "hi", "embed": {"images": [{"alt": "a"}, {"alt": 7}]}}"#)
+        .unwrap();
+    let b = cbor::encode(&v);
+    let err = from_cbor::<Doc>(&b).unwrap_err();
+    let Error::At {
+        path,
+        offset,
+        source,
+    } = &err
+    else {
+        panic!("no location: {err:?}");
+    };
+    assert_eq!(path, "$.embed.images[1].alt");
+    // The offset is where the bad value (the integer 7) starts.
+    assert_eq!(b[*offset], 0x07);
+    assert!(matches!(**source, Error::Serde(_)));
+    assert!(
+        err.to_string()
+            .starts_with("at $.embed.images[1].alt (byte "),
+        "{err}"
+    );
+
+    // A missing field is reported at the object that lacks it.
+    let v = json::from_str(r#"{"text": "hi", "embed": {"images": [{}]}}"#).unwrap();
+    let err = from_cbor::<Doc>(&cbor::encode(&v)).unwrap_err();
+    assert!(
+        err.to_string().starts_with("at $.embed.images[0] (byte "),
+        "{err}"
+    );
+    assert!(err.to_string().ends_with("missing field `alt`"), "{err}");
 }

@@ -303,7 +303,44 @@ enum End {
     Retry { reason: String, progress: bool },
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<atmo_http::Stream>;
+pub(crate) type Ws = tokio_tungstenite::WebSocketStream<atmo_http::Stream>;
+
+/// Opens a websocket to `url` over a policy-checked stream of `http`, messages capped at
+/// `max_bytes`, the handshake bounded by `timeout`.
+pub(crate) async fn connect_ws(
+    http: &HttpClient,
+    url: &str,
+    max_bytes: usize,
+    timeout: Duration,
+) -> Result<Ws, Error> {
+    let uri: http::Uri = url.parse().map_err(|_| Error::Url {
+        url: url.to_owned(),
+        reason: "not a valid URI",
+    })?;
+    let stream = http
+        .connect_stream(&uri)
+        .await
+        .map_err(|source| Error::Connect {
+            url: url.to_owned(),
+            source: Box::new(source),
+        })?;
+    let req = url.into_client_request().map_err(|e| Error::WebSocket {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut wsc = WebSocketConfig::default();
+    wsc.max_message_size = Some(max_bytes);
+    wsc.max_frame_size = Some(max_bytes);
+    let hs = tokio_tungstenite::client_async_with_config(req, stream, Some(wsc));
+    match tokio::time::timeout(timeout, hs).await {
+        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Err(e)) => Err(Error::WebSocket {
+            url: url.to_owned(),
+            message: e.to_string(),
+        }),
+        Err(_) => Err(Error::Stalled { after: timeout }),
+    }
+}
 
 impl Worker {
     async fn run(mut self) -> Result<(), Error> {
@@ -360,36 +397,13 @@ impl Worker {
     }
 
     async fn connect(&self, url: &str) -> Result<Ws, Error> {
-        let uri: http::Uri = url.parse().map_err(|_| Error::Url {
-            url: url.to_owned(),
-            reason: "not a valid URI",
-        })?;
-        let stream = self
-            .http
-            .connect_stream(&uri)
-            .await
-            .map_err(|source| Error::Connect {
-                url: url.to_owned(),
-                source: Box::new(source),
-            })?;
-        let req = url.into_client_request().map_err(|e| Error::WebSocket {
-            url: url.to_owned(),
-            message: e.to_string(),
-        })?;
-        let mut wsc = WebSocketConfig::default();
-        wsc.max_message_size = Some(self.config.limits.max_frame_bytes);
-        wsc.max_frame_size = Some(self.config.limits.max_frame_bytes);
-        let hs = tokio_tungstenite::client_async_with_config(req, stream, Some(wsc));
-        match tokio::time::timeout(self.config.stall_timeout, hs).await {
-            Ok(Ok((ws, _))) => Ok(ws),
-            Ok(Err(e)) => Err(Error::WebSocket {
-                url: url.to_owned(),
-                message: e.to_string(),
-            }),
-            Err(_) => Err(Error::Stalled {
-                after: self.config.stall_timeout,
-            }),
-        }
+        connect_ws(
+            &self.http,
+            url,
+            self.config.limits.max_frame_bytes,
+            self.config.stall_timeout,
+        )
+        .await
     }
 
     /// One connection, until it ends. `Err` only for what retrying cannot fix.

@@ -66,6 +66,25 @@ pub enum Error {
     /// Resolving a signing key failed.
     #[error("identity: {0}")]
     Identity(Box<atmo_identity::Error>),
+    /// Jetstream subscriber options that cannot be used.
+    #[error("jetstream options: {0}")]
+    Options(#[from] crate::jetstream::OptionsError),
+    /// A file of the Jetstream server's buffer could not be read or written.
+    #[error("{}: {kind}", path.display())]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        kind: std::io::ErrorKind,
+    },
+    /// The Jetstream server could not listen.
+    #[error("listening on {addr}: {kind}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// What went wrong.
+        kind: std::io::ErrorKind,
+    },
 }
 
 /// Why bytes are not a valid frame or event.

@@ -36,15 +36,13 @@ impl Op {
         self.path.split_once('/').map_or("", |(_, r)| r)
     }
 
-    /// The record decoded into a typed value (e.g. an atmo-api record type) through its
-    /// JSON form.
+    /// The record decoded into a typed value (e.g. an atmo-api record type); `None`
+    /// when the op carries no record (a delete, or before verification).
     ///
     /// # Errors
-    /// When there is no record or it does not fit `T`.
-    pub fn record_as<T: serde::de::DeserializeOwned>(&self) -> Option<Result<T, String>> {
-        self.record.as_ref().map(|v| {
-            serde_json::from_str(&atmo_data::json::to_string(v)).map_err(|e| e.to_string())
-        })
+    /// [`atmo_data::Error`] when the record does not fit `T`.
+    pub fn record_as<T: serde::de::DeserializeOwned>(&self) -> Option<Result<T, atmo_data::Error>> {
+        self.record.clone().map(atmo_data::from_value)
     }
 }
 

@@ -45,6 +45,7 @@ mod error;
 mod event;
 mod filter;
 mod frame;
+pub mod jetstream;
 mod verify;
 
 #[cfg(feature = "client")]

@@ -230,8 +230,21 @@ impl DidDocument {
     /// another type or a missing `publicKeyMultibase`, [`Error::BadSigningKey`] for a key
     /// that does not decode.
     pub fn signing_key(&self) -> Result<PublicKey, Error> {
+        self.verification_key("atproto")
+    }
+
+    /// The key of the verification method with this fragment (`atproto` for the repo
+    /// signing key, `atproto_label` for a labeler's), matched as `#<fragment>` or
+    /// `<did>#<fragment>`.
+    ///
+    /// # Errors
+    ///
+    /// As [`DidDocument::signing_key`].
+    pub fn verification_key(&self, fragment: &str) -> Result<PublicKey, Error> {
         let method = self
-            .atproto_verification_method()
+            .verification_method
+            .iter()
+            .find(|m| self.id_matches(&m.id, fragment))
             .ok_or_else(|| Error::NoSigningKey {
                 did: self.id.to_string(),
             })?;

@@ -199,7 +199,69 @@ fn min_max(o: &Obj<'_>, min: Option<u64>, max: Option<u64>, what: &str) -> R<()>
 /// Parses a lexicon document from JSON text and checks it.
 pub(crate) fn doc_from_str(s: &str) -> Result<LexiconDoc, Error> {
     let v: Value = serde_json::from_str(s).map_err(|e| Error::Json(e.to_string()))?;
+    // serde_json keeps the last of repeated keys; a document with repeated keys means
+    // two things at once, so it is refused (the data model forbids them too).
+    let mut de = serde_json::Deserializer::from_str(s);
+    serde::de::DeserializeSeed::deserialize(UniqueKeys("$".to_owned()), &mut de)
+        .map_err(|e| Error::Json(e.to_string()))?;
     Ok(doc_from_value(&v)?)
+}
+
+/// Walks JSON and fails on the first object with a repeated key, naming its path.
+struct UniqueKeys(String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        while seq
+            .next_element_seed(UniqueKeys(format!("{}[{i}]", self.0)))?
+            .is_some()
+        {
+            i += 1;
+        }
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let mut path = self.0.clone();
+            push_key(&mut path, &k);
+            if !seen.insert(k) {
+                return Err(serde::de::Error::custom(format!("duplicate key at {path}")));
+            }
+            map.next_value_seed(UniqueKeys(path))?;
+        }
+        Ok(())
+    }
 }
 
 /// Parses a lexicon document from a JSON value and checks it.
@@ -235,6 +297,21 @@ pub(crate) fn doc_from_value(v: &Value) -> R<LexiconDoc> {
         check_def_name(name).map_err(|e| err(&path, format!("bad definition name: {e}")))?;
         let def = parse_def(dv, path, name, &id)?;
         defs.insert(name.clone(), def);
+    }
+    // A reference into this document must name one of its definitions (references to
+    // other documents are checked against a catalog: `Catalog::dangling_refs`).
+    for (name, def) in &defs {
+        let mut refs = Vec::new();
+        crate::catalog::def_refs(def, &mut refs);
+        if let Some(r) = refs
+            .iter()
+            .find(|r| r.target.nsid == id && !defs.contains_key(&r.target.name))
+        {
+            return Err(err(
+                &defs_obj.at(name),
+                format!("reference {:?} names no definition of this document", r.raw),
+            ));
+        }
     }
     Ok(LexiconDoc {
         lexicon: 1,
@@ -282,10 +359,13 @@ fn parse_def(v: &Value, path: String, name: &str, base: &Nsid) -> R<Def> {
         "token" => Def::Token(TokenDef {
             description: o.desc()?,
         }),
-        "ref" | "union" | "params" => {
+        // Types that may only appear inline (as a field, an item or a body schema): the
+        // reference parser (`@atproto/lexicon`) accepts none of them as a named
+        // definition.
+        "ref" | "union" | "params" | "null" => {
             return Err(err(
                 &o.at("type"),
-                format!("a top-level definition cannot be of type {ty}"),
+                format!("a named definition cannot be of type {ty} (only inline)"),
             ));
         }
         _ => Def::Type(parse_schema_obj(&o, ty, base)?),
@@ -452,7 +532,11 @@ type Fields = (Vec<String>, Vec<String>, BTreeMap<String, Schema>);
 
 fn parse_fields(o: &Obj<'_>, base: &Nsid, with_nullable: bool) -> R<Fields> {
     let mut properties = BTreeMap::new();
-    if let Some(props) = o.obj("properties")? {
+    // The spec (and the reference parser) require `properties` on objects and params.
+    let props = o
+        .obj("properties")?
+        .ok_or_else(|| err(&o.at("properties"), "required field is missing"))?;
+    {
         if props.m.len() > MAX_ENTRIES {
             return Err(err(
                 &props.path,

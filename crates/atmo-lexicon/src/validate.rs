@@ -292,7 +292,7 @@ impl<'a> Validator<'a> {
     fn format(&self, f: StringFormat, x: &str) -> R {
         let res: Result<(), String> = match f {
             StringFormat::AtIdentifier => AtIdentifier::new(x).map(drop).map_err(|e| e.to_string()),
-            StringFormat::AtUri => AtUri::new(x).map(drop).map_err(|e| e.to_string()),
+            StringFormat::AtUri => at_uri_format(x),
             StringFormat::Cid => CidString::new(x).map(drop).map_err(|e| e.to_string()),
             StringFormat::Datetime if self.opts.lenient_datetime => {
                 let _ = LenientDatetime::new(x);
@@ -422,6 +422,70 @@ impl<'a> Validator<'a> {
     }
 }
 
+/// The lexicon `at-uri` format as a record may hold it: the restricted AT-URI syntax
+/// ([`AtUri`]: no query, no trailing slash, valid collection and record key), optionally
+/// followed by a `#` fragment that is a JSON pointer (`/` then the URI characters the
+/// full AT-URI syntax allows there, percent-escapes well-formed UTF-8).
+///
+/// The spec's restricted grammar has no fragment ("not currently used"), and the typed
+/// [`AtUri`] refuses one; but the full AT-URI syntax allows a JSON-pointer fragment and
+/// the reference implementation's record validator (`@atproto/lexicon`) accepts it, so a
+/// record the reference stores is not refused here.
+fn at_uri_format(x: &str) -> Result<(), String> {
+    let (uri, fragment) = match x.split_once('#') {
+        Some((u, f)) => (u, Some(f)),
+        None => (x, None),
+    };
+    if x.len() > AtUri::MAX_LEN {
+        return Err(format!(
+            "too long: {} bytes, at most {}",
+            x.len(),
+            AtUri::MAX_LEN
+        ));
+    }
+    AtUri::new(uri).map_err(|e| e.to_string())?;
+    match fragment {
+        Some(f) => json_pointer_fragment(f).map_err(|e| format!("fragment: {e}")),
+        None => Ok(()),
+    }
+}
+
+/// A JSON pointer as an AT-URI fragment: `/`, then unreserved and sub-delimiter
+/// characters, `:`, `@`, `/`, `[`, `]` and percent-escapes that decode to UTF-8.
+fn json_pointer_fragment(f: &str) -> Result<(), String> {
+    if !f.starts_with('/') {
+        return Err("must be a JSON pointer starting with '/'".into());
+    }
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._~:@!$&'()*+,;=%[]/-".contains(&b);
+    if let Some((at, b)) = f.bytes().enumerate().find(|&(_, b)| !allowed(b)) {
+        return Err(format!(
+            "character {:?} at byte {at} is not allowed",
+            char::from(b)
+        ));
+    }
+    let bytes = f.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad percent-escape at byte {i}"))?;
+            decoded.push(hex);
+            i += 3;
+        } else {
+            decoded.push(b);
+            i += 1;
+        }
+    }
+    std::str::from_utf8(&decoded)
+        .map(drop)
+        .map_err(|_| "percent-escapes do not decode to UTF-8".to_owned())
+}
+
 /// True if `mime` matches an `accept` pattern: exact (case-insensitive), `type/*`, or
 /// `*/*`.
 pub fn mime_matches(pattern: &str, mime: &str) -> bool {
@@ -435,5 +499,32 @@ pub fn mime_matches(pattern: &str, mime: &str) -> bool {
             .split_once('/')
             .is_some_and(|(t, sub)| t.eq_ignore_ascii_case(ty) && !sub.is_empty()),
         None => pattern.eq_ignore_ascii_case(mime),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_uri_format_in_records() {
+        let base = "at://did:plc:asdf123/com.atproto.feed.post/record";
+        assert_eq!(at_uri_format(base), Ok(()));
+        // A JSON-pointer fragment, as the reference's record validator accepts.
+        for ok in ["#/", "#/text", "#/a~1b/0", "#/%C3%A9", "#/[0]"] {
+            assert_eq!(at_uri_format(&format!("{base}{ok}")), Ok(()), "{ok}");
+        }
+        for bad in ["#text", "#/a b", "#/%zz", "#/%FF", "#/a#b", "#/é"] {
+            assert!(at_uri_format(&format!("{base}{bad}")).is_err(), "{bad}");
+        }
+        // The rest of the URI is the restricted syntax.
+        for bad in [
+            "at://did:plc:asdf123/com.atproto.feed.post/",
+            "at://did:plc:asdf123/com.atproto.feed.post/a?q=1",
+            "at://did:plc:asdf123/com.atproto.feed.post/a/b",
+            "at://did:plc:asdf123/com.atproto.feed.post/a b#/x",
+        ] {
+            assert!(at_uri_format(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -26,6 +26,16 @@ fn document_rules() {
             r#"{"main": {"type": "string", "format": "colour"}}"#,
             "$.defs.main.format",
         ),
+        // Objects and params must have `properties` (spec; the reference parser too).
+        (r#"{"main": {"type": "object"}}"#, "$.defs.main.properties"),
+        (
+            r#"{"main": {"type": "query", "parameters": {"type": "params"}}}"#,
+            "$.defs.main.parameters.properties",
+        ),
+        // Types that may only appear inline cannot be named definitions.
+        (r#"{"n": {"type": "null"}}"#, "$.defs.n.type"),
+        (r#"{"u": {"type": "union", "refs": []}}"#, "$.defs.u.type"),
+        (r##"{"r": {"type": "ref", "ref": "#u"}}"##, "$.defs.r.type"),
         (
             r#"{"main": {"type": "integer", "default": 1, "const": 1}}"#,
             "$.defs.main",
@@ -85,7 +95,7 @@ fn document_rules() {
             "$.defs.main.record.type",
         ),
         (
-            r#"{"main": {"type": "query", "parameters": {"type": "params", "properties": {"o": {"type": "object"}}}}}"#,
+            r#"{"main": {"type": "query", "parameters": {"type": "params", "properties": {"o": {"type": "object", "properties": {}}}}}}"#,
             "$.defs.main.parameters.properties.o",
         ),
         (

@@ -332,6 +332,18 @@ pub enum RepoError {
         /// What does not fit, naming the field.
         message: String,
     },
+    /// A record whose DAG-CBOR block would exceed the CAR readers' default block limit
+    /// ([`CarLimits::max_block_len`](crate::car::CarLimits::max_block_len)): a repository
+    /// holding it could be written but not read back.
+    #[error("record {path} is {len} bytes of DAG-CBOR, more than the block limit of {max}")]
+    RecordTooLarge {
+        /// The record's path (`collection/rkey`).
+        path: String,
+        /// Its block section's size (CID and DAG-CBOR).
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A record is not a map.
     #[error("record {path} ({cid}) is not a map")]
     RecordNotMap {

@@ -1,5 +1,31 @@
 //! atproto repositories: CAR files, the Merkle Search Tree, signed commits.
 //!
+//! # First: open a CAR and read its records
+//!
+//! A repository arrives as a CAR file (`com.atproto.sync.getRepo`, `atmo repo export`).
+//! [`Repo::from_car`] checks every block against its CID; [`Repo::records`] walks the
+//! records in key order; [`Record::decode`] reads one into any serde type (an atmo-api
+//! record type, or [`atmo_data::Value`]), and a record that does not fit says which one
+//! and where (`app.bsky.feed.post/3k... ($.embed.images[0])`):
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let car = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/refpds-small.car"))?;
+//! // let car = std::fs::read("repo.car")?;
+//! let repo = atmo_repo::Repo::from_car(&car)?;
+//! println!("{} at rev {:?}", repo.commit().did, repo.commit().rev);
+//! for record in repo.records() {
+//!     let record = record?;
+//!     let value: atmo_data::Value = record.decode()?;
+//!     println!("{} {}", record.path(), atmo_data::json::to_string(&value));
+//! }
+//! // With the signing key from the DID document, also check the commit's signature:
+//! // repo.verify(&atmo_repo::VerifyOptions::new().key(key).did(did))?;
+//! # Ok(()) }
+//! ```
+//!
+//! # The reference
+//!
 //! - [`car`]: a zero-copy CAR v1 reader over `&[u8]` ([`car::CarReader`]) that checks
 //!   every block against its CID unless told to trust the input, bounded by
 //!   [`car::CarLimits`]; a writer ([`car::CarWriter`], [`car::write_car`]).

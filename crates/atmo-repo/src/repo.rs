@@ -461,7 +461,8 @@ pub struct BuiltRepo {
 ///
 /// # Errors
 /// [`RepoError::InvalidPath`] or [`RepoError::DuplicatePath`] for bad paths,
-/// [`Error::Commit`] if signing fails.
+/// [`RepoError::RecordTooLarge`] for a record the CAR readers' default block limit
+/// would refuse, [`Error::Commit`] if signing fails.
 pub fn build_repo(
     did: &Did,
     key: &Keypair,
@@ -475,6 +476,12 @@ pub fn build_repo(
         }
         let bytes = cbor::encode(&value);
         let cid = Cid::for_dag_cbor(&bytes);
+        // What the CAR readers take (their default block limit), a writer must not exceed.
+        let len = bytes.len() + cid.encoded_len();
+        let max = crate::car::CarLimits::DEFAULT.max_block_len;
+        if len > max {
+            return Err(RepoError::RecordTooLarge { path, len, max }.into());
+        }
         items.push((path, cid, bytes));
     }
     items.sort_unstable_by(|a, b| a.0.cmp(&b.0));

@@ -2,16 +2,26 @@
 
 use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 
-/// A well-formed and valid BCP 47 language tag, such as `en`, `pt-BR` or `de-CH-1901`.
+/// A well-formed BCP 47 language tag, such as `en`, `pt-BR` or `de-CH-1901`.
 ///
-/// Syntax: the RFC 5646 grammar (language, extended language, script, region, variants,
-/// extensions, private use; private-use-only tags like `x-foo`; the grandfathered tags),
-/// with the atproto interop suite's stricter reading of the primary language subtag: it is
-/// 2 or 3 lower-case ASCII letters (so `JA` and the reserved 4-letter `jaja` are
-/// rejected; 5-8 letter "registered" primary subtags, of which none exist, are rejected
-/// too). Later subtags are case-insensitive. Validity (RFC 5646 §2.2.9): a variant or an
-/// extension singleton may not appear twice (compared case-insensitively). At most
-/// 256 bytes. The tag is kept exactly as given; no case folding is applied.
+/// Two levels, as in the reference implementation (`@atproto/syntax`'s `isValidLanguage`
+/// and `parseLanguageString`):
+///
+/// - [`Language::new`] (also `FromStr`, `TryFrom` and serde): the RFC 5646 §2.1 grammar
+///   (language with up to three extended languages, script, region, variants,
+///   extensions, private use; private-use-only tags like `x-foo`; the grandfathered
+///   tags). Subtags are case-insensitive (RFC 5646 §2.1.1) and the primary language
+///   subtag may have 2-3, 4 (reserved) or 5-8 (registered) letters, so `JA` and `jaja`
+///   are well-formed. This is the lexicon `language` format: the lexicon spec asks for a
+///   "well-formed" BCP 47 tag, and it is what the reference's record validator
+///   (`@atproto/lexicon`) accepts, so a record the reference stores is never refused
+///   here.
+/// - [`Language::new_strict`]: additionally the primary language subtag is 2 or 3
+///   lower-case letters (RFC 5646 recommends lower case; the interop suite rejects `JA`
+///   and `jaja`), and no variant or extension singleton appears twice (RFC 5646 §2.2.9
+///   validity, compared case-insensitively). Use it for tags you write.
+///
+/// At most 256 bytes. The tag is kept exactly as given; no case folding is applied.
 ///
 /// ```
 /// use atmo_syntax::Language;
@@ -19,7 +29,9 @@ use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 /// let lang = Language::new("pt-BR")?;
 /// assert_eq!(lang.primary(), "pt");
 /// assert!(Language::new("x-private").is_ok());
-/// assert!(Language::new("de-DE-1901-1901").is_err());
+/// assert!(Language::new("EN-gb").is_ok());
+/// assert!(Language::new_strict("EN-gb").is_err());
+/// assert!(Language::new_strict("de-DE-1901-1901").is_err());
 /// # Ok::<(), atmo_syntax::LanguageError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -54,7 +66,8 @@ pub enum LanguageError {
         /// Byte offset where the subtag should start.
         at: usize,
     },
-    /// The primary language subtag is not 2 or 3 lower-case letters.
+    /// The primary language subtag is not 2-8 letters, or (strict check) not 2 or 3
+    /// lower-case letters.
     #[error("primary language subtag must be 2 or 3 lower-case letters")]
     BadPrimary,
     /// A subtag that does not fit the grammar at its position.
@@ -123,6 +136,25 @@ impl Language {
     pub fn primary(&self) -> &str {
         self.0.split('-').next().unwrap_or_default()
     }
+
+    /// Parses a language tag with the strict check (see the type's docs): a lower-case
+    /// primary subtag of 2 or 3 letters and no repeated variant or extension singleton.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`LanguageError`] saying what is wrong and where.
+    pub fn new_strict(s: &str) -> Result<Self, LanguageError> {
+        if !common_shape(s.as_bytes()) {
+            validate_full(s, true)?;
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// Whether this tag also passes [`Language::new_strict`].
+    #[must_use]
+    pub fn is_strict(&self) -> bool {
+        common_shape(self.0.as_bytes()) || validate_full(&self.0, true).is_ok()
+    }
 }
 
 fn is_alpha(s: &[u8]) -> bool {
@@ -145,7 +177,7 @@ fn validate(s: &str) -> Result<(), LanguageError> {
     if common_shape(s.as_bytes()) {
         return Ok(());
     }
-    validate_full(s)
+    validate_full(s, false)
 }
 
 /// The usual tags, valid without the full walk: a primary subtag of 2 or 3 lower-case
@@ -170,7 +202,9 @@ fn common_shape(b: &[u8]) -> bool {
     }
 }
 
-fn validate_full(s: &str) -> Result<(), LanguageError> {
+/// The full grammar walk; `strict` adds the lower-case 2-3 letter primary subtag and the
+/// no-duplicates rules.
+fn validate_full(s: &str, strict: bool) -> Result<(), LanguageError> {
     let bytes = s.as_bytes();
     if bytes.is_empty() {
         return Err(LanguageError::Empty);
@@ -210,20 +244,25 @@ fn validate_full(s: &str) -> Result<(), LanguageError> {
     if is_private_singleton(primary) {
         return private_use(0, tags);
     }
-    if !primary.iter().all(u8::is_ascii_lowercase) {
+    if !is_alpha(primary) || (strict && !primary.iter().all(u8::is_ascii_lowercase)) {
         return Err(LanguageError::BadPrimary);
     }
     // The grandfathered tags are 5 to 11 bytes long.
     if (5..=11).contains(&s.len()) && GRANDFATHERED.iter().any(|g| g.eq_ignore_ascii_case(s)) {
         return Ok(());
     }
-    if !(2..=3).contains(&primary.len()) {
+    let primary_ok = if strict {
+        (2..=3).contains(&primary.len())
+    } else {
+        (2..=8).contains(&primary.len())
+    };
+    if !primary_ok {
         return Err(LanguageError::BadPrimary);
     }
 
-    // Up to three extended language subtags.
+    // Up to three extended language subtags (only after a 2-3 letter primary subtag).
     for _ in 0..3 {
-        if tags.next_if(|(_, t)| t.len() == 3 && is_alpha(t)).is_none() {
+        if primary.len() > 3 || tags.next_if(|(_, t)| t.len() == 3 && is_alpha(t)).is_none() {
             break;
         }
     }
@@ -236,7 +275,8 @@ fn validate_full(s: &str) -> Result<(), LanguageError> {
     while let Some((at, t)) = tags.next_if(|(_, t)| is_variant(t)) {
         let start = *variants_start.get_or_insert(at);
         let before = bytes.get(start..at.saturating_sub(1)).unwrap_or_default();
-        if at > start
+        if strict
+            && at > start
             && before
                 .split(|&b| b == b'-')
                 .any(|v| v.eq_ignore_ascii_case(t))
@@ -254,7 +294,7 @@ fn validate_full(s: &str) -> Result<(), LanguageError> {
             None => return Err(LanguageError::BadSubtag { at }),
         };
         match singletons.get_mut(idx) {
-            Some(true) => return Err(LanguageError::DuplicateSingleton { at }),
+            Some(true) if strict => return Err(LanguageError::DuplicateSingleton { at }),
             Some(seen) => *seen = true,
             None => return Err(LanguageError::BadSubtag { at }),
         }
@@ -306,7 +346,7 @@ mod tests {
             "en", "pt", "ast", "pt-BR", "en-us", "zh-Hant", "es-419", "sr-Latn",
         ] {
             assert!(common_shape(t.as_bytes()), "{t}");
-            assert_eq!(validate_full(t), Ok(()), "{t}");
+            assert_eq!(validate_full(t, true), Ok(()), "{t}");
         }
         for t in [
             "EN",
@@ -327,36 +367,84 @@ mod tests {
     #[test]
     fn errors_and_positions() {
         use LanguageError as E;
-        assert_eq!(Language::new(""), Err(E::Empty));
-        assert_eq!(Language::new("."), Err(E::BadChar { at: 0, ch: '.' }));
-        assert_eq!(Language::new("ja-"), Err(E::EmptySubtag { at: 3 }));
-        assert_eq!(Language::new("-ja"), Err(E::EmptySubtag { at: 0 }));
-        assert_eq!(Language::new("JA"), Err(E::BadPrimary));
-        assert_eq!(Language::new("jaja"), Err(E::BadPrimary));
-        assert_eq!(Language::new("j"), Err(E::BadPrimary));
-        assert_eq!(Language::new("123"), Err(E::BadPrimary));
-        assert_eq!(Language::new("i-bad-grandfathered"), Err(E::BadPrimary));
-        assert_eq!(Language::new("de-419-DE"), Err(E::BadSubtag { at: 7 }));
-        assert_eq!(Language::new("x"), Err(E::EmptyExtension { at: 0 }));
-        assert_eq!(Language::new("en-x"), Err(E::EmptyExtension { at: 3 }));
-        assert_eq!(Language::new("en-a-x-b"), Err(E::EmptyExtension { at: 3 }));
-        assert_eq!(Language::new("x-abcdefghi"), Err(E::BadSubtag { at: 2 }));
+        assert_eq!(Language::new_strict(""), Err(E::Empty));
         assert_eq!(
-            Language::new("de-DE-1901-1901"),
+            Language::new_strict("."),
+            Err(E::BadChar { at: 0, ch: '.' })
+        );
+        assert_eq!(Language::new_strict("ja-"), Err(E::EmptySubtag { at: 3 }));
+        assert_eq!(Language::new_strict("-ja"), Err(E::EmptySubtag { at: 0 }));
+        assert_eq!(Language::new_strict("JA"), Err(E::BadPrimary));
+        assert_eq!(Language::new_strict("jaja"), Err(E::BadPrimary));
+        assert_eq!(Language::new_strict("j"), Err(E::BadPrimary));
+        assert_eq!(Language::new_strict("123"), Err(E::BadPrimary));
+        assert_eq!(
+            Language::new_strict("i-bad-grandfathered"),
+            Err(E::BadPrimary)
+        );
+        assert_eq!(
+            Language::new_strict("de-419-DE"),
+            Err(E::BadSubtag { at: 7 })
+        );
+        assert_eq!(Language::new_strict("x"), Err(E::EmptyExtension { at: 0 }));
+        assert_eq!(
+            Language::new_strict("en-x"),
+            Err(E::EmptyExtension { at: 3 })
+        );
+        assert_eq!(
+            Language::new_strict("en-a-x-b"),
+            Err(E::EmptyExtension { at: 3 })
+        );
+        assert_eq!(
+            Language::new_strict("x-abcdefghi"),
+            Err(E::BadSubtag { at: 2 })
+        );
+        assert_eq!(
+            Language::new_strict("de-DE-1901-1901"),
             Err(E::DuplicateVariant { at: 11 })
         );
         assert_eq!(
-            Language::new("en-rozaj-ROZAJ"),
+            Language::new_strict("en-rozaj-ROZAJ"),
             Err(E::DuplicateVariant { at: 9 })
         );
         assert_eq!(
-            Language::new("en-a-foo-a-bar"),
+            Language::new_strict("en-a-foo-a-bar"),
             Err(E::DuplicateSingleton { at: 9 })
         );
         assert_eq!(
-            Language::new("en-u-co-phonebk-U-ca-buddhist"),
+            Language::new_strict("en-u-co-phonebk-U-ca-buddhist"),
             Err(E::DuplicateSingleton { at: 16 })
         );
+    }
+
+    #[test]
+    fn well_formed_is_what_records_may_hold() {
+        // Accepted by `new` (the lexicon format, as the reference's record validator) but
+        // not by `new_strict`.
+        for t in [
+            "JA",
+            "Ja-de",
+            "jaja",
+            "abcde",
+            "abcdefgh-DE",
+            "EN-GB",
+            "de-DE-1901-1901",
+            "en-rozaj-ROZAJ",
+            "en-a-foo-a-bar",
+            "I-DEFAULT",
+        ] {
+            let l = Language::new(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert!(!l.is_strict() || t == "I-DEFAULT", "{t}");
+            assert!(Language::new_strict(t).is_err() || t == "I-DEFAULT", "{t}");
+        }
+        // Not well-formed at all.
+        use LanguageError as E;
+        assert_eq!(Language::new("abcdefghi"), Err(E::BadPrimary));
+        assert_eq!(Language::new("j"), Err(E::BadPrimary));
+        assert_eq!(Language::new("j1"), Err(E::BadPrimary));
+        assert_eq!(Language::new("jaja-abc"), Err(E::BadSubtag { at: 5 }));
+        assert_eq!(Language::new("ja-"), Err(E::EmptySubtag { at: 3 }));
+        assert!(Language::new("pt-BR").unwrap().is_strict());
     }
 
     #[test]

@@ -6,9 +6,11 @@ use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 /// or `dns:example.com`.
 ///
 /// Syntax: an RFC 3986 scheme (an ASCII letter, then letters, digits, `+`, `-` or `.`),
-/// `:`, then one or more visible ASCII characters (no whitespace, no control or
-/// non-ASCII characters); at most 8 KiB. The rest of RFC 3986 is not enforced, as the
-/// Lexicon format is deliberately flexible.
+/// `:`, then one or more characters that are neither whitespace nor control characters
+/// (nor U+FEFF); at most 8 KiB. Non-ASCII characters are allowed after the scheme, as in
+/// an IRI (RFC 3987): records hold links such as `https://ja.wikipedia.org/wiki/日本`,
+/// and the reference implementation's record validator accepts them. The rest of
+/// RFC 3986 is not enforced, as the Lexicon format is deliberately flexible.
 ///
 /// ```
 /// use atmo_syntax::Uri;
@@ -105,11 +107,18 @@ fn validate(s: &str) -> Result<(), UriError> {
     if rest.is_empty() {
         return Err(UriError::EmptyAfterScheme);
     }
-    if let Some(off) = rest.iter().position(|&b| !b.is_ascii_graphic()) {
-        let at = rest_start + off;
+    let tail = s.get(rest_start..).unwrap_or_default();
+    let bad = |c: char| {
+        if c.is_ascii() {
+            !c.is_ascii_graphic()
+        } else {
+            c.is_whitespace() || c.is_control() || c == '\u{feff}'
+        }
+    };
+    if let Some((off, ch)) = tail.char_indices().find(|&(_, c)| bad(c)) {
         return Err(UriError::BadChar {
-            at,
-            ch: char_at(s, at),
+            at: rest_start + off,
+            ch,
         });
     }
     Ok(())
@@ -145,9 +154,22 @@ mod tests {
             Err(UriError::BadChar { at: 24, ch: ' ' })
         );
         assert_eq!(
-            Uri::new("https://exämple.com"),
-            Err(UriError::BadChar { at: 10, ch: 'ä' })
+            Uri::new("https://example.com/\u{a0}x"),
+            Err(UriError::BadChar {
+                at: 20,
+                ch: '\u{a0}'
+            })
         );
+        assert_eq!(
+            Uri::new("https://example.com/\u{85}"),
+            Err(UriError::BadChar {
+                at: 20,
+                ch: '\u{85}'
+            })
+        );
+        // Non-ASCII characters after the scheme (an IRI) are allowed.
+        assert!(Uri::new("https://ja.wikipedia.org/wiki/日本").is_ok());
+        assert!(Uri::new("https://exämple.com").is_ok());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::auth::{Auth, AuthDecision, AuthRequest, AuthResponse, NoAuth};
 use crate::error::{Error, Result};
-use crate::request::{CallOptions, XrpcRequest, apply_options, check_base};
+use crate::request::{CallOptions, Labeler, ProxyTarget, XrpcRequest, apply_options, check_base};
 use crate::response::XrpcResponse;
 use crate::xrpc_error::{MAX_ERROR_BODY, RateLimit, XrpcError};
 
@@ -219,12 +219,12 @@ impl ClientBuilder {
                 max_blob_download: self.max_blob_download,
                 max_repo_download: self.max_repo_download,
                 retry: self.retry,
-                defaults: self.defaults,
                 user_agent: http::HeaderValue::from_str(&self.user_agent)
                     .unwrap_or_else(|_| http::HeaderValue::from_static("atmo-xrpc")),
                 rates: StdMutex::new(HashMap::new()),
             }),
             auth: self.auth,
+            defaults: Arc::new(self.defaults),
         })
     }
 }
@@ -248,6 +248,7 @@ impl ClientBuilder {
 pub struct Client {
     shared: Arc<Shared>,
     auth: Arc<dyn Auth>,
+    defaults: Arc<CallOptions>,
 }
 
 impl std::fmt::Debug for Client {
@@ -268,7 +269,6 @@ struct Shared {
     max_blob_download: u64,
     max_repo_download: u64,
     retry: RetryPolicy,
-    defaults: CallOptions,
     user_agent: http::HeaderValue,
     rates: StdMutex<HashMap<(String, String), RateLimit>>,
 }
@@ -318,6 +318,7 @@ impl Client {
         Self {
             shared: Arc::clone(&self.shared),
             auth: Arc::new(auth),
+            defaults: Arc::clone(&self.defaults),
         }
     }
 
@@ -327,7 +328,42 @@ impl Client {
         Self {
             shared: Arc::clone(&self.shared),
             auth,
+            defaults: Arc::clone(&self.defaults),
         }
+    }
+
+    /// This client with other default [`CallOptions`] (same service, transport and
+    /// auth); a request's own options still win.
+    #[must_use]
+    pub fn with_options(&self, options: CallOptions) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            auth: Arc::clone(&self.auth),
+            defaults: Arc::new(options),
+        }
+    }
+
+    /// This client with every call forwarded by the service to `target`
+    /// (`atproto-proxy: did#service_id`), e.g. `did:web:api.bsky.chat#bsky_chat`.
+    #[must_use]
+    pub fn with_proxy(&self, target: ProxyTarget) -> Self {
+        let mut options = (*self.defaults).clone();
+        options.proxy = Some(target);
+        self.with_options(options)
+    }
+
+    /// This client asking for labels from these labelers on every call
+    /// (`atproto-accept-labelers`).
+    #[must_use]
+    pub fn with_accept_labelers(&self, labelers: Vec<Labeler>) -> Self {
+        let mut options = (*self.defaults).clone();
+        options.accept_labelers = Some(labelers);
+        self.with_options(options)
+    }
+
+    /// The default [`CallOptions`] of this client's calls.
+    pub fn options(&self) -> &CallOptions {
+        &self.defaults
     }
 
     /// This client without credentials.
@@ -426,7 +462,7 @@ impl Client {
         req: &XrpcRequest,
         mode: AuthMode,
     ) -> Result<(http::response::Parts, Body)> {
-        let opts = req.options.or(&self.shared.defaults);
+        let opts = req.options.or(&self.defaults);
         let template = req.to_http(&self.shared.base, None)?;
         let make = || {
             let mut r = template.clone().map(atmo_http::full);

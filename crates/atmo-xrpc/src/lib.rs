@@ -1,6 +1,26 @@
 //! XRPC for atproto: a sans-IO core and a hyper + rustls transport, sessions, rate
 //! limits, blobs.
 //!
+//! # First: a client, a login and a call
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), atmo_xrpc::Error> {
+//! use atmo_xrpc::{Client, PasswordSession, XrpcRequest};
+//!
+//! let pds = Client::new("https://pds.example.com")?; // https and public addresses only
+//! let session = PasswordSession::login(&pds, "alice.example.com", "app-password").await?;
+//! let client = session.client(); // calls carry the session; it is refreshed as needed
+//!
+//! // Any method by name, JSON in and out (atmo-api gives every official one typed:
+//! // `client.call(get_session::GetSession)` returns its generated `Output`).
+//! let me = client.send(&XrpcRequest::query("com.atproto.server.getSession")?).await?;
+//! println!("{}", String::from_utf8_lossy(&me.body));
+//! # Ok(()) }
+//! ```
+//!
+//! The `atmo` facade's `Agent` builds on this client for the common jobs (posts, records,
+//! blobs, profiles).
+//!
 //! # Layers
 //!
 //! - The core (always built, no async runtime): [`XrpcRequest`] builds an

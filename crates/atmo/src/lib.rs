@@ -14,7 +14,7 @@
 //! | `oauth` | `oauth` | the OAuth client with DPoP |
 //! | `firehose` | `firehose` | verified, resumable event streams |
 //! | `lexicon` | `lexicon` | lexicon validation and resolution |
-//! | `richtext` | `richtext` | facets, grapheme counts, segments |
+//! | `richtext` | `richtext` | facet detection and resolution, grapheme counts, segments, a builder |
 //! | `service-auth` | `service_auth` | inter-service JWTs: create and verify |
 //! | `agent` | `agent` | the high-level `Agent` |
 //! | `full` | all of the above | |
@@ -38,5 +38,21 @@ pub use atmo_lexicon as lexicon;
 pub use atmo_oauth as oauth;
 #[cfg(feature = "repo")]
 pub use atmo_repo as repo;
+#[cfg(feature = "richtext")]
+pub mod richtext;
 #[cfg(feature = "xrpc")]
 pub use atmo_xrpc as xrpc;
+
+mod error;
+pub use error::{Error, Result, TokenProblem};
+
+#[cfg(feature = "service-auth")]
+pub mod service_auth;
+
+#[cfg(feature = "agent")]
+pub mod agent;
+#[cfg(feature = "agent")]
+pub use agent::Agent;
+
+#[cfg(all(feature = "full", any(doc, doctest)))]
+pub mod guide;

@@ -16,6 +16,9 @@ use crate::net::{Progress, download, runtime, xrpc_err};
 pub(crate) struct BlobArgs {
     #[command(subcommand)]
     command: BlobCommand,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -28,6 +28,9 @@ pub(crate) struct FirehoseArgs {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 /// Runs `atmo firehose`.

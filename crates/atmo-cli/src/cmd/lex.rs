@@ -64,11 +64,14 @@ enum LexCommand {
         /// instead of the system's resolvers; may be repeated.
         #[arg(long, value_name = "ADDR", value_parser = crate::lexnet::parse_dns_server)]
         dns_server: Vec<SocketAddr>,
+        /// Network options.
+        #[command(flatten)]
+        net: GlobalArgs,
     },
 }
 
 /// Runs `atmo lex`.
-pub(crate) fn run(args: LexArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: LexArgs) -> Result<(), CliError> {
     match args.command {
         LexCommand::Check { file } => check(file),
         LexCommand::Validate {
@@ -83,12 +86,10 @@ pub(crate) fn run(args: LexArgs, global: &GlobalArgs) -> Result<(), CliError> {
             cache_dir,
             offline,
             dns_server,
+            net,
         } => {
             let network = (!offline).then(|| {
-                crate::lexnet::NetFetcher::new(
-                    global.clone(),
-                    (!dns_server.is_empty()).then_some(dns_server),
-                )
+                crate::lexnet::NetFetcher::new(net, (!dns_server.is_empty()).then_some(dns_server))
             });
             resolve(
                 &nsid,

@@ -21,6 +21,9 @@ use crate::net::{runtime, xrpc_err};
 pub(crate) struct RecordArgs {
     #[command(subcommand)]
     command: RecordCommand,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]

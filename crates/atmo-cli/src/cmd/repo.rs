@@ -108,6 +108,9 @@ enum RepoCommand {
         /// Where to write the CAR file.
         #[arg(short = 'o', long = "output", value_name = "FILE.car")]
         output: PathBuf,
+        /// Network options.
+        #[command(flatten)]
+        net: GlobalArgs,
     },
 }
 
@@ -120,11 +123,13 @@ fn s(v: impl Into<String>) -> Value {
 }
 
 /// Runs `atmo repo`.
-pub(crate) fn run(args: RepoArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: RepoArgs) -> Result<(), CliError> {
     match args.command {
-        RepoCommand::Export { identifier, output } => {
-            super::export::export(&identifier, &output, global)
-        }
+        RepoCommand::Export {
+            identifier,
+            output,
+            net,
+        } => super::export::export(&identifier, &output, &net),
         RepoCommand::Ls {
             file,
             collection,
@@ -212,8 +217,9 @@ pub(crate) fn run(args: RepoArgs, global: &GlobalArgs) -> Result<(), CliError> {
         RepoCommand::Verify { file, key } => {
             let mut opts = VerifyOptions::new();
             if let Some(k) = &key {
+                // A key that does not parse is invalid input (exit 1), as in `key verify`.
                 let pk = PublicKey::from_did_key(k)
-                    .map_err(|e| CliError::usage(format!("--key {k:?}: {e}")))?;
+                    .map_err(|e| CliError::failed(format!("invalid --key: {e}")))?;
                 opts = opts.key(pk);
             }
             let bytes = read_input(Some(&file))?;
@@ -296,7 +302,17 @@ pub(crate) fn run(args: RepoArgs, global: &GlobalArgs) -> Result<(), CliError> {
             let (ba, bb) = (read_input(Some(&a))?, read_input(Some(&b))?);
             let ra = Repo::from_car(&ba).map_err(|e| fail(format!("{}: {e}", a.display())))?;
             let rb = Repo::from_car(&bb).map_err(|e| fail(format!("{}: {e}", b.display())))?;
-            let changes = mst::diff(&ra.mst(), &rb.mst()).map_err(fail)?;
+            let changes = mst::diff(&ra.mst(), &rb.mst()).map_err(|e| {
+                // Name the side whose tree is broken: walk each on its own.
+                let broken = |r: &Repo<'_>| r.records().find_map(Result::err);
+                match (broken(&ra), broken(&rb)) {
+                    (Some(ea), _) => fail(format!("{} (the first repository): {ea}", a.display())),
+                    (None, Some(eb)) => {
+                        fail(format!("{} (the second repository): {eb}", b.display()))
+                    }
+                    (None, None) => fail(e),
+                }
+            })?;
             let mut out = String::new();
             for c in changes {
                 if as_json {

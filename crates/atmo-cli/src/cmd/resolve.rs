@@ -25,6 +25,9 @@ pub(crate) struct ResolveArgs {
     /// Print one JSON object {"did","handle","pds","signingKey"} (signingKey as a did:key).
     #[arg(long)]
     json: bool,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 /// Runs `atmo resolve`.

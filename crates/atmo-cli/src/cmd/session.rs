@@ -35,11 +35,18 @@ pub(crate) struct LoginArgs {
     /// With --oauth: print the URL without trying to open a browser.
     #[arg(long, requires = "oauth")]
     no_browser: bool,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 /// Arguments of `atmo logout`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct LogoutArgs {}
+pub(crate) struct LogoutArgs {
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
+}
 
 /// Arguments of `atmo whoami`.
 #[derive(Debug, clap::Args)]
@@ -48,6 +55,9 @@ pub(crate) struct WhoamiArgs {
     /// "app-password"; "scope": the OAuth scopes granted, null for an app password).
     #[arg(long)]
     json: bool,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 /// The app password: `ATMO_APP_PASSWORD`, else a prompt on standard error and one line

@@ -54,7 +54,7 @@ enum Kind {
     RecordKey,
     /// An atproto datetime (strict RFC 3339 subset).
     Datetime,
-    /// A BCP 47 language tag, e.g. en-US.
+    /// A BCP 47 language tag, e.g. en-US (checked in the strict form).
     Language,
     /// A CID in string form.
     Cid,
@@ -83,7 +83,18 @@ fn check(kind: Kind, value: &str) -> Result<String, CliError> {
         Kind::Tid => parse::<Tid>(value, "TID"),
         Kind::RecordKey => parse::<RecordKey>(value, "record key"),
         Kind::Datetime => parse::<Datetime>(value, "datetime"),
-        Kind::Language => parse::<Language>(value, "language tag"),
+        // The strict check (what to write); a tag that is only well-formed is accepted in
+        // records, and the message says so.
+        Kind::Language => Language::new_strict(value)
+            .map(|v| v.to_string())
+            .map_err(|e| {
+                let note = if Language::new(value).is_ok() {
+                    " (well-formed BCP 47, so accepted in records, but not in the strict form)"
+                } else {
+                    ""
+                };
+                CliError::failed(format!("invalid language tag {value:?}: {e}{note}"))
+            }),
         Kind::Cid => parse::<CidString>(value, "CID"),
         Kind::Uri => parse::<Uri>(value, "URI"),
     }

@@ -24,6 +24,9 @@ pub(crate) struct XrpcArgs {
     /// Make it a procedure (POST), with a JSON body from FILE or `-` (standard input).
     #[arg(long, num_args = 0..=1, value_name = "FILE")]
     post: Option<Option<PathBuf>>,
+    /// Network options.
+    #[command(flatten)]
+    pub(crate) net: super::GlobalArgs,
 }
 
 /// Runs `atmo xrpc`.

@@ -34,6 +34,13 @@ trait Sink<'a> {
     fn obj(cap: usize) -> Self::Obj;
     fn obj_push(o: &mut Self::Obj, k: Self::Key, v: Self::Out);
     fn obj_end(o: Self::Obj) -> Self::Out;
+    /// Whether this sink allocates what it builds, so the decoder charges the memory
+    /// budget ([`DecodeLimits::max_memory`]) for it.
+    const CHARGES: bool;
+    /// Bytes one array entry costs.
+    const ARR_ENTRY: usize;
+    /// Bytes one map entry costs.
+    const MAP_ENTRY: usize;
 }
 
 struct Owned;
@@ -100,6 +107,9 @@ impl<'a> Sink<'a> for Owned {
     fn obj_end(o: Self::Obj) -> Value {
         Value::Map(Map::from_sorted_unchecked(o))
     }
+    const CHARGES: bool = true;
+    const ARR_ENTRY: usize = std::mem::size_of::<Value>();
+    const MAP_ENTRY: usize = std::mem::size_of::<(std::borrow::Cow<'static, str>, Value)>();
 }
 
 /// A map key that is not one of the common ones, as an owned string.
@@ -173,6 +183,9 @@ impl<'a> Sink<'a> for Nothing {
     fn obj_push(_: &mut (), _: (), _: ()) {}
     #[inline]
     fn obj_end(_: ()) {}
+    const CHARGES: bool = false;
+    const ARR_ENTRY: usize = 0;
+    const MAP_ENTRY: usize = 0;
 }
 
 /// Where a decoded item goes: returned ([`Ret`]) or pushed into the array or map being
@@ -222,6 +235,36 @@ pub(crate) struct Decoder<'a> {
     pub(crate) rest: &'a [u8],
     total: usize,
     pub(crate) limits: DecodeLimits,
+    /// What is left of [`DecodeLimits::max_memory`] for the value being built.
+    budget: usize,
+}
+
+/// What a map being decoded holds of a blob's fields (keys come in DAG-CBOR order, so
+/// `ref` and `size` come before `$type`, `mimeType` after it).
+#[derive(Default)]
+struct Typed {
+    /// `"$type": "blob"` was seen.
+    blob: bool,
+    /// `ref` holds a link (tag 42).
+    has_ref: bool,
+    /// `mimeType` holds text.
+    has_mime: bool,
+    /// `size` holds a non-negative integer.
+    has_size: bool,
+}
+
+impl Typed {
+    /// Notes the kind of the value that follows the key `kb` (by its first bytes).
+    #[inline]
+    fn note(&mut self, kb: &[u8], value: &[u8]) {
+        let head = value.first().copied().unwrap_or(0xff);
+        match kb {
+            b"ref" => self.has_ref = value.get(..2) == Some(&[0xd8, 0x2a][..]),
+            b"mimeType" => self.has_mime = head >> 5 == 3,
+            b"size" => self.has_size = head >> 5 == 0,
+            _ => {}
+        }
+    }
 }
 
 /// The decoder's internal error: boxed, so that a `Result<Value, Fail>` is no bigger than
@@ -247,6 +290,7 @@ impl<'a> Decoder<'a> {
             rest: bytes,
             total: bytes.len(),
             limits,
+            budget: limits.max_memory,
         }
     }
 
@@ -254,6 +298,23 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub(crate) fn skip(&mut self, depth: usize) -> Result<(), Fail> {
         self.value::<Nothing>(depth)
+    }
+
+    /// Takes `n` bytes from the memory budget for the item at `at`.
+    #[inline(always)]
+    fn charge(&mut self, n: usize, at: usize) -> Result<(), Fail> {
+        match self.budget.checked_sub(n) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => err(
+                at,
+                K::MemoryBudget {
+                    max: self.limits.max_memory,
+                },
+            ),
+        }
     }
 
     /// Offset of the next byte to read.
@@ -435,6 +496,9 @@ impl<'a> Decoder<'a> {
                     );
                 }
                 let n = self.count(len, start, 1)?;
+                if S::CHARGES {
+                    self.charge(n.saturating_mul(S::ARR_ENTRY), start)?;
+                }
                 let mut a = S::arr(n.min(MAX_PREALLOC));
                 for _ in 0..n {
                     self.item::<S, _>(depth + 1, ArrPut::<S>(&mut a))?;
@@ -452,8 +516,12 @@ impl<'a> Decoder<'a> {
                     );
                 }
                 let n = self.count(len, start, 2)?;
+                if S::CHARGES {
+                    self.charge(n.saturating_mul(S::MAP_ENTRY), start)?;
+                }
                 let mut o = S::obj(n.min(MAX_PREALLOC));
                 let mut prev: &[u8] = &[];
+                let mut typed = Typed::default();
                 for i in 0..n {
                     let kstart = self.pos();
                     let kb = self.byte()?;
@@ -472,11 +540,45 @@ impl<'a> Decoder<'a> {
                         return err(kstart, kind);
                     }
                     prev = kb;
+                    if kb.first() == Some(&b'$') || typed.blob {
+                        self.reserved(kb, kstart, &mut typed)?;
+                    } else if matches!(kb, b"ref" | b"size" | b"mimeType") {
+                        typed.note(kb, self.rest);
+                    }
                     self.item::<S, _>(depth + 1, ObjPut::<S>(&mut o, key))?;
+                }
+                if typed.blob && !(typed.has_ref && typed.has_mime && typed.has_size) {
+                    return err(start, K::BadBlob);
                 }
                 Ok(to.put(S::obj_end(o)))
             }
             _ => self.scalar_at::<S, P>(start, ib, to),
+        }
+    }
+
+    /// The JSON-form rules for a map key starting with `$` (or any key of a blob map):
+    /// `$link` and `$bytes` are refused, `$type` must be a non-empty text string, and a
+    /// `"$type": "blob"` map is noted for the shape check at its end. Looks at the value's
+    /// first bytes only; the value itself is decoded afterwards as usual.
+    #[cold]
+    fn reserved(&self, kb: &[u8], kstart: usize, typed: &mut Typed) -> Result<(), Fail> {
+        match kb {
+            b"$link" => err(kstart, K::ReservedKey { key: "$link" }),
+            b"$bytes" => err(kstart, K::ReservedKey { key: "$bytes" }),
+            b"$type" => {
+                // A text head (major type 3) with a non-zero length.
+                match self.rest.first() {
+                    Some(&b) if b >> 5 == 3 && b != 0x60 => {
+                        typed.blob = self.rest.get(..5) == Some(b"\x64blob");
+                        Ok(())
+                    }
+                    _ => err(self.pos(), K::BadType),
+                }
+            }
+            _ => {
+                typed.note(kb, self.rest);
+                Ok(())
+            }
         }
     }
 
@@ -505,11 +607,19 @@ impl<'a> Decoder<'a> {
             }
             2 => {
                 let len = self.arg(info, start)?;
-                Ok(to.put(S::bytes(self.take(len, start)?)))
+                let b = self.take(len, start)?;
+                if S::CHARGES {
+                    self.charge(b.len(), start)?;
+                }
+                Ok(to.put(S::bytes(b)))
             }
             3 => {
                 let len = self.arg(info, start)?;
                 let b = self.take(len, start)?;
+                // Short strings are kept inline (no allocation).
+                if S::CHARGES && b.len() > crate::INLINE_LEN {
+                    self.charge(b.len(), start)?;
+                }
                 match S::str(b) {
                     Some(v) => Ok(to.put(v)),
                     None => Err(self.bad_utf8(b)),
@@ -529,6 +639,10 @@ impl<'a> Decoder<'a> {
                 let content = self.take(len, bstart)?;
                 match content.split_first() {
                     Some((0, raw)) => match S::link(raw) {
+                        Ok(v) if S::CHARGES => {
+                            self.charge(std::mem::size_of::<Cid>(), bstart)?;
+                            Ok(to.put(v))
+                        }
                         Ok(v) => Ok(to.put(v)),
                         Err(e) => err(bstart, K::Cid(e)),
                     },
@@ -576,11 +690,7 @@ fn run<'a, S: Sink<'a>>(
     bytes: &'a [u8],
     limits: &DecodeLimits,
 ) -> Result<(S::Out, &'a [u8]), Fail> {
-    let mut d = Decoder {
-        rest: bytes,
-        total: bytes.len(),
-        limits: *limits,
-    };
+    let mut d = Decoder::new(bytes, *limits);
     let v = d.value::<S>(0)?;
     Ok((v, d.rest))
 }

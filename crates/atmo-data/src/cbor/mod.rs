@@ -9,6 +9,12 @@
 //! than `false`/`true`/`null`, integers outside `i64`, invalid UTF-8, trailing bytes,
 //! truncation, and anything beyond the [`DecodeLimits`].
 //!
+//! It also refuses what has no faithful atproto JSON form, so that whatever decodes here
+//! converts to JSON and back to the same bytes: a map with a `$link` or `$bytes` key (in
+//! JSON those keys mean a link or bytes), a `$type` that is not a non-empty string, and a
+//! `"$type": "blob"` map without a link `ref`, a text `mimeType` and a non-negative
+//! integer `size` (the JSON reader refuses both).
+//!
 //! Encoding is deterministic, so for any accepted input `encode(&decode(b)?) == b`.
 
 pub(crate) mod decode;
@@ -23,20 +29,29 @@ pub use encode::{encode, encode_into, encode_ref, encode_ref_into};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DecodeLimits {
-    /// Deepest nesting of arrays and maps (the top-level value is depth 0). Default 128.
+    /// Deepest nesting of arrays and maps: at most this many containers, one inside the
+    /// other. Default 127, the most the atproto JSON reader takes (serde_json stops at
+    /// 128 levels of recursion), so that whatever decodes converts to JSON and back.
     pub max_depth: usize,
     /// Most entries in one array or map. Default 1,048,576.
     pub max_items: usize,
     /// Most bytes in one string or byte string. Default 16 MiB.
     pub max_bytes: usize,
+    /// Most memory, in bytes, that an owned [`Value`](crate::Value) built by the decoder
+    /// may take (its entries, strings, byte strings and links, counted as they are
+    /// read; allocator overhead aside). Default 1 GiB. Validation and borrowed decoding
+    /// build nothing and are not charged. Exceeding it is
+    /// [`DecodeErrorKind::MemoryBudget`].
+    pub max_memory: usize,
 }
 
 impl DecodeLimits {
     /// The default limits (see the fields).
     pub const DEFAULT: Self = Self {
-        max_depth: 128,
+        max_depth: 127,
         max_items: 1 << 20,
         max_bytes: 16 << 20,
+        max_memory: 1 << 30,
     };
 
     /// Sets [`Self::max_depth`].
@@ -48,6 +63,12 @@ impl DecodeLimits {
     /// Sets [`Self::max_items`].
     pub const fn with_max_items(mut self, n: usize) -> Self {
         self.max_items = n;
+        self
+    }
+
+    /// Sets [`Self::max_memory`].
+    pub const fn with_max_memory(mut self, n: usize) -> Self {
+        self.max_memory = n;
         self
     }
 
@@ -150,6 +171,26 @@ pub enum DecodeErrorKind {
         /// The declared count.
         len: u64,
         /// The limit.
+        max: usize,
+    },
+    /// A map key reserved by the JSON form (`$link`, `$bytes`): such a map has no
+    /// faithful JSON form.
+    #[error("map key {key} is reserved for the JSON form of links and bytes")]
+    ReservedKey {
+        /// The key.
+        key: &'static str,
+    },
+    /// A `$type` that is not a non-empty text string.
+    #[error("$type must be a non-empty string")]
+    BadType,
+    /// A `"$type": "blob"` map without a link `ref`, a text `mimeType` and a
+    /// non-negative integer `size`.
+    #[error("a blob needs a link `ref`, a string `mimeType` and a non-negative integer `size`")]
+    BadBlob,
+    /// Building the value would take more memory than [`DecodeLimits::max_memory`].
+    #[error("the decoded value would take more than {max} bytes of memory")]
+    MemoryBudget {
+        /// The budget.
         max: usize,
     },
     /// A string longer than [`DecodeLimits::max_bytes`].

@@ -153,7 +153,11 @@ impl<'de> CborDe<'de> {
 
     fn seq<V: Visitor<'de>>(&mut self, n: usize, v: V) -> Result<V::Value, Error> {
         self.depth += 1;
-        let mut acc = SeqAcc { de: self, left: n };
+        let mut acc = SeqAcc {
+            de: self,
+            left: n,
+            index: 0,
+        };
         let out = v.visit_seq(&mut acc);
         if out.is_ok() && acc.left > 0 {
             return Err(acc.rest(n));
@@ -168,6 +172,7 @@ impl<'de> CborDe<'de> {
             de: self,
             left: n,
             prev: None,
+            last: "",
         };
         let out = v.visit_map(&mut acc);
         if out.is_ok() && acc.left > 0 {
@@ -270,6 +275,7 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
                     de: self,
                     left: 1,
                     prev: None,
+                    last: "",
                 };
                 let out = match acc.key()? {
                     Some(k) => v.visit_enum(EnumAcc { de: acc.de, key: k }),
@@ -314,6 +320,7 @@ impl CborDe<'_> {
                 de: self,
                 left: n,
                 prev: None,
+                last: "",
             };
             loop {
                 match acc.key() {
@@ -359,6 +366,7 @@ fn kind(h: &Head<'_>) -> &'static str {
 struct SeqAcc<'b, 'de> {
     de: &'b mut CborDe<'de>,
     left: usize,
+    index: usize,
 }
 
 impl SeqAcc<'_, '_> {
@@ -388,7 +396,12 @@ impl<'de> de::SeqAccess<'de> for SeqAcc<'_, 'de> {
             return Ok(None);
         }
         self.left -= 1;
-        seed.deserialize(&mut *self.de).map(Some)
+        let (i, at) = (self.index, self.de.pos());
+        self.index += 1;
+        match seed.deserialize(&mut *self.de) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => Err(e.within(format_args!("[{i}]"), at)),
+        }
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -400,6 +413,8 @@ struct MapAcc<'b, 'de> {
     de: &'b mut CborDe<'de>,
     left: usize,
     prev: Option<&'de [u8]>,
+    /// The key of the value being read (for error paths).
+    last: &'de str,
 }
 
 impl<'de> MapAcc<'_, 'de> {
@@ -456,6 +471,7 @@ impl<'de> MapAcc<'_, 'de> {
             }
         }
         self.prev = Some(kb);
+        self.last = key;
         Ok(Some(key))
     }
 }
@@ -478,7 +494,9 @@ impl<'de> de::MapAccess<'de> for MapAcc<'_, 'de> {
 
     #[inline]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let at = self.de.pos();
         seed.deserialize(&mut *self.de)
+            .map_err(|e| e.within(format_args!(".{}", self.last), at))
     }
 
     fn size_hint(&self) -> Option<usize> {

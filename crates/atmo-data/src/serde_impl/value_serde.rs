@@ -163,20 +163,20 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
         i64::try_from(v)
             .map(Value::Integer)
-            .map_err(|_| E::custom(format!("integer {v} is out of the i64 range")))
+            .map_err(|_| E::custom(out_of_range(v)))
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
         i64::try_from(v)
             .map(Value::Integer)
-            .map_err(|_| E::custom(format!("integer {v} is out of the i64 range")))
+            .map_err(|_| E::custom(out_of_range(v)))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
         i64::try_from(v)
             .map(Value::Integer)
-            .map_err(|_| E::custom(format!("integer {v} is out of the i64 range")))
+            .map_err(|_| E::custom(out_of_range(v)))
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value, E> {
-        Err(E::custom("floats are not allowed in atproto data"))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        integral_f64(v).map(Value::Integer).map_err(E::custom)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
         Ok(Value::from(v))
@@ -209,6 +209,51 @@ impl<'de> Visitor<'de> for ValueVisitor {
         }
         object_cow(entries).map_err(de::Error::custom)
     }
+}
+
+/// The message for an integer that does not fit the data model's 64-bit signed range.
+fn out_of_range(v: impl fmt::Display) -> String {
+    format!("integer out of range: {v} does not fit in a 64-bit signed integer")
+}
+
+/// The largest magnitude, 2^53 - 1, up to which every integer is exactly a double: a
+/// number written with a fraction or an exponent is an integer only within this range.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// 2^63: integral doubles at or beyond this magnitude are outside `i64`.
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// The integer a JSON number that is not a plain integer literal stands for.
+///
+/// A JSON reader hands over a double for `1.0`, `1e2`, `-0`, `1.5` and for integer
+/// literals beyond the 64-bit range. The reference implementation (`@atproto/lex-json`,
+/// strict mode) accepts such a number when its double is a "safe integer" (magnitude at
+/// most 2^53 - 1), and atmo decides the same way: `1.0` is 1, `1E+2` is 100, `-0` is 0,
+/// `1.5` and `1e-2` are floats. An integral double of magnitude 2^63 or more is an
+/// integer out of the `i64` range; one in between was written with a fraction or an
+/// exponent, where it is not exact, and is refused as the reference does. (Plain integer
+/// literals up to the full `i64` range are read exactly; they never come here.)
+fn integral_f64(v: f64) -> Result<i64, String> {
+    if !v.is_finite() {
+        return Err(out_of_range(v));
+    }
+    if v.fract() != 0.0 {
+        return Err(format!(
+            "floats are not allowed in atproto data ({v} is not an integer)"
+        ));
+    }
+    if v.abs() <= MAX_SAFE_INTEGER {
+        // In range and integral: the conversion is exact (and -0.0 becomes 0).
+        #[allow(clippy::cast_possible_truncation)]
+        return Ok(v as i64);
+    }
+    if v.abs() >= TWO_POW_63 {
+        return Err(out_of_range(format_args!("{v:e}")));
+    }
+    Err(format!(
+        "number {v:e} is written with a fraction or an exponent beyond 2^53-1, where it is \
+         not exact; write it as a plain integer"
+    ))
 }
 
 /// A map key: a shared static string for the keys common in atproto data (no

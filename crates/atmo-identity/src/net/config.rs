@@ -9,7 +9,7 @@ use atmo_syntax::{Did, Handle};
 use crate::DEFAULT_PLC_URL;
 use crate::document::{DidDocument, DocumentLimits};
 
-/// How a [`Resolver`] behaves. Start from [`ResolverConfig::default`] and set fields.
+/// How a [`Resolver`](super::Resolver) behaves. Start from [`ResolverConfig::default`] and set fields.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ResolverConfig {

@@ -95,7 +95,7 @@ impl Resolver {
     }
 
     /// The TXT strings at DNS name `name` (each record's character strings joined, at most
-    /// 64 records), through the configured [`dns_servers`](ResolverConfig::dns_servers)
+    /// 64 records), through the configured [`dns_servers`](super::ResolverConfig::dns_servers)
     /// or the system's; empty when the name has no TXT record (or does not exist). Used for
     /// handles (`_atproto.<handle>`) and lexicon authorities (`_lexicon.<authority>`).
     /// Without the `resolve-dns` feature this always answers an empty list.
@@ -153,7 +153,7 @@ impl Resolver {
     }
 
     /// Handle -> DID through `https://<handle>/.well-known/atproto-did` (or the configured
-    /// [`well_known_endpoint`](ResolverConfig::well_known_endpoint)). Redirects (301, 302,
+    /// [`well_known_endpoint`](super::ResolverConfig::well_known_endpoint)). Redirects (301, 302,
     /// 303, 307, 308) are followed, as the handle spec allows, up to
     /// [`MAX_WELL_KNOWN_REDIRECTS`] hops; every hop goes through the same SSRF policy, and
     /// a redirect from https to plain http is refused unless private networks are allowed.

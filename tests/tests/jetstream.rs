@@ -1,0 +1,226 @@
+//! atmo's Jetstream server fed by the reference PDS's subscribeRepos (fully verified),
+//! read by atmo's Jetstream client and by a third-party client from npm
+//! (`@skyware/jetstream`, tests/jetstream): collection and DID filters, `options_update`,
+//! cursor replay from the on-disk buffer (also after a server restart), and the v1 wire
+//! shape the third-party client accepts.
+//!
+//! `ATMO_REFNET=0` skips it (loudly).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use atmo::Agent;
+use atmo::identity::{Resolver, ResolverConfig};
+use atmo_firehose::jetstream::{
+    EventBody, JetstreamClient, JetstreamConfig, JetstreamEvent, JetstreamItem, JetstreamServer,
+    ServerConfig, SubscribeOptions,
+};
+use atmo_firehose::{Config, VerifyLevel};
+use atmo_tests::refnet::RefNet;
+use atmo_tests::support::{temp_dir, test_account};
+
+fn resolver(net: &RefNet) -> Resolver {
+    let mut c = ResolverConfig::default();
+    c.plc_url = net.plc.clone();
+    c.allow_private_network = true;
+    c.use_dns = false;
+    c.handle_resolver = Some(net.pds.clone());
+    Resolver::new(c).unwrap()
+}
+
+async fn agent(net: &RefNet, prefix: &str) -> Agent {
+    let acct = test_account(&net.pds, prefix).await;
+    Agent::from_password(acct.session)
+        .await
+        .with_resolver(resolver(net))
+}
+
+async fn server(net: &RefNet, dir: &Path) -> JetstreamServer {
+    let mut upstream = Config::new(net.pds.clone());
+    upstream.allow_private_network = true;
+    upstream.plc_url = net.plc.clone();
+    upstream.verify = VerifyLevel::Full;
+    let mut config = ServerConfig::new(upstream, "127.0.0.1:0".parse().unwrap());
+    config.buffer_dir = Some(dir.to_owned());
+    JetstreamServer::start(config).await.unwrap()
+}
+
+fn client(
+    server: &JetstreamServer,
+    options: SubscribeOptions,
+    cursor: Option<i64>,
+) -> JetstreamClient {
+    let mut c = JetstreamConfig::new(format!("ws://{}", server.local_addr()));
+    c.options = options;
+    c.cursor = cursor;
+    c.allow_private_network = true;
+    JetstreamClient::start(c).unwrap()
+}
+
+/// The next `n` commit events (other kinds skipped), within 30 s.
+async fn commits(c: &mut JetstreamClient, n: usize) -> Vec<JetstreamEvent> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while out.len() < n {
+        let item = tokio::time::timeout_at(deadline, c.next())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "only {} of {n} commit events within 30 s: {out:?}",
+                    out.len()
+                )
+            })
+            .unwrap();
+        match item {
+            JetstreamItem::Event(ev) if ev.kind() == "commit" => out.push(ev),
+            JetstreamItem::Event(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    out
+}
+
+fn text(ev: &JetstreamEvent) -> String {
+    match &ev.body {
+        EventBody::Commit { commit } => commit
+            .record
+            .as_ref()
+            .and_then(|r| r["text"].as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn node() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("refnet/node_modules/.bin/node")
+}
+
+/// Runs the third-party client; its events.
+fn third_party(
+    endpoint: &str,
+    count: usize,
+    cursor: Option<i64>,
+    collections: &[&str],
+) -> Vec<serde_json::Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("jetstream");
+    let status = Command::new(dir.join("install")).status().unwrap();
+    assert!(status.success(), "tests/jetstream/install failed");
+    let cursor = cursor.map_or("-".to_owned(), |c| c.to_string());
+    let out = Command::new(node())
+        .current_dir(&dir)
+        .arg("read.mjs")
+        .args([endpoint, &count.to_string(), "20000", &cursor])
+        .args(collections)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "third-party client: exit {:?}, stderr {}, stdout {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jetstream_server_clients_filters_and_replay() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let dir = temp_dir("jetstream");
+    let srv = server(net, &dir).await;
+    let posts_only = SubscribeOptions {
+        wanted_collections: vec!["app.bsky.feed.post".into()],
+        ..Default::default()
+    };
+    let mut live = client(&srv, posts_only.clone(), None);
+    // Let the server's upstream subscription and the client connect.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    let alice = agent(net, "js-a-").await;
+    let bob = agent(net, "js-b-").await;
+    let a_did = alice.did().unwrap().to_string();
+    for i in 0..3 {
+        let p = alice.post(format!("alice {i}")).send().await.unwrap();
+        if i == 0 {
+            alice.like(&p.uri).await.unwrap();
+        }
+    }
+    bob.post("bob 0").send().await.unwrap();
+
+    // The live client sees the four posts (not the like), in order, with their records.
+    let got = commits(&mut live, 4).await;
+    let texts: Vec<String> = got.iter().map(text).collect();
+    assert_eq!(texts, ["alice 0", "alice 1", "alice 2", "bob 0"]);
+    assert!(got.windows(2).all(|w| w[0].time_us < w[1].time_us));
+    let first = got[0].time_us;
+
+    // Replay from the first post's time, only Alice, every collection: her three posts
+    // and the like, from the buffer.
+    let alice_only = SubscribeOptions {
+        wanted_dids: vec![a_did.clone()],
+        ..Default::default()
+    };
+    let mut replay = client(&srv, alice_only, Some(first));
+    let again = commits(&mut replay, 4).await;
+    let kinds: Vec<(String, String)> = again
+        .iter()
+        .map(|e| (e.collection().unwrap().to_owned(), text(e)))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("app.bsky.feed.post".to_owned(), "alice 0".to_owned()),
+            ("app.bsky.feed.like".to_owned(), String::new()),
+            ("app.bsky.feed.post".to_owned(), "alice 1".to_owned()),
+            ("app.bsky.feed.post".to_owned(), "alice 2".to_owned()),
+        ]
+    );
+    assert_eq!(again[0].time_us, first);
+
+    // options_update: the live client switches to likes only.
+    live.update_options(SubscribeOptions {
+        wanted_collections: vec!["app.bsky.feed.like".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bob.post("not wanted any more").send().await.unwrap();
+    let target = alice.post("like me").send().await.unwrap();
+    bob.like(&target.uri).await.unwrap();
+    let liked = commits(&mut live, 1).await;
+    assert_eq!(liked[0].collection(), Some("app.bsky.feed.like"));
+
+    // The third-party client reads the same events from the same cursor.
+    let endpoint = format!("ws://{}/subscribe", srv.local_addr());
+    let theirs = third_party(&endpoint, 4, Some(first), &["app.bsky.feed.post"]);
+    let their_texts: Vec<&str> = theirs
+        .iter()
+        .map(|e| e["commit"]["record"]["text"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(their_texts, ["alice 0", "alice 1", "alice 2", "bob 0"]);
+    let their_times: Vec<i64> = theirs
+        .iter()
+        .map(|e| e["time_us"].as_i64().unwrap())
+        .collect();
+    let our_times: Vec<i64> = got.iter().map(|e| e.time_us).collect();
+    assert_eq!(their_times, our_times);
+
+    // A restart keeps the buffer: the same replay works from disk.
+    live.shutdown().await;
+    replay.shutdown().await;
+    srv.shutdown().await;
+    let srv = server(net, &dir).await;
+    let mut after = client(&srv, posts_only, Some(first));
+    let replayed = commits(&mut after, 4).await;
+    assert_eq!(replayed.iter().map(text).collect::<Vec<_>>(), texts);
+    after.shutdown().await;
+    srv.shutdown().await;
+}
