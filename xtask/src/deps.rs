@@ -105,6 +105,19 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // Example programs: the facade only, as a user's program would.
     ("atmo-examples", &["atmo"]),
+    // The tutorial app: a user of the facade and of the layers it re-exports (its
+    // generated lexicon code names atmo_api, atmo_data, atmo_syntax and atmo_xrpc).
+    (
+        "statusphere",
+        &[
+            "atmo",
+            "atmo-syntax",
+            "atmo-data",
+            "atmo-xrpc",
+            "atmo-api",
+            "atmo-lexicon",
+        ],
+    ),
     // The xtask generates atmo-api from lexicons; it must never depend on its own output.
     ("xtask", &["atmo-syntax", "atmo-data", "atmo-lexicon"]),
 ];
