@@ -322,3 +322,54 @@ async fn a_flipped_byte_in_a_block_is_rejected_with_its_reason() {
     );
     sub.shutdown().await.unwrap();
 }
+
+/// The reference PDS writes a batch that creates a record and then updates it as one
+/// commit with two operations on the same path; it verifies (undone last first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_creates_then_updates_one_record_verifies() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let a = test_account(&net.pds, "fhdup").await;
+    let did: Did = a.did.parse().unwrap();
+    let coll = Nsid::new("app.bsky.feed.post").unwrap();
+    let rkey: atmo_syntax::RecordKey = "3kaaaaaaaaaa2".parse().unwrap();
+    let rec = |t: &str| {
+        atmo_data::json::record_from_str(&format!(
+            r#"{{"$type": "app.bsky.feed.post", "text": "{t}", "createdAt": "2024-01-01T00:00:00Z"}}"#
+        ))
+        .unwrap()
+    };
+    let mut create = repo::apply_writes::Create::new(coll.clone(), rec("first"));
+    create.rkey = Some(rkey.clone());
+    let update = repo::apply_writes::Update::new(coll, rkey, rec("second"));
+    let input =
+        repo::apply_writes::Input::new(did.clone().into(), vec![create.into(), update.into()]);
+    a.client.call(&input).await.unwrap();
+    let mut c = config(net, &net.pds, Some(0));
+    c.filter = atmo_firehose::Filter::default().did(did.clone());
+    let mut sub = Subscription::start(c).unwrap();
+    let seen = collect(&mut sub, |s| {
+        !s.rejected.is_empty()
+            || s.events
+                .iter()
+                .any(|e| matches!(e, RepoEvent::Commit(c) if c.ops.len() == 2))
+    })
+    .await;
+    assert!(seen.rejected.is_empty(), "{:?}", seen.rejected);
+    let ops: Vec<(String, String)> = seen
+        .events
+        .iter()
+        .find_map(|e| match e {
+            RepoEvent::Commit(c) if c.ops.len() == 2 => Some(
+                c.ops
+                    .iter()
+                    .map(|o| (format!("{:?}", o.action), o.path.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(ops[0].1, ops[1].1, "{ops:?}");
+    sub.shutdown().await.unwrap();
+}

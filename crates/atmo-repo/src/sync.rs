@@ -319,16 +319,19 @@ pub fn apply_writes<S: BlockStore + ?Sized>(
 /// Checks a `#commit`'s operations against its blocks (sync 1.1): starting from the new
 /// tree root `data` on a tree that holds only `blocks`, each operation's path must hold
 /// its `cid` (nothing for a delete) and each record block must be present; then the
-/// operations are undone (a create deleted, an update or delete set back to `prev`) and
-/// the resulting root must be `prev_data`. So the operations are exactly the difference
-/// between the tree at `prev_data` and the tree at `data`, proven by the blocks.
+/// operations are undone (a create deleted, an update or delete set back to `prev`), and
+/// the resulting root must be `prev_data`. So the operations are exactly the
+/// difference between the tree at `prev_data` and the tree at `data`, proven by the
+/// blocks. A path may appear in several operations, as the reference PDS writes them for
+/// a batch that writes one record twice: then the path's first `prev` and last `cid` are
+/// what is checked.
 ///
 /// Pure: no I/O, nothing but `blocks` is read.
 ///
 /// # Errors
 /// [`SyncError::Tree`] for a missing or malformed node (a missing proof block shows as
 /// [`MstError::MissingNode`]), [`SyncError::OpMismatch`], [`SyncError::MissingRecord`],
-/// [`SyncError::OpShape`], [`SyncError::DuplicateOp`], [`SyncError::PrevDataMismatch`].
+/// [`SyncError::OpShape`], [`SyncError::PrevDataMismatch`].
 // Errors are rare and carry two CIDs to say what differs; boxing would only move them.
 #[allow(clippy::result_large_err)]
 pub fn verify_commit_ops<S: BlockStore + ?Sized>(
@@ -345,35 +348,53 @@ pub fn verify_commit_ops<S: BlockStore + ?Sized>(
         }
     };
     let mut ed = Editor::new(blocks, data).map_err(tree("(commit data)"))?;
-    let mut paths = HashSet::new();
+    // Each path's state before the commit (the first op's `prev`) and after it (the last
+    // op's `cid`). Several ops on one path come from a batch that wrote a record twice;
+    // the reference PDS gives the later ones the state before the commit as `prev`
+    // (an update of a record the same batch created has none), so only the ends count.
+    let mut net: Vec<(&str, Option<Cid>, Option<Cid>)> = Vec::with_capacity(ops.len());
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(ops.len());
     for op in ops {
         let path = op.path.as_str();
         let shape = |reason| SyncError::OpShape {
             path: path.to_owned(),
             reason,
         };
-        match (op.action, op.cid, op.prev) {
-            (Action::Create, Some(_), None)
-            | (Action::Update, Some(_), Some(_))
-            | (Action::Delete, None, Some(_)) => {}
-            (Action::Create, _, _) => return Err(shape("a create has a cid and no prev")),
-            (Action::Update, _, _) => return Err(shape("an update has a cid and a prev")),
-            (Action::Delete, _, _) => return Err(shape("a delete has a prev and no cid")),
+        match index.get(path) {
+            None => {
+                match (op.action, op.cid, op.prev) {
+                    (Action::Create, Some(_), None)
+                    | (Action::Update, Some(_), Some(_))
+                    | (Action::Delete, None, Some(_)) => {}
+                    (Action::Create, _, _) => return Err(shape("a create has a cid and no prev")),
+                    (Action::Update, _, _) => return Err(shape("an update has a cid and a prev")),
+                    (Action::Delete, _, _) => return Err(shape("a delete has a prev and no cid")),
+                }
+                index.insert(path, net.len());
+                net.push((path, op.prev, op.cid));
+            }
+            Some(&i) => {
+                match (op.action, op.cid) {
+                    (Action::Create | Action::Update, Some(_)) | (Action::Delete, None) => {}
+                    (Action::Delete, Some(_)) => return Err(shape("a delete has no cid")),
+                    _ => return Err(shape("a create or update has a cid")),
+                }
+                if let Some(entry) = net.get_mut(i) {
+                    entry.2 = op.cid;
+                }
+            }
         }
-        if !paths.insert(path) {
-            return Err(SyncError::DuplicateOp {
-                path: path.to_owned(),
-            });
-        }
+    }
+    for (path, before, after) in net {
         let found = ed.get(path).map_err(tree(path))?;
-        if found != op.cid {
+        if found != after {
             return Err(SyncError::OpMismatch {
                 path: path.to_owned(),
-                expected: op.cid,
+                expected: after,
                 found,
             });
         }
-        if let Some(cid) = op.cid {
+        if let Some(cid) = after {
             if blocks.get_block(&cid).is_none() {
                 return Err(SyncError::MissingRecord {
                     path: path.to_owned(),
@@ -381,7 +402,7 @@ pub fn verify_commit_ops<S: BlockStore + ?Sized>(
                 });
             }
         }
-        match op.prev {
+        match before {
             None => ed.remove(path).map(drop),
             Some(prev) => ed.insert(path, prev).map(drop),
         }
