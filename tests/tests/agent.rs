@@ -274,6 +274,36 @@ async fn posts_replies_quotes_images_and_social_records() {
         Some(post::RecordEmbed::RecordWithMedia(_))
     ));
 
+    // A link card, and a blob streamed from a reader.
+    let card = alice
+        .post("read this")
+        .external(
+            atmo::syntax::Uri::new("https://atproto.com/specs/repository").unwrap(),
+            "Repository",
+            "The spec",
+        )
+        .send()
+        .await
+        .unwrap();
+    let c = alice
+        .get_record::<post::Record>(&rkey_of(&card.uri))
+        .await
+        .unwrap()
+        .unwrap();
+    let Some(post::RecordEmbed::External(ext)) = &c.value.embed else {
+        panic!("no link card: {:?}", c.value.embed);
+    };
+    assert_eq!(ext.external.title, "Repository");
+    let streamed = alice
+        .upload_blob_stream(
+            std::io::Cursor::new(PNG.to_vec()),
+            "image/png",
+            Some(PNG.len() as u64),
+        )
+        .await
+        .unwrap();
+    assert_eq!(streamed.cid, blob.cid);
+
     // Not an image; over the limit; a missing parent: each refused with its reason.
     let err = bob
         .post("x")

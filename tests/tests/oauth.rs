@@ -661,3 +661,38 @@ async fn cli_login_whoami_logout() {
     let who = atmo(&["whoami", "--json"]).output().unwrap();
     assert!(!who.status.success());
 }
+
+/// The facade's Agent on an OAuth session: every call DPoP-bound (the PDS's nonce
+/// retried), a post written and read back, sign-out revoking the tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_works_on_an_oauth_session() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let (c, session, acct) = signed_in(net).await;
+    let agent = atmo::Agent::from_oauth(session)
+        .unwrap()
+        .with_resolver(resolver_with_plc(net, &net.plc, &http()));
+    assert_eq!(agent.did().map(|d| d.as_str()), Some(acct.did.as_str()));
+    assert!(agent.handle().is_none());
+    let mut agent2 = agent.clone();
+    let handle = agent2.refresh_handle().await.unwrap().cloned();
+    assert_eq!(handle.map(|h| h.to_string()), Some(acct.handle.clone()));
+    let written = agent
+        .post("posted with OAuth")
+        .lang("en")
+        .send()
+        .await
+        .unwrap();
+    let rkey = written.uri.rkey().cloned().unwrap();
+    let got = agent
+        .get_record::<atmo::api::app_bsky::feed::post::Record>(&rkey)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.value.text, "posted with OAuth");
+    let did = agent.did().unwrap().clone();
+    agent.sign_out().await.unwrap();
+    // The session is gone from the store, and the client cannot restore it.
+    assert!(c.restore(&did).is_err());
+}
