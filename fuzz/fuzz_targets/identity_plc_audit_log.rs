@@ -4,9 +4,7 @@
 //! genesis hashing to the DID, a state exactly when the head is no tombstone).
 #![no_main]
 
-use atmo_identity::plc::{
-    AuditEntry, PlcLimits, VerifyOptions, parse_audit_log, verify_audit_log,
-};
+use atmo_identity::plc::{AuditEntry, PlcLimits, VerifyOptions, parse_audit_log, verify_audit_log};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -28,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         let genesis = &log.entries[0].operation;
         assert_eq!(genesis.genesis_did().expect("a DID"), did);
         let head = log.head().expect("a head");
-        assert_eq!(log.state.is_none(), head.operation_type() == "plc_tombstone");
+        assert_eq!(
+            log.state.is_none(),
+            head.operation_type() == "plc_tombstone"
+        );
         for e in &log.entries {
             assert_eq!(e.operation.cid(), e.cid);
         }
