@@ -103,6 +103,7 @@ fn third_party(
     count: usize,
     cursor: Option<i64>,
     collections: &[&str],
+    dids: &[&str],
 ) -> Vec<serde_json::Value> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("jetstream");
     let status = Command::new(dir.join("install")).status().unwrap();
@@ -110,6 +111,7 @@ fn third_party(
     let cursor = cursor.map_or("-".to_owned(), |c| c.to_string());
     let out = Command::new(node())
         .current_dir(&dir)
+        .env("WANTED_DIDS", dids.join(","))
         .arg("read.mjs")
         .args([endpoint, &count.to_string(), "20000", &cursor])
         .args(collections)
@@ -136,17 +138,20 @@ async fn jetstream_server_clients_filters_and_replay() {
     };
     let dir = temp_dir("jetstream");
     let srv = server(net, &dir).await;
+    // Other tests write to the same reference network: these two accounts only.
+    let alice = agent(net, "js-a-").await;
+    let bob = agent(net, "js-b-").await;
+    let a_did = alice.did().unwrap().to_string();
+    let b_did = bob.did().unwrap().to_string();
     let posts_only = SubscribeOptions {
         wanted_collections: vec!["app.bsky.feed.post".into()],
+        wanted_dids: vec![a_did.clone(), b_did.clone()],
         ..Default::default()
     };
     let mut live = client(&srv, posts_only.clone(), None);
     // Let the server's upstream subscription and the client connect.
     tokio::time::sleep(Duration::from_millis(700)).await;
 
-    let alice = agent(net, "js-a-").await;
-    let bob = agent(net, "js-b-").await;
-    let a_did = alice.did().unwrap().to_string();
     for i in 0..3 {
         let p = alice.post(format!("alice {i}")).send().await.unwrap();
         if i == 0 {
@@ -188,6 +193,7 @@ async fn jetstream_server_clients_filters_and_replay() {
     // options_update: the live client switches to likes only.
     live.update_options(SubscribeOptions {
         wanted_collections: vec!["app.bsky.feed.like".into()],
+        wanted_dids: vec![a_did.clone(), b_did.clone()],
         ..Default::default()
     })
     .unwrap();
@@ -200,7 +206,13 @@ async fn jetstream_server_clients_filters_and_replay() {
 
     // The third-party client reads the same events from the same cursor.
     let endpoint = format!("ws://{}/subscribe", srv.local_addr());
-    let theirs = third_party(&endpoint, 4, Some(first), &["app.bsky.feed.post"]);
+    let theirs = third_party(
+        &endpoint,
+        4,
+        Some(first),
+        &["app.bsky.feed.post"],
+        &[&a_did, &b_did],
+    );
     let their_texts: Vec<&str> = theirs
         .iter()
         .map(|e| e["commit"]["record"]["text"].as_str().unwrap_or_default())
@@ -271,6 +283,9 @@ async fn cli_serve_and_read() {
         .unwrap_or_else(|| panic!("no URL in {ready:?}"))
         .trim_end_matches("/subscribe")
         .to_owned();
+    // Other tests write to the same reference network: read only this account.
+    let a = agent(net, "jsc-").await;
+    let a_did = a.did().unwrap().to_string();
     let mut read = Command::new(atmo)
         .args([
             "jetstream",
@@ -279,14 +294,13 @@ async fn cli_serve_and_read() {
             "--collection",
             "app.bsky.feed.post",
         ])
-        .arg("--allow-private-network")
+        .args(["--did", &a_did, "--allow-private-network"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let out = lines(read.stdout.take().unwrap());
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let a = agent(net, "jsc-").await;
     let p = a.post("through the command line").send().await.unwrap();
     let line = loop {
         let l = out
