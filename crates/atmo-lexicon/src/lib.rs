@@ -7,10 +7,10 @@
 //! catalog.add_json(r#"{"lexicon": 1, "id": "com.example.status", "defs": {"main": {
 //!     "type": "record", "key": "tid", "record": {"type": "object", "required": ["status"],
 //!     "properties": {"status": {"type": "string", "maxGraphemes": 1, "maxLength": 32}}}}}}"#)?;
-//! catalog.validate_record_json("com.example.status", r#"{"status": "🦀"}"#)?;
-//! let err = catalog
-//!     .validate_record_json("com.example.status", r#"{"status": "too long"}"#)
-//!     .unwrap_err();
+//! let ok = r#"{"$type": "com.example.status", "status": "🦀"}"#;
+//! catalog.validate_record_json("com.example.status", ok)?;
+//! let long = r#"{"$type": "com.example.status", "status": "too long"}"#;
+//! let err = catalog.validate_record_json("com.example.status", long).unwrap_err();
 //! assert!(err.to_string().contains("$.status"));
 //! # Ok(()) }
 //! ```
