@@ -215,18 +215,8 @@ impl Subscription {
             }
         }
         subscribe_url(&config.host, cursor)?;
-        let policy = ConnectPolicy::default().allow_private_network(config.allow_private_network);
-        let http = HttpClient::builder()
-            .policy(policy)
-            .build()
-            .map_err(|source| Error::Connect {
-                url: config.host.clone(),
-                source: Box::new(source),
-            })?;
-        let mut rc = ResolverConfig::default();
-        rc.plc_url = config.plc_url.clone();
-        rc.allow_private_network = config.allow_private_network;
-        let resolver = Resolver::with_http(rc, http.clone());
+        let (http, resolver) =
+            http_and_resolver(&config.host, config.allow_private_network, &config.plc_url)?;
         let (tx, rx) = mpsc::channel(config.buffer.max(1));
         let (stop, stop_rx) = watch::channel(false);
         let store = config.cursor_store.clone();
@@ -385,6 +375,32 @@ enum End {
     Stop,
     /// Try again (the connection worked: reset the backoff if `progress`).
     Retry { reason: String, progress: bool },
+}
+
+/// One HTTP client under the connect policy, and a key resolver sharing it.
+pub(crate) fn http_and_resolver(
+    host: &str,
+    allow_private_network: bool,
+    plc_url: &str,
+) -> Result<(HttpClient, Resolver), Error> {
+    let http = HttpClient::builder()
+        .policy(ConnectPolicy::default().allow_private_network(allow_private_network))
+        .build()
+        .map_err(|source| Error::Connect {
+            url: host.to_owned(),
+            source: Box::new(source),
+        })?;
+    let mut rc = ResolverConfig::default();
+    rc.plc_url = plc_url.to_owned();
+    rc.allow_private_network = allow_private_network;
+    let resolver = Resolver::with_http(rc, http.clone());
+    Ok((http, resolver))
+}
+
+/// The wait before reconnect attempt `attempt` of the label and Jetstream clients:
+/// 250 ms doubling, at most 32 s.
+pub(crate) fn reconnect_delay(attempt: u32) -> Duration {
+    Duration::from_millis(250u64.saturating_mul(1 << attempt.min(7)))
 }
 
 pub(crate) type Ws = tokio_tungstenite::WebSocketStream<atmo_http::Stream>;

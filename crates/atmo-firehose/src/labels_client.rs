@@ -6,18 +6,21 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use atmo_crypto::PublicKey;
-use atmo_http::{ConnectPolicy, HttpClient};
-use atmo_identity::{Resolver, ResolverConfig};
+use atmo_http::HttpClient;
+use atmo_identity::Resolver;
 use atmo_syntax::Did;
 use futures_util::StreamExt as _;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::connect_ws;
+use crate::client::{connect_ws, http_and_resolver, reconnect_delay};
 use crate::error::Error;
 use crate::event::{InfoEvent, LabelEvent};
 use crate::frame::FrameLimits;
 use crate::label::{Label, LabelError};
+
+/// The most labeller keys kept between resolutions.
+const MAX_CACHED_KEYS: usize = 1024;
 
 /// How to subscribe to a labeller.
 #[derive(Debug, Clone)]
@@ -121,17 +124,8 @@ impl LabelSubscription {
     /// [`Error::Url`] for a bad host, or a client set-up error.
     pub fn start(config: LabelConfig) -> Result<Self, Error> {
         subscribe_labels_url(&config.host, config.cursor)?;
-        let http = HttpClient::builder()
-            .policy(ConnectPolicy::default().allow_private_network(config.allow_private_network))
-            .build()
-            .map_err(|source| Error::Connect {
-                url: config.host.clone(),
-                source: Box::new(source),
-            })?;
-        let mut rc = ResolverConfig::default();
-        rc.plc_url = config.plc_url.clone();
-        rc.allow_private_network = config.allow_private_network;
-        let resolver = Resolver::with_http(rc, http.clone());
+        let (http, resolver) =
+            http_and_resolver(&config.host, config.allow_private_network, &config.plc_url)?;
         let (tx, rx) = mpsc::channel(256);
         let (stop, stop_rx) = watch::channel(false);
         let last = config.cursor;
@@ -197,7 +191,7 @@ impl Worker {
                 Err(reason) => reason,
             };
             attempt = attempt.saturating_add(1);
-            let delay = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(7)));
+            let delay = reconnect_delay(attempt);
             if self
                 .tx
                 .send(LabelItem::Reconnecting {
@@ -228,6 +222,10 @@ impl Worker {
         }
         let doc = self.resolver.resolve_did(src).await.ok()?;
         let key = doc.verification_key("atproto_label").ok()?;
+        // Labels name their labeller: keep the cache bounded whatever they say.
+        if self.keys.len() >= MAX_CACHED_KEYS {
+            self.keys.clear();
+        }
         self.keys.insert(src.clone(), key);
         Some(key)
     }

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::event::JetstreamEvent;
 use super::options::SubscribeOptions;
-use crate::client::connect_ws;
+use crate::client::{connect_ws, reconnect_delay};
 use crate::error::Error;
 
 /// How to connect.
@@ -249,7 +249,7 @@ async fn run(
             }
         };
         attempt = attempt.saturating_add(1);
-        let delay = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(7)));
+        let delay = reconnect_delay(attempt);
         let item = JetstreamItem::Reconnecting {
             attempt,
             delay,
