@@ -75,6 +75,9 @@ enum Command {
     Labels(cmd::labels::LabelsArgs),
     /// Read a Jetstream endpoint, or serve one from a relay's or PDS's stream.
     Jetstream(cmd::jetstream::JetstreamArgs),
+    /// Repositories over libp2p and Bitswap: a DID's PeerID, serving blocks, fetching
+    /// blocks, mirroring a repository from peers with the PDS as fallback.
+    P2p(cmd::p2p::P2pArgs),
 }
 
 fn main() -> ExitCode {
@@ -150,6 +153,7 @@ fn main() -> ExitCode {
             let net = args.net.clone();
             cmd::jetstream::run(args, &net)
         }
+        Command::P2p(args) => cmd::p2p::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

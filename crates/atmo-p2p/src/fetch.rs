@@ -241,7 +241,10 @@ impl Fetcher {
     /// As [`get_blocks`](Self::get_blocks).
     pub async fn get_block(&mut self, cid: Cid) -> Result<Bytes, Error> {
         self.get_blocks(&[cid]).await?;
-        self.local.block(&cid).cloned().ok_or(Error::NotFound { cid })
+        self.local
+            .block(&cid)
+            .cloned()
+            .ok_or(Error::NotFound { cid })
     }
 
     /// Makes sure every block of `cids` is in the local store, fetching the missing ones

@@ -189,7 +189,9 @@ impl Message {
 
     /// True when the message carries nothing.
     pub fn is_empty(&self) -> bool {
-        self.wantlist.as_ref().is_none_or(|w| w.entries.is_empty() && !w.full)
+        self.wantlist
+            .as_ref()
+            .is_none_or(|w| w.entries.is_empty() && !w.full)
             && self.blocks.is_empty()
             && self.presences.is_empty()
     }
@@ -585,14 +587,22 @@ mod tests {
         // field number 0
         assert!(Message::decode(&[0x00, 0x00]).is_err());
         // an 11-byte varint
-        assert!(Message::decode(&[0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]).is_err());
+        assert!(
+            Message::decode(&[
+                0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+            ])
+            .is_err()
+        );
     }
 
     #[test]
     fn length_prefixes() {
         assert_eq!(read_length_prefix(&[]).unwrap(), None);
         assert_eq!(read_length_prefix(&[0x80]).unwrap(), None);
-        assert_eq!(read_length_prefix(&[0x80, 0x01, 9]).unwrap(), Some((128, 2)));
+        assert_eq!(
+            read_length_prefix(&[0x80, 0x01, 9]).unwrap(),
+            Some((128, 2))
+        );
         assert!(read_length_prefix(&[0xff; 9]).is_err());
         let frame = Message::want_blocks([Cid::for_raw(b"x")], 1).to_frame();
         let (len, at) = read_length_prefix(&frame).unwrap().unwrap();

@@ -39,6 +39,9 @@ pub struct MirrorOptions {
     /// the DID's document. With `root` and `key` given and `use_pds` off, nothing but the
     /// peers is contacted.
     pub key: Option<PublicKey>,
+    /// The PDS to ask for the head and for blocks (default: the one the DID document
+    /// names).
+    pub pds: Option<String>,
     /// The previous mirror's CAR: its blocks are used first, so only new blocks are
     /// fetched.
     pub previous: Option<Bytes>,
@@ -66,6 +69,7 @@ impl MirrorOptions {
             use_pds: true,
             root: None,
             key: None,
+            pds: None,
             previous: None,
             node: None,
             want_timeout: Duration::from_secs(10),
@@ -115,7 +119,9 @@ impl Mirror {
         let http = match &options.resolver {
             Some(r) => r.http().clone(),
             None => HttpClient::builder()
-                .policy(ConnectPolicy::default().allow_private_network(options.allow_private_network))
+                .policy(
+                    ConnectPolicy::default().allow_private_network(options.allow_private_network),
+                )
                 .build()
                 .map_err(|source| Error::Http {
                     url: String::new(),
@@ -151,7 +157,8 @@ impl Mirror {
     pub async fn run(self) -> Result<Mirrored, Error> {
         let o = &self.options;
         let did = o.did.clone();
-        let need_doc = o.key.is_none() || o.root.is_none() || o.use_pds;
+        let need_pds = o.root.is_none() || o.use_pds;
+        let need_doc = o.key.is_none() || (need_pds && o.pds.is_none());
         let doc: Option<DidDocument> = if need_doc {
             Some(self.resolver.resolve_did(&did).await?)
         } else {
@@ -162,9 +169,10 @@ impl Mirror {
             (None, Some(doc)) => doc.signing_key()?,
             (None, None) => return Err(Error::NoPds { did }),
         };
-        let pds = doc
-            .as_ref()
-            .and_then(|d| d.pds_endpoint())
+        let pds = o
+            .pds
+            .as_deref()
+            .or_else(|| doc.as_ref().and_then(|d| d.pds_endpoint()))
             .map(|base| Pds::new(self.http.clone(), base, did.clone()));
         let root = match (o.root, &pds) {
             (Some(root), _) => root,
@@ -213,11 +221,13 @@ impl Mirror {
             });
         }
         commit.verify(&key).map_err(atmo_repo::Error::from)?;
-        let rev = commit.rev.ok_or(Error::Repo(Box::new(atmo_repo::Error::Commit(
-            atmo_repo::CommitError::Shape {
-                reason: "a version 2 commit without rev cannot be mirrored",
-            },
-        ))))?;
+        let rev = commit
+            .rev
+            .ok_or(Error::Repo(Box::new(atmo_repo::Error::Commit(
+                atmo_repo::CommitError::Shape {
+                    reason: "a version 2 commit without rev cannot be mirrored",
+                },
+            ))))?;
 
         let mut order: Vec<Cid> = vec![root];
         let mut seen: HashSet<Cid> = HashSet::from([root]);

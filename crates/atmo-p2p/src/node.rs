@@ -24,7 +24,9 @@ use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity, noise, ping, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity, noise, ping, tcp, yamux,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::Error;
@@ -75,7 +77,10 @@ impl Default for NodeConfig {
 impl std::fmt::Debug for NodeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeConfig")
-            .field("peer", &self.keypair.as_ref().map(|k| k.public().to_peer_id()))
+            .field(
+                "peer",
+                &self.keypair.as_ref().map(|k| k.public().to_peer_id()),
+            )
             .field("listen", &self.listen)
             .field("serves", &self.source.is_some())
             .field("want_timeout", &self.want_timeout)
@@ -734,7 +739,10 @@ impl Node {
                 .collect()
         };
         if peers.is_empty() {
-            return cids.iter().map(|&cid| Err(Error::NotFound { cid })).collect();
+            return cids
+                .iter()
+                .map(|&cid| Err(Error::NotFound { cid }))
+                .collect();
         }
         let mut receivers = Vec::with_capacity(cids.len());
         {
@@ -925,8 +933,14 @@ mod tests {
         let mut two = msg.to_frame();
         two.extend(msg.to_frame());
         let mut r = futures::io::Cursor::new(two);
-        assert_eq!(read_frame(&mut r, 1024).await.unwrap().unwrap(), msg.encode());
-        assert_eq!(read_frame(&mut r, 1024).await.unwrap().unwrap(), msg.encode());
+        assert_eq!(
+            read_frame(&mut r, 1024).await.unwrap().unwrap(),
+            msg.encode()
+        );
+        assert_eq!(
+            read_frame(&mut r, 1024).await.unwrap().unwrap(),
+            msg.encode()
+        );
         assert_eq!(read_frame(&mut r, 1024).await.unwrap(), None);
 
         let mut big = futures::io::Cursor::new(vec![0xff, 0xff, 0xff, 0x7f]);
@@ -935,8 +949,14 @@ mod tests {
             Err(Error::MessageTooLarge { max: 1024, .. })
         ));
         let mut cut = futures::io::Cursor::new(vec![0x05, 1, 2]);
-        assert!(matches!(read_frame(&mut cut, 1024).await, Err(Error::Message { .. })));
+        assert!(matches!(
+            read_frame(&mut cut, 1024).await,
+            Err(Error::Message { .. })
+        ));
         let mut cut = futures::io::Cursor::new(vec![0x85]);
-        assert!(matches!(read_frame(&mut cut, 1024).await, Err(Error::Message { .. })));
+        assert!(matches!(
+            read_frame(&mut cut, 1024).await,
+            Err(Error::Message { .. })
+        ));
     }
 }

@@ -42,8 +42,8 @@ impl Blocks {
     /// # Errors
     /// [`Error::Repo`] for a malformed CAR or a block that does not match its CID.
     pub fn add_car(&mut self, car: Bytes) -> Result<Vec<Cid>, Error> {
-        let reader = CarReader::with_limits(&car, CarLimits::default())
-            .map_err(atmo_repo::Error::from)?;
+        let reader =
+            CarReader::with_limits(&car, CarLimits::default()).map_err(atmo_repo::Error::from)?;
         let roots = reader.roots().to_vec();
         for item in reader {
             let (cid, data) = item.map_err(atmo_repo::Error::from)?;
@@ -68,7 +68,12 @@ impl Blocks {
     ///
     /// # Errors
     /// [`Error::BadBlock`] (naming `source_name`) when the bytes do not match.
-    pub fn insert(&mut self, cid: Cid, data: Bytes, source_name: &'static str) -> Result<(), Error> {
+    pub fn insert(
+        &mut self,
+        cid: Cid,
+        data: Bytes,
+        source_name: &'static str,
+    ) -> Result<(), Error> {
         if !cid.verify(&data) {
             return Err(Error::BadBlock { cid, source_name });
         }

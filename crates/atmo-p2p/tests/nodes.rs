@@ -56,7 +56,10 @@ async fn a_node_fetches_every_block_another_serves() {
     let (blocks, _) = example();
     let srv = server(blocks.clone()).await;
     let addr = srv.listen_addrs()[0].clone();
-    assert!(addr.to_string().ends_with(&format!("/p2p/{}", srv.peer_id())));
+    assert!(
+        addr.to_string()
+            .ends_with(&format!("/p2p/{}", srv.peer_id()))
+    );
 
     let cli = client(Duration::from_secs(10)).await;
     let peer = cli.connect(&addr).await.unwrap();
@@ -75,7 +78,10 @@ async fn a_node_fetches_every_block_another_serves() {
     let absent = Cid::for_raw(b"nobody has this");
     let start = std::time::Instant::now();
     let err = cli.fetch(absent, &[peer]).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { cid } if cid == absent), "{err}");
+    assert!(
+        matches!(err, Error::NotFound { cid } if cid == absent),
+        "{err}"
+    );
     assert!(start.elapsed() < Duration::from_secs(10));
     assert_eq!(srv.stats().dont_haves_sent, 1);
     assert!(cli.misbehaviour().is_empty());
@@ -89,8 +95,7 @@ async fn a_repository_mirrors_from_a_peer_alone_with_a_known_root_and_key() {
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data("repo.json")).unwrap()).unwrap();
     let did: atmo_syntax::Did = meta["did"].as_str().unwrap().parse().unwrap();
-    let key =
-        atmo_crypto::PublicKey::from_did_key(meta["signingKey"].as_str().unwrap()).unwrap();
+    let key = atmo_crypto::PublicKey::from_did_key(meta["signingKey"].as_str().unwrap()).unwrap();
     let srv = server(blocks).await;
 
     let mut o = MirrorOptions::new(did.clone());
@@ -112,7 +117,7 @@ async fn a_repository_mirrors_from_a_peer_alone_with_a_known_root_and_key() {
         .unwrap();
     let original = std::fs::read(data("repo.car")).unwrap();
     let original = atmo_repo::Repo::from_car(&original).unwrap();
-    let records = |r: &atmo_repo::Repo| -> Vec<(String, Cid)> {
+    let records = |r: &atmo_repo::Repo<'_>| -> Vec<(String, Cid)> {
         r.records()
             .map(|x| x.map(|x| (x.path().to_owned(), x.cid())).unwrap())
             .collect()
@@ -152,7 +157,11 @@ enum Rogue {
 async fn rogue(mode: Rogue) -> Multiaddr {
     let mut swarm = libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
-        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .unwrap()
         .with_behaviour(|_| libp2p_stream::Behaviour::new())
         .unwrap()
@@ -265,7 +274,8 @@ async fn a_peer_sending_wrong_or_unasked_blocks_is_caught_and_dropped() {
         // A fetcher with a good peer besides gets the block from the good one.
         let srv = server(blocks.clone()).await;
         let rogue2 = rogue(mode).await;
-        let mut f = Fetcher::new(Blocks::new()).with_node(Arc::new(client(Duration::from_secs(10)).await));
+        let mut f =
+            Fetcher::new(Blocks::new()).with_node(Arc::new(client(Duration::from_secs(10)).await));
         f.add_peer(&rogue2).await.unwrap();
         f.add_peer(&srv.listen_addrs()[0]).await.unwrap();
         let got = f.get_block(root).await.unwrap();

@@ -13,6 +13,7 @@ pub(crate) mod lex;
 pub(crate) mod lex_breaking;
 pub(crate) mod lex_lint;
 pub(crate) mod oauth;
+pub(crate) mod p2p;
 pub(crate) mod plc;
 pub(crate) mod post;
 pub(crate) mod record;
