@@ -46,8 +46,14 @@ fn in_namespace(test: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{test} inside the namespace failed:\n{text}");
-    assert!(text.contains("1 passed"), "{test} did not run inside the namespace:\n{text}");
+    assert!(
+        out.status.success(),
+        "{test} inside the namespace failed:\n{text}"
+    );
+    assert!(
+        text.contains("1 passed"),
+        "{test} did not run inside the namespace:\n{text}"
+    );
 }
 
 fn inside() -> bool {
@@ -57,9 +63,7 @@ fn inside() -> bool {
 fn example_blocks() -> Blocks {
     let mut blocks = Blocks::new();
     blocks
-        .add_car_file(
-            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data/repo.car"),
-        )
+        .add_car_file(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data/repo.car"))
         .unwrap();
     blocks
 }
@@ -81,7 +85,11 @@ async fn exchange() {
     let blocks = example_blocks();
     let mut cids: Vec<Cid> = blocks.iter().map(|(c, _)| *c).collect();
     cids.sort();
-    assert!(cids.len() > 10, "the example repository has {} blocks", cids.len());
+    assert!(
+        cids.len() > 10,
+        "the example repository has {} blocks",
+        cids.len()
+    );
 
     // 1. Helia holds the blocks; atmo fetches them.
     let dir = atmo_tests::support::temp_dir("p2p-helia");

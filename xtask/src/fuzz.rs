@@ -68,6 +68,7 @@ fn seeds_for(target: &str) -> Seeds {
             "data",
         ),
         "repo_car" => Seeds::Files("crates/atmo-repo/tests/fixtures", "car"),
+        "p2p_bitswap_message" => Seeds::Files("crates/atmo-p2p/tests/fixtures/bitswap", "bin"),
         "identity_did_doc" | "identity_plc_audit_log" => {
             Seeds::Files("crates/atmo-identity/tests/fixtures", "json")
         }

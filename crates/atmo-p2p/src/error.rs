@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use atmo_data::Cid;
+#[cfg(feature = "node")]
 use atmo_syntax::Did;
+#[cfg(feature = "node")]
 use libp2p::{Multiaddr, PeerId};
 
 /// Everything that can go wrong in atmo-p2p.
@@ -27,12 +29,14 @@ pub enum Error {
         max: usize,
     },
     /// A key cannot be turned into a libp2p public key.
+    #[cfg(feature = "node")]
     #[error("the key cannot be a libp2p key: {reason}")]
     Key {
         /// Why.
         reason: &'static str,
     },
     /// A multiaddr did not parse.
+    #[cfg(feature = "node")]
     #[error("{input:?} is not a multiaddr: {source}")]
     Multiaddr {
         /// The text given.
@@ -41,6 +45,7 @@ pub enum Error {
         source: libp2p::multiaddr::Error,
     },
     /// The node could not listen on an address.
+    #[cfg(feature = "node")]
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         /// The address.
@@ -49,12 +54,14 @@ pub enum Error {
         source: libp2p::TransportError<std::io::Error>,
     },
     /// The node could not be built (transport or behaviour setup).
+    #[cfg(feature = "node")]
     #[error("cannot start the libp2p node: {kind:?}")]
     Start {
         /// The kind of I/O failure behind it.
         kind: std::io::ErrorKind,
     },
     /// Dialling a peer failed.
+    #[cfg(feature = "node")]
     #[error("cannot connect to {addr}: {source}")]
     Dial {
         /// The address dialled.
@@ -63,6 +70,7 @@ pub enum Error {
         source: Box<libp2p::swarm::DialError>,
     },
     /// A Bitswap stream could not be opened or written.
+    #[cfg(feature = "node")]
     #[error("bitswap stream to {peer}: {kind:?}")]
     Stream {
         /// The peer.
@@ -72,6 +80,7 @@ pub enum Error {
     },
     /// A peer sent a block whose bytes hash to a CID it was not asked for: the wrong bytes
     /// for a wanted block, or a block nobody asked for. The peer is disconnected.
+    #[cfg(feature = "node")]
     #[error("{peer} sent a block nobody asked it for (its bytes hash to {got}); peer dropped")]
     UnwantedBlock {
         /// The misbehaving peer.
@@ -82,12 +91,14 @@ pub enum Error {
     },
     /// A peer sent a block whose CID prefix atmo cannot verify (not a CIDv1 with SHA-256).
     /// The peer is disconnected.
+    #[cfg(feature = "node")]
     #[error("{peer} sent a block that cannot be verified (not a CIDv1 with SHA-256); peer dropped")]
     UnverifiableBlock {
         /// The misbehaving peer.
         peer: PeerId,
     },
     /// A peer broke the protocol (a malformed or oversized message); it is disconnected.
+    #[cfg(feature = "node")]
     #[error("{peer} broke the Bitswap protocol; peer dropped: {reason}")]
     BadPeer {
         /// The peer.
@@ -96,6 +107,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// No peer had the block within the time allowed.
+    #[cfg(feature = "node")]
     #[error("no peer sent {cid} in time")]
     Timeout {
         /// The block.
@@ -103,6 +115,7 @@ pub enum Error {
     },
     /// No source had the block (every peer said it does not have it, and the PDS was not
     /// asked or did not have it either).
+    #[cfg(feature = "node")]
     #[error("no source has block {cid}")]
     NotFound {
         /// The block.
@@ -117,9 +130,11 @@ pub enum Error {
         source_name: &'static str,
     },
     /// The node has stopped.
+    #[cfg(feature = "node")]
     #[error("the libp2p node has stopped")]
     Stopped,
     /// An HTTP request to the PDS failed.
+    #[cfg(feature = "node")]
     #[error("{url}: {source}")]
     Http {
         /// The URL.
@@ -128,6 +143,7 @@ pub enum Error {
         source: Box<atmo_http::Error>,
     },
     /// The PDS answered with an error status.
+    #[cfg(feature = "node")]
     #[error("{url} answered {status}")]
     Status {
         /// The URL.
@@ -136,6 +152,7 @@ pub enum Error {
         status: u16,
     },
     /// The PDS answered with a body that does not parse.
+    #[cfg(feature = "node")]
     #[error("{url} answered with a body that does not parse: {reason}")]
     Body {
         /// The URL.
@@ -144,9 +161,11 @@ pub enum Error {
         reason: String,
     },
     /// A DID did not resolve, or its document lacks what is needed.
+    #[cfg(feature = "node")]
     #[error("identity: {0}")]
     Identity(#[from] Box<atmo_identity::Error>),
     /// The DID's document names no PDS and no root was given.
+    #[cfg(feature = "node")]
     #[error("{did} names no PDS to ask for its head; give a root CID")]
     NoPds {
         /// The DID.
@@ -156,6 +175,7 @@ pub enum Error {
     #[error("repository: {0}")]
     Repo(#[from] Box<atmo_repo::Error>),
     /// The commit belongs to another repository.
+    #[cfg(feature = "node")]
     #[error("the commit {commit} is for {found}, not {expected}")]
     WrongRepo {
         /// The commit's CID (boxed to keep the error small).
@@ -166,6 +186,7 @@ pub enum Error {
         found: Did,
     },
     /// A limit was reached.
+    #[cfg(feature = "node")]
     #[error("more {what} than the limit of {max}")]
     Limit {
         /// What was counted.
@@ -183,6 +204,7 @@ pub enum Error {
     },
 }
 
+#[cfg(feature = "node")]
 impl From<atmo_identity::Error> for Error {
     fn from(e: atmo_identity::Error) -> Self {
         Error::Identity(Box::new(e))

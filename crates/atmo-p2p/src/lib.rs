@@ -3,6 +3,7 @@
 //! # First: mirror a repository from a peer
 //!
 //! ```no_run
+//! # #[cfg(feature = "node")]
 //! # async fn run() -> Result<(), atmo_p2p::Error> {
 //! use atmo_p2p::{Mirror, MirrorOptions};
 //! let did: atmo_syntax::Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz".parse().expect("a DID");
@@ -15,6 +16,8 @@
 //! ```
 //!
 //! # The reference
+//!
+//! With the default `node` feature (libp2p, tokio, the HTTP transport):
 //!
 //! - [`peer_id_for_did`], [`peer_id_for_key`], [`peer_belongs_to_did`]: an atproto
 //!   identity as a libp2p PeerID (the PeerID of the DID's `#atproto` signing key), and
@@ -33,6 +36,8 @@
 //!   atmo-repo does, written as a CAR; given the previous mirror, only new blocks are
 //!   fetched.
 //!
+//! Always (sans-IO, no tokio, no libp2p): [`message`] and [`Blocks`].
+//!
 //! Where peers are found: the addresses given. atproto DID documents define services
 //! such as `#atproto_pds` (type `AtprotoPersonalDataServer`); no service type for a libp2p
 //! peer is defined by the specifications, so this crate reads none and invents none.
@@ -47,18 +52,27 @@
 )]
 
 mod error;
+#[cfg(feature = "node")]
 mod fetch;
 pub mod message;
+#[cfg(feature = "node")]
 mod mirror;
+#[cfg(feature = "node")]
 mod node;
+#[cfg(feature = "node")]
 mod peer_id;
 mod store;
 
 pub use error::Error;
+#[cfg(feature = "node")]
 pub use fetch::{FetchStats, Fetcher, Pds};
+#[cfg(feature = "node")]
 pub use libp2p::{Multiaddr, PeerId};
+#[cfg(feature = "node")]
 pub use mirror::{Mirror, MirrorOptions, Mirrored};
+#[cfg(feature = "node")]
 pub use node::{Misbehaviour, MisbehaviourKind, Node, NodeConfig, NodeStats};
+#[cfg(feature = "node")]
 pub use peer_id::{
     libp2p_keypair, libp2p_public_key, peer_belongs_to_did, peer_id_for_did, peer_id_for_key,
 };

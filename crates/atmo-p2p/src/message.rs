@@ -596,6 +596,26 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzz_seeds_are_valid_messages() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bitswap");
+        let read = |n: &str| std::fs::read(format!("{dir}/{n}.bin")).unwrap();
+        let want = Message::decode(&read("want")).unwrap();
+        let entry = &want.wantlist.as_ref().unwrap().entries[0];
+        assert_eq!(entry.cid(), Some(Cid::for_dag_cbor(b"\xa0")));
+        assert!(entry.send_dont_have);
+        let block = Message::decode(&read("block")).unwrap();
+        assert_eq!(block.blocks[0].cid(), Some(Cid::for_dag_cbor(b"\xa0")));
+        let presence = Message::decode(&read("presence")).unwrap();
+        assert_eq!(presence.presences[0].presence, Presence::DontHave);
+        let framed = read("framed");
+        let (len, at) = read_length_prefix(&framed).unwrap().unwrap();
+        assert_eq!(
+            Message::decode(&framed[at..at + len as usize]).unwrap(),
+            want
+        );
+    }
+
+    #[test]
     fn length_prefixes() {
         assert_eq!(read_length_prefix(&[]).unwrap(), None);
         assert_eq!(read_length_prefix(&[0x80]).unwrap(), None);

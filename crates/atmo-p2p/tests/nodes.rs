@@ -2,6 +2,8 @@
 //! misbehave (a rogue libp2p peer of the test's own, speaking Bitswap with wrong or
 //! unasked blocks) caught and dropped.
 
+#![cfg(feature = "node")]
+
 use std::sync::Arc;
 use std::time::Duration;
 
