@@ -323,3 +323,182 @@ async fn cli_serve_and_read() {
     let _ = read.wait();
     let _ = serve.wait();
 }
+
+/// Writes `n` records (`{"text": "<text> <i>"}` and `pad` bytes of padding) to the
+/// collection `com.example.pad` with `com.atproto.repo.applyWrites`, in calls of at most
+/// 100 KB (the PDS takes 150 KB of JSON).
+async fn apply_records(a: &atmo_tests::support::TestAccount, text: &str, n: usize, pad: usize) {
+    use atmo_api::com_atproto::repo::apply_writes;
+    let did: atmo_syntax::Did = a.did.parse().unwrap();
+    let coll = atmo_syntax::Nsid::new("com.example.pad").unwrap();
+    let padding = "x".repeat(pad);
+    let per_call = (100_000 / (pad + 100)).clamp(1, 200);
+    for start in (0..n).step_by(per_call) {
+        let writes: Vec<apply_writes::InputWritesItem> = (start..n.min(start + per_call))
+            .map(|i| {
+                let rec = atmo_data::json::record_from_str(&format!(
+                    r#"{{"$type": "com.example.pad", "text": "{text} {i}", "pad": "{padding}"}}"#
+                ))
+                .unwrap();
+                apply_writes::Create::new(coll.clone(), rec).into()
+            })
+            .collect();
+        let input = apply_writes::Input::new(did.clone().into(), writes);
+        a.client
+            .call(&input)
+            .await
+            .unwrap_or_else(|e| panic!("applyWrites: {e}"));
+    }
+}
+
+/// Reads a raw websocket's text messages as JSON until `lines` holds `n`.
+async fn read_raw<S>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    lines: &mut Vec<serde_json::Value>,
+    n: usize,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt as _;
+    while lines.len() < n {
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {n} events within 60 s", lines.len()))
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            lines.push(serde_json::from_str(t.as_str()).unwrap());
+        }
+    }
+}
+
+/// A replay of a buffer many times larger than what one subscriber reads from disk at a
+/// time: the events held in memory per subscriber stay under a bound (counted by the
+/// server), a subscriber that stops reading in the middle of its replay holds up neither
+/// the live stream nor another replay, and afterwards it gets the rest, once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_replay_streams_in_bounded_memory_and_a_stalled_reader_blocks_nobody() {
+    // About 9 MB of events: more than the kernel's socket buffers on loopback hold
+    // (4 MiB of send buffer at most here, net.ipv4.tcp_wmem), so a subscriber that stops
+    // reading really stops the server's writes to it.
+    const POSTS: usize = 2800;
+    const PAD: usize = 3000;
+    const CHUNK: usize = 32;
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let a = test_account(&net.pds, "jsbig-").await;
+    apply_records(&a, "big", POSTS, PAD).await;
+
+    // The server follows the PDS from its first event, this account only (other tests
+    // share the network), and reads at most CHUNK events from disk at a time.
+    let dir = temp_dir("jetstream-big");
+    let mut upstream = Config::new(net.pds.clone());
+    upstream.allow_private_network = true;
+    upstream.plc_url = net.plc.clone();
+    upstream.verify = VerifyLevel::Full;
+    upstream.cursor = Some(0);
+    upstream.filter = atmo_firehose::Filter::default().did(a.did.parse().unwrap());
+    let mut config = ServerConfig::new(upstream, "127.0.0.1:0".parse().unwrap());
+    config.buffer_dir = Some(dir.clone());
+    config.replay_chunk = CHUNK;
+    let srv = JetstreamServer::start(config).await.unwrap();
+    // The account's #identity and #account, then one event per record.
+    let total = POSTS as u64 + 2;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while srv.stats().buffered < total {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {total} events buffered within 60 s",
+            srv.stats().buffered
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let size: u64 = std::fs::read_dir(dir.join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    eprintln!("buffer: {total} events, {size} bytes");
+
+    // The stalled subscriber: a raw websocket with a small receive buffer, so that the
+    // server's writes to it block once the kernel buffers are full. It reads ten events.
+    let url = format!(
+        "ws://{}/subscribe?wantedDids={}&cursor=1",
+        srv.local_addr(),
+        a.did
+    );
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let tcp = sock.connect(srv.local_addr()).await.unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(url.as_str(), tcp)
+        .await
+        .unwrap();
+    let mut slow_texts = Vec::new();
+    let mut slow_lines = Vec::new();
+    read_raw(&mut slow, &mut slow_lines, 10).await;
+
+    // While it does not read: a live subscriber gets a new post ...
+    let mut live = client(
+        &srv,
+        SubscribeOptions {
+            wanted_dids: vec![a.did.clone()],
+            ..Default::default()
+        },
+        Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_micros() as i64,
+        ),
+    );
+    apply_records(&a, "during the stall", 1, 10).await;
+    let got = commits(&mut live, 1).await;
+    assert_eq!(text(&got[0]), "during the stall 0");
+    // ... and another replay of the whole buffer completes, once and in order.
+    let mut full = client(
+        &srv,
+        SubscribeOptions {
+            wanted_dids: vec![a.did.clone()],
+            ..Default::default()
+        },
+        Some(1),
+    );
+    let all = commits(&mut full, POSTS + 1).await;
+    let mut expected: Vec<String> = (0..POSTS).map(|i| format!("big {i}")).collect();
+    expected.push("during the stall 0".into());
+    assert_eq!(all.iter().map(text).collect::<Vec<_>>(), expected);
+
+    // Counted, not timed: every replay held at most one chunk plus a small queue, and
+    // the stalled one has not read the buffer through (the server stopped reading for
+    // it when its socket filled).
+    let stats = srv.stats();
+    eprintln!("{stats:?}");
+    assert!(
+        stats.replay_held_max <= CHUNK as u64 + 64,
+        "a replay held {} events at once",
+        stats.replay_held_max
+    );
+    assert!(total > 25 * (CHUNK as u64 + 64));
+    let others = (total + 1) + 1; // the full replay, and the live one's post
+    assert!(
+        stats.replayed < others + total,
+        "the stalled replay read the whole buffer: {stats:?}"
+    );
+
+    // The stalled subscriber goes on: the rest, once, in order.
+    read_raw(&mut slow, &mut slow_lines, total as usize + 1).await;
+    for l in &slow_lines {
+        if l["kind"] == "commit" {
+            slow_texts.push(l["commit"]["record"]["text"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(slow_texts, expected);
+    let times: Vec<i64> = slow_lines
+        .iter()
+        .map(|l| l["time_us"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]));
+    live.shutdown().await;
+    full.shutdown().await;
+    srv.shutdown().await;
+}

@@ -36,4 +36,4 @@ pub use options::{
     MAX_WANTED_COLLECTIONS, MAX_WANTED_DIDS, OptionsError, SubscribeOptions, SubscriberMessage,
 };
 #[cfg(feature = "client")]
-pub use server::{JetstreamServer, ServerConfig};
+pub use server::{JetstreamServer, ServerConfig, ServerStats};

@@ -4,20 +4,21 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
-use super::buffer::{DiskBuffer, line_time};
+use super::buffer::{Reader, SEGMENT_BYTES, Segments, Writer};
 use super::event::JetstreamEvent;
 use super::options::SubscribeOptions;
 use crate::client::{Config, Item, Subscription};
-use crate::cursor::FileCursorStore;
+use crate::cursor::{CursorStore, FileCursorStore};
 use crate::error::Error;
 
 /// How the server runs.
@@ -33,9 +34,12 @@ pub struct ServerConfig {
     pub buffer_dir: Option<PathBuf>,
     /// The replay buffer's size budget in bytes (default 1 GiB).
     pub buffer_bytes: u64,
-    /// Events queued per subscriber before a slow one is disconnected (it may resume
-    /// with its cursor). Default 4096.
+    /// Live events queued per subscriber before a slow one is disconnected (it may
+    /// resume with its cursor). Default 4096.
     pub subscriber_queue: usize,
+    /// Buffered events one subscriber's replay reads from disk at a time (its replay
+    /// holds about this many in memory, plus a small queue). Default 256.
+    pub replay_chunk: usize,
 }
 
 impl ServerConfig {
@@ -48,6 +52,7 @@ impl ServerConfig {
             buffer_dir: None,
             buffer_bytes: 1 << 30,
             subscriber_queue: 4096,
+            replay_chunk: 256,
         }
     }
 }
@@ -58,18 +63,73 @@ struct Line {
     time_us: i64,
     event: JetstreamEvent,
     json: String,
+    /// Read back from the buffer (counted in [`ServerStats`]).
+    replayed: bool,
 }
 
+/// Counters of a running server, since it started (for metrics, and the evidence that
+/// replay memory stays bounded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Events appended to the on-disk buffer.
+    pub buffered: u64,
+    /// Events read back from the buffer for cursor replays.
+    pub replayed: u64,
+    /// The most replayed events one subscriber held in memory at once (read from disk,
+    /// not yet written to its socket or filtered out): at most
+    /// [`ServerConfig::replay_chunk`] plus a small fixed queue, however large the buffer
+    /// and however slow the subscriber.
+    pub replay_held_max: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    buffered: AtomicU64,
+    replayed: AtomicU64,
+    replay_held_max: AtomicU64,
+}
+
+/// Replayed events queued between a subscriber's reader and its socket.
+const SUBSCRIBER_QUEUE: usize = 32;
+/// Buffer lines (and bytes) written in one batch at most.
+const BATCH_LINES: usize = 4096;
+const BATCH_BYTES: usize = 4 << 20;
+/// Upstream events queued for the buffer writer before the feed waits.
+const WRITER_QUEUE: usize = 8192;
+/// Bytes read from disk per replay chunk at most (besides the line count).
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// What the readers of the buffer need.
+#[derive(Debug)]
+struct Replay {
+    segments: Segments,
+    /// The `time_us` of the newest event the writer has handled (written, or failed to).
+    written: watch::Receiver<Option<i64>>,
+    chunk: usize,
+}
+
+#[derive(Debug)]
 struct Shared {
     live: broadcast::Sender<Arc<Line>>,
-    buffer: Mutex<Option<DiskBuffer>>,
+    /// The `time_us` of the newest event sent live. A subscriber takes its live receiver
+    /// and this under the lock: what is newer comes live, the rest is on disk (or about
+    /// to be).
+    sent: Mutex<Option<i64>>,
+    replay: Option<Replay>,
+    counters: Counters,
 }
+
+/// One upstream event for the buffer writer: its lines and its sequence number (saved
+/// as the upstream cursor once the lines are on disk).
+type ToWrite = (Option<i64>, Vec<(i64, String)>);
 
 /// A running Jetstream server.
 #[derive(Debug)]
 pub struct JetstreamServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
+    shared: Arc<Shared>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -97,29 +157,72 @@ impl JetstreamServer {
             kind: e.kind(),
         })?;
         let mut upstream = config.upstream.clone();
-        let buffer = match &config.buffer_dir {
-            Some(dir) => {
-                upstream.cursor_store =
-                    Some(Arc::new(FileCursorStore::new(dir.join("upstream.cursor"))));
-                upstream.save_every = 1;
-                Some(DiskBuffer::open(&dir.join("events"), config.buffer_bytes)?)
+        let mut tasks = Vec::new();
+        let (mut writer_tx, mut replay, mut last) = (None, None, None);
+        if let Some(dir) = &config.buffer_dir {
+            let events = dir.join("events");
+            let bytes = config.buffer_bytes;
+            let opened =
+                tokio::task::spawn_blocking(move || Writer::open(&events, bytes, SEGMENT_BYTES))
+                    .await
+                    .map_err(|_| Error::Io {
+                        path: dir.join("events"),
+                        kind: std::io::ErrorKind::Other,
+                    })??;
+            let (writer, newest) = opened;
+            last = newest;
+            // The upstream cursor is saved by the buffer writer, after the events up to
+            // it are on disk; the subscription only reads it at the start.
+            let store: Arc<dyn CursorStore> =
+                Arc::new(FileCursorStore::new(dir.join("upstream.cursor")));
+            if upstream.cursor.is_none() {
+                upstream.cursor = store.load()?;
             }
-            None => None,
-        };
-        let last = buffer.as_ref().and_then(DiskBuffer::last_time_us);
+            upstream.cursor_store = None;
+            let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+            let (written_tx, written) = watch::channel(newest);
+            replay = Some(Replay {
+                segments: writer.segments(),
+                written,
+                chunk: config.replay_chunk.max(1),
+            });
+            writer_tx = Some((tx, rx, written_tx, writer, store));
+        }
         let (live, _) = broadcast::channel(config.subscriber_queue.max(16));
         let shared = Arc::new(Shared {
             live,
-            buffer: Mutex::new(buffer),
+            sent: Mutex::new(last),
+            replay,
+            counters: Counters::default(),
         });
         let sub = Subscription::start(upstream)?;
         let (stop, stop_rx) = watch::channel(false);
-        let feed = tokio::spawn(feed(sub, Arc::clone(&shared), last, stop_rx.clone()));
-        let accept = tokio::spawn(accept(listener, shared, stop_rx));
+        let to_writer = match writer_tx.take() {
+            Some((tx, rx, written_tx, writer, store)) => {
+                tasks.push(tokio::spawn(write_buffer(
+                    writer,
+                    rx,
+                    written_tx,
+                    store,
+                    Arc::clone(&shared),
+                )));
+                Some(tx)
+            }
+            None => None,
+        };
+        tasks.push(tokio::spawn(feed(
+            sub,
+            Arc::clone(&shared),
+            to_writer,
+            last,
+            stop_rx.clone(),
+        )));
+        tasks.push(tokio::spawn(accept(listener, Arc::clone(&shared), stop_rx)));
         Ok(Self {
             addr,
             stop,
-            tasks: vec![feed, accept],
+            shared,
+            tasks,
         })
     }
 
@@ -129,7 +232,19 @@ impl JetstreamServer {
         self.addr
     }
 
-    /// Stops following upstream and accepting; open subscriptions end.
+    /// The counters so far.
+    #[must_use]
+    pub fn stats(&self) -> ServerStats {
+        let c = &self.shared.counters;
+        ServerStats {
+            buffered: c.buffered.load(Ordering::Relaxed),
+            replayed: c.replayed.load(Ordering::Relaxed),
+            replay_held_max: c.replay_held_max.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops following upstream and accepting; open subscriptions end; what was received
+    /// is written to the buffer before this returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
@@ -141,6 +256,7 @@ impl JetstreamServer {
 async fn feed(
     mut sub: Subscription,
     shared: Arc<Shared>,
+    to_writer: Option<mpsc::Sender<ToWrite>>,
     mut last: Option<i64>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -150,29 +266,99 @@ async fn feed(
             _ = stop.changed() => break,
         };
         let Some(item) = item else { break };
-        let Item::Event(event) = item else { continue };
+        let (seq, event) = match item {
+            Item::Event(event) => (event.seq(), event),
+            Item::Rejected { seq, .. } => {
+                if let Some(tx) = &to_writer {
+                    let _ = tx.send((Some(seq), Vec::new())).await;
+                }
+                continue;
+            }
+            _ => continue,
+        };
         let start = now_us().max(last.map_or(i64::MIN, |l| l.saturating_add(1)));
+        let mut lines = Vec::new();
+        let mut out = Vec::new();
         for ev in JetstreamEvent::from_repo_event(&event, start) {
             let Ok(json) = serde_json::to_string(&ev) else {
                 continue;
             };
-            let time_us = ev.time_us;
-            if let Ok(mut guard) = shared.buffer.lock() {
-                if let Some(buffer) = guard.as_mut() {
-                    if let Err(e) = buffer.append(time_us, &json) {
-                        tracing::warn!("jetstream buffer: {e}");
-                    }
-                }
+            last = Some(ev.time_us);
+            if to_writer.is_some() {
+                lines.push((ev.time_us, json.clone()));
             }
-            last = Some(time_us);
-            let _ = shared.live.send(Arc::new(Line {
-                time_us,
+            out.push(Line {
+                time_us: ev.time_us,
                 event: ev,
                 json,
-            }));
+                replayed: false,
+            });
+        }
+        // To the writer first, then live: an event sent live is one the writer has (see
+        // `Shared::sent`). A full writer queue (a slow disk) slows reading upstream.
+        if let Some(tx) = &to_writer {
+            if tx.send((seq, lines)).await.is_err() {
+                tracing::warn!("jetstream buffer: the writer stopped");
+            }
+        }
+        for line in out {
+            let mut sent = shared.sent.lock().unwrap_or_else(PoisonError::into_inner);
+            *sent = Some(line.time_us);
+            let _ = shared.live.send(Arc::new(line));
         }
     }
     let _ = sub.shutdown().await;
+}
+
+/// Writes what the feed sends to the buffer in batches on the blocking pool, then saves
+/// the upstream cursor and tells waiting replays how far the buffer goes.
+async fn write_buffer(
+    mut writer: Writer,
+    mut rx: mpsc::Receiver<ToWrite>,
+    written: watch::Sender<Option<i64>>,
+    store: Arc<dyn CursorStore>,
+    shared: Arc<Shared>,
+) {
+    let mut batch: Vec<(i64, String)> = Vec::new();
+    while let Some((mut seq, lines)) = rx.recv().await {
+        batch.extend(lines);
+        let mut bytes: usize = batch.iter().map(|l| l.1.len()).sum();
+        while batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
+            let Ok((s, lines)) = rx.try_recv() else { break };
+            seq = s.or(seq);
+            bytes += lines.iter().map(|l| l.1.len()).sum::<usize>();
+            batch.extend(lines);
+        }
+        let newest = batch.last().map(|l| l.0);
+        let n = batch.len() as u64;
+        let store = Arc::clone(&store);
+        let job = tokio::task::spawn_blocking(move || {
+            let r = writer.append(&batch);
+            // The cursor only moves once the events before it are on disk.
+            let saved = match (&r, seq) {
+                (Ok(()), Some(seq)) => store.save(seq),
+                _ => Ok(()),
+            };
+            batch.clear();
+            (writer, batch, r, saved)
+        });
+        let Ok((w, b, r, saved)) = job.await else {
+            tracing::warn!("jetstream buffer: the writer failed; replay stops here");
+            return;
+        };
+        (writer, batch) = (w, b);
+        if let Err(e) = r {
+            tracing::warn!("jetstream buffer: {e}");
+        } else {
+            shared.counters.buffered.fetch_add(n, Ordering::Relaxed);
+        }
+        if let Err(e) = saved {
+            tracing::warn!("jetstream upstream cursor: {e}");
+        }
+        if newest.is_some() {
+            written.send_replace(newest);
+        }
+    }
 }
 
 async fn accept(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
@@ -228,36 +414,12 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver
     else {
         return;
     };
-    // Subscribe to the live stream before reading the buffer, so nothing falls between.
-    let mut live = shared.live.subscribe();
-    let mut sent_up_to = i64::MIN;
-    let mut backlog: std::collections::VecDeque<String> = match cursor {
-        Some(c) if c <= now_us() => shared
-            .buffer
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().and_then(|b| b.read_since(c).ok()))
-            .unwrap_or_default()
-            .into(),
-        _ => Default::default(),
-    };
+    // The subscriber's events, in order: replayed from disk, then live. The source task
+    // runs ahead of the socket by at most the queue.
+    let (tx, mut rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+    let held = Arc::new(AtomicU64::new(0));
+    let source = tokio::spawn(source(Arc::clone(&shared), cursor, tx, Arc::clone(&held)));
     loop {
-        let next = if waiting_hello {
-            None
-        } else {
-            backlog.pop_front()
-        };
-        if let Some(line) = next {
-            let Some(t) = line_time(&line) else { continue };
-            let Ok(ev) = serde_json::from_str::<JetstreamEvent>(&line) else {
-                continue;
-            };
-            sent_up_to = t;
-            if opts.wants(&ev, line.len()) && ws.send(Message::text(line)).await.is_err() {
-                return;
-            }
-            continue;
-        }
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(text))) => match SubscribeOptions::from_message(text.as_str()) {
@@ -268,32 +430,171 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver
                     }
                 },
                 Some(Ok(Message::Ping(p))) => { let _ = ws.send(Message::Pong(p)).await; }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
-            line = live.recv(), if !waiting_hello => match line {
-                Ok(line) => {
-                    if line.time_us <= sent_up_to {
-                        continue;
+            line = rx.recv(), if !waiting_hello => match line {
+                Some(line) => {
+                    let wanted = opts.wants(&line.event, line.json.len());
+                    let failed = wanted && ws.send(Message::text(line.json.clone())).await.is_err();
+                    if line.replayed {
+                        held.fetch_sub(1, Ordering::Relaxed);
                     }
-                    sent_up_to = line.time_us;
-                    if opts.wants(&line.event, line.json.len())
-                        && ws.send(Message::text(line.json.clone())).await.is_err()
-                    {
-                        return;
+                    if failed {
+                        break;
                     }
                 }
-                // Too slow (or the server stopped): close; the subscriber resumes with
-                // its cursor.
-                Err(_) => {
+                // Too slow for the live stream (or the server stopped): close; the
+                // subscriber resumes with its cursor.
+                None => {
                     let _ = ws.close(None).await;
-                    return;
+                    break;
                 }
             },
             _ = stop.changed() => {
                 let _ = ws.close(None).await;
-                return;
+                break;
             }
+        }
+    }
+    source.abort();
+}
+
+/// One subscriber's events into `tx`: from the buffer from `cursor` (a chunk at a time),
+/// then live; ends when the subscriber falls too far behind the live stream.
+async fn source(
+    shared: Arc<Shared>,
+    cursor: Option<i64>,
+    tx: mpsc::Sender<Arc<Line>>,
+    held: Arc<AtomicU64>,
+) {
+    let mut sent_up_to = i64::MIN;
+    let replay = match (cursor, &shared.replay) {
+        (Some(c), Some(r)) if c <= now_us() => Some((c, r)),
+        _ => None,
+    };
+    let live = match replay {
+        None => shared.live.subscribe(),
+        Some((c, replay)) => {
+            let mut reader = Some(Reader::new(replay.segments.clone(), c));
+            let mut written = replay.written.clone();
+            // First what is on disk now, without the live stream (a long replay must
+            // not make the live queue overflow) ...
+            loop {
+                match next_chunk(&shared, &mut reader, replay.chunk, &held).await {
+                    Some(chunk) if !chunk.is_empty() => {
+                        if !forward(chunk, &tx, &mut sent_up_to).await {
+                            return;
+                        }
+                    }
+                    Some(_) => break,
+                    None => return,
+                }
+            }
+            // ... then join the live stream, and take from disk what was sent live
+            // before joining, waiting for the writer if it is behind.
+            let (live, joined) = {
+                let sent = shared.sent.lock().unwrap_or_else(PoisonError::into_inner);
+                (shared.live.subscribe(), *sent)
+            };
+            loop {
+                let on_disk = *written.borrow_and_update();
+                let Some(chunk) = next_chunk(&shared, &mut reader, replay.chunk, &held).await
+                else {
+                    return;
+                };
+                if !chunk.is_empty() {
+                    if !forward(chunk, &tx, &mut sent_up_to).await {
+                        return;
+                    }
+                    continue;
+                }
+                if joined.is_none_or(|j| on_disk.is_some_and(|w| w >= j) || sent_up_to >= j) {
+                    break;
+                }
+                if written.changed().await.is_err() {
+                    break; // the writer stopped: nothing more will be on disk
+                }
+            }
+            live
+        }
+    };
+    live_events(live, &tx, sent_up_to).await;
+}
+
+/// Forwards live events newer than `sent_up_to`; returns when the subscriber is gone,
+/// lagged behind the live queue, or the server stopped.
+async fn live_events(
+    mut live: broadcast::Receiver<Arc<Line>>,
+    tx: &mpsc::Sender<Arc<Line>>,
+    mut sent_up_to: i64,
+) {
+    while let Ok(line) = live.recv().await {
+        if line.time_us <= sent_up_to {
+            continue;
+        }
+        sent_up_to = line.time_us;
+        if tx.send(line).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Queues replayed lines; false when the subscriber is gone.
+async fn forward(
+    chunk: Vec<Arc<Line>>,
+    tx: &mpsc::Sender<Arc<Line>>,
+    sent_up_to: &mut i64,
+) -> bool {
+    for line in chunk {
+        *sent_up_to = line.time_us;
+        if tx.send(line).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// The next chunk of a replay, read and parsed on the blocking pool; `None` when the
+/// buffer cannot be read (the replay ends there).
+async fn next_chunk(
+    shared: &Shared,
+    reader: &mut Option<Reader>,
+    chunk: usize,
+    held: &AtomicU64,
+) -> Option<Vec<Arc<Line>>> {
+    let mut r = reader.take()?;
+    let job = tokio::task::spawn_blocking(move || {
+        let lines = r.read_chunk(chunk, CHUNK_BYTES).map(|lines| {
+            lines
+                .into_iter()
+                .filter_map(|(time_us, json)| {
+                    let event = serde_json::from_str::<JetstreamEvent>(&json).ok()?;
+                    Some(Arc::new(Line {
+                        time_us,
+                        event,
+                        json,
+                        replayed: true,
+                    }))
+                })
+                .collect::<Vec<_>>()
+        });
+        (r, lines)
+    });
+    let (r, lines) = job.await.ok()?;
+    *reader = Some(r);
+    match lines {
+        Ok(lines) => {
+            let n = lines.len() as u64;
+            let c = &shared.counters;
+            c.replayed.fetch_add(n, Ordering::Relaxed);
+            let now = held.fetch_add(n, Ordering::Relaxed) + n;
+            c.replay_held_max.fetch_max(now, Ordering::Relaxed);
+            Some(lines)
+        }
+        Err(e) => {
+            tracing::warn!("jetstream replay: {e}");
+            None
         }
     }
 }
