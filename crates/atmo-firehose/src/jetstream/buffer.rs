@@ -202,13 +202,26 @@ impl Writer {
     /// readers.
     ///
     /// # Errors
-    /// [`Error::Io`] when a segment cannot be created or written; what was flushed
-    /// before stays visible.
+    /// [`Error::Io`] when a segment cannot be created or written; what was published
+    /// before stays visible, the rest of the batch is lost.
     pub(crate) fn append(&mut self, lines: &[(i64, String)]) -> Result<(), Error> {
+        let r = self.try_append(lines);
+        if r.is_err() {
+            // Part of a line may have reached the file past what was published: the
+            // next event starts a new segment, and readers never see those bytes.
+            self.out = None;
+            self.current = u64::MAX;
+        }
+        r
+    }
+
+    fn try_append(&mut self, lines: &[(i64, String)]) -> Result<(), Error> {
         let mut pending: u64 = 0;
         for (time_us, json) in lines {
             let full = self.current >= self.segment_bytes;
-            let fresh = self.segments.lock().is_empty();
+            // (Eviction never removes the newest segment: only the first write finds
+            // none.)
+            let fresh = self.out.is_none() && self.segments.lock().is_empty();
             if full || fresh || self.out.is_none() {
                 if let Some(mut w) = self.out.take() {
                     let path = self.dir.clone();

@@ -481,14 +481,16 @@ async fn source(
             // First what is on disk now, without the live stream (a long replay must
             // not make the live queue overflow) ...
             loop {
-                match next_chunk(&shared, &mut reader, replay.chunk, &held).await {
-                    Some(chunk) if !chunk.is_empty() => {
-                        if !forward(chunk, &tx, &mut sent_up_to).await {
-                            return;
-                        }
-                    }
-                    Some(_) => break,
-                    None => return,
+                let Some((chunk, more)) =
+                    next_chunk(&shared, &mut reader, replay.chunk, &held).await
+                else {
+                    return;
+                };
+                if !forward(chunk, &tx, &mut sent_up_to).await {
+                    return;
+                }
+                if !more {
+                    break;
                 }
             }
             // ... then join the live stream, and take from disk what was sent live
@@ -499,14 +501,15 @@ async fn source(
             };
             loop {
                 let on_disk = *written.borrow_and_update();
-                let Some(chunk) = next_chunk(&shared, &mut reader, replay.chunk, &held).await
+                let Some((chunk, more)) =
+                    next_chunk(&shared, &mut reader, replay.chunk, &held).await
                 else {
                     return;
                 };
-                if !chunk.is_empty() {
-                    if !forward(chunk, &tx, &mut sent_up_to).await {
-                        return;
-                    }
+                if !forward(chunk, &tx, &mut sent_up_to).await {
+                    return;
+                }
+                if more {
                     continue;
                 }
                 if joined.is_none_or(|j| on_disk.is_some_and(|w| w >= j) || sent_up_to >= j) {
@@ -555,20 +558,23 @@ async fn forward(
     true
 }
 
-/// The next chunk of a replay, read and parsed on the blocking pool; `None` when the
+/// The next chunk of a replay, read and parsed on the blocking pool, and whether
+/// anything was read (false: the reader has caught up with the writer); `None` when the
 /// buffer cannot be read (the replay ends there).
 async fn next_chunk(
     shared: &Shared,
     reader: &mut Option<Reader>,
     chunk: usize,
     held: &AtomicU64,
-) -> Option<Vec<Arc<Line>>> {
+) -> Option<(Vec<Arc<Line>>, bool)> {
     let mut r = reader.take()?;
     let job = tokio::task::spawn_blocking(move || {
         let lines = r.read_chunk(chunk, CHUNK_BYTES).map(|lines| {
-            lines
+            let more = !lines.is_empty();
+            let parsed = lines
                 .into_iter()
                 .filter_map(|(time_us, json)| {
+                    // A line that is not an event (a damaged file) is skipped.
                     let event = serde_json::from_str::<JetstreamEvent>(&json).ok()?;
                     Some(Arc::new(Line {
                         time_us,
@@ -577,20 +583,21 @@ async fn next_chunk(
                         replayed: true,
                     }))
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (parsed, more)
         });
         (r, lines)
     });
     let (r, lines) = job.await.ok()?;
     *reader = Some(r);
     match lines {
-        Ok(lines) => {
+        Ok((lines, more)) => {
             let n = lines.len() as u64;
             let c = &shared.counters;
             c.replayed.fetch_add(n, Ordering::Relaxed);
             let now = held.fetch_add(n, Ordering::Relaxed) + n;
             c.replay_held_max.fetch_max(now, Ordering::Relaxed);
-            Some(lines)
+            Some((lines, more))
         }
         Err(e) => {
             tracing::warn!("jetstream replay: {e}");
