@@ -1,6 +1,13 @@
 //! A Jetstream server: a (verified) subscribeRepos stream in, Jetstream's v1 JSON
 //! websocket out at `/subscribe`, with filters, `options_update`, and cursor replay from
 //! the on-disk buffer.
+//!
+//! Tasks: the feed turns upstream events into lines and hands them to the buffer writer
+//! (batched appends on the blocking pool, then the upstream cursor) and then to the live
+//! broadcast; per subscriber, a source streams the replay from disk a chunk at a time and
+//! joins the live stream once caught up, and the connection writes to the socket. No
+//! lock is held while a file is read or written or a socket is written, so a slow
+//! subscriber slows only itself (and is dropped once it falls behind the live queue).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
