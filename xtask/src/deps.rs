@@ -39,6 +39,17 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "atmo-p2p",
+        &[
+            "atmo-syntax",
+            "atmo-data",
+            "atmo-crypto",
+            "atmo-repo",
+            "atmo-http",
+            "atmo-identity",
+        ],
+    ),
+    (
         "atmo-oauth",
         &[
             "atmo-syntax",
@@ -67,6 +78,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-firehose",
             "atmo-oauth",
             "atmo-api",
+            "atmo-p2p",
         ],
     ),
     (
@@ -84,6 +96,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-firehose",
             "atmo-oauth",
             "atmo-api",
+            "atmo-p2p",
         ],
     ),
     (
@@ -101,6 +114,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "atmo-firehose",
             "atmo-oauth",
             "atmo-api",
+            "atmo-p2p",
         ],
     ),
     // Example programs: the facade only, as a user's program would.
@@ -137,6 +151,7 @@ pub(crate) const NETWORK: &[&str] = &[
     "hickory-resolver",
     "tokio-tungstenite",
     "tungstenite",
+    "libp2p",
     "mio",
 ];
 

@@ -17,3 +17,5 @@ pub mod firehose {}
 pub mod lexicons {}
 #[doc = include_str!("../../../docs/guide/08-cli.md")]
 pub mod cli {}
+#[doc = include_str!("../../../docs/guide/09-p2p.md")]
+pub mod p2p {}

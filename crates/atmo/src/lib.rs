@@ -36,6 +36,8 @@ pub use atmo_identity as identity;
 pub use atmo_lexicon as lexicon;
 #[cfg(feature = "oauth")]
 pub use atmo_oauth as oauth;
+#[cfg(feature = "p2p")]
+pub use atmo_p2p as p2p;
 #[cfg(feature = "repo")]
 pub use atmo_repo as repo;
 #[cfg(feature = "richtext")]
