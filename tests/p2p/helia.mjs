@@ -5,7 +5,8 @@
 //   node helia.mjs serve DIR      puts every file of DIR (named by its CID, holding the
 //                                 block's bytes) into its blockstore, prints
 //                                 {"peerId", "addrs"} on one line, serves until stdin ends.
-//   node helia.mjs fetch ADDR CID...   dials ADDR, gets each block over Bitswap, prints
+//   node helia.mjs fetch ADDR [CID...]  dials ADDR, gets each block over Bitswap (the CIDs
+//                                 from the arguments, else one per line on stdin), prints
 //                                 {"cid", "bytes": base64} per line (or {"cid", "error"}).
 //
 // Everything on 127.0.0.1.
@@ -57,7 +58,13 @@ if (mode === 'serve') {
   process.stdin.resume()
   await new Promise(resolve => process.stdin.on('end', resolve))
 } else if (mode === 'fetch') {
-  const [addr, ...cids] = args
+  const [addr, ...given] = args
+  let cids = given
+  if (cids.length === 0) {
+    const chunks = []
+    for await (const c of process.stdin) chunks.push(c)
+    cids = Buffer.concat(chunks).toString().split('\n').map(l => l.trim()).filter(l => l !== '')
+  }
   await helia.libp2p.dial(multiaddr(addr))
   await Promise.all(cids.map(async (c) => {
     try {
@@ -73,4 +80,5 @@ if (mode === 'serve') {
   process.exit(2)
 }
 await helia.stop()
-process.exit(0)
+// Exit once stdout is flushed (a pipe is written asynchronously).
+process.stdout.write('', () => process.exit(0))

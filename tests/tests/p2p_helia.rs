@@ -60,6 +60,41 @@ fn inside() -> bool {
     std::env::var_os(INSIDE).is_some()
 }
 
+/// A synthetic repository large enough that blocks travel in several Bitswap messages
+/// each way (about 3,000 records of about 1.2 KB: some 4 MB).
+fn large_blocks() -> Blocks {
+    let key = atmo_crypto::Keypair::generate(atmo_crypto::Curve::K256).unwrap();
+    let records = (0..3000).map(|i| {
+        let text = format!("post {i} {}", "lorem ipsum dolor sit amet ".repeat(40));
+        let v = atmo_data::json::from_str(
+            &serde_json::json!({
+                "$type": "app.bsky.feed.post",
+                "text": text,
+                "createdAt": "2026-12-07T00:00:00.000Z"
+            })
+            .to_string(),
+        )
+        .unwrap();
+        (
+            format!(
+                "app.bsky.feed.post/{}",
+                atmo_syntax::Tid::from_parts(1_800_000_000_000_000 + i, 0)
+            ),
+            v,
+        )
+    });
+    let built = atmo_repo::build_repo(
+        &"did:plc:abcdefghijklmnopqrstuvwx".parse().unwrap(),
+        &key,
+        atmo_syntax::Tid::now(),
+        records,
+    )
+    .unwrap();
+    let mut blocks = Blocks::new();
+    blocks.add_car(built.car.into()).unwrap();
+    blocks
+}
+
 fn example_blocks() -> Blocks {
     let mut blocks = Blocks::new();
     blocks
@@ -78,18 +113,21 @@ fn helia_and_atmo_exchange_repository_blocks() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(exchange());
+    let small = example_blocks();
+    assert!(
+        small.len() > 10,
+        "the example repository has {} blocks",
+        small.len()
+    );
+    rt.block_on(exchange(small));
+    let large = large_blocks();
+    assert!(large.len() > 3000);
+    rt.block_on(exchange(large));
 }
 
-async fn exchange() {
-    let blocks = example_blocks();
+async fn exchange(blocks: Blocks) {
     let mut cids: Vec<Cid> = blocks.iter().map(|(c, _)| *c).collect();
     cids.sort();
-    assert!(
-        cids.len() > 10,
-        "the example repository has {} blocks",
-        cids.len()
-    );
 
     // 1. Helia holds the blocks; atmo fetches them.
     let dir = atmo_tests::support::temp_dir("p2p-helia");
@@ -121,7 +159,14 @@ async fn exchange() {
     .unwrap();
     let peer = atmo.connect(&addr).await.unwrap();
     assert_eq!(peer.to_string(), info["peerId"].as_str().unwrap());
+    let start = std::time::Instant::now();
     let got = atmo.fetch_many(&cids, &[peer]).await;
+    eprintln!(
+        "atmo fetched {} blocks ({} bytes) from Helia in {:?}",
+        cids.len(),
+        blocks.iter().map(|(_, b)| b.len()).sum::<usize>(),
+        start.elapsed()
+    );
     for (cid, r) in cids.iter().zip(got) {
         let bytes = r.unwrap_or_else(|e| panic!("from Helia, {cid}: {e}"));
         assert_eq!(&bytes, blocks.block(cid).unwrap(), "{cid}");
@@ -143,12 +188,27 @@ async fn exchange() {
     .await
     .unwrap();
     let addr = srv.listen_addrs()[0].to_string();
-    let out = Command::new(node_bin())
+    let mut child = Command::new(node_bin())
         .current_dir(p2p_dir())
         .args(["helia.mjs", "fetch", &addr])
-        .args(cids.iter().map(|c| c.to_string()))
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for c in &cids {
+            writeln!(stdin, "{c}").unwrap();
+        }
+    }
+    let start = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    eprintln!(
+        "Helia fetched {} blocks from atmo in {:?} (its node's start included)",
+        cids.len(),
+        start.elapsed()
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -55,7 +55,12 @@ pub struct NodeConfig {
     pub max_block_len: usize,
     /// A stream on which nothing arrives for this long is closed.
     pub stream_idle_timeout: Duration,
-    /// At most this many wants per message are answered (default 1024).
+    /// At most this many wants are outstanding at a peer (default 256; peers keep their
+    /// wantlist for another peer bounded, commonly at 1024, and drop what goes past it).
+    pub max_wants_in_flight: usize,
+    /// At most this many wants of one message are looked up (default 16 384); the rest
+    /// are answered `DontHave` when the peer asks for that. (A message's size already
+    /// bounds its wants: this bounds the work of one message.)
     pub max_wants_per_message: usize,
 }
 
@@ -69,7 +74,8 @@ impl Default for NodeConfig {
             max_message_len: message::MAX_MESSAGE_LEN,
             max_block_len: 2 * 1024 * 1024,
             stream_idle_timeout: Duration::from_secs(30),
-            max_wants_per_message: 1024,
+            max_wants_per_message: 16_384,
+            max_wants_in_flight: 256,
         }
     }
 }
@@ -248,18 +254,23 @@ impl Inner {
         self.state().banned.contains(peer)
     }
 
-    /// Sends `messages` to `peer` on one new stream.
-    async fn send(&self, peer: PeerId, messages: &[Message]) -> Result<(), Error> {
+    /// Opens a Bitswap stream to `peer`.
+    async fn open(&self, peer: PeerId) -> Result<libp2p::Stream, Error> {
         let io = |kind| Error::Stream { peer, kind };
-        let mut stream = self
-            .control
+        self.control
             .clone()
             .open_stream(peer, StreamProtocol::new(PROTOCOLS[0]))
             .await
             .map_err(|e| match e {
                 libp2p_stream::OpenStreamError::Io(e) => io(e.kind()),
                 _ => io(std::io::ErrorKind::Unsupported),
-            })?;
+            })
+    }
+
+    /// Sends `messages` to `peer` on one new stream.
+    async fn send(&self, peer: PeerId, messages: &[Message]) -> Result<(), Error> {
+        let io = |kind| Error::Stream { peer, kind };
+        let mut stream = self.open(peer).await?;
         for m in messages {
             stream
                 .write_all(&m.to_frame())
@@ -288,12 +299,7 @@ impl Inner {
             self.on_presence(peer, p);
         }
         if let Some(wl) = msg.wantlist {
-            let entries: Vec<_> = wl
-                .entries
-                .into_iter()
-                .filter(|e| !e.cancel)
-                .take(self.config.max_wants_per_message)
-                .collect();
+            let entries: Vec<_> = wl.entries.into_iter().filter(|e| !e.cancel).collect();
             if !entries.is_empty() {
                 self.answer(peer, entries).await;
             }
@@ -377,38 +383,43 @@ impl Inner {
 
     /// Answers a peer's wants from the block source.
     async fn answer(&self, peer: PeerId, entries: Vec<message::WantEntry>) {
-        /// Block bytes per message sent.
+        /// Block bytes per message sent: the answer is written as it is gathered, so a
+        /// large wantlist never holds more than this in memory.
         const BATCH: usize = 1024 * 1024;
-        let mut out = vec![Message::default()];
+        let mut stream = None;
+        let mut msg = Message::default();
         let mut size = 0;
         let (mut sent, mut bytes, mut dont) = (0u64, 0u64, 0u64);
-        for e in entries {
+        let cap = self.config.max_wants_per_message;
+        for (i, e) in entries.into_iter().enumerate() {
             let cid = e.cid();
             let found = match (&self.source, cid) {
-                (Some(src), Some(cid)) => match e.want_type {
+                (Some(src), Some(cid)) if i < cap => match e.want_type {
                     WantType::Block => src.get(&cid).map(Some),
                     WantType::Have => src.has(&cid).then_some(None),
                 },
                 _ => None,
             };
-            let Some(msg) = out.last_mut() else { break };
             match (found, cid) {
                 (Some(Some(data)), Some(cid)) if data.len() <= self.config.max_block_len => {
                     if size + data.len() > BATCH && !msg.is_empty() {
-                        out.push(Message::default());
+                        let full = std::mem::take(&mut msg);
                         size = 0;
+                        if let Err(e) = self.write(peer, &mut stream, &full).await {
+                            tracing::debug!(%peer, "answering wants: {e}");
+                            return;
+                        }
                     }
                     size += data.len();
                     sent += 1;
                     bytes += data.len() as u64;
-                    if let Some(msg) = out.last_mut() {
-                        msg.blocks.push(Block::new(&cid, data.to_vec()));
-                    }
+                    msg.blocks.push(Block::new(&cid, data.to_vec()));
                 }
                 (Some(None), _) => msg.presences.push(BlockPresence {
                     cid_bytes: e.cid_bytes,
                     presence: Presence::Have,
                 }),
+                // Not here (or past the per-message cap): say so when asked to.
                 _ if e.send_dont_have => {
                     dont += 1;
                     msg.presences.push(BlockPresence {
@@ -419,19 +430,34 @@ impl Inner {
                 _ => {}
             }
         }
-        out.retain(|m| !m.is_empty());
-        if out.is_empty() {
+        if !msg.is_empty()
+            && let Err(e) = self.write(peer, &mut stream, &msg).await
+        {
+            tracing::debug!(%peer, "answering wants: {e}");
             return;
         }
-        match self.send(peer, &out).await {
-            Ok(()) => {
-                let mut st = self.state();
-                st.stats.blocks_sent += sent;
-                st.stats.bytes_sent += bytes;
-                st.stats.dont_haves_sent += dont;
-            }
-            Err(e) => tracing::debug!(%peer, "answering wants: {e}"),
+        if let Some(mut s) = stream {
+            let _ = s.close().await;
         }
+        let mut st = self.state();
+        st.stats.blocks_sent += sent;
+        st.stats.bytes_sent += bytes;
+        st.stats.dont_haves_sent += dont;
+    }
+
+    /// Writes one message on `stream`, opening it to `peer` first if needed.
+    async fn write(
+        &self,
+        peer: PeerId,
+        stream: &mut Option<libp2p::Stream>,
+        msg: &Message,
+    ) -> Result<(), Error> {
+        let io = |kind| Error::Stream { peer, kind };
+        let s = match stream {
+            Some(s) => s,
+            None => stream.insert(self.open(peer).await?),
+        };
+        s.write_all(&msg.to_frame()).await.map_err(|e| io(e.kind()))
     }
 
     /// Reads messages from one inbound stream until it ends.
@@ -719,15 +745,26 @@ impl Node {
     }
 
     /// Fetches blocks from `peers`: one want-block (asking for `DontHave`) per CID to each
-    /// peer, in batches of at most 256 per message. Every block is checked against its
-    /// CID before it is returned. The results are in the order of `cids`.
+    /// peer, at most [`NodeConfig::max_wants_in_flight`] at a time (peers keep bounded
+    /// wantlists and forget what goes past them). Every block is checked against its CID
+    /// before it is returned. The results are in the order of `cids`.
     ///
     /// Each result is the block, or: [`Error::NotFound`] when every peer said it does not
-    /// have it; [`Error::Timeout`] when no answer came within the want timeout;
+    /// have it; [`Error::Timeout`] when no answer came within the want timeout (counted
+    /// from when its window of wants was sent);
     /// [`Error::UnwantedBlock`] / [`Error::UnverifiableBlock`] / [`Error::BadPeer`] when
     /// the last peer asked was dropped for misbehaving; [`Error::Stream`] when it could
     /// not be reached.
     pub async fn fetch_many(&self, cids: &[Cid], peers: &[PeerId]) -> Vec<Result<Bytes, Error>> {
+        let window = self.inner.config.max_wants_in_flight.max(1);
+        let mut out = Vec::with_capacity(cids.len());
+        for chunk in cids.chunks(window) {
+            out.extend(self.fetch_window(chunk, peers).await);
+        }
+        out
+    }
+
+    async fn fetch_window(&self, cids: &[Cid], peers: &[PeerId]) -> Vec<Result<Bytes, Error>> {
         let peers: Vec<PeerId> = {
             let st = self.inner.state();
             peers
@@ -763,12 +800,9 @@ impl Node {
         unique.sort_unstable();
         unique.dedup();
         let sends = peers.iter().map(|&peer| {
-            let batches: Vec<Message> = unique
-                .chunks(256)
-                .map(|c| Message::want_blocks(c.iter().copied(), 1))
-                .collect();
+            let batch = [Message::want_blocks(unique.iter().copied(), 1)];
             async move {
-                if let Err(e) = self.inner.send(peer, &batches).await {
+                if let Err(e) = self.inner.send(peer, &batch).await {
                     let kind = match e {
                         Error::Stream { kind, .. } => kind,
                         _ => std::io::ErrorKind::Other,
