@@ -58,6 +58,8 @@ pub struct NodeConfig {
     /// At most this many wants are outstanding at a peer (default 256; peers keep their
     /// wantlist for another peer bounded, commonly at 1024, and drop what goes past it).
     pub max_wants_in_flight: usize,
+    /// How often wants still unanswered are said again (default 2 s).
+    pub rebroadcast: Duration,
     /// At most this many wants of one message are looked up (default 16 384); the rest
     /// are answered `DontHave` when the peer asks for that. (A message's size already
     /// bounds its wants: this bounds the work of one message.)
@@ -76,6 +78,7 @@ impl Default for NodeConfig {
             stream_idle_timeout: Duration::from_secs(30),
             max_wants_per_message: 16_384,
             max_wants_in_flight: 256,
+            rebroadcast: Duration::from_secs(2),
         }
     }
 }
@@ -227,6 +230,9 @@ impl State {
 
 struct Inner {
     state: Mutex<State>,
+    /// One writer task per peer, each with a long-lived outbound stream (fewer streams
+    /// for the peer to accept) and a bounded queue (backpressure).
+    writers: Mutex<HashMap<PeerId, mpsc::Sender<Message>>>,
     control: libp2p_stream::Control,
     commands: mpsc::UnboundedSender<Command>,
     source: Option<Arc<dyn BlockSource>>,
@@ -267,18 +273,34 @@ impl Inner {
             })
     }
 
-    /// Sends `messages` to `peer` on one new stream.
-    async fn send(&self, peer: PeerId, messages: &[Message]) -> Result<(), Error> {
-        let io = |kind| Error::Stream { peer, kind };
-        let mut stream = self.open(peer).await?;
-        for m in messages {
-            stream
-                .write_all(&m.to_frame())
-                .await
-                .map_err(|e| io(e.kind()))?;
+    /// Queues `msg` for `peer`'s writer (started on first use); waits while its queue
+    /// is full.
+    async fn enqueue(self: &Arc<Self>, peer: PeerId, msg: Message) {
+        let mut msg = msg;
+        for _ in 0..2 {
+            let tx = {
+                let mut writers = self.writers.lock().unwrap_or_else(PoisonError::into_inner);
+                writers
+                    .entry(peer)
+                    .or_insert_with(|| {
+                        let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+                        tokio::spawn(writer(Arc::downgrade(self), peer, rx));
+                        tx
+                    })
+                    .clone()
+            };
+            match tx.send(msg).await {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(m)) => {
+                    // The writer ended (the peer went away): start another once.
+                    msg = m;
+                    self.writers
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .remove(&peer);
+                }
+            }
         }
-        stream.close().await.map_err(|e| io(e.kind()))?;
-        Ok(())
     }
 
     /// Handles one message from `peer`.
@@ -315,7 +337,7 @@ impl Inner {
         let inner = Arc::clone(self);
         tokio::spawn(async move {
             for (p, cids) in by_peer {
-                let _ = inner.send(p, &[Message::cancel(cids)]).await;
+                inner.enqueue(p, Message::cancel(cids)).await;
             }
         });
     }
@@ -382,11 +404,10 @@ impl Inner {
     }
 
     /// Answers a peer's wants from the block source.
-    async fn answer(&self, peer: PeerId, entries: Vec<message::WantEntry>) {
+    async fn answer(self: &Arc<Self>, peer: PeerId, entries: Vec<message::WantEntry>) {
         /// Block bytes per message sent: the answer is written as it is gathered, so a
         /// large wantlist never holds more than this in memory.
         const BATCH: usize = 1024 * 1024;
-        let mut stream = None;
         let mut msg = Message::default();
         let mut size = 0;
         let (mut sent, mut bytes, mut dont) = (0u64, 0u64, 0u64);
@@ -405,10 +426,7 @@ impl Inner {
                     if size + data.len() > BATCH && !msg.is_empty() {
                         let full = std::mem::take(&mut msg);
                         size = 0;
-                        if let Err(e) = self.write(peer, &mut stream, &full).await {
-                            tracing::debug!(%peer, "answering wants: {e}");
-                            return;
-                        }
+                        self.enqueue(peer, full).await;
                     }
                     size += data.len();
                     sent += 1;
@@ -430,34 +448,13 @@ impl Inner {
                 _ => {}
             }
         }
-        if !msg.is_empty()
-            && let Err(e) = self.write(peer, &mut stream, &msg).await
-        {
-            tracing::debug!(%peer, "answering wants: {e}");
-            return;
-        }
-        if let Some(mut s) = stream {
-            let _ = s.close().await;
+        if !msg.is_empty() {
+            self.enqueue(peer, msg).await;
         }
         let mut st = self.state();
         st.stats.blocks_sent += sent;
         st.stats.bytes_sent += bytes;
         st.stats.dont_haves_sent += dont;
-    }
-
-    /// Writes one message on `stream`, opening it to `peer` first if needed.
-    async fn write(
-        &self,
-        peer: PeerId,
-        stream: &mut Option<libp2p::Stream>,
-        msg: &Message,
-    ) -> Result<(), Error> {
-        let io = |kind| Error::Stream { peer, kind };
-        let s = match stream {
-            Some(s) => s,
-            None => stream.insert(self.open(peer).await?),
-        };
-        s.write_all(&msg.to_frame()).await.map_err(|e| io(e.kind()))
     }
 
     /// Reads messages from one inbound stream until it ends.
@@ -493,6 +490,56 @@ impl Inner {
                 return;
             }
         }
+    }
+}
+
+/// Messages queued per peer writer before senders wait.
+const WRITER_QUEUE: usize = 16;
+
+/// Writes the messages queued for `peer` on one outbound stream, opening it again when it
+/// fails (once per message: a second failure drops the peer's wants to it).
+async fn writer(inner: std::sync::Weak<Inner>, peer: PeerId, mut rx: mpsc::Receiver<Message>) {
+    let mut stream: Option<libp2p::Stream> = None;
+    while let Some(msg) = rx.recv().await {
+        let Some(node) = inner.upgrade() else { return };
+        let frame = msg.to_frame();
+        let mut last = std::io::ErrorKind::Other;
+        let mut sent = false;
+        for _ in 0..2 {
+            let s = match &mut stream {
+                Some(s) => s,
+                None => match node.open(peer).await {
+                    Ok(s) => stream.insert(s),
+                    Err(Error::Stream { kind, .. }) => {
+                        last = kind;
+                        continue;
+                    }
+                    Err(_) => continue,
+                },
+            };
+            match async {
+                s.write_all(&frame).await?;
+                s.flush().await
+            }
+            .await
+            {
+                Ok(()) => {
+                    sent = true;
+                    break;
+                }
+                Err(e) => {
+                    last = e.kind();
+                    stream = None;
+                }
+            }
+        }
+        if !sent {
+            tracing::debug!(%peer, ?last, "bitswap: cannot write to the peer");
+            node.state().drop_peer(peer, Failure::Stream(peer, last));
+        }
+    }
+    if let Some(mut s) = stream {
+        let _ = s.close().await;
     }
 }
 
@@ -563,6 +610,7 @@ pub struct Node {
     inner: Arc<Inner>,
     peer_id: PeerId,
     task: Option<tokio::task::JoinHandle<()>>,
+    reader: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Node {
@@ -673,6 +721,7 @@ impl Node {
                 listen_addrs,
                 ..State::default()
             }),
+            writers: Mutex::new(HashMap::new()),
             control,
             commands: tx,
             source: config.source.clone(),
@@ -680,25 +729,23 @@ impl Node {
         });
         let weak = Arc::downgrade(&inner);
         let mut incoming = futures::stream::select_all(incoming);
+        // Inbound streams are taken on a task of their own, so that the swarm's task never
+        // waits for them (libp2p-stream drops a stream that finds its queue full).
         let reader = {
             let weak = weak.clone();
-            async move {
+            tokio::spawn(async move {
                 while let Some((peer, stream)) = incoming.next().await {
                     let Some(inner) = weak.upgrade() else { return };
                     tokio::spawn(inner.read_stream(peer, stream));
                 }
-            }
+            })
         };
-        let task = tokio::spawn(async move {
-            tokio::select! {
-                () = run_swarm(swarm, rx, weak) => {}
-                () = reader => {}
-            }
-        });
+        let task = tokio::spawn(run_swarm(swarm, rx, weak));
         Ok(Node {
             inner,
             peer_id,
             task: Some(task),
+            reader,
         })
     }
 
@@ -756,12 +803,16 @@ impl Node {
     /// the last peer asked was dropped for misbehaving; [`Error::Stream`] when it could
     /// not be reached.
     pub async fn fetch_many(&self, cids: &[Cid], peers: &[PeerId]) -> Vec<Result<Bytes, Error>> {
-        let window = self.inner.config.max_wants_in_flight.max(1);
-        let mut out = Vec::with_capacity(cids.len());
-        for chunk in cids.chunks(window) {
-            out.extend(self.fetch_window(chunk, peers).await);
-        }
-        out
+        // Four windows in flight, each a quarter of the limit: as one is answered the
+        // next goes out, so the peer always has wants queued.
+        const PIPELINE: usize = 4;
+        let window = (self.inner.config.max_wants_in_flight / PIPELINE).max(1);
+        let windows: Vec<Vec<Result<Bytes, Error>>> = futures::stream::iter(cids.chunks(window))
+            .map(|chunk| self.fetch_window(chunk, peers))
+            .buffered(PIPELINE)
+            .collect()
+            .await;
+        windows.into_iter().flatten().collect()
     }
 
     async fn fetch_window(&self, cids: &[Cid], peers: &[PeerId]) -> Vec<Result<Bytes, Error>> {
@@ -799,35 +850,73 @@ impl Node {
         let mut unique: Vec<Cid> = cids.to_vec();
         unique.sort_unstable();
         unique.dedup();
-        let sends = peers.iter().map(|&peer| {
-            let batch = [Message::want_blocks(unique.iter().copied(), 1)];
-            async move {
-                if let Err(e) = self.inner.send(peer, &batch).await {
-                    let kind = match e {
-                        Error::Stream { kind, .. } => kind,
-                        _ => std::io::ErrorKind::Other,
-                    };
-                    self.inner
-                        .state()
-                        .drop_peer(peer, Failure::Stream(peer, kind));
+        for &peer in &peers {
+            self.inner
+                .enqueue(peer, Message::want_blocks(unique.iter().copied(), 1))
+                .await;
+        }
+
+        // Wait, and say the wants again now and then to the peers still asked: a peer
+        // may have dropped a message (streams refused under load, a wantlist truncated).
+        let deadline = tokio::time::Instant::now() + self.inner.config.want_timeout;
+        let mut results: Vec<Option<Result<Bytes, Error>>> =
+            (0..cids.len()).map(|_| None).collect();
+        let mut pending: Vec<(usize, oneshot::Receiver<Result<Bytes, Error>>)> =
+            receivers.into_iter().enumerate().collect();
+        loop {
+            let tick = deadline.min(tokio::time::Instant::now() + self.inner.config.rebroadcast);
+            let mut still = Vec::new();
+            for (i, mut rx) in pending {
+                match tokio::time::timeout_at(tick, &mut rx).await {
+                    Ok(Ok(r)) => {
+                        if let Some(slot) = results.get_mut(i) {
+                            *slot = Some(r);
+                        }
+                    }
+                    Ok(Err(_)) => {
+                        if let Some(slot) = results.get_mut(i) {
+                            *slot = Some(Err(Error::Stopped));
+                        }
+                    }
+                    Err(_) => still.push((i, rx)),
                 }
             }
-        });
-        futures::future::join_all(sends).await;
-
-        let deadline = tokio::time::Instant::now() + self.inner.config.want_timeout;
-        let mut out = Vec::with_capacity(cids.len());
-        let mut timed_out = Vec::new();
-        for (rx, &cid) in receivers.into_iter().zip(cids) {
-            match tokio::time::timeout_at(deadline, rx).await {
-                Ok(Ok(r)) => out.push(r),
-                Ok(Err(_)) => out.push(Err(Error::Stopped)),
-                Err(_) => {
-                    timed_out.push(cid);
-                    out.push(Err(Error::Timeout { cid }));
+            pending = still;
+            if pending.is_empty() || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            let mut again: HashMap<PeerId, Vec<Cid>> = HashMap::new();
+            {
+                let st = self.inner.state();
+                for (i, _) in &pending {
+                    let Some(&cid) = cids.get(*i) else { continue };
+                    if let Some(want) = st.wants.get(&cid) {
+                        for p in &want.peers {
+                            let list = again.entry(*p).or_default();
+                            if !list.contains(&cid) {
+                                list.push(cid);
+                            }
+                        }
+                    }
                 }
+            }
+            for (peer, list) in again {
+                self.inner
+                    .enqueue(peer, Message::want_blocks(list, 1))
+                    .await;
             }
         }
+        let mut timed_out = Vec::new();
+        let out: Vec<Result<Bytes, Error>> = results
+            .into_iter()
+            .zip(cids)
+            .map(|(r, &cid)| {
+                r.unwrap_or_else(|| {
+                    timed_out.push(cid);
+                    Err(Error::Timeout { cid })
+                })
+            })
+            .collect();
         if !timed_out.is_empty() {
             let mut cancels: HashMap<PeerId, Vec<Cid>> = HashMap::new();
             let mut st = self.inner.state();
@@ -860,6 +949,7 @@ impl Node {
 
     /// Stops the node: closes every connection and listener.
     pub async fn stop(mut self) {
+        self.reader.abort();
         let _ = self.inner.commands.send(Command::Stop);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -869,6 +959,7 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
+        self.reader.abort();
         let _ = self.inner.commands.send(Command::Stop);
     }
 }
@@ -936,6 +1027,11 @@ async fn run_swarm(
                             peer_id,
                             Failure::Stream(peer_id, std::io::ErrorKind::ConnectionAborted),
                         );
+                        inner
+                            .writers
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .remove(&peer_id);
                     }
                 }
                 SwarmEvent::NewListenAddr { address, .. } => {

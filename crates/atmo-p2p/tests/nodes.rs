@@ -186,10 +186,19 @@ async fn rogue(mode: Rogue) -> Multiaddr {
         while let Some((peer, mut stream)) = incoming.next().await {
             let mut control = control.clone();
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                stream.read_to_end(&mut buf).await.unwrap();
-                let (len, at) = read_length_prefix(&buf).unwrap().unwrap();
-                let msg = Message::decode(&buf[at..at + len as usize]).unwrap();
+                // One message (the sender keeps its stream open for more).
+                let mut prefix = Vec::new();
+                let (len, _) = loop {
+                    let mut b = [0u8; 1];
+                    stream.read_exact(&mut b).await.unwrap();
+                    prefix.push(b[0]);
+                    if let Some(l) = read_length_prefix(&prefix).unwrap() {
+                        break l;
+                    }
+                };
+                let mut body = vec![0u8; len as usize];
+                stream.read_exact(&mut body).await.unwrap();
+                let msg = Message::decode(&body).unwrap();
                 let Some(wl) = msg.wantlist else { return };
                 let mut answer = Message::default();
                 for e in wl.entries.iter().filter(|e| !e.cancel) {
