@@ -111,6 +111,71 @@ mod tests {
         }
     }
 
+    /// The test vectors of the libp2p peer-id specification ("Test vectors": the public
+    /// key protobuf of each private key), for both key kinds atproto uses.
+    #[test]
+    fn the_peer_id_specification_vectors() {
+        let cases = [
+            (
+                Curve::K256,
+                "53DADF1D5A164D6B4ACDB15E24AA4C5B1D3461BDBD42ABEDB0A4404D56CED8FB",
+                "08021221037777e994e452c21604f91de093ce415f5432f701dd8cd1a7a6fea0e630bfca99",
+            ),
+            (
+                // The scalar inside the vector's DER private key (after 02 01 01 04 20).
+                Curve::P256,
+                "3E5B1FE9712E6C314942A750BD67485DE3C1EFE85B1BFB520AE8F9AE3DFA4A4C",
+                "0803125b3059301306072a8648ce3d020106082a8648ce3d03010703420004de3d300fa36ae0e8f5d530899d83abab44abf3161f162a4bc901d8e6ecda020e8b6d5f8da30525e71d6851510c098e5c47c646a597fb4dcec034e9f77c409e62",
+            ),
+        ];
+        for (curve, private, public_pb) in cases {
+            let key = Keypair::from_private_key_hex(curve, &private.to_lowercase()).unwrap();
+            let public = libp2p_public_key(&key.public_key()).unwrap();
+            assert_eq!(public.encode_protobuf(), hex(public_pb), "{curve}");
+            // The PeerID: identity multihash up to 42 bytes, SHA-256 above.
+            let pb = hex(public_pb);
+            let want = if pb.len() <= 42 {
+                [vec![0x00, pb.len() as u8], pb].concat()
+            } else {
+                [vec![0x12, 0x20], atmo_crypto::sha256(&pb).to_vec()].concat()
+            };
+            let peer = peer_id_for_key(&key.public_key()).unwrap();
+            assert_eq!(peer.to_bytes(), want, "{curve}");
+            // The node keyed by that private key answers as the same PeerID.
+            assert_eq!(libp2p_keypair(&key).unwrap().public().to_peer_id(), peer);
+        }
+    }
+
+    #[test]
+    fn a_peer_belongs_to_a_did_only_with_its_signing_key() {
+        let key = Keypair::generate(Curve::K256).unwrap();
+        let doc = format!(
+            r##"{{"id": "did:plc:abcdefghijklmnopqrstuvwx",
+                "verificationMethod": [{{"id": "did:plc:abcdefghijklmnopqrstuvwx#atproto",
+                    "type": "Multikey", "controller": "did:plc:abcdefghijklmnopqrstuvwx",
+                    "publicKeyMultibase": "{}"}}]}}"##,
+            key.public_key().to_multikey()
+        );
+        let doc = DidDocument::from_json(doc.as_bytes()).unwrap();
+        let own = peer_id_for_did(&doc).unwrap();
+        assert!(peer_belongs_to_did(&own, &doc));
+        assert!(peer_belongs_to_did(
+            &libp2p_keypair(&key).unwrap().public().to_peer_id(),
+            &doc
+        ));
+        let other = Keypair::generate(Curve::K256).unwrap().public_key();
+        assert!(!peer_belongs_to_did(
+            &peer_id_for_key(&other).unwrap(),
+            &doc
+        ));
+        assert!(!peer_belongs_to_did(&PeerId::random(), &doc));
+        // No #atproto key: nobody belongs.
+        let bare =
+            DidDocument::from_json(br#"{"id": "did:plc:abcdefghijklmnopqrstuvwx"}"#).unwrap();
+        assert!(peer_id_for_did(&bare).is_err());
+        assert!(!peer_belongs_to_did(&own, &bare));
+    }
+
     #[test]
     fn secp256k1_peer_ids_inline_the_key_and_p256_ones_hash_it() {
         let k = Keypair::generate(Curve::K256).unwrap().public_key();
