@@ -241,6 +241,27 @@ fn mirror_from_a_peer_alone_from_the_pds_alone_incrementally_and_with_the_pds_st
     let new_head = m["commit"].as_str().unwrap().to_owned();
     assert_ne!(new_head, head);
 
+    // 3b. Peer first, PDS for the rest: the peer (still serving the first export) has the
+    //     unchanged blocks, the PDS sends only the new ones.
+    let mixed = dir.join("mixed.car");
+    let m = json(
+        &[
+            &["p2p", "mirror", &did, "--peer", &addrs[0], "--json", "-o"][..],
+            &[mixed.to_str().unwrap()][..],
+            &net_args[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(m["commit"].as_str().unwrap(), new_head);
+    assert_eq!(m["from_local"], 0, "{m}");
+    assert_eq!(m["from_pds"].as_u64().unwrap() as usize, fresh, "{m}");
+    assert_eq!(
+        m["from_peers"].as_u64().unwrap() as usize,
+        new_blocks.len() - fresh,
+        "{m}"
+    );
+    assert_eq!(contents(&mixed, &did, &key).0, new_records);
+
     // 4. The PDS and the PLC stopped: with the head and the key known, the peer alone
     //    (serving the new mirror) is enough.
     let (_server2, _, addrs2) = serve(&from_peer);
