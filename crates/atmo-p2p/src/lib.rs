@@ -41,6 +41,8 @@
 //! Where peers are found: the addresses given. atproto DID documents define services
 //! such as `#atproto_pds` (type `AtprotoPersonalDataServer`); no service type for a libp2p
 //! peer is defined by the specifications, so this crate reads none and invents none.
+// The front page names the node's items, which exist only with the `node` feature.
+#![cfg_attr(not(feature = "node"), allow(rustdoc::broken_intra_doc_links))]
 #![cfg_attr(
     not(test),
     deny(
