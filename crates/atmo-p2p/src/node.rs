@@ -178,6 +178,9 @@ fn fail(cid: Cid, f: Option<Failure>) -> Error {
     }
 }
 
+/// How many misbehaving peers are kept in the log.
+const MISBEHAVIOUR_LOG: usize = 1024;
+
 /// How many recently met or abandoned wants are remembered, so that a late answer to
 /// them is not taken for an unasked block.
 const RECENT: usize = 8192;
@@ -188,7 +191,8 @@ struct State {
     recent: VecDeque<(Cid, PeerId)>,
     recent_set: HashSet<(Cid, PeerId)>,
     banned: HashSet<PeerId>,
-    misbehaviour: Vec<Misbehaviour>,
+    /// The last [`MISBEHAVIOUR_LOG`] peers caught.
+    misbehaviour: VecDeque<Misbehaviour>,
     stats: NodeStats,
     listen_addrs: Vec<Multiaddr>,
 }
@@ -249,7 +253,10 @@ impl Inner {
         {
             let mut st = self.state();
             if st.banned.insert(peer) {
-                st.misbehaviour.push(Misbehaviour { peer, kind });
+                if st.misbehaviour.len() >= MISBEHAVIOUR_LOG {
+                    st.misbehaviour.pop_front();
+                }
+                st.misbehaviour.push_back(Misbehaviour { peer, kind });
             }
             st.drop_peer(peer, Failure::Misbehaved(peer, kind));
         }
@@ -715,6 +722,29 @@ impl Node {
             }
         }
 
+        // A wildcard address (0.0.0.0, ::) is reported once per interface: give the
+        // others a moment to arrive, so that the addresses printed are all of them.
+        let wildcard = config.listen.iter().any(|a| {
+            a.iter().any(|p| match p {
+                Protocol::Ip4(ip) => ip.is_unspecified(),
+                Protocol::Ip6(ip) => ip.is_unspecified(),
+                _ => false,
+            })
+        });
+        if wildcard {
+            let more = async {
+                loop {
+                    if let SwarmEvent::NewListenAddr { address, .. } =
+                        swarm.select_next_some().await
+                        && !listen_addrs.contains(&address)
+                    {
+                        listen_addrs.push(address);
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_millis(200), more).await;
+        }
+
         let (tx, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
@@ -937,9 +967,9 @@ impl Node {
         out
     }
 
-    /// The peers caught misbehaving so far (each dropped and banned).
+    /// The peers caught misbehaving (each dropped and banned), the last 1,024.
     pub fn misbehaviour(&self) -> Vec<Misbehaviour> {
-        self.inner.state().misbehaviour.clone()
+        self.inner.state().misbehaviour.iter().copied().collect()
     }
 
     /// Traffic counters.
