@@ -2,7 +2,9 @@
 //! publishes a `com.atproto.lexicon.schema` record, a loopback DNS server run by the test
 //! answers `_lexicon.<authority>` TXT `did=<that DID>`, and `atmo lex resolve` finds the
 //! document through DNS -> DID (the refnet PLC) -> PDS -> getRecord, caches it with the
-//! record's CID, and finds it in the cache next time without asking DNS.
+//! record's CID, and finds it in the cache next time without asking DNS. `atmo lex pull`
+//! writes such lexicons into a directory pinned by a `lexicons.lock`, and `--locked`
+//! refuses a record that changed since.
 //!
 //! `ATMO_REFNET=0` skips them (loudly). The binary is built once per run
 //! (`cargo build -p atmo-cli`) into this target directory; `ATMO_BIN=<path>` uses another.
@@ -348,4 +350,183 @@ async fn network_failures_exit_1_and_cache_nothing() {
 
     assert_eq!(std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0), 0);
     let _ = std::fs::remove_dir_all(&cache);
+}
+
+// ---------------------------------------------------------------------------------------
+// `atmo lex pull` and the lockfile.
+
+/// `atmo lex pull ARGS` run in `cwd` (so the default `lexicons/` and `lexicons.lock` are
+/// there), with DNS at `dns` and the refnet's PLC.
+fn pull(net: &RefNet, cwd: &Path, dns: SocketAddr, args: &[&str]) -> Output {
+    Command::new(atmo_bin())
+        .current_dir(cwd)
+        .args(["lex", "pull"])
+        .args(args)
+        .args(["--dns-server", &dns.to_string(), "--plc", &net.plc])
+        .arg("--allow-private-network")
+        .env_remove("ATMO_SESSION_FILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+fn stdout_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The record as JSON without its `$type`: what a pulled document file holds.
+fn doc_of(record: &atmo_data::Value) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&atmo_data::json::to_string(record)).unwrap();
+    v.as_object_mut().unwrap().remove("$type");
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_pins_lexicons_and_locked_refuses_a_changed_record() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let nsid = "com.example.lockt.status";
+    let (client, did) = account(net).await;
+    let v1 = schema_record(nsid);
+    let put1 = put_schema(&client, nsid, &v1).await;
+    let dns = TestDns::start(HashMap::from([(
+        "_lexicon.lockt.example.com".to_owned(),
+        vec![format!("did={did}")],
+    )]));
+    let work = temp_dir("pull");
+    let doc_path = work.join("lexicons/com/example/lockt/status.json");
+    let lock_path = work.join("lexicons.lock");
+    let uri = format!("at://{did}/{SCHEMA}/{nsid}");
+
+    // 1. A plain pull writes the document at its upstream path and the lock.
+    let text = stdout_ok(&pull(net, &work, dns.addr, &[nsid]));
+    assert!(
+        text.contains(&format!(
+            "{nsid}: {uri} (cid {}) -> lexicons/com/example/lockt/status.json, added",
+            put1.cid
+        )),
+        "{text}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&doc_path).unwrap()).unwrap();
+    assert_eq!(doc, doc_of(&v1));
+    let lock_v1 = std::fs::read_to_string(&lock_path).unwrap();
+    let locked = atmo_lexicon::Lockfile::read(&lock_path).unwrap();
+    assert_eq!(locked.len(), 1);
+    let entry = locked.get(nsid).unwrap();
+    assert_eq!(entry.did.as_str(), did);
+    assert_eq!(entry.cid.to_string(), put1.cid.as_str());
+    assert_eq!(entry.uri(nsid), uri);
+    assert!(
+        lock_v1.contains(&format!("\"cid\": \"{}\"", put1.cid)),
+        "{lock_v1}"
+    );
+    // The locked set is what codegen reads: the one document, checked against its CID.
+    let cat = locked.catalog(&work.join("lexicons")).unwrap();
+    assert_eq!(cat.docs().len(), 1);
+    assert_eq!(cat.docs()[0].id.as_str(), nsid);
+
+    // 2. --locked with nothing changed: succeeds, lock untouched, and the locked
+    // document is written exactly (here: again, after it was deleted).
+    let doc_v1 = std::fs::read(&doc_path).unwrap();
+    std::fs::remove_file(&doc_path).unwrap();
+    let text = stdout_ok(&pull(net, &work, dns.addr, &["--locked"]));
+    assert!(text.contains("unchanged"), "{text}");
+    assert_eq!(std::fs::read(&doc_path).unwrap(), doc_v1);
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock_v1);
+    // Offline, the directory is checked against the lock.
+    let text = stdout_ok(&pull(net, &work, dns.addr, &["--locked", "--offline"]));
+    assert!(
+        text.contains(&format!("{nsid}: cid {} matches", put1.cid)),
+        "{text}"
+    );
+
+    // 3. The record is updated (a new CID): --locked fails, naming the NSID and both
+    // CIDs, and writes nothing.
+    let mut v2 = schema_record(nsid);
+    if let atmo_data::Value::Map(m) = &mut v2 {
+        m.insert("description", atmo_data::Value::from("Version two."));
+    }
+    let put2 = put_schema(&client, nsid, &v2).await;
+    assert_ne!(put1.cid, put2.cid);
+    let out = pull(net, &work, dns.addr, &["--locked"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{nsid}: {uri} has CID {}, but the lock pins CID {}",
+            put2.cid, put1.cid
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&doc_path).unwrap(), doc_v1);
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock_v1);
+    // An NSID the lock does not name is refused by --locked too.
+    let out = pull(
+        net,
+        &work,
+        dns.addr,
+        &["--locked", "com.example.lockt.other"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("com.example.lockt.other is not in lexicons.lock"),
+        "{err}"
+    );
+
+    // 4. A plain pull (no NSIDs: every locked one) takes the new record and updates the
+    // lock; --locked then passes again.
+    let text = stdout_ok(&pull(net, &work, dns.addr, &[]));
+    assert!(
+        text.contains(&format!(
+            "(cid {}) -> lexicons/com/example/lockt/status.json, updated from {}",
+            put2.cid, put1.cid
+        )),
+        "{text}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&doc_path).unwrap()).unwrap();
+    assert_eq!(doc, doc_of(&v2));
+    assert_eq!(doc["description"], "Version two.");
+    let lock_v2 = std::fs::read_to_string(&lock_path).unwrap();
+    assert_eq!(
+        lock_v2,
+        lock_v1.replace(put1.cid.as_str(), put2.cid.as_str())
+    );
+    stdout_ok(&pull(net, &work, dns.addr, &["--locked"]));
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock_v2);
+
+    // 5. A document edited by hand fails the offline check, naming both CIDs.
+    let mut edited = doc.clone();
+    edited["description"] = "Edited by hand.".into();
+    std::fs::write(&doc_path, serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+    let out = pull(net, &work, dns.addr, &["--locked", "--offline"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let edited_cid = atmo_lexicon::lock::record_cid(&edited).unwrap();
+    assert!(
+        err.contains(&format!(
+            "{nsid}: lexicons/com/example/lockt/status.json has CID {edited_cid}, but the lock pins CID {}",
+            put2.cid
+        )),
+        "{err}"
+    );
+
+    // 6. Usage errors exit 2.
+    let out = pull(net, &work, dns.addr, &["--offline"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = pull(net, &work, dns.addr, &["not an nsid"]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&work).unwrap();
 }

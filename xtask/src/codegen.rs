@@ -1,11 +1,16 @@
-//! `cargo xtask codegen [--check] [--lexicons DIR --out DIR]`: generate Rust from lexicons.
+//! `cargo xtask codegen [--check] [--lexicons DIR [--lock FILE] --out DIR]`: generate Rust
+//! from lexicons.
 //!
 //! Without flags it regenerates `crates/atmo-api/src/generated/` from `lexicons/` and the
 //! namespace features between the `# @generated begin`/`end` markers of
 //! `crates/atmo-api/Cargo.toml`. With `--check` it writes nothing: it regenerates into a
 //! temporary directory, compares, lists changed, new and stale files, and fails on any
 //! drift. With `--lexicons DIR --out DIR` it generates a user's own lexicon directory
-//! into `DIR` (references to other lexicons become `atmo_api::...` paths).
+//! into `DIR` (references to other lexicons become `atmo_api::...` paths). With
+//! `--lock FILE` (a `lexicons.lock` written by `atmo lex pull`) it generates exactly the
+//! locked documents of the lexicon directory, each file checked against its pinned record
+//! CID first (any other file there is ignored); codegen itself never uses the network, so
+//! `atmo lex pull --locked` is what checks the lock against the network before it.
 //!
 //! Output is formatted with `rustfmt --edition 2024` and the workspace `rustfmt.toml`,
 //! so `cargo fmt -p atmo-api` leaves it unchanged.
@@ -26,6 +31,7 @@ const END: &str = "# @generated end";
 struct Args {
     check: bool,
     lexicons: Option<PathBuf>,
+    lock: Option<PathBuf>,
     out: Option<PathBuf>,
 }
 
@@ -33,6 +39,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
         check: false,
         lexicons: None,
+        lock: None,
         out: None,
     };
     let mut it = args.iter();
@@ -43,11 +50,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 a.lexicons = Some(it.next().ok_or("--lexicons needs a directory")?.into());
             }
             "--out" => a.out = Some(it.next().ok_or("--out needs a directory")?.into()),
+            "--lock" => a.lock = Some(it.next().ok_or("--lock needs a file")?.into()),
             other => return Err(format!("codegen: unknown argument {other:?}")),
         }
     }
     if a.lexicons.is_some() != a.out.is_some() {
         return Err("codegen: give --lexicons and --out together".into());
+    }
+    if a.lock.is_some() && a.lexicons.is_none() {
+        return Err("codegen: --lock goes with --lexicons DIR --out DIR".into());
     }
     Ok(a)
 }
@@ -55,7 +66,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let a = parse_args(args)?;
     match (a.lexicons, a.out) {
-        (Some(lex), Some(out)) => run_user(&lex, &out, a.check),
+        (Some(lex), Some(out)) => run_user(&lex, a.lock.as_deref(), &out, a.check),
         _ => run_atmo_api(a.check),
     }
 }
@@ -84,10 +95,27 @@ pub(crate) fn run_atmo_api(check: bool) -> Result<(), String> {
 
 /// Generates a user's lexicon directory. The vendored lexicons are loaded too, so that
 /// references to them resolve (to `atmo_api::...` paths); only the user's documents are
-/// generated.
-fn run_user(lexicons: &Path, out: &Path, check: bool) -> Result<(), String> {
-    let mut mine = Catalog::new();
-    mine.load_dir(lexicons).map_err(|e| e.to_string())?;
+/// generated. With a lockfile, the user's documents are exactly the locked ones, each
+/// checked against its CID.
+fn run_user(lexicons: &Path, lock: Option<&Path>, out: &Path, check: bool) -> Result<(), String> {
+    let mine = match lock {
+        Some(lock) => {
+            let locked = atmo_lexicon::Lockfile::read(lock).map_err(|e| e.to_string())?;
+            let mine = locked.catalog(lexicons).map_err(|e| e.to_string())?;
+            println!(
+                "codegen: {} locked lexicon(s) from {}, as pinned by {}",
+                mine.len(),
+                lexicons.display(),
+                lock.display()
+            );
+            mine
+        }
+        None => {
+            let mut mine = Catalog::new();
+            mine.load_dir(lexicons).map_err(|e| e.to_string())?;
+            mine
+        }
+    };
     let mut cat = Catalog::new();
     cat.load_dir(&project_root().join("lexicons"))
         .map_err(|e| e.to_string())?;
@@ -259,6 +287,48 @@ mod tests {
         if let Err(e) = super::run_atmo_api(true) {
             panic!("{e}");
         }
+    }
+
+    /// `--lexicons DIR --lock FILE --out DIR` generates the locked documents, and refuses
+    /// a document edited after it was locked.
+    #[test]
+    fn user_codegen_from_a_locked_set() {
+        use atmo_lexicon::{LockEntry, Lockfile, lock};
+        let tmp = std::env::temp_dir().join(format!("atmo-xtask-lock-{}", std::process::id()));
+        let (lex, out) = (tmp.join("lexicons"), tmp.join("out"));
+        let record = |description: &str| {
+            serde_json::json!({"$type": "com.atproto.lexicon.schema", "lexicon": 1,
+                "id": "com.example.locked.status", "description": description,
+                "defs": {"main": {"type": "record", "key": "tid", "record": {"type": "object",
+                    "required": ["status"],
+                    "properties": {"status": {"type": "string", "maxLength": 32}}}}}})
+        };
+        let nsid = atmo_syntax::Nsid::new("com.example.locked.status").unwrap();
+        lock::write_doc(&lex, &nsid, &record("v1")).unwrap();
+        // Not locked, so not generated (and not even read).
+        std::fs::write(lex.join("unlocked.json"), "{}").unwrap();
+        let mut locked = Lockfile::new();
+        let did = atmo_syntax::Did::new("did:plc:ewvi7nxzyoun6zhxrhs64oiz").unwrap();
+        locked.insert(
+            nsid.clone(),
+            LockEntry::new(did, lock::record_cid(&record("v1")).unwrap()),
+        );
+        let lock_path = tmp.join("lexicons.lock");
+        locked.write(&lock_path).unwrap();
+
+        super::run_user(&lex, Some(&lock_path), &out, false).unwrap();
+        let generated = out.join("com_example/locked/status.rs");
+        let text = std::fs::read_to_string(&generated).unwrap();
+        assert!(text.contains("pub struct Record"), "{text}");
+        super::run_user(&lex, Some(&lock_path), &out, true).unwrap();
+
+        lock::write_doc(&lex, &nsid, &record("v2")).unwrap();
+        let e = super::run_user(&lex, Some(&lock_path), &out, true).unwrap_err();
+        assert!(
+            e.contains("com.example.locked.status:") && e.contains("but the lock pins CID"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Project chores for atmo, run as `cargo xtask <task>`.
 //!
 //! - `cargo xtask codegen [--check]`: generate `crates/atmo-api` from `lexicons/` (or,
-//!   with `--lexicons DIR --out DIR`, a directory of your own lexicons).
+//!   with `--lexicons DIR [--lock FILE] --out DIR`, a directory of your own lexicons, or
+//!   exactly its documents pinned by a `lexicons.lock`).
 //! - `cargo xtask deps`: fail on any dependency edge the layering in DESIGN.md forbids.
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: seed and run the fuzz targets.
 //! - `cargo xtask fuzz-seed`: only write the seed corpora from the interop vectors.
@@ -22,8 +23,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   codegen [--check]             generate crates/atmo-api from lexicons/ (--check: fail on drift)
-  codegen --lexicons DIR --out DIR [--check]
-                                generate Rust for your own lexicons into DIR
+  codegen --lexicons DIR [--lock FILE] --out DIR [--check]
+                                generate Rust for your own lexicons into DIR (with --lock:
+                                exactly the locked ones, each checked against its CID)
   deps                          check the crate layering (DESIGN.md) and banned dependencies
   fuzz [--seconds N] [TARGET..] seed then run every fuzz target (or the named ones) N seconds each
   fuzz-seed                     write fuzz/corpus/<target>/ seeds from the interop vectors

@@ -332,6 +332,12 @@ fn collect_json(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> 
 
 /// Reads and parses one lexicon file (bounded by [`MAX_FILE_SIZE`]).
 pub(crate) fn read_doc(path: &Path) -> Result<LexiconDoc, Error> {
+    let text = read_text(path)?;
+    doc_in_file(path, &text)
+}
+
+/// A file's text, refusing one larger than [`MAX_FILE_SIZE`].
+pub(crate) fn read_text(path: &Path) -> Result<String, Error> {
     let f = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
     let mut text = String::new();
     f.take(MAX_FILE_SIZE + 1)
@@ -340,7 +346,12 @@ pub(crate) fn read_doc(path: &Path) -> Result<LexiconDoc, Error> {
     if text.len() as u64 > MAX_FILE_SIZE {
         return Err(io_err(path, format!("larger than {MAX_FILE_SIZE} bytes")));
     }
-    LexiconDoc::from_json(&text).map_err(|e| match e {
+    Ok(text)
+}
+
+/// Parses the lexicon document read from `path`, naming the file in errors.
+pub(crate) fn doc_in_file(path: &Path, text: &str) -> Result<LexiconDoc, Error> {
+    LexiconDoc::from_json(text).map_err(|e| match e {
         Error::Json(m) => Error::Json(format!("{}: {m}", path.display())),
         Error::Doc(mut d) => {
             d.reason = format!("{} ({})", d.reason, path.display());

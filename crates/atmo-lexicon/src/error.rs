@@ -64,6 +64,26 @@ pub enum Error {
         /// What went wrong, and where.
         reason: String,
     },
+    /// A lockfile is malformed (see [`crate::lock`] for the format).
+    #[error("invalid lockfile at {path}: {reason}")]
+    Lock {
+        /// Where: the file (when read from one) and a JSON path into it.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A lexicon differs from what the lockfile pins: its record CID is another.
+    #[error("{nsid}: {origin} has CID {found}, but the lock pins CID {locked}")]
+    Locked {
+        /// The NSID.
+        nsid: String,
+        /// What was checked: a file, or a record's `at://` URI.
+        origin: String,
+        /// The CID in the lockfile.
+        locked: String,
+        /// The CID found.
+        found: String,
+    },
     /// The bundled lexicon set was asked for but the `bundled` feature is off.
     #[error("the bundled lexicons are not compiled in (enable the `bundled` feature)")]
     BundledUnavailable,

@@ -27,6 +27,9 @@
 //!   directory, then the network through a caller-supplied [`LexiconFetcher`] (the pure
 //!   parts are here: [`dns_name`], [`parse_dns_txt`], [`check_schema_record`],
 //!   [`write_cache`]).
+//! - [`Lockfile`] pins NSIDs to the CIDs of the schema records they were pulled from
+//!   (`lexicons.lock`, see [`lock`]), and reads exactly the locked documents of a
+//!   directory, each checked against its CID ([`Lockfile::catalog`]).
 //!
 //! The [`model`] is what a code generator walks: [`Def`] and [`Schema`] are enums with one
 //! variant per lexicon type, and every reference is already absolute ([`RefTarget`] ->
@@ -63,6 +66,7 @@ mod catalog;
 #[cfg(feature = "codegen")]
 pub mod codegen;
 mod error;
+pub mod lock;
 pub mod model;
 mod parse;
 mod path;
@@ -71,6 +75,7 @@ mod validate;
 
 pub use catalog::{Catalog, MAX_DIR_DEPTH, MAX_FILE_SIZE, MAX_FILES, def_refs, schema_refs};
 pub use error::{DocError, Error, ValidationError, Violation};
+pub use lock::{LockEntry, Lockfile};
 pub use model::{Def, DefId, LexiconDoc, RefError, RefTarget, Schema};
 pub use parse::MAX_ENTRIES;
 pub use resolve::{

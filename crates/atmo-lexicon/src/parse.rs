@@ -198,13 +198,19 @@ fn min_max(o: &Obj<'_>, min: Option<u64>, max: Option<u64>, what: &str) -> R<()>
 
 /// Parses a lexicon document from JSON text and checks it.
 pub(crate) fn doc_from_str(s: &str) -> Result<LexiconDoc, Error> {
+    let v = json_unique_keys(s)?;
+    Ok(doc_from_value(&v)?)
+}
+
+/// Parses JSON text, refusing an object with a repeated key (naming its path).
+pub(crate) fn json_unique_keys(s: &str) -> Result<Value, Error> {
     let v: Value = serde_json::from_str(s).map_err(|e| Error::Json(e.to_string()))?;
     // serde_json keeps the last of repeated keys; a document with repeated keys means
     // two things at once, so it is refused (the data model forbids them too).
     let mut de = serde_json::Deserializer::from_str(s);
     serde::de::DeserializeSeed::deserialize(UniqueKeys("$".to_owned()), &mut de)
         .map_err(|e| Error::Json(e.to_string()))?;
-    Ok(doc_from_value(&v)?)
+    Ok(v)
 }
 
 /// Walks JSON and fails on the first object with a repeated key, naming its path.

@@ -103,13 +103,13 @@ impl Provenance {
 
     /// The schema record's `at://` URI for `nsid`.
     pub fn uri(&self, nsid: &Nsid) -> String {
-        schema_uri(&self.did, nsid)
+        schema_uri(&self.did, nsid.as_str())
     }
 }
 
 /// `at://<did>/com.atproto.lexicon.schema/<nsid>`.
-fn schema_uri(did: &str, nsid: &Nsid) -> String {
-    format!("at://{did}/{SCHEMA_COLLECTION}/{}", nsid.as_str())
+pub(crate) fn schema_uri(did: &str, nsid: &str) -> String {
+    format!("at://{did}/{SCHEMA_COLLECTION}/{nsid}")
 }
 
 /// What a [`LexiconFetcher`] found: the repository's DID, the record's CID, and the
@@ -299,7 +299,7 @@ fn sidecar_path(dir: &Path, nsid: &Nsid) -> PathBuf {
     dir.join(format!("{}.meta", nsid.as_str()))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
@@ -310,7 +310,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
-fn io_err(path: &Path, e: impl fmt::Display) -> Error {
+pub(crate) fn io_err(path: &Path, e: impl fmt::Display) -> Error {
     Error::Io {
         path: path.display().to_string(),
         msg: e.to_string(),
@@ -444,7 +444,7 @@ impl Resolver {
             });
         };
         let fetched = fetcher.fetch(&id)?;
-        let uri = schema_uri(fetched.did.as_str(), &id);
+        let uri = schema_uri(fetched.did.as_str(), id.as_str());
         let doc = check_schema_record(&id, &fetched.record, &uri)?;
         let provenance = Provenance::new(
             fetched.did.as_str(),

@@ -1,5 +1,5 @@
 //! `atmo lex`: check lexicon documents, validate records against lexicons, and resolve
-//! lexicons (locally, then from the network).
+//! lexicons (locally, then from the network), and pull them into a locked directory.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use crate::io::{println, read_input};
 /// Arguments of `atmo lex`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  atmo lex check lexicons/app/bsky/feed/post.json\n  atmo lex validate --nsid app.bsky.feed.post post.json\n  echo '{\"$type\":\"com.example.status\",\"status\":\"👍\"}' | atmo lex validate --nsid com.example.status --lexicons ./lexicons -\n  atmo lex resolve app.bsky.feed.like --json\n\nExit codes: 0 valid, 1 invalid (the reason, with the path of the first bad field, on stderr), 2 usage error."
+    after_help = "Examples:\n  atmo lex check lexicons/app/bsky/feed/post.json\n  atmo lex validate --nsid app.bsky.feed.post post.json\n  echo '{\"$type\":\"com.example.status\",\"status\":\"👍\"}' | atmo lex validate --nsid com.example.status --lexicons ./lexicons -\n  atmo lex resolve app.bsky.feed.like --json\n  atmo lex pull com.example.status.post && atmo lex pull --locked\n\nExit codes: 0 valid, 1 invalid (the reason, with the path of the first bad field, on stderr), 2 usage error."
 )]
 pub(crate) struct LexArgs {
     #[command(subcommand)]
@@ -103,6 +103,44 @@ enum LexCommand {
         #[command(flatten)]
         net: GlobalArgs,
     },
+    /// Pull lexicons from the network into a directory (at their upstream paths,
+    /// com/example/status.json) and pin each in a lockfile to the DID, URI and CID of
+    /// its com.atproto.lexicon.schema record. Without NSIDs, pulls every locked one.
+    ///
+    /// A plain pull updates the lock entries of what it pulled. --locked fails (exit 1,
+    /// nothing written) when the lock would change: an NSID not in it, or one that now
+    /// resolves to another record (the NSID, the locked and the resolved CID are
+    /// named); otherwise it writes exactly the locked documents. --locked --offline
+    /// checks the directory against the lock without the network, e.g. before
+    /// `cargo xtask codegen --lexicons DIR --lock FILE --out DIR`.
+    #[command(
+        after_help = "Examples:\n  atmo lex pull com.example.status.post\n  atmo lex pull --locked\n  atmo lex pull --locked --offline --dir lexicons --lock lexicons.lock"
+    )]
+    Pull {
+        /// The NSIDs to pull (default: every NSID in the lockfile).
+        nsids: Vec<String>,
+        /// The lexicon directory.
+        #[arg(long, value_name = "DIR", default_value = "lexicons")]
+        dir: PathBuf,
+        /// The lockfile.
+        #[arg(long, value_name = "FILE", default_value = atmo_lexicon::lock::LOCKFILE_NAME)]
+        lock: PathBuf,
+        /// Fail when what resolves differs from the lockfile; write only the locked
+        /// documents and never the lockfile.
+        #[arg(long)]
+        locked: bool,
+        /// With --locked: check the files under --dir against the lockfile, without the
+        /// network.
+        #[arg(long, requires = "locked")]
+        offline: bool,
+        /// Ask this DNS server (IP:PORT, or IP for port 53) for the `_lexicon` TXT records
+        /// instead of the system's resolvers; may be repeated.
+        #[arg(long, value_name = "ADDR", value_parser = crate::lexnet::parse_dns_server)]
+        dns_server: Vec<SocketAddr>,
+        /// Network options.
+        #[command(flatten)]
+        net: GlobalArgs,
+    },
 }
 
 /// The rules of `atmo lex lint`, for its help.
@@ -146,6 +184,26 @@ pub(crate) fn run(args: LexArgs) -> Result<(), CliError> {
                 cache_dir.or_else(default_cache_dir),
                 network,
             )
+        }
+        LexCommand::Pull {
+            nsids,
+            dir,
+            lock,
+            locked,
+            offline,
+            dns_server,
+            net,
+        } => {
+            let fetcher =
+                crate::lexnet::NetFetcher::new(net, (!dns_server.is_empty()).then_some(dns_server));
+            let p = super::lex_pull::Pull {
+                nsids,
+                dir,
+                lock,
+                locked,
+                offline,
+            };
+            super::lex_pull::pull(&p, fetcher)
         }
     }
 }

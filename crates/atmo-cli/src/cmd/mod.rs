@@ -12,6 +12,7 @@ pub(crate) mod labels;
 pub(crate) mod lex;
 pub(crate) mod lex_breaking;
 pub(crate) mod lex_lint;
+pub(crate) mod lex_pull;
 pub(crate) mod oauth;
 pub(crate) mod p2p;
 pub(crate) mod plc;
