@@ -28,6 +28,11 @@ enum Seeds {
     JsonField(&'static [&'static str], &'static str),
     /// Every file with this extension in this directory (relative to the project root).
     Files(&'static str, &'static str),
+    /// Every file with this extension in this directory, once after each prefix (for
+    /// targets whose first bytes choose a mode or parameters).
+    PrefixedFiles(&'static str, &'static str, &'static [&'static [u8]]),
+    /// These inputs, as written here.
+    Literal(&'static [&'static [u8]]),
     /// No seeds: libFuzzer starts from nothing.
     None,
 }
@@ -68,6 +73,36 @@ fn seeds_for(target: &str) -> Seeds {
             "data",
         ),
         "repo_car" => Seeds::Files("crates/atmo-repo/tests/fixtures", "car"),
+        // Shape, limit, chunk size: default limits in 64-byte reads; small blocks and
+        // 7-byte reads with pauses; hashes trusted in 997-byte reads.
+        "repo_car_async" => Seeds::PrefixedFiles(
+            "crates/atmo-repo/tests/fixtures",
+            "car",
+            &[&[0, 0, 64], &[0x82, 40, 7], &[0x41, 0, 1]],
+        ),
+        // Raw mode: nearly all of a CAR, then operations from its last bytes.
+        "repo_verify_commit" => {
+            Seeds::PrefixedFiles("crates/atmo-repo/tests/fixtures", "car", &[&[1, 250]])
+        }
+        "repo_mst_diff_proof" => Seeds::Literal(&[
+            // Made: 4 keys, then edits (an update, a create, a delete).
+            &[
+                0, 4, 1, 2, 3, 0x41, 5, 6, 0x81, 8, 9, 0xc1, 11, 12, 1, 2, 7, 0x90, 1, 2, 0x41, 5,
+                0,
+            ],
+            // Raw: one empty node.
+            &[1, 0xa2, 0x61, 0x65, 0x80, 0x61, 0x6c, 0xf6],
+        ]),
+        "lexicon_dns_txt" => Seeds::Literal(&[
+            b"com.example.status.post\ndid=did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+            b"app.bsky.feed.post\nv=spf1 -all\n did=did:web:example.com \ndid=did:web:example.com",
+            b"alice.example.com\ndid=did:plc:aaaa\ndid=did:plc:bbbb",
+            b"com.example.x\ndid=not-a-did",
+        ]),
+        "xrpc_rate_limit" => Seeds::Literal(&[
+            b"\0\0\0\0\0\0\0\0\x003000\n\x012999\n\x021700000300\n\x033000;w=300",
+            b"\0\0\0\0\0\0\0\0\x00 10 \n\x01 0\n\x0360;w=60;comment=\"x\"\n\xf4x-other:1",
+        ]),
         "p2p_bitswap_message" => Seeds::Files("crates/atmo-p2p/tests/fixtures/bitswap", "bin"),
         "identity_did_doc" | "identity_plc_audit_log" => {
             Seeds::Files("crates/atmo-identity/tests/fixtures", "json")
@@ -176,6 +211,17 @@ fn seed(target: &str) -> Result<usize, String> {
                 }
             }
         }
+        Seeds::PrefixedFiles(dir, ext, prefixes) => {
+            for path in read_dir(&project_root().join(dir))? {
+                if path.extension().is_some_and(|e| e == ext) {
+                    let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    for prefix in prefixes {
+                        inputs.push([*prefix, bytes.as_slice()].concat());
+                    }
+                }
+            }
+        }
+        Seeds::Literal(list) => inputs.extend(list.iter().map(|b| b.to_vec())),
         Seeds::None => {}
     }
     let dir = project_root().join("fuzz/corpus").join(target);
