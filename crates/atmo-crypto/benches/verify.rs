@@ -1,7 +1,7 @@
 //! Signature throughput: atmo-crypto's verify and sign against the raw RustCrypto crates it
 //! wraps, in the same run. Messages are 200 bytes, about the size of an unsigned repo commit.
 //!
-//! `cargo bench -p atmo-crypto -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p atmo-crypto [--features secp256k1] -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 
@@ -24,7 +24,12 @@ fn verify(c: &mut Criterion) {
         let public = key.public_key();
         public.verify(&MSG, &sig).expect("valid");
 
-        group.bench_function(format!("{curve}/atmo"), |b| {
+        // Names the k256 backend (`--features secp256k1` for libsecp256k1).
+        let name = match curve {
+            Curve::K256 => format!("{curve}/atmo-{}", atmo_crypto::k256_backend()),
+            Curve::P256 => format!("{curve}/atmo"),
+        };
+        group.bench_function(name, |b| {
             b.iter(|| black_box(&public).verify(black_box(&MSG), black_box(&sig)))
         });
         // The raw crate, called the way a careful user of it would: parse the compact

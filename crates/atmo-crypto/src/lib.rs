@@ -64,6 +64,8 @@ mod encoding;
 mod error;
 mod keypair;
 mod public;
+#[cfg(feature = "secp256k1")]
+mod secp;
 
 pub use crate::error::{Error, KeyError, VerifyError};
 pub use crate::keypair::Keypair;
@@ -159,6 +161,23 @@ impl FromStr for Curve {
         } else {
             Err(KeyError::UnknownCurve)
         }
+    }
+}
+
+/// Which implementation checks secp256k1 (k256) signatures in this build:
+/// `"libsecp256k1"` with the `secp256k1` feature, else `"rustcrypto"`. Both apply the
+/// same rules (64-byte compact, scalars in range, low-S unless lax) and give the same
+/// verdicts; libsecp256k1 is faster.
+///
+/// ```
+/// let backend = atmo_crypto::k256_backend();
+/// assert!(backend == "libsecp256k1" || backend == "rustcrypto");
+/// ```
+pub fn k256_backend() -> &'static str {
+    match public::Backend::DEFAULT {
+        public::Backend::RustCrypto => "rustcrypto",
+        #[cfg(feature = "secp256k1")]
+        public::Backend::Libsecp256k1 => "libsecp256k1",
     }
 }
 

@@ -255,16 +255,10 @@ impl PublicKey {
     fn verify_inner(&self, hash: &[u8; 32], sig: &[u8], strict: bool) -> Result<(), VerifyError> {
         use k256::ecdsa::signature::hazmat::PrehashVerifier;
 
-        let compact = compact_signature(sig)?;
         match self {
-            Self::K256(key) => {
-                let sig = k256::ecdsa::Signature::from_slice(compact)
-                    .map_err(|_| VerifyError::ScalarOutOfRange)?;
-                let sig = low_s(sig.s().is_high().into(), strict, sig, |s| s.normalize_s())?;
-                key.verify_prehash(hash, &sig)
-                    .map_err(|_| VerifyError::Invalid)
-            }
+            Self::K256(key) => verify_k256(Backend::DEFAULT, key, hash, sig, strict),
             Self::P256(key) => {
+                let compact = compact_signature(sig)?;
                 let sig = p256::ecdsa::Signature::from_slice(compact)
                     .map_err(|_| VerifyError::ScalarOutOfRange)?;
                 let sig = low_s(sig.s().is_high().into(), strict, sig, |s| s.normalize_s())?;
@@ -272,6 +266,51 @@ impl PublicKey {
                     .map_err(|_| VerifyError::Invalid)
             }
         }
+    }
+}
+
+/// Which implementation does the curve arithmetic of a secp256k1 check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// RustCrypto's k256.
+    #[cfg_attr(feature = "secp256k1", allow(dead_code))]
+    RustCrypto,
+    /// libsecp256k1, through the `secp256k1` crate.
+    #[cfg(feature = "secp256k1")]
+    Libsecp256k1,
+}
+
+impl Backend {
+    /// libsecp256k1 with the `secp256k1` feature, RustCrypto without.
+    #[cfg(feature = "secp256k1")]
+    pub(crate) const DEFAULT: Self = Self::Libsecp256k1;
+    /// libsecp256k1 with the `secp256k1` feature, RustCrypto without.
+    #[cfg(not(feature = "secp256k1"))]
+    pub(crate) const DEFAULT: Self = Self::RustCrypto;
+}
+
+/// A secp256k1 check with the atproto rules on either backend. The shape, the scalar
+/// range and the low-S rule are checked here, the same for both, so only the final
+/// "does it match" is the backend's.
+pub(crate) fn verify_k256(
+    backend: Backend,
+    key: &k256::ecdsa::VerifyingKey,
+    hash: &[u8; 32],
+    sig: &[u8],
+    strict: bool,
+) -> Result<(), VerifyError> {
+    let compact = compact_signature(sig)?;
+    let sig =
+        k256::ecdsa::Signature::from_slice(compact).map_err(|_| VerifyError::ScalarOutOfRange)?;
+    let sig = low_s(sig.s().is_high().into(), strict, sig, |s| s.normalize_s())?;
+    match backend {
+        Backend::RustCrypto => {
+            use k256::ecdsa::signature::hazmat::PrehashVerifier;
+            key.verify_prehash(hash, &sig)
+                .map_err(|_| VerifyError::Invalid)
+        }
+        #[cfg(feature = "secp256k1")]
+        Backend::Libsecp256k1 => crate::secp::verify_prehash(key, hash, &sig),
     }
 }
 

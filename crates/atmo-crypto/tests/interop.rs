@@ -1,6 +1,8 @@
 //! The official atproto crypto interop vectors (tests/interop/crypto), every case, failures
 //! reported by case. `fixtures/upstream-extra.json` adds the upstream cases the vendored
 //! subset leaves out (K-256 signatures, two more K-256 keys).
+//!
+//! With `--features secp256k1` the same cases judge the libsecp256k1 backend.
 
 use atmo_crypto::{Curve, Keypair, PublicKey, VerifyError};
 use base64::Engine as _;
@@ -135,6 +137,17 @@ fn signature_fixtures_upstream_extra() {
     let extra = load(EXTRA);
     let cases = extra["signatures"].as_array().expect("signatures");
     assert_eq!(run_signature_cases(cases), 3);
+}
+
+/// The K-256 cases above ran on the backend the features chose.
+#[test]
+fn k256_backend_follows_the_feature() {
+    let want = if cfg!(feature = "secp256k1") {
+        "libsecp256k1"
+    } else {
+        "rustcrypto"
+    };
+    assert_eq!(atmo_crypto::k256_backend(), want);
 }
 
 fn check_key_pair(curve: Curve, private: &[u8], did: &str) -> Result<(), String> {
