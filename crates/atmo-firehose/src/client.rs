@@ -112,6 +112,11 @@ pub struct Config {
     pub cursor_store: Option<Arc<dyn CursorStore>>,
     /// Events between two cursor saves. Default 100.
     pub save_every: u64,
+    /// Threads that decode records and verify commits. Default 1: the reading task does
+    /// it. With more, repositories are spread over that many threads by DID (each
+    /// repository's events checked in order on one), and items are still handed out in
+    /// the order the frames came ([`verify_pool`](crate::verify_pool)).
+    pub workers: usize,
 }
 
 impl Config {
@@ -136,6 +141,7 @@ impl Config {
             plc_url: atmo_identity::DEFAULT_PLC_URL.to_owned(),
             cursor_store: None,
             save_every: 100,
+            workers: 1,
         }
     }
 }
@@ -222,7 +228,13 @@ impl Subscription {
         let store = config.cursor_store.clone();
         let save_every = config.save_every.max(1);
         let (control, control_rx) = mpsc::unbounded_channel();
+        let pool = if config.workers > 1 {
+            Some(start_pool(&config, &resolver, tx.clone())?)
+        } else {
+            None
+        };
         let worker = Worker {
+            pool,
             verifier: Verifier::new(config.verify),
             config,
             http: http.clone(),
@@ -356,7 +368,110 @@ impl Subscription {
     }
 }
 
+/// What the reading task hands the verification threads (with [`Config::workers`] > 1).
+enum Feed {
+    Event(RepoEvent),
+    Pass(Item),
+    Resync(Did, Tid, Cid),
+}
+
+/// Signing keys for the verification threads: resolved on the runtime, waited for on
+/// the thread.
+struct ResolverKeys {
+    resolver: Resolver,
+    runtime: tokio::runtime::Handle,
+}
+
+impl crate::pool::KeySource for ResolverKeys {
+    fn key(&self, did: &Did, refresh: bool) -> Result<PublicKey, VerifyError> {
+        if refresh {
+            self.resolver.invalidate_did(did);
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let resolver = self.resolver.clone();
+        let did = did.clone();
+        self.runtime.spawn(async move {
+            let key = match resolver.resolve_did(&did).await {
+                Ok(doc) => doc.signing_key().map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(key);
+        });
+        match rx.blocking_recv() {
+            Ok(Ok(key)) => Ok(key),
+            Ok(Err(message)) => Err(VerifyError::NoKey { message }),
+            Err(_) => Err(VerifyError::NoKey {
+                message: "the runtime stopped".into(),
+            }),
+        }
+    }
+
+    fn invalidate(&self, did: &Did) {
+        self.resolver.invalidate_did(did);
+    }
+}
+
+/// Starts the verification threads and the two threads that feed them and deliver
+/// their output (in order) to `tx`; returns the reading task's end of the feed.
+fn start_pool(
+    config: &Config,
+    resolver: &Resolver,
+    tx: mpsc::Sender<Item>,
+) -> Result<mpsc::Sender<Feed>, Error> {
+    use crate::pool::{Checked, Output, PoolOptions, verify_pool};
+
+    let mut options = PoolOptions::new(config.verify, config.workers);
+    options.in_flight = config.buffer.max(2 * config.workers).max(16);
+    options.queue = (options.in_flight / config.workers).max(4);
+    let keys = Arc::new(ResolverKeys {
+        resolver: resolver.clone(),
+        // Inside a runtime: `Subscription::start` spawns its task there too.
+        runtime: tokio::runtime::Handle::try_current().map_err(|_| Error::Thread {
+            kind: std::io::ErrorKind::Unsupported,
+        })?,
+    });
+    let (mut pool, results) = verify_pool::<Item>(options, config.filter.clone(), keys)?;
+    let (feed, mut feed_rx) = mpsc::channel::<Feed>(config.workers.max(16));
+    let thread = |name: &str| std::thread::Builder::new().name(name.to_owned());
+    thread("atmo-firehose-feed")
+        .spawn(move || {
+            while let Some(f) = feed_rx.blocking_recv() {
+                let sent = match f {
+                    Feed::Event(ev) => pool.send(ev),
+                    Feed::Pass(item) => pool.pass(item),
+                    Feed::Resync(did, rev, data) => pool.resync(did, rev, data),
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+            pool.finish();
+        })
+        .map_err(|e| Error::Thread { kind: e.kind() })?;
+    thread("atmo-firehose-deliver")
+        .spawn(move || {
+            for out in results {
+                let item = match out {
+                    Output::Passed(item) => item,
+                    Output::Checked(Checked::Event(ev)) => Item::Event(ev),
+                    Output::Checked(Checked::Rejected { seq, did, error }) => {
+                        Item::Rejected { seq, did, error }
+                    }
+                    Output::Checked(_) => continue,
+                };
+                if tx.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| Error::Thread { kind: e.kind() })?;
+    Ok(feed)
+}
+
 struct Worker {
+    /// With [`Config::workers`] > 1: events and items go through the verification
+    /// threads, which deliver them in order.
+    pool: Option<mpsc::Sender<Feed>>,
     config: Config,
     verifier: Verifier,
     http: HttpClient,
@@ -488,10 +603,26 @@ impl Worker {
         cap.mul_f64(frac)
     }
 
-    /// Sends an item unless the consumer is gone or stop was asked (then false).
+    /// Sends an item unless the consumer is gone or stop was asked (then false). With
+    /// verification threads it takes its place behind the events sent before.
     async fn send(&mut self, item: Item) -> bool {
+        if self.pool.is_some() {
+            return self.feed(Feed::Pass(item)).await;
+        }
         tokio::select! {
             r = self.tx.send(item) => r.is_ok(),
+            _ = self.stop.changed() => false,
+        }
+    }
+
+    /// Hands the verification threads something (false when they or the consumer are
+    /// gone, or stop was asked).
+    async fn feed(&mut self, f: Feed) -> bool {
+        let Some(pool) = &self.pool else {
+            return false;
+        };
+        tokio::select! {
+            r = pool.send(f) => r.is_ok(),
             _ = self.stop.changed() => false,
         }
     }
@@ -528,7 +659,13 @@ impl Worker {
                     return Ok(End::Stop);
                 }
                 Some((did, rev, data)) = self.control.recv() => {
-                    self.verifier.resync(did, rev, data);
+                    if self.pool.is_some() {
+                        if !self.feed(Feed::Resync(did, rev, data)).await {
+                            return Ok(End::Stop);
+                        }
+                    } else {
+                        self.verifier.resync(did, rev, data);
+                    }
                     continue;
                 }
                 r = tokio::time::timeout(self.config.stall_timeout, ws.next()) => r,
@@ -623,6 +760,9 @@ impl Worker {
             if !self.config.filter.wants_did(did) {
                 return true;
             }
+        }
+        if self.pool.is_some() {
+            return self.feed(Feed::Event(event)).await;
         }
         let item = match &mut event {
             RepoEvent::Commit(c) => {

@@ -77,6 +77,16 @@ pub enum Error {
         /// What went wrong.
         kind: std::io::ErrorKind,
     },
+    /// A verification thread could not be started.
+    #[error("starting a verification thread: {kind}")]
+    Thread {
+        /// What the operating system said.
+        kind: std::io::ErrorKind,
+    },
+    /// The other end of a verification pool is gone (its receiver was dropped, or a
+    /// worker ended).
+    #[error("the verification pool is closed")]
+    PoolClosed,
     /// The Jetstream server could not listen.
     #[error("listening on {addr}: {kind}")]
     Listen {
@@ -191,6 +201,12 @@ pub enum VerifyError {
     /// A `tooBig` commit carries no usable blocks.
     #[error("tooBig commit: cannot be verified")]
     TooBig,
+    /// The check itself failed (a bug in atmo: it panicked); the event is not delivered.
+    #[error("the check failed unexpectedly: {message}")]
+    Internal {
+        /// The panic's message.
+        message: String,
+    },
     /// A record block is not valid DAG-CBOR.
     #[error("record {path}: {source}")]
     Record {

@@ -9,6 +9,10 @@
 //! - [`Verifier`]: per [`VerifyLevel`], every block against its CID, the commit
 //!   signature, sync 1.1 (operations inverted against `prevData`, `rev` strictly
 //!   increasing), with each repository's state and desynchronisation flagged.
+//! - [`verify_pool`]: the same checks on several threads, repositories spread over the
+//!   workers by DID (each repository's events in order on one worker), the verdicts handed
+//!   out in the order the events came, every queue bounded; [`Checker`] is its
+//!   single-threaded unit.
 //! - [`Filter`]: DIDs and collections, applied before records are decoded.
 //! - [`CursorStore`]: [`MemoryCursorStore`], [`FileCursorStore`].
 //!
@@ -49,6 +53,7 @@ pub mod jetstream;
 mod label;
 #[cfg(feature = "client")]
 mod labels_client;
+mod pool;
 mod verify;
 
 #[cfg(feature = "client")]
@@ -64,4 +69,7 @@ pub use frame::{Frame, FrameLimits, decode_frame};
 pub use label::{Label, LabelError, MAX_LABEL_VALUE};
 #[cfg(feature = "client")]
 pub use labels_client::{LabelConfig, LabelItem, LabelSubscription, subscribe_labels_url};
+pub use pool::{
+    Checked, Checker, KeySource, Output, PoolOptions, PoolReceiver, PoolSender, verify_pool,
+};
 pub use verify::{DEFAULT_MAX_REPOS, RepoState, Verifier, VerifyLevel};
