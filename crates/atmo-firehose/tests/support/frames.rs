@@ -1,5 +1,5 @@
 //! Realistic `#commit` frames made with atmo's own repository code, as a PDS makes them:
-//! accounts with a few thousand records, commits of one to three writes (mostly creates of
+//! accounts with a few thousand records, commits of two or three writes (mostly creates of
 //! posts and likes, sometimes an update or a delete), each frame's CAR slice holding the
 //! commit, the new tree nodes, the new records and the old nodes sync 1.1 needs. Accounts
 //! take turns at random, often twice in a row. Deterministic for a seed (except the revs,
@@ -210,13 +210,13 @@ impl Account {
         }
     }
 
-    /// The next commit's frame (`seq`): one to three writes.
+    /// The next commit's frame (`seq`): two or three writes.
     pub fn commit(&mut self, seq: i64, rng: &mut Rng) -> Vec<u8> {
         let other = did_of(seq as usize);
         let some_cid = Cid::for_dag_cbor(&cbor::encode(&Value::from(seq)));
         let mut writes = Vec::new();
         let mut touched: Vec<String> = Vec::new();
-        for _ in 0..1 + rng.below(3) {
+        for _ in 0..2 + rng.below(2) {
             let n = self.next;
             self.next += 1;
             let roll = rng.below(20);
@@ -246,6 +246,7 @@ impl Account {
             } else if rng.below(2) == 0 {
                 let path = format!("app.bsky.feed.post/3l{n:011}");
                 self.paths.push(path.clone());
+                touched.push(path.clone());
                 writes.push(Write::Create {
                     path,
                     value: post(rng, n, &other, some_cid),
@@ -253,6 +254,7 @@ impl Account {
             } else {
                 let path = format!("app.bsky.feed.like/3l{n:011}");
                 self.paths.push(path.clone());
+                touched.push(path.clone());
                 writes.push(Write::Create {
                     path,
                     value: like(n, &other, some_cid),
