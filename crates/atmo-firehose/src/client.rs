@@ -422,7 +422,6 @@ fn start_pool(
 
     let mut options = PoolOptions::new(config.verify, config.workers);
     options.in_flight = config.buffer.max(2 * config.workers).max(16);
-    options.queue = (options.in_flight / config.workers).max(4);
     let keys = Arc::new(ResolverKeys {
         resolver: resolver.clone(),
         // Inside a runtime: `Subscription::start` spawns its task there too.
@@ -435,7 +434,22 @@ fn start_pool(
     let thread = |name: &str| std::thread::Builder::new().name(name.to_owned());
     thread("atmo-firehose-feed")
         .spawn(move || {
-            while let Some(f) = feed_rx.blocking_recv() {
+            loop {
+                // Batches go to the workers as they fill; what is kept goes as soon as no
+                // frame is waiting, so a quiet stream is not held back.
+                let f = match feed_rx.try_recv() {
+                    Ok(f) => f,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        if pool.flush().is_err() {
+                            break;
+                        }
+                        match feed_rx.blocking_recv() {
+                            Some(f) => f,
+                            None => break,
+                        }
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                };
                 let sent = match f {
                     Feed::Event(ev) => pool.send(ev),
                     Feed::Pass(item) => pool.pass(item),

@@ -241,7 +241,12 @@ pub struct PoolOptions {
     pub level: VerifyLevel,
     /// Worker threads (at least 1).
     pub workers: usize,
-    /// Events waiting in each worker's queue before [`PoolSender::send`] waits. Default 64.
+    /// Events handed to a worker at once: [`PoolSender::send`] keeps up to this many per
+    /// worker before sending them together (one wake-up of the worker, one of the
+    /// receiver, instead of one per event); [`PoolSender::flush`] sends what is kept.
+    /// Default 16; 1 sends each event at once.
+    pub batch: usize,
+    /// Batches waiting in each worker's queue before [`PoolSender::send`] waits. Default 8.
     pub queue: usize,
     /// Events sent and not yet handed out by the [`PoolReceiver`] before
     /// [`PoolSender::send`] waits (this bounds the reordering buffer). Default 1,024.
@@ -257,7 +262,8 @@ impl PoolOptions {
         Self {
             level,
             workers: workers.max(1),
-            queue: 64,
+            batch: 16,
+            queue: 8,
             in_flight: 1024,
             max_repos: DEFAULT_MAX_REPOS,
         }
@@ -276,19 +282,20 @@ pub enum Output<P> {
     Passed(P),
 }
 
-// Checks are the common case; boxing them would cost an allocation per event.
-#[allow(clippy::large_enum_variant)]
 enum Job {
-    Check(u64, RepoEvent),
+    Check(Vec<(u64, RepoEvent)>),
     Resync(Did, Tid, Cid),
 }
 
-type Results<P> = Sender<(u64, Output<P>)>;
+type Results<P> = Sender<Vec<(u64, Output<P>)>>;
 
 /// The sending half of [`verify_pool`]: numbers events and hands each to the worker of
-/// its repository.
+/// its repository, in batches of [`PoolOptions::batch`].
 pub struct PoolSender<P> {
     workers: Vec<SyncSender<Job>>,
+    /// Each worker's batch being filled.
+    kept: Vec<Vec<(u64, RepoEvent)>>,
+    batch: usize,
     threads: Vec<JoinHandle<()>>,
     results: Results<P>,
     permits: SyncSender<()>,
@@ -308,7 +315,7 @@ impl<P> std::fmt::Debug for PoolSender<P> {
 /// items) in the order they were sent; it ends once the [`PoolSender`] is gone and
 /// everything was handed out. [`Iterator::next`] waits for the next one.
 pub struct PoolReceiver<P> {
-    results: Receiver<(u64, Output<P>)>,
+    results: Receiver<Vec<(u64, Output<P>)>>,
     permits: Receiver<()>,
     pending: BTreeMap<u64, Output<P>>,
     next: u64,
@@ -325,6 +332,9 @@ impl<P> std::fmt::Debug for PoolReceiver<P> {
 
 /// Starts `options.workers` verification threads; returns the two ends. `P` is the type
 /// of the items passed through in order with [`PoolSender::pass`] (e.g. a gap notice).
+///
+/// Events reach the workers in batches: call [`PoolSender::flush`] when the input pauses
+/// (a live stream with no frame waiting), or the last events wait for the next ones.
 ///
 /// # Errors
 /// [`Error::Thread`] when a thread cannot be started.
@@ -350,9 +360,12 @@ pub fn verify_pool<P: Send + 'static>(
         workers.push(tx);
         threads.push(thread);
     }
+    let batch = options.batch.max(1);
     Ok((
         PoolSender {
             workers,
+            kept: (0..n).map(|_| Vec::with_capacity(batch)).collect(),
+            batch,
             threads,
             results: results_tx,
             permits: permits_tx,
@@ -367,30 +380,37 @@ pub fn verify_pool<P: Send + 'static>(
     ))
 }
 
-/// A worker's loop: check jobs until the sender or the receiver is gone.
+/// Checks one event, turning a panic into a rejection.
+fn check_one(checker: &mut Checker, event: RepoEvent) -> Checked {
+    let seq = event.seq().unwrap_or_default();
+    let did = event.did().cloned();
+    std::panic::catch_unwind(AssertUnwindSafe(|| checker.check(event))).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        match did {
+            Some(did) => Checked::Rejected {
+                seq,
+                did,
+                error: VerifyError::Internal { message },
+            },
+            None => Checked::Filtered { seq: Some(seq) },
+        }
+    })
+}
+
+/// A worker's loop: check batches until the sender or the receiver is gone.
 fn work<P>(checker: &mut Checker, jobs: &Receiver<Job>, results: &Results<P>) {
     while let Ok(job) = jobs.recv() {
         match job {
-            Job::Check(n, event) => {
-                let seq = event.seq().unwrap_or_default();
-                let did = event.did().cloned();
-                let checked = std::panic::catch_unwind(AssertUnwindSafe(|| checker.check(event)))
-                    .unwrap_or_else(|panic| {
-                        let message = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| (*s).to_owned())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_default();
-                        match did {
-                            Some(did) => Checked::Rejected {
-                                seq,
-                                did,
-                                error: VerifyError::Internal { message },
-                            },
-                            None => Checked::Filtered { seq: Some(seq) },
-                        }
-                    });
-                if results.send((n, Output::Checked(checked))).is_err() {
+            Job::Check(batch) => {
+                let out: Vec<_> = batch
+                    .into_iter()
+                    .map(|(n, event)| (n, Output::Checked(check_one(checker, event))))
+                    .collect();
+                if results.send(out).is_err() {
                     return;
                 }
             }
@@ -414,38 +434,65 @@ impl<P> PoolSender<P> {
         self.workers.len()
     }
 
-    /// Takes a place among the events in flight (waits while there are
-    /// [`PoolOptions::in_flight`]) and numbers it.
+    /// Takes a place among the events in flight and numbers it. When every place is
+    /// taken, sends the kept batches first (their verdicts free places), then waits.
     fn ticket(&mut self) -> Result<u64, Error> {
-        self.permits.send(()).map_err(|_| Error::PoolClosed)?;
+        match self.permits.try_send(()) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(())) => {
+                self.flush()?;
+                self.permits.send(()).map_err(|_| Error::PoolClosed)?;
+            }
+            Err(mpsc::TrySendError::Disconnected(())) => return Err(Error::PoolClosed),
+        }
         let n = self.next;
         self.next += 1;
         Ok(n)
     }
 
-    /// Sends an event to be checked by its repository's worker (events without a DID,
-    /// such as `#info`, go straight to the receiver). Waits while the worker's queue or
-    /// the events in flight are full.
+    /// Sends worker `i`'s kept batch, if any.
+    fn flush_worker(&mut self, i: usize) -> Result<(), Error> {
+        let (Some(kept), Some(w)) = (self.kept.get_mut(i), self.workers.get(i)) else {
+            return Err(Error::PoolClosed);
+        };
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(kept, Vec::with_capacity(self.batch));
+        w.send(Job::Check(batch)).map_err(|_| Error::PoolClosed)
+    }
+
+    /// Queues an event for its repository's worker (events without a DID, such as
+    /// `#info`, go straight to the receiver); a full batch is sent at once. Waits while
+    /// the worker's queue or the events in flight are full.
     ///
     /// # Errors
     /// [`Error::PoolClosed`] when the receiver or the worker is gone.
     pub fn send(&mut self, event: RepoEvent) -> Result<(), Error> {
         let n = self.ticket()?;
-        let worker = event
-            .did()
-            .map(|did| worker_of(did, self.workers.len()))
-            .and_then(|i| self.workers.get(i));
-        match worker {
-            Some(w) => w.send(Job::Check(n, event)),
-            None => {
-                let checked = Checked::Event(event);
-                return self
-                    .results
-                    .send((n, Output::Checked(checked)))
-                    .map_err(|_| Error::PoolClosed);
-            }
+        let Some(i) = event.did().map(|did| worker_of(did, self.workers.len())) else {
+            return self
+                .results
+                .send(vec![(n, Output::Checked(Checked::Event(event)))])
+                .map_err(|_| Error::PoolClosed);
+        };
+        let kept = self.kept.get_mut(i).ok_or(Error::PoolClosed)?;
+        kept.push((n, event));
+        if kept.len() >= self.batch {
+            self.flush_worker(i)?;
         }
-        .map_err(|_| Error::PoolClosed)
+        Ok(())
+    }
+
+    /// Sends every kept batch to its worker: call it when the input pauses.
+    ///
+    /// # Errors
+    /// [`Error::PoolClosed`] when a worker is gone.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        for i in 0..self.workers.len() {
+            self.flush_worker(i)?;
+        }
+        Ok(())
     }
 
     /// Sends an item to be handed out in its place among the events, unchecked.
@@ -455,7 +502,7 @@ impl<P> PoolSender<P> {
     pub fn pass(&mut self, item: P) -> Result<(), Error> {
         let n = self.ticket()?;
         self.results
-            .send((n, Output::Passed(item)))
+            .send(vec![(n, Output::Passed(item))])
             .map_err(|_| Error::PoolClosed)
     }
 
@@ -465,14 +512,16 @@ impl<P> PoolSender<P> {
     /// [`Error::PoolClosed`] when the worker is gone.
     pub fn resync(&mut self, did: Did, rev: Tid, data: Cid) -> Result<(), Error> {
         let i = worker_of(&did, self.workers.len());
+        self.flush_worker(i)?;
         let w = self.workers.get(i).ok_or(Error::PoolClosed)?;
         w.send(Job::Resync(did, rev, data))
             .map_err(|_| Error::PoolClosed)
     }
 
-    /// Closes the sending side and waits for the workers to check what they were sent;
-    /// the receiver then hands out the rest and ends.
-    pub fn finish(self) {
+    /// Sends what is kept, closes the sending side and waits for the workers to check
+    /// what they were sent; the receiver then hands out the rest and ends.
+    pub fn finish(mut self) {
+        let _ = self.flush();
         let Self {
             workers, threads, ..
         } = self;
@@ -494,8 +543,8 @@ impl<P> Iterator for PoolReceiver<P> {
                 let _ = self.permits.try_recv();
                 return Some(out);
             }
-            let (n, out) = self.results.recv().ok()?;
-            self.pending.insert(n, out);
+            let batch = self.results.recv().ok()?;
+            self.pending.extend(batch);
         }
     }
 }

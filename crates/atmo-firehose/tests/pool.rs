@@ -63,11 +63,14 @@ fn pool(
     keys: &HashMap<Did, PublicKey>,
     filter: &Filter,
     workers: usize,
+    batch: usize,
 ) -> Vec<Verdict> {
     let mut options = PoolOptions::new(VerifyLevel::Full, workers);
-    // Small bounds, so the sender waits on the receiver often.
+    // Small bounds, so the sender waits on the receiver often (and, with batches larger
+    // than the events in flight, sends its batches before it waits).
     options.queue = 2;
     options.in_flight = 8;
+    options.batch = batch;
     let (mut tx, rx) = verify_pool::<()>(options, filter.clone(), Arc::new(keys.clone())).unwrap();
     let events = events.to_vec();
     let sender = std::thread::spawn(move || {
@@ -115,16 +118,19 @@ fn several_workers_give_one_threads_verdicts_in_frame_order() {
     }
     let want: Vec<i64> = (1..=240).collect();
     assert_eq!(seqs(&single), want);
-    for workers in [1, 2, 3, 4] {
-        let got = pool(&events, &keys, &Filter::default(), workers);
-        assert_eq!(seqs(&got), want, "{workers} workers");
-        assert!(got == single, "{workers} workers: another verdict");
+    for (workers, batch) in [(1, 16), (2, 1), (2, 5), (3, 16), (4, 3)] {
+        let got = pool(&events, &keys, &Filter::default(), workers, batch);
+        assert_eq!(seqs(&got), want, "{workers} workers, batch {batch}");
+        assert!(
+            got == single,
+            "{workers} workers, batch {batch}: another verdict"
+        );
     }
     // With a collection filter: the same filtered verdicts.
     let likes = Filter::default().collection("app.bsky.feed.like");
     let single = one_thread(&events, &keys, &likes);
     assert!(single.iter().any(|v| matches!(v, Verdict::Filtered(_))));
-    assert!(pool(&events, &keys, &likes, 3) == single);
+    assert!(pool(&events, &keys, &likes, 3, 4) == single);
 }
 
 /// One account commits many times in a row among the others, and its chain is then
@@ -152,7 +158,7 @@ fn a_repositorys_chain_holds_with_back_to_back_commits_on_several_workers() {
             .all(|v| matches!(v, Verdict::Event(RepoEvent::Commit(c)) if !c.desynchronized))
     );
     for workers in [2, 4] {
-        assert!(pool(&events, &keys, &Filter::default(), workers) == clean);
+        assert!(pool(&events, &keys, &Filter::default(), workers, 3) == clean);
     }
 
     // Break the busy account's chain: leave one commit out, swap two later ones.
@@ -189,7 +195,7 @@ fn a_repositorys_chain_holds_with_back_to_back_commits_on_several_workers() {
     }));
     for workers in [2, 3, 4] {
         assert!(
-            pool(&events, &keys, &Filter::default(), workers) == broken,
+            pool(&events, &keys, &Filter::default(), workers, 2) == broken,
             "{workers} workers"
         );
     }
