@@ -825,15 +825,22 @@ impl Worker {
         }
         let key = self.key(&c.repo, false).await?;
         let ops = c.ops.clone();
-        match self.verifier.commit(c, Some(&key), &self.config.filter) {
+        let r = match self.verifier.try_commit(c, Some(&key), &self.config.filter) {
             Err(VerifyError::Signature(_)) => {
-                // The key may have rotated: refresh it once before failing.
+                // The key may have rotated: refresh it once before failing (the chain is
+                // not broken by a stale key).
                 c.ops = ops;
-                let key = self.key(&c.repo, true).await?;
-                self.verifier.commit(c, Some(&key), &self.config.filter)
+                match self.key(&c.repo, true).await {
+                    Ok(key) => self.verifier.try_commit(c, Some(&key), &self.config.filter),
+                    Err(e) => Err(e),
+                }
             }
             r => r,
+        };
+        if r.is_err() {
+            self.verifier.mark_desync(&c.repo);
         }
+        r
     }
 
     async fn key(&mut self, did: &Did, refresh: bool) -> Result<PublicKey, VerifyError> {

@@ -207,15 +207,20 @@ impl Checker {
         }
         let key = self.key(&c.repo, false)?;
         let ops = c.ops.clone();
-        match self.verifier.commit(c, Some(&key), &self.filter) {
+        let r = match self.verifier.try_commit(c, Some(&key), &self.filter) {
             Err(VerifyError::Signature(_)) => {
-                // The key may have rotated: refresh it once before failing.
+                // The key may have rotated: refresh it once before failing (the chain is
+                // not broken by a stale key).
                 c.ops = ops;
-                let key = self.key(&c.repo, true)?;
-                self.verifier.commit(c, Some(&key), &self.filter)
+                self.key(&c.repo, true)
+                    .and_then(|key| self.verifier.try_commit(c, Some(&key), &self.filter))
             }
             r => r,
+        };
+        if r.is_err() {
+            self.verifier.mark_desync(&c.repo);
         }
+        r
     }
 
     fn key(&mut self, did: &Did, refresh: bool) -> Result<PublicKey, VerifyError> {

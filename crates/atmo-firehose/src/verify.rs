@@ -128,7 +128,7 @@ impl Verifier {
         self.repos.insert(did, st);
     }
 
-    fn mark_desync(&mut self, did: &Did) {
+    pub(crate) fn mark_desync(&mut self, did: &Did) {
         if let Some(st) = self.repos.get_mut(did) {
             st.desynchronized = true;
         }
@@ -143,6 +143,22 @@ impl Verifier {
     /// [`VerifyError`] naming the first check that failed; the repository is then marked
     /// desynchronised.
     pub fn commit(
+        &mut self,
+        ev: &mut CommitEvent,
+        key: Option<&PublicKey>,
+        filter: &Filter,
+    ) -> Result<(), VerifyError> {
+        let r = self.try_commit(ev, key, filter);
+        if r.is_err() {
+            self.mark_desync(&ev.repo);
+        }
+        r
+    }
+
+    /// [`Verifier::commit`] without marking the repository desynchronised on failure:
+    /// for a caller that may try again with a refreshed key, and then calls
+    /// [`Verifier::mark_desync`] if the commit fails in the end.
+    pub(crate) fn try_commit(
         &mut self,
         ev: &mut CommitEvent,
         key: Option<&PublicKey>,
@@ -169,10 +185,7 @@ impl Verifier {
                 }
                 Ok(())
             }
-            Err(e) => {
-                self.mark_desync(&ev.repo);
-                Err(e)
-            }
+            Err(e) => Err(e),
         }
     }
 

@@ -303,3 +303,54 @@ fn keys_are_looked_up_once_per_account_and_the_sender_waits_for_a_slow_receiver(
     sender.join().unwrap();
     assert_eq!(source.lookups.load(Ordering::SeqCst), 4);
 }
+
+/// A key source whose cached answer is stale: the first look-up of each account gives
+/// another key, a refresh the right one (as after a key rotation).
+struct Rotated {
+    keys: HashMap<Did, PublicKey>,
+    stale: PublicKey,
+    refreshes: AtomicUsize,
+}
+
+impl KeySource for Rotated {
+    fn key(&self, did: &Did, refresh: bool) -> Result<PublicKey, VerifyError> {
+        if refresh {
+            self.refreshes.fetch_add(1, Ordering::SeqCst);
+            self.keys.key(did, refresh)
+        } else {
+            Ok(self.stale)
+        }
+    }
+}
+
+/// A stale key is refreshed once per account, the commit then verifies, and the
+/// repository's chain is not flagged as broken by it.
+#[test]
+fn a_stale_key_is_refreshed_without_desynchronising_the_repository() {
+    let Frames { frames, keys } = generate(3, 10, 40, 6);
+    let events = decode(&frames);
+    let stale = atmo_crypto::Keypair::generate(atmo_crypto::Curve::K256)
+        .unwrap()
+        .public_key();
+    let source = Arc::new(Rotated {
+        keys,
+        stale,
+        refreshes: AtomicUsize::new(0),
+    });
+    let mut checker = Checker::new(
+        Verifier::new(VerifyLevel::Full),
+        Filter::default(),
+        source.clone(),
+    );
+    for e in events {
+        match checker.check(e) {
+            Checked::Event(RepoEvent::Commit(c)) => assert!(!c.desynchronized, "seq {}", c.seq),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(source.refreshes.load(Ordering::SeqCst), 3);
+    for did in source.keys.keys() {
+        let st = checker.verifier().state(did).unwrap();
+        assert!(!st.desynchronized, "{did}");
+    }
+}
