@@ -18,6 +18,7 @@
 //! | `service-auth` | `service_auth` | inter-service JWTs: create and verify |
 //! | `agent` | `agent` | the high-level `Agent` |
 //! | `full` | all of the above | |
+//! | `secp256k1` | (none) | libsecp256k1 (C) checks secp256k1 signatures, same verdicts, faster |
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub use atmo_crypto as crypto;
