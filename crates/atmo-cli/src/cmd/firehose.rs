@@ -28,6 +28,9 @@ pub(crate) struct FirehoseArgs {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    /// Threads that verify commits (repositories spread over them, output still in order).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    workers: usize,
     /// Network options.
     #[command(flatten)]
     pub(crate) net: super::GlobalArgs,
@@ -50,6 +53,7 @@ pub(crate) fn run(args: FirehoseArgs, global: &GlobalArgs) -> Result<(), CliErro
     config.cursor = args.cursor;
     config.verify = verify;
     config.filter = filter;
+    config.workers = args.workers.max(1);
     config.allow_private_network = global.allow_private_network;
     config.plc_url = global.plc.clone();
     let rt = crate::net::runtime()?;
