@@ -194,7 +194,8 @@ fn bad_path(path: &str, e: MstError) -> Error {
 ///
 /// # Errors
 /// [`RepoError::MissingBlock`] or [`Error::Commit`] for the head commit,
-/// [`RepoError::InvalidPath`] for a bad path, [`SyncError::RecordExists`],
+/// [`RepoError::InvalidPath`] for a bad path, [`RepoError::RecordTooLarge`] for a record
+/// the CAR readers' default block limit would refuse, [`SyncError::RecordExists`],
 /// [`SyncError::RecordNotFound`], [`SyncError::DuplicateOp`] for writes that do not fit
 /// the repository, [`SyncError::RevNotAfter`] for a `rev` not after the previous one,
 /// [`Error::Mst`] for a missing or malformed node.
@@ -244,6 +245,13 @@ pub fn apply_writes<S: BlockStore + ?Sized>(
             (Write::Create { value, .. } | Write::Update { value, .. }, _) => {
                 let bytes = cbor::encode(value);
                 let cid = Cid::for_dag_cbor(&bytes);
+                // What atmo writes, atmo reads: a block the CAR readers would refuse is
+                // refused here, before anything is signed.
+                let len = bytes.len() + cid.encoded_len();
+                let max = crate::car::CarLimits::DEFAULT.max_block_len;
+                if len > max {
+                    return Err(RepoError::RecordTooLarge { path, len, max }.into());
+                }
                 ed.insert(&path, cid)?;
                 records.push((cid, bytes));
                 let action = if old.is_some() {

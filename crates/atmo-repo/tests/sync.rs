@@ -290,6 +290,24 @@ fn writes_that_do_not_fit_are_rejected() {
         err(vec![Write::Create { path: path(1), value: record(1) }], Some("3kabcdefghij2")),
         Error::Sync(e) if matches!(*e, SyncError::RevNotAfter { .. })
     ));
+    // A record whose block the CAR readers would refuse (over 2 MiB) is refused before
+    // anything is signed: what atmo writes, atmo reads back.
+    let big = atmo_data::json::from_str(&format!(
+        r#"{{"$type": "com.example.thing", "text": "{}"}}"#,
+        "x".repeat(2 << 20)
+    ))
+    .unwrap();
+    let e = err(
+        vec![Write::Create {
+            path: path(1),
+            value: big,
+        }],
+        None,
+    );
+    assert!(
+        matches!(&e, Error::Repo(r) if matches!(**r, atmo_repo::RepoError::RecordTooLarge { max, .. } if max == 2 << 20)),
+        "{e}"
+    );
     // An explicit later rev is used as is.
     let c = apply_writes(
         &store,
