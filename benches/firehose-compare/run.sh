@@ -22,7 +22,10 @@
 #   atmo-2w         decoding on the main thread, checks on 2 workers (verify_pool), pure-Rust k256
 #   atmo-secp       as atmo, built with --features secp256k1 (libsecp256k1 signature checks)
 #   atmo-secp-2w    as atmo-2w, with libsecp256k1
-#   node python
+#   node            @atproto/sync parseCommitAuthenticated (the Firehose's default)
+#   node-unauth     @atproto/sync parseCommitUnauthenticated (`unauthenticatedCommits: true`:
+#                   hashes and records only, no signature, no MST proofs)
+#   python
 # The first is the baseline of the x/first columns. FRAMES/ACCOUNTS/RECORDS/SEED change the
 # fixture (default 5000 40 10000 11, the frames of crates/atmo-firehose/benches/verify.rs).
 # Needs: cargo, hyperfine (apt-get install -y hyperfine), Node >= 22 (NODE=...; else the
@@ -33,7 +36,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 RUNS="${RUNS:-5}"
 FRAMES="${FRAMES:-5000}" ACCOUNTS="${ACCOUNTS:-40}" RECORDS="${RECORDS:-10000}" SEED="${SEED:-11}"
-DRIVERS="${DRIVERS:-atmo atmo-2w atmo-secp atmo-secp-2w node python}"
+DRIVERS="${DRIVERS:-atmo atmo-2w atmo-secp atmo-secp-2w node node-unauth python}"
 BUILD_TIMEOUT="${BUILD_TIMEOUT:-1200}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/target}"
 T="$HERE/target"
@@ -96,14 +99,18 @@ for d in $DRIVERS; do
     atmo-2w) IMPLS+=("atmo-2w-k256"); CMDS+=("$BINS/atmo-k256 $FIX --pool 2") ;;
     atmo-secp) IMPLS+=("atmo-1t-secp"); CMDS+=("$BINS/atmo-secp $FIX") ;;
     atmo-secp-2w) IMPLS+=("atmo-2w-secp"); CMDS+=("$BINS/atmo-secp $FIX --pool 2") ;;
-    node)
+    node|node-unauth)
       if NODE_BIN=$(node_bin); then
         if [ ! -d "$HERE/node/node_modules/@atproto/sync" ]; then
           echo "installing the node driver's packages (npm ci)..." >&2
           (cd "$HERE/node" && PATH="$(dirname "$NODE_BIN"):$PATH" npm ci --no-audit --no-fund >/dev/null) ||
             { echo "  npm ci failed; node left out" >&2; continue; }
         fi
-        IMPLS+=("node-@atproto/sync"); CMDS+=("$NODE_BIN $HERE/node/bench-firehose.mjs $FIX")
+        if [ "$d" = node ]; then
+          IMPLS+=("node-@atproto/sync"); CMDS+=("$NODE_BIN $HERE/node/bench-firehose.mjs $FIX")
+        else
+          IMPLS+=("node-sync-unauth"); CMDS+=("$NODE_BIN $HERE/node/bench-firehose.mjs $FIX --unauthenticated")
+        fi
       else
         echo "no Node >= 22; node left out" >&2
       fi ;;
@@ -128,9 +135,10 @@ echo "running hyperfine ($RUNS runs each, $FRAMES_N frames, $FIX_MB MiB)..." >&2
 hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$TMP/h.json" "${args[@]}" >/dev/null 2>&1 ||
   { echo "hyperfine failed (a driver exited non-zero?)" >&2; exit 1; }
 for i in "${!IMPLS[@]}"; do
-  count=$(${CMDS[$i]} 2>/dev/null | tail -1)
+  count=$(${CMDS[$i]} 2>"$TMP/err" | tail -1)
+  loop=$(awk '/^loop_ms/ {print $2}' "$TMP/err")
   rss=$(/usr/bin/time -v ${CMDS[$i]} 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}')
-  echo "${IMPLS[$i]} $count $rss" >>"$TMP/extra"
+  echo "${IMPLS[$i]} $count $rss ${loop:-0}" >>"$TMP/extra"
 done
 python3 - "$TMP/h.json" "$TMP/extra" "$FRAMES_N" <<'PY'
 import json, sys
@@ -139,12 +147,14 @@ extra = [l.split() for l in open(sys.argv[2])]
 frames = int(sys.argv[3])
 base = results[0]
 bw, bc = base["mean"], base["user"] + base["system"]
-print(f"\n{'implementation':<20} {'wall_ms':>8} {'frames/s':>9} {'x/first':>8} {'cpu_ms':>8} {'frames/cpu-s':>12} {'cpu/first':>9} {'rss_MB':>7} {'count':>6}")
-for r, (name, count, rss) in zip(results, extra):
-    w, c = r["mean"], r["user"] + r["system"]
-    print(f"{name:<20} {w*1000:8.0f} {frames/w:9.0f} {w/bw:7.2f}x {c*1000:8.0f} {frames/c:12.0f} {c/bc:8.2f}x {int(rss)/1024:7.1f} {count:>6}")
+bl = float(extra[0][3]) or 1
+print(f"\n{'implementation':<20} {'wall_ms':>8} {'frames/s':>9} {'x/first':>8} {'cpu_ms':>8} {'frames/cpu-s':>12} {'cpu/first':>9} {'loop_ms':>8} {'loop_f/s':>9} {'loop/first':>10} {'rss_MB':>7} {'count':>6}")
+for r, (name, count, rss, loop) in zip(results, extra):
+    w, c, l = r["mean"], r["user"] + r["system"], float(loop) or float("nan")
+    print(f"{name:<20} {w*1000:8.0f} {frames/w:9.0f} {w/bw:7.2f}x {c*1000:8.0f} {frames/c:12.0f} {c/bc:8.2f}x {l:8.0f} {frames*1000/l:9.0f} {l/bl:9.2f}x {int(rss)/1024:7.1f} {count:>6}")
 print(f"(wall: mean wall time of the whole process, {len(results[0]['times'])} runs; frames/s: frames / wall;")
 print(" cpu: mean user+system time, steadier on a shared machine; x/first: that driver's time /")
 print(f" the first driver's ({results[0]['command'].split()[0].rsplit('/',1)[-1]}), > 1 means the first is faster;")
+print(" loop: the frame loop alone as the driver times it (no start-up, no fixture reading), one run;")
 print(" rss: peak resident set size from /usr/bin/time -v; count: frames the driver checked)")
 PY

@@ -18,17 +18,23 @@
 // Not checked (the TypeScript stack does not): sync 1.1 (prevData: the previous tree
 // reconstructed by inverting the ops), the rev order and `since` chaining per account.
 // Frames are processed one after another, each awaited, as Firehose.processEvt does.
-// Prints the number of frames whose every op verified; exits 1 if one did not.
+// Prints the number of frames whose every op verified; exits 1 if one did not. Prints
+// `loop_ms N` on stderr: the time of the frame loop alone (no start-up, no file reading).
 //
-//   node bench-firehose.mjs DIR
+// With --unauthenticated: @atproto/sync parseCommitUnauthenticated instead of step 3 (what
+// Firehose does with `unauthenticatedCommits: true`): readCar (block hashes checked) and the
+// records decoded; no signature, no MST proof of the ops.
+//
+//   node bench-firehose.mjs DIR [--unauthenticated]
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensureChunkIsMessage } from '@atproto/xrpc-server'
-import { parseCommitAuthenticated } from '@atproto/sync'
+import { parseCommitAuthenticated, parseCommitUnauthenticated } from '@atproto/sync'
 // @atproto/sync's generated lexicons are not in its package exports: imported by file.
 import { com } from './node_modules/@atproto/sync/dist/lexicons/index.js'
 
 const dir = process.argv[2]
+const unauthenticated = process.argv[3] === '--unauthenticated'
 if (!dir) throw new Error('usage: node bench-firehose.mjs DIR')
 const bytes = readFileSync(join(dir, 'frames.bin'))
 const frames = []
@@ -55,6 +61,7 @@ const idResolver = {
 const method = com.atproto.sync.subscribeRepos.$lxm
 let ok = 0
 let records = 0
+const t0 = performance.now()
 for (const frame of frames) {
   const message = ensureChunkIsMessage(frame)
   const t = message.header.t
@@ -63,10 +70,13 @@ for (const frame of frames) {
   if (!result.success) throw new Error(`frame does not validate: ${result.reason}`)
   const evt = result.value
   if (!com.atproto.sync.subscribeRepos.commit.$isTypeOf(evt)) continue
-  const evts = await parseCommitAuthenticated(idResolver, evt, null)
+  const evts = unauthenticated
+    ? await parseCommitUnauthenticated(evt, null)
+    : await parseCommitAuthenticated(idResolver, evt, null)
   if (evts.length === evt.ops.length) ok++
   for (const e of evts) if (e.record) records++
 }
+console.error(`loop_ms ${(performance.now() - t0).toFixed(1)}`)
 console.error(`${records} records decoded`)
 console.log(ok)
 if (ok !== frames.length) {

@@ -4,6 +4,8 @@ leaves to its user done here by hand.
 
     python bench_firehose.py DIR     # prints the number of frames processed and checked
 
+and `loop_ms N` on stderr: the time of the frame loop alone (no start-up, no file reading).
+
 What the package does here (atproto 0.0.73):
 - `Frame.from_bytes` (atproto_subscription, what FirehoseSubscribeReposClient calls on each
   websocket message): header and body decoded (libipld's Rust `decode_dag_cbor_multi`).
@@ -31,6 +33,7 @@ tree, sync 1.1 (prevData: the previous tree from the inverted ops), rev order an
 
 import hashlib
 import sys
+import time
 
 from atproto_client import models
 from atproto_core.car import CAR
@@ -110,6 +113,7 @@ def main() -> None:
 
     ok = 0
     records = 0
+    t0 = time.perf_counter()
     for frame in frames:
         message = parse_subscribe_repos_message(Frame.from_bytes(frame))
         if not isinstance(message, models.ComAtprotoSyncSubscribeRepos.Commit):
@@ -130,6 +134,7 @@ def main() -> None:
                 models.get_or_create(record, strict=False)
                 records += 1
         ok += 1
+    print(f'loop_ms {(time.perf_counter() - t0) * 1000:.1f}', file=sys.stderr)
     print(f'{records} records decoded', file=sys.stderr)
     print(ok)
     if ok != len(frames):

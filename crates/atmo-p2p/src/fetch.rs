@@ -1,5 +1,6 @@
 //! Blocks from wherever they are: the local store, then Bitswap peers, then the PDS.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use atmo_data::Cid;
@@ -256,10 +257,11 @@ impl Fetcher {
     /// [`Error::NotFound`]; the PDS's own errors.
     pub async fn get_blocks(&mut self, cids: &[Cid]) -> Result<(), Error> {
         let mut missing: Vec<Cid> = Vec::new();
+        let mut seen: HashSet<Cid> = HashSet::with_capacity(cids.len());
         for cid in cids {
             if self.local.contains(cid) {
                 self.stats.local += 1;
-            } else if !missing.contains(cid) {
+            } else if seen.insert(*cid) {
                 missing.push(*cid);
             }
         }
@@ -276,7 +278,7 @@ impl Fetcher {
                         self.stats.peers += 1;
                         self.stats.peer_bytes += data.len() as u64;
                         // The node checked the bytes against the CID.
-                        self.local.insert(cid, data, "a peer")?;
+                        self.local.insert_checked(cid, data);
                     }
                     Err(e) => {
                         first_error.get_or_insert(e);

@@ -12,7 +12,8 @@
 //! firehose-compare-atmo DIR --pool N   # decoding on the calling thread, checks on N
 //!                                      # workers (verify_pool), verdicts read in order
 //! ```
-//! Prints the number of frames that verified (every one should); exits 1 otherwise.
+//! Prints the number of frames that verified (every one should); exits 1 otherwise. Prints
+//! `loop_ms N` on stderr: the time of the frame loop alone (keys parsed, frames split before).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -50,6 +51,7 @@ fn main() {
     }
     let keys = Arc::new(keys);
     let limits = FrameLimits::DEFAULT;
+    let t0 = std::time::Instant::now();
     let ok = match pool {
         None => {
             let mut checker = Checker::new(Verifier::new(VerifyLevel::Full), Filter::default(), keys);
@@ -82,6 +84,8 @@ fn main() {
             reader.join().expect("the reader")
         }
     };
+    // The frame loop alone (no start-up, no file reading), for run.sh's loop column.
+    eprintln!("loop_ms {:.1}", t0.elapsed().as_secs_f64() * 1000.0);
     println!("{ok}");
     if ok != frames.len() {
         eprintln!("{} of {} frames did not verify", frames.len() - ok, frames.len());
