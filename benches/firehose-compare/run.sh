@@ -70,7 +70,7 @@ if [ ! -f "$FIX/frames.bin" ] || [ ! -f "$FIX/keys.txt" ]; then
   echo "making the fixture in $FIX..." >&2
   nice -n 10 "$BINS/gen" "$FIX" "$FRAMES" "$ACCOUNTS" "$RECORDS" "$SEED" || exit 1
 fi
-FRAMES_N=$("$BINS/atmo-k256" "$FIX" | tail -1)
+FRAMES_N=$("$BINS/atmo-k256" "$FIX" 2>/dev/null | tail -1)
 FIX_MB=$(python3 -c "import os; print(f'{os.path.getsize(\"$FIX/frames.bin\")/1048576:.1f}')")
 
 # 3. Node and Python.
