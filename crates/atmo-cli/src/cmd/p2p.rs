@@ -38,7 +38,7 @@ enum P2pCommand {
         #[command(flatten)]
         net: GlobalArgs,
     },
-    /// Serve the blocks of CAR files over Bitswap until stopped (Ctrl-C). Prints the
+    /// Serve the blocks of CAR files over Bitswap until stopped (Ctrl-C or SIGTERM). Prints the
     /// node's PeerID, then each address it listens on (one per line, ending in
     /// /p2p/<PeerID>).
     Serve {
@@ -158,10 +158,10 @@ pub(crate) fn run(args: P2pArgs) -> Result<(), CliError> {
                     println(&a.to_string())?;
                 }
                 eprintln!(
-                    "serving {count} blocks of {} file(s); Ctrl-C stops",
+                    "serving {count} blocks of {} file(s); Ctrl-C (or SIGTERM) stops",
                     files.len()
                 );
-                let _ = tokio::signal::ctrl_c().await;
+                stopped().await;
                 let stats = node.stats();
                 eprintln!(
                     "served {} blocks ({} bytes) to peers",
@@ -295,6 +295,22 @@ pub(crate) fn run(args: P2pArgs) -> Result<(), CliError> {
             }
         }
     }
+}
+
+/// Waits for Ctrl-C, or (on Unix) SIGTERM, as service managers send.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// A DID as typed, or the DID of a handle.
