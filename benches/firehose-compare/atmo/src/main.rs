@@ -28,7 +28,10 @@ use atmo_syntax::Did;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = std::path::PathBuf::from(args.first().expect("usage: firehose-compare-atmo DIR [--pool N]"));
+    let dir = std::path::PathBuf::from(
+        args.first()
+            .expect("usage: firehose-compare-atmo DIR [--pool N]"),
+    );
     let pool: Option<usize> = match args.get(1).map(String::as_str) {
         Some("--pool") => Some(args.get(2).and_then(|s| s.parse().ok()).expect("--pool N")),
         Some(other) => panic!("unknown argument {other}"),
@@ -45,16 +48,23 @@ fn main() {
         rest = tail;
     }
     let mut keys: HashMap<Did, PublicKey> = HashMap::new();
-    for line in std::fs::read_to_string(dir.join("keys.txt")).expect("keys.txt").lines() {
+    for line in std::fs::read_to_string(dir.join("keys.txt"))
+        .expect("keys.txt")
+        .lines()
+    {
         let (did, key) = line.split_once(' ').expect("did did:key");
-        keys.insert(did.parse().expect("a did"), PublicKey::from_did_key(key).expect("a did:key"));
+        keys.insert(
+            did.parse().expect("a did"),
+            PublicKey::from_did_key(key).expect("a did:key"),
+        );
     }
     let keys = Arc::new(keys);
     let limits = FrameLimits::DEFAULT;
     let t0 = std::time::Instant::now();
     let ok = match pool {
         None => {
-            let mut checker = Checker::new(Verifier::new(VerifyLevel::Full), Filter::default(), keys);
+            let mut checker =
+                Checker::new(Verifier::new(VerifyLevel::Full), Filter::default(), keys);
             let mut ok = 0usize;
             for f in &frames {
                 let ev = RepoEvent::decode(f, &limits).expect("a frame");
@@ -78,7 +88,8 @@ fn main() {
                     .count()
             });
             for f in &frames {
-                tx.send(RepoEvent::decode(f, &limits).expect("a frame")).expect("the pool");
+                tx.send(RepoEvent::decode(f, &limits).expect("a frame"))
+                    .expect("the pool");
             }
             tx.finish();
             reader.join().expect("the reader")
@@ -88,7 +99,11 @@ fn main() {
     eprintln!("loop_ms {:.1}", t0.elapsed().as_secs_f64() * 1000.0);
     println!("{ok}");
     if ok != frames.len() {
-        eprintln!("{} of {} frames did not verify", frames.len() - ok, frames.len());
+        eprintln!(
+            "{} of {} frames did not verify",
+            frames.len() - ok,
+            frames.len()
+        );
         std::process::exit(1);
     }
 }

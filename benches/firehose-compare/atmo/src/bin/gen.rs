@@ -18,7 +18,10 @@ use std::io::Write as _;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = std::path::PathBuf::from(args.first().expect("usage: firehose-compare-gen OUT_DIR [FRAMES ACCOUNTS RECORDS SEED]"));
+    let dir = std::path::PathBuf::from(
+        args.first()
+            .expect("usage: firehose-compare-gen OUT_DIR [FRAMES ACCOUNTS RECORDS SEED]"),
+    );
     let num = |i: usize, d: u64| args.get(i).map_or(d, |s| s.parse().expect("a number"));
     let (n, accounts, records, seed) = (num(1, 5000), num(2, 40), num(3, 10_000), num(4, 11));
     let t0 = std::time::Instant::now();
