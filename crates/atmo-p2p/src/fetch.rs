@@ -302,8 +302,10 @@ impl Fetcher {
                 None => Ok(()),
             };
         }
-        Err(first_error.unwrap_or(Error::NotFound {
-            cid: missing.first().copied().unwrap_or(Cid::for_raw(b"")),
-        }))
+        match (first_error, missing.first()) {
+            (Some(e), _) => Err(e),
+            (None, Some(&cid)) => Err(Error::NotFound { cid }),
+            (None, None) => Ok(()),
+        }
     }
 }

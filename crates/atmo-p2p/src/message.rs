@@ -24,6 +24,7 @@
 
 use atmo_data::Cid;
 use atmo_data::cid::SHA2_256;
+use bytes::Bytes;
 
 use crate::error::Error;
 
@@ -82,18 +83,21 @@ pub struct Block {
     /// The CID prefix: version, codec, multihash code and digest length, as varints
     /// (empty for a Bitswap 1.0.0 block, whose CID is a CIDv0).
     pub prefix: Vec<u8>,
-    /// The block's bytes.
-    pub data: Vec<u8>,
+    /// The block's bytes (shared, so that a server's store hands them out uncopied).
+    pub data: Bytes,
 }
 
 impl Block {
     /// A block for `cid` (the prefix is derived from it).
-    pub fn new(cid: &Cid, data: Vec<u8>) -> Self {
+    pub fn new(cid: &Cid, data: impl Into<Bytes>) -> Self {
         let mut prefix = Vec::with_capacity(8);
         for v in [1, cid.codec(), cid.hash_code(), cid.digest().len() as u64] {
             write_varint(&mut prefix, v);
         }
-        Block { prefix, data }
+        Block {
+            prefix,
+            data: data.into(),
+        }
     }
 
     /// The CID that this block's bytes hash to under its prefix, if the prefix is a
@@ -149,35 +153,27 @@ pub struct Message {
 impl Message {
     /// A message wanting the blocks `cids` (want-block, asking for `DontHave`).
     pub fn want_blocks(cids: impl IntoIterator<Item = Cid>, priority: i32) -> Self {
-        let entries = cids
-            .into_iter()
-            .map(|cid| WantEntry {
-                cid_bytes: cid.to_bytes(),
-                priority,
-                cancel: false,
-                want_type: WantType::Block,
-                send_dont_have: true,
-            })
-            .collect();
-        Message {
-            wantlist: Some(Wantlist {
-                entries,
-                full: false,
-            }),
-            ..Message::default()
-        }
+        Self::wants(cids, |cid_bytes| WantEntry {
+            cid_bytes,
+            priority,
+            cancel: false,
+            want_type: WantType::Block,
+            send_dont_have: true,
+        })
     }
 
     /// A message cancelling the wants for `cids`.
     pub fn cancel(cids: impl IntoIterator<Item = Cid>) -> Self {
-        let entries = cids
-            .into_iter()
-            .map(|cid| WantEntry {
-                cid_bytes: cid.to_bytes(),
-                cancel: true,
-                ..WantEntry::default()
-            })
-            .collect();
+        Self::wants(cids, |cid_bytes| WantEntry {
+            cid_bytes,
+            cancel: true,
+            ..WantEntry::default()
+        })
+    }
+
+    /// A message whose (partial) wantlist has one entry per CID, made by `entry`.
+    fn wants(cids: impl IntoIterator<Item = Cid>, entry: impl Fn(Vec<u8>) -> WantEntry) -> Self {
+        let entries = cids.into_iter().map(|cid| entry(cid.to_bytes())).collect();
         Message {
             wantlist: Some(Wantlist {
                 entries,
@@ -282,7 +278,7 @@ impl Message {
                     let (data, _) = r.bytes()?;
                     msg.blocks.push(Block {
                         prefix: Vec::new(),
-                        data: data.to_vec(),
+                        data: Bytes::copy_from_slice(data),
                     });
                 }
                 (3, WIRE_LEN) => {
@@ -347,7 +343,7 @@ fn decode_block(bytes: &[u8], base: usize) -> Result<Block, Error> {
     while let Some((field, wire)) = r.key()? {
         match (field, wire) {
             (1, WIRE_LEN) => b.prefix = r.bytes()?.0.to_vec(),
-            (2, WIRE_LEN) => b.data = r.bytes()?.0.to_vec(),
+            (2, WIRE_LEN) => b.data = Bytes::copy_from_slice(r.bytes()?.0),
             (1 | 2, _) => return Err(r.error("wrong wire type in a block")),
             _ => r.skip(wire)?,
         }
@@ -559,7 +555,7 @@ mod tests {
         let cid = Cid::for_raw(b"right");
         let mut b = Block::new(&cid, b"right".to_vec());
         assert_eq!(b.cid(), Some(cid));
-        b.data = b"wrong".to_vec();
+        b.data = Bytes::from_static(b"wrong");
         assert_ne!(b.cid(), Some(cid));
         // Not verifiable: CIDv0 (no prefix), other hashes.
         assert_eq!(Block::default().cid(), None);

@@ -377,7 +377,7 @@ impl Inner {
         let others: Vec<PeerId> = want.peers.iter().copied().filter(|p| *p != peer).collect();
         st.remember(cid, want.peers.iter().copied());
         drop(st);
-        let data = Bytes::from(block.data);
+        let data = block.data;
         for w in want.waiters {
             let _ = w.send(Ok(data.clone()));
         }
@@ -438,7 +438,7 @@ impl Inner {
                     size += data.len();
                     sent += 1;
                     bytes += data.len() as u64;
-                    msg.blocks.push(Block::new(&cid, data.to_vec()));
+                    msg.blocks.push(Block::new(&cid, data));
                 }
                 (Some(None), _) => msg.presences.push(BlockPresence {
                     cid_bytes: e.cid_bytes,

@@ -206,7 +206,7 @@ async fn rogue(mode: Rogue) -> Multiaddr {
                     let block = match mode {
                         Rogue::WrongBytes => Block {
                             prefix: Block::new(&cid, Vec::new()).prefix,
-                            data: b"not the block you wanted".to_vec(),
+                            data: bytes::Bytes::from_static(b"not the block you wanted"),
                         },
                         Rogue::Unasked | Rogue::Oversized => {
                             Block::new(&Cid::for_raw(b"spam"), b"spam".to_vec())

@@ -324,12 +324,16 @@ async fn to_did(resolver: &atmo_identity::Resolver, input: &str) -> Result<Did, 
     }
 }
 
-/// Writes a file whole: to a temporary sibling, then renamed over the target.
+/// Writes a file whole: to a temporary sibling (`.part`, removed on failure), then renamed
+/// over the target.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".part");
     let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| CliError::failed(format!("{}: {e}", path.display())))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CliError::failed(format!("{}: {e}", path.display()))
+        })
 }
