@@ -219,7 +219,10 @@ async fn end_to_end() {
         found.did.as_ref().map(|d| d.to_string()),
         Some(acct.did.clone())
     );
-    assert_eq!(found.pds.as_deref(), Some(net.pds.as_str()));
+    assert_eq!(
+        found.pds.as_ref().map(|p| p.as_str()),
+        Some(net.pds.as_str())
+    );
     let by_url = c.discover(&net.pds).await.unwrap();
     assert_eq!(by_url.server, found.server);
 
@@ -235,7 +238,7 @@ async fn end_to_end() {
         scope.has_atproto() && scope.contains(&Scope::TransitionGeneric),
         "{scope}"
     );
-    assert_eq!(session.pds(), net.pds);
+    assert_eq!(*session.pds(), net.pds);
     // Stored, and restored by DID.
     let restored = c.restore(session.did()).unwrap();
     assert_eq!(restored.data().await, session.data().await);

@@ -36,7 +36,7 @@ pub(crate) async fn read_target(
 ) -> Result<(Client, Did), CliError> {
     let (client, did) = net::read_target(identifier, global).await?;
     if let Some(s) = crate::cmd::oauth::session(global)?
-        && s.pds().trim_end_matches('/') == client.base()
+        && s.pds() == client.service_url()
     {
         return Ok((s.xrpc_client().map_err(CliError::failed)?, did));
     }

@@ -48,7 +48,7 @@ pub(crate) fn stored_session() -> Result<Option<SessionData>, CliError> {
 /// it resolves to a loopback, private or link-local address, naming the address.
 fn policy(global: &GlobalArgs, session: Option<&SessionData>) -> ConnectPolicy {
     let mut p = ConnectPolicy::default().allow_private_network(global.allow_private_network);
-    for url in global.pds.iter().chain(session.map(|s| &s.pds)) {
+    for url in (global.pds.iter().map(String::as_str)).chain(session.map(|s| s.pds.as_str())) {
         if let Some(host) = url
             .parse::<http::Uri>()
             .ok()
@@ -82,7 +82,10 @@ pub(crate) async fn password_session(
             st.path().display()
         )));
     };
-    let pds = global.pds.clone().unwrap_or_else(|| session.pds.clone());
+    let pds = global
+        .pds
+        .clone()
+        .unwrap_or_else(|| session.pds.to_string());
     let client = client_for(&pds, global)?;
     let s = PasswordSession::resume(&client, session, Some(st));
     Ok((s.client(), s))
@@ -170,14 +173,14 @@ pub(crate) async fn read_target(
             };
             (pds.clone(), did)
         }
-        (None, Some(s)) => (s.pds.clone(), s.did.clone()),
+        (None, Some(s)) => (s.pds.to_string(), s.did.clone()),
         (None, None) => {
             let (did, pds) = pds_for(identifier, global).await?;
             (pds, did)
         }
     };
     let mut client = client_for(&pds, global)?;
-    if let Some(s) = session.filter(|s| s.pds.trim_end_matches('/') == pds.trim_end_matches('/')) {
+    if let Some(s) = session.filter(|s| s.pds == *client.service_url()) {
         client = PasswordSession::resume(&client, s, Some(store()?)).client();
     }
     Ok((client, did))

@@ -1,7 +1,7 @@
 //! The DID document model: what atproto reads from a `did:plc` or `did:web` document.
 
 use atmo_crypto::{Curve, PublicKey};
-use atmo_syntax::{Did, Handle};
+use atmo_syntax::{Did, Handle, ServiceUrl};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -305,6 +305,21 @@ impl DidDocument {
                 endpoint: crate::error::clip(e, 256),
             }),
         }
+    }
+}
+
+impl DidDocument {
+    /// The PDS URL as a typed [`ServiceUrl`] (normalised: lower case, no trailing `/`).
+    ///
+    /// # Errors
+    ///
+    /// As [`require_pds_endpoint`](Self::require_pds_endpoint).
+    pub fn pds_url(&self) -> Result<ServiceUrl, Error> {
+        let e = self.require_pds_endpoint()?;
+        ServiceUrl::new(e).map_err(|_| Error::BadPdsEndpoint {
+            did: self.id.to_string(),
+            endpoint: crate::error::clip(e, 256),
+        })
     }
 }
 

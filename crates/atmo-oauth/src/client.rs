@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use atmo_http::{ConnectPolicy, HttpClient};
 use atmo_identity::{Resolver, ResolverConfig};
-use atmo_syntax::Did;
+use atmo_syntax::{Did, ServiceUrl};
 use bytes::Bytes;
 
 use crate::client_meta::{ClientAuth, ClientMetadata};
@@ -189,7 +189,7 @@ pub struct Discovered {
     /// The account, when the input was a handle or DID.
     pub did: Option<Did>,
     /// The PDS, when known (from the DID document, or the URL typed).
-    pub pds: Option<String>,
+    pub pds: Option<ServiceUrl>,
     /// The authorization server, validated.
     pub server: AuthorizationServerMetadata,
 }
@@ -368,10 +368,12 @@ impl OAuthClient {
     pub async fn discover(&self, input: &str) -> Result<Discovered> {
         let input = input.trim();
         if input.starts_with("https://") || input.starts_with("http://") {
-            let origin = origin_of(input).ok_or_else(|| Error::InvalidIdentifier {
-                input: clip(input, 256),
-            })?;
-            return match self.protected_resource(&origin).await {
+            let origin = origin_of(input)
+                .and_then(|o| ServiceUrl::new(&o).ok())
+                .ok_or_else(|| Error::InvalidIdentifier {
+                    input: clip(input, 256),
+                })?;
+            return match self.protected_resource(origin.as_str()).await {
                 Ok(prm) => Ok(Discovered {
                     did: None,
                     pds: Some(origin),
@@ -382,13 +384,13 @@ impl OAuthClient {
                 Err(Error::Response { .. }) => Ok(Discovered {
                     did: None,
                     pds: None,
-                    server: self.authorization_server(&origin).await?,
+                    server: self.authorization_server(origin.as_str()).await?,
                 }),
                 Err(e) => Err(e),
             };
         }
         let id = self.inner.resolver.resolve(input).await?;
-        let prm = self.protected_resource(&id.pds).await?;
+        let prm = self.protected_resource(id.pds.as_str()).await?;
         let server = self
             .authorization_server(prm.authorization_server())
             .await?;
@@ -544,10 +546,10 @@ impl OAuthClient {
 
     /// `did` -> DID document -> PDS -> its authorization server, which must be `issuer`;
     /// returns the PDS.
-    pub(crate) async fn check_issuer_of(&self, did: &Did, issuer: &str) -> Result<String> {
+    pub(crate) async fn check_issuer_of(&self, did: &Did, issuer: &str) -> Result<ServiceUrl> {
         let doc = self.inner.resolver.resolve_did_uncached(did).await?;
-        let pds = doc.require_pds_endpoint()?.to_owned();
-        let prm = self.protected_resource(&pds).await?;
+        let pds = doc.pds_url()?;
+        let prm = self.protected_resource(pds.as_str()).await?;
         if prm.authorization_server() != issuer {
             return Err(Error::AuthorizationServerMismatch {
                 did: did.clone(),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use atmo_syntax::Did;
+use atmo_syntax::{Did, ServiceUrl};
 use atmo_xrpc::{Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket, XrpcError};
 
 use crate::client::OAuthClient;
@@ -43,7 +43,7 @@ struct Inner {
     client: OAuthClient,
     did: Did,
     /// The account's PDS (fixed for the session's life: `sub` resolved to it).
-    pds: String,
+    pds: ServiceUrl,
     state: tokio::sync::Mutex<State>,
     ended: AtomicBool,
 }
@@ -130,7 +130,7 @@ impl OAuthSession {
 
     /// The account's PDS.
     #[must_use]
-    pub fn pds(&self) -> &str {
+    pub fn pds(&self) -> &ServiceUrl {
         &self.inner.pds
     }
 
@@ -141,7 +141,7 @@ impl OAuthSession {
     ///
     /// [`Error::Xrpc`] for a PDS URL the client refuses.
     pub fn xrpc_client(&self) -> Result<atmo_xrpc::Client> {
-        let client = atmo_xrpc::Client::builder(&self.inner.pds)
+        let client = atmo_xrpc::Client::builder(self.inner.pds.as_str())
             .http(self.inner.client.http().clone())
             .build()?;
         Ok(client.with_auth(self.clone()))

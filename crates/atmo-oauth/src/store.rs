@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use atmo_syntax::Did;
+use atmo_syntax::{Did, ServiceUrl};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -61,7 +61,7 @@ pub struct StoredSession {
     /// The authorization server's metadata (token and revocation endpoints).
     pub server: AuthorizationServerMetadata,
     /// The account's PDS (the resource server).
-    pub pds: String,
+    pub pds: ServiceUrl,
     /// The DPoP key.
     pub dpop_key: DpopKey,
     /// The tokens.
@@ -74,7 +74,7 @@ impl StoredSession {
     pub fn new(
         client_id: String,
         server: AuthorizationServerMetadata,
-        pds: String,
+        pds: ServiceUrl,
         dpop_key: DpopKey,
         tokens: TokenSet,
     ) -> Self {

@@ -37,6 +37,7 @@
 //! | [`Language`] | `pt-BR` | BCP 47 |
 //! | [`CidString`] | `bafyrei...` | syntax only; decoding is in `atmo-data` |
 //! | [`Uri`] | `https://example.com` | Lexicon `uri` format |
+//! | [`ServiceUrl`] | `https://pds.example.com` | a service's base URL; normalised |
 //!
 //! Each type offers: `new(&str) -> Result<T, TError>`, `FromStr`, `TryFrom<&str>`,
 //! `TryFrom<String>` (reusing the allocation), `as_str()`, `Display` (the normalised
@@ -100,6 +101,7 @@ mod handle;
 mod language;
 mod nsid;
 mod record_key;
+mod service_url;
 mod tid;
 mod uri;
 
@@ -112,6 +114,7 @@ pub use handle::{DISALLOWED_TLDS, Handle, HandleError};
 pub use language::{Language, LanguageError};
 pub use nsid::{Nsid, NsidError};
 pub use record_key::{RecordKey, RecordKeyError};
+pub use service_url::{ServiceUrl, ServiceUrlError};
 pub use tid::{Tid, TidClock, TidError};
 pub use uri::{Uri, UriError};
 
@@ -155,6 +158,9 @@ pub enum Error {
     /// An invalid [`Uri`].
     #[error("invalid URI: {0}")]
     Uri(#[from] UriError),
+    /// An invalid [`ServiceUrl`].
+    #[error("invalid service URL: {0}")]
+    ServiceUrl(#[from] ServiceUrlError),
 }
 
 #[cfg(test)]

@@ -105,6 +105,12 @@ macro_rules! string_type_impls {
             }
         }
 
+        impl ::core::cmp::PartialEq<::std::string::String> for $ty {
+            fn eq(&self, other: &::std::string::String) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
         impl ::serde::Serialize for $ty {
             fn serialize<S: ::serde::Serializer>(
                 &self,

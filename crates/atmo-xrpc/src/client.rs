@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use atmo_http::{Body, ConnectPolicy, HttpClient, Transport};
-use atmo_syntax::Nsid;
+use atmo_syntax::{Nsid, ServiceUrl};
 use bytes::Bytes;
 use http::HeaderMap;
 use tracing::Instrument;
 
 use crate::auth::{Auth, AuthDecision, AuthRequest, AuthResponse, NoAuth};
 use crate::error::{Error, Result};
-use crate::request::{CallOptions, Labeler, ProxyTarget, XrpcRequest, apply_options, check_base};
+use crate::request::{CallOptions, Labeler, ProxyTarget, XrpcRequest, apply_options, parse_base};
 use crate::response::XrpcResponse;
 use crate::xrpc_error::{MAX_ERROR_BODY, RateLimit, XrpcError};
 
@@ -189,12 +189,12 @@ impl ClientBuilder {
     /// [`Error::BaseUrl`] for a bad URL; [`Error::Transport`] when the connect policy
     /// refuses the URL (plain http to a host it does not allow).
     pub fn build(self) -> Result<Client> {
-        let base = check_base(&self.base)?.to_owned();
-        let uri: http::Uri = base.parse().map_err(|_| Error::BaseUrl {
-            url: base.clone(),
-            reason: "not a URL",
-        })?;
-        let host = uri.host().unwrap_or_default().to_owned();
+        let base = parse_base(&self.base)?;
+        let uri: http::Uri = base
+            .as_str()
+            .parse()
+            .map_err(|_| Error::Request(format!("{base} is not an HTTP URI")))?;
+        let host = base.host().to_owned();
         let transport: Arc<dyn Transport> = match self.transport {
             Some(t) => t,
             None => {
@@ -262,7 +262,7 @@ impl std::fmt::Debug for Client {
 
 struct Shared {
     transport: Arc<dyn Transport>,
-    base: String,
+    base: ServiceUrl,
     host: String,
     timeout: Duration,
     max_body: usize,
@@ -290,14 +290,14 @@ impl Client {
     /// # Errors
     ///
     /// As [`ClientBuilder::build`].
-    pub fn new(base: &str) -> Result<Self> {
+    pub fn new(base: impl AsRef<str>) -> Result<Self> {
         Self::builder(base).build()
     }
 
-    /// A builder for the service at `base`.
-    pub fn builder(base: &str) -> ClientBuilder {
+    /// A builder for the service at `base` (a string or a [`ServiceUrl`]).
+    pub fn builder(base: impl AsRef<str>) -> ClientBuilder {
         ClientBuilder {
-            base: base.to_owned(),
+            base: base.as_ref().to_owned(),
             transport: None,
             policy: ConnectPolicy::default(),
             connect_timeout: CONNECT_TIMEOUT,
@@ -377,8 +377,13 @@ impl Client {
         &self.auth
     }
 
-    /// The service URL (no trailing `/`).
+    /// The service URL (normalised: no trailing `/`), as a string.
     pub fn base(&self) -> &str {
+        self.shared.base.as_str()
+    }
+
+    /// The service URL.
+    pub fn service_url(&self) -> &ServiceUrl {
         &self.shared.base
     }
 
@@ -463,7 +468,7 @@ impl Client {
         mode: AuthMode,
     ) -> Result<(http::response::Parts, Body)> {
         let opts = req.options.or(&self.defaults);
-        let template = req.to_http(&self.shared.base, None)?;
+        let template = req.to_http_at(&self.shared.base, None)?;
         let make = || {
             let mut r = template.clone().map(atmo_http::full);
             apply_options(r.headers_mut(), &opts)?;
@@ -645,7 +650,7 @@ impl Client {
 
     /// Reads a whole body, capped, before the deadline.
     pub(crate) async fn collect(&self, body: Body, cap: usize, deadline: Instant) -> Result<Bytes> {
-        atmo_http::read_body(body, cap as u64, Some(deadline), &self.shared.base)
+        atmo_http::read_body(body, cap as u64, Some(deadline), self.shared.base.as_str())
             .await
             .map_err(|e| match e {
                 atmo_http::Error::TooLarge { .. } => Error::TooLarge { limit: cap },

@@ -18,10 +18,10 @@ pub enum Error {
     /// A service URL that cannot be used.
     #[error("invalid service URL {url:?}: {reason}")]
     BaseUrl {
-        /// The URL as given.
+        /// The URL as given (at most 256 bytes of it).
         url: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: atmo_syntax::ServiceUrlError,
     },
     /// A request that cannot be built (bad header value, bad parameter, bad proxy target).
     #[error("invalid request: {0}")]

@@ -105,7 +105,7 @@ pub use endpoint::{BinaryInput, Call, Endpoint, JSON_ENCODING, Paginated};
 pub use error::{Error, Result};
 pub use request::{
     ACCEPT_LABELERS_HEADER, CONTENT_LABELERS_HEADER, CallOptions, Labeler, Method, PROXY_HEADER,
-    ProxyTarget, RequestBody, XrpcRequest, apply_options, check_base, percent_encode_into,
+    ProxyTarget, RequestBody, XrpcRequest, apply_options, parse_base, percent_encode_into,
 };
 pub use response::{XrpcResponse, classify};
 pub use xrpc_error::{MAX_ERROR_BODY, MAX_ERROR_TEXT, RateLimit, XrpcError, parse_error_body};

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Serialize;
 
-use atmo_syntax::{Did, Nsid};
+use atmo_syntax::{Did, Nsid, ServiceUrl};
 
 use crate::error::{Error, Result};
 
@@ -340,7 +340,19 @@ impl XrpcRequest {
     /// [`Error::BaseUrl`] for a bad base URL, [`Error::Request`] for a header value that
     /// cannot be sent or a body on a query.
     pub fn to_http(&self, base: &str, auth: Option<&str>) -> Result<http::Request<Bytes>> {
-        let base = check_base(base)?;
+        self.to_http_at(&parse_base(base)?, auth)
+    }
+
+    /// [`to_http`](Self::to_http) for a base URL already parsed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Request`] for a header value that cannot be sent or a body on a query.
+    pub fn to_http_at(
+        &self,
+        base: &ServiceUrl,
+        auth: Option<&str>,
+    ) -> Result<http::Request<Bytes>> {
         let uri = format!("{base}{}", self.path_and_query());
         let mut b = http::Request::builder()
             .method(self.method.http())
@@ -407,34 +419,16 @@ pub fn apply_options(headers: &mut http::HeaderMap, opts: &CallOptions) -> Resul
     Ok(())
 }
 
-/// Checks a service base URL and returns it without a trailing `/`.
+/// Parses a service base URL given as a string.
 ///
 /// # Errors
 ///
 /// [`Error::BaseUrl`] unless it is `http(s)://authority[/path]` with no query or fragment.
-pub fn check_base(base: &str) -> Result<&str> {
-    let err = |reason| Error::BaseUrl {
-        url: base.to_owned(),
+pub fn parse_base(base: &str) -> Result<ServiceUrl> {
+    ServiceUrl::new(base).map_err(|reason| Error::BaseUrl {
+        url: base.chars().take(256).collect(),
         reason,
-    };
-    let trimmed = base.trim_end_matches('/');
-    let uri: http::Uri = trimmed.parse().map_err(|_| err("not a URL"))?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        _ => return Err(err("the scheme must be http or https")),
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(err("no host"));
-    }
-    if uri.query().is_some() || trimmed.contains('#') {
-        return Err(err("no query or fragment allowed"));
-    }
-    if let Some(a) = uri.authority()
-        && a.as_str().contains('@')
-    {
-        return Err(err("user info is not allowed"));
-    }
-    Ok(trimmed)
+    })
 }
 
 /// Percent-encodes everything but the unreserved characters (RFC 3986).

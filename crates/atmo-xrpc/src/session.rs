@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use atmo_syntax::{Did, Handle};
+use atmo_syntax::{Did, Handle, ServiceUrl};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket};
@@ -26,7 +26,7 @@ pub struct SessionData {
     /// The refresh token.
     pub refresh_jwt: String,
     /// The service the session belongs to (its base URL).
-    pub pds: String,
+    pub pds: ServiceUrl,
     /// The account email, if the service said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -336,7 +336,7 @@ impl PasswordSession {
             handle: out.handle,
             access_jwt: out.access_jwt,
             refresh_jwt: out.refresh_jwt,
-            pds: client.base().to_owned(),
+            pds: client.service_url().clone(),
             email: out.email,
         };
         if let Some(s) = &store {

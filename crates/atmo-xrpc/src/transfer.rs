@@ -45,7 +45,10 @@ impl Client {
         len: Option<u64>,
     ) -> Result<Blob> {
         let req = XrpcRequest::procedure("com.atproto.repo.uploadBlob")?;
-        let (mut parts, ()) = req.to_http(self.base(), None)?.map(drop).into_parts();
+        let (mut parts, ()) = req
+            .to_http_at(self.service_url(), None)?
+            .map(drop)
+            .into_parts();
         let h = &mut parts.headers;
         h.insert(
             http::header::CONTENT_TYPE,

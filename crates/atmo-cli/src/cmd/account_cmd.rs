@@ -326,7 +326,7 @@ async fn check_handle(h: Handle, json: bool, global: &GlobalArgs) -> Result<(), 
         };
         return fail(
             Some(resolved.did.as_str()),
-            Some(&resolved.pds),
+            Some(resolved.pds.as_str()),
             claimed_str,
             why,
         );

@@ -50,7 +50,7 @@ pub(crate) fn run(args: XrpcArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let session = stored_session()?;
     let pds = match (&global.pds, &session) {
         (Some(p), _) => p.clone(),
-        (None, Some(s)) => s.pds.clone(),
+        (None, Some(s)) => s.pds.to_string(),
         (None, None) => {
             return Err(CliError::failed(
                 "no service to call: pass --pds URL or log in first",
@@ -59,7 +59,7 @@ pub(crate) fn run(args: XrpcArgs, global: &GlobalArgs) -> Result<(), CliError> {
     };
     runtime()?.block_on(async {
         let mut client = client_for(&pds, global)?;
-        if let Some(s) = session.filter(|s| s.pds == pds) {
+        if let Some(s) = session.filter(|s| s.pds == *client.service_url()) {
             client = PasswordSession::resume(&client, s, Some(store()?)).client();
         }
         let res = client.send(&req).await.map_err(xrpc_err)?;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use atmo_crypto::PublicKey;
-use atmo_syntax::{Did, Handle};
+use atmo_syntax::{Did, Handle, ServiceUrl};
 
 use crate::DEFAULT_PLC_URL;
 use crate::document::{DidDocument, DocumentLimits};
@@ -77,7 +77,7 @@ pub struct ResolvedIdentity {
     /// The handle the lookup started from, or the one the document claims, verified or not.
     pub claimed_handle: Option<Handle>,
     /// The PDS URL (`#atproto_pds`).
-    pub pds: String,
+    pub pds: ServiceUrl,
     /// The signing key (`#atproto`).
     pub signing_key: PublicKey,
     /// The whole DID document.

@@ -184,7 +184,7 @@ impl Resolver {
             let span = tracing::Span::current();
             span.record("did", did.as_str());
             span.record("handle_ok", handle.is_some());
-            let pds = doc.require_pds_endpoint()?.to_owned();
+            let pds = doc.pds_url()?;
             let signing_key = doc.signing_key()?;
             Ok(ResolvedIdentity {
                 did,
