@@ -96,3 +96,62 @@ fn loopback_is_refused_without_the_flag() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!stderr(&o).contains("refusing"), "{}", stderr(&o));
 }
+
+/// `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` are honoured: a proxy of the test's own sees the
+/// `CONNECT` (and refuses it), `NO_PROXY` bypasses it.
+#[test]
+fn proxy_variables_are_honoured() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { return };
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && c.read_exact(&mut b).is_ok() {
+                head.push(b[0]);
+            }
+            let line = String::from_utf8_lossy(&head)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            s2.lock().unwrap().push(line);
+            let _ = c.write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let run = |no_proxy: &str| {
+        Command::new(env!("CARGO_BIN_EXE_atmo"))
+            .args([
+                "resolve",
+                "did:plc:aymhh2c47ldyafhgr4dj6o5r",
+                "--plc",
+                "http://127.0.0.1:9",
+                "--allow-private-network",
+            ])
+            .env("HTTP_PROXY", format!("http://{proxy}"))
+            .env("NO_PROXY", no_proxy)
+            .env_remove("REQUEST_METHOD")
+            .output()
+            .unwrap()
+    };
+    let o = run("");
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("proxy {proxy}")) && err.contains("403"),
+        "{err}"
+    );
+    assert_eq!(
+        seen.lock().unwrap().first().map(String::as_str),
+        Some("CONNECT 127.0.0.1:9 HTTP/1.1")
+    );
+    let before = seen.lock().unwrap().len();
+    let o = run("127.0.0.1");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("proxy"), "{}", stderr(&o));
+    assert_eq!(seen.lock().unwrap().len(), before);
+}

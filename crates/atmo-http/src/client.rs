@@ -12,6 +12,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::connector::PolicyConnector;
 use crate::error::{Error, clip};
 use crate::policy::ConnectPolicy;
+use crate::proxy::Proxy;
 use crate::transport::{Body, ResponseFuture, Transport};
 
 /// Default connect timeout.
@@ -36,6 +37,7 @@ pub struct HttpClientBuilder {
     max_idle_per_host: usize,
     user_agent: String,
     tls: Option<rustls::ClientConfig>,
+    proxy: Option<Proxy>,
 }
 
 impl Default for HttpClientBuilder {
@@ -48,6 +50,7 @@ impl Default for HttpClientBuilder {
             max_idle_per_host: MAX_IDLE_PER_HOST,
             user_agent: concat!("atmo/", env!("CARGO_PKG_VERSION")).to_owned(),
             tls: None,
+            proxy: None,
         }
     }
 }
@@ -107,6 +110,14 @@ impl HttpClientBuilder {
         self
     }
 
+    /// The forward proxy (default: [`Proxy::from_env`], read when the client is built;
+    /// [`Proxy::none`] for direct connections only).
+    #[must_use]
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
     /// Builds the client (no I/O; the first request needs a tokio runtime).
     ///
     /// # Errors
@@ -134,6 +145,7 @@ impl HttpClientBuilder {
         let connector = PolicyConnector {
             policy: Arc::clone(&policy),
             connect_timeout: self.connect_timeout,
+            proxy: self.proxy.unwrap_or_else(Proxy::from_env),
         };
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)

@@ -59,6 +59,17 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// The forward proxy could not open a tunnel: it refused (`status`), did not answer
+    /// in time, did not speak HTTP, or is of an unsupported kind.
+    #[error("proxy {proxy}: {message}")]
+    Proxy {
+        /// The proxy's `host:port` (never its credentials).
+        proxy: String,
+        /// The proxy's HTTP status, when it answered with one.
+        status: Option<u16>,
+        /// What failed.
+        message: String,
+    },
     /// The TLS handshake failed (certificate, protocol).
     #[error("TLS with {host} failed: {message}")]
     Tls {
@@ -120,7 +131,11 @@ impl Error {
     pub fn is_connect(&self) -> bool {
         matches!(
             self,
-            Self::Dns { .. } | Self::Connect { .. } | Self::Tls { .. } | Self::Forbidden { .. }
+            Self::Dns { .. }
+                | Self::Connect { .. }
+                | Self::Tls { .. }
+                | Self::Forbidden { .. }
+                | Self::Proxy { .. }
         )
     }
 

@@ -29,6 +29,9 @@
 //!   [`read_body`] with a size cap and a deadline, the `User-Agent`, and the TLS
 //!   configuration (roots and crypto provider) of your choice, ring and the webpki roots
 //!   by default. It is cheap to clone; clones share the connection pool.
+//! - [`Proxy`]: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` are honoured by
+//!   default (curl's rules), through HTTP `CONNECT` tunnels; the connect policy still
+//!   applies to the target.
 //!
 #![cfg_attr(feature = "client", doc = "```no_run")]
 #![cfg_attr(not(feature = "client"), doc = "```ignore")]
@@ -63,6 +66,8 @@ mod transport;
 mod client;
 #[cfg(feature = "client")]
 mod connector;
+#[cfg(feature = "client")]
+mod proxy;
 
 pub use error::Error;
 pub use policy::ConnectPolicy;
@@ -70,3 +75,5 @@ pub use transport::{Body, ResponseFuture, Transport, empty, full};
 
 #[cfg(feature = "client")]
 pub use client::{HttpClient, HttpClientBuilder, Stream, read_body};
+#[cfg(feature = "client")]
+pub use proxy::Proxy;

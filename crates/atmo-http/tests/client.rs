@@ -152,3 +152,160 @@ async fn refused_connection_is_a_connect_error() {
         other => panic!("expected Connect, got {other}"),
     }
 }
+
+/// What a test proxy saw: the request lines and `Proxy-Authorization` values of every
+/// `CONNECT` it was sent.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
+
+/// An HTTP `CONNECT` proxy: answers 407 without the expected credentials (when some are
+/// expected), otherwise opens the tunnel and copies bytes both ways.
+async fn connect_proxy(auth: Option<&'static str>) -> (SocketAddr, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen: Seen = Default::default();
+    let s2 = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = s2.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    let Ok(b) = s.read_u8().await else { return };
+                    head.push(b);
+                }
+                let head = String::from_utf8(head).unwrap();
+                let line = head.lines().next().unwrap().to_owned();
+                let given = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Proxy-Authorization: "))
+                    .map(str::to_owned);
+                seen.lock().unwrap().push((line.clone(), given.clone()));
+                if auth.is_some() && given.as_deref() != auth {
+                    let _ = s
+                        .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                    return;
+                }
+                let target = line.split(' ').nth(1).unwrap().to_owned();
+                let Ok(mut up) = tokio::net::TcpStream::connect(&target).await else {
+                    let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut s, &mut up).await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn a_proxy_carries_connections_and_the_policy_still_applies() {
+    use atmo_http::Proxy;
+    let (origin, _) = server("through").await;
+    let (proxy, seen) = connect_proxy(Some("Basic dXNlcjpwdw==")).await;
+    let url = format!("http://127.0.0.1:{}/x", origin.port());
+    let build = |policy: ConnectPolicy, proxy: Proxy| {
+        HttpClient::builder()
+            .policy(policy)
+            .proxy(proxy)
+            .build()
+            .unwrap()
+    };
+    let dev = ConnectPolicy::default().allow_host("127.0.0.1");
+
+    // Through the proxy, with its credentials: the tunnel goes to the origin.
+    let via = build(
+        dev.clone(),
+        Proxy::new(&format!("http://user:pw@{proxy}"), None, ""),
+    );
+    let res = via.get(&url, "*/*", 1024).await.unwrap();
+    assert_eq!(res.body().as_ref(), b"through");
+    let expect_line = format!("CONNECT 127.0.0.1:{} HTTP/1.1", origin.port());
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        [(expect_line.clone(), Some("Basic dXNlcjpwdw==".to_owned()))]
+    );
+    // A websocket-style stream goes through it too.
+    let mut stream = via
+        .connect_stream(
+            &format!("http://127.0.0.1:{}", origin.port())
+                .parse()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 256];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).ends_with("through"));
+    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    // Without the credentials the proxy's refusal arrives typed.
+    let e = build(
+        dev.clone(),
+        Proxy::new(&format!("http://{proxy}"), None, ""),
+    )
+    .get(&url, "*/*", 1024)
+    .await
+    .unwrap_err();
+    match &e {
+        Error::Proxy {
+            proxy: p, status, ..
+        } => {
+            assert_eq!(p, &proxy.to_string());
+            assert_eq!(*status, Some(407));
+        }
+        other => panic!("expected a proxy error, got {other}"),
+    }
+    assert!(e.is_connect());
+    assert_eq!(seen.lock().unwrap().len(), 3);
+
+    // NO_PROXY: direct.
+    let direct = build(
+        dev.clone(),
+        Proxy::new(&format!("http://{proxy}"), None, "127.0.0.1"),
+    );
+    assert_eq!(direct.get(&url, "*/*", 1024).await.unwrap().status(), 200);
+    assert_eq!(seen.lock().unwrap().len(), 3);
+
+    // The policy still decides: plain http to a host it does not allow, and a name that
+    // resolves here to loopback, are refused before the proxy is asked.
+    let strict = build(
+        ConnectPolicy::default(),
+        Proxy::new(&format!("http://user:pw@{proxy}"), None, ""),
+    );
+    let e = strict.get(&url, "*/*", 1024).await.unwrap_err();
+    assert!(matches!(e, Error::Insecure { .. }), "{e}");
+    let e = strict
+        .get(
+            &format!("https://localhost:{}/", origin.port()),
+            "*/*",
+            1024,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    assert_eq!(seen.lock().unwrap().len(), 3);
+
+    // A proxy that is not there: a connect error naming it.
+    let gone = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gone_addr = gone.local_addr().unwrap();
+    drop(gone);
+    let e = build(dev, Proxy::new(&format!("http://{gone_addr}"), None, ""))
+        .get(&url, "*/*", 1024)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Connect { addr: Some(a), .. } if a == gone_addr),
+        "{e}"
+    );
+}
