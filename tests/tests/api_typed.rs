@@ -346,6 +346,27 @@ async fn sync_calls() {
         Some(latest.cid.as_str())
     );
 
+    // The same CAR as a stream, and a declared error before any body, typed.
+    let mut streamed = Vec::new();
+    let mut body = anon
+        .call_stream(sync::get_repo::Params::new(did.clone()))
+        .await
+        .unwrap();
+    while let Some(chunk) = body.try_next().await.unwrap() {
+        streamed.extend_from_slice(&chunk);
+    }
+    assert_eq!(streamed, car[..]);
+    let err = anon
+        .call_stream(sync::get_repo::Params::new(
+            "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap(),
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_endpoint(&sync::get_repo::Error::RepoNotFound),
+        "{err:?}"
+    );
+
     let proof = anon
         .call(sync::get_record::Params::new(
             did.clone(),

@@ -119,7 +119,7 @@ impl Client {
 }
 
 /// The `Content-Length` header, when present and a number.
-fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+pub(crate) fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers
         .get(http::header::CONTENT_LENGTH)?
         .to_str()

@@ -1,12 +1,14 @@
 //! Typed calls on the client: an [`Endpoint`] (or a [`Call`] value) in, its output or
 //! its own error enum out; cursor pagination as a typed stream.
 //!
-//! Built on the public [`Client::send`] only.
+//! Built on the client's exchange loop ([`Client::send`] and, for streamed outputs, the
+//! same loop with the body left unread).
 
 use futures_util::Stream;
 
+use crate::blob::BlobStream;
 use crate::call_error::CallError;
-use crate::client::Client;
+use crate::client::{AuthMode, Client};
 use crate::endpoint::{Call, Endpoint, Paginated};
 
 /// The output of call `C`.
@@ -60,6 +62,42 @@ impl Client {
     pub async fn call<C: Call>(&self, call: C) -> Result<OutputOf<C>, ErrorOf<C>> {
         self.call_endpoint::<C::Endpoint>(call.params(), call.input())
             .await
+    }
+
+    /// Makes a typed call and gives its output body as a stream, unread: for binary
+    /// outputs too large to hold at once (a repository CAR from
+    /// `com.atproto.sync.getRepo`, a blob). Errors before the body (a declared error
+    /// answer included) arrive typed as from [`call`](Self::call); the stream then ends
+    /// with an error if the body stalls past the client's timeout or grows past
+    /// `ClientBuilder::max_repo_download`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: atmo_xrpc::Client, call: impl atmo_xrpc::Call) -> Result<(), atmo_xrpc::Error> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// // `call` is, e.g., atmo-api's `com_atproto::sync::get_repo::Params::new(did)`.
+    /// let mut body = client.call_stream(call).await.map_err(atmo_xrpc::Error::from)?;
+    /// let mut n = 0;
+    /// while let Some(chunk) = body.try_next().await? {
+    ///     n += chunk.len(); // write it to a file, feed a CAR reader...
+    /// }
+    /// println!("{n} bytes");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::call`], except that nothing is decoded.
+    pub async fn call_stream<C: Call>(&self, call: C) -> Result<BlobStream, ErrorOf<C>> {
+        let req = <C::Endpoint as Endpoint>::request(call.params(), call.input())?;
+        let (head, body) = self.call_head(&req, AuthMode::IfAny).await?;
+        Ok(BlobStream::new(
+            body,
+            None,
+            self.timeout(),
+            self.max_repo_download(),
+            crate::transfer::content_length(&head.headers),
+        )?)
     }
 
     /// Makes a typed call of endpoint `E` with parameters and an optional input: the
