@@ -556,7 +556,7 @@ async fn proxy_and_labeler_headers_are_sent() {
         s.write_all(body).unwrap();
         String::from_utf8_lossy(&buf[..n]).to_lowercase()
     });
-    let client = atmo_xrpc::Client::builder(&format!("http://127.0.0.1:{port}"))
+    let client = atmo_xrpc::Client::builder(format!("http://127.0.0.1:{port}"))
         .allow_private_network(true)
         .build()
         .unwrap();

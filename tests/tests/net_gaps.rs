@@ -746,7 +746,7 @@ async fn rate_limited_call_waits_for_reset_and_succeeds() {
 
     // One 429, then 200: the call succeeds after waiting.
     let server = limited_first(1);
-    let client = Client::builder(&format!("http://127.0.0.1:{}", server.port))
+    let client = Client::builder(format!("http://127.0.0.1:{}", server.port))
         .allow_private_network(true)
         .retry(policy)
         .build()
@@ -769,7 +769,7 @@ async fn rate_limited_call_waits_for_reset_and_succeeds() {
 
     // Without retries the 429 comes back at once, with its headers.
     let server = limited_first(1);
-    let plain = Client::builder(&format!("http://127.0.0.1:{}", server.port))
+    let plain = Client::builder(format!("http://127.0.0.1:{}", server.port))
         .allow_private_network(true)
         .build()
         .unwrap();
@@ -781,7 +781,7 @@ async fn rate_limited_call_waits_for_reset_and_succeeds() {
 
     // Always 429: at most max_retries retries, then the error.
     let server = limited_first(usize::MAX);
-    let client = Client::builder(&format!("http://127.0.0.1:{}", server.port))
+    let client = Client::builder(format!("http://127.0.0.1:{}", server.port))
         .allow_private_network(true)
         .retry(policy)
         .build()
