@@ -12,7 +12,8 @@
 //!   and [`ClientAuth`] (`private_key_jwt` assertions), request bodies ([`par_body`],
 //!   [`token_code_body`]...), response checks ([`TokenSet::from_response`],
 //!   [`CallbackParams`]), [`Scope`] and [`ScopeSet`], and the stores ([`StateStore`],
-//!   [`SessionStore`], in memory and as 0600 files).
+//!   [`SessionStore`], in memory and as 0600 files; in SQLite with the `sqlite`
+//!   feature).
 //! - The tokio edge (feature `client`, default): [`OAuthClient`] (discover, authorize,
 //!   callback, restore, revoke) over one [`atmo_http::HttpClient`] and its connect
 //!   policy, and [`OAuthSession`], an [`atmo_xrpc::Auth`]: with
@@ -52,7 +53,11 @@ mod metadata;
 mod pkce;
 mod protocol;
 pub mod scope;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod store;
+#[cfg(test)]
+mod store_tests;
 
 #[cfg(feature = "client")]
 mod client;
@@ -73,6 +78,8 @@ pub use protocol::{
     token_refresh_body, www_authenticate_error,
 };
 pub use scope::{RepoAction, Scope, ScopeSet};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{DEFAULT_LOCK_LEASE, SqliteStore};
 pub use store::{
     AuthState, FileSessionStore, FileStateStore, MemorySessionStore, MemoryStateStore,
     SessionStore, StateStore, StoreGuard, StoredSession, default_store_dir,

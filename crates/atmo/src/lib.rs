@@ -12,6 +12,7 @@
 //! | `xrpc` | `xrpc` | the XRPC client, app-password sessions |
 //! | `api` / `bluesky` | `api` | generated types and typed calls |
 //! | `oauth` | `oauth` | the OAuth client with DPoP |
+//! | `oauth-sqlite` | `oauth::SqliteStore` | OAuth stores in SQLite (bundled, C) |
 //! | `firehose` | `firehose` | verified, resumable event streams |
 //! | `lexicon` | `lexicon` | lexicon validation and resolution |
 //! | `richtext` | `richtext` | facet detection and resolution, grapheme counts, segments, a builder |
