@@ -12,6 +12,9 @@
 //
 // Environment: any PDS_* variable is passed to the PDS (e.g. PDS_RATE_LIMITS_ENABLED=true),
 // except those that fix where it lives (port, hostname, data directory, blobstore, PLC URL).
+// REFNET_LOOPBACK_NAMES (comma-separated host names) adds names that resolve to 127.0.0.1
+// inside this process; with NODE_EXTRA_CA_CERTS the PDS then fetches a test's own https
+// documents (an OAuth client's metadata and JWKS) from a name the OAuth provider accepts.
 // LOG_ENABLED=true turns on the servers' own logs (to stderr unless LOG_DESTINATION is set).
 
 import crypto from 'node:crypto'
@@ -40,9 +43,19 @@ const log = (msg) => {
 // ---------------------------------------------------------------------------------------
 // Nothing leaves 127.0.0.1: guards installed before any server code is loaded.
 
+// REFNET_LOOPBACK_NAMES=a.example.dev,b.example.dev: extra host names answered 127.0.0.1,
+// as if they were local. A test serving an https client metadata document (whose
+// client_id must name a public-looking host) uses one; it still never leaves loopback.
+const extraNames = new Set(
+  (process.env.REFNET_LOOPBACK_NAMES ?? '')
+    .split(',')
+    .map((n) => n.trim().toLowerCase().replace(/\.$/, ''))
+    .filter((n) => n !== ''),
+)
+
 const isLocalName = (host) => {
   const h = String(host).toLowerCase().replace(/\.$/, '')
-  return h === 'localhost' || h.endsWith('.localhost')
+  return h === 'localhost' || h.endsWith('.localhost') || extraNames.has(h)
 }
 
 const isLoopbackIp = (host) => {

@@ -1,5 +1,6 @@
 //! Helpers shared by the workspace integration tests.
 
+pub mod oauth_flow;
 pub mod oracle;
 pub mod refnet;
 pub mod support;

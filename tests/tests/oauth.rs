@@ -11,32 +11,24 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use atmo_http::{ConnectPolicy, HttpClient};
-use atmo_identity::{Resolver, ResolverConfig};
+use atmo_http::HttpClient;
+use atmo_identity::Resolver;
 use atmo_oauth::{
     AuthorizeOptions, ClientMetadata, DpopKey, Error, MemorySessionStore, OAuthClient,
     OAuthErrorCode, OAuthSession, Scope, ScopeSet,
 };
+use atmo_tests::oauth_flow::{Account, loopback_http, loopback_resolver, sign_in};
 use atmo_tests::refnet::{RefNet, http_request};
-use atmo_tests::support::unique;
-use atmo_xrpc::{Client, PasswordSession, XrpcRequest};
+use atmo_xrpc::{Client, XrpcRequest};
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 fn http() -> HttpClient {
-    HttpClient::builder()
-        .policy(ConnectPolicy::default().allow_private_network(true))
-        .build()
-        .unwrap()
+    loopback_http()
 }
 
 fn resolver_with_plc(net: &RefNet, plc: &str, http: &HttpClient) -> Resolver {
-    let mut c = ResolverConfig::default();
-    c.plc_url = plc.to_owned();
-    c.allow_private_network = true;
-    c.use_dns = false;
-    c.handle_resolver = Some(net.pds.clone());
-    Resolver::with_http(c, http.clone())
+    loopback_resolver(&net.pds, plc, http)
 }
 
 fn client_with(net: &RefNet, plc: &str, ttl: Option<Duration>) -> OAuthClient {
@@ -56,106 +48,8 @@ fn client(net: &RefNet) -> OAuthClient {
     client_with(net, &net.plc, None)
 }
 
-struct Account {
-    handle: String,
-    password: String,
-    did: String,
-}
-
 async fn new_account(net: &RefNet) -> Account {
-    let pds = Client::builder(&net.pds)
-        .allow_private_network(true)
-        .build()
-        .unwrap();
-    let handle = format!("{}.test", unique("o"));
-    let password = unique("pw-");
-    let s = PasswordSession::create_account(
-        &pds,
-        &handle,
-        &format!("{handle}@example.com"),
-        &password,
-        None,
-    )
-    .await
-    .unwrap();
-    Account {
-        handle,
-        password,
-        did: s.did().to_string(),
-    }
-}
-
-/// Cookies from `set-cookie` headers, merged into `jar`.
-fn take_cookies(jar: &mut Vec<(String, String)>, headers: &[(String, String)]) {
-    for (k, v) in headers {
-        if k != "set-cookie" {
-            continue;
-        }
-        let pair = v.split(';').next().unwrap_or_default();
-        if let Some((name, value)) = pair.split_once('=') {
-            jar.retain(|(n, _)| n != name);
-            jar.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-    }
-}
-
-/// The user's part, through the sign-in page's own JSON API (REFNET.md): returns the
-/// URL the browser would be sent back to.
-fn sign_in(net: &RefNet, authorize_url: &str, acct: &Account) -> String {
-    let res = http_request(
-        "GET",
-        authorize_url,
-        &[
-            ("sec-fetch-mode", "navigate"),
-            ("sec-fetch-dest", "document"),
-            ("sec-fetch-site", "none"),
-            ("accept", "text/html"),
-        ],
-        None,
-    )
-    .unwrap();
-    assert_eq!(res.status, 200, "authorize page: {}", res.text());
-    let mut jar = Vec::new();
-    take_cookies(&mut jar, &res.headers);
-    let csrf = jar
-        .iter()
-        .find(|(n, _)| n == "csrf-token")
-        .map(|(_, v)| v.clone())
-        .expect("csrf-token cookie");
-    let api = |path: &str, body: &serde_json::Value, jar: &mut Vec<(String, String)>| {
-        let cookie = jar
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let res = http_request(
-            "POST",
-            &format!("{}/@atproto/oauth-provider/~api/{path}", net.pds),
-            &[
-                ("content-type", "application/json"),
-                ("cookie", &cookie),
-                ("x-csrf-token", &csrf),
-                ("origin", &net.pds),
-                ("referer", authorize_url),
-                ("sec-fetch-mode", "same-origin"),
-                ("sec-fetch-site", "same-origin"),
-                ("sec-fetch-dest", "empty"),
-            ],
-            Some(body.to_string().as_bytes()),
-        )
-        .unwrap();
-        take_cookies(jar, &res.headers);
-        assert_eq!(res.status, 200, "{path}: {}", res.text());
-        serde_json::from_slice::<serde_json::Value>(&res.body).unwrap()
-    };
-    let out = api(
-        "sign-in",
-        &serde_json::json!({"locale": "en", "username": acct.handle, "password": acct.password, "remember": true}),
-        &mut jar,
-    );
-    assert_eq!(out["account"]["did"], acct.did.as_str(), "{out}");
-    let out = api("consent", &serde_json::json!({"did": acct.did}), &mut jar);
-    out["url"].as_str().expect("consent url").to_owned()
+    atmo_tests::oauth_flow::new_account(&net.pds).await
 }
 
 /// authorize -> sign-in -> the callback URL.
@@ -168,13 +62,8 @@ async fn authorized(net: &RefNet, client: &OAuthClient, acct: &Account, input: &
         url.starts_with(&format!("{}/oauth/authorize?", net.pds)),
         "{url}"
     );
-    let url2 = url.clone();
-    let acct2 = Account {
-        handle: acct.handle.clone(),
-        password: acct.password.clone(),
-        did: acct.did.clone(),
-    };
-    tokio::task::spawn_blocking(move || sign_in(RefNet::shared(), &url2, &acct2))
+    let (pds, acct) = (net.pds.clone(), acct.clone());
+    tokio::task::spawn_blocking(move || sign_in(&pds, &url, &acct))
         .await
         .unwrap()
 }
@@ -596,12 +485,8 @@ async fn cli_login_whoami_logout() {
         url.starts_with(&format!("{}/oauth/authorize?", net.pds)),
         "{url}"
     );
-    let acct2 = Account {
-        handle: acct.handle.clone(),
-        password: acct.password.clone(),
-        did: acct.did.clone(),
-    };
-    let back = tokio::task::spawn_blocking(move || sign_in(RefNet::shared(), &url, &acct2))
+    let (pds, acct2) = (net.pds.clone(), acct.clone());
+    let back = tokio::task::spawn_blocking(move || sign_in(&pds, &url, &acct2))
         .await
         .unwrap();
     let query = back.split_once('?').unwrap().1.to_owned();
