@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use atmo::http::{ConnectPolicy, HttpClient};
 use atmo::identity::{Resolver, ResolverConfig};
-use atmo::oauth::{ClientMetadata, OAuthClient, ScopeSet};
+use atmo::oauth::{ClientMetadata, OAuthClient, ScopeSet, SqliteStore};
 use atmo::syntax::TidClock;
 use tokio::net::TcpListener;
 
@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::handles::Handles;
 use crate::ingester::{self, IngesterConfig};
 use crate::lexicon::Validator;
-use crate::store::SqliteOAuthStore;
 use crate::web::{self, AppState};
 
 fn setup(what: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> Error {
@@ -79,7 +78,9 @@ pub fn build_state(config: &Config, db: Arc<Db>, key: Vec<u8>, base: &str) -> Re
     rc.handle_resolver = config.handle_resolver.clone();
     rc.use_dns = config.handle_resolver.is_none();
     let resolver = Resolver::with_http(rc, http.clone());
-    let store = Arc::new(SqliteOAuthStore::new(db.clone()));
+    // atmo-oauth's own SQLite store, on the app's database file (its own connection and
+    // `atmo_oauth_*` tables; for `:memory:` a private in-memory database).
+    let store = Arc::new(SqliteStore::open(db.path()).map_err(|e| setup("OAuth store")(&e))?);
     let oauth = OAuthClient::builder(metadata)
         .http(http)
         .resolver(resolver.clone())

@@ -24,6 +24,9 @@ const MIGRATIONS: &[&str] = &[
     // 2: OAuth sign-ins in progress and sessions (atmo-oauth's store traits).
     "CREATE TABLE oauth_state (state TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL);
     CREATE TABLE oauth_session (did TEXT PRIMARY KEY, data TEXT NOT NULL);",
+    // 3: those moved to atmo-oauth's `SqliteStore` (its `atmo_oauth_*` tables).
+    "DROP TABLE oauth_state;
+    DROP TABLE oauth_session;",
 ];
 
 /// One row of the `status` table.
@@ -54,6 +57,7 @@ pub enum Change {
 #[derive(Debug)]
 pub struct Db {
     conn: Mutex<Connection>,
+    path: String,
 }
 
 impl Db {
@@ -73,9 +77,16 @@ impl Db {
         }
         let db = Self {
             conn: Mutex::new(conn),
+            path: path.to_owned(),
         };
         db.migrate()?;
         Ok(db)
+    }
+
+    /// Where it was opened (`:memory:` for a private in-memory database).
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -224,68 +235,6 @@ impl Db {
         )
         .map_err(Error::db("save secret"))?;
         Ok(v)
-    }
-
-    /// Stores a JSON value under `key` in an OAuth table (`oauth_state` with an expiry,
-    /// or `oauth_session`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Db`].
-    pub(crate) fn put_state(&self, state: &str, data: &str, expires_at: i64) -> Result<()> {
-        let conn = self.lock();
-        conn.execute("DELETE FROM oauth_state WHERE expires_at < unixepoch()", [])
-            .map_err(Error::db("expire sign-ins"))?;
-        conn.execute(
-            "INSERT OR REPLACE INTO oauth_state (state, data, expires_at) VALUES (?1, ?2, ?3)",
-            params![state, data, expires_at],
-        )
-        .map_err(Error::db("save sign-in"))?;
-        Ok(())
-    }
-
-    /// Takes (reads and deletes) a pending sign-in.
-    pub(crate) fn take_state(&self, state: &str) -> Result<Option<String>> {
-        let conn = self.lock();
-        conn.query_row(
-            "DELETE FROM oauth_state WHERE state = ?1 RETURNING data",
-            params![state],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(Error::db("take sign-in"))
-    }
-
-    /// The stored OAuth session of `did`.
-    pub(crate) fn load_session(&self, did: &str) -> Result<Option<String>> {
-        self.lock()
-            .query_row(
-                "SELECT data FROM oauth_session WHERE did = ?1",
-                params![did],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(Error::db("load session"))
-    }
-
-    /// Stores the OAuth session of `did`.
-    pub(crate) fn save_session(&self, did: &str, data: &str) -> Result<()> {
-        self.lock()
-            .execute(
-                "INSERT INTO oauth_session (did, data) VALUES (?1, ?2)
-                 ON CONFLICT (did) DO UPDATE SET data = excluded.data",
-                params![did, data],
-            )
-            .map_err(Error::db("save session"))?;
-        Ok(())
-    }
-
-    /// Forgets the OAuth session of `did`.
-    pub(crate) fn delete_session(&self, did: &str) -> Result<()> {
-        self.lock()
-            .execute("DELETE FROM oauth_session WHERE did = ?1", params![did])
-            .map_err(Error::db("delete session"))?;
-        Ok(())
     }
 }
 

@@ -22,7 +22,6 @@ pub mod handles;
 pub mod ingester;
 pub mod lexicon;
 pub mod pages;
-pub mod store;
 pub mod web;
 
 pub use error::{Error, Result};

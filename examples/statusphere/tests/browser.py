@@ -380,7 +380,7 @@ def scenario(app, alice, bob, a, b, c):
     wait(a, lambda d: d.find_elements(By.ID, "login-link"))
     shot(a, "a-signed-out")
     check("sign-out forgets the OAuth session",
-          db("SELECT count(*) FROM oauth_session WHERE did = ?", alice["did"]) == [(0,)])
+          db("SELECT count(*) FROM atmo_oauth_session WHERE did = ?", alice["did"]) == [(0,)])
     st, _ = http("POST", app.base + "/status", {"status": "👍"}, cookie=sid)
     check("the old cookie no longer writes", st == 401, st)
 
