@@ -61,6 +61,18 @@ pub struct ClientMetadata {
     pub jwks: Option<serde_json::Value>,
 }
 
+/// Whether `host` is a name the atproto OAuth profile treats as local, never a public
+/// client's: a single label, or one under `.test`, `.local`, `.localhost`, `.invalid` or
+/// `.example` (the reference authorization server refuses such `client_id`s and redirect
+/// URIs).
+fn is_local_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    match host.rsplit_once('.') {
+        None => true,
+        Some((_, tld)) => matches!(tld, "test" | "local" | "localhost" | "invalid" | "example"),
+    }
+}
+
 fn loopback_redirect(uri: &str) -> bool {
     url::Url::parse(uri).is_ok_and(|u| {
         u.scheme() == "http"
@@ -277,13 +289,23 @@ impl ClientMetadata {
         if id.scheme() != "https" || id.host().is_none() || id.fragment().is_some() {
             return bad("client_id must be an https URL");
         }
+        match id.host() {
+            Some(url::Host::Domain(d)) if !is_local_name(d) => {}
+            Some(url::Host::Domain(_)) => {
+                return bad("the client_id's host must be a public name, not a local one");
+            }
+            _ => return bad("the client_id's host must be a name, not an IP address"),
+        }
+        if id.path() == "/" || id.path().ends_with('/') || !id.username().is_empty() {
+            return bad("client_id must name a document (a path not ending in /, no credentials)");
+        }
         for r in &self.redirect_uris {
             let u = url::Url::parse(r).map_err(|_| {
                 Error::Config(format!("redirect URI {:?} is not a URL", clip(r, 256)))
             })?;
             let native = self.application_type.as_deref() == Some("native");
             let ok = match u.scheme() {
-                "https" => true,
+                "https" => u.host_str().is_some_and(|h| !is_local_name(h)),
                 "http" => loopback_redirect(r),
                 _ => native && u.scheme().contains('.'),
             };
@@ -453,6 +475,37 @@ mod tests {
         let scope = ScopeSet::generic();
         let r = vec!["https://app.example.com/cb".to_owned()];
         assert!(ClientMetadata::public_web("http://app.example.com/m.json", &r, &scope).is_err());
+        // What the reference authorization server refuses as a client_id.
+        for id in [
+            "https://127.0.0.1/m.json",
+            "https://[::1]/m.json",
+            "https://localhost/m.json",
+            "https://app.test/m.json",
+            "https://app.local/m.json",
+            "https://app.example/m.json",
+            "https://app.invalid/m.json",
+            "https://app.example.com/",
+            "https://app.example.com/dir/",
+            "https://u:p@app.example.com/m.json",
+        ] {
+            assert!(ClientMetadata::public_web(id, &r, &scope).is_err(), "{id}");
+        }
+        assert!(
+            ClientMetadata::public_web(
+                "https://app.example.com:8443/m.json",
+                &["https://app.example.com:8443/cb".into()],
+                &scope
+            )
+            .is_ok()
+        );
+        assert!(
+            ClientMetadata::public_web(
+                "https://app.example.com/m.json",
+                &["https://app.test/cb".into()],
+                &scope
+            )
+            .is_err()
+        );
         assert!(
             ClientMetadata::public_web(
                 "https://app.example.com/m.json",

@@ -49,6 +49,14 @@ pub enum OAuthErrorCode {
     LoginRequired,
     /// `consent_required` (OpenID Connect)
     ConsentRequired,
+    /// `invalid_client_metadata` (RFC 7591): the server could not fetch the client's
+    /// metadata document (or its JWKS), or refuses what it says.
+    InvalidClientMetadata,
+    /// `invalid_client_id`: a `client_id` the server does not accept (e.g. on a local
+    /// host name).
+    InvalidClientId,
+    /// `invalid_redirect_uri` (RFC 7591)
+    InvalidRedirectUri,
     /// Any other code, as it came (cut to 128 bytes).
     Other(String),
 }
@@ -75,6 +83,9 @@ impl OAuthErrorCode {
             "invalid_request_uri" => Self::InvalidRequestUri,
             "login_required" => Self::LoginRequired,
             "consent_required" => Self::ConsentRequired,
+            "invalid_client_metadata" => Self::InvalidClientMetadata,
+            "invalid_client_id" => Self::InvalidClientId,
+            "invalid_redirect_uri" => Self::InvalidRedirectUri,
             other => Self::Other(clip(other, 128)),
         }
     }
@@ -100,6 +111,9 @@ impl OAuthErrorCode {
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::InvalidClientId => "invalid_client_id",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::Other(s) => s,
         }
     }
