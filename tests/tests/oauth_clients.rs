@@ -157,28 +157,33 @@ fn start_server(cert: Vec<u8>, key: Vec<u8>, routes: Arc<Mutex<Routes>>) -> u16 
     port
 }
 
+/// A fresh https server and a reference network that trusts its CA and resolves
+/// [`HOST`] to 127.0.0.1, with `extra` environment for the PDS.
+fn make_fixture(extra: &[(&str, &str)]) -> Fixture {
+    let (ca_pem, cert, key) = tls_material();
+    let dir = atmo_tests::support::temp_dir("oauth-clients");
+    let ca_file: PathBuf = dir.join("ca.pem");
+    std::fs::File::create(&ca_file)
+        .and_then(|mut f| f.write_all(ca_pem.as_bytes()))
+        .unwrap();
+    let routes = Arc::new(Mutex::new(Routes::default()));
+    let port = start_server(cert, key, Arc::clone(&routes));
+    let mut env = vec![
+        ("NODE_EXTRA_CA_CERTS", ca_file.to_str().unwrap()),
+        ("REFNET_LOOPBACK_NAMES", HOST),
+    ];
+    env.extend_from_slice(extra);
+    let net = RefNet::start_with_env(&env).unwrap_or_else(|e| panic!("reference network: {e}"));
+    Fixture { net, port, routes }
+}
+
 /// The fixture of this process, made on first use; `None` when `ATMO_REFNET=0`.
 fn fixture() -> Option<&'static Fixture> {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     if skip_if_disabled() {
         return None;
     }
-    Some(FIXTURE.get_or_init(|| {
-        let (ca_pem, cert, key) = tls_material();
-        let dir = atmo_tests::support::temp_dir("oauth-clients");
-        let ca_file: PathBuf = dir.join("ca.pem");
-        std::fs::File::create(&ca_file)
-            .and_then(|mut f| f.write_all(ca_pem.as_bytes()))
-            .unwrap();
-        let routes = Arc::new(Mutex::new(Routes::default()));
-        let port = start_server(cert, key, Arc::clone(&routes));
-        let net = RefNet::start_with_env(&[
-            ("NODE_EXTRA_CA_CERTS", ca_file.to_str().unwrap()),
-            ("REFNET_LOOPBACK_NAMES", HOST),
-        ])
-        .unwrap_or_else(|e| panic!("reference network: {e}"));
-        Fixture { net, port, routes }
-    }))
+    Some(FIXTURE.get_or_init(|| make_fixture(&[])))
 }
 
 /// A client for `meta` and `auth`, reaching the reference network.
@@ -421,4 +426,39 @@ async fn confidential_client_signing_with_a_key_not_in_its_jwks_is_refused() {
         other => panic!("{other:?}"),
     }
     assert!(fx.hits(path) >= 1);
+}
+
+/// Where a production PDS stops: with SSRF protection on (the default outside dev mode),
+/// the provider refuses to fetch the metadata of a `client_id` on a custom port and on a
+/// private address, so a client can only be tried this way on a dev-mode PDS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_ssrf_protection_on_the_provider_refuses_a_loopback_client_id() {
+    if skip_if_disabled() {
+        return;
+    }
+    let fx = make_fixture(&[("PDS_DISABLE_SSRF_PROTECTION", "false")]);
+    let path = "/ssrf/client-metadata.json";
+    let meta = ClientMetadata::public_web(
+        &fx.url(path),
+        &[fx.url("/ssrf/callback")],
+        &ScopeSet::generic(),
+    )
+    .unwrap();
+    fx.serve(path, meta.to_json());
+    let c = client(&fx, &meta, ClientAuth::None);
+    let e = c
+        .authorize(&fx.net.pds, AuthorizeOptions::default())
+        .await
+        .unwrap_err();
+    // The port is the first thing it refuses (a private address would be the next).
+    match &e {
+        Error::OAuth {
+            status: 400,
+            code: OAuthErrorCode::InvalidClientMetadata,
+            description: Some(d),
+            ..
+        } => assert!(d.contains("Custom https: ports not allowed"), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fx.hits(path), 0, "nothing was fetched");
 }
