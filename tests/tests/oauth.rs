@@ -584,3 +584,74 @@ async fn the_agent_works_on_an_oauth_session() {
     // The session is gone from the store, and the client cannot restore it.
     assert!(c.restore(&did).is_err());
 }
+
+/// Two processes sharing a session store refresh the same session at once: the store's
+/// lock makes them take turns, the second adopts the tokens the first stored, and no
+/// refresh token is spent twice (the PDS would end the session). Each client has its own
+/// store value over the same directory or database file, as two processes would.
+async fn concurrent_refreshes_share_one(
+    net: &RefNet,
+    a: Arc<dyn atmo_oauth::SessionStore>,
+    b: Arc<dyn atmo_oauth::SessionStore>,
+) {
+    let make = |store: Arc<dyn atmo_oauth::SessionStore>| {
+        let meta = ClientMetadata::loopback(&[REDIRECT.into()], &ScopeSet::generic()).unwrap();
+        let http = http();
+        OAuthClient::builder(meta)
+            .resolver(resolver_with_plc(net, &net.plc, &http))
+            .http(http)
+            .session_store(store)
+            .build()
+            .unwrap()
+    };
+    let (ca, cb) = (make(a), make(b));
+    let acct = new_account(net).await;
+    let back = authorized(net, &ca, &acct, &acct.handle).await;
+    let (first, _) = ca.callback(&back).await.unwrap();
+    let did = first.did().clone();
+    let before = first.data().await;
+    let (sa, sb) = (ca.restore(&did).unwrap(), cb.restore(&did).unwrap());
+    let (ra, rb) = tokio::join!(sa.refresh(), sb.refresh());
+    ra.unwrap();
+    rb.unwrap();
+    let (da, db) = (sa.data().await, sb.data().await);
+    assert_ne!(da.tokens.refresh_token, before.tokens.refresh_token);
+    assert_eq!(da.tokens, db.tokens, "one refreshed, the other adopted it");
+    assert_eq!(ca.restore(&did).unwrap().data().await.tokens, da.tokens);
+    for s in [&sa, &sb] {
+        let me = get_session(&s.xrpc_client().unwrap()).await.unwrap();
+        assert_eq!(me["did"], acct.did.as_str());
+    }
+    // And the next refresh, from either, still works (the stored token is the live one).
+    sb.refresh().await.unwrap();
+    sa.refresh().await.unwrap();
+    assert!(sa.sign_out().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_through_a_file_store_share_one() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let dir = atmo_tests::support::temp_dir("oauth-file-store");
+    concurrent_refreshes_share_one(
+        net,
+        Arc::new(atmo_oauth::FileSessionStore::new(&dir)),
+        Arc::new(atmo_oauth::FileSessionStore::new(&dir)),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_through_an_sqlite_store_share_one() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let file = atmo_tests::support::temp_dir("oauth-sqlite-store").join("oauth.sqlite");
+    concurrent_refreshes_share_one(
+        net,
+        Arc::new(atmo_oauth::SqliteStore::open(&file).unwrap()),
+        Arc::new(atmo_oauth::SqliteStore::open(&file).unwrap()),
+    )
+    .await;
+}
