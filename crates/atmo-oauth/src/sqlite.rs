@@ -79,6 +79,29 @@ fn now_millis() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Creates `path` readable and writable by its owner only (0600 on Unix) if it does not
+/// exist: the sessions hold tokens and DPoP keys. SQLite gives its `-wal` and `-shm`
+/// files the database file's permissions. An existing file is left as it is (an app's
+/// own database).
+fn create_private(path: &Path) -> Result<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        open.mode(0o600);
+    }
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Store {
+            path: path.to_owned(),
+            kind: Some(e.kind()),
+            message: e.to_string(),
+        }),
+    }
+}
+
 impl SqliteStore {
     /// Opens (or creates) the database at `path` (`:memory:` for a private in-memory
     /// one), in WAL mode, and creates the tables if needed.
@@ -89,6 +112,9 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_owned();
         let err = |e: rusqlite::Error| db_err(&path, e);
+        if path.as_os_str() != ":memory:" {
+            create_private(&path)?;
+        }
         let conn = Connection::open(&path).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         if path.as_os_str() != ":memory:" {

@@ -260,6 +260,12 @@ fn sqlite_stores_keep_the_contract() {
         SqliteStore::open(&file).unwrap(),
         SqliteStore::open(&file).unwrap(),
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "tokens and keys: owner only");
+    }
     state_is_taken_once(&a, &b);
     expired_state_is_not_live(&a);
     concurrent_takes_hand_it_out_once(&[&a, &b]);
