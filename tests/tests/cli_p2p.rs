@@ -307,3 +307,55 @@ fn mirror_from_a_peer_alone_from_the_pds_alone_incrementally_and_with_the_pds_st
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `atmo p2p serve --key-file`: the node answers as the key's PeerID (the same one
+/// `atmo p2p peer-id` gives for its did:key), on every run; a bad key file exits 1.
+#[test]
+fn serve_with_a_key_file_has_the_keys_peer_id() {
+    let dir = temp_dir("p2p-key-file");
+    let key = json(&["key", "generate", "--curve", "k256", "--json"]);
+    let key_file = dir.join("node.key");
+    std::fs::write(
+        &key_file,
+        format!("{}\n", key["privateKeyMultibase"].as_str().unwrap()),
+    )
+    .unwrap();
+    let expected = ok(&["p2p", "peer-id", key["didKey"].as_str().unwrap()]);
+    let car = dir.join("one.car");
+    let cid = Cid::for_raw(b"one block");
+    std::fs::write(
+        &car,
+        atmo_repo::car::write_car(&[cid], [(cid, &b"one block"[..])]),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let mut child = Command::new(atmo_bin())
+            .args(["p2p", "serve"])
+            .arg(&car)
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--key-file"])
+            .arg(&key_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let peer = lines.next().unwrap().unwrap();
+        let server = Serve(child);
+        assert_eq!(peer, expected.trim());
+        drop(server);
+    }
+    std::fs::write(&key_file, "not a key").unwrap();
+    let out = atmo(&[
+        "p2p",
+        "serve",
+        car.to_str().unwrap(),
+        "--key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a multibase private key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -69,7 +69,7 @@ pub use error::Error;
 #[cfg(feature = "node")]
 pub use fetch::{FetchStats, Fetcher, Pds};
 #[cfg(feature = "node")]
-pub use libp2p::{Multiaddr, PeerId};
+pub use libp2p::{Multiaddr, PeerId, identity};
 #[cfg(feature = "node")]
 pub use mirror::{Mirror, MirrorOptions, Mirrored};
 #[cfg(feature = "node")]

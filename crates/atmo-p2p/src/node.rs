@@ -9,7 +9,7 @@
 //! A peer that sends a block nobody asked it for, a block whose bytes do not hash to a
 //! wanted CID (the two are the same thing on the wire: a block travels with only its CID
 //! prefix), a block it cannot be checked for, or a malformed or oversized message is
-//! disconnected, banned for the node's life, and recorded ([`Node::misbehaviour`]); the
+//! disconnected, banned (the last 65,536 such peers), and recorded ([`Node::misbehaviour`]); the
 //! wants it was asked for fail over to the other peers asked, and fail with the reason
 //! when none is left.
 
@@ -185,12 +185,19 @@ const MISBEHAVIOUR_LOG: usize = 1024;
 /// them is not taken for an unasked block.
 const RECENT: usize = 8192;
 
+/// Most peers kept banned; past it the oldest ban is forgotten (a peer ID costs nothing
+/// to make, so a longer memory would buy nothing against a determined peer).
+const MAX_BANNED: usize = 65_536;
+
 #[derive(Default)]
 struct State {
     wants: HashMap<Cid, Want>,
     recent: VecDeque<(Cid, PeerId)>,
     recent_set: HashSet<(Cid, PeerId)>,
     banned: HashSet<PeerId>,
+    /// The banned peers in the order they were banned, to forget the oldest past
+    /// [`MAX_BANNED`].
+    banned_order: VecDeque<PeerId>,
     /// The last [`MISBEHAVIOUR_LOG`] peers caught.
     misbehaviour: VecDeque<Misbehaviour>,
     stats: NodeStats,
@@ -253,6 +260,12 @@ impl Inner {
         {
             let mut st = self.state();
             if st.banned.insert(peer) {
+                st.banned_order.push_back(peer);
+                if st.banned_order.len() > MAX_BANNED
+                    && let Some(old) = st.banned_order.pop_front()
+                {
+                    st.banned.remove(&old);
+                }
                 if st.misbehaviour.len() >= MISBEHAVIOUR_LOG {
                     st.misbehaviour.pop_front();
                 }

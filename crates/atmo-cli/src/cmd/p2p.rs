@@ -48,6 +48,12 @@ enum P2pCommand {
         /// Where to listen (a multiaddr; may be repeated).
         #[arg(long, value_name = "MULTIADDR", default_value = "/ip4/0.0.0.0/tcp/0")]
         listen: Vec<String>,
+        /// The node's identity: a file holding a private key as multibase (the
+        /// `privateKeyMultibase` of `atmo key generate`). The PeerID is then the same on
+        /// every run, and an account's own signing key makes it `atmo p2p peer-id` of the
+        /// DID. Without it, a fresh identity each run.
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
     },
     /// Fetch one block from a peer over Bitswap and write its bytes (checked against the
     /// CID). Exit 1 if the peer does not have it or sends other bytes.
@@ -111,6 +117,19 @@ fn parse_cid(s: &str) -> Result<Cid, CliError> {
     Cid::parse(s.trim()).map_err(|e| CliError::failed(format!("{s:?} is not a CID: {e}")))
 }
 
+/// The libp2p identity of `--key-file`: an atproto private key as multibase.
+fn read_identity(path: &std::path::Path) -> Result<atmo_p2p::identity::Keypair, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::failed(format!("--key-file {}: {e}", path.display())))?;
+    let key = atmo_crypto::Keypair::from_private_key_multibase(text.trim()).map_err(|e| {
+        CliError::failed(format!(
+            "--key-file {}: not a multibase private key: {e}",
+            path.display()
+        ))
+    })?;
+    atmo_p2p::libp2p_keypair(&key).map_err(failed)
+}
+
 fn failed(e: atmo_p2p::Error) -> CliError {
     CliError::failed(e)
 }
@@ -135,7 +154,15 @@ pub(crate) fn run(args: P2pArgs) -> Result<(), CliError> {
             };
             println(&peer.to_string())
         }
-        P2pCommand::Serve { files, listen } => {
+        P2pCommand::Serve {
+            files,
+            listen,
+            key_file,
+        } => {
+            let keypair = match &key_file {
+                Some(path) => Some(read_identity(path)?),
+                None => None,
+            };
             let mut blocks = Blocks::new();
             for f in &files {
                 blocks.add_car_file(f).map_err(failed)?;
@@ -149,6 +176,7 @@ pub(crate) fn run(args: P2pArgs) -> Result<(), CliError> {
                 let node = Node::start(NodeConfig {
                     listen,
                     source: Some(Arc::new(blocks)),
+                    keypair,
                     ..NodeConfig::default()
                 })
                 .await
