@@ -336,7 +336,7 @@ const main = async () => {
   await waitHealthy(`${plcUrl}/_health`, deadline)
   await waitHealthy(`http://${LOOPBACK}:${pdsPort}/xrpc/_health`, deadline)
 
-  const line = JSON.stringify({ pds: pdsUrl, plc: plcUrl, adminPassword: env.adminPassword, pid: process.pid })
+  const line = JSON.stringify({ pds: pdsUrl, plc: plcUrl, adminPassword: env.adminPassword, dataDir, pid: process.pid })
   fs.writeSync(stdoutFd, `${line}\n`)
   log(`ready in ${Date.now() - started} ms: pds ${pdsUrl}, plc ${plcUrl}, data ${dataDir}, pid ${process.pid}`)
 }

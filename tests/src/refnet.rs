@@ -146,6 +146,9 @@ pub struct RefNet {
     pub plc: String,
     /// The PDS admin password (HTTP Basic `admin:<password>`).
     pub admin_password: String,
+    /// The PDS's data directory (its SQLite databases: `account.sqlite` holds the tokens
+    /// the PDS would have emailed), when the ready line named it.
+    pub data_dir: Option<std::path::PathBuf>,
     /// The process id of the Node process hosting both servers.
     pub pid: u32,
     process: Option<Process>,
@@ -273,6 +276,7 @@ impl RefNet {
                 pds: ready.pds,
                 plc: ready.plc,
                 admin_password: ready.admin_password,
+                data_dir: ready.data_dir,
                 pid: ready.pid,
                 process: Some(process),
             }),
@@ -310,9 +314,27 @@ impl RefNet {
             pds: ready.pds,
             plc: ready.plc,
             admin_password: ready.admin_password,
+            data_dir: ready.data_dir,
             pid: ready.pid,
             process: None,
         })
+    }
+
+    /// The token the PDS would have emailed to `did` for `purpose` (`confirm_email`,
+    /// `update_email`, `reset_password`, `delete_account`, `plc_operation`), read from
+    /// its account database; `None` when there is none (or no data directory is known).
+    #[must_use]
+    pub fn email_token(&self, did: &str, purpose: &str) -> Option<String> {
+        let db = self.data_dir.as_ref()?.join("account.sqlite");
+        let conn =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .ok()?;
+        conn.query_row(
+            "SELECT token FROM email_token WHERE did = ?1 AND purpose = ?2",
+            [did, purpose],
+            |row| row.get(0),
+        )
+        .ok()
     }
 
     /// The network shared by every test in this process, started on first use (or the
@@ -511,11 +533,13 @@ pub fn install() -> Result<(), RefNetError> {
     }
 }
 
-/// The ready line: `{"pds":"...","plc":"...","adminPassword":"...","pid":123}`.
+/// The ready line: `{"pds":"...","plc":"...","adminPassword":"...","dataDir":"...","pid":123}`
+/// (`dataDir` optional).
 struct Ready {
     pds: String,
     plc: String,
     admin_password: String,
+    data_dir: Option<std::path::PathBuf>,
     pid: u32,
 }
 
@@ -545,6 +569,10 @@ impl Ready {
             pds: string("pds")?,
             plc: string("plc")?,
             admin_password: string("adminPassword")?,
+            data_dir: get("dataDir").ok().and_then(|v| match v {
+                FlatValue::Str(s) => Some(std::path::PathBuf::from(s)),
+                FlatValue::Int(_) => None,
+            }),
             pid,
         };
         for url in [&ready.pds, &ready.plc] {

@@ -138,3 +138,74 @@ impl Auth for NoAuth {
         false
     }
 }
+
+/// One fixed header on every call: a bearer token minted elsewhere (a service-auth JWT
+/// from `com.atproto.server.getServiceAuth`, a refresh token), or HTTP Basic (a PDS's
+/// admin password). The value is marked sensitive, so `Debug` never shows it; nothing is
+/// refreshed or retried.
+///
+/// ```
+/// use atmo_xrpc::{Client, HeaderAuth};
+///
+/// let client = Client::new("https://pds.example.com")?;
+/// let admin = client.with_auth(HeaderAuth::basic("admin", "hunter2")?);
+/// let service = client.with_auth(HeaderAuth::bearer("eyJ...")?);
+/// assert!(!format!("{admin:?}").contains("hunter2"));
+/// # let _ = service;
+/// # Ok::<(), atmo_xrpc::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HeaderAuth {
+    name: http::HeaderName,
+    value: http::HeaderValue,
+}
+
+impl HeaderAuth {
+    /// `name: value` on every call (the value is marked sensitive).
+    #[must_use]
+    pub fn new(name: http::HeaderName, mut value: http::HeaderValue) -> Self {
+        value.set_sensitive(true);
+        Self { name, value }
+    }
+
+    /// `Authorization: Bearer <token>`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Request`] when the token cannot be a header value.
+    pub fn bearer(token: &str) -> crate::Result<Self> {
+        let value = http::HeaderValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| crate::Error::Request("the token is not a valid header value".into()))?;
+        Ok(Self::new(http::header::AUTHORIZATION, value))
+    }
+
+    /// `Authorization: Basic <base64(user:password)>`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Request`] when the result cannot be a header value.
+    pub fn basic(user: &str, password: &str) -> crate::Result<Self> {
+        use base64::Engine as _;
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let value = http::HeaderValue::try_from(format!("Basic {encoded}")).map_err(|_| {
+            crate::Error::Request("the credentials are not a valid header value".into())
+        })?;
+        Ok(Self::new(http::header::AUTHORIZATION, value))
+    }
+}
+
+impl Auth for HeaderAuth {
+    fn authorize<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a, AuthTicket> {
+        req.headers.insert(self.name.clone(), self.value.clone());
+        Box::pin(async { Ok(AuthTicket::default()) })
+    }
+
+    fn on_response<'a>(
+        &'a self,
+        _ticket: AuthTicket,
+        _res: &'a AuthResponse<'a>,
+    ) -> AuthFuture<'a, AuthDecision> {
+        Box::pin(async { Ok(AuthDecision::Done) })
+    }
+}

@@ -111,7 +111,9 @@ pub use response::{XrpcResponse, classify};
 pub use xrpc_error::{MAX_ERROR_BODY, MAX_ERROR_TEXT, RateLimit, XrpcError, parse_error_body};
 
 #[cfg(feature = "client")]
-pub use auth::{Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket, NoAuth};
+pub use auth::{
+    Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket, HeaderAuth, NoAuth,
+};
 #[cfg(feature = "client")]
 pub use blob::BlobStream;
 #[cfg(feature = "client")]

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use atmo_syntax::{Did, Handle, ServiceUrl};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket};
+use crate::auth::{
+    Auth, AuthDecision, AuthFuture, AuthRequest, AuthResponse, AuthTicket, HeaderAuth,
+};
 use crate::client::{AuthMode, Client};
 use crate::error::{Error, Result};
 use crate::private_file;
@@ -559,29 +561,7 @@ impl Client {
         name: http::HeaderName,
         value: http::HeaderValue,
     ) -> Result<crate::response::XrpcResponse> {
-        let client = self.with_auth(FixedHeader { name, value });
+        let client = self.with_auth(HeaderAuth::new(name, value));
         client.call_mode(req, AuthMode::Required).await
-    }
-}
-
-/// One fixed header as an [`Auth`] (internal: refresh and logout calls).
-#[derive(Debug)]
-struct FixedHeader {
-    name: http::HeaderName,
-    value: http::HeaderValue,
-}
-
-impl Auth for FixedHeader {
-    fn authorize<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a, AuthTicket> {
-        req.headers.insert(self.name.clone(), self.value.clone());
-        Box::pin(async { Ok(AuthTicket::default()) })
-    }
-
-    fn on_response<'a>(
-        &'a self,
-        _ticket: AuthTicket,
-        _res: &'a AuthResponse<'a>,
-    ) -> AuthFuture<'a, AuthDecision> {
-        Box::pin(async { Ok(AuthDecision::Done) })
     }
 }
