@@ -74,10 +74,16 @@ impl Drop for Serve {
 
 /// `atmo p2p serve FILE` on loopback: the process, its PeerID and addresses.
 fn serve(car: &Path) -> (Serve, String, Vec<String>) {
+    serve_with(car, &[])
+}
+
+/// `atmo p2p serve FILE ARGS...` on loopback.
+fn serve_with(car: &Path, args: &[&std::ffi::OsStr]) -> (Serve, String, Vec<String>) {
     let mut child = Command::new(atmo_bin())
         .args(["p2p", "serve"])
         .arg(car)
         .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -329,18 +335,7 @@ fn serve_with_a_key_file_has_the_keys_peer_id() {
     )
     .unwrap();
     for _ in 0..2 {
-        let mut child = Command::new(atmo_bin())
-            .args(["p2p", "serve"])
-            .arg(&car)
-            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--key-file"])
-            .arg(&key_file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let peer = lines.next().unwrap().unwrap();
-        let server = Serve(child);
+        let (server, peer, _) = serve_with(&car, &["--key-file".as_ref(), key_file.as_os_str()]);
         assert_eq!(peer, expected.trim());
         drop(server);
     }
