@@ -15,12 +15,20 @@
 //!
 //! [`from_str`] accepts any value; [`record_from_str`] also requires an object at the top
 //! level, as for a record.
+//!
+//! Reading builds an owned [`Value`] under the memory budget of the
+//! [`DecodeLimits`](crate::cbor::DecodeLimits) (default 1 GiB, charged as the DAG-CBOR
+//! decoder charges it): [`from_str_with`] and [`from_slice_with`] take other limits.
+//! Exceeding it is [`JsonError::MemoryBudget`], naming where reading stopped.
 
 use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
 
 use crate::Value;
+use crate::cbor::DecodeLimits;
+
+mod budget;
 
 /// Why text is not atproto JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +51,22 @@ pub enum JsonError {
     Limit {
         /// Which limit, and by how much.
         msg: String,
+    },
+    /// Building the value would take more memory than
+    /// [`DecodeLimits::max_memory`] (the same budget, charged the same way, as
+    /// [`DecodeErrorKind::MemoryBudget`](crate::cbor::DecodeErrorKind::MemoryBudget) in
+    /// the DAG-CBOR decoder); `line`/`column` (1-based) are where reading stopped.
+    #[error(
+        "invalid atproto JSON at line {line}, column {column}: the decoded value would take \
+         more than {max} bytes of memory"
+    )]
+    MemoryBudget {
+        /// Line, 1-based.
+        line: usize,
+        /// Column, 1-based.
+        column: usize,
+        /// The budget, in bytes.
+        max: usize,
     },
     /// The top level is not an object (required for records).
     #[error("invalid atproto JSON: the top level must be an object, not {found}")]
@@ -86,7 +110,8 @@ pub(crate) fn encode_base64(b: &[u8]) -> String {
     STANDARD_NO_PAD.encode(b)
 }
 
-/// Parses atproto JSON into a [`Value`] (any kind of value at the top level).
+/// Parses atproto JSON into a [`Value`] (any kind of value at the top level), with the
+/// default [`DecodeLimits`].
 ///
 /// ```
 /// # fn main() -> Result<(), atmo_data::Error> {
@@ -97,33 +122,81 @@ pub(crate) fn encode_base64(b: &[u8]) -> String {
 /// ```
 ///
 /// # Errors
-/// [`JsonError`] if the text is not JSON or breaks a data model rule.
+/// [`JsonError`] if the text is not JSON, breaks a data model rule, or exceeds the limits.
 pub fn from_str(s: &str) -> Result<Value, JsonError> {
-    within_limits(serde_json::from_str::<Value>(s)?)
+    from_str_with(s, &DecodeLimits::DEFAULT)
 }
 
-/// Parses atproto JSON bytes (UTF-8) into a [`Value`].
+/// Parses atproto JSON bytes (UTF-8) into a [`Value`], with the default [`DecodeLimits`].
 ///
 /// # Errors
-/// [`JsonError`] if the bytes are not UTF-8 JSON or break a data model rule.
+/// [`JsonError`] if the bytes are not UTF-8 JSON, break a data model rule, or exceed the
+/// limits.
 pub fn from_slice(b: &[u8]) -> Result<Value, JsonError> {
-    within_limits(serde_json::from_slice::<Value>(b)?)
+    from_slice_with(b, &DecodeLimits::DEFAULT)
 }
 
-/// Checks a value read from JSON against the DAG-CBOR decoder's default
-/// [`DecodeLimits`](crate::cbor::DecodeLimits), so that what is read here encodes to
-/// DAG-CBOR that decodes again: strings and bytes of at most 16 MiB, arrays and maps of
-/// at most 1,048,576 entries. (Nesting is bounded by the JSON reader itself: 127 levels,
-/// the decoder's default depth.)
-fn within_limits(v: Value) -> Result<Value, JsonError> {
-    let limits = crate::cbor::DecodeLimits::DEFAULT;
-    match first_excess(&v, &limits) {
+/// [`from_str`] with the given limits: the memory budget
+/// ([`DecodeLimits::max_memory`]), and the longest string and largest collection that
+/// DAG-CBOR decoding with these limits reads back.
+///
+/// ```
+/// use atmo_data::cbor::DecodeLimits;
+/// use atmo_data::json::{JsonError, from_str_with};
+/// let tight = DecodeLimits::DEFAULT.with_max_memory(100);
+/// assert!(from_str_with("[1, 2]", &tight).is_ok());
+/// let e = from_str_with("[[], [], [], [], []]", &tight).unwrap_err();
+/// assert!(matches!(e, JsonError::MemoryBudget { max: 100, line: 1, .. }), "{e}");
+/// ```
+///
+/// # Errors
+/// As for [`from_str`]; [`JsonError::MemoryBudget`] when the budget runs out.
+pub fn from_str_with(s: &str, limits: &DecodeLimits) -> Result<Value, JsonError> {
+    read(serde_json::Deserializer::from_str(s), limits)
+}
+
+/// [`from_slice`] with the given limits (see [`from_str_with`]).
+///
+/// # Errors
+/// As for [`from_slice`]; [`JsonError::MemoryBudget`] when the budget runs out.
+pub fn from_slice_with(b: &[u8], limits: &DecodeLimits) -> Result<Value, JsonError> {
+    read(serde_json::Deserializer::from_slice(b), limits)
+}
+
+/// Reads one value (and nothing after it but whitespace) under the limits.
+fn read<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    limits: &DecodeLimits,
+) -> Result<Value, JsonError> {
+    use serde::de::DeserializeSeed as _;
+    let budget = budget::Budget::new(limits);
+    let value = budget::ValueSeed(&budget)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
+    match value {
+        Ok(v) => within_limits(v, limits),
+        Err(e) if budget.exceeded() => Err(JsonError::MemoryBudget {
+            line: e.line(),
+            column: e.column(),
+            max: budget.max(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks a value read from JSON against the DAG-CBOR decoder's limits, so that what is
+/// read here encodes to DAG-CBOR that decodes again with the same limits: strings and
+/// bytes of at most [`DecodeLimits::max_bytes`] (default 16 MiB), arrays and maps of at
+/// most [`DecodeLimits::max_items`] (default 1,048,576) entries. (Nesting is bounded by
+/// the JSON reader itself: 127 levels, the decoder's default depth.)
+fn within_limits(v: Value, limits: &DecodeLimits) -> Result<Value, JsonError> {
+    match first_excess(&v, limits) {
         None => Ok(v),
         Some(msg) => Err(JsonError::Limit { msg }),
     }
 }
 
-fn first_excess(v: &Value, l: &crate::cbor::DecodeLimits) -> Option<String> {
+fn first_excess(v: &Value, l: &DecodeLimits) -> Option<String> {
     let too_long = |what: &str, len: usize| {
         (len > l.max_bytes).then(|| {
             format!(
@@ -337,6 +410,93 @@ mod tests {
         let items = crate::cbor::DecodeLimits::DEFAULT.max_items;
         let arr = format!("[{}0]", "0,".repeat(items));
         assert!(matches!(from_str(&arr), Err(JsonError::Limit { .. })));
+    }
+
+    /// The least budget with which `ok` succeeds (`ok(usize::MAX)` must succeed).
+    fn least_budget(ok: impl Fn(usize) -> bool) -> usize {
+        let (mut lo, mut hi) = (0usize, 1usize << 40);
+        assert!(ok(hi));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if ok(mid) { hi = mid } else { lo = mid + 1 }
+        }
+        lo
+    }
+
+    #[test]
+    fn memory_budget_is_charged_as_by_the_cbor_decoder() {
+        let cid = "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a";
+        let long = "x".repeat(100);
+        let docs = [
+            format!("[{}{{}}]", "{},".repeat(999)),
+            format!("[{}[]]", "[1, true, null],".repeat(99)),
+            format!(
+                r#"{{"text": "{long}", "short": "abc", "link": {{"$link": "{cid}"}},
+                    "bytes": {{"$bytes": "{}"}}, "nested": {{"a": [{{"b": ["{long}"]}}]}},
+                    "$type": "com.example.thing"}}"#,
+                encode_base64(&[7u8; 300])
+            ),
+            "{}".to_owned(),
+            "\"short\"".to_owned(),
+        ];
+        for doc in &docs {
+            let value = from_str(doc).unwrap();
+            let bytes = crate::cbor::encode(&value);
+            let lim = |n| DecodeLimits::DEFAULT.with_max_memory(n);
+            let cbor = least_budget(|n| crate::cbor::decode_with(&bytes, &lim(n)).is_ok());
+            let json = least_budget(|n| from_str_with(doc, &lim(n)).is_ok());
+            assert_eq!(json, cbor, "{doc}");
+            if json > 0 {
+                let e = from_str_with(doc, &lim(json - 1)).unwrap_err();
+                assert!(
+                    matches!(e, JsonError::MemoryBudget { max, line: 1.., column: 1.. } if max == json - 1),
+                    "{e:?}"
+                );
+                let ce = crate::cbor::decode_with(&bytes, &lim(json - 1)).unwrap_err();
+                assert_eq!(
+                    ce.kind,
+                    crate::cbor::DecodeErrorKind::MemoryBudget { max: json - 1 }
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn memory_budget_error_names_where_and_the_default_is_the_cbor_default() {
+        // 1,000 empty maps cost 1,000 entries; with room for 10, reading stops just
+        // after the 11th (line 2, columns 32-33; serde_json has read on by one byte).
+        let doc = format!("{{\"a\":\n[{}{{}}]}}", "{},".repeat(999));
+        let entry = std::mem::size_of::<Value>();
+        let lim = DecodeLimits::DEFAULT.with_max_memory(10 * entry);
+        let e = from_str_with(&doc, &lim).unwrap_err();
+        assert_eq!(
+            e,
+            JsonError::MemoryBudget {
+                line: 2,
+                column: 34,
+                max: 10 * entry
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid atproto JSON at line 2, column 34: the decoded value would take more \
+                 than {} bytes of memory",
+                10 * entry
+            )
+        );
+        assert!(from_slice_with(doc.as_bytes(), &lim).is_err());
+        assert!(from_str(&doc).is_ok());
+        assert!(record_from_slice(doc.as_bytes()).is_ok());
+        // Other errors are not budget errors, even with a tight budget.
+        assert!(matches!(
+            from_str_with("[1.5]", &lim),
+            Err(JsonError::Invalid { .. })
+        ));
+        assert!(matches!(
+            from_str_with("[] x", &lim),
+            Err(JsonError::Invalid { .. })
+        ));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod ser;
 mod value_serde;
 
 pub(crate) use value_serde::Link;
+pub(crate) use value_serde::{KeySeed, integral_f64, object_cow, out_of_range};
 
 pub use de::from_value;
 pub use ser::to_value;

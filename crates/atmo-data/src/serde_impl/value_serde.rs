@@ -212,7 +212,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 }
 
 /// The message for an integer that does not fit the data model's 64-bit signed range.
-fn out_of_range(v: impl fmt::Display) -> String {
+pub(crate) fn out_of_range(v: impl fmt::Display) -> String {
     format!("integer out of range: {v} does not fit in a 64-bit signed integer")
 }
 
@@ -233,7 +233,7 @@ const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 /// integer out of the `i64` range; one in between was written with a fraction or an
 /// exponent, where it is not exact, and is refused as the reference does. (Plain integer
 /// literals up to the full `i64` range are read exactly; they never come here.)
-fn integral_f64(v: f64) -> Result<i64, String> {
+pub(crate) fn integral_f64(v: f64) -> Result<i64, String> {
     if !v.is_finite() {
         return Err(out_of_range(v));
     }
@@ -258,7 +258,7 @@ fn integral_f64(v: f64) -> Result<i64, String> {
 
 /// A map key: a shared static string for the keys common in atproto data (no
 /// allocation), else an owned copy.
-struct KeySeed;
+pub(crate) struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Cow<'static, str>;
@@ -285,7 +285,7 @@ impl Visitor<'_> for KeySeed {
 
 /// [`object`] for entries with shared keys: entries already in DAG-CBOR order (as they
 /// come from DAG-CBOR) are neither sorted again nor copied.
-fn object_cow(mut entries: Vec<(Cow<'static, str>, Value)>) -> Result<Value, String> {
+pub(crate) fn object_cow(mut entries: Vec<(Cow<'static, str>, Value)>) -> Result<Value, String> {
     let special = |k: &str| k.len() >= 5 && (k == "$link" || k == "$bytes");
     if entries.iter().any(|(k, _)| special(k)) {
         return object(
