@@ -119,7 +119,17 @@ pub enum Error {
         /// The endpoint as written.
         endpoint: String,
     },
-    /// `_atproto.<handle>` holds several `did=` records naming different DIDs.
+    /// The TXT strings at `_atproto.<handle>` break the `did=` rule in another way than
+    /// [`Error::DnsAmbiguous`] or [`Error::InvalidDid`] (too many strings).
+    #[error("DNS TXT _atproto.{handle}: {error}")]
+    DnsTxt {
+        /// The handle.
+        handle: String,
+        /// What is wrong.
+        error: atmo_syntax::txt::TxtError,
+    },
+    /// `_atproto.<handle>` holds `did=` strings with different values (the count of
+    /// distinct values; one of them may not even be a DID).
     #[error("DNS TXT _atproto.{handle} names {count} different DIDs; the spec says to fail")]
     DnsAmbiguous {
         /// The handle.

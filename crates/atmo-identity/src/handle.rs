@@ -2,9 +2,11 @@
 //! choosing between them.
 //!
 //! The spec's rules, as implemented here:
-//! - DNS: the TXT records of `_atproto.<handle>`; only records starting with `did=` count,
-//!   and of those only the ones whose value is a valid DID. Exactly one DID must remain
-//!   (the same DID repeated is one); several different DIDs make resolution fail.
+//! - DNS: the TXT records of `_atproto.<handle>`, read by the rule lexicon resolution
+//!   shares ([`atmo_syntax::txt::did_from_txt`]): only strings starting with `did=` count
+//!   (not trimmed); none is no answer; two different values, a value that is not a DID,
+//!   or more than [`MAX_TXT_STRINGS`](atmo_syntax::txt::MAX_TXT_STRINGS) strings make
+//!   resolution fail (the same DID repeated is one).
 //! - HTTPS: `GET https://<handle>/.well-known/atproto-did`, status 2xx, the body trimmed of
 //!   surrounding whitespace is a valid DID.
 //! - When both give a result the DNS one is preferred, so the HTTPS lookup is only made when
@@ -36,8 +38,9 @@ pub fn dns_txt_name(handle: &Handle) -> String {
     format!("_atproto.{}", handle.as_str())
 }
 
-/// Reads the TXT records of `_atproto.<handle>`: `Ok(None)` when no record holds a valid
-/// `did=`, `Ok(Some(did))` when exactly one DID is named.
+/// Reads the TXT records of `_atproto.<handle>` by the shared `did=` rule
+/// ([`atmo_syntax::txt::did_from_txt`]): `Ok(None)` when no string starts with `did=`,
+/// `Ok(Some(did))` when every `did=` string holds the same valid DID.
 ///
 /// ```
 /// use atmo_identity::handle::parse_dns_txt;
@@ -48,36 +51,54 @@ pub fn dns_txt_name(handle: &Handle) -> String {
 /// let did = parse_dns_txt(&h, ["v=spf1 -all", "did=did:plc:aymhh2c47ldyafhgr4dj6o5r"])?;
 /// assert_eq!(did.map(|d| d.to_string()).as_deref(), Some("did:plc:aymhh2c47ldyafhgr4dj6o5r"));
 /// assert!(parse_dns_txt(&h, ["did=did:plc:aaa", "did=did:plc:bbb"]).is_err());
+/// assert!(parse_dns_txt(&h, ["did=not a did"]).is_err());
 /// # Ok(())
 /// # }
 /// ```
 ///
 /// # Errors
 ///
-/// [`Error::DnsAmbiguous`] when records name different DIDs.
+/// [`Error::DnsAmbiguous`] when `did=` strings hold different values;
+/// [`Error::InvalidDid`] when the one value is not a DID; [`Error::DnsTxt`] for more than
+/// [`MAX_TXT_STRINGS`](atmo_syntax::txt::MAX_TXT_STRINGS) strings.
 pub fn parse_dns_txt<I, S>(handle: &Handle, records: I) -> Result<Option<Did>, Error>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let mut found: Vec<Did> = Vec::new();
-    for record in records {
-        let Some(value) = record.as_ref().strip_prefix("did=") else {
-            continue;
-        };
-        let Ok(did) = Did::new(value) else {
-            continue;
-        };
-        if !found.iter().any(|d| d.as_str() == did.as_str()) {
-            found.push(did);
+    use atmo_syntax::txt::{MAX_TXT_STRINGS, TxtError, did_from_txt};
+    // One more than the limit is enough to know it is exceeded.
+    let records: Vec<S> = records.into_iter().take(MAX_TXT_STRINGS + 1).collect();
+    match did_from_txt(&records) {
+        Ok(found) => Ok(found),
+        Err(TxtError::Ambiguous { .. }) => {
+            let mut values: Vec<&str> = Vec::new();
+            for v in records
+                .iter()
+                .filter_map(|r| r.as_ref().strip_prefix("did="))
+            {
+                if !values.contains(&v) {
+                    values.push(v);
+                }
+            }
+            Err(Error::DnsAmbiguous {
+                handle: handle.to_string(),
+                count: values.len(),
+            })
         }
-    }
-    match found.len() {
-        0 => Ok(None),
-        1 => Ok(found.pop()),
-        count => Err(Error::DnsAmbiguous {
+        Err(TxtError::BadDid { index, error }) => {
+            let value = records
+                .get(index)
+                .map_or("", |r| r.as_ref().strip_prefix("did=").unwrap_or_default());
+            Err(Error::InvalidDid {
+                input: clip(value, 256),
+                source_name: format!("DNS TXT {}", dns_txt_name(handle)),
+                error,
+            })
+        }
+        Err(error) => Err(Error::DnsTxt {
             handle: handle.to_string(),
-            count,
+            error,
         }),
     }
 }

@@ -22,15 +22,6 @@ fn dns_txt_needs_exactly_one_did() {
         parse_dns_txt(&alice, ["v=spf1", "did:plc:abc", "DID=did:plc:abc"]).unwrap(),
         None
     );
-    // Invalid DIDs after did= do not count.
-    assert_eq!(
-        parse_dns_txt(&alice, ["did=not a did", "did="]).unwrap(),
-        None
-    );
-    let one = parse_dns_txt(&alice, ["did=not a did", "did=did:plc:abc"])
-        .unwrap()
-        .unwrap();
-    assert_eq!(one.as_str(), "did:plc:abc");
     // The same DID twice is one DID.
     let same = parse_dns_txt(&alice, ["did=did:plc:abc", "did=did:plc:abc"])
         .unwrap()
@@ -39,6 +30,52 @@ fn dns_txt_needs_exactly_one_did() {
     assert!(matches!(
         parse_dns_txt(&alice, ["did=did:plc:abc", "did=did:web:example.com"]),
         Err(Error::DnsAmbiguous { count: 2, .. })
+    ));
+}
+
+/// The rule lexicon resolution shares (atmo_syntax::txt): a bad DID is an error, not
+/// skipped; nothing is trimmed; more than the cap is an error.
+#[test]
+fn dns_txt_follows_the_shared_rule() {
+    let alice = h("alice.test");
+    for bad in ["did=not a did", "did=", "did=did:plc:abc "] {
+        match parse_dns_txt(&alice, [bad]) {
+            Err(Error::InvalidDid {
+                input, source_name, ..
+            }) => {
+                assert_eq!(input, bad.strip_prefix("did=").unwrap());
+                assert_eq!(source_name, "DNS TXT _atproto.alice.test");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    // A bad value beside a good one: two different did= values.
+    assert!(matches!(
+        parse_dns_txt(&alice, ["did=not a did", "did=did:plc:abc"]),
+        Err(Error::DnsAmbiguous { count: 2, .. })
+    ));
+    // Leading whitespace: not a did= string.
+    assert_eq!(parse_dns_txt(&alice, [" did=did:plc:abc"]).unwrap(), None);
+    let cap = atmo_syntax::txt::MAX_TXT_STRINGS;
+    let mut many = vec!["x".to_owned(); cap - 1];
+    many.push("did=did:plc:abc".to_owned());
+    assert_eq!(
+        parse_dns_txt(&alice, &many).unwrap().unwrap().as_str(),
+        "did:plc:abc"
+    );
+    many.push("x".to_owned());
+    assert!(matches!(
+        parse_dns_txt(&alice, &many),
+        Err(Error::DnsTxt {
+            error: atmo_syntax::txt::TxtError::TooMany { .. },
+            ..
+        })
+    ));
+    // A long answer is read only as far as needed.
+    let endless = std::iter::repeat_n("x", 1_000_000);
+    assert!(matches!(
+        parse_dns_txt(&alice, endless),
+        Err(Error::DnsTxt { .. })
     ));
 }
 

@@ -72,8 +72,9 @@ pub const SCHEMA_COLLECTION: &str = "com.atproto.lexicon.schema";
 /// The largest sidecar file [`read_provenance`] reads.
 const MAX_SIDECAR_SIZE: u64 = 4096;
 
-/// Most `did=` TXT strings [`parse_dns_txt`] looks at.
-pub const MAX_TXT_RECORDS: usize = 64;
+/// Most TXT strings [`parse_dns_txt`] accepts (more is an error): the shared rule's
+/// [`atmo_syntax::txt::MAX_TXT_STRINGS`].
+pub const MAX_TXT_RECORDS: usize = atmo_syntax::txt::MAX_TXT_STRINGS;
 
 /// Where a network-resolved lexicon came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,36 +174,49 @@ pub fn dns_name(nsid: &Nsid) -> String {
     format!("_lexicon.{}", nsid.domain_authority())
 }
 
-/// The DID in the TXT strings found at [`dns_name`]: the one `did=<DID>` value (strings
-/// without the prefix are ignored; the same DID repeated counts once; at most
-/// [`MAX_TXT_RECORDS`] strings are read).
+/// The DID in the TXT strings found at [`dns_name`], by the rule handles share
+/// ([`atmo_syntax::txt::did_from_txt`]): the one `did=<DID>` string (other strings are
+/// ignored, nothing is trimmed, the same value repeated counts once, at most
+/// [`MAX_TXT_RECORDS`] strings).
 ///
 /// # Errors
-/// [`Error::Fetch`] when there is no `did=` string, more than one distinct DID, or the
-/// value is not a DID.
+/// [`Error::Fetch`] when there is no `did=` string, two with different values, a value
+/// that is not a DID, or more than [`MAX_TXT_RECORDS`] strings.
 pub fn parse_dns_txt(nsid: &Nsid, records: &[String]) -> Result<Did, Error> {
+    use atmo_syntax::txt::{TxtError, did_from_txt};
     let fail = |reason: String| Error::Fetch {
         nsid: nsid.as_str().to_owned(),
         reason,
     };
     let name = dns_name(nsid);
-    let mut found: Option<&str> = None;
-    for value in records
-        .iter()
-        .take(MAX_TXT_RECORDS)
-        .filter_map(|r| r.trim().strip_prefix("did="))
-    {
-        match found {
-            Some(prev) if prev != value => {
-                return Err(fail(format!(
-                    "{name} has more than one did= TXT record ({prev}, {value})"
-                )));
-            }
-            _ => found = Some(value),
-        }
+    let value = |i: usize| {
+        let v = records
+            .get(i)
+            .map_or("", |r| r.strip_prefix("did=").unwrap_or(r));
+        clip(v)
+    };
+    match did_from_txt(records) {
+        Ok(Some(did)) => Ok(did),
+        Ok(None) => Err(fail(format!("{name} has no did= TXT record"))),
+        Err(TxtError::Ambiguous { first, second }) => Err(fail(format!(
+            "{name} has more than one did= TXT record ({}, {})",
+            value(first),
+            value(second)
+        ))),
+        Err(TxtError::BadDid { index, error }) => Err(fail(format!(
+            "{name}: {:?} is not a DID: {error}",
+            value(index)
+        ))),
+        Err(e) => Err(fail(format!("{name}: {e}"))),
     }
-    let value = found.ok_or_else(|| fail(format!("{name} has no did= TXT record")))?;
-    Did::new(value).map_err(|e| fail(format!("{name}: {value:?} is not a DID: {e}")))
+}
+
+/// At most 128 characters of `s` (a TXT string in a message), marked when cut.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(128) {
+        Some((i, _)) => format!("{}...", s.get(..i).unwrap_or_default()),
+        None => s.to_owned(),
+    }
 }
 
 /// Checks a fetched `com.atproto.lexicon.schema` record: `$type` is that collection, the
@@ -567,6 +581,26 @@ mod tests {
         assert!(e.contains("more than one"), "{e}");
         let e = did(&["did=not-a-did"]).unwrap_err().to_string();
         assert!(e.contains("is not a DID"), "{e}");
+        // The rule handles share: nothing is trimmed, a bad DID beside a good one is
+        // ambiguous, more than MAX_TXT_RECORDS strings is an error.
+        let e = did(&[&format!(" did={DID} ")]).unwrap_err().to_string();
+        assert!(e.contains("has no did= TXT record"), "{e}");
+        let e = did(&[&format!("did={DID} ")]).unwrap_err().to_string();
+        assert!(e.contains("is not a DID"), "{e}");
+        let e = did(&["did=nope", &format!("did={DID}")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than one"), "{e}");
+        let mut many = vec!["x"; MAX_TXT_RECORDS];
+        let one = format!("did={DID}");
+        many[0] = &one;
+        assert_eq!(did(&many).unwrap().as_str(), DID);
+        many.push("x");
+        let e = did(&many).unwrap_err().to_string();
+        assert!(e.contains("65 TXT strings, at most 64"), "{e}");
+        let long = format!("did={}", "x".repeat(10_000));
+        let e = did(&[&long]).unwrap_err().to_string();
+        assert!(e.len() < 400, "{e}");
     }
 
     #[test]

@@ -103,6 +103,7 @@ mod nsid;
 mod record_key;
 mod service_url;
 mod tid;
+pub mod txt;
 mod uri;
 
 pub use at_identifier::{AtIdentifier, AtIdentifierError};
@@ -161,6 +162,9 @@ pub enum Error {
     /// An invalid [`ServiceUrl`].
     #[error("invalid service URL: {0}")]
     ServiceUrl(#[from] ServiceUrlError),
+    /// DNS TXT strings that name no single DID ([`txt::did_from_txt`]).
+    #[error("invalid did= TXT answer: {0}")]
+    Txt(#[from] txt::TxtError),
 }
 
 #[cfg(test)]

@@ -57,7 +57,13 @@ impl Resolver {
                         return Ok((did, HandleSource::Dns));
                     }
                     Ok(None) => reasons.push("DNS: no did= TXT record".to_owned()),
-                    Err(e @ Error::DnsAmbiguous { .. }) => return Err(e),
+                    // A did= answer that breaks the rule is a failure, not a reason
+                    // to ask another method (as in the spec and the reference).
+                    Err(
+                        e @ (Error::DnsAmbiguous { .. }
+                        | Error::InvalidDid { .. }
+                        | Error::DnsTxt { .. }),
+                    ) => return Err(e),
                     Err(e) => reasons.push(format!("DNS: {e}")),
                 }
             }
@@ -85,7 +91,8 @@ impl Resolver {
     ///
     /// # Errors
     ///
-    /// [`Error::DnsAmbiguous`], [`Error::Dns`], [`Error::Timeout`].
+    /// [`Error::DnsAmbiguous`], [`Error::InvalidDid`], [`Error::DnsTxt`] (see
+    /// [`handle::parse_dns_txt`]), [`Error::Dns`], [`Error::Timeout`].
     pub async fn resolve_handle_dns(&self, handle: &Handle) -> Result<Option<Did>, Error> {
         let records = self.txt_lookup(&handle::dns_txt_name(handle)).await?;
         if records.is_empty() {
@@ -95,7 +102,8 @@ impl Resolver {
     }
 
     /// The TXT strings at DNS name `name` (each record's character strings joined, at most
-    /// 64 records), through the configured [`dns_servers`](super::ResolverConfig::dns_servers)
+    /// one more than [`MAX_TXT_STRINGS`](atmo_syntax::txt::MAX_TXT_STRINGS) records, so
+    /// that the `did=` rule sees when there are too many), through the configured [`dns_servers`](super::ResolverConfig::dns_servers)
     /// or the system's; empty when the name has no TXT record (or does not exist). Used for
     /// handles (`_atproto.<handle>`) and lexicon authorities (`_lexicon.<authority>`).
     /// Without the `resolve-dns` feature this always answers an empty list.
@@ -136,7 +144,7 @@ impl Resolver {
             };
             Ok(lookup
                 .iter()
-                .take(64)
+                .take(atmo_syntax::txt::MAX_TXT_STRINGS + 1)
                 .map(|txt| {
                     txt.txt_data()
                         .iter()
