@@ -304,3 +304,32 @@ fn round_trips_refuse_what_cannot_come_back() {
         stderr(&o)
     );
 }
+
+/// JSON whose value would take more than the default memory budget (1 GiB, the same as
+/// for DAG-CBOR): `to-cbor` exits 1 with the budget error, naming where it stopped, and
+/// writes nothing. (The cheapest such input: 2^25 + 1 zeros, 64 MiB of text at 32 bytes a
+/// value; the child builds about 1 GiB before it stops.)
+#[test]
+fn to_cbor_stops_at_the_memory_budget() {
+    let n = (1usize << 30) / 32 + 1;
+    let mut json = Vec::with_capacity(n * 2 + 8);
+    json.extend_from_slice(b"{\"a\":[");
+    for _ in 1..n {
+        json.extend_from_slice(b"0,");
+    }
+    json.extend_from_slice(b"0]}");
+    let out = atmo_stdin(&["data", "to-cbor"], &json);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // Where it stopped: at the last zero, near the end of the one line.
+    let at = err
+        .strip_prefix("error: invalid atproto JSON at line 1, column ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|c| c.parse::<usize>().ok());
+    assert!(at.is_some_and(|c| c + 4 >= json.len()), "{err}");
+    assert!(
+        err.contains(": the decoded value would take more than 1073741824 bytes of memory"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
