@@ -530,3 +530,363 @@ async fn pull_pins_lexicons_and_locked_refuses_a_changed_record() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------
+// References: `atmo lex pull` follows them to lexicons that are not bundled.
+
+/// A schema record from JSON (`$type` added).
+fn schema_json(mut doc: serde_json::Value) -> atmo_data::Value {
+    doc["$type"] = SCHEMA.into();
+    atmo_data::json::record_from_str(&doc.to_string()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_follows_references_and_locks_them() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let (a, b) = ("com.example.refs.a", "com.example.refs.b");
+    let (client, did) = account(net).await;
+    // B: two object definitions.
+    let doc_b = schema_json(serde_json::json!({"lexicon": 1, "id": b, "defs": {
+        "main": {"type": "object", "properties": {"x": {"type": "string"}}},
+        "thing": {"type": "object", "properties": {"n": {"type": "integer"}}}}}));
+    // A: a record referring to B (a ref, and a union inside an array) and to an official
+    // lexicon (bundled, so not pulled).
+    let doc_a = schema_json(serde_json::json!({"lexicon": 1, "id": a, "defs": {
+        "main": {"type": "record", "key": "tid", "record": {"type": "object", "properties": {
+            "b": {"type": "ref", "ref": b},
+            "things": {"type": "array", "items": {"type": "union", "refs": [format!("{b}#thing")]}},
+            "subject": {"type": "ref", "ref": "com.atproto.repo.strongRef"}}}}}}));
+    let put_b = put_schema(&client, b, &doc_b).await;
+    let put_a = put_schema(&client, a, &doc_a).await;
+    let dns = TestDns::start(HashMap::from([(
+        "_lexicon.refs.example.com".to_owned(),
+        vec![format!("did={did}")],
+    )]));
+    let work = temp_dir("refs");
+
+    // Pulling A pulls B too, says why, and locks both.
+    let text = stdout_ok(&pull(net, &work, dns.addr, &[a]));
+    assert!(
+        text.contains(&format!(
+            "{a}: at://{did}/{SCHEMA}/{a} (cid {}) -> lexicons/com/example/refs/a.json, added\n",
+            put_a.cid
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{b}: at://{did}/{SCHEMA}/{b} (cid {}) -> lexicons/com/example/refs/b.json, added \
+             (referenced by {a})\n",
+            put_b.cid
+        )),
+        "{text}"
+    );
+    assert!(text.contains("lexicons.lock: 2 lexicons"), "{text}");
+    let lock_path = work.join("lexicons.lock");
+    let locked = atmo_lexicon::Lockfile::read(&lock_path).unwrap();
+    assert_eq!(locked.iter().map(|(n, _)| n).collect::<Vec<_>>(), [a, b]);
+    assert_eq!(locked.get(b).unwrap().cid.to_string(), put_b.cid.as_str());
+    assert!(!work.join("lexicons/com/atproto").exists());
+    // The locked set is whole: nothing dangles but the bundled lexicon.
+    let cat = locked.catalog(&work.join("lexicons")).unwrap();
+    let dangling: Vec<String> = cat
+        .dangling_refs()
+        .into_iter()
+        .map(|(_, r)| r.target.nsid.as_str().to_owned())
+        .collect();
+    assert_eq!(dangling, ["com.atproto.repo.strongRef"]);
+    // --locked follows the same references and finds them locked.
+    let lock_before = std::fs::read_to_string(&lock_path).unwrap();
+    let text = stdout_ok(&pull(net, &work, dns.addr, &["--locked", a]));
+    assert!(text.contains(&format!("{b}: ")), "{text}");
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock_before);
+
+    // A reference to a lexicon that is not published fails the pull, naming it, and
+    // nothing is written.
+    let c = "com.example.refs.c";
+    let doc_c = schema_json(serde_json::json!({"lexicon": 1, "id": c, "defs": {
+        "main": {"type": "object", "properties": {
+            "gone": {"type": "ref", "ref": "com.example.refs.gone"}}}}}));
+    put_schema(&client, c, &doc_c).await;
+    let out = pull(net, &work, dns.addr, &[c]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot resolve lexicon com.example.refs.gone from the network")
+            && err.contains("has no record"),
+        "{err}"
+    );
+    assert!(!work.join("lexicons/com/example/refs/c.json").exists());
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock_before);
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Proofs: each record comes from com.atproto.sync.getRecord and must be proven by the
+// repository's signed commit. The test's own proxies sit in front of the PLC directory
+// (pointing the account's DID document at the second proxy) and of the PDS (changing the
+// getRecord CAR).
+
+/// What a proxy does to a response body, given the request's path and query.
+type Transform = Arc<dyn Fn(&str, Vec<u8>) -> Vec<u8> + Send + Sync>;
+
+/// A loopback HTTP proxy to `upstream` (one request per connection) that passes each
+/// response body, with the request target, through `transform`. Returns its URL.
+fn body_proxy(upstream: u16, transform: Transform) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let t = Arc::clone(&transform);
+            thread::spawn(move || {
+                let _ = proxy_one(conn, upstream, &*t);
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+fn proxy_one(
+    mut client: std::net::TcpStream,
+    upstream: u16,
+    transform: &(dyn Fn(&str, Vec<u8>) -> Vec<u8> + Send + Sync),
+) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    client.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let target = request_line
+        .split(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    // Asked as HTTP/1.0 (GETs only here): the answer is neither chunked nor compressed
+    // and ends when the upstream closes.
+    let mut out = format!("{}\r\n", request_line.replace("HTTP/1.1", "HTTP/1.0"));
+    for l in lines {
+        let lower = l.to_ascii_lowercase();
+        if lower.starts_with("connection:") || lower.starts_with("accept-encoding:") {
+            continue;
+        }
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out.push_str("connection: close\r\n\r\n");
+    let mut up = std::net::TcpStream::connect(("127.0.0.1", upstream))?;
+    up.write_all(out.as_bytes())?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    let Some(i) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+        client.write_all(&answer)?;
+        return client.shutdown(std::net::Shutdown::Both);
+    };
+    let head = String::from_utf8_lossy(&answer[..i]).into_owned();
+    let body = transform(&target, answer[i + 4..].to_vec());
+    let mut resp = String::new();
+    for (n, l) in head.split("\r\n").enumerate() {
+        let lower = l.to_ascii_lowercase();
+        if n > 0
+            && (lower.starts_with("content-length:")
+                || lower.starts_with("connection:")
+                || lower.starts_with("transfer-encoding:"))
+        {
+            continue;
+        }
+        resp.push_str(l);
+        resp.push_str("\r\n");
+    }
+    resp.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    client.write_all(resp.as_bytes())?;
+    client.write_all(&body)?;
+    client.shutdown(std::net::Shutdown::Both)
+}
+
+/// How the PDS proxy changes a getRecord CAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tamper {
+    /// Not at all.
+    None,
+    /// The commit re-signed by another key (every block still matches its CID).
+    OtherKey,
+    /// A byte of the record block flipped (the block no longer matches its CID).
+    FlipRecord,
+    /// The tree's root node left out (no path from the commit to the record).
+    DropRoot,
+}
+
+fn tamper(how: Tamper, car: Vec<u8>) -> Vec<u8> {
+    use atmo_repo::{BlockStore as _, CarBlockStore, Commit};
+    if how == Tamper::None {
+        return car;
+    }
+    let store = CarBlockStore::from_car(&car).unwrap();
+    let root = store.roots()[0];
+    let commit = Commit::decode(store.get_block(&root).unwrap()).unwrap();
+    let mut blocks: Vec<(Cid, Vec<u8>)> = store.iter().map(|(c, b)| (c, b.to_vec())).collect();
+    let mut roots = vec![root];
+    match how {
+        Tamper::None => {}
+        Tamper::OtherKey => {
+            let key = atmo_crypto::Keypair::generate(atmo_crypto::Curve::K256).unwrap();
+            let forged = Commit::sign(
+                commit.did,
+                commit.data,
+                commit.rev.unwrap(),
+                commit.prev,
+                &key,
+            )
+            .unwrap();
+            blocks.retain(|(c, _)| *c != root);
+            blocks.insert(0, (forged.cid(), forged.encode()));
+            roots = vec![forged.cid()];
+        }
+        Tamper::FlipRecord => {
+            let record = blocks
+                .iter_mut()
+                .find(|(_, b)| {
+                    atmo_data::cbor::decode(b)
+                        .ok()
+                        .and_then(|v| v.get("$type").and_then(|t| t.as_str().map(str::to_owned)))
+                        .as_deref()
+                        == Some(SCHEMA)
+                })
+                .expect("the record block");
+            let last = record.1.len() - 1;
+            record.1[last] ^= 0x01;
+        }
+        Tamper::DropRoot => blocks.retain(|(c, _)| *c != commit.data),
+    }
+    atmo_repo::car::write_car(&roots, blocks.iter().map(|(c, b)| (*c, b.as_slice())))
+}
+
+/// `atmo lex pull ARGS` in `cwd` with the PLC directory at `plc`.
+fn pull_via(plc: &str, cwd: &Path, dns: SocketAddr, args: &[&str]) -> Output {
+    Command::new(atmo_bin())
+        .current_dir(cwd)
+        .args(["lex", "pull"])
+        .args(args)
+        .args(["--dns-server", &dns.to_string(), "--plc", plc])
+        .arg("--allow-private-network")
+        .env_remove("ATMO_SESSION_FILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_verifies_the_record_proof_and_refuses_a_tampered_one() {
+    let Some(net) = RefNet::shared_or_skip() else {
+        return;
+    };
+    let nsid = "com.example.proof.status";
+    let (client, did) = account(net).await;
+    let put = put_schema(&client, nsid, &schema_record(nsid)).await;
+    let dns = TestDns::start(HashMap::from([(
+        "_lexicon.proof.example.com".to_owned(),
+        vec![format!("did={did}")],
+    )]));
+    let mode = Arc::new(Mutex::new(Tamper::None));
+    let served = Arc::new(Mutex::new(0usize));
+    let (m, s) = (Arc::clone(&mode), Arc::clone(&served));
+    let pds = body_proxy(
+        net.pds_port().unwrap(),
+        Arc::new(move |target: &str, body: Vec<u8>| {
+            if !target.starts_with("/xrpc/com.atproto.sync.getRecord?") {
+                return body;
+            }
+            *s.lock().unwrap() += 1;
+            tamper(*m.lock().unwrap(), body)
+        }),
+    );
+    let to = pds.clone();
+    let plc = body_proxy(
+        net.plc_port().unwrap(),
+        Arc::new(move |target: &str, body: Vec<u8>| {
+            let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                return body;
+            };
+            if !target.starts_with("/did:plc:") {
+                return body;
+            }
+            for s in doc["service"].as_array_mut().into_iter().flatten() {
+                if s["id"]
+                    .as_str()
+                    .is_some_and(|i| i.ends_with("#atproto_pds"))
+                {
+                    s["serviceEndpoint"] = to.clone().into();
+                }
+            }
+            serde_json::to_vec(&doc).unwrap()
+        }),
+    );
+
+    // Untouched, through both proxies: the proof verifies and the record is locked.
+    let work = temp_dir("proof");
+    let text = stdout_ok(&pull_via(&plc, &work, dns.addr, &[nsid]));
+    assert!(
+        text.contains(&format!(
+            "{nsid}: at://{did}/{SCHEMA}/{nsid} (cid {}) ->",
+            put.cid
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        *served.lock().unwrap(),
+        1,
+        "the record came through the proxy"
+    );
+    let lock_before = std::fs::read_to_string(work.join("lexicons.lock")).unwrap();
+
+    // Each tampered proof is refused (exit 1), naming the NSID and the record, and
+    // nothing is written.
+    for (how, why) in [
+        (Tamper::OtherKey, "signature"),
+        (Tamper::FlipRecord, "the proof CAR"),
+        (Tamper::DropRoot, "the tree path to the record"),
+    ] {
+        *mode.lock().unwrap() = how;
+        std::fs::remove_file(work.join("lexicons/com/example/proof/status.json")).unwrap();
+        let out = pull_via(&plc, &work, dns.addr, &[nsid]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        eprintln!("{how:?}: {err}");
+        assert_eq!(out.status.code(), Some(1), "{how:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "lexicon {nsid}: the record at://{did}/{SCHEMA}/{nsid} is not proven by its \
+                 repository's signed commit"
+            )),
+            "{how:?}: {err}"
+        );
+        assert!(err.contains(why), "{how:?}: {err}");
+        assert!(!work.join("lexicons/com/example/proof/status.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(work.join("lexicons.lock")).unwrap(),
+            lock_before
+        );
+        // Put the file back for the next round.
+        *mode.lock().unwrap() = Tamper::None;
+        stdout_ok(&pull_via(&plc, &work, dns.addr, &[nsid]));
+    }
+    std::fs::remove_dir_all(&work).unwrap();
+}

@@ -1,16 +1,20 @@
-//! The network step of `atmo lex resolve`: `_lexicon.<authority>` DNS TXT -> DID (through
-//! atmo-identity, optionally asking given DNS servers) -> PDS (the DID document, with the
-//! same private-network policy as every other command) -> `com.atproto.repo.getRecord`
-//! of the `com.atproto.lexicon.schema` record whose key is the NSID, its CID checked
-//! against the record's DAG-CBOR bytes. atmo-lexicon checks the document and caches it.
+//! The network step of `atmo lex resolve` and `atmo lex pull`: `_lexicon.<authority>` DNS
+//! TXT -> DID (through atmo-identity, optionally asking given DNS servers) -> the DID
+//! document (its PDS, with the same private-network policy as every other command, and
+//! its `#atproto` signing key) -> `com.atproto.sync.getRecord` of the
+//! `com.atproto.lexicon.schema` record whose key is the NSID: a CAR holding the signed
+//! commit and the tree path to the record, checked with atmo-repo (every block against its
+//! CID, the commit's DID and signature, the path from the commit's data root to the
+//! record key; see [`verify_proof`]). atmo-lexicon checks the document and caches it.
 
 use std::net::SocketAddr;
 
-use atmo_api::com_atproto::repo::get_record;
-use atmo_data::Cid;
+use atmo_api::com_atproto::sync::get_record;
+use atmo_crypto::PublicKey;
 use atmo_identity::{Resolver, ResolverConfig};
 use atmo_lexicon::{Error as LexError, Fetched, LexiconFetcher, SCHEMA_COLLECTION};
-use atmo_syntax::{Nsid, RecordKey};
+use atmo_repo::Repo;
+use atmo_syntax::{Did, Nsid, RecordKey};
 
 use crate::cmd::GlobalArgs;
 use crate::net;
@@ -19,6 +23,20 @@ use crate::net;
 pub(crate) struct NetFetcher {
     global: GlobalArgs,
     dns_servers: Option<Vec<SocketAddr>>,
+}
+
+/// Why a fetch failed: the record could not be fetched, or it was and is not proven.
+enum FetchFailure {
+    /// DNS, DID resolution, the PDS or the transport.
+    Fetch(String),
+    /// The proof does not check out (the record's URI and why).
+    Proof { uri: String, reason: String },
+}
+
+impl From<String> for FetchFailure {
+    fn from(s: String) -> Self {
+        Self::Fetch(s)
+    }
 }
 
 impl NetFetcher {
@@ -31,7 +49,7 @@ impl NetFetcher {
         }
     }
 
-    async fn fetch_async(&self, nsid: &Nsid) -> Result<Fetched, String> {
+    async fn fetch_async(&self, nsid: &Nsid) -> Result<Fetched, FetchFailure> {
         let mut config = ResolverConfig::default();
         config.plc_url = self.global.plc.clone();
         config.allow_private_network = self.global.allow_private_network;
@@ -47,42 +65,80 @@ impl NetFetcher {
             LexError::Fetch { reason, .. } => reason,
             other => other.to_string(),
         })?;
-        let (_, pds) = net::pds_for(did.as_str(), &self.global)
+        let doc = resolver
+            .resolve_did(&did)
             .await
-            .map_err(|e| e.to_string())?;
-        let client = net::client_for(&pds, &self.global).map_err(|e| e.to_string())?;
+            .map_err(|e| format!("cannot resolve {did}: {e}"))?;
+        let pds = doc
+            .require_pds_endpoint()
+            .map_err(|e| format!("{did}: {e}"))?
+            .trim_end_matches('/')
+            .to_owned();
         let uri = format!("at://{did}/{SCHEMA_COLLECTION}/{nsid}");
+        let key = doc.signing_key().map_err(|e| FetchFailure::Proof {
+            uri: uri.clone(),
+            reason: format!("no #atproto signing key in the DID document of {did}: {e}"),
+        })?;
+        let client = net::client_for(&pds, &self.global).map_err(|e| e.to_string())?;
         let collection = Nsid::new(SCHEMA_COLLECTION).map_err(|e| e.to_string())?;
         let rkey = RecordKey::new(nsid.as_str()).map_err(|e| format!("{uri}: {e}"))?;
-        let params = get_record::Params::new(did.clone().into(), collection, rkey);
-        let out = client.call(&params).await.map_err(|e| {
+        let params = get_record::Params::new(did.clone(), collection, rkey);
+        let car = client.call(&params).await.map_err(|e| {
             let e = atmo_xrpc::Error::from(e);
             if e.is_not_found() {
                 format!("{pds} has no record {uri}")
             } else {
-                format!("getRecord {uri} on {pds}: {e}")
+                format!("com.atproto.sync.getRecord {uri} on {pds}: {e}")
             }
         })?;
-        let computed = Cid::for_dag_cbor(&atmo_data::cbor::encode(&out.value));
-        let cid = match &out.cid {
-            Some(c) => {
-                let reported = Cid::parse(c.as_str()).map_err(|e| {
-                    format!("{uri}: {pds} reported an invalid CID {:?}: {e}", c.as_str())
-                })?;
-                if reported != computed {
-                    return Err(format!(
-                        "{uri}: the record does not match its CID (reported {c}, computed \
-                         {computed})"
-                    ));
-                }
-                c.as_str().to_owned()
-            }
-            None => computed.to_string(),
-        };
-        let record = serde_json::from_str(&atmo_data::json::to_string(&out.value))
+        let (cid, value) = verify_proof(&car, &did, &key, nsid)
+            .map_err(|reason| FetchFailure::Proof {
+                uri: uri.clone(),
+                reason,
+            })?
+            .ok_or_else(|| {
+                format!("{pds} has no record {uri} (its signed commit proves the absence)")
+            })?;
+        let record = serde_json::from_str(&atmo_data::json::to_string(&value))
             .map_err(|e| format!("{uri}: the record is not JSON: {e}"))?;
-        Ok(Fetched::new(did, cid, record))
+        Ok(Fetched::new(did, cid.to_string(), record))
     }
+}
+
+/// Checks a `com.atproto.sync.getRecord` answer for the schema record of `nsid` in
+/// `did`'s repository, with atmo-repo: every block matches its CID (the CAR reader), the
+/// first root is a commit for `did` whose signature verifies with `key`, and the tree
+/// from the commit's data root holds `com.atproto.lexicon.schema/<nsid>` (every node on
+/// the path present and well-formed) pointing at a record block in the CAR, a strict
+/// DAG-CBOR map. Returns the record's CID and value, `None` if the proven tree does not
+/// hold the key (an exclusion proof); the reason it fails otherwise.
+fn verify_proof(
+    car: &[u8],
+    did: &Did,
+    key: &PublicKey,
+    nsid: &Nsid,
+) -> Result<Option<(atmo_data::Cid, atmo_data::Value)>, String> {
+    let repo = Repo::from_car(car).map_err(|e| format!("the proof CAR: {e}"))?;
+    let commit = repo.commit();
+    if commit.did != *did {
+        return Err(format!("the commit is for {}, not {did}", commit.did));
+    }
+    commit
+        .verify(key)
+        .map_err(|e| format!("the commit {}: {e}", repo.commit_cid()))?;
+    let Some(record) = repo
+        .get(SCHEMA_COLLECTION, nsid.as_str())
+        .map_err(|e| format!("the tree path to the record: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let value = record
+        .to_value()
+        .map_err(|e| format!("the record {}: {e}", record.cid()))?;
+    if !matches!(value, atmo_data::Value::Map(_)) {
+        return Err(format!("the record {} is not a map", record.cid()));
+    }
+    Ok(Some((record.cid(), value)))
 }
 
 impl LexiconFetcher for NetFetcher {
@@ -92,7 +148,14 @@ impl LexiconFetcher for NetFetcher {
             reason,
         };
         let rt = net::runtime().map_err(|e| fail(e.to_string()))?;
-        rt.block_on(self.fetch_async(nsid)).map_err(fail)
+        rt.block_on(self.fetch_async(nsid)).map_err(|f| match f {
+            FetchFailure::Fetch(reason) => fail(reason),
+            FetchFailure::Proof { uri, reason } => LexError::Proof {
+                nsid: nsid.as_str().to_owned(),
+                uri,
+                reason,
+            },
+        })
     }
 }
 

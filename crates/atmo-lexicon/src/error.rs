@@ -64,6 +64,32 @@ pub enum Error {
         /// What went wrong, and where.
         reason: String,
     },
+    /// A fetched schema record is not proven by its repository: the signed commit, the
+    /// tree path from the commit's data root to the record key, or the record's CID do
+    /// not check out (or the proof could not be read).
+    #[error(
+        "lexicon {nsid}: the record {uri} is not proven by its repository's signed commit: {reason}"
+    )]
+    Proof {
+        /// The NSID that was looked for.
+        nsid: String,
+        /// The schema record's `at://` URI.
+        uri: String,
+        /// What does not check out.
+        reason: String,
+    },
+    /// Following references would fetch more than `max` documents in one pull
+    /// ([`crate::lock::fetch_closure`]).
+    #[error(
+        "pulling {nsid} would fetch more than {max} lexicons in one pull (references are \
+         followed; name fewer NSIDs or raise the limit)"
+    )]
+    TooManyLexicons {
+        /// The NSID that would have been one too many.
+        nsid: String,
+        /// The limit.
+        max: usize,
+    },
     /// A lockfile is malformed (see [`crate::lock`] for the format).
     #[error("invalid lockfile at {path}: {reason}")]
     Lock {

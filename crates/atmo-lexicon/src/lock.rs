@@ -72,7 +72,7 @@ use atmo_syntax::{Did, Nsid};
 use crate::catalog::{Catalog, doc_in_file, read_text};
 use crate::error::Error;
 use crate::parse::json_unique_keys;
-use crate::resolve::{SCHEMA_COLLECTION, io_err, schema_uri, write_atomic};
+use crate::resolve::{Fetched, SCHEMA_COLLECTION, io_err, schema_uri, write_atomic};
 
 /// The lockfile's usual name.
 pub const LOCKFILE_NAME: &str = "lexicons.lock";
@@ -372,6 +372,108 @@ pub fn write_doc(dir: &Path, nsid: &Nsid, record: &serde_json::Value) -> Result<
     Ok(path)
 }
 
+/// Most documents [`fetch_closure`] fetches by default in one pull (the NSIDs named and
+/// every lexicon they reference, directly or not).
+pub const MAX_PULL: usize = 256;
+
+/// One lexicon fetched by [`fetch_closure`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PulledDoc {
+    /// Its NSID.
+    pub nsid: Nsid,
+    /// What the fetcher returned (the DID, the record's CID, the record).
+    pub fetched: Fetched,
+    /// The document, checked ([`check_schema_record`](crate::check_schema_record)).
+    pub doc: crate::model::LexiconDoc,
+    /// For a lexicon pulled because another one references it: the first one found
+    /// referencing it (`None` for the NSIDs named).
+    pub referenced_by: Option<Nsid>,
+}
+
+/// Fetches `roots` and, transitively, every lexicon their definitions reference (`ref`s
+/// and `union` members, inside records, objects, arrays, parameters, inputs, outputs and
+/// subscription messages; see [`def_refs`](crate::def_refs)) that `skip` does not rule
+/// out (the bundled official set, say), each once, breadth first: the roots in the order
+/// given, then what they reference in the order found. Every record is checked to be the
+/// lexicon of its NSID.
+///
+/// ```
+/// use atmo_lexicon::lock::fetch_closure;
+/// use atmo_lexicon::{Fetched, SCHEMA_COLLECTION};
+/// use atmo_syntax::{Did, Nsid};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // com.example.a refers to com.example.b and to an official lexicon.
+/// let did = Did::new("did:plc:ewvi7nxzyoun6zhxrhs64oiz")?;
+/// let fetcher = move |n: &Nsid| {
+///     let props = match n.as_str() {
+///         "com.example.a" => serde_json::json!({
+///             "b": {"type": "ref", "ref": "com.example.b"},
+///             "s": {"type": "ref", "ref": "com.atproto.repo.strongRef"}}),
+///         _ => serde_json::json!({}),
+///     };
+///     Ok(Fetched::new(did.clone(), "bafy",
+///         serde_json::json!({"$type": SCHEMA_COLLECTION, "lexicon": 1, "id": n.as_str(),
+///             "defs": {"main": {"type": "object", "properties": props}}})))
+/// };
+/// let official = |n: &Nsid| n.as_str().starts_with("com.atproto.");
+/// let got = fetch_closure(&fetcher, &[Nsid::new("com.example.a")?], official, 10)?;
+/// let names: Vec<_> = got.iter().map(|p| p.nsid.as_str()).collect();
+/// assert_eq!(names, ["com.example.a", "com.example.b"]);
+/// assert_eq!(got[1].referenced_by.as_ref().map(Nsid::as_str), Some("com.example.a"));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::TooManyLexicons`] when more than `max` documents would be fetched; the
+/// fetcher's errors; those of [`check_schema_record`](crate::check_schema_record).
+pub fn fetch_closure(
+    fetcher: &dyn crate::LexiconFetcher,
+    roots: &[Nsid],
+    skip: impl Fn(&Nsid) -> bool,
+    max: usize,
+) -> Result<Vec<PulledDoc>, Error> {
+    let mut queue: std::collections::VecDeque<(Nsid, Option<Nsid>)> =
+        std::collections::VecDeque::new();
+    let mut seen = std::collections::HashSet::new();
+    for n in roots {
+        if seen.insert(n.as_str().to_owned()) {
+            queue.push_back((n.clone(), None));
+        }
+    }
+    let mut out: Vec<PulledDoc> = Vec::new();
+    while let Some((nsid, referenced_by)) = queue.pop_front() {
+        if out.len() >= max {
+            return Err(Error::TooManyLexicons {
+                nsid: nsid.as_str().to_owned(),
+                max,
+            });
+        }
+        let fetched = fetcher.fetch(&nsid)?;
+        let uri = schema_uri(fetched.did.as_str(), nsid.as_str());
+        let doc = crate::check_schema_record(&nsid, &fetched.record, &uri)?;
+        let mut refs = Vec::new();
+        for def in doc.defs.values() {
+            crate::def_refs(def, &mut refs);
+        }
+        for r in refs {
+            let target = &r.target.nsid;
+            if seen.contains(target.as_str()) || skip(target) {
+                continue;
+            }
+            seen.insert(target.as_str().to_owned());
+            queue.push_back((target.clone(), Some(nsid.clone())));
+        }
+        out.push(PulledDoc {
+            nsid,
+            fetched,
+            doc,
+            referenced_by,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +632,82 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(l.catalog(&dir), Err(Error::Io { .. })));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A fetcher serving lexicons whose `main` object refers to the given NSIDs.
+    fn graph(
+        edges: &'static [(&'static str, &'static [&'static str])],
+    ) -> impl Fn(&Nsid) -> Result<Fetched, Error> + Send + Sync {
+        move |n: &Nsid| {
+            let Some((_, to)) = edges.iter().find(|(from, _)| *from == n.as_str()) else {
+                return Err(Error::Fetch {
+                    nsid: n.as_str().to_owned(),
+                    reason: "no such lexicon".into(),
+                });
+            };
+            let mut props = serde_json::Map::new();
+            for (i, t) in to.iter().enumerate() {
+                // One plain ref, one union member inside an array, one in a query output.
+                let schema = match i % 2 {
+                    0 => serde_json::json!({"type": "ref", "ref": format!("{t}#thing")}),
+                    _ => serde_json::json!({"type": "array", "items":
+                        {"type": "union", "refs": [t]}}),
+                };
+                props.insert(format!("p{i}"), schema);
+            }
+            Ok(Fetched::new(
+                Did::new(DID).unwrap(),
+                "bafy",
+                serde_json::json!({"$type": SCHEMA_COLLECTION, "lexicon": 1, "id": n.as_str(),
+                    "defs": {"main": {"type": "object", "properties": props},
+                             "thing": {"type": "token"}}}),
+            ))
+        }
+    }
+
+    #[test]
+    fn closure_follows_references_once_skips_and_is_bounded() {
+        static EDGES: &[(&str, &[&str])] = &[
+            (
+                "com.example.a",
+                &["com.example.b", "com.atproto.repo.strongRef"],
+            ),
+            ("com.example.b", &["com.example.c", "com.example.a"]),
+            ("com.example.c", &["com.example.b", "com.example.c"]),
+        ];
+        let f = graph(EDGES);
+        let official = |n: &Nsid| n.as_str().starts_with("com.atproto.");
+        let a = Nsid::new("com.example.a").unwrap();
+        let got = fetch_closure(&f, &[a.clone(), a.clone()], official, MAX_PULL).unwrap();
+        let names: Vec<_> = got
+            .iter()
+            .map(|p| (p.nsid.as_str(), p.referenced_by.as_ref().map(Nsid::as_str)))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("com.example.a", None),
+                ("com.example.b", Some("com.example.a")),
+                ("com.example.c", Some("com.example.b"))
+            ]
+        );
+        // The cap: three documents do not fit in two.
+        let e = fetch_closure(&f, std::slice::from_ref(&a), official, 2).unwrap_err();
+        assert_eq!(
+            e,
+            Error::TooManyLexicons {
+                nsid: "com.example.c".into(),
+                max: 2
+            }
+        );
+        assert!(fetch_closure(&f, std::slice::from_ref(&a), official, 3).is_ok());
+        // A referenced lexicon that cannot be fetched fails the pull, naming it.
+        static BROKEN: &[(&str, &[&str])] = &[("com.example.a", &["com.example.gone"])];
+        let e = fetch_closure(&graph(BROKEN), &[a], official, MAX_PULL).unwrap_err();
+        assert!(
+            matches!(&e, Error::Fetch { nsid, .. } if nsid == "com.example.gone"),
+            "{e}"
+        );
     }
 
     #[test]

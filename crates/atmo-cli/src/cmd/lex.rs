@@ -106,6 +106,11 @@ enum LexCommand {
     /// Pull lexicons from the network into a directory (at their upstream paths,
     /// com/example/status.json) and pin each in a lockfile to the DID, URI and CID of
     /// its com.atproto.lexicon.schema record. Without NSIDs, pulls every locked one.
+    /// Each record is fetched with com.atproto.sync.getRecord and must be proven by the
+    /// repository's signed commit (signature by the DID document's #atproto key, tree
+    /// path, CID). References are followed: lexicons the pulled ones refer to that are
+    /// not in the bundled official set are pulled and locked too (at most 256 in one
+    /// pull).
     ///
     /// A plain pull updates the lock entries of what it pulled. --locked fails (exit 1,
     /// nothing written) when the lock would change: an NSID not in it, or one that now

@@ -3,8 +3,10 @@
 //! format is described in `atmo_lexicon::lock`).
 //!
 //! A plain pull resolves each NSID (`_lexicon.<authority>` DNS TXT -> DID -> PDS ->
-//! `com.atproto.lexicon.schema` record, its CID checked against its bytes), writes the
-//! documents and updates their lock entries (other entries are kept). `--locked` does the
+//! `com.atproto.sync.getRecord` of the `com.atproto.lexicon.schema` record, proven by the
+//! repository's signed commit), follows the references of what it pulled to lexicons
+//! that are not bundled (pulling those too, at most `lock::MAX_PULL` documents), writes
+//! the documents and updates their lock entries (other entries are kept). `--locked` does the
 //! same but fails, writing nothing, when the lock would change: an NSID not in it, or one
 //! that resolves to another record (CID or DID). `--locked --offline` checks the
 //! directory against the lock without the network.
@@ -12,8 +14,8 @@
 use std::path::{Path, PathBuf};
 
 use atmo_data::Cid;
+use atmo_lexicon::Error as LexError;
 use atmo_lexicon::lock::{self, LockEntry, Lockfile};
-use atmo_lexicon::{Error as LexError, LexiconFetcher as _};
 use atmo_syntax::Nsid;
 
 use crate::error::CliError;
@@ -39,6 +41,8 @@ struct Pulled {
     nsid: Nsid,
     entry: LockEntry,
     record: serde_json::Value,
+    /// For a lexicon pulled because another references it: that one.
+    referenced_by: Option<Nsid>,
 }
 
 /// Runs `atmo lex pull`.
@@ -78,9 +82,25 @@ pub(crate) fn pull(p: &Pull, fetcher: NetFetcher) -> Result<(), CliError> {
 
     // Resolve everything first: nothing is written unless every lexicon resolved (and,
     // with --locked, matched the lock).
-    let mut pulled = Vec::with_capacity(targets.len());
-    for nsid in &targets {
-        pulled.push(resolve(&fetcher, nsid)?);
+    // References are followed: every lexicon the named ones need that is not in the
+    // bundled official set is pulled too (at most lock::MAX_PULL documents).
+    let pulled = resolve_all(&fetcher, &targets)?;
+    if p.locked {
+        if let Some(x) = pulled
+            .iter()
+            .find(|x| lockfile.get(x.nsid.as_str()).is_none())
+        {
+            let by = x
+                .referenced_by
+                .as_ref()
+                .map(|b| format!(", referenced by {b},"))
+                .unwrap_or_default();
+            return Err(CliError::failed(format!(
+                "{}{by} is not in {} (--locked does not add lexicons; pull without it)",
+                x.nsid,
+                p.lock.display()
+            )));
+        }
     }
     if p.locked {
         let mut differ = Vec::new();
@@ -128,8 +148,13 @@ pub(crate) fn pull(p: &Pull, fetcher: NetFetcher) -> Result<(), CliError> {
             Some(o) if o.cid != x.entry.cid => format!("updated from {}", o.cid),
             Some(o) => format!("moved from {}", o.did),
         };
+        let by = x
+            .referenced_by
+            .as_ref()
+            .map(|b| format!(" (referenced by {b})"))
+            .unwrap_or_default();
         println(&format!(
-            "{}: {} (cid {}) -> {}, {what}",
+            "{}: {} (cid {}) -> {}, {what}{by}",
             x.nsid,
             x.entry.uri(x.nsid.as_str()),
             x.entry.cid,
@@ -162,20 +187,27 @@ fn read_lock(path: &Path, required: bool) -> Result<Lockfile, CliError> {
     Lockfile::read(path).map_err(CliError::failed)
 }
 
-/// Resolves one NSID from the network and checks the record is its lexicon.
-fn resolve(fetcher: &NetFetcher, nsid: &Nsid) -> Result<Pulled, CliError> {
-    let fetched = fetcher.fetch(nsid).map_err(CliError::failed)?;
-    let cid = Cid::parse(&fetched.cid).map_err(|e| {
-        CliError::failed(format!("{nsid}: the record's CID {:?}: {e}", fetched.cid))
-    })?;
-    let entry = LockEntry::new(fetched.did, cid);
-    atmo_lexicon::check_schema_record(nsid, &fetched.record, &entry.uri(nsid.as_str()))
-        .map_err(CliError::failed)?;
-    Ok(Pulled {
-        nsid: nsid.clone(),
-        entry,
-        record: fetched.record,
-    })
+/// Resolves the NSIDs from the network, and what they reference that is not bundled,
+/// each record checked to be its lexicon (and, by the fetcher, proven by its repository's
+/// signed commit).
+fn resolve_all(fetcher: &NetFetcher, targets: &[Nsid]) -> Result<Vec<Pulled>, CliError> {
+    let bundled = |n: &Nsid| atmo_lexicon::bundled::source(n.as_str()).is_some();
+    let docs =
+        lock::fetch_closure(fetcher, targets, bundled, lock::MAX_PULL).map_err(CliError::failed)?;
+    let mut out = Vec::with_capacity(docs.len());
+    for d in docs {
+        let nsid = d.nsid;
+        let cid = Cid::parse(&d.fetched.cid).map_err(|e| {
+            CliError::failed(format!("{nsid}: the record's CID {:?}: {e}", d.fetched.cid))
+        })?;
+        out.push(Pulled {
+            entry: LockEntry::new(d.fetched.did, cid),
+            record: d.fetched.record,
+            referenced_by: d.referenced_by,
+            nsid,
+        });
+    }
+    Ok(out)
 }
 
 /// `--locked --offline`: the locked documents of `targets` in the directory, each
