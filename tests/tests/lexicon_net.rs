@@ -602,6 +602,24 @@ async fn pull_follows_references_and_locks_them() {
     let text = stdout_ok(&pull(net, &work, dns.addr, &["--locked", a]));
     assert!(text.contains(&format!("{b}: ")), "{text}");
     assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock_before);
+    // A lock without B: --locked refuses to add it, saying who needs it.
+    let mut only_a = locked.clone();
+    only_a.remove(b);
+    only_a.write(&lock_path).unwrap();
+    let out = pull(net, &work, dns.addr, &["--locked", a]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{b}, referenced by {a}, is not in lexicons.lock (--locked does not add lexicons"
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lock_path).unwrap(),
+        only_a.to_text()
+    );
+    locked.write(&lock_path).unwrap();
 
     // A reference to a lexicon that is not published fails the pull, naming it, and
     // nothing is written.
