@@ -13,7 +13,6 @@ use atmo_api::com_atproto::sync::get_record;
 use atmo_crypto::PublicKey;
 use atmo_identity::{Resolver, ResolverConfig};
 use atmo_lexicon::{Error as LexError, Fetched, LexiconFetcher, SCHEMA_COLLECTION};
-use atmo_repo::Repo;
 use atmo_syntax::{Did, Nsid, RecordKey};
 
 use crate::cmd::GlobalArgs;
@@ -118,26 +117,20 @@ fn verify_proof(
     key: &PublicKey,
     nsid: &Nsid,
 ) -> Result<Option<(atmo_data::Cid, atmo_data::Value)>, String> {
-    let repo = Repo::from_car(car).map_err(|e| format!("the proof CAR: {e}"))?;
-    let commit = repo.commit();
-    if commit.did != *did {
-        return Err(format!("the commit is for {}, not {did}", commit.did));
-    }
-    commit
-        .verify(key)
-        .map_err(|e| format!("the commit {}: {e}", repo.commit_cid()))?;
-    let Some(record) = repo
-        .get(SCHEMA_COLLECTION, nsid.as_str())
-        .map_err(|e| format!("the tree path to the record: {e}"))?
-    else {
+    let opts = atmo_repo::VerifyOptions::new().did(did.clone()).key(*key);
+    let record = atmo_repo::verify_record_proof(car, &opts, SCHEMA_COLLECTION, nsid.as_str())
+        .map_err(|e| match e {
+            atmo_repo::Error::Car(_) => format!("the proof CAR: {e}"),
+            atmo_repo::Error::Commit(_) => format!("the commit: {e}"),
+            atmo_repo::Error::Mst(_) => format!("the tree path to the record: {e}"),
+            other => other.to_string(),
+        })?;
+    let Some(record) = record else {
         return Ok(None);
     };
     let value = record
         .to_value()
         .map_err(|e| format!("the record {}: {e}", record.cid()))?;
-    if !matches!(value, atmo_data::Value::Map(_)) {
-        return Err(format!("the record {} is not a map", record.cid()));
-    }
     Ok(Some((record.cid(), value)))
 }
 

@@ -89,7 +89,9 @@ mod sync;
 
 pub use commit::{Commit, VERSION};
 pub use error::{CarError, CommitError, Error, MstError, RepoError, SyncError};
-pub use repo::{BuiltRepo, Record, Records, Repo, VerifyOptions, VerifyReport, build_repo};
+pub use repo::{
+    BuiltRepo, Record, Records, Repo, VerifyOptions, VerifyReport, build_repo, verify_record_proof,
+};
 pub use store::{BlockStore, CarBlockStore, MemoryBlockStore};
 pub use sync::{
     Action, CommitData, RepoOp, Write, apply_writes, next_rev, verify_commit, verify_commit_ops,

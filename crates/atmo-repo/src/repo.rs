@@ -214,18 +214,7 @@ impl<'a> Repo<'a> {
     /// # Errors
     /// The first problem found.
     pub fn verify(&self, opts: &VerifyOptions) -> Result<VerifyReport, Error> {
-        if let Some(expected) = &opts.did {
-            if expected != &self.commit.did {
-                return Err(RepoError::DidMismatch {
-                    expected: expected.to_string(),
-                    found: self.commit.did.to_string(),
-                }
-                .into());
-            }
-        }
-        if let Some(key) = &opts.key {
-            self.commit.verify(key)?;
-        }
+        self.verify_commit(opts)?;
         let mut walk = self.mst().walk();
         let mut records = 0usize;
         let mut record_cids = HashSet::new();
@@ -256,6 +245,85 @@ impl<'a> Repo<'a> {
             signature_checked: opts.key.is_some(),
         })
     }
+}
+
+impl<'a> Repo<'a> {
+    /// Checks the commit alone: its DID (if one is expected) and its signature (if a key
+    /// is given). Nothing of the tree is read.
+    ///
+    /// # Errors
+    /// [`RepoError::DidMismatch`], or the signature's error.
+    pub fn verify_commit(&self, opts: &VerifyOptions) -> Result<(), Error> {
+        if let Some(expected) = &opts.did
+            && expected != &self.commit.did
+        {
+            return Err(RepoError::DidMismatch {
+                expected: expected.to_string(),
+                found: self.commit.did.to_string(),
+            }
+            .into());
+        }
+        if let Some(key) = &opts.key {
+            self.commit.verify(key)?;
+        }
+        Ok(())
+    }
+}
+
+/// Verifies a record proof, as `com.atproto.sync.getRecord` serves it: a CAR whose root
+/// is a signed commit, with the tree nodes on the path to `collection/rkey` and the
+/// record's block. Checked: every block against its CID, the commit's DID and signature
+/// (as `opts` asks; give both to trust the answer), every node on the path (present,
+/// canonical), and the record, a strict DAG-CBOR map. `Ok(None)` is a proof that the
+/// signed tree does not hold the key.
+///
+/// ```
+/// use atmo_repo::{VerifyOptions, verify_record_proof};
+/// use atmo_crypto::{Curve, Keypair};
+///
+/// let key = Keypair::generate(Curve::K256).expect("a key");
+/// let did: atmo_syntax::Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz".parse()?;
+/// let rev: atmo_syntax::Tid = "3kaaaaaaaaaa2".parse()?;
+/// let note = atmo_data::json::record_from_str(r#"{"$type": "com.example.note", "n": 1}"#)?;
+/// let car = atmo_repo::build_repo(&did, &key, rev, [("com.example.note/3kaaaaaaaaaa2".to_owned(), note)])?.car;
+///
+/// let opts = VerifyOptions::new().did(did).key(key.public_key());
+/// let found = verify_record_proof(&car, &opts, "com.example.note", "3kaaaaaaaaaa2")?;
+/// assert!(found.is_some());
+/// assert!(verify_record_proof(&car, &opts, "com.example.note", "3kaaaaaaaaaa3")?.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// The first problem found: the CAR, a block's hash, the DID, the signature, a missing or
+/// malformed node on the path ([`Error::Mst`]), a missing record block, or a record that
+/// is not a strict DAG-CBOR map.
+pub fn verify_record_proof<'a>(
+    car: &'a [u8],
+    opts: &VerifyOptions,
+    collection: &str,
+    rkey: &str,
+) -> Result<Option<Record<'a>>, Error> {
+    let repo = Repo::from_car(car)?;
+    repo.verify_commit(opts)?;
+    let Some(record) = repo.get(collection, rkey)? else {
+        return Ok(None);
+    };
+    cbor::validate(record.bytes, &cbor::DecodeLimits::DEFAULT).map_err(|source| {
+        RepoError::RecordCbor {
+            path: record.path.clone(),
+            cid: record.cid,
+            source,
+        }
+    })?;
+    if record.bytes.first().is_none_or(|b| b >> 5 != 5) {
+        return Err(RepoError::RecordNotMap {
+            path: record.path,
+            cid: record.cid,
+        }
+        .into());
+    }
+    Ok(Some(record))
 }
 
 /// What [`Repo::verify`] checks beyond the structure.
