@@ -17,7 +17,7 @@
 //! level, as for a record.
 //!
 //! Reading builds an owned [`Value`] under the memory budget of the
-//! [`DecodeLimits`](crate::cbor::DecodeLimits) (default 1 GiB, charged as the DAG-CBOR
+//! [`DecodeLimits`] (default 1 GiB, charged as the DAG-CBOR
 //! decoder charges it): [`from_str_with`] and [`from_slice_with`] take other limits.
 //! Exceeding it is [`JsonError::MemoryBudget`], naming where reading stopped.
 
