@@ -40,7 +40,9 @@ pub enum Item {
         /// Why.
         error: VerifyError,
     },
-    /// Sequence numbers were skipped by the server (`after` then `next`).
+    /// Sequence numbers were skipped by the server (`after` then `next`). Not always a
+    /// loss: a PDS deletes a deleted account's events from its sequencer, so the stream
+    /// it serves then skips their numbers.
     Gap {
         /// The last sequence number delivered.
         after: i64,
