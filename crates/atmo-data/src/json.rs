@@ -21,14 +21,14 @@
 //! decoder charges it): [`from_str_with`] and [`from_slice_with`] take other limits.
 //! Exceeding it is [`JsonError::MemoryBudget`], naming where reading stopped.
 
+mod budget;
+
 use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
 
 use crate::Value;
 use crate::cbor::DecodeLimits;
-
-mod budget;
 
 /// Why text is not atproto JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,10 +1,14 @@
-//! Reading atproto JSON into a [`Value`] under a memory budget
+//! Deserializing a [`Value`] (from JSON, or any serde format) under a memory budget
 //! ([`DecodeLimits::max_memory`]), charged the way the owned DAG-CBOR decoder charges it:
 //! each array entry `size_of::<Value>()`, each map entry
 //! `size_of::<(Cow<str>, Value)>()`, each string longer than [`INLINE_LEN`](crate::INLINE_LEN)
 //! its length, each byte string its length, each link `size_of::<Cid>()`. Map keys are
 //! not charged (nor are they by the CBOR decoder). A `$bytes` or `$link` object is
 //! charged as what it becomes (bytes, a link), not as the string it was read from.
+//!
+//! `Value`'s own `Deserialize` (for any serde format) is here too, reading with an
+//! unlimited budget, so there is one visitor; atmo's JSON reader gives the limit of its
+//! [`DecodeLimits`].
 //!
 //! serde_json gives no length for arrays and objects, so entries are charged as they
 //! are read (the CBOR decoder charges a declared length up front); a collection's spare
@@ -15,6 +19,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use crate::cbor::{DecodeErrorKind, DecodeLimits};
 use crate::serde_impl::{KeySeed, integral_f64, object_cow, out_of_range};
@@ -42,6 +47,15 @@ impl Budget {
         Self {
             left: Cell::new(limits.max_memory),
             max: limits.max_memory,
+            exceeded: Cell::new(false),
+        }
+    }
+
+    /// No limit (what `Value`'s own `Deserialize` uses).
+    fn unlimited() -> Self {
+        Self {
+            left: Cell::new(usize::MAX),
+            max: usize::MAX,
             exceeded: Cell::new(false),
         }
     }
@@ -103,6 +117,23 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.deserialize(d)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.deserialize(d)
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
+        self.0.charge(v.len())?;
+        Ok(Value::Bytes(v.to_vec()))
+    }
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Value, E> {
+        self.0.charge(v.len())?;
+        Ok(Value::Bytes(v))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
         Ok(Value::Bool(v))
@@ -178,5 +209,11 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             }
         }
         Ok(value)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ValueSeed(&Budget::unlimited()).deserialize(d)
     }
 }
