@@ -31,6 +31,9 @@ enum Seeds {
     /// Every file with this extension in this directory, once after each prefix (for
     /// targets whose first bytes choose a mode or parameters).
     PrefixedFiles(&'static str, &'static str, &'static [&'static [u8]]),
+    /// The blocks of a corpus file (each a 4-byte big-endian length, then the bytes),
+    /// once after each prefix.
+    PrefixedBlocks(&'static str, &'static [&'static [u8]]),
     /// These inputs, as written here.
     Literal(&'static [&'static [u8]]),
     /// No seeds: libFuzzer starts from nothing.
@@ -51,6 +54,11 @@ fn seeds_for(target: &str) -> Seeds {
         "syntax_cid" => Seeds::SyntaxLines(&["cid"]),
         "syntax_uri" => Seeds::SyntaxLines(&["uri"]),
         "data_cbor" | "data_cbor_serde" => Seeds::CborFixtures,
+        // The record type by the first byte: post, like, follow, repost, profile.
+        "api_records" => Seeds::PrefixedBlocks(
+            "crates/atmo-data/benches/corpus/blocks-300.bin",
+            &[&[0], &[1], &[2], &[3], &[4]],
+        ),
         "data_json" => Seeds::JsonFixtures,
         "data_cid" => Seeds::Strings(&["data-model/data-model-fixtures.json"], "baf"),
         "crypto_did_key" => Seeds::Strings(
@@ -219,6 +227,21 @@ fn seed(target: &str) -> Result<usize, String> {
                         inputs.push([*prefix, bytes.as_slice()].concat());
                     }
                 }
+            }
+        }
+        Seeds::PrefixedBlocks(file, prefixes) => {
+            let path = project_root().join(file);
+            let data = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut rest = data.as_slice();
+            while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                let n = u32::from_be_bytes(*len) as usize;
+                let Some((block, tail)) = tail.split_at_checked(n) else {
+                    return Err(format!("{}: a block runs past the end", path.display()));
+                };
+                for prefix in prefixes {
+                    inputs.push([*prefix, block].concat());
+                }
+                rest = tail;
             }
         }
         Seeds::Literal(list) => inputs.extend(list.iter().map(|b| b.to_vec())),

@@ -4,6 +4,11 @@
 //! owned `Value` (`from_value(cbor::decode(..))`), the owned `Value` alone, and one pass
 //! from JSON (`atmo_data::from_json`).
 //!
+//! A second group decodes every `app.bsky` record of the corpus (posts, likes, follows,
+//! reposts, the profile: the mix of the 100k-record benchmark repository) into its
+//! generated type, against the owned `Value` of the same records: the per-record cost
+//! behind the repository benchmark's typed and owned modes.
+//!
 //! `cargo bench -p atmo-api --features app_bsky --bench typed`
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -13,7 +18,8 @@ use atmo_api::app_bsky::feed::post::Record as Post;
 use atmo_data::{Value, cbor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-fn posts() -> Vec<Vec<u8>> {
+/// Every record block of the corpus whose `$type` is accepted by `keep`, with its type.
+fn records(keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../atmo-data/benches/corpus/blocks-300.bin"
@@ -25,14 +31,73 @@ fn posts() -> Vec<Vec<u8>> {
         let n = u32::from_be_bytes(*len) as usize;
         let block = &tail[..n];
         if let Ok(v) = cbor::decode(block) {
-            if v.get("$type").and_then(Value::as_str) == Some(Post::NSID) {
-                out.push(block.to_vec());
+            if let Some(t) = v.get("$type").and_then(Value::as_str).filter(|t| keep(t)) {
+                out.push((t.to_owned(), block.to_vec()));
             }
         }
         rest = &tail[n..];
     }
-    assert!(!out.is_empty(), "no post in the corpus");
+    assert!(!out.is_empty(), "no record in the corpus");
     out
+}
+
+fn posts() -> Vec<Vec<u8>> {
+    records(|t| t == Post::NSID)
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect()
+}
+
+/// Decodes one `app.bsky` record into its generated type, by its `$type`.
+fn typed(t: &str, b: &[u8]) {
+    use atmo_api::app_bsky::{actor, feed, graph};
+    match t {
+        "app.bsky.feed.post" => drop(black_box(atmo_data::from_cbor::<Post>(b).expect("post"))),
+        "app.bsky.feed.like" => drop(black_box(
+            atmo_data::from_cbor::<feed::like::Record>(b).expect("like"),
+        )),
+        "app.bsky.graph.follow" => drop(black_box(
+            atmo_data::from_cbor::<graph::follow::Record>(b).expect("follow"),
+        )),
+        "app.bsky.feed.repost" => drop(black_box(
+            atmo_data::from_cbor::<feed::repost::Record>(b).expect("repost"),
+        )),
+        "app.bsky.actor.profile" => drop(black_box(
+            atmo_data::from_cbor::<actor::profile::Record>(b).expect("profile"),
+        )),
+        other => panic!("no generated type for {other}"),
+    }
+}
+
+fn mixed(c: &mut Criterion) {
+    let recs = records(|t| {
+        matches!(
+            t,
+            "app.bsky.feed.post"
+                | "app.bsky.feed.like"
+                | "app.bsky.graph.follow"
+                | "app.bsky.feed.repost"
+                | "app.bsky.actor.profile"
+        )
+    });
+    let bytes: usize = recs.iter().map(|(_, b)| b.len()).sum();
+    let mut g = c.benchmark_group(format!("app.bsky records ({} records)", recs.len()));
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("typed, one pass (from_cbor)", |b| {
+        b.iter(|| {
+            for (t, r) in &recs {
+                typed(t, r);
+            }
+        })
+    });
+    g.bench_function("owned Value (cbor::decode)", |b| {
+        b.iter(|| {
+            for (_, r) in &recs {
+                black_box(cbor::decode(r).expect("decode"));
+            }
+        })
+    });
+    g.finish();
 }
 
 fn bench(c: &mut Criterion) {
@@ -76,5 +141,5 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, mixed);
 criterion_main!(benches);

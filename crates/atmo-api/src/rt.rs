@@ -205,17 +205,51 @@ struct KeySeed {
 /// Equality for short strings, without a call to `memcmp`.
 #[inline]
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// Equality for short byte strings, eight bytes at a time, without a call to `memcmp`.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut a8).zip(&mut b8) {
+        if x != y {
+            return false;
+        }
+    }
+    a8.remainder()
+        .iter()
+        .zip(b8.remainder())
+        .all(|(x, y)| x == y)
+}
+
+/// Text as bytes, from a deserializer that gives them ([`atmo_data::TEXT_BYTES`]), else
+/// as a string.
+#[inline]
+fn text_bytes<'de, D: Deserializer<'de>, V: Visitor<'de>>(
+    d: D,
+    v: V,
+) -> Result<V::Value, D::Error> {
+    d.deserialize_newtype_struct(atmo_data::TEXT_BYTES, v)
+}
+
+/// Bytes from [`atmo_data::TEXT_BYTES`] are UTF-8: the deserializer checked them.
+#[cold]
+fn text_string<E: de::Error>(b: &[u8]) -> Result<String, E> {
+    String::from_utf8(b.to_vec()).map_err(E::custom)
 }
 
 impl KeySeed {
     #[inline]
-    fn find(&self, k: &str) -> Option<usize> {
+    fn find(&self, k: &[u8]) -> Option<usize> {
         let (before, after) = self.fields.split_at(self.hint.min(self.fields.len()));
-        if let Some(i) = after.iter().position(|f| same(f, k)) {
+        if let Some(i) = after.iter().position(|f| same_bytes(f.as_bytes(), k)) {
             return Some(self.hint + i);
         }
-        before.iter().position(|f| same(f, k))
+        before.iter().position(|f| same_bytes(f.as_bytes(), k))
     }
 }
 
@@ -223,7 +257,38 @@ impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Key;
     #[inline]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(self)
+        text_bytes(d, KeyBytes(self))
+    }
+}
+
+/// A key as the bytes of a text item ([`atmo_data::TEXT_BYTES`]), else as a string
+/// ([`KeySeed`]'s visitor, which refuses anything else).
+struct KeyBytes(KeySeed);
+
+impl<'de> Visitor<'de> for KeyBytes {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    #[inline]
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self.0)
+    }
+    #[inline]
+    fn visit_borrowed_bytes<E: de::Error>(self, k: &'de [u8]) -> Result<Key, E> {
+        Ok(match self.0.find(k) {
+            Some(i) => Key::Field(i),
+            None if same_bytes(k, b"$type") => Key::Type,
+            None => Key::Other(text_string(k)?),
+        })
+    }
+    // Deserializers that forward a newtype struct to `deserialize_any`.
+    #[inline]
+    fn visit_str<E: de::Error>(self, k: &str) -> Result<Key, E> {
+        self.0.visit_str(k)
+    }
+    fn visit_string<E: de::Error>(self, k: String) -> Result<Key, E> {
+        self.0.visit_string(k)
     }
 }
 
@@ -234,14 +299,14 @@ impl Visitor<'_> for KeySeed {
     }
     #[inline]
     fn visit_str<E: de::Error>(self, k: &str) -> Result<Key, E> {
-        Ok(match self.find(k) {
+        Ok(match self.find(k.as_bytes()) {
             Some(i) => Key::Field(i),
             None if same(k, "$type") => Key::Type,
             None => Key::Other(k.to_owned()),
         })
     }
     fn visit_string<E: de::Error>(self, k: String) -> Result<Key, E> {
-        Ok(match self.find(&k) {
+        Ok(match self.find(k.as_bytes()) {
             Some(i) => Key::Field(i),
             None if same(&k, "$type") => Key::Type,
             None => Key::Other(k),
@@ -402,7 +467,61 @@ impl<'de> DeserializeSeed<'de> for TypeValue {
     type Value = Option<String>;
     #[inline]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        d.deserialize_any(self)
+        text_bytes(d, TypeBytes(self))
+    }
+}
+
+/// A `$type` value as the bytes of a text item ([`atmo_data::TEXT_BYTES`]), else as any
+/// value ([`TypeValue`]'s visitor, which refuses all but a non-empty string).
+struct TypeBytes(TypeValue);
+
+impl<'de> Visitor<'de> for TypeBytes {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a non-empty string")
+    }
+    #[inline]
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self.0)
+    }
+    #[inline]
+    fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Option<String>, E> {
+        let own = self.0.0;
+        if v.is_empty() {
+            Err(TypeValue::bad())
+        } else if !own.is_empty() && same_bytes(v, own.as_bytes()) {
+            Ok(None)
+        } else {
+            text_string(v).map(Some)
+        }
+    }
+    // Deserializers that forward a newtype struct to `deserialize_any`.
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        self.0.visit_str(v)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<String>, E> {
+        Err(TypeValue::bad())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<String>, E> {
+        Err(TypeValue::bad())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<String>, E> {
+        Err(TypeValue::bad())
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Option<String>, E> {
+        Err(TypeValue::bad())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Err(TypeValue::bad())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Err(TypeValue::bad())
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        Err(TypeValue::bad())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        Err(TypeValue::bad())
     }
 }
 

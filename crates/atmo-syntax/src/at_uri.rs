@@ -3,6 +3,7 @@
 use core::fmt;
 use std::sync::OnceLock;
 
+use crate::charset;
 use crate::macros::{order_by_str, string_type_impls};
 use crate::{
     AtIdentifier, AtIdentifierError, Did, Handle, Nsid, NsidError, RecordKey, RecordKeyError,
@@ -70,7 +71,7 @@ impl Offsets {
 
     /// The typed parts, from a URI already validated.
     fn parts(self, uri: &str) -> Parts {
-        let a = self.authority(uri).to_owned();
+        let a = self.authority(uri);
         let authority = if self.did {
             AtIdentifier::Did(Did::from_valid(a))
         } else {
@@ -78,8 +79,8 @@ impl Offsets {
         };
         (
             authority,
-            self.collection(uri).map(|c| Nsid::from_valid(c.to_owned())),
-            self.rkey(uri).map(|r| RecordKey::from_valid(r.to_owned())),
+            self.collection(uri).map(Nsid::from_valid),
+            self.rkey(uri).map(RecordKey::from_valid),
         )
     }
 }
@@ -334,6 +335,9 @@ type Parts = (AtIdentifier, Option<Nsid>, Option<RecordKey>);
 /// URI whose parts are all valid has neither; only on an error is the string searched
 /// for them (a query or fragment is reported first, wherever it is).
 fn parse(s: &str) -> Result<Offsets, AtUriError> {
+    if let Some(at) = parse_common(s) {
+        return Ok(at);
+    }
     if s.len() > AtUri::MAX_LEN {
         return Err(AtUriError::TooLong {
             len: s.len(),
@@ -346,6 +350,48 @@ fn parse(s: &str) -> Result<Offsets, AtUriError> {
     parse_parts(s).map_err(|e| match s.bytes().position(|b| b == b'?' || b == b'#') {
         Some(at) => AtUriError::QueryOrFragment { at },
         None => e,
+    })
+}
+
+/// The usual shape, `at://DID/COLLECTION/RKEY` (or a prefix of it), in one scan per
+/// part: each part's characters are checked a block at a time up to the first one
+/// outside its set, which must be the `/` that ends it (no DID, NSID or record key
+/// character is a `/`); then the part's own validator runs. `None` for anything else,
+/// valid or not, which [`parse_parts`] then reads step by step.
+#[inline]
+fn parse_common(s: &str) -> Option<Offsets> {
+    let b = s.as_bytes();
+    if b.len() > AtUri::MAX_LEN {
+        return None;
+    }
+    let rest = b.strip_prefix(PREFIX.as_bytes())?;
+    if !rest.starts_with(b"did:") {
+        return None;
+    }
+    // Where each part ends: at the first byte outside its set (a `/`), or at the end.
+    let end = |from: usize, set: u8| -> Option<usize> {
+        let part = b.get(from..)?;
+        match charset::first_outside(part, set) {
+            None => Some(b.len()),
+            Some(i) if part.get(i) == Some(&b'/') => Some(from + i),
+            Some(_) => None,
+        }
+    };
+    let auth_end = end(PREFIX.len(), charset::DID_IDENT)?;
+    crate::did::validate(s.get(PREFIX.len()..auth_end)?).ok()?;
+    let mut coll_end = auth_end;
+    if auth_end < b.len() {
+        coll_end = end(auth_end + 1, charset::DOMAIN)?;
+        crate::nsid::validate(s.get(auth_end + 1..coll_end)?).ok()?;
+        if coll_end < b.len() {
+            let rkey = s.get(coll_end + 1..)?;
+            crate::record_key::validate(rkey).ok()?;
+        }
+    }
+    Some(Offsets {
+        auth_end: offset(auth_end),
+        coll_end: offset(coll_end),
+        did: true,
     })
 }
 
@@ -561,6 +607,62 @@ impl fmt::Debug for RecordUri {
 mod tests {
     use super::*;
     use crate::{DidError, HandleError};
+
+    proptest::proptest! {
+        /// The one-scan-per-part path accepts only what the step-by-step parse accepts,
+        /// with the same offsets, and takes the usual shape.
+        #[test]
+        fn the_common_shape_agrees_with_the_full_parse(
+            did in "did:(plc|web|Plc|):[a-z2-7.%:_-]{0,30}",
+            coll in proptest::option::of(proptest::prop_oneof![
+                "(app|com|9x|a-|x)\\.[a-z-]{0,5}\\.[a-zA-Z0-9-]{0,6}(\\.[a-z0-9]{0,3})?",
+                "[a-zA-Z0-9.-]{0,24}",
+            ]),
+            rkey in proptest::option::of("[a-zA-Z0-9.~:_/?-]{0,16}"),
+            tail in "(|/|//|\\?x|#f)",
+        ) {
+            let mut s = format!("at://{did}");
+            if let Some(c) = &coll {
+                s.push('/');
+                s.push_str(c);
+                if let Some(r) = &rkey {
+                    s.push('/');
+                    s.push_str(r);
+                }
+            }
+            s.push_str(&tail);
+            let full = parse_parts(&s);
+            if let Some(at) = parse_common(&s) {
+                let full = full.expect("the common shape is a valid URI");
+                proptest::prop_assert_eq!(
+                    (at.auth_end, at.coll_end, at.did),
+                    (full.auth_end, full.coll_end, full.did)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_common_shape_is_taken() {
+        for s in [
+            "at://did:plc:44ybard66vv44zksje25o7dz",
+            "at://did:plc:44ybard66vv44zksje25o7dz/app.bsky.feed.post",
+            "at://did:plc:44ybard66vv44zksje25o7dz/app.bsky.feed.post/3jwdwj2ctlk26",
+            "at://did:web:example.com/app.bsky.actor.profile/self",
+        ] {
+            assert!(parse_common(s).is_some(), "{s}");
+        }
+        for s in [
+            "at://alice.test/app.bsky.feed.post/3jwdwj2ctlk26",
+            "at://did:plc:44ybard66vv44zksje25o7dz/",
+            "at://did:plc:44ybard66vv44zksje25o7dz//x",
+            "at://did:plc:44ybard66vv44zksje25o7dz/app.bsky.feed.post/a/b",
+            "at://did:plc:44ybard66vv44zksje25o7dz?q",
+            "at://did:plc:",
+        ] {
+            assert!(parse_common(s).is_none(), "{s}");
+        }
+    }
 
     #[test]
     fn errors_and_positions() {

@@ -19,7 +19,7 @@ use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 /// # Ok::<(), atmo_syntax::CidStringError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct CidString(String);
+pub struct CidString(crate::text::Text);
 
 /// Why a string is not a valid [`CidString`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -36,7 +36,7 @@ use crate::macros::string_type_impls;
 /// ```
 #[derive(Clone)]
 pub struct Datetime {
-    s: String,
+    s: crate::text::Text,
     /// Seconds since the Unix epoch of the instant (UTC).
     secs: i64,
     nanos: u32,
@@ -283,13 +283,13 @@ impl Datetime {
     /// Returns a [`DatetimeError`] saying what is wrong and where.
     pub fn new(s: &str) -> Result<Self, DatetimeError> {
         let mut dt = Self::parse(s)?;
-        dt.s = s.to_owned();
+        dt.s = crate::text::Text::new(s);
         Ok(dt)
     }
 
     fn from_string(s: String) -> Result<Self, DatetimeError> {
         let mut dt = Self::parse(&s)?;
-        dt.s = s;
+        dt.s = crate::text::Text::from_string(s);
         Ok(dt)
     }
 
@@ -379,7 +379,7 @@ impl Datetime {
         }
         // All narrowing casts below are in range: checked above.
         Ok(Self {
-            s: String::new(),
+            s: crate::text::Text::default(),
             secs,
             nanos,
             year: year as u16,
@@ -461,7 +461,7 @@ impl Datetime {
         // All narrowing casts are in range: the year is clamped to 0..=9999 and the
         // other fields come from the civil calendar.
         Self {
-            s,
+            s: crate::text::Text::from_string(s),
             secs,
             nanos: (micros * 1000) as u32,
             year: year as u16,
@@ -477,13 +477,13 @@ impl Datetime {
     /// The datetime as given.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.s
+        self.s.as_str()
     }
 
     /// Consumes the datetime, returning its string.
     #[must_use]
     pub fn into_string(self) -> String {
-        self.s
+        self.s.into_string()
     }
 
     /// The year as written (local time).
@@ -620,7 +620,7 @@ impl LenientDatetime {
     pub fn from_string(s: String) -> Self {
         match Datetime::parse(&s) {
             Ok(mut dt) => {
-                dt.s = s;
+                dt.s = crate::text::Text::from_string(s);
                 Self::Valid(dt)
             }
             Err(_) => Self::Invalid(s),

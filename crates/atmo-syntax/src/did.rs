@@ -20,7 +20,7 @@ use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 /// # Ok::<(), atmo_syntax::DidError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct Did(String);
+pub struct Did(crate::text::Text);
 
 /// Why a string is not a valid [`Did`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

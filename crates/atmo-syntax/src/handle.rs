@@ -23,7 +23,7 @@ use crate::macros::{char_at, order_by_str, string_type_impls};
 /// # Ok::<(), atmo_syntax::HandleError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct Handle(String);
+pub struct Handle(crate::text::Text);
 
 /// Why a string is not a valid [`Handle`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -95,8 +95,8 @@ pub const DISALLOWED_TLDS: [&str; 8] = [
 
 impl Handle {
     /// Wraps a string already validated and normalised (a part of a valid AT-URI).
-    pub(crate) fn from_valid(s: String) -> Self {
-        Self(s)
+    pub(crate) fn from_valid(s: &str) -> Self {
+        Self(crate::text::Text::new(s))
     }
 
     /// Maximum length of a handle in bytes.
@@ -113,13 +113,15 @@ impl Handle {
     /// Returns a [`HandleError`] saying what is wrong and where.
     pub fn new(s: &str) -> Result<Self, HandleError> {
         validate(s)?;
-        Ok(Self(s.to_ascii_lowercase()))
+        let mut t = crate::text::Text::new(s);
+        t.make_ascii_lowercase();
+        Ok(Self(t))
     }
 
     fn from_string(mut s: String) -> Result<Self, HandleError> {
         validate(&s)?;
         s.make_ascii_lowercase();
-        Ok(Self(s))
+        Ok(Self(crate::text::Text::from_string(s)))
     }
 
     /// The handle as a (lower-case) string.
@@ -131,7 +133,7 @@ impl Handle {
     /// Consumes the handle, returning its string.
     #[must_use]
     pub fn into_string(self) -> String {
-        self.0
+        self.0.into_string()
     }
 
     /// The last label, e.g. `social` for `alice.bsky.social`.

@@ -35,7 +35,7 @@ use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 /// # Ok::<(), atmo_syntax::LanguageError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct Language(String);
+pub struct Language(crate::text::Text);
 
 /// Why a string is not a valid [`Language`] tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -147,7 +147,7 @@ impl Language {
         if !common_shape(s.as_bytes()) {
             validate_full(s, true)?;
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(crate::text::Text::new(s)))
     }
 
     /// Whether this tag also passes [`Language::new_strict`].

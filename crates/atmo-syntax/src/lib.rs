@@ -102,6 +102,7 @@ mod language;
 mod nsid;
 mod record_key;
 mod service_url;
+mod text;
 mod tid;
 pub mod txt;
 mod uri;

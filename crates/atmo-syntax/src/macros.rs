@@ -13,19 +13,19 @@ macro_rules! validated_string {
             #[doc = concat!("Returns a [`", stringify!($err), "`] saying what is wrong and where.")]
             pub fn new(s: &str) -> ::core::result::Result<Self, $err> {
                 validate(s)?;
-                Ok(Self(s.to_owned()))
+                Ok(Self($crate::text::Text::new(s)))
             }
 
             /// Wraps a string already validated (a part of a valid AT-URI).
             #[allow(dead_code)]
-            pub(crate) fn from_valid(s: String) -> Self {
-                Self(s)
+            pub(crate) fn from_valid(s: &str) -> Self {
+                Self($crate::text::Text::new(s))
             }
 
-            /// Validates an owned string, keeping its allocation.
+            /// Validates an owned string, keeping its allocation if it is long.
             fn from_string(s: String) -> ::core::result::Result<Self, $err> {
                 validate(&s)?;
-                Ok(Self(s))
+                Ok(Self($crate::text::Text::from_string(s)))
             }
 
             #[doc = concat!("The ", $what, " as a string.")]
@@ -37,7 +37,7 @@ macro_rules! validated_string {
             #[doc = concat!("Consumes the ", $what, ", returning its string.")]
             #[must_use]
             pub fn into_string(self) -> String {
-                self.0
+                self.0.into_string()
             }
         }
     };

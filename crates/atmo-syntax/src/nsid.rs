@@ -24,7 +24,7 @@ use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 /// # Ok::<(), atmo_syntax::NsidError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct Nsid(String);
+pub struct Nsid(crate::text::Text);
 
 /// Why a string is not a valid [`Nsid`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -18,7 +18,7 @@ use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 /// # Ok::<(), atmo_syntax::RecordKeyError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct RecordKey(String);
+pub struct RecordKey(crate::text::Text);
 
 /// Why a string is not a valid [`RecordKey`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +55,7 @@ impl RecordKey {
 
 impl From<crate::Tid> for RecordKey {
     fn from(tid: crate::Tid) -> Self {
-        Self(tid.as_str().to_owned())
+        Self(crate::text::Text::new(tid.as_str()))
     }
 }
 

@@ -21,7 +21,7 @@ use crate::macros::{char_at, order_by_str, string_type_impls, validated_string};
 /// # Ok::<(), atmo_syntax::UriError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct Uri(String);
+pub struct Uri(crate::text::Text);
 
 /// Why a string is not a valid [`Uri`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

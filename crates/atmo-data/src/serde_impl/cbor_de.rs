@@ -10,11 +10,12 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
+use super::TEXT_BYTES;
 use super::value_serde::LINK_TOKEN;
+use crate::Cid;
 use crate::cbor::DecodeErrorKind as K;
 use crate::cbor::DecodeLimits;
 use crate::cbor::decode::{Decoder, Fail, fail, key_less};
-use crate::{Cid, Error};
 
 /// The direct deserializer: a strict decoder plus the nesting depth of the next item.
 pub(crate) struct CborDe<'de> {
@@ -34,10 +35,63 @@ pub(crate) enum Segment<'de> {
     Index(usize),
 }
 
+impl From<Fail> for crate::Error {
+    #[cold]
+    fn from(e: Fail) -> Self {
+        crate::Error::Cbor(*e)
+    }
+}
+
+/// The deserializer's error: a boxed [`crate::Error`], so that every `Result` passed up
+/// through the visitors is small (the error one pointer) and returns in registers.
+/// [`from_cbor`](super::from_cbor) unboxes it.
+pub(crate) struct Error(Box<crate::Error>);
+
+impl Error {
+    /// [`crate::Error::Serde`].
+    #[cold]
+    fn serde(message: String) -> Self {
+        Self(Box::new(crate::Error::Serde(message)))
+    }
+
+    /// The error inside.
+    pub(crate) fn into_inner(self) -> crate::Error {
+        *self.0
+    }
+}
+
 impl From<Fail> for Error {
     #[cold]
     fn from(e: Fail) -> Self {
-        Error::Cbor(*e)
+        Self(Box::new(crate::Error::Cbor(*e)))
+    }
+}
+
+impl From<crate::Error> for Error {
+    #[cold]
+    fn from(e: crate::Error) -> Self {
+        Self(Box::new(e))
+    }
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl de::Error for Error {
+    #[cold]
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        Self::serde(msg.to_string())
     }
 }
 
@@ -222,7 +276,7 @@ impl<'de> CborDe<'de> {
             de: self,
             left: n,
             prev: None,
-            last: "",
+            last: b"",
         };
         let out = v.visit_map(&mut acc);
         if out.is_ok() && acc.left > 0 {
@@ -235,7 +289,7 @@ impl<'de> CborDe<'de> {
     /// A link without a type hint: its JSON form, `{"$link": "<CID>"}`, as
     /// [`Value`](crate::Value)'s deserializer gives it.
     fn link_any<V: Visitor<'de>>(&mut self, raw: &'de [u8], v: V) -> Result<V::Value, Error> {
-        let cid = Cid::from_bytes(raw)?;
+        let cid = Cid::from_bytes(raw).map_err(crate::Error::from)?;
         v.visit_map(LinkAcc(Some(cid)))
     }
 }
@@ -276,13 +330,24 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
         name: &'static str,
         v: V,
     ) -> Result<V::Value, Error> {
+        if is_text_bytes(name) {
+            if self.peek().is_some_and(|b| b >> 5 == 3) {
+                let start = self.d.pos();
+                let ib = self.d.byte()?;
+                let len = self.d.arg(ib & 0x1f, start)?;
+                let b = self.d.take(len, start)?;
+                check_text(&self.d, b)?;
+                return v.visit_borrowed_bytes(b);
+            }
+            return v.visit_newtype_struct(self);
+        }
         if name == LINK_TOKEN {
             return match self.head()? {
                 Head::Link(raw) => v.visit_borrowed_bytes(raw),
                 other => {
                     // Check the rest of the item before saying it is not a link.
                     self.skip_rest(other)?;
-                    Err(Error::Serde(format!(
+                    Err(Error::serde(format!(
                         "expected a link, found {}",
                         kind(&other)
                     )))
@@ -325,18 +390,18 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
                     de: self,
                     left: 1,
                     prev: None,
-                    last: "",
+                    last: b"",
                 };
                 let out = match acc.key()? {
                     Some(k) => v.visit_enum(EnumAcc { de: acc.de, key: k }),
-                    None => Err(Error::Serde("empty enum map".into())),
+                    None => Err(Error::serde("empty enum map".into())),
                 };
                 self.depth -= 1;
                 out
             }
             other => {
                 self.skip_rest(other)?;
-                Err(Error::Serde(format!(
+                Err(Error::serde(format!(
                     "expected an enum (string or single-key map), found {}",
                     kind(&other)
                 )))
@@ -370,7 +435,7 @@ impl CborDe<'_> {
                 de: self,
                 left: n,
                 prev: None,
-                last: "",
+                last: b"",
             };
             loop {
                 match acc.key() {
@@ -469,8 +534,8 @@ struct MapAcc<'b, 'de> {
     de: &'b mut CborDe<'de>,
     left: usize,
     prev: Option<&'de [u8]>,
-    /// The key of the value being read (for error paths).
-    last: &'de str,
+    /// The key of the value being read (for error paths), checked UTF-8.
+    last: &'de [u8],
 }
 
 impl<'de> MapAcc<'_, 'de> {
@@ -495,6 +560,16 @@ impl<'de> MapAcc<'_, 'de> {
     /// The next key, checked (text, UTF-8, after the previous one), or `None` at the end.
     #[inline]
     fn key(&mut self) -> Result<Option<&'de str>, Fail> {
+        match self.raw_key()? {
+            Some(kb) => key_str(&self.de.d, kb).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The next key's bytes, checked (text, after the previous one; UTF-8 is left to
+    /// [`key_str`] or [`KeyDe`]), or `None` at the end.
+    #[inline]
+    fn raw_key(&mut self) -> Result<Option<&'de [u8]>, Fail> {
         if self.left == 0 {
             return Ok(None);
         }
@@ -507,15 +582,6 @@ impl<'de> MapAcc<'_, 'de> {
         }
         let klen = d.arg(kb & 0x1f, kstart)?;
         let kb = d.take(klen, kstart)?;
-        // The keys common in atproto data are matched on their bytes, which needs no
-        // separate UTF-8 check.
-        let key = match crate::value::common_key(kb) {
-            Some(k) => k,
-            None => match crate::utf8::str(kb) {
-                Some(k) => k,
-                None => return Err(d.bad_utf8(kb)),
-            },
-        };
         if let Some(prev) = self.prev {
             if !key_less(prev, kb) {
                 let kind = if prev == kb {
@@ -527,23 +593,87 @@ impl<'de> MapAcc<'_, 'de> {
             }
         }
         self.prev = Some(kb);
-        self.last = key;
-        Ok(Some(key))
+        self.last = kb;
+        Ok(Some(kb))
+    }
+}
+
+/// A key's bytes as text: the keys common in atproto data are matched on their bytes,
+/// which needs no separate UTF-8 check.
+#[inline]
+fn key_str<'de>(d: &Decoder<'de>, kb: &'de [u8]) -> Result<&'de str, Fail> {
+    match crate::value::common_key(kb) {
+        Some(k) => Ok(k),
+        None => match crate::utf8::str(kb) {
+            Some(k) => Ok(k),
+            None => Err(d.bad_utf8(kb)),
+        },
+    }
+}
+
+/// Whether a newtype struct's name is [`TEXT_BYTES`]: the same static string (the usual
+/// case, one comparison), else equal text.
+#[inline(always)]
+fn is_text_bytes(name: &str) -> bool {
+    std::ptr::eq(name, TEXT_BYTES) || name == TEXT_BYTES
+}
+
+/// Checks that a text item's bytes are UTF-8 (ASCII, the usual case, with one cheap
+/// test), for [`TEXT_BYTES`].
+#[inline]
+fn check_text(d: &Decoder<'_>, b: &[u8]) -> Result<(), Fail> {
+    if b.is_ascii() || crate::utf8::str(b).is_some() {
+        Ok(())
+    } else {
+        Err(d.bad_utf8(b))
+    }
+}
+
+/// A map key, for the key's `DeserializeSeed`: as a `&str` (checked UTF-8), or, asked
+/// for [`TEXT_BYTES`], as its bytes.
+struct KeyDe<'a, 'de> {
+    d: &'a Decoder<'de>,
+    key: &'de [u8],
+}
+
+impl<'de> de::Deserializer<'de> for KeyDe<'_, 'de> {
+    type Error = Error;
+
+    #[inline]
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        v.visit_borrowed_str(key_str(self.d, self.key)?)
+    }
+
+    #[inline]
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, Error> {
+        if is_text_bytes(name) {
+            check_text(self.d, self.key)?;
+            return v.visit_borrowed_bytes(self.key);
+        }
+        v.visit_newtype_struct(self)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
     }
 }
 
 impl<'de> de::MapAccess<'de> for MapAcc<'_, 'de> {
     type Error = Error;
 
-    #[inline]
+    #[inline(always)]
     fn next_key_seed<K2: DeserializeSeed<'de>>(
         &mut self,
         seed: K2,
     ) -> Result<Option<K2::Value>, Error> {
-        match self.key()? {
-            Some(k) => seed
-                .deserialize(BorrowedStrDeserializer::<Error>::new(k))
-                .map(Some),
+        match self.raw_key()? {
+            Some(key) => seed.deserialize(KeyDe { d: &self.de.d, key }).map(Some),
             None => Ok(None),
         }
     }
@@ -557,7 +687,8 @@ impl<'de> de::MapAccess<'de> for MapAcc<'_, 'de> {
                 Ok(v)
             }
             Err(e) => {
-                self.de.failed_at(Segment::Key(self.last), at);
+                let key = std::str::from_utf8(self.last).unwrap_or("?");
+                self.de.failed_at(Segment::Key(key), at);
                 Err(e)
             }
         }
@@ -589,7 +720,7 @@ impl<'de> de::MapAccess<'de> for LinkAcc {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         match self.0.take() {
             Some(cid) => seed.deserialize(cid.to_string().into_deserializer()),
-            None => Err(Error::Serde("a $link object has one entry".into())),
+            None => Err(Error::serde("a $link object has one entry".into())),
         }
     }
 
@@ -624,7 +755,7 @@ impl<'de> de::VariantAccess<'de> for &mut CborDe<'de> {
             Head::Null => Ok(()),
             other => {
                 self.skip_rest(other)?;
-                Err(Error::Serde(format!(
+                Err(Error::serde(format!(
                     "expected a unit variant, found {}",
                     kind(&other)
                 )))

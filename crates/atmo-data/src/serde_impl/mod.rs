@@ -9,6 +9,51 @@ pub(crate) use value_serde::Link;
 pub(crate) use value_serde::{KeySeed, integral_f64, object_cow, out_of_range};
 
 pub use de::from_value;
+
+/// The newtype-struct name that asks atmo's DAG-CBOR deserializer ([`from_cbor`]) for a
+/// text item as its bytes: a `Deserialize` impl that calls
+/// `deserializer.deserialize_newtype_struct(TEXT_BYTES, visitor)` gets, for a text
+/// string (a map key or a value), `visit_borrowed_bytes` with its bytes, already checked
+/// to be UTF-8, so that comparing them with known names needs no `&str`; for anything
+/// else, `visit_newtype_struct` with the deserializer, to be read as usual. Other
+/// deserializers (JSON, [`from_value`], other formats) call `visit_newtype_struct` for
+/// every item. The generated lexicon types read their keys and `$type` this way.
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// use serde::de::{Deserializer, Visitor};
+/// /// Whether a string is "post", without building a `&str` from CBOR.
+/// struct IsPost(bool);
+/// impl<'de> serde::Deserialize<'de> for IsPost {
+///     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+///         struct V;
+///         impl<'de> Visitor<'de> for V {
+///             type Value = IsPost;
+///             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///                 f.write_str("a string")
+///             }
+///             fn visit_borrowed_bytes<E: serde::de::Error>(self, b: &'de [u8]) -> Result<IsPost, E> {
+///                 Ok(IsPost(b == b"post"))
+///             }
+///             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<IsPost, E> {
+///                 Ok(IsPost(s == "post"))
+///             }
+///             fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<IsPost, D::Error> {
+///                 d.deserialize_str(self)
+///             }
+///         }
+///         d.deserialize_newtype_struct(atmo_data::TEXT_BYTES, V)
+///     }
+/// }
+/// assert!(atmo_data::from_cbor::<IsPost>(&atmo_data::to_cbor("post")?)?.0);
+/// assert!(atmo_data::from_json::<IsPost>("\"post\"")?.0);
+/// assert!(atmo_data::from_cbor::<IsPost>(&[0x62, 0xc3, 0x28]).is_err()); // not UTF-8
+/// # Ok(()) }
+/// ```
+///
+/// A `static`, so that every use is the same string and the deserializer knows it by
+/// its address.
+pub static TEXT_BYTES: &str = "$__atmo_data::TextBytes";
 pub use ser::to_value;
 
 use serde::de::DeserializeOwned;
@@ -83,10 +128,15 @@ pub fn from_cbor_with<'a, T: Deserialize<'a>>(
     let mut de = cbor_de::CborDe::new(bytes, *limits);
     let out = T::deserialize(&mut de);
     // The value is returned as it is (a large record is not copied again).
-    if out.is_ok() && de.rest().is_empty() {
-        return out;
+    match out {
+        Ok(v) if de.rest().is_empty() => Ok(v),
+        out => Err(cbor_failure(
+            bytes,
+            limits,
+            out.err().map(cbor_de::Error::into_inner),
+            &de,
+        )),
     }
-    Err(cbor_failure(bytes, limits, out.err(), &de))
 }
 
 /// The error of a failed [`from_cbor_with`]: the first CBOR problem in the input, as the
