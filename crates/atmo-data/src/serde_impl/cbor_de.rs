@@ -414,8 +414,29 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
         v.visit_unit()
     }
 
+    /// A text string (the usual answer) without the dispatch over every kind of item.
+    #[inline]
+    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        if self.peek().is_some_and(|b| b >> 5 == 3) {
+            let start = self.d.pos();
+            let ib = self.d.byte()?;
+            let len = self.d.arg(ib & 0x1f, start)?;
+            let b = self.d.take(len, start)?;
+            return match crate::utf8::str(b) {
+                Some(s) => v.visit_borrowed_str(s),
+                None => Err(self.d.bad_utf8(b).into()),
+            };
+        }
+        self.deserialize_any(v)
+    }
+
+    #[inline]
+    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        self.deserialize_str(v)
+    }
+
     forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
         bytes byte_buf unit unit_struct tuple tuple_struct map struct identifier
     }
 }
