@@ -708,10 +708,7 @@ impl<'de, U: Union> Visitor<'de> for UnionVisitor<U> {
         let mut before = Vec::new();
         while let Some(k) = map.next_key_seed(TypeKey)? {
             let Some(k) = k else {
-                let tag = match map.next_value::<Value>()? {
-                    Value::String(s) if !s.is_empty() => s,
-                    _ => return Err(de::Error::custom("$type must be a non-empty string")),
-                };
+                let tag = map.next_value_seed(TagSeed)?;
                 return U::member(
                     &tag,
                     Member {
@@ -759,6 +756,76 @@ impl<'de, U: Union> Visitor<'de> for UnionVisitor<U> {
             a.push(v);
         }
         Self::untagged(Value::Array(a))
+    }
+}
+
+/// A union's `$type` value: a non-empty string, borrowed from the input when it can be
+/// (no allocation, no `Value`).
+struct TagSeed;
+
+impl<'de> DeserializeSeed<'de> for TagSeed {
+    type Value = std::borrow::Cow<'de, str>;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl TagSeed {
+    #[cold]
+    fn bad<E: de::Error>() -> E {
+        E::custom("$type must be a non-empty string")
+    }
+
+    fn non_empty<E: de::Error>(
+        t: std::borrow::Cow<'_, str>,
+    ) -> Result<std::borrow::Cow<'_, str>, E> {
+        if t.is_empty() {
+            Err(Self::bad())
+        } else {
+            Ok(t)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for TagSeed {
+    type Value = std::borrow::Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a non-empty string")
+    }
+    #[inline]
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Self::non_empty(std::borrow::Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Self::non_empty(std::borrow::Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Self::non_empty(std::borrow::Cow::Owned(v))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Err(Self::bad())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Err(Self::bad())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Err(Self::bad())
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
+        Err(Self::bad())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(Self::bad())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(Self::bad())
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(Self::bad())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(Self::bad())
     }
 }
 
