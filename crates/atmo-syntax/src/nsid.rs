@@ -279,6 +279,14 @@ mod tests {
         assert_eq!(valid_fast(long.as_bytes()), validate_slow(&long).is_ok());
     }
 
+    proptest::proptest! {
+        /// Longer inputs than the exhaustive test.
+        #[test]
+        fn fast_path_agrees_on_long_inputs(s in "[a-c0-9.-]{0,40}|[a-z]{1,9}(\\.[a-z0-9-]{0,12}){1,5}") {
+            proptest::prop_assert_eq!(valid_fast(s.as_bytes()), validate_slow(&s).is_ok(), "{:?}", s);
+        }
+    }
+
     #[test]
     fn errors_and_positions() {
         assert_eq!(Nsid::new(""), Err(NsidError::Empty));
