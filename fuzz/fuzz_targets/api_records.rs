@@ -21,7 +21,10 @@ fn both<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(data: &[u
         (Ok(a), Ok(b)) => {
             assert_eq!(a, b);
             let again = to_cbor(&a).expect("a record read is written");
-            assert_eq!(from_cbor::<T>(&again).expect("what atmo writes, atmo reads"), a);
+            assert_eq!(
+                from_cbor::<T>(&again).expect("what atmo writes, atmo reads"),
+                a
+            );
         }
         (Err(Error::Cbor(a)), Err(Error::Cbor(b))) => assert_eq!(a, b),
         (Err(Error::Serde(_)), Err(Error::Serde(_))) => {}
