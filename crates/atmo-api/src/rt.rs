@@ -463,33 +463,45 @@ impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
 /// non-empty string is an error.
 struct TypeValue(&'static str);
 
+impl TypeValue {
+    /// `None` for the record's own type, else the type.
+    #[inline]
+    fn own<E: de::Error>(self, t: &str) -> Result<Option<String>, E> {
+        if t.is_empty() {
+            Err(TagSeed::bad())
+        } else if !self.0.is_empty() && same(t, self.0) {
+            Ok(None)
+        } else {
+            Ok(Some(t.to_owned()))
+        }
+    }
+}
+
 impl<'de> DeserializeSeed<'de> for TypeValue {
     type Value = Option<String>;
     #[inline]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        text_bytes(d, TypeBytes(self))
+        text_bytes(d, self)
     }
 }
 
-/// A `$type` value as the bytes of a text item ([`atmo_data::TEXT_BYTES`]), else as any
-/// value ([`TypeValue`]'s visitor, which refuses all but a non-empty string).
-struct TypeBytes(TypeValue);
-
-impl<'de> Visitor<'de> for TypeBytes {
+/// Reads the value as the bytes of a text item ([`atmo_data::TEXT_BYTES`]), else as a
+/// union's tag ([`TagSeed`], which refuses all but a non-empty string).
+impl<'de> Visitor<'de> for TypeValue {
     type Value = Option<String>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a non-empty string")
     }
     #[inline]
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        d.deserialize_any(self.0)
+        let t = TagSeed.deserialize(d)?;
+        self.own(&t)
     }
     #[inline]
     fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Option<String>, E> {
-        let own = self.0.0;
         if v.is_empty() {
-            Err(TypeValue::bad())
-        } else if !own.is_empty() && same_bytes(v, own.as_bytes()) {
+            Err(TagSeed::bad())
+        } else if !self.0.is_empty() && same_bytes(v, self.0.as_bytes()) {
             Ok(None)
         } else {
             text_string(v).map(Some)
@@ -497,79 +509,7 @@ impl<'de> Visitor<'de> for TypeBytes {
     }
     // Deserializers that forward a newtype struct to `deserialize_any`.
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
-        self.0.visit_str(v)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<String>, E> {
-        Err(TypeValue::bad())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<String>, E> {
-        Err(TypeValue::bad())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<String>, E> {
-        Err(TypeValue::bad())
-    }
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Option<String>, E> {
-        Err(TypeValue::bad())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
-        Err(TypeValue::bad())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
-        Err(TypeValue::bad())
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
-        Err(TypeValue::bad())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
-        Err(TypeValue::bad())
-    }
-}
-
-impl TypeValue {
-    #[cold]
-    fn bad<E: de::Error>() -> E {
-        E::custom("$type must be a non-empty string")
-    }
-}
-
-impl<'de> Visitor<'de> for TypeValue {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a non-empty string")
-    }
-    #[inline]
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
-        if v.is_empty() {
-            Err(Self::bad())
-        } else if !self.0.is_empty() && same(v, self.0) {
-            Ok(None)
-        } else {
-            Ok(Some(v.to_owned()))
-        }
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<String>, E> {
-        Err(Self::bad())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<String>, E> {
-        Err(Self::bad())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<String>, E> {
-        Err(Self::bad())
-    }
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Option<String>, E> {
-        Err(Self::bad())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
-        Err(Self::bad())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
-        Err(Self::bad())
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
-        Err(Self::bad())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
-        Err(Self::bad())
+        self.own(v)
     }
 }
 

@@ -170,6 +170,20 @@ impl<'de> CborDe<'de> {
         self.d.rest.first().copied()
     }
 
+    /// The next item's bytes if it is a text string (its head and length checked, its
+    /// UTF-8 not yet), else `None` with nothing read. Always inlined: on the hot path of
+    /// every string, a call costs about 1% of a typed decode (callgrind).
+    #[inline(always)]
+    fn text_item(&mut self) -> Result<Option<&'de [u8]>, Fail> {
+        if self.peek().is_none_or(|b| b >> 5 != 3) {
+            return Ok(None);
+        }
+        let start = self.d.pos();
+        let ib = self.d.byte()?;
+        let len = self.d.arg(ib & 0x1f, start)?;
+        self.d.take(len, start).map(Some)
+    }
+
     /// Reads one head and, for scalars, the whole item, with every strict check.
     #[inline]
     fn head(&mut self) -> Result<Head<'de>, Fail> {
@@ -331,11 +345,7 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
         v: V,
     ) -> Result<V::Value, Error> {
         if is_text_bytes(name) {
-            if self.peek().is_some_and(|b| b >> 5 == 3) {
-                let start = self.d.pos();
-                let ib = self.d.byte()?;
-                let len = self.d.arg(ib & 0x1f, start)?;
-                let b = self.d.take(len, start)?;
+            if let Some(b) = self.text_item()? {
                 check_text(&self.d, b)?;
                 return v.visit_borrowed_bytes(b);
             }
@@ -417,17 +427,13 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
     /// A text string (the usual answer) without the dispatch over every kind of item.
     #[inline]
     fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        if self.peek().is_some_and(|b| b >> 5 == 3) {
-            let start = self.d.pos();
-            let ib = self.d.byte()?;
-            let len = self.d.arg(ib & 0x1f, start)?;
-            let b = self.d.take(len, start)?;
-            return match crate::utf8::str(b) {
+        match self.text_item()? {
+            Some(b) => match crate::utf8::str(b) {
                 Some(s) => v.visit_borrowed_str(s),
                 None => Err(self.d.bad_utf8(b).into()),
-            };
+            },
+            None => self.deserialize_any(v),
         }
-        self.deserialize_any(v)
     }
 
     #[inline]
@@ -688,7 +694,7 @@ impl<'de> de::Deserializer<'de> for KeyDe<'_, 'de> {
 impl<'de> de::MapAccess<'de> for MapAcc<'_, 'de> {
     type Error = Error;
 
-    #[inline(always)]
+    #[inline]
     fn next_key_seed<K2: DeserializeSeed<'de>>(
         &mut self,
         seed: K2,
