@@ -60,13 +60,13 @@ pub(crate) fn is(b: u8, classes: u8) -> bool {
 }
 
 /// The class sets the validators test whole strings against, one bit each in [`SETS`].
-const SET_LIST: [u8; 5] = [DID_IDENT, RKEY, DOMAIN, CID, ALNUM | DASH];
+const SET_LIST: [u8; 4] = [DID_IDENT, RKEY, DOMAIN, CID];
 
 /// For each byte, a bit per set of [`SET_LIST`] (bit `i` for `SET_LIST[i]`) that holds
 /// it: the bitwise AND of several bytes' entries keeps the sets that hold them all.
 static SETS: [u8; 256] = build_sets();
 
-#[allow(clippy::indexing_slicing)] // evaluated at compile time, `i` < 256, `k` < 5
+#[allow(clippy::indexing_slicing)] // evaluated at compile time, `i` < 256, `k` < 4
 const fn build_sets() -> [u8; 256] {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -84,7 +84,7 @@ const fn build_sets() -> [u8; 256] {
 }
 
 /// The bit of `classes` in [`SETS`], if it is one of [`SET_LIST`].
-#[allow(clippy::indexing_slicing)] // `k` < 5; folded at compile time for a constant
+#[allow(clippy::indexing_slicing)] // `k` < 4; folded at compile time for a constant
 #[inline(always)]
 const fn set_bit(classes: u8) -> Option<u8> {
     let mut k = 0;
