@@ -63,6 +63,7 @@ mod base32;
 mod blob;
 pub mod cbor;
 pub mod cid;
+pub mod direct;
 mod error;
 pub mod json;
 mod serde_impl;

@@ -16,13 +16,28 @@ pub(crate) fn str(b: &[u8]) -> Option<&str> {
     }
 }
 
+/// `f` of the bytes as a `&str` (of a copy for short strings), if they are UTF-8. Short
+/// strings are checked with SIMD in a padded block, as in [`string`].
+#[inline]
+pub(crate) fn with_str<T>(b: &[u8], f: impl FnOnce(&str) -> T) -> Option<T> {
+    if b.len() < PAD || b.len() >= SIMD_MIN {
+        return str(b).map(f);
+    }
+    let mut block = [b' '; SIMD_MIN];
+    block.get_mut(..b.len())?.copy_from_slice(b);
+    let s = simdutf8::basic::from_utf8(&block).ok()?;
+    s.get(..b.len()).map(f)
+}
+
+/// Below this length the standard library's check is cheaper than a padded SIMD block.
+const PAD: usize = 16;
+
 /// An owned copy of the bytes, if they are UTF-8. Short strings are checked with SIMD too:
 /// copied into a 64-byte block padded with ASCII spaces (padding cannot complete a cut
 /// multi-byte sequence, so the block is UTF-8 exactly when the string is), then cut back
 /// at the string's length, which must fall on a character boundary.
 #[inline]
 pub(crate) fn string(b: &[u8]) -> Option<crate::Str> {
-    const PAD: usize = 16;
     if b.len() < PAD || b.len() >= SIMD_MIN {
         return str(b).map(crate::Str::new);
     }
@@ -55,6 +70,11 @@ mod tests {
             assert_eq!(super::str(c), std::str::from_utf8(c).ok(), "{c:?}");
             assert_eq!(
                 super::string(c).as_deref(),
+                std::str::from_utf8(c).ok(),
+                "{c:?}"
+            );
+            assert_eq!(
+                super::with_str(c, str::to_owned).as_deref(),
                 std::str::from_utf8(c).ok(),
                 "{c:?}"
             );

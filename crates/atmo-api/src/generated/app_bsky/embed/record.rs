@@ -21,11 +21,17 @@ impl<'de> serde::Deserialize<'de> for Record {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Record {
     const FIELDS: &'static [&'static str] = &["record"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -102,11 +108,17 @@ impl<'de> serde::Deserialize<'de> for ViewRecord2 {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ViewRecord2 {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for ViewRecord2 {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "app.bsky.embed.record#viewRecord" => Self::ViewRecord(m.read()?),
             "app.bsky.embed.record#viewNotFound" => Self::ViewNotFound(m.read()?),
@@ -153,11 +165,17 @@ impl<'de> serde::Deserialize<'de> for View {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for View {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for View {
     const FIELDS: &'static [&'static str] = &["record"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -202,11 +220,17 @@ impl<'de> serde::Deserialize<'de> for ViewBlocked {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ViewBlocked {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ViewBlocked {
     const FIELDS: &'static [&'static str] = &["uri", "author", "blocked"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -262,11 +286,17 @@ impl<'de> serde::Deserialize<'de> for ViewDetached {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ViewDetached {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ViewDetached {
     const FIELDS: &'static [&'static str] = &["uri", "detached"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -315,11 +345,17 @@ impl<'de> serde::Deserialize<'de> for ViewNotFound {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ViewNotFound {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ViewNotFound {
     const FIELDS: &'static [&'static str] = &["uri", "notFound"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -388,11 +424,17 @@ impl<'de> serde::Deserialize<'de> for ViewRecordEmbedsItem {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ViewRecordEmbedsItem {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for ViewRecordEmbedsItem {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "app.bsky.embed.images#view" => Self::ImagesView(m.read()?),
             "app.bsky.embed.video#view" => Self::VideoView(m.read()?),
@@ -456,6 +498,12 @@ impl<'de> serde::Deserialize<'de> for ViewRecord {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ViewRecord {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ViewRecord {
     const FIELDS: &'static [&'static str] = &[
         "cid",
@@ -470,9 +518,9 @@ impl crate::rt::Object for ViewRecord {
         "replyCount",
         "repostCount",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );

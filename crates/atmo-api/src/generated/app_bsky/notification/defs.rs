@@ -23,11 +23,17 @@ impl<'de> serde::Deserialize<'de> for ActivitySubscription {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ActivitySubscription {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ActivitySubscription {
     const FIELDS: &'static [&'static str] = &["post", "reply"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -78,11 +84,17 @@ impl<'de> serde::Deserialize<'de> for ChatPreference {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ChatPreference {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ChatPreference {
     const FIELDS: &'static [&'static str] = &["push", "include"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -140,11 +152,17 @@ impl<'de> serde::Deserialize<'de> for FilterablePreference {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for FilterablePreference {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for FilterablePreference {
     const FIELDS: &'static [&'static str] = &["list", "push", "include"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -203,11 +221,17 @@ impl<'de> serde::Deserialize<'de> for Preference {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Preference {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Preference {
     const FIELDS: &'static [&'static str] = &["list", "push"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -279,6 +303,12 @@ impl<'de> serde::Deserialize<'de> for Preferences {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Preferences {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Preferences {
     const FIELDS: &'static [&'static str] = &[
         "chat",
@@ -295,9 +325,9 @@ impl crate::rt::Object for Preferences {
         "repostViaRepost",
         "starterpackJoined",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -391,11 +421,17 @@ impl<'de> serde::Deserialize<'de> for RecordDeleted {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RecordDeleted {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RecordDeleted {
     const FIELDS: &'static [&'static str] = &[];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
@@ -431,11 +467,17 @@ impl<'de> serde::Deserialize<'de> for SubjectActivitySubscription {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SubjectActivitySubscription {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for SubjectActivitySubscription {
     const FIELDS: &'static [&'static str] = &["subject", "activitySubscription"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {

@@ -19,11 +19,17 @@ impl<'de> serde::Deserialize<'de> for DirectConvoMember {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for DirectConvoMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for DirectConvoMember {
     const FIELDS: &'static [&'static str] = &[];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
@@ -61,11 +67,17 @@ impl<'de> serde::Deserialize<'de> for GroupConvoMember {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for GroupConvoMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for GroupConvoMember {
     const FIELDS: &'static [&'static str] = &["role", "addedBy"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -126,11 +138,17 @@ impl<'de> serde::Deserialize<'de> for PastGroupConvoMember {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for PastGroupConvoMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for PastGroupConvoMember {
     const FIELDS: &'static [&'static str] = &[];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
@@ -177,11 +195,17 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasicKind {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ProfileViewBasicKind {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for ProfileViewBasicKind {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "chat.bsky.actor.defs#directConvoMember" => Self::DirectConvoMember(m.read()?),
             "chat.bsky.actor.defs#groupConvoMember" => Self::GroupConvoMember(m.read()?),
@@ -240,6 +264,12 @@ impl<'de> serde::Deserialize<'de> for ProfileViewBasic {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ProfileViewBasic {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ProfileViewBasic {
     const FIELDS: &'static [&'static str] = &[
         "did",
@@ -254,9 +284,9 @@ impl crate::rt::Object for ProfileViewBasic {
         "chatDisabled",
         "verification",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );

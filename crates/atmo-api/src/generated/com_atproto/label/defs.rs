@@ -48,13 +48,19 @@ impl<'de> serde::Deserialize<'de> for Label {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Label {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Label {
     const FIELDS: &'static [&'static str] = &[
         "cid", "cts", "exp", "neg", "sig", "src", "uri", "val", "ver",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -176,6 +182,12 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinition {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for LabelValueDefinition {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for LabelValueDefinition {
     const FIELDS: &'static [&'static str] = &[
         "blurs",
@@ -185,9 +197,9 @@ impl crate::rt::Object for LabelValueDefinition {
         "identifier",
         "defaultSetting",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -293,11 +305,17 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinitionStrings {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for LabelValueDefinitionStrings {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for LabelValueDefinitionStrings {
     const FIELDS: &'static [&'static str] = &["lang", "name", "description"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -354,11 +372,17 @@ impl<'de> serde::Deserialize<'de> for SelfLabel {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SelfLabel {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for SelfLabel {
     const FIELDS: &'static [&'static str] = &["val"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -401,11 +425,17 @@ impl<'de> serde::Deserialize<'de> for SelfLabels {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SelfLabels {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for SelfLabels {
     const FIELDS: &'static [&'static str] = &["values"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;

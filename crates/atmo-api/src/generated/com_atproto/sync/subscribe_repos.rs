@@ -65,11 +65,17 @@ impl<'de> serde::Deserialize<'de> for Message {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Message {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for Message {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "com.atproto.sync.subscribeRepos#commit" => Self::Commit(m.read()?),
             "com.atproto.sync.subscribeRepos#sync" => Self::SyncDef(m.read()?),
@@ -165,11 +171,17 @@ impl<'de> serde::Deserialize<'de> for Account {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Account {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Account {
     const FIELDS: &'static [&'static str] = &["did", "seq", "time", "active", "status"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -284,14 +296,20 @@ impl<'de> serde::Deserialize<'de> for Commit {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Commit {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Commit {
     const FIELDS: &'static [&'static str] = &[
         "ops", "rev", "seq", "repo", "time", "blobs", "since", "blocks", "commit", "rebase",
         "tooBig", "prevData",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -396,11 +414,17 @@ impl<'de> serde::Deserialize<'de> for Identity {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Identity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Identity {
     const FIELDS: &'static [&'static str] = &["did", "seq", "time", "handle"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -464,11 +488,17 @@ impl<'de> serde::Deserialize<'de> for Info {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Info {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Info {
     const FIELDS: &'static [&'static str] = &["name", "message"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -535,11 +565,17 @@ impl<'de> serde::Deserialize<'de> for RepoOp {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RepoOp {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RepoOp {
     const FIELDS: &'static [&'static str] = &["cid", "path", "prev", "action"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -625,11 +661,17 @@ impl<'de> serde::Deserialize<'de> for SyncDef {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SyncDef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for SyncDef {
     const FIELDS: &'static [&'static str] = &["did", "rev", "seq", "time", "blocks"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {

@@ -30,11 +30,17 @@ impl<'de> serde::Deserialize<'de> for AccountEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AccountEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AccountEvent {
     const FIELDS: &'static [&'static str] = &["active", "status", "comment", "timestamp"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -118,6 +124,12 @@ impl<'de> serde::Deserialize<'de> for AccountHosting {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AccountHosting {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AccountHosting {
     const FIELDS: &'static [&'static str] = &[
         "status",
@@ -127,9 +139,9 @@ impl crate::rt::Object for AccountHosting {
         "deactivatedAt",
         "reactivatedAt",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -225,6 +237,12 @@ impl<'de> serde::Deserialize<'de> for AccountStats {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AccountStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AccountStats {
     const FIELDS: &'static [&'static str] = &[
         "appealCount",
@@ -233,9 +251,9 @@ impl crate::rt::Object for AccountStats {
         "escalateCount",
         "takedownCount",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -305,6 +323,12 @@ impl<'de> serde::Deserialize<'de> for AccountStrike {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AccountStrike {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AccountStrike {
     const FIELDS: &'static [&'static str] = &[
         "lastStrikeAt",
@@ -312,9 +336,9 @@ impl crate::rt::Object for AccountStrike {
         "totalStrikeCount",
         "activeStrikeCount",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -400,6 +424,12 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AgeAssuranceEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AgeAssuranceEvent {
     const FIELDS: &'static [&'static str] = &[
         "access",
@@ -413,9 +443,9 @@ impl crate::rt::Object for AgeAssuranceEvent {
         "regionCode",
         "countryCode",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -518,11 +548,17 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceOverrideEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AgeAssuranceOverrideEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AgeAssuranceOverrideEvent {
     const FIELDS: &'static [&'static str] = &["access", "status", "comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -589,11 +625,17 @@ impl<'de> serde::Deserialize<'de> for AgeAssurancePurgeEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AgeAssurancePurgeEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AgeAssurancePurgeEvent {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -642,11 +684,17 @@ impl<'de> serde::Deserialize<'de> for BlobViewDetails {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for BlobViewDetails {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for BlobViewDetails {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#imageDetails" => Self::ImageDetails(m.read()?),
             "tools.ozone.moderation.defs#videoDetails" => Self::VideoDetails(m.read()?),
@@ -691,6 +739,12 @@ impl<'de> serde::Deserialize<'de> for BlobView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for BlobView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for BlobView {
     const FIELDS: &'static [&'static str] = &[
         "cid",
@@ -700,9 +754,9 @@ impl crate::rt::Object for BlobView {
         "createdAt",
         "moderation",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -774,11 +828,17 @@ impl<'de> serde::Deserialize<'de> for CancelScheduledTakedownEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for CancelScheduledTakedownEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for CancelScheduledTakedownEvent {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -823,11 +883,17 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ConvoView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ConvoView {
     const FIELDS: &'static [&'static str] = &["did", "convoId"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -884,12 +950,18 @@ impl<'de> serde::Deserialize<'de> for IdentityEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for IdentityEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for IdentityEvent {
     const FIELDS: &'static [&'static str] =
         &["handle", "comment", "pdsHost", "timestamp", "tombstone"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -957,11 +1029,17 @@ impl<'de> serde::Deserialize<'de> for ImageDetails {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ImageDetails {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ImageDetails {
     const FIELDS: &'static [&'static str] = &["width", "height"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1014,11 +1092,17 @@ impl<'de> serde::Deserialize<'de> for ModEventAcknowledge {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventAcknowledge {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventAcknowledge {
     const FIELDS: &'static [&'static str] = &["comment", "acknowledgeAccountSubjects"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1072,11 +1156,17 @@ impl<'de> serde::Deserialize<'de> for ModEventComment {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventComment {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventComment {
     const FIELDS: &'static [&'static str] = &["sticky", "comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1127,11 +1217,17 @@ impl<'de> serde::Deserialize<'de> for ModEventDivert {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventDivert {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventDivert {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -1198,6 +1294,12 @@ impl<'de> serde::Deserialize<'de> for ModEventEmail {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventEmail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventEmail {
     const FIELDS: &'static [&'static str] = &[
         "comment",
@@ -1209,9 +1311,9 @@ impl crate::rt::Object for ModEventEmail {
         "severityLevel",
         "strikeExpiresAt",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1289,11 +1391,17 @@ impl<'de> serde::Deserialize<'de> for ModEventEscalate {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventEscalate {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventEscalate {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -1345,6 +1453,12 @@ impl<'de> serde::Deserialize<'de> for ModEventLabel {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventLabel {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventLabel {
     const FIELDS: &'static [&'static str] = &[
         "comment",
@@ -1352,9 +1466,9 @@ impl crate::rt::Object for ModEventLabel {
         "durationInHours",
         "negateLabelVals",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1421,11 +1535,17 @@ impl<'de> serde::Deserialize<'de> for ModEventMute {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventMute {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventMute {
     const FIELDS: &'static [&'static str] = &["comment", "durationInHours"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1482,11 +1602,17 @@ impl<'de> serde::Deserialize<'de> for ModEventMuteReporter {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventMuteReporter {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventMuteReporter {
     const FIELDS: &'static [&'static str] = &["comment", "durationInHours"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1539,11 +1665,17 @@ impl<'de> serde::Deserialize<'de> for ModEventPriorityScore {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventPriorityScore {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventPriorityScore {
     const FIELDS: &'static [&'static str] = &["score", "comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1602,11 +1734,17 @@ impl<'de> serde::Deserialize<'de> for ModEventReport {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventReport {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventReport {
     const FIELDS: &'static [&'static str] = &["comment", "reportType", "isReporterMuted"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1665,11 +1803,17 @@ impl<'de> serde::Deserialize<'de> for ModEventResolveAppeal {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventResolveAppeal {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventResolveAppeal {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -1724,12 +1868,18 @@ impl<'de> serde::Deserialize<'de> for ModEventReverseTakedown {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventReverseTakedown {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventReverseTakedown {
     const FIELDS: &'static [&'static str] =
         &["comment", "policies", "strikeCount", "severityLevel"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1796,11 +1946,17 @@ impl<'de> serde::Deserialize<'de> for ModEventTag {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventTag {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventTag {
     const FIELDS: &'static [&'static str] = &["add", "remove", "comment", "durationInHours"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1885,6 +2041,12 @@ impl<'de> serde::Deserialize<'de> for ModEventTakedown {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventTakedown {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventTakedown {
     const FIELDS: &'static [&'static str] = &[
         "comment",
@@ -1896,9 +2058,9 @@ impl crate::rt::Object for ModEventTakedown {
         "strikeExpiresAt",
         "acknowledgeAccountSubjects",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1977,11 +2139,17 @@ impl<'de> serde::Deserialize<'de> for ModEventUnmute {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventUnmute {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventUnmute {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -2027,11 +2195,17 @@ impl<'de> serde::Deserialize<'de> for ModEventUnmuteReporter {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventUnmuteReporter {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventUnmuteReporter {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -2217,11 +2391,17 @@ impl<'de> serde::Deserialize<'de> for ModEventViewEvent {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for ModEventViewEvent {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
             "tools.ozone.moderation.defs#modEventReverseTakedown" => {
@@ -2336,11 +2516,17 @@ impl<'de> serde::Deserialize<'de> for ModEventViewSubject {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewSubject {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for ModEventViewSubject {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
             "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
@@ -2395,6 +2581,12 @@ impl<'de> serde::Deserialize<'de> for ModEventView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -2407,9 +2599,9 @@ impl crate::rt::Object for ModEventView {
         "subjectHandle",
         "subjectBlobCids",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -2634,11 +2826,17 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailEvent {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewDetailEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for ModEventViewDetailEvent {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
             "tools.ozone.moderation.defs#modEventReverseTakedown" => {
@@ -2764,11 +2962,17 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailSubject {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewDetailSubject {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for ModEventViewDetailSubject {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoView" => Self::RepoView(m.read()?),
             "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
@@ -2821,6 +3025,12 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetail {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewDetail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModEventViewDetail {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -2831,9 +3041,9 @@ impl crate::rt::Object for ModEventViewDetail {
         "createdBy",
         "subjectBlobs",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -2913,11 +3123,17 @@ impl<'de> serde::Deserialize<'de> for ModTool {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModTool {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModTool {
     const FIELDS: &'static [&'static str] = &["meta", "name"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -2969,11 +3185,17 @@ impl<'de> serde::Deserialize<'de> for Moderation {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for Moderation {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for Moderation {
     const FIELDS: &'static [&'static str] = &["subjectStatus"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -3016,11 +3238,17 @@ impl<'de> serde::Deserialize<'de> for ModerationDetail {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ModerationDetail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ModerationDetail {
     const FIELDS: &'static [&'static str] = &["subjectStatus"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -3071,11 +3299,17 @@ impl<'de> serde::Deserialize<'de> for RecordEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RecordEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RecordEvent {
     const FIELDS: &'static [&'static str] = &["op", "cid", "comment", "timestamp"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3151,11 +3385,17 @@ impl<'de> serde::Deserialize<'de> for RecordHosting {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RecordHosting {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RecordHosting {
     const FIELDS: &'static [&'static str] = &["status", "createdAt", "deletedAt", "updatedAt"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3234,6 +3474,12 @@ impl<'de> serde::Deserialize<'de> for RecordView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RecordView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RecordView {
     const FIELDS: &'static [&'static str] = &[
         "cid",
@@ -3244,9 +3490,9 @@ impl crate::rt::Object for RecordView {
         "indexedAt",
         "moderation",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3330,6 +3576,12 @@ impl<'de> serde::Deserialize<'de> for RecordViewDetail {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RecordViewDetail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RecordViewDetail {
     const FIELDS: &'static [&'static str] = &[
         "cid",
@@ -3341,9 +3593,9 @@ impl crate::rt::Object for RecordViewDetail {
         "indexedAt",
         "moderation",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3421,11 +3673,17 @@ impl<'de> serde::Deserialize<'de> for RecordViewNotFound {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RecordViewNotFound {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RecordViewNotFound {
     const FIELDS: &'static [&'static str] = &["uri"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -3490,6 +3748,12 @@ impl<'de> serde::Deserialize<'de> for RecordsStats {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RecordsStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RecordsStats {
     const FIELDS: &'static [&'static str] = &[
         "pendingCount",
@@ -3501,9 +3765,9 @@ impl crate::rt::Object for RecordsStats {
         "processedCount",
         "takendownCount",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3590,6 +3854,12 @@ impl<'de> serde::Deserialize<'de> for RepoView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RepoView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RepoView {
     const FIELDS: &'static [&'static str] = &[
         "did",
@@ -3604,9 +3874,9 @@ impl crate::rt::Object for RepoView {
         "invitesDisabled",
         "threatSignatures",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -3726,6 +3996,12 @@ impl<'de> serde::Deserialize<'de> for RepoViewDetail {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RepoViewDetail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RepoViewDetail {
     const FIELDS: &'static [&'static str] = &[
         "did",
@@ -3743,9 +4019,9 @@ impl crate::rt::Object for RepoViewDetail {
         "emailConfirmedAt",
         "threatSignatures",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -3851,11 +4127,17 @@ impl<'de> serde::Deserialize<'de> for RepoViewNotFound {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RepoViewNotFound {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RepoViewNotFound {
     const FIELDS: &'static [&'static str] = &["did"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -3920,6 +4202,12 @@ impl<'de> serde::Deserialize<'de> for ReporterStats {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ReporterStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ReporterStats {
     const FIELDS: &'static [&'static str] = &[
         "did",
@@ -3932,9 +4220,9 @@ impl crate::rt::Object for ReporterStats {
         "takendownRecordCount",
         "takendownAccountCount",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -4031,11 +4319,17 @@ impl<'de> serde::Deserialize<'de> for RevokeAccountCredentialsEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for RevokeAccountCredentialsEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for RevokeAccountCredentialsEvent {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -4084,12 +4378,18 @@ impl<'de> serde::Deserialize<'de> for ScheduleTakedownEvent {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ScheduleTakedownEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ScheduleTakedownEvent {
     const FIELDS: &'static [&'static str] =
         &["comment", "executeAt", "executeAfter", "executeUntil"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -4191,6 +4491,12 @@ impl<'de> serde::Deserialize<'de> for ScheduledActionView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ScheduledActionView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ScheduledActionView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -4209,9 +4515,9 @@ impl crate::rt::Object for ScheduledActionView {
         "lastFailureReason",
         "randomizeExecution",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None,
@@ -4359,11 +4665,17 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewHosting {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SubjectStatusViewHosting {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for SubjectStatusViewHosting {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#accountHosting" => Self::AccountHosting(m.read()?),
             "tools.ozone.moderation.defs#recordHosting" => Self::RecordHosting(m.read()?),
@@ -4410,11 +4722,17 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewSubject {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SubjectStatusViewSubject {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for SubjectStatusViewSubject {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
             "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
@@ -4512,6 +4830,12 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SubjectStatusView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for SubjectStatusView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -4540,9 +4864,9 @@ impl crate::rt::Object for SubjectStatusView {
         "muteReportingUntil",
         "ageAssuranceUpdatedBy",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None, None, None, None, None, None, None, None, None, None, None,
@@ -4711,11 +5035,17 @@ impl<'de> serde::Deserialize<'de> for SubjectViewProfile {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SubjectViewProfile {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for SubjectViewProfile {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
     }
@@ -4755,12 +5085,18 @@ impl<'de> serde::Deserialize<'de> for SubjectView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for SubjectView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for SubjectView {
     const FIELDS: &'static [&'static str] =
         &["repo", "type", "record", "status", "profile", "subject"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -4848,11 +5184,17 @@ impl<'de> serde::Deserialize<'de> for VideoDetails {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for VideoDetails {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for VideoDetails {
     const FIELDS: &'static [&'static str] = &["width", "height", "length"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {

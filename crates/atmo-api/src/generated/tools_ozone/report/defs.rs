@@ -24,11 +24,17 @@ impl<'de> serde::Deserialize<'de> for AssignmentActivity {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AssignmentActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AssignmentActivity {
     const FIELDS: &'static [&'static str] = &["previousStatus"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -97,6 +103,12 @@ impl<'de> serde::Deserialize<'de> for AssignmentView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for AssignmentView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for AssignmentView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -107,9 +119,9 @@ impl crate::rt::Object for AssignmentView {
         "reportId",
         "moderator",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -188,11 +200,17 @@ impl<'de> serde::Deserialize<'de> for CloseActivity {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for CloseActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for CloseActivity {
     const FIELDS: &'static [&'static str] = &["previousStatus"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -251,11 +269,17 @@ impl<'de> serde::Deserialize<'de> for EscalationActivity {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for EscalationActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for EscalationActivity {
     const FIELDS: &'static [&'static str] = &["previousStatus"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -335,6 +359,12 @@ impl<'de> serde::Deserialize<'de> for HistoricalStats {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for HistoricalStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for HistoricalStats {
     const FIELDS: &'static [&'static str] = &[
         "date",
@@ -346,9 +376,9 @@ impl crate::rt::Object for HistoricalStats {
         "escalatedCount",
         "avgHandlingTimeSec",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -447,6 +477,12 @@ impl<'de> serde::Deserialize<'de> for LiveStats {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for LiveStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for LiveStats {
     const FIELDS: &'static [&'static str] = &[
         "actionRate",
@@ -457,9 +493,9 @@ impl crate::rt::Object for LiveStats {
         "escalatedCount",
         "avgHandlingTimeSec",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -525,11 +561,17 @@ impl<'de> serde::Deserialize<'de> for NoteActivity {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for NoteActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for NoteActivity {
     const FIELDS: &'static [&'static str] = &[];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         while m.field()?.is_some() {}
         Ok(Self { extra: m.rest() })
     }
@@ -564,11 +606,17 @@ impl<'de> serde::Deserialize<'de> for QueueActivity {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for QueueActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for QueueActivity {
     const FIELDS: &'static [&'static str] = &["previousStatus"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -890,11 +938,17 @@ impl<'de> serde::Deserialize<'de> for ReopenActivity {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ReopenActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ReopenActivity {
     const FIELDS: &'static [&'static str] = &["previousStatus"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -980,11 +1034,17 @@ impl<'de> serde::Deserialize<'de> for ReportActivityViewActivity {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ReportActivityViewActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for ReportActivityViewActivity {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "tools.ozone.report.defs#queueActivity" => Self::QueueActivity(m.read()?),
             "tools.ozone.report.defs#assignmentActivity" => Self::AssignmentActivity(m.read()?),
@@ -1060,6 +1120,12 @@ impl<'de> serde::Deserialize<'de> for ReportActivityView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ReportActivityView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ReportActivityView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -1074,9 +1140,9 @@ impl crate::rt::Object for ReportActivityView {
         "isAutomated",
         "internalNote",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -1177,11 +1243,17 @@ impl<'de> serde::Deserialize<'de> for ReportAssignment {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ReportAssignment {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ReportAssignment {
     const FIELDS: &'static [&'static str] = &["did", "moderator", "assignedAt"];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1294,6 +1366,12 @@ impl<'de> serde::Deserialize<'de> for ReportView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for ReportView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for ReportView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -1317,9 +1395,9 @@ impl crate::rt::Object for ReportView {
         "actionEventIds",
         "relatedReportCount",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None, None, None, None, None, None,

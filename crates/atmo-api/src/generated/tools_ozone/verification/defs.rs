@@ -19,11 +19,17 @@ impl<'de> serde::Deserialize<'de> for VerificationViewIssuerProfile {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for VerificationViewIssuerProfile {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for VerificationViewIssuerProfile {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
     }
@@ -59,11 +65,17 @@ impl<'de> serde::Deserialize<'de> for VerificationViewIssuerRepo {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for VerificationViewIssuerRepo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for VerificationViewIssuerRepo {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
             "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
@@ -96,11 +108,17 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectProfile {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for VerificationViewSubjectProfile {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for VerificationViewSubjectProfile {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
     }
@@ -136,11 +154,17 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectRepo {
         crate::rt::union(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for VerificationViewSubjectRepo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::union_cbor(r)
+    }
+}
 impl crate::rt::Union for VerificationViewSubjectRepo {
-    fn member<'de, A: serde::de::MapAccess<'de>>(
+    fn member<'de, E: crate::rt::Entries<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, A>,
-    ) -> Result<Self, A::Error> {
+        m: crate::rt::Member<'_, 'de, E>,
+    ) -> Result<Self, E::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
             "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
@@ -210,6 +234,12 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
         crate::rt::object(d)
     }
 }
+impl<'de> atmo_data::direct::FromCbor<'de> for VerificationView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
+        crate::rt::object_cbor(r)
+    }
+}
 impl crate::rt::Object for VerificationView {
     const FIELDS: &'static [&'static str] = &[
         "uri",
@@ -226,9 +256,9 @@ impl crate::rt::Object for VerificationView {
         "issuerProfile",
         "subjectProfile",
     ];
-    fn read<'de, A: serde::de::MapAccess<'de>>(
-        mut m: crate::rt::MapDe<'de, A>,
-    ) -> Result<Self, A::Error> {
+    fn read<'de, E: crate::rt::Entries<'de>>(
+        mut m: crate::rt::MapDe<'de, E>,
+    ) -> Result<Self, E::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
