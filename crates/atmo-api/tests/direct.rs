@@ -107,5 +107,8 @@ fn changed_and_cut_records_fail_the_same() {
         }
     }
     // Both outcomes were exercised.
-    assert!(read > 100 && refused > 100, "{read} read, {refused} refused");
+    assert!(
+        read > 100 && refused > 100,
+        "{read} read, {refused} refused"
+    );
 }
