@@ -52,20 +52,20 @@ fn posts() -> Vec<Vec<u8>> {
 /// Decodes one `app.bsky` record into its generated type, by its `$type`: with serde's
 /// one pass (`atmo_data::from_cbor`) or the direct reader (`direct::from_cbor`).
 macro_rules! typed {
-    ($from:path, $t:expr, $b:expr) => {{
+    ($($from:ident)::+, $t:expr, $b:expr) => {{
         use atmo_api::app_bsky::{actor, feed, graph};
         let (t, b) = ($t, $b);
         match t {
-            "app.bsky.feed.post" => drop(black_box($from::<Post>(b).expect("post"))),
-            "app.bsky.feed.like" => drop(black_box($from::<feed::like::Record>(b).expect("like"))),
+            "app.bsky.feed.post" => drop(black_box($($from)::+::<Post>(b).expect("post"))),
+            "app.bsky.feed.like" => drop(black_box($($from)::+::<feed::like::Record>(b).expect("like"))),
             "app.bsky.graph.follow" => drop(black_box(
-                $from::<graph::follow::Record>(b).expect("follow"),
+                $($from)::+::<graph::follow::Record>(b).expect("follow"),
             )),
             "app.bsky.feed.repost" => {
-                drop(black_box($from::<feed::repost::Record>(b).expect("repost")))
+                drop(black_box($($from)::+::<feed::repost::Record>(b).expect("repost")))
             }
             "app.bsky.actor.profile" => drop(black_box(
-                $from::<actor::profile::Record>(b).expect("profile"),
+                $($from)::+::<actor::profile::Record>(b).expect("profile"),
             )),
             other => panic!("no generated type for {other}"),
         }
