@@ -378,7 +378,10 @@ fn parse_common(s: &str) -> Option<Offsets> {
         }
     };
     let auth_end = end(PREFIX.len(), charset::DID_IDENT)?;
-    crate::did::validate(s.get(PREFIX.len()..auth_end)?).ok()?;
+    // The scan that found the DID's end checked its characters.
+    if !crate::did::valid_scanned(b.get(PREFIX.len()..auth_end)?) {
+        return None;
+    }
     let mut coll_end = auth_end;
     if auth_end < b.len() {
         coll_end = end(auth_end + 1, charset::DOMAIN)?;

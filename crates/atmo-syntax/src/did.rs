@@ -156,6 +156,26 @@ pub(crate) fn validate(s: &str) -> Result<(), DidError> {
     Ok(())
 }
 
+/// Whether `b`, every byte of which the caller found in [`charset::DID_IDENT`], is a
+/// valid DID: what [`validate`] checks beyond the identifier's characters (the prefix,
+/// the method, a non-empty identifier, its last character, the length), without
+/// scanning the identifier again.
+#[inline]
+pub(crate) fn valid_scanned(b: &[u8]) -> bool {
+    let Some(rest) = b.strip_prefix(b"did:") else {
+        return false;
+    };
+    let Some(colon) = rest.iter().position(|&c| c == b':') else {
+        return false;
+    };
+    let (method, ident) = rest.split_at(colon);
+    b.len() <= Did::MAX_LEN
+        && !method.is_empty()
+        && method.iter().all(u8::is_ascii_lowercase)
+        && ident.len() > 1
+        && !matches!(ident.last(), Some(b':' | b'%'))
+}
+
 string_type_impls!(Did, DidError, "a DID string");
 validated_string!(Did, DidError, "DID");
 order_by_str!(Did);
@@ -163,6 +183,29 @@ order_by_str!(Did);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn valid_scanned_agrees_with_validate() {
+        let parts = ["did", ":", "plc", "web", "PLC", "", "x", "%", "-", ".", "_", "ab:c"];
+        // Every string of up to five parts whose bytes are all in the identifier's set.
+        let mut all = vec![String::new()];
+        for _ in 0..5 {
+            let next: Vec<String> = all
+                .iter()
+                .flat_map(|s| parts.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            all.extend(next);
+            all.sort();
+            all.dedup();
+        }
+        for s in &all {
+            let b = s.as_bytes();
+            if charset::first_outside(b, charset::DID_IDENT).is_none() {
+                assert_eq!(valid_scanned(b), validate(s).is_ok(), "{s:?}");
+            }
+        }
+        assert!(valid_scanned(b"did:plc:ewvi7nxzyoun6zhxrhs64oiz"));
+    }
 
     #[test]
     fn errors_and_positions() {
