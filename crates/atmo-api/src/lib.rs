@@ -51,11 +51,7 @@
 //!   derives, which keeps this crate quick to compile. Reading is one pass: each map is
 //!   read once, each key matched to a field and its value read straight from the input
 //!   (`atmo_data::from_cbor` and `from_json` build no `Value` on the way); only unknown
-//!   fields become `Value`s. Every generated type also implements
-//!   `atmo_data::direct::FromCbor` ([`rt::object_cbor`], [`rt::union_cbor`]): the same
-//!   reading code over atmo-data's strict DAG-CBOR reader without serde's layers
-//!   (`atmo_data::direct::from_cbor`, `atmo_repo::Record::read`), the fastest way to
-//!   read records, with the same values and errors. A record read from data keeps its `$type` in `extra`; union
+//!   fields become `Value`s. A record read from data keeps its `$type` in `extra`; union
 //!   members do not (the enum variant is the `$type`). An explicit `null` in a field
 //!   that is neither required nor nullable reads as `None` and is not written back (no
 //!   official record carries one);

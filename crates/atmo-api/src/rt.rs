@@ -4,7 +4,6 @@
 use std::fmt;
 
 use atmo_data::Value;
-use atmo_data::direct::{self, FromCbor, MapIn, Reader};
 use atmo_syntax::{Nsid, NsidError};
 use std::collections::BTreeMap;
 
@@ -85,12 +84,10 @@ impl<M: SerializeMap> MapSer<M> {
 
 /// A generated object, read in one pass over its map.
 ///
-/// The generated `Deserialize` impl calls [`object`] and the generated
-/// [`FromCbor`](atmo_data::direct::FromCbor) impl calls [`object_cbor`]; both hand a
-/// [`MapDe`] to [`Object::read`]: a loop that matches each key to a field index of
-/// [`Object::FIELDS`] and reads its value straight from the input; unknown keys go to
-/// `extra`. What the code generator writes for an object with a required and an optional
-/// field:
+/// The generated `Deserialize` impl calls [`object`], which hands a [`MapDe`] to
+/// [`Object::read`]: a loop that matches each key to a field index of [`Object::FIELDS`]
+/// and reads its value straight from the input; unknown keys go to `extra`. What the
+/// code generator writes for an object with a required and an optional field:
 ///
 /// ```
 /// # fn main() -> Result<(), atmo_data::Error> {
@@ -108,14 +105,9 @@ impl<M: SerializeMap> MapSer<M> {
 ///         rt::object(d)
 ///     }
 /// }
-/// impl<'de> atmo_data::direct::FromCbor<'de> for Slice {
-///     fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-///         rt::object_cbor(r)
-///     }
-/// }
 /// impl rt::Object for Slice {
 ///     const FIELDS: &'static [&'static str] = &["end", "start"];
-///     fn read<'de, E: rt::Entries<'de>>(mut m: rt::MapDe<'de, E>) -> Result<Self, E::Error> {
+///     fn read<'de, A: serde::de::MapAccess<'de>>(mut m: rt::MapDe<'de, A>) -> Result<Self, A::Error> {
 ///         let mut f = (None, None);
 ///         while let Some(i) = m.field()? {
 ///             match i {
@@ -132,8 +124,6 @@ impl<M: SerializeMap> MapSer<M> {
 /// assert!(s.extra.contains_key("note"));
 /// let e = atmo_data::from_json::<Slice>(r#"{"start": 1}"#).unwrap_err();
 /// assert!(e.to_string().contains("missing field `end`"));
-/// let cbor = atmo_data::to_cbor(&atmo_data::json::from_str(r#"{"end": 5}"#)?)?;
-/// assert_eq!(atmo_data::direct::from_cbor::<Slice>(&cbor)?.end, 5);
 /// # Ok(()) }
 /// ```
 pub trait Object: Sized {
@@ -145,94 +135,11 @@ pub trait Object: Sized {
     /// ([`MapDe::had_type`]). Empty (the default) for other objects.
     const TYPE: &'static str = "";
 
-    /// Reads the object from its map's entries.
+    /// Reads the object from its map.
     ///
     /// # Errors
     /// If a field is missing, repeated or does not fit its type.
-    fn read<'de, E: Entries<'de>>(m: MapDe<'de, E>) -> Result<Self, E::Error>;
-}
-
-/// Where a map's entries come from: serde's `MapAccess` (from JSON, from a `Value`, from
-/// DAG-CBOR through serde) or the direct DAG-CBOR [`Reader`]. Sealed: implemented here
-/// only.
-pub trait Entries<'de>: source::Source<'de> {}
-
-impl<'de, S: source::Source<'de>> Entries<'de> for S {}
-
-/// The sealed part of [`Entries`].
-mod source {
-    use super::{Key, KeySeed, TypeValue};
-    use atmo_data::direct::FromCbor;
-    use serde::de::DeserializeSeed;
-
-    /// A map's entries, key by key.
-    pub trait Source<'de> {
-        /// The error of the input.
-        type Error: serde::de::Error;
-        /// The next key, matched against `seed`'s fields, or `None` at the end.
-        fn key(&mut self, seed: KeySeed) -> Result<Option<Key>, Self::Error>;
-        /// The value of the key just read.
-        fn value<T: FromCbor<'de>>(&mut self) -> Result<T, Self::Error>;
-        /// The value of the key just read, with a seed.
-        fn value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S)
-        -> Result<S::Value, Self::Error>;
-        /// The value of a `$type` key ([`TypeValue`]).
-        #[inline]
-        fn type_value(&mut self, own: TypeValue) -> Result<Option<String>, Self::Error> {
-            self.value_seed(own)
-        }
-    }
-}
-
-/// A serde `MapAccess` as [`Entries`].
-struct Serde<A>(A);
-
-impl<'de, A: MapAccess<'de>> source::Source<'de> for Serde<A> {
-    type Error = A::Error;
-    #[inline]
-    fn key(&mut self, seed: KeySeed) -> Result<Option<Key>, A::Error> {
-        self.0.next_key_seed(seed)
-    }
-    #[inline]
-    fn value<T: FromCbor<'de>>(&mut self) -> Result<T, A::Error> {
-        self.0.next_value()
-    }
-    #[inline]
-    fn value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        self.0.next_value_seed(seed)
-    }
-}
-
-/// A map of the direct DAG-CBOR reader as [`Entries`].
-struct Direct<'r, 'de> {
-    r: &'r mut Reader<'de>,
-    m: &'r mut MapIn<'de>,
-}
-
-impl<'de> source::Source<'de> for Direct<'_, 'de> {
-    type Error = direct::Error;
-    #[inline(always)]
-    fn key(&mut self, seed: KeySeed) -> Result<Option<Key>, direct::Error> {
-        match self.r.key(self.m)? {
-            Some(k) => seed.classify(k).map(Some),
-            None => Ok(None),
-        }
-    }
-    #[inline]
-    fn value<T: FromCbor<'de>>(&mut self) -> Result<T, direct::Error> {
-        self.r.value(self.m, T::from_cbor)
-    }
-    #[inline]
-    fn value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, direct::Error> {
-        self.r.value(self.m, |r| r.deserialize_seed(seed))
-    }
-    #[inline]
-    fn type_value(&mut self, own: TypeValue) -> Result<Option<String>, direct::Error> {
-        self.r.value(self.m, |r| match r.text_bytes()? {
-            Some(t) => own.text(t),
-            None => r.deserialize_seed(own),
-        })
-    }
+    fn read<'de, A: MapAccess<'de>>(m: MapDe<'de, A>) -> Result<Self, A::Error>;
 }
 
 /// Deserializes a generated object (see [`Object`]).
@@ -243,23 +150,6 @@ pub fn object<'de, D: Deserializer<'de>, T: Object>(d: D) -> Result<T, D::Error>
     d.deserialize_map(ObjectVisitor(PhantomData))
 }
 
-/// Reads a generated object straight from DAG-CBOR (see [`Object`]): the same value, or
-/// error, as its `Deserialize` impl through [`object`].
-///
-/// # Errors
-/// As [`object`].
-#[inline]
-pub fn object_cbor<'de, T: Object + Deserialize<'de>>(
-    r: &mut Reader<'de>,
-) -> Result<T, direct::Error> {
-    let Some(mut m) = r.map()? else {
-        return r.deserialize();
-    };
-    let v = T::read(MapDe::new::<T>(Direct { r, m: &mut m }))?;
-    r.end_map(m)?;
-    Ok(v)
-}
-
 struct ObjectVisitor<T>(PhantomData<T>);
 
 impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
@@ -268,13 +158,22 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
         f.write_str("an object")
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        T::read(MapDe::new::<T>(Serde(map)))
+        T::read(MapDe {
+            map,
+            fields: T::FIELDS,
+            record_type: T::TYPE,
+            had_type: false,
+            cur: "",
+            hint: 0,
+            extra: BTreeMap::new(),
+            _de: PhantomData,
+        })
     }
 }
 
 /// Reads a generated object's map entry by entry (see [`Object`]).
-pub struct MapDe<'de, E> {
-    map: E,
+pub struct MapDe<'de, A> {
+    map: A,
     fields: &'static [&'static str],
     /// [`Object::TYPE`].
     record_type: &'static str,
@@ -288,9 +187,7 @@ pub struct MapDe<'de, E> {
     _de: PhantomData<&'de ()>,
 }
 
-/// A key, as [`KeySeed`] found it.
-#[doc(hidden)]
-pub enum Key {
+enum Key {
     Field(usize),
     /// `$type` (no allocation).
     Type,
@@ -300,8 +197,7 @@ pub enum Key {
 /// Finds a key among the fields, starting after the field found last (`hint`): keys
 /// from DAG-CBOR come in the order of [`Object::FIELDS`], so the search usually stops at
 /// the first comparison.
-#[doc(hidden)]
-pub struct KeySeed {
+struct KeySeed {
     fields: &'static [&'static str],
     hint: usize,
 }
@@ -347,23 +243,7 @@ fn text_string<E: de::Error>(b: &[u8]) -> Result<String, E> {
 }
 
 impl KeySeed {
-    /// A seed with no fields: every key but `$type` is [`Key::Other`].
-    const ANY: Self = Self {
-        fields: &[],
-        hint: 0,
-    };
-
-    /// The key for `k`, bytes of a text item checked to be UTF-8.
-    #[inline(always)]
-    fn classify<E: de::Error>(&self, k: &[u8]) -> Result<Key, E> {
-        Ok(match self.find(k) {
-            Some(i) => Key::Field(i),
-            None if same_bytes(k, b"$type") => Key::Type,
-            None => Key::Other(text_string(k)?),
-        })
-    }
-
-    #[inline(always)]
+    #[inline]
     fn find(&self, k: &[u8]) -> Option<usize> {
         let (before, after) = self.fields.split_at(self.hint.min(self.fields.len()));
         if let Some(i) = after.iter().position(|f| same_bytes(f.as_bytes(), k)) {
@@ -396,7 +276,11 @@ impl<'de> Visitor<'de> for KeyBytes {
     }
     #[inline]
     fn visit_borrowed_bytes<E: de::Error>(self, k: &'de [u8]) -> Result<Key, E> {
-        self.0.classify(k)
+        Ok(match self.0.find(k) {
+            Some(i) => Key::Field(i),
+            None if same_bytes(k, b"$type") => Key::Type,
+            None => Key::Other(text_string(k)?),
+        })
     }
     // Deserializers that forward a newtype struct to `deserialize_any`.
     #[inline]
@@ -430,33 +314,7 @@ impl Visitor<'_> for KeySeed {
     }
 }
 
-impl Key {
-    /// The key's name, or `None` for `$type`.
-    fn into_name(self, fields: &[&str]) -> Option<String> {
-        match self {
-            Key::Field(i) => Some(fields.get(i).copied().unwrap_or_default().to_owned()),
-            Key::Type => None,
-            Key::Other(k) => Some(k),
-        }
-    }
-}
-
-impl<'de, E: Entries<'de>> MapDe<'de, E> {
-    /// Reads the entries of an object of type `T` from `map`.
-    #[inline]
-    fn new<T: Object>(map: E) -> Self {
-        Self {
-            map,
-            fields: T::FIELDS,
-            record_type: T::TYPE,
-            had_type: false,
-            cur: "",
-            hint: 0,
-            extra: BTreeMap::new(),
-            _de: PhantomData,
-        }
-    }
-
+impl<'de, A: MapAccess<'de>> MapDe<'de, A> {
     /// The index in [`Object::FIELDS`] of the next known key (its value is read next by
     /// [`Self::req`] or [`Self::opt`]), or `None` at the end of the map. Unknown keys on
     /// the way are kept with their values for [`Self::rest`].
@@ -465,13 +323,13 @@ impl<'de, E: Entries<'de>> MapDe<'de, E> {
     /// If the input is not a map of strings, or an unknown entry breaks a data model rule
     /// (a repeated key, `$link` or `$bytes` beside other keys, an empty `$type`).
     #[inline]
-    pub fn field(&mut self) -> Result<Option<usize>, E::Error> {
+    pub fn field(&mut self) -> Result<Option<usize>, A::Error> {
         loop {
             let seed = KeySeed {
                 fields: self.fields,
                 hint: self.hint,
             };
-            match self.map.key(seed)? {
+            match self.map.next_key_seed(seed)? {
                 None => return Ok(None),
                 Some(Key::Field(i)) => {
                     self.cur = self.fields.get(i).copied().unwrap_or_default();
@@ -486,8 +344,8 @@ impl<'de, E: Entries<'de>> MapDe<'de, E> {
 
     /// A `$type`: a record's own is noted, any other kept in `extra`.
     #[inline(never)]
-    fn dollar_type(&mut self) -> Result<(), E::Error> {
-        let t = self.map.type_value(TypeValue(self.record_type))?;
+    fn dollar_type(&mut self) -> Result<(), A::Error> {
+        let t = self.map.next_value_seed(TypeValue(self.record_type))?;
         if self.had_type || self.extra.contains_key("$type") {
             return Err(de::Error::custom("duplicate key \"$type\""));
         }
@@ -502,13 +360,13 @@ impl<'de, E: Entries<'de>> MapDe<'de, E> {
     }
 
     #[inline(never)]
-    fn other(&mut self, k: String) -> Result<(), E::Error> {
+    fn other(&mut self, k: String) -> Result<(), A::Error> {
         if k == "$link" || k == "$bytes" {
             return Err(de::Error::custom(format_args!(
                 "a {k} object must have no other keys"
             )));
         }
-        let v: Value = self.map.value()?;
+        let v: Value = self.map.next_value()?;
         if k == "$type" && v.as_str().is_none_or(str::is_empty) {
             return Err(de::Error::custom("$type must be a non-empty string"));
         }
@@ -529,11 +387,11 @@ impl<'de, E: Entries<'de>> MapDe<'de, E> {
     /// If the field was already read or its value does not fit `T` (the message names
     /// the field).
     #[inline]
-    pub fn req<T: FromCbor<'de>>(&mut self, slot: &mut Option<T>) -> Result<(), E::Error> {
+    pub fn req<T: Deserialize<'de>>(&mut self, slot: &mut Option<T>) -> Result<(), A::Error> {
         if slot.is_some() {
             return Err(self.duplicate());
         }
-        match self.map.value() {
+        match self.map.next_value() {
             Ok(v) => {
                 *slot = Some(v);
                 Ok(())
@@ -547,17 +405,29 @@ impl<'de, E: Entries<'de>> MapDe<'de, E> {
     /// # Errors
     /// As for [`Self::req`].
     #[inline]
-    pub fn opt<T: FromCbor<'de>>(&mut self, slot: &mut Option<Option<T>>) -> Result<(), E::Error> {
-        self.req(slot)
+    pub fn opt<T: Deserialize<'de>>(
+        &mut self,
+        slot: &mut Option<Option<T>>,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(self.duplicate());
+        }
+        match self.map.next_value() {
+            Ok(v) => {
+                *slot = Some(v);
+                Ok(())
+            }
+            Err(e) => Err(self.in_field(e)),
+        }
     }
 
     #[cold]
-    fn duplicate(&self) -> E::Error {
+    fn duplicate(&self) -> A::Error {
         de::Error::custom(format_args!("duplicate field `{}`", self.cur))
     }
 
     #[cold]
-    fn in_field(&self, e: E::Error) -> E::Error {
+    fn in_field(&self, e: A::Error) -> A::Error {
         de::Error::custom(format_args!("{}: {e}", self.cur))
     }
 
@@ -566,7 +436,7 @@ impl<'de, E: Entries<'de>> MapDe<'de, E> {
     /// # Errors
     /// If the field was missing.
     #[inline]
-    pub fn need<T>(&self, v: Option<T>, i: usize) -> Result<T, E::Error> {
+    pub fn need<T>(&self, v: Option<T>, i: usize) -> Result<T, A::Error> {
         match v {
             Some(v) => Ok(v),
             None => Err(de::Error::custom(format_args!(
@@ -591,22 +461,9 @@ impl<'de, E: Entries<'de>> MapDe<'de, E> {
 /// The value of a `$type` key: `None` if it is the record's own type (the seed's
 /// `&str`, empty for objects that are not records), else the string. Anything but a
 /// non-empty string is an error.
-#[doc(hidden)]
-pub struct TypeValue(&'static str);
+struct TypeValue(&'static str);
 
 impl TypeValue {
-    /// `None` for the record's own type, else the type (`v`: UTF-8).
-    #[inline]
-    fn text<E: de::Error>(self, v: &[u8]) -> Result<Option<String>, E> {
-        if v.is_empty() {
-            Err(TagSeed::bad())
-        } else if !self.0.is_empty() && same_bytes(v, self.0.as_bytes()) {
-            Ok(None)
-        } else {
-            text_string(v).map(Some)
-        }
-    }
-
     /// `None` for the record's own type, else the type.
     #[inline]
     fn own<E: de::Error>(self, t: &str) -> Result<Option<String>, E> {
@@ -642,7 +499,13 @@ impl<'de> Visitor<'de> for TypeValue {
     }
     #[inline]
     fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Option<String>, E> {
-        self.text(v)
+        if v.is_empty() {
+            Err(TagSeed::bad())
+        } else if !self.0.is_empty() && same_bytes(v, self.0.as_bytes()) {
+            Ok(None)
+        } else {
+            text_string(v).map(Some)
+        }
     }
     // Deserializers that forward a newtype struct to `deserialize_any`.
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
@@ -662,7 +525,7 @@ impl<'de> Visitor<'de> for TypeValue {
 /// # }
 /// # impl rt::Object for Mention {
 /// #     const FIELDS: &'static [&'static str] = &["did"];
-/// #     fn read<'de, E: rt::Entries<'de>>(mut m: rt::MapDe<'de, E>) -> Result<Self, E::Error> {
+/// #     fn read<'de, A: serde::de::MapAccess<'de>>(mut m: rt::MapDe<'de, A>) -> Result<Self, A::Error> {
 /// #         let mut f = (None,);
 /// #         while m.field()?.is_some() { m.req(&mut f.0)?; }
 /// #         Ok(Self { did: m.need(f.0, 0)? })
@@ -678,16 +541,11 @@ impl<'de> Visitor<'de> for TypeValue {
 ///         rt::union(d)
 ///     }
 /// }
-/// impl<'de> atmo_data::direct::FromCbor<'de> for Feature {
-///     fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-///         rt::union_cbor(r)
-///     }
-/// }
 /// impl rt::Union for Feature {
-///     fn member<'de, E: rt::Entries<'de>>(
+///     fn member<'de, A: serde::de::MapAccess<'de>>(
 ///         tag: &str,
-///         m: rt::Member<'_, 'de, E>,
-///     ) -> Result<Self, E::Error> {
+///         m: rt::Member<'_, 'de, A>,
+///     ) -> Result<Self, A::Error> {
 ///         Ok(match tag {
 ///             "app.bsky.richtext.facet#mention" => Self::Mention(m.read()?),
 ///             _ => Self::Unknown(m.unknown()?),
@@ -699,10 +557,7 @@ impl<'de> Visitor<'de> for TypeValue {
 /// }
 /// // In DAG-CBOR `did` sorts before `$type`: it is kept aside, then read as the member's.
 /// let v = atmo_data::json::from_str(r#"{"did": "did:plc:x", "$type": "app.bsky.richtext.facet#mention"}"#)?;
-/// let bytes = atmo_data::cbor::encode(&v);
-/// let f: Feature = atmo_data::from_cbor(&bytes)?;
-/// assert!(matches!(f, Feature::Mention(m) if m.did == "did:plc:x"));
-/// let f: Feature = atmo_data::direct::from_cbor(&bytes)?;
+/// let f: Feature = atmo_data::from_cbor(&atmo_data::cbor::encode(&v))?;
 /// assert!(matches!(f, Feature::Mention(m) if m.did == "did:plc:x"));
 /// # Ok(()) }
 /// ```
@@ -711,7 +566,7 @@ pub trait Union: Sized {
     ///
     /// # Errors
     /// If the member does not fit its type, or a closed union does not list `tag`.
-    fn member<'de, E: Entries<'de>>(tag: &str, m: Member<'_, 'de, E>) -> Result<Self, E::Error>;
+    fn member<'de, A: MapAccess<'de>>(tag: &str, m: Member<'_, 'de, A>) -> Result<Self, A::Error>;
 
     /// A value that is not a map, or a map without `$type`: an open union keeps it as
     /// its `Unknown` variant; a closed one refuses it (`None`, the default).
@@ -722,9 +577,9 @@ pub trait Union: Sized {
 }
 
 /// Deserializes a union: reads the map's entries up to `$type` (which DAG-CBOR's key
-/// order need not put first), keeping those before it, then hands the member's type the
-/// kept entries followed by the rest of the input ([`Member`]), so the member is read in
-/// the same pass.
+/// order need not put first), keeping those before it, then hands the member's type a
+/// map of the kept entries followed by the rest of the input ([`Member`]), so the
+/// member is read in the same pass.
 ///
 /// # Errors
 /// As [`Union::member`]; also if `$type` is not a non-empty string.
@@ -732,104 +587,46 @@ pub fn union<'de, D: Deserializer<'de>, U: Union>(d: D) -> Result<U, D::Error> {
     d.deserialize_any(UnionVisitor(PhantomData))
 }
 
-/// Reads a union straight from DAG-CBOR (see [`union`]): the same value, or error, as
-/// its `Deserialize` impl.
-///
-/// # Errors
-/// As [`union`].
-#[inline]
-pub fn union_cbor<'de, U: Union + Deserialize<'de>>(
-    r: &mut Reader<'de>,
-) -> Result<U, direct::Error> {
-    let Some(mut m) = r.map()? else {
-        return r.deserialize();
-    };
-    let v = union_entries::<U, _>(Direct { r, m: &mut m })?;
-    r.end_map(m)?;
-    Ok(v)
-}
-
-/// A union's map: the entries up to `$type` kept, then the member read from them and
-/// the rest.
-fn union_entries<'de, U: Union, E: Entries<'de>>(mut map: E) -> Result<U, E::Error> {
-    let mut before = Vec::new();
-    while let Some(k) = map.key(KeySeed::ANY)? {
-        let Some(k) = k.into_name(&[]) else {
-            let tag = map.value_seed(TagSeed)?;
-            return U::member(
-                &tag,
-                Member {
-                    before,
-                    tag: &tag,
-                    map,
-                    _de: PhantomData,
-                },
-            );
-        };
-        let v: Value = map.value()?;
-        before.push((k, v));
-    }
-    UnionVisitor::<U>::untagged(Value::from_object_entries(before).map_err(de::Error::custom)?)
-}
-
 /// The rest of a union's map, after its `$type`: see [`union`].
-pub struct Member<'t, 'de, E> {
+pub struct Member<'t, 'de, A> {
     before: Vec<(String, Value)>,
     tag: &'t str,
-    map: E,
+    map: A,
     _de: PhantomData<&'de ()>,
 }
 
-impl<'de, E: Entries<'de>> Member<'_, 'de, E> {
-    /// Reads the member as the object `T` (the map without its `$type`).
+impl<'de, A: MapAccess<'de>> Member<'_, 'de, A> {
+    /// Reads the member as a `T` (the map without its `$type`).
     ///
     /// # Errors
     /// If it does not fit `T`.
     #[inline]
-    pub fn read<T: Object>(self) -> Result<Box<T>, E::Error> {
-        T::read(MapDe::new::<T>(Chain {
+    pub fn read<T: Deserialize<'de>>(self) -> Result<Box<T>, A::Error> {
+        T::deserialize(ChainDe {
             before: self.before.into_iter(),
             value: None,
-            inner: self.map,
+            map: self.map,
             _de: PhantomData,
-        }))
+        })
         .map(Box::new)
-    }
-
-    /// Reads the member as a `T` that is not a generated object, from the map without
-    /// its `$type` as a [`Value`].
-    ///
-    /// # Errors
-    /// If it does not fit `T`.
-    pub fn read_value<T: Deserialize<'de>>(self) -> Result<Box<T>, E::Error> {
-        let v = self.entries(false)?;
-        T::deserialize(v).map(Box::new).map_err(de::Error::custom)
     }
 
     /// The whole value, `$type` included, as found (an open union's `Unknown`).
     ///
     /// # Errors
     /// If the rest of the map is not data model values.
-    pub fn unknown(self) -> Result<Value, E::Error> {
-        self.entries(true)
-    }
-
-    /// The map's entries as a value, with or without `$type`.
-    fn entries(mut self, with_type: bool) -> Result<Value, E::Error> {
+    pub fn unknown(mut self) -> Result<Value, A::Error> {
         let mut entries = self.before;
-        if with_type {
-            entries.push(("$type".to_owned(), Value::from(self.tag)));
-        }
-        while let Some(k) = self.map.key(KeySeed::ANY)? {
-            let k = k.into_name(&[]).unwrap_or_else(|| "$type".to_owned());
-            let v: Value = self.map.value()?;
+        entries.push(("$type".to_owned(), Value::from(self.tag)));
+        while let Some(k) = self.map.next_key::<String>()? {
+            let v: Value = self.map.next_value()?;
             entries.push((k, v));
         }
         Value::from_object_entries(entries).map_err(de::Error::custom)
     }
 
     /// The error for a `$type` a closed union does not list.
-    pub fn not_member(self) -> E::Error {
+    pub fn not_member(self) -> A::Error {
         unknown_type(Some(self.tag))
     }
 }
@@ -847,8 +644,25 @@ impl<'de, U: Union> Visitor<'de> for UnionVisitor<U> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a union member")
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<U, A::Error> {
-        union_entries(Serde(map))
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<U, A::Error> {
+        let mut before = Vec::new();
+        while let Some(k) = map.next_key_seed(TypeKey)? {
+            let Some(k) = k else {
+                let tag = map.next_value_seed(TagSeed)?;
+                return U::member(
+                    &tag,
+                    Member {
+                        before,
+                        tag: &tag,
+                        map,
+                        _de: PhantomData,
+                    },
+                );
+            };
+            let v: Value = map.next_value()?;
+            before.push((k, v));
+        }
+        Self::untagged(Value::from_object_entries(before).map_err(de::Error::custom)?)
     }
     fn visit_unit<E: de::Error>(self) -> Result<U, E> {
         Self::untagged(Value::Null)
@@ -955,40 +769,73 @@ impl<'de> Visitor<'de> for TagSeed {
     }
 }
 
-/// The entries kept before a union's `$type`, then the rest of its map: the entries of
-/// a union member.
-struct Chain<'de, E> {
+/// A union's key: `None` for `$type` (no allocation), else the key.
+struct TypeKey;
+
+impl<'de> DeserializeSeed<'de> for TypeKey {
+    type Value = Option<String>;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for TypeKey {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    #[inline]
+    fn visit_str<E: de::Error>(self, k: &str) -> Result<Option<String>, E> {
+        Ok((!same(k, "$type")).then(|| k.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, k: String) -> Result<Option<String>, E> {
+        Ok((!same(&k, "$type")).then_some(k))
+    }
+}
+
+/// The entries kept before `$type`, then the rest of the map: a deserializer for a
+/// union member.
+struct ChainDe<'de, A> {
     before: std::vec::IntoIter<(String, Value)>,
-    /// The value of the kept key just read.
     value: Option<Value>,
-    inner: E,
+    map: A,
     _de: PhantomData<&'de ()>,
 }
 
-impl<'de, E: Entries<'de>> source::Source<'de> for Chain<'de, E> {
-    type Error = E::Error;
+impl<'de, A: MapAccess<'de>> Deserializer<'de> for ChainDe<'de, A> {
+    type Error = A::Error;
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        v.visit_map(self)
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for ChainDe<'de, A> {
+    type Error = A::Error;
     #[inline]
-    fn key(&mut self, seed: KeySeed) -> Result<Option<Key>, E::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
         match self.before.next() {
             Some((k, v)) => {
                 self.value = Some(v);
-                seed.visit_string(k).map(Some)
+                seed.deserialize(de::value::StringDeserializer::<A::Error>::new(k))
+                    .map(Some)
             }
-            None => self.inner.key(seed),
+            None => self.map.next_key_seed(seed),
         }
     }
     #[inline]
-    fn value<T: FromCbor<'de>>(&mut self) -> Result<T, E::Error> {
-        match self.value.take() {
-            Some(v) => T::deserialize(v).map_err(de::Error::custom),
-            None => self.inner.value(),
-        }
-    }
-    #[inline]
-    fn value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, E::Error> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         match self.value.take() {
             Some(v) => seed.deserialize(v).map_err(de::Error::custom),
-            None => self.inner.value_seed(seed),
+            None => self.map.next_value_seed(seed),
         }
     }
 }
@@ -1075,13 +922,6 @@ impl Serialize for Bytes {
 impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         atmo_data::bytes::deserialize(d).map(Self)
-    }
-}
-
-impl<'de> FromCbor<'de> for Bytes {
-    #[inline]
-    fn from_cbor(r: &mut Reader<'de>) -> Result<Self, direct::Error> {
-        r.deserialize()
     }
 }
 

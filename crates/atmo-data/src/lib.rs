@@ -63,7 +63,6 @@ mod base32;
 mod blob;
 pub mod cbor;
 pub mod cid;
-pub mod direct;
 mod error;
 pub mod json;
 mod serde_impl;

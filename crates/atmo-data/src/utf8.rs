@@ -4,7 +4,7 @@
 /// Strings shorter than this go to the standard library's check (`simdutf8` does the
 /// same below one 64-byte SIMD block, but only after a dispatch through a function
 /// pointer).
-const SIMD_MIN: usize = 64;
+pub(crate) const SIMD_MIN: usize = 64;
 
 /// The bytes as a `&str`, if they are UTF-8.
 #[inline]
@@ -16,35 +16,34 @@ pub(crate) fn str(b: &[u8]) -> Option<&str> {
     }
 }
 
-/// `f` of the bytes as a `&str` (of a copy for short strings), if they are UTF-8. Short
-/// strings are checked with SIMD in a padded block, as in [`string`].
+/// Lengths checked in a padded block ([`in_block`]): below, the standard library's check
+/// is cheaper; from [`SIMD_MIN`] on, `simdutf8` checks the bytes where they are.
+pub(crate) const BLOCK_LENS: std::ops::Range<usize> = 16..SIMD_MIN;
+
+/// The bytes, copied into `block` (a 64-byte block padded with ASCII spaces) and checked
+/// there with SIMD, as a `&str` of the copy, if they are UTF-8 and of one of the
+/// [`BLOCK_LENS`]. Padding cannot complete a cut multi-byte sequence, so the block is
+/// UTF-8 exactly when the string is; the string's end must then fall on a character
+/// boundary.
 #[inline]
-pub(crate) fn with_str<T>(b: &[u8], f: impl FnOnce(&str) -> T) -> Option<T> {
-    if b.len() < PAD || b.len() >= SIMD_MIN {
-        return str(b).map(f);
+pub(crate) fn in_block<'b>(b: &[u8], block: &'b mut [u8; SIMD_MIN]) -> Option<&'b str> {
+    if !BLOCK_LENS.contains(&b.len()) {
+        return None;
     }
-    let mut block = [b' '; SIMD_MIN];
     block.get_mut(..b.len())?.copy_from_slice(b);
-    let s = simdutf8::basic::from_utf8(&block).ok()?;
-    s.get(..b.len()).map(f)
+    let s = simdutf8::basic::from_utf8(&block[..]).ok()?;
+    s.get(..b.len())
 }
 
-/// Below this length the standard library's check is cheaper than a padded SIMD block.
-const PAD: usize = 16;
-
-/// An owned copy of the bytes, if they are UTF-8. Short strings are checked with SIMD too:
-/// copied into a 64-byte block padded with ASCII spaces (padding cannot complete a cut
-/// multi-byte sequence, so the block is UTF-8 exactly when the string is), then cut back
-/// at the string's length, which must fall on a character boundary.
+/// An owned copy of the bytes, if they are UTF-8. Strings of the [`BLOCK_LENS`] are
+/// checked in a padded block ([`in_block`]).
 #[inline]
 pub(crate) fn string(b: &[u8]) -> Option<crate::Str> {
-    if b.len() < PAD || b.len() >= SIMD_MIN {
+    if !BLOCK_LENS.contains(&b.len()) {
         return str(b).map(crate::Str::new);
     }
     let mut block = [b' '; SIMD_MIN];
-    block.get_mut(..b.len())?.copy_from_slice(b);
-    let s = simdutf8::basic::from_utf8(&block).ok()?;
-    s.get(..b.len()).map(crate::Str::new)
+    in_block(b, &mut block).map(crate::Str::new)
 }
 
 #[cfg(test)]
@@ -73,11 +72,14 @@ mod tests {
                 std::str::from_utf8(c).ok(),
                 "{c:?}"
             );
-            assert_eq!(
-                super::with_str(c, str::to_owned).as_deref(),
-                std::str::from_utf8(c).ok(),
-                "{c:?}"
-            );
+            if super::BLOCK_LENS.contains(&c.len()) {
+                let mut block = [b' '; super::SIMD_MIN];
+                assert_eq!(
+                    super::in_block(c, &mut block),
+                    std::str::from_utf8(c).ok(),
+                    "{c:?}"
+                );
+            }
         }
     }
 }

@@ -454,40 +454,7 @@ impl<'a> Record<'a> {
     /// [`RepoError::RecordCbor`] if it is not strict DAG-CBOR, [`RepoError::RecordType`]
     /// if it does not fit `T`.
     pub fn decode<T: serde::Deserialize<'a>>(&self) -> Result<T, Error> {
-        atmo_data::from_cbor(self.bytes).map_err(|e| self.type_error(e))
-    }
-
-    /// The record as a type that reads itself from DAG-CBOR
-    /// ([`FromCbor`](atmo_data::direct::FromCbor): every generated type of atmo-api):
-    /// the same value, or error, as [`Self::decode`], and faster (no serde layers in
-    /// between, see [`atmo_data::direct`]).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # use atmo_crypto::{Curve, Keypair};
-    /// # let key = Keypair::generate(Curve::K256)?;
-    /// # let post = atmo_data::json::from_str(r#"{"$type": "app.bsky.feed.post", "text": "hi", "createdAt": "2024-01-01T00:00:00Z"}"#)?;
-    /// # let did = "did:plc:abcdefghijklmnopqrstuvwx".parse()?;
-    /// # let car = atmo_repo::build_repo(&did, &key, atmo_syntax::Tid::now(), [("app.bsky.feed.post/3kabcdefghij2".to_string(), post)])?.car;
-    /// let repo = atmo_repo::Repo::from_car(&car)?;
-    /// for record in repo.collection("app.bsky.feed.post") {
-    ///     let text: String = record?.read::<atmo_data::Value>()?
-    ///         .get("text").and_then(atmo_data::Value::as_str).unwrap_or_default().to_owned();
-    ///     assert_eq!(text, "hi");
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// As [`Self::decode`].
-    pub fn read<T: atmo_data::direct::FromCbor<'a>>(&self) -> Result<T, Error> {
-        atmo_data::direct::from_cbor(self.bytes).map_err(|e| self.type_error(e))
-    }
-
-    /// A decoding error, as [`RepoError::RecordCbor`] or [`RepoError::RecordType`].
-    #[cold]
-    fn type_error(&self, e: atmo_data::Error) -> Error {
-        match e {
+        atmo_data::from_cbor(self.bytes).map_err(|e| match e {
             atmo_data::Error::Cbor(source) => self.cbor_error(source),
             other => RepoError::RecordType {
                 path: self.path.clone(),
@@ -495,7 +462,7 @@ impl<'a> Record<'a> {
                 message: other.to_string(),
             }
             .into(),
-        }
+        })
     }
 
     #[cold]

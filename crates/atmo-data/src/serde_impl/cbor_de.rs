@@ -19,8 +19,8 @@ use crate::cbor::decode::{Decoder, Fail, fail, key_less};
 
 /// The direct deserializer: a strict decoder plus the nesting depth of the next item.
 pub(crate) struct CborDe<'de> {
-    pub(crate) d: Decoder<'de>,
-    pub(crate) depth: usize,
+    d: Decoder<'de>,
+    depth: usize,
     /// Where a failure happened, innermost segment first: filled as the error goes up
     /// (nothing is kept on the way down), cleared when a value above it succeeds.
     err_path: Vec<Segment<'de>>,
@@ -45,24 +45,18 @@ impl From<Fail> for crate::Error {
 /// The deserializer's error: a boxed [`crate::Error`], so that every `Result` passed up
 /// through the visitors is small (the error one pointer) and returns in registers.
 /// [`from_cbor`](super::from_cbor) unboxes it.
-pub struct Error(Box<crate::Error>);
+pub(crate) struct Error(Box<crate::Error>);
 
 impl Error {
     /// [`crate::Error::Serde`].
     #[cold]
-    pub(crate) fn serde(message: String) -> Self {
+    fn serde(message: String) -> Self {
         Self(Box::new(crate::Error::Serde(message)))
     }
 
     /// The error inside.
-    pub fn into_inner(self) -> crate::Error {
+    pub(crate) fn into_inner(self) -> crate::Error {
         *self.0
-    }
-}
-
-impl From<Error> for crate::Error {
-    fn from(e: Error) -> Self {
-        e.into_inner()
     }
 }
 
@@ -104,7 +98,7 @@ impl de::Error for Error {
 /// One item as read: a scalar whole, a container by its length (after the depth and
 /// item-count checks), its entries still to read.
 #[derive(Clone, Copy)]
-pub(crate) enum Head<'de> {
+enum Head<'de> {
     Array(usize),
     Map(usize),
     Int(i64),
@@ -128,7 +122,7 @@ impl<'de> CborDe<'de> {
     /// Notes one level of a failure's path (`at`: where that level's value starts).
     #[cold]
     #[inline(never)]
-    pub(crate) fn failed_at(&mut self, seg: Segment<'de>, at: usize) {
+    fn failed_at(&mut self, seg: Segment<'de>, at: usize) {
         if self.err_offset.is_none() {
             self.err_offset = Some(at);
         }
@@ -138,7 +132,7 @@ impl<'de> CborDe<'de> {
     /// A value succeeded: what an inner failure noted (one a visitor recovered from) no
     /// longer applies.
     #[inline]
-    pub(crate) fn succeeded(&mut self) {
+    fn succeeded(&mut self) {
         if self.err_offset.is_some() {
             self.err_path.clear();
             self.err_offset = None;
@@ -172,7 +166,7 @@ impl<'de> CborDe<'de> {
     }
 
     #[inline]
-    pub(crate) fn peek(&self) -> Option<u8> {
+    fn peek(&self) -> Option<u8> {
         self.d.rest.first().copied()
     }
 
@@ -180,7 +174,7 @@ impl<'de> CborDe<'de> {
     /// UTF-8 not yet), else `None` with nothing read. Always inlined: on the hot path of
     /// every string, a call costs about 1% of a typed decode (callgrind).
     #[inline(always)]
-    pub(crate) fn text_item(&mut self) -> Result<Option<&'de [u8]>, Fail> {
+    fn text_item(&mut self) -> Result<Option<&'de [u8]>, Fail> {
         if self.peek().is_none_or(|b| b >> 5 != 3) {
             return Ok(None);
         }
@@ -192,7 +186,7 @@ impl<'de> CborDe<'de> {
 
     /// Reads one head and, for scalars, the whole item, with every strict check.
     #[inline]
-    pub(crate) fn head(&mut self) -> Result<Head<'de>, Fail> {
+    fn head(&mut self) -> Result<Head<'de>, Fail> {
         let start = self.d.pos();
         let ib = self.d.byte()?;
         let info = ib & 0x1f;
@@ -442,9 +436,26 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
         }
     }
 
+    /// A text string the visitor copies (serde's hint for an owned string: `String`, the
+    /// syntax types): one of middle length is checked for UTF-8 in a padded SIMD block
+    /// and handed over as a `&str` of that copy (`visit_str`), cheaper than the standard
+    /// library's check of the borrowed bytes; others as [`Self::deserialize_str`] does.
     #[inline]
     fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_str(v)
+        match self.text_item()? {
+            Some(b) if crate::utf8::BLOCK_LENS.contains(&b.len()) => {
+                let mut block = [b' '; crate::utf8::SIMD_MIN];
+                match crate::utf8::in_block(b, &mut block) {
+                    Some(s) => v.visit_str(s),
+                    None => Err(self.d.bad_utf8(b).into()),
+                }
+            }
+            Some(b) => match crate::utf8::str(b) {
+                Some(s) => v.visit_borrowed_str(s),
+                None => Err(self.d.bad_utf8(b).into()),
+            },
+            None => self.deserialize_any(v),
+        }
     }
 
     forward_to_deserialize_any! {
@@ -455,7 +466,7 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
 
 impl CborDe<'_> {
     /// Checks what is left of an item whose head was read.
-    pub(crate) fn skip_rest(&mut self, h: Head<'_>) -> Result<(), Fail> {
+    fn skip_rest(&mut self, h: Head<'_>) -> Result<(), Fail> {
         let (n, is_map) = match h {
             Head::Array(n) => (n, false),
             Head::Map(n) => (n, true),
@@ -603,45 +614,32 @@ impl<'de> MapAcc<'_, 'de> {
     /// [`key_str`] or [`KeyDe`]), or `None` at the end.
     #[inline]
     fn raw_key(&mut self) -> Result<Option<&'de [u8]>, Fail> {
-        let k = next_key(&mut self.de.d, &mut self.left, &mut self.prev)?;
-        if let Some(kb) = k {
-            self.last = kb;
+        if self.left == 0 {
+            return Ok(None);
         }
-        Ok(k)
-    }
-}
-
-/// A map's next key (of `left` still to read): a text item after the previous key
-/// (`prev`) in DAG-CBOR order, its UTF-8 not checked; `None` when none is left.
-#[inline(always)]
-pub(crate) fn next_key<'de>(
-    d: &mut Decoder<'de>,
-    left: &mut usize,
-    prev: &mut Option<&'de [u8]>,
-) -> Result<Option<&'de [u8]>, Fail> {
-    if *left == 0 {
-        return Ok(None);
-    }
-    *left -= 1;
-    let kstart = d.pos();
-    let kb = d.byte()?;
-    if kb >> 5 != 3 {
-        return Err(fail(kstart, K::NonStringKey));
-    }
-    let klen = d.arg(kb & 0x1f, kstart)?;
-    let kb = d.take(klen, kstart)?;
-    if let Some(p) = *prev {
-        if !key_less(p, kb) {
-            let kind = if p == kb {
-                K::DuplicateKey
-            } else {
-                K::UnsortedKeys
-            };
-            return Err(fail(kstart, kind));
+        self.left -= 1;
+        let d = &mut self.de.d;
+        let kstart = d.pos();
+        let kb = d.byte()?;
+        if kb >> 5 != 3 {
+            return Err(fail(kstart, K::NonStringKey));
         }
+        let klen = d.arg(kb & 0x1f, kstart)?;
+        let kb = d.take(klen, kstart)?;
+        if let Some(prev) = self.prev {
+            if !key_less(prev, kb) {
+                let kind = if prev == kb {
+                    K::DuplicateKey
+                } else {
+                    K::UnsortedKeys
+                };
+                return Err(fail(kstart, kind));
+            }
+        }
+        self.prev = Some(kb);
+        self.last = kb;
+        Ok(Some(kb))
     }
-    *prev = Some(kb);
-    Ok(Some(kb))
 }
 
 /// A key's bytes as text: the keys common in atproto data are matched on their bytes,
@@ -667,7 +665,7 @@ fn is_text_bytes(name: &str) -> bool {
 /// Checks that a text item's bytes are UTF-8 (ASCII, the usual case, with one cheap
 /// test), for [`TEXT_BYTES`].
 #[inline]
-pub(crate) fn check_text(d: &Decoder<'_>, b: &[u8]) -> Result<(), Fail> {
+fn check_text(d: &Decoder<'_>, b: &[u8]) -> Result<(), Fail> {
     if b.is_ascii() || crate::utf8::str(b).is_some() {
         Ok(())
     } else {

@@ -1,6 +1,6 @@
 //! serde support: typed Rust values to and from DAG-CBOR and atproto JSON.
 
-pub(crate) mod cbor_de;
+mod cbor_de;
 mod de;
 mod ser;
 mod value_serde;
@@ -144,7 +144,7 @@ pub fn from_cbor_with<'a, T: Deserialize<'a>>(
 /// then bytes after the value.
 #[cold]
 #[inline(never)]
-pub(crate) fn cbor_failure(
+fn cbor_failure(
     bytes: &[u8],
     limits: &cbor::DecodeLimits,
     err: Option<Error>,

@@ -179,7 +179,7 @@ impl Emitter<'_> {
         };
         let _ = writeln!(
             s,
-            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::object(d)\n}}\n}}\nimpl<'de> atmo_data::direct::FromCbor<'de> for {ty} {{\n#[inline]\nfn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {{\n{rt}::object_cbor(r)\n}}\n}}\nimpl {rt}::Object for {ty} {{\nconst FIELDS: &'static [&'static str] = &[{names}];\n{type_const}fn read<'de, E: {rt}::Entries<'de>>(mut m: {rt}::MapDe<'de, E>) -> Result<Self, E::Error> {{\n{de_loop}Ok(Self {{\n{de}{type_de}{extra}: m.rest(),\n}})\n}}\n}}",
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::object(d)\n}}\n}}\nimpl {rt}::Object for {ty} {{\nconst FIELDS: &'static [&'static str] = &[{names}];\n{type_const}fn read<'de, A: serde::de::MapAccess<'de>>(mut m: {rt}::MapDe<'de, A>) -> Result<Self, A::Error> {{\n{de_loop}Ok(Self {{\n{de}{type_de}{extra}: m.rest(),\n}})\n}}\n}}",
             names = de_names.join(", ")
         );
         let mut defaults = vec![extra.as_str()];

@@ -41,14 +41,13 @@ impl Emitter<'_> {
         for r in &u.refs {
             let v = variants.claim(&self.variant_name(&r.target));
             let t = self.ref_type(r);
-            let object = matches!(
+            if matches!(
                 self.cat.def(&r.target),
                 Some(Def::Record(_) | Def::Type(Schema::Object(_)))
-            );
-            if object {
+            ) {
                 objects.push((v.clone(), t.clone()));
             }
-            members.push((v, t, type_string(&r.target), object));
+            members.push((v, t, type_string(&r.target)));
         }
         // `From` each member object, so `with_embed(images)` takes the member itself; not
         // for a type listed twice, nor the union itself.
@@ -59,7 +58,7 @@ impl Emitter<'_> {
         let mut s = String::new();
         push_doc(&mut s, doc);
         let _ = writeln!(s, "#[derive(Debug, Clone, PartialEq)]\npub enum {ty} {{");
-        for (v, t, tag, _) in &members {
+        for (v, t, tag) in &members {
             let _ = writeln!(s, "/// `{tag}`\n{v}(Box<{t}>),");
         }
         if !u.closed {
@@ -70,7 +69,7 @@ impl Emitter<'_> {
             s,
             "impl serde::Serialize for {ty} {{\nfn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\nmatch self {{"
         );
-        for (v, _, tag, _) in &members {
+        for (v, _, tag) in &members {
             let _ = writeln!(s, "Self::{v}(v) => {rt}::serialize_tagged(s, {tag:?}, v),");
         }
         if !u.closed {
@@ -83,7 +82,7 @@ impl Emitter<'_> {
         // One pass: `rt::union` finds `$type` and hands the rest of the map to `member`.
         let _ = writeln!(
             s,
-            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::union(d)\n}}\n}}\nimpl<'de> atmo_data::direct::FromCbor<'de> for {ty} {{\n#[inline]\nfn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {{\n{rt}::union_cbor(r)\n}}\n}}\nimpl {rt}::Union for {ty} {{\nfn member<'de, E: {rt}::Entries<'de>>(tag: &str, m: {rt}::Member<'_, 'de, E>) -> Result<Self, E::Error> {{"
+            "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::union(d)\n}}\n}}\nimpl {rt}::Union for {ty} {{\nfn member<'de, A: serde::de::MapAccess<'de>>(tag: &str, m: {rt}::Member<'_, 'de, A>) -> Result<Self, A::Error> {{"
         );
         let fallback = if u.closed {
             "return Err(m.not_member())"
@@ -99,15 +98,8 @@ impl Emitter<'_> {
             let _ = writeln!(s, "let _ = tag;\n{only}");
         } else {
             s.push_str("Ok(match tag {\n");
-            for (v, t, tag, object) in &members {
-                // A member that is not a generated object (an unresolved reference read
-                // as a `Value`) is read from the map as a value.
-                let read = if *object && !t.starts_with("atmo_data::") {
-                    "read"
-                } else {
-                    "read_value"
-                };
-                let _ = writeln!(s, "{tag:?} => Self::{v}(m.{read}()?),");
+            for (v, _, tag) in &members {
+                let _ = writeln!(s, "{tag:?} => Self::{v}(m.read()?),");
             }
             let _ = writeln!(s, "_ => {fallback},\n}})");
         }

@@ -24,17 +24,11 @@ impl<'de> serde::Deserialize<'de> for GalleryItemsItem {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for GalleryItemsItem {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for GalleryItemsItem {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.gallery#image" => Self::Image(m.read()?),
             _ => Self::Unknown(m.unknown()?),
@@ -68,17 +62,11 @@ impl<'de> serde::Deserialize<'de> for Gallery {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Gallery {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Gallery {
     const FIELDS: &'static [&'static str] = &["items"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -124,17 +112,11 @@ impl<'de> serde::Deserialize<'de> for Image {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Image {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Image {
     const FIELDS: &'static [&'static str] = &["alt", "image", "aspectRatio"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -191,17 +173,11 @@ impl<'de> serde::Deserialize<'de> for ViewItemsItem {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ViewItemsItem {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for ViewItemsItem {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "app.bsky.embed.gallery#viewImage" => Self::ViewImage(m.read()?),
             _ => Self::Unknown(m.unknown()?),
@@ -234,17 +210,11 @@ impl<'de> serde::Deserialize<'de> for View {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for View {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for View {
     const FIELDS: &'static [&'static str] = &["items"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -294,17 +264,11 @@ impl<'de> serde::Deserialize<'de> for ViewImage {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ViewImage {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ViewImage {
     const FIELDS: &'static [&'static str] = &["alt", "fullsize", "thumbnail", "aspectRatio"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {

@@ -117,17 +117,11 @@ impl<'de> serde::Deserialize<'de> for Message {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Message {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for Message {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage" => {
                 Self::EventConvoFirstMessage(m.read()?)
@@ -269,12 +263,6 @@ impl<'de> serde::Deserialize<'de> for EventChatAccepted {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventChatAccepted {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventChatAccepted {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -287,9 +275,9 @@ impl crate::rt::Object for EventChatAccepted {
         "convoCreatedAt",
         "groupMemberCount",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -394,12 +382,6 @@ impl<'de> serde::Deserialize<'de> for EventConvoFirstMessage {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventConvoFirstMessage {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventConvoFirstMessage {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -409,9 +391,9 @@ impl crate::rt::Object for EventConvoFirstMessage {
         "messageId",
         "recipients",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -505,12 +487,6 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatCreated {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventGroupChatCreated {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventGroupChatCreated {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -523,9 +499,9 @@ impl crate::rt::Object for EventGroupChatCreated {
         "groupMemberCount",
         "initialMemberDids",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -629,12 +605,6 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequest {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventGroupChatJoinRequest {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventGroupChatJoinRequest {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -648,9 +618,9 @@ impl crate::rt::Object for EventGroupChatJoinRequest {
         "groupMemberCount",
         "subjectFollowsOwner",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -755,12 +725,6 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestApproved {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventGroupChatJoinRequestApproved {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventGroupChatJoinRequestApproved {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -773,9 +737,9 @@ impl crate::rt::Object for EventGroupChatJoinRequestApproved {
         "convoCreatedAt",
         "groupMemberCount",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -876,12 +840,6 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatJoinRequestRejected {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventGroupChatJoinRequestRejected {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventGroupChatJoinRequestRejected {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -894,9 +852,9 @@ impl crate::rt::Object for EventGroupChatJoinRequestRejected {
         "convoCreatedAt",
         "groupMemberCount",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1003,12 +961,6 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberAdded {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventGroupChatMemberAdded {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventGroupChatMemberAdded {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -1023,9 +975,9 @@ impl crate::rt::Object for EventGroupChatMemberAdded {
         "requestMembersCount",
         "subjectFollowsOwner",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -1139,12 +1091,6 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberJoined {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventGroupChatMemberJoined {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventGroupChatMemberJoined {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -1158,9 +1104,9 @@ impl crate::rt::Object for EventGroupChatMemberJoined {
         "groupMemberCount",
         "subjectFollowsOwner",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1268,12 +1214,6 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatMemberLeft {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventGroupChatMemberLeft {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventGroupChatMemberLeft {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -1287,9 +1227,9 @@ impl crate::rt::Object for EventGroupChatMemberLeft {
         "convoCreatedAt",
         "groupMemberCount",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1423,12 +1363,6 @@ impl<'de> serde::Deserialize<'de> for EventGroupChatUpdated {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventGroupChatUpdated {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventGroupChatUpdated {
     const FIELDS: &'static [&'static str] = &[
         "rev",
@@ -1447,9 +1381,9 @@ impl crate::rt::Object for EventGroupChatUpdated {
         "joinLinkFollowersOnly",
         "joinLinkRequiresApproval",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None,
@@ -1604,17 +1538,11 @@ impl<'de> serde::Deserialize<'de> for EventRateLimitExceeded {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for EventRateLimitExceeded {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for EventRateLimitExceeded {
     const FIELDS: &'static [&'static str] = &["rev", "actorDid", "endpoint", "createdAt"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {

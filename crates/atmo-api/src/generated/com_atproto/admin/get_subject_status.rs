@@ -56,17 +56,11 @@ impl<'de> serde::Deserialize<'de> for OutputSubject {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for OutputSubject {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for OutputSubject {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
             "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
@@ -107,17 +101,11 @@ impl<'de> serde::Deserialize<'de> for Output {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Output {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Output {
     const FIELDS: &'static [&'static str] = &["subject", "takedown", "deactivated"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {

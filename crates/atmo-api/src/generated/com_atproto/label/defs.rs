@@ -48,19 +48,13 @@ impl<'de> serde::Deserialize<'de> for Label {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Label {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Label {
     const FIELDS: &'static [&'static str] = &[
         "cid", "cts", "exp", "neg", "sig", "src", "uri", "val", "ver",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -182,12 +176,6 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinition {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for LabelValueDefinition {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for LabelValueDefinition {
     const FIELDS: &'static [&'static str] = &[
         "blurs",
@@ -197,9 +185,9 @@ impl crate::rt::Object for LabelValueDefinition {
         "identifier",
         "defaultSetting",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -305,17 +293,11 @@ impl<'de> serde::Deserialize<'de> for LabelValueDefinitionStrings {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for LabelValueDefinitionStrings {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for LabelValueDefinitionStrings {
     const FIELDS: &'static [&'static str] = &["lang", "name", "description"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -372,17 +354,11 @@ impl<'de> serde::Deserialize<'de> for SelfLabel {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for SelfLabel {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for SelfLabel {
     const FIELDS: &'static [&'static str] = &["val"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -425,17 +401,11 @@ impl<'de> serde::Deserialize<'de> for SelfLabels {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for SelfLabels {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for SelfLabels {
     const FIELDS: &'static [&'static str] = &["values"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;

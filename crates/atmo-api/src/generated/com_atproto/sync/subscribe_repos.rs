@@ -65,17 +65,11 @@ impl<'de> serde::Deserialize<'de> for Message {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Message {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for Message {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.sync.subscribeRepos#commit" => Self::Commit(m.read()?),
             "com.atproto.sync.subscribeRepos#sync" => Self::SyncDef(m.read()?),
@@ -171,17 +165,11 @@ impl<'de> serde::Deserialize<'de> for Account {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Account {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Account {
     const FIELDS: &'static [&'static str] = &["did", "seq", "time", "active", "status"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -296,20 +284,14 @@ impl<'de> serde::Deserialize<'de> for Commit {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Commit {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Commit {
     const FIELDS: &'static [&'static str] = &[
         "ops", "rev", "seq", "repo", "time", "blobs", "since", "blocks", "commit", "rebase",
         "tooBig", "prevData",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -414,17 +396,11 @@ impl<'de> serde::Deserialize<'de> for Identity {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Identity {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Identity {
     const FIELDS: &'static [&'static str] = &["did", "seq", "time", "handle"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -488,17 +464,11 @@ impl<'de> serde::Deserialize<'de> for Info {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Info {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Info {
     const FIELDS: &'static [&'static str] = &["name", "message"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -565,17 +535,11 @@ impl<'de> serde::Deserialize<'de> for RepoOp {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RepoOp {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RepoOp {
     const FIELDS: &'static [&'static str] = &["cid", "path", "prev", "action"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -661,17 +625,11 @@ impl<'de> serde::Deserialize<'de> for SyncDef {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for SyncDef {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for SyncDef {
     const FIELDS: &'static [&'static str] = &["did", "rev", "seq", "time", "blocks"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {

@@ -30,17 +30,11 @@ impl<'de> serde::Deserialize<'de> for AccountEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for AccountEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for AccountEvent {
     const FIELDS: &'static [&'static str] = &["active", "status", "comment", "timestamp"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -124,12 +118,6 @@ impl<'de> serde::Deserialize<'de> for AccountHosting {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for AccountHosting {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for AccountHosting {
     const FIELDS: &'static [&'static str] = &[
         "status",
@@ -139,9 +127,9 @@ impl crate::rt::Object for AccountHosting {
         "deactivatedAt",
         "reactivatedAt",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -237,12 +225,6 @@ impl<'de> serde::Deserialize<'de> for AccountStats {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for AccountStats {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for AccountStats {
     const FIELDS: &'static [&'static str] = &[
         "appealCount",
@@ -251,9 +233,9 @@ impl crate::rt::Object for AccountStats {
         "escalateCount",
         "takedownCount",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -323,12 +305,6 @@ impl<'de> serde::Deserialize<'de> for AccountStrike {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for AccountStrike {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for AccountStrike {
     const FIELDS: &'static [&'static str] = &[
         "lastStrikeAt",
@@ -336,9 +312,9 @@ impl crate::rt::Object for AccountStrike {
         "totalStrikeCount",
         "activeStrikeCount",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -424,12 +400,6 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for AgeAssuranceEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for AgeAssuranceEvent {
     const FIELDS: &'static [&'static str] = &[
         "access",
@@ -443,9 +413,9 @@ impl crate::rt::Object for AgeAssuranceEvent {
         "regionCode",
         "countryCode",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -548,17 +518,11 @@ impl<'de> serde::Deserialize<'de> for AgeAssuranceOverrideEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for AgeAssuranceOverrideEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for AgeAssuranceOverrideEvent {
     const FIELDS: &'static [&'static str] = &["access", "status", "comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -625,17 +589,11 @@ impl<'de> serde::Deserialize<'de> for AgeAssurancePurgeEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for AgeAssurancePurgeEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for AgeAssurancePurgeEvent {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -684,17 +642,11 @@ impl<'de> serde::Deserialize<'de> for BlobViewDetails {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for BlobViewDetails {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for BlobViewDetails {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#imageDetails" => Self::ImageDetails(m.read()?),
             "tools.ozone.moderation.defs#videoDetails" => Self::VideoDetails(m.read()?),
@@ -739,12 +691,6 @@ impl<'de> serde::Deserialize<'de> for BlobView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for BlobView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for BlobView {
     const FIELDS: &'static [&'static str] = &[
         "cid",
@@ -754,9 +700,9 @@ impl crate::rt::Object for BlobView {
         "createdAt",
         "moderation",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -828,17 +774,11 @@ impl<'de> serde::Deserialize<'de> for CancelScheduledTakedownEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for CancelScheduledTakedownEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for CancelScheduledTakedownEvent {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -883,17 +823,11 @@ impl<'de> serde::Deserialize<'de> for ConvoView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ConvoView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ConvoView {
     const FIELDS: &'static [&'static str] = &["did", "convoId"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -950,18 +884,12 @@ impl<'de> serde::Deserialize<'de> for IdentityEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for IdentityEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for IdentityEvent {
     const FIELDS: &'static [&'static str] =
         &["handle", "comment", "pdsHost", "timestamp", "tombstone"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1029,17 +957,11 @@ impl<'de> serde::Deserialize<'de> for ImageDetails {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ImageDetails {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ImageDetails {
     const FIELDS: &'static [&'static str] = &["width", "height"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1092,17 +1014,11 @@ impl<'de> serde::Deserialize<'de> for ModEventAcknowledge {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventAcknowledge {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventAcknowledge {
     const FIELDS: &'static [&'static str] = &["comment", "acknowledgeAccountSubjects"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1156,17 +1072,11 @@ impl<'de> serde::Deserialize<'de> for ModEventComment {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventComment {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventComment {
     const FIELDS: &'static [&'static str] = &["sticky", "comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1217,17 +1127,11 @@ impl<'de> serde::Deserialize<'de> for ModEventDivert {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventDivert {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventDivert {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -1294,12 +1198,6 @@ impl<'de> serde::Deserialize<'de> for ModEventEmail {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventEmail {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventEmail {
     const FIELDS: &'static [&'static str] = &[
         "comment",
@@ -1311,9 +1209,9 @@ impl crate::rt::Object for ModEventEmail {
         "severityLevel",
         "strikeExpiresAt",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1391,17 +1289,11 @@ impl<'de> serde::Deserialize<'de> for ModEventEscalate {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventEscalate {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventEscalate {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -1453,12 +1345,6 @@ impl<'de> serde::Deserialize<'de> for ModEventLabel {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventLabel {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventLabel {
     const FIELDS: &'static [&'static str] = &[
         "comment",
@@ -1466,9 +1352,9 @@ impl crate::rt::Object for ModEventLabel {
         "durationInHours",
         "negateLabelVals",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1535,17 +1421,11 @@ impl<'de> serde::Deserialize<'de> for ModEventMute {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventMute {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventMute {
     const FIELDS: &'static [&'static str] = &["comment", "durationInHours"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1602,17 +1482,11 @@ impl<'de> serde::Deserialize<'de> for ModEventMuteReporter {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventMuteReporter {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventMuteReporter {
     const FIELDS: &'static [&'static str] = &["comment", "durationInHours"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1665,17 +1539,11 @@ impl<'de> serde::Deserialize<'de> for ModEventPriorityScore {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventPriorityScore {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventPriorityScore {
     const FIELDS: &'static [&'static str] = &["score", "comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1734,17 +1602,11 @@ impl<'de> serde::Deserialize<'de> for ModEventReport {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventReport {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventReport {
     const FIELDS: &'static [&'static str] = &["comment", "reportType", "isReporterMuted"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1803,17 +1665,11 @@ impl<'de> serde::Deserialize<'de> for ModEventResolveAppeal {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventResolveAppeal {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventResolveAppeal {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -1868,18 +1724,12 @@ impl<'de> serde::Deserialize<'de> for ModEventReverseTakedown {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventReverseTakedown {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventReverseTakedown {
     const FIELDS: &'static [&'static str] =
         &["comment", "policies", "strikeCount", "severityLevel"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -1946,17 +1796,11 @@ impl<'de> serde::Deserialize<'de> for ModEventTag {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventTag {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventTag {
     const FIELDS: &'static [&'static str] = &["add", "remove", "comment", "durationInHours"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -2041,12 +1885,6 @@ impl<'de> serde::Deserialize<'de> for ModEventTakedown {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventTakedown {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventTakedown {
     const FIELDS: &'static [&'static str] = &[
         "comment",
@@ -2058,9 +1896,9 @@ impl crate::rt::Object for ModEventTakedown {
         "strikeExpiresAt",
         "acknowledgeAccountSubjects",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -2139,17 +1977,11 @@ impl<'de> serde::Deserialize<'de> for ModEventUnmute {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventUnmute {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventUnmute {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -2195,17 +2027,11 @@ impl<'de> serde::Deserialize<'de> for ModEventUnmuteReporter {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventUnmuteReporter {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventUnmuteReporter {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -2391,17 +2217,11 @@ impl<'de> serde::Deserialize<'de> for ModEventViewEvent {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for ModEventViewEvent {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
             "tools.ozone.moderation.defs#modEventReverseTakedown" => {
@@ -2516,17 +2336,11 @@ impl<'de> serde::Deserialize<'de> for ModEventViewSubject {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewSubject {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for ModEventViewSubject {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
             "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
@@ -2581,12 +2395,6 @@ impl<'de> serde::Deserialize<'de> for ModEventView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -2599,9 +2407,9 @@ impl crate::rt::Object for ModEventView {
         "subjectHandle",
         "subjectBlobCids",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -2826,17 +2634,11 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailEvent {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewDetailEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for ModEventViewDetailEvent {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#modEventTakedown" => Self::ModEventTakedown(m.read()?),
             "tools.ozone.moderation.defs#modEventReverseTakedown" => {
@@ -2962,17 +2764,11 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetailSubject {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewDetailSubject {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for ModEventViewDetailSubject {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoView" => Self::RepoView(m.read()?),
             "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
@@ -3025,12 +2821,6 @@ impl<'de> serde::Deserialize<'de> for ModEventViewDetail {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModEventViewDetail {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModEventViewDetail {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -3041,9 +2831,9 @@ impl crate::rt::Object for ModEventViewDetail {
         "createdBy",
         "subjectBlobs",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3123,17 +2913,11 @@ impl<'de> serde::Deserialize<'de> for ModTool {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModTool {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModTool {
     const FIELDS: &'static [&'static str] = &["meta", "name"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3185,17 +2969,11 @@ impl<'de> serde::Deserialize<'de> for Moderation {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for Moderation {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for Moderation {
     const FIELDS: &'static [&'static str] = &["subjectStatus"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -3238,17 +3016,11 @@ impl<'de> serde::Deserialize<'de> for ModerationDetail {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ModerationDetail {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ModerationDetail {
     const FIELDS: &'static [&'static str] = &["subjectStatus"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
@@ -3299,17 +3071,11 @@ impl<'de> serde::Deserialize<'de> for RecordEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RecordEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RecordEvent {
     const FIELDS: &'static [&'static str] = &["op", "cid", "comment", "timestamp"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3385,17 +3151,11 @@ impl<'de> serde::Deserialize<'de> for RecordHosting {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RecordHosting {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RecordHosting {
     const FIELDS: &'static [&'static str] = &["status", "createdAt", "deletedAt", "updatedAt"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3474,12 +3234,6 @@ impl<'de> serde::Deserialize<'de> for RecordView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RecordView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RecordView {
     const FIELDS: &'static [&'static str] = &[
         "cid",
@@ -3490,9 +3244,9 @@ impl crate::rt::Object for RecordView {
         "indexedAt",
         "moderation",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3576,12 +3330,6 @@ impl<'de> serde::Deserialize<'de> for RecordViewDetail {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RecordViewDetail {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RecordViewDetail {
     const FIELDS: &'static [&'static str] = &[
         "cid",
@@ -3593,9 +3341,9 @@ impl crate::rt::Object for RecordViewDetail {
         "indexedAt",
         "moderation",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3673,17 +3421,11 @@ impl<'de> serde::Deserialize<'de> for RecordViewNotFound {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RecordViewNotFound {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RecordViewNotFound {
     const FIELDS: &'static [&'static str] = &["uri"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -3748,12 +3490,6 @@ impl<'de> serde::Deserialize<'de> for RecordsStats {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RecordsStats {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RecordsStats {
     const FIELDS: &'static [&'static str] = &[
         "pendingCount",
@@ -3765,9 +3501,9 @@ impl crate::rt::Object for RecordsStats {
         "processedCount",
         "takendownCount",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -3854,12 +3590,6 @@ impl<'de> serde::Deserialize<'de> for RepoView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RepoView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RepoView {
     const FIELDS: &'static [&'static str] = &[
         "did",
@@ -3874,9 +3604,9 @@ impl crate::rt::Object for RepoView {
         "invitesDisabled",
         "threatSignatures",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -3996,12 +3726,6 @@ impl<'de> serde::Deserialize<'de> for RepoViewDetail {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RepoViewDetail {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RepoViewDetail {
     const FIELDS: &'static [&'static str] = &[
         "did",
@@ -4019,9 +3743,9 @@ impl crate::rt::Object for RepoViewDetail {
         "emailConfirmedAt",
         "threatSignatures",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
@@ -4127,17 +3851,11 @@ impl<'de> serde::Deserialize<'de> for RepoViewNotFound {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RepoViewNotFound {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RepoViewNotFound {
     const FIELDS: &'static [&'static str] = &["did"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -4202,12 +3920,6 @@ impl<'de> serde::Deserialize<'de> for ReporterStats {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ReporterStats {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ReporterStats {
     const FIELDS: &'static [&'static str] = &[
         "did",
@@ -4220,9 +3932,9 @@ impl crate::rt::Object for ReporterStats {
         "takendownRecordCount",
         "takendownAccountCount",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -4319,17 +4031,11 @@ impl<'de> serde::Deserialize<'de> for RevokeAccountCredentialsEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for RevokeAccountCredentialsEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for RevokeAccountCredentialsEvent {
     const FIELDS: &'static [&'static str] = &["comment"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.req(&mut f.0)?;
@@ -4378,18 +4084,12 @@ impl<'de> serde::Deserialize<'de> for ScheduleTakedownEvent {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ScheduleTakedownEvent {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ScheduleTakedownEvent {
     const FIELDS: &'static [&'static str] =
         &["comment", "executeAt", "executeAfter", "executeUntil"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -4491,12 +4191,6 @@ impl<'de> serde::Deserialize<'de> for ScheduledActionView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for ScheduledActionView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for ScheduledActionView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -4515,9 +4209,9 @@ impl crate::rt::Object for ScheduledActionView {
         "lastFailureReason",
         "randomizeExecution",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None,
@@ -4665,17 +4359,11 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewHosting {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for SubjectStatusViewHosting {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for SubjectStatusViewHosting {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#accountHosting" => Self::AccountHosting(m.read()?),
             "tools.ozone.moderation.defs#recordHosting" => Self::RecordHosting(m.read()?),
@@ -4722,17 +4410,11 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusViewSubject {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for SubjectStatusViewSubject {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for SubjectStatusViewSubject {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "com.atproto.admin.defs#repoRef" => Self::RepoRef(m.read()?),
             "com.atproto.repo.strongRef" => Self::StrongRef(m.read()?),
@@ -4830,12 +4512,6 @@ impl<'de> serde::Deserialize<'de> for SubjectStatusView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for SubjectStatusView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for SubjectStatusView {
     const FIELDS: &'static [&'static str] = &[
         "id",
@@ -4864,9 +4540,9 @@ impl crate::rt::Object for SubjectStatusView {
         "muteReportingUntil",
         "ageAssuranceUpdatedBy",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None, None,
             None, None, None, None, None, None, None, None, None, None, None,
@@ -5035,17 +4711,11 @@ impl<'de> serde::Deserialize<'de> for SubjectViewProfile {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for SubjectViewProfile {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for SubjectViewProfile {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
     }
@@ -5085,18 +4755,12 @@ impl<'de> serde::Deserialize<'de> for SubjectView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for SubjectView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for SubjectView {
     const FIELDS: &'static [&'static str] =
         &["repo", "type", "record", "status", "profile", "subject"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None, None, None, None);
         while let Some(i) = m.field()? {
             match i {
@@ -5184,17 +4848,11 @@ impl<'de> serde::Deserialize<'de> for VideoDetails {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for VideoDetails {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for VideoDetails {
     const FIELDS: &'static [&'static str] = &["width", "height", "length"];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (None, None, None);
         while let Some(i) = m.field()? {
             match i {

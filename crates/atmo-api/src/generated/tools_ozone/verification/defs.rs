@@ -19,17 +19,11 @@ impl<'de> serde::Deserialize<'de> for VerificationViewIssuerProfile {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for VerificationViewIssuerProfile {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for VerificationViewIssuerProfile {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
     }
@@ -65,17 +59,11 @@ impl<'de> serde::Deserialize<'de> for VerificationViewIssuerRepo {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for VerificationViewIssuerRepo {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for VerificationViewIssuerRepo {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
             "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
@@ -108,17 +96,11 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectProfile {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for VerificationViewSubjectProfile {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for VerificationViewSubjectProfile {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         let _ = tag;
         Ok(Self::Unknown(m.unknown()?))
     }
@@ -154,17 +136,11 @@ impl<'de> serde::Deserialize<'de> for VerificationViewSubjectRepo {
         crate::rt::union(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for VerificationViewSubjectRepo {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::union_cbor(r)
-    }
-}
 impl crate::rt::Union for VerificationViewSubjectRepo {
-    fn member<'de, E: crate::rt::Entries<'de>>(
+    fn member<'de, A: serde::de::MapAccess<'de>>(
         tag: &str,
-        m: crate::rt::Member<'_, 'de, E>,
-    ) -> Result<Self, E::Error> {
+        m: crate::rt::Member<'_, 'de, A>,
+    ) -> Result<Self, A::Error> {
         Ok(match tag {
             "tools.ozone.moderation.defs#repoViewDetail" => Self::RepoViewDetail(m.read()?),
             "tools.ozone.moderation.defs#repoViewNotFound" => Self::RepoViewNotFound(m.read()?),
@@ -234,12 +210,6 @@ impl<'de> serde::Deserialize<'de> for VerificationView {
         crate::rt::object(d)
     }
 }
-impl<'de> atmo_data::direct::FromCbor<'de> for VerificationView {
-    #[inline]
-    fn from_cbor(r: &mut atmo_data::direct::Reader<'de>) -> Result<Self, atmo_data::direct::Error> {
-        crate::rt::object_cbor(r)
-    }
-}
 impl crate::rt::Object for VerificationView {
     const FIELDS: &'static [&'static str] = &[
         "uri",
@@ -256,9 +226,9 @@ impl crate::rt::Object for VerificationView {
         "issuerProfile",
         "subjectProfile",
     ];
-    fn read<'de, E: crate::rt::Entries<'de>>(
-        mut m: crate::rt::MapDe<'de, E>,
-    ) -> Result<Self, E::Error> {
+    fn read<'de, A: serde::de::MapAccess<'de>>(
+        mut m: crate::rt::MapDe<'de, A>,
+    ) -> Result<Self, A::Error> {
         let mut f = (
             None, None, None, None, None, None, None, None, None, None, None, None, None,
         );
