@@ -186,7 +186,9 @@ mod tests {
 
     #[test]
     fn valid_scanned_agrees_with_validate() {
-        let parts = ["did", ":", "plc", "web", "PLC", "", "x", "%", "-", ".", "_", "ab:c"];
+        let parts = [
+            "did", ":", "plc", "web", "PLC", "", "x", "%", "-", ".", "_", "ab:c",
+        ];
         // Every string of up to five parts whose bytes are all in the identifier's set.
         let mut all = vec![String::new()];
         for _ in 0..5 {
