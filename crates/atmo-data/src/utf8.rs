@@ -21,15 +21,12 @@ pub(crate) fn str(b: &[u8]) -> Option<&str> {
 pub(crate) const BLOCK_LENS: std::ops::Range<usize> = 16..SIMD_MIN;
 
 /// The bytes, copied into `block` (a 64-byte block padded with ASCII spaces) and checked
-/// there with SIMD, as a `&str` of the copy, if they are UTF-8 and of one of the
-/// [`BLOCK_LENS`]. Padding cannot complete a cut multi-byte sequence, so the block is
+/// there with SIMD, as a `&str` of the copy, if they are UTF-8 (and fit: callers pick the
+/// [`BLOCK_LENS`]). Padding cannot complete a cut multi-byte sequence, so the block is
 /// UTF-8 exactly when the string is; the string's end must then fall on a character
 /// boundary.
 #[inline]
 pub(crate) fn in_block<'b>(b: &[u8], block: &'b mut [u8; SIMD_MIN]) -> Option<&'b str> {
-    if !BLOCK_LENS.contains(&b.len()) {
-        return None;
-    }
     block.get_mut(..b.len())?.copy_from_slice(b);
     let s = simdutf8::basic::from_utf8(&block[..]).ok()?;
     s.get(..b.len())
@@ -72,7 +69,7 @@ mod tests {
                 std::str::from_utf8(c).ok(),
                 "{c:?}"
             );
-            if super::BLOCK_LENS.contains(&c.len()) {
+            if c.len() <= super::SIMD_MIN {
                 let mut block = [b' '; super::SIMD_MIN];
                 assert_eq!(
                     super::in_block(c, &mut block),

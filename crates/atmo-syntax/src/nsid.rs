@@ -276,6 +276,8 @@ order_by_str!(Nsid);
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_common_collections_are_valid() {
         for n in [
@@ -294,8 +296,6 @@ mod tests {
         }
         assert!(!super::common(b"app.bsky.feed.posts"));
     }
-
-    use super::*;
 
     #[test]
     fn fast_path_accepts_exactly_what_the_checked_path_accepts() {

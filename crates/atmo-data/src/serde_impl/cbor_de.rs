@@ -184,6 +184,15 @@ impl<'de> CborDe<'de> {
         self.d.take(len, start).map(Some)
     }
 
+    /// A text item's bytes (just read) handed to `v` as a borrowed `&str`, checked UTF-8.
+    #[inline(always)]
+    fn borrowed_text<V: Visitor<'de>>(&self, b: &'de [u8], v: V) -> Result<V::Value, Error> {
+        match crate::utf8::str(b) {
+            Some(s) => v.visit_borrowed_str(s),
+            None => Err(self.d.bad_utf8(b).into()),
+        }
+    }
+
     /// Reads one head and, for scalars, the whole item, with every strict check.
     #[inline]
     fn head(&mut self) -> Result<Head<'de>, Fail> {
@@ -428,10 +437,7 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
     #[inline]
     fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         match self.text_item()? {
-            Some(b) => match crate::utf8::str(b) {
-                Some(s) => v.visit_borrowed_str(s),
-                None => Err(self.d.bad_utf8(b).into()),
-            },
+            Some(b) => self.borrowed_text(b, v),
             None => self.deserialize_any(v),
         }
     }
@@ -450,10 +456,7 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
                     None => Err(self.d.bad_utf8(b).into()),
                 }
             }
-            Some(b) => match crate::utf8::str(b) {
-                Some(s) => v.visit_borrowed_str(s),
-                None => Err(self.d.bad_utf8(b).into()),
-            },
+            Some(b) => self.borrowed_text(b, v),
             None => self.deserialize_any(v),
         }
     }
