@@ -82,6 +82,7 @@
 pub mod car;
 mod commit;
 mod error;
+mod file;
 pub mod mst;
 mod repo;
 mod store;
@@ -89,6 +90,7 @@ mod sync;
 
 pub use commit::{Commit, VERSION};
 pub use error::{CarError, CommitError, Error, MstError, RepoError, SyncError};
+pub use file::CarFile;
 pub use repo::{
     BuiltRepo, Record, Records, Repo, VerifyOptions, VerifyReport, build_repo, verify_record_proof,
 };
