@@ -98,7 +98,7 @@ impl Default for CarLimits {
 }
 
 /// Reads an unsigned LEB128 varint at `pos` (shortest form, at most `max` bytes).
-pub(crate) fn read_varint(bytes: &[u8], pos: usize, max: usize) -> Result<(u64, usize), CarError> {
+fn read_varint(bytes: &[u8], pos: usize, max: usize) -> Result<(u64, usize), CarError> {
     let mut v: u64 = 0;
     let cap = max.min(10);
     for i in 0..cap {
@@ -132,6 +132,7 @@ fn write_varint(mut v: u64, out: &mut Vec<u8>) {
 const MIN_FILE_BYTES_PER_THREAD: usize = 2 << 20;
 
 /// Files at least this large are read by [`read_file`] into memory on huge pages (Linux).
+#[cfg(target_os = "linux")]
 const MIN_HUGE_FILE_BYTES: usize = 2 << 20;
 
 /// The size (and alignment) of a transparent huge page on x86-64 and most arm64 kernels.
@@ -156,33 +157,6 @@ enum FileInner {
 }
 
 impl FileBytes {
-    /// Zeroed memory for a file of `len` bytes: on Linux, for a large file, a mapping on
-    /// huge pages (see [`FileBytes`]), else a vector.
-    fn zeroed(len: usize) -> Self {
-        #[cfg(target_os = "linux")]
-        if len >= MIN_HUGE_FILE_BYTES {
-            if let Some(map) = huge_buffer(len) {
-                // The file's bytes start at the first huge-page boundary of the mapping.
-                let skip = map.as_ptr().align_offset(HUGE_PAGE).min(HUGE_PAGE);
-                return Self {
-                    inner: FileInner::Map(map, skip..skip + len),
-                };
-            }
-        }
-        Self {
-            inner: FileInner::Vec(vec![0; len]),
-        }
-    }
-
-    /// The bytes, to fill.
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        match &mut self.inner {
-            FileInner::Vec(v) => v,
-            #[cfg(target_os = "linux")]
-            FileInner::Map(m, range) => m.get_mut(range.clone()).unwrap_or_default(),
-        }
-    }
-
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         match &self.inner {
@@ -279,80 +253,37 @@ pub fn read_file_threads(
     {
         let file = std::fs::File::open(path)?;
         let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
-        let huge = cfg!(target_os = "linux") && len >= MIN_HUGE_FILE_BYTES;
-        if huge || (threads > 1 && len / MIN_FILE_BYTES_PER_THREAD >= 2) {
-            let mut bytes = FileBytes::zeroed(len);
-            let buf = bytes.as_mut_slice();
-            // A file that changed size under us is read again the ordinary way.
-            if buf.len() == len
-                && read_parts(&file, buf, threads).is_ok()
-                && file.metadata()?.len() == len as u64
+        #[cfg(target_os = "linux")]
+        if len >= MIN_HUGE_FILE_BYTES {
+            if let Some(mut map) = huge_buffer(len) {
+                // The file's bytes start at the first huge-page boundary of the mapping.
+                let skip = map.as_ptr().align_offset(HUGE_PAGE).min(HUGE_PAGE);
+                let range = skip..skip + len;
+                if let Some(buf) = map.get_mut(range.clone()) {
+                    // A file that changed size under us is read again the ordinary way.
+                    if read_parts(&file, buf, threads).is_ok()
+                        && file.metadata()?.len() == len as u64
+                    {
+                        return Ok(FileBytes {
+                            inner: FileInner::Map(map, range),
+                        });
+                    }
+                }
+            }
+        }
+        if threads > 1 && len / MIN_FILE_BYTES_PER_THREAD >= 2 {
+            let mut buf = vec![0u8; len];
+            if read_parts(&file, &mut buf, threads).is_ok() && file.metadata()?.len() == len as u64
             {
-                return Ok(bytes);
+                return Ok(FileBytes {
+                    inner: FileInner::Vec(buf),
+                });
             }
         }
     }
     std::fs::read(path).map(|v| FileBytes {
         inner: FileInner::Vec(v),
     })
-}
-
-/// Reads a whole file on two threads: a started one copies it into memory (as
-/// [`read_file`] does) a `piece` of bytes at a time, while the calling thread gets each
-/// piece in file order, as soon as it is read, in `consume`. The calling thread stops
-/// taking pieces once `consume` returns `false` or the whole file is read, whichever is
-/// first: the work it does on the pieces overlaps the copying, and what is left (the
-/// pieces read meanwhile) is for the caller to do afterwards on the whole buffer.
-///
-/// # Errors
-/// Any I/O error of opening or reading the file, an error if the thread cannot be
-/// started, and one if the file's size changed while it was read: the caller then reads
-/// it the ordinary way.
-#[cfg(unix)]
-pub(crate) fn read_file_streamed(
-    path: &std::path::Path,
-    piece: usize,
-    mut consume: impl FnMut(&[u8]) -> bool,
-) -> std::io::Result<FileBytes> {
-    use std::os::unix::fs::FileExt;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let file = std::fs::File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
-    let mut bytes = FileBytes::zeroed(len);
-    let buf = bytes.as_mut_slice();
-    if buf.len() != len {
-        return Err(std::io::Error::other("no memory for the file"));
-    }
-    let done = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel::<&[u8]>();
-        let (file, done) = (&file, &done);
-        let copier = std::thread::Builder::new().spawn_scoped(scope, move || {
-            let mut at = 0u64;
-            for part in buf.chunks_mut(piece.max(1)) {
-                file.read_exact_at(part, at)?;
-                at += part.len() as u64;
-                // The calling thread may have stopped taking pieces.
-                let _ = tx.send(&*part);
-            }
-            done.store(true, Ordering::Release);
-            Ok::<(), std::io::Error>(())
-        })?;
-        for part in rx.iter() {
-            if done.load(Ordering::Acquire) || !consume(part) {
-                break;
-            }
-        }
-        copier
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e))
-    })?;
-    if file.metadata()?.len() != len as u64 {
-        return Err(std::io::Error::other(
-            "the file changed size while it was read",
-        ));
-    }
-    Ok(bytes)
 }
 
 /// Zeroed memory for `len` bytes from a huge-page boundary, advised onto transparent huge
@@ -706,7 +637,7 @@ fn check_hash_kind(cid: &Cid, at: usize) -> Result<(), CarError> {
 
 /// Splits a block section (whose length varint is at `at` and whose CID starts at
 /// `start`) into its CID and data, checking the data against the CID if asked.
-pub(crate) fn split_section(
+fn split_section(
     section: &[u8],
     at: usize,
     start: usize,

@@ -82,7 +82,6 @@
 pub mod car;
 mod commit;
 mod error;
-mod file;
 pub mod mst;
 mod repo;
 mod store;
@@ -90,7 +89,6 @@ mod sync;
 
 pub use commit::{Commit, VERSION};
 pub use error::{CarError, CommitError, Error, MstError, RepoError, SyncError};
-pub use file::CarFile;
 pub use repo::{
     BuiltRepo, Record, Records, Repo, VerifyOptions, VerifyReport, build_repo, verify_record_proof,
 };

@@ -286,51 +286,6 @@ impl Keys {
     }
 }
 
-/// The sections at the start of a file already read and hash-checked (while the file was
-/// being read, see [`crate::CarFile`]), for [`CarBlockStore::from_reader_checked`]: each
-/// one passed every check [`CarReader`] makes with the default limits.
-#[derive(Debug, Clone)]
-pub(crate) struct Checked {
-    keys: Keys,
-    slots: Vec<Slot>,
-    /// Where the first section starts (the end of the header).
-    start: usize,
-    /// Just past the last section.
-    end: usize,
-}
-
-impl Checked {
-    /// No section yet: the first starts at `start`.
-    pub(crate) fn new(start: usize) -> Self {
-        Self {
-            keys: Keys::new(true),
-            slots: Vec::new(),
-            start,
-            end: start,
-        }
-    }
-
-    /// Adds the section at `at` (which must be [`Self::end`]), of `len` bytes in all,
-    /// holding `cid`'s block.
-    pub(crate) fn push(&mut self, cid: &Cid, at: usize, len: usize) {
-        self.slots.push(Slot {
-            key: self.keys.key(cid),
-            at,
-        });
-        self.end = at + len;
-    }
-
-    /// How many sections.
-    pub(crate) fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Just past the last section.
-    pub(crate) fn end(&self) -> usize {
-        self.end
-    }
-}
-
 /// Files smaller than this per extra thread are hash-checked on the calling thread.
 const MIN_BYTES_PER_THREAD: usize = 256 << 10;
 
@@ -354,34 +309,10 @@ impl<'a> CarBlockStore<'a> {
     ///
     /// # Errors
     /// [`CarError`] for the first bad section, in file order.
-    pub fn from_reader(reader: CarReader<'a>) -> Result<Self, CarError> {
-        Self::from_reader_checked(reader, None)
-    }
-
-    /// [`Self::from_reader`], with the sections `checked` holds taken as read: the file
-    /// is read from where they end. They are used only if they fit the reader (they
-    /// start where its sections do, and it checks hashes with the default limits, as
-    /// they were checked).
-    pub(crate) fn from_reader_checked(
-        reader: CarReader<'a>,
-        checked: Option<&Checked>,
-    ) -> Result<Self, CarError> {
-        let checked = checked.filter(|c| {
-            c.start == reader.position()
-                && c.end <= reader.input().len()
-                && reader.checks_hashes()
-                && *reader.limits() == crate::car::CarLimits::DEFAULT
-        });
+    pub fn from_reader(mut reader: CarReader<'a>) -> Result<Self, CarError> {
         let roots = reader.roots().to_vec();
-        let (keys, first, mut reader) = match checked {
-            Some(c) => {
-                let threads = reader.thread_count();
-                let rest = reader.fork_at(c.end).threads(threads);
-                (c.keys.clone(), &c.slots[..], rest)
-            }
-            None => (Keys::new(reader.checks_hashes()), &[][..], reader),
-        };
         let bytes = reader.input();
+        let keys = Keys::new(reader.checks_hashes());
         let limits = *reader.limits();
         let start = reader.position();
         let len = bytes.len();
@@ -432,7 +363,7 @@ impl<'a> CarBlockStore<'a> {
                 runs
             })
         };
-        // Stitch the runs together in file order, after the sections already checked.
+        // Stitch the runs together in file order.
         let mut slots: Vec<Vec<Slot>> = Vec::with_capacity(runs.len());
         let mut error = None;
         let mut pos = start;
@@ -451,14 +382,14 @@ impl<'a> CarBlockStore<'a> {
             }
             pos = run.end;
         }
-        let sections: usize = first.len() + slots.iter().map(Vec::len).sum::<usize>();
+        let sections: usize = slots.iter().map(Vec::len).sum();
         // The block count limit, over the whole file: reading the section after the
         // `max_blocks`-th one fails whatever it holds.
         let max = limits.max_blocks;
         if sections > max || (sections == max && (error.is_some() || pos < len)) {
             let at = match max
                 .checked_sub(1)
-                .and_then(|i| first.iter().chain(slots.iter().flatten()).nth(i))
+                .and_then(|i| slots.iter().flatten().nth(i))
             {
                 Some(last) => section_at(bytes, last.at).map_or(start, |(_, _, end)| end),
                 None => start,
@@ -468,8 +399,7 @@ impl<'a> CarBlockStore<'a> {
         if let Some(e) = error {
             return Err(e);
         }
-        let (table, blocks) =
-            Self::build_table(bytes, first.iter().chain(slots.iter().flatten()), sections);
+        let (table, blocks) = Self::build_table(bytes, slots.iter().flatten(), sections);
         Ok(Self {
             roots,
             bytes,

@@ -9,14 +9,12 @@
 //!   between; a record of another collection as an owned `Value`.
 //!
 //! `ATMO_THREADS` (default `car::default_threads()`, at most 4) is the thread count, an
-//! explicit choice everywhere: `CarFile::open` reads the file (on Linux into memory on
-//! transparent huge pages) and, with 2 threads or more, checks blocks against their CIDs
-//! (SHA-256) on the calling thread while a started one copies the file; `CarFile::repo`
-//! checks the blocks left on all the threads; `Repo::for_each_record` walks the tree's
-//! subtrees with the canonical-form checks and decodes each record there. With 1,
-//! everything runs on the calling thread and no thread is started. `ATMO_TIMING=1` prints
-//! the time of each phase (read, index and the rest of the hash checks, walk and decode)
-//! to stderr.
+//! explicit choice everywhere: `car::read_file_threads` reads the file (on Linux into
+//! memory on transparent huge pages), `CarReader::threads` checks every block against its
+//! CID (SHA-256), `Repo::for_each_record` walks the tree's subtrees with the
+//! canonical-form checks and decodes each record there. With 1, everything runs on the
+//! calling thread and no thread is started. `ATMO_TIMING=1` prints the time of each phase
+//! (read, index and hash-check, walk and decode) to stderr.
 use atmo_api::app_bsky::{actor, feed, graph};
 use atmo_repo::{Error, Record};
 use std::hint::black_box;
@@ -45,9 +43,12 @@ fn main() {
         .max(1);
     let timing = std::env::var_os("ATMO_TIMING").is_some();
     let t0 = std::time::Instant::now();
-    let file = atmo_repo::CarFile::open(&path, threads).expect("read");
+    let bytes = atmo_repo::car::read_file_threads(&path, threads).expect("read");
     let t1 = t0.elapsed();
-    let repo = file.repo().expect("open repo");
+    let reader = atmo_repo::car::CarReader::new(&bytes)
+        .expect("CAR header")
+        .threads(threads);
+    let repo = atmo_repo::Repo::from_reader(reader).expect("open repo");
     let t2 = t0.elapsed();
     let n = match mode.as_str() {
         "ref" => repo.for_each_record(threads, |r| {
