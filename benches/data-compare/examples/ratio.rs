@@ -36,40 +36,59 @@ fn main() {
     let total: usize = blocks.iter().map(Vec::len).sum();
     type Run<'a> = (&'a str, Box<dyn Fn(&[Vec<u8>]) + 'a>);
     let runs: Vec<Run<'_>> = vec![
-        ("atmo Value", Box::new(|bs| {
-            for b in bs {
-                black_box(cbor::decode(black_box(b)).unwrap());
-            }
-        })),
-        ("atmo ValueRef", Box::new(|bs| {
-            for b in bs {
-                black_box(cbor::decode_ref(black_box(b)).unwrap());
-            }
-        })),
-        ("atmo ValueRef + full walk", Box::new(|bs| {
-            let mut n = 0;
-            for b in bs {
-                n += walk(&cbor::decode_ref(black_box(b)).unwrap());
-            }
-            black_box(n);
-        })),
-        ("atmo validate", Box::new(|bs| {
-            for b in bs {
-                cbor::validate(black_box(b), &DecodeLimits::DEFAULT).unwrap();
-            }
-        })),
-        ("serde_ipld_dagcbor Ipld", Box::new(|bs| {
-            for b in bs {
-                let v: Ipld = serde_ipld_dagcbor::from_slice(black_box(b)).unwrap();
-                black_box(v);
-            }
-        })),
-        ("serde_ipld_dagcbor IgnoredAny", Box::new(|bs| {
-            for b in bs {
-                let v: serde::de::IgnoredAny = serde_ipld_dagcbor::from_slice(black_box(b)).unwrap();
-                black_box(v);
-            }
-        })),
+        (
+            "atmo Value",
+            Box::new(|bs| {
+                for b in bs {
+                    black_box(cbor::decode(black_box(b)).unwrap());
+                }
+            }),
+        ),
+        (
+            "atmo ValueRef",
+            Box::new(|bs| {
+                for b in bs {
+                    black_box(cbor::decode_ref(black_box(b)).unwrap());
+                }
+            }),
+        ),
+        (
+            "atmo ValueRef + full walk",
+            Box::new(|bs| {
+                let mut n = 0;
+                for b in bs {
+                    n += walk(&cbor::decode_ref(black_box(b)).unwrap());
+                }
+                black_box(n);
+            }),
+        ),
+        (
+            "atmo validate",
+            Box::new(|bs| {
+                for b in bs {
+                    cbor::validate(black_box(b), &DecodeLimits::DEFAULT).unwrap();
+                }
+            }),
+        ),
+        (
+            "serde_ipld_dagcbor Ipld",
+            Box::new(|bs| {
+                for b in bs {
+                    let v: Ipld = serde_ipld_dagcbor::from_slice(black_box(b)).unwrap();
+                    black_box(v);
+                }
+            }),
+        ),
+        (
+            "serde_ipld_dagcbor IgnoredAny",
+            Box::new(|bs| {
+                for b in bs {
+                    let v: serde::de::IgnoredAny =
+                        serde_ipld_dagcbor::from_slice(black_box(b)).unwrap();
+                    black_box(v);
+                }
+            }),
+        ),
     ];
     if let Some(only) = std::env::args().nth(2) {
         let (_, f) = runs

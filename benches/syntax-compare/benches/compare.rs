@@ -17,8 +17,12 @@ where
     assert!(input.parse::<C>().is_ok(), "peer 2 rejects {input}");
     let mut g = c.benchmark_group(name);
     g.bench_function("atmo", |b| b.iter(|| black_box(input).parse::<A>().is_ok()));
-    g.bench_function("atrium", |b| b.iter(|| black_box(input).parse::<B>().is_ok()));
-    g.bench_function("jacquard", |b| b.iter(|| black_box(input).parse::<C>().is_ok()));
+    g.bench_function("atrium", |b| {
+        b.iter(|| black_box(input).parse::<B>().is_ok())
+    });
+    g.bench_function("jacquard", |b| {
+        b.iter(|| black_box(input).parse::<C>().is_ok())
+    });
     g.finish();
 }
 
@@ -31,7 +35,9 @@ where
     assert!(input.parse::<C>().is_ok(), "jacquard rejects {input}");
     let mut g = c.benchmark_group(name);
     g.bench_function("atmo", |b| b.iter(|| black_box(input).parse::<A>().is_ok()));
-    g.bench_function("jacquard", |b| b.iter(|| black_box(input).parse::<C>().is_ok()));
+    g.bench_function("jacquard", |b| {
+        b.iter(|| black_box(input).parse::<C>().is_ok())
+    });
     g.finish();
 }
 
