@@ -4,16 +4,28 @@
 //! through an owned `Value` (`from_value(cbor::decode(..))`, where every key and string
 //! is an ordinary `&str`). The first byte picks the record type. Invariants: no panic; the
 //! two paths accept the same inputs, give the same record, and reject with the same CBOR
-//! error; an accepted record written back (`to_cbor`) reads back the same.
+//! error; an accepted record written back (`to_cbor`) reads back the same. The generated
+//! direct reader (`atmo_data::read_cbor`, `FromCbor`) gives exactly what `from_cbor` gives:
+//! the same record, the same CBOR error, a type error where it gives one.
 #![no_main]
 
 use atmo_api::app_bsky::{actor, feed, graph};
-use atmo_data::{Error, cbor, from_cbor, from_value, to_cbor};
+use atmo_data::{Error, FromCbor, cbor, from_cbor, from_value, read_cbor, to_cbor};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-fn both<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(data: &[u8]) {
+fn both<T>(data: &[u8])
+where
+    T: DeserializeOwned + for<'a> FromCbor<'a> + Serialize + PartialEq + std::fmt::Debug,
+{
+    let read = read_cbor::<T>(data).map_err(|e| e.innermost().clone());
     let direct = from_cbor::<T>(data).map_err(|e| e.innermost().clone());
+    match (&read, &direct) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(Error::Cbor(a)), Err(Error::Cbor(b))) => assert_eq!(a, b),
+        (Err(Error::Serde(_)), Err(Error::Serde(_))) => {}
+        (a, b) => panic!("read_cbor {a:?} != from_cbor {b:?}"),
+    }
     let through = cbor::decode(data)
         .map_err(Error::from)
         .and_then(from_value::<T>);

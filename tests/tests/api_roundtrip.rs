@@ -33,6 +33,9 @@ macro_rules! round_trip {
         // One pass straight from the bytes, or through an owned `Value`: the same.
         let through_value: $t = atmo_data::from_value(cbor::decode(bytes).unwrap()).unwrap();
         assert_eq!(through_value, typed);
+        // The generated direct reader (`FromCbor`, no serde visitor): the same.
+        let read: $t = atmo_data::read_cbor(bytes).unwrap();
+        assert_eq!(read, typed);
         let again = atmo_data::to_cbor(&typed).unwrap();
         assert_eq!(again, bytes, "{typed:#?}");
         assert_eq!(Cid::for_dag_cbor(&again), Cid::for_dag_cbor(bytes));
@@ -297,6 +300,39 @@ fn generated_types_direct_and_through_value_agree_on_damaged_records() {
                 let mut d = b.clone();
                 d[i] = x;
                 let (direct, through) = both::<feed::post::Record>(&d);
+                // The generated `FromCbor` reader: the same value, or the same error
+                // (located the same way), as the serde path.
+                let read = atmo_data::read_cbor::<feed::post::Record>(&d);
+                match (&read, &direct) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b),
+                    (Err(a @ atmo_data::Error::Cbor(_)), Err(b)) => assert_eq!(a, b),
+                    (Err(a), Err(b)) => {
+                        assert!(matches!(a.innermost(), atmo_data::Error::Serde(_)), "{a:?}");
+                        assert!(matches!(b.innermost(), atmo_data::Error::Serde(_)), "{b:?}");
+                        if let (
+                            atmo_data::Error::At {
+                                path: pa,
+                                offset: oa,
+                                ..
+                            },
+                            atmo_data::Error::At {
+                                path: pb,
+                                offset: ob,
+                                ..
+                            },
+                        ) = (a, b)
+                        {
+                            // The same place, or (a union member's field that sorts
+                            // before `$type`, which the serde path replays from a
+                            // `Value`) a place inside it.
+                            assert!(
+                                (pa, oa) == (pb, ob) || (pa.starts_with(pb.as_str()) && oa > ob),
+                                "byte {i} = {x:#x}: {a} / {b}"
+                            );
+                        }
+                    }
+                    _ => panic!("byte {i} = {x:#x}: read_cbor {read:?}, from_cbor {direct:?}"),
+                }
                 // The direct path also says where (Error::At); the kind must agree.
                 let direct = direct.map_err(|e| e.innermost().clone());
                 match (&direct, &through) {
@@ -311,6 +347,8 @@ fn generated_types_direct_and_through_value_agree_on_damaged_records() {
             }
             let (direct, through) = both::<feed::post::Record>(&b[..i]);
             assert_eq!(direct.is_err(), through.is_err());
+            let read = atmo_data::read_cbor::<feed::post::Record>(&b[..i]);
+            assert_eq!(read.err(), direct.err());
         }
     }
     assert!(checked > 1000);
@@ -328,6 +366,7 @@ fn unions_find_type_after_other_keys_and_errors_name_the_field() {
     let b = cbor::encode(&v);
     for facet in [
         atmo_data::from_cbor::<atmo_api::app_bsky::richtext::facet::Facet>(&b).unwrap(),
+        atmo_data::read_cbor::<atmo_api::app_bsky::richtext::facet::Facet>(&b).unwrap(),
         atmo_data::from_json(json).unwrap(),
     ] {
         use atmo_api::app_bsky::richtext::facet::FacetFeaturesItem as F;
@@ -355,6 +394,19 @@ fn unions_find_type_after_other_keys_and_errors_name_the_field() {
         e.ends_with("invalid type: integer `5`, expected a CID string"),
         "{e}"
     );
+    // The generated direct reader: the same place, its own words for the type error.
+    let e = atmo_data::read_cbor::<feed::post::Record>(&b)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("at $.reply.root.cid (byte "), "{e}");
+    assert!(e.ends_with("expected a string, found integer"), "{e}");
+    let missing = cbor::encode(&atmo_data::json::from_str(r#"{"text": "hi"}"#).unwrap());
+    let e = atmo_data::read_cbor::<feed::post::Record>(&missing).unwrap_err();
+    assert_eq!(
+        e,
+        atmo_data::from_cbor::<feed::post::Record>(&missing).unwrap_err()
+    );
+    assert!(e.to_string().contains("missing field `createdAt`"), "{e}");
     // From JSON: the fields, named down the path.
     let e = atmo_data::from_json::<feed::post::Record>(bad)
         .unwrap_err()

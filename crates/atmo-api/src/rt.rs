@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+mod cbor;
+pub use cbor::{CborObj, CborObject, key_is, member, not_member};
+
 use atmo_data::Value;
 use atmo_syntax::{Nsid, NsidError};
 use std::collections::BTreeMap;
@@ -922,6 +925,13 @@ impl Serialize for Bytes {
 impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         atmo_data::bytes::deserialize(d).map(Self)
+    }
+}
+
+impl<'de> atmo_data::FromCbor<'de> for Bytes {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        r.bytes().map(|b| Self(b.to_vec()))
     }
 }
 

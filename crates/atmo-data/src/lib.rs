@@ -75,7 +75,8 @@ pub use blob::Blob;
 pub use cid::{Cid, CidError};
 pub use error::Error;
 pub use serde_impl::{
-    TEXT_BYTES, bytes, from_cbor, from_cbor_with, from_json, from_value, to_cbor, to_json, to_value,
+    ArrayReader, CborReader, FromCbor, MapReader, ReadError, TEXT_BYTES, bytes, from_cbor,
+    from_cbor_with, from_json, from_value, read_cbor, read_cbor_with, to_cbor, to_json, to_value,
 };
 pub use str::{INLINE_LEN, Str};
 pub use value::{Map, Value, key_cmp};

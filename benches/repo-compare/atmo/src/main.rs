@@ -5,8 +5,9 @@
 //! - `owned`: an owned `atmo_data::Value` (`Record::to_value`), what atrium-repo's
 //!   `Ipld` is;
 //! - `typed`: each `app.bsky.*` record as its generated atmo-api type
-//!   (`app_bsky::feed::post::Record`...), in one pass (`Record::decode`), no `Value` in
-//!   between; a record of another collection as an owned `Value`.
+//!   (`app_bsky::feed::post::Record`...), in one pass (`Record::read`: the generated
+//!   direct DAG-CBOR reader, no serde visitor and no `Value` in between); a record of
+//!   another collection as an owned `Value`.
 //!
 //! `ATMO_THREADS` (default `car::default_threads()`, at most 4) is the thread count, an
 //! explicit choice everywhere: `car::read_file_threads` reads the file (on Linux into
@@ -21,11 +22,11 @@ use std::hint::black_box;
 
 fn typed(r: &Record<'_>) -> Result<(), Error> {
     match r.collection() {
-        "app.bsky.feed.post" => drop(black_box(r.decode::<feed::post::Record>()?)),
-        "app.bsky.feed.like" => drop(black_box(r.decode::<feed::like::Record>()?)),
-        "app.bsky.graph.follow" => drop(black_box(r.decode::<graph::follow::Record>()?)),
-        "app.bsky.feed.repost" => drop(black_box(r.decode::<feed::repost::Record>()?)),
-        "app.bsky.actor.profile" => drop(black_box(r.decode::<actor::profile::Record>()?)),
+        "app.bsky.feed.post" => drop(black_box(r.read::<feed::post::Record>()?)),
+        "app.bsky.feed.like" => drop(black_box(r.read::<feed::like::Record>()?)),
+        "app.bsky.graph.follow" => drop(black_box(r.read::<graph::follow::Record>()?)),
+        "app.bsky.feed.repost" => drop(black_box(r.read::<feed::repost::Record>()?)),
+        "app.bsky.actor.profile" => drop(black_box(r.read::<actor::profile::Record>()?)),
         _ => drop(black_box(r.to_value()?)),
     }
     Ok(())

@@ -19,8 +19,8 @@ use crate::cbor::decode::{Decoder, Fail, fail, key_less};
 
 /// The direct deserializer: a strict decoder plus the nesting depth of the next item.
 pub(crate) struct CborDe<'de> {
-    d: Decoder<'de>,
-    depth: usize,
+    pub(crate) d: Decoder<'de>,
+    pub(crate) depth: usize,
     /// Where a failure happened, innermost segment first: filled as the error goes up
     /// (nothing is kept on the way down), cleared when a value above it succeeds.
     err_path: Vec<Segment<'de>>,
@@ -98,7 +98,7 @@ impl de::Error for Error {
 /// One item as read: a scalar whole, a container by its length (after the depth and
 /// item-count checks), its entries still to read.
 #[derive(Clone, Copy)]
-enum Head<'de> {
+pub(crate) enum Head<'de> {
     Array(usize),
     Map(usize),
     Int(i64),
@@ -122,7 +122,7 @@ impl<'de> CborDe<'de> {
     /// Notes one level of a failure's path (`at`: where that level's value starts).
     #[cold]
     #[inline(never)]
-    fn failed_at(&mut self, seg: Segment<'de>, at: usize) {
+    pub(crate) fn failed_at(&mut self, seg: Segment<'de>, at: usize) {
         if self.err_offset.is_none() {
             self.err_offset = Some(at);
         }
@@ -132,7 +132,7 @@ impl<'de> CborDe<'de> {
     /// A value succeeded: what an inner failure noted (one a visitor recovered from) no
     /// longer applies.
     #[inline]
-    fn succeeded(&mut self) {
+    pub(crate) fn succeeded(&mut self) {
         if self.err_offset.is_some() {
             self.err_path.clear();
             self.err_offset = None;
@@ -174,7 +174,7 @@ impl<'de> CborDe<'de> {
     /// UTF-8 not yet), else `None` with nothing read. Always inlined: on the hot path of
     /// every string, a call costs about 1% of a typed decode (callgrind).
     #[inline(always)]
-    fn text_item(&mut self) -> Result<Option<&'de [u8]>, Fail> {
+    pub(crate) fn text_item(&mut self) -> Result<Option<&'de [u8]>, Fail> {
         if self.peek().is_none_or(|b| b >> 5 != 3) {
             return Ok(None);
         }
@@ -195,7 +195,7 @@ impl<'de> CborDe<'de> {
 
     /// Reads one head and, for scalars, the whole item, with every strict check.
     #[inline]
-    fn head(&mut self) -> Result<Head<'de>, Fail> {
+    pub(crate) fn head(&mut self) -> Result<Head<'de>, Fail> {
         let start = self.d.pos();
         let ib = self.d.byte()?;
         let info = ib & 0x1f;
@@ -469,7 +469,7 @@ impl<'de> de::Deserializer<'de> for &mut CborDe<'de> {
 
 impl CborDe<'_> {
     /// Checks what is left of an item whose head was read.
-    fn skip_rest(&mut self, h: Head<'_>) -> Result<(), Fail> {
+    pub(crate) fn skip_rest(&mut self, h: Head<'_>) -> Result<(), Fail> {
         let (n, is_map) = match h {
             Head::Array(n) => (n, false),
             Head::Map(n) => (n, true),
@@ -512,7 +512,7 @@ impl CborDe<'_> {
     }
 }
 
-fn kind(h: &Head<'_>) -> &'static str {
+pub(crate) fn kind(h: &Head<'_>) -> &'static str {
     match h {
         Head::Array(_) => "array",
         Head::Map(_) => "map",

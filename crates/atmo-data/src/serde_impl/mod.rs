@@ -2,6 +2,7 @@
 
 mod cbor_de;
 mod de;
+mod direct;
 mod ser;
 mod value_serde;
 
@@ -9,6 +10,7 @@ pub(crate) use value_serde::Link;
 pub(crate) use value_serde::{KeySeed, integral_f64, object_cow, out_of_range};
 
 pub use de::from_value;
+pub use direct::{ArrayReader, CborReader, FromCbor, MapReader, ReadError};
 
 /// The newtype-struct name that asks atmo's DAG-CBOR deserializer ([`from_cbor`]) for a
 /// text item as its bytes: a `Deserialize` impl that calls
@@ -135,6 +137,71 @@ pub fn from_cbor_with<'a, T: Deserialize<'a>>(
             limits,
             out.err().map(cbor_de::Error::into_inner),
             &de,
+        )),
+    }
+}
+
+/// Decodes strict DAG-CBOR into a type that reads itself ([`FromCbor`]: every generated
+/// type of atmo-api), in one pass with no serde visitor in between; the same value, and
+/// the same errors, as [`from_cbor`] gives for the type's `Deserialize` impl.
+///
+/// ```
+/// # fn main() -> Result<(), atmo_data::Error> {
+/// use atmo_data::{CborReader, FromCbor, ReadError};
+/// /// `{"name": ..., "tags": [...]}`, other keys refused.
+/// #[derive(Debug, PartialEq)]
+/// struct Tagged<'a> {
+///     name: &'a str,
+///     tags: Vec<String>,
+/// }
+/// impl<'de> FromCbor<'de> for Tagged<'de> {
+///     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
+///         let (mut name, mut tags) = (None, Vec::new());
+///         let mut m = r.map()?;
+///         while let Some(k) = m.key()? {
+///             match k {
+///                 b"name" => name = Some(m.value()?),
+///                 b"tags" => tags = m.value()?,
+///                 _ => return Err(ReadError::custom("unknown key")),
+///             }
+///         }
+///         Ok(Tagged { name: name.ok_or_else(|| ReadError::custom("missing field `name`"))?, tags })
+///     }
+/// }
+/// let v = atmo_data::json::from_str(r#"{"name": "a", "tags": ["x", "y"]}"#)?;
+/// let bytes = atmo_data::cbor::encode(&v);
+/// let t: Tagged = atmo_data::read_cbor(&bytes)?;
+/// assert_eq!(t, Tagged { name: "a", tags: vec!["x".into(), "y".into()] });
+/// let bad = atmo_data::cbor::encode(&atmo_data::json::from_str(r#"{"name": "a", "tags": [1]}"#)?);
+/// let e = atmo_data::read_cbor::<Tagged>(&bad).unwrap_err();
+/// assert_eq!(e.to_string(), "at $.tags[0] (byte 14): expected a string, found integer");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`from_cbor`].
+pub fn read_cbor<'a, T: FromCbor<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
+    read_cbor_with(bytes, &cbor::DecodeLimits::DEFAULT)
+}
+
+/// Like [`read_cbor`], with explicit limits.
+///
+/// # Errors
+/// As [`from_cbor_with`].
+pub fn read_cbor_with<'a, T: FromCbor<'a>>(
+    bytes: &'a [u8],
+    limits: &cbor::DecodeLimits,
+) -> Result<T, Error> {
+    let mut r = CborReader {
+        de: cbor_de::CborDe::new(bytes, *limits),
+    };
+    match direct::read_whole(&mut r) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(cbor_failure(
+            bytes,
+            limits,
+            e.map(cbor_de::Error::into_inner),
+            &r.de,
         )),
     }
 }

@@ -73,6 +73,45 @@ impl crate::rt::Object for Record {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "version".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "messageMe".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "currentKey".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "keyPackage".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "continuityProofs".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            continuity_proofs: f.4.flatten(),
+            current_key: m.need(f.2, "currentKey")?,
+            key_package: f.3.flatten(),
+            message_me: f.1.flatten(),
+            version: m.need(f.0, "version")?,
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -143,6 +182,35 @@ impl crate::rt::Object for MessageMe {
         Ok(Self {
             message_me_url: m.need(f.0, 0)?,
             show_button_to: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for MessageMe {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MessageMe {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "messageMeUrl".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "showButtonTo".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            message_me_url: m.need(f.0, "messageMeUrl")?,
+            show_button_to: m.need(f.1, "showButtonTo")?,
             extra: m.rest(),
         })
     }

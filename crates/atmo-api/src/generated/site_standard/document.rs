@@ -33,6 +33,13 @@ impl crate::rt::Union for RecordContent {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordContent {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 /// A union inside `site.standard.document`.
 ///
 /// Self-label values for this post. Effectively content warnings.
@@ -72,6 +79,14 @@ impl crate::rt::Union for RecordLabels {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordLabels {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.label.defs#selfLabels") => Self::SelfLabels(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordLabels;
     SelfLabels crate::com_atproto::label::defs::SelfLabels,
 }
@@ -105,6 +120,13 @@ impl crate::rt::Union for RecordLinks {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordLinks {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 /// A `site.standard.document` record (key: `tid`).
@@ -234,6 +256,74 @@ impl crate::rt::Object for Record {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "path".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "site".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "tags".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "links".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "title".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "content".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "coverImage".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "bskyPostRef".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "publishedAt".as_bytes()) {
+                m.req(&mut f.11)?;
+            } else if crate::rt::key_is(k, "textContent".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "contributors".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            bsky_post_ref: f.9.flatten(),
+            content: f.6.flatten(),
+            contributors: f.13.flatten(),
+            cover_image: f.8.flatten(),
+            description: f.10.flatten(),
+            labels: f.5.flatten(),
+            links: f.3.flatten(),
+            path: f.0.flatten(),
+            published_at: m.need(f.11, "publishedAt")?,
+            site: m.need(f.1, "site")?,
+            tags: f.2.flatten(),
+            text_content: f.12.flatten(),
+            title: m.need(f.4, "title")?,
+            updated_at: f.7.flatten(),
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -327,6 +417,38 @@ impl crate::rt::Object for Contributor {
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
+            display_name: f.2.flatten(),
+            role: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Contributor {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Contributor {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "role".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
             display_name: f.2.flatten(),
             role: f.1.flatten(),
             extra: m.rest(),

@@ -40,6 +40,14 @@ impl crate::rt::Union for RecordLabels {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordLabels {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.label.defs#selfLabels") => Self::SelfLabels(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordLabels;
     SelfLabels crate::com_atproto::label::defs::SelfLabels,
 }
@@ -127,6 +135,51 @@ impl crate::rt::Object for Record {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "url".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "icon".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "basicTheme".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "preferences".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            basic_theme: f.4.flatten(),
+            description: f.5.flatten(),
+            icon: f.1.flatten(),
+            labels: f.3.flatten(),
+            name: m.need(f.2, "name")?,
+            preferences: f.6.flatten(),
+            url: m.need(f.0, "url")?,
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -190,6 +243,32 @@ impl crate::rt::Object for Preferences {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            show_in_discover: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Preferences {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Preferences {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "showInDiscover".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             show_in_discover: f.0.flatten(),

@@ -51,6 +51,9 @@ impl Emitter<'_> {
         let mut ser = String::new();
         let mut de = String::new();
         let mut de_arms = String::new();
+        // The direct DAG-CBOR reader (`atmo_data::FromCbor`): a match on the key's bytes.
+        let mut cbor_arms: Vec<(usize, String)> = Vec::new();
+        let mut cbor_build = String::new();
         let mut cbor_order: Vec<&String> = o.properties.keys().collect();
         cbor_order.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         let de_names: Vec<String> = cbor_order.iter().map(|p| format!("{p:?}")).collect();
@@ -120,6 +123,15 @@ impl Emitter<'_> {
             };
             let _ = writeln!(de_arms, "{i} => m.{arm}(&mut f.{i})?,");
             let _ = writeln!(de, "{field}: {build},");
+            cbor_arms.push((
+                i,
+                format!("if {rt}::key_is(k, {prop:?}.as_bytes()) {{\nm.{arm}(&mut f.{i})?;\n}}"),
+            ));
+            let cbuild = match dm {
+                "req" => format!("m.need(f.{i}, {prop:?})?"),
+                _ => build,
+            };
+            let _ = writeln!(cbor_build, "{field}: {cbuild},");
         }
         let extra = taken.claim("extra");
         // A record remembers whether it was read with its `$type` (its NSID) instead of
@@ -181,6 +193,26 @@ impl Emitter<'_> {
             s,
             "impl<'de> serde::Deserialize<'de> for {ty} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n{rt}::object(d)\n}}\n}}\nimpl {rt}::Object for {ty} {{\nconst FIELDS: &'static [&'static str] = &[{names}];\n{type_const}fn read<'de, A: serde::de::MapAccess<'de>>(mut m: {rt}::MapDe<'de, A>) -> Result<Self, A::Error> {{\n{de_loop}Ok(Self {{\n{de}{type_de}{extra}: m.rest(),\n}})\n}}\n}}",
             names = de_names.join(", ")
+        );
+        let (record_nsid, type_cbor) = match &has_type {
+            Some(f) => ("NSID", format!("{f}: m.had_type(),\n")),
+            None => ("\"\"", String::new()),
+        };
+        // Tests in DAG-CBOR key order, the order the keys come in.
+        cbor_arms.sort_by_key(|(i, _)| *i);
+        let cbor_arms: String = cbor_arms
+            .into_iter()
+            .map(|(_, a)| format!("{a} else "))
+            .collect::<String>()
+            + "{\n";
+        let slots = match de_names.len() {
+            0 => String::new(),
+            1 => "let mut f = (None,);\n".to_owned(),
+            n => format!("let mut f = ({});\n", vec!["None"; n].join(", ")),
+        };
+        let _ = writeln!(
+            s,
+            "impl<'de> atmo_data::FromCbor<'de> for {ty} {{\n#[inline]\nfn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {{\n<Self as {rt}::CborObject>::read_cbor(r, false)\n}}\n}}\nimpl {rt}::CborObject for {ty} {{\nfn read_cbor(r: &mut atmo_data::CborReader<'_>, member: bool) -> Result<Self, atmo_data::ReadError> {{\nlet mut m = {rt}::CborObj::new(r, {record_nsid}, member)?;\n{slots}while let Some(k) = m.key()? {{\n{cbor_arms}m.other(k)?;\n}}\n}}\nOk(Self {{\n{cbor_build}{type_cbor}{extra}: m.rest(),\n}})\n}}\n}}"
         );
         let mut defaults = vec![extra.as_str()];
         defaults.extend(has_type.as_deref());

@@ -110,6 +110,28 @@ impl Emitter<'_> {
             );
         }
         s.push_str("}\n");
+        // The direct DAG-CBOR reader: the `$type` found by looking ahead, then the member
+        // read from the whole map. A union with a member that is not an object is read
+        // through its serde impl.
+        let mut c = format!(
+            "impl<'de> atmo_data::FromCbor<'de> for {ty} {{\nfn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {{\n"
+        );
+        if members.len() != objects.len() {
+            c.push_str("r.serde()\n");
+        } else {
+            c.push_str("Ok(match r.map_type()? {\n");
+            for (v, _, tag) in &members {
+                let _ = writeln!(c, "Some({tag:?}) => Self::{v}({rt}::member(r)?),");
+            }
+            if u.closed {
+                let _ = writeln!(c, "t => return Err({rt}::not_member(r, t)),");
+            } else {
+                c.push_str("_ => Self::Unknown(r.value()?),\n");
+            }
+            c.push_str("})\n");
+        }
+        c.push_str("}\n}\n");
+        s.push_str(&c);
         if !from.is_empty() {
             let _ = writeln!(s, "{rt}::union_from! {{ {ty};");
             for (v, t) in from {

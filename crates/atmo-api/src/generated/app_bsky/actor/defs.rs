@@ -36,6 +36,32 @@ impl crate::rt::Object for AdultContentPref {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AdultContentPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AdultContentPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "enabled".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            enabled: m.need(f.0, "enabled")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AdultContentPref {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -79,6 +105,32 @@ impl crate::rt::Object for BskyAppProgressGuide {
         }
         Ok(Self {
             guide: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for BskyAppProgressGuide {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for BskyAppProgressGuide {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "guide".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            guide: m.need(f.0, "guide")?,
             extra: m.rest(),
         })
     }
@@ -138,6 +190,41 @@ impl crate::rt::Object for BskyAppStatePref {
                 0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            active_progress_guide: f.3.flatten(),
+            is_beta_user: f.1.flatten(),
+            nuxs: f.0.flatten(),
+            queued_nudges: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for BskyAppStatePref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for BskyAppStatePref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "nuxs".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "isBetaUser".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "queuedNudges".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "activeProgressGuide".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -211,6 +298,38 @@ impl crate::rt::Object for ContentLabelPref {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ContentLabelPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ContentLabelPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "label".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "labelerDid".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "visibility".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            label: m.need(f.0, "label")?,
+            labeler_did: f.1.flatten(),
+            visibility: m.need(f.2, "visibility")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ContentLabelPref {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -280,6 +399,38 @@ impl crate::rt::Object for DeclaredAgePref {
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            is_over_age13: f.0.flatten(),
+            is_over_age16: f.1.flatten(),
+            is_over_age18: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DeclaredAgePref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DeclaredAgePref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "isOverAge13".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "isOverAge16".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "isOverAge18".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -375,6 +526,47 @@ impl crate::rt::Object for FeedViewPref {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for FeedViewPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for FeedViewPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "feed".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "hideReplies".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "hideReposts".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "hideQuotePosts".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "hideRepliesByLikeCount".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "hideRepliesByUnfollowed".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            feed: m.need(f.0, "feed")?,
+            hide_quote_posts: f.3.flatten(),
+            hide_replies: f.1.flatten(),
+            hide_replies_by_like_count: f.4.flatten(),
+            hide_replies_by_unfollowed: f.5.flatten(),
+            hide_reposts: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl FeedViewPref {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -435,6 +627,32 @@ impl crate::rt::Object for HiddenPostsPref {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for HiddenPostsPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for HiddenPostsPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "items".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            items: m.need(f.0, "items")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl HiddenPostsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -477,6 +695,32 @@ impl crate::rt::Object for InterestsPref {
         }
         Ok(Self {
             tags: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for InterestsPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for InterestsPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "tags".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            tags: m.need(f.0, "tags")?,
             extra: m.rest(),
         })
     }
@@ -535,6 +779,35 @@ impl crate::rt::Object for KnownFollowers {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for KnownFollowers {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for KnownFollowers {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "count".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "followers".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            count: m.need(f.0, "count")?,
+            followers: m.need(f.1, "followers")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl KnownFollowers {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -581,6 +854,32 @@ impl crate::rt::Object for LabelerPrefItem {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LabelerPrefItem {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LabelerPrefItem {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LabelerPrefItem {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -622,6 +921,32 @@ impl crate::rt::Object for LabelersPref {
         }
         Ok(Self {
             labelers: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LabelersPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LabelersPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "labelers".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            labelers: m.need(f.0, "labelers")?,
             extra: m.rest(),
         })
     }
@@ -673,6 +998,35 @@ impl crate::rt::Object for LiveEventPreferences {
                 1 => m.opt(&mut f.1)?,
                 0 => m.opt(&mut f.0)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            hidden_feed_ids: f.1.flatten(),
+            hide_all_feeds: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LiveEventPreferences {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LiveEventPreferences {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "hideAllFeeds".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "hiddenFeedIds".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -755,6 +1109,44 @@ impl crate::rt::Object for MutedWord {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for MutedWord {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MutedWord {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "targets".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "expiresAt".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "actorTarget".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_target: f.4.flatten(),
+            expires_at: f.3.flatten(),
+            id: f.0.flatten(),
+            targets: m.need(f.2, "targets")?,
+            value: m.need(f.1, "value")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl MutedWord {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -830,6 +1222,32 @@ impl crate::rt::Object for MutedWordsPref {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for MutedWordsPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MutedWordsPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "items".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            items: m.need(f.0, "items")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl MutedWordsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -894,6 +1312,41 @@ impl crate::rt::Object for Nux {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Nux {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Nux {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "data".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "completed".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "expiresAt".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            completed: m.need(f.2, "completed")?,
+            data: f.1.flatten(),
+            expires_at: f.3.flatten(),
+            id: m.need(f.0, "id")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Nux {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -951,6 +1404,32 @@ impl crate::rt::Object for PersonalDetailsPref {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for PersonalDetailsPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for PersonalDetailsPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "birthDate".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            birth_date: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl PersonalDetailsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -998,6 +1477,16 @@ impl crate::rt::Union for PostInteractionSettingsPrefPostgateEmbeddingRulesItem 
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for PostInteractionSettingsPrefPostgateEmbeddingRulesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.postgate#disableRule") => {
+                Self::PostgateDisableRule(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { PostInteractionSettingsPrefPostgateEmbeddingRulesItem;
@@ -1058,6 +1547,25 @@ impl crate::rt::Union for PostInteractionSettingsPrefThreadgateAllowRulesItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for PostInteractionSettingsPrefThreadgateAllowRulesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.threadgate#mentionRule") => {
+                Self::ThreadgateMentionRule(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.threadgate#followerRule") => {
+                Self::ThreadgateFollowerRule(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.threadgate#followingRule") => {
+                Self::ThreadgateFollowingRule(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.threadgate#listRule") => {
+                Self::ThreadgateListRule(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { PostInteractionSettingsPrefThreadgateAllowRulesItem;
     ThreadgateMentionRule crate::app_bsky::feed::threadgate::MentionRule,
     ThreadgateFollowerRule crate::app_bsky::feed::threadgate::FollowerRule,
@@ -1102,6 +1610,35 @@ impl crate::rt::Object for PostInteractionSettingsPref {
                 1 => m.opt(&mut f.1)?,
                 0 => m.opt(&mut f.0)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            postgate_embedding_rules: f.1.flatten(),
+            threadgate_allow_rules: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for PostInteractionSettingsPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for PostInteractionSettingsPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "threadgateAllowRules".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "postgateEmbeddingRules".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -1253,6 +1790,55 @@ impl crate::rt::Union for PreferencesItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for PreferencesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.actor.defs#adultContentPref") => {
+                Self::AdultContentPref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#contentLabelPref") => {
+                Self::ContentLabelPref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#savedFeedsPref") => {
+                Self::SavedFeedsPref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#savedFeedsPrefV2") => {
+                Self::SavedFeedsPrefV2(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#personalDetailsPref") => {
+                Self::PersonalDetailsPref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#declaredAgePref") => {
+                Self::DeclaredAgePref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#feedViewPref") => Self::FeedViewPref(crate::rt::member(r)?),
+            Some("app.bsky.actor.defs#threadViewPref") => {
+                Self::ThreadViewPref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#interestsPref") => Self::InterestsPref(crate::rt::member(r)?),
+            Some("app.bsky.actor.defs#mutedWordsPref") => {
+                Self::MutedWordsPref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#hiddenPostsPref") => {
+                Self::HiddenPostsPref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#bskyAppStatePref") => {
+                Self::BskyAppStatePref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#labelersPref") => Self::LabelersPref(crate::rt::member(r)?),
+            Some("app.bsky.actor.defs#postInteractionSettingsPref") => {
+                Self::PostInteractionSettingsPref(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#verificationPrefs") => {
+                Self::VerificationPrefs(crate::rt::member(r)?)
+            }
+            Some("app.bsky.actor.defs#liveEventPreferences") => {
+                Self::LiveEventPreferences(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { PreferencesItem;
     AdultContentPref AdultContentPref,
     ContentLabelPref ContentLabelPref,
@@ -1343,6 +1929,50 @@ impl crate::rt::Object for ProfileAssociated {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ProfileAssociated {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ProfileAssociated {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "chat".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "germ".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "lists".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "labeler".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "feedgens".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "starterPacks".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "activitySubscription".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            activity_subscription: f.6.flatten(),
+            chat: f.0.flatten(),
+            feedgens: f.4.flatten(),
+            germ: f.1.flatten(),
+            labeler: f.3.flatten(),
+            lists: f.2.flatten(),
+            starter_packs: f.5.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ProfileAssociated {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1392,6 +2022,32 @@ impl crate::rt::Object for ProfileAssociatedActivitySubscription {
         }
         Ok(Self {
             allow_subscriptions: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ProfileAssociatedActivitySubscription {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ProfileAssociatedActivitySubscription {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "allowSubscriptions".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            allow_subscriptions: m.need(f.0, "allowSubscriptions")?,
             extra: m.rest(),
         })
     }
@@ -1453,6 +2109,35 @@ impl crate::rt::Object for ProfileAssociatedChat {
         Ok(Self {
             allow_group_invites: f.1.flatten(),
             allow_incoming: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ProfileAssociatedChat {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ProfileAssociatedChat {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "allowIncoming".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "allowGroupInvites".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            allow_group_invites: f.1.flatten(),
+            allow_incoming: m.need(f.0, "allowIncoming")?,
             extra: m.rest(),
         })
     }
@@ -1529,6 +2214,35 @@ impl crate::rt::Object for ProfileAssociatedGerm {
         Ok(Self {
             message_me_url: m.need(f.0, 0)?,
             show_button_to: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ProfileAssociatedGerm {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ProfileAssociatedGerm {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "messageMeUrl".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "showButtonTo".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            message_me_url: m.need(f.0, "messageMeUrl")?,
+            show_button_to: m.need(f.1, "showButtonTo")?,
             extra: m.rest(),
         })
     }
@@ -1649,6 +2363,73 @@ impl crate::rt::Object for ProfileView {
             did: m.need(f.0, 0)?,
             display_name: f.12.flatten(),
             handle: m.need(f.3, 3)?,
+            indexed_at: f.9.flatten(),
+            labels: f.4.flatten(),
+            pronouns: f.7.flatten(),
+            status: f.5.flatten(),
+            verification: f.13.flatten(),
+            viewer: f.6.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ProfileView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ProfileView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "debug".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "pronouns".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "associated".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "verification".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            associated: f.10.flatten(),
+            avatar: f.2.flatten(),
+            created_at: f.8.flatten(),
+            debug: f.1.flatten(),
+            description: f.11.flatten(),
+            did: m.need(f.0, "did")?,
+            display_name: f.12.flatten(),
+            handle: m.need(f.3, "handle")?,
             indexed_at: f.9.flatten(),
             labels: f.4.flatten(),
             pronouns: f.7.flatten(),
@@ -1789,6 +2570,67 @@ impl crate::rt::Object for ProfileViewBasic {
             did: m.need(f.0, 0)?,
             display_name: f.10.flatten(),
             handle: m.need(f.3, 3)?,
+            labels: f.4.flatten(),
+            pronouns: f.7.flatten(),
+            status: f.5.flatten(),
+            verification: f.11.flatten(),
+            viewer: f.6.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ProfileViewBasic {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ProfileViewBasic {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "debug".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "pronouns".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "associated".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "verification".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            associated: f.9.flatten(),
+            avatar: f.2.flatten(),
+            created_at: f.8.flatten(),
+            debug: f.1.flatten(),
+            did: m.need(f.0, "did")?,
+            display_name: f.10.flatten(),
+            handle: m.need(f.3, "handle")?,
             labels: f.4.flatten(),
             pronouns: f.7.flatten(),
             status: f.5.flatten(),
@@ -1979,6 +2821,95 @@ impl crate::rt::Object for ProfileViewDetailed {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ProfileViewDetailed {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ProfileViewDetailed {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "debug".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "banner".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "website".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "pronouns".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "associated".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "pinnedPost".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else if crate::rt::key_is(k, "postsCount".as_bytes()) {
+                m.opt(&mut f.14)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.15)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.opt(&mut f.16)?;
+            } else if crate::rt::key_is(k, "followsCount".as_bytes()) {
+                m.opt(&mut f.17)?;
+            } else if crate::rt::key_is(k, "verification".as_bytes()) {
+                m.opt(&mut f.18)?;
+            } else if crate::rt::key_is(k, "followersCount".as_bytes()) {
+                m.opt(&mut f.19)?;
+            } else if crate::rt::key_is(k, "joinedViaStarterPack".as_bytes()) {
+                m.opt(&mut f.20)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            associated: f.12.flatten(),
+            avatar: f.2.flatten(),
+            banner: f.3.flatten(),
+            created_at: f.10.flatten(),
+            debug: f.1.flatten(),
+            description: f.15.flatten(),
+            did: m.need(f.0, "did")?,
+            display_name: f.16.flatten(),
+            followers_count: f.19.flatten(),
+            follows_count: f.17.flatten(),
+            handle: m.need(f.4, "handle")?,
+            indexed_at: f.11.flatten(),
+            joined_via_starter_pack: f.20.flatten(),
+            labels: f.5.flatten(),
+            pinned_post: f.13.flatten(),
+            posts_count: f.14.flatten(),
+            pronouns: f.9.flatten(),
+            status: f.6.flatten(),
+            verification: f.18.flatten(),
+            viewer: f.7.flatten(),
+            website: f.8.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ProfileViewDetailed {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2084,6 +3015,41 @@ impl crate::rt::Object for SavedFeed {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SavedFeed {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SavedFeed {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "type".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "pinned".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            id: m.need(f.0, "id")?,
+            pinned: m.need(f.3, "pinned")?,
+            r#type: m.need(f.1, "type")?,
+            value: m.need(f.2, "value")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SavedFeed {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2157,6 +3123,38 @@ impl crate::rt::Object for SavedFeedsPref {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SavedFeedsPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SavedFeedsPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "saved".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "pinned".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "timelineIndex".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            pinned: m.need(f.1, "pinned")?,
+            saved: m.need(f.0, "saved")?,
+            timeline_index: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl SavedFeedsPref {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2212,6 +3210,32 @@ impl crate::rt::Object for SavedFeedsPrefV2 {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SavedFeedsPrefV2 {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SavedFeedsPrefV2 {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "items".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            items: m.need(f.0, "items")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SavedFeedsPrefV2 {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2259,6 +3283,14 @@ impl crate::rt::Union for StatusViewEmbed {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for StatusViewEmbed {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { StatusViewEmbed;
@@ -2349,6 +3381,56 @@ impl crate::rt::Object for StatusView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for StatusView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for StatusView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "embed".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "isActive".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "expiresAt".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "isDisabled".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: f.0.flatten(),
+            embed: f.2.flatten(),
+            expires_at: f.7.flatten(),
+            is_active: f.6.flatten(),
+            is_disabled: f.8.flatten(),
+            labels: f.3.flatten(),
+            record: m.need(f.4, "record")?,
+            status: m.need(f.5, "status")?,
+            uri: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl StatusView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2421,6 +3503,32 @@ impl crate::rt::Object for ThreadViewPref {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ThreadViewPref {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreadViewPref {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "sort".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            sort: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ThreadViewPref {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2477,6 +3585,32 @@ impl crate::rt::Object for VerificationPrefs {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            hide_badges: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for VerificationPrefs {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for VerificationPrefs {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "hideBadges".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             hide_badges: f.0.flatten(),
@@ -2544,6 +3678,38 @@ impl crate::rt::Object for VerificationState {
             trusted_verifier_status: m.need(f.2, 2)?,
             verifications: m.need(f.0, 0)?,
             verified_status: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for VerificationState {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for VerificationState {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "verifications".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "verifiedStatus".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "trustedVerifierStatus".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            trusted_verifier_status: m.need(f.2, "trustedVerifierStatus")?,
+            verifications: m.need(f.0, "verifications")?,
+            verified_status: m.need(f.1, "verifiedStatus")?,
             extra: m.rest(),
         })
     }
@@ -2651,6 +3817,47 @@ impl crate::rt::Object for VerificationView {
             issuer_display_name: f.5.flatten(),
             issuer_handle: f.4.flatten(),
             uri: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for VerificationView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for VerificationView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "issuer".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "isValid".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "issuerHandle".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "issuerDisplayName".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.3, "createdAt")?,
+            is_valid: m.need(f.2, "isValid")?,
+            issuer: m.need(f.1, "issuer")?,
+            issuer_display_name: f.5.flatten(),
+            issuer_handle: f.4.flatten(),
+            uri: m.need(f.0, "uri")?,
             extra: m.rest(),
         })
     }
@@ -2764,6 +3971,64 @@ impl crate::rt::Object for ViewerState {
                 9 => m.opt(&mut f.9)?,
                 8 => m.opt(&mut f.8)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            activity_subscription: f.10.flatten(),
+            blocked_by: f.2.flatten(),
+            blocking: f.1.flatten(),
+            blocking_by_list: f.6.flatten(),
+            followed_by: f.4.flatten(),
+            following: f.3.flatten(),
+            known_followers: f.7.flatten(),
+            muted: f.0.flatten(),
+            muted_by_list: f.5.flatten(),
+            muted_only_quoteposts: f.9.flatten(),
+            muted_only_reposts: f.8.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewerState {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewerState {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "muted".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "blocking".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "blockedBy".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "following".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "followedBy".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "mutedByList".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "blockingByList".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "knownFollowers".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "mutedOnlyReposts".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "mutedOnlyQuoteposts".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "activitySubscription".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {

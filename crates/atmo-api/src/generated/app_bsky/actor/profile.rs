@@ -40,6 +40,14 @@ impl crate::rt::Union for RecordLabels {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordLabels {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.label.defs#selfLabels") => Self::SelfLabels(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordLabels;
     SelfLabels crate::com_atproto::label::defs::SelfLabels,
 }
@@ -122,6 +130,60 @@ impl crate::rt::Object for Record {
                 4 => m.opt(&mut f.4)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            avatar: f.0.flatten(),
+            banner: f.1.flatten(),
+            created_at: f.5.flatten(),
+            description: f.7.flatten(),
+            display_name: f.8.flatten(),
+            joined_via_starter_pack: f.9.flatten(),
+            labels: f.2.flatten(),
+            pinned_post: f.6.flatten(),
+            pronouns: f.4.flatten(),
+            website: f.3.flatten(),
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "banner".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "website".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "pronouns".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "pinnedPost".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "joinedViaStarterPack".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {

@@ -38,6 +38,14 @@ impl crate::rt::Union for RecordEmbed {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordEmbed {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.external") => Self::External(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordEmbed;
     External crate::app_bsky::embed::external::Main,
 }
@@ -96,6 +104,42 @@ impl crate::rt::Object for Record {
             duration_minutes: f.3.flatten(),
             embed: f.0.flatten(),
             status: m.need(f.1, 1)?,
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "embed".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "durationMinutes".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.2, "createdAt")?,
+            duration_minutes: f.3.flatten(),
+            embed: f.0.flatten(),
+            status: m.need(f.1, "status")?,
             has_type: m.had_type(),
             extra: m.rest(),
         })

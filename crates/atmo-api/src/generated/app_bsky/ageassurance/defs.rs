@@ -53,6 +53,32 @@ impl crate::rt::Object for Config {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Config {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Config {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "regions".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            regions: m.need(f.0, "regions")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Config {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -164,6 +190,34 @@ impl crate::rt::Union for ConfigRegionRulesItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegionRulesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.ageassurance.defs#configRegionRuleDefault") => {
+                Self::ConfigRegionRuleDefault(crate::rt::member(r)?)
+            }
+            Some("app.bsky.ageassurance.defs#configRegionRuleIfDeclaredOverAge") => {
+                Self::ConfigRegionRuleIfDeclaredOverAge(crate::rt::member(r)?)
+            }
+            Some("app.bsky.ageassurance.defs#configRegionRuleIfDeclaredUnderAge") => {
+                Self::ConfigRegionRuleIfDeclaredUnderAge(crate::rt::member(r)?)
+            }
+            Some("app.bsky.ageassurance.defs#configRegionRuleIfAssuredOverAge") => {
+                Self::ConfigRegionRuleIfAssuredOverAge(crate::rt::member(r)?)
+            }
+            Some("app.bsky.ageassurance.defs#configRegionRuleIfAssuredUnderAge") => {
+                Self::ConfigRegionRuleIfAssuredUnderAge(crate::rt::member(r)?)
+            }
+            Some("app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan") => {
+                Self::ConfigRegionRuleIfAccountNewerThan(crate::rt::member(r)?)
+            }
+            Some("app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan") => {
+                Self::ConfigRegionRuleIfAccountOlderThan(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ConfigRegionRulesItem;
     ConfigRegionRuleDefault ConfigRegionRuleDefault,
     ConfigRegionRuleIfDeclaredOverAge ConfigRegionRuleIfDeclaredOverAge,
@@ -249,6 +303,47 @@ impl crate::rt::Object for ConfigRegion {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegion {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConfigRegion {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rules".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "platforms".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "regionCode".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "countryCode".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "minAccessAge".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "additionalVerificationMethods".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            additional_verification_methods: f.5.flatten(),
+            country_code: m.need(f.3, "countryCode")?,
+            min_access_age: m.need(f.4, "minAccessAge")?,
+            platforms: f.1.flatten(),
+            region_code: f.2.flatten(),
+            rules: m.need(f.0, "rules")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ConfigRegion {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -326,6 +421,32 @@ impl crate::rt::Object for ConfigRegionRuleDefault {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegionRuleDefault {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConfigRegionRuleDefault {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.0, "access")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ConfigRegionRuleDefault {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -377,6 +498,35 @@ impl crate::rt::Object for ConfigRegionRuleIfAccountNewerThan {
         Ok(Self {
             access: m.need(f.1, 1)?,
             date: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegionRuleIfAccountNewerThan {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConfigRegionRuleIfAccountNewerThan {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "date".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.1, "access")?,
+            date: m.need(f.0, "date")?,
             extra: m.rest(),
         })
     }
@@ -437,6 +587,35 @@ impl crate::rt::Object for ConfigRegionRuleIfAccountOlderThan {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegionRuleIfAccountOlderThan {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConfigRegionRuleIfAccountOlderThan {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "date".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.1, "access")?,
+            date: m.need(f.0, "date")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ConfigRegionRuleIfAccountOlderThan {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -489,6 +668,35 @@ impl crate::rt::Object for ConfigRegionRuleIfAssuredOverAge {
         Ok(Self {
             access: m.need(f.1, 1)?,
             age: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegionRuleIfAssuredOverAge {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConfigRegionRuleIfAssuredOverAge {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "age".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.1, "access")?,
+            age: m.need(f.0, "age")?,
             extra: m.rest(),
         })
     }
@@ -549,6 +757,35 @@ impl crate::rt::Object for ConfigRegionRuleIfAssuredUnderAge {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegionRuleIfAssuredUnderAge {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConfigRegionRuleIfAssuredUnderAge {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "age".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.1, "access")?,
+            age: m.need(f.0, "age")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ConfigRegionRuleIfAssuredUnderAge {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -605,6 +842,35 @@ impl crate::rt::Object for ConfigRegionRuleIfDeclaredOverAge {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegionRuleIfDeclaredOverAge {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConfigRegionRuleIfDeclaredOverAge {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "age".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.1, "access")?,
+            age: m.need(f.0, "age")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ConfigRegionRuleIfDeclaredOverAge {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -657,6 +923,35 @@ impl crate::rt::Object for ConfigRegionRuleIfDeclaredUnderAge {
         Ok(Self {
             access: m.need(f.1, 1)?,
             age: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ConfigRegionRuleIfDeclaredUnderAge {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConfigRegionRuleIfDeclaredUnderAge {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "age".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.1, "access")?,
+            age: m.need(f.0, "age")?,
             extra: m.rest(),
         })
     }
@@ -777,6 +1072,64 @@ impl crate::rt::Object for Event {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Event {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Event {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "email".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "initIp".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "initUa".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "attemptId".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "completeIp".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "completeUa".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "regionCode".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "countryCode".as_bytes()) {
+                m.req(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.1, "access")?,
+            attempt_id: m.need(f.5, "attemptId")?,
+            complete_ip: f.7.flatten(),
+            complete_ua: f.8.flatten(),
+            country_code: m.need(f.10, "countryCode")?,
+            created_at: m.need(f.6, "createdAt")?,
+            email: f.0.flatten(),
+            init_ip: f.2.flatten(),
+            init_ua: f.3.flatten(),
+            region_code: f.9.flatten(),
+            status: m.need(f.4, "status")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Event {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -884,6 +1237,38 @@ impl crate::rt::Object for State {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for State {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for State {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "access".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "lastInitiatedAt".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: m.need(f.0, "access")?,
+            last_initiated_at: f.2.flatten(),
+            status: m.need(f.1, "status")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl State {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -932,6 +1317,32 @@ impl crate::rt::Object for StateMetadata {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            account_created_at: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for StateMetadata {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for StateMetadata {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "accountCreatedAt".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             account_created_at: f.0.flatten(),

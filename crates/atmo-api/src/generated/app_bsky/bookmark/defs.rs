@@ -39,6 +39,32 @@ impl crate::rt::Object for Bookmark {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Bookmark {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Bookmark {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            subject: m.need(f.0, "subject")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Bookmark {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -96,6 +122,16 @@ impl crate::rt::Union for BookmarkViewItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for BookmarkViewItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#notFoundPost") => Self::NotFoundPost(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { BookmarkViewItem;
     BlockedPost crate::app_bsky::feed::defs::BlockedPost,
     NotFoundPost crate::app_bsky::feed::defs::NotFoundPost,
@@ -144,6 +180,38 @@ impl crate::rt::Object for BookmarkView {
             created_at: f.2.flatten(),
             item: m.need(f.0, 0)?,
             subject: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for BookmarkView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for BookmarkView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "item".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: f.2.flatten(),
+            item: m.need(f.0, "item")?,
+            subject: m.need(f.1, "subject")?,
             extra: m.rest(),
         })
     }

@@ -47,6 +47,35 @@ impl crate::rt::Object for MatchAndContactIndex {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for MatchAndContactIndex {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MatchAndContactIndex {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "match".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "contactIndex".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            contact_index: m.need(f.1, "contactIndex")?,
+            r#match: m.need(f.0, "match")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl MatchAndContactIndex {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -107,6 +136,35 @@ impl crate::rt::Object for Notification {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Notification {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Notification {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "to".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "from".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            from: m.need(f.1, "from")?,
+            to: m.need(f.0, "to")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Notification {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -158,6 +216,35 @@ impl crate::rt::Object for SyncStatus {
         Ok(Self {
             matches_count: m.need(f.1, 1)?,
             synced_at: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SyncStatus {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SyncStatus {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "syncedAt".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "matchesCount".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            matches_count: m.need(f.1, "matchesCount")?,
+            synced_at: m.need(f.0, "syncedAt")?,
             extra: m.rest(),
         })
     }

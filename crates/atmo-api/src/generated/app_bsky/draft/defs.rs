@@ -38,6 +38,16 @@ impl crate::rt::Union for DraftPostgateEmbeddingRulesItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DraftPostgateEmbeddingRulesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.postgate#disableRule") => {
+                Self::PostgateDisableRule(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { DraftPostgateEmbeddingRulesItem;
     PostgateDisableRule crate::app_bsky::feed::postgate::DisableRule,
 }
@@ -94,6 +104,25 @@ impl crate::rt::Union for DraftThreadgateAllowItem {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DraftThreadgateAllowItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.threadgate#mentionRule") => {
+                Self::ThreadgateMentionRule(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.threadgate#followerRule") => {
+                Self::ThreadgateFollowerRule(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.threadgate#followingRule") => {
+                Self::ThreadgateFollowingRule(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.threadgate#listRule") => {
+                Self::ThreadgateListRule(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { DraftThreadgateAllowItem;
@@ -175,6 +204,47 @@ impl crate::rt::Object for Draft {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Draft {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Draft {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "langs".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "posts".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "deviceId".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "deviceName".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "threadgateAllow".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "postgateEmbeddingRules".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            device_id: f.2.flatten(),
+            device_name: f.3.flatten(),
+            langs: f.0.flatten(),
+            postgate_embedding_rules: f.5.flatten(),
+            posts: m.need(f.1, "posts")?,
+            threadgate_allow: f.4.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Draft {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -241,6 +311,35 @@ impl crate::rt::Object for DraftEmbedCaption {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DraftEmbedCaption {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftEmbedCaption {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "lang".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "content".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            content: m.need(f.1, "content")?,
+            lang: m.need(f.0, "lang")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl DraftEmbedCaption {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -287,6 +386,32 @@ impl crate::rt::Object for DraftEmbedExternal {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DraftEmbedExternal {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftEmbedExternal {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            uri: m.need(f.0, "uri")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl DraftEmbedExternal {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -328,6 +453,32 @@ impl crate::rt::Object for DraftEmbedGallery {
         }
         Ok(Self {
             items: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DraftEmbedGallery {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftEmbedGallery {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "items".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            items: m.need(f.0, "items")?,
             extra: m.rest(),
         })
     }
@@ -379,6 +530,16 @@ impl crate::rt::Union for DraftEmbedGalleryItemsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DraftEmbedGalleryItemsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.draft.defs#draftEmbedImage") => {
+                Self::DraftEmbedImage(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { DraftEmbedGalleryItemsItem;
     DraftEmbedImage DraftEmbedImage,
 }
@@ -424,6 +585,35 @@ impl crate::rt::Object for DraftEmbedImage {
         Ok(Self {
             alt: f.0.flatten(),
             local_ref: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DraftEmbedImage {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftEmbedImage {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "alt".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "localRef".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            alt: f.0.flatten(),
+            local_ref: m.need(f.1, "localRef")?,
             extra: m.rest(),
         })
     }
@@ -480,6 +670,32 @@ impl crate::rt::Object for DraftEmbedLocalRef {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DraftEmbedLocalRef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftEmbedLocalRef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "path".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            path: m.need(f.0, "path")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl DraftEmbedLocalRef {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -521,6 +737,32 @@ impl crate::rt::Object for DraftEmbedRecord {
         }
         Ok(Self {
             record: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DraftEmbedRecord {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftEmbedRecord {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            record: m.need(f.0, "record")?,
             extra: m.rest(),
         })
     }
@@ -581,6 +823,38 @@ impl crate::rt::Object for DraftEmbedVideo {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DraftEmbedVideo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftEmbedVideo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "alt".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "captions".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "localRef".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            alt: f.0.flatten(),
+            captions: f.1.flatten(),
+            local_ref: m.need(f.2, "localRef")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl DraftEmbedVideo {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -636,6 +910,14 @@ impl crate::rt::Union for DraftPostLabels {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DraftPostLabels {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.label.defs#selfLabels") => Self::SelfLabels(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { DraftPostLabels;
@@ -711,6 +993,50 @@ impl crate::rt::Object for DraftPost {
             embed_videos: f.3.flatten(),
             labels: f.1.flatten(),
             text: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DraftPost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftPost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "text".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "embedImages".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "embedVideos".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "embedGallery".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "embedRecords".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "embedExternals".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            embed_externals: f.6.flatten(),
+            embed_gallery: f.4.flatten(),
+            embed_images: f.2.flatten(),
+            embed_records: f.5.flatten(),
+            embed_videos: f.3.flatten(),
+            labels: f.1.flatten(),
+            text: m.need(f.0, "text")?,
             extra: m.rest(),
         })
     }
@@ -796,6 +1122,41 @@ impl crate::rt::Object for DraftView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DraftView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "draft".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.2, "createdAt")?,
+            draft: m.need(f.1, "draft")?,
+            id: m.need(f.0, "id")?,
+            updated_at: m.need(f.3, "updatedAt")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl DraftView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -855,6 +1216,35 @@ impl crate::rt::Object for DraftWithId {
         Ok(Self {
             draft: m.need(f.1, 1)?,
             id: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DraftWithId {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DraftWithId {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "draft".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            draft: m.need(f.1, "draft")?,
+            id: m.need(f.0, "id")?,
             extra: m.rest(),
         })
     }

@@ -45,6 +45,35 @@ impl crate::rt::Object for AspectRatio {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AspectRatio {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AspectRatio {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "width".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "height".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            height: m.need(f.1, "height")?,
+            width: m.need(f.0, "width")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AspectRatio {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

@@ -38,6 +38,32 @@ impl crate::rt::Object for Main {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Main {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Main {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "external".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            external: m.need(f.0, "external")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Main {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -92,6 +118,38 @@ impl crate::rt::Object for ColorRgb {
             b: m.need(f.0, 0)?,
             g: m.need(f.1, 1)?,
             r: m.need(f.2, 2)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ColorRgb {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ColorRgb {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "b".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "g".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "r".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            b: m.need(f.0, "b")?,
+            g: m.need(f.1, "g")?,
+            r: m.need(f.2, "r")?,
             extra: m.rest(),
         })
     }
@@ -164,6 +222,44 @@ impl crate::rt::Object for External {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for External {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for External {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "thumb".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "title".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "associatedRefs".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            associated_refs: f.4.flatten(),
+            description: m.need(f.3, "description")?,
+            thumb: f.1.flatten(),
+            title: m.need(f.2, "title")?,
+            uri: m.need(f.0, "uri")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl External {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -219,6 +315,32 @@ impl crate::rt::Object for View {
         }
         Ok(Self {
             external: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for View {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for View {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "external".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            external: m.need(f.0, "external")?,
             extra: m.rest(),
         })
     }
@@ -330,6 +452,64 @@ impl crate::rt::Object for ViewExternal {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ViewExternal {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewExternal {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "thumb".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "title".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "source".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "readingTime".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "associatedRefs".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "associatedProfiles".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            associated_profiles: f.10.flatten(),
+            associated_refs: f.9.flatten(),
+            created_at: f.5.flatten(),
+            description: m.need(f.7, "description")?,
+            labels: f.3.flatten(),
+            reading_time: f.8.flatten(),
+            source: f.4.flatten(),
+            thumb: f.1.flatten(),
+            title: m.need(f.2, "title")?,
+            updated_at: f.6.flatten(),
+            uri: m.need(f.0, "uri")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ViewExternal {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -426,6 +606,44 @@ impl crate::rt::Object for ViewExternalSource {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ViewExternalSource {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewExternalSource {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "icon".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "theme".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "title".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            description: f.4.flatten(),
+            icon: f.1.flatten(),
+            theme: f.2.flatten(),
+            title: m.need(f.3, "title")?,
+            uri: m.need(f.0, "uri")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ViewExternalSource {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -495,6 +713,41 @@ impl crate::rt::Object for ViewExternalSourceTheme {
                 1 => m.opt(&mut f.1)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            accent_foreground_rgb: f.3.flatten(),
+            accent_rgb: f.0.flatten(),
+            background_rgb: f.1.flatten(),
+            foreground_rgb: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewExternalSourceTheme {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewExternalSourceTheme {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "accentRGB".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "backgroundRGB".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "foregroundRGB".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "accentForegroundRGB".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {

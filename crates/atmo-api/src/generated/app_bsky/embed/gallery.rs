@@ -38,6 +38,14 @@ impl crate::rt::Union for GalleryItemsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for GalleryItemsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.gallery#image") => Self::Image(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { GalleryItemsItem;
     Image Image,
 }
@@ -73,6 +81,32 @@ impl crate::rt::Object for Gallery {
         }
         Ok(Self {
             items: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Gallery {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Gallery {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "items".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            items: m.need(f.0, "items")?,
             extra: m.rest(),
         })
     }
@@ -134,6 +168,38 @@ impl crate::rt::Object for Image {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Image {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Image {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "alt".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "image".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "aspectRatio".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            alt: m.need(f.0, "alt")?,
+            aspect_ratio: m.need(f.2, "aspectRatio")?,
+            image: m.need(f.1, "image")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Image {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -187,6 +253,14 @@ impl crate::rt::Union for ViewItemsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ViewItemsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.gallery#viewImage") => Self::ViewImage(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ViewItemsItem;
     ViewImage ViewImage,
 }
@@ -221,6 +295,32 @@ impl crate::rt::Object for View {
         }
         Ok(Self {
             items: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for View {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for View {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "items".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            items: m.need(f.0, "items")?,
             extra: m.rest(),
         })
     }
@@ -284,6 +384,41 @@ impl crate::rt::Object for ViewImage {
             aspect_ratio: m.need(f.3, 3)?,
             fullsize: m.need(f.1, 1)?,
             thumbnail: m.need(f.2, 2)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewImage {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewImage {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "alt".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "fullsize".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "thumbnail".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "aspectRatio".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            alt: m.need(f.0, "alt")?,
+            aspect_ratio: m.need(f.3, "aspectRatio")?,
+            fullsize: m.need(f.1, "fullsize")?,
+            thumbnail: m.need(f.2, "thumbnail")?,
             extra: m.rest(),
         })
     }

@@ -36,6 +36,32 @@ impl crate::rt::Object for Images {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Images {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Images {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "images".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            images: m.need(f.0, "images")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Images {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -94,6 +120,38 @@ impl crate::rt::Object for Image {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Image {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Image {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "alt".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "image".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "aspectRatio".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            alt: m.need(f.0, "alt")?,
+            aspect_ratio: f.2.flatten(),
+            image: m.need(f.1, "image")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Image {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -142,6 +200,32 @@ impl crate::rt::Object for View {
         }
         Ok(Self {
             images: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for View {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for View {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "images".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            images: m.need(f.0, "images")?,
             extra: m.rest(),
         })
     }
@@ -205,6 +289,41 @@ impl crate::rt::Object for ViewImage {
             aspect_ratio: f.3.flatten(),
             fullsize: m.need(f.2, 2)?,
             thumb: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewImage {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewImage {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "alt".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "thumb".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "fullsize".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "aspectRatio".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            alt: m.need(f.0, "alt")?,
+            aspect_ratio: f.3.flatten(),
+            fullsize: m.need(f.2, "fullsize")?,
+            thumb: m.need(f.1, "thumb")?,
             extra: m.rest(),
         })
     }

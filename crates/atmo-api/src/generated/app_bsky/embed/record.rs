@@ -36,6 +36,32 @@ impl crate::rt::Object for Record {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            record: m.need(f.0, "record")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -123,6 +149,23 @@ impl crate::rt::Union for ViewRecord2 {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ViewRecord2 {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.record#viewRecord") => Self::ViewRecord(crate::rt::member(r)?),
+            Some("app.bsky.embed.record#viewNotFound") => Self::ViewNotFound(crate::rt::member(r)?),
+            Some("app.bsky.embed.record#viewBlocked") => Self::ViewBlocked(crate::rt::member(r)?),
+            Some("app.bsky.embed.record#viewDetached") => Self::ViewDetached(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#generatorView") => Self::GeneratorView(crate::rt::member(r)?),
+            Some("app.bsky.graph.defs#listView") => Self::ListView(crate::rt::member(r)?),
+            Some("app.bsky.labeler.defs#labelerView") => Self::LabelerView(crate::rt::member(r)?),
+            Some("app.bsky.graph.defs#starterPackViewBasic") => {
+                Self::StarterPackViewBasic(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ViewRecord2;
     ViewRecord ViewRecord,
     ViewNotFound ViewNotFound,
@@ -164,6 +207,32 @@ impl crate::rt::Object for View {
         }
         Ok(Self {
             record: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for View {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for View {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            record: m.need(f.0, "record")?,
             extra: m.rest(),
         })
     }
@@ -220,6 +289,38 @@ impl crate::rt::Object for ViewBlocked {
             author: m.need(f.1, 1)?,
             blocked: m.need(f.2, 2)?,
             uri: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewBlocked {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewBlocked {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "author".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "blocked".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            author: m.need(f.1, "author")?,
+            blocked: m.need(f.2, "blocked")?,
+            uri: m.need(f.0, "uri")?,
             extra: m.rest(),
         })
     }
@@ -282,6 +383,35 @@ impl crate::rt::Object for ViewDetached {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ViewDetached {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewDetached {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "detached".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            detached: m.need(f.1, "detached")?,
+            uri: m.need(f.0, "uri")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ViewDetached {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -331,6 +461,35 @@ impl crate::rt::Object for ViewNotFound {
         Ok(Self {
             not_found: m.need(f.1, 1)?,
             uri: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewNotFound {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewNotFound {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "notFound".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            not_found: m.need(f.1, "notFound")?,
+            uri: m.need(f.0, "uri")?,
             extra: m.rest(),
         })
     }
@@ -405,6 +564,21 @@ impl crate::rt::Union for ViewRecordEmbedsItem {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewRecordEmbedsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.images#view") => Self::ImagesView(crate::rt::member(r)?),
+            Some("app.bsky.embed.video#view") => Self::VideoView(crate::rt::member(r)?),
+            Some("app.bsky.embed.gallery#view") => Self::GalleryView(crate::rt::member(r)?),
+            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::member(r)?),
+            Some("app.bsky.embed.record#view") => Self::View(crate::rt::member(r)?),
+            Some("app.bsky.embed.recordWithMedia#view") => {
+                Self::RecordWithMediaView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { ViewRecordEmbedsItem;
@@ -504,6 +678,64 @@ impl crate::rt::Object for ViewRecord {
             repost_count: f.10.flatten(),
             uri: m.need(f.1, 1)?,
             value: m.need(f.2, 2)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewRecord {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewRecord {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "author".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "embeds".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "likeCount".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "quoteCount".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "replyCount".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "repostCount".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            author: m.need(f.3, "author")?,
+            cid: m.need(f.0, "cid")?,
+            embeds: f.4.flatten(),
+            indexed_at: m.need(f.6, "indexedAt")?,
+            labels: f.5.flatten(),
+            like_count: f.7.flatten(),
+            quote_count: f.8.flatten(),
+            reply_count: f.9.flatten(),
+            repost_count: f.10.flatten(),
+            uri: m.need(f.1, "uri")?,
+            value: m.need(f.2, "value")?,
             extra: m.rest(),
         })
     }

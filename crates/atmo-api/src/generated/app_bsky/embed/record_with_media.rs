@@ -48,6 +48,17 @@ impl crate::rt::Union for RecordWithMediaMedia {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordWithMediaMedia {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.images") => Self::Images(crate::rt::member(r)?),
+            Some("app.bsky.embed.video") => Self::Video(crate::rt::member(r)?),
+            Some("app.bsky.embed.gallery") => Self::Gallery(crate::rt::member(r)?),
+            Some("app.bsky.embed.external") => Self::External(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordWithMediaMedia;
     Images crate::app_bsky::embed::images::Images,
     Video crate::app_bsky::embed::video::Video,
@@ -92,6 +103,35 @@ impl crate::rt::Object for RecordWithMedia {
         Ok(Self {
             media: m.need(f.0, 0)?,
             record: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordWithMedia {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RecordWithMedia {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "media".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            media: m.need(f.0, "media")?,
+            record: m.need(f.1, "record")?,
             extra: m.rest(),
         })
     }
@@ -161,6 +201,17 @@ impl crate::rt::Union for ViewMedia {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ViewMedia {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.images#view") => Self::ImagesView(crate::rt::member(r)?),
+            Some("app.bsky.embed.video#view") => Self::VideoView(crate::rt::member(r)?),
+            Some("app.bsky.embed.gallery#view") => Self::GalleryView(crate::rt::member(r)?),
+            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ViewMedia;
     ImagesView crate::app_bsky::embed::images::View,
     VideoView crate::app_bsky::embed::video::View,
@@ -205,6 +256,35 @@ impl crate::rt::Object for View {
         Ok(Self {
             media: m.need(f.0, 0)?,
             record: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for View {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for View {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "media".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            media: m.need(f.0, "media")?,
+            record: m.need(f.1, "record")?,
             extra: m.rest(),
         })
     }

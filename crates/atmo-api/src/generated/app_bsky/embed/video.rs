@@ -59,6 +59,44 @@ impl crate::rt::Object for Video {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Video {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Video {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "alt".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "video".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "captions".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "aspectRatio".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "presentation".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            alt: f.0.flatten(),
+            aspect_ratio: f.3.flatten(),
+            captions: f.2.flatten(),
+            presentation: f.4.flatten(),
+            video: m.need(f.1, "video")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Video {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -126,6 +164,35 @@ impl crate::rt::Object for Caption {
         Ok(Self {
             file: m.need(f.0, 0)?,
             lang: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Caption {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Caption {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "file".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "lang".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            file: m.need(f.0, "file")?,
+            lang: m.need(f.1, "lang")?,
             extra: m.rest(),
         })
     }
@@ -201,6 +268,47 @@ impl crate::rt::Object for View {
             aspect_ratio: f.4.flatten(),
             cid: m.need(f.1, 1)?,
             playlist: m.need(f.2, 2)?,
+            presentation: f.5.flatten(),
+            thumbnail: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for View {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for View {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "alt".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "playlist".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "thumbnail".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "aspectRatio".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "presentation".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            alt: f.0.flatten(),
+            aspect_ratio: f.4.flatten(),
+            cid: m.need(f.1, "cid")?,
+            playlist: m.need(f.2, "playlist")?,
             presentation: f.5.flatten(),
             thumbnail: f.3.flatten(),
             extra: m.rest(),

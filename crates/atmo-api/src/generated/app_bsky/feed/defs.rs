@@ -43,6 +43,35 @@ impl crate::rt::Object for BlockedAuthor {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for BlockedAuthor {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for BlockedAuthor {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
+            viewer: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl BlockedAuthor {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -101,6 +130,38 @@ impl crate::rt::Object for BlockedPost {
             author: m.need(f.1, 1)?,
             blocked: m.need(f.2, 2)?,
             uri: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for BlockedPost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for BlockedPost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "author".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "blocked".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            author: m.need(f.1, "author")?,
+            blocked: m.need(f.2, "blocked")?,
+            uri: m.need(f.0, "uri")?,
             extra: m.rest(),
         })
     }
@@ -186,6 +247,15 @@ impl crate::rt::Union for FeedViewPostReason {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for FeedViewPostReason {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.defs#reasonRepost") => Self::ReasonRepost(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#reasonPin") => Self::ReasonPin(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { FeedViewPostReason;
     ReasonRepost ReasonRepost,
     ReasonPin ReasonPin,
@@ -239,6 +309,44 @@ impl crate::rt::Object for FeedViewPost {
         Ok(Self {
             feed_context: f.4.flatten(),
             post: m.need(f.0, 0)?,
+            reason: f.3.flatten(),
+            reply: f.1.flatten(),
+            req_id: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for FeedViewPost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for FeedViewPost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "post".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "reply".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "reqId".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "reason".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "feedContext".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            feed_context: f.4.flatten(),
+            post: m.need(f.0, "post")?,
             reason: f.3.flatten(),
             reply: f.1.flatten(),
             req_id: f.2.flatten(),
@@ -375,6 +483,73 @@ impl crate::rt::Object for GeneratorView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for GeneratorView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for GeneratorView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "creator".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "likeCount".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "contentMode".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.req(&mut f.11)?;
+            } else if crate::rt::key_is(k, "descriptionFacets".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "acceptsInteractions".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            accepts_interactions: f.13.flatten(),
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, "cid")?,
+            content_mode: f.9.flatten(),
+            creator: m.need(f.6, "creator")?,
+            description: f.10.flatten(),
+            description_facets: f.12.flatten(),
+            did: m.need(f.1, "did")?,
+            display_name: m.need(f.11, "displayName")?,
+            indexed_at: m.need(f.7, "indexedAt")?,
+            labels: f.4.flatten(),
+            like_count: f.8.flatten(),
+            uri: m.need(f.2, "uri")?,
+            viewer: f.5.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl GeneratorView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -461,6 +636,32 @@ impl crate::rt::Object for GeneratorViewerState {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for GeneratorViewerState {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for GeneratorViewerState {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "like".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            like: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl GeneratorViewerState {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -514,6 +715,41 @@ impl crate::rt::Object for Interaction {
                 0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            event: f.1.flatten(),
+            feed_context: f.3.flatten(),
+            item: f.0.flatten(),
+            req_id: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Interaction {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Interaction {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "item".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "event".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "reqId".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "feedContext".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -637,6 +873,35 @@ impl crate::rt::Object for KnownLikers {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for KnownLikers {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for KnownLikers {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "count".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "actors".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actors: m.need(f.1, "actors")?,
+            count: m.need(f.0, "count")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl KnownLikers {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -689,6 +954,35 @@ impl crate::rt::Object for NotFoundPost {
         Ok(Self {
             not_found: m.need(f.1, 1)?,
             uri: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for NotFoundPost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for NotFoundPost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "notFound".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            not_found: m.need(f.1, "notFound")?,
+            uri: m.need(f.0, "uri")?,
             extra: m.rest(),
         })
     }
@@ -763,6 +1057,21 @@ impl crate::rt::Union for PostViewEmbed {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for PostViewEmbed {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.images#view") => Self::ImagesView(crate::rt::member(r)?),
+            Some("app.bsky.embed.video#view") => Self::VideoView(crate::rt::member(r)?),
+            Some("app.bsky.embed.gallery#view") => Self::GalleryView(crate::rt::member(r)?),
+            Some("app.bsky.embed.external#view") => Self::ExternalView(crate::rt::member(r)?),
+            Some("app.bsky.embed.record#view") => Self::RecordView(crate::rt::member(r)?),
+            Some("app.bsky.embed.recordWithMedia#view") => {
+                Self::RecordWithMediaView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { PostViewEmbed;
@@ -887,6 +1196,77 @@ impl crate::rt::Object for PostView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for PostView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for PostView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "debug".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "embed".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "author".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "likeCount".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "quoteCount".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "replyCount".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "threadgate".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "repostCount".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else if crate::rt::key_is(k, "bookmarkCount".as_bytes()) {
+                m.opt(&mut f.14)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            author: m.need(f.4, "author")?,
+            bookmark_count: f.14.flatten(),
+            cid: m.need(f.0, "cid")?,
+            debug: f.2.flatten(),
+            embed: f.3.flatten(),
+            indexed_at: m.need(f.8, "indexedAt")?,
+            labels: f.5.flatten(),
+            like_count: f.9.flatten(),
+            quote_count: f.10.flatten(),
+            record: m.need(f.6, "record")?,
+            reply_count: f.11.flatten(),
+            repost_count: f.13.flatten(),
+            threadgate: f.12.flatten(),
+            uri: m.need(f.1, "uri")?,
+            viewer: f.7.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl PostView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -958,6 +1338,26 @@ impl crate::rt::Object for ReasonPin {
         Ok(Self { extra: m.rest() })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReasonPin {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReasonPin {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
+        Ok(Self { extra: m.rest() })
+    }
+}
 impl ReasonPin {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1010,6 +1410,41 @@ impl crate::rt::Object for ReasonRepost {
             by: m.need(f.0, 0)?,
             cid: f.1.flatten(),
             indexed_at: m.need(f.3, 3)?,
+            uri: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ReasonRepost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReasonRepost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "by".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            by: m.need(f.0, "by")?,
+            cid: f.1.flatten(),
+            indexed_at: m.need(f.3, "indexedAt")?,
             uri: f.2.flatten(),
             extra: m.rest(),
         })
@@ -1084,6 +1519,16 @@ impl crate::rt::Union for ReplyRefParent {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReplyRefParent {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#notFoundPost") => Self::NotFoundPost(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ReplyRefParent;
     PostView PostView,
     NotFoundPost NotFoundPost,
@@ -1136,6 +1581,16 @@ impl crate::rt::Union for ReplyRefRoot {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReplyRefRoot {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.defs#postView") => Self::PostView(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#notFoundPost") => Self::NotFoundPost(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ReplyRefRoot;
     PostView PostView,
     NotFoundPost NotFoundPost,
@@ -1184,6 +1639,38 @@ impl crate::rt::Object for ReplyRef {
             grandparent_author: f.2.flatten(),
             parent: m.need(f.1, 1)?,
             root: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ReplyRef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReplyRef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "root".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "parent".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "grandparentAuthor".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            grandparent_author: f.2.flatten(),
+            parent: m.need(f.1, "parent")?,
+            root: m.need(f.0, "root")?,
             extra: m.rest(),
         })
     }
@@ -1256,6 +1743,19 @@ impl crate::rt::Union for SkeletonFeedPostReason {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SkeletonFeedPostReason {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.defs#skeletonReasonRepost") => {
+                Self::SkeletonReasonRepost(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.defs#skeletonReasonPin") => {
+                Self::SkeletonReasonPin(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { SkeletonFeedPostReason;
     SkeletonReasonRepost SkeletonReasonRepost,
     SkeletonReasonPin SkeletonReasonPin,
@@ -1307,6 +1807,38 @@ impl crate::rt::Object for SkeletonFeedPost {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SkeletonFeedPost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SkeletonFeedPost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "post".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "reason".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "feedContext".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            feed_context: f.2.flatten(),
+            post: m.need(f.0, "post")?,
+            reason: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl SkeletonFeedPost {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1352,6 +1884,26 @@ impl crate::rt::Object for SkeletonReasonPin {
         Ok(Self { extra: m.rest() })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SkeletonReasonPin {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SkeletonReasonPin {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
+        Ok(Self { extra: m.rest() })
+    }
+}
 impl SkeletonReasonPin {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1390,6 +1942,32 @@ impl crate::rt::Object for SkeletonReasonRepost {
         }
         Ok(Self {
             repost: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SkeletonReasonRepost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SkeletonReasonRepost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "repost".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            repost: m.need(f.0, "repost")?,
             extra: m.rest(),
         })
     }
@@ -1434,6 +2012,32 @@ impl crate::rt::Object for ThreadContext {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            root_author_like: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ThreadContext {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreadContext {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rootAuthorLike".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             root_author_like: f.0.flatten(),
@@ -1502,6 +2106,18 @@ impl crate::rt::Union for ThreadViewPostParent {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ThreadViewPostParent {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.defs#threadViewPost") => {
+                Self::ThreadViewPost(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.defs#notFoundPost") => Self::NotFoundPost(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ThreadViewPostParent;
     ThreadViewPost ThreadViewPost,
     NotFoundPost NotFoundPost,
@@ -1556,6 +2172,18 @@ impl crate::rt::Union for ThreadViewPostRepliesItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ThreadViewPostRepliesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.defs#threadViewPost") => {
+                Self::ThreadViewPost(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.defs#notFoundPost") => Self::NotFoundPost(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ThreadViewPostRepliesItem;
     ThreadViewPost ThreadViewPost,
     NotFoundPost NotFoundPost,
@@ -1605,6 +2233,41 @@ impl crate::rt::Object for ThreadViewPost {
         Ok(Self {
             parent: f.1.flatten(),
             post: m.need(f.0, 0)?,
+            replies: f.2.flatten(),
+            thread_context: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ThreadViewPost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreadViewPost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "post".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "parent".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "replies".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "threadContext".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            parent: f.1.flatten(),
+            post: m.need(f.0, "post")?,
             replies: f.2.flatten(),
             thread_context: f.3.flatten(),
             extra: m.rest(),
@@ -1670,6 +2333,41 @@ impl crate::rt::Object for ThreadgateView {
                 3 => m.opt(&mut f.3)?,
                 1 => m.opt(&mut f.1)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            cid: f.0.flatten(),
+            lists: f.2.flatten(),
+            record: f.3.flatten(),
+            uri: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ThreadgateView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreadgateView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "lists".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -1761,6 +2459,53 @@ impl crate::rt::Object for ViewerState {
                 2 => m.opt(&mut f.2)?,
                 5 => m.opt(&mut f.5)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            bookmarked: f.3.flatten(),
+            embedding_disabled: f.7.flatten(),
+            known_likers: f.4.flatten(),
+            like: f.0.flatten(),
+            pinned: f.1.flatten(),
+            reply_disabled: f.6.flatten(),
+            repost: f.2.flatten(),
+            thread_muted: f.5.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewerState {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewerState {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "like".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "pinned".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "repost".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "bookmarked".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "knownLikers".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "threadMuted".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "replyDisabled".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "embeddingDisabled".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {

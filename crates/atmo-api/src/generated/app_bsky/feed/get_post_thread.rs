@@ -81,6 +81,18 @@ impl crate::rt::Union for OutputThread {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputThread {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.defs#threadViewPost") => {
+                Self::ThreadViewPost(crate::rt::member(r)?)
+            }
+            Some("app.bsky.feed.defs#notFoundPost") => Self::NotFoundPost(crate::rt::member(r)?),
+            Some("app.bsky.feed.defs#blockedPost") => Self::BlockedPost(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputThread;
     ThreadViewPost crate::app_bsky::feed::defs::ThreadViewPost,
     NotFoundPost crate::app_bsky::feed::defs::NotFoundPost,
@@ -123,6 +135,35 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             thread: m.need(f.0, 0)?,
+            threadgate: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "thread".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "threadgate".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            thread: m.need(f.0, "thread")?,
             threadgate: f.1.flatten(),
             extra: m.rest(),
         })

@@ -58,6 +58,19 @@ impl crate::rt::Union for RecordEmbed {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordEmbed {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.images") => Self::Images(crate::rt::member(r)?),
+            Some("app.bsky.embed.video") => Self::Video(crate::rt::member(r)?),
+            Some("app.bsky.embed.gallery") => Self::Gallery(crate::rt::member(r)?),
+            Some("app.bsky.embed.external") => Self::External(crate::rt::member(r)?),
+            Some("app.bsky.embed.record") => Self::Record(crate::rt::member(r)?),
+            Some("app.bsky.embed.recordWithMedia") => Self::RecordWithMedia(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordEmbed;
     Images crate::app_bsky::embed::images::Images,
     Video crate::app_bsky::embed::video::Video,
@@ -103,6 +116,14 @@ impl crate::rt::Union for RecordLabels {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordLabels {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.label.defs#selfLabels") => Self::SelfLabels(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { RecordLabels;
@@ -202,6 +223,57 @@ impl crate::rt::Object for Record {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "tags".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "text".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "embed".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "langs".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "reply".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "facets".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "entities".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.8, "createdAt")?,
+            embed: f.2.flatten(),
+            entities: f.7.flatten(),
+            facets: f.5.flatten(),
+            labels: f.6.flatten(),
+            langs: f.3.flatten(),
+            reply: f.4.flatten(),
+            tags: f.0.flatten(),
+            text: m.need(f.1, "text")?,
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -289,6 +361,38 @@ impl crate::rt::Object for Entity {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Entity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Entity {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "type".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "index".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            index: m.need(f.1, "index")?,
+            r#type: m.need(f.0, "type")?,
+            value: m.need(f.2, "value")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Entity {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -347,6 +451,35 @@ impl crate::rt::Object for ReplyRef {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReplyRef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReplyRef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "root".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "parent".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            parent: m.need(f.1, "parent")?,
+            root: m.need(f.0, "root")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ReplyRef {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -401,6 +534,35 @@ impl crate::rt::Object for TextSlice {
         Ok(Self {
             end: m.need(f.0, 0)?,
             start: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for TextSlice {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for TextSlice {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "end".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "start".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            end: m.need(f.0, "end")?,
+            start: m.need(f.1, "start")?,
             extra: m.rest(),
         })
     }

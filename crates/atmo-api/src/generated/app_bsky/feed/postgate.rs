@@ -38,6 +38,14 @@ impl crate::rt::Union for RecordEmbeddingRulesItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordEmbeddingRulesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.feed.postgate#disableRule") => Self::DisableRule(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordEmbeddingRulesItem;
     DisableRule DisableRule,
 }
@@ -106,6 +114,42 @@ impl crate::rt::Object for Record {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "post".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "embeddingRules".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "detachedEmbeddingUris".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.1, "createdAt")?,
+            detached_embedding_uris: f.3.flatten(),
+            embedding_rules: f.2.flatten(),
+            post: m.need(f.0, "post")?,
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Record {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -160,6 +204,26 @@ impl crate::rt::Object for DisableRule {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DisableRule {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DisableRule {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }

@@ -47,6 +47,35 @@ impl crate::rt::Object for ListItemView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ListItemView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ListItemView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            subject: m.need(f.1, "subject")?,
+            uri: m.need(f.0, "uri")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ListItemView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -164,6 +193,67 @@ impl crate::rt::Object for ListView {
             name: m.need(f.2, 2)?,
             purpose: m.need(f.7, 7)?,
             uri: m.need(f.1, 1)?,
+            viewer: f.5.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ListView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ListView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "creator".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "purpose".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "listItemCount".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "descriptionFacets".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, "cid")?,
+            creator: m.need(f.6, "creator")?,
+            description: f.9.flatten(),
+            description_facets: f.11.flatten(),
+            indexed_at: m.need(f.8, "indexedAt")?,
+            labels: f.4.flatten(),
+            list_item_count: f.10.flatten(),
+            name: m.need(f.2, "name")?,
+            purpose: m.need(f.7, "purpose")?,
+            uri: m.need(f.1, "uri")?,
             viewer: f.5.flatten(),
             extra: m.rest(),
         })
@@ -289,6 +379,56 @@ impl crate::rt::Object for ListViewBasic {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ListViewBasic {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ListViewBasic {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "purpose".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "listItemCount".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            avatar: f.3.flatten(),
+            cid: m.need(f.0, "cid")?,
+            indexed_at: f.7.flatten(),
+            labels: f.4.flatten(),
+            list_item_count: f.8.flatten(),
+            name: m.need(f.2, "name")?,
+            purpose: m.need(f.6, "purpose")?,
+            uri: m.need(f.1, "uri")?,
+            viewer: f.5.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ListViewBasic {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -365,6 +505,35 @@ impl crate::rt::Object for ListViewerState {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ListViewerState {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ListViewerState {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "muted".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "blocked".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            blocked: f.1.flatten(),
+            muted: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ListViewerState {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -424,6 +593,35 @@ impl crate::rt::Object for NotFoundActor {
         Ok(Self {
             actor: m.need(f.0, 0)?,
             not_found: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for NotFoundActor {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for NotFoundActor {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "actor".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "notFound".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor: m.need(f.0, "actor")?,
+            not_found: m.need(f.1, "notFound")?,
             extra: m.rest(),
         })
     }
@@ -515,6 +713,50 @@ impl crate::rt::Object for Relationship {
             blocking: f.1.flatten(),
             blocking_by_list: f.6.flatten(),
             did: m.need(f.0, 0)?,
+            followed_by: f.4.flatten(),
+            following: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Relationship {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Relationship {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "blocking".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "blockedBy".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "following".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "followedBy".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "blockedByList".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "blockingByList".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            blocked_by: f.2.flatten(),
+            blocked_by_list: f.5.flatten(),
+            blocking: f.1.flatten(),
+            blocking_by_list: f.6.flatten(),
+            did: m.need(f.0, "did")?,
             followed_by: f.4.flatten(),
             following: f.3.flatten(),
             extra: m.rest(),
@@ -639,6 +881,64 @@ impl crate::rt::Object for StarterPackView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for StarterPackView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for StarterPackView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "list".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "feeds".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "creator".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "joinedWeekCount".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "listItemsSample".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "joinedAllTimeCount".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            creator: m.need(f.6, "creator")?,
+            feeds: f.3.flatten(),
+            indexed_at: m.need(f.7, "indexedAt")?,
+            joined_all_time_count: f.10.flatten(),
+            joined_week_count: f.8.flatten(),
+            labels: f.4.flatten(),
+            list: f.2.flatten(),
+            list_items_sample: f.9.flatten(),
+            record: m.need(f.5, "record")?,
+            uri: m.need(f.1, "uri")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl StarterPackView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -751,6 +1051,56 @@ impl crate::rt::Object for StarterPackViewBasic {
             list_item_count: f.6.flatten(),
             record: m.need(f.3, 3)?,
             uri: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for StarterPackViewBasic {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for StarterPackViewBasic {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "creator".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "listItemCount".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "joinedWeekCount".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "joinedAllTimeCount".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            creator: m.need(f.4, "creator")?,
+            indexed_at: m.need(f.5, "indexedAt")?,
+            joined_all_time_count: f.8.flatten(),
+            joined_week_count: f.7.flatten(),
+            labels: f.2.flatten(),
+            list_item_count: f.6.flatten(),
+            record: m.need(f.3, "record")?,
+            uri: m.need(f.1, "uri")?,
             extra: m.rest(),
         })
     }

@@ -70,6 +70,15 @@ impl crate::rt::Union for OutputRelationshipsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputRelationshipsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.graph.defs#relationship") => Self::Relationship(crate::rt::member(r)?),
+            Some("app.bsky.graph.defs#notFoundActor") => Self::NotFoundActor(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputRelationshipsItem;
     Relationship crate::app_bsky::graph::defs::Relationship,
     NotFoundActor crate::app_bsky::graph::defs::NotFoundActor,
@@ -112,6 +121,35 @@ impl crate::rt::Object for Output {
         Ok(Self {
             actor: f.0.flatten(),
             relationships: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "actor".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "relationships".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor: f.0.flatten(),
+            relationships: m.need(f.1, "relationships")?,
             extra: m.rest(),
         })
     }

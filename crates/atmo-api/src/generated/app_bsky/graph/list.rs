@@ -38,6 +38,14 @@ impl crate::rt::Union for RecordLabels {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordLabels {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.label.defs#selfLabels") => Self::SelfLabels(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordLabels;
     SelfLabels crate::com_atproto::label::defs::SelfLabels,
 }
@@ -115,6 +123,51 @@ impl crate::rt::Object for Record {
             labels: f.2.flatten(),
             name: m.need(f.0, 0)?,
             purpose: m.need(f.3, 3)?,
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "purpose".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "descriptionFacets".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            avatar: f.1.flatten(),
+            created_at: m.need(f.4, "createdAt")?,
+            description: f.5.flatten(),
+            description_facets: f.6.flatten(),
+            labels: f.2.flatten(),
+            name: m.need(f.0, "name")?,
+            purpose: m.need(f.3, "purpose")?,
             has_type: m.had_type(),
             extra: m.rest(),
         })

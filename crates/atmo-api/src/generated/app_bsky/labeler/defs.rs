@@ -45,6 +45,35 @@ impl crate::rt::Object for LabelerPolicies {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LabelerPolicies {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LabelerPolicies {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "labelValues".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "labelValueDefinitions".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            label_value_definitions: f.1.flatten(),
+            label_values: m.need(f.0, "labelValues")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LabelerPolicies {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -126,6 +155,50 @@ impl crate::rt::Object for LabelerView {
             labels: f.2.flatten(),
             like_count: f.6.flatten(),
             uri: m.need(f.1, 1)?,
+            viewer: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LabelerView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LabelerView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "creator".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "likeCount".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            creator: m.need(f.4, "creator")?,
+            indexed_at: m.need(f.5, "indexedAt")?,
+            labels: f.2.flatten(),
+            like_count: f.6.flatten(),
+            uri: m.need(f.1, "uri")?,
             viewer: f.3.flatten(),
             extra: m.rest(),
         })
@@ -254,6 +327,64 @@ impl crate::rt::Object for LabelerViewDetailed {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LabelerViewDetailed {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LabelerViewDetailed {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "creator".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "policies".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "likeCount".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "reasonTypes".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "subjectTypes".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "subjectCollections".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            creator: m.need(f.4, "creator")?,
+            indexed_at: m.need(f.6, "indexedAt")?,
+            labels: f.2.flatten(),
+            like_count: f.7.flatten(),
+            policies: m.need(f.5, "policies")?,
+            reason_types: f.8.flatten(),
+            subject_collections: f.10.flatten(),
+            subject_types: f.9.flatten(),
+            uri: m.need(f.1, "uri")?,
+            viewer: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl LabelerViewDetailed {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -318,6 +449,32 @@ impl crate::rt::Object for LabelerViewerState {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            like: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LabelerViewerState {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LabelerViewerState {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "like".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             like: f.0.flatten(),

@@ -68,6 +68,17 @@ impl crate::rt::Union for OutputViewsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputViewsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.labeler.defs#labelerView") => Self::LabelerView(crate::rt::member(r)?),
+            Some("app.bsky.labeler.defs#labelerViewDetailed") => {
+                Self::LabelerViewDetailed(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputViewsItem;
     LabelerView crate::app_bsky::labeler::defs::LabelerView,
     LabelerViewDetailed crate::app_bsky::labeler::defs::LabelerViewDetailed,
@@ -103,6 +114,32 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             views: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "views".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            views: m.need(f.0, "views")?,
             extra: m.rest(),
         })
     }

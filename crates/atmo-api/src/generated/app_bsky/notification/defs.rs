@@ -43,6 +43,35 @@ impl crate::rt::Object for ActivitySubscription {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ActivitySubscription {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ActivitySubscription {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "post".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "reply".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            post: m.need(f.0, "post")?,
+            reply: m.need(f.1, "reply")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ActivitySubscription {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -94,6 +123,35 @@ impl crate::rt::Object for ChatPreference {
         Ok(Self {
             include: m.need(f.1, 1)?,
             push: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ChatPreference {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ChatPreference {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "push".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "include".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            include: m.need(f.1, "include")?,
+            push: m.need(f.0, "push")?,
             extra: m.rest(),
         })
     }
@@ -162,6 +220,38 @@ impl crate::rt::Object for FilterablePreference {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for FilterablePreference {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for FilterablePreference {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "list".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "push".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "include".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            include: m.need(f.2, "include")?,
+            list: m.need(f.0, "list")?,
+            push: m.need(f.1, "push")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl FilterablePreference {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -219,6 +309,35 @@ impl crate::rt::Object for Preference {
         Ok(Self {
             list: m.need(f.0, 0)?,
             push: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Preference {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Preference {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "list".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "push".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            list: m.need(f.0, "list")?,
+            push: m.need(f.1, "push")?,
             extra: m.rest(),
         })
     }
@@ -337,6 +456,70 @@ impl crate::rt::Object for Preferences {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Preferences {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Preferences {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "chat".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "like".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "quote".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "reply".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "follow".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "repost".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "mention".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "verified".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "unverified".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "likeViaRepost".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else if crate::rt::key_is(k, "subscribedPost".as_bytes()) {
+                m.req(&mut f.10)?;
+            } else if crate::rt::key_is(k, "repostViaRepost".as_bytes()) {
+                m.req(&mut f.11)?;
+            } else if crate::rt::key_is(k, "starterpackJoined".as_bytes()) {
+                m.req(&mut f.12)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            chat: m.need(f.0, "chat")?,
+            follow: m.need(f.4, "follow")?,
+            like: m.need(f.1, "like")?,
+            like_via_repost: m.need(f.9, "likeViaRepost")?,
+            mention: m.need(f.6, "mention")?,
+            quote: m.need(f.2, "quote")?,
+            reply: m.need(f.3, "reply")?,
+            repost: m.need(f.5, "repost")?,
+            repost_via_repost: m.need(f.11, "repostViaRepost")?,
+            starterpack_joined: m.need(f.12, "starterpackJoined")?,
+            subscribed_post: m.need(f.10, "subscribedPost")?,
+            unverified: m.need(f.8, "unverified")?,
+            verified: m.need(f.7, "verified")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Preferences {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -400,6 +583,26 @@ impl crate::rt::Object for RecordDeleted {
         Ok(Self { extra: m.rest() })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordDeleted {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RecordDeleted {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
+        Ok(Self { extra: m.rest() })
+    }
+}
 impl RecordDeleted {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -447,6 +650,35 @@ impl crate::rt::Object for SubjectActivitySubscription {
         Ok(Self {
             activity_subscription: m.need(f.1, 1)?,
             subject: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SubjectActivitySubscription {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SubjectActivitySubscription {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "activitySubscription".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            activity_subscription: m.need(f.1, "activitySubscription")?,
+            subject: m.need(f.0, "subject")?,
             extra: m.rest(),
         })
     }

@@ -88,6 +88,41 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cursor".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "seenAt".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "priority".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "notifications".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cursor: f.0.flatten(),
+            notifications: m.need(f.3, "notifications")?,
+            priority: f.2.flatten(),
+            seen_at: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -227,6 +262,59 @@ impl crate::rt::Object for Notification {
             record: m.need(f.6, 6)?,
             starter_pack: f.8.flatten(),
             uri: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Notification {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Notification {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "author".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "isRead".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "reason".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "starterPack".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "reasonSubject".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            author: m.need(f.2, "author")?,
+            cid: m.need(f.0, "cid")?,
+            indexed_at: m.need(f.7, "indexedAt")?,
+            is_read: m.need(f.3, "isRead")?,
+            labels: f.4.flatten(),
+            reason: m.need(f.5, "reason")?,
+            reason_subject: f.9.flatten(),
+            record: m.need(f.6, "record")?,
+            starter_pack: f.8.flatten(),
+            uri: m.need(f.1, "uri")?,
             extra: m.rest(),
         })
     }

@@ -51,6 +51,41 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "appId".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "token".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "platform".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "serviceDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            app_id: m.need(f.0, "appId")?,
+            platform: m.need(f.2, "platform")?,
+            service_did: m.need(f.3, "serviceDid")?,
+            token: m.need(f.1, "token")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

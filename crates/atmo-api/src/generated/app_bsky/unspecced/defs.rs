@@ -86,6 +86,53 @@ impl crate::rt::Object for AgeAssuranceEvent {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AgeAssuranceEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AgeAssuranceEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "email".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "initIp".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "initUa".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "attemptId".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "completeIp".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "completeUa".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            attempt_id: m.need(f.4, "attemptId")?,
+            complete_ip: f.6.flatten(),
+            complete_ua: f.7.flatten(),
+            created_at: m.need(f.5, "createdAt")?,
+            email: f.0.flatten(),
+            init_ip: f.1.flatten(),
+            init_ua: f.2.flatten(),
+            status: m.need(f.3, "status")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AgeAssuranceEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -171,6 +218,35 @@ impl crate::rt::Object for AgeAssuranceState {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AgeAssuranceState {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AgeAssuranceState {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "lastInitiatedAt".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            last_initiated_at: f.1.flatten(),
+            status: m.need(f.0, "status")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AgeAssuranceState {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -233,6 +309,32 @@ impl crate::rt::Object for SkeletonSearchActor {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SkeletonSearchActor {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SkeletonSearchActor {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SkeletonSearchActor {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -278,6 +380,32 @@ impl crate::rt::Object for SkeletonSearchPost {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SkeletonSearchPost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SkeletonSearchPost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            uri: m.need(f.0, "uri")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SkeletonSearchPost {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -319,6 +447,32 @@ impl crate::rt::Object for SkeletonSearchStarterPack {
         }
         Ok(Self {
             uri: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SkeletonSearchStarterPack {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SkeletonSearchStarterPack {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            uri: m.need(f.0, "uri")?,
             extra: m.rest(),
         })
     }
@@ -413,6 +567,56 @@ impl crate::rt::Object for SkeletonTrend {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SkeletonTrend {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SkeletonTrend {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "dids".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "link".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "topic".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "category".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "postCount".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "startedAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            category: f.4.flatten(),
+            description: f.7.flatten(),
+            dids: m.need(f.0, "dids")?,
+            display_name: m.need(f.8, "displayName")?,
+            link: m.need(f.1, "link")?,
+            post_count: m.need(f.5, "postCount")?,
+            started_at: m.need(f.6, "startedAt")?,
+            status: f.3.flatten(),
+            topic: m.need(f.2, "topic")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SkeletonTrend {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -485,6 +689,32 @@ impl crate::rt::Object for ThreadItemBlocked {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ThreadItemBlocked {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreadItemBlocked {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "author".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            author: m.need(f.0, "author")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ThreadItemBlocked {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -522,6 +752,26 @@ impl crate::rt::Object for ThreadItemNoUnauthenticated {
         Ok(Self { extra: m.rest() })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ThreadItemNoUnauthenticated {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreadItemNoUnauthenticated {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
+        Ok(Self { extra: m.rest() })
+    }
+}
 impl ThreadItemNoUnauthenticated {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -553,6 +803,26 @@ impl crate::rt::Object for ThreadItemNotFound {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ThreadItemNotFound {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreadItemNotFound {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }
@@ -641,6 +911,53 @@ impl crate::rt::Object for ThreadItemPost {
             op_thread_post_count: f.5.flatten(),
             op_thread_post_index: f.6.flatten(),
             post: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ThreadItemPost {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreadItemPost {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "post".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "opThread".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "moreParents".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "moreReplies".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "mutedByViewer".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "opThreadPostCount".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "opThreadPostIndex".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "hiddenByThreadgate".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            hidden_by_threadgate: m.need(f.7, "hiddenByThreadgate")?,
+            more_parents: m.need(f.2, "moreParents")?,
+            more_replies: m.need(f.3, "moreReplies")?,
+            muted_by_viewer: m.need(f.4, "mutedByViewer")?,
+            op_thread: m.need(f.1, "opThread")?,
+            op_thread_post_count: f.5.flatten(),
+            op_thread_post_index: f.6.flatten(),
+            post: m.need(f.0, "post")?,
             extra: m.rest(),
         })
     }
@@ -755,6 +1072,56 @@ impl crate::rt::Object for TrendView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for TrendView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for TrendView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "link".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "topic".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "actors".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "category".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "postCount".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "startedAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actors: m.need(f.2, "actors")?,
+            category: f.4.flatten(),
+            description: f.7.flatten(),
+            display_name: m.need(f.8, "displayName")?,
+            link: m.need(f.0, "link")?,
+            post_count: m.need(f.5, "postCount")?,
+            started_at: m.need(f.6, "startedAt")?,
+            status: f.3.flatten(),
+            topic: m.need(f.1, "topic")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl TrendView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -838,6 +1205,41 @@ impl crate::rt::Object for TrendingTopic {
             display_name: f.3.flatten(),
             link: m.need(f.0, 0)?,
             topic: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for TrendingTopic {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for TrendingTopic {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "link".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "topic".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            description: f.2.flatten(),
+            display_name: f.3.flatten(),
+            link: m.need(f.0, "link")?,
+            topic: m.need(f.1, "topic")?,
             extra: m.rest(),
         })
     }

@@ -79,6 +79,53 @@ impl crate::rt::Object for JobStatus {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for JobStatus {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for JobStatus {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "blob".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "error".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "jobId".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "state".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "progress".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "failureCode".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            blob: f.1.flatten(),
+            did: m.need(f.0, "did")?,
+            error: f.2.flatten(),
+            failure_code: f.7.flatten(),
+            job_id: m.need(f.3, "jobId")?,
+            message: f.5.flatten(),
+            progress: f.6.flatten(),
+            state: m.need(f.4, "state")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl JobStatus {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

@@ -100,6 +100,56 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "jobId".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "state".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "expiresAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "jobStatus".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "partCount".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "failureReason".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "partSizeBytes".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "receivedParts".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "completedJobId".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            completed_job_id: f.8.flatten(),
+            expires_at: m.need(f.2, "expiresAt")?,
+            failure_reason: f.5.flatten(),
+            job_id: m.need(f.0, "jobId")?,
+            job_status: f.3.flatten(),
+            part_count: m.need(f.4, "partCount")?,
+            part_size_bytes: m.need(f.6, "partSizeBytes")?,
+            received_parts: m.need(f.7, "receivedParts")?,
+            state: m.need(f.1, "state")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

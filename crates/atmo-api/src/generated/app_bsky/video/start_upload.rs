@@ -72,6 +72,47 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "width".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "height".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "mimeType".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "sizeBytes".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "durationMs".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            duration_ms: f.5.flatten(),
+            height: f.2.flatten(),
+            mime_type: m.need(f.3, "mimeType")?,
+            name: f.0.flatten(),
+            size_bytes: m.need(f.4, "sizeBytes")?,
+            width: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -141,6 +182,41 @@ impl crate::rt::Object for Output {
             job_id: m.need(f.0, 0)?,
             part_count: m.need(f.2, 2)?,
             part_size_bytes: m.need(f.3, 3)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "jobId".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "expiresAt".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "partCount".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "partSizeBytes".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            expires_at: m.need(f.1, "expiresAt")?,
+            job_id: m.need(f.0, "jobId")?,
+            part_count: m.need(f.2, "partCount")?,
+            part_size_bytes: m.need(f.3, "partSizeBytes")?,
             extra: m.rest(),
         })
     }

@@ -28,6 +28,26 @@ impl crate::rt::Object for DirectConvoMember {
         Ok(Self { extra: m.rest() })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DirectConvoMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DirectConvoMember {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
+        Ok(Self { extra: m.rest() })
+    }
+}
 impl DirectConvoMember {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -77,6 +97,35 @@ impl crate::rt::Object for GroupConvoMember {
         Ok(Self {
             added_by: f.1.flatten(),
             role: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for GroupConvoMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for GroupConvoMember {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "role".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "addedBy".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            added_by: f.1.flatten(),
+            role: m.need(f.0, "role")?,
             extra: m.rest(),
         })
     }
@@ -132,6 +181,26 @@ impl crate::rt::Object for PastGroupConvoMember {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for PastGroupConvoMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for PastGroupConvoMember {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }
@@ -191,6 +260,22 @@ impl crate::rt::Union for ProfileViewBasicKind {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ProfileViewBasicKind {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.actor.defs#directConvoMember") => {
+                Self::DirectConvoMember(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.actor.defs#groupConvoMember") => {
+                Self::GroupConvoMember(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.actor.defs#pastGroupConvoMember") => {
+                Self::PastGroupConvoMember(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { ProfileViewBasicKind;
@@ -284,6 +369,64 @@ impl crate::rt::Object for ProfileViewBasic {
             did: m.need(f.0, 0)?,
             display_name: f.8.flatten(),
             handle: m.need(f.3, 3)?,
+            kind: f.1.flatten(),
+            labels: f.4.flatten(),
+            verification: f.10.flatten(),
+            viewer: f.5.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ProfileViewBasic {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ProfileViewBasic {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "kind".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "avatar".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "associated".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "chatDisabled".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "verification".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            associated: f.7.flatten(),
+            avatar: f.2.flatten(),
+            chat_disabled: f.9.flatten(),
+            created_at: f.6.flatten(),
+            did: m.need(f.0, "did")?,
+            display_name: f.8.flatten(),
+            handle: m.need(f.3, "handle")?,
             kind: f.1.flatten(),
             labels: f.4.flatten(),
             verification: f.10.flatten(),

@@ -63,6 +63,35 @@ impl crate::rt::Object for ConvoRef {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConvoRef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConvoRef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            did: m.need(f.0, "did")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ConvoRef {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -128,6 +157,15 @@ impl crate::rt::Union for ConvoViewKind {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConvoViewKind {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#directConvo") => Self::DirectConvo(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#groupConvo") => Self::GroupConvo(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ConvoViewKind;
     DirectConvo DirectConvo,
     GroupConvo GroupConvo,
@@ -181,6 +219,20 @@ impl crate::rt::Union for ConvoViewLastMessage {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConvoViewLastMessage {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#deletedMessageView") => {
+                Self::DeletedMessageView(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageView") => {
+                Self::SystemMessageView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ConvoViewLastMessage;
     MessageView MessageView,
     DeletedMessageView DeletedMessageView,
@@ -223,6 +275,16 @@ impl crate::rt::Union for ConvoViewLastReaction {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ConvoViewLastReaction {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageAndReactionView") => {
+                Self::MessageAndReactionView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { ConvoViewLastReaction;
@@ -311,6 +373,56 @@ impl crate::rt::Object for ConvoView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConvoView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConvoView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "kind".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "muted".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "members".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "lastMessage".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "unreadCount".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "lastReaction".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            id: m.need(f.0, "id")?,
+            kind: f.2.flatten(),
+            last_message: f.6.flatten(),
+            last_reaction: f.8.flatten(),
+            members: m.need(f.5, "members")?,
+            muted: m.need(f.3, "muted")?,
+            rev: m.need(f.1, "rev")?,
+            status: f.4.flatten(),
+            unread_count: m.need(f.7, "unreadCount")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ConvoView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -393,6 +505,41 @@ impl crate::rt::Object for DeletedMessageView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DeletedMessageView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DeletedMessageView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "sender".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "sentAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            id: m.need(f.0, "id")?,
+            rev: m.need(f.1, "rev")?,
+            sender: m.need(f.2, "sender")?,
+            sent_at: m.need(f.3, "sentAt")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl DeletedMessageView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -435,6 +582,26 @@ impl crate::rt::Object for DirectConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DirectConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DirectConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }
@@ -535,6 +702,56 @@ impl crate::rt::Object for GroupConvo {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for GroupConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for GroupConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "joinLink".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "lockStatus".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "memberCount".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "memberLimit".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "joinRequestCount".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "unreadJoinRequestCount".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "lockStatusModerationOverride".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.2, "createdAt")?,
+            join_link: f.1.flatten(),
+            join_request_count: f.6.flatten(),
+            lock_status: m.need(f.3, "lockStatus")?,
+            lock_status_moderation_override: m.need(f.8, "lockStatusModerationOverride")?,
+            member_count: m.need(f.4, "memberCount")?,
+            member_limit: m.need(f.5, "memberLimit")?,
+            name: m.need(f.0, "name")?,
+            unread_join_request_count: f.7.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl GroupConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -611,6 +828,35 @@ impl crate::rt::Object for LogAcceptConvo {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogAcceptConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogAcceptConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogAcceptConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -676,6 +922,41 @@ impl crate::rt::Object for LogAddMember {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogAddMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogAddMember {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            related_profiles: m.need(f.3, "relatedProfiles")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogAddMember {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -737,6 +1018,17 @@ impl crate::rt::Union for LogAddReactionMessage {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogAddReactionMessage {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#deletedMessageView") => {
+                Self::DeletedMessageView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { LogAddReactionMessage;
     MessageView MessageView,
     DeletedMessageView DeletedMessageView,
@@ -795,6 +1087,44 @@ impl crate::rt::Object for LogAddReaction {
             reaction: m.need(f.3, 3)?,
             related_profiles: f.4.flatten(),
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogAddReaction {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogAddReaction {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "reaction".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            reaction: m.need(f.3, "reaction")?,
+            related_profiles: f.4.flatten(),
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -872,6 +1202,38 @@ impl crate::rt::Object for LogApproveJoinRequest {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogApproveJoinRequest {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogApproveJoinRequest {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "member".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.2, "convoId")?,
+            member: m.need(f.1, "member")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogApproveJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -928,6 +1290,35 @@ impl crate::rt::Object for LogBeginConvo {
         Ok(Self {
             convo_id: m.need(f.1, 1)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogBeginConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogBeginConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -992,6 +1383,38 @@ impl crate::rt::Object for LogCreateJoinLink {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogCreateJoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogCreateJoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogCreateJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1051,6 +1474,17 @@ impl crate::rt::Union for LogCreateMessageMessage {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogCreateMessageMessage {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#deletedMessageView") => {
+                Self::DeletedMessageView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { LogCreateMessageMessage;
     MessageView MessageView,
     DeletedMessageView DeletedMessageView,
@@ -1104,6 +1538,41 @@ impl crate::rt::Object for LogCreateMessage {
             message: m.need(f.2, 2)?,
             related_profiles: f.3.flatten(),
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogCreateMessage {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogCreateMessage {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            related_profiles: f.3.flatten(),
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -1173,6 +1642,17 @@ impl crate::rt::Union for LogDeleteMessageMessage {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogDeleteMessageMessage {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#deletedMessageView") => {
+                Self::DeletedMessageView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { LogDeleteMessageMessage;
     MessageView MessageView,
     DeletedMessageView DeletedMessageView,
@@ -1221,6 +1701,38 @@ impl crate::rt::Object for LogDeleteMessage {
             convo_id: m.need(f.1, 1)?,
             message: m.need(f.2, 2)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogDeleteMessage {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogDeleteMessage {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -1290,6 +1802,38 @@ impl crate::rt::Object for LogDisableJoinLink {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogDisableJoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogDisableJoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogDisableJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1351,6 +1895,38 @@ impl crate::rt::Object for LogEditGroup {
             convo_id: m.need(f.1, 1)?,
             message: m.need(f.2, 2)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogEditGroup {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogEditGroup {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -1420,6 +1996,38 @@ impl crate::rt::Object for LogEditJoinLink {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogEditJoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogEditJoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogEditJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1481,6 +2089,38 @@ impl crate::rt::Object for LogEnableJoinLink {
             convo_id: m.need(f.1, 1)?,
             message: m.need(f.2, 2)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogEnableJoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogEnableJoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -1550,6 +2190,38 @@ impl crate::rt::Object for LogIncomingJoinRequest {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogIncomingJoinRequest {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogIncomingJoinRequest {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "member".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.2, "convoId")?,
+            member: m.need(f.1, "member")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogIncomingJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1606,6 +2278,35 @@ impl crate::rt::Object for LogLeaveConvo {
         Ok(Self {
             convo_id: m.need(f.1, 1)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogLeaveConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogLeaveConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -1671,6 +2372,41 @@ impl crate::rt::Object for LogLockConvo {
             message: m.need(f.2, 2)?,
             related_profiles: m.need(f.3, 3)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogLockConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogLockConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            related_profiles: m.need(f.3, "relatedProfiles")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -1747,6 +2483,41 @@ impl crate::rt::Object for LogLockConvoPermanently {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogLockConvoPermanently {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogLockConvoPermanently {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            related_profiles: m.need(f.3, "relatedProfiles")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogLockConvoPermanently {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1815,6 +2586,41 @@ impl crate::rt::Object for LogMemberJoin {
             message: m.need(f.2, 2)?,
             related_profiles: m.need(f.3, 3)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogMemberJoin {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogMemberJoin {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            related_profiles: m.need(f.3, "relatedProfiles")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -1891,6 +2697,41 @@ impl crate::rt::Object for LogMemberLeave {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogMemberLeave {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogMemberLeave {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            related_profiles: m.need(f.3, "relatedProfiles")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogMemberLeave {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1953,6 +2794,35 @@ impl crate::rt::Object for LogMuteConvo {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogMuteConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogMuteConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogMuteConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2004,6 +2874,35 @@ impl crate::rt::Object for LogOutgoingJoinRequest {
         Ok(Self {
             convo_id: m.need(f.1, 1)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogOutgoingJoinRequest {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogOutgoingJoinRequest {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -2068,6 +2967,20 @@ impl crate::rt::Union for LogReadConvoMessage {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogReadConvoMessage {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#deletedMessageView") => {
+                Self::DeletedMessageView(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageView") => {
+                Self::SystemMessageView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { LogReadConvoMessage;
     MessageView MessageView,
     DeletedMessageView DeletedMessageView,
@@ -2117,6 +3030,38 @@ impl crate::rt::Object for LogReadConvo {
             convo_id: m.need(f.1, 1)?,
             message: m.need(f.2, 2)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogReadConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogReadConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -2181,6 +3126,35 @@ impl crate::rt::Object for LogReadJoinRequests {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogReadJoinRequests {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogReadJoinRequests {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogReadJoinRequests {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2241,6 +3215,20 @@ impl crate::rt::Union for LogReadMessageMessage {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogReadMessageMessage {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#deletedMessageView") => {
+                Self::DeletedMessageView(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageView") => {
+                Self::SystemMessageView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { LogReadMessageMessage;
     MessageView MessageView,
     DeletedMessageView DeletedMessageView,
@@ -2290,6 +3278,38 @@ impl crate::rt::Object for LogReadMessage {
             convo_id: m.need(f.1, 1)?,
             message: m.need(f.2, 2)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogReadMessage {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogReadMessage {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -2355,6 +3375,38 @@ impl crate::rt::Object for LogRejectJoinRequest {
             convo_id: m.need(f.2, 2)?,
             member: m.need(f.1, 1)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogRejectJoinRequest {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogRejectJoinRequest {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "member".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.2, "convoId")?,
+            member: m.need(f.1, "member")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -2429,6 +3481,41 @@ impl crate::rt::Object for LogRemoveMember {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogRemoveMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogRemoveMember {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            related_profiles: m.need(f.3, "relatedProfiles")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogRemoveMember {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2490,6 +3577,17 @@ impl crate::rt::Union for LogRemoveReactionMessage {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogRemoveReactionMessage {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#deletedMessageView") => {
+                Self::DeletedMessageView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { LogRemoveReactionMessage;
     MessageView MessageView,
     DeletedMessageView DeletedMessageView,
@@ -2548,6 +3646,44 @@ impl crate::rt::Object for LogRemoveReaction {
             reaction: m.need(f.3, 3)?,
             related_profiles: f.4.flatten(),
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogRemoveReaction {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogRemoveReaction {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "reaction".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            reaction: m.need(f.3, "reaction")?,
+            related_profiles: f.4.flatten(),
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -2630,6 +3766,41 @@ impl crate::rt::Object for LogUnlockConvo {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogUnlockConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogUnlockConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "relatedProfiles".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            message: m.need(f.2, "message")?,
+            related_profiles: m.need(f.3, "relatedProfiles")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogUnlockConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2688,6 +3859,35 @@ impl crate::rt::Object for LogUnmuteConvo {
         Ok(Self {
             convo_id: m.need(f.1, 1)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for LogUnmuteConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogUnmuteConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -2752,6 +3952,38 @@ impl crate::rt::Object for LogWithdrawIncomingJoinRequest {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogWithdrawIncomingJoinRequest {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogWithdrawIncomingJoinRequest {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "member".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.2, "convoId")?,
+            member: m.need(f.1, "member")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogWithdrawIncomingJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2812,6 +4044,35 @@ impl crate::rt::Object for LogWithdrawOutgoingJoinRequest {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LogWithdrawOutgoingJoinRequest {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LogWithdrawOutgoingJoinRequest {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LogWithdrawOutgoingJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2865,6 +4126,35 @@ impl crate::rt::Object for MessageAndReactionView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for MessageAndReactionView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MessageAndReactionView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "message".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "reaction".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            message: m.need(f.0, "message")?,
+            reaction: m.need(f.1, "reaction")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl MessageAndReactionView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2902,6 +4192,26 @@ impl crate::rt::Object for MessageBeforeUserJoinedGroupView {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for MessageBeforeUserJoinedGroupView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MessageBeforeUserJoinedGroupView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }
@@ -2949,6 +4259,15 @@ impl crate::rt::Union for MessageInputEmbed {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for MessageInputEmbed {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.record") => Self::Record(crate::rt::member(r)?),
+            Some("chat.bsky.embed.joinLink") => Self::JoinLink(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { MessageInputEmbed;
@@ -3003,6 +4322,41 @@ impl crate::rt::Object for MessageInput {
             facets: f.2.flatten(),
             reply_to: f.3.flatten(),
             text: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for MessageInput {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MessageInput {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "text".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "embed".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "facets".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "replyTo".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            embed: f.1.flatten(),
+            facets: f.2.flatten(),
+            reply_to: f.3.flatten(),
+            text: m.need(f.0, "text")?,
             extra: m.rest(),
         })
     }
@@ -3073,6 +4427,38 @@ impl crate::rt::Object for MessageRef {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for MessageRef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MessageRef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "messageId".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            did: m.need(f.0, "did")?,
+            message_id: m.need(f.2, "messageId")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl MessageRef {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3128,6 +4514,15 @@ impl crate::rt::Union for MessageViewEmbed {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for MessageViewEmbed {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("app.bsky.embed.record#view") => Self::RecordView(crate::rt::member(r)?),
+            Some("chat.bsky.embed.joinLink#view") => Self::JoinLinkView(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { MessageViewEmbed;
@@ -3187,6 +4582,20 @@ impl crate::rt::Union for MessageViewReplyTo {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for MessageViewReplyTo {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#deletedMessageView") => {
+                Self::DeletedMessageView(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#messageBeforeUserJoinedGroupView") => {
+                Self::MessageBeforeUserJoinedGroupView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { MessageViewReplyTo;
@@ -3277,6 +4686,56 @@ impl crate::rt::Object for MessageView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for MessageView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MessageView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "text".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "embed".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "facets".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "sender".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "sentAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "replyTo".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "reactions".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            embed: f.3.flatten(),
+            facets: f.4.flatten(),
+            id: m.need(f.0, "id")?,
+            reactions: f.8.flatten(),
+            reply_to: f.7.flatten(),
+            rev: m.need(f.1, "rev")?,
+            sender: m.need(f.5, "sender")?,
+            sent_at: m.need(f.6, "sentAt")?,
+            text: m.need(f.2, "text")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl MessageView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3344,6 +4803,32 @@ impl crate::rt::Object for MessageViewSender {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for MessageViewSender {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for MessageViewSender {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl MessageViewSender {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3400,6 +4885,38 @@ impl crate::rt::Object for ReactionView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReactionView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReactionView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "sender".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.2, "createdAt")?,
+            sender: m.need(f.1, "sender")?,
+            value: m.need(f.0, "value")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ReactionView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3451,6 +4968,32 @@ impl crate::rt::Object for ReactionViewSender {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReactionViewSender {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReactionViewSender {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ReactionViewSender {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3494,6 +5037,32 @@ impl crate::rt::Object for ReplyRef {
         }
         Ok(Self {
             message_id: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ReplyRef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReplyRef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "messageId".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            message_id: m.need(f.0, "messageId")?,
             extra: m.rest(),
         })
     }
@@ -3558,6 +5127,38 @@ impl crate::rt::Object for SystemMessageDataAddMember {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataAddMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataAddMember {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "role".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "member".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "addedBy".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            added_by: m.need(f.2, "addedBy")?,
+            member: m.need(f.1, "member")?,
+            role: m.need(f.0, "role")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SystemMessageDataAddMember {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3603,6 +5204,26 @@ impl crate::rt::Object for SystemMessageDataCreateJoinLink {
         Ok(Self { extra: m.rest() })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataCreateJoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataCreateJoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
+        Ok(Self { extra: m.rest() })
+    }
+}
 impl SystemMessageDataCreateJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3636,6 +5257,26 @@ impl crate::rt::Object for SystemMessageDataDisableJoinLink {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataDisableJoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataDisableJoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }
@@ -3692,6 +5333,35 @@ impl crate::rt::Object for SystemMessageDataEditGroup {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataEditGroup {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataEditGroup {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "newName".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "oldName".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            new_name: f.0.flatten(),
+            old_name: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl SystemMessageDataEditGroup {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3734,6 +5404,26 @@ impl crate::rt::Object for SystemMessageDataEditJoinLink {
         Ok(Self { extra: m.rest() })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataEditJoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataEditJoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
+        Ok(Self { extra: m.rest() })
+    }
+}
 impl SystemMessageDataEditJoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3767,6 +5457,26 @@ impl crate::rt::Object for SystemMessageDataEnableJoinLink {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataEnableJoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataEnableJoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }
@@ -3815,6 +5525,32 @@ impl crate::rt::Object for SystemMessageDataLockConvo {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataLockConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataLockConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "lockedBy".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            locked_by: m.need(f.0, "lockedBy")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SystemMessageDataLockConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3859,6 +5595,32 @@ impl crate::rt::Object for SystemMessageDataLockConvoPermanently {
         }
         Ok(Self {
             locked_by: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataLockConvoPermanently {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataLockConvoPermanently {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "lockedBy".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            locked_by: m.need(f.0, "lockedBy")?,
             extra: m.rest(),
         })
     }
@@ -3924,6 +5686,38 @@ impl crate::rt::Object for SystemMessageDataMemberJoin {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataMemberJoin {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataMemberJoin {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "role".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "member".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "approvedBy".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            approved_by: f.2.flatten(),
+            member: m.need(f.1, "member")?,
+            role: m.need(f.0, "role")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SystemMessageDataMemberJoin {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3978,6 +5772,32 @@ impl crate::rt::Object for SystemMessageDataMemberLeave {
         }
         Ok(Self {
             member: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataMemberLeave {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataMemberLeave {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "member".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            member: m.need(f.0, "member")?,
             extra: m.rest(),
         })
     }
@@ -4037,6 +5857,35 @@ impl crate::rt::Object for SystemMessageDataRemoveMember {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataRemoveMember {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataRemoveMember {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "member".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "removedBy".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            member: m.need(f.0, "member")?,
+            removed_by: m.need(f.1, "removedBy")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SystemMessageDataRemoveMember {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -4089,6 +5938,32 @@ impl crate::rt::Object for SystemMessageDataUnlockConvo {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageDataUnlockConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageDataUnlockConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "unlockedBy".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            unlocked_by: m.need(f.0, "unlockedBy")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SystemMessageDataUnlockConvo {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -4130,6 +6005,32 @@ impl crate::rt::Object for SystemMessageReferredUser {
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageReferredUser {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageReferredUser {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
             extra: m.rest(),
         })
     }
@@ -4289,6 +6190,49 @@ impl crate::rt::Union for SystemMessageViewData {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageViewData {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#systemMessageDataAddMember") => {
+                Self::SystemMessageDataAddMember(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataRemoveMember") => {
+                Self::SystemMessageDataRemoveMember(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataMemberJoin") => {
+                Self::SystemMessageDataMemberJoin(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataMemberLeave") => {
+                Self::SystemMessageDataMemberLeave(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataLockConvo") => {
+                Self::SystemMessageDataLockConvo(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataUnlockConvo") => {
+                Self::SystemMessageDataUnlockConvo(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataLockConvoPermanently") => {
+                Self::SystemMessageDataLockConvoPermanently(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataEditGroup") => {
+                Self::SystemMessageDataEditGroup(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataCreateJoinLink") => {
+                Self::SystemMessageDataCreateJoinLink(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataEditJoinLink") => {
+                Self::SystemMessageDataEditJoinLink(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataEnableJoinLink") => {
+                Self::SystemMessageDataEnableJoinLink(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#systemMessageDataDisableJoinLink") => {
+                Self::SystemMessageDataDisableJoinLink(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { SystemMessageViewData;
     SystemMessageDataAddMember SystemMessageDataAddMember,
     SystemMessageDataRemoveMember SystemMessageDataRemoveMember,
@@ -4349,6 +6293,41 @@ impl crate::rt::Object for SystemMessageView {
             id: m.need(f.0, 0)?,
             rev: m.need(f.1, 1)?,
             sent_at: m.need(f.3, 3)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SystemMessageView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SystemMessageView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "data".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "sentAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            data: m.need(f.2, "data")?,
+            id: m.need(f.0, "id")?,
+            rev: m.need(f.1, "rev")?,
+            sent_at: m.need(f.3, "sentAt")?,
             extra: m.rest(),
         })
     }

@@ -250,6 +250,93 @@ impl crate::rt::Union for OutputLogsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputLogsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#logBeginConvo") => {
+                Self::LogBeginConvo(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logAcceptConvo") => {
+                Self::LogAcceptConvo(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logLeaveConvo") => {
+                Self::LogLeaveConvo(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logMuteConvo") => Self::LogMuteConvo(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#logUnmuteConvo") => {
+                Self::LogUnmuteConvo(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logCreateMessage") => {
+                Self::LogCreateMessage(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logDeleteMessage") => {
+                Self::LogDeleteMessage(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logReadMessage") => {
+                Self::LogReadMessage(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logAddReaction") => {
+                Self::LogAddReaction(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logRemoveReaction") => {
+                Self::LogRemoveReaction(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logReadConvo") => Self::LogReadConvo(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#logAddMember") => Self::LogAddMember(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#logRemoveMember") => {
+                Self::LogRemoveMember(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logMemberJoin") => {
+                Self::LogMemberJoin(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logMemberLeave") => {
+                Self::LogMemberLeave(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logLockConvo") => Self::LogLockConvo(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#logUnlockConvo") => {
+                Self::LogUnlockConvo(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logLockConvoPermanently") => {
+                Self::LogLockConvoPermanently(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logEditGroup") => Self::LogEditGroup(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#logCreateJoinLink") => {
+                Self::LogCreateJoinLink(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logEditJoinLink") => {
+                Self::LogEditJoinLink(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logEnableJoinLink") => {
+                Self::LogEnableJoinLink(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logDisableJoinLink") => {
+                Self::LogDisableJoinLink(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logIncomingJoinRequest") => {
+                Self::LogIncomingJoinRequest(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logApproveJoinRequest") => {
+                Self::LogApproveJoinRequest(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logRejectJoinRequest") => {
+                Self::LogRejectJoinRequest(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logOutgoingJoinRequest") => {
+                Self::LogOutgoingJoinRequest(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logWithdrawIncomingJoinRequest") => {
+                Self::LogWithdrawIncomingJoinRequest(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logWithdrawOutgoingJoinRequest") => {
+                Self::LogWithdrawOutgoingJoinRequest(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.convo.defs#logReadJoinRequests") => {
+                Self::LogReadJoinRequests(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputLogsItem;
     LogBeginConvo crate::chat_bsky::convo::defs::LogBeginConvo,
     LogAcceptConvo crate::chat_bsky::convo::defs::LogAcceptConvo,
@@ -320,6 +407,35 @@ impl crate::rt::Object for Output {
         Ok(Self {
             cursor: f.1.flatten(),
             logs: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "logs".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "cursor".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cursor: f.1.flatten(),
+            logs: m.need(f.0, "logs")?,
             extra: m.rest(),
         })
     }

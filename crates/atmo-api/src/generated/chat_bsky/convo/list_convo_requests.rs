@@ -67,6 +67,17 @@ impl crate::rt::Union for OutputRequestsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputRequestsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#convoView") => Self::ConvoView(crate::rt::member(r)?),
+            Some("chat.bsky.group.defs#joinRequestConvoView") => {
+                Self::JoinRequestConvoView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputRequestsItem;
     ConvoView crate::chat_bsky::convo::defs::ConvoView,
     JoinRequestConvoView crate::chat_bsky::group::defs::JoinRequestConvoView,
@@ -109,6 +120,35 @@ impl crate::rt::Object for Output {
         Ok(Self {
             cursor: f.0.flatten(),
             requests: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cursor".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "requests".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cursor: f.0.flatten(),
+            requests: m.need(f.1, "requests")?,
             extra: m.rest(),
         })
     }

@@ -37,6 +37,32 @@ impl crate::rt::Object for JoinLink {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for JoinLink {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for JoinLink {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "code".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            code: m.need(f.0, "code")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl JoinLink {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -102,6 +128,22 @@ impl crate::rt::Union for ViewJoinLinkPreview {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ViewJoinLinkPreview {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.group.defs#joinLinkPreviewView") => {
+                Self::JoinLinkPreviewView(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.group.defs#disabledJoinLinkPreviewView") => {
+                Self::DisabledJoinLinkPreviewView(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.group.defs#invalidJoinLinkPreviewView") => {
+                Self::InvalidJoinLinkPreviewView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ViewJoinLinkPreview;
     JoinLinkPreviewView crate::chat_bsky::group::defs::JoinLinkPreviewView,
     DisabledJoinLinkPreviewView crate::chat_bsky::group::defs::DisabledJoinLinkPreviewView,
@@ -138,6 +180,32 @@ impl crate::rt::Object for View {
         }
         Ok(Self {
             join_link_preview: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for View {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for View {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "joinLinkPreview".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            join_link_preview: m.need(f.0, "joinLinkPreview")?,
             extra: m.rest(),
         })
     }

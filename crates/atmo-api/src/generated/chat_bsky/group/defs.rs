@@ -38,6 +38,32 @@ impl crate::rt::Object for DisabledJoinLinkPreviewView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for DisabledJoinLinkPreviewView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DisabledJoinLinkPreviewView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "code".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            code: m.need(f.0, "code")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl DisabledJoinLinkPreviewView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -81,6 +107,32 @@ impl crate::rt::Object for InvalidJoinLinkPreviewView {
         }
         Ok(Self {
             code: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for InvalidJoinLinkPreviewView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for InvalidJoinLinkPreviewView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "code".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            code: m.need(f.0, "code")?,
             extra: m.rest(),
         })
     }
@@ -183,6 +235,59 @@ impl crate::rt::Object for JoinLinkPreviewView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for JoinLinkPreviewView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for JoinLinkPreviewView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "code".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "convo".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "owner".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "joinRule".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "memberCount".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "memberLimit".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "requireApproval".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            code: m.need(f.0, "code")?,
+            convo: f.2.flatten(),
+            convo_id: m.need(f.5, "convoId")?,
+            join_rule: m.need(f.6, "joinRule")?,
+            member_count: m.need(f.7, "memberCount")?,
+            member_limit: m.need(f.8, "memberLimit")?,
+            name: m.need(f.1, "name")?,
+            owner: m.need(f.3, "owner")?,
+            require_approval: m.need(f.9, "requireApproval")?,
+            viewer: f.4.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl JoinLinkPreviewView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -279,6 +384,44 @@ impl crate::rt::Object for JoinLinkView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for JoinLinkView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for JoinLinkView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "code".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "joinRule".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "enabledStatus".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "requireApproval".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            code: m.need(f.0, "code")?,
+            created_at: m.need(f.2, "createdAt")?,
+            enabled_status: m.need(f.3, "enabledStatus")?,
+            join_rule: m.need(f.1, "joinRule")?,
+            require_approval: m.need(f.4, "requireApproval")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl JoinLinkView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -327,6 +470,32 @@ impl crate::rt::Object for JoinLinkViewerState {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            requested_at: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for JoinLinkViewerState {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for JoinLinkViewerState {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "requestedAt".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             requested_at: f.0.flatten(),
@@ -413,6 +582,47 @@ impl crate::rt::Object for JoinRequestConvoView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for JoinRequestConvoView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for JoinRequestConvoView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "owner".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "memberCount".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "memberLimit".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.3, "convoId")?,
+            member_count: m.need(f.4, "memberCount")?,
+            member_limit: m.need(f.5, "memberLimit")?,
+            name: m.need(f.0, "name")?,
+            owner: m.need(f.1, "owner")?,
+            viewer: m.need(f.2, "viewer")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl JoinRequestConvoView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -479,6 +689,38 @@ impl crate::rt::Object for JoinRequestView {
             convo_id: m.need(f.0, 0)?,
             requested_at: m.need(f.1, 1)?,
             requested_by: m.need(f.2, 2)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for JoinRequestView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for JoinRequestView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "requestedAt".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "requestedBy".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.0, "convoId")?,
+            requested_at: m.need(f.1, "requestedAt")?,
+            requested_by: m.need(f.2, "requestedBy")?,
             extra: m.rest(),
         })
     }

@@ -72,6 +72,22 @@ impl crate::rt::Union for OutputJoinLinkPreviewsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputJoinLinkPreviewsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.group.defs#joinLinkPreviewView") => {
+                Self::JoinLinkPreviewView(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.group.defs#disabledJoinLinkPreviewView") => {
+                Self::DisabledJoinLinkPreviewView(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.group.defs#invalidJoinLinkPreviewView") => {
+                Self::InvalidJoinLinkPreviewView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputJoinLinkPreviewsItem;
     JoinLinkPreviewView crate::chat_bsky::group::defs::JoinLinkPreviewView,
     DisabledJoinLinkPreviewView crate::chat_bsky::group::defs::DisabledJoinLinkPreviewView,
@@ -108,6 +124,32 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             join_link_previews: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "joinLinkPreviews".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            join_link_previews: m.need(f.0, "joinLinkPreviews")?,
             extra: m.rest(),
         })
     }

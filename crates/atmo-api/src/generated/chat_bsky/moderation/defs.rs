@@ -46,6 +46,17 @@ impl crate::rt::Union for ConvoViewKind {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConvoViewKind {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.moderation.defs#directConvo") => {
+                Self::DirectConvo(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.defs#groupConvo") => Self::GroupConvo(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ConvoViewKind;
     DirectConvo DirectConvo,
     GroupConvo GroupConvo,
@@ -99,6 +110,38 @@ impl crate::rt::Object for ConvoView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ConvoView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConvoView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "kind".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            id: m.need(f.0, "id")?,
+            kind: f.2.flatten(),
+            rev: m.need(f.1, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ConvoView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -142,6 +185,26 @@ impl crate::rt::Object for DirectConvo {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DirectConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DirectConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }
@@ -225,6 +288,50 @@ impl crate::rt::Object for GroupConvo {
             member_count: m.need(f.4, 4)?,
             member_limit: m.need(f.5, 5)?,
             name: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for GroupConvo {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for GroupConvo {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "joinLink".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "lockStatus".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "memberCount".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "memberLimit".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "joinRequestCount".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.2, "createdAt")?,
+            join_link: f.1.flatten(),
+            join_request_count: m.need(f.6, "joinRequestCount")?,
+            lock_status: m.need(f.3, "lockStatus")?,
+            member_count: m.need(f.4, "memberCount")?,
+            member_limit: m.need(f.5, "memberLimit")?,
+            name: m.need(f.0, "name")?,
             extra: m.rest(),
         })
     }

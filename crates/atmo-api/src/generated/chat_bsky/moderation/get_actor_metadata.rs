@@ -61,6 +61,38 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "all".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "day".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "month".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            all: m.need(f.0, "all")?,
+            day: m.need(f.1, "day")?,
+            month: m.need(f.2, "month")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -150,6 +182,41 @@ impl crate::rt::Object for Metadata {
             convos_started: m.need(f.2, 2)?,
             messages_received: m.need(f.3, 3)?,
             messages_sent: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Metadata {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Metadata {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "convos".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "messagesSent".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "convosStarted".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "messagesReceived".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convos: m.need(f.0, "convos")?,
+            convos_started: m.need(f.2, "convosStarted")?,
+            messages_received: m.need(f.3, "messagesReceived")?,
+            messages_sent: m.need(f.1, "messagesSent")?,
             extra: m.rest(),
         })
     }

@@ -84,6 +84,17 @@ impl crate::rt::Union for OutputMessagesItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputMessagesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.convo.defs#messageView") => Self::MessageView(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#systemMessageView") => {
+                Self::SystemMessageView(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputMessagesItem;
     MessageView crate::chat_bsky::convo::defs::MessageView,
     SystemMessageView crate::chat_bsky::convo::defs::SystemMessageView,
@@ -119,6 +130,32 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             messages: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "messages".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            messages: m.need(f.0, "messages")?,
             extra: m.rest(),
         })
     }

@@ -163,6 +163,46 @@ impl crate::rt::Union for Message {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Message {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage") => {
+                Self::EventConvoFirstMessage(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated") => {
+                Self::EventGroupChatCreated(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded") => {
+                Self::EventGroupChatMemberAdded(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined") => {
+                Self::EventGroupChatMemberJoined(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest") => {
+                Self::EventGroupChatJoinRequest(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved") => {
+                Self::EventGroupChatJoinRequestApproved(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected") => {
+                Self::EventGroupChatJoinRequestRejected(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventChatAccepted") => {
+                Self::EventChatAccepted(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft") => {
+                Self::EventGroupChatMemberLeft(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated") => {
+                Self::EventGroupChatUpdated(crate::rt::member(r)?)
+            }
+            Some("chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded") => {
+                Self::EventRateLimitExceeded(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { Message;
     EventConvoFirstMessage EventConvoFirstMessage,
     EventGroupChatCreated EventGroupChatCreated,
@@ -307,6 +347,56 @@ impl crate::rt::Object for EventChatAccepted {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for EventChatAccepted {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventChatAccepted {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "method".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.3, "actorDid")?,
+            convo_created_at: m.need(f.7, "convoCreatedAt")?,
+            convo_id: m.need(f.2, "convoId")?,
+            created_at: m.need(f.5, "createdAt")?,
+            group_member_count: f.8.flatten(),
+            group_name: f.6.flatten(),
+            method: m.need(f.1, "method")?,
+            owner_did: f.4.flatten(),
+            rev: m.need(f.0, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl EventChatAccepted {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -413,6 +503,47 @@ impl crate::rt::Object for EventConvoFirstMessage {
             recipients: m.need(f.5, 5)?,
             rev: m.need(f.0, 0)?,
             user: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for EventConvoFirstMessage {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventConvoFirstMessage {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "user".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "messageId".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "recipients".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.2, "convoId")?,
+            created_at: m.need(f.3, "createdAt")?,
+            message_id: f.4.flatten(),
+            recipients: m.need(f.5, "recipients")?,
+            rev: m.need(f.0, "rev")?,
+            user: m.need(f.1, "user")?,
             extra: m.rest(),
         })
     }
@@ -527,6 +658,56 @@ impl crate::rt::Object for EventGroupChatCreated {
             initial_member_dids: m.need(f.8, 8)?,
             owner_did: m.need(f.3, 3)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for EventGroupChatCreated {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventGroupChatCreated {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "initialMemberDids".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.2, "actorDid")?,
+            convo_created_at: m.need(f.6, "convoCreatedAt")?,
+            convo_id: m.need(f.1, "convoId")?,
+            created_at: m.need(f.4, "createdAt")?,
+            group_member_count: m.need(f.7, "groupMemberCount")?,
+            group_name: m.need(f.5, "groupName")?,
+            initial_member_dids: m.need(f.8, "initialMemberDids")?,
+            owner_did: m.need(f.3, "ownerDid")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }
@@ -652,6 +833,59 @@ impl crate::rt::Object for EventGroupChatJoinRequest {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for EventGroupChatJoinRequest {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventGroupChatJoinRequest {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "joinLinkCode".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "subjectFollowsOwner".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.2, "actorDid")?,
+            convo_created_at: m.need(f.7, "convoCreatedAt")?,
+            convo_id: m.need(f.1, "convoId")?,
+            created_at: m.need(f.4, "createdAt")?,
+            group_member_count: m.need(f.8, "groupMemberCount")?,
+            group_name: m.need(f.5, "groupName")?,
+            join_link_code: m.need(f.6, "joinLinkCode")?,
+            owner_did: m.need(f.3, "ownerDid")?,
+            rev: m.need(f.0, "rev")?,
+            subject_follows_owner: m.need(f.9, "subjectFollowsOwner")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl EventGroupChatJoinRequest {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -769,6 +1003,56 @@ impl crate::rt::Object for EventGroupChatJoinRequestApproved {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for EventGroupChatJoinRequestApproved {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventGroupChatJoinRequestApproved {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "subjectDid".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.2, "actorDid")?,
+            convo_created_at: m.need(f.7, "convoCreatedAt")?,
+            convo_id: m.need(f.1, "convoId")?,
+            created_at: m.need(f.4, "createdAt")?,
+            group_member_count: m.need(f.8, "groupMemberCount")?,
+            group_name: m.need(f.5, "groupName")?,
+            owner_did: m.need(f.3, "ownerDid")?,
+            rev: m.need(f.0, "rev")?,
+            subject_did: m.need(f.6, "subjectDid")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl EventGroupChatJoinRequestApproved {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -880,6 +1164,56 @@ impl crate::rt::Object for EventGroupChatJoinRequestRejected {
             owner_did: m.need(f.3, 3)?,
             rev: m.need(f.0, 0)?,
             subject_did: m.need(f.6, 6)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for EventGroupChatJoinRequestRejected {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventGroupChatJoinRequestRejected {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "subjectDid".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.2, "actorDid")?,
+            convo_created_at: m.need(f.7, "convoCreatedAt")?,
+            convo_id: m.need(f.1, "convoId")?,
+            created_at: m.need(f.4, "createdAt")?,
+            group_member_count: m.need(f.8, "groupMemberCount")?,
+            group_name: m.need(f.5, "groupName")?,
+            owner_did: m.need(f.3, "ownerDid")?,
+            rev: m.need(f.0, "rev")?,
+            subject_did: m.need(f.6, "subjectDid")?,
             extra: m.rest(),
         })
     }
@@ -1013,6 +1347,64 @@ impl crate::rt::Object for EventGroupChatMemberAdded {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for EventGroupChatMemberAdded {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventGroupChatMemberAdded {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "subjectDid".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "requestMembersCount".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else if crate::rt::key_is(k, "subjectFollowsOwner".as_bytes()) {
+                m.req(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.2, "actorDid")?,
+            convo_created_at: m.need(f.7, "convoCreatedAt")?,
+            convo_id: m.need(f.1, "convoId")?,
+            created_at: m.need(f.4, "createdAt")?,
+            group_member_count: m.need(f.8, "groupMemberCount")?,
+            group_name: m.need(f.5, "groupName")?,
+            owner_did: m.need(f.3, "ownerDid")?,
+            request_members_count: m.need(f.9, "requestMembersCount")?,
+            rev: m.need(f.0, "rev")?,
+            subject_did: m.need(f.6, "subjectDid")?,
+            subject_follows_owner: m.need(f.10, "subjectFollowsOwner")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl EventGroupChatMemberAdded {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1138,6 +1530,59 @@ impl crate::rt::Object for EventGroupChatMemberJoined {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for EventGroupChatMemberJoined {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventGroupChatMemberJoined {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "joinLinkCode".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "subjectFollowsOwner".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.2, "actorDid")?,
+            convo_created_at: m.need(f.7, "convoCreatedAt")?,
+            convo_id: m.need(f.1, "convoId")?,
+            created_at: m.need(f.4, "createdAt")?,
+            group_member_count: m.need(f.8, "groupMemberCount")?,
+            group_name: m.need(f.5, "groupName")?,
+            join_link_code: m.need(f.6, "joinLinkCode")?,
+            owner_did: m.need(f.3, "ownerDid")?,
+            rev: m.need(f.0, "rev")?,
+            subject_follows_owner: m.need(f.9, "subjectFollowsOwner")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl EventGroupChatMemberJoined {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1257,6 +1702,59 @@ impl crate::rt::Object for EventGroupChatMemberLeft {
             owner_did: m.need(f.3, 3)?,
             rev: m.need(f.0, 0)?,
             subject_did: m.need(f.6, 6)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for EventGroupChatMemberLeft {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventGroupChatMemberLeft {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "subjectDid".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "leaveMethod".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.2, "actorDid")?,
+            convo_created_at: m.need(f.8, "convoCreatedAt")?,
+            convo_id: m.need(f.1, "convoId")?,
+            created_at: m.need(f.4, "createdAt")?,
+            group_member_count: m.need(f.9, "groupMemberCount")?,
+            group_name: m.need(f.5, "groupName")?,
+            leave_method: m.need(f.7, "leaveMethod")?,
+            owner_did: m.need(f.3, "ownerDid")?,
+            rev: m.need(f.0, "rev")?,
+            subject_did: m.need(f.6, "subjectDid")?,
             extra: m.rest(),
         })
     }
@@ -1428,6 +1926,77 @@ impl crate::rt::Object for EventGroupChatUpdated {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for EventGroupChatUpdated {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventGroupChatUpdated {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "newName".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "oldName".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "ownerDid".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "groupName".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "lockReason".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "updateType".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else if crate::rt::key_is(k, "joinLinkCode".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "convoCreatedAt".as_bytes()) {
+                m.req(&mut f.11)?;
+            } else if crate::rt::key_is(k, "groupMemberCount".as_bytes()) {
+                m.req(&mut f.12)?;
+            } else if crate::rt::key_is(k, "joinLinkFollowersOnly".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else if crate::rt::key_is(k, "joinLinkRequiresApproval".as_bytes()) {
+                m.opt(&mut f.14)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.4, "actorDid")?,
+            convo_created_at: m.need(f.11, "convoCreatedAt")?,
+            convo_id: m.need(f.1, "convoId")?,
+            created_at: m.need(f.6, "createdAt")?,
+            group_member_count: m.need(f.12, "groupMemberCount")?,
+            group_name: m.need(f.7, "groupName")?,
+            join_link_code: f.10.flatten(),
+            join_link_followers_only: f.13.flatten(),
+            join_link_requires_approval: f.14.flatten(),
+            lock_reason: f.8.flatten(),
+            new_name: f.2.flatten(),
+            old_name: f.3.flatten(),
+            owner_did: m.need(f.5, "ownerDid")?,
+            rev: m.need(f.0, "rev")?,
+            update_type: m.need(f.9, "updateType")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl EventGroupChatUpdated {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1558,6 +2127,41 @@ impl crate::rt::Object for EventRateLimitExceeded {
             created_at: m.need(f.3, 3)?,
             endpoint: m.need(f.2, 2)?,
             rev: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for EventRateLimitExceeded {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EventRateLimitExceeded {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "actorDid".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "endpoint".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            actor_did: m.need(f.1, "actorDid")?,
+            created_at: m.need(f.3, "createdAt")?,
+            endpoint: m.need(f.2, "endpoint")?,
+            rev: m.need(f.0, "rev")?,
             extra: m.rest(),
         })
     }

@@ -43,6 +43,35 @@ impl crate::rt::Object for ChatPreference {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ChatPreference {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ChatPreference {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "push".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "include".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            include: m.need(f.1, "include")?,
+            push: m.need(f.0, "push")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ChatPreference {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -99,6 +128,35 @@ impl crate::rt::Object for Preferences {
         Ok(Self {
             chat: m.need(f.0, 0)?,
             chat_request: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Preferences {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Preferences {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "chat".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "chatRequest".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            chat: m.need(f.0, "chat")?,
+            chat_request: m.need(f.1, "chatRequest")?,
             extra: m.rest(),
         })
     }

@@ -98,6 +98,67 @@ impl crate::rt::Object for AccountView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AccountView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AccountView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "email".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "invites".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "invitedBy".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "inviteNote".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "deactivatedAt".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "relatedRecords".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "invitesDisabled".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "emailConfirmedAt".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "threatSignatures".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            deactivated_at: f.7.flatten(),
+            did: m.need(f.0, "did")?,
+            email: f.1.flatten(),
+            email_confirmed_at: f.10.flatten(),
+            handle: m.need(f.2, "handle")?,
+            indexed_at: m.need(f.4, "indexedAt")?,
+            invite_note: f.6.flatten(),
+            invited_by: f.5.flatten(),
+            invites: f.3.flatten(),
+            invites_disabled: f.9.flatten(),
+            related_records: f.8.flatten(),
+            threat_signatures: f.11.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl AccountView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -184,6 +245,38 @@ impl crate::rt::Object for RepoBlobRef {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RepoBlobRef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RepoBlobRef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "recordUri".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            did: m.need(f.1, "did")?,
+            record_uri: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl RepoBlobRef {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -236,6 +329,32 @@ impl crate::rt::Object for RepoRef {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RepoRef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RepoRef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl RepoRef {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -283,6 +402,35 @@ impl crate::rt::Object for StatusAttr {
         }
         Ok(Self {
             applied: m.need(f.1, 1)?,
+            r#ref: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for StatusAttr {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for StatusAttr {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "ref".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "applied".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            applied: m.need(f.1, "applied")?,
             r#ref: f.0.flatten(),
             extra: m.rest(),
         })
@@ -342,6 +490,35 @@ impl crate::rt::Object for ThreatSignature {
         Ok(Self {
             property: m.need(f.1, 1)?,
             value: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ThreatSignature {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ThreatSignature {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "property".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            property: m.need(f.1, "property")?,
+            value: m.need(f.0, "value")?,
             extra: m.rest(),
         })
     }

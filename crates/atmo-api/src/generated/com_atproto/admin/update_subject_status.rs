@@ -46,6 +46,16 @@ impl crate::rt::Union for InputSubject {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for InputSubject {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::member(r)?),
+            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::member(r)?),
+            Some("com.atproto.admin.defs#repoBlobRef") => Self::RepoBlobRef(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { InputSubject;
     RepoRef crate::com_atproto::admin::defs::RepoRef,
     StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
@@ -92,6 +102,38 @@ impl crate::rt::Object for Input {
         Ok(Self {
             deactivated: f.2.flatten(),
             subject: m.need(f.0, 0)?,
+            takedown: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "takedown".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "deactivated".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            deactivated: f.2.flatten(),
+            subject: m.need(f.0, "subject")?,
             takedown: f.1.flatten(),
             extra: m.rest(),
         })
@@ -160,6 +202,16 @@ impl crate::rt::Union for OutputSubject {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputSubject {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::member(r)?),
+            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::member(r)?),
+            Some("com.atproto.admin.defs#repoBlobRef") => Self::RepoBlobRef(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputSubject;
     RepoRef crate::com_atproto::admin::defs::RepoRef,
     StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
@@ -202,6 +254,35 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             subject: m.need(f.0, 0)?,
+            takedown: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "takedown".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            subject: m.need(f.0, "subject")?,
             takedown: f.1.flatten(),
             extra: m.rest(),
         })

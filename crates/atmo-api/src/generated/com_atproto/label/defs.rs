@@ -84,6 +84,56 @@ impl crate::rt::Object for Label {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Label {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Label {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "cts".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "exp".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "neg".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "sig".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "src".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "val".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "ver".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: f.0.flatten(),
+            cts: m.need(f.1, "cts")?,
+            exp: f.2.flatten(),
+            neg: f.3.flatten(),
+            sig: f.4.flatten(),
+            src: m.need(f.5, "src")?,
+            uri: m.need(f.6, "uri")?,
+            val: m.need(f.7, "val")?,
+            ver: f.8.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Label {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -211,6 +261,47 @@ impl crate::rt::Object for LabelValueDefinition {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LabelValueDefinition {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LabelValueDefinition {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "blurs".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "locales".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "severity".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "adultOnly".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "identifier".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "defaultSetting".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            adult_only: f.3.flatten(),
+            blurs: m.need(f.0, "blurs")?,
+            default_setting: f.5.flatten(),
+            identifier: m.need(f.4, "identifier")?,
+            locales: m.need(f.1, "locales")?,
+            severity: m.need(f.2, "severity")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LabelValueDefinition {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -315,6 +406,38 @@ impl crate::rt::Object for LabelValueDefinitionStrings {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LabelValueDefinitionStrings {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LabelValueDefinitionStrings {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "lang".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            description: m.need(f.2, "description")?,
+            lang: m.need(f.0, "lang")?,
+            name: m.need(f.1, "name")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl LabelValueDefinitionStrings {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -369,6 +492,32 @@ impl crate::rt::Object for SelfLabel {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SelfLabel {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SelfLabel {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "val".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            val: m.need(f.0, "val")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SelfLabel {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -412,6 +561,32 @@ impl crate::rt::Object for SelfLabels {
         }
         Ok(Self {
             values: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SelfLabels {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SelfLabels {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "values".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            values: m.need(f.0, "values")?,
             extra: m.rest(),
         })
     }

@@ -65,6 +65,15 @@ impl crate::rt::Union for Message {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Message {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.label.subscribeLabels#labels") => Self::Labels(crate::rt::member(r)?),
+            Some("com.atproto.label.subscribeLabels#info") => Self::Info(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { Message;
     Labels Labels,
     Info Info,
@@ -148,6 +157,35 @@ impl crate::rt::Object for Info {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Info {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Info {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            message: f.1.flatten(),
+            name: m.need(f.0, "name")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Info {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -207,6 +245,35 @@ impl crate::rt::Object for Labels {
         Ok(Self {
             labels: m.need(f.1, 1)?,
             seq: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Labels {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Labels {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "seq".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            labels: m.need(f.1, "labels")?,
+            seq: m.need(f.0, "seq")?,
             extra: m.rest(),
         })
     }

@@ -40,6 +40,15 @@ impl crate::rt::Union for InputSubject {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for InputSubject {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::member(r)?),
+            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { InputSubject;
     RepoRef crate::com_atproto::admin::defs::RepoRef,
     StrongRef crate::com_atproto::repo::strong_ref::StrongRef,
@@ -92,6 +101,41 @@ impl crate::rt::Object for Input {
             reason: f.0.flatten(),
             reason_type: m.need(f.3, 3)?,
             subject: m.need(f.2, 2)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "reason".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "modTool".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "reasonType".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            mod_tool: f.1.flatten(),
+            reason: f.0.flatten(),
+            reason_type: m.need(f.3, "reasonType")?,
+            subject: m.need(f.2, "subject")?,
             extra: m.rest(),
         })
     }
@@ -155,6 +199,15 @@ impl crate::rt::Union for OutputSubject {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for OutputSubject {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::member(r)?),
+            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { OutputSubject;
@@ -222,6 +275,47 @@ impl crate::rt::Object for Output {
             reason_type: m.need(f.4, 4)?,
             reported_by: m.need(f.5, 5)?,
             subject: m.need(f.2, 2)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "reason".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "reasonType".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "reportedBy".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.3, "createdAt")?,
+            id: m.need(f.0, "id")?,
+            reason: f.1.flatten(),
+            reason_type: m.need(f.4, "reasonType")?,
+            reported_by: m.need(f.5, "reportedBy")?,
+            subject: m.need(f.2, "subject")?,
             extra: m.rest(),
         })
     }
@@ -318,6 +412,35 @@ impl crate::rt::Object for ModTool {
         Ok(Self {
             meta: f.0.flatten(),
             name: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModTool {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModTool {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "meta".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            meta: f.0.flatten(),
+            name: m.need(f.1, "name")?,
             extra: m.rest(),
         })
     }

@@ -44,6 +44,16 @@ impl crate::rt::Union for InputWritesItem {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for InputWritesItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.repo.applyWrites#create") => Self::Create(crate::rt::member(r)?),
+            Some("com.atproto.repo.applyWrites#update") => Self::Update(crate::rt::member(r)?),
+            Some("com.atproto.repo.applyWrites#delete") => Self::Delete(crate::rt::member(r)?),
+            t => return Err(crate::rt::not_member(r, t)),
+        })
+    }
+}
 crate::rt::union_from! { InputWritesItem;
     Create Create,
     Update Update,
@@ -98,6 +108,41 @@ impl crate::rt::Object for Input {
             swap_commit: f.3.flatten(),
             validate: f.2.flatten(),
             writes: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "repo".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "writes".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "validate".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "swapCommit".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            repo: m.need(f.0, "repo")?,
+            swap_commit: f.3.flatten(),
+            validate: f.2.flatten(),
+            writes: m.need(f.1, "writes")?,
             extra: m.rest(),
         })
     }
@@ -166,6 +211,22 @@ impl crate::rt::Union for OutputResultsItem {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputResultsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.repo.applyWrites#createResult") => {
+                Self::CreateResult(crate::rt::member(r)?)
+            }
+            Some("com.atproto.repo.applyWrites#updateResult") => {
+                Self::UpdateResult(crate::rt::member(r)?)
+            }
+            Some("com.atproto.repo.applyWrites#deleteResult") => {
+                Self::DeleteResult(crate::rt::member(r)?)
+            }
+            t => return Err(crate::rt::not_member(r, t)),
+        })
+    }
+}
 crate::rt::union_from! { OutputResultsItem;
     CreateResult CreateResult,
     UpdateResult UpdateResult,
@@ -204,6 +265,35 @@ impl crate::rt::Object for Output {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            commit: f.0.flatten(),
+            results: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "commit".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "results".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -338,6 +428,38 @@ impl crate::rt::Object for Create {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Create {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Create {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rkey".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "collection".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            collection: m.need(f.2, "collection")?,
+            rkey: f.0.flatten(),
+            value: m.need(f.1, "value")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Create {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -396,6 +518,38 @@ impl crate::rt::Object for CreateResult {
         Ok(Self {
             cid: m.need(f.0, 0)?,
             uri: m.need(f.1, 1)?,
+            validation_status: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for CreateResult {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for CreateResult {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "validationStatus".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            uri: m.need(f.1, "uri")?,
             validation_status: f.2.flatten(),
             extra: m.rest(),
         })
@@ -469,6 +623,35 @@ impl crate::rt::Object for Delete {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Delete {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Delete {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rkey".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "collection".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            collection: m.need(f.1, "collection")?,
+            rkey: m.need(f.0, "rkey")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Delete {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -504,6 +687,26 @@ impl crate::rt::Object for DeleteResult {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for DeleteResult {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for DeleteResult {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }
@@ -558,6 +761,38 @@ impl crate::rt::Object for Update {
             collection: m.need(f.2, 2)?,
             rkey: m.need(f.0, 0)?,
             value: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Update {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Update {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "rkey".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "collection".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            collection: m.need(f.2, "collection")?,
+            rkey: m.need(f.0, "rkey")?,
+            value: m.need(f.1, "value")?,
             extra: m.rest(),
         })
     }
@@ -619,6 +854,38 @@ impl crate::rt::Object for UpdateResult {
         Ok(Self {
             cid: m.need(f.0, 0)?,
             uri: m.need(f.1, 1)?,
+            validation_status: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for UpdateResult {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for UpdateResult {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "validationStatus".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            uri: m.need(f.1, "uri")?,
             validation_status: f.2.flatten(),
             extra: m.rest(),
         })

@@ -43,6 +43,35 @@ impl crate::rt::Object for CommitMeta {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for CommitMeta {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for CommitMeta {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            rev: m.need(f.1, "rev")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl CommitMeta {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

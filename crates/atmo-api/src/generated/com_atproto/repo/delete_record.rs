@@ -61,6 +61,44 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "repo".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rkey".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "collection".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "swapCommit".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "swapRecord".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            collection: m.need(f.2, "collection")?,
+            repo: m.need(f.0, "repo")?,
+            rkey: m.need(f.1, "rkey")?,
+            swap_commit: f.3.flatten(),
+            swap_record: f.4.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -113,6 +151,32 @@ impl crate::rt::Object for Output {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            commit: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "commit".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             commit: f.0.flatten(),

@@ -74,6 +74,44 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "didDoc".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "collections".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "handleIsCorrect".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            collections: m.need(f.3, "collections")?,
+            did: m.need(f.0, "did")?,
+            did_doc: m.need(f.1, "didDoc")?,
+            handle: m.need(f.2, "handle")?,
+            handle_is_correct: m.need(f.4, "handleIsCorrect")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

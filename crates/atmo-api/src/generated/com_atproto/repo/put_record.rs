@@ -79,6 +79,50 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "repo".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rkey".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "validate".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "collection".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "swapCommit".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "swapRecord".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            collection: m.need(f.4, "collection")?,
+            record: m.need(f.2, "record")?,
+            repo: m.need(f.0, "repo")?,
+            rkey: m.need(f.1, "rkey")?,
+            swap_commit: f.5.flatten(),
+            swap_record: f.6,
+            validate: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -154,6 +198,41 @@ impl crate::rt::Object for Output {
             cid: m.need(f.0, 0)?,
             commit: f.2.flatten(),
             uri: m.need(f.1, 1)?,
+            validation_status: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "commit".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "validationStatus".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            commit: f.2.flatten(),
+            uri: m.need(f.1, "uri")?,
             validation_status: f.3.flatten(),
             extra: m.rest(),
         })

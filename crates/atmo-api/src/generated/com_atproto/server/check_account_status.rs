@@ -81,6 +81,56 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "repoRev".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "validDid".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "activated".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "repoBlocks".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "repoCommit".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "expectedBlobs".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "importedBlobs".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "indexedRecords".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "privateStateValues".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            activated: m.need(f.2, "activated")?,
+            expected_blobs: m.need(f.5, "expectedBlobs")?,
+            imported_blobs: m.need(f.6, "importedBlobs")?,
+            indexed_records: m.need(f.7, "indexedRecords")?,
+            private_state_values: m.need(f.8, "privateStateValues")?,
+            repo_blocks: m.need(f.3, "repoBlocks")?,
+            repo_commit: m.need(f.4, "repoCommit")?,
+            repo_rev: m.need(f.0, "repoRev")?,
+            valid_did: m.need(f.1, "validDid")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

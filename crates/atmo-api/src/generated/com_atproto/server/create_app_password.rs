@@ -45,6 +45,35 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "privileged".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            name: m.need(f.0, "name")?,
+            privileged: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -169,6 +198,41 @@ impl crate::rt::Object for AppPassword {
             created_at: m.need(f.2, 2)?,
             name: m.need(f.0, 0)?,
             password: m.need(f.1, 1)?,
+            privileged: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for AppPassword {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AppPassword {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "password".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "privileged".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.2, "createdAt")?,
+            name: m.need(f.0, "name")?,
+            password: m.need(f.1, "password")?,
             privileged: f.3.flatten(),
             extra: m.rest(),
         })

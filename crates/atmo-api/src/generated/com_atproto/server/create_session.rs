@@ -58,6 +58,41 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "password".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "identifier".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "allowTakendown".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "authFactorToken".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            allow_takendown: f.2.flatten(),
+            auth_factor_token: f.3.flatten(),
+            identifier: m.need(f.1, "identifier")?,
+            password: m.need(f.0, "password")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -158,6 +193,59 @@ impl crate::rt::Object for Output {
             email_confirmed: f.8.flatten(),
             handle: m.need(f.4, 4)?,
             refresh_jwt: m.need(f.7, 7)?,
+            status: f.5.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "email".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "active".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "didDoc".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "accessJwt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "refreshJwt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "emailConfirmed".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "emailAuthFactor".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access_jwt: m.need(f.6, "accessJwt")?,
+            active: f.2.flatten(),
+            did: m.need(f.0, "did")?,
+            did_doc: f.3.flatten(),
+            email: f.1.flatten(),
+            email_auth_factor: f.9.flatten(),
+            email_confirmed: f.8.flatten(),
+            handle: m.need(f.4, "handle")?,
+            refresh_jwt: m.need(f.7, "refreshJwt")?,
             status: f.5.flatten(),
             extra: m.rest(),
         })

@@ -71,6 +71,50 @@ impl crate::rt::Object for InviteCode {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for InviteCode {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for InviteCode {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "code".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uses".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "disabled".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "available".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "forAccount".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            available: m.need(f.3, "available")?,
+            code: m.need(f.0, "code")?,
+            created_at: m.need(f.4, "createdAt")?,
+            created_by: m.need(f.5, "createdBy")?,
+            disabled: m.need(f.2, "disabled")?,
+            for_account: m.need(f.6, "forAccount")?,
+            uses: m.need(f.1, "uses")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl InviteCode {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -133,6 +177,35 @@ impl crate::rt::Object for InviteCodeUse {
         Ok(Self {
             used_at: m.need(f.0, 0)?,
             used_by: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for InviteCodeUse {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for InviteCodeUse {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "usedAt".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "usedBy".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            used_at: m.need(f.0, "usedAt")?,
+            used_by: m.need(f.1, "usedBy")?,
             extra: m.rest(),
         })
     }

@@ -80,6 +80,50 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "links".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "contact".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "blobUploadLimit".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "inviteCodeRequired".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "availableUserDomains".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "phoneVerificationRequired".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            available_user_domains: m.need(f.5, "availableUserDomains")?,
+            blob_upload_limit: f.3.flatten(),
+            contact: f.2.flatten(),
+            did: m.need(f.0, "did")?,
+            invite_code_required: f.4.flatten(),
+            links: f.1.flatten(),
+            phone_verification_required: f.6.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -164,6 +208,32 @@ impl crate::rt::Object for Contact {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Contact {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Contact {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "email".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            email: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Contact {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -209,6 +279,35 @@ impl crate::rt::Object for Links {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            privacy_policy: f.0.flatten(),
+            terms_of_service: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Links {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Links {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "privacyPolicy".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "termsOfService".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {

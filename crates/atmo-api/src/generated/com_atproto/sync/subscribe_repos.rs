@@ -83,6 +83,20 @@ impl crate::rt::Union for Message {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Message {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.sync.subscribeRepos#commit") => Self::Commit(crate::rt::member(r)?),
+            Some("com.atproto.sync.subscribeRepos#sync") => Self::SyncDef(crate::rt::member(r)?),
+            Some("com.atproto.sync.subscribeRepos#identity") => {
+                Self::Identity(crate::rt::member(r)?)
+            }
+            Some("com.atproto.sync.subscribeRepos#account") => Self::Account(crate::rt::member(r)?),
+            Some("com.atproto.sync.subscribeRepos#info") => Self::Info(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { Message;
     Commit Commit,
     SyncDef SyncDef,
@@ -187,6 +201,44 @@ impl crate::rt::Object for Account {
             seq: m.need(f.1, 1)?,
             status: f.4.flatten(),
             time: m.need(f.2, 2)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Account {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Account {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "seq".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "time".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "active".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            active: m.need(f.3, "active")?,
+            did: m.need(f.0, "did")?,
+            seq: m.need(f.1, "seq")?,
+            status: f.4.flatten(),
+            time: m.need(f.2, "time")?,
             extra: m.rest(),
         })
     }
@@ -329,6 +381,67 @@ impl crate::rt::Object for Commit {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Commit {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Commit {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "ops".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "seq".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "repo".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "time".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "blobs".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "since".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "blocks".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "commit".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "rebase".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else if crate::rt::key_is(k, "tooBig".as_bytes()) {
+                m.req(&mut f.10)?;
+            } else if crate::rt::key_is(k, "prevData".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            blobs: m.need(f.5, "blobs")?,
+            blocks: m.need(f.7, "blocks")?,
+            commit: m.need(f.8, "commit")?,
+            ops: m.need(f.0, "ops")?,
+            prev_data: f.11.flatten(),
+            rebase: m.need(f.9, "rebase")?,
+            repo: m.need(f.3, "repo")?,
+            rev: m.need(f.1, "rev")?,
+            seq: m.need(f.2, "seq")?,
+            since: f.6.flatten(),
+            time: m.need(f.4, "time")?,
+            too_big: m.need(f.10, "tooBig")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Commit {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -420,6 +533,41 @@ impl crate::rt::Object for Identity {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Identity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Identity {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "seq".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "time".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
+            handle: f.3.flatten(),
+            seq: m.need(f.1, "seq")?,
+            time: m.need(f.2, "time")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Identity {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -480,6 +628,35 @@ impl crate::rt::Object for Info {
         Ok(Self {
             message: f.1.flatten(),
             name: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Info {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Info {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "message".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            message: f.1.flatten(),
+            name: m.need(f.0, "name")?,
             extra: m.rest(),
         })
     }
@@ -554,6 +731,41 @@ impl crate::rt::Object for RepoOp {
             action: m.need(f.3, 3)?,
             cid: f.0.flatten(),
             path: m.need(f.1, 1)?,
+            prev: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RepoOp {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RepoOp {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "path".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "prev".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "action".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action: m.need(f.3, "action")?,
+            cid: f.0.flatten(),
+            path: m.need(f.1, "path")?,
             prev: f.2.flatten(),
             extra: m.rest(),
         })
@@ -647,6 +859,44 @@ impl crate::rt::Object for SyncDef {
             rev: m.need(f.1, 1)?,
             seq: m.need(f.2, 2)?,
             time: m.need(f.3, 3)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SyncDef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SyncDef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "rev".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "seq".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "time".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "blocks".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            blocks: m.need(f.4, "blocks")?,
+            did: m.need(f.0, "did")?,
+            rev: m.need(f.1, "rev")?,
+            seq: m.need(f.2, "seq")?,
+            time: m.need(f.3, "time")?,
             extra: m.rest(),
         })
     }

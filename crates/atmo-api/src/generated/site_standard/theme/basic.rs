@@ -38,6 +38,14 @@ impl crate::rt::Union for RecordAccent {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordAccent {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("site.standard.theme.color#rgb") => Self::ColorRgb(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordAccent;
     ColorRgb crate::site_standard::theme::color::Rgb,
 }
@@ -76,6 +84,14 @@ impl crate::rt::Union for RecordAccentForeground {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordAccentForeground {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("site.standard.theme.color#rgb") => Self::ColorRgb(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { RecordAccentForeground;
@@ -118,6 +134,14 @@ impl crate::rt::Union for RecordBackground {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordBackground {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("site.standard.theme.color#rgb") => Self::ColorRgb(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { RecordBackground;
     ColorRgb crate::site_standard::theme::color::Rgb,
 }
@@ -156,6 +180,14 @@ impl crate::rt::Union for RecordForeground {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordForeground {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("site.standard.theme.color#rgb") => Self::ColorRgb(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { RecordForeground;
@@ -218,6 +250,42 @@ impl crate::rt::Object for Record {
             accent_foreground: m.need(f.3, 3)?,
             background: m.need(f.1, 1)?,
             foreground: m.need(f.2, 2)?,
+            has_type: m.had_type(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Record {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Record {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, NSID, member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "accent".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "background".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "foreground".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "accentForeground".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            accent: m.need(f.0, "accent")?,
+            accent_foreground: m.need(f.3, "accentForeground")?,
+            background: m.need(f.1, "background")?,
+            foreground: m.need(f.2, "foreground")?,
             has_type: m.had_type(),
             extra: m.rest(),
         })

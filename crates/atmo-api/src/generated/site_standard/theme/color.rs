@@ -47,6 +47,38 @@ impl crate::rt::Object for Rgb {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Rgb {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Rgb {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "b".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "g".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "r".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            b: m.need(f.0, "b")?,
+            g: m.need(f.1, "g")?,
+            r: m.need(f.2, "r")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Rgb {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -105,6 +137,41 @@ impl crate::rt::Object for Rgba {
             b: m.need(f.1, 1)?,
             g: m.need(f.2, 2)?,
             r: m.need(f.3, 3)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Rgba {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Rgba {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "a".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "b".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "g".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "r".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            a: m.need(f.0, "a")?,
+            b: m.need(f.1, "b")?,
+            g: m.need(f.2, "g")?,
+            r: m.need(f.3, "r")?,
             extra: m.rest(),
         })
     }

@@ -86,6 +86,56 @@ impl crate::rt::Object for TemplateView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for TemplateView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for TemplateView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "lang".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "disabled".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "lastUpdatedBy".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "contentMarkdown".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            content_markdown: m.need(f.8, "contentMarkdown")?,
+            created_at: m.need(f.5, "createdAt")?,
+            disabled: m.need(f.4, "disabled")?,
+            id: m.need(f.0, "id")?,
+            lang: f.1.flatten(),
+            last_updated_by: m.need(f.7, "lastUpdatedBy")?,
+            name: m.need(f.2, "name")?,
+            subject: f.3.flatten(),
+            updated_at: m.need(f.6, "updatedAt")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl TemplateView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

@@ -90,6 +90,35 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cursor".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "events".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cursor: f.0.flatten(),
+            events: m.need(f.1, "events")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -182,6 +211,35 @@ impl crate::rt::Object for AccountCreated {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AccountCreated {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AccountCreated {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "email".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            email: f.0.flatten(),
+            handle: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl AccountCreated {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -232,6 +290,32 @@ impl crate::rt::Object for EmailConfirmed {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for EmailConfirmed {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EmailConfirmed {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "email".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            email: m.need(f.0, "email")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl EmailConfirmed {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -273,6 +357,32 @@ impl crate::rt::Object for EmailUpdated {
         }
         Ok(Self {
             email: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for EmailUpdated {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EmailUpdated {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "email".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            email: m.need(f.0, "email")?,
             extra: m.rest(),
         })
     }
@@ -364,6 +474,28 @@ impl crate::rt::Union for EventDetails {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for EventDetails {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.hosting.getAccountHistory#accountCreated") => {
+                Self::AccountCreated(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.hosting.getAccountHistory#emailUpdated") => {
+                Self::EmailUpdated(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.hosting.getAccountHistory#emailConfirmed") => {
+                Self::EmailConfirmed(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.hosting.getAccountHistory#passwordUpdated") => {
+                Self::PasswordUpdated(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.hosting.getAccountHistory#handleUpdated") => {
+                Self::HandleUpdated(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { EventDetails;
     AccountCreated AccountCreated,
     EmailUpdated EmailUpdated,
@@ -413,6 +545,38 @@ impl crate::rt::Object for Event {
             created_at: m.need(f.1, 1)?,
             created_by: m.need(f.2, 2)?,
             details: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Event {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Event {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "details".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.1, "createdAt")?,
+            created_by: m.need(f.2, "createdBy")?,
+            details: m.need(f.0, "details")?,
             extra: m.rest(),
         })
     }
@@ -468,6 +632,32 @@ impl crate::rt::Object for HandleUpdated {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for HandleUpdated {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for HandleUpdated {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            handle: m.need(f.0, "handle")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl HandleUpdated {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -502,6 +692,26 @@ impl crate::rt::Object for PasswordUpdated {
         mut m: crate::rt::MapDe<'de, A>,
     ) -> Result<Self, A::Error> {
         while m.field()?.is_some() {}
+        Ok(Self { extra: m.rest() })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for PasswordUpdated {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for PasswordUpdated {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
         Ok(Self { extra: m.rest() })
     }
 }

@@ -54,6 +54,41 @@ impl crate::rt::Object for AccountEvent {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AccountEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AccountEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "active".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "timestamp".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            active: m.need(f.0, "active")?,
+            comment: f.2.flatten(),
+            status: f.1.flatten(),
+            timestamp: m.need(f.3, "timestamp")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AccountEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -148,6 +183,47 @@ impl crate::rt::Object for AccountHosting {
             deleted_at: f.2.flatten(),
             reactivated_at: f.5.flatten(),
             status: m.need(f.0, 0)?,
+            updated_at: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for AccountHosting {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AccountHosting {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "deletedAt".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "deactivatedAt".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "reactivatedAt".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: f.1.flatten(),
+            deactivated_at: f.4.flatten(),
+            deleted_at: f.2.flatten(),
+            reactivated_at: f.5.flatten(),
+            status: m.need(f.0, "status")?,
             updated_at: f.3.flatten(),
             extra: m.rest(),
         })
@@ -257,6 +333,44 @@ impl crate::rt::Object for AccountStats {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AccountStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AccountStats {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "appealCount".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "reportCount".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "suspendCount".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "escalateCount".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "takedownCount".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            appeal_count: f.0.flatten(),
+            escalate_count: f.3.flatten(),
+            report_count: f.1.flatten(),
+            suspend_count: f.2.flatten(),
+            takedown_count: f.4.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl AccountStats {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -323,6 +437,41 @@ impl crate::rt::Object for AccountStrike {
                 0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            active_strike_count: f.3.flatten(),
+            first_strike_at: f.1.flatten(),
+            last_strike_at: f.0.flatten(),
+            total_strike_count: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for AccountStrike {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AccountStrike {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "lastStrikeAt".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "firstStrikeAt".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "totalStrikeCount".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "activeStrikeCount".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -447,6 +596,59 @@ impl crate::rt::Object for AgeAssuranceEvent {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AgeAssuranceEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AgeAssuranceEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "access".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "initIp".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "initUa".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "attemptId".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "completeIp".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "completeUa".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "regionCode".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "countryCode".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: f.0.flatten(),
+            attempt_id: m.need(f.4, "attemptId")?,
+            complete_ip: f.6.flatten(),
+            complete_ua: f.7.flatten(),
+            country_code: f.9.flatten(),
+            created_at: m.need(f.5, "createdAt")?,
+            init_ip: f.1.flatten(),
+            init_ua: f.2.flatten(),
+            region_code: f.8.flatten(),
+            status: m.need(f.3, "status")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AgeAssuranceEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -540,6 +742,38 @@ impl crate::rt::Object for AgeAssuranceOverrideEvent {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AgeAssuranceOverrideEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AgeAssuranceOverrideEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "access".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            access: f.0.flatten(),
+            comment: m.need(f.2, "comment")?,
+            status: m.need(f.1, "status")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AgeAssuranceOverrideEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -604,6 +838,32 @@ impl crate::rt::Object for AgeAssurancePurgeEvent {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AgeAssurancePurgeEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AgeAssurancePurgeEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: m.need(f.0, "comment")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AgeAssurancePurgeEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -655,6 +915,19 @@ impl crate::rt::Union for BlobViewDetails {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for BlobViewDetails {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#imageDetails") => {
+                Self::ImageDetails(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#videoDetails") => {
+                Self::VideoDetails(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { BlobViewDetails;
@@ -726,6 +999,47 @@ impl crate::rt::Object for BlobView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for BlobView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for BlobView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "size".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "details".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "mimeType".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "moderation".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: m.need(f.0, "cid")?,
+            created_at: m.need(f.4, "createdAt")?,
+            details: f.2.flatten(),
+            mime_type: m.need(f.3, "mimeType")?,
+            moderation: f.5.flatten(),
+            size: m.need(f.1, "size")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl BlobView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -789,6 +1103,32 @@ impl crate::rt::Object for CancelScheduledTakedownEvent {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for CancelScheduledTakedownEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for CancelScheduledTakedownEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl CancelScheduledTakedownEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -839,6 +1179,35 @@ impl crate::rt::Object for ConvoView {
         Ok(Self {
             convo_id: m.need(f.1, 1)?,
             did: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ConvoView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ConvoView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "convoId".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            convo_id: m.need(f.1, "convoId")?,
+            did: m.need(f.0, "did")?,
             extra: m.rest(),
         })
     }
@@ -911,6 +1280,44 @@ impl crate::rt::Object for IdentityEvent {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for IdentityEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for IdentityEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "pdsHost".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "timestamp".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "tombstone".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.1.flatten(),
+            handle: f.0.flatten(),
+            pds_host: f.2.flatten(),
+            timestamp: m.need(f.3, "timestamp")?,
+            tombstone: f.4.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl IdentityEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -977,6 +1384,35 @@ impl crate::rt::Object for ImageDetails {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ImageDetails {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ImageDetails {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "width".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "height".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            height: m.need(f.1, "height")?,
+            width: m.need(f.0, "width")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ImageDetails {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1025,6 +1461,35 @@ impl crate::rt::Object for ModEventAcknowledge {
                 1 => m.opt(&mut f.1)?,
                 0 => m.opt(&mut f.0)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            acknowledge_account_subjects: f.1.flatten(),
+            comment: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventAcknowledge {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventAcknowledge {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "acknowledgeAccountSubjects".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -1092,6 +1557,35 @@ impl crate::rt::Object for ModEventComment {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventComment {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventComment {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "sticky".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.1.flatten(),
+            sticky: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ModEventComment {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1135,6 +1629,32 @@ impl crate::rt::Object for ModEventDivert {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventDivert {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventDivert {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -1239,6 +1759,53 @@ impl crate::rt::Object for ModEventEmail {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventEmail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventEmail {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "content".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "policies".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "isDelivered".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "strikeCount".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "subjectLine".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "severityLevel".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "strikeExpiresAt".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            content: f.1.flatten(),
+            is_delivered: f.3.flatten(),
+            policies: f.2.flatten(),
+            severity_level: f.6.flatten(),
+            strike_count: f.4.flatten(),
+            strike_expires_at: f.7.flatten(),
+            subject_line: m.need(f.5, "subjectLine")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ModEventEmail {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1297,6 +1864,32 @@ impl crate::rt::Object for ModEventEscalate {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventEscalate {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventEscalate {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -1374,6 +1967,41 @@ impl crate::rt::Object for ModEventLabel {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventLabel {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventLabel {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "createLabelVals".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "durationInHours".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "negateLabelVals".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            create_label_vals: m.need(f.1, "createLabelVals")?,
+            duration_in_hours: f.2.flatten(),
+            negate_label_vals: m.need(f.3, "negateLabelVals")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ModEventLabel {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1441,6 +2069,35 @@ impl crate::rt::Object for ModEventMute {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventMute {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventMute {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "durationInHours".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            duration_in_hours: m.need(f.1, "durationInHours")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ModEventMute {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1493,6 +2150,35 @@ impl crate::rt::Object for ModEventMuteReporter {
                 0 => m.opt(&mut f.0)?,
                 1 => m.opt(&mut f.1)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            duration_in_hours: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventMuteReporter {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventMuteReporter {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "durationInHours".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -1555,6 +2241,35 @@ impl crate::rt::Object for ModEventPriorityScore {
         Ok(Self {
             comment: f.1.flatten(),
             score: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventPriorityScore {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventPriorityScore {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "score".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.1.flatten(),
+            score: m.need(f.0, "score")?,
             extra: m.rest(),
         })
     }
@@ -1624,6 +2339,38 @@ impl crate::rt::Object for ModEventReport {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventReport {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventReport {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "reportType".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "isReporterMuted".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            is_reporter_muted: f.2.flatten(),
+            report_type: m.need(f.1, "reportType")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ModEventReport {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1673,6 +2420,32 @@ impl crate::rt::Object for ModEventResolveAppeal {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventResolveAppeal {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventResolveAppeal {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -1738,6 +2511,41 @@ impl crate::rt::Object for ModEventReverseTakedown {
                 3 => m.opt(&mut f.3)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            policies: f.1.flatten(),
+            severity_level: f.3.flatten(),
+            strike_count: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventReverseTakedown {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventReverseTakedown {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "policies".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "strikeCount".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "severityLevel".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -1816,6 +2624,41 @@ impl crate::rt::Object for ModEventTag {
             comment: f.2.flatten(),
             duration_in_hours: f.3.flatten(),
             remove: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventTag {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventTag {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "add".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "remove".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "durationInHours".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            add: m.need(f.0, "add")?,
+            comment: f.2.flatten(),
+            duration_in_hours: f.3.flatten(),
+            remove: m.need(f.1, "remove")?,
             extra: m.rest(),
         })
     }
@@ -1926,6 +2769,53 @@ impl crate::rt::Object for ModEventTakedown {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventTakedown {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventTakedown {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "policies".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "strikeCount".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "severityLevel".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "targetServices".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "durationInHours".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "strikeExpiresAt".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "acknowledgeAccountSubjects".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            acknowledge_account_subjects: f.7.flatten(),
+            comment: f.0.flatten(),
+            duration_in_hours: f.5.flatten(),
+            policies: f.1.flatten(),
+            severity_level: f.3.flatten(),
+            strike_count: f.2.flatten(),
+            strike_expires_at: f.6.flatten(),
+            target_services: f.4.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ModEventTakedown {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1992,6 +2882,32 @@ impl crate::rt::Object for ModEventUnmute {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventUnmute {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventUnmute {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ModEventUnmute {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2035,6 +2951,32 @@ impl crate::rt::Object for ModEventUnmuteReporter {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventUnmuteReporter {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventUnmuteReporter {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             comment: f.0.flatten(),
@@ -2277,6 +3219,88 @@ impl crate::rt::Union for ModEventViewEvent {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventViewEvent {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#modEventTakedown") => {
+                Self::ModEventTakedown(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventReverseTakedown") => {
+                Self::ModEventReverseTakedown(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventComment") => {
+                Self::ModEventComment(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventReport") => {
+                Self::ModEventReport(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventLabel") => {
+                Self::ModEventLabel(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventAcknowledge") => {
+                Self::ModEventAcknowledge(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventEscalate") => {
+                Self::ModEventEscalate(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventMute") => {
+                Self::ModEventMute(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventUnmute") => {
+                Self::ModEventUnmute(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventMuteReporter") => {
+                Self::ModEventMuteReporter(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventUnmuteReporter") => {
+                Self::ModEventUnmuteReporter(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventEmail") => {
+                Self::ModEventEmail(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventResolveAppeal") => {
+                Self::ModEventResolveAppeal(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventDivert") => {
+                Self::ModEventDivert(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventTag") => {
+                Self::ModEventTag(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#accountEvent") => {
+                Self::AccountEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#identityEvent") => {
+                Self::IdentityEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#recordEvent") => {
+                Self::RecordEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventPriorityScore") => {
+                Self::ModEventPriorityScore(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssuranceEvent") => {
+                Self::AgeAssuranceEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssuranceOverrideEvent") => {
+                Self::AgeAssuranceOverrideEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssurancePurgeEvent") => {
+                Self::AgeAssurancePurgeEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#revokeAccountCredentialsEvent") => {
+                Self::RevokeAccountCredentialsEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#scheduleTakedownEvent") => {
+                Self::ScheduleTakedownEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#cancelScheduledTakedownEvent") => {
+                Self::CancelScheduledTakedownEvent(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ModEventViewEvent;
     ModEventTakedown ModEventTakedown,
     ModEventReverseTakedown ModEventReverseTakedown,
@@ -2351,6 +3375,17 @@ impl crate::rt::Union for ModEventViewSubject {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventViewSubject {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::member(r)?),
+            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#messageRef") => Self::MessageRef(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#convoRef") => Self::ConvoRef(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { ModEventViewSubject;
@@ -2434,6 +3469,56 @@ impl crate::rt::Object for ModEventView {
             mod_tool: f.2.flatten(),
             subject: m.need(f.3, 3)?,
             subject_blob_cids: m.need(f.8, 8)?,
+            subject_handle: f.7.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "event".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "modTool".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "creatorHandle".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "subjectHandle".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "subjectBlobCids".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.4, "createdAt")?,
+            created_by: m.need(f.5, "createdBy")?,
+            creator_handle: f.6.flatten(),
+            event: m.need(f.1, "event")?,
+            id: m.need(f.0, "id")?,
+            mod_tool: f.2.flatten(),
+            subject: m.need(f.3, "subject")?,
+            subject_blob_cids: m.need(f.8, "subjectBlobCids")?,
             subject_handle: f.7.flatten(),
             extra: m.rest(),
         })
@@ -2694,6 +3779,88 @@ impl crate::rt::Union for ModEventViewDetailEvent {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventViewDetailEvent {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#modEventTakedown") => {
+                Self::ModEventTakedown(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventReverseTakedown") => {
+                Self::ModEventReverseTakedown(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventComment") => {
+                Self::ModEventComment(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventReport") => {
+                Self::ModEventReport(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventLabel") => {
+                Self::ModEventLabel(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventAcknowledge") => {
+                Self::ModEventAcknowledge(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventEscalate") => {
+                Self::ModEventEscalate(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventMute") => {
+                Self::ModEventMute(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventUnmute") => {
+                Self::ModEventUnmute(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventMuteReporter") => {
+                Self::ModEventMuteReporter(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventUnmuteReporter") => {
+                Self::ModEventUnmuteReporter(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventEmail") => {
+                Self::ModEventEmail(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventResolveAppeal") => {
+                Self::ModEventResolveAppeal(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventDivert") => {
+                Self::ModEventDivert(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventTag") => {
+                Self::ModEventTag(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#accountEvent") => {
+                Self::AccountEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#identityEvent") => {
+                Self::IdentityEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#recordEvent") => {
+                Self::RecordEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventPriorityScore") => {
+                Self::ModEventPriorityScore(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssuranceEvent") => {
+                Self::AgeAssuranceEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssuranceOverrideEvent") => {
+                Self::AgeAssuranceOverrideEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssurancePurgeEvent") => {
+                Self::AgeAssurancePurgeEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#revokeAccountCredentialsEvent") => {
+                Self::RevokeAccountCredentialsEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#scheduleTakedownEvent") => {
+                Self::ScheduleTakedownEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#cancelScheduledTakedownEvent") => {
+                Self::CancelScheduledTakedownEvent(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ModEventViewDetailEvent;
     ModEventTakedown ModEventTakedown,
     ModEventReverseTakedown ModEventReverseTakedown,
@@ -2782,6 +3949,24 @@ impl crate::rt::Union for ModEventViewDetailSubject {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModEventViewDetailSubject {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#repoView") => Self::RepoView(crate::rt::member(r)?),
+            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
+                Self::RepoViewNotFound(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#recordView") => {
+                Self::RecordView(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#recordViewNotFound") => {
+                Self::RecordViewNotFound(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#convoView") => Self::ConvoView(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { ModEventViewDetailSubject;
     RepoView RepoView,
     RepoViewNotFound RepoViewNotFound,
@@ -2855,6 +4040,50 @@ impl crate::rt::Object for ModEventViewDetail {
             mod_tool: f.2.flatten(),
             subject: m.need(f.3, 3)?,
             subject_blobs: m.need(f.6, 6)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModEventViewDetail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModEventViewDetail {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "event".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "modTool".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "subjectBlobs".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.4, "createdAt")?,
+            created_by: m.need(f.5, "createdBy")?,
+            event: m.need(f.1, "event")?,
+            id: m.need(f.0, "id")?,
+            mod_tool: f.2.flatten(),
+            subject: m.need(f.3, "subject")?,
+            subject_blobs: m.need(f.6, "subjectBlobs")?,
             extra: m.rest(),
         })
     }
@@ -2933,6 +4162,35 @@ impl crate::rt::Object for ModTool {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ModTool {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModTool {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "meta".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            meta: f.0.flatten(),
+            name: m.need(f.1, "name")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ModTool {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -2984,6 +4242,32 @@ impl crate::rt::Object for Moderation {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Moderation {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Moderation {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "subjectStatus".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            subject_status: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Moderation {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3024,6 +4308,32 @@ impl crate::rt::Object for ModerationDetail {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            subject_status: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ModerationDetail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ModerationDetail {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "subjectStatus".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             subject_status: f.0.flatten(),
@@ -3091,6 +4401,41 @@ impl crate::rt::Object for RecordEvent {
             comment: f.2.flatten(),
             op: m.need(f.0, 0)?,
             timestamp: m.need(f.3, 3)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RecordEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "op".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "timestamp".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            cid: f.1.flatten(),
+            comment: f.2.flatten(),
+            op: m.need(f.0, "op")?,
+            timestamp: m.need(f.3, "timestamp")?,
             extra: m.rest(),
         })
     }
@@ -3170,6 +4515,41 @@ impl crate::rt::Object for RecordHosting {
             created_at: f.1.flatten(),
             deleted_at: f.2.flatten(),
             status: m.need(f.0, 0)?,
+            updated_at: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordHosting {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RecordHosting {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "deletedAt".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: f.1.flatten(),
+            deleted_at: f.2.flatten(),
+            status: m.need(f.0, "status")?,
             updated_at: f.3.flatten(),
             extra: m.rest(),
         })
@@ -3268,6 +4648,50 @@ impl crate::rt::Object for RecordView {
             repo: m.need(f.2, 2)?,
             uri: m.need(f.1, 1)?,
             value: m.need(f.3, 3)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RecordView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "repo".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "blobCids".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "moderation".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            blob_cids: m.need(f.4, "blobCids")?,
+            cid: m.need(f.0, "cid")?,
+            indexed_at: m.need(f.5, "indexedAt")?,
+            moderation: m.need(f.6, "moderation")?,
+            repo: m.need(f.2, "repo")?,
+            uri: m.need(f.1, "uri")?,
+            value: m.need(f.3, "value")?,
             extra: m.rest(),
         })
     }
@@ -3371,6 +4795,53 @@ impl crate::rt::Object for RecordViewDetail {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RecordViewDetail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RecordViewDetail {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "cid".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "repo".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "blobs".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "moderation".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            blobs: m.need(f.3, "blobs")?,
+            cid: m.need(f.0, "cid")?,
+            indexed_at: m.need(f.6, "indexedAt")?,
+            labels: f.5.flatten(),
+            moderation: m.need(f.7, "moderation")?,
+            repo: m.need(f.2, "repo")?,
+            uri: m.need(f.1, "uri")?,
+            value: m.need(f.4, "value")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl RecordViewDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3432,6 +4903,32 @@ impl crate::rt::Object for RecordViewNotFound {
         }
         Ok(Self {
             uri: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordViewNotFound {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RecordViewNotFound {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            uri: m.need(f.0, "uri")?,
             extra: m.rest(),
         })
     }
@@ -3516,6 +5013,53 @@ impl crate::rt::Object for RecordsStats {
                 7 => m.opt(&mut f.7)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            appealed_count: f.3.flatten(),
+            escalated_count: f.5.flatten(),
+            pending_count: f.0.flatten(),
+            processed_count: f.6.flatten(),
+            reported_count: f.4.flatten(),
+            subject_count: f.1.flatten(),
+            takendown_count: f.7.flatten(),
+            total_reports: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RecordsStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RecordsStats {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "pendingCount".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "subjectCount".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "totalReports".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "appealedCount".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "reportedCount".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "escalatedCount".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "processedCount".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "takendownCount".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -3637,6 +5181,64 @@ impl crate::rt::Object for RepoView {
             invites_disabled: f.9.flatten(),
             moderation: m.need(f.6, 6)?,
             related_records: m.need(f.8, 8)?,
+            threat_signatures: f.10.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RepoView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RepoView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "email".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "invitedBy".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "inviteNote".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "moderation".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "deactivatedAt".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "relatedRecords".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "invitesDisabled".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "threatSignatures".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            deactivated_at: f.7.flatten(),
+            did: m.need(f.0, "did")?,
+            email: f.1.flatten(),
+            handle: m.need(f.2, "handle")?,
+            indexed_at: m.need(f.3, "indexedAt")?,
+            invite_note: f.5.flatten(),
+            invited_by: f.4.flatten(),
+            invites_disabled: f.9.flatten(),
+            moderation: m.need(f.6, "moderation")?,
+            related_records: m.need(f.8, "relatedRecords")?,
             threat_signatures: f.10.flatten(),
             extra: m.rest(),
         })
@@ -3787,6 +5389,73 @@ impl crate::rt::Object for RepoViewDetail {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RepoViewDetail {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RepoViewDetail {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "email".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "labels".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "invites".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "indexedAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "invitedBy".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "inviteNote".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "moderation".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "deactivatedAt".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "relatedRecords".as_bytes()) {
+                m.req(&mut f.10)?;
+            } else if crate::rt::key_is(k, "invitesDisabled".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "emailConfirmedAt".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "threatSignatures".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            deactivated_at: f.9.flatten(),
+            did: m.need(f.0, "did")?,
+            email: f.1.flatten(),
+            email_confirmed_at: f.12.flatten(),
+            handle: m.need(f.2, "handle")?,
+            indexed_at: m.need(f.5, "indexedAt")?,
+            invite_note: f.7.flatten(),
+            invited_by: f.6.flatten(),
+            invites: f.4.flatten(),
+            invites_disabled: f.11.flatten(),
+            labels: f.3.flatten(),
+            moderation: m.need(f.8, "moderation")?,
+            related_records: m.need(f.10, "relatedRecords")?,
+            threat_signatures: f.13.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl RepoViewDetail {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -3862,6 +5531,32 @@ impl crate::rt::Object for RepoViewNotFound {
         }
         Ok(Self {
             did: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for RepoViewNotFound {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RepoViewNotFound {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.0, "did")?,
             extra: m.rest(),
         })
     }
@@ -3964,6 +5659,56 @@ impl crate::rt::Object for ReporterStats {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReporterStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReporterStats {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "recordReportCount".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "accountReportCount".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "labeledRecordCount".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "labeledAccountCount".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "reportedRecordCount".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "reportedAccountCount".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "takendownRecordCount".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "takendownAccountCount".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            account_report_count: m.need(f.2, "accountReportCount")?,
+            did: m.need(f.0, "did")?,
+            labeled_account_count: m.need(f.4, "labeledAccountCount")?,
+            labeled_record_count: m.need(f.3, "labeledRecordCount")?,
+            record_report_count: m.need(f.1, "recordReportCount")?,
+            reported_account_count: m.need(f.6, "reportedAccountCount")?,
+            reported_record_count: m.need(f.5, "reportedRecordCount")?,
+            takendown_account_count: m.need(f.8, "takendownAccountCount")?,
+            takendown_record_count: m.need(f.7, "takendownRecordCount")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ReporterStats {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -4046,6 +5791,32 @@ impl crate::rt::Object for RevokeAccountCredentialsEvent {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for RevokeAccountCredentialsEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for RevokeAccountCredentialsEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            comment: m.need(f.0, "comment")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl RevokeAccountCredentialsEvent {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -4098,6 +5869,41 @@ impl crate::rt::Object for ScheduleTakedownEvent {
                 1 => m.opt(&mut f.1)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            comment: f.0.flatten(),
+            execute_after: f.2.flatten(),
+            execute_at: f.1.flatten(),
+            execute_until: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ScheduleTakedownEvent {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ScheduleTakedownEvent {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "executeAt".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "executeAfter".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "executeUntil".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -4256,6 +6062,77 @@ impl crate::rt::Object for ScheduledActionView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ScheduledActionView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ScheduledActionView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "action".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "eventData".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "executeAt".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "executeAfter".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "executeUntil".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "lastExecutedAt".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "executionEventId".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "lastFailureReason".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else if crate::rt::key_is(k, "randomizeExecution".as_bytes()) {
+                m.opt(&mut f.14)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action: m.need(f.2, "action")?,
+            created_at: m.need(f.4, "createdAt")?,
+            created_by: m.need(f.5, "createdBy")?,
+            did: m.need(f.1, "did")?,
+            event_data: f.6.flatten(),
+            execute_after: f.9.flatten(),
+            execute_at: f.7.flatten(),
+            execute_until: f.10.flatten(),
+            execution_event_id: f.12.flatten(),
+            id: m.need(f.0, "id")?,
+            last_executed_at: f.11.flatten(),
+            last_failure_reason: f.13.flatten(),
+            randomize_execution: f.14.flatten(),
+            status: m.need(f.3, "status")?,
+            updated_at: f.8.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ScheduledActionView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -4374,6 +6251,19 @@ impl crate::rt::Union for SubjectStatusViewHosting {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SubjectStatusViewHosting {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#accountHosting") => {
+                Self::AccountHosting(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#recordHosting") => {
+                Self::RecordHosting(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { SubjectStatusViewHosting;
     AccountHosting AccountHosting,
     RecordHosting RecordHosting,
@@ -4425,6 +6315,17 @@ impl crate::rt::Union for SubjectStatusViewSubject {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SubjectStatusViewSubject {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::member(r)?),
+            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#messageRef") => Self::MessageRef(crate::rt::member(r)?),
+            Some("chat.bsky.convo.defs#convoRef") => Self::ConvoRef(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { SubjectStatusViewSubject;
@@ -4607,6 +6508,107 @@ impl crate::rt::Object for SubjectStatusView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SubjectStatusView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SubjectStatusView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "tags".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "hosting".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "appealed".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "muteUntil".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "takendown".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else if crate::rt::key_is(k, "reviewState".as_bytes()) {
+                m.req(&mut f.10)?;
+            } else if crate::rt::key_is(k, "accountStats".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "recordsStats".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "suspendUntil".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else if crate::rt::key_is(k, "accountStrike".as_bytes()) {
+                m.opt(&mut f.14)?;
+            } else if crate::rt::key_is(k, "priorityScore".as_bytes()) {
+                m.opt(&mut f.15)?;
+            } else if crate::rt::key_is(k, "lastAppealedAt".as_bytes()) {
+                m.opt(&mut f.16)?;
+            } else if crate::rt::key_is(k, "lastReportedAt".as_bytes()) {
+                m.opt(&mut f.17)?;
+            } else if crate::rt::key_is(k, "lastReviewedAt".as_bytes()) {
+                m.opt(&mut f.18)?;
+            } else if crate::rt::key_is(k, "lastReviewedBy".as_bytes()) {
+                m.opt(&mut f.19)?;
+            } else if crate::rt::key_is(k, "subjectBlobCids".as_bytes()) {
+                m.opt(&mut f.20)?;
+            } else if crate::rt::key_is(k, "ageAssuranceState".as_bytes()) {
+                m.opt(&mut f.21)?;
+            } else if crate::rt::key_is(k, "subjectRepoHandle".as_bytes()) {
+                m.opt(&mut f.22)?;
+            } else if crate::rt::key_is(k, "muteReportingUntil".as_bytes()) {
+                m.opt(&mut f.23)?;
+            } else if crate::rt::key_is(k, "ageAssuranceUpdatedBy".as_bytes()) {
+                m.opt(&mut f.24)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            account_stats: f.11.flatten(),
+            account_strike: f.14.flatten(),
+            age_assurance_state: f.21.flatten(),
+            age_assurance_updated_by: f.24.flatten(),
+            appealed: f.5.flatten(),
+            comment: f.2.flatten(),
+            created_at: m.need(f.6, "createdAt")?,
+            hosting: f.3.flatten(),
+            id: m.need(f.0, "id")?,
+            last_appealed_at: f.16.flatten(),
+            last_reported_at: f.17.flatten(),
+            last_reviewed_at: f.18.flatten(),
+            last_reviewed_by: f.19.flatten(),
+            mute_reporting_until: f.23.flatten(),
+            mute_until: f.7.flatten(),
+            priority_score: f.15.flatten(),
+            records_stats: f.12.flatten(),
+            review_state: m.need(f.10, "reviewState")?,
+            subject: m.need(f.4, "subject")?,
+            subject_blob_cids: f.20.flatten(),
+            subject_repo_handle: f.22.flatten(),
+            suspend_until: f.13.flatten(),
+            tags: f.1.flatten(),
+            takendown: f.8.flatten(),
+            updated_at: m.need(f.9, "updatedAt")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl SubjectStatusView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -4723,6 +6725,13 @@ impl crate::rt::Union for SubjectViewProfile {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for SubjectViewProfile {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 /// `tools.ozone.moderation.defs#subjectView`
 ///
 /// Detailed view of a subject. For record subjects, the author's repo and profile will be returned.
@@ -4780,6 +6789,47 @@ impl crate::rt::Object for SubjectView {
             status: f.3.flatten(),
             subject: m.need(f.5, 5)?,
             r#type: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SubjectView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SubjectView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "repo".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "type".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "record".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "profile".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            profile: f.4.flatten(),
+            record: f.2.flatten(),
+            repo: f.0.flatten(),
+            status: f.3.flatten(),
+            subject: m.need(f.5, "subject")?,
+            r#type: m.need(f.1, "type")?,
             extra: m.rest(),
         })
     }
@@ -4866,6 +6916,38 @@ impl crate::rt::Object for VideoDetails {
             height: m.need(f.1, 1)?,
             length: m.need(f.2, 2)?,
             width: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for VideoDetails {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for VideoDetails {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "width".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "height".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "length".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            height: m.need(f.1, "height")?,
+            length: m.need(f.2, "length")?,
+            width: m.need(f.0, "width")?,
             extra: m.rest(),
         })
     }

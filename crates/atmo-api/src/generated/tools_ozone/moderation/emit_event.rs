@@ -228,6 +228,88 @@ impl crate::rt::Union for InputEvent {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for InputEvent {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#modEventTakedown") => {
+                Self::ModEventTakedown(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventAcknowledge") => {
+                Self::ModEventAcknowledge(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventEscalate") => {
+                Self::ModEventEscalate(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventComment") => {
+                Self::ModEventComment(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventLabel") => {
+                Self::ModEventLabel(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventReport") => {
+                Self::ModEventReport(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventMute") => {
+                Self::ModEventMute(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventUnmute") => {
+                Self::ModEventUnmute(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventMuteReporter") => {
+                Self::ModEventMuteReporter(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventUnmuteReporter") => {
+                Self::ModEventUnmuteReporter(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventReverseTakedown") => {
+                Self::ModEventReverseTakedown(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventResolveAppeal") => {
+                Self::ModEventResolveAppeal(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventEmail") => {
+                Self::ModEventEmail(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventDivert") => {
+                Self::ModEventDivert(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventTag") => {
+                Self::ModEventTag(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#accountEvent") => {
+                Self::AccountEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#identityEvent") => {
+                Self::IdentityEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#recordEvent") => {
+                Self::RecordEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#modEventPriorityScore") => {
+                Self::ModEventPriorityScore(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssuranceEvent") => {
+                Self::AgeAssuranceEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssuranceOverrideEvent") => {
+                Self::AgeAssuranceOverrideEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#ageAssurancePurgeEvent") => {
+                Self::AgeAssurancePurgeEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#revokeAccountCredentialsEvent") => {
+                Self::RevokeAccountCredentialsEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#scheduleTakedownEvent") => {
+                Self::ScheduleTakedownEvent(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#cancelScheduledTakedownEvent") => {
+                Self::CancelScheduledTakedownEvent(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { InputEvent;
     ModEventTakedown crate::tools_ozone::moderation::defs::ModEventTakedown,
     ModEventAcknowledge crate::tools_ozone::moderation::defs::ModEventAcknowledge,
@@ -292,6 +374,15 @@ impl crate::rt::Union for InputSubject {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for InputSubject {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("com.atproto.admin.defs#repoRef") => Self::RepoRef(crate::rt::member(r)?),
+            Some("com.atproto.repo.strongRef") => Self::StrongRef(crate::rt::member(r)?),
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { InputSubject;
@@ -365,6 +456,50 @@ impl crate::rt::Object for Input {
             mod_tool: f.1.flatten(),
             report_action: f.5.flatten(),
             subject: m.need(f.2, 2)?,
+            subject_blob_cids: f.6.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "event".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "modTool".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "externalId".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "reportAction".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "subjectBlobCids".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_by: m.need(f.3, "createdBy")?,
+            event: m.need(f.0, "event")?,
+            external_id: f.4.flatten(),
+            mod_tool: f.1.flatten(),
+            report_action: f.5.flatten(),
+            subject: m.need(f.2, "subject")?,
             subject_blob_cids: f.6.flatten(),
             extra: m.rest(),
         })
@@ -512,6 +647,41 @@ impl crate::rt::Object for ReportAction {
                 2 => m.opt(&mut f.2)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            all: f.0.flatten(),
+            ids: f.1.flatten(),
+            note: f.2.flatten(),
+            types: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ReportAction {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReportAction {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "all".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "ids".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "note".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "types".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {

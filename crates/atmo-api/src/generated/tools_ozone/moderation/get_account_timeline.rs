@@ -50,6 +50,32 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "timeline".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            timeline: m.need(f.0, "timeline")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -163,6 +189,35 @@ impl crate::rt::Object for TimelineItem {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for TimelineItem {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for TimelineItem {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "day".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "summary".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            day: m.need(f.0, "day")?,
+            summary: m.need(f.1, "summary")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl TimelineItem {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -216,6 +271,38 @@ impl crate::rt::Object for TimelineItemSummary {
             count: m.need(f.0, 0)?,
             event_subject_type: m.need(f.2, 2)?,
             event_type: m.need(f.1, 1)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for TimelineItemSummary {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for TimelineItemSummary {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "count".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "eventType".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "eventSubjectType".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            count: m.need(f.0, "count")?,
+            event_subject_type: m.need(f.2, "eventSubjectType")?,
+            event_type: m.need(f.1, "eventType")?,
             extra: m.rest(),
         })
     }

@@ -58,6 +58,19 @@ impl crate::rt::Union for OutputRecordsItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputRecordsItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#recordViewDetail") => {
+                Self::RecordViewDetail(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#recordViewNotFound") => {
+                Self::RecordViewNotFound(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputRecordsItem;
     RecordViewDetail crate::tools_ozone::moderation::defs::RecordViewDetail,
     RecordViewNotFound crate::tools_ozone::moderation::defs::RecordViewNotFound,
@@ -93,6 +106,32 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             records: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "records".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            records: m.need(f.0, "records")?,
             extra: m.rest(),
         })
     }

@@ -58,6 +58,19 @@ impl crate::rt::Union for OutputReposItem {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OutputReposItem {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#repoViewDetail") => {
+                Self::RepoViewDetail(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
+                Self::RepoViewNotFound(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { OutputReposItem;
     RepoViewDetail crate::tools_ozone::moderation::defs::RepoViewDetail,
     RepoViewNotFound crate::tools_ozone::moderation::defs::RepoViewNotFound,
@@ -93,6 +106,32 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             repos: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "repos".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            repos: m.need(f.0, "repos")?,
             extra: m.rest(),
         })
     }

@@ -38,6 +38,16 @@ impl crate::rt::Union for InputAction {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for InputAction {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.scheduleAction#takedown") => {
+                Self::Takedown(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { InputAction;
     Takedown Takedown,
 }
@@ -94,6 +104,44 @@ impl crate::rt::Object for Input {
             mod_tool: f.1.flatten(),
             scheduling: m.need(f.4, 4)?,
             subjects: m.need(f.2, 2)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "action".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "modTool".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "subjects".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "scheduling".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action: m.need(f.0, "action")?,
+            created_by: m.need(f.3, "createdBy")?,
+            mod_tool: f.1.flatten(),
+            scheduling: m.need(f.4, "scheduling")?,
+            subjects: m.need(f.2, "subjects")?,
             extra: m.rest(),
         })
     }
@@ -194,6 +242,38 @@ impl crate::rt::Object for FailedScheduling {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for FailedScheduling {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for FailedScheduling {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "error".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "errorCode".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            error: m.need(f.0, "error")?,
+            error_code: f.2.flatten(),
+            subject: m.need(f.1, "subject")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl FailedScheduling {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -253,6 +333,35 @@ impl crate::rt::Object for ScheduledActionResults {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ScheduledActionResults {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ScheduledActionResults {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "failed".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "succeeded".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            failed: m.need(f.0, "failed")?,
+            succeeded: m.need(f.1, "succeeded")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ScheduledActionResults {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -308,6 +417,38 @@ impl crate::rt::Object for SchedulingConfig {
                 0 => m.opt(&mut f.0)?,
                 2 => m.opt(&mut f.2)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            execute_after: f.1.flatten(),
+            execute_at: f.0.flatten(),
+            execute_until: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SchedulingConfig {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SchedulingConfig {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "executeAt".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "executeAfter".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "executeUntil".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -409,6 +550,56 @@ impl crate::rt::Object for Takedown {
                 2 => m.opt(&mut f.2)?,
                 7 => m.opt(&mut f.7)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            acknowledge_account_subjects: f.8.flatten(),
+            comment: f.0.flatten(),
+            duration_in_hours: f.6.flatten(),
+            email_content: f.3.flatten(),
+            email_subject: f.4.flatten(),
+            policies: f.1.flatten(),
+            severity_level: f.5.flatten(),
+            strike_count: f.2.flatten(),
+            strike_expires_at: f.7.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Takedown {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Takedown {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "policies".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "strikeCount".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "emailContent".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "emailSubject".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "severityLevel".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "durationInHours".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "strikeExpiresAt".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "acknowledgeAccountSubjects".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {

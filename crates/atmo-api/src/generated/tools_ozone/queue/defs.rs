@@ -61,6 +61,47 @@ impl crate::rt::Object for AssignmentView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AssignmentView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AssignmentView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "endAt".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "queue".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "startAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "moderator".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.1, "did")?,
+            end_at: f.2.flatten(),
+            id: m.need(f.0, "id")?,
+            moderator: f.5.flatten(),
+            queue: m.need(f.3, "queue")?,
+            start_at: m.need(f.4, "startAt")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AssignmentView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -152,6 +193,50 @@ impl crate::rt::Object for QueueStats {
                 1 => m.opt(&mut f.1)?,
                 3 => m.opt(&mut f.3)?,
                 _ => {}
+            }
+        }
+        Ok(Self {
+            action_rate: f.0.flatten(),
+            actioned_count: f.4.flatten(),
+            avg_handling_time_sec: f.6.flatten(),
+            escalated_count: f.5.flatten(),
+            inbound_count: f.2.flatten(),
+            last_updated: f.1.flatten(),
+            pending_count: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for QueueStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for QueueStats {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "actionRate".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "lastUpdated".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "inboundCount".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "pendingCount".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "actionedCount".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "escalatedCount".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "avgHandlingTimeSec".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
             }
         }
         Ok(Self {
@@ -295,6 +380,70 @@ impl crate::rt::Object for QueueView {
             stats: m.need(f.2, 2)?,
             subject_types: f.11.flatten(),
             updated_at: m.need(f.7, 7)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for QueueView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for QueueView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "stats".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "enabled".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "deletedAt".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "collection".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "reportTypes".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "subjectTypes".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "recommendedPolicies".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            collection: f.8.flatten(),
+            created_at: m.need(f.4, "createdAt")?,
+            created_by: m.need(f.5, "createdBy")?,
+            deleted_at: f.6.flatten(),
+            description: f.9.flatten(),
+            enabled: m.need(f.3, "enabled")?,
+            id: m.need(f.0, "id")?,
+            name: m.need(f.1, "name")?,
+            recommended_policies: f.12.flatten(),
+            report_types: f.10.flatten(),
+            stats: m.need(f.2, "stats")?,
+            subject_types: f.11.flatten(),
+            updated_at: m.need(f.7, "updatedAt")?,
             extra: m.rest(),
         })
     }

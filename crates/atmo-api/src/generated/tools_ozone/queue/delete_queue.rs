@@ -45,6 +45,35 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "queueId".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "migrateToQueueId".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            migrate_to_queue_id: f.1.flatten(),
+            queue_id: m.need(f.0, "queueId")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -99,6 +128,35 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             deleted: m.need(f.0, 0)?,
+            reports_migrated: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "deleted".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "reportsMigrated".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            deleted: m.need(f.0, "deleted")?,
             reports_migrated: f.1.flatten(),
             extra: m.rest(),
         })

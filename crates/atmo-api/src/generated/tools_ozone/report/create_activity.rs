@@ -70,6 +70,31 @@ impl crate::rt::Union for InputActivity {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for InputActivity {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.report.defs#queueActivity") => {
+                Self::QueueActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#assignmentActivity") => {
+                Self::AssignmentActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#escalationActivity") => {
+                Self::EscalationActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#closeActivity") => {
+                Self::CloseActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#reopenActivity") => {
+                Self::ReopenActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#noteActivity") => {
+                Self::NoteActivity(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { InputActivity;
     QueueActivity crate::tools_ozone::report::defs::QueueActivity,
     AssignmentActivity crate::tools_ozone::report::defs::AssignmentActivity,
@@ -149,6 +174,47 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "eventId".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "activity".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "reportId".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "publicNote".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "isAutomated".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "internalNote".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            activity: m.need(f.1, "activity")?,
+            event_id: f.0.flatten(),
+            internal_note: f.5.flatten(),
+            is_automated: f.4.flatten(),
+            public_note: f.3.flatten(),
+            report_id: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -204,6 +270,32 @@ impl crate::rt::Object for Output {
         }
         Ok(Self {
             activity: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "activity".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            activity: m.need(f.0, "activity")?,
             extra: m.rest(),
         })
     }

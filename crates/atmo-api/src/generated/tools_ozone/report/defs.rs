@@ -39,6 +39,32 @@ impl crate::rt::Object for AssignmentActivity {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AssignmentActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AssignmentActivity {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "previousStatus".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            previous_status: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl AssignmentActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -135,6 +161,50 @@ impl crate::rt::Object for AssignmentView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for AssignmentView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for AssignmentView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "endAt".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "queue".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "startAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "reportId".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "moderator".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            did: m.need(f.1, "did")?,
+            end_at: f.2.flatten(),
+            id: m.need(f.0, "id")?,
+            moderator: f.6.flatten(),
+            queue: f.3.flatten(),
+            report_id: m.need(f.5, "reportId")?,
+            start_at: m.need(f.4, "startAt")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl AssignmentView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -203,6 +273,32 @@ impl crate::rt::Object for CloseActivity {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for CloseActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for CloseActivity {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "previousStatus".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            previous_status: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl CloseActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -259,6 +355,32 @@ impl crate::rt::Object for EscalationActivity {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            previous_status: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for EscalationActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for EscalationActivity {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "previousStatus".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             previous_status: f.0.flatten(),
@@ -376,6 +498,53 @@ impl crate::rt::Object for HistoricalStats {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for HistoricalStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for HistoricalStats {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "date".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "actionRate".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "computedAt".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "inboundCount".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "pendingCount".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "actionedCount".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "escalatedCount".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "avgHandlingTimeSec".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action_rate: f.1.flatten(),
+            actioned_count: f.5.flatten(),
+            avg_handling_time_sec: f.7.flatten(),
+            computed_at: f.2.flatten(),
+            date: m.need(f.0, "date")?,
+            escalated_count: f.6.flatten(),
+            inbound_count: f.3.flatten(),
+            pending_count: f.4.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl HistoricalStats {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -485,6 +654,50 @@ impl crate::rt::Object for LiveStats {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for LiveStats {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for LiveStats {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "actionRate".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "lastUpdated".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "inboundCount".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "pendingCount".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "actionedCount".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "escalatedCount".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "avgHandlingTimeSec".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action_rate: f.0.flatten(),
+            actioned_count: f.4.flatten(),
+            avg_handling_time_sec: f.6.flatten(),
+            escalated_count: f.5.flatten(),
+            inbound_count: f.2.flatten(),
+            last_updated: f.1.flatten(),
+            pending_count: f.3.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl LiveStats {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -534,6 +747,26 @@ impl crate::rt::Object for NoteActivity {
         Ok(Self { extra: m.rest() })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for NoteActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for NoteActivity {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        while let Some(k) = m.key()? {
+            {
+                m.other(k)?;
+            }
+        }
+        Ok(Self { extra: m.rest() })
+    }
+}
 impl NoteActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -572,6 +805,32 @@ impl crate::rt::Object for QueueActivity {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            previous_status: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for QueueActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for QueueActivity {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "previousStatus".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             previous_status: f.0.flatten(),
@@ -905,6 +1164,32 @@ impl crate::rt::Object for ReopenActivity {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReopenActivity {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReopenActivity {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "previousStatus".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            previous_status: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ReopenActivity {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -997,6 +1282,31 @@ impl crate::rt::Union for ReportActivityViewActivity {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ReportActivityViewActivity {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.report.defs#queueActivity") => {
+                Self::QueueActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#assignmentActivity") => {
+                Self::AssignmentActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#escalationActivity") => {
+                Self::EscalationActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#closeActivity") => {
+                Self::CloseActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#reopenActivity") => {
+                Self::ReopenActivity(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.report.defs#noteActivity") => {
+                Self::NoteActivity(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { ReportActivityViewActivity;
@@ -1112,6 +1422,64 @@ impl crate::rt::Object for ReportActivityView {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ReportActivityView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReportActivityView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "meta".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "report".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "activity".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "reportId".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "moderator".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "publicNote".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "isAutomated".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else if crate::rt::key_is(k, "internalNote".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            activity: m.need(f.3, "activity")?,
+            created_at: m.need(f.5, "createdAt")?,
+            created_by: m.need(f.6, "createdBy")?,
+            id: m.need(f.0, "id")?,
+            internal_note: f.10.flatten(),
+            is_automated: m.need(f.9, "isAutomated")?,
+            meta: f.1.flatten(),
+            moderator: f.7.flatten(),
+            public_note: f.8.flatten(),
+            report: f.2.flatten(),
+            report_id: m.need(f.4, "reportId")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl ReportActivityView {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -1194,6 +1562,38 @@ impl crate::rt::Object for ReportAssignment {
         Ok(Self {
             assigned_at: m.need(f.2, 2)?,
             did: m.need(f.0, 0)?,
+            moderator: f.1.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ReportAssignment {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReportAssignment {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "moderator".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "assignedAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            assigned_at: m.need(f.2, "assignedAt")?,
+            did: m.need(f.0, "did")?,
             moderator: f.1.flatten(),
             extra: m.rest(),
         })
@@ -1368,6 +1768,92 @@ impl crate::rt::Object for ReportView {
             reporter: m.need(f.9, 9)?,
             status: m.need(f.2, 2)?,
             subject: m.need(f.7, 7)?,
+            subject_status: f.17.flatten(),
+            updated_at: f.11.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ReportView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ReportView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "queue".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "status".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "actions".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "eventId".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "isMuted".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "queuedAt".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "reporter".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.10)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "actionNote".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else if crate::rt::key_is(k, "assignment".as_bytes()) {
+                m.opt(&mut f.13)?;
+            } else if crate::rt::key_is(k, "reportType".as_bytes()) {
+                m.req(&mut f.14)?;
+            } else if crate::rt::key_is(k, "reportedBy".as_bytes()) {
+                m.req(&mut f.15)?;
+            } else if crate::rt::key_is(k, "isAutomated".as_bytes()) {
+                m.opt(&mut f.16)?;
+            } else if crate::rt::key_is(k, "subjectStatus".as_bytes()) {
+                m.opt(&mut f.17)?;
+            } else if crate::rt::key_is(k, "actionEventIds".as_bytes()) {
+                m.opt(&mut f.18)?;
+            } else if crate::rt::key_is(k, "relatedReportCount".as_bytes()) {
+                m.opt(&mut f.19)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action_event_ids: f.18.flatten(),
+            action_note: f.12.flatten(),
+            actions: f.3.flatten(),
+            assignment: f.13.flatten(),
+            comment: f.4.flatten(),
+            created_at: m.need(f.10, "createdAt")?,
+            event_id: m.need(f.5, "eventId")?,
+            id: m.need(f.0, "id")?,
+            is_automated: f.16.flatten(),
+            is_muted: f.6.flatten(),
+            queue: f.1.flatten(),
+            queued_at: f.8.flatten(),
+            related_report_count: f.19.flatten(),
+            report_type: m.need(f.14, "reportType")?,
+            reported_by: m.need(f.15, "reportedBy")?,
+            reporter: m.need(f.9, "reporter")?,
+            status: m.need(f.2, "status")?,
+            subject: m.need(f.7, "subject")?,
             subject_status: f.17.flatten(),
             updated_at: f.11.flatten(),
             extra: m.rest(),

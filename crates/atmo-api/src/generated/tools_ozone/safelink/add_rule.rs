@@ -63,6 +63,47 @@ impl crate::rt::Object for Input {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Input {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Input {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "url".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "action".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "reason".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "pattern".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action: m.need(f.1, "action")?,
+            comment: f.3.flatten(),
+            created_by: f.5.flatten(),
+            pattern: m.need(f.4, "pattern")?,
+            reason: m.need(f.2, "reason")?,
+            url: m.need(f.0, "url")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Input {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

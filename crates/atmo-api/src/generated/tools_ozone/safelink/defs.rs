@@ -98,6 +98,56 @@ impl crate::rt::Object for Event {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Event {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Event {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "id".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "url".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "action".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "reason".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "pattern".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else if crate::rt::key_is(k, "eventType".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action: m.need(f.2, "action")?,
+            comment: f.4.flatten(),
+            created_at: m.need(f.6, "createdAt")?,
+            created_by: m.need(f.7, "createdBy")?,
+            event_type: m.need(f.8, "eventType")?,
+            id: m.need(f.0, "id")?,
+            pattern: m.need(f.5, "pattern")?,
+            reason: m.need(f.3, "reason")?,
+            url: m.need(f.1, "url")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Event {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -241,6 +291,53 @@ impl crate::rt::Object for UrlRule {
             reason: m.need(f.2, 2)?,
             updated_at: m.need(f.7, 7)?,
             url: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for UrlRule {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for UrlRule {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "url".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "action".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "reason".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "comment".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "pattern".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.6)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.req(&mut f.7)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            action: m.need(f.1, "action")?,
+            comment: f.3.flatten(),
+            created_at: m.need(f.5, "createdAt")?,
+            created_by: m.need(f.6, "createdBy")?,
+            pattern: m.need(f.4, "pattern")?,
+            reason: m.need(f.2, "reason")?,
+            updated_at: m.need(f.7, "updatedAt")?,
+            url: m.need(f.0, "url")?,
             extra: m.rest(),
         })
     }

@@ -67,6 +67,47 @@ impl crate::rt::Object for Output {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Output {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Output {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "pds".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else if crate::rt::key_is(k, "chat".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else if crate::rt::key_is(k, "viewer".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "appview".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "blobDivert".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "verifierDid".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            appview: f.3.flatten(),
+            blob_divert: f.4.flatten(),
+            chat: f.1.flatten(),
+            pds: f.0.flatten(),
+            verifier_did: f.5.flatten(),
+            viewer: f.2.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Output {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -145,6 +186,32 @@ impl crate::rt::Object for ServiceConfig {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for ServiceConfig {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ServiceConfig {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "url".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            url: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl ServiceConfig {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -185,6 +252,32 @@ impl crate::rt::Object for ViewerConfig {
         let mut f = (None,);
         while m.field()?.is_some() {
             m.opt(&mut f.0)?;
+        }
+        Ok(Self {
+            role: f.0.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for ViewerConfig {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for ViewerConfig {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None,);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "role".as_bytes()) {
+                m.opt(&mut f.0)?;
+            } else {
+                m.other(k)?;
+            }
         }
         Ok(Self {
             role: f.0.flatten(),

@@ -43,6 +43,35 @@ impl crate::rt::Object for Set {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Set {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Set {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.1)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            description: f.1.flatten(),
+            name: m.need(f.0, "name")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl Set {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]
@@ -110,6 +139,44 @@ impl crate::rt::Object for SetView {
             name: m.need(f.0, 0)?,
             set_size: m.need(f.1, 1)?,
             updated_at: m.need(f.3, 3)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for SetView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for SetView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "name".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "setSize".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.2, "createdAt")?,
+            description: f.4.flatten(),
+            name: m.need(f.0, "name")?,
+            set_size: m.need(f.1, "setSize")?,
+            updated_at: m.need(f.3, "updatedAt")?,
             extra: m.rest(),
         })
     }

@@ -86,6 +86,59 @@ impl crate::rt::Object for OptionDef {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for OptionDef {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for OptionDef {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "key".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "scope".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "value".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "createdBy".as_bytes()) {
+                m.req(&mut f.5)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "description".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "managerRole".as_bytes()) {
+                m.opt(&mut f.8)?;
+            } else if crate::rt::key_is(k, "lastUpdatedBy".as_bytes()) {
+                m.req(&mut f.9)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: f.4.flatten(),
+            created_by: m.need(f.5, "createdBy")?,
+            description: f.7.flatten(),
+            did: m.need(f.0, "did")?,
+            key: m.need(f.1, "key")?,
+            last_updated_by: m.need(f.9, "lastUpdatedBy")?,
+            manager_role: f.8.flatten(),
+            scope: m.need(f.2, "scope")?,
+            updated_at: f.6.flatten(),
+            value: m.need(f.3, "value")?,
+            extra: m.rest(),
+        })
+    }
+}
 impl OptionDef {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

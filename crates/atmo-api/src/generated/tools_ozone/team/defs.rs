@@ -71,6 +71,50 @@ impl crate::rt::Object for Member {
         })
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for Member {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for Member {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (None, None, None, None, None, None, None);
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "did".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "role".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "profile".as_bytes()) {
+                m.opt(&mut f.2)?;
+            } else if crate::rt::key_is(k, "disabled".as_bytes()) {
+                m.opt(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.opt(&mut f.4)?;
+            } else if crate::rt::key_is(k, "updatedAt".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "lastUpdatedBy".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: f.4.flatten(),
+            did: m.need(f.0, "did")?,
+            disabled: f.3.flatten(),
+            last_updated_by: f.6.flatten(),
+            profile: f.2.flatten(),
+            role: m.need(f.1, "role")?,
+            updated_at: f.5.flatten(),
+            extra: m.rest(),
+        })
+    }
+}
 impl Member {
     /// A value with the required fields; set the others with the `with_*` methods.
     #[inline]

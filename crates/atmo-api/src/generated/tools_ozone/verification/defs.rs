@@ -31,6 +31,13 @@ impl crate::rt::Union for VerificationViewIssuerProfile {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for VerificationViewIssuerProfile {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 /// A union inside `tools.ozone.verification.defs#verificationView`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VerificationViewIssuerRepo {
@@ -74,6 +81,19 @@ impl crate::rt::Union for VerificationViewIssuerRepo {
         Some(Self::Unknown(v))
     }
 }
+impl<'de> atmo_data::FromCbor<'de> for VerificationViewIssuerRepo {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#repoViewDetail") => {
+                Self::RepoViewDetail(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
+                Self::RepoViewNotFound(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
+    }
+}
 crate::rt::union_from! { VerificationViewIssuerRepo;
     RepoViewDetail crate::tools_ozone::moderation::defs::RepoViewDetail,
     RepoViewNotFound crate::tools_ozone::moderation::defs::RepoViewNotFound,
@@ -106,6 +126,13 @@ impl crate::rt::Union for VerificationViewSubjectProfile {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for VerificationViewSubjectProfile {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 /// A union inside `tools.ozone.verification.defs#verificationView`.
@@ -149,6 +176,19 @@ impl crate::rt::Union for VerificationViewSubjectRepo {
     }
     fn untagged(v: atmo_data::Value) -> Option<Self> {
         Some(Self::Unknown(v))
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for VerificationViewSubjectRepo {
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        Ok(match r.map_type()? {
+            Some("tools.ozone.moderation.defs#repoViewDetail") => {
+                Self::RepoViewDetail(crate::rt::member(r)?)
+            }
+            Some("tools.ozone.moderation.defs#repoViewNotFound") => {
+                Self::RepoViewNotFound(crate::rt::member(r)?)
+            }
+            _ => Self::Unknown(r.value()?),
+        })
     }
 }
 crate::rt::union_from! { VerificationViewSubjectRepo;
@@ -264,6 +304,70 @@ impl crate::rt::Object for VerificationView {
             subject_profile: f.12.flatten(),
             subject_repo: f.9.flatten(),
             uri: m.need(f.0, 0)?,
+            extra: m.rest(),
+        })
+    }
+}
+impl<'de> atmo_data::FromCbor<'de> for VerificationView {
+    #[inline]
+    fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
+        <Self as crate::rt::CborObject>::read_cbor(r, false)
+    }
+}
+impl crate::rt::CborObject for VerificationView {
+    fn read_cbor(
+        r: &mut atmo_data::CborReader<'_>,
+        member: bool,
+    ) -> Result<Self, atmo_data::ReadError> {
+        let mut m = crate::rt::CborObj::new(r, "", member)?;
+        let mut f = (
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
+        );
+        while let Some(k) = m.key()? {
+            if crate::rt::key_is(k, "uri".as_bytes()) {
+                m.req(&mut f.0)?;
+            } else if crate::rt::key_is(k, "handle".as_bytes()) {
+                m.req(&mut f.1)?;
+            } else if crate::rt::key_is(k, "issuer".as_bytes()) {
+                m.req(&mut f.2)?;
+            } else if crate::rt::key_is(k, "subject".as_bytes()) {
+                m.req(&mut f.3)?;
+            } else if crate::rt::key_is(k, "createdAt".as_bytes()) {
+                m.req(&mut f.4)?;
+            } else if crate::rt::key_is(k, "revokedAt".as_bytes()) {
+                m.opt(&mut f.5)?;
+            } else if crate::rt::key_is(k, "revokedBy".as_bytes()) {
+                m.opt(&mut f.6)?;
+            } else if crate::rt::key_is(k, "issuerRepo".as_bytes()) {
+                m.opt(&mut f.7)?;
+            } else if crate::rt::key_is(k, "displayName".as_bytes()) {
+                m.req(&mut f.8)?;
+            } else if crate::rt::key_is(k, "subjectRepo".as_bytes()) {
+                m.opt(&mut f.9)?;
+            } else if crate::rt::key_is(k, "revokeReason".as_bytes()) {
+                m.opt(&mut f.10)?;
+            } else if crate::rt::key_is(k, "issuerProfile".as_bytes()) {
+                m.opt(&mut f.11)?;
+            } else if crate::rt::key_is(k, "subjectProfile".as_bytes()) {
+                m.opt(&mut f.12)?;
+            } else {
+                m.other(k)?;
+            }
+        }
+        Ok(Self {
+            created_at: m.need(f.4, "createdAt")?,
+            display_name: m.need(f.8, "displayName")?,
+            handle: m.need(f.1, "handle")?,
+            issuer: m.need(f.2, "issuer")?,
+            issuer_profile: f.11.flatten(),
+            issuer_repo: f.7.flatten(),
+            revoke_reason: f.10.flatten(),
+            revoked_at: f.5.flatten(),
+            revoked_by: f.6.flatten(),
+            subject: m.need(f.3, "subject")?,
+            subject_profile: f.12.flatten(),
+            subject_repo: f.9.flatten(),
+            uri: m.need(f.0, "uri")?,
             extra: m.rest(),
         })
     }
