@@ -394,12 +394,12 @@ fn unions_find_type_after_other_keys_and_errors_name_the_field() {
         e.ends_with("invalid type: integer `5`, expected a CID string"),
         "{e}"
     );
-    // The generated direct reader: the same place, its own words for the type error.
-    let e = atmo_data::read_cbor::<feed::post::Record>(&b)
-        .unwrap_err()
-        .to_string();
-    assert!(e.starts_with("at $.reply.root.cid (byte "), "{e}");
-    assert!(e.ends_with("expected a string, found integer"), "{e}");
+    // The generated direct reader: the same error.
+    let e = atmo_data::read_cbor::<feed::post::Record>(&b).unwrap_err();
+    assert_eq!(
+        e,
+        atmo_data::from_cbor::<feed::post::Record>(&b).unwrap_err()
+    );
     let missing = cbor::encode(&atmo_data::json::from_str(r#"{"text": "hi"}"#).unwrap());
     let e = atmo_data::read_cbor::<feed::post::Record>(&missing).unwrap_err();
     assert_eq!(

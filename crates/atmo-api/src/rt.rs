@@ -931,7 +931,8 @@ impl<'de> Deserialize<'de> for Bytes {
 impl<'de> atmo_data::FromCbor<'de> for Bytes {
     #[inline]
     fn from_cbor(r: &mut atmo_data::CborReader<'de>) -> Result<Self, atmo_data::ReadError> {
-        r.bytes().map(|b| Self(b.to_vec()))
+        // Anything but a byte string as the serde impl reads it (and its error).
+        r.serde()
     }
 }
 

@@ -125,6 +125,29 @@ impl<'de> Deserialize<'de> for Blob {
 
 struct BlobVisitor;
 
+/// A text string and nothing else (serde's `String` also takes a UTF-8 byte string, which
+/// a blob's text fields must not be).
+struct TextOnly(String);
+
+impl<'de> Deserialize<'de> for TextOnly {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = TextOnly;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextOnly, E> {
+                Ok(TextOnly(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<TextOnly, E> {
+                Ok(TextOnly(v))
+            }
+        }
+        d.deserialize_string(V)
+    }
+}
+
 /// The value of a blob's key, as far as the blob needs it.
 enum Part {
     Type(String),
@@ -145,37 +168,38 @@ impl<'de> serde::de::Visitor<'de> for BlobVisitor {
         use serde::de::Error as _;
         let (mut ty, mut cid, mut mime, mut size, mut legacy) = (None, None, None, None, None);
         while let Some(k) = map.next_key::<crate::Str>()? {
-            let part = match &*k {
-                "$type" => Part::Type(map.next_value()?),
-                "ref" => Part::Ref(
-                    map.next_value::<crate::serde_impl::Link>()
-                        .map_err(|_| A::Error::custom(bad("`ref` must be a link")))?
-                        .0,
-                ),
-                "mimeType" => Part::MimeType(
-                    map.next_value()
-                        .map_err(|_| A::Error::custom(bad("`mimeType` must be a string")))?,
-                ),
-                "size" => {
-                    Part::Size(map.next_value().map_err(|_| {
+            let part =
+                match &*k {
+                    "$type" => Part::Type(map.next_value::<TextOnly>()?.0),
+                    "ref" => Part::Ref(
+                        map.next_value::<crate::serde_impl::Link>()
+                            .map_err(|_| A::Error::custom(bad("`ref` must be a link")))?
+                            .0,
+                    ),
+                    "mimeType" => Part::MimeType(
+                        map.next_value::<TextOnly>()
+                            .map_err(|_| A::Error::custom(bad("`mimeType` must be a string")))?
+                            .0,
+                    ),
+                    "size" => Part::Size(map.next_value().map_err(|_| {
                         A::Error::custom(bad("`size` must be a non-negative integer"))
-                    })?)
-                }
-                "cid" => Part::LegacyCid(
-                    map.next_value()
-                        .map_err(|_| A::Error::custom(bad("legacy form needs a `cid` string")))?,
-                ),
-                "$link" | "$bytes" => {
-                    return Err(A::Error::custom(format_args!(
-                        "a {} object must have no other keys",
-                        &*k
-                    )));
-                }
-                _ => {
-                    map.next_value::<Value>()?;
-                    continue;
-                }
-            };
+                    })?),
+                    "cid" => Part::LegacyCid(
+                        map.next_value::<TextOnly>()
+                            .map_err(|_| A::Error::custom(bad("legacy form needs a `cid` string")))?
+                            .0,
+                    ),
+                    "$link" | "$bytes" => {
+                        return Err(A::Error::custom(format_args!(
+                            "a {} object must have no other keys",
+                            &*k
+                        )));
+                    }
+                    _ => {
+                        map.next_value::<Value>()?;
+                        continue;
+                    }
+                };
             let dup = match part {
                 Part::Type(v) => ty.replace(v).is_some(),
                 Part::Ref(v) => cid.replace(v).is_some(),

@@ -130,3 +130,23 @@ fn legacy_blob_reads_and_writes() {
     assert_eq!(from_json::<Blob>(&to_json(&b).unwrap()).unwrap(), b);
     assert!(from_json::<Blob>(r#"{"$type": "blob", "mimeType": "a/b"}"#).is_err());
 }
+
+#[test]
+fn a_blob_with_a_byte_string_mime_type_is_refused_as_decode_refuses_it() {
+    // {"$type": "blob", "ref": <link>, "size": 5, "mimeType": h'696d6167652f6a706567'}:
+    // serde's `String` would take the UTF-8 bytes, the strict decoder says BadBlob.
+    let cid = atmo_data::Cid::for_raw(b"x");
+    let mut m = atmo_data::Map::new();
+    m.insert("$type", atmo_data::Value::from("blob"));
+    m.insert("size", atmo_data::Value::Integer(5));
+    m.insert("ref", atmo_data::Value::Link(Box::new(cid)));
+    m.insert("mimeType", atmo_data::Value::Bytes(b"image/jpeg".to_vec()));
+    let v = atmo_data::Value::Map(m);
+    let bytes = atmo_data::cbor::encode(&v);
+    let strict = atmo_data::cbor::decode(&bytes).unwrap_err();
+    assert_eq!(strict.kind, atmo_data::cbor::DecodeErrorKind::BadBlob);
+    assert_eq!(
+        atmo_data::from_cbor::<atmo_data::Blob>(&bytes).unwrap_err(),
+        atmo_data::Error::Cbor(strict)
+    );
+}

@@ -166,7 +166,7 @@ impl<'de> CborDe<'de> {
     }
 
     #[inline]
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.d.rest.first().copied()
     }
 

@@ -133,6 +133,26 @@ impl<'de> CborReader<'de> {
         }
     }
 
+    /// A text string handed to `f` as [`Self::text`] does, or any other item read by the
+    /// serde impl of `T`.
+    #[inline]
+    fn text_or_serde<T: Deserialize<'de>>(
+        &mut self,
+        f: impl FnOnce(&str) -> Result<T, ReadError>,
+    ) -> Result<T, ReadError> {
+        match self.de.peek() {
+            Some(b) if b >> 5 == 3 => self.text(f)?,
+            _ => self.serde(),
+        }
+    }
+
+    /// Passes over a one-byte item, giving `v`.
+    #[inline]
+    fn skip_byte<T>(&mut self, v: T) -> Result<T, ReadError> {
+        self.de.d.rest = self.de.d.rest.get(1..).unwrap_or_default();
+        Ok(v)
+    }
+
     /// The next item's bytes if it is a text string, compared with nothing yet: for a
     /// caller that matches them against known strings (then needs no UTF-8 check) and
     /// checks the others with [`check_utf8`](Self::check_utf8).
@@ -494,17 +514,28 @@ impl<'de> ArrayReader<'_, 'de> {
     }
 }
 
+// The impls below read the usual item kind directly and hand anything else to the type's
+// serde impl on the same decoder, so that what they accept, and the errors they give, are
+// exactly those of `from_cbor` (serde's `String` takes a UTF-8 byte string, for one).
+
 impl<'de> FromCbor<'de> for bool {
     #[inline]
     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
-        r.bool()
+        match r.de.peek() {
+            Some(0xf4) => r.skip_byte(false),
+            Some(0xf5) => r.skip_byte(true),
+            _ => r.serde(),
+        }
     }
 }
 
 impl<'de> FromCbor<'de> for i64 {
     #[inline]
     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
-        r.int()
+        match r.de.peek() {
+            Some(b) if b >> 5 <= 1 => r.int(),
+            _ => r.serde(),
+        }
     }
 }
 
@@ -512,25 +543,24 @@ impl<'de> FromCbor<'de> for i64 {
 impl<'de> FromCbor<'de> for () {
     #[inline]
     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
-        if r.null() {
-            Ok(())
-        } else {
-            Err(r.unexpected("null"))
-        }
+        if r.null() { Ok(()) } else { r.serde() }
     }
 }
 
 impl<'de> FromCbor<'de> for String {
     #[inline]
     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
-        r.text(str::to_owned)
+        r.text_or_serde(|s| Ok(s.to_owned()))
     }
 }
 
 impl<'de> FromCbor<'de> for &'de str {
     #[inline]
     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
-        r.str()
+        match r.de.text_item()? {
+            Some(b) => r.check_utf8(b),
+            None => r.serde(),
+        }
     }
 }
 
@@ -544,7 +574,10 @@ impl<'de> FromCbor<'de> for Value {
 impl<'de> FromCbor<'de> for Cid {
     #[inline]
     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
-        r.link()
+        match r.de.peek() {
+            Some(0xd8) => r.link(),
+            _ => r.serde(),
+        }
     }
 }
 
@@ -592,10 +625,9 @@ macro_rules! from_text {
         impl<'de> FromCbor<'de> for $ty {
             #[inline]
             fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
-                match r.text(<$ty>::new)? {
-                    Ok(v) => Ok(v),
-                    Err(e) => Err(ReadError::custom(atmo_syntax::Error::from(e))),
-                }
+                r.text_or_serde(|s| {
+                    <$ty>::new(s).map_err(|e| ReadError::custom(atmo_syntax::Error::from(e)))
+                })
             }
         }
     )*};
@@ -618,7 +650,7 @@ from_text!(
 impl<'de> FromCbor<'de> for atmo_syntax::LenientDatetime {
     #[inline]
     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError> {
-        r.text(atmo_syntax::LenientDatetime::new)
+        r.text_or_serde(|s| Ok(atmo_syntax::LenientDatetime::new(s)))
     }
 }
 
