@@ -137,10 +137,11 @@ for pair in ${RATIOS:-}; do
   [ -n "$ia" ] && [ -n "$ib" ] || { echo "ratio $pair: no such driver" >&2; continue; }
   for n in $SIZES; do
     node -e "const r=require('$TMP/$n.json').results; const a=r[$ia], b=r[$ib];
-      console.log('$n records: wall $a / $b = ' + (a.mean/b.mean).toFixed(2) + 'x (' + (a.mean*1000).toFixed(1) + ' ms / ' + (b.mean*1000).toFixed(1) + ' ms)')"
+      console.log('$n records: wall $a / $b = ' + (a.mean/b.mean).toFixed(2) + 'x (' + (a.mean*1000).toFixed(1) + ' ms / ' + (b.mean*1000).toFixed(1) + ' ms), median ' + (a.median/b.median).toFixed(2) + 'x (' + (a.median*1000).toFixed(1) + ' ms / ' + (b.median*1000).toFixed(1) + ' ms)')"
   done
 done
-echo "(wall: mean wall time; cpu: mean user+system time, steadier on a shared machine;"
+echo "(wall: mean wall time; cpu: mean user+system time, steadier on a shared machine; the"
+echo " ratios also compare medians, which the VM's slow first touches of memory move less;"
 echo " x/atmo: that implementation's time / atmo-repo's, > 1 means atmo-repo is faster;"
 echo " rss: peak resident set size from /usr/bin/time -v; car_MB: MiB)"
 
