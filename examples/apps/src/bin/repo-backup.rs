@@ -52,11 +52,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Decoding checks each record against its type (a record that does not fit is an
         // error that names it).
         let fits = match record.collection() {
-            post::NSID => record.decode::<post::Record>().map(drop),
-            like::NSID => record.decode::<like::Record>().map(drop),
-            repost::NSID => record.decode::<repost::Record>().map(drop),
-            follow::NSID => record.decode::<follow::Record>().map(drop),
-            profile::NSID => record.decode::<profile::Record>().map(drop),
+            post::NSID => record.read::<post::Record>().map(drop),
+            like::NSID => record.read::<like::Record>().map(drop),
+            repost::NSID => record.read::<repost::Record>().map(drop),
+            follow::NSID => record.read::<follow::Record>().map(drop),
+            profile::NSID => record.read::<profile::Record>().map(drop),
             _ => continue,
         };
         fits?;
