@@ -1,6 +1,8 @@
 //! Typed decoding of `app.bsky.feed.post` records (the committed corpus of records made
 //! by the official implementation, crates/atmo-data/benches/corpus/blocks-300.bin):
-//! one pass straight from DAG-CBOR (`atmo_data::from_cbor`) against the way through an
+//! one pass straight from DAG-CBOR, through the generated direct reader
+//! (`atmo_data::read_cbor`, `FromCbor`) and through serde (`atmo_data::from_cbor`), against
+//! the way through an
 //! owned `Value` (`from_value(cbor::decode(..))`), the owned `Value` alone, and one pass
 //! from JSON (`atmo_data::from_json`).
 //!
@@ -48,25 +50,29 @@ fn posts() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Decodes one `app.bsky` record into its generated type, by its `$type`.
-fn typed(t: &str, b: &[u8]) {
-    use atmo_api::app_bsky::{actor, feed, graph};
-    match t {
-        "app.bsky.feed.post" => drop(black_box(atmo_data::from_cbor::<Post>(b).expect("post"))),
-        "app.bsky.feed.like" => drop(black_box(
-            atmo_data::from_cbor::<feed::like::Record>(b).expect("like"),
-        )),
-        "app.bsky.graph.follow" => drop(black_box(
-            atmo_data::from_cbor::<graph::follow::Record>(b).expect("follow"),
-        )),
-        "app.bsky.feed.repost" => drop(black_box(
-            atmo_data::from_cbor::<feed::repost::Record>(b).expect("repost"),
-        )),
-        "app.bsky.actor.profile" => drop(black_box(
-            atmo_data::from_cbor::<actor::profile::Record>(b).expect("profile"),
-        )),
-        other => panic!("no generated type for {other}"),
-    }
+/// Decodes one `app.bsky` record into its generated type, by its `$type`, with `$read`
+/// (`atmo_data::from_cbor` or `atmo_data::read_cbor`).
+macro_rules! typed {
+    ($read:ident, $t:expr, $b:expr) => {{
+        use atmo_api::app_bsky::{actor, feed, graph};
+        let b: &[u8] = $b;
+        match $t {
+            "app.bsky.feed.post" => drop(black_box(atmo_data::$read::<Post>(b).expect("post"))),
+            "app.bsky.feed.like" => drop(black_box(
+                atmo_data::$read::<feed::like::Record>(b).expect("like"),
+            )),
+            "app.bsky.graph.follow" => drop(black_box(
+                atmo_data::$read::<graph::follow::Record>(b).expect("follow"),
+            )),
+            "app.bsky.feed.repost" => drop(black_box(
+                atmo_data::$read::<feed::repost::Record>(b).expect("repost"),
+            )),
+            "app.bsky.actor.profile" => drop(black_box(
+                atmo_data::$read::<actor::profile::Record>(b).expect("profile"),
+            )),
+            other => panic!("no generated type for {other}"),
+        }
+    }};
 }
 
 fn mixed(c: &mut Criterion) {
@@ -83,10 +89,17 @@ fn mixed(c: &mut Criterion) {
     let bytes: usize = recs.iter().map(|(_, b)| b.len()).sum();
     let mut g = c.benchmark_group(format!("app.bsky records ({} records)", recs.len()));
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("typed, one pass (from_cbor)", |b| {
+    g.bench_function("typed, direct reader (read_cbor)", |b| {
         b.iter(|| {
             for (t, r) in &recs {
-                typed(t, r);
+                typed!(read_cbor, t.as_str(), r);
+            }
+        })
+    });
+    g.bench_function("typed, one pass through serde (from_cbor)", |b| {
+        b.iter(|| {
+            for (t, r) in &recs {
+                typed!(from_cbor, t.as_str(), r);
             }
         })
     });
@@ -109,7 +122,14 @@ fn bench(c: &mut Criterion) {
         .collect();
     let mut g = c.benchmark_group(format!("post ({} records)", posts.len()));
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("typed, one pass (from_cbor)", |b| {
+    g.bench_function("typed, direct reader (read_cbor)", |b| {
+        b.iter(|| {
+            for p in &posts {
+                black_box(atmo_data::read_cbor::<Post>(p).expect("post"));
+            }
+        })
+    });
+    g.bench_function("typed, one pass through serde (from_cbor)", |b| {
         b.iter(|| {
             for p in &posts {
                 black_box(atmo_data::from_cbor::<Post>(p).expect("post"));
