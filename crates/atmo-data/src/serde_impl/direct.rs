@@ -6,7 +6,7 @@
 //! the strict decoder applies (shortest forms, key order, UTF-8, the limits), and what an
 //! impl does not read itself goes through the same checks ([`CborReader::value`],
 //! [`CborReader::skip`]). The generated types of atmo-api implement it; reading a record
-//! through it ([`read`](super::read)) skips serde's per-key and per-value dispatch.
+//! through it ([`read_cbor`](crate::read_cbor)) skips serde's per-key and per-value dispatch.
 
 use serde::Deserialize;
 use serde::de::Error as _;
@@ -17,7 +17,7 @@ use crate::cbor::decode::{Fail, fail, key_less};
 use crate::{Blob, Cid, Value};
 
 /// A type that reads itself from strict DAG-CBOR, one item at a time. See
-/// [`read`](crate::cbor::read) for an example.
+/// [`read_cbor`](crate::read_cbor) for an example.
 pub trait FromCbor<'de>: Sized {
     /// Reads one value (the whole next item) from `r`.
     ///
@@ -26,7 +26,7 @@ pub trait FromCbor<'de>: Sized {
     fn from_cbor(r: &mut CborReader<'de>) -> Result<Self, ReadError>;
 }
 
-/// Why a [`FromCbor`] read failed. [`read`](crate::cbor::read) turns it into an
+/// Why a [`FromCbor`] read failed. [`read_cbor`](crate::read_cbor) turns it into an
 /// [`Error`](crate::Error) with the path and offset of the failure.
 pub struct ReadError(pub(crate) DeError);
 
@@ -37,7 +37,7 @@ impl ReadError {
         Self(DeError::custom(msg))
     }
 
-    /// The error inside, without its location (which [`read`](crate::cbor::read) adds).
+    /// The error inside, without its location (which [`read_cbor`](crate::read_cbor) adds).
     pub fn into_inner(self) -> crate::Error {
         self.0.into_inner()
     }
