@@ -214,19 +214,7 @@ fn same(a: &str, b: &str) -> bool {
 /// Equality for short byte strings, eight bytes at a time, without a call to `memcmp`.
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in (&mut a8).zip(&mut b8) {
-        if x != y {
-            return false;
-        }
-    }
-    a8.remainder()
-        .iter()
-        .zip(b8.remainder())
-        .all(|(x, y)| x == y)
+    key_is(a, b)
 }
 
 /// Text as bytes, from a deserializer that gives them ([`atmo_data::TEXT_BYTES`]), else

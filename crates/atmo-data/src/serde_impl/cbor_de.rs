@@ -621,28 +621,38 @@ impl<'de> MapAcc<'_, 'de> {
             return Ok(None);
         }
         self.left -= 1;
-        let d = &mut self.de.d;
-        let kstart = d.pos();
-        let kb = d.byte()?;
-        if kb >> 5 != 3 {
-            return Err(fail(kstart, K::NonStringKey));
-        }
-        let klen = d.arg(kb & 0x1f, kstart)?;
-        let kb = d.take(klen, kstart)?;
-        if let Some(prev) = self.prev {
-            if !key_less(prev, kb) {
-                let kind = if prev == kb {
-                    K::DuplicateKey
-                } else {
-                    K::UnsortedKeys
-                };
-                return Err(fail(kstart, kind));
-            }
-        }
-        self.prev = Some(kb);
+        let kb = next_key(&mut self.de.d, &mut self.prev)?;
         self.last = kb;
         Ok(Some(kb))
     }
+}
+
+/// Reads a map key's bytes: a text string (UTF-8 left to the caller) after `prev`, the
+/// map's previous key, in DAG-CBOR order; `prev` becomes it.
+#[inline(always)]
+pub(crate) fn next_key<'de>(
+    d: &mut Decoder<'de>,
+    prev: &mut Option<&'de [u8]>,
+) -> Result<&'de [u8], Fail> {
+    let kstart = d.pos();
+    let kb = d.byte()?;
+    if kb >> 5 != 3 {
+        return Err(fail(kstart, K::NonStringKey));
+    }
+    let klen = d.arg(kb & 0x1f, kstart)?;
+    let kb = d.take(klen, kstart)?;
+    if let Some(prev) = *prev {
+        if !key_less(prev, kb) {
+            let kind = if prev == kb {
+                K::DuplicateKey
+            } else {
+                K::UnsortedKeys
+            };
+            return Err(fail(kstart, kind));
+        }
+    }
+    *prev = Some(kb);
+    Ok(kb)
 }
 
 /// A key's bytes as text: the keys common in atproto data are matched on their bytes,

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use serde::de::Error as _;
 
-use super::cbor_de::{CborDe, Error as DeError, Head, Segment, kind};
+use super::cbor_de::{CborDe, Error as DeError, Head, Segment, kind, next_key};
 use crate::cbor::DecodeErrorKind as K;
 use crate::cbor::decode::{Fail, fail, key_less};
 use crate::{Blob, Cid, Value};
@@ -403,25 +403,7 @@ impl<'de> MapReader<'_, 'de> {
             return Ok(None);
         }
         self.left -= 1;
-        let d = &mut self.r.de.d;
-        let kstart = d.pos();
-        let kb = d.byte()?;
-        if kb >> 5 != 3 {
-            return Err(fail(kstart, K::NonStringKey).into());
-        }
-        let klen = d.arg(kb & 0x1f, kstart)?;
-        let kb = d.take(klen, kstart)?;
-        if let Some(prev) = self.prev {
-            if !key_less(prev, kb) {
-                let kind = if prev == kb {
-                    K::DuplicateKey
-                } else {
-                    K::UnsortedKeys
-                };
-                return Err(fail(kstart, kind).into());
-            }
-        }
-        self.prev = Some(kb);
+        let kb = next_key(&mut self.r.de.d, &mut self.prev)?;
         self.last = kb;
         Ok(Some(kb))
     }

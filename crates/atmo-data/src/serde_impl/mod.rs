@@ -174,7 +174,7 @@ pub fn from_cbor_with<'a, T: Deserialize<'a>>(
 /// assert_eq!(t, Tagged { name: "a", tags: vec!["x".into(), "y".into()] });
 /// let bad = atmo_data::cbor::encode(&atmo_data::json::from_str(r#"{"name": "a", "tags": [1]}"#)?);
 /// let e = atmo_data::read_cbor::<Tagged>(&bad).unwrap_err();
-/// assert_eq!(e.to_string(), "at $.tags[0] (byte 14): expected a string, found integer");
+/// assert_eq!(e.to_string(), "at $.tags[0] (byte 14): invalid type: integer `1`, expected a string");
 /// # Ok(()) }
 /// ```
 ///
