@@ -489,8 +489,10 @@ impl<'a> CarReader<'a> {
             .map(|r| r.map(|(cid, _, data, at)| (cid, at, data)))
     }
 
-    /// A reader over the same input and settings that starts at `pos` (which the caller
-    /// believes is a section start), with its block count at zero.
+    /// A reader over the same input, limits and hash checking that starts at `pos` (which
+    /// the caller believes is a section start), with its block count at zero, on one
+    /// thread: a fork is read by the thread that made it (`read_run`), never handed to a
+    /// multi-threaded reader such as `CarBlockStore::from_reader`.
     pub(crate) fn fork_at(&self, pos: usize) -> Self {
         Self {
             bytes: self.bytes,
