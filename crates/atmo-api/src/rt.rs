@@ -208,13 +208,7 @@ struct KeySeed {
 /// Equality for short strings, without a call to `memcmp`.
 #[inline]
 fn same(a: &str, b: &str) -> bool {
-    same_bytes(a.as_bytes(), b.as_bytes())
-}
-
-/// Equality for short byte strings, eight bytes at a time, without a call to `memcmp`.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    key_is(a, b)
+    key_is(a.as_bytes(), b.as_bytes())
 }
 
 /// Text as bytes, from a deserializer that gives them ([`atmo_data::TEXT_BYTES`]), else
@@ -237,10 +231,10 @@ impl KeySeed {
     #[inline]
     fn find(&self, k: &[u8]) -> Option<usize> {
         let (before, after) = self.fields.split_at(self.hint.min(self.fields.len()));
-        if let Some(i) = after.iter().position(|f| same_bytes(f.as_bytes(), k)) {
+        if let Some(i) = after.iter().position(|f| key_is(f.as_bytes(), k)) {
             return Some(self.hint + i);
         }
-        before.iter().position(|f| same_bytes(f.as_bytes(), k))
+        before.iter().position(|f| key_is(f.as_bytes(), k))
     }
 }
 
@@ -269,7 +263,7 @@ impl<'de> Visitor<'de> for KeyBytes {
     fn visit_borrowed_bytes<E: de::Error>(self, k: &'de [u8]) -> Result<Key, E> {
         Ok(match self.0.find(k) {
             Some(i) => Key::Field(i),
-            None if same_bytes(k, b"$type") => Key::Type,
+            None if key_is(k, b"$type") => Key::Type,
             None => Key::Other(text_string(k)?),
         })
     }
@@ -492,7 +486,7 @@ impl<'de> Visitor<'de> for TypeValue {
     fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Option<String>, E> {
         if v.is_empty() {
             Err(TagSeed::bad())
-        } else if !self.0.is_empty() && same_bytes(v, self.0.as_bytes()) {
+        } else if !self.0.is_empty() && key_is(v, self.0.as_bytes()) {
             Ok(None)
         } else {
             text_string(v).map(Some)

@@ -125,30 +125,9 @@ impl<'de> Deserialize<'de> for Blob {
 
 struct BlobVisitor;
 
-/// A text string and nothing else (serde's `String` also takes a UTF-8 byte string, which
-/// a blob's text fields must not be).
-struct TextOnly(String);
-
-impl<'de> Deserialize<'de> for TextOnly {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = TextOnly;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextOnly, E> {
-                Ok(TextOnly(v.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<TextOnly, E> {
-                Ok(TextOnly(v))
-            }
-        }
-        d.deserialize_string(V)
-    }
-}
-
-/// The value of a blob's key, as far as the blob needs it.
+/// The value of a blob's key, as far as the blob needs it. Its strings are read as
+/// [`Str`](crate::Str), a text string and nothing else (serde's `String` also takes a
+/// UTF-8 byte string, which a blob's text fields must not be).
 enum Part {
     Type(String),
     Ref(Cid),
@@ -170,24 +149,24 @@ impl<'de> serde::de::Visitor<'de> for BlobVisitor {
         while let Some(k) = map.next_key::<crate::Str>()? {
             let part =
                 match &*k {
-                    "$type" => Part::Type(map.next_value::<TextOnly>()?.0),
+                    "$type" => Part::Type(map.next_value::<crate::Str>()?.into()),
                     "ref" => Part::Ref(
                         map.next_value::<crate::serde_impl::Link>()
                             .map_err(|_| A::Error::custom(bad("`ref` must be a link")))?
                             .0,
                     ),
                     "mimeType" => Part::MimeType(
-                        map.next_value::<TextOnly>()
+                        map.next_value::<crate::Str>()
                             .map_err(|_| A::Error::custom(bad("`mimeType` must be a string")))?
-                            .0,
+                            .into(),
                     ),
                     "size" => Part::Size(map.next_value().map_err(|_| {
                         A::Error::custom(bad("`size` must be a non-negative integer"))
                     })?),
                     "cid" => Part::LegacyCid(
-                        map.next_value::<TextOnly>()
+                        map.next_value::<crate::Str>()
                             .map_err(|_| A::Error::custom(bad("legacy form needs a `cid` string")))?
-                            .0,
+                            .into(),
                     ),
                     "$link" | "$bytes" => {
                         return Err(A::Error::custom(format_args!(

@@ -32,15 +32,22 @@ pub(crate) fn in_block<'b>(b: &[u8], block: &'b mut [u8; SIMD_MIN]) -> Option<&'
     s.get(..b.len())
 }
 
-/// An owned copy of the bytes, if they are UTF-8. Strings of the [`BLOCK_LENS`] are
-/// checked in a padded block ([`in_block`]).
+/// The bytes as a `&str` handed to `f` (which copies what it keeps), if they are UTF-8.
+/// Strings of the [`BLOCK_LENS`] are checked in a padded block ([`in_block`]), and `f`
+/// sees the copy there.
 #[inline]
-pub(crate) fn string(b: &[u8]) -> Option<crate::Str> {
+pub(crate) fn copied<T>(b: &[u8], f: impl FnOnce(&str) -> T) -> Option<T> {
     if !BLOCK_LENS.contains(&b.len()) {
-        return str(b).map(crate::Str::new);
+        return str(b).map(f);
     }
     let mut block = [b' '; SIMD_MIN];
-    in_block(b, &mut block).map(crate::Str::new)
+    in_block(b, &mut block).map(f)
+}
+
+/// An owned copy of the bytes, if they are UTF-8 (see [`copied`]).
+#[inline]
+pub(crate) fn string(b: &[u8]) -> Option<crate::Str> {
+    copied(b, crate::Str::new)
 }
 
 #[cfg(test)]

@@ -195,8 +195,8 @@ pub fn key_is(k: &[u8], name: &[u8]) -> bool {
 }
 
 #[cold]
-fn missing(name: &str) -> ReadError {
-    ReadError::custom(format_args!("missing field `{name}`"))
+fn missing(name: &'static str) -> ReadError {
+    serde::de::Error::missing_field(name)
 }
 
 /// A `$type` value: a non-empty text string, as bytes.
@@ -231,10 +231,5 @@ pub fn not_member(r: &mut CborReader<'_>, tag: Option<&str>) -> ReadError {
     if let Err(e) = r.skip() {
         return e;
     }
-    match tag {
-        Some(t) => ReadError::custom(format_args!(
-            "`$type` {t:?} is not a member of this closed union"
-        )),
-        None => ReadError::custom("a closed union member has no `$type`"),
-    }
+    super::unknown_type(tag)
 }

@@ -122,17 +122,34 @@ impl<'de> CborDe<'de> {
     /// Notes one level of a failure's path (`at`: where that level's value starts).
     #[cold]
     #[inline(never)]
-    pub(crate) fn failed_at(&mut self, seg: Segment<'de>, at: usize) {
+    fn failed_at(&mut self, seg: Segment<'de>, at: usize) {
         if self.err_offset.is_none() {
             self.err_offset = Some(at);
         }
         self.err_path.push(seg);
     }
 
+    /// The outcome of a value that started at `at`: a success clears what an inner
+    /// failure noted ([`Self::succeeded`]), a failure notes the segment `seg` gives.
+    #[inline(always)]
+    pub(crate) fn located<T, E>(
+        &mut self,
+        out: Result<T, E>,
+        at: usize,
+        seg: impl FnOnce() -> Segment<'de>,
+    ) -> Result<T, E> {
+        if out.is_ok() {
+            self.succeeded();
+        } else {
+            self.failed_at(seg(), at);
+        }
+        out
+    }
+
     /// A value succeeded: what an inner failure noted (one a visitor recovered from) no
     /// longer applies.
     #[inline]
-    pub(crate) fn succeeded(&mut self) {
+    fn succeeded(&mut self) {
         if self.err_offset.is_some() {
             self.err_path.clear();
             self.err_offset = None;
@@ -560,16 +577,8 @@ impl<'de> de::SeqAccess<'de> for SeqAcc<'_, 'de> {
         self.left -= 1;
         let (i, at) = (self.index, self.de.pos());
         self.index += 1;
-        match seed.deserialize(&mut *self.de) {
-            Ok(v) => {
-                self.de.succeeded();
-                Ok(Some(v))
-            }
-            Err(e) => {
-                self.de.failed_at(Segment::Index(i), at);
-                Err(e)
-            }
-        }
+        let out = seed.deserialize(&mut *self.de);
+        self.de.located(out, at, || Segment::Index(i)).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -625,6 +634,12 @@ impl<'de> MapAcc<'_, 'de> {
         self.last = kb;
         Ok(Some(kb))
     }
+}
+
+/// The path segment of a map key (its bytes were checked UTF-8 where they were read).
+#[cold]
+pub(crate) fn key_segment(k: &[u8]) -> Segment<'_> {
+    Segment::Key(std::str::from_utf8(k).unwrap_or("?"))
 }
 
 /// Reads a map key's bytes: a text string (UTF-8 left to the caller) after `prev`, the
@@ -737,18 +752,9 @@ impl<'de> de::MapAccess<'de> for MapAcc<'_, 'de> {
 
     #[inline]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let at = self.de.pos();
-        match seed.deserialize(&mut *self.de) {
-            Ok(v) => {
-                self.de.succeeded();
-                Ok(v)
-            }
-            Err(e) => {
-                let key = std::str::from_utf8(self.last).unwrap_or("?");
-                self.de.failed_at(Segment::Key(key), at);
-                Err(e)
-            }
-        }
+        let (at, last) = (self.de.pos(), self.last);
+        let out = seed.deserialize(&mut *self.de);
+        self.de.located(out, at, || key_segment(last))
     }
 
     fn size_hint(&self) -> Option<usize> {

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use serde::de::Error as _;
 
-use super::cbor_de::{CborDe, Error as DeError, Head, Segment, kind, next_key};
+use super::cbor_de::{CborDe, Error as DeError, Head, Segment, key_segment, kind, next_key};
 use crate::cbor::DecodeErrorKind as K;
 use crate::cbor::decode::{Fail, fail, key_less};
 use crate::{Blob, Cid, Value};
@@ -71,6 +71,15 @@ impl std::fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
+/// So that code shared with serde impls (`missing_field`, `invalid_type`, a generated
+/// runtime's own messages) gives the same errors on both paths.
+impl serde::de::Error for ReadError {
+    #[cold]
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        Self(DeError::custom(msg))
+    }
+}
+
 /// The strict DAG-CBOR input of a [`FromCbor`] read.
 pub struct CborReader<'de> {
     pub(crate) de: CborDe<'de>,
@@ -89,7 +98,7 @@ impl<'de> CborReader<'de> {
     #[inline(never)]
     fn unexpected(&mut self, expected: &str) -> ReadError {
         match self.de.head() {
-            Ok(h) => ReadError::custom(format_args!("expected {expected}, found {}", kind(&h))),
+            Ok(h) => self.wrong(expected, h),
             Err(e) => e.into(),
         }
     }
@@ -101,10 +110,7 @@ impl<'de> CborReader<'de> {
     #[inline]
     pub fn str(&mut self) -> Result<&'de str, ReadError> {
         match self.de.text_item()? {
-            Some(b) => match crate::utf8::str(b) {
-                Some(s) => Ok(s),
-                None => Err(self.de.d.bad_utf8(b).into()),
-            },
+            Some(b) => self.check_utf8(b),
             None => Err(self.unexpected("a string")),
         }
     }
@@ -118,17 +124,7 @@ impl<'de> CborReader<'de> {
     #[inline]
     pub fn text<T>(&mut self, f: impl FnOnce(&str) -> T) -> Result<T, ReadError> {
         match self.de.text_item()? {
-            Some(b) if crate::utf8::BLOCK_LENS.contains(&b.len()) => {
-                let mut block = [b' '; crate::utf8::SIMD_MIN];
-                match crate::utf8::in_block(b, &mut block) {
-                    Some(s) => Ok(f(s)),
-                    None => Err(self.de.d.bad_utf8(b).into()),
-                }
-            }
-            Some(b) => match crate::utf8::str(b) {
-                Some(s) => Ok(f(s)),
-                None => Err(self.de.d.bad_utf8(b).into()),
-            },
+            Some(b) => crate::utf8::copied(b, f).ok_or_else(|| self.de.d.bad_utf8(b).into()),
             None => Err(self.unexpected("a string")),
         }
     }
@@ -271,33 +267,27 @@ impl<'de> CborReader<'de> {
     /// If the next item is not a map (or nests too deep).
     #[inline]
     pub fn map(&mut self) -> Result<MapReader<'_, 'de>, ReadError> {
-        // A map of fewer than 24 entries (the usual case) has a one-byte head.
-        if let Some((&ib, rest)) = self.de.d.rest.split_first() {
-            if ib >> 5 == 5 && ib & 0x1f < 24 && self.de.depth < self.de.d.limits.max_depth {
+        let n = match self.de.d.rest.split_first() {
+            // A map of fewer than 24 entries (the usual case) has a one-byte head.
+            Some((&ib, rest))
+                if ib >> 5 == 5 && ib & 0x1f < 24 && self.de.depth < self.de.d.limits.max_depth =>
+            {
                 let start = self.de.pos();
                 self.de.d.rest = rest;
-                let n = self.de.d.count(u64::from(ib & 0x1f), start, 2)?;
-                self.de.depth += 1;
-                return Ok(MapReader {
-                    r: self,
-                    left: n,
-                    prev: None,
-                    last: b"",
-                });
+                self.de.d.count(u64::from(ib & 0x1f), start, 2)?
             }
-        }
-        match self.de.head()? {
-            Head::Map(n) => {
-                self.de.depth += 1;
-                Ok(MapReader {
-                    r: self,
-                    left: n,
-                    prev: None,
-                    last: b"",
-                })
-            }
-            other => Err(self.wrong("a map", other)),
-        }
+            _ => match self.de.head()? {
+                Head::Map(n) => n,
+                other => return Err(self.wrong("a map", other)),
+            },
+        };
+        self.de.depth += 1;
+        Ok(MapReader {
+            r: self,
+            left: n,
+            prev: None,
+            last: b"",
+        })
     }
 
     /// An array, read element by element with [`ArrayReader`].
@@ -414,24 +404,9 @@ impl<'de> MapReader<'_, 'de> {
     /// If the value does not fit `T`.
     #[inline(always)]
     pub fn value<T: FromCbor<'de>>(&mut self) -> Result<T, ReadError> {
-        let at = self.r.de.pos();
-        match T::from_cbor(self.r) {
-            Ok(v) => {
-                self.r.de.succeeded();
-                Ok(v)
-            }
-            Err(e) => {
-                self.failed(at);
-                Err(e)
-            }
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn failed(&mut self, at: usize) {
-        let key = std::str::from_utf8(self.last).unwrap_or("?");
-        self.r.de.failed_at(Segment::Key(key), at);
+        let (at, last) = (self.r.de.pos(), self.last);
+        let out = T::from_cbor(self.r);
+        self.r.de.located(out, at, || key_segment(last))
     }
 
     /// Checks the current key's value with the strict rules and passes over it.
@@ -483,16 +458,8 @@ impl<'de> ArrayReader<'_, 'de> {
         self.left -= 1;
         let (i, at) = (self.index, self.r.de.pos());
         self.index += 1;
-        match T::from_cbor(self.r) {
-            Ok(v) => {
-                self.r.de.succeeded();
-                Ok(Some(v))
-            }
-            Err(e) => {
-                self.r.de.failed_at(Segment::Index(i), at);
-                Err(e)
-            }
-        }
+        let out = T::from_cbor(self.r);
+        self.r.de.located(out, at, || Segment::Index(i)).map(Some)
     }
 }
 
