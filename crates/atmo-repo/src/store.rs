@@ -572,25 +572,27 @@ impl BlockStore for CarBlockStore<'_> {
     }
 
     fn prefetch(&self, cids: &[Cid]) {
-        // Touch each block's first index slot, then the start of its section: loads that
-        // do not depend on each other, so the cache misses overlap. The lookups that follow
-        // then find everything in cache.
+        // Touch each block's first index slot, then the start of its section, 32 blocks at
+        // a time: loads that do not depend on each other, so the cache misses overlap. The
+        // lookups that follow then find everything in cache.
         const MAX: usize = 32;
         let mask = self.table.mask();
-        let mut at = [0usize; MAX];
-        for (a, cid) in at.iter_mut().zip(cids) {
-            let key = self.keys.key(cid);
-            *a = self
-                .table
-                .slots
-                .get(key as usize & mask)
-                .map_or(0, |s| self.table.at(s));
-        }
-        // Records are a few hundred bytes: touch their first cache lines too.
         let mut sum = 0u8;
-        for a in at.iter().take(cids.len()) {
-            for line in [0, 64, 128, 192] {
-                sum ^= self.bytes.get(a + line).copied().unwrap_or(0);
+        for cids in cids.chunks(MAX) {
+            let mut at = [0usize; MAX];
+            for (a, cid) in at.iter_mut().zip(cids) {
+                let key = self.keys.key(cid);
+                *a = self
+                    .table
+                    .slots
+                    .get(key as usize & mask)
+                    .map_or(0, |s| self.table.at(s));
+            }
+            // Records are a few hundred bytes: touch their first cache lines too.
+            for a in at.iter().take(cids.len()) {
+                for line in [0, 64, 128, 192] {
+                    sum ^= self.bytes.get(a + line).copied().unwrap_or(0);
+                }
             }
         }
         std::hint::black_box(sum);

@@ -55,6 +55,8 @@ impl<'s, S: BlockStore + ?Sized> Mst<'s, S> {
             started: false,
             failed: false,
             nodes: 0,
+            ready: std::collections::VecDeque::new(),
+            values: Vec::new(),
             ahead: Vec::new(),
             spare: Vec::new(),
             scratch: Vec::new(),
@@ -349,7 +351,12 @@ pub struct Walk<'s, S: ?Sized> {
     started: bool,
     failed: bool,
     nodes: usize,
-    /// The CIDs handed to [`BlockStore::prefetch`] (kept to reuse its allocation).
+    /// Keys walked and checked but not handed out yet (at most [`LOOKAHEAD`]), ending
+    /// with the walk's error if it met one.
+    ready: std::collections::VecDeque<Result<(String, Cid), MstError>>,
+    /// The values of `ready`, for [`BlockStore::prefetch`] (kept to reuse its allocation).
+    values: Vec<Cid>,
+    /// The subtrees of the node entered last, for [`BlockStore::prefetch`].
     ahead: Vec<Cid>,
     /// Emptied entry vectors of nodes walked, for the next nodes.
     spare: Vec<Vec<Entry>>,
@@ -364,7 +371,8 @@ impl std::fmt::Debug for Frame {
 }
 
 impl<'s, S: BlockStore + ?Sized> Walk<'s, S> {
-    /// Number of nodes read so far.
+    /// Number of nodes read so far (the walk reads up to [`LOOKAHEAD`] keys ahead of
+    /// those it has handed out).
     pub fn nodes_read(&self) -> usize {
         self.nodes
     }
@@ -374,13 +382,12 @@ impl<'s, S: BlockStore + ?Sized> Walk<'s, S> {
         let node = load_node_reusing(self.store, cid, expected, entries, &mut self.scratch)?;
         self.nodes += 1;
         let _ = node.cid;
-        // The node's records and subtrees are what the walk reads next.
+        // The node's subtrees are what the walk reads next (its values are fetched with
+        // the batch they end up in: see `fill`).
         self.ahead.clear();
         self.ahead.extend(node.left);
-        for (_, value, right) in &node.entries {
-            self.ahead.push(*value);
-            self.ahead.extend(*right);
-        }
+        self.ahead
+            .extend(node.entries.iter().filter_map(|(_, _, right)| *right));
         self.store.prefetch(&self.ahead);
         self.stack.push(Frame {
             layer: node.layer,
@@ -462,6 +469,32 @@ impl<'s, S: BlockStore + ?Sized> Walk<'s, S> {
     }
 }
 
+/// How many keys [`Walk`] reads ahead of the ones it has handed out. Their values are
+/// prefetched together: a store then has that many blocks to fetch side by side instead
+/// of a node's few (a block store in memory is bound by cache misses on records that are
+/// not in key order in the file), while the keys held stay few.
+pub(crate) const LOOKAHEAD: usize = 128;
+
+impl<S: BlockStore + ?Sized> Walk<'_, S> {
+    /// Walks up to [`LOOKAHEAD`] keys ahead, stopping at the end or an error, and hands
+    /// their values to [`BlockStore::prefetch`].
+    fn fill(&mut self) {
+        self.values.clear();
+        while self.ready.len() < LOOKAHEAD {
+            let Some(item) = self.step() else { break };
+            let failed = item.is_err();
+            if let Ok((_, value)) = &item {
+                self.values.push(*value);
+            }
+            self.ready.push_back(item);
+            if failed {
+                break;
+            }
+        }
+        self.store.prefetch(&self.values);
+    }
+}
+
 impl<S: BlockStore + ?Sized> Iterator for Walk<'_, S> {
     type Item = Result<(String, Cid), MstError>;
 
@@ -469,7 +502,10 @@ impl<S: BlockStore + ?Sized> Iterator for Walk<'_, S> {
         if self.failed {
             return None;
         }
-        let r = self.step();
+        if self.ready.is_empty() {
+            self.fill();
+        }
+        let r = self.ready.pop_front();
         if matches!(r, Some(Err(_))) {
             self.failed = true;
         }
