@@ -126,6 +126,7 @@ pub enum DatetimeError {
 }
 
 /// Days from 1970-01-01 to the given proleptic Gregorian date.
+#[inline]
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
@@ -184,7 +185,7 @@ const POW10: [u32; 10] = [
 
 /// The fields of `YYYY-MM-DDTHH:MM:SS` at the start of `b`, read in one go, or `None`
 /// if the first 19 bytes are not of that shape.
-#[inline]
+#[inline(always)]
 fn fixed_prefix(b: &[u8]) -> Option<[u32; 6]> {
     let &[
         y0,
@@ -293,7 +294,10 @@ impl Datetime {
         Ok(dt)
     }
 
-    /// Parses `s`, leaving the `s` field empty for the caller to fill.
+    /// Parses `s`, leaving the `s` field empty for the caller to fill. Inlined into its
+    /// callers: built in another function, the value was read back with wider loads than
+    /// its fields were written with, which stalls.
+    #[inline(always)]
     fn parse(s: &str) -> Result<Self, DatetimeError> {
         use DatetimeField as F;
         let b = s.as_bytes();
