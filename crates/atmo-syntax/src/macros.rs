@@ -11,6 +11,9 @@ macro_rules! validated_string {
             /// # Errors
             ///
             #[doc = concat!("Returns a [`", stringify!($err), "`] saying what is wrong and where.")]
+            // Inlined (the check is not): the string is then built where the caller keeps
+            // it, not copied out of this function's frame right after being written.
+            #[inline]
             pub fn new(s: &str) -> ::core::result::Result<Self, $err> {
                 validate(s)?;
                 Ok(Self($crate::text::Text::new(s)))

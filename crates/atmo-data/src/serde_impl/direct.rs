@@ -265,7 +265,10 @@ impl<'de> CborReader<'de> {
     ///
     /// # Errors
     /// If the next item is not a map (or nests too deep).
-    #[inline]
+    // Inlined: a reader built in another function and handed back through memory was
+    // copied out with wider loads than it had been written with, a store-forwarding
+    // stall on every object read.
+    #[inline(always)]
     pub fn map(&mut self) -> Result<MapReader<'_, 'de>, ReadError> {
         let n = match self.de.d.rest.split_first() {
             // A map of fewer than 24 entries (the usual case) has a one-byte head.
@@ -276,10 +279,7 @@ impl<'de> CborReader<'de> {
                 self.de.d.rest = rest;
                 self.de.d.count(u64::from(ib & 0x1f), start, 2)?
             }
-            _ => match self.de.head()? {
-                Head::Map(n) => n,
-                other => return Err(self.wrong("a map", other)),
-            },
+            _ => self.map_head()?,
         };
         self.de.depth += 1;
         Ok(MapReader {
@@ -288,6 +288,15 @@ impl<'de> CborReader<'de> {
             prev: None,
             last: b"",
         })
+    }
+
+    /// The entry count of a map whose head is not the usual one byte (or an error).
+    #[inline(never)]
+    fn map_head(&mut self) -> Result<usize, ReadError> {
+        match self.de.head()? {
+            Head::Map(n) => Ok(n),
+            other => Err(self.wrong("a map", other)),
+        }
     }
 
     /// An array, read element by element with [`ArrayReader`].
