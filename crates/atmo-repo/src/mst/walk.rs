@@ -43,7 +43,10 @@ impl<'s, S: BlockStore + ?Sized> Mst<'s, S> {
     }
 
     /// Every `(key, value CID)` in key order, checking the whole tree's canonical form on
-    /// the way (see [`MstError`]). The first error ends the walk.
+    /// the way (see [`MstError`]). The first error ends the walk. The walk reads up to 128
+    /// keys ahead of those it has handed out and hands their values to
+    /// [`BlockStore::prefetch`] together; an error met ahead comes after the keys before
+    /// it.
     pub fn walk(&self) -> Walk<'s, S> {
         Walk {
             store: self.store,
@@ -371,8 +374,8 @@ impl std::fmt::Debug for Frame {
 }
 
 impl<'s, S: BlockStore + ?Sized> Walk<'s, S> {
-    /// Number of nodes read so far (the walk reads up to [`LOOKAHEAD`] keys ahead of
-    /// those it has handed out).
+    /// Number of nodes read so far (the walk reads up to 128 keys ahead of those it has
+    /// handed out).
     pub fn nodes_read(&self) -> usize {
         self.nodes
     }
@@ -474,6 +477,8 @@ impl<'s, S: BlockStore + ?Sized> Walk<'s, S> {
 /// of a node's few (a block store in memory is bound by cache misses on records that are
 /// not in key order in the file), while the keys held stay few.
 pub(crate) const LOOKAHEAD: usize = 128;
+// The docs of `Mst::walk` and `Walk::nodes_read` give the number.
+const _: () = assert!(LOOKAHEAD == 128);
 
 impl<S: BlockStore + ?Sized> Walk<'_, S> {
     /// Walks up to [`LOOKAHEAD`] keys ahead, stopping at the end or an error, and hands
