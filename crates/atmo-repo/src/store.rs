@@ -18,10 +18,10 @@ pub trait BlockStore {
     /// The bytes of the block with this CID, if the store has it.
     fn get_block(&self, cid: &Cid) -> Option<&[u8]>;
 
-    /// A hint that these blocks will be asked for soon (the tree walk gives the records
-    /// and subtrees of each node it reads). A store may start fetching them, so that the
-    /// lookups overlap instead of waiting on memory one after the other; the default
-    /// does nothing.
+    /// A hint that these blocks will be asked for soon (the tree walk gives the subtrees
+    /// of each node it reads, and the records of the next 128 keys). A store may start
+    /// fetching them, so that the lookups overlap instead of waiting on memory one after
+    /// the other; the default does nothing.
     fn prefetch(&self, cids: &[Cid]) {
         let _ = cids;
     }
