@@ -59,7 +59,6 @@ impl<'s, S: BlockStore + ?Sized> Mst<'s, S> {
             failed: false,
             nodes: 0,
             ready: std::collections::VecDeque::new(),
-            values: Vec::new(),
             ahead: Vec::new(),
             spare: Vec::new(),
             scratch: Vec::new(),
@@ -357,9 +356,8 @@ pub struct Walk<'s, S: ?Sized> {
     /// Keys walked and checked but not handed out yet (at most [`LOOKAHEAD`]), ending
     /// with the walk's error if it met one.
     ready: std::collections::VecDeque<Result<(String, Cid), MstError>>,
-    /// The values of `ready`, for [`BlockStore::prefetch`] (kept to reuse its allocation).
-    values: Vec<Cid>,
-    /// The subtrees of the node entered last, for [`BlockStore::prefetch`].
+    /// The CIDs handed to [`BlockStore::prefetch`] (kept to reuse its allocation): a
+    /// node's subtrees as it is entered, then the values of `ready`.
     ahead: Vec<Cid>,
     /// Emptied entry vectors of nodes walked, for the next nodes.
     spare: Vec<Vec<Entry>>,
@@ -481,22 +479,24 @@ pub(crate) const LOOKAHEAD: usize = 128;
 const _: () = assert!(LOOKAHEAD == 128);
 
 impl<S: BlockStore + ?Sized> Walk<'_, S> {
-    /// Walks up to [`LOOKAHEAD`] keys ahead, stopping at the end or an error, and hands
-    /// their values to [`BlockStore::prefetch`].
+    /// Walks up to [`LOOKAHEAD`] keys ahead (`ready` is empty), stopping at the end or an
+    /// error, and hands their values to [`BlockStore::prefetch`].
     fn fill(&mut self) {
-        self.values.clear();
         while self.ready.len() < LOOKAHEAD {
             let Some(item) = self.step() else { break };
             let failed = item.is_err();
-            if let Ok((_, value)) = &item {
-                self.values.push(*value);
-            }
             self.ready.push_back(item);
             if failed {
                 break;
             }
         }
-        self.store.prefetch(&self.values);
+        self.ahead.clear();
+        let values = self
+            .ready
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|(_, v)| *v));
+        self.ahead.extend(values);
+        self.store.prefetch(&self.ahead);
     }
 }
 
