@@ -254,36 +254,59 @@ pub fn read_file_threads(
         let file = std::fs::File::open(path)?;
         let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
         #[cfg(target_os = "linux")]
-        if len >= MIN_HUGE_FILE_BYTES {
-            if let Some(mut map) = huge_buffer(len) {
-                // The file's bytes start at the first huge-page boundary of the mapping.
-                let skip = map.as_ptr().align_offset(HUGE_PAGE).min(HUGE_PAGE);
-                let range = skip..skip + len;
-                if let Some(buf) = map.get_mut(range.clone()) {
-                    // A file that changed size under us is read again the ordinary way.
-                    if read_parts(&file, buf, threads).is_ok()
-                        && file.metadata()?.len() == len as u64
-                    {
-                        return Ok(FileBytes {
-                            inner: FileInner::Map(map, range),
-                        });
-                    }
-                }
-            }
-        }
-        if threads > 1 && len / MIN_FILE_BYTES_PER_THREAD >= 2 {
-            let mut buf = vec![0u8; len];
-            if read_parts(&file, &mut buf, threads).is_ok() && file.metadata()?.len() == len as u64
+        let big = len >= MIN_HUGE_FILE_BYTES;
+        #[cfg(not(target_os = "linux"))]
+        let big = false;
+        if big || (threads > 1 && len / MIN_FILE_BYTES_PER_THREAD >= 2) {
+            // A failed read or a file that changed size under us is read again the
+            // ordinary way.
+            if let Ok(Some((bytes, ()))) =
+                fill_buffer(&file, len, |buf| read_parts(&file, buf, threads))
             {
-                return Ok(FileBytes {
-                    inner: FileInner::Vec(buf),
-                });
+                return Ok(bytes);
             }
         }
     }
     std::fs::read(path).map(|v| FileBytes {
         inner: FileInner::Vec(v),
     })
+}
+
+/// Memory for the `len` bytes of `file`, filled by `fill` (on Linux, for a large file, on
+/// transparent huge pages), and what `fill` returned; `None` if the file no longer has
+/// `len` bytes once filled (it changed under us).
+#[cfg(unix)]
+pub(crate) fn fill_buffer<T>(
+    file: &std::fs::File,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) -> std::io::Result<T>,
+) -> std::io::Result<Option<(FileBytes, T)>> {
+    let same_len = || -> std::io::Result<bool> { Ok(file.metadata()?.len() == len as u64) };
+    #[cfg(target_os = "linux")]
+    if len >= MIN_HUGE_FILE_BYTES {
+        if let Some(mut map) = huge_buffer(len) {
+            // The file's bytes start at the first huge-page boundary of the mapping.
+            let skip = map.as_ptr().align_offset(HUGE_PAGE).min(HUGE_PAGE);
+            let range = skip..skip + len;
+            if let Some(buf) = map.get_mut(range.clone()) {
+                let out = fill(buf)?;
+                return Ok(same_len()?.then_some((
+                    FileBytes {
+                        inner: FileInner::Map(map, range),
+                    },
+                    out,
+                )));
+            }
+        }
+    }
+    let mut buf = vec![0u8; len];
+    let out = fill(&mut buf)?;
+    Ok(same_len()?.then_some((
+        FileBytes {
+            inner: FileInner::Vec(buf),
+        },
+        out,
+    )))
 }
 
 /// Zeroed memory for `len` bytes from a huge-page boundary, advised onto transparent huge
@@ -500,6 +523,21 @@ impl<'a> CarReader<'a> {
             roots: Vec::new(),
             limits: self.limits,
             check_hashes: self.check_hashes,
+            threads: 1,
+            blocks: 0,
+            failed: false,
+        }
+    }
+
+    /// A reader of the block sections of `bytes` (a piece of a CAR file, no header) from
+    /// `pos`, checking hashes, with `limits`.
+    pub(crate) fn sections_of(bytes: &'a [u8], pos: usize, limits: CarLimits) -> Self {
+        Self {
+            bytes,
+            pos,
+            roots: Vec::new(),
+            limits,
+            check_hashes: true,
             threads: 1,
             blocks: 0,
             failed: false,

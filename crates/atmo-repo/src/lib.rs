@@ -92,7 +92,7 @@ pub use error::{CarError, CommitError, Error, MstError, RepoError, SyncError};
 pub use repo::{
     BuiltRepo, Record, Records, Repo, VerifyOptions, VerifyReport, build_repo, verify_record_proof,
 };
-pub use store::{BlockStore, CarBlockStore, MemoryBlockStore};
+pub use store::{BlockStore, CarBlockStore, CarFile, MemoryBlockStore};
 pub use sync::{
     Action, CommitData, RepoOp, Write, apply_writes, next_rev, verify_commit, verify_commit_ops,
 };

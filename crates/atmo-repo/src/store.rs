@@ -10,6 +10,9 @@ use atmo_data::cid::SHA2_256;
 use crate::car::{CarLimits, CarReader, resync, section_at};
 use crate::error::CarError;
 
+mod file;
+pub use file::CarFile;
+
 /// Anything that can hand out a block's bytes by CID, synchronously.
 ///
 /// Stores are expected to hold only blocks whose bytes match their CID (the stores of this
@@ -309,8 +312,7 @@ impl<'a> CarBlockStore<'a> {
     ///
     /// # Errors
     /// [`CarError`] for the first bad section, in file order.
-    pub fn from_reader(mut reader: CarReader<'a>) -> Result<Self, CarError> {
-        let roots = reader.roots().to_vec();
+    pub fn from_reader(reader: CarReader<'a>) -> Result<Self, CarError> {
         let bytes = reader.input();
         let keys = Keys::new(reader.checks_hashes());
         let limits = *reader.limits();
@@ -335,7 +337,7 @@ impl<'a> CarBlockStore<'a> {
         }
         let ends: Vec<usize> = cuts.iter().skip(1).copied().chain([len]).collect();
         let runs: Vec<Run> = if cuts.len() == 1 {
-            vec![read_run(&mut reader, &keys, len)]
+            vec![read_run(&mut reader.fork_at(start), &keys, len)]
         } else {
             let forks: Vec<_> = cuts.iter().skip(1).map(|&c| reader.fork_at(c)).collect();
             std::thread::scope(|scope| {
@@ -352,7 +354,11 @@ impl<'a> CarBlockStore<'a> {
                             .map_err(|_| (fork, end))
                     })
                     .collect();
-                let first = read_run(&mut reader, keys, ends.first().copied().unwrap_or(len));
+                let first = read_run(
+                    &mut reader.fork_at(start),
+                    keys,
+                    ends.first().copied().unwrap_or(len),
+                );
                 let mut runs = vec![first];
                 for h in handles {
                     runs.push(match h {
@@ -363,25 +369,23 @@ impl<'a> CarBlockStore<'a> {
                 runs
             })
         };
-        // Stitch the runs together in file order.
-        let mut slots: Vec<Vec<Slot>> = Vec::with_capacity(runs.len());
-        let mut error = None;
-        let mut pos = start;
-        for (run, from) in runs.into_iter().zip(cuts) {
-            if pos != from {
-                // The guess was not a section boundary: read the rest here.
-                let rest = read_run(&mut reader.fork_at(pos), &keys, len);
-                slots.push(rest.slots);
-                error = rest.error;
-                break;
-            }
-            slots.push(run.slots);
-            if run.error.is_some() {
-                error = run.error;
-                break;
-            }
-            pos = run.end;
-        }
+        let runs = cuts.into_iter().zip(runs).collect();
+        Self::from_runs(&reader, keys, runs)
+    }
+
+    /// The store over `reader`'s input from the reader's position, given runs of it read
+    /// apart (each with the offset it started at, in file order): [`Self::stitch`]ed,
+    /// then indexed.
+    fn from_runs(
+        reader: &CarReader<'a>,
+        keys: Keys,
+        runs: Vec<(usize, Run)>,
+    ) -> Result<Self, CarError> {
+        let bytes = reader.input();
+        let start = reader.position();
+        let len = bytes.len();
+        let limits = *reader.limits();
+        let (slots, pos, error) = Self::stitch(reader, &keys, runs);
         let sections: usize = slots.iter().map(Vec::len).sum();
         // The block count limit, over the whole file: reading the section after the
         // `max_blocks`-th one fails whatever it holds.
@@ -401,13 +405,69 @@ impl<'a> CarBlockStore<'a> {
         }
         let (table, blocks) = Self::build_table(bytes, slots.iter().flatten(), sections);
         Ok(Self {
-            roots,
+            roots: reader.roots().to_vec(),
             bytes,
             table,
             keys,
             blocks,
             sections,
         })
+    }
+
+    /// Joins runs read apart into the sections of the whole input from `reader`'s
+    /// position to its end, in file order. A run counts only if what comes before it ends
+    /// exactly where it starts; what lies between (a section across the end of a piece
+    /// of the file, or everything after a guess that was wrong) is read here. Returns the
+    /// slots, the offset reached and the first error in file order: the result of
+    /// reading the input from start to end.
+    fn stitch(
+        reader: &CarReader<'a>,
+        keys: &Keys,
+        runs: Vec<(usize, Run)>,
+    ) -> (Vec<Vec<Slot>>, usize, Option<CarError>) {
+        let len = reader.input().len();
+        let mut slots = Vec::with_capacity(runs.len() + 1);
+        let mut pos = reader.position();
+        for (begin, run) in runs {
+            if begin < pos {
+                // Inside what was read already: a wrong guess.
+                continue;
+            }
+            if begin > pos {
+                let gap = read_run(&mut reader.fork_at(pos), keys, begin);
+                slots.push(gap.slots);
+                pos = gap.end;
+                if gap.error.is_some() {
+                    return (slots, pos, gap.error);
+                }
+                if pos != begin {
+                    continue;
+                }
+            }
+            slots.push(run.slots);
+            pos = run.end;
+            if run.error.is_some() {
+                return (slots, pos, run.error);
+            }
+        }
+        if pos < len {
+            let rest = read_run(&mut reader.fork_at(pos), keys, len);
+            slots.push(rest.slots);
+            return (slots, rest.end, rest.error);
+        }
+        (slots, pos, None)
+    }
+
+    /// This store's index over other bytes: `bytes` must be those it was built from.
+    pub(crate) fn rebind<'b>(self, bytes: &'b [u8]) -> CarBlockStore<'b> {
+        CarBlockStore {
+            roots: self.roots,
+            bytes,
+            table: self.table,
+            keys: self.keys,
+            blocks: self.blocks,
+            sections: self.sections,
+        }
     }
 
     /// The index over `slots` (in file order: of two sections with the same CID, the

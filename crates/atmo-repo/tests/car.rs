@@ -552,3 +552,149 @@ fn read_file_reads_what_std_reads() {
     ));
     assert!(atmo_repo::car::read_file(&missing).is_err());
 }
+
+/// What a store over `car` holds (roots, blocks, sections, every block's bytes in file
+/// order), or the error of building it.
+type Summary = Result<(Vec<Cid>, usize, usize, Vec<Option<Vec<u8>>>), CarError>;
+
+fn summary(store: Result<atmo_repo::CarBlockStore<'_>, CarError>, cids: &[Cid]) -> Summary {
+    let store = store?;
+    let got = cids
+        .iter()
+        .map(|c| store.get(c).map(<[u8]>::to_vec))
+        .collect();
+    Ok((store.roots().to_vec(), store.len(), store.sections(), got))
+}
+
+/// `CarFile::open_with_limits` on `car` written to a file, on 1 to 4 threads, against
+/// reading the bytes with `CarBlockStore::from_reader`.
+fn file_matches_reader(car: &[u8], limits: CarLimits, cids: &[Cid], what: &str) -> Summary {
+    let want = summary(
+        CarReader::with_limits(car, limits).and_then(atmo_repo::CarBlockStore::from_reader),
+        cids,
+    );
+    let path = std::env::temp_dir().join(format!(
+        "atmo-repo-car-file-{}-{what}.car",
+        std::process::id()
+    ));
+    std::fs::write(&path, car).unwrap();
+    for threads in [1, 2, 3, 4] {
+        let file = atmo_repo::CarFile::open_with_limits(&path, threads, limits);
+        if let Ok(file) = &file {
+            assert!(file.bytes() == car, "{what}, {threads} threads");
+            assert_eq!(file.roots(), file.store().roots());
+        }
+        let got = summary(file.as_ref().map(|f| f.store()).map_err(|e| *e), cids);
+        assert_eq!(got, want, "{what}, {threads} threads");
+    }
+    std::fs::remove_file(&path).unwrap();
+    want
+}
+
+#[test]
+fn car_file_reads_and_indexes_what_the_reader_does() {
+    let blocks = many_blocks(3000);
+    let cids: Vec<Cid> = blocks.iter().map(|(c, _)| *c).collect();
+    let car = write_car(&[cids[0]], blocks.iter().map(|(c, b)| (*c, b.as_slice())));
+    assert!(car.len() > 2 << 20, "several pieces of the file");
+    let ok = file_matches_reader(&car, CarLimits::DEFAULT, &cids, "whole").unwrap();
+    assert_eq!((ok.1, ok.2), (3000, 3000));
+    assert!(
+        ok.3.iter()
+            .zip(&blocks)
+            .all(|(got, (_, b))| got.as_ref() == Some(b))
+    );
+
+    let offsets = section_offsets(&car);
+    let flip = |car: &mut Vec<u8>, i: usize| {
+        let end = offsets.get(i + 1).copied().unwrap_or(car.len());
+        car[end - 1] ^= 1;
+    };
+    // Bad hashes early and late, a framing error, a cut: the first error in file order.
+    let mut bad = car.clone();
+    flip(&mut bad, 2500);
+    flip(&mut bad, 1700);
+    let e = file_matches_reader(&bad, CarLimits::DEFAULT, &cids, "bad").unwrap_err();
+    assert_eq!(
+        e,
+        CarError::HashMismatch {
+            at: offsets[1700],
+            cid: cids[1700]
+        }
+    );
+    let mut framing = car.clone();
+    framing[offsets[2100]] = 0;
+    flip(&mut framing, 2900);
+    let e = file_matches_reader(&framing, CarLimits::DEFAULT, &cids, "framing").unwrap_err();
+    assert_eq!(e, CarError::EmptySection { at: offsets[2100] });
+    let cut = &car[..car.len() - 10];
+    let e = file_matches_reader(cut, CarLimits::DEFAULT, &cids, "cut").unwrap_err();
+    assert!(matches!(e, CarError::Truncated { .. }), "{e:?}");
+    // The block limit, over the whole file.
+    for max in [1000, 2999, 3000] {
+        let limits = CarLimits::DEFAULT.with_max_blocks(max);
+        let r = file_matches_reader(&car, limits, &cids, "limit");
+        assert_eq!(r.is_ok(), max == 3000, "{r:?}");
+    }
+    // A bad header.
+    let e = file_matches_reader(&car[1..], CarLimits::DEFAULT, &cids, "header").unwrap_err();
+    assert!(!matches!(e, CarError::Io { .. }), "{e:?}");
+}
+
+#[test]
+fn car_file_is_not_fooled_by_blocks_larger_than_a_piece() {
+    // A block of plausible sections larger than a piece of the file (1 MiB): a piece
+    // that starts inside it finds sections the file does not have. And a block of
+    // noise as large, where a piece finds no section to start from.
+    let inner = many_blocks(1700);
+    let mut fake = Vec::new();
+    for (cid, data) in &inner {
+        fake.extend(section(cid, data));
+    }
+    let noise: Vec<u8> = (0u64..1_500_000)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+        .collect();
+    let mut blocks = many_blocks(900);
+    blocks.insert(100, (Cid::for_raw(&fake), fake));
+    blocks.insert(600, (Cid::for_raw(&noise), noise));
+    let car = write_car(
+        &[blocks[0].0],
+        blocks.iter().map(|(c, b)| (*c, b.as_slice())),
+    );
+    let mut cids: Vec<Cid> = blocks.iter().map(|(c, _)| *c).collect();
+    cids.push(inner[1500].0);
+    let ok = file_matches_reader(&car, CarLimits::DEFAULT, &cids, "big").unwrap();
+    assert_eq!(ok.2, blocks.len());
+    assert_eq!(
+        ok.3.last(),
+        Some(&None),
+        "a section inside a block is not a block"
+    );
+    // A bad hash after the big blocks.
+    let offsets = section_offsets(&car);
+    let mut bad = car.clone();
+    bad[offsets[800] - 1] ^= 1;
+    let e = file_matches_reader(&bad, CarLimits::DEFAULT, &cids, "big-bad").unwrap_err();
+    assert_eq!(
+        e,
+        CarError::HashMismatch {
+            at: offsets[799],
+            cid: cids[799]
+        }
+    );
+}
+
+#[test]
+fn car_file_reports_io_errors() {
+    let missing =
+        std::env::temp_dir().join(format!("atmo-repo-car-file-{}-missing", std::process::id()));
+    for threads in [1, 2] {
+        assert_eq!(
+            atmo_repo::CarFile::open(&missing, threads).unwrap_err(),
+            CarError::Io {
+                at: 0,
+                kind: std::io::ErrorKind::NotFound
+            }
+        );
+    }
+}
