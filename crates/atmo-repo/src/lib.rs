@@ -29,7 +29,9 @@
 //! - [`car`]: a zero-copy CAR v1 reader over `&[u8]` ([`car::CarReader`]) that checks
 //!   every block against its CID unless told to trust the input, bounded by
 //!   [`car::CarLimits`]; a writer ([`car::CarWriter`], [`car::write_car`]).
-//! - [`BlockStore`]: where blocks come from; [`MemoryBlockStore`] and [`CarBlockStore`].
+//! - [`BlockStore`]: where blocks come from; [`MemoryBlockStore`] and [`CarBlockStore`];
+//!   [`CarFile`] reads a CAR file and indexes it in the same pass (the fastest way to
+//!   open a repository on disk).
 //! - [`mst`]: node codec ([`mst::NodeData`]), key layers, the tree ([`mst::Mst`]: walk in
 //!   key order with canonical-form checks, get, list a collection) and the builder
 //!   ([`mst::build`]).
@@ -43,7 +45,8 @@
 //!   signed repository CAR.
 //! - Threads are always your explicit choice: nothing starts a thread unless given a
 //!   count above 1 ([`car::CarReader::threads`] to read and hash-check a large CAR,
-//!   [`car::read_file_threads`] to load a file, [`Repo::for_each_record`]; a count to
+//!   [`car::read_file_threads`] to load a file, [`CarFile::open`] to do both at once,
+//!   [`Repo::for_each_record`]; a count to
 //!   pass: [`car::default_threads`]). The threads are scoped, so these calls block until
 //!   done: inside an async runtime make them where blocking is allowed (tokio's
 //!   `spawn_blocking`). [`car::read_file`] loads a file on the calling thread (on Linux
