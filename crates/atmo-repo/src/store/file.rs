@@ -18,7 +18,8 @@ use crate::repo::Repo;
 /// then the calling thread joins them, so that the kernel's copying of the file and the
 /// hashing of its blocks run side by side. The extra threads are scoped: `open` blocks
 /// until all are done (inside an async runtime, call it where blocking is allowed, such
-/// as tokio's `spawn_blocking`). With `threads` at most 1 no thread is started.
+/// as tokio's `spawn_blocking`). With `threads` at most 1, or a file of one piece, no
+/// thread is started.
 ///
 /// The result, errors included, is that of reading the file and then the CAR from start
 /// to end: a section that lies across two pieces, or anything a piece could not read on
@@ -174,6 +175,8 @@ fn read_and_index(
     };
     let index = |k: usize, piece: &[u8]| index_piece(piece, k.saturating_mul(PIECE), limits, keys);
     let mut runs = Vec::new();
+    // No more threads than pieces: a file of one piece is read on the calling thread.
+    let threads = threads.min(buf.len().div_ceil(PIECE));
     if threads <= 1 {
         for (k, piece) in buf.chunks_mut(PIECE).enumerate() {
             read(k, piece)?;
