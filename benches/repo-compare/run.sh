@@ -9,6 +9,8 @@
 #
 #   benches/repo-compare/run.sh                 # build the drivers, run, print the table
 #   SIZES="10000" RUNS=5 DRIVERS="atmo atrium" benches/repo-compare/run.sh
+#   ROUNDS=10 RUNS=2 ...                        # the drivers take turns: 10 rounds of 2 runs
+#                                               # each (steadier ratios on a busy machine)
 #   benches/repo-compare/run.sh --build-time    # also: clean release build of atmo-repo
 #                                               # vs atrium-repo, each in a fresh target dir
 #
@@ -20,7 +22,7 @@
 # app.bsky record into its atrium-api type. RATIOS="a:b ..." prints wall(a)/wall(b) for
 # those pairs. The run of issue 9 (owned values and typed records, 1 and 2 threads):
 #
-#   SIZES=100000 RUNS=5 DRIVERS="atmo-owned atmo-owned-1t atmo-typed atmo-typed-1t atrium atrium-typed" \
+#   SIZES=100000 ROUNDS=10 RUNS=2 DRIVERS="atmo-owned atmo-owned-1t atmo-typed atmo-typed-1t atrium atrium-typed" \
 #     RATIOS="atrium:atmo-owned atrium:atmo-owned-1t atrium-typed:atmo-typed atrium-typed:atmo-typed-1t atmo-owned-1t:atmo-typed-1t" \
 #     benches/repo-compare/run.sh
 # Needs: cargo, node + npm (for the corpus and the @atproto/repo driver), hyperfine,
@@ -35,6 +37,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="$ROOT/tests/oracle/out"
 SIZES="${SIZES:-1000 10000 100000}"
 RUNS="${RUNS:-5}"
+ROUNDS="${ROUNDS:-1}"
 BUILD_TIMEOUT="${BUILD_TIMEOUT:-1200}"
 VENV="$HERE/target/pyvenv"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HERE/target}"
@@ -115,7 +118,22 @@ for n in $SIZES; do
   car_bytes=$(stat -c %s "$car")
   args=()
   for i in "${!IMPLS[@]}"; do args+=(-n "${IMPLS[$i]}" "${CMDS[$i]} $car"); done
-  hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$TMP/$n.json" "${args[@]}" >/dev/null 2>&1
+  # ROUNDS rounds of RUNS runs of each driver, merged: the drivers take turns, so a
+  # change in the machine's load during the measurement reaches all of them alike.
+  for r in $(seq "$ROUNDS"); do
+    hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$TMP/$n.$r.json" "${args[@]}" >/dev/null 2>&1
+  done
+  node -e "
+    const rounds = Array.from({length: $ROUNDS}, (_, r) => require('$TMP/$n.' + (r + 1) + '.json').results);
+    const results = rounds[0].map((_, i) => {
+      const times = rounds.flatMap(rs => rs[i].times).sort((a, b) => a - b);
+      const m = times.length >> 1;
+      const avg = f => rounds.reduce((s, rs) => s + rs[i][f], 0) / rounds.length;
+      return {mean: times.reduce((s, t) => s + t, 0) / times.length,
+              median: times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2,
+              user: avg('user'), system: avg('system'), runs: times.length};
+    });
+    require('fs').writeFileSync('$TMP/$n.json', JSON.stringify({results}));"
   atmo_ms=""; atmo_cpu=""
   for i in "${!IMPLS[@]}"; do
     read -r ms cpu < <(node -e "const r=require('$TMP/$n.json').results[$i]; console.log((r.mean*1000).toFixed(1), ((r.user+r.system)*1000).toFixed(1))")
