@@ -698,3 +698,63 @@ fn car_file_reports_io_errors() {
         );
     }
 }
+
+#[test]
+fn store_builds_a_large_index_on_several_threads() {
+    // Many small blocks (a table of 256k slots), read on several threads.
+    let blocks: Vec<(Cid, Vec<u8>)> = (0u32..90_000)
+        .map(|i| {
+            let data = format!("block {i}").into_bytes();
+            (Cid::for_raw(&data), data)
+        })
+        .collect();
+    let car = write_car(
+        &[blocks[0].0],
+        blocks.iter().map(|(c, b)| (*c, b.as_slice())),
+    );
+    for threads in [1, 2, 3, 4, 8] {
+        let reader = CarReader::new(&car).unwrap().threads(threads);
+        let store = atmo_repo::CarBlockStore::from_reader(reader).unwrap();
+        assert_eq!((store.len(), store.sections()), (90_000, 90_000));
+        for (cid, data) in &blocks {
+            assert_eq!(store.get(cid), Some(data.as_slice()), "{threads} threads");
+        }
+        assert_eq!(store.get(&Cid::for_raw(b"block 90000")), None);
+        assert_eq!(store.iter().count(), 90_000);
+    }
+    // Trusted input repeating CIDs with other bytes, the copies far apart in the file
+    // (in other threads' runs): the later copy wins on any thread count.
+    let mut sections: Vec<(Cid, Vec<u8>)> = blocks.clone();
+    for (i, (cid, _)) in blocks.iter().enumerate().step_by(7) {
+        sections.push((*cid, format!("second {i}").into_bytes()));
+    }
+    for (i, (cid, _)) in blocks.iter().enumerate().step_by(21) {
+        sections.push((*cid, format!("third {i}").into_bytes()));
+    }
+    let car = write_car(
+        &[blocks[0].0],
+        sections.iter().map(|(c, b)| (*c, b.as_slice())),
+    );
+    for threads in [1, 2, 4] {
+        let reader = CarReader::new(&car)
+            .unwrap()
+            .trust_hashes()
+            .threads(threads);
+        let store = atmo_repo::CarBlockStore::from_reader(reader).unwrap();
+        assert_eq!((store.len(), store.sections()), (90_000, sections.len()));
+        for (i, (cid, data)) in blocks.iter().enumerate() {
+            let want = if i % 21 == 0 {
+                format!("third {i}").into_bytes()
+            } else if i % 7 == 0 {
+                format!("second {i}").into_bytes()
+            } else {
+                data.clone()
+            };
+            assert_eq!(
+                store.get(cid),
+                Some(want.as_slice()),
+                "{threads} threads, {i}"
+            );
+        }
+    }
+}
