@@ -518,14 +518,8 @@ impl<'a> CarReader<'a> {
     /// multi-threaded reader such as `CarBlockStore::from_reader`.
     pub(crate) fn fork_at(&self, pos: usize) -> Self {
         Self {
-            bytes: self.bytes,
-            pos,
-            roots: Vec::new(),
-            limits: self.limits,
             check_hashes: self.check_hashes,
-            threads: 1,
-            blocks: 0,
-            failed: false,
+            ..Self::sections_of(self.bytes, pos, self.limits)
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{CarBlockStore, Keys, Run, Slot};
+use super::{CarBlockStore, Keys, Run, read_run};
 use crate::car::{CarLimits, CarReader, FileBytes, resync};
 use crate::error::{CarError, Error};
 use crate::repo::Repo;
@@ -69,37 +69,26 @@ impl CarFile {
     ) -> Result<Self, CarError> {
         let path = path.as_ref();
         let threads = threads.max(1);
+        let io = |at: usize| move |e: std::io::Error| CarError::Io { at, kind: e.kind() };
         #[cfg(unix)]
         {
-            let io = |at: usize| move |e: std::io::Error| CarError::Io { at, kind: e.kind() };
             let file = std::fs::File::open(path).map_err(io(0))?;
             let len = file.metadata().map_err(io(0))?.len();
             let len = usize::try_from(len).unwrap_or(usize::MAX);
             let keys = Keys::new(true);
             let filled = crate::car::fill_buffer(&file, len, |buf| {
-                read_and_index(&file, buf, threads, &limits, &keys)
+                Ok(read_and_index(&file, buf, threads, &limits, &keys))
             })
-            .map_err(|e| match e.downcast::<ReadFailed>() {
-                Ok(failed) => CarError::Io {
-                    at: failed.at,
-                    kind: failed.kind,
-                },
-                Err(e) => CarError::Io {
-                    at: 0,
-                    kind: e.kind(),
-                },
-            })?;
+            .map_err(io(0))?;
             // A file that changed size while it was read is read again the ordinary way.
             if let Some((bytes, runs)) = filled {
+                let runs = runs?;
                 let reader = CarReader::with_limits(&bytes, limits)?;
                 let index = CarBlockStore::from_runs(&reader, keys, runs)?.rebind(&[]);
                 return Ok(Self { bytes, index });
             }
         }
-        let bytes = crate::car::read_file_threads(path, threads).map_err(|e| CarError::Io {
-            at: 0,
-            kind: e.kind(),
-        })?;
+        let bytes = crate::car::read_file_threads(path, threads).map_err(io(0))?;
         let reader = CarReader::with_limits(&bytes, limits)?.threads(threads);
         let index = CarBlockStore::from_reader(reader)?.rebind(&[]);
         Ok(Self { bytes, index })
@@ -141,24 +130,10 @@ impl std::fmt::Debug for CarFile {
     }
 }
 
-/// A read of the file that failed at byte `at` (carried through [`std::io::Error`]).
-#[derive(Debug)]
-struct ReadFailed {
-    at: usize,
-    kind: std::io::ErrorKind,
-}
-
-impl std::fmt::Display for ReadFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "reading at byte {}: {}", self.at, self.kind)
-    }
-}
-
-impl std::error::Error for ReadFailed {}
-
 /// Fills `buf` from `file` a piece at a time and indexes each piece: on this thread
 /// right after reading it with `threads` at most 1, else on the other threads as the
-/// pieces come and on this one once all are read. The runs, in file order.
+/// pieces come and on this one once all are read. The runs, in file order, or
+/// [`CarError::Io`] for the first piece that could not be read.
 #[cfg(unix)]
 fn read_and_index(
     file: &std::fs::File,
@@ -166,12 +141,12 @@ fn read_and_index(
     threads: usize,
     limits: &CarLimits,
     keys: &Keys,
-) -> std::io::Result<Vec<(usize, Run)>> {
+) -> Result<Vec<(usize, Run)>, CarError> {
     use std::os::unix::fs::FileExt;
     let read = |k: usize, piece: &mut [u8]| {
         let at = k.saturating_mul(PIECE);
         file.read_exact_at(piece, at as u64)
-            .map_err(|e| std::io::Error::new(e.kind(), ReadFailed { at, kind: e.kind() }))
+            .map_err(|e| CarError::Io { at, kind: e.kind() })
     };
     let index = |k: usize, piece: &[u8]| index_piece(piece, k.saturating_mul(PIECE), limits, keys);
     let mut runs = Vec::new();
@@ -237,18 +212,16 @@ fn index_piece(piece: &[u8], base: usize, limits: &CarLimits, keys: &Keys) -> Op
     } else {
         resync(piece, 0, limits)?
     };
-    let mut reader = CarReader::sections_of(piece, begin, *limits);
-    let mut slots = Vec::with_capacity(piece.len().saturating_sub(begin) / 256);
-    while let Some(Ok((cid, at, _))) = reader.next_section_at() {
-        slots.push(Slot {
-            key: keys.key(&cid),
-            at: base + at,
-        });
+    let mut run = read_run(
+        &mut CarReader::sections_of(piece, begin, *limits),
+        keys,
+        piece.len(),
+    );
+    // Offsets in the file; an error is left to the reading of the whole file.
+    for slot in &mut run.slots {
+        slot.at += base;
     }
-    let run = Run {
-        slots,
-        end: base + reader.position(),
-        error: None,
-    };
+    run.end += base;
+    run.error = None;
     Some((base + begin, run))
 }
