@@ -321,6 +321,13 @@ fn section_offsets(car: &[u8]) -> Vec<usize> {
     out
 }
 
+/// Flips a bit in the last byte of section `i` (whose length varints are at
+/// `offsets`): its data no longer hashes to its CID.
+fn flip(car: &mut [u8], offsets: &[usize], i: usize) {
+    let end = offsets.get(i + 1).copied().unwrap_or(car.len());
+    car[end - 1] ^= 1;
+}
+
 #[test]
 fn store_on_several_threads_finds_every_block() {
     let blocks = many_blocks(3000);
@@ -365,14 +372,10 @@ fn store_reports_the_first_bad_section_whatever_the_threads() {
     );
     let offsets = section_offsets(&car);
     assert_eq!(offsets.len(), blocks.len());
-    let flip = |car: &mut Vec<u8>, i: usize| {
-        let end = offsets.get(i + 1).copied().unwrap_or(car.len());
-        car[end - 1] ^= 1;
-    };
     // Bad hashes in both halves: the earlier one is reported.
     let mut bad = car.clone();
-    flip(&mut bad, 2500);
-    flip(&mut bad, 700);
+    flip(&mut bad, &offsets, 2500);
+    flip(&mut bad, &offsets, 700);
     // A framing error after them: still the first bad hash.
     bad.extend_from_slice(&[0x80]);
     for threads in [1, 2, 4] {
@@ -386,7 +389,7 @@ fn store_reports_the_first_bad_section_whatever_the_threads() {
     }
     // Only a bad hash late in the file.
     let mut late = car.clone();
-    flip(&mut late, 2999);
+    flip(&mut late, &offsets, 2999);
     for threads in [1, 2, 4] {
         assert_eq!(
             store_err(&late, threads),
@@ -398,7 +401,7 @@ fn store_reports_the_first_bad_section_whatever_the_threads() {
     }
     // A framing error before any bad hash wins.
     let mut cut = car.clone();
-    flip(&mut cut, 2000);
+    flip(&mut cut, &offsets, 2000);
     cut[offsets[1000]] = 0;
     for threads in [1, 2, 4] {
         assert_eq!(
@@ -513,7 +516,7 @@ fn store_is_not_fooled_by_sections_inside_a_block() {
     // And with a bad hash after the big block, the same error on any thread count.
     let offsets = section_offsets(&car);
     let mut bad = car.clone();
-    bad[offsets[300] - 1] ^= 1;
+    flip(&mut bad, &offsets, 299);
     let want = reader_result(&bad, CarLimits::DEFAULT);
     assert!(
         matches!(want, Err(CarError::HashMismatch { .. })),
@@ -606,14 +609,10 @@ fn car_file_reads_and_indexes_what_the_reader_does() {
     );
 
     let offsets = section_offsets(&car);
-    let flip = |car: &mut Vec<u8>, i: usize| {
-        let end = offsets.get(i + 1).copied().unwrap_or(car.len());
-        car[end - 1] ^= 1;
-    };
     // Bad hashes early and late, a framing error, a cut: the first error in file order.
     let mut bad = car.clone();
-    flip(&mut bad, 2500);
-    flip(&mut bad, 1700);
+    flip(&mut bad, &offsets, 2500);
+    flip(&mut bad, &offsets, 1700);
     let e = file_matches_reader(&bad, CarLimits::DEFAULT, &cids, "bad").unwrap_err();
     assert_eq!(
         e,
@@ -624,7 +623,7 @@ fn car_file_reads_and_indexes_what_the_reader_does() {
     );
     let mut framing = car.clone();
     framing[offsets[2100]] = 0;
-    flip(&mut framing, 2900);
+    flip(&mut framing, &offsets, 2900);
     let e = file_matches_reader(&framing, CarLimits::DEFAULT, &cids, "framing").unwrap_err();
     assert_eq!(e, CarError::EmptySection { at: offsets[2100] });
     let cut = &car[..car.len() - 10];
@@ -673,7 +672,7 @@ fn car_file_is_not_fooled_by_blocks_larger_than_a_piece() {
     // A bad hash after the big blocks.
     let offsets = section_offsets(&car);
     let mut bad = car.clone();
-    bad[offsets[800] - 1] ^= 1;
+    flip(&mut bad, &offsets, 799);
     let e = file_matches_reader(&bad, CarLimits::DEFAULT, &cids, "big-bad").unwrap_err();
     assert_eq!(
         e,
